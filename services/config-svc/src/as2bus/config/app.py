@@ -1,0 +1,91 @@
+"""Composition root of config-svc: settings → database, secrets, bus → service → HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import sqlalchemy as sa
+from as2bus.config.adapters.relay import OutboxRelay
+from as2bus.config.entrypoints.api import add_error_handlers, router
+from as2bus.config.service import ConfigService
+from as2bus.config.settings import ConfigSettings
+from as2bus.shared.bus import open_bus
+from as2bus.shared.bus.replica import config_bucket
+from as2bus.shared.crypto import SecretBox
+from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.web import add_ops_routes, require_token
+from fastapi import Depends, FastAPI
+
+log = logging.getLogger("as2bus.config")
+
+MIGRATIONS = "as2bus.config:migrations"
+
+
+class MissingSettingError(RuntimeError):
+    pass
+
+
+def _required(settings: ConfigSettings) -> tuple[str, str]:
+    missing = [n for n in ("api_token", "master_key") if getattr(settings, n) is None]
+    if missing:
+        names = ", ".join(f"AS2BUS_{n.upper()}" for n in missing)
+        raise MissingSettingError(f"{names} must be set (as2bus keygen prints fresh values)")
+    assert settings.api_token is not None
+    assert settings.master_key is not None
+    return settings.api_token.get_secret_value(), settings.master_key.get_secret_value()
+
+
+def create_app(settings: ConfigSettings) -> FastAPI:
+    api_token, master_key = _required(settings)
+    box = SecretBox(master_key)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    state: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_database_async(MIGRATIONS, settings.database_url)
+        bus = await open_bus(settings.nats_url, name="config-svc", streams=settings.events)
+        kv = await config_bucket(bus.js, replicas=settings.events.replicas)
+        relay = OutboxRelay(sessions, bus.broker, kv, idle_seconds=settings.relay_idle_seconds)
+        app.state.service = ConfigService(sessions, box, after_commit=relay.wake)
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        state.update(bus=bus, relay=relay, relay_task=relay_task)
+        log.info("config-svc ready on %s:%s", settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await bus.close()
+            await engine.dispose()
+
+    async def database_ready() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def bus_ready() -> None:
+        bus = state.get("bus")
+        if bus is None or not bus.connected:  # type: ignore[attr-defined]
+            raise ConnectionError("not connected to NATS")
+
+    async def relay_ready() -> None:
+        relay = state.get("relay")
+        if relay is not None and relay.last_error:  # type: ignore[attr-defined]
+            raise RuntimeError(relay.last_error)  # type: ignore[attr-defined]
+
+    app = FastAPI(
+        title="as2bus config-svc",
+        version="1",
+        summary="Stations, trading partners and partnerships of the as2bus AS2 gateway.",
+        lifespan=lifespan,
+    )
+    app.include_router(router, dependencies=[Depends(require_token(api_token))])
+    add_error_handlers(app)
+    add_ops_routes(app, {"database": database_ready, "nats": bus_ready, "outbox": relay_ready})
+    return app

@@ -1,0 +1,85 @@
+"""Rules about configuration that hold whatever stores or transports it. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AS2_ID_MAX = 128
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of the errors a use case reports to its caller."""
+
+
+class NotFoundError(DomainError):
+    def __init__(self, entity: str, ref: object) -> None:
+        super().__init__(f"{entity} {ref} not found")
+        self.entity = entity
+
+
+class InvalidFieldsError(DomainError):
+    """The request is well-formed but breaks a rule; each error names its field."""
+
+    def __init__(self, *errors: FieldError) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = list(errors)
+
+
+class ConflictError(InvalidFieldsError):
+    """The request clashes with stored state (a duplicate AS2 ID, a delete still in use)."""
+
+
+def check_as2_id(value: str) -> str:
+    """RFC 4130 §6.2: 1 to 128 printable ASCII characters. Spaces are allowed inside (the
+    header is quoted then) but not at either end, where they would be lost in transit."""
+    if not 1 <= len(value) <= AS2_ID_MAX:
+        raise ValueError(f"must be 1 to {AS2_ID_MAX} characters long")
+    bad = sorted({c for c in value if not 0x20 <= ord(c) <= 0x7E})
+    if bad:
+        raise ValueError(f"must be printable ASCII; found {', '.join(repr(c) for c in bad)}")
+    if value != value.strip():
+        raise ValueError("must not start or end with a space")
+    if '"' in value or "\\" in value:
+        raise ValueError("must not contain a double quote or a backslash")
+    return value
+
+
+def check_partner_rules(settings: dict[str, object], secrets: dict[str, object]) -> None:
+    """Cross-field rules on a partner's complete settings (after a create or a patch)."""
+    errors: list[FieldError] = []
+    if settings.get("mdn_mode") == "async" and not settings.get("async_mdn_url"):
+        errors.append(FieldError("async_mdn_url", "required when mdn_mode is 'async'"))
+    if settings.get("mdn_signed") and not settings.get("mdn_signing_alg"):
+        errors.append(FieldError("mdn_signing_alg", "required when mdn_signed is true"))
+    auth = settings.get("http_auth")
+    if isinstance(auth, dict):
+        errors.extend(_auth_errors(auth, secrets))
+    if errors:
+        raise InvalidFieldsError(*errors)
+
+
+def _auth_errors(auth: dict[str, object], secrets: dict[str, object]) -> list[FieldError]:
+    kind = auth.get("type")
+    if kind == "basic" and not secrets.get("password"):
+        return [FieldError("http_auth.password", "required for basic authentication")]
+    if kind != "token":
+        return []
+    errors = []
+    if not secrets.get("token") and not auth.get("refresh"):
+        errors.append(FieldError("http_auth.token", "required unless a token refresh is set"))
+    placement_field = {"header": "header_name", "query": "param_name", "body": "body_field"}
+    needed = placement_field[str(auth.get("placement", "header"))]
+    if not auth.get(needed):
+        errors.append(
+            FieldError(f"http_auth.{needed}", f"required for placement {auth.get('placement')!r}")
+        )
+    refresh = auth.get("refresh")
+    if isinstance(refresh, dict) and not secrets.get("refresh_token"):
+        errors.append(FieldError("http_auth.refresh.refresh_token", "required for a token refresh"))
+    return errors

@@ -1,0 +1,1 @@
+"""Entry points: the admin REST API and the process main."""

@@ -1,0 +1,147 @@
+"""The admin REST API: thin translators between HTTP and the use cases."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from as2bus.config.domain import ConflictError, InvalidFieldsError, NotFoundError
+from as2bus.config.schemas import (
+    PartnerCreate,
+    PartnershipCreate,
+    PartnershipUpdate,
+    PartnerUpdate,
+    StationCreate,
+    StationUpdate,
+)
+from as2bus.config.service import ConfigService
+from as2bus.shared.contracts import PartnershipState, PartnerState, StationState
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+def get_service(request: Request) -> ConfigService:
+    service: ConfigService = request.app.state.service
+    return service
+
+
+Service = Annotated[ConfigService, Depends(get_service)]
+As2IdFilter = Annotated[str | None, Query(description="Only the entry with this AS2 ID")]
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/stations", tags=["stations"])
+async def list_stations(service: Service, as2_id: As2IdFilter = None) -> list[StationState]:
+    return await service.list_stations(as2_id)
+
+
+@router.post("/stations", status_code=status.HTTP_201_CREATED, tags=["stations"])
+async def create_station(body: StationCreate, service: Service) -> StationState:
+    return await service.create_station(body)
+
+
+@router.get("/stations/{station_id}", tags=["stations"])
+async def get_station(station_id: uuid.UUID, service: Service) -> StationState:
+    return await service.get_station(station_id)
+
+
+@router.patch("/stations/{station_id}", tags=["stations"])
+async def update_station(
+    station_id: uuid.UUID, body: StationUpdate, service: Service
+) -> StationState:
+    return await service.update_station(station_id, body)
+
+
+@router.delete("/stations/{station_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["stations"])
+async def delete_station(station_id: uuid.UUID, service: Service) -> None:
+    await service.delete_station(station_id)
+
+
+@router.get("/partners", tags=["partners"])
+async def list_partners(service: Service, as2_id: As2IdFilter = None) -> list[PartnerState]:
+    return await service.list_partners(as2_id)
+
+
+@router.post("/partners", status_code=status.HTTP_201_CREATED, tags=["partners"])
+async def create_partner(body: PartnerCreate, service: Service) -> PartnerState:
+    return await service.create_partner(body)
+
+
+@router.get("/partners/{partner_id}", tags=["partners"])
+async def get_partner(partner_id: uuid.UUID, service: Service) -> PartnerState:
+    return await service.get_partner(partner_id)
+
+
+@router.patch("/partners/{partner_id}", tags=["partners"])
+async def update_partner(
+    partner_id: uuid.UUID, body: PartnerUpdate, service: Service
+) -> PartnerState:
+    return await service.update_partner(partner_id, body)
+
+
+@router.delete("/partners/{partner_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["partners"])
+async def delete_partner(partner_id: uuid.UUID, service: Service) -> None:
+    await service.delete_partner(partner_id)
+
+
+@router.get("/partnerships", tags=["partnerships"])
+async def list_partnerships(
+    service: Service, station_id: uuid.UUID | None = None, partner_id: uuid.UUID | None = None
+) -> list[PartnershipState]:
+    return await service.list_partnerships(station_id, partner_id)
+
+
+@router.post("/partnerships", status_code=status.HTTP_201_CREATED, tags=["partnerships"])
+async def create_partnership(body: PartnershipCreate, service: Service) -> PartnershipState:
+    return await service.create_partnership(body)
+
+
+@router.get("/partnerships/{partnership_id}", tags=["partnerships"])
+async def get_partnership(partnership_id: uuid.UUID, service: Service) -> PartnershipState:
+    return await service.get_partnership(partnership_id)
+
+
+@router.patch("/partnerships/{partnership_id}", tags=["partnerships"])
+async def update_partnership(
+    partnership_id: uuid.UUID, body: PartnershipUpdate, service: Service
+) -> PartnershipState:
+    return await service.update_partnership(partnership_id, body)
+
+
+@router.delete(
+    "/partnerships/{partnership_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["partnerships"]
+)
+async def delete_partnership(partnership_id: uuid.UUID, service: Service) -> None:
+    await service.delete_partnership(partnership_id)
+
+
+def _field_errors(err: InvalidFieldsError) -> list[dict[str, object]]:
+    # Same shape as FastAPI's own 422 bodies, so a client parses one format.
+    kind = "conflict" if isinstance(err, ConflictError) else "value_error"
+    return [
+        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind} for e in err.errors
+    ]
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:
+        # FastAPI's default body echoes the offending input, which may hold a password.
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, err: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ConflictError)
+    async def conflict(_: Request, err: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": _field_errors(err)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(InvalidFieldsError)
+    async def invalid(_: Request, err: InvalidFieldsError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": _field_errors(err)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )

@@ -1,0 +1,189 @@
+"""What the admin API accepts. Responses are the shared contracts' state models (no secrets).
+
+Secrets are ``SecretStr`` and write-only: they go in here and never come back out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from as2bus.config.domain import check_as2_id
+from as2bus.shared.algorithms import (
+    Compression,
+    EncryptionAlg,
+    SigningAlg,
+    TransferEncoding,
+    normalize_encryption,
+    normalize_signing,
+)
+from as2bus.shared.contracts.config import (
+    MAX_PARTNER_CONCURRENCY,
+    AuthFailureDetection,
+    MdnMode,
+    TokenPlacement,
+)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+)
+
+
+def _optional(normalize: Any) -> Any:
+    """Accept ``none``/null as 'no algorithm', any known spelling otherwise."""
+
+    def parse(value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        return normalize(value) if isinstance(value, str) else value
+
+    return parse
+
+
+def _spelling(normalize: Any) -> Any:
+    return lambda value: normalize(value) if isinstance(value, str) else value
+
+
+As2Id = Annotated[str, AfterValidator(check_as2_id)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Alias = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@-]+$")]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Signing = Annotated[SigningAlg, BeforeValidator(_spelling(normalize_signing))]
+Encryption = Annotated[EncryptionAlg, BeforeValidator(_spelling(normalize_encryption))]
+OptionalSigning = Annotated[SigningAlg | None, BeforeValidator(_optional(normalize_signing))]
+OptionalEncryption = Annotated[
+    EncryptionAlg | None, BeforeValidator(_optional(normalize_encryption))
+]
+Url = Annotated[HttpUrl, Field(description="An http:// or https:// URL")]
+Concurrency = Annotated[int, Field(ge=1, le=MAX_PARTNER_CONCURRENCY)]
+RatePerSecond = Annotated[float, Field(gt=0, le=10_000)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- stations -----------------------------------------------------------------------------
+
+
+class StationCreate(Input):
+    as2_id: As2Id
+    name: Name
+    private_key_alias: Alias | None = Field(default=None, description="Defaults to the AS2 ID")
+    email: Email | None = None
+    mdn_signing_alg: Signing = SigningAlg.SHA256
+    accepted_encryption_algs: list[Encryption] = Field(default_factory=lambda: list(EncryptionAlg))
+    accepted_signing_algs: list[Signing] = Field(default_factory=lambda: list(SigningAlg))
+    incoming_encoding: TransferEncoding = TransferEncoding.BINARY
+
+
+class StationUpdate(Input):
+    as2_id: As2Id | None = None
+    name: Name | None = None
+    private_key_alias: Alias | None = None
+    email: Email | None = None
+    mdn_signing_alg: Signing | None = None
+    accepted_encryption_algs: list[Encryption] | None = None
+    accepted_signing_algs: list[Signing] | None = None
+    incoming_encoding: TransferEncoding | None = None
+
+
+# --- partner HTTP authentication ----------------------------------------------------------
+
+
+class NoAuthIn(Input):
+    type: Literal["none"] = "none"
+
+
+class BasicAuthIn(Input):
+    type: Literal["basic"] = "basic"
+    username: Annotated[str, Field(min_length=1, max_length=256)]
+    password: SecretStr | None = Field(default=None, description="Write-only; kept if omitted")
+
+
+class TokenRefreshIn(Input):
+    uri: Annotated[str, Field(min_length=1, max_length=2048, description="Relative to as2_url")]
+    method: Literal["POST", "GET", "PUT"] = "POST"
+    media_type: str = "application/json"
+    token_path: str = Field(
+        default="access_token", description="Where the new token is in the reply"
+    )
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="Write-only values")
+    refresh_token: SecretStr | None = Field(default=None, description="Write-only; kept if omitted")
+
+
+class TokenAuthIn(Input):
+    type: Literal["token"] = "token"
+    placement: TokenPlacement = "header"
+    header_name: str = "Authorization"
+    scheme: str = "Bearer"
+    param_name: str = "access_token"
+    body_field: str = "access_token"
+    token: SecretStr | None = Field(default=None, description="Write-only; kept if omitted")
+    refresh: TokenRefreshIn | None = None
+
+
+HttpAuthIn = Annotated[NoAuthIn | BasicAuthIn | TokenAuthIn, Field(discriminator="type")]
+
+
+# --- partners -----------------------------------------------------------------------------
+
+
+class PartnerFields(Input):
+    """Settings shared by create and update; on update every field is optional."""
+
+    email: Email | None = None
+    mdn_signing_alg: OptionalSigning = SigningAlg.SHA256
+    encryption_alg: OptionalEncryption = EncryptionAlg.AES256
+    signing_alg: OptionalSigning = SigningAlg.SHA256
+    auth_failure: AuthFailureDetection | None = None
+    rate_limit_per_second: RatePerSecond | None = None
+    async_mdn_url: Url | None = None
+
+
+class PartnerCreate(PartnerFields):
+    as2_id: As2Id
+    name: Name
+    as2_alias: Alias | None = Field(
+        default=None, description="Certificate alias; defaults to the AS2 ID"
+    )
+    enabled: bool = True
+    as2_url: Url
+    mdn_mode: MdnMode = "sync"
+    mdn_signed: bool = True
+    compression: Compression = Compression.NONE
+    outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
+    http_auth: HttpAuthIn = Field(default_factory=NoAuthIn)
+    max_concurrency: Concurrency = MAX_PARTNER_CONCURRENCY
+
+
+class PartnerUpdate(PartnerFields):
+    as2_id: As2Id | None = None
+    name: Name | None = None
+    as2_alias: Alias | None = None
+    enabled: bool | None = None
+    as2_url: Url | None = None
+    mdn_mode: MdnMode | None = None
+    mdn_signed: bool | None = None
+    compression: Compression | None = None
+    outgoing_encoding: TransferEncoding | None = None
+    http_auth: HttpAuthIn | None = None
+    max_concurrency: Concurrency | None = None
+
+
+# --- partnerships -------------------------------------------------------------------------
+
+
+class PartnershipCreate(Input):
+    station_id: uuid.UUID
+    partner_id: uuid.UUID
+    enabled: bool = True
+
+
+class PartnershipUpdate(Input):
+    enabled: bool

@@ -1,0 +1,341 @@
+"""Use cases of config-svc. Each write runs in one transaction that also records its event in
+the outbox; the relay publishes it after the commit (see adapters/relay.py)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from as2bus.config.adapters.repository import ConfigRepository
+from as2bus.config.domain import ConflictError, FieldError, InvalidFieldsError, NotFoundError
+from as2bus.config.domain import check_partner_rules as _check_partner_rules
+from as2bus.config.partner_auth import split_auth
+from as2bus.config.schemas import (
+    PartnerCreate,
+    PartnershipCreate,
+    PartnershipUpdate,
+    PartnerUpdate,
+    StationCreate,
+    StationUpdate,
+)
+from as2bus.shared.contracts import (
+    Deleted,
+    DeletedPartnership,
+    Event,
+    PartnerCreated,
+    PartnerDeleted,
+    PartnershipCreated,
+    PartnershipDeleted,
+    PartnershipState,
+    PartnershipUpdated,
+    PartnerState,
+    PartnerUpdated,
+    StationCreated,
+    StationDeleted,
+    StationState,
+    StationUpdated,
+)
+from as2bus.shared.contracts.envelope import utc_now
+from as2bus.shared.crypto import SecretBox
+from as2bus.shared.subjects import config_key
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+T = TypeVar("T")
+_VOLATILE = {"revision", "updated_at"}
+#: Fields that can be left out of an update but not set to null.
+_NOT_NULL = {
+    "as2_id", "name", "private_key_alias", "mdn_signing_alg", "accepted_encryption_algs",
+    "accepted_signing_algs", "incoming_encoding", "as2_alias", "enabled", "as2_url", "mdn_mode",
+    "mdn_signed", "compression", "outgoing_encoding", "http_auth", "max_concurrency",
+}  # fmt: skip
+
+
+def default_alias(as2_id: str) -> str:
+    """A certificate alias derived from an AS2 ID (which may hold spaces and punctuation)."""
+    return re.sub(r"[^A-Za-z0-9._@-]", "_", as2_id).lower()
+
+
+def _changes(update: StationUpdate | PartnerUpdate) -> dict[str, Any]:
+    changes = update.model_dump(exclude_unset=True, exclude={"http_auth"})
+    nulls = [
+        FieldError(k, "cannot be null") for k, v in changes.items() if v is None and k in _NOT_NULL
+    ]
+    if "http_auth" in update.model_fields_set and getattr(update, "http_auth", None) is None:
+        nulls.append(FieldError("http_auth", 'cannot be null (use {"type": "none"})'))
+    if nulls:
+        raise InvalidFieldsError(*nulls)
+    return {k: str(v) if k.endswith("_url") and v is not None else v for k, v in changes.items()}
+
+
+class ConfigService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        after_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._after_commit = after_commit
+
+    @asynccontextmanager
+    async def _unit(self, conflict: FieldError | None = None) -> AsyncIterator[ConfigRepository]:
+        """One transaction; a unique-constraint race surfaces as the caller's ConflictError."""
+        try:
+            async with self._sessions() as session, session.begin():
+                yield ConfigRepository(session, self._box)
+        except sa.exc.IntegrityError:
+            raise ConflictError(
+                conflict or FieldError("id", "conflicts with stored data")
+            ) from None
+        self._after_commit()
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[ConfigRepository]:
+        async with self._sessions() as session:
+            yield ConfigRepository(session, self._box)
+
+    async def _announce(
+        self,
+        repo: ConfigRepository,
+        event_type: type[Event],
+        entity: str,
+        data: Any,
+        *,
+        deleted: bool = False,
+    ) -> None:
+        """Record the event and the key-value update it implies, in the current transaction."""
+        event = event_type(data=data, correlation_id=str(data.id))
+        value = None if deleted else data.model_dump_json()
+        await repo.add_to_outbox(event, config_key(entity, str(data.id)), value, data.revision)
+
+    # --- stations -------------------------------------------------------------------------
+    async def list_stations(self, as2_id: str | None = None) -> list[StationState]:
+        async with self._read() as repo:
+            return await repo.list_stations(as2_id)
+
+    async def get_station(self, station_id: uuid.UUID) -> StationState:
+        async with self._read() as repo:
+            return await _must(repo.get_station(station_id), "station", station_id)
+
+    async def create_station(self, data: StationCreate) -> StationState:
+        duplicate = FieldError("as2_id", f"a station with AS2 ID {data.as2_id!r} already exists")
+        async with self._unit(duplicate) as repo:
+            if await repo.list_stations(data.as2_id):
+                raise ConflictError(duplicate)
+            now = utc_now()
+            fields = data.model_dump()
+            fields["private_key_alias"] = data.private_key_alias or default_alias(data.as2_id)
+            state = StationState(
+                id=uuid.uuid4(), revision=1, created_at=now, updated_at=now, **fields
+            )
+            await repo.add_station(state)
+            await self._announce(repo, StationCreated, "station", state)
+        return state
+
+    async def update_station(self, station_id: uuid.UUID, update: StationUpdate) -> StationState:
+        changes = _changes(update)
+        duplicate = FieldError(
+            "as2_id", f"a station with AS2 ID {changes.get('as2_id')!r} already exists"
+        )
+        async with self._unit(duplicate) as repo:
+            current = await _must(repo.get_station(station_id), "station", station_id)
+            new = StationState.model_validate({**current.model_dump(), **changes})
+            if new.model_dump(exclude=_VOLATILE) == current.model_dump(exclude=_VOLATILE):
+                return current
+            if new.as2_id != current.as2_id and await repo.list_stations(new.as2_id):
+                raise ConflictError(duplicate)
+            new = new.model_copy(update={"revision": current.revision + 1, "updated_at": utc_now()})
+            await repo.save_station(new)
+            await self._announce(repo, StationUpdated, "station", new)
+            if new.as2_id != current.as2_id:
+                await self._touch_partnerships(
+                    repo, await repo.list_partnerships(station_id=station_id)
+                )
+        return new
+
+    async def delete_station(self, station_id: uuid.UUID) -> None:
+        async with self._unit() as repo:
+            current = await _must(repo.get_station(station_id), "station", station_id)
+            await _refuse_if_used(repo.list_partnerships(station_id=station_id), "station")
+            await repo.delete_station(station_id)
+            gone = Deleted(id=current.id, revision=current.revision + 1, as2_id=current.as2_id)
+            await self._announce(repo, StationDeleted, "station", gone, deleted=True)
+
+    # --- partners -------------------------------------------------------------------------
+    async def list_partners(self, as2_id: str | None = None) -> list[PartnerState]:
+        async with self._read() as repo:
+            return await repo.list_partners(as2_id)
+
+    async def get_partner(self, partner_id: uuid.UUID) -> PartnerState:
+        async with self._read() as repo:
+            return await _must(repo.get_partner(partner_id), "partner", partner_id)
+
+    async def create_partner(self, data: PartnerCreate) -> PartnerState:
+        duplicate = FieldError("as2_id", f"a partner with AS2 ID {data.as2_id!r} already exists")
+        async with self._unit(duplicate) as repo:
+            if await repo.list_partners(data.as2_id):
+                raise ConflictError(duplicate)
+            auth, secrets = split_auth(data.http_auth, {}, {})
+            fields = data.model_dump(mode="json", exclude={"http_auth"})
+            fields.update(http_auth=auth, as2_alias=data.as2_alias or default_alias(data.as2_id))
+            _check_partner_rules(fields, secrets)
+            now = utc_now()
+            state = PartnerState(
+                id=uuid.uuid4(), revision=1, created_at=now, updated_at=now, **fields
+            )
+            await repo.add_partner(state, secrets)
+            await self._announce(repo, PartnerCreated, "partner", state)
+        return state
+
+    async def update_partner(self, partner_id: uuid.UUID, update: PartnerUpdate) -> PartnerState:
+        changes = _changes(update)
+        duplicate = FieldError(
+            "as2_id", f"a partner with AS2 ID {changes.get('as2_id')!r} already exists"
+        )
+        async with self._unit(duplicate) as repo:
+            current = await _must(repo.get_partner(partner_id), "partner", partner_id)
+            secrets = await repo.get_partner_secrets(partner_id)
+            merged = {**current.model_dump(mode="json"), **changes}
+            if update.http_auth is not None:
+                merged["http_auth"], secrets = split_auth(
+                    update.http_auth, merged["http_auth"], secrets
+                )
+            _check_partner_rules(merged, secrets)
+            new = PartnerState.model_validate(merged)
+            unchanged = new.model_dump(exclude=_VOLATILE) == current.model_dump(exclude=_VOLATILE)
+            if unchanged and update.http_auth is None:
+                return current
+            if new.as2_id != current.as2_id and await repo.list_partners(new.as2_id):
+                raise ConflictError(duplicate)
+            new = new.model_copy(update={"revision": current.revision + 1, "updated_at": utc_now()})
+            await repo.save_partner(new, secrets)
+            await self._announce(repo, PartnerUpdated, "partner", new)
+            if new.as2_id != current.as2_id:
+                await self._touch_partnerships(
+                    repo, await repo.list_partnerships(partner_id=partner_id)
+                )
+        return new
+
+    async def delete_partner(self, partner_id: uuid.UUID) -> None:
+        async with self._unit() as repo:
+            current = await _must(repo.get_partner(partner_id), "partner", partner_id)
+            await _refuse_if_used(repo.list_partnerships(partner_id=partner_id), "partner")
+            await repo.delete_partner(partner_id)
+            gone = Deleted(id=current.id, revision=current.revision + 1, as2_id=current.as2_id)
+            await self._announce(repo, PartnerDeleted, "partner", gone, deleted=True)
+
+    # --- partnerships ---------------------------------------------------------------------
+    async def list_partnerships(
+        self, station_id: uuid.UUID | None = None, partner_id: uuid.UUID | None = None
+    ) -> list[PartnershipState]:
+        async with self._read() as repo:
+            return await repo.list_partnerships(station_id=station_id, partner_id=partner_id)
+
+    async def get_partnership(self, partnership_id: uuid.UUID) -> PartnershipState:
+        async with self._read() as repo:
+            return await _must(repo.get_partnership(partnership_id), "partnership", partnership_id)
+
+    async def create_partnership(self, data: PartnershipCreate) -> PartnershipState:
+        duplicate = FieldError("partner_id", "this station and partner are already paired")
+        async with self._unit(duplicate) as repo:
+            station = await repo.get_station(data.station_id)
+            partner = await repo.get_partner(data.partner_id)
+            errors = []
+            if station is None:
+                errors.append(FieldError("station_id", f"no station with id {data.station_id}"))
+            if partner is None:
+                errors.append(FieldError("partner_id", f"no partner with id {data.partner_id}"))
+            elif not partner.enabled:
+                errors.append(
+                    FieldError(
+                        "partner_id", f"partner {partner.as2_id!r} is disabled; enable it first"
+                    )
+                )
+            if errors or station is None or partner is None:
+                raise InvalidFieldsError(*errors)
+            if await repo.list_partnerships(station_id=station.id, partner_id=partner.id):
+                raise ConflictError(duplicate)
+            now = utc_now()
+            state = PartnershipState(
+                id=uuid.uuid4(), revision=1, station_id=station.id, partner_id=partner.id,
+                station_as2_id=station.as2_id, partner_as2_id=partner.as2_id,
+                enabled=data.enabled, created_at=now, updated_at=now,
+            )  # fmt: skip
+            await repo.add_partnership(state)
+            await self._announce(repo, PartnershipCreated, "partnership", state)
+        return state
+
+    async def update_partnership(
+        self, partnership_id: uuid.UUID, update: PartnershipUpdate
+    ) -> PartnershipState:
+        async with self._unit() as repo:
+            current = await _must(
+                repo.get_partnership(partnership_id), "partnership", partnership_id
+            )
+            if current.enabled == update.enabled:
+                return current
+            partner = await repo.get_partner(current.partner_id)
+            if update.enabled and partner is not None and not partner.enabled:
+                raise InvalidFieldsError(
+                    FieldError(
+                        "enabled", f"partner {partner.as2_id!r} is disabled; enable it first"
+                    )
+                )
+            new = current.model_copy(
+                update={
+                    "enabled": update.enabled,
+                    "revision": current.revision + 1,
+                    "updated_at": utc_now(),
+                }
+            )
+            await repo.save_partnership(new)
+            await self._announce(repo, PartnershipUpdated, "partnership", new)
+        return new
+
+    async def delete_partnership(self, partnership_id: uuid.UUID) -> None:
+        async with self._unit() as repo:
+            current = await _must(
+                repo.get_partnership(partnership_id), "partnership", partnership_id
+            )
+            await repo.delete_partnership(partnership_id)
+            gone = DeletedPartnership(
+                id=current.id, revision=current.revision + 1,
+                station_as2_id=current.station_as2_id, partner_as2_id=current.partner_as2_id,
+            )  # fmt: skip
+            await self._announce(repo, PartnershipDeleted, "partnership", gone, deleted=True)
+
+    async def _touch_partnerships(
+        self, repo: ConfigRepository, affected: list[PartnershipState]
+    ) -> None:
+        """A renamed station or partner changes the AS2 IDs its partnerships carry."""
+        for stale in affected:
+            fresh = await repo.get_partnership(stale.id)
+            assert fresh is not None
+            fresh = fresh.model_copy(
+                update={"revision": stale.revision + 1, "updated_at": utc_now()}
+            )
+            await repo.save_partnership(fresh)
+            await self._announce(repo, PartnershipUpdated, "partnership", fresh)
+
+
+async def _must(lookup: Awaitable[T | None], entity: str, ref: uuid.UUID) -> T:
+    found = await lookup
+    if found is None:
+        raise NotFoundError(entity, ref)
+    return found
+
+
+async def _refuse_if_used(lookup: Awaitable[list[PartnershipState]], entity: str) -> None:
+    used = await lookup
+    if used:
+        pairs = ", ".join(f"{p.station_as2_id}->{p.partner_as2_id}" for p in used[:5])
+        raise ConflictError(
+            FieldError(
+                "id", f"{entity} is used by {len(used)} partnership(s) ({pairs}); delete them first"
+            )
+        )

@@ -1,0 +1,27 @@
+"""Publishing events so that a retry never makes a second copy."""
+
+from __future__ import annotations
+
+from as2bus.shared.contracts.envelope import Event
+from as2bus.shared.subjects import EVENTS_STREAM
+from faststream.nats import NatsBroker
+from nats.js.api import PubAck
+
+EVENT_TYPE_HEADER = "As2bus-Event-Type"
+
+
+async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.0) -> PubAck:
+    """Publish to the events stream and wait for JetStream's ack.
+
+    ``Nats-Msg-Id`` is the event id, so JetStream drops a re-publish of the same event inside
+    the dedup window (faststream's own message id is not used for that).
+    """
+    ack: PubAck = await broker.publish(
+        event.model_dump(mode="json"),
+        event.subject,
+        headers={"Nats-Msg-Id": str(event.event_id), EVENT_TYPE_HEADER: event.event_type},
+        correlation_id=event.correlation_id or str(event.event_id),
+        stream=EVENTS_STREAM,
+        timeout=timeout,
+    )
+    return ack

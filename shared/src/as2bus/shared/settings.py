@@ -1,0 +1,40 @@
+"""Settings every service shares, read from the environment (prefix ``AS2BUS_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StreamSettings(BaseSettings):
+    """Retention of the events stream. Zero means 'no limit' for each figure."""
+
+    model_config = SettingsConfigDict(env_prefix="AS2BUS_EVENTS_", extra="ignore")
+
+    max_age_days: float = Field(default=0, ge=0, description="Drop events older than this.")
+    max_bytes: int = Field(default=0, ge=0, description="Cap the events stream's size.")
+    max_msgs: int = Field(default=0, ge=0, description="Cap the number of events kept.")
+    replicas: int = Field(default=1, ge=1, le=5, description="JetStream replicas (3 in a cluster).")
+
+
+class ServiceSettings(BaseSettings):
+    """The chassis settings. Each service subclasses this and adds its own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="AS2BUS_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "sqlite+aiosqlite:///var/as2bus.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = False
+    api_token: SecretStr | None = None
+    master_key: SecretStr | None = None
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply database migrations at start. Set false where a Job migrates.",
+    )
+    data_dir: Path = Path("var")
+    events: StreamSettings = Field(default_factory=StreamSettings)
