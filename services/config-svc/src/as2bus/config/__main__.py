@@ -6,6 +6,7 @@ import argparse
 import sys
 
 import uvicorn
+
 from as2bus.shared.db import upgrade_database
 from as2bus.shared.logs import configure_logging
 

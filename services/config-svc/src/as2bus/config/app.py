@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
+from fastapi import Depends, FastAPI
+
 from as2bus.config.adapters.relay import OutboxRelay
 from as2bus.config.entrypoints.api import add_error_handlers, router
 from as2bus.config.service import ConfigService
@@ -17,7 +19,6 @@ from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.web import add_ops_routes, require_token
-from fastapi import Depends, FastAPI
 
 log = logging.getLogger("as2bus.config")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from as2bus.config.schemas import BasicAuthIn, HttpAuthIn, NoAuthIn, TokenAuthIn
 from pydantic import SecretStr
+
+from as2bus.config.schemas import BasicAuthIn, HttpAuthIn, NoAuthIn, TokenAuthIn
 
 
 def _reveal(value: SecretStr | None, kept: Any) -> Any:

@@ -8,6 +8,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+)
+
 from as2bus.config.domain import check_as2_id
 from as2bus.shared.algorithms import (
     Compression,
@@ -22,15 +32,6 @@ from as2bus.shared.contracts.config import (
     AuthFailureDetection,
     MdnMode,
     TokenPlacement,
-)
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    SecretStr,
 )
 
 

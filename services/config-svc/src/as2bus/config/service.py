@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from as2bus.config.adapters.repository import ConfigRepository
 from as2bus.config.domain import ConflictError, FieldError, InvalidFieldsError, NotFoundError
 from as2bus.config.domain import check_partner_rules as _check_partner_rules
@@ -42,7 +44,6 @@ from as2bus.shared.contracts import (
 from as2bus.shared.contracts.envelope import utc_now
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.subjects import config_key
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 _VOLATILE = {"revision", "updated_at"}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from as2bus.shared.settings import ServiceSettings
 from pydantic import Field
+
+from as2bus.shared.settings import ServiceSettings
 
 
 class ConfigSettings(ServiceSettings):

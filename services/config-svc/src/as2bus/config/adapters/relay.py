@@ -15,14 +15,15 @@ import json
 import logging
 
 import sqlalchemy as sa
-from as2bus.config.adapters.tables import outbox
-from as2bus.shared.bus import publish_event
-from as2bus.shared.contracts import parse_event
 from faststream.nats import NatsBroker
-from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.config.adapters.tables import outbox
+from as2bus.shared.bus import publish_event
+from as2bus.shared.contracts import parse_event
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,10 @@ async def mirror(kv: KeyValue, key: str, value: str | None, revision: int) -> No
     for _ in range(5):
         try:
             entry = await kv.get(key)
-        except KeyDeletedError:
-            return  # ids are never reused: a deleted entity stays deleted
-        except KeyNotFoundError:
+        except KeyNotFoundError as err:
+            # nats-py reports a tombstone as "not found" with the delete operation attached.
+            if err.op is not None:
+                return  # ids are never reused: a deleted entity stays deleted
             entry = None
         if entry is not None and entry.value and json.loads(entry.value)["revision"] >= revision:
             return

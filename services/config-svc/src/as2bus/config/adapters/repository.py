@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from as2bus.config.adapters.tables import outbox, partners, partnerships, stations
 from as2bus.shared.contracts import Event, PartnershipState, PartnerState, StationState
 from as2bus.shared.crypto import SecretBox
-from sqlalchemy.ext.asyncio import AsyncSession
 
 _ROW_FIELDS = {"id", "revision", "created_at", "updated_at", "as2_id", "enabled"}
 

@@ -5,6 +5,7 @@ secrets are one AES-GCM sealed string per row."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from as2bus.shared.db import new_metadata
 
 metadata = new_metadata()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
 from as2bus.config.domain import ConflictError, InvalidFieldsError, NotFoundError
 from as2bus.config.schemas import (
     PartnerCreate,
@@ -16,9 +20,6 @@ from as2bus.config.schemas import (
 )
 from as2bus.config.service import ConfigService
 from as2bus.shared.contracts import PartnershipState, PartnerState, StationState
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 
 def get_service(request: Request) -> ConfigService:

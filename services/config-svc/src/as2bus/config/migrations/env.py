@@ -1,6 +1,7 @@
 """Alembic environment for config-svc (SQLite and PostgreSQL alike)."""
 
 from alembic import context
+
 from as2bus.config.adapters.tables import metadata
 from as2bus.shared.db import run_migrations_online
 

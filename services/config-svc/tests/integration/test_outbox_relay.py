@@ -1,0 +1,108 @@
+"""Nothing is lost between the database commit and the publish, and nothing is doubled."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.config.adapters.relay import OutboxRelay, mirror
+from as2bus.config.adapters.tables import outbox
+from as2bus.config.schemas import PartnerCreate, StationCreate
+from as2bus.config.service import ConfigService
+from as2bus.shared.bus import open_bus, publish_event
+from as2bus.shared.bus.replica import config_bucket
+from as2bus.shared.contracts import Deleted, StationDeleted
+from as2bus.shared.testing.services import ServiceProcess
+
+from .conftest import payloads, service_env, wait_for_events
+
+PARTNER = {"as2_id": "amazon", "name": "Amazon", "as2_url": "https://as2.example.com/as2"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_events_committed_before_a_crash_are_published_by_the_next_start(
+    service: ConfigService,
+    database_url: str,
+    nats_url: str,
+    master_key: str,
+    js: JetStreamContext,
+    tmp_path: Path,
+) -> None:
+    # The process "died" right after committing: the changes and their events are in the
+    # database, nothing reached NATS.
+    await service.create_station(StationCreate(as2_id="MYCO", name="My Co"))
+    await service.create_partner(PartnerCreate.model_validate(PARTNER))
+    assert await js.streams_info() == []  # nothing reached NATS, not even a stream
+
+    env = service_env(nats_url, database_url, master_key)
+    proc = ServiceProcess("as2bus.config", env, tmp_path / "config.log").start()
+    try:
+        events = payloads(await wait_for_events(js, 2))
+    finally:
+        proc.stop()
+    assert [e["event_type"] for e in events] == ["StationCreated", "PartnerCreated"]
+    kv = await js.key_value("as2_config")
+    assert len(await kv.keys()) == 2
+
+
+async def test_a_relay_that_dies_after_publishing_does_not_double_the_event(
+    service: ConfigService,
+    sessions: async_sessionmaker[AsyncSession],
+    nats_url: str,
+    js: JetStreamContext,
+) -> None:
+    await service.create_station(StationCreate(as2_id="MYCO", name="My Co"))
+    async with sessions() as session:
+        row = dict((await session.execute(sa.select(outbox))).one()._mapping)
+    bus = await open_bus(nats_url, name="test-relay")
+    try:
+        relay = OutboxRelay(sessions, bus.broker, await config_bucket(bus.js))
+        assert await relay.drain_once() == 1
+        # The crash window: published, but the row's delete never committed.
+        async with sessions() as session, session.begin():
+            await session.execute(sa.insert(outbox).values(row))
+        assert await relay.drain_once() == 1
+        assert await relay.drain_once() == 0
+    finally:
+        await bus.close()
+    assert (await js.stream_info("AS2_EVENTS")).state.messages == 1
+    kv = await js.key_value("as2_config")
+    assert len(await kv.keys()) == 1
+
+
+async def test_the_same_event_published_again_is_dropped_by_jetstream(
+    nats_url: str, js: JetStreamContext
+) -> None:
+    event = StationDeleted(data=Deleted(id=uuid.uuid4(), revision=2, as2_id="x"))
+    bus = await open_bus(nats_url, name="dedup")
+    try:
+        first = await publish_event(bus.broker, event)
+        again = await publish_event(bus.broker, event)
+    finally:
+        await bus.close()
+    assert not first.duplicate
+    assert again.duplicate
+    assert (await js.stream_info("AS2_EVENTS")).state.messages == 1
+
+
+async def test_the_bucket_never_goes_back_to_an_older_revision(nats_url: str) -> None:
+    bus = await open_bus(nats_url, name="mirror")
+    try:
+        kv = await config_bucket(bus.js)
+        key = f"partner.{uuid.uuid4()}"
+        await mirror(kv, key, json.dumps({"revision": 2, "name": "new"}), 2)
+        await mirror(kv, key, json.dumps({"revision": 1, "name": "old"}), 1)
+        assert json.loads((await kv.get(key)).value or b"{}")["name"] == "new"
+        await mirror(kv, key, None, 3)
+        await mirror(kv, key, json.dumps({"revision": 2, "name": "late"}), 2)
+        with pytest.raises(KeyNotFoundError):
+            await kv.get(key)
+    finally:
+        await bus.close()

@@ -1,0 +1,73 @@
+import pytest
+from pydantic import ValidationError
+
+from as2bus.config.schemas import PartnerCreate, PartnerUpdate, StationCreate
+from as2bus.shared.algorithms import EncryptionAlg, SigningAlg
+
+BASE = {"as2_id": "amazon", "name": "Amazon", "as2_url": "https://as2.example.com/as2"}
+
+
+def locs(err: pytest.ExceptionInfo[ValidationError]) -> set[tuple[str | int, ...]]:
+    return {tuple(e["loc"]) for e in err.value.errors()}
+
+
+def test_partner_defaults_are_the_secure_common_choice() -> None:
+    partner = PartnerCreate.model_validate(BASE)
+    assert partner.signing_alg is SigningAlg.SHA256
+    assert partner.encryption_alg is EncryptionAlg.AES256
+    assert partner.mdn_signed is True
+    assert partner.mdn_mode == "sync"
+    assert partner.max_concurrency == 25
+
+
+def test_algorithm_spellings_and_none_are_accepted() -> None:
+    partner = PartnerCreate.model_validate(
+        {**BASE, "signing_alg": "SHA-1", "encryption_alg": "none", "mdn_signing_alg": "sha-512"}
+    )
+    assert partner.signing_alg is SigningAlg.SHA1
+    assert partner.encryption_alg is None
+    assert partner.mdn_signing_alg is SigningAlg.SHA512
+
+
+@pytest.mark.parametrize(
+    ("override", "loc"),
+    [
+        ({"as2_url": "ftp://x"}, ("as2_url",)),
+        ({"as2_id": "x" * 129}, ("as2_id",)),
+        ({"signing_alg": "md5"}, ("signing_alg",)),
+        ({"max_concurrency": 26}, ("max_concurrency",)),
+        ({"max_concurrency": 0}, ("max_concurrency",)),
+        ({"rate_limit_per_second": 0}, ("rate_limit_per_second",)),
+        ({"email": "not-an-email"}, ("email",)),
+        ({"as2_alias": "has space"}, ("as2_alias",)),
+        ({"surprise": 1}, ("surprise",)),
+        ({"http_auth": {"type": "kerberos"}}, ("http_auth",)),
+    ],
+)
+def test_bad_partner_input_names_the_field(
+    override: dict[str, object], loc: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        PartnerCreate.model_validate({**BASE, **override})
+    assert loc in locs(err)
+
+
+def test_update_knows_which_fields_were_sent() -> None:
+    update = PartnerUpdate.model_validate({"name": "New", "email": None})
+    assert update.model_fields_set == {"name", "email"}
+
+
+def test_secrets_do_not_show_in_repr_or_dumps() -> None:
+    partner = PartnerCreate.model_validate(
+        {**BASE, "http_auth": {"type": "basic", "username": "u", "password": "hunter2"}}
+    )
+    assert "hunter2" not in repr(partner)
+    assert "hunter2" not in partner.model_dump_json()
+
+
+def test_station_accepts_algorithm_lists_in_any_spelling() -> None:
+    station = StationCreate.model_validate(
+        {"as2_id": "MYCO", "name": "My Co", "accepted_signing_algs": ["SHA-256", "sha1"]}
+    )
+    assert station.accepted_signing_algs == [SigningAlg.SHA256, SigningAlg.SHA1]
+    assert station.accepted_encryption_algs == list(EncryptionAlg)

@@ -1,0 +1,34 @@
+import logging
+
+import pytest
+
+from as2bus.shared.logs import configure_logging, redact
+
+
+@pytest.mark.parametrize(
+    ("line", "leak"),
+    [
+        ("Authorization: Bearer abc.def.ghi", "abc.def.ghi"),
+        ("authorization: Basic dXNlcjpodW50ZXIy", "dXNlcjpodW50ZXIy"),
+        ('{"password": "hunter2"}', "hunter2"),
+        ("token=s3cr3t&x=1", "s3cr3t"),
+        ("api_key: k-123", "k-123"),
+    ],
+)
+def test_credentials_are_masked(line: str, leak: str) -> None:
+    assert leak not in redact(line)
+    assert "***" in redact(line)
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    line = "partner amazon sent message <abc@example.com> (12 KB)"
+    assert redact(line) == line
+
+
+def test_the_configured_handler_masks_what_reaches_it(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test-svc", "INFO", json_lines=True)
+    logging.getLogger("x").warning("calling partner with password=%s", "hunter2")
+    err = capsys.readouterr().err
+    assert "hunter2" not in err
+    assert '"level": "warning"' in err
+    logging.getLogger().handlers.clear()
