@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.config.adapters.relay import OutboxRelay, mirror
+from as2bus.config.adapters.relay import config_relay, mirror
 from as2bus.config.adapters.tables import outbox
 from as2bus.config.schemas import PartnerCreate, StationCreate
 from as2bus.config.service import ConfigService
@@ -63,7 +63,7 @@ async def test_a_relay_that_dies_after_publishing_does_not_double_the_event(
         row = dict((await session.execute(sa.select(outbox))).one()._mapping)
     bus = await open_bus(nats_url, name="test-relay")
     try:
-        relay = OutboxRelay(sessions, bus.broker, await config_bucket(bus.js))
+        relay = config_relay(sessions, bus.broker, await config_bucket(bus.js))
         assert await relay.drain_once() == 1
         # The crash window: published, but the row's delete never committed.
         async with sessions() as session, session.begin():

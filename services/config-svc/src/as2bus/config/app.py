@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
-from as2bus.config.adapters.relay import OutboxRelay
+from as2bus.config.adapters.relay import config_relay
 from as2bus.config.entrypoints.api import add_error_handlers, router
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
@@ -52,7 +52,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
             await upgrade_database_async(MIGRATIONS, settings.database_url)
         bus = await open_bus(settings.nats_url, name="config-svc", streams=settings.events)
         kv = await config_bucket(bus.js, replicas=settings.events.replicas)
-        relay = OutboxRelay(sessions, bus.broker, kv, idle_seconds=settings.relay_idle_seconds)
+        relay = config_relay(sessions, bus.broker, kv, idle_seconds=settings.relay_idle_seconds)
         app.state.service = ConfigService(sessions, box, after_commit=relay.wake)
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         state.update(bus=bus, relay=relay, relay_task=relay_task)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from as2bus.shared.bus.streams import ensure_streams
-from as2bus.shared.settings import StreamSettings
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+
+from as2bus.shared.bus.streams import ensure_streams
+from as2bus.shared.settings import StreamSettings
 
 
 @dataclass

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from as2bus.shared.contracts.envelope import Event
-from as2bus.shared.subjects import EVENTS_STREAM
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
+
+from as2bus.shared.contracts.envelope import Event
+from as2bus.shared.subjects import EVENTS_STREAM
 
 EVENT_TYPE_HEADER = "As2bus-Event-Type"
 

@@ -13,11 +13,12 @@ import contextlib
 import uuid
 from typing import Any
 
-from as2bus.shared.contracts.config import PartnershipState, PartnerState, StationState
-from as2bus.shared.subjects import CONFIG_BUCKET
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
+
+from as2bus.shared.contracts.config import PartnershipState, PartnerState, StationState
+from as2bus.shared.subjects import CONFIG_BUCKET
 
 _MODELS: dict[str, type[StationState] | type[PartnerState] | type[PartnershipState]] = {
     "station": StationState,

@@ -12,10 +12,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from pydantic import Field
+
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.subjects import event_subject
-from pydantic import Field
 
 MdnMode = Literal["sync", "async", "none"]
 TokenPlacement = Literal["header", "query", "body"]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from as2bus.config.adapters.tables import outbox, partners, partnerships, stations
 from as2bus.shared.contracts import Event, PartnershipState, PartnerState, StationState
 from as2bus.shared.crypto import SecretBox
+from as2bus.shared.outbox import add_to_outbox
 
 _ROW_FIELDS = {"id", "revision", "created_at", "updated_at", "as2_id", "enabled"}
 
@@ -172,15 +173,8 @@ class ConfigRepository:
     async def add_to_outbox(
         self, event: Event, kv_key: str, kv_value: str | None, revision: int
     ) -> None:
-        await self.session.execute(
-            sa.insert(outbox).values(
-                event_id=event.event_id,
-                payload=event.model_dump_json(),
-                kv_key=kv_key,
-                kv_value=kv_value,
-                revision=revision,
-                created_at=event.occurred_at,
-            )
+        await add_to_outbox(
+            self.session, outbox, event, kv_key=kv_key, kv_value=kv_value, revision=revision
         )
 
 

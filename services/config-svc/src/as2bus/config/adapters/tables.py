@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from as2bus.shared.db import new_metadata
+from as2bus.shared.outbox import outbox_table
 
 metadata = new_metadata()
 
@@ -48,15 +49,11 @@ partnerships = sa.Table(
     sa.UniqueConstraint("station_id", "partner_id", name="uq_partnerships_station_partner"),
 )
 
-#: Events committed with the change that caused them, published by the relay afterwards.
-outbox = sa.Table(
-    "outbox",
+#: Events committed with the change that caused them; the relay also mirrors each entity's
+#: new state (``kv_value``, None for a delete) into the config bucket under ``kv_key``.
+outbox = outbox_table(
     metadata,
-    sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
-    sa.Column("payload", sa.Text(), nullable=False),
     sa.Column("kv_key", sa.String(200), nullable=False),
     sa.Column("kv_value", sa.Text(), nullable=True),
     sa.Column("revision", sa.Integer(), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

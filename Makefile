@@ -1,0 +1,47 @@
+# as2bus developer commands. `make run` and `make test` work on a fresh machine: they install
+# uv (into .tools/ when it is not on PATH), the locked Python environment, and for the tests
+# PostgreSQL's server binaries (Debian package) when they are missing.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+sync: $(UV) ## install the locked environment (.venv)
+	$(UV) sync --frozen --quiet
+
+postgres: ## make sure PostgreSQL server binaries exist for the integration tests
+	@scripts/ensure-postgres.sh
+
+run: sync ## run the whole gateway locally (nats-server + every service, SQLite, data in ./var)
+	$(UV) run --frozen as2bus up
+
+lint: sync ## ruff (lint + format check) and mypy
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+fmt: sync ## apply ruff's fixes and formatting
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+test: sync postgres lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+unit: sync ## unit tests only (no servers)
+	$(UV) run --frozen pytest $$(find . -path ./.venv -prune -o -type d -name unit -print) $(PYTEST_ARGS)
+
+asyncapi: sync ## regenerate docs/asyncapi.json from the event contracts
+	$(UV) run --frozen python -m as2bus.shared.asyncapi docs/asyncapi.json
+
+clean: ## remove caches (keeps ./var, the local data)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""Run an as2bus service as a real child process for integration tests.
+
+The service gets its settings through the environment exactly as in production; its log goes to
+a file the test can read (to prove, for example, that no secret was logged).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServiceProcess:
+    """``python -m <module>`` with ``AS2BUS_*`` settings; ready once ``/readyz`` answers 200."""
+
+    def __init__(self, module: str, env: dict[str, str], log_path: Path) -> None:
+        self.module = module
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._env = {**os.environ, **env, "AS2BUS_HTTP_PORT": str(self.port)}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> ServiceProcess:
+        log = self.log_path.open("ab")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", self.module], env=self._env, stdout=log, stderr=log
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"{self.module} exited at start:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"{self.module} not ready after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """Die without any clean-up, as a crashed pod would."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait(timeout=10)
+
+    def stop(self) -> int | None:
+        if self._proc is None:
+            return None
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+        return self._proc.returncode
