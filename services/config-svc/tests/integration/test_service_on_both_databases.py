@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from as2bus.config.adapters.repository import ConfigRepository
 from as2bus.config.adapters.tables import outbox, partners
 from as2bus.config.app import MIGRATIONS
-from as2bus.config.domain import ConflictError, InvalidFieldsError, NotFoundError
 from as2bus.config.schemas import (
     PartnerCreate,
     PartnershipCreate,
@@ -25,6 +24,7 @@ from as2bus.config.schemas import (
 from as2bus.config.service import ConfigService
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import alembic_config
+from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
 
 from .conftest import SECRET
 

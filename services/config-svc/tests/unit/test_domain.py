@@ -1,6 +1,7 @@
 import pytest
 
-from as2bus.config.domain import InvalidFieldsError, check_as2_id, check_partner_rules
+from as2bus.config.domain import check_as2_id, check_partner_rules
+from as2bus.shared.errors import InvalidFieldsError
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -62,3 +66,35 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
 def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     app.include_router(ops_router(checks))
+
+
+def _field_errors(err: InvalidFieldsError) -> list[dict[str, object]]:
+    # Same shape as FastAPI's own 422 bodies, so a client parses one format.
+    kind = "conflict" if isinstance(err, ConflictError) else "value_error"
+    return [
+        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind} for e in err.errors
+    ]
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Map domain errors to 404/409/422 and keep FastAPI's 422 from echoing input."""
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:
+        # FastAPI's default body echoes the offending input, which may hold a password.
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, err: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ConflictError)
+    async def conflict(_: Request, err: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": _field_errors(err)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(InvalidFieldsError)
+    async def invalid(_: Request, err: InvalidFieldsError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": _field_errors(err)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )

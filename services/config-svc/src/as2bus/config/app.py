@@ -11,14 +11,14 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
 from as2bus.config.adapters.relay import config_relay
-from as2bus.config.entrypoints.api import add_error_handlers, router
+from as2bus.config.entrypoints.api import router
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
 from as2bus.shared.bus import open_bus
 from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
-from as2bus.shared.web import add_ops_routes, require_token
+from as2bus.shared.web import add_error_handlers, add_ops_routes, require_token
 
 log = logging.getLogger("as2bus.config")
 

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.config.adapters.repository import ConfigRepository
-from as2bus.config.domain import ConflictError, FieldError, InvalidFieldsError, NotFoundError
 from as2bus.config.domain import check_partner_rules as _check_partner_rules
 from as2bus.config.partner_auth import split_auth
 from as2bus.config.schemas import (
@@ -43,6 +42,7 @@ from as2bus.shared.contracts import (
 )
 from as2bus.shared.contracts.envelope import utc_now
 from as2bus.shared.crypto import SecretBox
+from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
 from as2bus.shared.subjects import config_key
 
 T = TypeVar("T")

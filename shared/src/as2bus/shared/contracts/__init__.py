@@ -1,5 +1,17 @@
 """Every payload on the bus. Import events from here, not from the submodules."""
 
+from as2bus.shared.contracts.certs import (
+    CertExpired,
+    CertExpiring,
+    CertExpiry,
+    CertificateSummary,
+    CertImported,
+    CertRotated,
+    CertRotation,
+    KeyMaterialEntry,
+    KeyMaterialReply,
+    KeyMaterialRequest,
+)
 from as2bus.shared.contracts.config import (
     BasicAuthPublic,
     Deleted,
@@ -30,10 +42,20 @@ from as2bus.shared.contracts.envelope import (
 
 __all__ = [
     "BasicAuthPublic",
+    "CertExpired",
+    "CertExpiring",
+    "CertExpiry",
+    "CertImported",
+    "CertRotated",
+    "CertRotation",
+    "CertificateSummary",
     "Contract",
     "Deleted",
     "DeletedPartnership",
     "Event",
+    "KeyMaterialEntry",
+    "KeyMaterialReply",
+    "KeyMaterialRequest",
     "NoAuth",
     "PartnerCreated",
     "PartnerDeleted",

@@ -5,11 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, status
 
-from as2bus.config.domain import ConflictError, InvalidFieldsError, NotFoundError
 from as2bus.config.schemas import (
     PartnerCreate,
     PartnershipCreate,
@@ -116,33 +113,3 @@ async def update_partnership(
 )
 async def delete_partnership(partnership_id: uuid.UUID, service: Service) -> None:
     await service.delete_partnership(partnership_id)
-
-
-def _field_errors(err: InvalidFieldsError) -> list[dict[str, object]]:
-    # Same shape as FastAPI's own 422 bodies, so a client parses one format.
-    kind = "conflict" if isinstance(err, ConflictError) else "value_error"
-    return [
-        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind} for e in err.errors
-    ]
-
-
-def add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:
-        # FastAPI's default body echoes the offending input, which may hold a password.
-        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, err: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_404_NOT_FOUND)
-
-    @app.exception_handler(ConflictError)
-    async def conflict(_: Request, err: ConflictError) -> JSONResponse:
-        return JSONResponse({"detail": _field_errors(err)}, status_code=status.HTTP_409_CONFLICT)
-
-    @app.exception_handler(InvalidFieldsError)
-    async def invalid(_: Request, err: InvalidFieldsError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": _field_errors(err)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )

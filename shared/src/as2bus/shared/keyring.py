@@ -1,0 +1,74 @@
+"""Which certificates to use at a given moment: the rotation window, in one place.
+
+A certificate is *in service* from its ``activation_at`` until its ``retirement_at`` (open-ended
+when None). During a switchover two certificates of one alias are in service at once:
+
+- verifying a partner's signature accepts every partner certificate in service and unexpired;
+- decrypting tries every own key in service, newest first (an expired key still decrypts:
+  it is ours, and a partner may be slow to switch);
+- signing and encrypting use the newest certificate in service; when only expired ones are
+  left that is an error with reason ``CERT_HAS_EXPIRED``, not a message the partner rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from as2bus.shared.contracts.certs import CertKind, KeyMaterialEntry
+
+Reason = Literal["CERT_HAS_EXPIRED", "CERT_NOT_FOUND"]
+
+
+class CertificateUnavailableError(LookupError):
+    def __init__(self, reason: Reason, alias: str, kind: CertKind, detail: str) -> None:
+        super().__init__(f"{reason}: {kind} certificate '{alias}': {detail}")
+        self.reason = reason
+        self.alias = alias
+        self.kind = kind
+
+
+def in_service(entry: KeyMaterialEntry, at: datetime) -> bool:
+    return entry.activation_at <= at and (entry.retirement_at is None or at < entry.retirement_at)
+
+
+def expired(entry: KeyMaterialEntry, at: datetime) -> bool:
+    return not entry.not_before <= at < entry.not_after
+
+
+class KeyRing:
+    def __init__(self, entries: Iterable[KeyMaterialEntry]) -> None:
+        self.entries = list(entries)
+
+    def _in_service(self, alias: str, kind: CertKind, at: datetime) -> list[KeyMaterialEntry]:
+        found = [
+            e for e in self.entries if e.alias == alias and e.kind == kind and in_service(e, at)
+        ]
+        return sorted(found, key=lambda e: e.activation_at, reverse=True)
+
+    def _newest_valid(self, alias: str, kind: CertKind, at: datetime) -> KeyMaterialEntry:
+        candidates = self._in_service(alias, kind, at)
+        valid = [e for e in candidates if not expired(e, at)]
+        if valid:
+            return valid[0]
+        if candidates:
+            last = max(e.not_after for e in candidates)
+            raise CertificateUnavailableError(
+                "CERT_HAS_EXPIRED", alias, kind, f"expired on {last.isoformat()}"
+            )
+        raise CertificateUnavailableError(
+            "CERT_NOT_FOUND", alias, kind, f"none in service at {at.isoformat()}"
+        )
+
+    def signing_key(self, alias: str, at: datetime) -> KeyMaterialEntry:
+        return self._newest_valid(alias, "own", at)
+
+    def encryption_certificate(self, alias: str, at: datetime) -> KeyMaterialEntry:
+        return self._newest_valid(alias, "partner", at)
+
+    def decryption_keys(self, alias: str, at: datetime) -> list[KeyMaterialEntry]:
+        return self._in_service(alias, "own", at)
+
+    def verification_certificates(self, alias: str, at: datetime) -> list[KeyMaterialEntry]:
+        return [e for e in self._in_service(alias, "partner", at) if not expired(e, at)]
