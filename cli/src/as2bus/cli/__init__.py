@@ -1,0 +1,1 @@
+"""The ``as2bus`` command line: manage the gateway over its admin APIs, run it locally."""

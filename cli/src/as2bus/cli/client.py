@@ -1,0 +1,154 @@
+"""The HTTP client for config-svc's admin API, and the mapping of its errors to `CliError`.
+
+The CLI never imports a service: it talks to it over HTTP. Tests inject an
+``httpx.MockTransport`` through `CliState.transport`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_CONFIG_URL = "http://127.0.0.1:8081"
+API = "/api/v1"
+TOKEN_REFUSED = "the API token was refused (set AS2BUS_API_TOKEN or --token)"
+_MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+class CliError(Exception):
+    """A failure to report to the user as ``error: <line>`` lines, exit code 1."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines) or ["failed"]
+
+
+def data_dir() -> Path:
+    """Where `as2bus up` keeps its data: ``AS2BUS_DATA_DIR`` or ``./var``."""
+    return Path(os.environ.get("AS2BUS_DATA_DIR") or "var")
+
+
+def stored_token() -> str | None:
+    """The token `as2bus up` wrote to ``<data dir>/secrets/api-token``, if readable."""
+    try:
+        return (data_dir() / "secrets" / "api-token").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def field_lines(detail: Any) -> list[str]:
+    """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines."""
+    if not isinstance(detail, list):
+        return [str(detail)]
+    lines = []
+    for item in detail:
+        if not isinstance(item, dict):
+            lines.append(str(item))
+            continue
+        loc = [str(part) for part in item.get("loc", [])]
+        if loc and loc[0] in ("body", "query", "path"):
+            loc = loc[1:]
+        msg = str(item.get("msg", "invalid"))
+        for prefix in _MSG_PREFIXES:
+            msg = msg.removeprefix(prefix)
+        lines.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+    return lines or ["the request was refused"]
+
+
+class ConfigClient:
+    """Thin wrapper over ``httpx.Client`` that returns decoded JSON or raises `CliError`."""
+
+    def __init__(
+        self, base_url: str, token: str | None, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, transport=transport, timeout=15.0
+        )
+        #: Values never to show, even inside an error message (partner passwords, tokens).
+        self.secrets: set[str] = set()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return self._send("GET", path, params=params)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._send("POST", path, json=body)
+
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self._send("PATCH", path, json=body)
+
+    def delete(self, path: str) -> None:
+        self._send("DELETE", path)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, API + path, **kwargs)
+        except httpx.ConnectError:
+            raise CliError(
+                f"cannot reach config-svc at {self.base_url} — is it running? (make run)"
+            ) from None
+        except httpx.TimeoutException:
+            raise CliError(f"config-svc at {self.base_url} did not answer in time") from None
+        except httpx.TransportError as err:
+            raise CliError(f"cannot talk to config-svc at {self.base_url}: {err}") from None
+        if not response.is_success:
+            raise self._error(response)
+        try:
+            return response.json() if response.content else None
+        except ValueError:
+            raise CliError(
+                f"{self.base_url} did not answer like config-svc (no JSON); check --config-url"
+            ) from None
+
+    def _error(self, response: httpx.Response) -> CliError:
+        try:
+            detail = response.json().get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        status = response.status_code
+        if status == 401:
+            lines = [TOKEN_REFUSED]
+        elif status == 404:
+            lines = [str(detail or f"not found: {response.request.url.path}")]
+        elif status in (409, 422) and detail is not None:
+            lines = field_lines(detail)
+        else:
+            text = str(detail) if detail is not None else response.text[:500]
+            lines = [f"config-svc answered {status}: {text}".rstrip(": ")]
+        return CliError(*(self._scrub(line) for line in lines))
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+@dataclass
+class CliState:
+    """What the root options decided, shared by every command through ``ctx.obj``."""
+
+    config_url: str = DEFAULT_CONFIG_URL
+    token: str | None = None
+    json: bool = False
+    transport: httpx.BaseTransport | None = None
+    _client: ConfigClient | None = field(default=None, repr=False)
+
+    def client(self) -> ConfigClient:
+        if self._client is None:
+            token = self.token or stored_token()
+            self._client = ConfigClient(self.config_url, token, self.transport)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,72 @@
+"""The ``as2bus`` command: global options, the sub-commands, and error reporting."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from as2bus.cli import partners, partnerships, stack, stations
+from as2bus.cli.client import DEFAULT_CONFIG_URL, CliError, CliState
+from as2bus.shared.crypto import generate_master_key
+
+
+class _Group(TyperGroup):
+    """Reports a `CliError` as ``error: ...`` lines on stderr with exit code 1, no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # Any: typer vendors its own click since 0.2x
+        try:
+            return super().invoke(ctx)
+        except CliError as err:
+            for line in err.lines:
+                typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="as2bus",
+    cls=_Group,
+    help="Manage an as2bus AS2 gateway, or run one locally (as2bus up).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets
+)
+CONFIG, RUN = "Configuration (through config-svc)", "Running as2bus"
+app.add_typer(stations.app, name="station", rich_help_panel=CONFIG)
+app.add_typer(partners.app, name="partner", rich_help_panel=CONFIG)
+app.add_typer(partnerships.app, name="partnership", rich_help_panel=CONFIG)
+app.command("up", rich_help_panel=RUN)(stack.up)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config_url: Annotated[
+        str,
+        typer.Option(envvar="AS2BUS_CONFIG_URL", help="Base URL of config-svc's admin API."),
+    ] = DEFAULT_CONFIG_URL,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AS2BUS_API_TOKEN",
+            show_default=False,
+            help="Admin API token. Default: the file <data dir>/secrets/api-token written by "
+            "'as2bus up' (data dir: AS2BUS_DATA_DIR or ./var).",
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")
+    ] = False,
+) -> None:
+    """Manage an as2bus AS2 gateway, or run one locally (as2bus up)."""
+    state = ctx.ensure_object(CliState)  # tests pass one in, with a mock transport
+    state.config_url, state.token, state.json = config_url, token, json_output
+    ctx.call_on_close(state.close)
+
+
+@app.command("keygen", rich_help_panel=RUN)
+def keygen() -> None:
+    """Print a fresh master key and API token, as env lines for a deployment's Secret."""
+    typer.echo(f"AS2BUS_MASTER_KEY={generate_master_key()}")
+    typer.echo(f"AS2BUS_API_TOKEN={secrets.token_urlsafe(32)}")

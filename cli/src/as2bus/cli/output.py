@@ -1,0 +1,79 @@
+"""Printing: compact tables for lists, ``key: value`` lines for one entry, JSON on request."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import typer
+
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+def text(value: Any) -> str:
+    """One cell or value as people read it."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(text(v) for v in value) or "-"
+    return str(value)
+
+
+def flatten(entry: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``{"http_auth": {"type": "basic"}}`` → ``[("http_auth.type", "basic")]``."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in entry.items():
+        if isinstance(value, dict):
+            pairs.extend(flatten(value, f"{prefix}{key}."))
+        else:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
+
+
+def render_record(entry: dict[str, Any]) -> str:
+    pairs = flatten(entry)
+    width = max((len(key) for key, _ in pairs), default=0)
+    return "\n".join(f"{key + ':':<{width + 1}} {text(value)}" for key, value in pairs)
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+    cells = [[title for title, _ in columns]]
+    cells += [[text(get(row)) for _, get in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    )
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def show(data: dict[str, Any], as_json: bool) -> None:
+    """One entry: JSON, or aligned ``key: value`` lines."""
+    if as_json:
+        print_json(data)
+    else:
+        typer.echo(render_record(data))
+
+
+def table(rows: list[dict[str, Any]], columns: Sequence[Column], as_json: bool, empty: str) -> None:
+    """A list: JSON, a table, or the ``empty`` hint when there is nothing."""
+    if as_json:
+        print_json(rows)
+    elif not rows:
+        typer.echo(empty)
+    else:
+        typer.echo(render_table(rows, columns))
+
+
+def done(message: str, data: dict[str, Any], as_json: bool) -> None:
+    """The outcome of an action: a sentence for people, the entry for machines."""
+    if as_json:
+        print_json(data)
+    else:
+        typer.echo(message)

@@ -1,0 +1,179 @@
+"""``as2bus up``: NATS and every installed service on this machine, for ``make run``."""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import IO, Annotated
+
+import typer
+
+from as2bus.cli.client import CliError
+from as2bus.cli.procs import Child, echo
+from as2bus.cli.stack_setup import (
+    DEFAULT_BASE_PORT,
+    Service,
+    banner,
+    find_nats_server,
+    installed,
+    nats_ready,
+    port_taken,
+    prepare_data_dir,
+    service_ready,
+    wait_ready,
+)
+
+NATS_START_TIMEOUT = 15.0
+SERVICE_START_TIMEOUT = 60.0  # a first start migrates the database
+
+
+class Stack:
+    def __init__(self, data_dir: Path, nats_port: int, base_port: int) -> None:
+        self.data = data_dir.resolve()
+        self.nats_port, self.base_port = nats_port, base_port
+        self.nats_url = f"nats://127.0.0.1:{nats_port}"
+        self.services = installed()
+        self.children: list[Child] = []
+        self._lock_file: IO[str] | None = None
+        self.width = max([len("nats"), *(len(s.name) for s in self.services)])
+
+    def port_of(self, service: Service) -> int:
+        return service.port - DEFAULT_BASE_PORT + self.base_port
+
+    def _check_ports(self) -> None:
+        wanted = [("NATS", self.nats_port, "--nats-port")]
+        wanted += [(s.name, self.port_of(s), "--base-port") for s in self.services]
+        for what, port, option in wanted:
+            if port_taken(port):
+                raise CliError(
+                    f"port {port} (for {what}) is already in use — is another 'as2bus up' or "
+                    f"nats-server running? Stop it, or choose another port with {option}."
+                )
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        child = Child(name, argv, env, self.data / "logs" / f"{name}.log", self.width)
+        child.start()
+        self.children.append(child)
+        return child
+
+    def _lock(self) -> None:
+        """One ``as2bus up`` per data directory (two would share one database and store)."""
+        self.data.mkdir(parents=True, exist_ok=True)
+        lock = (self.data / "up.lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise CliError(f"another 'as2bus up' is using {self.data}; stop it first") from None
+        self._lock_file = lock
+
+    def start(self, stopping: threading.Event) -> bool:
+        """Start everything, each waited for in turn; False if interrupted meanwhile."""
+        self._lock()
+        self._check_ports()
+        master_key, api_token = prepare_data_dir(self.data)
+        binary = find_nats_server()
+        argv = [str(binary), "-js", "-a", "127.0.0.1", "-p", str(self.nats_port)]
+        argv += ["-sd", str(self.data / "nats")]
+        echo(f"starting nats-server on {self.nats_url}")
+        nats = self._spawn("nats", argv, dict(os.environ))
+        probe = functools.partial(nats_ready, self.nats_port)
+        if not wait_ready(nats, "nats-server", probe, stopping, NATS_START_TIMEOUT):
+            return False
+        for service in self.services:
+            port = self.port_of(service)
+            env = {
+                **os.environ,
+                "AS2BUS_NATS_URL": self.nats_url,
+                "AS2BUS_HTTP_PORT": str(port),
+                "AS2BUS_API_TOKEN": api_token,
+                "AS2BUS_MASTER_KEY": master_key,
+                "AS2BUS_DATA_DIR": str(self.data),
+                "PYTHONUNBUFFERED": "1",
+            }
+            if service.database:
+                env["AS2BUS_DATABASE_URL"] = service.database.format(data=self.data)
+            echo(f"starting {service.name} on http://127.0.0.1:{port}")
+            child = self._spawn(service.name, [sys.executable, "-m", service.module], env)
+            probe = functools.partial(service_ready, port)
+            if not wait_ready(child, service.name, probe, stopping, SERVICE_START_TIMEOUT):
+                return False
+        return True
+
+    def watch(self, stopping: threading.Event) -> Child | None:
+        """Wait for a stop request (None) or for a child to die (that child)."""
+        while not stopping.wait(0.2):
+            for child in self.children:
+                if child.exit_code() is not None:
+                    return child
+        return None
+
+    def stop(self, hurry: threading.Event) -> None:
+        """Services first (newest first), NATS last: SIGTERM, then SIGKILL after 10 s."""
+        for child in reversed(self.children):
+            if child.exit_code() is None:
+                echo(f"stopping {child.name}")
+            child.stop(hurry=hurry)
+        self.children.clear()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
+
+
+DataDir = Annotated[
+    Path,
+    typer.Option(envvar="AS2BUS_DATA_DIR", help="Where data, secrets and logs are kept."),
+]
+NatsPort = Annotated[int, typer.Option(help="Port for NATS (JetStream) on 127.0.0.1.")]
+BasePort = Annotated[
+    int,
+    typer.Option(
+        envvar="AS2BUS_BASE_PORT",
+        help="HTTP port of config-svc; the other services take the ports after it.",
+    ),
+]
+
+
+def up(
+    data_dir: DataDir = Path("var"),
+    nats_port: NatsPort = 4222,
+    base_port: BasePort = DEFAULT_BASE_PORT,
+) -> None:
+    """Run the gateway locally: NATS and every installed service.
+
+    Ctrl-C stops it all; the data (and the secrets it was stored with) is kept for the next run.
+    """
+    stack = Stack(data_dir, nats_port, base_port)
+    stopping, hurry = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            hurry.set()  # a second Ctrl-C: do not wait for a graceful stop
+        stopping.set()
+
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
+    dead = None
+    try:
+        if stack.start(stopping):
+            echo(banner(stack.data, stack.nats_url, stack.services, stack.port_of))
+            dead = stack.watch(stopping)
+        if dead is not None:
+            typer.echo(
+                f"error: {dead.name} exited unexpectedly (code {dead.exit_code()}); "
+                f"its last log lines ({dead.log_path}):\n{dead.last_lines()}",
+                err=True,
+            )
+    finally:
+        stack.stop(hurry)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if dead is not None:
+        raise typer.Exit(1)
+    echo("as2bus stopped; data kept in " + str(stack.data))

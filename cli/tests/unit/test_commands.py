@@ -1,0 +1,168 @@
+"""The remaining command behaviour: updates, deletes, tokens, keygen, help texts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.testing import CliRunner
+
+from as2bus.cli.main import app
+from as2bus.shared.crypto import SecretBox
+
+from .conftest import TOKEN, value
+
+Run = Callable[..., Any]
+
+
+def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
+    result = run("partner", "create", "--as2-id", "amazon", "--name", "Amazon", "--url", "https://a.test/",
+                 "--mdn", "async", "--async-mdn-url", "https://us.test/mdn", "--mdn-unsigned",
+                 "--encryption", "none", "--signing", "SHA-256", "--compression", "before-signing",
+                 "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
+                 "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert api.bodies("POST") == [{
+        "as2_id": "amazon", "name": "Amazon", "as2_url": "https://a.test/", "as2_alias": "amz",
+        "email": "edi@amazon.test", "mdn_mode": "async", "async_mdn_url": "https://us.test/mdn",
+        "mdn_signed": False, "encryption_alg": "none", "signing_alg": "SHA-256",
+        "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
+        "rate_limit_per_second": 2.5, "enabled": False,
+    }]  # fmt: skip
+
+
+def test_partner_update_sends_only_the_changes(run: Run, api: Any) -> None:
+    api.add("partners", as2_id="amazon", name="Amazon", as2_url="https://a.test/")
+    result = run(
+        "partner",
+        "update",
+        "amazon",
+        "--url",
+        "https://b.test/",
+        "--mdn-signed",
+        "--rate-limit",
+        "0",
+    )
+    assert result.exit_code == 0, result.output
+    assert api.bodies("PATCH") == [
+        {"as2_url": "https://b.test/", "mdn_signed": True, "rate_limit_per_second": None}
+    ]
+    assert value(result.stdout, "as2_url") == "https://b.test/"
+
+
+def test_an_update_without_changes_is_an_error(run: Run, api: Any) -> None:
+    api.add("stations", as2_id="MYCO", name="My Co")
+    api.add("partners", as2_id="amazon", name="Amazon", as2_url="https://a.test/")
+    for kind, ref in (("station", "MYCO"), ("partner", "amazon")):
+        result = run(kind, "update", ref)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("error: give at least one option to change")
+    assert api.bodies("PATCH") == []
+
+
+def test_station_update_renames(run: Run, api: Any) -> None:
+    station = api.add("stations", as2_id="MYCO", name="My Co")
+    result = run("station", "update", "MYCO", "--as2-id", "MYCO2", "--accept-signing", "sha512")
+    assert result.exit_code == 0, result.output
+    assert api.bodies("PATCH") == [{"as2_id": "MYCO2", "accepted_signing_algs": ["sha512"]}]
+    assert api.requests[-1].url.path == f"/api/v1/stations/{station['id']}"
+
+
+def test_delete_asks_first(run: Run, api: Any) -> None:
+    api.add("stations", as2_id="MYCO", name="My Co")
+    kept = run("station", "delete", "MYCO", input="n\n")
+    assert kept.exit_code == 1
+    assert "Delete station 'MYCO'?" in kept.output
+    assert [r.method for r in api.requests] == ["GET"]
+    deleted = run("station", "delete", "MYCO", input="y\n")
+    assert deleted.exit_code == 0, deleted.output
+    assert deleted.stdout.endswith("deleted station MYCO\n")
+    assert api.store["stations"] == {}
+
+
+def test_partnership_enable_disable_delete(run: Run, api: Any) -> None:
+    station = api.add("stations", as2_id="MYCO", name="My Co")
+    partner = api.add("partners", as2_id="amazon", name="Amazon", as2_url="https://a.test/")
+    api.add("partnerships", station_id=station["id"], partner_id=partner["id"])
+    assert (
+        run("partnership", "disable", "MYCO:amazon").stdout == "partnership MYCO:amazon disabled\n"
+    )
+    assert run("partnership", "enable", "MYCO:amazon").stdout == "partnership MYCO:amazon enabled\n"
+    assert api.bodies("PATCH") == [{"enabled": False}, {"enabled": True}]
+    assert (
+        run("partnership", "delete", "-y", "MYCO:amazon").stdout
+        == "deleted partnership MYCO:amazon\n"
+    )
+    assert api.store["partnerships"] == {}
+
+
+def authorization(api: Any) -> str | None:
+    header: str | None = api.requests[-1].headers.get("authorization")
+    return header
+
+
+def test_the_token_comes_from_the_option(run: Run, api: Any) -> None:
+    run("station", "list")
+    assert authorization(api) == f"Bearer {TOKEN}"
+
+
+def test_the_token_comes_from_the_environment(run: Run, api: Any) -> None:
+    run("station", "list", token=False, env={"AS2BUS_API_TOKEN": "from-env"})
+    assert authorization(api) == "Bearer from-env"
+
+
+def test_the_token_comes_from_the_data_dir(run: Run, api: Any, tmp_path: Path) -> None:
+    (tmp_path / "var" / "secrets").mkdir(parents=True)  # ./var: the tests run in tmp_path
+    (tmp_path / "var" / "secrets" / "api-token").write_text("from-file\n")
+    run("station", "list", token=False)
+    assert authorization(api) == "Bearer from-file"
+    other = tmp_path / "elsewhere"
+    (other / "secrets").mkdir(parents=True)
+    (other / "secrets" / "api-token").write_text("other-file")
+    run("station", "list", token=False, env={"AS2BUS_DATA_DIR": str(other)})
+    assert authorization(api) == "Bearer other-file"
+
+
+def test_without_any_token_none_is_sent(run: Run, api: Any) -> None:
+    run("station", "list", token=False)
+    assert authorization(api) is None
+
+
+def test_keygen_prints_a_usable_master_key_and_a_token() -> None:
+    result = CliRunner().invoke(app, ["keygen"])
+    assert result.exit_code == 0
+    key_line, token_line = result.stdout.splitlines()
+    name, _, key = key_line.partition("=")
+    assert name == "AS2BUS_MASTER_KEY"
+    SecretBox(key)  # raises if malformed
+    name, _, token = token_line.partition("=")
+    assert name == "AS2BUS_API_TOKEN"
+    assert len(token) >= 40
+    assert CliRunner().invoke(app, ["keygen"]).stdout != result.stdout
+
+
+def commands(group: Any, path: str = "as2bus") -> Iterator[tuple[str, Any]]:
+    yield path, group
+    for name, command in getattr(group, "commands", {}).items():
+        yield from commands(command, f"{path} {name}")
+
+
+def test_every_command_and_option_has_help() -> None:
+    missing = []
+    for path, command in commands(typer.main.get_command(app)):
+        if not command.help:
+            missing.append(path)
+        missing += [f"{path} {p.name}" for p in command.params if not getattr(p, "help", None)]
+    assert missing == []
+
+
+def test_the_command_tree(run: Run) -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for name in ("station", "partner", "partnership", "up", "keygen"):
+        assert name in result.stdout
+    partner = run("partner", "--help").stdout
+    for name in ("create", "list", "show", "update", "delete", "enable", "disable"):
+        assert name in partner

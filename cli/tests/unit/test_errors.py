@@ -1,0 +1,131 @@
+"""How failures read: one line per field, no traceback, exit code 1."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner
+
+from as2bus.cli.client import TOKEN_REFUSED, CliState, field_lines
+from as2bus.cli.main import app
+
+Run = Callable[..., Any]
+
+
+def test_validation_errors_print_one_line_per_field(run: Run, api: Any) -> None:
+    api.fail(
+        "POST",
+        "/partners",
+        422,
+        {
+            "detail": [
+                {
+                    "loc": ["body", "as2_url"],
+                    "msg": "Input should be a valid URL",
+                    "type": "url_parsing",
+                },
+                {
+                    "loc": ["body", "http_auth", "password"],
+                    "msg": "Value error, required for basic authentication",
+                    "type": "value_error",
+                },
+            ]
+        },
+    )
+    result = run("partner", "create", "--as2-id", "x", "--name", "X", "--url", "nope")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: as2_url: Input should be a valid URL",
+        "error: http_auth.password: required for basic authentication",
+    ]
+
+
+def test_a_conflict_reads_like_a_field_error(run: Run, api: Any) -> None:
+    detail = [
+        {
+            "loc": ["body", "as2_id"],
+            "msg": "a station with AS2 ID 'MYCO' already exists",
+            "type": "conflict",
+        }
+    ]
+    api.fail("POST", "/stations", 409, {"detail": detail})
+    result = run("station", "create", "--as2-id", "MYCO", "--name", "My Co")
+    assert result.exit_code == 1
+    assert result.stderr == "error: as2_id: a station with AS2 ID 'MYCO' already exists\n"
+
+
+def test_a_refused_token_says_how_to_set_one(run: Run, api: Any) -> None:
+    api.fail("GET", "/stations", 401, {"detail": "missing or wrong API token"})
+    result = run("station", "list")
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {TOKEN_REFUSED}\n"
+    assert "AS2BUS_API_TOKEN" in TOKEN_REFUSED
+    assert "--token" in TOKEN_REFUSED
+
+
+def test_not_found_prints_the_detail(run: Run, api: Any) -> None:
+    ref = "0b5f2b32-8ad8-4d58-9d8f-7cf4a4b1f0d4"
+    result = run("partnership", "show", ref)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: partnership {ref} not found\n"
+
+
+def test_a_server_error_is_reported_briefly(run: Run, api: Any) -> None:
+    api.fail("GET", "/stations", 500, {"detail": "Internal Server Error"})
+    result = run("station", "list")
+    assert result.exit_code == 1
+    assert result.stderr == "error: config-svc answered 500: Internal Server Error\n"
+
+
+def test_an_unreachable_service_suggests_starting_it(run: Run, api: Any) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    state = CliState(transport=httpx.MockTransport(refuse))
+    result = CliRunner().invoke(
+        app, ["--config-url", "http://127.0.0.1:1", "station", "list"], obj=state
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: cannot reach config-svc at http://127.0.0.1:1 — is it running? (make run)\n"
+    )
+
+
+def test_a_real_refused_connection_gives_the_same_message() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    result = CliRunner().invoke(app, ["--config-url", url, "station", "list"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot reach config-svc at {url} — is it running?")
+    assert "Traceback" not in result.output
+
+
+def test_field_lines_tolerate_odd_shapes() -> None:
+    assert field_lines("plain text") == ["plain text"]
+    assert field_lines([{"loc": [], "msg": "whole body"}]) == ["whole body"]
+    assert field_lines([{"loc": ["query", "station_id"], "msg": "bad uuid"}]) == [
+        "station_id: bad uuid"
+    ]
+    assert field_lines([{"loc": ["body", "accepted_signing_algs", 1], "msg": "x"}]) == [
+        "accepted_signing_algs.1: x"
+    ]
+    assert field_lines([]) == ["the request was refused"]
+
+
+def test_something_else_at_the_url_is_pointed_out() -> None:
+    def html(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>hello</html>")
+
+    state = CliState(transport=httpx.MockTransport(html))
+    result = CliRunner().invoke(
+        app, ["--config-url", "http://web.test", "station", "list"], obj=state
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: http://web.test did not answer like config-svc (no JSON); check --config-url\n"
+    )

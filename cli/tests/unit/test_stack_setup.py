@@ -1,0 +1,105 @@
+"""The parts of `as2bus up` that need no child process."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from as2bus.cli.client import CliError
+from as2bus.cli.stack import Stack
+from as2bus.cli.stack_setup import (
+    SERVICES,
+    banner,
+    find_nats_server,
+    installed,
+    is_installed,
+    port_taken,
+    prepare_data_dir,
+)
+from as2bus.shared.crypto import SecretBox
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_secrets_are_created_private_once_and_then_reused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    master_key, token = prepare_data_dir(data)
+    SecretBox(master_key)
+    assert len(token) >= 40
+    assert mode(data / "secrets") == 0o700
+    assert mode(data / "secrets" / "master.key") == 0o600
+    assert mode(data / "secrets" / "api-token") == 0o600
+    assert (data / "logs").is_dir()
+    assert (data / "nats").is_dir()
+    assert prepare_data_dir(data) == (master_key, token)
+
+
+def test_an_emptied_secret_file_is_an_error(tmp_path: Path) -> None:
+    prepare_data_dir(tmp_path)
+    (tmp_path / "secrets" / "master.key").write_text("")
+    with pytest.raises(CliError, match=r"master\.key is empty"):
+        prepare_data_dir(tmp_path)
+
+
+def test_a_listening_port_is_taken() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert port_taken(port)
+    assert not port_taken(port)
+
+
+def test_a_taken_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        stack = Stack(tmp_path, port, 0)
+        with pytest.raises(CliError, match=f"port {port} .* already in use.*--nats-port"):
+            stack._check_ports()
+    assert stack.children == []
+
+
+def test_the_registry_finds_config_svc_without_importing_it() -> None:
+    assert "as2bus.config" in [s.module for s in installed()]
+    assert SERVICES[0].port == 8081
+    assert not is_installed("as2bus.not_a_service")
+    assert not is_installed("not_a_package.sub")
+    assert find_nats_server().name == "nats-server"
+
+
+def test_the_banner_says_where_everything_is(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, 4333, 9000)
+    text = banner(stack.data, stack.nats_url, stack.services, stack.port_of)
+    assert "nats://127.0.0.1:4333" in text
+    assert "http://127.0.0.1:9000/docs" in text
+    assert f"{tmp_path}/logs/<name>.log" in text
+    assert f"export AS2BUS_DATA_DIR={tmp_path} AS2BUS_CONFIG_URL=http://127.0.0.1:9000" in text
+    assert "uv run as2bus partner list" in text
+
+
+def test_the_default_banner_needs_no_exports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    stack = Stack(Path("var"), 4222, 8081)
+    text = banner(stack.data, stack.nats_url, stack.services, stack.port_of)
+    assert "export" not in text
+    assert "config-svc   http://127.0.0.1:8081" in text
+
+
+def test_one_up_per_data_dir(tmp_path: Path) -> None:
+    first, second = Stack(tmp_path, 1, 2), Stack(tmp_path, 3, 4)
+    first._lock()
+    with pytest.raises(CliError, match="another 'as2bus up' is using"):
+        second._lock()
+    first.stop(threading.Event())  # releases the lock
+    second._lock()
+    second.stop(threading.Event())
