@@ -7,32 +7,15 @@ real process; the late starter only has NATS and ``ConfigReplica``.
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import nats
-import pytest
 
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.testing.services import ServiceProcess
 
-TOKEN = "cross-service-token"
-
-
-@pytest.fixture
-def config_svc(nats_url: str, sqlite_url: str, tmp_path: Path) -> Iterator[ServiceProcess]:
-    env = {
-        "AS2BUS_NATS_URL": nats_url,
-        "AS2BUS_DATABASE_URL": sqlite_url,
-        "AS2BUS_API_TOKEN": TOKEN,
-        "AS2BUS_MASTER_KEY": generate_master_key(),
-    }
-    proc = ServiceProcess("as2bus.config", env, tmp_path / "config.log").start()
-    yield proc
-    assert proc.stop() in (0, -signal.SIGTERM)
+from .conftest import TOKEN
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 
-from as2bus.shared.contracts import registered_events
+from as2bus.shared.contracts import KeyMaterialReply, KeyMaterialRequest, registered_events
+from as2bus.shared.contracts.certs import KEY_MATERIAL_SUBJECT
 from as2bus.shared.subjects import EVENTS_STREAM
 
 DESCRIPTION = (
@@ -33,9 +34,24 @@ def build_asyncapi() -> dict[str, Any]:
             description=event.summary,
             schema=event,
         )
+    _document_key_material(broker)
     spec = AsyncAPI(broker, title="as2bus bus", version="1.0.0", description=DESCRIPTION)
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     return document
+
+
+def _document_key_material(broker: NatsBroker) -> None:
+    """The one request-reply on the bus: inbound/outbound ask cert-svc for key material."""
+
+    @broker.subscriber(
+        KEY_MATERIAL_SUBJECT,
+        queue="cert-svc",
+        title="KeyMaterial:Request",
+        description="Request-reply, served by cert-svc to inbound-svc and outbound-svc only "
+        "(NATS permissions). Private keys in the reply are sealed with the master key.",
+    )
+    async def key_material(request: KeyMaterialRequest) -> KeyMaterialReply:
+        raise NotImplementedError  # documentation only; cert-svc has the real handler
 
 
 def render() -> str:

@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations, then exit (for a Kubernetes Job)")
     args = parser.parse_args(argv)
 
-    from as2bus.config.app import MIGRATIONS, MissingSettingError, create_app
+    from as2bus.config.app import MIGRATIONS, create_app
     from as2bus.config.settings import ConfigSettings
+    from as2bus.shared.chassis import MissingSettingError
 
     settings = ConfigSettings()
     configure_logging("config-svc", settings.log_level, json_lines=settings.log_json)

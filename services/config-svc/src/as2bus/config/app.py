@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
 from as2bus.config.adapters.relay import config_relay
@@ -16,6 +15,7 @@ from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
 from as2bus.shared.bus import open_bus
 from as2bus.shared.bus.replica import config_bucket
+from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.web import add_error_handlers, add_ops_routes, require_token
@@ -25,22 +25,8 @@ log = logging.getLogger("as2bus.config")
 MIGRATIONS = "as2bus.config:migrations"
 
 
-class MissingSettingError(RuntimeError):
-    pass
-
-
-def _required(settings: ConfigSettings) -> tuple[str, str]:
-    missing = [n for n in ("api_token", "master_key") if getattr(settings, n) is None]
-    if missing:
-        names = ", ".join(f"AS2BUS_{n.upper()}" for n in missing)
-        raise MissingSettingError(f"{names} must be set (as2bus keygen prints fresh values)")
-    assert settings.api_token is not None
-    assert settings.master_key is not None
-    return settings.api_token.get_secret_value(), settings.master_key.get_secret_value()
-
-
 def create_app(settings: ConfigSettings) -> FastAPI:
-    api_token, master_key = _required(settings)
+    api_token, master_key = required_secrets(settings)
     box = SecretBox(master_key)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -66,15 +52,6 @@ def create_app(settings: ConfigSettings) -> FastAPI:
             await bus.close()
             await engine.dispose()
 
-    async def database_ready() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-
-    async def bus_ready() -> None:
-        bus = state.get("bus")
-        if bus is None or not bus.connected:  # type: ignore[attr-defined]
-            raise ConnectionError("not connected to NATS")
-
     async def relay_ready() -> None:
         relay = state.get("relay")
         if relay is not None and relay.last_error:  # type: ignore[attr-defined]
@@ -88,5 +65,8 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     )
     app.include_router(router, dependencies=[Depends(require_token(api_token))])
     add_error_handlers(app)
-    add_ops_routes(app, {"database": database_ready, "nats": bus_ready, "outbox": relay_ready})
+    add_ops_routes(
+        app,
+        {"database": database_check(engine), "nats": bus_check(state), "outbox": relay_ready},
+    )
     return app

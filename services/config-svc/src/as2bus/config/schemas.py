@@ -28,6 +28,7 @@ from as2bus.shared.algorithms import (
     normalize_signing,
 )
 from as2bus.shared.contracts.config import (
+    ALIAS_PATTERN,
     MAX_PARTNER_CONCURRENCY,
     AuthFailureDetection,
     MdnMode,
@@ -52,7 +53,7 @@ def _spelling(normalize: Any) -> Any:
 
 As2Id = Annotated[str, AfterValidator(check_as2_id)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Alias = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@-]+$")]
+Alias = Annotated[str, Field(pattern=ALIAS_PATTERN)]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Signing = Annotated[SigningAlg, BeforeValidator(_spelling(normalize_signing))]
 Encryption = Annotated[EncryptionAlg, BeforeValidator(_spelling(normalize_encryption))]

@@ -22,6 +22,8 @@ MdnMode = Literal["sync", "async", "none"]
 TokenPlacement = Literal["header", "query", "body"]
 
 MAX_PARTNER_CONCURRENCY = 25
+#: Certificate and key aliases: what keystores and file names accept everywhere.
+ALIAS_PATTERN = r"^[A-Za-z0-9._@-]{1,128}$"
 
 
 class StationState(Contract):

@@ -1,0 +1,1 @@
+"""Adapters: the database (tables, repository) of cert-svc."""

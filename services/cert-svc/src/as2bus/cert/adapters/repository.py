@@ -1,0 +1,98 @@
+"""Certificates, keystores and expiry notices in SQL (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from as2bus.cert.adapters.tables import certificates, expiry_notices, keystores, outbox
+from as2bus.cert.domain import Certificate
+from as2bus.shared.contracts import Event
+from as2bus.shared.outbox import add_to_outbox
+
+_CERT_FIELDS = [f.name for f in fields(Certificate)]
+_TIMES = ("not_before", "not_after", "activation_at", "retirement_at", "created_at")
+
+
+def _aware(row: dict[str, Any]) -> dict[str, Any]:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    for name in _TIMES:
+        value = row.get(name)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            row[name] = value.replace(tzinfo=UTC)
+    return row
+
+
+class CertRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def certificates(
+        self, *, alias: str | None = None, kind: str | None = None
+    ) -> list[Certificate]:
+        query = sa.select(certificates).order_by(
+            certificates.c.alias, certificates.c.kind, certificates.c.activation_at
+        )
+        if alias is not None:
+            query = query.where(certificates.c.alias == alias)
+        if kind is not None:
+            query = query.where(certificates.c.kind == kind)
+        rows = (await self.session.execute(query)).mappings().all()
+        return [Certificate(**_aware({k: r[k] for k in _CERT_FIELDS})) for r in rows]
+
+    async def certificate(self, cert_id: uuid.UUID) -> Certificate | None:
+        row = (
+            (
+                await self.session.execute(
+                    sa.select(certificates).where(certificates.c.id == cert_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return Certificate(**_aware({k: row[k] for k in _CERT_FIELDS})) if row else None
+
+    async def add_certificate(self, cert: Certificate) -> None:
+        await self.session.execute(sa.insert(certificates).values(asdict(cert)))
+
+    async def save_schedule(self, cert: Certificate) -> None:
+        await self.session.execute(
+            sa.update(certificates)
+            .where(certificates.c.id == cert.id)
+            .values(activation_at=cert.activation_at, retirement_at=cert.retirement_at)
+        )
+
+    async def keystores(self) -> list[dict[str, Any]]:
+        query = sa.select(keystores).order_by(
+            keystores.c.station_as2_id, keystores.c.partner_as2_id
+        )
+        return [_aware(dict(r)) for r in (await self.session.execute(query)).mappings().all()]
+
+    async def keystore(self, keystore_id: uuid.UUID) -> dict[str, Any] | None:
+        query = sa.select(keystores).where(keystores.c.id == keystore_id)
+        row = (await self.session.execute(query)).mappings().first()
+        return _aware(dict(row)) if row else None
+
+    async def add_keystore(self, values: dict[str, Any]) -> None:
+        await self.session.execute(sa.insert(keystores).values(values))
+
+    async def notified_thresholds(self, cert_id: uuid.UUID) -> set[int]:
+        query = sa.select(expiry_notices.c.threshold_days).where(
+            expiry_notices.c.certificate_id == cert_id
+        )
+        return set((await self.session.scalars(query)).all())
+
+    async def record_notice(self, cert_id: uuid.UUID, threshold: int, at: datetime) -> None:
+        await self.session.execute(
+            sa.insert(expiry_notices).values(
+                certificate_id=cert_id, threshold_days=threshold, notified_at=at
+            )
+        )
+
+    async def add_to_outbox(self, event: Event) -> None:
+        await add_to_outbox(self.session, outbox, event)

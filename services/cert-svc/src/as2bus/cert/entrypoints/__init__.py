@@ -1,0 +1,1 @@
+"""Entry points: the admin REST API, the key-material responder, the expiry scheduler."""

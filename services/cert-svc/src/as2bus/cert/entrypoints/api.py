@@ -1,0 +1,183 @@
+"""cert-svc's admin REST API: thin translators between HTTP and the use cases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi.responses import PlainTextResponse, Response
+
+from as2bus.cert.keystores import Keystores
+from as2bus.cert.schemas import (
+    CertificateView,
+    GenerateOwn,
+    KeystoreCreate,
+    KeystoreView,
+    Reschedule,
+)
+from as2bus.cert.service import CertService
+from as2bus.cert.x509 import MAX_UPLOAD_BYTES
+from as2bus.shared.errors import FieldError, InvalidFieldsError
+
+
+def certs(request: Request) -> CertService:
+    service: CertService = request.app.state.certs
+    return service
+
+
+def keystores(request: Request) -> Keystores:
+    service: Keystores = request.app.state.keystores
+    return service
+
+
+Certs = Annotated[CertService, Depends(certs)]
+Stores = Annotated[Keystores, Depends(keystores)]
+Upload = Annotated[UploadFile, File(description="At most 1 MiB")]
+When = Annotated[datetime | None, Form()]
+P12 = "application/x-pkcs12"
+PEM = "application/x-pem-file"
+
+router = APIRouter(prefix="/api/v1")
+
+
+async def read_upload(upload: UploadFile) -> bytes:
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidFieldsError(FieldError("file", f"larger than {MAX_UPLOAD_BYTES} bytes"))
+    return data
+
+
+def attachment(body: bytes | str, media_type: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get("/certificates", tags=["certificates"])
+async def list_certificates(
+    service: Certs,
+    alias: Annotated[str | None, Query()] = None,
+    kind: Annotated[Literal["own", "partner"] | None, Query()] = None,
+) -> list[CertificateView]:
+    return await service.list_certificates(alias, kind)
+
+
+@router.get("/certificates/{cert_id}", tags=["certificates"])
+async def get_certificate(cert_id: uuid.UUID, service: Certs) -> CertificateView:
+    return service.view(await service.get(cert_id))
+
+
+@router.get(
+    "/certificates/{cert_id}/certificate.pem",
+    tags=["certificates"],
+    response_class=PlainTextResponse,
+)
+async def certificate_pem(cert_id: uuid.UUID, service: Certs) -> Response:
+    cert = await service.get(cert_id)
+    return attachment(cert.cert_pem, PEM, f"{cert.alias}.cer")
+
+
+@router.patch("/certificates/{cert_id}", tags=["certificates"])
+async def reschedule(cert_id: uuid.UUID, body: Reschedule, service: Certs) -> CertificateView:
+    return await service.reschedule(cert_id, body)
+
+
+@router.post("/certificates/own", status_code=status.HTTP_201_CREATED, tags=["certificates"])
+async def generate_own(body: GenerateOwn, service: Certs) -> CertificateView:
+    """Generate a key and self-signed certificate; on an alias in use, this is a rotation."""
+    return await service.generate_own(body)
+
+
+@router.post("/certificates/own/import", status_code=status.HTTP_201_CREATED, tags=["certificates"])
+async def import_own(
+    service: Certs,
+    file: Upload,
+    alias: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    key_alias: Annotated[str | None, Form()] = None,
+    activation_at: When = None,
+    retire_previous_at: When = None,
+    allow_invalid_dates: Annotated[bool, Form()] = False,
+) -> CertificateView:
+    """Import our key and certificate from PKCS#12; on an alias in use, this is a rotation."""
+    data = await read_upload(file)
+    return await service.import_own(
+        alias, data, password, key_alias, activation_at, retire_previous_at, allow_invalid_dates
+    )
+
+
+@router.post("/certificates/partner", status_code=status.HTTP_201_CREATED, tags=["certificates"])
+async def upload_partner(
+    service: Certs,
+    file: Upload,
+    alias: Annotated[str, Form()],
+    activation_at: When = None,
+    retire_previous_at: When = None,
+    allow_invalid_dates: Annotated[bool, Form()] = False,
+) -> CertificateView:
+    """Upload a partner's certificate (PEM or DER); on an alias in use, this is a rotation."""
+    data = await read_upload(file)
+    return await service.upload_partner(
+        alias, data, activation_at, retire_previous_at, allow_invalid_dates
+    )
+
+
+@router.get("/keystores", tags=["keystores"])
+async def list_keystores(stores: Stores) -> list[KeystoreView]:
+    return await stores.all()
+
+
+@router.post("/keystores", status_code=status.HTTP_201_CREATED, tags=["keystores"])
+async def create_keystore(body: KeystoreCreate, stores: Stores) -> KeystoreView:
+    return await stores.create(body)
+
+
+@router.post("/keystores/import", status_code=status.HTTP_201_CREATED, tags=["keystores"])
+async def import_keystore(
+    stores: Stores,
+    file: Upload,
+    station: Annotated[str, Form()],
+    partner: Annotated[str, Form()],
+    password: Annotated[str, Form(description="The PKCS#12 password; it protects the keystore")],
+    key_alias: Annotated[str | None, Form()] = None,
+    private_key_alias: Annotated[str | None, Form()] = None,
+    partner_cert_alias: Annotated[str | None, Form()] = None,
+    allow_invalid_dates: Annotated[bool, Form()] = False,
+) -> KeystoreView:
+    data = await read_upload(file)
+    return await stores.import_(
+        station, partner, data, password, key_alias, private_key_alias, partner_cert_alias,
+        allow_invalid_dates,
+    )  # fmt: skip
+
+
+@router.get("/keystores/{keystore_id}", tags=["keystores"])
+async def get_keystore(keystore_id: uuid.UUID, stores: Stores) -> KeystoreView:
+    return await stores.get(keystore_id)
+
+
+@router.get("/keystores/{keystore_id}/keystore.p12", tags=["keystores"], response_class=Response)
+async def export_keystore(keystore_id: uuid.UUID, stores: Stores) -> Response:
+    """Our key and certificate plus the partner's certificates, under the keystore password."""
+    view = await stores.get(keystore_id)
+    body = await stores.export_keystore(keystore_id)
+    return attachment(body, P12, f"{view.station_as2_id}-{view.partner_as2_id}.p12")
+
+
+@router.get("/keystores/{keystore_id}/partner.p12", tags=["keystores"], response_class=Response)
+async def export_partner(keystore_id: uuid.UUID, stores: Stores) -> Response:
+    view = await stores.get(keystore_id)
+    body = await stores.export_partner(keystore_id)
+    return attachment(body, P12, f"{view.partner_cert_alias}.p12")
+
+
+@router.get(
+    "/keystores/{keystore_id}/certificate.cer", tags=["keystores"], response_class=PlainTextResponse
+)
+async def public_certificate(keystore_id: uuid.UUID, stores: Stores) -> Response:
+    """Our current public certificate (PEM): safe to send to the partner."""
+    view = await stores.get(keystore_id)
+    return attachment(
+        await stores.public_certificate(keystore_id), PEM, f"{view.private_key_alias}.cer"
+    )
