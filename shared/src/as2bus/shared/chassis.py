@@ -16,14 +16,20 @@ class MissingSettingError(RuntimeError):
     pass
 
 
-def required_secrets(settings: ServiceSettings) -> tuple[str, str]:
-    """(API token, master key), or a MissingSettingError naming every missing variable."""
+def required_secrets(settings: ServiceSettings, *, api_token: bool = True) -> tuple[str, str]:
+    """(API token, master key), or a MissingSettingError naming every missing variable.
+
+    A service without an admin API (inbound) passes ``api_token=False`` and gets "" for it.
+    """
     token, key = settings.api_token, settings.master_key
-    if token is None or key is None:
-        missing = [n for n, v in (("API_TOKEN", token), ("MASTER_KEY", key)) if v is None]
+    missing = [
+        n for n, v in (("API_TOKEN", token if api_token else ""), ("MASTER_KEY", key)) if v is None
+    ]
+    if missing:
         names = ", ".join(f"AS2BUS_{n}" for n in missing)
         raise MissingSettingError(f"{names} must be set (as2bus keygen prints fresh values)")
-    return token.get_secret_value(), key.get_secret_value()
+    assert key is not None
+    return (token.get_secret_value() if token else ""), key.get_secret_value()
 
 
 def database_check(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
