@@ -1,0 +1,1 @@
+"""Adapters: the messages table and partner limiter, partner HTTP, credentials."""

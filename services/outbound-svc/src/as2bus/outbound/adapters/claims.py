@@ -1,0 +1,141 @@
+"""Claiming due messages for sending, within each partner's concurrency and rate limits.
+
+Across replicas: the partner's ``partner_limits`` row is locked (written first, then read) for
+the claim, so the in-flight count and the token bucket are read and changed by one replica at
+a time. Within a replica an asyncio lock serialises claims (SQLite has one writer anyway).
+A claim is a lease: a replica that dies mid-send stops renewing it, and when it runs out the
+message is due again under the same Message-ID (the partner deduplicates by Message-ID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.outbound.adapters.tables import messages, partner_limits
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_concurrency: int
+    rate_per_second: float | None  # None: no rate limit
+
+
+def aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    waiting = sa.and_(
+        messages.c.status.in_(("queued", "retrying")), messages.c.next_attempt_at <= now
+    )
+    abandoned = sa.and_(messages.c.status == "sending", messages.c.lease_until < now)
+    return sa.or_(waiting, abandoned)
+
+
+class Claims:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], lease: timedelta) -> None:
+        self._sessions = sessions
+        self._lease = lease
+        self._lock = asyncio.Lock()
+
+    async def due_partners(self, now: datetime, limit: int = 50) -> list[str]:
+        async with self._sessions() as session:
+            query = sa.select(messages.c.partner).where(_due(now)).distinct().limit(limit)
+            return list((await session.scalars(query)).all())
+
+    async def claim(self, partner: str, limits: Limits, now: datetime) -> dict[str, Any] | None:
+        """The oldest due message of ``partner``, now ``sending`` under our lease, or None."""
+        async with self._lock, self._sessions() as session, session.begin():
+            bucket = await self._lock_partner(session, partner, limits, now)
+            in_flight = await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(messages)
+                .where(
+                    messages.c.partner == partner,
+                    messages.c.status == "sending",
+                    messages.c.lease_until >= now,
+                )
+            )
+            if (in_flight or 0) >= limits.max_concurrency or bucket < 1:
+                return None
+            row = (
+                (
+                    await session.execute(
+                        sa.select(messages)
+                        .where(messages.c.partner == partner, _due(now))
+                        .order_by(messages.c.created_at)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            await session.execute(
+                sa.update(messages)
+                .where(messages.c.id == row["id"])
+                .values(
+                    status="sending",
+                    lease_until=now + self._lease,
+                    attempts=row["attempts"] + 1,
+                    updated_at=now,
+                )
+            )
+            if limits.rate_per_second is not None:
+                await session.execute(
+                    sa.update(partner_limits)
+                    .where(partner_limits.c.partner == partner)
+                    .values(tokens=bucket - 1, refilled_at=now)
+                )
+            return {**row, "attempts": row["attempts"] + 1}
+
+    async def _lock_partner(
+        self, session: AsyncSession, partner: str, limits: Limits, now: datetime
+    ) -> float:
+        """Lock the partner's limiter row (creating it) and return the tokens available now.
+
+        The first statement is a write on purpose: it takes PostgreSQL's row lock and SQLite's
+        write lock before anything is read, so no two claims decide on the same snapshot
+        (SQLite ignores FOR UPDATE, and a deferred transaction would read first).
+        """
+        rate = limits.rate_per_second
+        burst = max(1.0, rate) if rate else 0.0
+        touch = (
+            sa.update(partner_limits)
+            .where(partner_limits.c.partner == partner)
+            .values(partner=partner_limits.c.partner)
+        )
+        if (await session.execute(touch)).rowcount == 0:  # type: ignore[attr-defined]
+            try:
+                async with session.begin_nested():
+                    await session.execute(
+                        sa.insert(partner_limits).values(
+                            partner=partner, tokens=burst, refilled_at=now
+                        )
+                    )
+            except sa.exc.IntegrityError:
+                await session.execute(touch)  # another replica created it first: lock it now
+        query = (
+            sa.select(partner_limits).where(partner_limits.c.partner == partner).with_for_update()
+        )
+        row = (await session.execute(query)).one()
+        if rate is None:
+            return float("inf")
+        elapsed = (now - (aware(row.refilled_at) or now)).total_seconds()
+        return min(burst, float(row.tokens) + max(elapsed, 0.0) * rate)
+
+
+def new_message_id(station: str) -> str:
+    host = "".join(c for c in station.lower() if c.isalnum()) or "station"
+    return f"<{uuid.uuid4()}@{host}.as2bus>"

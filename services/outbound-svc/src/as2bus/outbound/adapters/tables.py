@@ -1,0 +1,52 @@
+"""outbound-svc's schema: one row per message (its whole retry state), one per partner for the
+limits that must hold across replicas, and the outbox for events."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from as2bus.shared.db import new_metadata
+from as2bus.shared.outbox import outbox_table
+
+metadata = new_metadata()
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("request_id", sa.String(200), nullable=False, unique=True),
+    sa.Column("message_id", sa.String(250), nullable=False, unique=True),
+    sa.Column("station", sa.String(128), nullable=False),
+    sa.Column("partner", sa.String(128), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=True),
+    sa.Column("content_type", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("document", sa.JSON(), nullable=False),
+    sa.Column("overrides", sa.JSON(), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("mdn_mode", sa.String(8), nullable=True),
+    sa.Column("mdn_deadline", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("mic", sa.String(200), nullable=True),
+    sa.Column("signed_mdn", sa.Boolean(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_messages_due", "status", "next_attempt_at"),
+    sa.Index("ix_messages_partner_status", "partner", "status"),
+)
+
+#: The per-partner limiter. A replica claiming a message locks its partner's row, so the
+#: in-flight count and the token bucket it checks cannot change under it (PostgreSQL: row
+#: lock; SQLite: the single writer).
+partner_limits = sa.Table(
+    "partner_limits",
+    metadata,
+    sa.Column("partner", sa.String(128), primary_key=True),
+    sa.Column("tokens", sa.Float(), nullable=False),
+    sa.Column("refilled_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = outbox_table(metadata)

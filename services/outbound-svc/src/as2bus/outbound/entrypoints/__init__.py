@@ -1,0 +1,1 @@
+"""Entry points: the send-command consumer, the workers, the HTTP ops routes."""

@@ -1,0 +1,41 @@
+"""outbound-svc settings: the chassis plus sending policy (``AS2BUS_OUTBOUND_*``)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from as2bus.shared.settings import ServiceSettings
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(f"AS2BUS_OUTBOUND_{name.upper()}", name)
+
+
+class OutboundSettings(ServiceSettings):
+    http_port: int = Field(default=8083, ge=0, le=65535)
+    database_url: str = "sqlite+aiosqlite:///var/outbound.db"
+    relay_idle_seconds: float = Field(default=0.5, gt=0)
+    max_attempts: int = Field(default=6, ge=1, validation_alias=_env("max_attempts"))
+    backoff_seconds: float = Field(default=30, gt=0, validation_alias=_env("backoff_seconds"))
+    backoff_max_seconds: float = Field(
+        default=3600, gt=0, validation_alias=_env("backoff_max_seconds")
+    )
+    http_timeout_seconds: float = Field(
+        default=120, gt=0, validation_alias=_env("http_timeout_seconds")
+    )
+    lease_seconds: float = Field(
+        default=300,
+        gt=0,
+        validation_alias=_env("lease_seconds"),
+        description="How long a replica owns a message it is sending before another may retry it",
+    )
+    async_mdn_deadline_seconds: float = Field(
+        default=4 * 3600, gt=0, validation_alias=_env("async_mdn_deadline_seconds")
+    )
+    async_mdn_resend: bool = Field(
+        default=False,
+        validation_alias=_env("async_mdn_resend"),
+        description="On a missed async MDN deadline, resend (same Message-ID) instead of failing",
+    )
+    ca_bundle: str | None = Field(default=None, validation_alias=_env("ca_bundle"))
+    workers: int = Field(default=8, ge=1, le=64, validation_alias=_env("workers"))

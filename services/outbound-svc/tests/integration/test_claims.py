@@ -1,0 +1,94 @@
+"""The partner limiter on both databases: concurrency and rate hold under concurrent claims,
+and a dead replica's lease runs out so its message is sent again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.outbound.adapters.claims import Claims, Limits, new_message_id
+from as2bus.outbound.adapters.tables import messages
+
+Sessions = async_sessionmaker[AsyncSession]
+T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+async def queue(sessions: Sessions, partner: str, count: int) -> None:
+    async with sessions() as session, session.begin():
+        for n in range(count):
+            await session.execute(
+                sa.insert(messages).values(
+                    id=uuid.uuid4(),
+                    request_id=f"{partner}-{n}",
+                    message_id=new_message_id("MYCO"),
+                    station="MYCO",
+                    partner=partner,
+                    filename=None,
+                    content_type="x",
+                    subject="s",
+                    document={},
+                    status="queued",
+                    attempts=0,
+                    next_attempt_at=T0 - timedelta(seconds=1),
+                    signed_mdn=True,
+                    created_at=T0 + timedelta(microseconds=n),
+                    updated_at=T0,
+                )
+            )
+
+
+async def test_concurrency_holds_under_many_concurrent_claims(sessions: Sessions) -> None:
+    await queue(sessions, "acme", 30)
+    # Several independent claimers stand for several replicas (each with its own lock).
+    replicas = [Claims(sessions, timedelta(minutes=5)) for _ in range(4)]
+    limits = Limits(max_concurrency=5, rate_per_second=None)
+    results = await asyncio.gather(
+        *(r.claim("acme", limits, T0) for r in replicas for _ in range(5))
+    )
+    claimed = [r for r in results if r is not None]
+    assert len(claimed) == 5
+    assert len({r["id"] for r in claimed}) == 5
+    assert all(r["attempts"] == 1 for r in claimed)
+
+
+async def test_the_rate_limit_refills_with_time(sessions: Sessions) -> None:
+    await queue(sessions, "acme", 10)
+    claims = Claims(sessions, timedelta(minutes=5))
+    limits = Limits(max_concurrency=25, rate_per_second=2)
+    first_second = [await claims.claim("acme", limits, T0) for _ in range(5)]
+    assert sum(r is not None for r in first_second) == 2  # the burst
+    half_later = [await claims.claim("acme", limits, T0 + timedelta(seconds=0.5)) for _ in range(3)]
+    assert sum(r is not None for r in half_later) == 1  # 0.5 s at 2/s = one token
+
+
+async def test_an_abandoned_lease_makes_the_message_due_again(sessions: Sessions) -> None:
+    await queue(sessions, "acme", 1)
+    claims = Claims(sessions, timedelta(seconds=30))
+    limits = Limits(max_concurrency=1, rate_per_second=None)
+    first = await claims.claim("acme", limits, T0)
+    assert first is not None
+    assert await claims.claim("acme", limits, T0 + timedelta(seconds=10)) is None  # still leased
+    assert await claims.due_partners(T0 + timedelta(seconds=10)) == []
+    later = T0 + timedelta(seconds=31)
+    assert await claims.due_partners(later) == ["acme"]
+    again = await claims.claim("acme", limits, later)
+    assert again is not None
+    assert (again["id"], again["message_id"], again["attempts"]) == (
+        first["id"],
+        first["message_id"],
+        2,
+    )
+
+
+async def test_partners_do_not_share_limits(sessions: Sessions) -> None:
+    await queue(sessions, "acme", 3)
+    await queue(sessions, "globex", 3)
+    claims = Claims(sessions, timedelta(minutes=5))
+    one = Limits(max_concurrency=1, rate_per_second=None)
+    assert await claims.claim("acme", one, T0) is not None
+    assert await claims.claim("acme", one, T0) is None
+    assert await claims.claim("globex", one, T0) is not None
