@@ -1,4 +1,4 @@
-"""Cross-service fixtures: config-svc and cert-svc as real processes on one NATS."""
+"""Cross-service fixtures: config-svc, cert-svc and inbound-svc as real processes on one NATS."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ def master_key() -> str:
     return generate_master_key()
 
 
-def start(module: str, nats_url: str, db: Path, master_key: str, tmp_path: Path) -> ServiceProcess:
+def start(
+    module: str, nats_url: str, db: Path, master_key: str, tmp_path: Path, **extra: str
+) -> ServiceProcess:
     env = {
+        **extra,
         "AS2BUS_NATS_URL": nats_url,
         "AS2BUS_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
         "AS2BUS_API_TOKEN": TOKEN,
@@ -69,3 +72,20 @@ async def config_api(config_svc: ServiceProcess) -> AsyncIterator[httpx.AsyncCli
 async def cert_api(cert_svc: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
     async with client(cert_svc) as api:
         yield api
+
+
+@pytest.fixture
+def inbound_svc(
+    nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
+) -> Iterator[ServiceProcess]:
+    proc = start(
+        "as2bus.inbound",
+        nats_url,
+        tmp_path / "inbound.db",
+        master_key,
+        tmp_path,
+        AS2BUS_INBOUND_MAX_BODY_BYTES=str(1024 * 1024),
+        AS2BUS_INBOUND_ASYNC_MDN_BACKOFF_SECONDS="0.2",
+    )
+    yield proc
+    stop(proc)

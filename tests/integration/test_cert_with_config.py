@@ -71,10 +71,20 @@ async def test_a_partnership_keystore_from_config_to_export_and_key_material(
     assert p12.headers["content-type"] == "application/x-pkcs12"
     (tmp_path / "ks.p12").write_bytes(p12.content)
     info = subprocess.run(
-        ["openssl", "pkcs12", "-in", str(tmp_path / "ks.p12"), "-info", "-nokeys",
-         "-passin", f"pass:{PASSWORD}"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "pkcs12",
+            "-in",
+            str(tmp_path / "ks.p12"),
+            "-info",
+            "-nokeys",
+            "-passin",
+            f"pass:{PASSWORD}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "friendlyName: myco" in info.stdout
     assert "friendlyName: acme" in info.stdout
     cer = await cert_api.get(f"/api/v1/keystores/{store['id']}/certificate.cer")

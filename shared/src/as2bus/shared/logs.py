@@ -6,9 +6,12 @@ defence; the first line is never passing a secret to a logger at all.
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import json
 import logging
 import re
+import signal
 import sys
 from datetime import UTC, datetime
 
@@ -49,6 +52,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = False) -> None:
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: a hung request can be diagnosed
+    # in place, without a debugger.
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # no real stderr: no dumps
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     if json_lines:

@@ -9,7 +9,8 @@ from as2bus.shared.settings import ServiceSettings
 
 def _env(name: str) -> AliasChoices:
     # The chassis prefix is AS2BUS_; policy settings read AS2BUS_CERT_<NAME> to say whose they are.
-    return AliasChoices(f"AS2BUS_CERT_{name.upper()}", name)
+    # Only the prefixed variable: a bare alias such as "path" would read $PATH.
+    return AliasChoices(f"AS2BUS_CERT_{name.upper()}")
 
 
 class CertSettings(ServiceSettings):

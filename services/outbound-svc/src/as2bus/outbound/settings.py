@@ -8,7 +8,8 @@ from as2bus.shared.settings import ServiceSettings
 
 
 def _env(name: str) -> AliasChoices:
-    return AliasChoices(f"AS2BUS_OUTBOUND_{name.upper()}", name)
+    # Only the prefixed variable: a bare alias such as "path" would read $PATH.
+    return AliasChoices(f"AS2BUS_OUTBOUND_{name.upper()}")
 
 
 class OutboundSettings(ServiceSettings):
@@ -39,3 +40,11 @@ class OutboundSettings(ServiceSettings):
     )
     ca_bundle: str | None = Field(default=None, validation_alias=_env("ca_bundle"))
     workers: int = Field(default=8, ge=1, le=64, validation_alias=_env("workers"))
+    max_document_bytes: int = Field(
+        default=500 * 1024 * 1024, gt=0, validation_alias=_env("max_document_bytes")
+    )
+    async_mdn_url: str | None = Field(
+        default=None,
+        validation_alias=_env("async_mdn_url"),
+        description="Our inbound endpoint's public URL, for partners set to async MDN without one",
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError
+from nats.js.errors import BucketNotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
 from as2bus.shared.contracts import DOCUMENTS_BUCKET, DocumentRef
@@ -37,6 +37,14 @@ class DocumentStore:
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
         )
+
+    async def size(self, name: str) -> int | None:
+        """The stored object's size, or None when there is no such object."""
+        try:
+            info = await self._store.get_info(name)
+        except ObjectNotFoundError:
+            return None
+        return int(info.size or 0)
 
     async def get(self, ref: DocumentRef) -> bytes:
         result = await self._store.get(ref.name)

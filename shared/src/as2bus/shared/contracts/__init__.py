@@ -54,6 +54,7 @@ from as2bus.shared.contracts.messages import (
     Rejection,
 )
 from as2bus.shared.contracts.outbound import (
+    MAX_INLINE_BYTES,
     SEND_SUBJECT,
     Failure,
     MessageFailed,
@@ -69,6 +70,7 @@ from as2bus.shared.contracts.outbound import (
 
 __all__ = [
     "DOCUMENTS_BUCKET",
+    "MAX_INLINE_BYTES",
     "SEND_SUBJECT",
     "BasicAuthPublic",
     "CertExpired",

@@ -45,6 +45,7 @@ class ReceivedDocument(Contract):
 class Rejection(Contract):
     direction: Direction
     message_id: str | None
+    request_id: str | None = None  # outbound: the send request refused before it had a Message-ID
     station: str | None
     partner: str | None
     modifier: str  # RFC disposition modifier, e.g. decryption-failed

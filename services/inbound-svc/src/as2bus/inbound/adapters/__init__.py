@@ -1,0 +1,1 @@
+"""Adapters: the received-message ledger, the document store, async MDN delivery."""

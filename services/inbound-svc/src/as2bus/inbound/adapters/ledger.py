@@ -1,0 +1,71 @@
+"""The received-message ledger: claims a (partner, Message-ID) before delivering it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.inbound.adapters.tables import received_messages
+
+Claim = Literal["new", "retry", "duplicate"]
+
+
+class Ledger:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def claim(self, partner: str, message_id: str, station: str) -> tuple[Claim, datetime]:
+        """Take a Message-ID for delivery. Concurrent identical POSTs: one gets ``new``."""
+        now = datetime.now(UTC)
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    sa.insert(received_messages).values(
+                        partner=partner,
+                        message_id=message_id,
+                        station=station,
+                        status="receiving",
+                        received_at=now,
+                    )
+                )
+            return "new", now
+        except sa.exc.IntegrityError:
+            pass
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    sa.select(received_messages.c.status, received_messages.c.received_at).where(
+                        received_messages.c.partner == partner,
+                        received_messages.c.message_id == message_id,
+                    )
+                )
+            ).one()
+        first = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
+        return ("duplicate" if row.status == "delivered" else "retry"), first
+
+    async def delivered(self, partner: str, message_id: str, document: str) -> None:
+        await self._set(partner, message_id, status="delivered", document=document)
+
+    async def release(self, partner: str, message_id: str) -> None:
+        """Delivery failed: forget the claim so the partner's resend is processed afresh."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.delete(received_messages).where(
+                    received_messages.c.partner == partner,
+                    received_messages.c.message_id == message_id,
+                )
+            )
+
+    async def _set(self, partner: str, message_id: str, **values: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.update(received_messages)
+                .where(
+                    received_messages.c.partner == partner,
+                    received_messages.c.message_id == message_id,
+                )
+                .values(**values)
+            )

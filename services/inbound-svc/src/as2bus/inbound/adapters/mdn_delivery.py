@@ -1,0 +1,132 @@
+"""Async MDNs: stored first, then POSTed to the partner's Receipt-Delivery-Option URL with
+retries and exponential backoff. A restart resumes from the table; each attempt's outcome is
+an MdnSent event (delivered, or not yet with the error, or given up)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.inbound.adapters.tables import pending_mdns
+from as2bus.shared.contracts import Event, MdnOutcome, MdnSent
+
+log = logging.getLogger(__name__)
+
+ASYNC_MDNS = Counter(
+    "as2bus_inbound_async_mdn_attempts_total", "Async MDN delivery attempts", ["partner", "outcome"]
+)
+
+Publish = Callable[[Event], Awaitable[Any]]
+
+
+class MdnDelivery:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        http: httpx.AsyncClient,
+        publish: Publish,
+        *,
+        max_attempts: int,
+        backoff_seconds: float,
+    ) -> None:
+        self._sessions = sessions
+        self._http = http
+        self._publish = publish
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._wake = asyncio.Event()
+
+    async def enqueue(self, outcome: MdnOutcome, headers: dict[str, str], body: bytes) -> None:
+        now = datetime.now(UTC)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.insert(pending_mdns).values(
+                    original_message_id=outcome.original_message_id,
+                    station=outcome.station,
+                    partner=outcome.partner,
+                    url=outcome.url,
+                    headers=headers,
+                    body=body,
+                    disposition=outcome.disposition,
+                    modifier=outcome.modifier,
+                    signed=outcome.signed,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:  # the table keeps the work; try again shortly
+                log.exception("async MDN delivery pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def deliver_due(self) -> int:
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    sa.select(pending_mdns).where(pending_mdns.c.next_attempt_at <= now).limit(50)
+                )
+            ).all()
+        await asyncio.gather(*(self._attempt(row) for row in rows))
+        return len(rows)
+
+    async def _attempt(self, row: sa.Row[Any]) -> None:
+        attempts = row.attempts + 1
+        error = None
+        try:
+            response = await self._http.post(row.url, content=row.body, headers=row.headers)
+            if response.status_code >= 300:
+                error = f"HTTP {response.status_code}"
+        except httpx.HTTPError as err:
+            error = f"{type(err).__name__}: {err}"[:300]
+        final = error is None or attempts >= self._max_attempts
+        async with self._sessions() as session, session.begin():
+            if final:
+                await session.execute(sa.delete(pending_mdns).where(pending_mdns.c.id == row.id))
+            else:
+                delay = self._backoff * 2 ** (attempts - 1)
+                await session.execute(
+                    sa.update(pending_mdns)
+                    .where(pending_mdns.c.id == row.id)
+                    .values(
+                        attempts=attempts,
+                        next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                    )
+                )
+        outcome = "delivered" if error is None else ("failed" if final else "retrying")
+        ASYNC_MDNS.labels(row.partner or "", outcome).inc()
+        await self._publish(
+            MdnSent(
+                correlation_id=row.original_message_id,
+                data=MdnOutcome(
+                    original_message_id=row.original_message_id,
+                    station=row.station,
+                    partner=row.partner,
+                    mode="async",
+                    disposition=row.disposition,
+                    modifier=row.modifier,
+                    signed=row.signed,
+                    url=row.url,
+                    delivered=error is None,
+                    attempts=attempts,
+                    error=error,
+                ),
+            )
+        )

@@ -1,0 +1,45 @@
+"""inbound-svc's schema: the ledger of received Message-IDs and the async MDNs to deliver."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from as2bus.shared.db import new_metadata
+
+metadata = new_metadata()
+
+#: One row per (partner, Message-ID). ``receiving`` while a message is being stored and
+#: announced; ``delivered`` once MessageReceived is on the bus. A resend of a delivered
+#: Message-ID is a duplicate; a resend of one still ``receiving`` (a crash in between) is
+#: processed again, under the same event id, so the bus sees it once.
+received_messages = sa.Table(
+    "received_messages",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("partner", sa.String(128), nullable=False),
+    sa.Column("message_id", sa.String(998), nullable=False),
+    sa.Column("station", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("document", sa.String(200), nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("partner", "message_id", name="uq_received_messages_partner_msgid"),
+)
+
+#: Async MDNs waiting for (re)delivery; a restart resumes them.
+pending_mdns = sa.Table(
+    "pending_mdns",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("original_message_id", sa.String(998), nullable=False),
+    sa.Column("station", sa.String(128), nullable=True),
+    sa.Column("partner", sa.String(128), nullable=True),
+    sa.Column("url", sa.Text(), nullable=False),
+    sa.Column("headers", sa.JSON(), nullable=False),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("disposition", sa.String(32), nullable=False),
+    sa.Column("modifier", sa.String(64), nullable=True),
+    sa.Column("signed", sa.Boolean(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,100 @@
+"""Composition root of inbound-svc: settings → database, bus, config replica, key material,
+document store → the receive use case → the AS2 HTTP endpoint and async MDN delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+
+from as2bus.inbound.adapters.ledger import Ledger
+from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.entrypoints.http import as2_router
+from as2bus.inbound.parties import PartyResolver
+from as2bus.inbound.service import Receiver
+from as2bus.inbound.settings import InboundSettings
+from as2bus.shared.bus import open_bus, publish_event
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.chassis import bus_check, database_check, required_secrets
+from as2bus.shared.contracts import Event
+from as2bus.shared.crypto import SecretBox
+from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.web import BodySizeLimit, add_ops_routes
+
+log = logging.getLogger("as2bus.inbound")
+
+MIGRATIONS = "as2bus.inbound:migrations"
+
+
+def create_app(settings: InboundSettings) -> FastAPI:
+    _, master_key = required_secrets(settings, api_token=False)
+    box = SecretBox(master_key)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    state: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_database_async(MIGRATIONS, settings.database_url)
+        bus = await open_bus(settings.nats_url, name="inbound-svc", streams=settings.events)
+        replica = ConfigReplica()
+        await replica.start(bus.js)
+        keys = KeyMaterialClient(bus.client, box)
+        await keys.start()
+        documents = DocumentStore(await documents_bucket(bus.js, replicas=settings.events.replicas))
+
+        async def publish(event: Event) -> None:
+            await publish_event(bus.broker, event)
+
+        http = httpx.AsyncClient(timeout=settings.async_mdn_timeout_seconds)
+        mdns = MdnDelivery(
+            sessions,
+            http,
+            publish,
+            max_attempts=settings.async_mdn_attempts,
+            backoff_seconds=settings.async_mdn_backoff_seconds,
+        )
+        app.state.receiver = Receiver(
+            PartyResolver(replica, keys),
+            Ledger(sessions),
+            documents,
+            mdns,
+            publish,
+            max_payload_bytes=settings.max_payload_bytes,
+        )
+        task = asyncio.create_task(mdns.run(), name="async-mdn-delivery")
+        state.update(bus=bus)
+        log.info(
+            "inbound-svc ready: AS2 endpoint http://%s:%s%s",
+            settings.http_host,
+            settings.http_port,
+            settings.path,
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await http.aclose()
+            await keys.stop()
+            await replica.stop()
+            await bus.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="as2bus inbound-svc",
+        version="1",
+        summary="The AS2 endpoint partners POST messages and asynchronous MDNs to.",
+        lifespan=lifespan,
+    )
+    app.include_router(as2_router(settings.path, settings.max_header_bytes))
+    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

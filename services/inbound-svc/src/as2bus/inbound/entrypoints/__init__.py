@@ -1,0 +1,1 @@
+"""Entry points: the AS2 HTTP endpoint."""

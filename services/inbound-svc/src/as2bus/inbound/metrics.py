@@ -1,0 +1,26 @@
+"""inbound-svc's Prometheus metrics, per partner."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+RECEIVED = Counter("as2bus_inbound_received_total", "Documents received and delivered", ["partner"])
+REJECTED = Counter(
+    "as2bus_inbound_rejected_total",
+    "Messages refused, by disposition modifier",
+    ["partner", "reason"],
+)
+DUPLICATES = Counter(
+    "as2bus_inbound_duplicates_total", "Resent Message-IDs not delivered again", ["partner"]
+)
+MDNS = Counter("as2bus_inbound_mdns_total", "MDNs answered", ["partner", "mode"])
+MDNS_RECEIVED = Counter(
+    "as2bus_inbound_partner_mdns_total",
+    "Async MDNs received for our messages",
+    ["partner", "disposition"],
+)
+PROCESSING = Histogram(
+    "as2bus_inbound_processing_seconds",
+    "From request to answer, for delivered messages",
+    ["partner"],
+)

@@ -1,0 +1,97 @@
+"""Who a message is between, and with which keys: from the config replica and the key ring.
+
+A partnership's required security is the partner's own setting: a partner configured to sign
+(encrypt) what we send it must also sign (encrypt) what it sends us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty, UnknownPartyError
+from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.contracts import PartnerState, StationState
+from as2bus.shared.keyring import CertificateUnavailableError
+
+
+@dataclass(frozen=True)
+class Parties:
+    station: StationState
+    partner: PartnerState
+    local: LocalParty
+    remote: RemoteParty
+
+
+class PartyResolver:
+    def __init__(self, config: ConfigReplica, keys: KeyMaterialClient) -> None:
+        self._config = config
+        self._keys = keys
+
+    def partner_by_as2_id(self, as2_id: str) -> PartnerState | None:
+        return next((p for p in self._config.partners.values() if p.as2_id == as2_id), None)
+
+    def station_by_as2_id(self, as2_id: str) -> StationState | None:
+        return next((s for s in self._config.stations.values() if s.as2_id == as2_id), None)
+
+    async def resolve(self, as2_from: str, as2_to: str) -> Parties:
+        link = self._config.find_partnership(as2_to, as2_from)
+        if link is None:
+            raise UnknownPartyError(
+                f"no partnership between station {as2_to!r} and partner {as2_from!r}"
+            )
+        station = self._config.stations.get(link.station_id)
+        partner = self._config.partners.get(link.partner_id)
+        if station is None or partner is None:
+            raise UnknownPartyError(f"partnership {as2_to!r}/{as2_from!r} is incomplete")
+        if not link.enabled or not partner.enabled:
+            raise UnknownPartyError(f"partnership {as2_to!r}/{as2_from!r} is disabled")
+        now = datetime.now(UTC)
+        ring = await self._keys.keyring()
+        decryption = [
+            KeyPair(self._keys.private_key_pem(e), e.cert_pem.encode())
+            for e in ring.decryption_keys(station.private_key_alias, now)
+        ]
+        try:
+            signer = ring.signing_key(station.private_key_alias, now)
+            signing: KeyPair | None = KeyPair(
+                self._keys.private_key_pem(signer), signer.cert_pem.encode()
+            )
+        except CertificateUnavailableError:
+            signing = (
+                None  # we can still answer, unsigned; a partner requiring signed MDNs will say so
+            )
+        verify = [
+            e.cert_pem.encode() for e in ring.verification_certificates(partner.as2_alias, now)
+        ]
+        local = LocalParty(as2_id=station.as2_id, signing=signing, decryption=decryption)
+        remote = RemoteParty(
+            as2_id=partner.as2_id,
+            verify_certs=verify,
+            signing=partner.signing_alg,
+            encryption=partner.encryption_alg,
+            compression=partner.compression,
+            encoding=partner.outgoing_encoding,
+            require_signed=partner.signing_alg is not None,
+            require_encrypted=partner.encryption_alg is not None,
+        )
+        return Parties(station, partner, local, remote)
+
+    async def verify_certs(self, partner: PartnerState) -> list[bytes]:
+        ring = await self._keys.keyring()
+        now = datetime.now(UTC)
+        return [e.cert_pem.encode() for e in ring.verification_certificates(partner.as2_alias, now)]
+
+    async def signer_for(self, station_as2_id: str | None) -> LocalParty | None:
+        """Our party for signing a negative MDN when no partnership could be resolved."""
+        station = self.station_by_as2_id(station_as2_id) if station_as2_id else None
+        if station is None:
+            return None
+        ring = await self._keys.keyring()
+        try:
+            signer = ring.signing_key(station.private_key_alias, datetime.now(UTC))
+        except CertificateUnavailableError:
+            return LocalParty(as2_id=station.as2_id, signing=None)
+        pair = KeyPair(self._keys.private_key_pem(signer), signer.cert_pem.encode())
+        return LocalParty(as2_id=station.as2_id, signing=pair)

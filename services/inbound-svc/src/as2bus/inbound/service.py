@@ -1,0 +1,246 @@
+"""Receiving an AS2 message: decrypt and verify, deliver once, answer with an MDN.
+
+Order matters: the document is stored and MessageReceived is on the bus *before* the MDN says
+``processed``. If that fails, the claim on the Message-ID is released and the MDN says so, so
+the partner's resend is processed afresh; nothing is half-delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from as2bus.inbound.adapters.ledger import Ledger
+from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.domain import Answer, document_name, received_event_id
+from as2bus.inbound.metrics import (
+    DUPLICATES,
+    MDNS,
+    MDNS_RECEIVED,
+    PROCESSING,
+    RECEIVED,
+    REJECTED,
+)
+from as2bus.inbound.parties import Parties, PartyResolver
+from as2bus.shared import as2
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.contracts import (
+    Duplicate,
+    Event,
+    MdnOutcome,
+    MdnReceived,
+    MdnReport,
+    MdnSent,
+    MessageDuplicate,
+    MessageReceived,
+    MessageRejected,
+    ReceivedDocument,
+    Rejection,
+)
+
+log = logging.getLogger(__name__)
+Publish = Callable[[Event], Awaitable[Any]]
+
+
+class Receiver:
+    def __init__(
+        self,
+        parties: PartyResolver,
+        ledger: Ledger,
+        documents: DocumentStore,
+        mdns: MdnDelivery,
+        publish: Publish,
+        *,
+        max_payload_bytes: int,
+    ) -> None:
+        self._parties = parties
+        self._ledger = ledger
+        self._documents = documents
+        self._mdns = mdns
+        self._publish = publish
+        self._max_payload = max_payload_bytes
+
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
+        started = time.perf_counter()
+        summary = as2.summarize_request(headers)
+        if not (summary.message_id and summary.as2_from and summary.as2_to):
+            return Answer.text(
+                400, "not an AS2 message: Message-ID, AS2-From and AS2-To are required"
+            )
+        try:
+            parties = await self._parties.resolve(summary.as2_from, summary.as2_to)
+        except as2.As2Error as err:
+            return await self._reject(summary, err, None)
+        try:
+            message = await asyncio.to_thread(
+                as2.parse_message,
+                headers,
+                body,
+                lookup=lambda _f, _t: (parties.local, parties.remote),
+                max_payload_bytes=self._max_payload,
+            )
+        except as2.As2Error as err:
+            return await self._reject(summary, err, parties)
+        answer = await self._deliver(message, parties)
+        PROCESSING.labels(parties.partner.as2_id).observe(time.perf_counter() - started)
+        return answer
+
+    async def _deliver(self, message: as2.ReceivedMessage, parties: Parties) -> Answer:
+        partner, station = parties.partner.as2_id, parties.station.as2_id
+        claim, first = await self._ledger.claim(partner, message.message_id, station)
+        if claim == "duplicate":
+            DUPLICATES.labels(partner).inc()
+            await self._tell(
+                MessageDuplicate(
+                    correlation_id=message.message_id,
+                    data=Duplicate(
+                        message_id=message.message_id,
+                        station=station,
+                        partner=partner,
+                        first_received_at=first,
+                    ),
+                )
+            )
+            return await self._answer(message, parties.local, None)
+        try:
+            name = document_name(partner, message.message_id)
+            ref = await self._documents.put(name, message.payload)
+            await self._publish(
+                MessageReceived(
+                    event_id=received_event_id(partner, message.message_id),
+                    correlation_id=message.message_id,
+                    data=ReceivedDocument(
+                        message_id=message.message_id,
+                        station=station,
+                        partner=partner,
+                        filename=message.filename,
+                        content_type=message.content_type,
+                        subject=message.subject,
+                        document=ref,
+                        signed=message.signed,
+                        encrypted=message.encrypted,
+                        compressed=message.compressed,
+                        mic=message.mic,
+                        mic_alg=message.mic_alg,
+                        received_at=first,
+                    ),
+                )
+            )
+            await self._ledger.delivered(partner, message.message_id, name)
+        except Exception:  # storage or bus failure: nothing delivered, say so
+            log.exception("could not deliver %s from %s", message.message_id, partner)
+            await self._ledger.release(partner, message.message_id)
+            failure = as2.As2Error(
+                "unexpected-processing-error", "could not store the document; please resend"
+            )
+            return await self._reject(_summary_of(message), failure, parties)
+        RECEIVED.labels(partner).inc()
+        return await self._answer(message, parties.local, None)
+
+    async def _reject(
+        self,
+        summary: as2.RequestSummary,
+        error: as2.As2Error,
+        parties: Parties | None,
+    ) -> Answer:
+        partner = parties.partner.as2_id if parties else summary.as2_from
+        REJECTED.labels(partner or "", error.modifier).inc()
+        log.warning("rejected %s from %s: %s", summary.message_id, partner, error)
+        await self._tell(
+            MessageRejected(
+                correlation_id=summary.message_id,
+                data=Rejection(
+                    direction="inbound",
+                    message_id=summary.message_id,
+                    station=summary.as2_to,
+                    partner=summary.as2_from,
+                    modifier=error.modifier,
+                    reason=error.reason,
+                ),
+            )
+        )
+        local = parties.local if parties else await self._parties.signer_for(summary.as2_to)
+        if summary.mdn is None:
+            status = 403 if error.modifier == "unknown-trading-partner" else 400
+            return Answer.text(status, f"{error.modifier}: {error.reason}")
+        return await self._answer(summary, local, error)
+
+    async def _answer(
+        self,
+        request: as2.ReceivedMessage | as2.RequestSummary,
+        local: as2.LocalParty | None,
+        error: as2.As2Error | None,
+    ) -> Answer:
+        if request.mdn is None:
+            return Answer(200)
+        mdn = await asyncio.to_thread(as2.build_mdn, request, local=local, error=error)
+        outcome = MdnOutcome(
+            original_message_id=request.message_id or "",
+            station=request.as2_to,
+            partner=request.as2_from,
+            mode=request.mdn.mode,
+            disposition="processed" if error is None else "failed",
+            modifier=error.modifier if error else None,
+            signed=bool(request.mdn.signing and local and local.signing),
+            url=request.mdn.async_url,
+            delivered=request.mdn.mode == "sync",
+        )
+        if request.mdn.mode == "async" and request.mdn.async_url:
+            await self._mdns.enqueue(outcome, mdn.headers, mdn.body)
+            MDNS.labels(request.as2_from or "", "async").inc()
+            return Answer(200)
+        MDNS.labels(request.as2_from or "", "sync").inc()
+        await self._tell(MdnSent(correlation_id=outcome.original_message_id, data=outcome))
+        return Answer(200, mdn.body, mdn.headers)
+
+    async def _tell(self, event: Event) -> None:
+        """Publish an event that reports rather than delivers: a failure is logged, the partner
+        still gets its answer."""
+        try:
+            await self._publish(event)
+        except Exception as err:
+            log.warning(
+                "could not publish %s for %s: %s", event.event_type, event.correlation_id, err
+            )
+
+    async def receive_mdn(self, headers: Mapping[str, str], body: bytes) -> Answer:
+        """A partner's async MDN for a message we sent: check it and report it on the bus."""
+        summary = as2.summarize_request(headers)
+        partner = self._parties.partner_by_as2_id(summary.as2_from or "")
+        if partner is None:
+            return Answer.text(403, f"unknown-trading-partner: {summary.as2_from!r}")
+        certs = await self._parties.verify_certs(partner)
+        try:
+            mdn = await asyncio.to_thread(as2.parse_mdn, headers, body, verify_certs=certs)
+        except as2.MdnError as err:
+            return Answer.text(400, f"not a readable MDN: {err}")
+        MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
+        report = MdnReport(
+            original_message_id=mdn.original_message_id,
+            station=summary.as2_to,
+            partner=partner.as2_id,
+            disposition=mdn.disposition,
+            modifier=mdn.modifier,
+            text=mdn.text,
+            mic=mdn.mic,
+            mic_alg=mdn.mic_alg,
+            signed=mdn.signed,
+            signature_valid=mdn.signature_valid,
+            mode="async",
+        )
+        # Critical: outbound waits for this to settle the message, so a failure is a 503 and
+        # the partner retries.
+        await self._publish(MdnReceived(correlation_id=mdn.original_message_id, data=report))
+        return Answer(200)
+
+
+def _summary_of(message: as2.ReceivedMessage) -> as2.RequestSummary:
+    return as2.RequestSummary(
+        message_id=message.message_id,
+        as2_from=message.as2_from,
+        as2_to=message.as2_to,
+        mdn=message.mdn,
+    )

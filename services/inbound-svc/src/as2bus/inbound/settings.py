@@ -1,0 +1,37 @@
+"""inbound-svc settings: the shared chassis plus the endpoint's limits (``AS2BUS_INBOUND_*``)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from as2bus.shared.settings import ServiceSettings
+
+
+def _env(name: str) -> AliasChoices:
+    # Only the prefixed variable: a bare alias such as "path" would read $PATH.
+    return AliasChoices(f"AS2BUS_INBOUND_{name.upper()}")
+
+
+class InboundSettings(ServiceSettings):
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    database_url: str = "sqlite+aiosqlite:///var/inbound.db"
+    path: str = Field(default="/as2", validation_alias=_env("path"))
+    max_body_bytes: int = Field(
+        default=200 * 1024 * 1024, gt=0, validation_alias=_env("max_body_bytes")
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, gt=0, validation_alias=_env("max_header_bytes")
+    )
+    max_payload_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        gt=0,
+        validation_alias=_env("max_payload_bytes"),
+        description="Bound on a document after decompression",
+    )
+    async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
+    async_mdn_backoff_seconds: float = Field(
+        default=30, gt=0, validation_alias=_env("async_mdn_backoff_seconds")
+    )
+    async_mdn_timeout_seconds: float = Field(
+        default=30, gt=0, validation_alias=_env("async_mdn_timeout_seconds")
+    )

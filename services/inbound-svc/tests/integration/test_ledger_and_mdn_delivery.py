@@ -1,0 +1,147 @@
+"""The Message-ID ledger and async MDN delivery, on both databases and over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.inbound.adapters.ledger import Ledger
+from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.adapters.tables import pending_mdns
+from as2bus.shared.contracts import Event, MdnOutcome, MdnSent
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def test_a_message_id_is_claimed_once_even_concurrently(sessions: Sessions) -> None:
+    ledger = Ledger(sessions)
+    claims = await asyncio.gather(*(ledger.claim("acme", "<m1@acme>", "MYCO") for _ in range(5)))
+    assert sorted(c for c, _ in claims) == ["new", "retry", "retry", "retry", "retry"]
+    await ledger.delivered("acme", "<m1@acme>", "in/x")
+    assert (await ledger.claim("acme", "<m1@acme>", "MYCO"))[0] == "duplicate"
+    # the same Message-ID from another partner is another message
+    assert (await ledger.claim("other", "<m1@acme>", "MYCO"))[0] == "new"
+
+
+async def test_a_released_claim_lets_the_resend_through(sessions: Sessions) -> None:
+    ledger = Ledger(sessions)
+    assert (await ledger.claim("acme", "<m2@acme>", "MYCO"))[0] == "new"
+    await ledger.release("acme", "<m2@acme>")
+    assert (await ledger.claim("acme", "<m2@acme>", "MYCO"))[0] == "new"
+
+
+class PartnerEndpoint:
+    """A partner's MDN URL: fails the first ``failures`` POSTs with 503, then accepts."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.bodies: list[bytes] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = 503 if outer.failures > 0 else 200
+                outer.failures -= 1
+                if status == 200:
+                    outer.bodies.append(body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mdn"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def partner_endpoint() -> Iterator[PartnerEndpoint]:
+    endpoint = PartnerEndpoint(failures=2)
+    yield endpoint
+    endpoint.close()
+
+
+def outcome(url: str) -> MdnOutcome:
+    return MdnOutcome(
+        original_message_id="<m3@acme>",
+        station="MYCO",
+        partner="acme",
+        mode="async",
+        disposition="processed",
+        signed=True,
+        url=url,
+        delivered=False,
+    )
+
+
+async def make_due(sessions: Sessions) -> None:
+    async with sessions() as session, session.begin():
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await session.execute(sa.update(pending_mdns).values(next_attempt_at=past))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_async_mdns_are_retried_with_backoff_and_survive_a_restart(
+    sessions: Sessions, partner_endpoint: PartnerEndpoint
+) -> None:
+    events: list[Event] = []
+
+    async def publish(event: Event) -> None:
+        events.append(event)
+
+    async with httpx.AsyncClient() as http:
+        first = MdnDelivery(sessions, http, publish, max_attempts=5, backoff_seconds=60)
+        await first.enqueue(outcome(partner_endpoint.url), {"Content-Type": "x"}, b"MDN-BODY")
+        assert await first.deliver_due() == 1  # 503
+        assert await first.deliver_due() == 0  # backing off: not due for 60 s
+        await make_due(sessions)
+        # "Restart": a new delivery object on the same table picks the work up.
+        second = MdnDelivery(sessions, http, publish, max_attempts=5, backoff_seconds=60)
+        assert await second.deliver_due() == 1  # 503 again
+        await make_due(sessions)
+        assert await second.deliver_due() == 1  # delivered
+    assert partner_endpoint.bodies == [b"MDN-BODY"]
+    sent = [e for e in events if isinstance(e, MdnSent)]
+    assert [(e.data.delivered, e.data.attempts) for e in sent] == [
+        (False, 1),
+        (False, 2),
+        (True, 3),
+    ]
+    async with sessions() as session:
+        assert await session.scalar(sa.select(sa.func.count()).select_from(pending_mdns)) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_async_mdn_delivery_gives_up_after_the_last_attempt(sessions: Sessions) -> None:
+    events: list[Event] = []
+
+    async def publish(event: Event) -> None:
+        events.append(event)
+
+    async with httpx.AsyncClient() as http:
+        delivery = MdnDelivery(sessions, http, publish, max_attempts=2, backoff_seconds=0.01)
+        await delivery.enqueue(outcome("http://127.0.0.1:9/nothing-listens"), {}, b"x")
+        await delivery.deliver_due()
+        await make_due(sessions)
+        await delivery.deliver_due()
+    final = events[-1]
+    assert isinstance(final, MdnSent)
+    assert final.data.delivered is False
+    assert final.data.attempts == 2
+    assert "ConnectError" in (final.data.error or "")

@@ -1,0 +1,169 @@
+"""A partner we did not write (the openssl CLI) sends to inbound-svc, with config-svc and
+cert-svc as real processes: the document lands on the bus once, the signed MDN verifies with
+openssl and carries the right MIC; duplicates, tampering and strangers are answered properly."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from nats.js import JetStreamContext
+
+from as2bus.cert import x509
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.contracts import DocumentRef
+from as2bus.shared.testing.services import ServiceProcess
+
+from .conftest import client
+from .partner_openssl import OpensslPartner
+
+PAYLOAD = (
+    b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           ~\r\nST*850*0001~\r\n"
+    * 20
+)
+
+
+async def events(js: JetStreamContext) -> list[dict[str, Any]]:
+    try:
+        total = (await js.stream_info("AS2_EVENTS")).state.messages
+    except Exception:
+        return []
+    return [json.loads((await js.get_msg("AS2_EVENTS", seq)).data) for seq in range(1, total + 1)]
+
+
+async def wait_for(js: JetStreamContext, event_type: str, count: int = 1) -> list[dict[str, Any]]:
+    for _ in range(200):
+        found = [e for e in await events(js) if e["event_type"] == event_type]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} {event_type} events")
+
+
+@pytest.fixture
+async def js(nats_url: str) -> Any:
+    nc = await nats.connect(nats_url)
+    yield nc.jetstream()
+    await nc.close()
+
+
+@pytest.fixture
+async def partner(
+    config_svc: ServiceProcess, cert_svc: ServiceProcess, tmp_path: Path
+) -> OpensslPartner:
+    """MYCO (us) paired with acme (openssl), certificates exchanged both ways."""
+    async with client(config_svc) as config, client(cert_svc) as certs:
+        station = await config.post("/api/v1/stations", json={"as2_id": "MYCO", "name": "Me"})
+        acme = await config.post(
+            "/api/v1/partners",
+            json={"as2_id": "acme", "name": "Acme", "as2_url": "http://127.0.0.1:9/as2"},
+        )
+        link = {"station_id": station.json()["id"], "partner_id": acme.json()["id"]}
+        assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+        ours = await certs.post("/api/v1/certificates/own", json={"alias": "myco"})
+        assert ours.status_code == 201, ours.text
+        theirs = x509.generate_self_signed("acme", now=datetime.now(UTC))
+        upload = await certs.post(
+            "/api/v1/certificates/partner",
+            data={"alias": "acme"},
+            files={"file": ("acme.cer", theirs.cert.cert_pem.encode())},
+        )
+        assert upload.status_code == 201, upload.text
+    return OpensslPartner(tmp_path, "acme", ours.json()["cert_pem"].encode(), theirs)
+
+
+async def post(inbound: ServiceProcess, headers: dict[str, str], body: bytes) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=inbound.base_url, timeout=30) as http:
+        for _ in range(50):  # the inbound replica may still be catching up with config-svc
+            response = await http.post("/as2", headers=headers, content=body)
+            if b"unknown-trading-partner" not in response.content:
+                return response
+            await asyncio.sleep(0.1)
+        return response
+
+
+def report_fields(report: bytes) -> dict[str, str]:
+    """The message/disposition-notification part of an MDN report, as header fields."""
+    message = email.message_from_bytes(report)
+    for part in message.walk():
+        if part.get_content_type() == "message/disposition-notification":
+            payload = part.get_payload()
+            text = payload[0].as_string() if isinstance(payload, list) else str(payload)
+            # Field names are case-insensitive (pyas2lib writes "Received-content-MIC").
+            return {k.lower(): v for k, v in email.message_from_string(text).items()}
+    raise AssertionError(f"no disposition-notification in {report[:300]!r}")
+
+
+async def test_an_openssl_partner_is_received_once_with_a_verifiable_signed_mdn(
+    inbound_svc: ServiceProcess, partner: OpensslPartner, js: JetStreamContext
+) -> None:
+    body, expected_mic = partner.signed_and_encrypted(PAYLOAD)
+    headers = partner.headers("MYCO")
+    response = await post(inbound_svc, headers, body)
+    assert response.status_code == 200, response.text
+    report = partner.verify_mdn(response.headers["content-type"], response.content)
+    fields = report_fields(report)
+    assert "processed" in fields["disposition"]
+    assert "error" not in fields["disposition"]
+    assert fields["received-content-mic"].split(",")[0].strip() == expected_mic
+    assert fields["original-message-id"] == headers["Message-ID"]
+
+    received = await wait_for(js, "MessageReceived")
+    assert len(received) == 1
+    data = received[0]["data"]
+    assert (data["station"], data["partner"], data["signed"], data["encrypted"]) == (
+        "MYCO",
+        "acme",
+        True,
+        True,
+    )
+    document = await DocumentStore(await documents_bucket(js)).get(DocumentRef(**data["document"]))
+    assert document == PAYLOAD
+    assert (await wait_for(js, "MdnSent"))[0]["data"]["disposition"] == "processed"
+
+    again = await post(inbound_svc, headers, body)  # the partner resends the same Message-ID
+    assert again.status_code == 200
+    repeat = report_fields(partner.verify_mdn(again.headers["content-type"], again.content))
+    assert "processed" in repeat["disposition"]
+    await wait_for(js, "MessageDuplicate")
+    assert len([e for e in await events(js) if e["event_type"] == "MessageReceived"]) == 1
+
+
+async def test_tampering_and_strangers_get_negative_answers_and_deliver_nothing(
+    inbound_svc: ServiceProcess, partner: OpensslPartner, js: JetStreamContext
+) -> None:
+    body, _ = partner.signed_and_encrypted(PAYLOAD)
+    tampered = body[:-40] + bytes(b ^ 0xFF for b in body[-40:])
+    response = await post(inbound_svc, partner.headers("MYCO"), tampered)
+    fields = report_fields(partner.verify_mdn(response.headers["content-type"], response.content))
+    assert "failed" in fields["disposition"] or "error" in fields["disposition"]
+    assert (
+        "decryption-failed" in fields["disposition"]
+        or "unexpected-processing-error" in fields["disposition"]
+    )
+
+    stranger = {**partner.headers("MYCO"), "AS2-From": "mallory"}
+    stranger.pop("Disposition-Notification-To")
+    answer = await post(inbound_svc, stranger, body)
+    assert answer.status_code == 403
+    assert b"unknown-trading-partner" in answer.content
+
+    rejected = await wait_for(js, "MessageRejected", 2)
+    assert {e["data"]["modifier"] for e in rejected} >= {"unknown-trading-partner"}
+    assert not [e for e in await events(js) if e["event_type"] == "MessageReceived"]
+
+
+async def test_limits_give_clear_http_errors(inbound_svc: ServiceProcess) -> None:
+    async with httpx.AsyncClient(base_url=inbound_svc.base_url) as http:
+        too_big = await http.post("/as2", content=b"x" * (1024 * 1024 + 1))
+        assert too_big.status_code == 413
+        not_as2 = await http.post("/as2", content=b"hello")
+        assert not_as2.status_code == 400
+        assert b"AS2-From" in not_as2.content
