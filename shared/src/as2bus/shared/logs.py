@@ -54,8 +54,10 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = False) -> None:
     # `kill -USR1 <pid>` prints every thread's stack to stderr: a hung request can be diagnosed
     # in place, without a debugger.
-    with contextlib.suppress(AttributeError, ValueError, OSError):  # no real stderr: no dumps
-        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
+    stream = sys.__stderr__
+    if stream is not None:
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # no real fd: no dumps
+            faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     if json_lines:
