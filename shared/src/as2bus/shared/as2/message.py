@@ -177,11 +177,11 @@ def parse_message(
                 return _parse_once(
                     raw, summary.message_id, local, remote, key, cert, max_payload_bytes
                 )
+            except _TryNextCert as err:  # before its base class: try the next certificate
+                failure = err.error
             except _TryNextKey as err:
                 failure = err.error
                 break  # this key cannot decrypt: the next certificate will not help
-            except _TryNextCert as err:
-                failure = err.error
     assert failure is not None
     raise failure
 
