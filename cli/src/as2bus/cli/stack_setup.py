@@ -36,6 +36,7 @@ class Service:
 SERVICES = [
     Service("config-svc", "as2bus.config", 8081, "sqlite+aiosqlite:///{data}/config.db"),
     Service("cert-svc", "as2bus.cert", 8082, "sqlite+aiosqlite:///{data}/cert.db"),
+    Service("inbound-svc", "as2bus.inbound", 8080, "sqlite+aiosqlite:///{data}/inbound.db"),
 ]
 
 
@@ -137,7 +138,10 @@ def banner(
     lines = ["", "as2bus is up.", f"  {'NATS':<12} {nats_url}  (JetStream data in {data}/nats)"]
     for service in services:
         url = f"http://127.0.0.1:{port_of(service)}"
-        lines.append(f"  {service.name:<12} {url}  (API docs: {url}/docs)")
+        if service.module == "as2bus.inbound":  # the partner-facing endpoint, not an admin API
+            lines.append(f"  {service.name:<12} {url}/as2  (the AS2 endpoint partners POST to)")
+        else:
+            lines.append(f"  {service.name:<12} {url}  (API docs: {url}/docs)")
     if not services:
         lines.append("  (no as2bus service is installed: run `uv sync`)")
     lines += [
