@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 DEFAULT_CONFIG_URL = "http://127.0.0.1:8081"
+DEFAULT_CERT_URL = "http://127.0.0.1:8082"
 API = "/api/v1"
 TOKEN_REFUSED = "the API token was refused (set AS2BUS_API_TOKEN or --token)"
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -60,11 +61,21 @@ def field_lines(detail: Any) -> list[str]:
 
 
 class ConfigClient:
-    """Thin wrapper over ``httpx.Client`` that returns decoded JSON or raises `CliError`."""
+    """Thin wrapper over ``httpx.Client`` that returns decoded JSON or raises `CliError`.
+
+    One per admin API (config-svc, cert-svc); ``service`` and ``url_option`` name it in errors.
+    """
 
     def __init__(
-        self, base_url: str, token: str | None, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        token: str | None,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        service: str = "config-svc",
+        url_option: str = "--config-url",
     ) -> None:
+        self.service, self.url_option = service, url_option
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
@@ -88,24 +99,40 @@ class ConfigClient:
     def delete(self, path: str) -> None:
         self._send("DELETE", path)
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+    def upload(self, path: str, fields: dict[str, Any], file: tuple[str, bytes]) -> Any:
+        """multipart/form-data: ``fields`` (None values left out) and one file part."""
+        data = {
+            k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in fields.items()
+            if v is not None
+        }
+        return self._send("POST", path, data=data, files={"file": file})
+
+    def download(self, path: str) -> bytes:
+        content: bytes = self._send("GET", path, raw=True)
+        return content
+
+    def _send(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
+        name = self.service
         try:
             response = self._http.request(method, API + path, **kwargs)
         except httpx.ConnectError:
             raise CliError(
-                f"cannot reach config-svc at {self.base_url} — is it running? (make run)"
+                f"cannot reach {name} at {self.base_url} — is it running? (make run)"
             ) from None
         except httpx.TimeoutException:
-            raise CliError(f"config-svc at {self.base_url} did not answer in time") from None
+            raise CliError(f"{name} at {self.base_url} did not answer in time") from None
         except httpx.TransportError as err:
-            raise CliError(f"cannot talk to config-svc at {self.base_url}: {err}") from None
+            raise CliError(f"cannot talk to {name} at {self.base_url}: {err}") from None
         if not response.is_success:
             raise self._error(response)
+        if raw:
+            return response.content
         try:
             return response.json() if response.content else None
         except ValueError:
             raise CliError(
-                f"{self.base_url} did not answer like config-svc (no JSON); check --config-url"
+                f"{self.base_url} did not answer like {name} (no JSON); check {self.url_option}"
             ) from None
 
     def _error(self, response: httpx.Response) -> CliError:
@@ -120,9 +147,11 @@ class ConfigClient:
             lines = [str(detail or f"not found: {response.request.url.path}")]
         elif status in (409, 422) and detail is not None:
             lines = field_lines(detail)
+        elif status == 413:
+            lines = [f"file too large: {detail or 'the service refused the upload'}"]
         else:
             text = str(detail) if detail is not None else response.text[:500]
-            lines = [f"config-svc answered {status}: {text}".rstrip(": ")]
+            lines = [f"{self.service} answered {status}: {text}".rstrip(": ")]
         return CliError(*(self._scrub(line) for line in lines))
 
     def _scrub(self, text: str) -> str:
@@ -137,10 +166,12 @@ class CliState:
     """What the root options decided, shared by every command through ``ctx.obj``."""
 
     config_url: str = DEFAULT_CONFIG_URL
+    cert_url: str = DEFAULT_CERT_URL
     token: str | None = None
     json: bool = False
     transport: httpx.BaseTransport | None = None
     _client: ConfigClient | None = field(default=None, repr=False)
+    _cert_client: ConfigClient | None = field(default=None, repr=False)
 
     def client(self) -> ConfigClient:
         if self._client is None:
@@ -148,7 +179,16 @@ class CliState:
             self._client = ConfigClient(self.config_url, token, self.transport)
         return self._client
 
+    def cert_client(self) -> ConfigClient:
+        if self._cert_client is None:
+            token = self.token or stored_token()
+            self._cert_client = ConfigClient(
+                self.cert_url, token, self.transport, service="cert-svc", url_option="--cert-url"
+            )
+        return self._cert_client
+
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for client in (self._client, self._cert_client):
+            if client is not None:
+                client.close()
+        self._client = self._cert_client = None

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 import nats
+import typer
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from as2bus.cli.client import CliError
 from as2bus.cli.inbox_files import safe_name, save, seen
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import MessageReceived
@@ -63,8 +66,24 @@ async def follow(
         await nc.close()
 
 
-def run_follow(nats_url: str, directory: Path, durable: str, once: bool) -> int:
+def inbox_command(
+    follow_dir: Annotated[
+        Path, typer.Option("--follow", help="The folder to save documents into.")
+    ],
+    nats_url: Annotated[
+        str, typer.Option(envvar="AS2BUS_NATS_URL", help="NATS server of the gateway.")
+    ] = "nats://127.0.0.1:4222",
+    durable: Annotated[
+        str, typer.Option(help="Consumer name: each name gets every document once.")
+    ] = "as2bus-inbox",
+    once: Annotated[bool, typer.Option("--once", help="Save what is waiting, then exit.")] = False,
+) -> None:
+    """Save every received document into a folder (atomically, never overwriting)."""
     try:
-        return asyncio.run(follow(nats_url, directory, durable=durable, once=once))
+        saved = asyncio.run(follow(nats_url, follow_dir, durable=durable, once=once))
     except KeyboardInterrupt:
-        return 0
+        return
+    except OSError as err:
+        raise CliError(f"cannot reach NATS at {nats_url} or write {follow_dir}: {err}") from None
+    if once:
+        typer.echo(f"{saved} document(s) saved")

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from as2bus.cli import partners, partnerships, stack, stations
-from as2bus.cli.client import DEFAULT_CONFIG_URL, CliError, CliState
+from as2bus.cli import certs, inbox, keystores, partners, partnerships, stack, stations
+from as2bus.cli.client import DEFAULT_CERT_URL, DEFAULT_CONFIG_URL, CliError, CliState
 from as2bus.shared.crypto import generate_master_key
 
 
@@ -33,10 +33,15 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 CONFIG, RUN = "Configuration (through config-svc)", "Running as2bus"
+CERTS, MESSAGES = "Certificates (through cert-svc)", "Messages"
 app.add_typer(stations.app, name="station", rich_help_panel=CONFIG)
 app.add_typer(partners.app, name="partner", rich_help_panel=CONFIG)
 app.add_typer(partnerships.app, name="partnership", rich_help_panel=CONFIG)
+app.add_typer(certs.app, name="cert", rich_help_panel=CERTS)
+app.add_typer(keystores.app, name="keystore", rich_help_panel=CERTS)
+certs.app.command("export")(keystores.export)
 app.command("up", rich_help_panel=RUN)(stack.up)
+app.command("inbox", rich_help_panel=MESSAGES)(inbox.inbox_command)
 
 
 @app.callback()
@@ -46,6 +51,9 @@ def root(
         str,
         typer.Option(envvar="AS2BUS_CONFIG_URL", help="Base URL of config-svc's admin API."),
     ] = DEFAULT_CONFIG_URL,
+    cert_url: Annotated[
+        str, typer.Option(envvar="AS2BUS_CERT_URL", help="Base URL of cert-svc's admin API.")
+    ] = DEFAULT_CERT_URL,
     token: Annotated[
         str | None,
         typer.Option(
@@ -62,6 +70,7 @@ def root(
     """Manage an as2bus AS2 gateway, or run one locally (as2bus up)."""
     state = ctx.ensure_object(CliState)  # tests pass one in, with a mock transport
     state.config_url, state.token, state.json = config_url, token, json_output
+    state.cert_url = cert_url
     ctx.call_on_close(state.close)
 
 

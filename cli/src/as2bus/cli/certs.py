@@ -1,0 +1,312 @@
+"""``as2bus cert ...``: our keys and partners' certificates, through cert-svc.
+
+A certificate on an alias that already has one is a rotation: the old one keeps working until
+its retirement (by default a switchover window after the new one activates).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from as2bus.cli import output
+from as2bus.cli.client import CliError, CliState
+
+app = typer.Typer(help="Certificates: generate, import, upload, rotate, export, list.")
+
+Alias = Annotated[
+    str,
+    typer.Option(
+        "--alias", help="The certificate alias (a station's key alias or a partner's alias)."
+    ),
+]
+CertId = Annotated[str, typer.Argument(help="The certificate's id (UUID; see 'as2bus cert list').")]
+ActivateAt = Annotated[
+    str | None,
+    typer.Option(
+        "--activate-at", help="ISO time the new certificate starts being used (default: now)."
+    ),
+]
+RetirePreviousAt = Annotated[
+    str | None,
+    typer.Option(
+        "--retire-previous-at",
+        help="ISO time the alias's older certificates stop (default: activation + switchover).",
+    ),
+]
+AllowInvalidDates = Annotated[
+    bool,
+    typer.Option(
+        "--allow-invalid-dates",
+        help="Store a certificate that is expired or not yet valid (with a warning).",
+    ),
+]
+KeyBits = Annotated[int, typer.Option("--key-bits", help="RSA key size: 2048, 3072 or 4096.")]
+ValidityDays = Annotated[
+    int, typer.Option("--validity-days", help="How long the certificate is valid.")
+]
+Password = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        envvar="AS2BUS_P12_PASSWORD",
+        show_default=False,
+        help="The PKCS#12 password (asked for when not given).",
+    ),
+]
+
+COLUMNS: list[output.Column] = [
+    ("ALIAS", lambda c: c["alias"]),
+    ("KIND", lambda c: c["kind"]),
+    ("STATE", lambda c: c["state"]),
+    ("DAYS LEFT", lambda c: c["days_left"]),
+    ("NOT AFTER", lambda c: c["not_after"][:10]),
+    ("RETIRES", lambda c: (c.get("retirement_at") or "")[:16]),
+    ("FINGERPRINT", lambda c: c["fingerprint_sha256"][:23]),
+    ("USED BY", lambda c: ", ".join(c["used_by"]["stations"] + c["used_by"]["partners"])),
+    ("ID", lambda c: c["id"]),
+]
+
+
+def read_file(path: Path) -> tuple[str, bytes]:
+    try:
+        return path.name, path.read_bytes()
+    except OSError as err:
+        raise CliError(f"cannot read {path}: {err.strerror}") from None
+
+
+def warn(view: dict[str, Any]) -> None:
+    for warning in view.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def show_certificate(view: dict[str, Any], as_json: bool) -> None:
+    """Human output leaves the PEM out (``as2bus cert pem`` prints it); JSON keeps everything."""
+    output.show(view if as_json else {k: v for k, v in view.items() if k != "cert_pem"}, as_json)
+
+
+def ask_password(password: str | None) -> str:
+    return (
+        password if password is not None else str(typer.prompt("PKCS#12 password", hide_input=True))
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
+    kind: Annotated[str | None, typer.Option(help="own or partner.")] = None,
+) -> None:
+    """List certificates with their state, days left and users."""
+    state: CliState = ctx.obj
+    params = {k: v for k, v in {"alias": alias, "kind": kind}.items() if v}
+    rows = state.cert_client().get("/certificates", params=params or None)
+    output.table(
+        rows, COLUMNS, state.json, "No certificates yet (as2bus cert generate --alias ...)."
+    )
+
+
+@app.command("show")
+def show(ctx: typer.Context, cert_id: CertId) -> None:
+    """Show one certificate."""
+    state: CliState = ctx.obj
+    view = state.cert_client().get(f"/certificates/{cert_id}")
+    show_certificate(view, state.json)
+
+
+@app.command("pem")
+def pem(
+    ctx: typer.Context,
+    cert_id: CertId,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file instead of printing.")
+    ] = None,
+) -> None:
+    """Print a certificate's public PEM (safe to send to a partner)."""
+    state: CliState = ctx.obj
+    text = state.cert_client().download(f"/certificates/{cert_id}/certificate.pem")
+    if out is None:
+        typer.echo(text.decode().rstrip())
+    else:
+        out.write_bytes(text)
+        typer.echo(f"wrote {out}")
+
+
+@app.command("generate")
+def generate(
+    ctx: typer.Context,
+    alias: Alias,
+    common_name: Annotated[
+        str | None, typer.Option(help="Subject CN (default: the alias).")
+    ] = None,
+    organization: Annotated[str | None, typer.Option(help="Subject O.")] = None,
+    key_bits: KeyBits = 2048,
+    validity_days: ValidityDays = 730,
+    activate_at: ActivateAt = None,
+    retire_previous_at: RetirePreviousAt = None,
+) -> None:
+    """Generate a key and self-signed certificate for one of our aliases."""
+    state: CliState = ctx.obj
+    body = {
+        "alias": alias,
+        "common_name": common_name,
+        "organization": organization,
+        "key_bits": key_bits,
+        "validity_days": validity_days,
+        "activation_at": activate_at,
+        "retire_previous_at": retire_previous_at,
+    }
+    view = state.cert_client().post(
+        "/certificates/own", {k: v for k, v in body.items() if v is not None}
+    )
+    show_certificate(view, state.json)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Our key and certificate as PKCS#12 (.p12/.pfx).")],
+    alias: Alias,
+    key_alias: Annotated[
+        str | None, typer.Option(help="The entry's friendly name in the file, if it has several.")
+    ] = None,
+    password: Password = None,
+    activate_at: ActivateAt = None,
+    retire_previous_at: RetirePreviousAt = None,
+    allow_invalid_dates: AllowInvalidDates = False,
+) -> None:
+    """Import our key and certificate from a PKCS#12 file."""
+    state: CliState = ctx.obj
+    client = state.cert_client()
+    secret = ask_password(password)
+    client.secrets.add(secret)
+    fields = {
+        "alias": alias,
+        "password": secret,
+        "key_alias": key_alias,
+        "activation_at": activate_at,
+        "retire_previous_at": retire_previous_at,
+        "allow_invalid_dates": allow_invalid_dates,
+    }
+    view = client.upload("/certificates/own/import", fields, read_file(file))
+    warn(view)
+    show_certificate(view, state.json)
+
+
+@app.command("upload-partner")
+def upload_partner(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="The partner's certificate, PEM or DER (.cer, .crt, .pem).")
+    ],
+    alias: Alias,
+    activate_at: ActivateAt = None,
+    retire_previous_at: RetirePreviousAt = None,
+    allow_invalid_dates: AllowInvalidDates = False,
+) -> None:
+    """Upload a partner's public certificate (a rotation if the alias has one)."""
+    state: CliState = ctx.obj
+    fields = {
+        "alias": alias,
+        "activation_at": activate_at,
+        "retire_previous_at": retire_previous_at,
+        "allow_invalid_dates": allow_invalid_dates,
+    }
+    view = state.cert_client().upload("/certificates/partner", fields, read_file(file))
+    warn(view)
+    show_certificate(view, state.json)
+
+
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    alias: Alias,
+    generate_key: Annotated[
+        bool, typer.Option("--generate", help="Rotate our key: generate a new one.")
+    ] = False,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Rotate our key: import this PKCS#12.")
+    ] = None,
+    partner_file: Annotated[
+        Path | None, typer.Option("--partner-file", help="Rotate a partner's certificate.")
+    ] = None,
+    password: Password = None,
+    key_bits: KeyBits = 2048,
+    validity_days: ValidityDays = 730,
+    activate_at: ActivateAt = None,
+    retire_previous_at: RetirePreviousAt = None,
+) -> None:
+    """Put a new certificate on an alias in use; the old one retires after the window."""
+    chosen = [generate_key, file is not None, partner_file is not None]
+    if sum(chosen) != 1:
+        raise CliError("give exactly one of --generate, --file or --partner-file")
+    if generate_key:
+        ctx.invoke(
+            generate,
+            ctx=ctx,
+            alias=alias,
+            key_bits=key_bits,
+            validity_days=validity_days,
+            activate_at=activate_at,
+            retire_previous_at=retire_previous_at,
+        )
+    elif file is not None:
+        ctx.invoke(
+            import_,
+            ctx=ctx,
+            file=file,
+            alias=alias,
+            password=password,
+            activate_at=activate_at,
+            retire_previous_at=retire_previous_at,
+        )
+    else:
+        assert partner_file is not None
+        ctx.invoke(
+            upload_partner,
+            ctx=ctx,
+            file=partner_file,
+            alias=alias,
+            activate_at=activate_at,
+            retire_previous_at=retire_previous_at,
+        )
+    state: CliState = ctx.obj
+    if not state.json:
+        typer.echo("")
+        output.table(
+            state.cert_client().get("/certificates", params={"alias": alias}), COLUMNS, False, ""
+        )
+
+
+@app.command("schedule")
+def schedule(
+    ctx: typer.Context,
+    cert_id: CertId,
+    activate_at: ActivateAt = None,
+    retire_at: Annotated[
+        str | None, typer.Option("--retire-at", help="ISO time this certificate stops being used.")
+    ] = None,
+) -> None:
+    """Move a certificate's activation or retirement."""
+    state: CliState = ctx.obj
+    body = {
+        k: v for k, v in {"activation_at": activate_at, "retirement_at": retire_at}.items() if v
+    }
+    if not body:
+        raise CliError("give --activate-at and/or --retire-at")
+    view = state.cert_client().patch(f"/certificates/{cert_id}", body)
+    show_certificate(view, state.json)
+
+
+def write_new(path: Path, data: bytes, *, force: bool, private: bool) -> None:
+    if path.exists() and not force:
+        raise CliError(f"{path} exists; use --force to overwrite it")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    if private:
+        os.chmod(path, 0o600)

@@ -1,0 +1,139 @@
+"""The cert and keystore commands against real config-svc and cert-svc processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from as2bus.cert import x509
+from as2bus.cli.main import app
+from as2bus.shared.crypto import generate_master_key
+from as2bus.shared.testing.services import ServiceProcess
+
+TOKEN = "cli-cert-token-0123456789"
+KEYSTORE_PASSWORD = "keystore-Pw-7711x"
+
+
+@pytest.fixture
+def services(nats_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    key = generate_master_key()
+
+    def env(name: str) -> dict[str, str]:
+        return {
+            "AS2BUS_NATS_URL": nats_url,
+            "AS2BUS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{name}.db",
+            "AS2BUS_API_TOKEN": TOKEN,
+            "AS2BUS_MASTER_KEY": key,
+        }
+
+    config = ServiceProcess("as2bus.config", env("config"), tmp_path / "config.log").start()
+    cert = ServiceProcess("as2bus.cert", env("cert"), tmp_path / "cert.log").start()
+    yield config, cert
+    cert.stop()
+    config.stop()
+
+
+def test_a_partnership_keystore_and_rotations_through_the_cli(
+    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    config, cert = services
+    outputs: list[str] = []
+
+    def cli(*args: str, ok: bool = True) -> Any:
+        root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
+        result = CliRunner().invoke(app, [*root, *args])
+        outputs.append(result.output)
+        assert "Traceback" not in result.output
+        assert result.exit_code == (0 if ok else 1), result.output
+        return result
+
+    cli("station", "create", "--as2-id", "MYCO", "--name", "My Co")
+    cli(
+        "partner",
+        "create",
+        "--as2-id",
+        "acme",
+        "--name",
+        "Acme",
+        "--url",
+        "https://acme.example/as2",
+    )
+    cli("partnership", "create", "--station", "MYCO", "--partner", "acme")
+    for _ in range(50):  # cert-svc learns about the partnership over the bus
+        result = CliRunner().invoke(
+            app,
+            [
+                "--config-url",
+                config.base_url,
+                "--cert-url",
+                cert.base_url,
+                "--token",
+                TOKEN,
+                "keystore",
+                "create",
+                "--station",
+                "MYCO",
+                "--partner",
+                "acme",
+                "--password",
+                KEYSTORE_PASSWORD,
+            ],
+        )
+        if result.exit_code == 0:
+            outputs.append(result.output)
+            break
+        time.sleep(0.1)
+    assert result.exit_code == 0, result.output
+
+    partner_pem = tmp_path / "acme.cer"
+    partner_pem.write_text(x509.generate_self_signed("acme", now=datetime.now(UTC)).cert.cert_pem)
+    cli("cert", "upload-partner", str(partner_pem), "--alias", "acme")
+    listed = json.loads(cli("--json", "cert", "list").output)
+    assert {(c["alias"], c["kind"], c["state"]) for c in listed} == {
+        ("myco", "own", "active"),
+        ("acme", "partner", "active"),
+    }
+
+    exported = tmp_path / "ks.p12"
+    cli("cert", "export", "--keystore", "MYCO:acme", "-o", str(exported))
+    assert exported.stat().st_mode & 0o777 == 0o600
+    info = subprocess.run(
+        [
+            "openssl",
+            "pkcs12",
+            "-in",
+            str(exported),
+            "-info",
+            "-nokeys",
+            "-passin",
+            f"pass:{KEYSTORE_PASSWORD}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "friendlyName: myco" in info.stdout
+    refused = cli("cert", "export", "--keystore", "MYCO:acme", "-o", str(exported), ok=False)
+    assert "--force" in refused.output
+
+    rotated = cli("cert", "rotate", "--alias", "myco", "--generate")
+    assert rotated.output.count("myco") >= 2
+    own = json.loads(cli("--json", "cert", "list", "--alias", "myco").output)
+    assert len(own) == 2
+    assert sum(1 for c in own if c["retirement_at"]) == 1
+
+    pem = cli("cert", "pem", own[0]["id"]).output
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")
+    bad = cli("cert", "upload-partner", str(exported), "--alias", "acme", ok=False)
+    assert "error: file:" in bad.output
+
+    everything = "".join(outputs) + config.log() + cert.log()
+    assert KEYSTORE_PASSWORD not in everything
