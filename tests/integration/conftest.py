@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import signal
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from as2bus.cert import x509
 from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.testing.services import ServiceProcess
 
@@ -89,3 +91,30 @@ def inbound_svc(
     )
     yield proc
     stop(proc)
+
+
+async def partnership_with_keys(
+    config_svc: ServiceProcess, cert_svc: ServiceProcess, *, expired_partner_cert: bool = False
+) -> tuple[bytes, x509.OwnKey]:
+    """MYCO (us) paired with acme, certificates exchanged both ways: (our cert PEM, acme's key)."""
+    async with client(config_svc) as config, client(cert_svc) as certs:
+        station = await config.post("/api/v1/stations", json={"as2_id": "MYCO", "name": "Me"})
+        acme = await config.post(
+            "/api/v1/partners",
+            json={"as2_id": "acme", "name": "Acme", "as2_url": "http://127.0.0.1:9/as2"},
+        )
+        link = {"station_id": station.json()["id"], "partner_id": acme.json()["id"]}
+        assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+        ours = await certs.post("/api/v1/certificates/own", json={"alias": "myco"})
+        assert ours.status_code == 201, ours.text
+        issued = datetime.now(UTC) - (timedelta(days=10) if expired_partner_cert else timedelta(0))
+        theirs = x509.generate_self_signed(
+            "acme", now=issued, validity_days=1 if expired_partner_cert else 365
+        )
+        upload = await certs.post(
+            "/api/v1/certificates/partner",
+            data={"alias": "acme", "allow_invalid_dates": str(expired_partner_cert).lower()},
+            files={"file": ("acme.cer", theirs.cert.cert_pem.encode())},
+        )
+        assert upload.status_code == 201, upload.text
+    return ours.json()["cert_pem"].encode(), theirs

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import email
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,11 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
-from as2bus.cert import x509
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import DocumentRef
 from as2bus.shared.testing.services import ServiceProcess
 
-from .conftest import client
+from .conftest import partnership_with_keys
 from .partner_openssl import OpensslPartner
 
 PAYLOAD = (
@@ -48,35 +46,18 @@ async def wait_for(js: JetStreamContext, event_type: str, count: int = 1) -> lis
 
 
 @pytest.fixture
+async def partner(
+    config_svc: ServiceProcess, cert_svc: ServiceProcess, tmp_path: Path
+) -> OpensslPartner:
+    ours, theirs = await partnership_with_keys(config_svc, cert_svc)
+    return OpensslPartner(tmp_path, "acme", ours, theirs)
+
+
+@pytest.fixture
 async def js(nats_url: str) -> Any:
     nc = await nats.connect(nats_url)
     yield nc.jetstream()
     await nc.close()
-
-
-@pytest.fixture
-async def partner(
-    config_svc: ServiceProcess, cert_svc: ServiceProcess, tmp_path: Path
-) -> OpensslPartner:
-    """MYCO (us) paired with acme (openssl), certificates exchanged both ways."""
-    async with client(config_svc) as config, client(cert_svc) as certs:
-        station = await config.post("/api/v1/stations", json={"as2_id": "MYCO", "name": "Me"})
-        acme = await config.post(
-            "/api/v1/partners",
-            json={"as2_id": "acme", "name": "Acme", "as2_url": "http://127.0.0.1:9/as2"},
-        )
-        link = {"station_id": station.json()["id"], "partner_id": acme.json()["id"]}
-        assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
-        ours = await certs.post("/api/v1/certificates/own", json={"alias": "myco"})
-        assert ours.status_code == 201, ours.text
-        theirs = x509.generate_self_signed("acme", now=datetime.now(UTC))
-        upload = await certs.post(
-            "/api/v1/certificates/partner",
-            data={"alias": "acme"},
-            files={"file": ("acme.cer", theirs.cert.cert_pem.encode())},
-        )
-        assert upload.status_code == 201, upload.text
-    return OpensslPartner(tmp_path, "acme", ours.json()["cert_pem"].encode(), theirs)
 
 
 async def post(inbound: ServiceProcess, headers: dict[str, str], body: bytes) -> httpx.Response:

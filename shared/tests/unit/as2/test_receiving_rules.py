@@ -113,3 +113,13 @@ def test_quoted_as2_names_are_unquoted() -> None:
     )
     assert (summary.as2_from, summary.as2_to, summary.message_id) == ("ACME Corp", "MYCO", "<1@x>")
     assert summary.mdn is None
+
+
+def test_with_no_partner_certificate_in_service_a_signed_message_is_authentication_failed(
+    alice: LocalParty, bob: LocalParty, bob_as_seen_by_alice: RemoteParty
+) -> None:
+    sent = as2.build_message(b"x", sender=alice, receiver=bob_as_seen_by_alice)
+    no_certs = RemoteParty(as2_id="ALICE", verify_certs=[])  # e.g. the only one expired
+    with pytest.raises(as2.As2Error, match="no partner certificate is in service") as err:
+        parse(sent, bob, no_certs)
+    assert err.value.modifier == "authentication-failed"

@@ -98,6 +98,12 @@ def forget_traceback(error: BaseException | None) -> None:
         seen += 1
 
 
+#: A certificate whose key is thrown away: it verifies nothing. Handed to pyas2lib when no
+#: partner certificate is in service, so a signed message fails as authentication-failed
+#: (pyas2lib would crash loading None and report an unexpected error instead).
+NO_CERTIFICATE_PEM = b""
+
+
 def warm_up() -> None:
     """Sign, verify, encrypt and decrypt once (and fail to decrypt once) with a throwaway key."""
     from cryptography import x509
@@ -105,7 +111,9 @@ def warm_up() -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
     from cryptography.x509.oid import NameOID
 
-    def pair() -> tuple[Any, Any]:
+    global NO_CERTIFICATE_PEM
+
+    def pair() -> tuple[Any, Any, bytes]:
         key = crypto_rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "warm-up")])
         now = datetime.now(UTC)
@@ -120,11 +128,10 @@ def warm_up() -> None:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        return asymmetric.load_private_key(pem), asymmetric.load_certificate(
-            cert.public_bytes(serialization.Encoding.PEM)
-        )
+        cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+        return asymmetric.load_private_key(pem), asymmetric.load_certificate(cert_pem), cert_pem
 
-    (key, cert), (other_key, _) = pair(), pair()
+    (key, cert, _), (other_key, _, NO_CERTIFICATE_PEM) = pair(), pair()
     for digest in ("sha1", "sha256"):
         signature = pyas2_cms.sign_message(b"warm-up", digest, (key, cert))
         pyas2_cms.verify_message(b"warm-up", signature, cert)

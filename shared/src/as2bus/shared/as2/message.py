@@ -14,7 +14,7 @@ from as2bus.shared.algorithms import (
     TransferEncoding,
     normalize_signing,
 )
-from as2bus.shared.as2 import precheck
+from as2bus.shared.as2 import _lib, precheck
 from as2bus.shared.as2._lib import (
     ExpandedTooLargeError,
     asymmetric,
@@ -207,7 +207,7 @@ def _parse_once(
     org = pyas2.Organization(as2_name=local.as2_id, decrypt_key=key_bundle(key) if key else None)
     partner = pyas2.Partner(
         as2_name=remote.as2_id,
-        verify_cert=cert,
+        verify_cert=cert or _lib.NO_CERTIFICATE_PEM,
         validate_certs=False,
         sign=remote.require_signed,
         encrypt=remote.require_encrypted,
