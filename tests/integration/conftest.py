@@ -118,3 +118,20 @@ async def partnership_with_keys(
         )
         assert upload.status_code == 201, upload.text
     return ours.json()["cert_pem"].encode(), theirs
+
+
+@pytest.fixture
+def outbound_svc(
+    nats_url: str, master_key: str, tmp_path: Path, inbound_svc: ServiceProcess
+) -> Iterator[ServiceProcess]:
+    proc = start(
+        "as2bus.outbound",
+        nats_url,
+        tmp_path / "outbound.db",
+        master_key,
+        tmp_path,
+        AS2BUS_OUTBOUND_BACKOFF_SECONDS="0.2",
+        AS2BUS_OUTBOUND_ASYNC_MDN_URL=f"{inbound_svc.base_url}/as2",
+    )
+    yield proc
+    stop(proc)

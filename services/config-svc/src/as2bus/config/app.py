@@ -8,9 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
+from faststream.nats import NatsBroker
 
 from as2bus.config.adapters.relay import config_relay
 from as2bus.config.entrypoints.api import router
+from as2bus.config.entrypoints.bus import register_credentials
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
 from as2bus.shared.bus import open_bus
@@ -31,15 +33,25 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     state: dict[str, object] = {}
+    broker = NatsBroker(
+        settings.nats_url,
+        name="config-svc",
+        max_reconnect_attempts=-1,
+        logger=logging.getLogger("as2bus.bus"),
+    )
+    register_credentials(broker, lambda: app.state.service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await upgrade_database_async(MIGRATIONS, settings.database_url)
-        bus = await open_bus(settings.nats_url, name="config-svc", streams=settings.events)
+        bus = await open_bus(
+            settings.nats_url, name="config-svc", streams=settings.events, broker=broker
+        )
         kv = await config_bucket(bus.js, replicas=settings.events.replicas)
         relay = config_relay(sessions, bus.broker, kv, idle_seconds=settings.relay_idle_seconds)
         app.state.service = ConfigService(sessions, box, after_commit=relay.wake)
+        await broker.start()  # the credentials responder goes live here
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         state.update(bus=bus, relay=relay, relay_task=relay_task)
         log.info("config-svc ready on %s:%s", settings.http_host, settings.http_port)

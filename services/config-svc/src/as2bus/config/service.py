@@ -176,6 +176,10 @@ class ConfigService:
         async with self._read() as repo:
             return await _must(repo.get_partner(partner_id), "partner", partner_id)
 
+    async def sealed_credentials(self, partner_id: uuid.UUID) -> tuple[bool, str | None]:
+        async with self._read() as repo:
+            return await repo.sealed_partner_secrets(partner_id)
+
     async def create_partner(self, data: PartnerCreate) -> PartnerState:
         duplicate = FieldError("as2_id", f"a partner with AS2 ID {data.as2_id!r} already exists")
         async with self._unit(duplicate) as repo:

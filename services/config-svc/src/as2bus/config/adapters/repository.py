@@ -91,6 +91,15 @@ class ConfigRepository:
         ).first()
         return PartnerState.model_validate(_state_fields(row)) if row else None
 
+    async def sealed_partner_secrets(self, partner_id: uuid.UUID) -> tuple[bool, str | None]:
+        """(partner exists, its secrets as stored: sealed, or None when it has none)."""
+        row = (
+            await self.session.execute(
+                sa.select(partners.c.secrets).where(partners.c.id == partner_id)
+            )
+        ).first()
+        return (row is not None, row.secrets if row is not None else None)
+
     async def get_partner_secrets(self, partner_id: uuid.UUID) -> dict[str, Any]:
         sealed = await self.session.scalar(
             sa.select(partners.c.secrets).where(partners.c.id == partner_id)

@@ -98,7 +98,9 @@ class Claims:
                     .where(partner_limits.c.partner == partner)
                     .values(tokens=bucket - 1, refilled_at=now)
                 )
-            return {**row, "attempts": row["attempts"] + 1}
+            # SQLite hands back naive datetimes; everything stored is UTC.
+            claimed = {k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
+            return {**claimed, "attempts": row["attempts"] + 1}
 
     async def _lock_partner(
         self, session: AsyncSession, partner: str, limits: Limits, now: datetime

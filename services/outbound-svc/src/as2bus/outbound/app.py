@@ -1,0 +1,155 @@
+"""Composition root of outbound-svc: settings → database, bus, config replica, key material,
+documents, partner HTTP → accept / send / settle → consumers, workers, relay, ops routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from as2bus.outbound.accept import Acceptor
+from as2bus.outbound.adapters.claims import Claims
+from as2bus.outbound.adapters.credentials import ConfigCredentials
+from as2bus.outbound.adapters.partner_http import PartnerHttp
+from as2bus.outbound.adapters.tables import outbox
+from as2bus.outbound.entrypoints.bus import register_consumers
+from as2bus.outbound.entrypoints.workers import Workers
+from as2bus.outbound.sending import Policy, Sender
+from as2bus.outbound.settings import OutboundSettings
+from as2bus.outbound.settle import Settlement
+from as2bus.shared.bus import open_bus
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.chassis import bus_check, database_check, required_secrets
+from as2bus.shared.crypto import SecretBox
+from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.outbox import OutboxRelay
+from as2bus.shared.web import add_ops_routes
+
+log = logging.getLogger("as2bus.outbound")
+
+MIGRATIONS = "as2bus.outbound:migrations"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
+    """TLS verification stays on; a CA bundle may be added for partners with private CAs."""
+    verify: ssl.SSLContext | bool = True
+    if settings.ca_bundle:
+        verify = ssl.create_default_context(cafile=settings.ca_bundle)
+    return httpx.AsyncClient(timeout=settings.http_timeout_seconds, verify=verify)
+
+
+def create_app(settings: OutboundSettings) -> FastAPI:
+    _, master_key = required_secrets(settings, api_token=False)
+    box = SecretBox(master_key)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    broker = NatsBroker(
+        settings.nats_url,
+        name="outbound-svc",
+        max_reconnect_attempts=-1,
+        logger=logging.getLogger("as2bus.bus"),
+    )
+    state: dict[str, object] = {}
+    register_consumers(broker, lambda: app.state.acceptor, lambda: app.state.settlement)
+    policy = Policy(
+        max_attempts=settings.max_attempts,
+        backoff_seconds=settings.backoff_seconds,
+        backoff_max_seconds=settings.backoff_max_seconds,
+        async_mdn_deadline=timedelta(seconds=settings.async_mdn_deadline_seconds),
+        async_mdn_url=settings.async_mdn_url,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_database_async(MIGRATIONS, settings.database_url)
+        bus = await open_bus(
+            settings.nats_url, name="outbound-svc", streams=settings.events, broker=broker
+        )
+        replica = ConfigReplica()
+        await replica.start(bus.js)
+        keys = KeyMaterialClient(bus.client, box)
+        credentials = ConfigCredentials(bus.client, box)
+        await keys.start()
+        await credentials.start()
+        documents = DocumentStore(await documents_bucket(bus.js, replicas=settings.events.replicas))
+        relay = OutboxRelay(
+            sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
+        )
+        http = http_client(settings)
+        claims = Claims(sessions, timedelta(seconds=settings.lease_seconds))
+        settlement = Settlement(
+            sessions,
+            resend_on_deadline=settings.async_mdn_resend,
+            clock=utc_now,
+            after_commit=relay.wake,
+        )
+        sender = Sender(
+            sessions,
+            replica,
+            keys,
+            documents,
+            PartnerHttp(http, credentials),
+            policy,
+            clock=utc_now,
+            after_commit=relay.wake,
+        )
+        workers = Workers(
+            claims, replica, sender, settlement, workers=settings.workers, clock=utc_now
+        )
+
+        def committed() -> None:
+            relay.wake()
+            workers.wake.set()
+
+        app.state.acceptor = Acceptor(
+            sessions,
+            replica,
+            keys,
+            documents,
+            max_document_bytes=settings.max_document_bytes,
+            clock=utc_now,
+            after_commit=committed,
+        )
+        app.state.settlement = settlement
+        await broker.start()
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(workers.run(), name="senders"),
+        ]
+        state.update(bus=bus)
+        log.info("outbound-svc ready (ops on %s:%s)", settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await http.aclose()
+            await credentials.stop()
+            await keys.stop()
+            await replica.stop()
+            await bus.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="as2bus outbound-svc",
+        version="1",
+        summary="Sends AS2 messages for send requests on the bus (operations endpoints only).",
+        lifespan=lifespan,
+    )
+    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    return app

@@ -1,0 +1,48 @@
+"""Bus entry points: the send-command consumer and the async-MDN consumer.
+
+Both are durable pull consumers, so every replica shares the work and a restart continues
+where the last acknowledged message was. Each takes the raw message: a malformed command is
+refused with a MessageRejected instead of being redelivered forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+
+from as2bus.outbound.accept import Acceptor
+from as2bus.outbound.settle import Settlement
+from as2bus.shared.contracts import SEND_SUBJECT, MdnReceived, UnknownEventError, parse_event
+from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
+
+
+def register_consumers(
+    broker: NatsBroker, acceptor: Callable[[], Acceptor], settlement: Callable[[], Settlement]
+) -> None:
+    @broker.subscriber(
+        SEND_SUBJECT,
+        stream=JStream(COMMANDS_STREAM, declare=False),
+        durable="outbound-svc-send",
+        pull_sub=PullSub(batch_size=10, timeout=1.0),
+        title="SendRequest:Consumer",
+        description="Send requests from other systems (as2.cmd.send), consumed once.",
+    )
+    async def on_send(msg: NatsMessage) -> None:
+        await acceptor().accept_raw(msg.body)
+
+    @broker.subscriber(
+        MdnReceived.subject,
+        stream=JStream(EVENTS_STREAM, declare=False),
+        durable="outbound-svc-mdn",
+        pull_sub=PullSub(batch_size=10, timeout=1.0),
+        title="MdnReceived:Consumer",
+        description="Async MDNs that inbound-svc received for our messages.",
+    )
+    async def on_mdn(msg: NatsMessage) -> None:
+        try:
+            event = parse_event(msg.body)
+        except UnknownEventError:
+            return
+        if isinstance(event, MdnReceived):
+            await settlement().mdn_received(event.data)

@@ -1,0 +1,95 @@
+"""The sending loop: claim due messages within each partner's limits and send them, at most
+``workers`` at a time in this replica; check async-MDN deadlines now and then."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from as2bus.outbound.adapters.claims import Claims, Limits
+from as2bus.outbound.sending import Sender
+from as2bus.outbound.settle import Settlement
+from as2bus.shared.bus.replica import ConfigReplica
+
+log = logging.getLogger(__name__)
+
+
+class Workers:
+    def __init__(
+        self,
+        claims: Claims,
+        config: ConfigReplica,
+        sender: Sender,
+        settlement: Settlement,
+        *,
+        workers: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._claims = claims
+        self._config = config
+        self._sender = sender
+        self._settlement = settlement
+        self._slots = asyncio.Semaphore(workers)
+        self._clock = clock
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.wake = asyncio.Event()
+
+    def limits(self, partner_as2_id: str) -> Limits:
+        partner = next(
+            (p for p in self._config.partners.values() if p.as2_id == partner_as2_id), None
+        )
+        if partner is None:  # deleted since: one at a time, the sender fails it with the reason
+            return Limits(max_concurrency=1, rate_per_second=None)
+        return Limits(partner.max_concurrency, partner.rate_limit_per_second)
+
+    async def run(self) -> None:
+        last_deadline_check = 0.0
+        try:
+            while True:
+                self.wake.clear()
+                started = await self.dispatch()
+                if time.monotonic() - last_deadline_check > 5:
+                    last_deadline_check = time.monotonic()
+                    await self._settlement.expire_deadlines()
+                if not started:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), timeout=0.25)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def dispatch(self) -> int:
+        started = 0
+        try:
+            now = self._clock()
+            for partner in await self._claims.due_partners(now):
+                limits = self.limits(partner)
+                while not self._slots.locked():
+                    row = await self._claims.claim(partner, limits, now)
+                    if row is None:
+                        break
+                    await self._slots.acquire()
+                    task = asyncio.create_task(self._send(row), name=f"send {row['message_id']}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    started += 1
+        except Exception:
+            log.exception("dispatching failed; retrying shortly")
+        return started
+
+    async def _send(self, row: dict[str, Any]) -> None:
+        try:
+            await self._sender.send(row)
+        except Exception as err:
+            log.exception("sending %s failed unexpectedly", row["message_id"])
+            with contextlib.suppress(Exception):
+                await self._sender.crashed(row, err)
+        finally:
+            self._slots.release()
+            self.wake.set()

@@ -1,0 +1,90 @@
+"""The two sides of a send: our station's signing key, the partner's certificates and settings
+(with the request's overrides applied), from the config replica and the key ring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty
+from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.contracts import PartnerState, SendOverrides, StationState
+from as2bus.shared.keyring import CertificateUnavailableError
+
+
+class PartnershipUnavailableError(LookupError):
+    """No enabled partnership between the station and the partner (a reason a person can act on)."""
+
+
+@dataclass(frozen=True)
+class Sides:
+    station: StationState
+    partner: PartnerState
+    local: LocalParty
+    remote: RemoteParty
+
+
+def find_sides(
+    config: ConfigReplica, station_id: str, partner_id: str
+) -> tuple[StationState, PartnerState]:
+    link = config.find_partnership(station_id, partner_id)
+    if link is None:
+        raise PartnershipUnavailableError(
+            f"no partnership between station {station_id!r} and partner {partner_id!r}"
+        )
+    station, partner = config.stations.get(link.station_id), config.partners.get(link.partner_id)
+    if station is None or partner is None:
+        raise PartnershipUnavailableError(
+            f"partnership {station_id!r} -> {partner_id!r} is incomplete"
+        )
+    if not link.enabled:
+        raise PartnershipUnavailableError(
+            f"partnership {station_id!r} -> {partner_id!r} is disabled"
+        )
+    if not partner.enabled:
+        raise PartnershipUnavailableError(f"partner {partner_id!r} is disabled")
+    return station, partner
+
+
+async def resolve_sides(
+    config: ConfigReplica,
+    keys: KeyMaterialClient,
+    station_id: str,
+    partner_id: str,
+    overrides: SendOverrides | None,
+    *,
+    async_mdn_url: str | None,
+    at: datetime,
+) -> Sides:
+    """Raises PartnershipUnavailableError or CertificateUnavailableError (CERT_HAS_EXPIRED…)."""
+    station, partner = find_sides(config, station_id, partner_id)
+    o = overrides or SendOverrides()
+    signing = o.signing or partner.signing_alg
+    encryption = o.encryption or partner.encryption_alg
+    mdn_mode = o.mdn_mode or partner.mdn_mode
+    ring = await keys.keyring()
+    key = None
+    if signing is not None or (mdn_mode != "none" and partner.mdn_signed):
+        entry = ring.signing_key(station.private_key_alias, at)
+        key = KeyPair(keys.private_key_pem(entry), entry.cert_pem.encode())
+    encrypt_cert = None
+    if encryption is not None:
+        encrypt_cert = ring.encryption_certificate(partner.as2_alias, at).cert_pem.encode()
+    verify = [e.cert_pem.encode() for e in ring.verification_certificates(partner.as2_alias, at)]
+    remote = RemoteParty(
+        as2_id=partner.as2_id,
+        verify_certs=verify,
+        encrypt_cert=encrypt_cert,
+        signing=signing,
+        encryption=encryption,
+        compression=o.compression or partner.compression,
+        encoding=o.encoding or partner.outgoing_encoding,
+        mdn_mode=None if mdn_mode == "none" else mdn_mode,
+        mdn_signing=partner.mdn_signing_alg if partner.mdn_signed else None,
+        async_mdn_url=(partner.async_mdn_url or async_mdn_url) if mdn_mode == "async" else None,
+    )
+    return Sides(station, partner, LocalParty(as2_id=station.as2_id, signing=key), remote)
+
+
+__all__ = ["CertificateUnavailableError", "PartnershipUnavailableError", "Sides", "resolve_sides"]

@@ -1,0 +1,257 @@
+"""One send attempt of a claimed message: build with the codec, POST, and settle the outcome.
+
+Every state change is written together with its event (outbox) and only while we still own
+the message (``status = 'sending'``), so a replica whose lease ran out cannot overwrite the
+outcome of the replica that took the message over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.outbound.adapters.partner_http import PartnerHttp
+from as2bus.outbound.adapters.tables import messages, outbox
+from as2bus.outbound.domain import MdnFacts, Status, backoff, judge_mdn
+from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
+from as2bus.outbound.parties import PartnershipUnavailableError, Sides, resolve_sides
+from as2bus.shared import as2
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.contracts import (
+    DocumentRef,
+    Event,
+    Failure,
+    MdnReceived,
+    MdnReport,
+    MessageFailed,
+    MessageRetrying,
+    MessageSent,
+    Retry,
+    SendAttempt,
+    SendOverrides,
+)
+from as2bus.shared.keyring import CertificateUnavailableError
+from as2bus.shared.outbox import add_to_outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int
+    backoff_seconds: float
+    backoff_max_seconds: float
+    async_mdn_deadline: timedelta
+    async_mdn_url: str | None
+
+
+class Sender:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: ConfigReplica,
+        keys: KeyMaterialClient,
+        documents: DocumentStore,
+        http: PartnerHttp,
+        policy: Policy,
+        *,
+        clock: Callable[[], datetime],
+        after_commit: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._keys = keys
+        self._documents = documents
+        self._http = http
+        self._policy = policy
+        self._clock = clock
+        self._after_commit = after_commit
+
+    async def send(self, row: dict[str, Any]) -> Status:
+        IN_FLIGHT.labels(row["partner"]).inc()
+        ATTEMPTS.labels(row["partner"]).inc()
+        try:
+            return await self._send(row)
+        finally:
+            IN_FLIGHT.labels(row["partner"]).dec()
+
+    async def crashed(self, row: dict[str, Any], err: BaseException) -> Status:
+        """An attempt broke in an unforeseen way: count it like a failed attempt."""
+        reason = f"unexpected error: {type(err).__name__}: {err}"[:500]
+        if row["attempts"] < self._policy.max_attempts:
+            return await self._retry(row, reason)
+        return await self._fail(row, reason)
+
+    async def _send(self, row: dict[str, Any]) -> Status:
+        overrides = SendOverrides.model_validate(row["overrides"]) if row["overrides"] else None
+        try:
+            sides = await resolve_sides(
+                self._config,
+                self._keys,
+                row["station"],
+                row["partner"],
+                overrides,
+                async_mdn_url=self._policy.async_mdn_url,
+                at=self._clock(),
+            )
+        except (PartnershipUnavailableError, CertificateUnavailableError) as err:
+            return await self._fail(row, str(err))
+        data = await self._documents.get(DocumentRef.model_validate(row["document"]))
+        built = await asyncio.to_thread(
+            as2.build_message,
+            data,
+            sender=sides.local,
+            receiver=sides.remote,
+            filename=row["filename"],
+            content_type=row["content_type"],
+            subject=row["subject"],
+            message_id=row["message_id"],
+        )
+        result = await self._http.post(sides.partner, built.headers, built.body)
+        if result.response is None or result.response.status_code >= 300:
+            reason = result.error or "no answer"
+            if result.retryable and row["attempts"] < self._policy.max_attempts:
+                return await self._retry(row, reason)
+            return await self._fail(row, reason)
+        mode = sides.remote.mdn_mode
+        sent = SendAttempt(
+            request_id=row["request_id"],
+            message_id=row["message_id"],
+            station=row["station"],
+            partner=row["partner"],
+            attempt=row["attempts"],
+            http_status=result.response.status_code,
+            mdn_mode=mode or "none",
+            mic=built.mic,
+        )
+        signed = sides.remote.mdn_signing is not None
+        if mode is None:
+            return await self._finish(
+                row, "delivered", [MessageSent(correlation_id=row["message_id"], data=sent)]
+            )
+        if mode == "async":
+            deadline = self._clock() + self._policy.async_mdn_deadline
+            values = {
+                "mic": built.mic,
+                "signed_mdn": signed,
+                "mdn_mode": "async",
+                "mdn_deadline": deadline,
+            }
+            events: list[Event] = [MessageSent(correlation_id=row["message_id"], data=sent)]
+            return await self._finish(row, "awaiting-mdn", events, **values)
+        return await self._settle_sync(row, sides, built, result.response, sent)
+
+    async def _settle_sync(
+        self,
+        row: dict[str, Any],
+        sides: Sides,
+        built: as2.OutgoingMessage,
+        response: Any,
+        sent: SendAttempt,
+    ) -> Status:
+        events: list[Event] = [MessageSent(correlation_id=row["message_id"], data=sent)]
+        try:
+            mdn = await asyncio.to_thread(
+                as2.parse_mdn,
+                dict(response.headers),
+                response.content,
+                verify_certs=sides.remote.verify_certs,
+            )
+        except as2.MdnError as err:
+            return await self._fail(
+                row, f"the partner answered 2xx without a readable MDN: {err}", events
+            )
+        facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
+        verdict = judge_mdn(
+            facts, expected_mic=built.mic, signed_requested=sides.remote.mdn_signing is not None
+        )
+        TIME_TO_MDN.labels(row["partner"]).observe(
+            (self._clock() - row["created_at"]).total_seconds()
+        )
+        events.append(
+            MdnReceived(
+                correlation_id=row["message_id"],
+                data=MdnReport(
+                    original_message_id=row["message_id"],
+                    station=row["station"],
+                    partner=row["partner"],
+                    disposition=mdn.disposition,
+                    modifier=mdn.modifier,
+                    text=mdn.text,
+                    mic=mdn.mic,
+                    mic_alg=mdn.mic_alg,
+                    mic_matches=verdict.mic_matches,
+                    signed=mdn.signed,
+                    signature_valid=mdn.signature_valid,
+                    mode="sync",
+                ),
+            )
+        )
+        if verdict.status == "failed":
+            return await self._fail(row, verdict.reason or "failed", events)
+        SENT.labels(row["partner"], verdict.status).inc()
+        return await self._finish(
+            row, verdict.status, events, mic=built.mic, last_error=verdict.reason
+        )
+
+    async def _retry(self, row: dict[str, Any], reason: str) -> Status:
+        when = self._clock() + backoff(
+            row["attempts"], self._policy.backoff_seconds, self._policy.backoff_max_seconds
+        )
+        retry = Retry(
+            request_id=row["request_id"],
+            message_id=row["message_id"],
+            station=row["station"],
+            partner=row["partner"],
+            attempt=row["attempts"],
+            reason=reason,
+            next_attempt_at=when,
+        )
+        event = MessageRetrying(correlation_id=row["message_id"], data=retry)
+        return await self._finish(row, "retrying", [event], next_attempt_at=when, last_error=reason)
+
+    async def _fail(
+        self, row: dict[str, Any], reason: str, events: list[Event] | None = None
+    ) -> Status:
+        FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
+        failure = Failure(
+            request_id=row["request_id"],
+            message_id=row["message_id"],
+            station=row["station"],
+            partner=row["partner"],
+            attempts=row["attempts"],
+            reason=reason,
+        )
+        all_events = [
+            *(events or []),
+            MessageFailed(correlation_id=row["message_id"], data=failure),
+        ]
+        return await self._finish(row, "failed", all_events, last_error=reason)
+
+    async def _finish(
+        self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
+    ) -> Status:
+        async with self._sessions() as session, session.begin():
+            changed = await session.execute(
+                sa.update(messages)
+                .where(messages.c.id == row["id"], messages.c.status == "sending")
+                .values(status=status, lease_until=None, updated_at=self._clock(), **values)
+            )
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                log.warning(
+                    "%s was taken over by another replica; dropping this outcome", row["message_id"]
+                )
+                return status
+            for event in events:
+                await add_to_outbox(session, outbox, event)
+        self._after_commit()
+        return status

@@ -1,0 +1,124 @@
+"""Async MDNs and their deadlines: a message ``awaiting-mdn`` is settled by the MdnReceived
+that inbound-svc publishes when the partner's MDN arrives, or by its deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.outbound.adapters.claims import aware
+from as2bus.outbound.adapters.tables import messages, outbox
+from as2bus.outbound.domain import MdnFacts, judge_mdn
+from as2bus.outbound.metrics import FAILED, SENT, TIME_TO_MDN
+from as2bus.shared.contracts import Event, Failure, MdnReport, MessageFailed
+from as2bus.shared.outbox import add_to_outbox
+
+
+class Settlement:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        resend_on_deadline: bool,
+        clock: Callable[[], datetime],
+        after_commit: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._resend = resend_on_deadline
+        self._clock = clock
+        self._after_commit = after_commit
+
+    async def mdn_received(self, report: MdnReport) -> str | None:
+        """Settle the message an async MDN is for; returns its new status (None if not ours)."""
+        if report.mode != "async":
+            return None  # sync MDNs are settled by the sender itself
+        async with self._sessions() as session, session.begin():
+            row = (
+                (
+                    await session.execute(
+                        sa.select(messages).where(
+                            messages.c.message_id == report.original_message_id
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None or row["status"] != "awaiting-mdn":
+                return None  # not ours, or already settled (a redelivered event)
+            facts = MdnFacts(
+                report.disposition,
+                report.modifier,
+                report.signed,
+                report.signature_valid,
+                report.mic,
+            )
+            verdict = judge_mdn(facts, expected_mic=row["mic"], signed_requested=row["signed_mdn"])
+            events: list[Event] = []
+            if verdict.status == "failed":
+                events.append(self._failed(row, verdict.reason or "failed"))
+            else:
+                SENT.labels(row["partner"], verdict.status).inc()
+            created = aware(row["created_at"]) or self._clock()
+            TIME_TO_MDN.labels(row["partner"]).observe((self._clock() - created).total_seconds())
+            await session.execute(
+                sa.update(messages)
+                .where(messages.c.id == row["id"], messages.c.status == "awaiting-mdn")
+                .values(status=verdict.status, last_error=verdict.reason, updated_at=self._clock())
+            )
+            for event in events:
+                await add_to_outbox(session, outbox, event)
+        self._after_commit()
+        return verdict.status
+
+    async def expire_deadlines(self) -> int:
+        """Messages whose async MDN did not come in time: resend (same Message-ID) or fail."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            rows = (
+                (
+                    await session.execute(
+                        sa.select(messages).where(
+                            messages.c.status == "awaiting-mdn", messages.c.mdn_deadline < now
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            for row in rows:
+                if self._resend:
+                    values: dict[str, Any] = {
+                        "status": "queued",
+                        "next_attempt_at": now,
+                        "mdn_deadline": None,
+                    }
+                else:
+                    values = {"status": "failed", "last_error": "no MDN by the deadline"}
+                    await add_to_outbox(
+                        session, outbox, self._failed(row, "no MDN by the deadline")
+                    )
+                await session.execute(
+                    sa.update(messages)
+                    .where(messages.c.id == row["id"], messages.c.status == "awaiting-mdn")
+                    .values(updated_at=now, **values)
+                )
+        if rows:
+            self._after_commit()
+        return len(rows)
+
+    def _failed(self, row: Any, reason: str) -> MessageFailed:
+        FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
+        failure = Failure(
+            request_id=row["request_id"],
+            message_id=row["message_id"],
+            station=row["station"],
+            partner=row["partner"],
+            attempts=row["attempts"],
+            reason=reason,
+        )
+        return MessageFailed(correlation_id=row["message_id"], data=failure)

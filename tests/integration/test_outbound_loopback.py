@@ -1,0 +1,137 @@
+"""outbound-svc sends through the whole gateway and back: station A sends to partner "B"
+whose URL is our own inbound endpoint, where B is a station and A a partner. Every service
+is a real process; the document goes out signed and encrypted and comes back with a signed
+MDN whose MIC outbound checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from nats.js import JetStreamContext
+
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.send import send_document
+from as2bus.shared.contracts import DocumentRef
+from as2bus.shared.testing.services import ServiceProcess
+
+from .conftest import client
+
+DOCUMENT = b"ISA*00*          *00*          *ZZ*A              *ZZ*B~\r\nST*850*0001~\r\n" * 50
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> Any:
+    connection = await nats.connect(nats_url)
+    yield connection
+    await connection.close()
+
+
+async def events(js: JetStreamContext) -> list[dict[str, Any]]:
+    total = (await js.stream_info("AS2_EVENTS")).state.messages
+    return [json.loads((await js.get_msg("AS2_EVENTS", s)).data) for s in range(1, total + 1)]
+
+
+async def wait_for(
+    js: JetStreamContext, kind: str, count: int = 1, timeout: float = 20
+) -> list[dict[str, Any]]:
+    for _ in range(int(timeout / 0.1)):
+        found = [e for e in await events(js) if e["event_type"] == kind]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.1)
+    kinds = [e["event_type"] for e in await events(js)]
+    raise AssertionError(f"fewer than {count} {kind}; events so far: {kinds}")
+
+
+async def loopback(
+    config_svc: ServiceProcess, cert_svc: ServiceProcess, inbound: str, mdn: str
+) -> None:
+    async with client(config_svc) as config, client(cert_svc) as certs:
+        stations, partners = {}, {}
+        for name in ("A", "B"):
+            stations[name] = (
+                await config.post("/api/v1/stations", json={"as2_id": name, "name": name})
+            ).json()
+            own = await certs.post(
+                "/api/v1/certificates/own", json={"alias": stations[name]["private_key_alias"]}
+            )
+            assert own.status_code == 201, own.text
+            body = {"as2_id": name, "name": name, "as2_url": inbound, "mdn_mode": mdn}
+            if mdn == "async":
+                body["async_mdn_url"] = inbound
+            partners[name] = (await config.post("/api/v1/partners", json=body)).json()
+            upload = await certs.post(
+                "/api/v1/certificates/partner",
+                data={"alias": partners[name]["as2_alias"]},
+                files={"file": (f"{name}.cer", own.json()["cert_pem"].encode())},
+            )
+            assert upload.status_code == 201, upload.text
+        for station, partner in (("A", "B"), ("B", "A")):
+            link = {"station_id": stations[station]["id"], "partner_id": partners[partner]["id"]}
+            assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+
+
+@pytest.mark.parametrize("mdn", ["sync", "async"])
+async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_mdn(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    inbound_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nc: Any,
+    mdn: str,
+) -> None:
+    await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", mdn)
+    await asyncio.sleep(1.0)  # the services' config replicas and key caches catch up
+    request = await send_document(nc, DOCUMENT, station="A", partner="B", filename="po.x12")
+    js = nc.jetstream()
+    queued = (await wait_for(js, "MessageQueued"))[0]["data"]
+    assert queued["request_id"] == request.request_id
+    report = (await wait_for(js, "MdnReceived"))[0]["data"]
+    assert report["original_message_id"] == queued["message_id"]
+    assert (report["disposition"], report["signed"], report["signature_valid"]) == (
+        "processed",
+        True,
+        True,
+    )
+    assert report["mode"] == mdn
+    if mdn == "sync":
+        assert report["mic_matches"] is True
+    received = (await wait_for(js, "MessageReceived"))[0]["data"]
+    assert (received["station"], received["partner"], received["filename"]) == ("B", "A", "po.x12")
+    store = DocumentStore(await documents_bucket(js))
+    assert await store.get(DocumentRef(**received["document"])) == DOCUMENT
+    assert not [
+        e for e in await events(js) if e["event_type"] in ("MessageFailed", "MessageRejected")
+    ]
+
+    # The same request id again: nothing new goes to the partner.
+    await send_document(nc, DOCUMENT, station="A", partner="B", request_id=request.request_id)
+    await asyncio.sleep(2)
+    assert len([e for e in await events(js) if e["event_type"] == "MessageSent"]) == 1
+    async with httpx.AsyncClient(base_url=outbound_svc.base_url) as http:
+        metrics = (await http.get("/metrics")).text
+    assert 'as2bus_outbound_attempts_total{partner="B"} 1.0' in metrics
+
+
+async def test_requests_that_cannot_succeed_are_rejected_with_a_reason(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    inbound_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nc: Any,
+) -> None:
+    await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", "sync")
+    await asyncio.sleep(1.0)
+    await send_document(nc, b"x", station="A", partner="nobody")
+    await nc.jetstream().publish("as2.cmd.send", b'{"request_id": "broken"}', stream="AS2_COMMANDS")
+    rejected = [e["data"] for e in await wait_for(nc.jetstream(), "MessageRejected", 2)]
+    reasons = {r["modifier"]: r["reason"] for r in rejected}
+    assert (
+        "no partnership between station 'A' and partner 'nobody'" in reasons["UNKNOWN_PARTNERSHIP"]
+    )
+    assert "INVALID_REQUEST" in reasons
