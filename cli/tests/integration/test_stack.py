@@ -196,3 +196,17 @@ def test_a_taken_port_is_reported(start: Any, ports: tuple[int, int]) -> None:
     up.kill()
     assert f"error: port {ports[0]} (for NATS) is already in use" in up.output
     assert BANNER not in up.output
+
+
+def test_the_loopback_demo_delivers_right_after_up(
+    start: Any, tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    up = start()
+    up.wait_for("Loopback demo created")
+    document = tmp_path / "po.x12"
+    document.write_bytes(b"ISA*00*demo~\r\nST*850*0001~\r\n" * 10)
+    argv = ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"]
+    sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"])
+    assert sent.exit_code == 0, sent.output
+    assert "MDN processed (signed and verified, MIC matches)" in sent.output
+    assert up.stop(signal.SIGINT) == 0, up.output

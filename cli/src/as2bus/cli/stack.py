@@ -12,9 +12,11 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Annotated
 
+import httpx
 import typer
 
 from as2bus.cli.client import CliError
+from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, set_up_demo
 from as2bus.cli.procs import Child, echo
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
@@ -78,6 +80,7 @@ class Stack:
         self._lock()
         self._check_ports()
         master_key, api_token = prepare_data_dir(self.data)
+        self.api_token = api_token
         binary = find_nats_server()
         argv = [str(binary), "-js", "-a", "127.0.0.1", "-p", str(self.nats_port)]
         argv += ["-sd", str(self.data / "nats")]
@@ -105,6 +108,24 @@ class Stack:
             if not wait_ready(child, service.name, probe, stopping, SERVICE_START_TIMEOUT):
                 return False
         return True
+
+    def demo(self) -> str | None:
+        """Set up the loopback demo on an empty configuration; what to tell the user."""
+        urls = {s.module: f"http://127.0.0.1:{self.port_of(s)}" for s in self.services}
+        needed = ("as2bus.config", "as2bus.cert", "as2bus.inbound", "as2bus.outbound")
+        if not all(m in urls for m in needed):
+            return None
+        try:
+            created = set_up_demo(
+                urls["as2bus.config"],
+                urls["as2bus.cert"],
+                urls["as2bus.inbound"] + "/as2",
+                self.api_token,
+            )
+        except httpx.HTTPError as err:
+            return f"the loopback demo could not be set up: {err}"
+        intro = "Loopback demo created" if created else "Loopback demo (if you kept it)"
+        return f"{intro}: {DEMO_FROM} sends to {DEMO_TO} through this gateway. Try:\n  {TRY_IT}\n"
 
     def watch(self, stopping: threading.Event) -> Child | None:
         """Wait for a stop request (None) or for a child to die (that child)."""
@@ -144,6 +165,9 @@ def up(
     data_dir: DataDir = Path("var"),
     nats_port: NatsPort = 4222,
     base_port: BasePort = DEFAULT_BASE_PORT,
+    with_demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Create the loopback demo on a new data dir.")
+    ] = True,
 ) -> None:
     """Run the gateway locally: NATS and every installed service.
 
@@ -162,7 +186,10 @@ def up(
     dead = None
     try:
         if stack.start(stopping):
+            demo = stack.demo() if with_demo else None
             echo(banner(stack.data, stack.nats_url, stack.services, stack.port_of))
+            if demo is not None:
+                echo(demo)
             dead = stack.watch(stopping)
         if dead is not None:
             typer.echo(

@@ -37,6 +37,7 @@ SERVICES = [
     Service("config-svc", "as2bus.config", 8081, "sqlite+aiosqlite:///{data}/config.db"),
     Service("cert-svc", "as2bus.cert", 8082, "sqlite+aiosqlite:///{data}/cert.db"),
     Service("inbound-svc", "as2bus.inbound", 8080, "sqlite+aiosqlite:///{data}/inbound.db"),
+    Service("outbound-svc", "as2bus.outbound", 8083, "sqlite+aiosqlite:///{data}/outbound.db"),
 ]
 
 
@@ -152,6 +153,11 @@ def banner(
     config = next((s for s in services if s.module == "as2bus.config"), None)
     if config is not None and port_of(config) != DEFAULT_BASE_PORT:
         exports.append(f"AS2BUS_CONFIG_URL=http://127.0.0.1:{port_of(config)}")
+        cert = next((s for s in services if s.module == "as2bus.cert"), None)
+        if cert is not None:
+            exports.append(f"AS2BUS_CERT_URL=http://127.0.0.1:{port_of(cert)}")
+    if nats_url != "nats://127.0.0.1:4222":
+        exports.append(f"AS2BUS_NATS_URL={nats_url}")
     lines.append("Try, in another terminal:")
     if exports:
         lines.append(f"  export {' '.join(exports)}")
