@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -31,6 +31,12 @@ class Credentials:
     token: str | None = None
     refresh_token: str | None = None
     refresh_headers: dict[str, str] = field(default_factory=dict)
+
+
+class CredentialSource(Protocol):
+    async def get(self, partner_id: uuid.UUID) -> Credentials: ...
+
+    def remember_token(self, partner_id: uuid.UUID, token: str) -> None: ...
 
 
 class CredentialsUnavailableError(LookupError):

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from as2bus.outbound.adapters.credentials import ConfigCredentials, Credentials
+from as2bus.outbound.adapters.credentials import Credentials, CredentialSource
 from as2bus.outbound.domain import retryable_status
 from as2bus.shared.contracts import PartnerState, TokenAuthPublic
 
@@ -61,7 +61,7 @@ def auth_failed(partner: PartnerState, response: httpx.Response) -> bool:
 
 
 class PartnerHttp:
-    def __init__(self, client: httpx.AsyncClient, credentials: ConfigCredentials) -> None:
+    def __init__(self, client: httpx.AsyncClient, credentials: CredentialSource) -> None:
         self._client = client
         self._credentials = credentials
 
