@@ -1,0 +1,253 @@
+"""outbound-svc against partners we did not write, on a real HTTP server on loopback:
+openssl decrypts and verifies what we send, pyas2lib receives it and answers a signed MDN,
+a flaky partner gets retries, and a partner's rate limit holds (measured at the partner)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from as2bus.cert import x509
+from as2bus.shared.as2._lib import pyas2  # pyas2lib itself, after the codec fixed oscrypto
+from as2bus.shared.bus.send import send_document
+from as2bus.shared.contracts import SendOverrides
+from as2bus.shared.testing.infra import free_port
+from as2bus.shared.testing.services import ServiceProcess
+
+from .conftest import client
+
+EDI = b"ISA*00*          *00*          *ZZ*MYCO~\r\nST*850*0001~\r\nSE*2*0001~\r\n" * 25
+
+
+def openssl(*args: object) -> bytes:
+    done = subprocess.run(["openssl", *map(str, args)], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
+class PartnerServer:
+    """One web server, four partners."""
+
+    def __init__(self, keys: x509.OwnKey, our_cert: bytes) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="partner-"))
+        (self.dir / "key.pem").write_text(keys.key_pem)
+        (self.dir / "cert.pem").write_text(keys.cert.cert_pem)
+        (self.dir / "sender.pem").write_bytes(our_cert)
+        self.keys, self.our_cert = keys, our_cert
+        self.opened: list[bytes] = []
+        self.arrivals: list[float] = []
+        self.flaky_failures = 2
+        routes = [
+            Route(f"/{name}", getattr(self, name), methods=["POST"])
+            for name in ("openssl", "pyas2lib", "flaky", "rate")
+        ]
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                Starlette(routes=routes), port=self.port, log_level="warning", lifespan="off"
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    async def openssl(self, request: Request) -> Response:
+        body = await request.body()
+        encrypted = "enveloped-data" in request.headers.get("content-type", "")
+        work = Path(tempfile.mkdtemp(dir=self.dir))
+        if encrypted:
+            (work / "in.der").write_bytes(body)
+            signed = openssl(
+                "cms",
+                "-decrypt",
+                "-in",
+                work / "in.der",
+                "-inform",
+                "DER",
+                "-inkey",
+                self.dir / "key.pem",
+                "-recip",
+                self.dir / "cert.pem",
+                "-binary",
+            )
+        else:
+            signed = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode() + body
+        (work / "signed.mime").write_bytes(signed)
+        entity = openssl(
+            "cms",
+            "-verify",
+            "-in",
+            work / "signed.mime",
+            "-inform",
+            "SMIME",
+            "-CAfile",
+            self.dir / "sender.pem",
+            "-purpose",
+            "any",
+        )
+        self.opened.append(entity.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in entity else entity)
+        return Response(b"accepted")
+
+    async def pyas2lib(self, request: Request) -> Response:
+        raw = (
+            "".join(f"{k}: {v}\r\n" for k, v in request.headers.items()).encode()
+            + b"\r\n"
+            + await request.body()
+        )
+        org = pyas2.Organization(
+            as2_name="pyas2",
+            sign_key=(self.keys.key_pem + self.keys.cert.cert_pem).encode(),
+            decrypt_key=(self.keys.key_pem + self.keys.cert.cert_pem).encode(),
+        )
+        sender = pyas2.Partner(
+            as2_name="MYCO",
+            verify_cert=self.our_cert,
+            validate_certs=False,
+            sign=True,
+            encrypt=True,
+        )
+        message = pyas2.Message()
+        _status, (error, _), mdn = message.parse(
+            raw, find_org_partner_cb=lambda _o, _p: (org, sender)
+        )
+        assert error is None, error
+        self.opened.append(message.payload.get_payload(decode=True))
+        return Response(
+            mdn.content, headers={k: " ".join(v.split()) for k, v in mdn.headers.items()}
+        )
+
+    async def flaky(self, request: Request) -> Response:
+        await request.body()
+        if self.flaky_failures > 0:
+            self.flaky_failures -= 1
+            return Response(status_code=503)
+        return Response(b"ok")
+
+    async def rate(self, request: Request) -> Response:
+        await request.body()
+        self.arrivals.append(time.monotonic())
+        return Response(b"ok")
+
+
+async def set_up(config_svc: ServiceProcess, cert_svc: ServiceProcess) -> PartnerServer:
+    theirs = x509.generate_self_signed("partners", now=datetime.now(UTC))
+    async with client(config_svc) as config, client(cert_svc) as certs:
+        station = (
+            await config.post("/api/v1/stations", json={"as2_id": "MYCO", "name": "Me"})
+        ).json()
+        ours = (await certs.post("/api/v1/certificates/own", json={"alias": "myco"})).json()
+        server = PartnerServer(theirs, ours["cert_pem"].encode())
+        specs = {
+            "openssl": {"mdn_mode": "none"},
+            "pyas2lib": {"mdn_mode": "sync"},
+            "flaky": {"mdn_mode": "none"},
+            "rate": {"mdn_mode": "none", "rate_limit_per_second": 2, "max_concurrency": 1},
+        }
+        for name, settings in specs.items():
+            body = {"as2_id": name, "name": name, "as2_url": server.url(name), **settings}
+            partner = (await config.post("/api/v1/partners", json=body)).json()
+            upload = await certs.post(
+                "/api/v1/certificates/partner",
+                data={"alias": partner["as2_alias"]},
+                files={"file": ("p.cer", theirs.cert.cert_pem.encode())},
+            )
+            assert upload.status_code == 201, upload.text
+            link = {"station_id": station["id"], "partner_id": partner["id"]}
+            assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+    return server
+
+
+@pytest.fixture
+def stop_servers() -> Iterator[list[PartnerServer]]:
+    servers: list[PartnerServer] = []
+    yield servers
+    for server in servers:
+        server.server.should_exit = True
+        server.thread.join(timeout=10)
+
+
+async def outcomes(
+    js: Any, count: int, kinds: set[str], timeout: float = 40
+) -> list[dict[str, Any]]:
+    for _ in range(int(timeout / 0.2)):
+        total = (await js.stream_info("AS2_EVENTS")).state.messages
+        found = [json.loads((await js.get_msg("AS2_EVENTS", s)).data) for s in range(1, total + 1)]
+        found = [e for e in found if e["event_type"] in kinds]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"fewer than {count} of {kinds}")
+
+
+async def test_partners_we_did_not_write_retries_and_rate_limits(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nats_url: str,
+    stop_servers: list[PartnerServer],
+) -> None:
+    server = await set_up(config_svc, cert_svc)
+    stop_servers.append(server)
+    await asyncio.sleep(1.0)  # replicas and key caches catch up
+    nc = await nats.connect(nats_url)
+    try:
+        combos = [
+            SendOverrides(signing=s, encryption=e)
+            for s, e in (
+                ("sha256", "aes256-cbc"),
+                ("sha1", "3des"),
+                ("sha512", "aes128-cbc"),
+                ("sha384", None),
+            )
+        ]
+        for overrides in combos:
+            await send_document(nc, EDI, station="MYCO", partner="openssl", overrides=overrides)
+        await send_document(nc, EDI, station="MYCO", partner="pyas2lib")
+        await send_document(nc, EDI, station="MYCO", partner="flaky")
+        for _ in range(6):
+            await send_document(nc, b"rate-limited", station="MYCO", partner="rate")
+        js = nc.jetstream()
+        sent = await outcomes(js, 12, {"MessageSent"})
+        failures = [
+            e for e in await outcomes(js, 0, {"MessageFailed", "MessageRejected"}, timeout=0.2)
+        ]
+        assert not failures, failures
+        assert (
+            server.opened.count(EDI) == 5
+        )  # four openssl combinations and pyas2lib, byte-identical
+        mdn = (await outcomes(js, 1, {"MdnReceived"}))[0]["data"]
+        assert (mdn["partner"], mdn["disposition"], mdn["mic_matches"], mdn["signature_valid"]) == (
+            "pyas2lib",
+            "processed",
+            True,
+            True,
+        )
+        retried = [e["data"] for e in await outcomes(js, 2, {"MessageRetrying"})]
+        assert {r["partner"] for r in retried} == {"flaky"}
+        assert "HTTP 503" in retried[0]["reason"]
+        assert len(sent) == 12
+        span = server.arrivals[-1] - server.arrivals[0]
+        assert len(server.arrivals) == 6
+        assert span >= 1.9, f"6 messages at 2/s (burst 2) need at least 2 s; took {span:.2f} s"
+    finally:
+        await nc.close()
