@@ -6,6 +6,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -135,3 +136,13 @@ def outbound_svc(
     )
     yield proc
     stop(proc)
+
+
+@pytest.fixture
+def partner_servers() -> Iterator[list[Any]]:
+    """Test partner web servers (uvicorn in a thread) to shut down after the test."""
+    servers: list[Any] = []
+    yield servers
+    for server in servers:
+        server.server.should_exit = True
+        server.thread.join(timeout=10)

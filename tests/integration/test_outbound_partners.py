@@ -10,13 +10,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import nats
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -53,6 +51,7 @@ class PartnerServer:
         self.opened: list[bytes] = []
         self.arrivals: list[float] = []
         self.flaky_failures = 2
+        self.flaky_delivered = 0
         routes = [
             Route(f"/{name}", getattr(self, name), methods=["POST"])
             for name in ("openssl", "pyas2lib", "flaky", "rate")
@@ -141,6 +140,7 @@ class PartnerServer:
         if self.flaky_failures > 0:
             self.flaky_failures -= 1
             return Response(status_code=503)
+        self.flaky_delivered += 1
         return Response(b"ok")
 
     async def rate(self, request: Request) -> Response:
@@ -177,15 +177,6 @@ async def set_up(config_svc: ServiceProcess, cert_svc: ServiceProcess) -> Partne
     return server
 
 
-@pytest.fixture
-def stop_servers() -> Iterator[list[PartnerServer]]:
-    servers: list[PartnerServer] = []
-    yield servers
-    for server in servers:
-        server.server.should_exit = True
-        server.thread.join(timeout=10)
-
-
 async def outcomes(
     js: Any, count: int, kinds: set[str], timeout: float = 40
 ) -> list[dict[str, Any]]:
@@ -204,10 +195,10 @@ async def test_partners_we_did_not_write_retries_and_rate_limits(
     cert_svc: ServiceProcess,
     outbound_svc: ServiceProcess,
     nats_url: str,
-    stop_servers: list[PartnerServer],
+    partner_servers: list[Any],
 ) -> None:
     server = await set_up(config_svc, cert_svc)
-    stop_servers.append(server)
+    partner_servers.append(server)
     await asyncio.sleep(1.0)  # replicas and key caches catch up
     nc = await nats.connect(nats_url)
     try:

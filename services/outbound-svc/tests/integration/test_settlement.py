@@ -1,0 +1,113 @@
+"""Async MDN settlement and deadlines on both databases."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.outbound.adapters.claims import new_message_id
+from as2bus.outbound.adapters.tables import messages, outbox
+from as2bus.outbound.settle import Settlement
+from as2bus.shared.contracts import MdnReport
+
+Sessions = async_sessionmaker[AsyncSession]
+T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+async def awaiting(sessions: Sessions, deadline: datetime, mic: str = "abc=") -> str:
+    message_id = new_message_id("MYCO")
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.insert(messages).values(
+                id=uuid.uuid4(),
+                request_id=str(uuid.uuid4()),
+                message_id=message_id,
+                station="MYCO",
+                partner="acme",
+                filename=None,
+                content_type="x",
+                subject="s",
+                document={},
+                status="awaiting-mdn",
+                attempts=1,
+                mdn_mode="async",
+                mdn_deadline=deadline,
+                mic=mic,
+                signed_mdn=True,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+    return message_id
+
+
+async def status_of(sessions: Sessions, message_id: str) -> str:
+    async with sessions() as session:
+        return str(
+            await session.scalar(
+                sa.select(messages.c.status).where(messages.c.message_id == message_id)
+            )
+        )
+
+
+async def failures(sessions: Sessions) -> list[str]:
+    async with sessions() as session:
+        rows = (await session.scalars(sa.select(outbox.c.payload))).all()
+    return [
+        json.loads(r)["data"]["reason"]
+        for r in rows
+        if json.loads(r)["event_type"] == "MessageFailed"
+    ]
+
+
+def report(message_id: str, mic: str) -> MdnReport:
+    return MdnReport(
+        original_message_id=message_id,
+        station="MYCO",
+        partner="acme",
+        disposition="processed",
+        mic=mic,
+        signed=True,
+        signature_valid=True,
+        mode="async",
+    )
+
+
+async def test_an_async_mdn_settles_its_message_once_and_checks_the_mic(sessions: Sessions) -> None:
+    settle = Settlement(
+        sessions, resend_on_deadline=False, clock=lambda: T0, after_commit=lambda: None
+    )
+    good, bad = (
+        await awaiting(sessions, T0 + timedelta(hours=1)),
+        await awaiting(sessions, T0 + timedelta(hours=1)),
+    )
+    assert await settle.mdn_received(report(good, "abc=")) == "delivered"
+    assert await settle.mdn_received(report(good, "abc=")) is None  # a redelivered event: no change
+    assert await settle.mdn_received(report(bad, "not-ours=")) == "failed"
+    assert await settle.mdn_received(report("<unknown@x>", "abc=")) is None
+    assert [r for r in await failures(sessions) if "MIC mismatch" in r]
+
+
+async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
+    late = await awaiting(sessions, T0 - timedelta(seconds=1))
+    fine = await awaiting(sessions, T0 + timedelta(hours=1))
+    failing = Settlement(
+        sessions, resend_on_deadline=False, clock=lambda: T0, after_commit=lambda: None
+    )
+    assert await failing.expire_deadlines() == 1
+    assert (await status_of(sessions, late), await status_of(sessions, fine)) == (
+        "failed",
+        "awaiting-mdn",
+    )
+    assert await failures(sessions) == ["no MDN by the deadline"]
+
+    again = await awaiting(sessions, T0 - timedelta(seconds=1))
+    resending = Settlement(
+        sessions, resend_on_deadline=True, clock=lambda: T0, after_commit=lambda: None
+    )
+    assert await resending.expire_deadlines() == 1
+    assert await status_of(sessions, again) == "queued"
