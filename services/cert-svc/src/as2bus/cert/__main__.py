@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-import uvicorn
-
-from as2bus.shared.chassis import MissingSettingError
-from as2bus.shared.db import upgrade_database
-from as2bus.shared.logs import configure_logging
+from as2bus.cert.app import MIGRATIONS, create_app
+from as2bus.cert.settings import CertSettings
+from as2bus.shared.entry import service_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="as2bus-cert",
-        description="as2bus cert-svc. Settings come from AS2BUS_* environment variables "
-        "(see docs/configuration.md).",
+    return service_main(
+        "cert-svc",
+        serve_help="run the API, the key-material responder and the expiry checks",
+        settings=CertSettings,
+        create_app=create_app,
+        migrations=MIGRATIONS,
+        argv=argv,
     )
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the API, key-material responder and expiry checks (default)")
-    sub.add_parser("migrate", help="apply database migrations, then exit (for a Kubernetes Job)")
-    args = parser.parse_args(argv)
-
-    from as2bus.cert.app import MIGRATIONS, create_app
-    from as2bus.cert.settings import CertSettings
-
-    settings = CertSettings()
-    configure_logging("cert-svc", settings.log_level, json_lines=settings.log_json)
-    if args.command == "migrate":
-        upgrade_database(MIGRATIONS, settings.database_url)
-        print("cert-svc database is at the latest migration")
-        return 0
-    try:
-        app = create_app(settings)
-    except (MissingSettingError, ValueError) as err:
-        print(f"cert-svc: {err}", file=sys.stderr)
-        return 2
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
-    return 0
 
 
 if __name__ == "__main__":

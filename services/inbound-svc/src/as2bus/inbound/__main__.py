@@ -2,49 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-import uvicorn
-
-from as2bus.shared.chassis import MissingSettingError
-from as2bus.shared.db import upgrade_database
-from as2bus.shared.logs import configure_logging
+from as2bus.inbound.app import MIGRATIONS, create_app
+from as2bus.inbound.settings import InboundSettings
+from as2bus.shared.entry import service_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="as2bus-inbound",
-        description="as2bus inbound-svc. Settings come from AS2BUS_* environment variables "
-        "(see docs/configuration.md).",
+    return service_main(
+        "inbound-svc",
+        serve_help="run the AS2 endpoint and async MDN delivery",
+        settings=InboundSettings,
+        create_app=create_app,
+        migrations=MIGRATIONS,
+        argv=argv,
+        uvicorn_options=lambda s: {"h11_max_incomplete_event_size": s.max_header_bytes},
     )
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the AS2 endpoint and async MDN delivery (the default)")
-    sub.add_parser("migrate", help="apply database migrations, then exit (for a Kubernetes Job)")
-    args = parser.parse_args(argv)
-
-    from as2bus.inbound.app import MIGRATIONS, create_app
-    from as2bus.inbound.settings import InboundSettings
-
-    settings = InboundSettings()
-    configure_logging("inbound-svc", settings.log_level, json_lines=settings.log_json)
-    if args.command == "migrate":
-        upgrade_database(MIGRATIONS, settings.database_url)
-        print("inbound-svc database is at the latest migration")
-        return 0
-    try:
-        app = create_app(settings)
-    except (MissingSettingError, ValueError) as err:
-        print(f"inbound-svc: {err}", file=sys.stderr)
-        return 2
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-    )
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""The process entry every service shares: ``serve`` (default) or ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from as2bus.shared.chassis import MissingSettingError
+from as2bus.shared.db import upgrade_database
+from as2bus.shared.logs import configure_logging
+from as2bus.shared.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def service_main(
+    name: str,
+    *,
+    serve_help: str,
+    settings: Callable[[], S],
+    create_app: Callable[[S], FastAPI],
+    migrations: str,
+    argv: list[str] | None = None,
+    uvicorn_options: Callable[[S], dict[str, Any]] = lambda _s: {},
+) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"as2bus-{name.removesuffix('-svc')}",
+        description=f"as2bus {name}. Settings come from AS2BUS_* environment variables "
+        "(see docs/configuration.md).",
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help=f"{serve_help} (the default)")
+    sub.add_parser("migrate", help="apply database migrations, then exit (for a Kubernetes Job)")
+    args = parser.parse_args(argv)
+    try:
+        loaded = settings()
+    except ValueError as err:  # pydantic's ValidationError names the variable and the problem
+        print(f"{name}: {err}", file=sys.stderr)
+        return 2
+    configure_logging(name, loaded.log_level, json_lines=loaded.log_json)
+    if args.command == "migrate":
+        upgrade_database(migrations, loaded.database_url)
+        print(f"{name} database is at the latest migration")
+        return 0
+    try:
+        app = create_app(loaded)
+    except (MissingSettingError, ValueError) as err:
+        print(f"{name}: {err}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        app,
+        host=loaded.http_host,
+        port=loaded.http_port,
+        log_config=None,
+        **uvicorn_options(loaded),
+    )
+    return 0
