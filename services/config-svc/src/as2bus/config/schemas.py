@@ -146,6 +146,12 @@ class PartnerFields(Input):
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: RatePerSecond | None = None
     async_mdn_url: Url | None = None
+    max_attempts: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="Send attempts before failing (default: outbound-svc's)"
+    )
+    async_mdn_deadline_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] | None = Field(
+        default=None, description="How long to wait for an async MDN (default: outbound-svc's)"
+    )
 
 
 class PartnerCreate(PartnerFields):

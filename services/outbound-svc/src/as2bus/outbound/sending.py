@@ -35,6 +35,7 @@ from as2bus.shared.contracts import (
     MessageFailed,
     MessageRetrying,
     MessageSent,
+    PartnerState,
     Retry,
     SendAttempt,
     SendOverrides,
@@ -84,10 +85,16 @@ class Sender:
         finally:
             IN_FLIGHT.labels(row["partner"]).dec()
 
+    def _max_attempts(self, partner: PartnerState | None) -> int:
+        return (partner.max_attempts if partner else None) or self._policy.max_attempts
+
     async def crashed(self, row: dict[str, Any], err: BaseException) -> Status:
         """An attempt broke in an unforeseen way: count it like a failed attempt."""
         reason = f"unexpected error: {type(err).__name__}: {err}"[:500]
-        if row["attempts"] < self._policy.max_attempts:
+        partner = next(
+            (p for p in self._config.partners.values() if p.as2_id == row["partner"]), None
+        )
+        if row["attempts"] < self._max_attempts(partner):
             return await self._retry(row, reason)
         return await self._fail(row, reason)
 
@@ -119,7 +126,7 @@ class Sender:
         result = await self._http.post(sides.partner, built.headers, built.body)
         if result.response is None or result.response.status_code >= 300:
             reason = result.error or "no answer"
-            if result.retryable and row["attempts"] < self._policy.max_attempts:
+            if result.retryable and row["attempts"] < self._max_attempts(sides.partner):
                 return await self._retry(row, reason)
             return await self._fail(row, reason)
         mode = sides.remote.mdn_mode
@@ -139,7 +146,10 @@ class Sender:
                 row, "delivered", [MessageSent(correlation_id=row["message_id"], data=sent)]
             )
         if mode == "async":
-            deadline = self._clock() + self._policy.async_mdn_deadline
+            wait = sides.partner.async_mdn_deadline_seconds
+            deadline = self._clock() + (
+                timedelta(seconds=wait) if wait else self._policy.async_mdn_deadline
+            )
             values = {
                 "mic": built.mic,
                 "signed_mdn": signed,

@@ -107,6 +107,9 @@ class PartnerState(Contract):
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: float | None = None
     max_concurrency: int = Field(default=MAX_PARTNER_CONCURRENCY, ge=1, le=MAX_PARTNER_CONCURRENCY)
+    #: Sending policy for this partner; None means outbound-svc's defaults.
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    async_mdn_deadline_seconds: float | None = Field(default=None, gt=0)
     created_at: datetime
     updated_at: datetime
 

@@ -1,0 +1,88 @@
+"""Requests that cannot succeed are refused before anything is sent, with a reason a person
+can act on; a partner's own retry maximum is honoured."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import nats
+
+from as2bus.cert import x509
+from as2bus.shared.bus.send import publish_send_request, send_document
+from as2bus.shared.contracts import DocumentRef, SendRequest
+from as2bus.shared.testing.services import ServiceProcess
+
+from .conftest import client
+from .test_outbound_partners import EDI, PartnerServer, outcomes, set_up
+
+
+async def partner_id(config_svc: ServiceProcess, as2_id: str) -> str:
+    async with client(config_svc) as config:
+        return str(
+            (await config.get("/api/v1/partners", params={"as2_id": as2_id})).json()[0]["id"]
+        )
+
+
+async def test_refusals_and_a_partners_own_retry_maximum(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nats_url: str,
+    partner_servers: list[Any],
+) -> None:
+    server: PartnerServer = await set_up(config_svc, cert_svc)
+    partner_servers.append(server)
+    server.flaky_failures = 5
+    flaky = await partner_id(config_svc, "flaky")
+    async with client(config_svc) as config, client(cert_svc) as certs:
+        assert (
+            await config.patch(f"/api/v1/partners/{flaky}", json={"max_attempts": 1})
+        ).status_code == 200
+        # The "rate" partner's only certificate is replaced by an expired one.
+        switch = datetime.now(UTC) - timedelta(minutes=1)
+        old = x509.generate_self_signed(
+            "old", now=datetime.now(UTC) - timedelta(days=10), validity_days=1
+        )
+        rate_alias = (
+            await config.get(f"/api/v1/partners/{await partner_id(config_svc, 'rate')}")
+        ).json()["as2_alias"]
+        upload = await certs.post(
+            "/api/v1/certificates/partner",
+            data={
+                "alias": rate_alias,
+                "allow_invalid_dates": "true",
+                "activation_at": switch.isoformat(),
+                "retire_previous_at": switch.isoformat(),
+            },
+            files={"file": ("old.cer", old.cert.cert_pem.encode())},
+        )
+        assert upload.status_code == 201, upload.text
+    nc = await nats.connect(nats_url)
+    try:
+        await asyncio.sleep(1.5)
+        await send_document(nc, EDI, station="MYCO", partner="flaky")
+        await send_document(nc, EDI, station="MYCO", partner="rate")
+        missing = DocumentRef(
+            bucket="as2_documents", name=f"out/{uuid.uuid4()}", size=1, sha256="0" * 64
+        )
+        await publish_send_request(
+            nc,
+            SendRequest(
+                request_id="missing-doc", station="MYCO", partner="openssl", document=missing
+            ),
+        )
+        js = nc.jetstream()
+        failed = (await outcomes(js, 1, {"MessageFailed"}))[0]["data"]
+        assert (failed["partner"], failed["attempts"]) == ("flaky", 1)
+        assert "HTTP 503" in failed["reason"]
+        rejected = {
+            r["data"]["modifier"]: r["data"] for r in await outcomes(js, 2, {"MessageRejected"})
+        }
+        assert rejected["CERT_HAS_EXPIRED"]["partner"] == "rate"
+        assert rejected["DOCUMENT_NOT_FOUND"]["request_id"] == "missing-doc"
+        assert len(server.arrivals) == 0  # nothing reached the partner with the expired certificate
+    finally:
+        await nc.close()
