@@ -5,6 +5,8 @@ a flaky partner gets retries, and a partner's rate limit holds (measured at the 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import subprocess
 import tempfile
@@ -52,10 +54,9 @@ class PartnerServer:
         self.arrivals: list[float] = []
         self.flaky_failures = 2
         self.flaky_delivered = 0
-        routes = [
-            Route(f"/{name}", getattr(self, name), methods=["POST"])
-            for name in ("openssl", "pyas2lib", "flaky", "rate")
-        ]
+        self.in_flight = self.most_in_flight = 0
+        names = ("openssl", "pyas2lib", "flaky", "rate", "slow", "openssl_mdn", "openssl_bad_mic")
+        routes = [Route(f"/{name}", getattr(self, name), methods=["POST"]) for name in names]
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -104,6 +105,7 @@ class PartnerServer:
             "-purpose",
             "any",
         )
+        self.last_entity = entity
         self.opened.append(entity.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in entity else entity)
         return Response(b"accepted")
 
@@ -135,6 +137,65 @@ class PartnerServer:
             mdn.content, headers={k: " ".join(v.split()) for k, v in mdn.headers.items()}
         )
 
+    async def slow(self, request: Request) -> Response:
+        await request.body()
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.4)
+        self.in_flight -= 1
+        return Response(b"ok")
+
+    async def openssl_mdn(self, request: Request, mic: str | None = None) -> Response:
+        """Receive with openssl, then answer a sync MDN that openssl builds and signs."""
+        await self.openssl(request)
+        entity = self.last_entity
+        digest = mic or base64.b64encode(hashlib.sha256(entity).digest()).decode()
+        report = (
+            "Content-Type: multipart/report; report-type=disposition-notification; "
+            'boundary="r1"\r\n\r\n'
+            "--r1\r\nContent-Type: text/plain\r\n\r\nReceived by openssl.\r\n"
+            "--r1\r\nContent-Type: message/disposition-notification\r\n\r\n"
+            f"Original-Message-ID: {request.headers['message-id']}\r\n"
+            "Disposition: automatic-action/MDN-sent-automatically; processed\r\n"
+            f"Received-Content-MIC: {digest}, sha256\r\n\r\n--r1--\r\n"
+        )
+        work = Path(tempfile.mkdtemp(dir=self.dir))
+        (work / "report.mime").write_text(report)
+        signed = openssl(
+            "cms",
+            "-sign",
+            "-in",
+            work / "report.mime",
+            "-signer",
+            self.dir / "cert.pem",
+            "-inkey",
+            self.dir / "key.pem",
+            "-md",
+            "sha256",
+            "-crlfeol",
+        )
+        head, _, body = (
+            signed.partition(b"\n\n")
+            if b"\r\n\r\n" not in signed
+            else signed.partition(b"\r\n\r\n")
+        )
+        content_type = " ".join(
+            line.split(":", 1)[1].strip()
+            for line in head.decode()
+            .replace("\r", "")
+            .replace("\n\t", " ")
+            .replace("\n ", " ")
+            .split("\n")
+            if line.lower().startswith("content-type")
+        )
+        return Response(
+            body,
+            headers={"Content-Type": content_type, "AS2-From": "openssl_mdn", "AS2-To": "MYCO"},
+        )
+
+    async def openssl_bad_mic(self, request: Request) -> Response:
+        return await self.openssl_mdn(request, mic=base64.b64encode(b"\0" * 32).decode())
+
     async def flaky(self, request: Request) -> Response:
         await request.body()
         if self.flaky_failures > 0:
@@ -162,6 +223,9 @@ async def set_up(config_svc: ServiceProcess, cert_svc: ServiceProcess) -> Partne
             "pyas2lib": {"mdn_mode": "sync"},
             "flaky": {"mdn_mode": "none"},
             "rate": {"mdn_mode": "none", "rate_limit_per_second": 2, "max_concurrency": 1},
+            "slow": {"mdn_mode": "none", "max_concurrency": 2},
+            "openssl_mdn": {"mdn_mode": "sync"},
+            "openssl_bad_mic": {"mdn_mode": "sync"},
         }
         for name, settings in specs.items():
             body = {"as2_id": name, "name": name, "as2_url": server.url(name), **settings}
@@ -240,5 +304,35 @@ async def test_partners_we_did_not_write_retries_and_rate_limits(
         span = server.arrivals[-1] - server.arrivals[0]
         assert len(server.arrivals) == 6
         assert span >= 1.9, f"6 messages at 2/s (burst 2) need at least 2 s; took {span:.2f} s"
+    finally:
+        await nc.close()
+
+
+async def test_openssl_signed_mdns_are_verified_and_a_wrong_mic_is_caught_and_concurrency_holds(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nats_url: str,
+    partner_servers: list[Any],
+) -> None:
+    server = await set_up(config_svc, cert_svc)
+    partner_servers.append(server)
+    await asyncio.sleep(1.0)
+    nc = await nats.connect(nats_url)
+    try:
+        await send_document(nc, EDI, station="MYCO", partner="openssl_mdn")
+        await send_document(nc, EDI, station="MYCO", partner="openssl_bad_mic")
+        for _ in range(6):
+            await send_document(nc, b"slow", station="MYCO", partner="slow")
+        js = nc.jetstream()
+        reports = {e["data"]["partner"]: e["data"] for e in await outcomes(js, 2, {"MdnReceived"})}
+        good, bad = reports["openssl_mdn"], reports["openssl_bad_mic"]
+        assert (good["signed"], good["signature_valid"], good["mic_matches"]) == (True, True, True)
+        assert (bad["signed"], bad["signature_valid"], bad["mic_matches"]) == (True, True, False)
+        failed = [e["data"] for e in await outcomes(js, 1, {"MessageFailed"})]
+        assert [f["partner"] for f in failed] == ["openssl_bad_mic"]
+        assert "MIC mismatch" in failed[0]["reason"]
+        await outcomes(js, 8, {"MessageSent"})
+        assert server.most_in_flight == 2  # the partner's max_concurrency, measured at the partner
     finally:
         await nc.close()
