@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import uvicorn
 from starlette.applications import Starlette
@@ -55,7 +56,17 @@ class PartnerServer:
         self.flaky_failures = 2
         self.flaky_delivered = 0
         self.in_flight = self.most_in_flight = 0
-        names = ("openssl", "pyas2lib", "flaky", "rate", "slow", "openssl_mdn", "openssl_bad_mic")
+        self.threads: list[threading.Thread] = []
+        names = (
+            "openssl",
+            "pyas2lib",
+            "flaky",
+            "rate",
+            "slow",
+            "openssl_mdn",
+            "openssl_bad_mic",
+            "pyas2lib_async",
+        )
         routes = [Route(f"/{name}", getattr(self, name), methods=["POST"]) for name in names]
         self.port = free_port()
         self.server = uvicorn.Server(
@@ -196,6 +207,31 @@ class PartnerServer:
     async def openssl_bad_mic(self, request: Request) -> Response:
         return await self.openssl_mdn(request, mic=base64.b64encode(b"\0" * 32).decode())
 
+    async def pyas2lib_async(self, request: Request) -> Response:
+        """pyas2lib receives, answers 200 at once, and POSTs its MDN to the URL it was given."""
+        raw = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items()).encode()
+        raw += b"\r\n" + await request.body()
+        bundle = (self.keys.key_pem + self.keys.cert.cert_pem).encode()
+        org = pyas2.Organization(as2_name="pyas2lib_async", sign_key=bundle, decrypt_key=bundle)
+        sender = pyas2.Partner(as2_name="MYCO", verify_cert=self.our_cert, validate_certs=False)
+        message = pyas2.Message()
+        _status, (error, _), mdn = message.parse(
+            raw, find_org_partner_cb=lambda _o, _p: (org, sender)
+        )
+        assert error is None, error
+        assert mdn.mdn_mode == "ASYNC", mdn.mdn_mode
+        self.opened.append(message.payload.get_payload(decode=True))
+        headers = {k: " ".join(v.split()) for k, v in mdn.headers.items()}
+
+        def deliver() -> None:  # after our 200, as a partner's async MDN would come
+            time.sleep(0.2)
+            httpx.post(mdn.mdn_url, headers=headers, content=mdn.content, timeout=30)
+
+        thread = threading.Thread(target=deliver, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+        return Response(b"")
+
     async def flaky(self, request: Request) -> Response:
         await request.body()
         if self.flaky_failures > 0:
@@ -210,7 +246,11 @@ class PartnerServer:
         return Response(b"ok")
 
 
-async def set_up(config_svc: ServiceProcess, cert_svc: ServiceProcess) -> PartnerServer:
+async def set_up(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    inbound_url: str = "http://127.0.0.1:9/as2",
+) -> PartnerServer:
     theirs = x509.generate_self_signed("partners", now=datetime.now(UTC))
     async with client(config_svc) as config, client(cert_svc) as certs:
         station = (
@@ -226,6 +266,7 @@ async def set_up(config_svc: ServiceProcess, cert_svc: ServiceProcess) -> Partne
             "slow": {"mdn_mode": "none", "max_concurrency": 2},
             "openssl_mdn": {"mdn_mode": "sync"},
             "openssl_bad_mic": {"mdn_mode": "sync"},
+            "pyas2lib_async": {"mdn_mode": "async", "async_mdn_url": inbound_url},
         }
         for name, settings in specs.items():
             body = {"as2_id": name, "name": name, "as2_url": server.url(name), **settings}
@@ -336,3 +377,60 @@ async def test_openssl_signed_mdns_are_verified_and_a_wrong_mic_is_caught_and_co
         assert server.most_in_flight == 2  # the partner's max_concurrency, measured at the partner
     finally:
         await nc.close()
+
+
+async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.close()  # accept, then drop the connection without a word
+
+
+async def test_pyas2lib_with_an_async_mdn_and_a_dropped_connection(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    inbound_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nats_url: str,
+    partner_servers: list[Any],
+) -> None:
+    server = await set_up(config_svc, cert_svc, inbound_url=f"{inbound_svc.base_url}/as2")
+    partner_servers.append(server)
+    dropper = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = dropper.sockets[0].getsockname()[1]
+    async with client(config_svc) as config:
+        station = (await config.get("/api/v1/stations")).json()[0]
+        body = {
+            "as2_id": "dropper",
+            "name": "Dropper",
+            "as2_url": f"http://127.0.0.1:{port}/as2",
+            "mdn_mode": "none",
+            "max_attempts": 2,
+            "encryption_alg": "none",
+            "signing_alg": "none",
+        }
+        partner = (await config.post("/api/v1/partners", json=body)).json()
+        link = {"station_id": station["id"], "partner_id": partner["id"]}
+        assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+    await asyncio.sleep(1.0)
+    nc = await nats.connect(nats_url)
+    try:
+        await send_document(nc, EDI, station="MYCO", partner="pyas2lib_async")
+        await send_document(nc, EDI, station="MYCO", partner="dropper")
+        js = nc.jetstream()
+        report = (await outcomes(js, 1, {"MdnReceived"}))[0]["data"]
+        assert (report["partner"], report["mode"], report["disposition"]) == (
+            "pyas2lib_async",
+            "async",
+            "processed",
+        )
+        assert report["signature_valid"] is True
+        assert server.opened == [EDI]
+        retry = (await outcomes(js, 1, {"MessageRetrying"}))[0]["data"]
+        failed = (await outcomes(js, 1, {"MessageFailed"}))[0]["data"]
+        assert retry["partner"] == failed["partner"] == "dropper"
+        assert "could not reach" in retry["reason"]
+        assert failed["attempts"] == 2
+    finally:
+        await nc.close()
+        dropper.close()
+        await dropper.wait_closed()
+        for thread in server.threads:
+            thread.join(timeout=10)
