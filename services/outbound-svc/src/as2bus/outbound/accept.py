@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.claims import new_message_id
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.parties import PartnershipUnavailableError, resolve_sides
+from as2bus.outbound.parties import PartnershipUnavailableError, find_sides, resolve_sides
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
@@ -73,6 +73,30 @@ class Acceptor:
         def reject(code: str, reason: str) -> Awaitable[Outcome]:
             return self._refuse(request, code, reason)
 
+        # Cheapest first: the configuration, then the document, then the certificates.
+        try:
+            find_sides(self._config, request.station, request.partner)
+        except PartnershipUnavailableError as err:
+            return await reject("UNKNOWN_PARTNERSHIP", str(err))
+        inline = request.inline_bytes()
+        size = len(inline) if inline is not None else 0
+        if inline is not None and len(inline) > self._max_bytes:
+            return await reject(
+                "DOCUMENT_TOO_LARGE", f"{len(inline)} bytes; the limit is {self._max_bytes}"
+            )
+        document = request.document
+        if document is not None:
+            stored = await self._documents.size(document.name)
+            if stored is None:
+                return await reject(
+                    "DOCUMENT_NOT_FOUND",
+                    f"no document {document.name!r} in bucket {document.bucket!r}",
+                )
+            if stored > self._max_bytes:
+                return await reject(
+                    "DOCUMENT_TOO_LARGE", f"{stored} bytes; the limit is {self._max_bytes}"
+                )
+            size = stored
         try:
             await resolve_sides(
                 self._config,
@@ -87,20 +111,14 @@ class Acceptor:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         except CertificateUnavailableError as err:
             return await reject(err.reason, str(err))
-        document = request.document
-        inline = request.inline_bytes()
         if inline is not None:
             document = await self._documents.put(f"out/{uuid.uuid4()}", inline)
         assert document is not None
-        size = await self._documents.size(document.name)
-        if size is None:
-            return await reject(
-                "DOCUMENT_NOT_FOUND", f"no document {document.name!r} in bucket {document.bucket!r}"
-            )
-        if size > self._max_bytes:
-            return await reject(
-                "DOCUMENT_TOO_LARGE", f"{size} bytes; the limit is {self._max_bytes}"
-            )
+        size = (
+            document.size
+            if inline is not None
+            else (await self._documents.size(document.name) or 0)
+        )
         return await self._queue(request, document.model_dump(mode="json"), size)
 
     async def _queue(self, request: SendRequest, document: dict[str, object], size: int) -> Outcome:
