@@ -130,13 +130,20 @@ async def test_tampering_and_strangers_get_negative_answers_and_deliver_nothing(
         or "unexpected-processing-error" in fields["disposition"]
     )
 
+    # A stranger asking for an async MDN at an address of its choosing gets no POST from us.
+    ssrf = {**partner.headers("MYCO"), "AS2-From": "mallory"}
+    ssrf["Receipt-Delivery-Option"] = "http://127.0.0.1:9/an-internal-service"
+    refused = await post(inbound_svc, ssrf, body)
+    assert refused.status_code == 403
+    assert b"unknown-trading-partner" in refused.content
+
     stranger = {**partner.headers("MYCO"), "AS2-From": "mallory"}
     stranger.pop("Disposition-Notification-To")
     answer = await post(inbound_svc, stranger, body)
     assert answer.status_code == 403
     assert b"unknown-trading-partner" in answer.content
 
-    rejected = await wait_for(js, "MessageRejected", 2)
+    rejected = await wait_for(js, "MessageRejected", 3)
     assert {e["data"]["modifier"] for e in rejected} >= {"unknown-trading-partner"}
     assert not [e for e in await events(js) if e["event_type"] == "MessageReceived"]
 

@@ -163,7 +163,10 @@ class Receiver:
             )
         )
         local = parties.local if parties else await self._parties.signer_for(summary.as2_to)
-        if summary.mdn is None:
+        # An async MDN goes to a URL the sender chose: only for a partner we know. A stranger
+        # naming an internal URL must not make us POST to it (server-side request forgery).
+        stranger_async = parties is None and summary.mdn is not None and summary.mdn.mode == "async"
+        if summary.mdn is None or stranger_async:
             status = 403 if error.modifier == "unknown-trading-partner" else 400
             return Answer.text(status, f"{error.modifier}: {error.reason}")
         return await self._answer(summary, local, error)
