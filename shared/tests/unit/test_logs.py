@@ -32,3 +32,12 @@ def test_the_configured_handler_masks_what_reaches_it(capsys: pytest.CaptureFixt
     assert "hunter2" not in err
     assert '"level": "warning"' in err
     logging.getLogger().handlers.clear()
+
+
+def test_request_urls_with_query_tokens_are_not_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test-svc", "INFO")
+    logging.getLogger("httpx").info(
+        'HTTP Request: POST https://p.example/as2?key=tok-secret "HTTP/1.1 200 OK"'
+    )
+    assert "tok-secret" not in capsys.readouterr().err
+    logging.getLogger().handlers.clear()

@@ -71,3 +71,6 @@ def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = F
     root.setLevel(level.upper())
     # Access logs repeat every request line; keep them, but at the chosen level.
     logging.getLogger("uvicorn.access").setLevel(level.upper())
+    # httpx logs each request's full URL at INFO, query string included, which may carry a
+    # partner's token (token-in-query authentication); our own code logs the outcomes.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
