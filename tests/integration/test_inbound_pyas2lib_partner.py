@@ -20,7 +20,7 @@ from as2bus.shared import as2
 from as2bus.shared.algorithms import SigningAlg
 
 # pyas2lib itself (the module, used directly), loaded after the codec fixed oscrypto for it.
-from as2bus.shared.as2._lib import pyas2
+from as2bus.shared.as2._pyas2lib import pyas2
 from as2bus.shared.testing.services import ServiceProcess
 
 from .conftest import partnership_with_keys

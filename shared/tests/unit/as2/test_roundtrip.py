@@ -1,29 +1,46 @@
-"""Our own build → parse → MDN → MDN parse, across the algorithm matrix we offer."""
+"""Our own build → parse → MDN → MDN parse, across every algorithm combination we offer."""
 
 from __future__ import annotations
+
+import itertools
+import os
 
 import pytest
 
 from as2bus.shared import as2
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.as2 import LocalParty, RemoteParty
+from as2bus.shared.as2.model import MdnMode
 
-EDI = b"ISA*00*          *00*          *ZZ*ALICE~\r\nGS*PO*ALICE*BOB~\r\nST*850*0001~\r\n" * 40
+from .conftest import EDI, replace
 
-MATRIX = [
-    (SigningAlg.SHA1, EncryptionAlg.TRIPLE_DES, Compression.NONE, TransferEncoding.BINARY),
-    (SigningAlg.SHA224, EncryptionAlg.AES128, Compression.BEFORE_SIGNING, TransferEncoding.BINARY),
-    (SigningAlg.SHA256, EncryptionAlg.AES192, Compression.AFTER_SIGNING, TransferEncoding.BINARY),
-    (SigningAlg.SHA384, EncryptionAlg.AES256, Compression.NONE, TransferEncoding.BASE64),
-    (SigningAlg.SHA512, EncryptionAlg.AES256, Compression.BEFORE_SIGNING, TransferEncoding.BASE64),
-    (SigningAlg.SHA256, None, Compression.NONE, TransferEncoding.BINARY),
-    (None, EncryptionAlg.AES128, Compression.NONE, TransferEncoding.BINARY),
-    (None, None, Compression.BEFORE_SIGNING, TransferEncoding.BINARY),
+SIGNING = [*SigningAlg, None]
+ENCRYPTION = [*EncryptionAlg, None]
+#: (mode, MDN signing): rotated over the crypto matrix so that each appears with each layout.
+MDNS: list[tuple[MdnMode | None, SigningAlg | None]] = [
+    ("sync", SigningAlg.SHA256),
+    ("async", SigningAlg.SHA512),
+    ("sync", None),
+    ("async", None),
+    ("sync", SigningAlg.SHA1),
+    (None, None),
+]
+#: Line ends of every kind and arbitrary bytes: each must arrive exactly as sent.
+PAYLOADS = [EDI, os.urandom(3000), b"<?xml version='1.0'?>\n<po>\n  <line/>\n</po>\n"]
+CASES = [
+    pytest.param(
+        s, e, c, t, MDNS[i % len(MDNS)], PAYLOADS[i % len(PAYLOADS)], id=f"{s}-{e}-{c}-{t}"
+    )
+    for i, (s, e, c, t) in enumerate(
+        itertools.product(SIGNING, ENCRYPTION, Compression, TransferEncoding)
+    )
 ]
 
 
-@pytest.mark.parametrize(("signing", "encryption", "compression", "encoding"), MATRIX)
-def test_round_trip_with_a_signed_sync_mdn(
+@pytest.mark.parametrize(
+    ("signing", "encryption", "compression", "encoding", "mdn", "payload"), CASES
+)
+def test_round_trip(
     alice: LocalParty,
     bob: LocalParty,
     bob_as_seen_by_alice: RemoteParty,
@@ -32,89 +49,59 @@ def test_round_trip_with_a_signed_sync_mdn(
     encryption: EncryptionAlg | None,
     compression: Compression,
     encoding: TransferEncoding,
+    mdn: tuple[MdnMode | None, SigningAlg | None],
+    payload: bytes,
 ) -> None:
-    receiver = RemoteParty(
-        **{
-            **bob_as_seen_by_alice.__dict__,
-            "signing": signing,
-            "encryption": encryption,
-            "compression": compression,
-            "encoding": encoding,
-        }
+    mode, mdn_signing = mdn
+    receiver = replace(
+        bob_as_seen_by_alice,
+        signing=signing,
+        encryption=encryption,
+        compression=compression,
+        encoding=encoding,
+        mdn_mode=mode,
+        mdn_signing=mdn_signing,
+        async_mdn_url="https://alice.example/as2/mdn" if mode == "async" else None,
     )
-    sent = as2.build_message(EDI, sender=alice, receiver=receiver, filename="po.x12")
-    expected_sender = RemoteParty(
-        **{
-            **alice_as_seen_by_bob.__dict__,
-            "require_signed": signing is not None,
-            "require_encrypted": encryption is not None,
-        }
+    sent = as2.build_message(
+        payload, sender=alice, receiver=receiver, filename="po.x12", content_type="application/xml"
     )
-    got = as2.parse_message(sent.headers, sent.body, lookup=lambda _f, _t: (bob, expected_sender))
-    assert got.payload == EDI
+    assert not as2.is_mdn(sent.headers, sent.body)
+    sender = replace(
+        alice_as_seen_by_bob,
+        require_signed=signing is not None,
+        require_encrypted=encryption is not None,
+    )
+    got = as2.parse_message(sent.headers, sent.body, lookup=lambda _f, _t: (bob, sender))
+
+    assert got.payload == payload
     assert (got.signed, got.encrypted) == (signing is not None, encryption is not None)
     assert got.compressed is (compression != Compression.NONE)
-    assert got.filename == "po.x12"
-    assert got.message_id == sent.message_id
-    if signing is not None:
-        assert got.mic == sent.mic
-        assert got.mic_alg == signing
-    mdn = as2.build_mdn(got, local=bob)
-    assert as2.is_mdn(mdn.headers, mdn.body)
-    report = as2.parse_mdn(mdn.headers, mdn.body, verify_certs=[bob.signing.cert_pem])  # type: ignore[union-attr]
-    assert report.disposition == "processed"
+    assert (got.filename, got.content_type, got.subject) == (
+        "po.x12",
+        "application/xml",
+        "AS2 Message",
+    )
+    assert (got.message_id, got.as2_from, got.as2_to) == (sent.message_id, "ALICE", "BOB")
+    assert got.mic_alg == signing
+    assert (got.mic is None) == (signing is None)
+    if sent.mic is not None:  # we expect one whenever we signed and asked for a signed MDN
+        assert (signing, mode, mdn_signing) != (None, None, None)
+        assert (got.mic, sent.mic_alg) == (sent.mic, signing)
+    if mode is None:
+        assert got.mdn is None
+        return
+    assert got.mdn is not None
+    assert (got.mdn.mode, got.mdn.signing) == (mode, mdn_signing)
+    assert got.mdn.async_url == receiver.async_mdn_url
+
+    answer = as2.build_mdn(got, local=bob)
+    assert as2.is_mdn(answer.headers, answer.body)
+    report = as2.parse_mdn(answer.headers, answer.body, verify_certs=[bob.signing.cert_pem])  # type: ignore[union-attr]
+    assert (report.disposition, report.modifier) == ("processed", None)
     assert report.original_message_id == sent.message_id
-    assert report.signed
-    assert report.signature_valid is True
-    assert report.mic == sent.mic
-
-
-def test_async_mdn_request_headers(alice: LocalParty, bob_as_seen_by_alice: RemoteParty) -> None:
-    receiver = RemoteParty(
-        **{
-            **bob_as_seen_by_alice.__dict__,
-            "mdn_mode": "async",
-            "async_mdn_url": "https://alice.example/as2",
-        }
+    assert (report.as2_from, report.as2_to) == ("BOB", "ALICE")
+    assert (report.signed, report.signature_valid) == (
+        (True, True) if mdn_signing else (False, None)
     )
-    sent = as2.build_message(b"x", sender=alice, receiver=receiver)
-    summary = as2.summarize_request(sent.headers)
-    assert summary.mdn is not None
-    assert (summary.mdn.mode, summary.mdn.async_url) == ("async", "https://alice.example/as2")
-    assert summary.mdn.signing == SigningAlg.SHA256
-
-
-def test_a_negative_mdn_carries_the_modifier_and_no_mic(
-    alice: LocalParty, bob: LocalParty, bob_as_seen_by_alice: RemoteParty
-) -> None:
-    sent = as2.build_message(b"x", sender=alice, receiver=bob_as_seen_by_alice)
-    summary = as2.summarize_request(sent.headers)
-    error = as2.As2Error("decryption-failed", "not for us")
-    mdn = as2.build_mdn(summary, local=bob, error=error)
-    report = as2.parse_mdn(mdn.headers, mdn.body, verify_certs=[bob.signing.cert_pem])  # type: ignore[union-attr]
-    assert (report.disposition, report.modifier, report.mic) == (
-        "failed",
-        "decryption-failed",
-        None,
-    )
-
-
-def test_an_mdn_signed_by_someone_else_does_not_verify(
-    alice: LocalParty,
-    bob: LocalParty,
-    bob_as_seen_by_alice: RemoteParty,
-    alice_as_seen_by_bob: RemoteParty,
-) -> None:
-    sent = as2.build_message(b"x", sender=alice, receiver=bob_as_seen_by_alice)
-    got = as2.parse_message(
-        sent.headers, sent.body, lookup=lambda _f, _t: (bob, alice_as_seen_by_bob)
-    )
-    mdn = as2.build_mdn(got, local=bob)
-    report = as2.parse_mdn(mdn.headers, mdn.body, verify_certs=[alice.signing.cert_pem])  # type: ignore[union-attr]
-    assert report.signed
-    assert report.signature_valid is False
-
-
-def test_something_that_is_not_an_mdn_is_refused() -> None:
-    with pytest.raises(as2.MdnError):
-        as2.parse_mdn({"Content-Type": "text/plain"}, b"hello", verify_certs=[])
+    assert (report.mic, report.mic_alg) == (got.mic, got.mic_alg)

@@ -1,9 +1,17 @@
-"""The codec's functions, gathered for ``as2bus.shared.as2`` (see its docstring)."""
+"""The codec's functions, gathered for ``as2bus.shared.as2`` (see its docstring).
+
+Layout: ``message`` builds, ``receive`` parses, ``mdn`` builds MDNs, ``mdn_read`` reads them,
+``headers`` reads AS2 headers, ``mime`` is the binary-safe MIME layer, ``cms`` the CMS layer
+(pyas2lib writes, asn1crypto/oscrypto/cryptography read), ``mic`` computes MICs, and
+``_pyas2lib`` is the only module that imports pyas2lib and oscrypto.
+"""
 
 from as2bus.shared.as2.headers import summarize_request
-from as2bus.shared.as2.mdn import build_mdn, is_mdn, parse_mdn
-from as2bus.shared.as2.message import build_message, parse_message
+from as2bus.shared.as2.mdn import build_mdn
+from as2bus.shared.as2.mdn_read import is_mdn, parse_mdn
+from as2bus.shared.as2.message import build_message
 from as2bus.shared.as2.mic import compute_mic
+from as2bus.shared.as2.receive import parse_message
 
 __all__ = [
     "build_mdn",

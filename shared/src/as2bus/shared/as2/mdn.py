@@ -1,36 +1,56 @@
-"""MDNs (RFC 4130 §7.4, RFC 8098): build ours, recognise and read the partner's.
-
-Reading is ours rather than pyas2lib's: its parser turns a MIC mismatch into a mere warning
-and needs the original message object. Here the MDN's facts are reported as they are
-(disposition, modifier, MIC, signature), and the sender decides what they mean.
-"""
+"""Building MDNs (RFC 4130 §7.4, RFC 8098): multipart/report, signed when asked and possible."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-from collections.abc import Mapping
-from types import SimpleNamespace
+from email.utils import formatdate
 
-from as2bus.shared.algorithms import normalize_signing
-from as2bus.shared.as2._lib import asymmetric, pyas2, pyas2_cms, pyas2_errors, pyas2_utils
-from as2bus.shared.as2.headers import lower_keys, raw_message, unquote_as2_name
-from as2bus.shared.as2.message import key_bundle
+from as2bus.shared.as2 import mime
+from as2bus.shared.as2.headers import quote_as2_name
+from as2bus.shared.as2.message import (
+    AS2_VERSION,
+    EDIINT_FEATURES,
+    new_message_id,
+    signed_multipart,
+)
 from as2bus.shared.as2.mic import micalg_name
 from as2bus.shared.as2.model import (
     As2Error,
-    Disposition,
     LocalParty,
-    MdnError,
     OutgoingMdn,
-    ReceivedMdn,
     ReceivedMessage,
     RequestSummary,
 )
 
-CONFIRM_TEXT = "The AS2 message has been received and processed. Thank you."
-FAILED_TEXT = "The AS2 message could not be processed; see the disposition for the reason."
-_SIGNATURE_TYPES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+USER_AGENT = "as2bus"
+
+
+def _disposition(
+    request: ReceivedMessage | RequestSummary, error: As2Error | None, warning: str | None
+) -> str:
+    """RFC 4130 §7.4.3/§7.5.3: processed, processed/warning, processed/error: <modifier>, or
+    failed/Failure when a required signed-receipt option cannot be honoured."""
+    outcome = "processed"
+    if request.mdn is not None and request.mdn.failure is not None:
+        outcome = f"failed/Failure: {request.mdn.failure}"
+    elif error is not None:
+        outcome = f"processed/error: {error.modifier}"
+    elif warning is not None:
+        outcome = f"processed/warning: {' '.join(warning.split())}"
+    return f"automatic-action/MDN-sent-automatically; {outcome}"
+
+
+def _text(
+    request: ReceivedMessage | RequestSummary, error: As2Error | None, warning: str | None
+) -> str:
+    about = f"The AS2 message {request.message_id or ''} from {request.as2_from or 'you'}"
+    about = " ".join(about.split())
+    if request.mdn is not None and request.mdn.failure is not None:
+        return f"{about} was not processed: the requested receipt has {request.mdn.failure}."
+    if error is not None:
+        return f"{about} could not be processed ({error.modifier}): {error.reason}"
+    if warning is not None:
+        return f"{about} has been received and processed, with a warning: {warning}"
+    return f"{about} has been received and processed."
 
 
 def build_mdn(
@@ -41,158 +61,56 @@ def build_mdn(
     warning: str | None = None,
     text: str | None = None,
 ) -> OutgoingMdn:
+    """The MDN for ``request``: its body and the HTTP headers to answer (sync) or POST (async)
+    with. Signed with ``local.signing`` when the sender asked for a signed receipt."""
     if request.mdn is None:
         raise ValueError("the sender asked for no MDN")
-    signing = request.mdn.signing if local is not None and local.signing is not None else None
-    headers = {"as2-to": request.as2_to or "", "as2-from": request.as2_from or ""}
-    if signing is not None:
-        headers["disposition-notification-options"] = (
-            "signed-receipt-protocol=optional, pkcs7-signature; "
-            f"signed-receipt-micalg=optional, {signing.value}"
-        )
-    mic = getattr(request, "mic", None) if error is None else None
-    mic_alg = getattr(request, "mic_alg", None)
-    received = SimpleNamespace(
-        receiver=pyas2.Organization(
-            as2_name=request.as2_to or "unknown",
-            sign_key=key_bundle(local.signing)
-            if signing is not None and local and local.signing
-            else None,
-            mdn_confirm_text=text or CONFIRM_TEXT,
+    us = request.as2_to or (local.as2_id if local else None) or "unknown"
+    fields = [
+        ("Reporting-UA", USER_AGENT),
+        ("Original-Recipient", f"rfc822; {us}"),
+        ("Final-Recipient", f"rfc822; {us}"),
+        ("Original-Message-ID", request.message_id or "<unknown>"),
+        ("Disposition", _disposition(request, error, warning)),
+    ]
+    processed = error is None and request.mdn.failure is None
+    if processed and isinstance(request, ReceivedMessage) and request.mic and request.mic_alg:
+        fields.append(("Received-Content-MIC", f"{request.mic}, {micalg_name(request.mic_alg)}"))
+    report_body = "".join(f"{k}: {mime.check_header_value(k, v)}\r\n" for k, v in fields)
+    human = (text or _text(request, error, warning)).replace("\r\n", "\n").replace("\n", "\r\n")
+    charset = "us-ascii" if human.isascii() else "utf-8"
+    parts = [
+        mime.render(
+            [
+                ("Content-Type", f"text/plain; charset={charset}"),
+                ("Content-Transfer-Encoding", "7bit" if charset == "us-ascii" else "8bit"),
+            ],
+            human.encode("utf-8") + b"\r\n",
         ),
-        sender=pyas2.Partner(
-            as2_name=request.as2_from or "unknown",
-            validate_certs=False,
-            mdn_confirm_text=text or CONFIRM_TEXT,
+        mime.render(
+            [
+                ("Content-Type", "message/disposition-notification"),
+                ("Content-Transfer-Encoding", "7bit"),
+            ],
+            report_body.encode("utf-8"),
         ),
-        message_id=(request.message_id or "").strip("<>"),
-        headers=headers,
-        mic=mic.encode() if mic else None,
-        digest_alg=micalg_name(mic_alg) if mic_alg else None,
-    )
-    mdn = pyas2.Mdn()
-    if error is not None:
-        mdn.build(
-            message=received,
-            status="processed/error",
-            detailed_status=error.modifier,
-            failed_text=FAILED_TEXT,
-        )
-    elif warning is not None:
-        mdn.build(message=received, status="processed/warning", detailed_status=warning)
-    else:
-        mdn.build(message=received, status="processed")
-    out = {k: " ".join(str(v).split()) for k, v in mdn.headers.items() if k.lower() != "user-agent"}
-    out["User-Agent"] = "as2bus"
-    return OutgoingMdn(headers=out, body=mdn.content)
-
-
-def is_mdn(headers: Mapping[str, str], body: bytes) -> bool:
-    content_type = lower_keys(headers).get("content-type", "").lower()
-    if content_type.startswith("multipart/report"):
-        return True
-    if content_type.startswith("multipart/signed"):
-        return b"multipart/report" in body[:8192].lower()
-    return False
-
-
-def parse_mdn(headers: Mapping[str, str], body: bytes, *, verify_certs: list[bytes]) -> ReceivedMdn:
-    raw = raw_message(headers, body)
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    report: email.message.Message = message
-    signed = message.get_content_type() == "multipart/signed"
-    signature_valid: bool | None = None
-    if signed:
-        payload = message.get_payload()
-        parts = (
-            [p for p in payload if isinstance(p, email.message.Message)]
-            if isinstance(payload, list)
-            else []
-        )
-        if len(parts) != 2:
-            raise MdnError("a signed MDN must have two parts")
-        report = parts[0]
-        signature = next(
-            (p.get_payload(decode=True) for p in parts if p.get_content_type() in _SIGNATURE_TYPES),
-            None,
-        )
-        boundary = ("--" + (message.get_boundary() or "")).encode()
-        signature_valid = isinstance(signature, bytes) and _verifies(
-            raw, boundary, report, signature, verify_certs
-        )
-    if report.get_content_type() != "multipart/report":
-        raise MdnError(f"not an MDN: {report.get_content_type()}")
-    fields, text = _report_fields(report)
-    original = fields.get("original-message-id", "").strip()
-    if not original:
-        raise MdnError("the MDN names no Original-Message-ID")
-    disposition, modifier = _disposition(fields.get("disposition", ""))
-    mic, mic_alg = None, None
-    if received_mic := fields.get("received-content-mic"):
-        value, _, alg = received_mic.partition(",")
-        mic = value.strip() or None
-        try:
-            mic_alg = normalize_signing(alg) if alg.strip() else None
-        except ValueError:
-            mic_alg = None
-    h = lower_keys(headers)
-    return ReceivedMdn(
-        original_message_id=original if original.startswith("<") else f"<{original}>",
-        as2_from=unquote_as2_name(h.get("as2-from")),
-        as2_to=unquote_as2_name(h.get("as2-to")),
-        disposition=disposition,
-        modifier=modifier,
-        text=text,
-        mic=mic,
-        mic_alg=mic_alg,
-        signed=signed,
-        signature_valid=signature_valid,
-    )
-
-
-def _verifies(
-    raw: bytes, boundary: bytes, report: email.message.Message, signature: bytes, certs: list[bytes]
-) -> bool:
-    candidates = [pyas2_utils.extract_first_part(raw, boundary), pyas2_utils.canonicalize(report)]
-    for cert in certs:
-        loaded = asymmetric.load_certificate(cert)
-        for content in candidates:
-            try:
-                pyas2_cms.verify_message(content, signature, loaded)
-                return True
-            except (pyas2_errors.AS2Exception, ValueError):
-                continue
-    return False
-
-
-def _report_fields(report: email.message.Message) -> tuple[dict[str, str], str | None]:
-    fields: dict[str, str] = {}
-    text = None
-    for part in report.walk():
-        ctype = part.get_content_type()
-        if ctype == "text/plain" and text is None:
-            payload = part.get_payload(decode=True)
-            text = (
-                payload.decode("utf-8", "replace").strip() if isinstance(payload, bytes) else None
-            )
-        elif ctype == "message/disposition-notification":
-            inner = part.get_payload()
-            blocks = inner if isinstance(inner, list) else [email.message_from_string(str(inner))]
-            for block in blocks:
-                if not isinstance(block, email.message.Message):
-                    continue
-                fields.update({k.lower(): " ".join(str(v).split()) for k, v in block.items()})
-    return fields, text
-
-
-def _disposition(value: str) -> tuple[Disposition, str | None]:
-    """``automatic-action/MDN-sent-automatically; processed/error: decryption-failed``."""
-    outcome = value.rpartition(";")[2].strip()
-    kind, _, modifier = outcome.partition(":")
-    kind = kind.strip().lower()
-    detail = modifier.strip() or None
-    if kind == "processed":
-        return "processed", detail
-    if kind.startswith("processed/warning"):
-        return "processed/warning", detail
-    return "failed", detail or kind
+    ]
+    content_type, body = mime.multipart("report", parts, report_type="disposition-notification")
+    signing = request.mdn.signing
+    if signing is not None and local is not None and local.signing is not None:
+        report = mime.render([("Content-Type", content_type)], body)
+        content_type, body = signed_multipart(report, signing, local.signing)
+    headers = {
+        "AS2-Version": AS2_VERSION,
+        "EDIINT-Features": EDIINT_FEATURES,
+        "Message-ID": new_message_id(),
+        "AS2-From": quote_as2_name(us, strict=False),
+        "AS2-To": quote_as2_name(request.as2_from or "unknown", strict=False),
+        "Subject": "Message Disposition Notification",
+        "Date": formatdate(usegmt=True),
+        "MIME-Version": "1.0",
+        "Content-Type": content_type,
+        "Content-Length": str(len(body)),
+        "User-Agent": USER_AGENT,
+    }
+    return OutgoingMdn(headers=headers, body=body)

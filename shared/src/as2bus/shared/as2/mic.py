@@ -9,10 +9,16 @@ from as2bus.shared.algorithms import SigningAlg
 
 
 def compute_mic(content: bytes, alg: SigningAlg) -> str:
-    """base64 of the digest of ``content`` (the signed MIME entity, headers included)."""
-    return base64.b64encode(hashlib.new(alg.value, content).digest()).decode("ascii")
+    """base64 of the digest of ``content``: for a signed message, the signed MIME entity,
+    header fields included, exactly as the signature covers it."""
+    return mic_of(hashlib.new(alg.value, content).digest())
+
+
+def mic_of(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
 
 
 def micalg_name(alg: SigningAlg) -> str:
-    """The spelling RFC 5751 uses in ``micalg`` and MDNs: sha-256, sha1 stays sha1."""
-    return {"sha1": "sha1"}.get(alg.value, alg.value.replace("sha", "sha-"))
+    """The spelling of ``micalg`` and Received-Content-MIC: RFC 5751's sha-256, sha-384...;
+    SHA-1 as ``sha1``, the spelling of RFC 4130 that every AS2 product reads."""
+    return "sha1" if alg == SigningAlg.SHA1 else alg.value.replace("sha", "sha-")

@@ -66,6 +66,9 @@ class MdnRequest:
     return_to: str | None  # Disposition-Notification-To
     async_url: str | None  # Receipt-Delivery-Option
     signing: SigningAlg | None  # signed-receipt-micalg, first algorithm we support
+    # A *required* signed-receipt option we cannot honour (e.g. "unsupported MIC-algorithms"):
+    # RFC 4130 §7.5.3 then wants "failed/Failure: <this>" rather than a processed MDN.
+    failure: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""CMS (RFC 5652) for the codec: pyas2lib writes it (sign, encrypt, compress); reading is ours,
+on asn1crypto + oscrypto (+ ``cryptography`` where oscrypto falls short), in ``decrypt`` and
+``verify``. What is shared by both sides is here.
+"""
+
+from __future__ import annotations
+
+import binascii
+import zlib
+from typing import Any
+
+from asn1crypto import cms
+from cryptography.hazmat.primitives import hashes
+
+from as2bus.shared.algorithms import EncryptionAlg, SigningAlg
+from as2bus.shared.as2._pyas2lib import ENCRYPTION_NAMES, certificate, private_key, pyas2_cms
+from as2bus.shared.as2.model import As2Error, KeyPair
+
+HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+def sign(content: bytes, alg: SigningAlg, pair: KeyPair) -> bytes:
+    """Detached SignedData, RSA PKCS#1 v1.5. pyas2lib's PSS SignerInfo has no RSASSA-PSS
+    parameters (openssl rejects it), so PSS is never used for what we send."""
+    return bytes(pyas2_cms.sign_message(content, alg.value, private_key(pair), "rsassa_pkcs1v15"))
+
+
+def encrypt(content: bytes, alg: EncryptionAlg, cert_pem: bytes) -> bytes:
+    """EnvelopedData, key transport RSA PKCS#1 v1.5 (RemoteParty has no OAEP setting)."""
+    return bytes(
+        pyas2_cms.encrypt_message(
+            content, ENCRYPTION_NAMES[alg], certificate(cert_pem), "rsaes_pkcs1v15"
+        )
+    )
+
+
+def compress(content: bytes) -> bytes:
+    return bytes(pyas2_cms.compress_message(content))
+
+
+def load(der: bytes) -> tuple[str, Any]:
+    """(content type, ContentInfo) or unexpected-processing-error for what is not CMS.
+    DER starts with a SEQUENCE (0x30); anything else is tried as base64, which some partners
+    send without saying so in Content-Transfer-Encoding."""
+    try:
+        if der[:1] != b"\x30":
+            der = binascii.a2b_base64(der)
+        info = cms.ContentInfo.load(der)
+        return str(info["content_type"].native), info
+    except (binascii.Error, ValueError, TypeError, KeyError) as err:
+        reason = f"the body is not readable CMS data ({err})"
+    raise As2Error("unexpected-processing-error", reason)
+
+
+def decompress(info: Any, limit: int) -> bytes:
+    """CompressedData inflated to at most ``limit`` bytes: a zip bomb stops there."""
+    try:
+        algorithm = info["content"]["compression_algorithm"]["algorithm"].native
+        data = info["content"]["encap_content_info"]["content"].native
+    except (ValueError, TypeError, KeyError) as err:
+        raise As2Error("unexpected-processing-error", f"unreadable CompressedData: {err}") from None
+    if algorithm != "zlib" or not isinstance(data, bytes):
+        raise As2Error("unexpected-processing-error", f"unsupported compression {algorithm!r}")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip framing
+    try:
+        out = inflater.decompress(data, limit + 1)
+        if len(out) <= limit and not inflater.unconsumed_tail:
+            out += inflater.flush()
+    except zlib.error as err:
+        raise As2Error("unexpected-processing-error", f"corrupt compressed data: {err}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise As2Error(
+            "unexpected-processing-error",
+            f"the decompressed content exceeds the limit of {limit} bytes",
+        )
+    if not inflater.eof:
+        raise As2Error("unexpected-processing-error", "the compressed data is truncated")
+    return out
+
+
+def signed_content(info: Any) -> bytes:
+    """The content inside an opaque (non-detached) SignedData."""
+    try:
+        content = info["content"]["encap_content_info"]["content"].native
+    except (ValueError, TypeError, KeyError) as err:
+        raise As2Error("unexpected-processing-error", f"unreadable SignedData: {err}") from None
+    if not isinstance(content, bytes):
+        raise As2Error("unexpected-processing-error", "the SignedData carries no content")
+    return content
+
+
+def names(rid: Any, cert_pem: bytes) -> bool:
+    """Whether a RecipientIdentifier / SignerIdentifier names this certificate (PEM)."""
+    try:
+        chosen, asn1 = rid.chosen, certificate(cert_pem).asn1
+        if rid.name == "issuer_and_serial_number":
+            return bool(
+                chosen["issuer"] == asn1.issuer
+                and chosen["serial_number"].native == asn1.serial_number
+            )
+        return bool(chosen.native == asn1.key_identifier)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False

@@ -1,0 +1,197 @@
+"""Parsing AS2 messages: unwrap encryption, compression and signatures in whatever order they
+come, each at most once, and deliver the innermost entity's body byte for byte."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from as2bus.shared.algorithms import SigningAlg
+from as2bus.shared.as2 import cms, decrypt, mime, verify
+from as2bus.shared.as2.headers import lower_keys, mdn_request, summarize_request
+from as2bus.shared.as2.mic import mic_of
+from as2bus.shared.as2.model import (
+    As2Error,
+    LocalParty,
+    PartyLookup,
+    ReceivedMessage,
+    RemoteParty,
+)
+
+PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+
+
+@dataclass
+class _Unwrapped:
+    entity: mime.Entity
+    layers: list[str] = field(default_factory=list)  # "encrypted", "compressed", "signed"
+    mic: str | None = None
+    mic_alg: SigningAlg | None = None
+
+
+def http_entity(headers: Mapping[str, str], body: bytes) -> mime.Entity:
+    """The POST as a MIME entity: its Content-* headers and the body as sent."""
+    h = lower_keys(headers)
+    names = ("content-type", "content-transfer-encoding", "content-disposition")
+    fields: list[tuple[str, str]] = [(k, h[k]) for k in names if k in h]
+    entity = mime.Entity(mime.headers_of(fields), body)
+    if entity.content_type.startswith("multipart/") and entity.transfer_encoding == "base64":
+        # Not valid MIME (a multipart is never encoded), but some send it: decode only when
+        # the body does not already show its boundary.
+        boundary = entity.param("boundary") or ""
+        if f"--{boundary}".encode() not in body:
+            fields = [f for f in fields if f[0] != "content-transfer-encoding"]
+            return mime.Entity(mime.headers_of(fields), entity.decoded())
+    return entity
+
+
+def parse_message(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    lookup: PartyLookup,
+    max_payload_bytes: int = 500 * 1024 * 1024,
+) -> ReceivedMessage:
+    """The delivered document and what protected it; As2Error with the MDN modifier if not."""
+    summary = summarize_request(headers)
+    if not (summary.message_id and summary.as2_from and summary.as2_to):
+        raise As2Error(
+            "unexpected-processing-error", "Message-ID, AS2-From and AS2-To are required"
+        )
+    local, remote = lookup(summary.as2_from, summary.as2_to)
+    if summary.mdn is not None and summary.mdn.failure is not None:
+        raise As2Error(
+            "unexpected-processing-error",
+            f"the requested signed receipt cannot be given: {summary.mdn.failure}",
+        )
+    if not body.strip():
+        raise As2Error("unexpected-processing-error", "the message body is empty")
+    outer = http_entity(headers, body)
+    if remote.require_encrypted and outer.content_type not in PKCS7_MIME:
+        raise As2Error(
+            "insufficient-message-security",
+            f"messages from {remote.as2_id} must be encrypted; this one is {outer.content_type}",
+        )
+    try:
+        limit = max_payload_bytes
+        got = _unwrap(outer, local, remote, limit)
+        payload = got.entity.decoded()
+    except As2Error:
+        raise
+    except mime.MimeError as err:
+        reason = f"the message could not be read: {err}"
+    except Exception as err:  # a parser's surprise is still the partner's malformed message
+        reason = f"the message could not be read ({type(err).__name__}: {err})"
+    else:
+        return _received(summary.message_id, (local, remote), got, payload, headers, limit)
+    raise As2Error("unexpected-processing-error", reason)
+
+
+def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: int) -> _Unwrapped:
+    got = _Unwrapped(entity)
+    while True:
+        kind = got.entity.content_type
+        if kind in PKCS7_MIME:
+            der = got.entity.decoded()
+            name, info = cms.load(der)
+            if name in ("enveloped_data", "authenticated_enveloped_data"):
+                _once(got, "encrypted")
+                content = decrypt.decrypt(info, local.decryption)[1]
+            elif name == "compressed_data":
+                _once(got, "compressed")
+                content = cms.decompress(info, limit)
+            elif name == "signed_data":  # opaque signing: the content is inside the CMS
+                _once(got, "signed")
+                content = _verified(got, [cms.signed_content(info)], der, remote)
+            else:
+                raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
+        elif kind == "multipart/signed":
+            _once(got, "signed")
+            parts = mime.split_multipart(got.entity.body, got.entity.param("boundary") or "")
+            if len(parts) != 2:
+                raise mime.MimeError(f"a multipart/signed has 2 parts, not {len(parts)}")
+            signature = mime.parse_entity(parts[1])
+            if signature.content_type not in PKCS7_SIGNATURE:
+                raise mime.MimeError(f"the signature part is {signature.content_type}")
+            content = _verified(got, as_sent_then_canonical(parts[0]), signature.decoded(), remote)
+        else:
+            if remote.require_signed and "signed" not in got.layers:
+                raise As2Error(
+                    "insufficient-message-security", f"messages from {remote.as2_id} must be signed"
+                )
+            if remote.require_encrypted and "encrypted" not in got.layers:
+                raise As2Error(
+                    "insufficient-message-security",
+                    f"messages from {remote.as2_id} must be encrypted",
+                )
+            if kind.startswith("multipart/"):
+                raise As2Error(
+                    "unexpected-processing-error",
+                    f"a {kind} (several documents in one message) is not supported: "
+                    "send one document per message",
+                )
+            return got
+        got.entity = mime.parse_entity(content)
+
+
+def as_sent_then_canonical(content: bytes) -> Iterator[bytes]:
+    """The signed bytes as they came; then, for a signer that signed canonical text (CRLF) and
+    a transport that changed line ends, the CRLF form (only computed if needed)."""
+    yield content
+    crlf = mime.canonical(content)
+    if crlf != content:
+        yield crlf
+
+
+def _once(got: _Unwrapped, layer: str) -> None:
+    """AS2 has at most one of each; more is a nesting trick (e.g. a chain of zip bombs)."""
+    if layer in got.layers:
+        raise As2Error("unexpected-processing-error", f"the message is {layer} more than once")
+    got.layers.append(layer)
+
+
+def _verified(
+    got: _Unwrapped, candidates: Iterable[bytes], signature: bytes, remote: RemoteParty
+) -> bytes:
+    verified = verify.verify(candidates, signature, remote.verify_certs)
+    got.mic, got.mic_alg = mic_of(verified.digest), verified.alg
+    return verified.content
+
+
+def _received(
+    message_id: str,
+    parties: tuple[LocalParty, RemoteParty],
+    got: _Unwrapped,
+    payload: bytes,
+    headers: Mapping[str, str],
+    limit: int,
+) -> ReceivedMessage:
+    if len(payload) > limit:
+        raise As2Error("unexpected-processing-error", f"the document exceeds {limit} bytes")
+    h = lower_keys(headers)
+    local, remote = parties
+    return ReceivedMessage(
+        message_id=message_id,
+        as2_from=remote.as2_id,
+        as2_to=local.as2_id,
+        payload=payload,
+        filename=_safe_filename(got.entity.filename),
+        content_type=got.entity.content_type,
+        subject=h.get("subject"),
+        signed="signed" in got.layers,
+        encrypted="encrypted" in got.layers,
+        compressed="compressed" in got.layers,
+        mic=got.mic,
+        mic_alg=got.mic_alg,
+        mdn=mdn_request(h),
+    )
+
+
+def _safe_filename(name: str | None) -> str | None:
+    """The partner's file name without directories ("../../etc/x" → "x")."""
+    if not name:
+        return None
+    base = PurePosixPath(name.replace("\\", "/")).name
+    return base if base not in ("", ".", "..") else None

@@ -1,0 +1,134 @@
+"""Verifying CMS signatures (detached or opaque) against the partner's certificates.
+
+Not pyas2lib's ``verify_message``: it ignores RSASSA-PSS parameters (a PSS signature whose MGF1
+hash differs from its digest never verifies there) and hashes the content again for every
+certificate tried. Here the digest is checked once, which also tells a changed content
+(integrity-check-failed) from a wrong key (authentication-failed), and PSS is verified with
+``cryptography`` using the signer's parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from as2bus.shared.algorithms import SigningAlg
+from as2bus.shared.as2._pyas2lib import asymmetric, certificate
+from as2bus.shared.as2.cms import HASHES, load, names
+from as2bus.shared.as2.model import As2Error
+
+_DIGESTS = {alg.value: alg for alg in SigningAlg}
+
+
+@dataclass(frozen=True)
+class Verified:
+    content: bytes  # the exact bytes the signature covers
+    alg: SigningAlg
+    digest: bytes
+
+
+@dataclass(frozen=True)
+class _Signer:
+    digest_name: str
+    expected: bytes | None  # the message-digest signed attribute
+    to_be_signed: bytes | None  # DER of the signed attributes, None when there are none
+    algorithm: Any
+    signature: bytes
+    sid: Any
+
+
+def _signer(signature: bytes) -> _Signer:
+    try:
+        kind, info = load(signature)
+        if kind != "signed_data":
+            raise ValueError(kind)
+        signer = info["content"]["signer_infos"][0]  # AS2 messages have one signer
+        attrs = signer["signed_attrs"]
+        return _Signer(
+            digest_name=str(signer["digest_algorithm"]["algorithm"].native),
+            expected=_message_digest(attrs),
+            to_be_signed=attrs.untag().dump() if attrs else None,
+            algorithm=signer["signature_algorithm"],
+            signature=bytes(signer["signature"].native),
+            sid=signer["sid"],
+        )
+    except (As2Error, ValueError, TypeError, KeyError, IndexError):
+        pass
+    raise As2Error("authentication-failed", "the signature is not readable CMS SignedData")
+
+
+def verify(candidates: Iterable[bytes], signature: bytes, certs: Sequence[bytes]) -> Verified:
+    """Which of ``candidates`` (the exact bytes, then e.g. their CRLF form; produced lazily,
+    the first that matches wins) the signature covers, signed by one of ``certs``."""
+    signer = _signer(signature)
+    alg = _DIGESTS.get(signer.digest_name)
+    if alg is None:
+        raise As2Error(
+            "insufficient-message-security", f"{signer.digest_name} signatures are not accepted"
+        )
+    if signer.to_be_signed is not None:  # the usual case: the first content that matches
+        found = next(
+            ((c, d) for c in candidates if (d := _digest(alg, c)) == signer.expected), None
+        )
+        if found is None:
+            raise As2Error(
+                "integrity-check-failed", "the content does not match the digest it was signed with"
+            )
+        digests = [found]
+    else:
+        digests = [(c, _digest(alg, c)) for c in candidates]
+    if not certs:
+        raise As2Error("authentication-failed", "no partner certificate is in service")
+    for cert in sorted(certs, key=lambda pem: not names(signer.sid, pem)):
+        for content, digest in digests:
+            data = signer.to_be_signed if signer.to_be_signed is not None else content
+            if _signature_ok(cert, signer.algorithm, signer.signature, data, alg):
+                return Verified(content, alg, digest)
+    raise As2Error(
+        "authentication-failed",
+        f"the signature does not verify with the partner's {len(certs)} certificate(s) in service",
+    )
+
+
+def _digest(alg: SigningAlg, content: bytes) -> bytes:
+    return hashlib.new(alg.value, content).digest()
+
+
+def _message_digest(attrs: Any) -> bytes | None:
+    if not attrs:
+        return None
+    for attr in attrs:
+        if attr["type"].native == "message_digest":
+            return bytes(attr["values"][0].native)
+    raise ValueError("signed attributes without a message digest")
+
+
+def _signature_ok(cert_pem: bytes, sig_alg: Any, sig: bytes, data: bytes, alg: SigningAlg) -> bool:
+    try:
+        if sig_alg.signature_algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            digest = HASHES[params["hash_algorithm"]["algorithm"].native]()
+            mgf = HASHES[params["mask_gen_algorithm"]["parameters"]["algorithm"].native]()
+            scheme = padding.PSS(padding.MGF1(mgf), params["salt_length"].native)
+            _public_key(cert_pem).verify(sig, data, scheme, digest)
+            return True
+        if sig_alg.signature_algo != "rsassa_pkcs1v15":
+            return False
+        asymmetric.rsa_pkcs1v15_verify(certificate(cert_pem), sig, data, alg.value)
+        return True
+    except Exception:  # whatever fails here means: not this certificate
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(cert_pem: bytes) -> rsa.RSAPublicKey:
+    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("not an RSA certificate")
+    return key
