@@ -8,7 +8,17 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from as2bus.cli import certs, inbox, keystores, partners, partnerships, send, stack, stations
+from as2bus.cli import (
+    certs,
+    inbox,
+    keystores,
+    partners,
+    partnerships,
+    send,
+    stack,
+    stations,
+    track,
+)
 from as2bus.cli.client import DEFAULT_CERT_URL, DEFAULT_CONFIG_URL, CliError, CliState
 from as2bus.shared.crypto import generate_master_key
 
@@ -43,6 +53,7 @@ certs.app.command("export")(keystores.export)
 app.command("up", rich_help_panel=RUN)(stack.up)
 app.command("inbox", rich_help_panel=MESSAGES)(inbox.inbox_command)
 app.command("send", rich_help_panel=MESSAGES)(send.send)
+app.add_typer(track.app, name="track", rich_help_panel=MESSAGES)
 
 
 @app.callback()

@@ -38,6 +38,7 @@ SERVICES = [
     Service("cert-svc", "as2bus.cert", 8082, "sqlite+aiosqlite:///{data}/cert.db"),
     Service("inbound-svc", "as2bus.inbound", 8080, "sqlite+aiosqlite:///{data}/inbound.db"),
     Service("outbound-svc", "as2bus.outbound", 8083, "sqlite+aiosqlite:///{data}/outbound.db"),
+    Service("tracklog-svc", "as2bus.tracklog", 8084, "sqlite+aiosqlite:///{data}/tracklog.db"),
 ]
 
 

@@ -1,0 +1,81 @@
+"""``as2bus track`` against a real tracklog-svc process fed over real JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from as2bus.cli import track
+from as2bus.cli.client import CliState
+from as2bus.shared.bus import open_bus, publish_event
+from as2bus.shared.contracts import Event
+from as2bus.shared.testing.services import ServiceProcess
+from as2bus.tracklog.testing import T0, inbound, outbound
+
+TOKEN = "cli-track-token-0123456789"
+
+
+@pytest.fixture
+def tracklog(nats_url: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    env = {"AS2BUS_NATS_URL": nats_url, "AS2BUS_API_TOKEN": TOKEN,
+           "AS2BUS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/tracklog.db"}  # fmt: skip
+    proc = ServiceProcess("as2bus.tracklog", env, tmp_path / "tracklog.log").start()
+    yield proc
+    assert proc.stop() in (0, -signal.SIGTERM), proc.log()
+
+
+async def publish(nats_url: str, events: list[Event]) -> None:
+    bus = await open_bus(nats_url, name="cli-track-test")
+    try:
+        for event in events:
+            await publish_event(bus.broker, event)
+    finally:
+        await bus.close()
+
+
+def cli(proc: ServiceProcess, *args: str) -> Any:
+    state = CliState(token=TOKEN, json="--json" in args)
+    argv = ["--tracklog-url", proc.base_url, *(a for a in args if a != "--json")]
+    result = CliRunner().invoke(track.app, argv, obj=state)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+async def test_list_show_stats_and_watch(nats_url: str, tracklog: ServiceProcess) -> None:
+    watched: list[Any] = []
+    finals = ["--status", "failed", "--status", "mdn-sent", "--count", "2"]
+    watcher = threading.Thread(target=lambda: watched.append(cli(tracklog, "watch", *finals)))
+    watcher.start()
+    async with httpx.AsyncClient(base_url=tracklog.base_url) as http:
+        for _ in range(200):  # until the watcher is connected
+            if "as2bus_tracklog_live_streams 1.0" in (await http.get("/metrics")).text:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the watcher did not connect")
+    await publish(nats_url, outbound("<o1@myco>", fail="CERT_HAS_EXPIRED: acme's certificate"))
+    await publish(nats_url, inbound("<i1@acme>", at=T0.replace(hour=10)))
+    await asyncio.to_thread(watcher.join, 20)
+    assert watched, "watch did not see two changes"
+    assert [line.split()[-2:] for line in watched[0].stdout.splitlines()] == [
+        ["failed", "<o1@myco>"], ["mdn-sent", "<i1@acme>"],
+    ]  # fmt: skip
+
+    listed = cli(tracklog, "list", "--direction", "outbound").stdout
+    assert "<o1@myco>" in listed
+    assert "<i1@acme>" not in listed
+    shown = cli(tracklog, "show", "<o1@myco>").stdout
+    assert "MessageFailed  failed after 1 attempt(s): CERT_HAS_EXPIRED" in shown
+    window = ["--since", T0.isoformat(), "--until", T0.replace(day=3).isoformat()]
+    figures = json.loads(cli(tracklog, "stats", "--json", *window, "--bucket", "day").stdout)
+    counts = {(c["status"], c["count"]) for c in figures["counts"]}
+    assert counts == {("failed", 1), ("mdn-sent", 1)}

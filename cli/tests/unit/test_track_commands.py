@@ -1,0 +1,183 @@
+"""``as2bus track ...`` against a fake tracklog-svc behind ``httpx.MockTransport``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from as2bus.cli import track
+from as2bus.cli.client import CliError, CliState
+
+URL = "http://tracklog.test"
+TOKEN = "unit-test-token"
+ROW = {
+    "id": "6f1c3a52-4c1e-5b8e-9a55-0d0f6e2b7c11", "direction": "outbound",
+    "message_id": "<m1@myco>", "request_id": "req-1", "station": "MYCO", "partner": "acme",
+    "filename": "invoice.edi", "content_type": "application/edi-x12", "size": 10,
+    "status": "failed", "error_code": "CERT_HAS_EXPIRED", "error": "CERT_HAS_EXPIRED: expired",
+    "attempts": 2, "duplicates": 0, "created_at": "2026-03-02T09:00:00Z",
+    "updated_at": "2026-03-02T09:00:04Z", "mdn_at": None, "time_to_mdn_ms": None,
+}  # fmt: skip
+EVENT = {"event_id": "e1", "occurred_at": "2026-03-02T09:00:00Z", "event_type": "MessageQueued",
+         "summary": "queued for acme: invoice.edi (10 bytes)", "data": {}}  # fmt: skip
+CHANGE = {"id": ROW["id"], "direction": "outbound", "message_id": "<m1@myco>", "partner": "acme",
+          "station": "MYCO", "filename": None, "status": "sent", "previous_status": "queued",
+          "updated_at": "2026-03-02T09:00:02Z"}  # fmt: skip
+STATS = {
+    "since": "2026-03-01T09:00:00Z", "until": "2026-03-02T09:00:00Z", "bucket": "hour",
+    "counts": [{"bucket": "2026-03-02T09:00:00Z", "partner": "acme", "direction": "outbound",
+                "status": "failed", "count": 3}],
+    "time_to_mdn": [{"partner": None, "count": 5, "p50": 120, "p90": 400, "p99": 900}],
+    "failure_reasons": [{"error_code": "CERT_HAS_EXPIRED", "partner": "acme", "count": 3,
+                         "example": "CERT_HAS_EXPIRED: expired"}],
+    "certificates": [{"alias": "acme", "kind": "partner", "state": "active", "days_left": 12,
+                      "not_after": "2026-03-14T00:00:00Z"}],
+}  # fmt: skip
+
+
+def error(result: Any) -> str:
+    """What the ``as2bus`` root prints as ``error: ...`` lines (track.app alone raises it)."""
+    assert result.exit_code == 1
+    assert isinstance(result.exception, CliError), result.output
+    return "\n".join(result.exception.lines)
+
+
+def sse(*events: tuple[str, dict[str, Any]]) -> bytes:
+    text = ": listening\n\n" + "".join(f"event: {k}\ndata: {json.dumps(d)}\n\n" for k, d in events)
+    return text.encode()
+
+
+class Fake:
+    """Answers like tracklog-svc; records the requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.rows = [ROW]
+        self.stream = sse(("status", CHANGE), ("status", CHANGE | {"status": "failed"}))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return httpx.Response(401, json={"detail": "missing or wrong API token"})
+        path = request.url.path.removeprefix("/api/v1")
+        if path == "/messages":
+            return httpx.Response(200, json={"items": self.rows, "next_cursor": "CUR"})
+        if path == f"/messages/{ROW['id']}":
+            return httpx.Response(200, json=ROW | {"timeline": [EVENT]})
+        if path == "/stream":
+            return httpx.Response(200, content=self.stream,
+                                  headers={"content-type": "text/event-stream"})  # fmt: skip
+        if path == "/stats":
+            return httpx.Response(200, json=STATS)
+        return httpx.Response(404, json={"detail": f"message {path} not found"})
+
+
+@pytest.fixture
+def fake() -> Fake:
+    return Fake()
+
+
+@pytest.fixture
+def run(fake: Fake) -> Callable[..., Any]:
+    def invoke(*args: str, token: str | None = TOKEN, as_json: bool = False) -> Any:
+        state = CliState(token=token, json=as_json, transport=httpx.MockTransport(fake))
+        result = CliRunner().invoke(track.app, ["--tracklog-url", URL, *args], obj=state)
+        assert "Traceback" not in result.output
+        return result
+
+    return invoke
+
+
+def test_list_sends_the_filters_and_shows_a_table_with_the_next_cursor(
+    run: Any, fake: Fake
+) -> None:
+    result = run("list", "--partner", "acme", "--status", "failed", "--status", "rejected",
+                 "--filename", "inv", "--oldest-first", "--limit", "5")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    query = fake.requests[0].url.params
+    assert query.get_list("status") == ["failed", "rejected"]
+    assert (query["partner"], query["filename"], query["order"], query["limit"]) == (
+        "acme", "inv", "asc", "5",
+    )  # fmt: skip
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split() == ["CREATED", "DIR", "PARTNER", "STATUS", "MESSAGE-ID", "FILENAME",
+                              "ERROR", "ID"]  # fmt: skip
+    assert row.split() == ["2026-03-02T09:00:00", "out", "acme", "failed", "<m1@myco>",
+                           "invoice.edi", "CERT_HAS_EXPIRED:", "expired", ROW["id"]]  # fmt: skip
+    assert result.stdout.rstrip().endswith("(more: add --cursor CUR)")
+    as_json = run("list", as_json=True)
+    assert json.loads(as_json.stdout)["next_cursor"] == "CUR"
+
+
+def test_show_finds_a_message_by_its_message_id_and_prints_its_timeline(
+    run: Any, fake: Fake
+) -> None:
+    result = run("show", "<m1@myco>")
+    assert result.exit_code == 0, result.output
+    assert fake.requests[0].url.params["message_id"] == "<m1@myco>"
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert ["status:", "failed"] in lines
+    assert ["error:", "CERT_HAS_EXPIRED:", "expired"] in lines
+    assert "MessageQueued  queued for acme: invoice.edi (10 bytes)" in result.stdout
+    fake.rows = [ROW, ROW | {"id": "7e0c0000-0000-5000-8000-000000000000", "direction": "inbound"}]
+    several = error(run("show", "<m1@myco>"))
+    assert several.splitlines() == [
+        "several messages have Message-ID <m1@myco>; give one id:",
+        f"{ROW['id']} (outbound, acme)",
+        "7e0c0000-0000-5000-8000-000000000000 (inbound, acme)",
+    ]
+    fake.rows = []
+    assert error(run("show", "<zz@x>")) == "no message with Message-ID <zz@x>"
+
+
+def test_watch_prints_each_change_and_stops_after_count(run: Any, fake: Fake) -> None:
+    result = run("watch", "--partner", "acme", "--status", "sent", "--count", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [
+        "2026-03-02T09:00:02", "outbound", "acme", "queued", "->", "sent", "<m1@myco>",
+    ]  # fmt: skip
+    assert fake.requests[0].url.params.get_list("status") == ["sent"]
+    everything = run("watch", as_json=True)
+    assert [json.loads(line)["status"] for line in everything.stdout.splitlines()] == [
+        "sent", "failed",
+    ]  # fmt: skip
+    fake.stream = sse(("overflow", {"reload": True}))
+    assert error(run("watch")).startswith("changes came faster than they were read")
+
+
+def test_stats_prints_each_section(run: Any) -> None:
+    result = run("stats", "--bucket", "hour")
+    assert result.exit_code == 0, result.output
+    for title in ("By status:", "Time to MDN (ms):", "Failure reasons:", "Certificates:"):
+        assert title in result.stdout
+    lines = result.stdout.splitlines()
+    assert "(all)    5      120  400  900" in lines
+    assert "2026-03-02T09:00  acme     out  failed  3" in lines
+    assert "CERT_HAS_EXPIRED  acme     3      CERT_HAS_EXPIRED: expired" in lines
+    assert "acme   partner  active  12         2026-03-14" in lines
+
+
+def test_a_missing_token_is_reported_and_the_stored_one_is_used(
+    run: Any, fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for command in (["list"], ["watch"]):
+        assert error(run(*command, token=None)).startswith("the API token was refused")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "api-token").write_text(TOKEN + "\n")
+    monkeypatch.setenv("AS2BUS_DATA_DIR", str(tmp_path))
+    assert run("list", token=None).exit_code == 0
+
+
+def test_an_unreachable_service_names_the_url_option() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    state = CliState(token=TOKEN, transport=httpx.MockTransport(down))
+    result = CliRunner().invoke(track.app, ["--tracklog-url", URL, "list"], obj=state)
+    assert error(result).startswith(f"cannot reach tracklog-svc at {URL}")

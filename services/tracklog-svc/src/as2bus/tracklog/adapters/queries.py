@@ -1,0 +1,157 @@
+"""Reading the projection: filtered, sorted, cursor-paginated lists, one message, certificates.
+
+Pages are cut by a cursor (the last row's sort value and id) rather than an offset: page 1,000
+costs what page 1 costs, and a row that changes while someone pages does not shift the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from as2bus.tracklog.adapters.repository import from_row
+from as2bus.tracklog.adapters.tables import certificates, messages, processed_events, timeline
+from as2bus.tracklog.certs import CertificateView
+from as2bus.tracklog.domain import MessageState, utc
+
+Sort = Literal["created_at", "updated_at"]
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    direction: str | None = None
+    statuses: tuple[str, ...] = ()
+    partner: str | None = None
+    station: str | None = None
+    message_id: str | None = None
+    request_id: str | None = None
+    filename: str | None = None  # a prefix, any case
+    since: datetime | None = None  # bounds of the sort field: since <= value < until
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class BadCursorError(ValueError):
+    pass
+
+
+def encode_cursor(value: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([utc(value).isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        return utc(datetime.fromisoformat(value)), uuid.UUID(row_id)
+    except (ValueError, TypeError) as err:
+        raise BadCursorError("not a cursor this API returned") from err
+
+
+def _prefix(column: sa.ColumnElement[Any], prefix: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` starts with ``prefix``, in a form each database answers from an index: LIKE on
+    PostgreSQL (varchar_pattern_ops), GLOB on SQLite (its LIKE ignores case and the index)."""
+    if dialect == "sqlite":
+        escaped = "".join(f"[{c}]" if c in "*?[" else c for c in prefix)
+        return column.op("GLOB")(escaped + "*")
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped + "%", escape="\\")
+
+
+def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> list[Any]:
+    c = messages.c
+    found: list[Any] = []
+    for column, value in ((c.direction, f.direction), (c.partner, f.partner),
+                          (c.station, f.station), (c.request_id, f.request_id)):  # fmt: skip
+        if value is not None:
+            found.append(column == value)
+    if f.statuses:
+        found.append(c.status.in_(f.statuses))
+    if f.message_id is not None:  # with or without the angle brackets
+        bare = f.message_id.strip().removeprefix("<").removesuffix(">")
+        found.append(c.message_id.in_([bare, f"<{bare}>"]))
+    if f.filename:
+        found.append(_prefix(c.filename_key, f.filename.lower(), dialect))
+    if f.since is not None:
+        found.append(sort_column >= utc(f.since))
+    if f.until is not None:
+        found.append(sort_column < utc(f.until))
+    return found
+
+
+LIST_COLUMNS = [messages.c[name] for name in (
+    "id", "direction", "message_id", "request_id", "station", "partner", "filename",
+    "content_type", "size", "status", "error_code", "error", "attempts", "duplicates",
+    "created_at", "updated_at", "mdn_at", "time_to_mdn_ms",
+)]  # fmt: skip
+
+
+async def list_messages(
+    session: AsyncSession,
+    f: MessageFilter,
+    *,
+    sort: Sort = "created_at",
+    order: Order = "desc",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    column = messages.c[sort]
+    dialect = session.get_bind().dialect.name
+    query = sa.select(*LIST_COLUMNS).where(*_conditions(f, column, dialect))
+    key = sa.tuple_(column, messages.c.id)
+    if cursor is not None:
+        value, row_id = decode_cursor(cursor)
+        after = sa.tuple_(sa.literal(value, column.type), sa.literal(row_id, sa.Uuid()))
+        query = query.where(key < after if order == "desc" else key > after)
+    if order == "desc":
+        query = query.order_by(column.desc(), messages.c.id.desc())
+    else:
+        query = query.order_by(column, messages.c.id)
+    rows = [dict(r) for r in (await session.execute(query.limit(limit + 1))).mappings()]
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, datetime):
+                row[name] = utc(value)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more else None
+    return Page(rows, encode_cursor(last[sort], last["id"]) if last else None)
+
+
+async def get_message(
+    session: AsyncSession, ref: uuid.UUID
+) -> tuple[MessageState, list[dict[str, Any]]] | None:
+    found = sa.select(messages).where(messages.c.id == ref)
+    row = (await session.execute(found)).mappings().first()
+    if row is None:
+        return None
+    query = (
+        sa.select(timeline)
+        .where(timeline.c.message == ref)
+        .order_by(timeline.c.occurred_at, timeline.c.event_id)
+    )
+    events = [dict(r) | {"occurred_at": utc(r["occurred_at"])} for r in
+              (await session.execute(query)).mappings()]  # fmt: skip
+    return from_row(MessageState, row), events
+
+
+async def list_certificates(session: AsyncSession) -> list[CertificateView]:
+    query = sa.select(certificates).order_by(certificates.c.not_after, certificates.c.alias)
+    return [from_row(CertificateView, r) for r in (await session.execute(query)).mappings()]
+
+
+async def count_events(session: AsyncSession) -> int:
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(processed_events)) or 0)

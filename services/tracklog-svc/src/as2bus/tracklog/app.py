@@ -1,0 +1,86 @@
+"""Composition root of tracklog-svc: settings → database, bus → projector and its consumer,
+change hub → HTTP API and live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, FastAPI
+
+from as2bus.shared.bus import open_bus
+from as2bus.shared.chassis import MissingSettingError, bus_check, database_check
+from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.web import add_error_handlers, add_ops_routes, require_token
+from as2bus.tracklog.entrypoints.api import router
+from as2bus.tracklog.entrypoints.bus import Consumer
+from as2bus.tracklog.hub import ChangeHub
+from as2bus.tracklog.reads import Reads
+from as2bus.tracklog.service import Projector
+from as2bus.tracklog.settings import TracklogSettings
+
+log = logging.getLogger("as2bus.tracklog")
+
+MIGRATIONS = "as2bus.tracklog:migrations"
+
+
+def api_token(settings: TracklogSettings) -> str:
+    # Unlike the other admin services, tracklog holds no secret data: no master key needed.
+    if settings.api_token is None:
+        raise MissingSettingError("AS2BUS_API_TOKEN must be set (as2bus keygen prints one)")
+    return settings.api_token.get_secret_value()
+
+
+def create_app(settings: TracklogSettings) -> FastAPI:
+    token = api_token(settings)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    hub = ChangeHub()
+    projector = Projector(sessions, on_changes=hub.publish)
+    state: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_database_async(MIGRATIONS, settings.database_url)
+        bus = await open_bus(settings.nats_url, name="tracklog-svc", streams=settings.events)
+        consumer = Consumer(
+            bus.js, projector, durable=settings.consumer, batch_size=settings.batch_size
+        )
+        task = asyncio.create_task(consumer.run_forever(), name="tracklog-consumer")
+        state.update(bus=bus, consumer=consumer)
+        app.state.consumer = consumer
+        log.info("tracklog-svc ready on %s:%s", settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            hub.close()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await bus.close()
+            await engine.dispose()
+
+    async def consumer_ready() -> None:
+        consumer = state.get("consumer")
+        if isinstance(consumer, Consumer) and consumer.last_error:
+            raise RuntimeError(consumer.last_error)
+
+    app = FastAPI(
+        title="as2bus tracklog-svc",
+        version="1",
+        summary="Status and history of every AS2 message, dashboard figures, certificate expiry.",
+        lifespan=lifespan,
+    )
+    app.state.reads = Reads(sessions)
+    app.state.hub = hub
+    app.state.consumer_name = settings.consumer
+    app.include_router(router, dependencies=[Depends(require_token(token))])
+    add_error_handlers(app)
+    add_ops_routes(
+        app,
+        {"database": database_check(engine), "nats": bus_check(state), "consumer": consumer_ready},
+    )
+    return app

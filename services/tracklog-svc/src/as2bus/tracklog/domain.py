@@ -1,0 +1,138 @@
+"""What a message's row says, and how its status follows from the facts events brought.
+
+A row is a merge of facts, each kept by a rule that does not depend on arrival order (earliest,
+latest, highest attempt, a count), and the status is derived from those facts by a fixed
+precedence. So a redelivered, late or reordered event can never put an older status back.
+
+Outbound: rejected > failed > MDN verdict (delivered, delivered-with-warnings, failed) >
+latest attempt (sent, retrying; by attempt number, then time) > queued.
+Inbound: received (then mdn-sent / mdn-failed by the latest MDN attempt) > rejected > duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Direction = Literal["inbound", "outbound"]
+Status = Literal[
+    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
+    "received", "mdn-sent", "mdn-failed", "duplicate",
+]  # fmt: skip
+OUTBOUND_STATUSES: tuple[Status, ...] = (
+    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
+)  # fmt: skip
+INBOUND_STATUSES: tuple[Status, ...] = (
+    "received", "mdn-sent", "mdn-failed", "rejected", "duplicate",
+)  # fmt: skip
+
+
+def utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite hands back naive datetimes; they were stored as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass
+class MessageState:
+    """One row of the projection; every field is a column of ``messages``."""
+
+    id: uuid.UUID
+    direction: Direction
+    created_at: datetime  # the earliest event's time
+    updated_at: datetime  # the latest event's time
+    message_id: str | None = None
+    request_id: str | None = None
+    station: str | None = None
+    partner: str | None = None
+    filename: str | None = None
+    filename_key: str | None = None  # lower-cased filename, for prefix search
+    content_type: str | None = None
+    size: int | None = None
+    document: dict[str, Any] | None = None
+    subject: str | None = None
+    status: Status = "queued"
+    error_code: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    events: int = 0
+    duplicates: int = 0
+    queued_at: datetime | None = None
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    mdn_at: datetime | None = None
+    failed_at: datetime | None = None
+    rejected_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    progress_status: str | None = None
+    progress_attempt: int = 0
+    progress_at: datetime | None = None
+    retry_reason: str | None = None
+    mdn_requested: str | None = None
+    mdn_mode: str | None = None
+    mdn_disposition: str | None = None
+    mdn_modifier: str | None = None
+    mic_matches: bool | None = None
+    signature: str | None = None
+    mdn_attempts: int = 0
+    mdn_delivered: bool | None = None
+    mdn_error: str | None = None
+    failure_reason: str | None = None
+    rejection_code: str | None = None
+    rejection_reason: str | None = None
+    time_to_mdn_ms: int | None = None
+
+
+def mdn_verdict(state: MessageState) -> tuple[Status, str | None, str | None]:
+    """An outbound message's status from its partner's MDN: (status, error code, error)."""
+    modifier = f"/{state.mdn_modifier}" if state.mdn_modifier else ""
+    if state.mdn_disposition == "failed":
+        return "failed", "mdn-failed", f"the partner's MDN says failed{modifier}"
+    if state.signature == "invalid":
+        return "failed", "mdn-signature-invalid", "the MDN's signature does not verify"
+    if state.mic_matches is False:
+        return "failed", "mic-mismatch", "the MDN's MIC is not the one we sent"
+    if state.mdn_disposition == "processed/warning":
+        return "delivered-with-warnings", None, f"the partner processed it with a warning{modifier}"
+    return "delivered", None, None
+
+
+def _outbound(state: MessageState) -> tuple[Status, str | None, str | None]:
+    if state.rejected_at is not None:
+        return "rejected", state.rejection_code, state.rejection_reason
+    if state.failed_at is not None:
+        reason = state.failure_reason or "failed"
+        return "failed", reason.split(":")[0][:80], reason
+    if state.mdn_at is not None:
+        return mdn_verdict(state)
+    if state.progress_status == "retrying":
+        return "retrying", None, state.retry_reason
+    if state.progress_status == "sent":
+        # No MDN asked for: the HTTP 2xx is the delivery (outbound-svc says so too).
+        return ("delivered" if state.mdn_requested == "none" else "sent"), None, None
+    return "queued", None, None
+
+
+def _inbound(state: MessageState) -> tuple[Status, str | None, str | None]:
+    mdn: Status | None = None
+    if state.mdn_at is not None:
+        mdn = "mdn-sent" if state.mdn_delivered else "mdn-failed"
+    error = state.mdn_error if mdn == "mdn-failed" else None
+    if state.received_at is not None:
+        return mdn or "received", ("mdn-undelivered" if error else None), error
+    if state.rejected_at is not None:
+        return "rejected", state.rejection_code, state.rejection_reason
+    if state.duplicates:
+        return "duplicate", None, None
+    # Only the MDN is known (the message itself is older than the stream's history).
+    return mdn or "received", ("mdn-undelivered" if error else None), error
+
+
+def derive(state: MessageState) -> None:
+    """Set the derived columns (status, error, time to MDN) from the facts."""
+    rule = _outbound if state.direction == "outbound" else _inbound
+    state.status, state.error_code, state.error = rule(state)
+    state.time_to_mdn_ms = None
+    if state.direction == "outbound" and state.mdn_at and state.queued_at:
+        state.time_to_mdn_ms = round((state.mdn_at - state.queued_at).total_seconds() * 1000)

@@ -1,0 +1,134 @@
+"""The projection's feed: a durable pull consumer of every event, from the stream's start.
+
+Events are fetched in batches, applied in one transaction, and acknowledged only after the
+commit. An event this version does not know is acknowledged and counted, never retried
+forever; a batch that fails (database down) is redelivered and, being idempotent, applied once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+
+from as2bus.shared.contracts import Event, UnknownEventError, parse_event
+from as2bus.shared.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
+from as2bus.tracklog.service import Projector
+
+log = logging.getLogger(__name__)
+
+SKIPPED = Counter(
+    "as2bus_tracklog_skipped_events_total", "Events acknowledged unapplied", ["reason"]
+)
+LAG = Gauge("as2bus_tracklog_lag_events", "Events on the stream not yet fetched by the consumer")
+FAILED_BATCHES = Counter("as2bus_tracklog_failed_batches_total", "Batches that will be retried")
+
+
+def decode(raw: bytes) -> Event | None:
+    try:
+        return parse_event(raw)
+    except UnknownEventError:
+        SKIPPED.labels("unknown-type").inc()
+    except ValidationError as err:
+        SKIPPED.labels("undecodable").inc()
+        log.warning("an event that does not match its contract was skipped: %s", err)
+    return None
+
+
+class Consumer:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        projector: Projector,
+        *,
+        durable: str,
+        batch_size: int = 256,
+        fetch_timeout: float = 1.0,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self._js = js
+        self._projector = projector
+        self._durable = durable
+        self._batch_size = batch_size
+        self._fetch_timeout = fetch_timeout
+        self._retry_seconds = retry_seconds
+        self.last_error: str | None = None
+        self.applied = 0
+
+    async def reset(self) -> None:
+        """Forget the consumer's position, so the next run starts from the stream's start."""
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_consumer(EVENTS_STREAM, self._durable)
+
+    async def pending(self) -> int | None:
+        """Events on the stream not yet acknowledged by this consumer (None before it exists)."""
+        try:
+            info = await self._js.consumer_info(EVENTS_STREAM, self._durable)
+        except NotFoundError:
+            return None
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def run_forever(self) -> None:
+        """`run`, restarted after anything that stops it (NATS gone for a while, say)."""
+        while True:
+            try:
+                await self.run()
+            except Exception as err:
+                self.last_error = f"{type(err).__name__}: {err}"[:300]
+                log.warning("consumer stopped, restarting: %s", self.last_error)
+                await asyncio.sleep(self._retry_seconds)
+
+    async def run(self, *, until_caught_up: bool = False) -> int:
+        """Apply events until cancelled, or until none are waiting; returns how many."""
+        subscription = await self._js.pull_subscribe(
+            EVENTS_SUBJECTS,
+            durable=self._durable,
+            stream=EVENTS_STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=60,
+                max_ack_pending=max(1000, 4 * self._batch_size),
+            ),
+        )
+        try:
+            while True:
+                try:
+                    batch = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
+                except NatsTimeout:
+                    LAG.set(0)
+                    if until_caught_up:
+                        return self.applied
+                    continue
+                done = await self._handle(batch) and batch[-1].metadata.num_pending == 0
+                if done and until_caught_up:
+                    return self.applied
+        finally:
+            await subscription.unsubscribe()
+
+    async def _handle(self, msgs: list[Msg]) -> bool:
+        events = [e for m in msgs if (e := decode(m.data)) is not None]
+        try:
+            await self._projector.apply(events)
+        except Exception as err:  # database down, a lost race with another replica: retry
+            FAILED_BATCHES.inc()
+            self.last_error = f"{type(err).__name__}: {err}"[:300]
+            log.warning("batch of %d events failed, will retry: %s", len(msgs), self.last_error)
+            for msg in msgs:
+                await msg.nak(delay=self._retry_seconds)
+            await asyncio.sleep(self._retry_seconds)
+            return False
+        self.last_error = None
+        self.applied += len(events)
+        for msg in msgs:
+            await msg.ack()
+        LAG.set(msgs[-1].metadata.num_pending)
+        return True

@@ -1,0 +1,144 @@
+"""What the API returns (and so what its OpenAPI document describes)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from as2bus.tracklog.domain import Direction, Status
+
+
+class MessageSummary(BaseModel):
+    id: uuid.UUID = Field(description="Stable id of the row (the same after a rebuild)")
+    direction: Direction
+    message_id: str | None = Field(description="The AS2 Message-ID")
+    request_id: str | None = Field(description="Outbound: the send request's id")
+    station: str | None = Field(description="Our AS2 ID")
+    partner: str | None = Field(description="The partner's AS2 ID")
+    filename: str | None
+    content_type: str | None
+    size: int | None
+    status: Status
+    error_code: str | None = Field(description="Short reason code, when something went wrong")
+    error: str | None = Field(description="What went wrong, for a person")
+    attempts: int
+    duplicates: int = Field(description="Inbound: how often the partner resent it")
+    created_at: datetime = Field(description="Time of the message's first event")
+    updated_at: datetime = Field(description="Time of its latest event")
+    mdn_at: datetime | None
+    time_to_mdn_ms: int | None = Field(description="Outbound: from queued to MDN received")
+
+
+class MessagePage(BaseModel):
+    items: list[MessageSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class TimelineItem(BaseModel):
+    event_id: uuid.UUID
+    occurred_at: datetime
+    event_type: str
+    summary: str
+    data: dict[str, Any] = Field(description="The event's data as published")
+
+
+class MessageDetail(MessageSummary):
+    subject: str | None
+    document: dict[str, Any] | None = Field(description="Object-store reference of the document")
+    events: int
+    queued_at: datetime | None
+    sent_at: datetime | None
+    received_at: datetime | None
+    failed_at: datetime | None
+    rejected_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="Retrying: when the next attempt is due")
+    mdn_requested: str | None = Field(description="Outbound: sync, async or none")
+    mdn_mode: str | None
+    mdn_disposition: str | None
+    mdn_modifier: str | None
+    mic_matches: bool | None
+    signature: str | None = Field(
+        description="Outbound: of the partner's MDN; inbound: of the partner's message "
+        "(valid, invalid, unverified, unsigned)"
+    )
+    mdn_attempts: int = Field(description="Inbound: attempts to deliver our async MDN")
+    mdn_delivered: bool | None
+    mdn_error: str | None
+    timeline: list[TimelineItem]
+
+
+class StatusCount(BaseModel):
+    bucket: datetime = Field(description="Start of the hour or day (UTC)")
+    partner: str | None
+    direction: Direction
+    status: Status
+    count: int
+
+
+class TimeToMdn(BaseModel):
+    partner: str | None = Field(description="null: all partners together")
+    count: int
+    p50: int = Field(description="Milliseconds")
+    p90: int
+    p99: int
+
+
+class FailureReason(BaseModel):
+    error_code: str | None
+    partner: str | None
+    count: int
+    example: str | None
+
+
+class CertificateOut(BaseModel):
+    kind: str
+    alias: str
+    fingerprint_sha256: str
+    certificate_id: uuid.UUID | None
+    subject: str | None
+    not_after: datetime | None
+    days_left: int | None
+    state: Literal["scheduled", "active", "retiring", "retired", "expired"]
+    activation_at: datetime | None
+    retirement_at: datetime | None
+    warned_days: int | None = Field(description="Smallest expiry warning threshold announced")
+
+
+class Rotation(BaseModel):
+    at: datetime
+    change: Literal["activates", "retires"]
+    certificate: CertificateOut
+
+
+class Stats(BaseModel):
+    since: datetime
+    until: datetime
+    bucket: Literal["hour", "day"]
+    counts: list[StatusCount]
+    time_to_mdn: list[TimeToMdn]
+    failure_reasons: list[FailureReason]
+    certificates: list[CertificateOut] = Field(description="Not retired, soonest expiry first")
+
+
+class StatusChangeOut(BaseModel):
+    """The JSON of each ``status`` event on ``GET /api/v1/stream``."""
+
+    id: uuid.UUID
+    direction: Direction
+    message_id: str | None
+    partner: str | None
+    station: str | None
+    filename: str | None
+    status: Status
+    previous_status: Status | None
+    updated_at: datetime
+
+
+class ProjectionStatus(BaseModel):
+    consumer: str = Field(description="The durable JetStream consumer feeding the projection")
+    events_applied: int = Field(description="Events applied since the projection was (re)built")
+    pending: int | None = Field(description="Events on the stream not yet applied")
+    last_error: str | None = Field(description="Why the last batch failed, until one succeeds")

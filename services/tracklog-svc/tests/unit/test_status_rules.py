@@ -1,0 +1,112 @@
+"""Status derivation, precedence and message keys, without a database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from as2bus.shared.contracts import Event, Failure, MessageFailed, MessageRetrying, Retry
+from as2bus.tracklog.domain import MessageState
+from as2bus.tracklog.keys import message_ref
+from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
+
+
+def only(events: list[Event]) -> MessageState:
+    rows = in_memory(events)
+    assert len(rows) == 1, rows
+    return next(iter(rows.values()))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({}, "delivered", None),
+        ({"mdn": "processed/warning"}, "delivered-with-warnings", None),
+        ({"mdn": "failed"}, "failed", "mdn-failed"),
+        ({"mic_matches": False}, "failed", "mic-mismatch"),
+        ({"mdn_mode": "async", "mdn": None}, "sent", None),
+        ({"mdn_mode": "none"}, "delivered", None),
+        ({"retries": 2, "fail": "CERT_HAS_EXPIRED: the partner's certificate"}, "failed",
+         "CERT_HAS_EXPIRED"),
+    ],
+)  # fmt: skip
+def test_an_outbound_lifecycle_ends_in_the_status_an_operator_expects(
+    kwargs: dict[str, object], status: str, code: str | None
+) -> None:
+    row = only(outbound("<m1@myco>", **kwargs))
+    assert (row.status, row.error_code) == (status, code)
+    assert (row.queued_at, row.request_id) == (T0, "req-<m1@myco>")
+
+
+def test_each_stage_of_an_outbound_message_has_its_status() -> None:
+    events = outbound("<m1@myco>", retries=1, mdn_mode="async")
+    assert [only(events[: n + 1]).status for n in range(len(events))] == [
+        "queued", "retrying", "sent", "delivered",
+    ]  # fmt: skip
+    row = only(events)
+    assert (row.attempts, row.mdn_mode, row.signature) == (2, "async", "valid")
+    assert row.time_to_mdn_ms == 6000  # queued at T0, MDN 3 steps of 2 s later
+
+
+def test_a_retry_of_a_later_attempt_is_newer_than_an_earlier_send() -> None:
+    """An async MDN that never came: outbound-svc sends again (attempt 2), which fails."""
+    sent_1 = outbound("<m1@myco>", mdn_mode="async", mdn=None)
+    retry = Retry(request_id="req-<m1@myco>", message_id="<m1@myco>", station="MYCO",
+                  partner="acme", attempt=2, reason="timeout", next_attempt_at=T0)  # fmt: skip
+    # Same instant as the first send: the attempt number decides, not the clock.
+    retry_2 = MessageRetrying(occurred_at=sent_1[-1].occurred_at, data=retry)
+    for events in ([*sent_1, retry_2], [retry_2, *sent_1]):
+        row = only(events)
+        assert (row.status, row.attempts, row.error) == ("retrying", 2, "timeout")
+
+
+def test_failed_outranks_a_positive_mdn_whatever_the_order() -> None:
+    """outbound-svc judges an async MDN (e.g. a MIC that is not ours) after inbound-svc
+    reported it as processed; its MessageFailed is the final word."""
+    events = outbound("<m1@myco>", mdn_mode="async", mic_matches=None)
+    failure = Failure(request_id="req-<m1@myco>", message_id="<m1@myco>", station="MYCO",
+                      partner="acme", attempts=1, reason="MIC mismatch")  # fmt: skip
+    failed = MessageFailed(occurred_at=T0 + timedelta(minutes=1), data=failure)
+    assert only(events).status == "delivered"
+    assert only([*events, failed]).status == "failed"
+    assert only([failed, *events]).status == "failed"
+    assert only([*events, failed]).error == "MIC mismatch"
+
+
+def test_an_inbound_message_from_receipt_to_mdn() -> None:
+    events = inbound("<p1@acme>", mdn_mode="async", mdn_delivered=False)
+    assert only(events[:1]).status == "received"
+    row = only(events)
+    assert (row.status, row.mdn_error) == ("mdn-failed", "HTTP 502")
+    assert row.error_code == "mdn-undelivered"
+    later = inbound("<p1@acme>", mdn_mode="async", at=T0 + timedelta(minutes=1))[1]
+    retried = later.model_copy(update={"data": later.data.model_copy(update={"attempts": 2})})
+    assert only([retried, *events]).status == "mdn-sent"
+
+
+def test_a_resend_is_counted_on_the_original_not_a_new_row() -> None:
+    row = only(inbound("<p1@acme>", duplicates=2))
+    assert (row.status, row.duplicates, row.events) == ("mdn-sent", 2, 4)
+    dup_only = only(inbound("<p1@acme>", duplicates=1)[2:])  # the original is not on the stream
+    assert dup_only.status == "duplicate"
+
+
+def test_a_message_received_after_a_rejected_attempt_counts_as_received() -> None:
+    refused = rejected(direction="inbound", message_id="<p1@acme>", at=T0 - timedelta(hours=1))
+    row = only([*inbound("<p1@acme>"), refused])
+    assert (row.status, row.rejection_code) == ("mdn-sent", "decryption-failed")
+    assert only([refused]).status == "rejected"
+
+
+def test_message_keys() -> None:
+    out = message_ref("outbound", message_id="<a@b>", partner="x")
+    assert out == message_ref("outbound", message_id="<a@b>", partner="y")  # ours are unique
+    assert message_ref("inbound", message_id="<a@b>", partner="x") != message_ref(
+        "inbound", message_id="<a@b>", partner="y"
+    )
+    assert out != message_ref("inbound", message_id="<a@b>", partner="x")
+    refused = rejected(direction="outbound", request_id="req-9")
+    row = only([refused])
+    assert row.id == message_ref("outbound", message_id=None, request_id="req-9")
+    assert (row.status, row.message_id, row.request_id) == ("rejected", None, "req-9")
