@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ class Partner:
     def __init__(self) -> None:
         self.token = "tok-1"
         self.seen: list[str] = []
+        self.refreshes = 0
         self.fail_next = 0
 
         async def as2(request: Request) -> Response:
@@ -57,6 +59,7 @@ class Partner:
             payload = await request.json()
             if payload.get("refresh_token") != "r-1" or request.headers.get("x-client") != "c-1":
                 return Response(status_code=400)
+            self.refreshes += 1
             self.token = "tok-2"
             return JSONResponse({"data": {"access_token": "tok-2"}})
 
@@ -66,13 +69,18 @@ class Partner:
         ]
         self.port = free_port()
         config = uvicorn.Config(
-            Starlette(routes=routes), port=self.port, log_level="warning", lifespan="off"
+            Starlette(routes=routes),
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
+        deadline = time.monotonic() + 10
         while not self.server.started:
-            pass
+            assert time.monotonic() < deadline, "the partner server did not start"
+            time.sleep(0.01)
 
     async def _form_ok(self, request: Request) -> bool:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -109,7 +117,9 @@ class Source:
             )
         return self.creds
 
-    def remember_token(self, partner_id: uuid.UUID, token: str) -> None:
+    def remember_token(
+        self, partner_id: uuid.UUID, token: str, refresh_token: str | None = None
+    ) -> None:
         self.remembered = token
 
 
@@ -143,8 +153,19 @@ CASES = [
             "token_set": True,
         },
     ),
-    ("query", {"type": "token", "placement": "query", "param_name": "key", "token_set": True}),
-    ("body", {"type": "token", "placement": "body", "body_field": "auth_token", "token_set": True}),
+    (
+        "query",
+        {"type": "token", "placement": "query", "param_name": "key", "token_set": True},
+    ),
+    (
+        "body",
+        {
+            "type": "token",
+            "placement": "body",
+            "body_field": "auth_token",
+            "token_set": True,
+        },
+    ),
 ]
 
 
@@ -192,13 +213,45 @@ async def test_a_rejected_token_is_refreshed_once_and_the_post_retried(
     source = Source(
         Credentials(token="expired", refresh_token="r-1", refresh_headers={"X-Client": "c-1"})
     )
+    partner_server.seen.clear()
+    partner_server.refreshes = 0
     async with httpx.AsyncClient() as client:
         result = await PartnerHttp(client, source).post(
             partner(partner_server.url("header"), auth), {}, BODY
         )
     assert result.response is not None
     assert result.response.status_code == 200
+    assert (result.error, result.auth_failed) == (None, False)
     assert source.remembered == "tok-2"
+    # refused with the old token, one refresh, accepted with the new one
+    assert (partner_server.seen, partner_server.refreshes) == (["header", "header"], 1)
+
+
+async def test_a_refused_refresh_is_an_authentication_failure(
+    partner_server: Partner,
+) -> None:
+    partner_server.token = "tok-1"
+    refresh = {"uri": "../oauth/token", "refresh_token_set": True}
+    auth = {
+        "type": "token",
+        "placement": "query",
+        "param_name": "key",
+        "token_set": True,
+    }
+    source = Source(Credentials(token="expired-tok", refresh_token="revoked-refresh"))
+    async with httpx.AsyncClient() as client:
+        result = await PartnerHttp(client, source).post(
+            partner(partner_server.url("query"), {**auth, "refresh": refresh}), {}, BODY
+        )
+    assert (result.auth_failed, result.retryable, source.remembered) == (
+        True,
+        False,
+        None,
+    )
+    assert "token refresh failed" in (result.error or "")
+    assert "/oauth/token answered HTTP 400" in (result.error or "")
+    assert "expired-tok" not in (result.error or "")
+    assert "revoked-refresh" not in (result.error or "")
 
 
 async def test_failure_detection_by_json_path_and_retry_classification(
@@ -208,7 +261,9 @@ async def test_failure_detection_by_json_path_and_retry_classification(
     async with httpx.AsyncClient() as client:
         http = PartnerHttp(client, Source(Credentials()))
         detected = await http.post(
-            partner(partner_server.url("detect"), {"type": "none"}, auth_failure=detect), {}, BODY
+            partner(partner_server.url("detect"), {"type": "none"}, auth_failure=detect),
+            {},
+            BODY,
         )
         assert detected.auth_failed
         partner_server.fail_next = 1

@@ -124,7 +124,7 @@ class Sender:
             message_id=row["message_id"],
         )
         result = await self._http.post(sides.partner, built.headers, built.body)
-        if result.response is None or result.response.status_code >= 300:
+        if result.error is not None or result.response is None:
             reason = result.error or "no answer"
             if result.retryable and row["attempts"] < self._max_attempts(sides.partner):
                 return await self._retry(row, reason)

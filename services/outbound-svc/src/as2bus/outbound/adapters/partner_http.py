@@ -1,168 +1,228 @@
 """POSTing an AS2 message to a partner, with the partner's HTTP authentication.
 
-Auth modes: basic; a token in a header (name and scheme configurable), in a URL query
-parameter, or "in the body". The body is the AS2 message, so a token in the body means a
-``multipart/form-data`` wrapper: a field named ``body_field`` with the token and a file part
-``message`` holding the AS2 body with its Content-Type (the shape gateways that ask for it use).
+Auth modes: basic; a token in a header (name and scheme configurable; an empty scheme sends the
+bare token), in a URL query parameter, or "in the body". The body is the AS2 message, so a
+token in the body is sent the only way that keeps the message intact: a ``multipart/form-data``
+request with a field named ``body_field`` holding the token and a file part ``message`` holding
+the AS2 body with its own Content-Type (and Content-Transfer-Encoding, if any). This is the
+convention for gateways that require it; the other ``Content-*`` headers of the message are
+replaced by the form's.
 
-An authentication failure is a 401/403, the configured status code, or the configured values
-at a path of a JSON answer. With a token refresh configured, one refresh and one retry follow.
-Errors never contain a credential.
+An authentication failure is a 401/403, the configured status code, or a JSON answer (any
+status: some gateways answer 200 with an error document) holding one of the configured values
+at the configured dotted path (any value when none are listed). With a token refresh
+configured: one refresh (``uri`` relative to ``as2_url``; body ``{"refresh_token": ...}`` as
+JSON or form per ``media_type``, as query parameters for GET) and one retry. Concurrent sends
+to one partner refresh once. A refresh answer that rotates the refresh token (a
+``refresh_token`` beside the new token, as OAuth 2 servers do) is kept for the next refresh.
+Errors never hold a credential, and the partner URL appears in them without user info or
+query.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from as2bus.outbound.adapters.credentials import Credentials, CredentialSource
+from as2bus.outbound.adapters.credentials import (
+    Credentials,
+    CredentialSource,
+    CredentialsUnavailableError,
+)
 from as2bus.outbound.domain import retryable_status
-from as2bus.shared.contracts import PartnerState, TokenAuthPublic
+from as2bus.shared.contracts import BasicAuthPublic, PartnerState, TokenAuthPublic
+
+_MISSING = object()
+_PART_HEADERS = {"content-type", "content-transfer-encoding"}
 
 
 @dataclass(frozen=True)
 class PostResult:
-    response: httpx.Response | None
-    error: str | None
-    retryable: bool
-    auth_failed: bool = False
+    response: httpx.Response | None  # None when no HTTP response (connection error, timeout)
+    error: str | None  # a person-readable reason when not 2xx
+    retryable: bool  # connection errors, timeouts, 5xx, 408/425/429
+    auth_failed: bool = False  # recognised auth failure (after a refresh, if configured)
 
 
 def json_path(document: Any, path: str) -> Any:
+    """The value at a dotted path (list items by index), or ``_MISSING``."""
     for key in path.split("."):
         if isinstance(document, dict) and key in document:
             document = document[key]
         elif isinstance(document, list) and key.isdigit() and int(key) < len(document):
             document = document[int(key)]
         else:
-            return None
+            return _MISSING
     return document
 
 
 def auth_failed(partner: PartnerState, response: httpx.Response) -> bool:
-    detection = partner.auth_failure
     if response.status_code in (401, 403):
         return True
+    detection = partner.auth_failure
     if detection is None:
         return False
     if detection.status_code is not None and response.status_code == detection.status_code:
         return True
-    if detection.path:
-        try:
-            found = json_path(response.json(), detection.path)
-        except ValueError:
-            return False
-        if found is not None and (not detection.values or str(found) in detection.values):
-            return True
-    return False
+    if not detection.path:
+        return False
+    if response.is_success and "json" not in response.headers.get("content-type", ""):
+        return False  # a 2xx MDN or plain "OK" is never read as an error document
+    try:
+        found = json_path(response.json(), detection.path)
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
+        return False
+    if found is _MISSING:
+        return False
+    text = found if isinstance(found, str) else json.dumps(found)
+    return not detection.values or text in detection.values
+
+
+def safe_url(url: str) -> str:
+    """The URL for messages: no user info, no query, no fragment."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def where(partner: PartnerState) -> str:
+    auth = partner.http_auth
+    if isinstance(auth, TokenAuthPublic):
+        return {
+            "header": f"token in header {auth.header_name!r}",
+            "query": f"token in query parameter {auth.param_name!r}",
+            "body": f"token in form field {auth.body_field!r}",
+        }[auth.placement]
+    return f"{auth.type} authentication"
 
 
 class PartnerHttp:
     def __init__(self, client: httpx.AsyncClient, credentials: CredentialSource) -> None:
         self._client = client
         self._credentials = credentials
+        self._refreshing: dict[uuid.UUID, asyncio.Lock] = {}
 
     async def post(self, partner: PartnerState, headers: dict[str, str], body: bytes) -> PostResult:
-        needs_credentials = partner.http_auth.type != "none"
-        creds = await self._credentials.get(partner.id) if needs_credentials else Credentials()
-        result = await self._attempt(partner, creds, headers, body)
-        auth = partner.http_auth
-        if result.auth_failed and isinstance(auth, TokenAuthPublic) and auth.refresh is not None:
-            token, error = await self._refresh(partner, creds)
-            if token is None:
-                return PostResult(
-                    result.response,
-                    f"authentication failed; token refresh failed: {error}",
-                    False,
-                    True,
-                )
-            self._credentials.remember_token(partner.id, token)
-            refreshed = Credentials(
-                creds.password, token, creds.refresh_token, creds.refresh_headers
-            )
-            result = await self._attempt(partner, refreshed, headers, body)
-        return result
+        try:
+            creds = Credentials()
+            if partner.http_auth.type != "none":
+                creds = await self._credentials.get(partner.id)
+            result = await self._attempt(partner, creds, headers, body)
+            auth = partner.http_auth
+            if not (result.auth_failed and isinstance(auth, TokenAuthPublic) and auth.refresh):
+                return result
+            fresh, refresh_error = await self._refreshed(partner, creds)
+        except CredentialsUnavailableError as err:
+            return PostResult(None, str(err), retryable=True)
+        if fresh is None:
+            error = f"{result.error}; token refresh failed: {refresh_error}"
+            return PostResult(result.response, error, retryable=False, auth_failed=True)
+        return await self._attempt(partner, fresh, headers, body)
 
     async def _attempt(
-        self, partner: PartnerState, creds: Credentials, headers: dict[str, str], body: bytes
+        self,
+        partner: PartnerState,
+        creds: Credentials,
+        headers: dict[str, str],
+        body: bytes,
     ) -> PostResult:
         request: dict[str, Any] = {"headers": dict(headers), "content": body}
         auth = partner.http_auth
-        if auth.type == "basic":
+        if isinstance(auth, BasicAuthPublic):
             request["auth"] = httpx.BasicAuth(auth.username, creds.password or "")
         elif isinstance(auth, TokenAuthPublic):
             token = creds.token or ""
             if auth.placement == "header":
-                request["headers"][auth.header_name] = f"{auth.scheme} {token}".strip()
+                value = f"{auth.scheme} {token}" if auth.scheme else token
+                request["headers"][auth.header_name] = value
             elif auth.placement == "query":
                 request["params"] = {auth.param_name: token}
             else:
-                content_type = request["headers"].pop("Content-Type", "application/octet-stream")
-                request.pop("content")
-                request["data"] = {auth.body_field: token}
-                request["files"] = {"message": ("message", body, content_type)}
+                del request["content"]
+                request.update(_form(headers, body, auth.body_field, token))
+        target = safe_url(partner.as2_url)
         try:
             response = await self._client.post(partner.as2_url, **request)
         except httpx.TimeoutException:
-            return PostResult(None, f"timed out posting to {partner.as2_url}", True)
+            return PostResult(None, f"timed out posting to {target}", retryable=True)
         except httpx.TransportError as err:
-            return PostResult(
-                None, f"could not reach {partner.as2_url}: {type(err).__name__}", True
-            )
-        if response.is_success:
-            return PostResult(response, None, False)
+            return PostResult(None, f"could not reach {target}: {type(err).__name__}", True)
+        except httpx.RequestError as err:
+            return PostResult(None, f"posting to {target} failed: {type(err).__name__}", False)
+        status = response.status_code
         if auth_failed(partner, response):
-            where = self._where(partner)
-            return PostResult(
-                response,
-                f"authentication failed (HTTP {response.status_code}; {where})",
-                False,
-                True,
-            )
-        return PostResult(
-            response,
-            f"HTTP {response.status_code} from {partner.as2_url}",
-            retryable_status(response.status_code),
-        )
+            reason = f"authentication failed (HTTP {status} from {target}; {where(partner)})"
+            return PostResult(response, reason, retryable=False, auth_failed=True)
+        if response.is_success:
+            return PostResult(response, None, retryable=False)
+        return PostResult(response, f"HTTP {status} from {target}", retryable_status(status))
 
-    def _where(self, partner: PartnerState) -> str:
-        auth = partner.http_auth
-        if isinstance(auth, TokenAuthPublic):
-            name = {"header": auth.header_name, "query": auth.param_name, "body": auth.body_field}[
-                auth.placement
-            ]
-            return f"token in {auth.placement} {name!r}"
-        return f"{auth.type} authentication"
+    async def _refreshed(
+        self, partner: PartnerState, used: Credentials
+    ) -> tuple[Credentials | None, str | None]:
+        """Credentials with a new token, refreshed once even when many sends were refused."""
+        async with self._refreshing.setdefault(partner.id, asyncio.Lock()):
+            current = await self._credentials.get(partner.id)
+            if current.token and current.token != used.token:
+                return (
+                    current,
+                    None,
+                )  # another send refreshed it (or the partner changed)
+            refreshed, error = await self._refresh(partner, current)
+            if refreshed is None:
+                return None, error
+            token, refresh_token = refreshed
+            self._credentials.remember_token(partner.id, token, refresh_token)
+            return replace(current, token=token, refresh_token=refresh_token), None
 
     async def _refresh(
         self, partner: PartnerState, creds: Credentials
-    ) -> tuple[str | None, str | None]:
+    ) -> tuple[tuple[str, str | None] | None, str | None]:
+        """((new token, refresh token to use next), None), or (None, why not)."""
         auth = partner.http_auth
-        assert isinstance(auth, TokenAuthPublic)
-        assert auth.refresh is not None
+        if not isinstance(auth, TokenAuthPublic) or auth.refresh is None:
+            return None, "no token refresh configured"
         refresh = auth.refresh
         url = urljoin(partner.as2_url, refresh.uri)
         payload = {"refresh_token": creds.refresh_token or ""}
         kwargs: dict[str, Any] = {"headers": dict(creds.refresh_headers)}
         if refresh.method == "GET":
             kwargs["params"] = payload
-        elif "json" in refresh.media_type:
+        elif "json" in refresh.media_type.lower():
             kwargs["json"] = payload
         else:
             kwargs["data"] = payload
         try:
             response = await self._client.request(refresh.method, url, **kwargs)
         except httpx.HTTPError as err:
-            return None, f"{type(err).__name__} calling the refresh endpoint"
+            return None, f"{type(err).__name__} calling {safe_url(url)}"
         if not response.is_success:
-            return None, f"the refresh endpoint answered HTTP {response.status_code}"
+            return None, f"{safe_url(url)} answered HTTP {response.status_code}"
         try:
-            token = json_path(response.json(), refresh.token_path)
+            answer = response.json()
         except ValueError:
-            return None, "the refresh endpoint did not answer JSON"
+            return None, f"{safe_url(url)} did not answer JSON"
+        token = json_path(answer, refresh.token_path)
         if not isinstance(token, str) or not token:
             return None, f"no token at {refresh.token_path!r} in the refresh answer"
-        return token, None
+        rotated = json_path(answer, "refresh_token")
+        keep = rotated if isinstance(rotated, str) and rotated else creds.refresh_token
+        return (token, keep), None
+
+
+def _form(headers: dict[str, str], body: bytes, field: str, token: str) -> dict[str, Any]:
+    """The request parts for a token "in the body": a multipart form around the AS2 body."""
+    outer = {k: v for k, v in headers.items() if not k.lower().startswith("content-")}
+    part = {k: v for k, v in headers.items() if k.lower() in _PART_HEADERS}
+    if not any(k.lower() == "content-type" for k in part):
+        part["Content-Type"] = "application/octet-stream"
+    return {
+        "headers": outer,
+        "data": {field: token},
+        "files": {"message": ("message", body, None, part)},
+    }
