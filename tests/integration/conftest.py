@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -136,6 +137,26 @@ def outbound_svc(
     )
     yield proc
     stop(proc)
+
+
+@pytest.fixture
+def tracklog_svc(nats_url: str, master_key: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    proc = start("as2bus.tracklog", nats_url, tmp_path / "tracklog.db", master_key, tmp_path)
+    yield proc
+    stop(proc)
+
+
+async def tracked(
+    proc: ServiceProcess, want: int, timeout: float = 20, **filters: str
+) -> list[dict[str, Any]]:
+    """tracklog-svc's list of messages, once it holds ``want`` of them (by ``filters``)."""
+    async with client(proc) as api:
+        for _ in range(int(timeout / 0.2)):
+            page = (await api.get("/api/v1/messages", params=filters)).json()
+            if len(page["items"]) >= want:
+                return list(page["items"])
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"tracklog-svc holds fewer than {want} messages for {filters}: {page}")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import DocumentRef
 from as2bus.shared.testing.services import ServiceProcess
 
-from .conftest import client
+from .conftest import client, tracked
 
 DOCUMENT = b"ISA*00*          *00*          *ZZ*A              *ZZ*B~\r\nST*850*0001~\r\n" * 50
 
@@ -82,6 +82,7 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     cert_svc: ServiceProcess,
     inbound_svc: ServiceProcess,
     outbound_svc: ServiceProcess,
+    tracklog_svc: ServiceProcess,
     nc: Any,
     mdn: str,
 ) -> None:
@@ -117,12 +118,24 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
         metrics = (await http.get("/metrics")).text
     assert 'as2bus_outbound_attempts_total{partner="B"} 1.0' in metrics
 
+    # What an operator sees in tracklog-svc: both sides of the exchange, and the timeline.
+    (outbound,) = await tracked(tracklog_svc, 1, direction="outbound", status="delivered")
+    (inbound,) = await tracked(tracklog_svc, 1, direction="inbound", status="mdn-sent")
+    assert outbound["message_id"] == inbound["message_id"] == queued["message_id"]
+    assert (outbound["partner"], inbound["partner"]) == ("B", "A")
+    async with client(tracklog_svc) as api:
+        detail = (await api.get(f"/api/v1/messages/{outbound['id']}")).json()
+    kinds = [entry["event_type"] for entry in detail["timeline"]]
+    assert kinds == ["MessageQueued", "MessageSent", "MdnReceived"]
+    assert (detail["mdn_disposition"], detail["signature"]) == ("processed", "valid")
+
 
 async def test_requests_that_cannot_succeed_are_rejected_with_a_reason(
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
     inbound_svc: ServiceProcess,
     outbound_svc: ServiceProcess,
+    tracklog_svc: ServiceProcess,
     nc: Any,
 ) -> None:
     await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", "sync")
@@ -135,3 +148,5 @@ async def test_requests_that_cannot_succeed_are_rejected_with_a_reason(
         "no partnership between station 'A' and partner 'nobody'" in reasons["UNKNOWN_PARTNERSHIP"]
     )
     assert "INVALID_REQUEST" in reasons
+    (shown,) = await tracked(tracklog_svc, 1, partner="nobody")
+    assert (shown["status"], shown["error_code"]) == ("rejected", "UNKNOWN_PARTNERSHIP")
