@@ -105,7 +105,9 @@ async def test_an_openssl_partner_is_received_once_with_a_verifiable_signed_mdn(
         True,
         True,
     )
-    document = await DocumentStore(await documents_bucket(js)).get(DocumentRef(**data["document"]))
+    document = await DocumentStore(await documents_bucket(js), js).get(
+        DocumentRef(**data["document"])
+    )
     assert document == PAYLOAD
     assert (await wait_for(js, "MdnSent"))[0]["data"]["disposition"] == "processed"
 

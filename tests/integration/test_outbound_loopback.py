@@ -104,7 +104,7 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
         assert report["mic_matches"] is True
     received = (await wait_for(js, "MessageReceived"))[0]["data"]
     assert (received["station"], received["partner"], received["filename"]) == ("B", "A", "po.x12")
-    store = DocumentStore(await documents_bucket(js))
+    store = DocumentStore(await documents_bucket(js), js)
     assert await store.get(DocumentRef(**received["document"])) == DOCUMENT
     assert not [
         e for e in await events(js) if e["event_type"] in ("MessageFailed", "MessageRejected")

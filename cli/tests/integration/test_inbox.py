@@ -15,7 +15,7 @@ from as2bus.shared.contracts import MessageReceived, ReceivedDocument
 async def publish_received(nats_url: str, filename: str, data: bytes) -> None:
     bus = await open_bus(nats_url, name="test-inbox")
     try:
-        store = DocumentStore(await documents_bucket(bus.js))
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
         ref = await store.put(f"in/{uuid.uuid4()}", data)
         event = MessageReceived(
             correlation_id="<m@acme>",

@@ -21,7 +21,7 @@ async def test_small_documents_go_inline_and_large_ones_by_reference(nats_url: s
         assert small.document is None
         assert large.inline_base64 is None
         assert large.document is not None
-        store = DocumentStore(await documents_bucket(bus.js))
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
         assert await store.get(large.document) == large_data
         sub = await bus.js.pull_subscribe(SEND_SUBJECT, durable="t", stream=COMMANDS_STREAM)
         got = [SendRequest.model_validate_json(m.data) for m in await sub.fetch(2, timeout=5)]

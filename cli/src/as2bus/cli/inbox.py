@@ -42,7 +42,7 @@ async def follow(
             stream=EVENTS_STREAM,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_wait=60),
         )
-        store = DocumentStore(await documents_bucket(js))
+        store = DocumentStore(await documents_bucket(js), js)
         done = seen(directory)
         while True:
             try:

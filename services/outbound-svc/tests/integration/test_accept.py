@@ -64,7 +64,7 @@ async def test_documents_over_the_limit_are_refused_before_anything_else(
 ) -> None:
     bus = await open_bus(nats_url, name="test-accept")
     try:
-        store = DocumentStore(await documents_bucket(bus.js))
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
         big = await store.put("out/big", b"x" * 2048)
         acceptor = Acceptor(
             sessions,

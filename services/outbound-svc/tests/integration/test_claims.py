@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -15,6 +16,10 @@ from as2bus.outbound.adapters.tables import messages
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+def at(when: datetime) -> Callable[[], datetime]:
+    return lambda: when
 
 
 async def queue(sessions: Sessions, partner: str, count: int) -> None:
@@ -47,7 +52,7 @@ async def test_concurrency_holds_under_many_concurrent_claims(sessions: Sessions
     replicas = [Claims(sessions, timedelta(minutes=5)) for _ in range(4)]
     limits = Limits(max_concurrency=5, rate_per_second=None)
     results = await asyncio.gather(
-        *(r.claim("acme", limits, T0) for r in replicas for _ in range(5))
+        *(r.claim("acme", limits, at(T0)) for r in replicas for _ in range(5))
     )
     claimed = [r for r in results if r is not None]
     assert len(claimed) == 5
@@ -59,9 +64,11 @@ async def test_the_rate_limit_refills_with_time(sessions: Sessions) -> None:
     await queue(sessions, "acme", 10)
     claims = Claims(sessions, timedelta(minutes=5))
     limits = Limits(max_concurrency=25, rate_per_second=2)
-    first_second = [await claims.claim("acme", limits, T0) for _ in range(5)]
+    first_second = [await claims.claim("acme", limits, at(T0)) for _ in range(5)]
     assert sum(r is not None for r in first_second) == 2  # the burst
-    half_later = [await claims.claim("acme", limits, T0 + timedelta(seconds=0.5)) for _ in range(3)]
+    half_later = [
+        await claims.claim("acme", limits, at(T0 + timedelta(seconds=0.5))) for _ in range(3)
+    ]
     assert sum(r is not None for r in half_later) == 1  # 0.5 s at 2/s = one token
 
 
@@ -69,13 +76,15 @@ async def test_an_abandoned_lease_makes_the_message_due_again(sessions: Sessions
     await queue(sessions, "acme", 1)
     claims = Claims(sessions, timedelta(seconds=30))
     limits = Limits(max_concurrency=1, rate_per_second=None)
-    first = await claims.claim("acme", limits, T0)
+    first = await claims.claim("acme", limits, at(T0))
     assert first is not None
-    assert await claims.claim("acme", limits, T0 + timedelta(seconds=10)) is None  # still leased
+    assert (
+        await claims.claim("acme", limits, at(T0 + timedelta(seconds=10))) is None
+    )  # still leased
     assert await claims.due_partners(T0 + timedelta(seconds=10)) == []
     later = T0 + timedelta(seconds=31)
     assert await claims.due_partners(later) == ["acme"]
-    again = await claims.claim("acme", limits, later)
+    again = await claims.claim("acme", limits, at(later))
     assert again is not None
     assert (again["id"], again["message_id"], again["attempts"]) == (
         first["id"],
@@ -89,6 +98,42 @@ async def test_partners_do_not_share_limits(sessions: Sessions) -> None:
     await queue(sessions, "globex", 3)
     claims = Claims(sessions, timedelta(minutes=5))
     one = Limits(max_concurrency=1, rate_per_second=None)
-    assert await claims.claim("acme", one, T0) is not None
-    assert await claims.claim("acme", one, T0) is None
-    assert await claims.claim("globex", one, T0) is not None
+    assert await claims.claim("acme", one, at(T0)) is not None
+    assert await claims.claim("acme", one, at(T0)) is None
+    assert await claims.claim("globex", one, at(T0)) is not None
+
+
+async def test_a_replica_with_an_older_clock_reading_cannot_refill_the_bucket_twice(
+    sessions: Sessions,
+) -> None:
+    """Two replicas once sent 36/s to a partner limited to 10/s: one read its clock, waited for
+    the partner lock, then wrote an older refill time, so the next claim counted the same
+    interval again. The refill time never moves back now."""
+    await queue(sessions, "acme", 10)
+    fast, slow = Claims(sessions, timedelta(minutes=5)), Claims(sessions, timedelta(minutes=5))
+    limits = Limits(max_concurrency=25, rate_per_second=2)
+    assert await fast.claim("acme", limits, at(T0)) is not None  # burst 2 -> 1 left
+    assert await fast.claim("acme", limits, at(T0 + timedelta(seconds=1))) is not None  # 2 -> 1
+    # The other replica's reading is half a second old: the token left is still one.
+    assert await slow.claim("acme", limits, at(T0 + timedelta(seconds=0.5))) is not None
+    assert await slow.claim("acme", limits, at(T0 + timedelta(seconds=0.5))) is None
+    # Half a second after the last real refill is one more token, not two.
+    later = [await fast.claim("acme", limits, at(T0 + timedelta(seconds=1.5))) for _ in range(3)]
+    assert sum(r is not None for r in later) == 1
+
+
+async def test_a_lease_is_renewed_only_by_the_attempt_that_holds_it(sessions: Sessions) -> None:
+    await queue(sessions, "acme", 1)
+    claims = Claims(sessions, timedelta(seconds=30))
+    limits = Limits(max_concurrency=1, rate_per_second=None)
+    first = await claims.claim("acme", limits, at(T0))
+    assert first is not None
+    # Renewed at +20 s, the lease holds past its first end (+30 s) until +50 s.
+    assert await claims.renew(first["id"], first["attempts"], T0 + timedelta(seconds=20))
+    assert await claims.due_partners(T0 + timedelta(seconds=40)) == []
+    taken = await claims.claim("acme", limits, at(T0 + timedelta(seconds=51)))
+    assert taken is not None
+    assert taken["attempts"] == 2
+    # The first attempt lost the message: it can no longer extend the new owner's lease.
+    assert not await claims.renew(first["id"], first["attempts"], T0 + timedelta(seconds=52))
+    assert await claims.renew(taken["id"], taken["attempts"], T0 + timedelta(seconds=52))

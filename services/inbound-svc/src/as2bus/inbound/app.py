@@ -48,7 +48,9 @@ def create_app(settings: InboundSettings) -> FastAPI:
         await replica.start(bus.js)
         keys = KeyMaterialClient(bus.client, box)
         await keys.start()
-        documents = DocumentStore(await documents_bucket(bus.js, replicas=settings.events.replicas))
+        documents = DocumentStore(
+            await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
+        )
 
         async def publish(event: Event) -> None:
             await publish_event(bus.broker, event)

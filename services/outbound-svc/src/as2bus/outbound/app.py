@@ -85,7 +85,9 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         credentials = ConfigCredentials(bus.client, box)
         await keys.start()
         await credentials.start()
-        documents = DocumentStore(await documents_bucket(bus.js, replicas=settings.events.replicas))
+        documents = DocumentStore(
+            await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
+        )
         relay = OutboxRelay(
             sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
         )
@@ -108,7 +110,13 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             after_commit=relay.wake,
         )
         workers = Workers(
-            claims, replica, sender, settlement, workers=settings.workers, clock=utc_now
+            claims,
+            replica,
+            sender,
+            settlement,
+            workers=settings.workers,
+            clock=utc_now,
+            lease_renewal_seconds=settings.lease_seconds / 3,
         )
 
         def committed() -> None:

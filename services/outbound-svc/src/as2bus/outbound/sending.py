@@ -1,8 +1,8 @@
 """One send attempt of a claimed message: build with the codec, POST, and settle the outcome.
 
 Every state change is written together with its event (outbox) and only while we still own
-the message (``status = 'sending'``), so a replica whose lease ran out cannot overwrite the
-outcome of the replica that took the message over.
+the message (``status = 'sending'`` at our attempt number), so a replica whose lease ran out
+cannot overwrite the outcome of the replica that took the message over.
 """
 
 from __future__ import annotations
@@ -253,7 +253,11 @@ class Sender:
         async with self._sessions() as session, session.begin():
             changed = await session.execute(
                 sa.update(messages)
-                .where(messages.c.id == row["id"], messages.c.status == "sending")
+                .where(
+                    messages.c.id == row["id"],
+                    messages.c.status == "sending",
+                    messages.c.attempts == row["attempts"],  # still our lease, not a takeover
+                )
                 .values(status=status, lease_until=None, updated_at=self._clock(), **values)
             )
             if changed.rowcount == 0:  # type: ignore[attr-defined]

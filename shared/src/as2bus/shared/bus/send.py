@@ -53,7 +53,8 @@ async def send_document(
     if len(data) <= MAX_INLINE_BYTES:
         request = SendRequest(**fields, inline_base64=base64.b64encode(data).decode())
     else:
-        store = DocumentStore(await documents_bucket(client.jetstream()))
+        js = client.jetstream()
+        store = DocumentStore(await documents_bucket(js), js)
         ref = await store.put(f"out/{fields['request_id']}", data)
         request = SendRequest(**fields, document=ref)
     await publish_send_request(client, request)

@@ -4,13 +4,21 @@ Across replicas: the partner's ``partner_limits`` row is locked (written first, 
 the claim, so the in-flight count and the token bucket are read and changed by one replica at
 a time. Within a replica an asyncio lock serialises claims (SQLite has one writer anyway).
 A claim is a lease: a replica that dies mid-send stops renewing it, and when it runs out the
-message is due again under the same Message-ID (the partner deduplicates by Message-ID).
+message is due again under the same Message-ID (the partner deduplicates by Message-ID). The
+attempt number identifies the lease: renewing it and settling the outcome both require it, so
+a replica whose lease ran out and was taken over can neither extend nor overwrite it.
+
+Time for the token bucket is read *after* the partner row is locked. A replica that read its
+clock before waiting for the lock would otherwise write an older ``refilled_at`` than the
+replica that held the lock, and the next claim would count the same interval twice: that is
+how two replicas once sent 36 messages/s to a partner limited to 10/s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,10 +60,12 @@ class Claims:
             query = sa.select(messages.c.partner).where(_due(now)).distinct().limit(limit)
             return list((await session.scalars(query)).all())
 
-    async def claim(self, partner: str, limits: Limits, now: datetime) -> dict[str, Any] | None:
+    async def claim(
+        self, partner: str, limits: Limits, clock: Callable[[], datetime]
+    ) -> dict[str, Any] | None:
         """The oldest due message of ``partner``, now ``sending`` under our lease, or None."""
         async with self._lock, self._sessions() as session, session.begin():
-            bucket = await self._lock_partner(session, partner, limits, now)
+            bucket, now = await self._lock_partner(session, partner, limits, clock)
             in_flight = await session.scalar(
                 sa.select(sa.func.count())
                 .select_from(messages)
@@ -97,15 +107,35 @@ class Claims:
                     sa.update(partner_limits)
                     .where(partner_limits.c.partner == partner)
                     .values(tokens=bucket - 1, refilled_at=now)
-                )
+                )  # ``now`` is never behind the stored refilled_at: see _lock_partner
+
             # SQLite hands back naive datetimes; everything stored is UTC.
             claimed = {k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
             return {**claimed, "attempts": row["attempts"] + 1}
 
+    async def renew(self, message_id: int, attempt: int, now: datetime) -> bool:
+        """Extend the lease of attempt ``attempt``; False when it is no longer ours."""
+        async with self._sessions() as session, session.begin():
+            changed = await session.execute(
+                sa.update(messages)
+                .where(
+                    messages.c.id == message_id,
+                    messages.c.status == "sending",
+                    messages.c.attempts == attempt,
+                )
+                .values(lease_until=now + self._lease)
+            )
+            return bool(changed.rowcount)  # type: ignore[attr-defined]
+
     async def _lock_partner(
-        self, session: AsyncSession, partner: str, limits: Limits, now: datetime
-    ) -> float:
-        """Lock the partner's limiter row (creating it) and return the tokens available now.
+        self,
+        session: AsyncSession,
+        partner: str,
+        limits: Limits,
+        clock: Callable[[], datetime],
+    ) -> tuple[float, datetime]:
+        """Lock the partner's limiter row (creating it); return the tokens available and the
+        time they were counted at, read once the lock is held.
 
         The first statement is a write on purpose: it takes PostgreSQL's row lock and SQLite's
         write lock before anything is read, so no two claims decide on the same snapshot
@@ -119,6 +149,7 @@ class Claims:
             .values(partner=partner_limits.c.partner)
         )
         if (await session.execute(touch)).rowcount == 0:  # type: ignore[attr-defined]
+            now = clock()
             try:
                 async with session.begin_nested():
                     await session.execute(
@@ -132,10 +163,13 @@ class Claims:
             sa.select(partner_limits).where(partner_limits.c.partner == partner).with_for_update()
         )
         row = (await session.execute(query)).one()
+        # Replicas' clocks may disagree a little: never count time before the last refill.
+        refilled_at = aware(row.refilled_at) or clock()
+        now = max(clock(), refilled_at)
         if rate is None:
-            return float("inf")
-        elapsed = (now - (aware(row.refilled_at) or now)).total_seconds()
-        return min(burst, float(row.tokens) + max(elapsed, 0.0) * rate)
+            return float("inf"), now
+        elapsed = (now - refilled_at).total_seconds()
+        return min(burst, float(row.tokens) + elapsed * rate), now
 
 
 def new_message_id(station: str) -> str:

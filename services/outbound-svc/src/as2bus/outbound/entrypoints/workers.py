@@ -29,6 +29,7 @@ class Workers:
         *,
         workers: int,
         clock: Callable[[], datetime],
+        lease_renewal_seconds: float,
     ) -> None:
         self._claims = claims
         self._config = config
@@ -36,6 +37,7 @@ class Workers:
         self._settlement = settlement
         self._slots = asyncio.Semaphore(workers)
         self._clock = clock
+        self._lease_renewal_seconds = lease_renewal_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         self.wake = asyncio.Event()
 
@@ -67,11 +69,10 @@ class Workers:
     async def dispatch(self) -> int:
         started = 0
         try:
-            now = self._clock()
-            for partner in await self._claims.due_partners(now):
+            for partner in await self._claims.due_partners(self._clock()):
                 limits = self.limits(partner)
                 while not self._slots.locked():
-                    row = await self._claims.claim(partner, limits, now)
+                    row = await self._claims.claim(partner, limits, self._clock)
                     if row is None:
                         break
                     await self._slots.acquire()
@@ -84,6 +85,7 @@ class Workers:
         return started
 
     async def _send(self, row: dict[str, Any]) -> None:
+        renewing = asyncio.create_task(self._keep_lease(row), name=f"lease {row['message_id']}")
         try:
             await self._sender.send(row)
         except Exception as err:
@@ -91,5 +93,18 @@ class Workers:
             with contextlib.suppress(Exception):
                 await self._sender.crashed(row, err)
         finally:
+            renewing.cancel()
             self._slots.release()
             self.wake.set()
+
+    async def _keep_lease(self, row: dict[str, Any]) -> None:
+        """Renew the claim while the attempt runs (a large document over a slow link can take
+        longer than one lease), so no other replica sends the message meanwhile."""
+        while True:
+            await asyncio.sleep(self._lease_renewal_seconds)
+            try:
+                if not await self._claims.renew(row["id"], row["attempts"], self._clock()):
+                    log.warning("lost the lease on %s to another replica", row["message_id"])
+                    return
+            except Exception:  # database briefly away: the lease has slack, try again
+                log.warning("renewing the lease on %s failed", row["message_id"], exc_info=True)
