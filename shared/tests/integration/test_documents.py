@@ -1,0 +1,54 @@
+"""The document store against real JetStream: one-chunk and many-chunk documents come back
+byte-identical, a wrong sha256 is refused, and reads create no consumers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from as2bus.shared.bus import open_bus
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.contracts import DOCUMENTS_BUCKET
+
+
+@pytest.mark.parametrize("size", [0, 1, 128 * 1024, 128 * 1024 + 1, 3 * 1024 * 1024 + 7])
+async def test_documents_of_any_chunk_count_come_back_identical(nats_url: str, size: int) -> None:
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        data = os.urandom(size)
+        ref = await store.put(f"doc-{size}", data)
+        assert ref.size == size
+        assert await store.get(ref) == data
+        assert await store.size(f"doc-{size}") == size
+    finally:
+        await bus.close()
+
+
+async def test_a_document_that_does_not_match_its_reference_is_refused(nats_url: str) -> None:
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        small = await store.put("small", b"ISA*00~")
+        large = await store.put("large", os.urandom(300_000))
+        for ref in (small, large):
+            forged = ref.model_copy(update={"sha256": "0" * 64})
+            with pytest.raises(ValueError, match="does not match its sha256"):
+                await store.get(forged)
+    finally:
+        await bus.close()
+
+
+async def test_reading_a_one_chunk_document_creates_no_consumer(nats_url: str) -> None:
+    """nats-py's reader makes a consumer per read; under load the server refused reads."""
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        ref = await store.put("edi", b"ISA*00*" * 100)
+        for _ in range(50):
+            assert await store.get(ref) == b"ISA*00*" * 100
+        info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
+        assert info.state.consumer_count == 0
+    finally:
+        await bus.close()
