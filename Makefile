@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean images
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,16 @@ unit: sync ## unit tests only (no servers)
 
 asyncapi: sync ## regenerate docs/asyncapi.json from the event contracts
 	$(UV) run --frozen python -m as2bus.shared.asyncapi docs/asyncapi.json
+
+IMAGE_REGISTRY ?= ghcr.io/as2bus
+IMAGE_TAG ?= dev
+SERVICES := config-svc cert-svc inbound-svc outbound-svc tracklog-svc
+
+images: ## build the five service images with docker (IMAGE_REGISTRY, IMAGE_TAG)
+	@for svc in $(SERVICES); do \
+		echo "docker build $(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG)"; \
+		docker build -f services/$$svc/Dockerfile -t $(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean: ## remove caches (keeps ./var, the local data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
