@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +21,7 @@ from as2bus.config.service import ConfigService
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.contracts import Deleted, StationDeleted
+from as2bus.shared.outbox import OutboxRelay
 from as2bus.shared.testing.services import ServiceProcess
 
 from .conftest import payloads, service_env, wait_for_events
@@ -106,3 +109,38 @@ async def test_the_bucket_never_goes_back_to_an_older_revision(nats_url: str) ->
             await kv.get(key)
     finally:
         await bus.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_replicas_sharing_an_outbox_take_turns_and_keep_the_order(
+    service: ConfigService, sessions: async_sessionmaker[AsyncSession], nats_url: str
+) -> None:
+    for n in range(30):
+        await service.create_station(StationCreate(as2_id=f"ST{n}", name=f"Station {n}"))
+    published: list[int] = []
+
+    async def record(row: sa.Row[Any]) -> None:
+        published.append(row.seq)
+        await asyncio.sleep(0.005)  # a publish takes time: the other replica tries meanwhile
+
+    async def left() -> int:
+        async with sessions() as session:
+            return int(await session.scalar(sa.select(sa.func.count()).select_from(outbox)) or 0)
+
+    async def replica(relay: OutboxRelay) -> None:
+        while await left():
+            await relay.drain_once()
+            await asyncio.sleep(0)
+
+    bus = await open_bus(nats_url, name="test-relay")
+    try:
+        relays = [
+            OutboxRelay(sessions, bus.broker, outbox, service="config", on_published=record,
+                        batch_size=4)
+            for _ in range(2)
+        ]  # fmt: skip
+        await asyncio.wait_for(asyncio.gather(*(replica(r) for r in relays)), timeout=60)
+    finally:
+        await bus.close()
+    assert len(published) == 30  # each row once: no replica published another's batch
+    assert published == sorted(published)

@@ -4,13 +4,19 @@ A service cannot commit to its database and publish to NATS atomically. Writing 
 an ``outbox`` table in the same transaction as the change means a crash after the commit loses
 nothing: the relay publishes whatever is still in the table when it next runs. A crash after
 publishing but before deleting the row publishes again; the same ``Nats-Msg-Id`` makes
-JetStream drop the copy. Rows go out in commit order.
+JetStream drop the copy. Rows go out in ``seq`` order.
+
+Several replicas share one PostgreSQL database, and so one outbox. Each pass holds a
+transaction-scoped advisory lock named after the service, so replicas take turns: without it
+every replica published every row (JetStream dropped the copies, but each copy cost a publish
+and a delete) and two replicas could interleave their batches out of order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -77,6 +83,10 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
+        self._lock_key = int.from_bytes(
+            hashlib.sha256(f"as2bus outbox {service}".encode()).digest()[:8], "big", signed=True
+        )
+        self._turn_taken_elsewhere = False
         self.last_error: str | None = None
 
     def wake(self) -> None:
@@ -95,21 +105,59 @@ class OutboxRelay:
                 FAILURES.labels(self._service).inc()
                 self.last_error = f"{type(err).__name__}: {err}"
                 log.warning("outbox relay pass failed, will retry: %s", self.last_error)
+            # Another replica is relaying: it may stop just before our rows commit, so look
+            # again soon rather than after a whole idle period.
+            idle = 0.05 if self._turn_taken_elsewhere else self._idle_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
 
     async def drain_once(self) -> int:
-        """Publish one batch in commit order; returns how many rows went out."""
-        table = self._table
+        """Publish one batch in ``seq`` order and delete it; returns how many rows went out
+        (0 also when another replica holds the turn)."""
+        self._turn_taken_elsewhere = False
         async with self._sessions() as session:
-            query = sa.select(table).order_by(table.c.seq).limit(self._batch_size)
-            rows = (await session.execute(query)).all()
+            if session.get_bind().dialect.name != "postgresql":
+                return await self._drain_sqlite(session)
+            async with session.begin():
+                lock = sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_key))
+                if not await session.scalar(lock):
+                    self._turn_taken_elsewhere = True
+                    return 0
+                rows = await self._batch(session)
+                await self._publish(rows)
+                await self._delete(session, rows)
+        self._count(rows)
+        return len(rows)
+
+    async def _drain_sqlite(self, session: AsyncSession) -> int:
+        # One process writes an SQLite database. A WAL read transaction kept open while
+        # publishing could not become a write afterwards (the snapshot is stale once anyone
+        # else commits), so the read and the delete are separate transactions.
+        rows = await self._batch(session)
+        await session.rollback()
+        await self._publish(rows)
+        async with session.begin():
+            await self._delete(session, rows)
+        self._count(rows)
+        return len(rows)
+
+    async def _batch(self, session: AsyncSession) -> list[sa.Row[Any]]:
+        table = self._table
+        query = sa.select(table).order_by(table.c.seq).limit(self._batch_size)
+        rows = list((await session.execute(query)).all())
         PENDING.labels(self._service).set(len(rows))
+        return rows
+
+    async def _publish(self, rows: list[sa.Row[Any]]) -> None:
         for row in rows:
             await publish_event(self._broker, parse_event(row.payload))
             if self._on_published is not None:
                 await self._on_published(row)
-            async with self._sessions() as session, session.begin():
-                await session.execute(sa.delete(table).where(table.c.seq == row.seq))
-            PUBLISHED.labels(self._service).inc()
-        return len(rows)
+
+    async def _delete(self, session: AsyncSession, rows: list[sa.Row[Any]]) -> None:
+        if rows:
+            seqs = [row.seq for row in rows]
+            await session.execute(sa.delete(self._table).where(self._table.c.seq.in_(seqs)))
+
+    def _count(self, rows: list[sa.Row[Any]]) -> None:
+        PUBLISHED.labels(self._service).inc(len(rows))
