@@ -137,3 +137,25 @@ async def test_a_lease_is_renewed_only_by_the_attempt_that_holds_it(sessions: Se
     # The first attempt lost the message: it can no longer extend the new owner's lease.
     assert not await claims.renew(first["id"], first["attempts"], T0 + timedelta(seconds=52))
     assert await claims.renew(taken["id"], taken["attempts"], T0 + timedelta(seconds=52))
+
+
+async def test_one_claim_takes_as_many_messages_as_the_limits_allow(sessions: Sessions) -> None:
+    await queue(sessions, "acme", 12)
+    claims = Claims(sessions, timedelta(minutes=5))
+    five = Limits(max_concurrency=5, rate_per_second=None)
+    first = await claims.claim_many("acme", five, at(T0), at_most=3)
+    assert [r["request_id"] for r in first] == ["acme-0", "acme-1", "acme-2"]  # oldest first
+    assert all(r["attempts"] == 1 and r["status"] == "queued" for r in first)  # row as it was
+    assert len(await claims.claim_many("acme", five, at(T0), at_most=10)) == 2  # 5 in flight
+    assert await claims.claim_many("acme", five, at(T0), at_most=10) == []
+    await queue(sessions, "globex", 12)
+    rated = Limits(max_concurrency=25, rate_per_second=2)
+    assert len(await claims.claim_many("globex", rated, at(T0), at_most=10)) == 2  # the burst
+    assert await claims.claim_many("globex", rated, at(T0), at_most=10) == []
+    later = await claims.claim_many("globex", rated, at(T0 + timedelta(seconds=1.6)), at_most=10)
+    assert len(later) == 2  # 1.6 s at 2/s: 3.2 tokens, but the burst caps the bucket at 2
+    async with sessions() as session:
+        sending = await session.scalar(
+            sa.select(sa.func.count()).select_from(messages).where(messages.c.status == "sending")
+        )
+    assert sending == 9

@@ -47,7 +47,11 @@ def create_app(settings: TracklogSettings) -> FastAPI:
             await upgrade_database_async(MIGRATIONS, settings.database_url)
         bus = await open_bus(settings.nats_url, name="tracklog-svc", streams=settings.events)
         consumer = Consumer(
-            bus.js, projector, durable=settings.consumer, batch_size=settings.batch_size
+            bus.js,
+            projector,
+            durable=settings.consumer,
+            batch_size=settings.batch_size,
+            linger_seconds=settings.linger_seconds,
         )
         task = asyncio.create_task(consumer.run_forever(), name="tracklog-consumer")
         state.update(bus=bus, consumer=consumer)

@@ -29,6 +29,15 @@ class TracklogSettings(ServiceSettings):
         validation_alias=_env("batch_size"),
         description="Events applied per transaction",
     )
+    linger_seconds: float = Field(
+        default=0.1,
+        ge=0,
+        le=5,
+        validation_alias=_env("linger_seconds"),
+        description="When caught up, wait this long for more events before the next batch: "
+        "one transaction for the events of many messages instead of one per event (the "
+        "projection's CPU competes with the gateway's); the dashboard lags by at most this",
+    )
     shutdown_grace_seconds: int = Field(
         default=3,
         ge=1,

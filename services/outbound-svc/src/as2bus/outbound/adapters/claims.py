@@ -17,6 +17,7 @@ how two replicas once sent 36 messages/s to a partner limited to 10/s.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,15 @@ class Claims:
         self, partner: str, limits: Limits, clock: Callable[[], datetime]
     ) -> dict[str, Any] | None:
         """The oldest due message of ``partner``, now ``sending`` under our lease, or None."""
+        claimed = await self.claim_many(partner, limits, clock, at_most=1)
+        return claimed[0] if claimed else None
+
+    async def claim_many(
+        self, partner: str, limits: Limits, clock: Callable[[], datetime], *, at_most: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``at_most`` of ``partner``'s oldest due messages, as many as its concurrency
+        and rate limits allow now, each ``sending`` under our lease; one transaction for all
+        (a burst used to cost a transaction per message)."""
         async with self._lock, self._sessions() as session, session.begin():
             bucket, now = await self._lock_partner(session, partner, limits, clock)
             in_flight = await session.scalar(
@@ -75,30 +85,33 @@ class Claims:
                     messages.c.lease_until >= now,
                 )
             )
-            if (in_flight or 0) >= limits.max_concurrency or bucket < 1:
-                return None
-            row = (
+            room = min(at_most, limits.max_concurrency - (in_flight or 0))
+            if limits.rate_per_second is not None:
+                room = min(room, math.floor(bucket))
+            if room < 1:
+                return []
+            rows = (
                 (
                     await session.execute(
                         sa.select(messages)
                         .where(messages.c.partner == partner, _due(now))
                         .order_by(messages.c.created_at)
-                        .limit(1)
+                        .limit(room)
                         .with_for_update(skip_locked=True)
                     )
                 )
                 .mappings()
-                .first()
+                .all()
             )
-            if row is None:
-                return None
+            if not rows:
+                return []
             await session.execute(
                 sa.update(messages)
-                .where(messages.c.id == row["id"])
+                .where(messages.c.id.in_([row["id"] for row in rows]))
                 .values(
                     status="sending",
                     lease_until=now + self._lease,
-                    attempts=row["attempts"] + 1,
+                    attempts=messages.c.attempts + 1,
                     updated_at=now,
                 )
             )
@@ -106,12 +119,16 @@ class Claims:
                 await session.execute(
                     sa.update(partner_limits)
                     .where(partner_limits.c.partner == partner)
-                    .values(tokens=bucket - 1, refilled_at=now)
+                    .values(tokens=bucket - len(rows), refilled_at=now)
                 )  # ``now`` is never behind the stored refilled_at: see _lock_partner
-
             # SQLite hands back naive datetimes; everything stored is UTC.
-            claimed = {k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
-            return {**claimed, "attempts": row["attempts"] + 1}
+            return [
+                {
+                    **{k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()},
+                    "attempts": row["attempts"] + 1,
+                }
+                for row in rows
+            ]
 
     async def renew(self, message_id: int, attempt: int, now: datetime) -> bool:
         """Extend the lease of attempt ``attempt``; False when it is no longer ours."""

@@ -35,7 +35,7 @@ class Workers:
         self._config = config
         self._sender = sender
         self._settlement = settlement
-        self._slots = asyncio.Semaphore(workers)
+        self._free = workers  # sending slots of this replica not in use
         self._clock = clock
         self._lease_renewal_seconds = lease_renewal_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -54,13 +54,17 @@ class Workers:
         try:
             while True:
                 self.wake.clear()
-                started = await self.dispatch()
+                if self._free:  # with every slot busy, a finished send wakes us
+                    await self.dispatch()
                 if time.monotonic() - last_deadline_check > 5:
                     last_deadline_check = time.monotonic()
                     await self._settlement.expire_deadlines()
-                if not started:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), timeout=0.25)
+                # dispatch() claimed all it could; what changes that is a commit (a new
+                # message, a retry due), a finished send or, for a rate limit, time.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=0.25)
+                    # Wake-ups come in bunches (each send commits twice): one pass for all.
+                    await asyncio.sleep(0.005)
         finally:
             for task in self._tasks:
                 task.cancel()
@@ -71,15 +75,19 @@ class Workers:
         try:
             for partner in await self._claims.due_partners(self._clock()):
                 limits = self.limits(partner)
-                while not self._slots.locked():
-                    row = await self._claims.claim(partner, limits, self._clock)
-                    if row is None:
+                while self._free:
+                    rows = await self._claims.claim_many(
+                        partner, limits, self._clock, at_most=self._free
+                    )
+                    for row in rows:
+                        self._free -= 1
+                        name = f"send {row['message_id']}"
+                        task = asyncio.create_task(self._send(row), name=name)
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                    started += len(rows)
+                    if not rows:
                         break
-                    await self._slots.acquire()
-                    task = asyncio.create_task(self._send(row), name=f"send {row['message_id']}")
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                    started += 1
         except Exception:
             log.exception("dispatching failed; retrying shortly")
         return started
@@ -94,7 +102,7 @@ class Workers:
                 await self._sender.crashed(row, err)
         finally:
             renewing.cancel()
-            self._slots.release()
+            self._free += 1
             self.wake.set()
 
     async def _keep_lease(self, row: dict[str, Any]) -> None:

@@ -53,6 +53,7 @@ class Consumer:
         batch_size: int = 256,
         fetch_timeout: float = 1.0,
         retry_seconds: float = 1.0,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._js = js
         self._projector = projector
@@ -60,6 +61,7 @@ class Consumer:
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
         self._retry_seconds = retry_seconds
+        self._linger_seconds = linger_seconds
         self.last_error: str | None = None
         self.applied = 0
 
@@ -111,6 +113,10 @@ class Consumer:
                 done = await self._handle(batch) and batch[-1].metadata.num_pending == 0
                 if done and until_caught_up:
                     return self.applied
+                if done and self._linger_seconds:
+                    # Live, events trickle in one at a time: let some gather so one
+                    # transaction carries many (per-batch cost dominated the projection).
+                    await asyncio.sleep(self._linger_seconds)
         finally:
             await subscription.unsubscribe()
 
