@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean images
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean images bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ fmt: sync ## apply ruff's fixes and formatting
 
 test: sync postgres lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bench: sync postgres ## benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
+	$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
+	$(UV) run --frozen python -m bench.scale_out
 
 unit: sync ## unit tests only (no servers)
 	$(UV) run --frozen pytest $$(find . -path ./.venv -prune -o -type d -name unit -print) $(PYTEST_ARGS)

@@ -1,0 +1,60 @@
+"""The benchmarks cannot rot: ``make test`` runs the quick bench and a small scale-out once.
+
+Both run as subprocesses, exactly as ``make bench`` does. They assert correctness (every
+exchange delivered, exactly once, within the rate limit), never a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(400)
+def test_quick_bench_delivers_every_exchange_and_writes_its_reports(tmp_path: Path) -> None:
+    done = run("bench.run", "--quick", "--results", str(tmp_path), timeout=380)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = tmp_path / "quick"
+    results = json.loads((out / "bench.json").read_text())
+    assert {(r["size"], r["mdn"]) for r in results["exchanges"]} == {
+        (size, mdn) for size in (1024, 100 * 1024, 10 << 20) for mdn in ("sync", "async")
+    }
+    for row in results["exchanges"]:
+        for phase in (row["max"], row["half_load"]):
+            assert phase["delivered"] == phase["sent"] > 0, row
+    assert all(r["result"]["delivered"] == 1 for r in results["large"])
+    assert (out / "throughput.png").stat().st_size > 0
+    assert "| 1 KB | sync |" in (out / "bench.md").read_text()
+
+
+@pytest.mark.timeout(400)
+def test_scale_out_delivers_exactly_once_across_replicas_and_a_kill(tmp_path: Path) -> None:
+    args = ["--messages", "100", "--limited", "40", "--rate-limit", "5"]
+    args += ["--inbound", "2", "--outbound", "2", "--results", str(tmp_path)]
+    done = run("bench.scale_out", *args, timeout=380)
+    report = done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, report
+    result = json.loads((tmp_path / "scale-out.json").read_text())
+    once = result["exactly_once"]
+    assert once["ok"], once
+    assert once["received_distinct"] == once["requests"] == 140
+    assert once["received_more_than_once"] == once["missing"] == once["wrong_document"] == 0
+    assert result["unlimited"]["killed"] == "outbound-svc-0", report
+    assert result["rate_limit"]["ok"], result["rate_limit"]
