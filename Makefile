@@ -5,6 +5,10 @@
 SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# Installed packages get their bytecode at install time: where PYTHONDONTWRITEBYTECODE is set
+# (this machine sets it), every service process would otherwise compile its libraries from
+# source at each start (7.5 s instead of 3 s here), and the tests start many.
+export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
 
 .PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean images bench

@@ -107,11 +107,13 @@ class Consumer:
                     batch = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
                 except NatsTimeout:
                     LAG.set(0)
-                    if until_caught_up:
+                    if until_caught_up and not await self.pending():
                         return self.applied
                     continue
                 done = await self._handle(batch) and batch[-1].metadata.num_pending == 0
-                if done and until_caught_up:
+                # Caught up means nothing left to deliver *and* nothing delivered but not yet
+                # acknowledged: a failed batch waits for redelivery and still counts.
+                if done and until_caught_up and not await self.pending():
                     return self.applied
                 if done and self._linger_seconds:
                     # Live, events trickle in one at a time: let some gather so one
