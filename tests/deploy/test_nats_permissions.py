@@ -20,6 +20,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.testing.infra import find_nats_server, free_port
@@ -89,8 +90,10 @@ async def connect(server: int) -> AsyncIterator[Any]:
         async def on_error(err: Exception) -> None:
             errors.append(str(err))
 
+        url = f"nats://{user}:pw-{user}@127.0.0.1:{server}"
         client = await nats.connect(
-            f"nats://{user}:pw-{user}@127.0.0.1:{server}",
+            url,
+            inbox_prefix=inbox_prefix(url),  # as every service connects
             error_cb=on_error,
             allow_reconnect=False,
             connect_timeout=2,
@@ -146,6 +149,31 @@ async def test_only_outbound_asks_for_partner_credentials_and_only_config_svc_an
     await impostor.client.flush()
     await asyncio.sleep(0.2)
     assert any("permissions violation for subscription" in e.lower() for e in impostor.errors)
+
+
+async def test_replies_reach_only_the_asker(connect: Any) -> None:
+    """Each user may read its own reply subjects only: a key-material reply to inbound-svc
+    cannot be read by any other service, nor by everyone through the default prefix."""
+    await _responder(await connect("cert-svc"), KEY_MATERIAL)
+    inbound = await connect("inbound-svc")
+    assert inbound.client._inbox_prefix == bytearray(b"_INBOX.inbound-svc")
+    assert (await inbound.client.request(KEY_MATERIAL, b"{}", timeout=2)).data == b"ok"
+    for user in ("tracklog-svc", "config-svc", "outbound-svc", "app"):
+        snoop = await connect(user)
+        for subject in ("_INBOX.inbound-svc.>", "_INBOX.>", ">"):
+            await snoop.client.subscribe(subject)
+        await snoop.client.flush()
+        await asyncio.sleep(0.2)
+        refused = [e for e in snoop.errors if "permissions violation for subscription" in e.lower()]
+        assert len(refused) == 3, (user, snoop.errors)
+
+
+def test_the_reply_prefix_names_the_user_but_never_a_token() -> None:
+    assert inbox_prefix("nats://outbound-svc:secret@nats:4222") == "_INBOX.outbound-svc"
+    assert inbox_prefix("nats://a:b@n1:4222,nats://a:b@n2:4222") == "_INBOX.a"
+    assert inbox_prefix("nats://s3cr3t-token@nats:4222") == "_INBOX"  # a token, not a user
+    assert inbox_prefix("nats://127.0.0.1:4222") == "_INBOX"
+    assert inbox_prefix("nats://we.ird:pw@nats:4222") == "_INBOX"  # not a subject token
 
 
 def _handshake(port: int, user: str, password: str) -> bytes:

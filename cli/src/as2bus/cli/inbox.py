@@ -16,6 +16,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from as2bus.cli.client import CliError
 from as2bus.cli.inbox_files import safe_name, save, seen
+from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import MessageReceived
 from as2bus.shared.subjects import EVENTS_STREAM
@@ -32,7 +33,7 @@ async def follow(
     report: Report = print,
 ) -> int:
     """Save documents until interrupted (or, with ``once``, until none are waiting)."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, inbox_prefix=inbox_prefix(nats_url))
     saved = 0
     try:
         js = nc.jetstream()

@@ -20,7 +20,7 @@ from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.cert.settings import CertSettings
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
-from as2bus.shared.bus import open_bus
+from as2bus.shared.bus import inbox_prefix, open_bus
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
@@ -50,6 +50,7 @@ def create_app(settings: CertSettings) -> FastAPI:
     broker = NatsBroker(
         settings.nats_url,
         name="cert-svc",
+        inbox_prefix=inbox_prefix(settings.nats_url),
         max_reconnect_attempts=-1,
         logger=logging.getLogger("as2bus.bus"),
     )

@@ -15,7 +15,7 @@ from as2bus.config.entrypoints.api import router
 from as2bus.config.entrypoints.bus import register_credentials
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
-from as2bus.shared.bus import open_bus
+from as2bus.shared.bus import inbox_prefix, open_bus
 from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
@@ -36,6 +36,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     broker = NatsBroker(
         settings.nats_url,
         name="config-svc",
+        inbox_prefix=inbox_prefix(settings.nats_url),
         max_reconnect_attempts=-1,
         logger=logging.getLogger("as2bus.bus"),
     )

@@ -24,7 +24,7 @@ from as2bus.outbound.entrypoints.workers import Workers
 from as2bus.outbound.sending import Policy, Sender
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.outbound.settle import Settlement
-from as2bus.shared.bus import open_bus
+from as2bus.shared.bus import inbox_prefix, open_bus
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
@@ -59,11 +59,17 @@ def create_app(settings: OutboundSettings) -> FastAPI:
     broker = NatsBroker(
         settings.nats_url,
         name="outbound-svc",
+        inbox_prefix=inbox_prefix(settings.nats_url),
         max_reconnect_attempts=-1,
         logger=logging.getLogger("as2bus.bus"),
     )
     state: dict[str, object] = {}
-    register_consumers(broker, lambda: app.state.acceptor, lambda: app.state.settlement)
+    register_consumers(
+        broker,
+        lambda: app.state.acceptor,
+        lambda: app.state.settlement,
+        inbox_prefix=inbox_prefix(settings.nats_url),
+    )
     policy = Policy(
         max_attempts=settings.max_attempts,
         backoff_seconds=settings.backoff_seconds,

@@ -4,7 +4,9 @@ JetStream management API (streams, key-value buckets) that faststream does not w
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
@@ -28,6 +30,22 @@ class Bus:
         await self.broker.stop()
 
 
+def inbox_prefix(url: str) -> str:
+    """Where replies to this connection's requests arrive: ``_INBOX.<user>`` when the URL
+    names a NATS user (``nats://user:password@host``), else NATS's default ``_INBOX``.
+
+    deploy/k8s lets each user subscribe to its own prefix only, so no other service can read a
+    key-material or credentials reply. A URL with a user but no password carries a token,
+    which must not end up in subject names: it gets the default.
+    """
+    first = url.split(",")[0].strip()
+    parts = urlsplit(first if "://" in first else f"nats://{first}")
+    user = parts.username
+    if user and parts.password is not None and re.fullmatch(r"[A-Za-z0-9_-]+", user):
+        return f"_INBOX.{user}"
+    return "_INBOX"
+
+
 async def open_bus(
     url: str,
     *,
@@ -43,6 +61,7 @@ async def open_bus(
     broker = broker or NatsBroker(
         url,
         name=name,
+        inbox_prefix=inbox_prefix(url),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         graceful_timeout=10,

@@ -18,13 +18,22 @@ from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
 
 
 def register_consumers(
-    broker: NatsBroker, acceptor: Callable[[], Acceptor], settlement: Callable[[], Settlement]
+    broker: NatsBroker,
+    acceptor: Callable[[], Acceptor],
+    settlement: Callable[[], Settlement],
+    *,
+    inbox_prefix: str,
 ) -> None:
+    # faststream would fetch on "_INBOX." whatever the connection's prefix: deploy/k8s lets a
+    # service read its own reply subjects only (see shared/bus/connection.py).
+    fetch_inbox = f"{inbox_prefix}.".encode()
+
     @broker.subscriber(
         SEND_SUBJECT,
         stream=JStream(COMMANDS_STREAM, declare=False),
         durable="outbound-svc-send",
         pull_sub=PullSub(batch_size=10, timeout=1.0),
+        inbox_prefix=fetch_inbox,
         title="SendRequest:Consumer",
         description="Send requests from other systems (as2.cmd.send), consumed once.",
     )
@@ -36,6 +45,7 @@ def register_consumers(
         stream=JStream(EVENTS_STREAM, declare=False),
         durable="outbound-svc-mdn",
         pull_sub=PullSub(batch_size=10, timeout=1.0),
+        inbox_prefix=fetch_inbox,
         title="MdnReceived:Consumer",
         description="Async MDNs that inbound-svc received for our messages.",
     )
