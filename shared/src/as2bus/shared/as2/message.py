@@ -83,18 +83,27 @@ def build_message(
     if receiver.compression == Compression.BEFORE_SIGNING:
         part = _smime("compressed-data", "smime.p7z", cms.compress(mime.render(*part)), b64)
     mic = None
+    # Each stage's input is dropped as soon as the next exists (``del``, ``part = ...``): a
+    # large document would otherwise be held in every intermediate form at once.
     if receiver.signing is not None:
         assert sender.signing is not None
         entity = mime.render(*part)
-        signed_type, signed_body = signed_multipart(entity, receiver.signing, sender.signing)
-        part = ([("Content-Type", signed_type)], signed_body)
         mic = mic_of(hashlib.new(receiver.signing.value, entity).digest())
+        part = ([], b"")
+        signed_type, signed_body = signed_multipart(entity, receiver.signing, sender.signing)
+        del entity
+        part = ([("Content-Type", signed_type)], signed_body)
+        del signed_body
     if receiver.compression == Compression.AFTER_SIGNING:
         part = _smime("compressed-data", "smime.p7z", cms.compress(mime.render(*part)), b64)
     if receiver.encryption is not None:
         assert receiver.encrypt_cert is not None
-        der = cms.encrypt(mime.render(*part), receiver.encryption, receiver.encrypt_cert)
+        plain = mime.render(*part)
+        part = ([], b"")
+        der = cms.encrypt(plain, receiver.encryption, receiver.encrypt_cert)
+        del plain
         part = _smime("enveloped-data", "smime.p7m", der, b64)
+        del der
     mid = f"<{message_id.strip().strip('<>')}>" if message_id else new_message_id()
     headers = {
         "AS2-Version": AS2_VERSION,

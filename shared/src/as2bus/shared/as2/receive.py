@@ -66,7 +66,7 @@ def parse_message(
             "unexpected-processing-error",
             f"the requested signed receipt cannot be given: {summary.mdn.failure}",
         )
-    if not body.strip():
+    if not body or body.isspace():  # not body.strip(): that copies a whole large body
         raise As2Error("unexpected-processing-error", "the message body is empty")
     outer = http_entity(headers, body)
     if remote.require_encrypted and outer.content_type not in PKCS7_MIME:
@@ -107,6 +107,7 @@ def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: 
                 content = _verified(got, [cms.signed_content(info)], der, remote)
             else:
                 raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
+            del der, info  # a large document: drop each layer once the next is out
         elif kind == "multipart/signed":
             _once(got, "signed")
             parts = mime.split_multipart(got.entity.body, got.entity.param("boundary") or "")
@@ -116,6 +117,7 @@ def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: 
             if signature.content_type not in PKCS7_SIGNATURE:
                 raise mime.MimeError(f"the signature part is {signature.content_type}")
             content = _verified(got, as_sent_then_canonical(parts[0]), signature.decoded(), remote)
+            del parts, signature
         else:
             if remote.require_signed and "signed" not in got.layers:
                 raise As2Error(
@@ -134,6 +136,7 @@ def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: 
                 )
             return got
         got.entity = mime.parse_entity(content)
+        del content
 
 
 def as_sent_then_canonical(content: bytes) -> Iterator[bytes]:
