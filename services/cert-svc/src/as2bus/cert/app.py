@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Depends, FastAPI
-from faststream.nats import NatsBroker
 
 from as2bus.cert.adapters.tables import outbox
 from as2bus.cert.entrypoints.api import router
@@ -20,7 +19,7 @@ from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.cert.settings import CertSettings
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
-from as2bus.shared.bus import inbox_prefix, open_bus
+from as2bus.shared.bus import new_broker, open_bus
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
@@ -47,13 +46,7 @@ def create_app(settings: CertSettings) -> FastAPI:
         switchover=timedelta(days=settings.switchover_days),
         min_key_bits=settings.min_key_bits,
     )
-    broker = NatsBroker(
-        settings.nats_url,
-        name="cert-svc",
-        inbox_prefix=inbox_prefix(settings.nats_url),
-        max_reconnect_attempts=-1,
-        logger=logging.getLogger("as2bus.bus"),
-    )
+    broker = new_broker(settings.nats_url, name="cert-svc")
     state: dict[str, object] = {}
     register_key_material(broker, lambda: app.state.certs)
 

@@ -8,14 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
-from faststream.nats import NatsBroker
 
 from as2bus.config.adapters.relay import config_relay
 from as2bus.config.entrypoints.api import router
 from as2bus.config.entrypoints.bus import register_credentials
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
-from as2bus.shared.bus import inbox_prefix, open_bus
+from as2bus.shared.bus import new_broker, open_bus
 from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
@@ -33,13 +32,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     state: dict[str, object] = {}
-    broker = NatsBroker(
-        settings.nats_url,
-        name="config-svc",
-        inbox_prefix=inbox_prefix(settings.nats_url),
-        max_reconnect_attempts=-1,
-        logger=logging.getLogger("as2bus.bus"),
-    )
+    broker = new_broker(settings.nats_url, name="config-svc")
     register_credentials(broker, lambda: app.state.service)
 
     @contextlib.asynccontextmanager

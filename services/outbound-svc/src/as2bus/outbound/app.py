@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
-from faststream.nats import NatsBroker
 
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
@@ -24,7 +23,7 @@ from as2bus.outbound.entrypoints.workers import Workers
 from as2bus.outbound.sending import Policy, Sender
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.outbound.settle import Settlement
-from as2bus.shared.bus import inbox_prefix, open_bus
+from as2bus.shared.bus import inbox_prefix, new_broker, open_bus
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
@@ -56,13 +55,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
     box = SecretBox(master_key)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    broker = NatsBroker(
-        settings.nats_url,
-        name="outbound-svc",
-        inbox_prefix=inbox_prefix(settings.nats_url),
-        max_reconnect_attempts=-1,
-        logger=logging.getLogger("as2bus.bus"),
-    )
+    broker = new_broker(settings.nats_url, name="outbound-svc")
     state: dict[str, object] = {}
     register_consumers(
         broker,
