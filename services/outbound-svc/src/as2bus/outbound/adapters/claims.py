@@ -130,7 +130,7 @@ class Claims:
                 for row in rows
             ]
 
-    async def renew(self, message_id: int, attempt: int, now: datetime) -> bool:
+    async def renew(self, message_id: uuid.UUID, attempt: int, now: datetime) -> bool:
         """Extend the lease of attempt ``attempt``; False when it is no longer ours."""
         async with self._sessions() as session, session.begin():
             changed = await session.execute(
@@ -181,8 +181,9 @@ class Claims:
         )
         row = (await session.execute(query)).one()
         # Replicas' clocks may disagree a little: never count time before the last refill.
-        refilled_at = aware(row.refilled_at) or clock()
-        now = max(clock(), refilled_at)
+        now = clock()
+        refilled_at = aware(row.refilled_at) or now
+        now = max(now, refilled_at)
         if rate is None:
             return float("inf"), now
         elapsed = (now - refilled_at).total_seconds()

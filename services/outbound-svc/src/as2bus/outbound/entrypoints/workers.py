@@ -70,8 +70,9 @@ class Workers:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def dispatch(self) -> int:
-        started = 0
+    async def dispatch(self) -> None:
+        """Claim, partner by partner, as many due messages as the free slots and the
+        partners' limits allow, and start sending them."""
         try:
             for partner in await self._claims.due_partners(self._clock()):
                 limits = self.limits(partner)
@@ -85,12 +86,10 @@ class Workers:
                         task = asyncio.create_task(self._send(row), name=name)
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
-                    started += len(rows)
                     if not rows:
                         break
         except Exception:
             log.exception("dispatching failed; retrying shortly")
-        return started
 
     async def _send(self, row: dict[str, Any]) -> None:
         renewing = asyncio.create_task(self._keep_lease(row), name=f"lease {row['message_id']}")
