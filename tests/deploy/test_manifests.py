@@ -190,6 +190,27 @@ def test_each_dockerfile_is_multi_stage_locked_slim_and_non_root(service: str) -
     assert 'CMD ["serve"]' in text
 
 
+def test_the_five_dockerfiles_differ_only_in_the_service_they_build() -> None:
+    """The issue asks for a Dockerfile per service and Docker has no include: the five are one
+    recipe with the service's names in it, kept in step by this test."""
+
+    def generic(service: str) -> str:
+        module = service.removesuffix("-svc")
+        lines = []
+        for line in _dockerfile(service).splitlines():
+            if "pyproject.toml" not in line:  # every workspace member's metadata is copied
+                line = line.replace(service, "SERVICE").replace(f"as2bus-{module}", "PACKAGE")
+                line = line.replace(f"as2bus.{module}", "MODULE")
+            lines.append(line)
+        return "\n".join(lines)
+
+    recipe = generic("outbound-svc")
+    for placeholder in ("SERVICE", "PACKAGE", "MODULE"):  # the names were there to replace
+        assert placeholder in recipe
+    for service in SERVICES:
+        assert generic(service) == recipe, f"{service}/Dockerfile drifted from the others"
+
+
 def test_the_dockerfile_checker_finds_each_kind_of_breakage() -> None:
     good = _dockerfile("inbound-svc")
     broken = (
