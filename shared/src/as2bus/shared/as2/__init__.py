@@ -36,6 +36,7 @@ from as2bus.shared.as2.model import (
     ReceivedMessage,
     RemoteParty,
     RequestSummary,
+    SpooledPayload,
     UnknownPartyError,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "ReceivedMessage",
     "RemoteParty",
     "RequestSummary",
+    "SpooledPayload",
     "UnknownPartyError",
     "build_mdn",
     "build_message",

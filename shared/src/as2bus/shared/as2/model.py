@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 
@@ -95,6 +95,19 @@ class ReceivedMessage:
     mic: str | None  # base64 of the digest over what the RFC says to digest
     mic_alg: SigningAlg | None
     mdn: MdnRequest | None  # None when the sender asked for no MDN
+    #: Set instead of ``payload`` (which is then empty) when a large message was read from a
+    #: file without holding it in memory: see ``spooled``.
+    payload_file: SpooledPayload | None = None
+
+
+@dataclass(frozen=True)
+class SpooledPayload:
+    """A received document kept in a file, not in memory: ``size`` bytes of ``file`` from
+    ``offset``. Whoever receives it closes the file (a temporary file, gone when closed)."""
+
+    file: BinaryIO
+    offset: int
+    size: int
 
 
 @dataclass(frozen=True)
