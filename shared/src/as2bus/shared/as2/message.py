@@ -36,26 +36,38 @@ def _leaf(content_type: str, body: bytes, base64: bool, filename: str | None) ->
 
 
 def _smime(kind: str, name: str, der: bytes, base64: bool) -> Part:
-    content_type = mime.with_params("application/pkcs7-mime", smime_type=kind, name=name)
-    return _leaf(content_type, der, base64, name)
+    return _leaf(smime_type(kind, name), der, base64, name)
+
+
+def smime_type(kind: str, name: str) -> str:
+    return mime.with_params("application/pkcs7-mime", smime_type=kind, name=name)
 
 
 def signed_multipart(entity: bytes, alg: SigningAlg, pair: KeyPair) -> tuple[str, bytes]:
     """(Content-Type, body) of a multipart/signed over the exact bytes of ``entity``."""
-    signature = mime.render(
+    signature = signature_part(cms.sign(entity, alg, pair))
+    return mime.multipart("signed", [entity, signature], **signed_params(alg))
+
+
+def signature_part(der: bytes) -> bytes:
+    """The second part of a multipart/signed: the detached SignedData."""
+    return mime.render(
         [
             ("Content-Type", mime.with_params("application/pkcs7-signature", name="smime.p7s")),
             ("Content-Transfer-Encoding", "base64"),
             ("Content-Disposition", mime.with_params("attachment", filename="smime.p7s")),
         ],
-        mime.encode_base64(cms.sign(entity, alg, pair)),
+        mime.encode_base64(der),
     )
-    return mime.multipart(
-        "signed",
-        [entity, signature],
-        protocol="application/pkcs7-signature",
-        micalg=micalg_name(alg),
-    )
+
+
+def signed_params(alg: SigningAlg) -> dict[str, str]:
+    return {"protocol": "application/pkcs7-signature", "micalg": micalg_name(alg)}
+
+
+def leaf_fields(content_type: str, base64: bool, filename: str | None) -> list[tuple[str, str]]:
+    """The header fields of the document's own MIME entity."""
+    return _leaf(content_type, b"", base64, filename)[0]
 
 
 def build_message(
@@ -70,14 +82,7 @@ def build_message(
     receipt_to: str = "as2bus",
 ) -> OutgoingMessage:
     """Compress, sign, compress, encrypt as the partnership says; headers for the POST."""
-    if receiver.signing is not None and sender.signing is None:
-        raise ValueError(f"signing for {receiver.as2_id} needs a key of {sender.as2_id} in service")
-    if receiver.encryption is not None and receiver.encrypt_cert is None:
-        raise ValueError(f"encrypting for {receiver.as2_id} needs its certificate")
-    if receiver.mdn_mode == "async" and not receiver.async_mdn_url:
-        raise ValueError(f"an async MDN from {receiver.as2_id} needs async_mdn_url")
-    for name, value in (("content_type", content_type), ("subject", subject)):
-        mime.check_header_value(name, value)
+    check_sides(sender, receiver, content_type=content_type, subject=subject)
     b64 = receiver.encoding == TransferEncoding.BASE64
     part = _leaf(content_type, payload, b64, filename)
     if receiver.compression == Compression.BEFORE_SIGNING:
@@ -104,6 +109,40 @@ def build_message(
         del plain
         part = _smime("enveloped-data", "smime.p7m", der, b64)
         del der
+    mid, headers = post_headers(sender, receiver, message_id, subject, receipt_to)
+    headers.update(part[0])
+    expect = expected_mic(receiver, mic)
+    return OutgoingMessage(
+        message_id=mid,
+        headers=headers,
+        body=part[1],
+        mic=expect,
+        mic_alg=receiver.signing if expect else None,
+    )
+
+
+def check_sides(
+    sender: LocalParty, receiver: RemoteParty, *, content_type: str, subject: str
+) -> None:
+    """ValueError when the partnership cannot be sent as configured."""
+    if receiver.signing is not None and sender.signing is None:
+        raise ValueError(f"signing for {receiver.as2_id} needs a key of {sender.as2_id} in service")
+    if receiver.encryption is not None and receiver.encrypt_cert is None:
+        raise ValueError(f"encrypting for {receiver.as2_id} needs its certificate")
+    if receiver.mdn_mode == "async" and not receiver.async_mdn_url:
+        raise ValueError(f"an async MDN from {receiver.as2_id} needs async_mdn_url")
+    for name, value in (("content_type", content_type), ("subject", subject)):
+        mime.check_header_value(name, value)
+
+
+def post_headers(
+    sender: LocalParty,
+    receiver: RemoteParty,
+    message_id: str | None,
+    subject: str,
+    receipt_to: str,
+) -> tuple[str, dict[str, str]]:
+    """(Message-ID, the AS2 headers of the POST without the body's Content-* fields)."""
     mid = f"<{message_id.strip().strip('<>')}>" if message_id else new_message_id()
     headers = {
         "AS2-Version": AS2_VERSION,
@@ -114,7 +153,6 @@ def build_message(
         "Subject": subject,
         "Date": formatdate(usegmt=True),
         "MIME-Version": "1.0",
-        **dict(part[0]),
     }
     if receiver.mdn_mode is not None:
         headers["Disposition-Notification-To"] = mime.check_header_value("receipt_to", receipt_to)
@@ -128,12 +166,9 @@ def build_message(
             headers["Receipt-Delivery-Option"] = mime.check_header_value(
                 "async_mdn_url", receiver.async_mdn_url
             )
-    # The MIC is only worth expecting when the MDN that returns it is signed.
-    expect = mic if receiver.mdn_mode is not None and receiver.mdn_signing is not None else None
-    return OutgoingMessage(
-        message_id=mid,
-        headers=headers,
-        body=part[1],
-        mic=expect,
-        mic_alg=receiver.signing if expect else None,
-    )
+    return mid, headers
+
+
+def expected_mic(receiver: RemoteParty, mic: str | None) -> str | None:
+    """The MIC is only worth expecting when the MDN that returns it is signed."""
+    return mic if receiver.mdn_mode is not None and receiver.mdn_signing is not None else None
