@@ -3,7 +3,9 @@ byte-identical, a wrong sha256 is refused, and reads create no consumers."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 
 import pytest
 
@@ -34,21 +36,72 @@ async def test_a_document_that_does_not_match_its_reference_is_refused(nats_url:
         large = await store.put("large", os.urandom(300_000))
         for ref in (small, large):
             forged = ref.model_copy(update={"sha256": "0" * 64})
-            with pytest.raises(ValueError, match="does not match its sha256"):
+            with pytest.raises(ValueError, match="does not match its size and sha256"):
                 await store.get(forged)
     finally:
         await bus.close()
 
 
-async def test_reading_a_one_chunk_document_creates_no_consumer(nats_url: str) -> None:
+async def test_reading_documents_creates_no_consumer(nats_url: str) -> None:
     """nats-py's reader makes a consumer per read; under load the server refused reads."""
     bus = await open_bus(nats_url, name="test-documents")
     try:
         store = DocumentStore(await documents_bucket(bus.js), bus.js)
         ref = await store.put("edi", b"ISA*00*" * 100)
+        large = await store.put("large", b"ISA*00*" * 100_000)
         for _ in range(50):
             assert await store.get(ref) == b"ISA*00*" * 100
+        for _ in range(5):
+            assert await store.get(large) == b"ISA*00*" * 100_000
         info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
         assert info.state.consumer_count == 0
+    finally:
+        await bus.close()
+
+
+@pytest.mark.parametrize("size", [0, 5, 128 * 1024, 3 * 1024 * 1024 + 7])
+async def test_streamed_in_and_out_without_holding_the_document(nats_url: str, size: int) -> None:
+    """put_file stores a range of a file; chunks() gives it back piece by piece, and another
+    document stored in between (chunks interleaved in the stream) does not mix in."""
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        data = os.urandom(size)
+        with tempfile.TemporaryFile() as file:
+            file.write(b"ignored head" + data + b"ignored tail")
+            ref = await store.put_file(f"streamed-{size}", file, 12, size)
+        other = await store.put(f"other-{size}", os.urandom(200_000))
+        assert (ref.size, ref.sha256) == (size, hashlib.sha256(data).hexdigest())
+        pieces = [piece async for piece in store.chunks(ref)]
+        assert b"".join(pieces) == data
+        assert all(len(p) <= 128 * 1024 for p in pieces)
+        assert await store.get(other) != data
+        info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
+        assert info.state.consumer_count == 0
+    finally:
+        await bus.close()
+
+
+async def test_streamed_reads_check_the_reference_at_the_end(nats_url: str) -> None:
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        ref = await store.put("checked", os.urandom(300_000))
+        forged = ref.model_copy(update={"sha256": "0" * 64})
+        with pytest.raises(ValueError, match="does not match its size and sha256"):
+            _ = [piece async for piece in store.chunks(forged)]
+    finally:
+        await bus.close()
+
+
+async def test_a_file_shorter_than_announced_is_refused(nats_url: str) -> None:
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        with tempfile.TemporaryFile() as file:
+            file.write(b"only this")
+            with pytest.raises(ValueError, match="early"):
+                await store.put_file("short", file, 0, 1000)
+        assert await store.size("short") is None
     finally:
         await bus.close()
