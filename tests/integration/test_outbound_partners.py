@@ -52,6 +52,7 @@ class PartnerServer:
         (self.dir / "sender.pem").write_bytes(our_cert)
         self.keys, self.our_cert = keys, our_cert
         self.opened: list[bytes] = []
+        self.headers: list[dict[str, str]] = []  # of each request openssl opened
         self.arrivals: list[float] = []
         self.flaky_failures = 2
         self.flaky_delivered = 0
@@ -84,6 +85,7 @@ class PartnerServer:
 
     async def openssl(self, request: Request) -> Response:
         body = await request.body()
+        self.headers.append(dict(request.headers))
         encrypted = "enveloped-data" in request.headers.get("content-type", "")
         work = Path(tempfile.mkdtemp(dir=self.dir))
         if encrypted:

@@ -69,6 +69,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         backoff_max_seconds=settings.backoff_max_seconds,
         async_mdn_deadline=timedelta(seconds=settings.async_mdn_deadline_seconds),
         async_mdn_url=settings.async_mdn_url,
+        stream_bytes=settings.stream_bytes,
     )
 
     @contextlib.asynccontextmanager

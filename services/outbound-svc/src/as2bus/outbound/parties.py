@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty
+from as2bus.shared.as2.streaming import streams
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import PartnerState, SendOverrides, StationState
+from as2bus.shared.contracts import PartnerState, SendOverrides, StationState, TokenAuthPublic
 from as2bus.shared.keyring import CertificateUnavailableError
 
 
@@ -87,4 +88,19 @@ async def resolve_sides(
     return Sides(station, partner, LocalParty(as2_id=station.as2_id, signing=key), remote)
 
 
-__all__ = ["CertificateUnavailableError", "PartnershipUnavailableError", "Sides", "resolve_sides"]
+def can_stream(sides: Sides) -> bool:
+    """Whether a large document can be sent without holding it: the codec streams this
+    layout, and the HTTP body is the AS2 message itself (a token "in the body" wraps it in a
+    form, built in memory)."""
+    auth = sides.partner.http_auth
+    in_body = isinstance(auth, TokenAuthPublic) and auth.placement == "body"
+    return streams(sides.remote) and not in_body
+
+
+__all__ = [
+    "CertificateUnavailableError",
+    "PartnershipUnavailableError",
+    "Sides",
+    "can_stream",
+    "resolve_sides",
+]

@@ -17,12 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.partner_http import PartnerHttp
+from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.domain import MdnFacts, Status, backoff, judge_mdn
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
-from as2bus.outbound.parties import PartnershipUnavailableError, Sides, resolve_sides
+from as2bus.outbound.parties import PartnershipUnavailableError, Sides, can_stream, resolve_sides
 from as2bus.shared import as2
+from as2bus.shared.as2.streaming import Streamer, StreamPlan
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
@@ -53,6 +54,7 @@ class Policy:
     backoff_max_seconds: float
     async_mdn_deadline: timedelta
     async_mdn_url: str | None
+    stream_bytes: int = 4 * 1024 * 1024  # documents this large are sent without holding them
 
 
 class Sender:
@@ -112,18 +114,8 @@ class Sender:
             )
         except (PartnershipUnavailableError, CertificateUnavailableError) as err:
             return await self._fail(row, str(err))
-        data = await self._documents.get(DocumentRef.model_validate(row["document"]))
-        built = await asyncio.to_thread(
-            as2.build_message,
-            data,
-            sender=sides.local,
-            receiver=sides.remote,
-            filename=row["filename"],
-            content_type=row["content_type"],
-            subject=row["subject"],
-            message_id=row["message_id"],
-        )
-        result = await self._http.post(sides.partner, built.headers, built.body)
+        built, body = await self._build(row, sides, DocumentRef.model_validate(row["document"]))
+        result = await self._http.post(sides.partner, built.headers, body)
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"
             if result.retryable and row["attempts"] < self._max_attempts(sides.partner):
@@ -160,11 +152,35 @@ class Sender:
             return await self._finish(row, "awaiting-mdn", events, **values)
         return await self._settle_sync(row, sides, built, result.response, sent)
 
+    async def _build(
+        self, row: dict[str, Any], sides: Sides, ref: DocumentRef
+    ) -> tuple[as2.OutgoingMessage | StreamPlan, bytes | Upload]:
+        """The message to POST: in memory, or for a large document a plan and a body that
+        reads the document again, chunk by chunk, for every attempt."""
+        options: dict[str, Any] = {
+            "filename": row["filename"],
+            "content_type": row["content_type"],
+            "subject": row["subject"],
+            "message_id": row["message_id"],
+        }
+        if ref.size >= self._policy.stream_bytes and can_stream(sides):
+            streamer = Streamer(ref.size, sender=sides.local, receiver=sides.remote, **options)
+            async for chunk in self._documents.chunks(ref):
+                streamer.digest(chunk)
+            plan = streamer.plan()
+            log.info("streaming %s (%d bytes) to %s", row["message_id"], ref.size, row["partner"])
+            return plan, Upload(plan, lambda: self._documents.chunks(ref))
+        data = await self._documents.get(ref)
+        built = await asyncio.to_thread(
+            as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
+        )
+        return built, built.body
+
     async def _settle_sync(
         self,
         row: dict[str, Any],
         sides: Sides,
-        built: as2.OutgoingMessage,
+        built: as2.OutgoingMessage | StreamPlan,
         response: Any,
         sent: SendAttempt,
     ) -> Status:

@@ -43,6 +43,13 @@ class OutboundSettings(ServiceSettings):
     max_document_bytes: int = Field(
         default=500 * 1024 * 1024, gt=0, validation_alias=_env("max_document_bytes")
     )
+    stream_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=0,
+        validation_alias=_env("stream_bytes"),
+        description="Documents of this size and more are read and sent in chunks, never held "
+        "whole in memory (partnerships without compression or base64 only)",
+    )
     async_mdn_url: str | None = Field(
         default=None,
         validation_alias=_env("async_mdn_url"),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -36,6 +37,7 @@ from as2bus.outbound.adapters.credentials import (
     CredentialsUnavailableError,
 )
 from as2bus.outbound.domain import retryable_status
+from as2bus.shared.as2.streaming import StreamPlan
 from as2bus.shared.contracts import BasicAuthPublic, PartnerState, TokenAuthPublic
 
 _MISSING = object()
@@ -48,6 +50,26 @@ class PostResult:
     error: str | None  # a person-readable reason when not 2xx
     retryable: bool  # connection errors, timeouts, 5xx, 408/425/429
     auth_failed: bool = False  # recognised auth failure (after a refresh, if configured)
+
+
+class Upload:
+    """A request body built while it is sent, from a document read chunk by chunk. httpx may
+    iterate it more than once (a retry after a token refresh): each pass reads the document
+    again and encrypts with a new key. The plan's headers carry its exact Content-Length."""
+
+    def __init__(self, plan: StreamPlan, document: Callable[[], AsyncIterator[bytes]]) -> None:
+        self._plan = plan
+        self._document = document
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        encoder = self._plan.encoder()
+        yield encoder.head()
+        async for chunk in self._document():
+            yield encoder.update(chunk)
+        yield encoder.finish()
+
+
+Body = bytes | Upload
 
 
 def json_path(document: Any, path: str) -> Any:
@@ -107,7 +129,7 @@ class PartnerHttp:
         self._credentials = credentials
         self._refreshing: dict[uuid.UUID, asyncio.Lock] = {}
 
-    async def post(self, partner: PartnerState, headers: dict[str, str], body: bytes) -> PostResult:
+    async def post(self, partner: PartnerState, headers: dict[str, str], body: Body) -> PostResult:
         try:
             creds = Credentials()
             if partner.http_auth.type != "none":
@@ -129,7 +151,7 @@ class PartnerHttp:
         partner: PartnerState,
         creds: Credentials,
         headers: dict[str, str],
-        body: bytes,
+        body: Body,
     ) -> PostResult:
         request: dict[str, Any] = {"headers": dict(headers), "content": body}
         auth = partner.http_auth
@@ -143,6 +165,8 @@ class PartnerHttp:
             elif auth.placement == "query":
                 request["params"] = {auth.param_name: token}
             else:
+                if not isinstance(body, bytes):
+                    raise TypeError("a token in the body needs the message in memory")
                 del request["content"]
                 request.update(_form(headers, body, auth.body_field, token))
         target = safe_url(partner.as2_url)

@@ -1,0 +1,78 @@
+"""Large documents leave outbound-svc streamed: read from the object store chunk by chunk,
+signed over a digest, encrypted while posted with an exact Content-Length. Partners we did
+not write (openssl, pyas2lib) must open them exactly as they open in-memory messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from as2bus.shared.bus.send import send_document
+from as2bus.shared.contracts import SendOverrides
+from as2bus.shared.testing.services import ServiceProcess
+
+from .conftest import start, stop
+from .test_outbound_partners import outcomes, set_up
+
+#: About 3 MB of CRLF text (openssl's S/MIME reader, used by the test partner, is text-safe
+#: only), several object-store chunks, over the 64 KiB threshold set below.
+LARGE = b"".join(
+    b"ST*850*%07d~\r\nBEG*00*SA*PO%07d**20261202~\r\nSE*2*%07d~\r\n" % (i, i, i)
+    for i in range(60_000)
+)
+
+
+@pytest.fixture
+def streaming_outbound(nats_url: str, master_key: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    proc = start(
+        "as2bus.outbound",
+        nats_url,
+        tmp_path / "outbound.db",
+        master_key,
+        tmp_path,
+        AS2BUS_OUTBOUND_BACKOFF_SECONDS="0.2",
+        AS2BUS_OUTBOUND_STREAM_BYTES=str(64 * 1024),
+    )
+    yield proc
+    stop(proc)
+
+
+async def test_large_documents_are_streamed_to_openssl_and_pyas2lib(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    streaming_outbound: ServiceProcess,
+    nats_url: str,
+    partner_servers: list[Any],
+) -> None:
+    server = await set_up(config_svc, cert_svc)
+    partner_servers.append(server)
+    await asyncio.sleep(1.0)  # replicas and key caches catch up
+    nc = await nats.connect(nats_url)
+    try:
+        for signing, encryption in (("sha256", "aes256-cbc"), ("sha1", "3des"), ("sha512", None)):
+            overrides = SendOverrides(signing=signing, encryption=encryption)
+            await send_document(nc, LARGE, station="MYCO", partner="openssl", overrides=overrides)
+        await send_document(nc, LARGE, station="MYCO", partner="pyas2lib")
+        await send_document(nc, LARGE, station="MYCO", partner="openssl_mdn")
+        js = nc.jetstream()
+        await outcomes(js, 5, {"MessageSent"}, timeout=90)
+        assert not await outcomes(js, 0, {"MessageFailed", "MessageRetrying"}, timeout=0.2)
+        assert server.opened.count(LARGE) == 5  # byte-identical at every partner
+        reports = {e["data"]["partner"]: e["data"] for e in await outcomes(js, 2, {"MdnReceived"})}
+        for partner in ("pyas2lib", "openssl_mdn"):
+            report = reports[partner]
+            assert (report["disposition"], report["signature_valid"]) == ("processed", True)
+            assert report["mic_matches"] is True, partner  # the MIC of the streamed digest
+        lengths = [h.get("content-length") for h in server.headers]
+        assert all(length and length.isdigit() for length in lengths), lengths
+        assert not [h for h in server.headers if "transfer-encoding" in h]
+    finally:
+        await nc.close()
+    log = streaming_outbound.log()
+    assert log.count("streaming <") == 5, log  # not the in-memory build
+    assert "ERROR as2bus.outbound" not in log, log
