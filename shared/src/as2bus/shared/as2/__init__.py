@@ -6,6 +6,7 @@ surface. The workarounds for pyas2lib's known defects live in the codec, each wi
     build_message(payload, sender=LocalParty, receiver=RemoteParty, ...) -> OutgoingMessage
     summarize_request(headers) -> RequestSummary            # never raises
     parse_message(headers, body, lookup=..., ...) -> ReceivedMessage    # raises As2Error
+    parse_spooled(headers, file, lookup=..., ...) -> ReceivedMessage | None  # large, on disk
     build_mdn(request, local=..., error=..., warning=...) -> OutgoingMdn
     is_mdn(headers, body) -> bool
     parse_mdn(headers, body, verify_certs=[...]) -> ReceivedMdn          # raises MdnError
@@ -39,6 +40,7 @@ from as2bus.shared.as2.model import (
     SpooledPayload,
     UnknownPartyError,
 )
+from as2bus.shared.as2.spooled import parse_spooled
 
 __all__ = [
     "As2Error",
@@ -63,5 +65,6 @@ __all__ = [
     "is_mdn",
     "parse_mdn",
     "parse_message",
+    "parse_spooled",
     "summarize_request",
 ]

@@ -11,56 +11,119 @@ oracle.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from asn1crypto import algos
+from asn1crypto import cms as asn1_cms
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import (
+    BlockCipherAlgorithm,
+    Cipher,
+    CipherContext,
+    algorithms,
+    modes,
+)
+from cryptography.hazmat.primitives.padding import PaddingContext
 
 from as2bus.shared.as2._pyas2lib import asymmetric, private_key, symmetric
 from as2bus.shared.as2.cms import HASHES, names
 from as2bus.shared.as2.model import As2Error, KeyPair
+from as2bus.shared.as2.spool_io import BerError, Range, Tlv, element, end_of, expect, header
 
 _KEY_SIZES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32, "tripledes_3key": 24}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What is needed to find the content-encryption key, without the encrypted content."""
+
+    cipher: str  # asn1crypto's name, one of _KEY_SIZES
+    iv: bytes
+    recipients: list[Any]  # KeyTransRecipientInfo
+    oaep: list[tuple[str, str] | None]  # per recipient: see _oaep_hashes
+
+
+def refuse_authenticated() -> As2Error:
+    return As2Error(
+        "decryption-failed",
+        "AES-GCM (CMS AuthEnvelopedData) is not supported; ask the partner for AES-CBC",
+    )
+
+
+def failed(keys: Sequence[KeyPair]) -> As2Error:
+    """The one answer for every key that did not open the content (no padding oracle)."""
+    return As2Error(
+        "decryption-failed", f"could not decrypt with any of our {len(keys)} key(s) in service"
+    )
 
 
 def decrypt(info: Any, keys: Sequence[KeyPair]) -> tuple[str, bytes]:
     """(cipher name, plaintext) of EnvelopedData, trying the keys (newest first) on the
     RecipientInfos, the ones naming a key's certificate first."""
     if info["content_type"].native == "authenticated_enveloped_data":
-        raise As2Error(
-            "decryption-failed",
-            "AES-GCM (CMS AuthEnvelopedData) is not supported; ask the partner for AES-CBC",
-        )
+        raise refuse_authenticated()
     try:
         content = info["content"]
-        algorithm = content["encrypted_content_info"]["content_encryption_algorithm"]
-        cipher = str(algorithm["algorithm"].native)
-        iv = algorithm.encryption_iv if cipher in _KEY_SIZES else None
         sealed = content["encrypted_content_info"]["encrypted_content"].native
-        recipients = [r.chosen for r in content["recipient_infos"] if r.name == "ktri"]
-        oaep = [_oaep_hashes(r["key_encryption_algorithm"]) for r in recipients]
+        envelope = read_envelope(
+            content["recipient_infos"],
+            content["encrypted_content_info"]["content_encryption_algorithm"],
+        )
     except (ValueError, TypeError, KeyError, AttributeError) as err:
         raise As2Error("unexpected-processing-error", f"unreadable EnvelopedData: {err}") from None
+    for cek in content_keys(envelope, keys):
+        plain = _open(envelope.cipher, cek, envelope.iv, sealed)
+        if plain is not None:
+            return envelope.cipher, plain
+    raise failed(keys)
+
+
+def read_envelope(recipient_infos: Any, algorithm: Any) -> Envelope:
+    """RecipientInfos and the content-encryption AlgorithmIdentifier (asn1crypto values);
+    ValueError/TypeError/KeyError/AttributeError for what cannot be read."""
+    cipher = str(algorithm["algorithm"].native)
+    iv = algorithm.encryption_iv if cipher in _KEY_SIZES else b""
+    recipients = [r.chosen for r in recipient_infos if r.name == "ktri"]
+    oaep = [_oaep_hashes(r["key_encryption_algorithm"]) for r in recipients]
     if cipher not in _KEY_SIZES:
         raise As2Error(
             "decryption-failed", f"content encryption {cipher} is not supported (AES-CBC, 3DES)"
         )
     if not recipients:
         raise As2Error("decryption-failed", "no RSA key-transport recipient in the message")
+    return Envelope(cipher, bytes(iv), recipients, oaep)
+
+
+def content_keys(envelope: Envelope, keys: Sequence[KeyPair]) -> Iterator[bytes]:
+    """Candidate content-encryption keys, unwrapped lazily: each key of ours (newest first) on
+    each RecipientInfo, the ones naming our certificate first. A wrong key may still unwrap to
+    something of the right length; only deciphering the content tells."""
     if not keys:
         raise As2Error("decryption-failed", "no decryption key of ours is in service")
     tries = sorted(
-        ((r, o, k) for r, o in zip(recipients, oaep, strict=True) for k in keys),
+        ((r, o, k) for r, o in zip(envelope.recipients, envelope.oaep, strict=True) for k in keys),
         key=lambda t: not names(t[0]["rid"], t[2].cert_pem),
     )
     for recipient, hashes_, key in tries:
-        plain = _open(recipient["encrypted_key"].native, hashes_, key, cipher, iv, sealed)
-        if plain is not None:
-            return cipher, plain
-    raise As2Error(
-        "decryption-failed", f"could not decrypt with any of our {len(keys)} key(s) in service"
-    )
+        cek = _unwrap(recipient["encrypted_key"].native, hashes_, key)
+        if cek is not None and len(cek) == _KEY_SIZES[envelope.cipher]:
+            yield cek
+
+
+def decipher(envelope: Envelope, cek: bytes) -> tuple[CipherContext, PaddingContext]:
+    """A streaming CBC decryptor and PKCS#7 unpadder (both raise ValueError at ``finalize``
+    for a wrong key or damaged content)."""
+    if envelope.cipher == "tripledes_3key":
+        algorithm: BlockCipherAlgorithm = TripleDES(cek)
+    else:
+        algorithm = algorithms.AES(cek)
+    decryptor = Cipher(algorithm, modes.CBC(envelope.iv)).decryptor()
+    return decryptor, sym_padding.PKCS7(algorithm.block_size).unpadder()
 
 
 def _oaep_hashes(algorithm: Any) -> tuple[str, str] | None:
@@ -77,19 +140,21 @@ def _oaep_hashes(algorithm: Any) -> tuple[str, str] | None:
     return (str(params["hash_algorithm"]["algorithm"].native), str(mgf))
 
 
-def _open(
-    wrapped: bytes, oaep: tuple[str, str] | None, key: KeyPair, cipher: str, iv: Any, sealed: bytes
-) -> bytes | None:
+def _unwrap(wrapped: bytes, oaep: tuple[str, str] | None, key: KeyPair) -> bytes | None:
     try:
         if oaep is None:
-            cek = asymmetric.rsa_pkcs1v15_decrypt(private_key(key)[0], wrapped)
-        elif oaep == ("sha1", "sha1"):
-            cek = asymmetric.rsa_oaep_decrypt(private_key(key)[0], wrapped)
-        else:  # oscrypto's OAEP is SHA-1 only
-            scheme = padding.OAEP(padding.MGF1(HASHES[oaep[1]]()), HASHES[oaep[0]](), None)
-            cek = _crypto_key(key.key_pem).decrypt(wrapped, scheme)
-        if len(cek) != _KEY_SIZES[cipher]:
-            return None  # a wrong key that happened to unpad
+            return bytes(asymmetric.rsa_pkcs1v15_decrypt(private_key(key)[0], wrapped))
+        if oaep == ("sha1", "sha1"):
+            return bytes(asymmetric.rsa_oaep_decrypt(private_key(key)[0], wrapped))
+        # oscrypto's OAEP is SHA-1 only
+        scheme = padding.OAEP(padding.MGF1(HASHES[oaep[1]]()), HASHES[oaep[0]](), None)
+        return _crypto_key(key.key_pem).decrypt(wrapped, scheme)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _open(cipher: str, cek: bytes, iv: bytes, sealed: bytes) -> bytes | None:
+    try:
         if cipher == "tripledes_3key":
             return bytes(symmetric.tripledes_cbc_pkcs5_decrypt(cek, sealed, iv))
         return bytes(symmetric.aes_cbc_pkcs7_decrypt(cek, sealed, iv))
@@ -103,3 +168,30 @@ def _crypto_key(pem: bytes) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA key")
     return key
+
+
+def spooled_envelope(der: Range) -> tuple[Envelope, Tlv]:
+    """The Envelope of an EnvelopedData ContentInfo in a file, and the header of its
+    encryptedContent (read with ``spool_io.octets``): only the small parts are loaded."""
+    try:
+        info = expect(der, der.start, 0x30)
+        end_of(der, info)  # all of it is there (for BER: walks the headers, not the content)
+        content_type = expect(der, info.content, 0x06)
+        explicit = expect(der, end_of(der, content_type), 0xA0)
+        enveloped = expect(der, explicit.content, 0x30)
+        at = end_of(der, expect(der, enveloped.content, 0x02))  # version
+        recipients = header(der, at)
+        if recipients.ident == 0xA0:  # originatorInfo
+            recipients = header(der, end_of(der, recipients))
+        if recipients.ident != 0x31:
+            raise BerError(f"tag {recipients.ident:#04x} where the RecipientInfos were due")
+        content_info = expect(der, end_of(der, recipients), 0x30)
+        algorithm = expect(der, end_of(der, expect(der, content_info.content, 0x06)), 0x30)
+        sealed = expect(der, end_of(der, algorithm), 0x80, 0xA0)
+        envelope = read_envelope(
+            asn1_cms.RecipientInfos.load(element(der, recipients)),
+            algos.EncryptionAlgorithm.load(element(der, algorithm)),
+        )
+    except (BerError, ValueError, TypeError, KeyError, AttributeError) as err:
+        raise As2Error("unexpected-processing-error", f"unreadable EnvelopedData: {err}") from None
+    return envelope, sealed

@@ -24,7 +24,7 @@ PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature
 
 
 @dataclass
-class _Unwrapped:
+class Unwrapped:
     entity: mime.Entity
     layers: list[str] = field(default_factory=list)  # "encrypted", "compressed", "signed"
     mic: str | None = None
@@ -55,6 +55,26 @@ def parse_message(
     max_payload_bytes: int = 500 * 1024 * 1024,
 ) -> ReceivedMessage:
     """The delivered document and what protected it; As2Error with the MDN modifier if not."""
+    message_id, local, remote = addressed(headers, lookup)
+    if not body or body.isspace():  # not body.strip(): that copies a whole large body
+        raise As2Error("unexpected-processing-error", "the message body is empty")
+    outer = http_entity(headers, body)
+    require_encryption(outer.content_type, remote)
+    try:
+        limit = max_payload_bytes
+        got = _unwrap(outer, local, remote, limit)
+        payload = got.entity.decoded()
+    except As2Error:
+        raise
+    except Exception as err:
+        raise unreadable(err) from None
+    return received(message_id, (local, remote), got, payload, headers, limit)
+
+
+def addressed(
+    headers: Mapping[str, str], lookup: PartyLookup
+) -> tuple[str, LocalParty, RemoteParty]:
+    """(Message-ID, our party, the partner) from the headers, or why the message is refused."""
     summary = summarize_request(headers)
     if not (summary.message_id and summary.as2_from and summary.as2_to):
         raise As2Error(
@@ -66,50 +86,48 @@ def parse_message(
             "unexpected-processing-error",
             f"the requested signed receipt cannot be given: {summary.mdn.failure}",
         )
-    if not body or body.isspace():  # not body.strip(): that copies a whole large body
-        raise As2Error("unexpected-processing-error", "the message body is empty")
-    outer = http_entity(headers, body)
-    if remote.require_encrypted and outer.content_type not in PKCS7_MIME:
+    return summary.message_id, local, remote
+
+
+def require_encryption(outer_type: str, remote: RemoteParty) -> None:
+    if remote.require_encrypted and outer_type not in PKCS7_MIME:
         raise As2Error(
             "insufficient-message-security",
-            f"messages from {remote.as2_id} must be encrypted; this one is {outer.content_type}",
+            f"messages from {remote.as2_id} must be encrypted; this one is {outer_type}",
         )
-    try:
-        limit = max_payload_bytes
-        got = _unwrap(outer, local, remote, limit)
-        payload = got.entity.decoded()
-    except As2Error:
-        raise
-    except mime.MimeError as err:
-        reason = f"the message could not be read: {err}"
-    except Exception as err:  # a parser's surprise is still the partner's malformed message
-        reason = f"the message could not be read ({type(err).__name__}: {err})"
-    else:
-        return _received(summary.message_id, (local, remote), got, payload, headers, limit)
-    raise As2Error("unexpected-processing-error", reason)
 
 
-def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: int) -> _Unwrapped:
-    got = _Unwrapped(entity)
+def unreadable(err: Exception) -> As2Error:
+    """What a parser's surprise means: still the partner's malformed message."""
+    if isinstance(err, mime.MimeError):
+        return As2Error("unexpected-processing-error", f"the message could not be read: {err}")
+    return As2Error(
+        "unexpected-processing-error",
+        f"the message could not be read ({type(err).__name__}: {err})",
+    )
+
+
+def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: int) -> Unwrapped:
+    got = Unwrapped(entity)
     while True:
         kind = got.entity.content_type
         if kind in PKCS7_MIME:
             der = got.entity.decoded()
             name, info = cms.load(der)
             if name in ("enveloped_data", "authenticated_enveloped_data"):
-                _once(got, "encrypted")
+                once(got, "encrypted")
                 content = decrypt.decrypt(info, local.decryption)[1]
             elif name == "compressed_data":
-                _once(got, "compressed")
+                once(got, "compressed")
                 content = cms.decompress(info, limit)
             elif name == "signed_data":  # opaque signing: the content is inside the CMS
-                _once(got, "signed")
+                once(got, "signed")
                 content = _verified(got, [cms.signed_content(info)], der, remote)
             else:
                 raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
             del der, info  # a large document: drop each layer once the next is out
         elif kind == "multipart/signed":
-            _once(got, "signed")
+            once(got, "signed")
             parts = mime.split_multipart(got.entity.body, got.entity.param("boundary") or "")
             if len(parts) != 2:
                 raise mime.MimeError(f"a multipart/signed has 2 parts, not {len(parts)}")
@@ -119,24 +137,29 @@ def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: 
             content = _verified(got, as_sent_then_canonical(parts[0]), signature.decoded(), remote)
             del parts, signature
         else:
-            if remote.require_signed and "signed" not in got.layers:
-                raise As2Error(
-                    "insufficient-message-security", f"messages from {remote.as2_id} must be signed"
-                )
-            if remote.require_encrypted and "encrypted" not in got.layers:
-                raise As2Error(
-                    "insufficient-message-security",
-                    f"messages from {remote.as2_id} must be encrypted",
-                )
-            if kind.startswith("multipart/"):
-                raise As2Error(
-                    "unexpected-processing-error",
-                    f"a {kind} (several documents in one message) is not supported: "
-                    "send one document per message",
-                )
+            check_leaf(kind, got.layers, remote)
             return got
         got.entity = mime.parse_entity(content)
         del content
+
+
+def check_leaf(kind: str, layers: list[str], remote: RemoteParty) -> None:
+    """The innermost entity: was it protected as the partnership requires, and is it one
+    document?"""
+    if remote.require_signed and "signed" not in layers:
+        raise As2Error(
+            "insufficient-message-security", f"messages from {remote.as2_id} must be signed"
+        )
+    if remote.require_encrypted and "encrypted" not in layers:
+        raise As2Error(
+            "insufficient-message-security", f"messages from {remote.as2_id} must be encrypted"
+        )
+    if kind.startswith("multipart/"):
+        raise As2Error(
+            "unexpected-processing-error",
+            f"a {kind} (several documents in one message) is not supported: "
+            "send one document per message",
+        )
 
 
 def as_sent_then_canonical(content: bytes) -> Iterator[bytes]:
@@ -148,7 +171,7 @@ def as_sent_then_canonical(content: bytes) -> Iterator[bytes]:
         yield crlf
 
 
-def _once(got: _Unwrapped, layer: str) -> None:
+def once(got: Unwrapped, layer: str) -> None:
     """AS2 has at most one of each; more is a nesting trick (e.g. a chain of zip bombs)."""
     if layer in got.layers:
         raise As2Error("unexpected-processing-error", f"the message is {layer} more than once")
@@ -156,17 +179,17 @@ def _once(got: _Unwrapped, layer: str) -> None:
 
 
 def _verified(
-    got: _Unwrapped, candidates: Iterable[bytes], signature: bytes, remote: RemoteParty
+    got: Unwrapped, candidates: Iterable[bytes], signature: bytes, remote: RemoteParty
 ) -> bytes:
     verified = verify.verify(candidates, signature, remote.verify_certs)
     got.mic, got.mic_alg = mic_of(verified.digest), verified.alg
     return verified.content
 
 
-def _received(
+def received(
     message_id: str,
     parties: tuple[LocalParty, RemoteParty],
-    got: _Unwrapped,
+    got: Unwrapped,
     payload: bytes,
     headers: Mapping[str, str],
     limit: int,
@@ -180,7 +203,7 @@ def _received(
         as2_from=remote.as2_id,
         as2_to=local.as2_id,
         payload=payload,
-        filename=_safe_filename(got.entity.filename),
+        filename=safe_filename(got.entity.filename),
         content_type=got.entity.content_type,
         subject=h.get("subject"),
         signed="signed" in got.layers,
@@ -192,7 +215,7 @@ def _received(
     )
 
 
-def _safe_filename(name: str | None) -> str | None:
+def safe_filename(name: str | None) -> str | None:
     """The partner's file name without directories ("../../etc/x" → "x")."""
     if not name:
         return None

@@ -13,10 +13,11 @@ import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from as2bus.shared.algorithms import SigningAlg
 from as2bus.shared.as2._pyas2lib import asymmetric, certificate
@@ -24,6 +25,7 @@ from as2bus.shared.as2.cms import HASHES, load, names
 from as2bus.shared.as2.model import As2Error
 
 _DIGESTS = {alg.value: alg for alg in SigningAlg}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,34 +68,53 @@ def _signer(signature: bytes) -> _Signer:
 def verify(candidates: Iterable[bytes], signature: bytes, certs: Sequence[bytes]) -> Verified:
     """Which of ``candidates`` (the exact bytes, then e.g. their CRLF form; produced lazily,
     the first that matches wins) the signature covers, signed by one of ``certs``."""
-    signer = _signer(signature)
-    alg = _DIGESTS.get(signer.digest_name)
-    if alg is None:
-        raise As2Error(
-            "insufficient-message-security", f"{signer.digest_name} signatures are not accepted"
-        )
-    if signer.to_be_signed is not None:  # the usual case: the first content that matches
-        found = next(
-            ((c, d) for c in candidates if (d := _digest(alg, c)) == signer.expected), None
-        )
-        if found is None:
+    checked = Signature(signature)
+    pairs = ((c, _digest(checked.alg, c)) for c in candidates)
+    content, digest = checked.covers(pairs, certs)
+    return Verified(content, checked.alg, digest)
+
+
+class Signature:
+    """A detached signature, checked against digests rather than content: a large document
+    is hashed while it streams by (``spooled``) and never needs to be in memory."""
+
+    def __init__(self, signature: bytes) -> None:
+        self._signer = _signer(signature)
+        alg = _DIGESTS.get(self._signer.digest_name)
+        if alg is None:
             raise As2Error(
-                "integrity-check-failed", "the content does not match the digest it was signed with"
+                "insufficient-message-security",
+                f"{self._signer.digest_name} signatures are not accepted",
             )
-        digests = [found]
-    else:
-        digests = [(c, _digest(alg, c)) for c in candidates]
-    if not certs:
-        raise As2Error("authentication-failed", "no partner certificate is in service")
-    for cert in sorted(certs, key=lambda pem: not names(signer.sid, pem)):
-        for content, digest in digests:
-            data = signer.to_be_signed if signer.to_be_signed is not None else content
-            if _signature_ok(cert, signer.algorithm, signer.signature, data, alg):
-                return Verified(content, alg, digest)
-    raise As2Error(
-        "authentication-failed",
-        f"the signature does not verify with the partner's {len(certs)} certificate(s) in service",
-    )
+        self.alg: SigningAlg = alg
+
+    def covers(
+        self, candidates: Iterable[tuple[T, bytes]], certs: Sequence[bytes]
+    ) -> tuple[T, bytes]:
+        """The (candidate, digest with ``alg``) the signature covers; the candidates are pulled
+        lazily, so an alternative (the CRLF form) is only computed when the first fails."""
+        signer = self._signer
+        if signer.to_be_signed is not None:  # the usual case: the first content that matches
+            found = next(((c, d) for c, d in candidates if d == signer.expected), None)
+            if found is None:
+                raise As2Error(
+                    "integrity-check-failed",
+                    "the content does not match the digest it was signed with",
+                )
+            digests = [found]
+        else:
+            digests = list(candidates)
+        if not certs:
+            raise As2Error("authentication-failed", "no partner certificate is in service")
+        for cert in sorted(certs, key=lambda pem: not names(signer.sid, pem)):
+            for candidate, digest in digests:
+                if _signature_ok(cert, signer, digest, self.alg):
+                    return candidate, digest
+        raise As2Error(
+            "authentication-failed",
+            f"the signature does not verify with the partner's {len(certs)} certificate(s) "
+            "in service",
+        )
 
 
 def _digest(alg: SigningAlg, content: bytes) -> bytes:
@@ -109,18 +130,30 @@ def _message_digest(attrs: Any) -> bytes | None:
     raise ValueError("signed attributes without a message digest")
 
 
-def _signature_ok(cert_pem: bytes, sig_alg: Any, sig: bytes, data: bytes, alg: SigningAlg) -> bool:
+def _signature_ok(cert_pem: bytes, signer: _Signer, digest: bytes, alg: SigningAlg) -> bool:
+    """Over the signed attributes when there are some; otherwise the signature is over the
+    content itself, which is given by its ``digest`` (a prehashed verification)."""
+    sig_alg, sig, data = signer.algorithm, signer.signature, signer.to_be_signed
     try:
         if sig_alg.signature_algo == "rsassa_pss":
             params = sig_alg["parameters"]
-            digest = HASHES[params["hash_algorithm"]["algorithm"].native]()
+            hash_name = params["hash_algorithm"]["algorithm"].native
             mgf = HASHES[params["mask_gen_algorithm"]["parameters"]["algorithm"].native]()
             scheme = padding.PSS(padding.MGF1(mgf), params["salt_length"].native)
-            _public_key(cert_pem).verify(sig, data, scheme, digest)
+            if data is not None:
+                _public_key(cert_pem).verify(sig, data, scheme, HASHES[hash_name]())
+                return True
+            if hash_name != alg.value:  # the digest we have is not the one PSS signed
+                return False
+            _public_key(cert_pem).verify(sig, digest, scheme, Prehashed(HASHES[hash_name]()))
             return True
         if sig_alg.signature_algo != "rsassa_pkcs1v15":
             return False
-        asymmetric.rsa_pkcs1v15_verify(certificate(cert_pem), sig, data, alg.value)
+        if data is not None:
+            asymmetric.rsa_pkcs1v15_verify(certificate(cert_pem), sig, data, alg.value)
+        else:
+            pkcs1 = padding.PKCS1v15()
+            _public_key(cert_pem).verify(sig, digest, pkcs1, Prehashed(HASHES[alg.value]()))
         return True
     except Exception:  # whatever fails here means: not this certificate
         return False
