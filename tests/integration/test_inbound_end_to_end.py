@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import email
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import DocumentRef
 from as2bus.shared.testing.services import ServiceProcess
 
-from .conftest import partnership_with_keys
+from .conftest import partnership_with_keys, start, stop
 from .partner_openssl import OpensslPartner
 
 PAYLOAD = (
@@ -43,6 +44,32 @@ async def wait_for(js: JetStreamContext, event_type: str, count: int = 1) -> lis
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"fewer than {count} {event_type} events")
+
+
+@pytest.fixture(params=["in-memory", "spooled"])
+def inbound_svc(
+    request: pytest.FixtureRequest,
+    nats_url: str,
+    master_key: str,
+    tmp_path: Path,
+    cert_svc: ServiceProcess,
+) -> Iterator[ServiceProcess]:
+    """Every test twice: bodies read into memory, and every body spooled to a file and read
+    from there (as bodies over AS2BUS_INBOUND_SPOOL_BYTES are)."""
+    spool = {"AS2BUS_INBOUND_SPOOL_BYTES": "0"} if request.param == "spooled" else {}
+    proc = start(
+        "as2bus.inbound",
+        nats_url,
+        tmp_path / "inbound.db",
+        master_key,
+        tmp_path,
+        AS2BUS_INBOUND_MAX_BODY_BYTES=str(1024 * 1024),
+        **spool,
+    )
+    yield proc
+    stop(proc)
+    if spool:
+        assert "read into memory" not in proc.log(), proc.log()  # the file reader took them
 
 
 @pytest.fixture

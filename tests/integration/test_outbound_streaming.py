@@ -5,6 +5,7 @@ not write (openssl, pyas2lib) must open them exactly as they open in-memory mess
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,13 @@ from typing import Any
 import nats
 import pytest
 
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import SendOverrides
+from as2bus.shared.contracts import DocumentRef, SendOverrides
 from as2bus.shared.testing.services import ServiceProcess
 
 from .conftest import start, stop
+from .test_outbound_loopback import loopback, wait_for
 from .test_outbound_partners import outcomes, set_up
 
 #: About 3 MB of CRLF text (openssl's S/MIME reader, used by the test partner, is text-safe
@@ -76,3 +79,51 @@ async def test_large_documents_are_streamed_to_openssl_and_pyas2lib(
     log = streaming_outbound.log()
     assert log.count("streaming <") == 5, log  # not the in-memory build
     assert "ERROR as2bus.outbound" not in log, log
+
+
+@pytest.fixture
+def spooling_inbound(
+    nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
+) -> Iterator[ServiceProcess]:
+    proc = start(
+        "as2bus.inbound",
+        nats_url,
+        tmp_path / "inbound.db",
+        master_key,
+        tmp_path,
+        AS2BUS_INBOUND_SPOOL_BYTES=str(64 * 1024),
+    )
+    yield proc
+    stop(proc)
+
+
+async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gateway(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    spooling_inbound: ServiceProcess,
+    streaming_outbound: ServiceProcess,
+    nats_url: str,
+) -> None:
+    """Station A sends to B, whose URL is our own inbound-svc: both large-document paths,
+    end to end, with arbitrary bytes (nothing here needs text)."""
+    await loopback(config_svc, cert_svc, f"{spooling_inbound.base_url}/as2", "sync")
+    await asyncio.sleep(1.0)
+    document = os.urandom(5 * 1024 * 1024 + 3)
+    nc = await nats.connect(nats_url)
+    try:
+        await send_document(nc, document, station="A", partner="B", filename="big.bin")
+        js = nc.jetstream()
+        report = (await wait_for(js, "MdnReceived", timeout=60))[0]["data"]
+        assert (report["disposition"], report["mic_matches"]) == ("processed", True)
+        received = (await wait_for(js, "MessageReceived"))[0]["data"]
+        assert (received["filename"], received["signed"], received["encrypted"]) == (
+            "big.bin",
+            True,
+            True,
+        )
+        store = DocumentStore(await documents_bucket(js), js)
+        assert await store.get(DocumentRef(**received["document"])) == document
+    finally:
+        await nc.close()
+    assert "streaming <" in streaming_outbound.log()
+    assert "read into memory" not in spooling_inbound.log()

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
-from as2bus.inbound.entrypoints.http import as2_router
+from as2bus.inbound.entrypoints.http import Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.service import Receiver
 from as2bus.inbound.settings import InboundSettings
@@ -96,7 +96,13 @@ def create_app(settings: InboundSettings) -> FastAPI:
         summary="The AS2 endpoint partners POST messages and asynchronous MDNs to.",
         lifespan=lifespan,
     )
-    app.include_router(as2_router(settings.path, settings.max_header_bytes))
+    app.include_router(
+        as2_router(
+            settings.path,
+            settings.max_header_bytes,
+            Spooling(settings.spool_bytes, settings.spool_dir),
+        )
+    )
     add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

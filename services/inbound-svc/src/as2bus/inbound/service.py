@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
@@ -63,7 +63,8 @@ class Receiver:
         self._publish = publish
         self._max_payload = max_payload_bytes
 
-    async def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
+    async def receive(self, headers: Mapping[str, str], body: bytes | BinaryIO) -> Answer:
+        """Answer a message; ``body`` is the request body, or a file holding a large one."""
         started = time.perf_counter()
         summary = as2.summarize_request(headers)
         if not (summary.message_id and summary.as2_from and summary.as2_to):
@@ -75,18 +76,42 @@ class Receiver:
         except as2.As2Error as err:
             return await self._reject(summary, err, None)
         try:
-            message = await asyncio.to_thread(
-                as2.parse_message,
-                headers,
-                body,
-                lookup=lambda _f, _t: (parties.local, parties.remote),
-                max_payload_bytes=self._max_payload,
-            )
+            message = await asyncio.to_thread(self._parse, headers, body, parties)
         except as2.As2Error as err:
             return await self._reject(summary, err, parties)
-        answer = await self._deliver(message, parties)
+        try:
+            answer = await self._deliver(message, parties)
+        finally:
+            if message.payload_file is not None:
+                message.payload_file.file.close()
         PROCESSING.labels(parties.partner.as2_id).observe(time.perf_counter() - started)
         return answer
+
+    def _parse(
+        self, headers: Mapping[str, str], body: bytes | BinaryIO, parties: Parties
+    ) -> as2.ReceivedMessage:
+        """In a worker thread: decrypt and verify, from memory or, for a large body, from
+        its file (a layout the file reader does not handle is read into memory after all)."""
+
+        def lookup(_from: str, _to: str) -> tuple[as2.LocalParty, as2.RemoteParty]:
+            return parties.local, parties.remote
+
+        if isinstance(body, bytes):
+            return as2.parse_message(
+                headers, body, lookup=lookup, max_payload_bytes=self._max_payload
+            )
+        message = as2.parse_spooled(
+            headers, body, lookup=lookup, max_payload_bytes=self._max_payload
+        )
+        if message is None:
+            log.info(
+                "%s is read into memory: its layout is not streamed", headers.get("message-id")
+            )
+            body.seek(0)
+            return as2.parse_message(
+                headers, body.read(), lookup=lookup, max_payload_bytes=self._max_payload
+            )
+        return message
 
     async def _deliver(self, message: as2.ReceivedMessage, parties: Parties) -> Answer:
         partner, station = parties.partner.as2_id, parties.station.as2_id
@@ -107,7 +132,13 @@ class Receiver:
             return await self._answer(message, parties.local, None)
         try:
             name = document_name(partner, message.message_id)
-            ref = await self._documents.put(name, message.payload)
+            spooled = message.payload_file
+            if spooled is None:
+                ref = await self._documents.put(name, message.payload)
+            else:
+                ref = await self._documents.put_file(
+                    name, spooled.file, spooled.offset, spooled.size
+                )
             await self._publish(
                 MessageReceived(
                     event_id=received_event_id(partner, message.message_id),
