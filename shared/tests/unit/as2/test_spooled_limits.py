@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import re
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,11 @@ def _large_document(size: int) -> bytes:
     pieces = [line + b"\r\n--\n--" + line[:7] + b"\r", b"\n\r\n-- -\r\r\n"]
     out = b"".join(pieces) * (size // (len(pieces[0]) + len(pieces[1])) + 1)
     return out[:size]
+
+
+def _every_other_crlf_to_lf(data: bytes) -> bytes:
+    count = itertools.count()
+    return re.sub(rb"\r\n", lambda _m: b"\n" if next(count) % 2 else b"\r\n", data)
 
 
 def _peak_while(call: object) -> tuple[object, int]:
@@ -110,9 +117,13 @@ def test_every_chunk_edge(
         receiver = replace(bob_as_seen_by_alice, encoding=encoding)
         sent = as2.build_message(document, sender=alice, receiver=receiver)
         same_as_parse_message(bob, alice_as_seen_by_bob, sent.headers, sent.body)
-    lf_text = document.replace(b"\r", b"") + b"\n"  # signed as CRLF text: the canonical path
-    body = stream_encrypt(peer.tmp, peer.sign(peer.entity(lf_text, "7bit"), binary=False))
-    same_as_parse_message(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body)
+    # Signed as CRLF text, then half the line ends became LF on the way: only the CRLF
+    # form (computed across chunk edges, a CR at a chunk's end waiting) matches the digest.
+    crlf_text = document.replace(b"\r", b"").replace(b"\n", b"\r\n")
+    signed = peer.sign(peer.entity(crlf_text, "7bit"), binary=False)
+    body = stream_encrypt(peer.tmp, _every_other_crlf_to_lf(signed))
+    got = same_as_parse_message(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body)
+    assert got.payload == crlf_text
     smime_headers, body = smime_split(peer.encrypt(peer.sign(peer.entity()), outform="SMIME"))
     headers = as2_headers(smime_headers["Content-Type"], cte="base64")
     same_as_parse_message(bob, alice_as_seen_by_bob, headers, body)
@@ -288,6 +299,7 @@ class TestRefusals:
             bob, alice_as_seen_by_bob, sent.headers, sent.body, max_payload_bytes=len(EDI)
         )
 
+    @pytest.mark.parametrize("encryption", [EncryptionAlg.AES128, None])
     def test_writing_stops_at_the_limit(
         self,
         alice: LocalParty,
@@ -295,14 +307,18 @@ class TestRefusals:
         bob_as_seen_by_alice: RemoteParty,
         alice_as_seen_by_bob: RemoteParty,
         temp_files: TempFiles,
+        encryption: EncryptionAlg | None,
     ) -> None:
-        """A large document with a small limit: no file grows far past the limit."""
+        """A large document with a small limit: no file grows far past the limit (the
+        plaintext when encrypted, else the base64-decoded document)."""
         temp_files.track_sizes = True
         document = os.urandom(4 * MIB)
-        receiver = replace(bob_as_seen_by_alice, encryption=EncryptionAlg.AES128)
+        receiver = replace(bob_as_seen_by_alice, encryption=encryption)
+        receiver = replace(receiver, encoding=TransferEncoding.BASE64)
         sent = as2.build_message(document, sender=alice, receiver=receiver)
+        them = replace(alice_as_seen_by_bob, require_encrypted=bool(encryption))
         with pytest.raises(as2.As2Error, match="exceeds 1000 bytes"):
-            spool(bob, alice_as_seen_by_bob, sent.headers, sent.body, max_payload_bytes=1000)
+            spool(bob, them, sent.headers, sent.body, max_payload_bytes=1000)
         sizes = temp_files.sizes()
         assert sizes
         assert max(sizes) <= MIB + 1500

@@ -180,9 +180,8 @@ def base64_decoded(chunks: Iterable[bytes]) -> Iterator[bytes]:
     for chunk in chunks:
         data += chunk.translate(None, _NOT_BASE64)
         data, done = _up_to_padding(data)
+        # "xy=" at the end (the second "=" may come next) is 3 past a quantum: kept back
         cut = len(data) if done else len(data) // 4 * 4
-        if data.endswith(b"=") and not done:  # "xy=": the second "=" may come next
-            cut = (len(data) - 1) // 4 * 4
         yield _a2b(data[:cut])
         data = data[cut:]
         if done:

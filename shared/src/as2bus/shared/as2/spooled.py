@@ -105,17 +105,17 @@ def parse_spooled(
     the caller's. None: a shape this path does not stream; ``body`` is then back at its
     position, for ``parse_message(headers, body.read())``."""
     message_id, local, remote = receive.addressed(headers, lookup)
-    start = body.tell()
-    whole = Range.whole(body, start)
-    if whole.is_blank():
-        raise As2Error("unexpected-processing-error", "the message body is empty")
     h = lower_keys(headers)
     names = ("content-type", "content-transfer-encoding", "content-disposition")
     outer = mime.Entity(mime.headers_of([(k, h[k]) for k in names if k in h]), b"")
-    receive.require_encryption(outer.content_type, remote)
+    start = body.tell()
     files = _Files(max_payload_bytes)
     keep = None
     try:
+        whole = Range.whole(body, start)
+        if whole.is_blank():
+            raise As2Error("unexpected-processing-error", "the message body is empty")
+        receive.require_encryption(outer.content_type, remote)
         if outer.content_type.startswith("multipart/") and outer.transfer_encoding == "base64":
             raise _Unhandled  # http_entity's repair of an encoded multipart
         got, document = _unwrap(Unwrapped(outer), whole, files, local.decryption, remote)
@@ -142,8 +142,8 @@ def _unwrap(
     while True:
         kind = got.entity.content_type
         if kind in PKCS7_MIME:
-            if (got.entity.param("smime-type") or "enveloped-data").lower() != "enveloped-data":
-                raise _Unhandled  # compressed-data, signed-data: decided before any work
+            if not _streamable(got.entity):
+                raise _Unhandled  # decided before any work
             der = _der(got.entity, body, files)
             name = _content_type(der)
             if name in ("compressed_data", "signed_data"):
@@ -157,6 +157,8 @@ def _unwrap(
         elif kind == "multipart/signed":
             once(got, "signed")
             first, second = _split_signed(body, got.entity.param("boundary") or "")
+            if not _streamable(_entity(first)[0]):
+                raise _Unhandled  # signed compressed data: not worth hashing first
             if second.size > SIGNATURE_LIMIT:
                 raise mime.MimeError(f"the signature part exceeds {SIGNATURE_LIMIT} bytes")
             signature = mime.parse_entity(second.read(second.start, second.size))
@@ -167,6 +169,13 @@ def _unwrap(
             receive.check_leaf(kind, got.layers, remote)
             return got, body
         got.entity, body = _entity(content)
+
+
+def _streamable(entity: mime.Entity) -> bool:
+    """False for what says it is compressed-data or signed-data (opaque signing)."""
+    if entity.content_type not in PKCS7_MIME:
+        return True
+    return (entity.param("smime-type") or "enveloped-data").lower() == "enveloped-data"
 
 
 def _entity(r: Range) -> tuple[mime.Entity, Range]:
