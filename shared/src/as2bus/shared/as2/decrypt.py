@@ -5,7 +5,8 @@ only with SHA-1 (oscrypto), and its errors do not name what it cannot do. Here t
 naming one of our certificates is tried first, OAEP with SHA-2 is unwrapped with
 ``cryptography``, and AES-GCM (AuthEnvelopedData) or other ciphers are refused by name.
 Every failure to decrypt reads the same, whatever step failed, so that the answer is no padding
-oracle.
+oracle. ``decrypt`` takes the message in memory; ``decrypt_spooled`` one in a file (for
+``spooled``), with the same key unwrapping (``content_keys``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from asn1crypto import algos
 from asn1crypto import cms as asn1_cms
@@ -33,7 +34,16 @@ from cryptography.hazmat.primitives.padding import PaddingContext
 from as2bus.shared.as2._pyas2lib import asymmetric, private_key, symmetric
 from as2bus.shared.as2.cms import HASHES, names
 from as2bus.shared.as2.model import As2Error, KeyPair
-from as2bus.shared.as2.spool_io import BerError, Range, Tlv, element, end_of, expect, header
+from as2bus.shared.as2.spool_io import (
+    BerError,
+    Range,
+    Tlv,
+    element,
+    end_of,
+    expect,
+    header,
+    octets,
+)
 
 _KEY_SIZES = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32, "tripledes_3key": 24}
 
@@ -113,6 +123,33 @@ def content_keys(envelope: Envelope, keys: Sequence[KeyPair]) -> Iterator[bytes]
         cek = _unwrap(recipient["encrypted_key"].native, hashes_, key)
         if cek is not None and len(cek) == _KEY_SIZES[envelope.cipher]:
             yield cek
+
+
+def decrypt_spooled(
+    der: Range, keys: Sequence[KeyPair], out: BinaryIO, room: int, too_large: As2Error
+) -> int:
+    """Deciphers the EnvelopedData in ``der`` into ``out`` a chunk at a time; the plaintext's
+    size, or ``too_large`` as soon as it exceeds ``room``. A wrong content key only shows at
+    the end (the padding): the next candidate then deciphers from the start again."""
+    envelope, sealed = spooled_envelope(der)
+    for cek in content_keys(envelope, keys):
+        out.seek(0)
+        out.truncate()
+        size = 0
+        try:
+            decryptor, unpadder = decipher(envelope, cek)
+            for chunk in octets(der, sealed):
+                plain = unpadder.update(decryptor.update(chunk))
+                size += len(plain)
+                if size > room:
+                    raise too_large
+                out.write(plain)
+            plain = unpadder.update(decryptor.finalize()) + unpadder.finalize()
+        except ValueError:  # a wrong key or damaged content: they read the same
+            continue
+        out.write(plain)
+        return size + len(plain)
+    raise failed(keys)
 
 
 def decipher(envelope: Envelope, cek: bytes) -> tuple[CipherContext, PaddingContext]:

@@ -38,7 +38,6 @@ from as2bus.shared.as2.spool_io import (
     canonical,
     element,
     expect,
-    octets,
     split_multipart,
 )
 
@@ -209,28 +208,8 @@ def _content_type(der: Range) -> str:
 
 
 def _decrypt(der: Range, keys: list[KeyPair], files: _Files) -> Range:
-    """The plaintext in a new file. A key that unwraps to a wrong content key only shows at
-    the end (the padding), so the next candidate key then deciphers from the start again."""
-    envelope, sealed = decrypt.spooled_envelope(der)
     out = files.new()
-    for cek in decrypt.content_keys(envelope, keys):
-        out.seek(0)
-        out.truncate()
-        size = 0
-        try:
-            decryptor, unpadder = decrypt.decipher(envelope, cek)
-            for chunk in octets(der, sealed):
-                plain = unpadder.update(decryptor.update(chunk))
-                size += len(plain)
-                if size > files.room:
-                    raise files.too_large()
-                out.write(plain)
-            plain = unpadder.update(decryptor.finalize()) + unpadder.finalize()
-        except ValueError:  # wrong key or damaged content: they read the same
-            continue
-        out.write(plain)
-        return Range(out, 0, size + len(plain))
-    raise decrypt.failed(keys)
+    return Range(out, 0, decrypt.decrypt_spooled(der, keys, out, files.room, files.too_large()))
 
 
 def _split_signed(body: Range, boundary: str) -> tuple[Range, Range]:

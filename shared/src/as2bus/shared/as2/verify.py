@@ -4,7 +4,8 @@ Not pyas2lib's ``verify_message``: it ignores RSASSA-PSS parameters (a PSS signa
 hash differs from its digest never verifies there) and hashes the content again for every
 certificate tried. Here the digest is checked once, which also tells a changed content
 (integrity-check-failed) from a wrong key (authentication-failed), and PSS is verified with
-``cryptography`` using the signer's parameters.
+``cryptography`` using the signer's parameters. ``Signature`` checks digests rather than
+content, for a document hashed while it streams from a file (``spooled``).
 """
 
 from __future__ import annotations
