@@ -100,7 +100,7 @@ def create_app(settings: InboundSettings) -> FastAPI:
         as2_router(
             settings.path,
             settings.max_header_bytes,
-            Spooling(settings.spool_bytes, settings.spool_dir),
+            Spooling(settings.spool_bytes),
         )
     )
     add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})

@@ -33,12 +33,7 @@ class InboundSettings(ServiceSettings):
         ge=0,
         validation_alias=_env("spool_bytes"),
         description="Request bodies larger than this go to a temporary file and are decrypted "
-        "and verified from there, never held whole in memory",
-    )
-    spool_dir: str | None = Field(
-        default=None,
-        validation_alias=_env("spool_dir"),
-        description="Where those files go (default: the system's temporary directory)",
+        "and verified from there (in $TMPDIR), never held whole in memory",
     )
     async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
     async_mdn_backoff_seconds: float = Field(

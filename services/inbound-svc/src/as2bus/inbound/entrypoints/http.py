@@ -23,8 +23,7 @@ _MDN_SNIFF_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Spooling:
-    threshold: int
-    directory: str | None = None
+    threshold: int  # bodies over this many bytes go to a temporary file (in $TMPDIR)
 
 
 async def read_body(request: Request, spooling: Spooling) -> bytes | BinaryIO:
@@ -40,7 +39,7 @@ async def read_body(request: Request, spooling: Spooling) -> bytes | BinaryIO:
             held.append(chunk)
             size += len(chunk)
             if size > spooling.threshold:
-                file = tempfile.TemporaryFile(dir=spooling.directory)  # noqa: SIM115 (returned)
+                file = tempfile.TemporaryFile()  # noqa: SIM115 (returned)
                 await asyncio.to_thread(file.writelines, held)
                 held.clear()
     except BaseException:
