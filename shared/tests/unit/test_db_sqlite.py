@@ -25,7 +25,12 @@ async def test_statements_run_on_the_event_loops_thread(tmp_path: Path) -> None:
             raw = await connection.get_raw_connection()
             assert isinstance(raw.driver_connection, LoopSqliteConnection)
             thread = await connection.scalar(sa.text("SELECT whoami()"))
+            pragmas = [
+                await connection.scalar(sa.text(f"PRAGMA {name}"))
+                for name in ("journal_mode", "synchronous", "foreign_keys")
+            ]
         assert thread == threading.get_ident()  # not aiosqlite's worker thread
+        assert pragmas == ["wal", 1, 1]  # synchronous 1 = NORMAL
     finally:
         await engine.dispose()
 
