@@ -78,19 +78,31 @@ async def cert_api(cert_svc: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]
         yield api
 
 
+def start_inbound(nats_url: str, master_key: str, tmp_path: Path, **extra: str) -> ServiceProcess:
+    """inbound-svc with the tests' settings (a 1 MiB body limit, fast async MDN retries);
+    ``extra`` adds or overrides environment variables."""
+    settings = {
+        "AS2BUS_INBOUND_MAX_BODY_BYTES": str(1024 * 1024),
+        "AS2BUS_INBOUND_ASYNC_MDN_BACKOFF_SECONDS": "0.2",
+        **extra,
+    }
+    return start(
+        "as2bus.inbound", nats_url, tmp_path / "inbound.db", master_key, tmp_path, **settings
+    )
+
+
+def start_outbound(nats_url: str, master_key: str, tmp_path: Path, **extra: str) -> ServiceProcess:
+    settings = {"AS2BUS_OUTBOUND_BACKOFF_SECONDS": "0.2", **extra}
+    return start(
+        "as2bus.outbound", nats_url, tmp_path / "outbound.db", master_key, tmp_path, **settings
+    )
+
+
 @pytest.fixture
 def inbound_svc(
     nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
 ) -> Iterator[ServiceProcess]:
-    proc = start(
-        "as2bus.inbound",
-        nats_url,
-        tmp_path / "inbound.db",
-        master_key,
-        tmp_path,
-        AS2BUS_INBOUND_MAX_BODY_BYTES=str(1024 * 1024),
-        AS2BUS_INBOUND_ASYNC_MDN_BACKOFF_SECONDS="0.2",
-    )
+    proc = start_inbound(nats_url, master_key, tmp_path)
     yield proc
     stop(proc)
 
@@ -126,13 +138,10 @@ async def partnership_with_keys(
 def outbound_svc(
     nats_url: str, master_key: str, tmp_path: Path, inbound_svc: ServiceProcess
 ) -> Iterator[ServiceProcess]:
-    proc = start(
-        "as2bus.outbound",
+    proc = start_outbound(
         nats_url,
-        tmp_path / "outbound.db",
         master_key,
         tmp_path,
-        AS2BUS_OUTBOUND_BACKOFF_SECONDS="0.2",
         AS2BUS_OUTBOUND_ASYNC_MDN_URL=f"{inbound_svc.base_url}/as2",
     )
     yield proc

@@ -20,7 +20,7 @@ from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import DocumentRef
 from as2bus.shared.testing.services import ServiceProcess
 
-from .conftest import partnership_with_keys, start, stop
+from .conftest import partnership_with_keys, start_inbound, stop
 from .partner_openssl import OpensslPartner
 
 PAYLOAD = (
@@ -57,15 +57,7 @@ def inbound_svc(
     """Every test twice: bodies read into memory, and every body spooled to a file and read
     from there (as bodies over AS2BUS_INBOUND_SPOOL_BYTES are)."""
     spool = {"AS2BUS_INBOUND_SPOOL_BYTES": "0"} if request.param == "spooled" else {}
-    proc = start(
-        "as2bus.inbound",
-        nats_url,
-        tmp_path / "inbound.db",
-        master_key,
-        tmp_path,
-        AS2BUS_INBOUND_MAX_BODY_BYTES=str(1024 * 1024),
-        **spool,
-    )
+    proc = start_inbound(nats_url, master_key, tmp_path, **spool)
     yield proc
     stop(proc)
     if spool:

@@ -18,7 +18,7 @@ from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import DocumentRef, SendOverrides
 from as2bus.shared.testing.services import ServiceProcess
 
-from .conftest import start, stop
+from .conftest import start_inbound, start_outbound, stop
 from .test_outbound_loopback import loopback, wait_for
 from .test_outbound_partners import outcomes, set_up
 
@@ -32,14 +32,8 @@ LARGE = b"".join(
 
 @pytest.fixture
 def streaming_outbound(nats_url: str, master_key: str, tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = start(
-        "as2bus.outbound",
-        nats_url,
-        tmp_path / "outbound.db",
-        master_key,
-        tmp_path,
-        AS2BUS_OUTBOUND_BACKOFF_SECONDS="0.2",
-        AS2BUS_OUTBOUND_STREAM_BYTES=str(64 * 1024),
+    proc = start_outbound(
+        nats_url, master_key, tmp_path, AS2BUS_OUTBOUND_STREAM_BYTES=str(64 * 1024)
     )
     yield proc
     stop(proc)
@@ -85,13 +79,12 @@ async def test_large_documents_are_streamed_to_openssl_and_pyas2lib(
 def spooling_inbound(
     nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
 ) -> Iterator[ServiceProcess]:
-    proc = start(
-        "as2bus.inbound",
+    proc = start_inbound(
         nats_url,
-        tmp_path / "inbound.db",
         master_key,
         tmp_path,
         AS2BUS_INBOUND_SPOOL_BYTES=str(64 * 1024),
+        AS2BUS_INBOUND_MAX_BODY_BYTES=str(64 * 1024 * 1024),
     )
     yield proc
     stop(proc)

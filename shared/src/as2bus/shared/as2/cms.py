@@ -6,11 +6,13 @@ on asn1crypto + oscrypto (+ ``cryptography`` where oscrypto falls short), in ``d
 from __future__ import annotations
 
 import binascii
+import functools
 import zlib
 from typing import Any
 
 from asn1crypto import cms
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from as2bus.shared.algorithms import EncryptionAlg, SigningAlg
 from as2bus.shared.as2._pyas2lib import ENCRYPTION_NAMES, certificate, private_key, pyas2_cms
@@ -23,6 +25,15 @@ HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
+
+
+@functools.lru_cache(maxsize=256)
+def rsa_private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """A PEM private key loaded once for ``cryptography`` (where oscrypto falls short)."""
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA key")
+    return key
 
 
 def sign(content: bytes, alg: SigningAlg, pair: KeyPair) -> bytes:

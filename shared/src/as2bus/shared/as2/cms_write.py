@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algori
 from cryptography.hazmat.primitives.padding import PKCS7
 
 from as2bus.shared.algorithms import EncryptionAlg, SigningAlg
+from as2bus.shared.as2.cms import rsa_private_key
 from as2bus.shared.as2.model import KeyPair
 
 #: What pyas2lib announces in every signature (AES-256, AES-128, 3DES, RC2-128, RC4-128):
@@ -48,14 +49,6 @@ _CIPHERS = {
     EncryptionAlg.AES256: ("aes256_cbc", 32, 16),
     EncryptionAlg.TRIPLE_DES: ("tripledes_3key", 24, 8),
 }
-
-
-@functools.lru_cache(maxsize=256)
-def _signing_key(pem: bytes) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("the signing key is not an RSA key")
-    return key
 
 
 @functools.lru_cache(maxsize=512)
@@ -97,7 +90,7 @@ def sign_digest(
 ) -> bytes:
     """Detached SignedData (RSA PKCS#1 v1.5) over content whose ``alg`` digest is given."""
     attrs = _signed_attributes(digest, at or datetime.now(UTC).replace(microsecond=0))
-    signature = _signing_key(pair.key_pem).sign(attrs.dump(), padding.PKCS1v15(), _HASHES[alg]())
+    signature = rsa_private_key(pair.key_pem).sign(attrs.dump(), padding.PKCS1v15(), _HASHES[alg]())
     cert = _certificate(pair.cert_pem)
     digest_alg = algos.DigestAlgorithm({"algorithm": alg.value})
     signer = cms.SignerInfo(

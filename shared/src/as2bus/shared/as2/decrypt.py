@@ -11,7 +11,6 @@ oracle. ``decrypt`` takes the message in memory; ``decrypt_spooled`` one in a fi
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -20,8 +19,7 @@ from asn1crypto import algos
 from asn1crypto import cms as asn1_cms
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import padding as sym_padding
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import (
     BlockCipherAlgorithm,
     Cipher,
@@ -32,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers import (
 from cryptography.hazmat.primitives.padding import PaddingContext
 
 from as2bus.shared.as2._pyas2lib import asymmetric, private_key, symmetric
-from as2bus.shared.as2.cms import HASHES, names
+from as2bus.shared.as2.cms import HASHES, names, rsa_private_key
 from as2bus.shared.as2.model import As2Error, KeyPair
 from as2bus.shared.as2.spool_io import (
     BerError,
@@ -185,7 +183,7 @@ def _unwrap(wrapped: bytes, oaep: tuple[str, str] | None, key: KeyPair) -> bytes
             return bytes(asymmetric.rsa_oaep_decrypt(private_key(key)[0], wrapped))
         # oscrypto's OAEP is SHA-1 only
         scheme = padding.OAEP(padding.MGF1(HASHES[oaep[1]]()), HASHES[oaep[0]](), None)
-        return _crypto_key(key.key_pem).decrypt(wrapped, scheme)
+        return rsa_private_key(key.key_pem).decrypt(wrapped, scheme)
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
@@ -197,14 +195,6 @@ def _open(cipher: str, cek: bytes, iv: bytes, sealed: bytes) -> bytes | None:
         return bytes(symmetric.aes_cbc_pkcs7_decrypt(cek, sealed, iv))
     except (OSError, ValueError, TypeError, KeyError):
         return None
-
-
-@functools.lru_cache(maxsize=256)
-def _crypto_key(pem: bytes) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("not an RSA key")
-    return key
 
 
 def spooled_envelope(der: Range) -> tuple[Envelope, Tlv]:
