@@ -156,7 +156,7 @@ def test_a_signature_without_signed_attributes(
 
 @pytest.mark.parametrize("compression", [Compression.BEFORE_SIGNING, Compression.AFTER_SIGNING])
 @pytest.mark.parametrize("encryption", [EncryptionAlg.AES128, None])
-def test_compressed_messages_are_left_to_parse_message(
+def test_compressed_messages_are_streamed_too(
     alice: LocalParty,
     bob: LocalParty,
     bob_as_seen_by_alice: RemoteParty,
@@ -164,15 +164,12 @@ def test_compressed_messages_are_left_to_parse_message(
     compression: Compression,
     encryption: EncryptionAlg | None,
 ) -> None:
+    """Once left to parse_message; more in test_spooled_compressed."""
     receiver = replace(bob_as_seen_by_alice, compression=compression, encryption=encryption)
     sent = as2.build_message(EDI, sender=alice, receiver=receiver)
     them = replace(alice_as_seen_by_bob, require_encrypted=bool(encryption))
-    body = io.BytesIO(b"ignored" + sent.body)
-    body.seek(7)
-    assert spool(bob, them, sent.headers, body) is None
-    assert body.tell() == 7  # back where it was, for the fallback
-    lookup = lambda _f, _t: (bob, them)  # noqa: E731
-    assert as2.parse_message(sent.headers, body.read(), lookup=lookup).payload == EDI
+    got = same_as_parse_message(bob, them, sent.headers, sent.body)
+    assert (got.payload, got.compressed) == (EDI, True)
 
 
 def test_opaque_signing_is_left_to_parse_message(

@@ -1,10 +1,10 @@
 """Parsing a large AS2 message from a file in bounded memory: the same answers as
 ``receive.parse_message``, but the body, the plaintext and the document stay on disk.
 
-Handled: EnvelopedData (DER or BER, binary or base64) around a multipart/signed or an unsigned
-entity, or a multipart/signed alone. Anything else (compression, opaque signing,
-quoted-printable) returns None, and the caller parses the body in memory with
-``parse_message``: the chunk helpers are in ``spool_io``.
+Handled: EnvelopedData and CompressedData (DER or BER, binary or base64) and multipart/signed,
+each at most once, in any order. Anything else (opaque signing, quoted-printable) returns None,
+and the caller parses the body in memory with ``parse_message``: the chunk helpers are in
+``spool_io``, the inflating in ``spool_zlib``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import BinaryIO, cast
 from asn1crypto import cms
 
 from as2bus.shared.algorithms import SigningAlg
-from as2bus.shared.as2 import decrypt, mime, receive, verify
+from as2bus.shared.as2 import decrypt, mime, receive, spool_io, spool_zlib, verify
 from as2bus.shared.as2.headers import lower_keys
 from as2bus.shared.as2.mic import mic_of
 from as2bus.shared.as2.model import (
@@ -145,19 +145,23 @@ def _unwrap(
                 raise _Unhandled  # decided before any work
             der = _der(got.entity, body, files)
             name = _content_type(der)
-            if name in ("compressed_data", "signed_data"):
+            if name == "signed_data":
                 raise _Unhandled
-            if name not in ("enveloped_data", "authenticated_enveloped_data"):
+            if name == "compressed_data":
+                once(got, "compressed")
+                content = _inflate(der, files)
+            elif name in ("enveloped_data", "authenticated_enveloped_data"):
+                once(got, "encrypted")
+                if name == "authenticated_enveloped_data":
+                    raise decrypt.refuse_authenticated()
+                content = _decrypt(der, keys, files)
+            else:
                 raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
-            once(got, "encrypted")
-            if name == "authenticated_enveloped_data":
-                raise decrypt.refuse_authenticated()
-            content = _decrypt(der, keys, files)
         elif kind == "multipart/signed":
             once(got, "signed")
             first, second = _split_signed(body, got.entity.param("boundary") or "")
             if not _streamable(_entity(first)[0]):
-                raise _Unhandled  # signed compressed data: not worth hashing first
+                raise _Unhandled  # opaque signing inside: not worth hashing first
             if second.size > SIGNATURE_LIMIT:
                 raise mime.MimeError(f"the signature part exceeds {SIGNATURE_LIMIT} bytes")
             signature = mime.parse_entity(second.read(second.start, second.size))
@@ -171,10 +175,11 @@ def _unwrap(
 
 
 def _streamable(entity: mime.Entity) -> bool:
-    """False for what says it is compressed-data or signed-data (opaque signing)."""
+    """False for what says it is signed-data (opaque signing) or an unknown smime-type."""
     if entity.content_type not in PKCS7_MIME:
         return True
-    return (entity.param("smime-type") or "enveloped-data").lower() == "enveloped-data"
+    kind = (entity.param("smime-type") or "enveloped-data").lower()
+    return kind in ("enveloped-data", "compressed-data")
 
 
 def _entity(r: Range) -> tuple[mime.Entity, Range]:
@@ -210,6 +215,14 @@ def _content_type(der: Range) -> str:
 def _decrypt(der: Range, keys: list[KeyPair], files: _Files) -> Range:
     out = files.new()
     return Range(out, 0, decrypt.decrypt_spooled(der, keys, out, files.room, files.too_large()))
+
+
+def _inflate(der: Range, files: _Files) -> Range:
+    """The CompressedData's content in a new file; at most the document limit, as
+    ``cms.decompress`` allows (what it inflates includes the inner headers, too)."""
+    octets = spool_io.octets(der, spool_zlib.compressed_content(der))
+    out = files.new()
+    return Range(out, 0, spool_zlib.inflate(octets, out, files.limit))
 
 
 def _split_signed(body: Range, boundary: str) -> tuple[Range, Range]:
