@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run, under 2 minutes")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--huge", action="store_true", help="also a 1 GB document (about a minute, ~5 GB of disk)")
+    parser.add_argument(
+        "--huge", action="store_true", help="also a 1 GB document (about a minute, ~5 GB of disk)"
+    )
     parser.add_argument("--results", type=Path, default=Path("bench/results"))
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs and data")
     args = parser.parse_args(argv)
