@@ -98,7 +98,7 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
     nats_url: str,
 ) -> None:
     """Station A sends to B, whose URL is our own inbound-svc: both large-document paths,
-    end to end, with arbitrary bytes (nothing here needs text)."""
+    end to end, with arbitrary bytes (nothing here needs text); then a compressed one."""
     await loopback(config_svc, cert_svc, f"{spooling_inbound.base_url}/as2", "sync")
     await asyncio.sleep(1.0)
     document = os.urandom(5 * 1024 * 1024 + 3)
@@ -116,7 +116,18 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         )
         store = DocumentStore(await documents_bucket(js), js)
         assert await store.get(DocumentRef(**received["document"])) == document
+
+        # Compressed (built in memory by outbound-svc, which streams only uncompressed
+        # layouts): inbound-svc still reads it from its file, inflating as it goes.
+        edi = LARGE[: 5 * 1024 * 1024]
+        compress = SendOverrides(compression="before-signing")
+        await send_document(nc, edi, station="A", partner="B", overrides=compress)
+        reports = await wait_for(js, "MdnReceived", count=2, timeout=60)
+        assert reports[1]["data"]["mic_matches"] is True
+        second = (await wait_for(js, "MessageReceived", count=2))[1]["data"]
+        assert (second["compressed"], second["signed"], second["encrypted"]) == (True, True, True)
+        assert await store.get(DocumentRef(**second["document"])) == edi
     finally:
         await nc.close()
-    assert "streaming <" in streaming_outbound.log()
+    assert streaming_outbound.log().count("streaming <") == 1
     assert "read into memory" not in spooling_inbound.log()
