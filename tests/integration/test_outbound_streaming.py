@@ -129,5 +129,7 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         assert await store.get(DocumentRef(**second["document"])) == edi
     finally:
         await nc.close()
-    assert streaming_outbound.log().count("streaming <") == 1
+    log = streaming_outbound.log()
+    assert log.count("streaming <") == 1
+    assert log.count("in memory, about 6x its size") == 1  # the compressed one, said so
     assert "read into memory" not in spooling_inbound.log()

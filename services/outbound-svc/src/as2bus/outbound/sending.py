@@ -170,6 +170,14 @@ class Sender:
             plan = streamer.plan()
             log.info("streaming %s (%d bytes) to %s", row["message_id"], ref.size, row["partner"])
             return plan, Upload(plan, lambda: self._documents.chunks(ref))
+        if ref.size >= self._policy.stream_bytes:
+            log.warning(
+                "building %s (%d bytes) for %s in memory, about 6x its size at the peak: "
+                "compression, base64 and a token in the body are not streamed",
+                row["message_id"],
+                ref.size,
+                row["partner"],
+            )
         data = await self._documents.get(ref)
         built = await asyncio.to_thread(
             as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
