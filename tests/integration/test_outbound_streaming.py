@@ -127,9 +127,17 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         second = (await wait_for(js, "MessageReceived", count=2))[1]["data"]
         assert (second["compressed"], second["signed"], second["encrypted"]) == (True, True, True)
         assert await store.get(DocumentRef(**second["document"])) == edi
+
+        # Base64 transfer encoding: streamed out (encoded as it goes), decoded from the file.
+        await send_document(
+            nc, document, station="A", partner="B", overrides=SendOverrides(encoding="base64")
+        )
+        assert (await wait_for(js, "MdnReceived", count=3, timeout=60))[2]["data"]["mic_matches"]
+        third = (await wait_for(js, "MessageReceived", count=3))[2]["data"]
+        assert await store.get(DocumentRef(**third["document"])) == document
     finally:
         await nc.close()
     log = streaming_outbound.log()
-    assert log.count("streaming <") == 1
+    assert log.count("streaming <") == 2
     assert log.count("in memory, about 6x its size") == 1  # the compressed one, said so
     assert "read into memory" not in spooling_inbound.log()

@@ -173,7 +173,7 @@ class Sender:
         if ref.size >= self._policy.stream_bytes:
             log.warning(
                 "building %s (%d bytes) for %s in memory, about 6x its size at the peak: "
-                "compression, base64 and a token in the body are not streamed",
+                "compression and a token in the body are not streamed",
                 row["message_id"],
                 ref.size,
                 row["partner"],

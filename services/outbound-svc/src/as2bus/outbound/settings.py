@@ -48,7 +48,7 @@ class OutboundSettings(ServiceSettings):
         ge=0,
         validation_alias=_env("stream_bytes"),
         description="Documents of this size and more are read and sent in chunks, never held "
-        "whole in memory (partnerships without compression or base64 only)",
+        "whole in memory (partnerships without compression only)",
     )
     async_mdn_url: str | None = Field(
         default=None,

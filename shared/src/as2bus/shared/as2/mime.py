@@ -157,6 +157,31 @@ def encode_base64(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
+class Base64Lines:
+    """``encode_base64`` for data that arrives in pieces: the same bytes, line for line."""
+
+    _GROUP = 57  # input bytes per 76-character line
+
+    def __init__(self) -> None:
+        self._held = b""
+
+    def update(self, data: bytes) -> bytes:
+        data = self._held + data
+        cut = len(data) - len(data) % self._GROUP
+        self._held = data[cut:]
+        return encode_base64(data[:cut]) if cut else b""
+
+    def finish(self) -> bytes:
+        out, self._held = encode_base64(self._held), b""
+        return out
+
+    @classmethod
+    def length(cls, size: int) -> int:
+        """What ``size`` bytes become: 78 per full line (76 + CRLF), then the last line."""
+        full, rest = divmod(size, cls._GROUP)
+        return full * 78 + ((rest + 2) // 3 * 4 + 2 if rest else 0)
+
+
 def canonical(data: bytes) -> bytes:
     """Every line break as CRLF (the S/MIME canonical form of text)."""
     return _LINE_END.sub(b"\r\n", data)

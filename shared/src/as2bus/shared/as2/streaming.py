@@ -10,9 +10,8 @@ its size at the peak). For large documents the codec reads the document twice in
 3. per attempt, ``plan.encoder()``: ``head()``, ``update(chunk)`` for every chunk, ``finish()``.
 
 The bytes are the ones ``build_message`` writes for the same partnership (tests compare the
-decrypted content byte for byte). Only the common large-file shape streams: no compression and
-binary transfer encoding; ``streams(receiver)`` tells, and the caller uses ``build_message``
-for anything else.
+decrypted content byte for byte), in binary or base64 transfer encoding. Compression does not
+stream; ``streams(receiver)`` tells, and the caller uses ``build_message`` for it.
 """
 
 from __future__ import annotations
@@ -38,9 +37,7 @@ from as2bus.shared.as2.model import LocalParty, RemoteParty
 
 def streams(receiver: RemoteParty) -> bool:
     """Whether this partnership's messages can be built without holding the document."""
-    return receiver.compression == Compression.NONE and (
-        receiver.encoding == TransferEncoding.BINARY
-    )
+    return receiver.compression == Compression.NONE
 
 
 class BoundaryInContentError(ValueError):
@@ -49,24 +46,35 @@ class BoundaryInContentError(ValueError):
 
 @dataclass
 class Encoder:
-    """The body of one attempt: ``head()``, then ``update`` per document chunk, ``finish()``."""
+    """The body of one attempt: ``head()``, then ``update`` per document chunk, ``finish()``.
+    With base64 transfer encoding the document is encoded as it passes (``document``), and so
+    is the EnvelopedData around it (``outer``)."""
 
     prefix: bytes
     suffix: bytes
     encryptor: cms_write.Encryptor | None
+    document: mime.Base64Lines | None = None
+    outer: mime.Base64Lines | None = None
 
     def head(self) -> bytes:
         if self.encryptor is None:
             return self.prefix
-        return self.encryptor.head + self.encryptor.update(self.prefix)
+        return self._out(self.encryptor.head + self.encryptor.update(self.prefix))
 
     def update(self, chunk: bytes) -> bytes:
-        return chunk if self.encryptor is None else self.encryptor.update(chunk)
+        if self.document is not None:
+            chunk = self.document.update(chunk)
+        return chunk if self.encryptor is None else self._out(self.encryptor.update(chunk))
 
     def finish(self) -> bytes:
+        rest = self.document.finish() if self.document is not None else b""
         if self.encryptor is None:
-            return self.suffix
-        return self.encryptor.update(self.suffix) + self.encryptor.finish()
+            return rest + self.suffix
+        sealed = self.encryptor.update(rest + self.suffix) + self.encryptor.finish()
+        return self._out(sealed) + (self.outer.finish() if self.outer is not None else b"")
+
+    def _out(self, data: bytes) -> bytes:
+        return data if self.outer is None else self.outer.update(data)
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,12 @@ class Streamer:
         self._sender = sender
         self._receiver = receiver
         self._mid, self._headers = post_headers(sender, receiver, message_id, subject, receipt_to)
-        self._leaf_fields = leaf_fields(content_type, False, filename)
+        self._base64 = receiver.encoding == TransferEncoding.BASE64
+        self._leaf_fields = leaf_fields(content_type, self._base64, filename)
         self._leaf_head = mime.render(self._leaf_fields, b"")
+        # What the document becomes in its entity (base64 adds about a third, in lines).
+        self._body_size = mime.Base64Lines.length(size) if self._base64 else size
+        self._digest_base64 = mime.Base64Lines() if self._base64 else None
         self._boundary = mime.new_boundary()
         self._marker = b"--" + self._boundary.encode()
         self._tail = b""  # the end of the previous chunk, to find a marker split across two
@@ -116,6 +128,8 @@ class Streamer:
     def digest(self, chunk: bytes) -> None:
         """Feed the document, in order, once."""
         if self._hash is not None:
+            if self._digest_base64 is not None:
+                chunk = self._digest_base64.update(chunk)
             self._hash.update(chunk)
             keep = len(self._marker) - 1
             if self._marker in chunk or self._marker in self._tail + chunk[:keep]:
@@ -129,6 +143,8 @@ class Streamer:
         prefix, suffix, content_fields = b"", b"", self._leaf_fields  # unsigned, unencrypted
         if receiver.signing is not None and self._hash is not None:
             assert self._sender.signing is not None
+            if self._digest_base64 is not None:
+                self._hash.update(self._digest_base64.finish())
             digest = self._hash.digest()
             mic = mic_of(digest)
             params = {**signed_params(receiver.signing), "boundary": self._boundary}
@@ -143,19 +159,23 @@ class Streamer:
         if encryption is not None and cert is not None and receiver.signing is not None:
             # Encrypted, the plain content is a whole MIME entity: its header, then the body.
             prefix = mime.render(content_fields, prefix)
-        plain = len(prefix) + self._size + len(suffix)
+        plain = len(prefix) + self._body_size + len(suffix)
         length = plain
+        b64 = self._base64
 
         def new_encoder() -> Encoder:
-            encryptor = None
+            encryptor = outer = None
             if encryption is not None and cert is not None:
                 encryptor = cms_write.Encryptor(encryption, cert, plain)
-            return Encoder(prefix, suffix, encryptor)
+                outer = mime.Base64Lines() if b64 else None
+            document = mime.Base64Lines() if b64 else None
+            return Encoder(prefix, suffix, encryptor, document, outer)
 
         if encryption is not None and cert is not None:
             length = cms_write.Encryptor(encryption, cert, plain).length  # same every attempt
+            length = mime.Base64Lines.length(length) if b64 else length
             content_fields = leaf_fields(
-                smime_type("enveloped-data", "smime.p7m"), False, "smime.p7m"
+                smime_type("enveloped-data", "smime.p7m"), b64, "smime.p7m"
             )
 
         headers = {**self._headers, **dict(content_fields), "Content-Length": str(length)}
