@@ -8,7 +8,7 @@ import base64
 import email.parser
 import email.policy
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
@@ -20,7 +20,8 @@ from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialsUnavailableError,
 )
-from as2bus.outbound.adapters.partner_http import PartnerHttp, PostResult
+from as2bus.outbound.adapters.partner_http import PartnerHttp, PostResult, Upload
+from as2bus.shared.as2.streaming import Encoder, StreamPlan
 from as2bus.shared.contracts import PartnerState
 
 BODY = b"\x00AS2 body\r\n\xff"
@@ -393,3 +394,48 @@ async def test_a_rotated_refresh_token_is_used_for_the_next_refresh() -> None:
     assert '"refresh-SECRET"' in sent_refresh_tokens[0]  # the stored one, first
     assert '"r-tok-1"' in sent_refresh_tokens[1]  # then the one the partner rotated to
     assert source.creds.refresh_token == "r-tok-2"
+
+
+async def test_a_streamed_body_is_sent_whole_again_after_a_token_refresh() -> None:
+    """An Upload is read afresh for the retry: both POSTs carry the whole body, with the
+    exact Content-Length and no chunked encoding."""
+    chunks = [b"ISA*00~\r\n" * 1000, b"\x00\xff" * 70_000, b"SE*2~\r\n"]
+    reads = 0
+
+    async def document() -> AsyncIterator[bytes]:
+        nonlocal reads
+        reads += 1
+        for chunk in chunks:
+            yield chunk
+
+    expected = b"head\r\n" + b"".join(chunks) + b"\r\ntail"
+    plan = StreamPlan(
+        message_id="<m@x>",
+        headers={**AS2_HEADERS, "Content-Length": str(len(expected))},
+        length=len(expected),
+        mic=None,
+        mic_alg=None,
+        _new_encoder=lambda: Encoder(b"head\r\n", b"\r\ntail", None),
+    )
+    bodies: list[tuple[bytes, str | None, str | None]] = []
+    refreshes: list[httpx.Request] = []
+    refreshing = refreshing_partner(
+        refreshes, httpx.Response(200, json={"data": {"token": "tok-NEW"}})
+    )
+
+    async def record(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/oauth/token":
+            content = await request.aread()
+            meta = (request.headers.get("content-length"), request.headers.get("transfer-encoding"))
+            bodies.append((content, *meta))
+        return refreshing(request)
+
+    target = partner(token(refresh=REFRESH))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+        result = await PartnerHttp(client, Source()).post(
+            target, plan.headers, Upload(plan, document)
+        )
+    assert result.response is not None
+    assert result.response.status_code == 200
+    assert bodies == [(expected, str(len(expected)), None)] * 2
+    assert (reads, len(refreshes)) == (2, 1)
