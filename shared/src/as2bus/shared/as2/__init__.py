@@ -11,6 +11,9 @@ surface. The workarounds for pyas2lib's known defects live in the codec, each wi
     is_mdn(headers, body) -> bool
     parse_mdn(headers, body, verify_certs=[...]) -> ReceivedMdn          # raises MdnError
     compute_mic(content, alg) -> str
+
+A document too large to hold is built with ``streaming.Streamer`` (read twice in chunks:
+digest, then body) and received with ``parse_spooled`` (from a file, in bounded memory).
 """
 
 from as2bus.shared.as2.codec import (
