@@ -33,7 +33,11 @@ LARGE = b"".join(
 @pytest.fixture
 def streaming_outbound(nats_url: str, master_key: str, tmp_path: Path) -> Iterator[ServiceProcess]:
     proc = start_outbound(
-        nats_url, master_key, tmp_path, AS2BUS_OUTBOUND_STREAM_BYTES=str(64 * 1024)
+        nats_url,
+        master_key,
+        tmp_path,
+        AS2BUS_OUTBOUND_STREAM_BYTES=str(64 * 1024),
+        AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES=str(6 * 1024 * 1024),
     )
     yield proc
     stop(proc)
@@ -119,7 +123,7 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
 
         # Compressed (built in memory by outbound-svc, which streams only uncompressed
         # layouts): inbound-svc still reads it from its file, inflating as it goes.
-        edi = LARGE[: 5 * 1024 * 1024]
+        edi = LARGE
         compress = SendOverrides(compression="before-signing")
         await send_document(nc, edi, station="A", partner="B", overrides=compress)
         reports = await wait_for(js, "MdnReceived", count=2, timeout=60)
@@ -135,6 +139,13 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         assert (await wait_for(js, "MdnReceived", count=3, timeout=60))[2]["data"]["mic_matches"]
         third = (await wait_for(js, "MessageReceived", count=3))[2]["data"]
         assert await store.get(DocumentRef(**third["document"])) == document
+
+        # Compressed and over AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES (6 MiB here): failed with
+        # a reason, not built in memory.
+        await send_document(nc, LARGE * 3, station="A", partner="B", overrides=compress)
+        (failed,) = await wait_for(js, "MessageFailed", timeout=30)
+        assert "exceeds AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES" in failed["data"]["reason"]
+        assert failed["data"]["attempts"] == 1
     finally:
         await nc.close()
     log = streaming_outbound.log()

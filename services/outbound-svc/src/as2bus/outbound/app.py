@@ -70,6 +70,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         async_mdn_deadline=timedelta(seconds=settings.async_mdn_deadline_seconds),
         async_mdn_url=settings.async_mdn_url,
         stream_bytes=settings.stream_bytes,
+        max_in_memory_bytes=settings.max_in_memory_bytes,
     )
 
     @contextlib.asynccontextmanager

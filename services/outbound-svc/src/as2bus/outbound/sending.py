@@ -55,6 +55,9 @@ class Policy:
     async_mdn_deadline: timedelta
     async_mdn_url: str | None
     stream_bytes: int = 4 * 1024 * 1024  # documents this large are sent without holding them
+    #: Larger documents that cannot be streamed fail with a reason instead of risking the
+    #: process's memory (about 6-8x the document at the peak).
+    max_in_memory_bytes: int = 256 * 1024 * 1024
 
 
 class Sender:
@@ -114,7 +117,16 @@ class Sender:
             )
         except (PartnershipUnavailableError, CertificateUnavailableError) as err:
             return await self._fail(row, str(err))
-        built, body = await self._build(row, sides, DocumentRef.model_validate(row["document"]))
+        ref = DocumentRef.model_validate(row["document"])
+        if ref.size > self._policy.max_in_memory_bytes and not can_stream(sides):
+            return await self._fail(
+                row,
+                f"the document ({ref.size} bytes) would be built in memory (compression or a "
+                "token in the body is not streamed) and exceeds "
+                f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
+                "send it without compression, or raise the limit with the memory limit",
+            )
+        built, body = await self._build(row, sides, ref)
         result = await self._http.post(sides.partner, built.headers, body)
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"

@@ -50,6 +50,13 @@ class OutboundSettings(ServiceSettings):
         description="Documents of this size and more are read and sent in chunks, never held "
         "whole in memory (partnerships without compression only)",
     )
+    max_in_memory_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        gt=0,
+        validation_alias=_env("max_in_memory_bytes"),
+        description="Larger documents that cannot be streamed (compression, a token in the "
+        "body) fail with a reason rather than risk the memory limit (~6-8x the document)",
+    )
     async_mdn_url: str | None = Field(
         default=None,
         validation_alias=_env("async_mdn_url"),
