@@ -84,6 +84,10 @@ async def exactly_once(js: JetStreamContext, request_ids: set[str]) -> dict[str,
         "missing": len(set(request_of) - set(by_id)),
         "wrong_document": wrong,
         "failed_or_rejected": len(failed),
+        # What a failure said, so that a failed run can be understood from its report.
+        "failure_reasons": sorted(
+            {f"{d.get('modifier') or 'failed'}: {d.get('reason')}" for d in failed}
+        )[:5],
         "posted_more_than_once": sum(1 for n in sends.values() if n > 1),
         "duplicates_refused_by_inbound": sum(
             1 for d in of.get("MessageDuplicate", []) if d["message_id"] in request_of
@@ -260,6 +264,7 @@ def markdown(r: dict[str, Any]) -> str:
         "one MessageSent: "
         f"{'OK' if once['ok'] else 'FAILED'}."
     )
+    lines += [f"  - {reason}" for reason in once.get("failure_reasons", [])]
     return "\n".join(lines) + "\n"
 
 
@@ -282,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         result["stack"] = stack.describe()
         print(f"stack: {result['stack']} (logs: {stack.workdir})", flush=True)
         result |= asyncio.run(drive(stack, args))
+        if not result["exactly_once"]["ok"]:
+            stack.keep = True  # the services' logs say why
+            print(f"not exactly once: the logs stay in {stack.workdir}", flush=True)
     result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     ok = result["exactly_once"]["ok"] and result.get("rate_limit", {"ok": True})["ok"]
     result["ok"] = ok

@@ -269,6 +269,7 @@ class Sender:
         self, row: dict[str, Any], reason: str, events: list[Event] | None = None
     ) -> Status:
         FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
+        log.warning("%s to %s failed: %s", row["message_id"], row["partner"], reason)
         failure = Failure(
             request_id=row["request_id"],
             message_id=row["message_id"],
