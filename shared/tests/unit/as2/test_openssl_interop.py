@@ -13,6 +13,7 @@ import pytest
 from as2bus.shared import as2
 from as2bus.shared.algorithms import Compression, SigningAlg, TransferEncoding, normalize_signing
 from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty
+from as2bus.shared.as2.mic import micalg_name
 
 from .conftest import (
     CRLF_EDI,
@@ -201,6 +202,29 @@ def test_what_we_send_decrypts_and_verifies_with_openssl(
         else base64.encodebytes(EDI).replace(b"\n", b"\r\n")
     )
     assert as2.compute_mic(content, SigningAlg.SHA256) == sent.mic
+
+
+@pytest.mark.parametrize("alg", list(SigningAlg))
+def test_every_digest_we_sign_with_verifies_with_openssl(
+    peer: OpensslPeer, alice: LocalParty, bob_as_seen_by_alice: RemoteParty, alg: SigningAlg
+) -> None:
+    """SHA-2 signatures are written by ``cryptography``, SHA-1 by pyas2lib: openssl verifies
+    both, finds the digest algorithm we announce and the S/MIME signed attributes."""
+    receiver = replace(bob_as_seen_by_alice, signing=alg)
+    sent = as2.build_message(EDI, sender=alice, receiver=receiver, filename="po.x12")
+    signed = _decrypt(peer, sent.body)
+    assert f"micalg={micalg_name(alg)}".encode() in signed.split(b"\r\n")[0]
+    content = _verify_detached(peer, signed)
+    assert as2.compute_mic(content, alg) == sent.mic
+    head, _, body = signed.partition(b"\r\n\r\n")
+    boundary = re.search(rb'boundary="?([^";\r\n]+)', head).group(1)  # type: ignore[union-attr]
+    der = base64.b64decode(body.split(b"--" + boundary)[2].split(b"\r\n\r\n", 1)[1])
+    printed = openssl(
+        "cms", "-cmsout", "-print", "-inform", "DER", "-in", peer.write("sig.der", der)
+    ).decode()
+    for expected in ("contentType", "signingTime", "messageDigest", "S/MIME Capabilities"):
+        assert expected in printed
+    assert f"algorithm: {alg.value}" in printed.replace("-", "").lower()
 
 
 #: The payloads that pyas2lib's own build changed (issue 4): LF-only and bare-CR text, mixed

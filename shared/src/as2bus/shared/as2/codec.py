@@ -2,8 +2,9 @@
 
 Layout: ``message`` builds, ``receive`` parses, ``mdn`` builds MDNs, ``mdn_read`` reads them,
 ``headers`` reads AS2 headers, ``mime`` is the binary-safe MIME layer, ``cms`` the CMS layer
-(pyas2lib writes, asn1crypto/oscrypto/cryptography read), ``mic`` computes MICs, and
-``_pyas2lib`` is the only module that imports pyas2lib and oscrypto.
+(``cryptography`` signs, pyas2lib encrypts and compresses; asn1crypto, oscrypto and
+``cryptography`` read), ``mic`` computes MICs, and ``_pyas2lib`` is the only module that
+imports pyas2lib and oscrypto.
 """
 
 from as2bus.shared.as2.headers import summarize_request
