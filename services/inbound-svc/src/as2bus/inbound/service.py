@@ -7,7 +7,6 @@ the partner's resend is processed afresh; nothing is half-delivered.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,6 +39,7 @@ from as2bus.shared.contracts import (
     ReceivedDocument,
     Rejection,
 )
+from as2bus.shared.offload import INLINE_BYTES, run_sized
 
 log = logging.getLogger(__name__)
 Publish = Callable[[Event], Awaitable[Any]]
@@ -76,7 +76,8 @@ class Receiver:
         except as2.As2Error as err:
             return await self._reject(summary, err, None)
         try:
-            message = await asyncio.to_thread(self._parse, headers, body, parties)
+            size = len(body) if isinstance(body, bytes) else INLINE_BYTES + 1  # a file: large
+            message = await run_sized(size, self._parse, headers, body, parties)
         except as2.As2Error as err:
             return await self._reject(summary, err, parties)
         try:
@@ -90,8 +91,8 @@ class Receiver:
     def _parse(
         self, headers: Mapping[str, str], body: bytes | BinaryIO, parties: Parties
     ) -> as2.ReceivedMessage:
-        """In a worker thread: decrypt and verify, from memory or, for a large body, from
-        its file (a layout the file reader does not handle is read into memory after all)."""
+        """Decrypt and verify, from memory or, for a large body, from its file on a worker
+        thread (a layout the file reader does not handle is read into memory after all)."""
 
         def lookup(_from: str, _to: str) -> tuple[as2.LocalParty, as2.RemoteParty]:
             return parties.local, parties.remote
@@ -210,7 +211,7 @@ class Receiver:
     ) -> Answer:
         if request.mdn is None:
             return Answer(200)
-        mdn = await asyncio.to_thread(as2.build_mdn, request, local=local, error=error)
+        mdn = as2.build_mdn(request, local=local, error=error)  # small: on the loop (offload)
         outcome = MdnOutcome(
             original_message_id=request.message_id or "",
             station=request.as2_to,
@@ -248,7 +249,7 @@ class Receiver:
             return Answer.text(403, f"unknown-trading-partner: {summary.as2_from!r}")
         certs = await self._parties.verify_certs(partner)
         try:
-            mdn = await asyncio.to_thread(as2.parse_mdn, headers, body, verify_certs=certs)
+            mdn = await run_sized(len(body), as2.parse_mdn, headers, body, verify_certs=certs)
         except as2.MdnError as err:
             return Answer.text(400, f"not a readable MDN: {err}")
         MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()

@@ -7,7 +7,6 @@ cannot overwrite the outcome of the replica that took the message over.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from as2bus.shared.contracts import (
     SendOverrides,
 )
 from as2bus.shared.keyring import CertificateUnavailableError
+from as2bus.shared.offload import run_sized
 from as2bus.shared.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
@@ -191,8 +191,8 @@ class Sender:
                 row["partner"],
             )
         data = await self._documents.get(ref)
-        built = await asyncio.to_thread(
-            as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
+        built = await run_sized(
+            len(data), as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
         )
         return built, built.body
 
@@ -206,7 +206,8 @@ class Sender:
     ) -> Status:
         events: list[Event] = [MessageSent(correlation_id=row["message_id"], data=sent)]
         try:
-            mdn = await asyncio.to_thread(
+            mdn = await run_sized(
+                len(response.content),
                 as2.parse_mdn,
                 dict(response.headers),
                 response.content,
