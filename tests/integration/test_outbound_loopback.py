@@ -6,7 +6,10 @@ MDN whose MIC outbound checks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,6 +88,7 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     tracklog_svc: ServiceProcess,
     nc: Any,
     mdn: str,
+    tmp_path: Path,
 ) -> None:
     await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", mdn)
     await asyncio.sleep(1.0)  # the services' config replicas and key caches catch up
@@ -128,6 +132,13 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     kinds = [entry["event_type"] for entry in detail["timeline"]]
     assert kinds == ["MessageQueued", "MessageSent", "MdnReceived"]
     assert (detail["mdn_disposition"], detail["signature"]) == ("processed", "valid")
+
+    # The small document was kept in outbound-svc's row, never in the object store, and
+    # dropped from the row once the message was settled.
+    with contextlib.closing(sqlite3.connect(tmp_path / "outbound.db")) as db:
+        row = db.execute("SELECT status, document, content FROM messages").fetchall()
+    assert row == [("delivered", None, None)]
+    assert queued["document"] is None
 
 
 async def test_requests_that_cannot_succeed_are_rejected_with_a_reason(

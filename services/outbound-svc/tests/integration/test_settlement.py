@@ -31,7 +31,8 @@ async def awaiting(sessions: Sessions, deadline: datetime, mic: str = "abc=") ->
                 filename=None,
                 content_type="x",
                 subject="s",
-                document={},
+                document=None,
+                content=b"kept in the row",
                 status="awaiting-mdn",
                 attempts=1,
                 mdn_mode="async",
@@ -52,6 +53,14 @@ async def status_of(sessions: Sessions, message_id: str) -> str:
                 sa.select(messages.c.status).where(messages.c.message_id == message_id)
             )
         )
+
+
+async def kept(sessions: Sessions, message_id: str) -> bytes | None:
+    async with sessions() as session:
+        content = await session.scalar(
+            sa.select(messages.c.content).where(messages.c.message_id == message_id)
+        )
+    return bytes(content) if content is not None else None
 
 
 async def failures(sessions: Sessions) -> list[str]:
@@ -90,6 +99,8 @@ async def test_an_async_mdn_settles_its_message_once_and_checks_the_mic(sessions
     assert await settle.mdn_received(report(bad, "not-ours=")) == "failed"
     assert await settle.mdn_received(report("<unknown@x>", "abc=")) is None
     assert [r for r in await failures(sessions) if "MIC mismatch" in r]
+    # Settled either way: the document kept in the row is not needed again.
+    assert (await kept(sessions, good), await kept(sessions, bad)) == (None, None)
 
 
 async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
@@ -104,6 +115,7 @@ async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
         "awaiting-mdn",
     )
     assert await failures(sessions) == ["no MDN by the deadline"]
+    assert (await kept(sessions, late), await kept(sessions, fine)) == (None, b"kept in the row")
 
     again = await awaiting(sessions, T0 - timedelta(seconds=1))
     resending = Settlement(
@@ -111,3 +123,4 @@ async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
     )
     assert await resending.expire_deadlines() == 1
     assert await status_of(sessions, again) == "queued"
+    assert await kept(sessions, again) == b"kept in the row"  # to be sent again

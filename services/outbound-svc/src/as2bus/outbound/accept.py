@@ -19,6 +19,7 @@ from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
+    DocumentRef,
     MessageQueued,
     MessageRejected,
     OutboundMessage,
@@ -40,6 +41,7 @@ class Acceptor:
         documents: DocumentStore,
         *,
         max_document_bytes: int,
+        keep_in_database_bytes: int = 0,
         clock: Callable[[], datetime],
         after_commit: Callable[[], None],
     ) -> None:
@@ -48,6 +50,7 @@ class Acceptor:
         self._keys = keys
         self._documents = documents
         self._max_bytes = max_document_bytes
+        self._keep_in_database_bytes = keep_in_database_bytes
         self._clock = clock
         self._after_commit = after_commit
 
@@ -63,13 +66,6 @@ class Acceptor:
         return await self.accept(request)
 
     async def accept(self, request: SendRequest) -> Outcome:
-        async with self._sessions() as session:
-            known = await session.scalar(
-                sa.select(messages.c.id).where(messages.c.request_id == request.request_id)
-            )
-        if known is not None:
-            return "duplicate"
-
         def reject(code: str, reason: str) -> Awaitable[Outcome]:
             return self._refuse(request, code, reason)
 
@@ -111,19 +107,34 @@ class Acceptor:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         except CertificateUnavailableError as err:
             return await reject(err.reason, str(err))
-        if inline is not None:
+        content = None
+        if inline is not None and len(inline) <= self._keep_in_database_bytes:
+            content = inline  # kept in the message's row: no object-store round trips
+        elif inline is not None:
+            if await self._known(request.request_id):
+                return "duplicate"  # before storing a copy nobody would ever read
             document = await self._documents.put(f"out/{uuid.uuid4()}", inline)
-        assert document is not None
-        size = (
-            document.size
-            if inline is not None
-            else (await self._documents.size(document.name) or 0)
-        )
-        return await self._queue(request, document.model_dump(mode="json"), size)
+        return await self._queue(request, document, size, content)
 
-    async def _queue(self, request: SendRequest, document: dict[str, object], size: int) -> Outcome:
+    async def _known(self, request_id: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                sa.select(messages.c.id).where(messages.c.request_id == request_id)
+            )
+        return found is not None
+
+    async def _queue(
+        self,
+        request: SendRequest,
+        document: DocumentRef | None,
+        size: int,
+        content: bytes | None,
+    ) -> Outcome:
+        """One transaction: the message's row and MessageQueued. A request id seen before
+        fails on its unique index: that is how a duplicate is told, with no read first."""
         now = self._clock()
         message_id = new_message_id(request.station)
+        ref = document.model_dump(mode="json") if document is not None else None
         try:
             async with self._sessions() as session, session.begin():
                 await session.execute(
@@ -136,7 +147,8 @@ class Acceptor:
                         filename=request.filename,
                         content_type=request.content_type,
                         subject=request.subject,
-                        document=document,
+                        document=ref,
+                        content=content,
                         overrides=request.overrides.model_dump(mode="json")
                         if request.overrides
                         else None,
@@ -162,11 +174,13 @@ class Acceptor:
                     session, outbox, MessageQueued(correlation_id=message_id, data=queued)
                 )
         except sa.exc.IntegrityError:
-            return "duplicate"  # the same request id, accepted by another replica meanwhile
+            return "duplicate"  # the same request id, accepted before (here or by a replica)
         self._after_commit()
         return "queued"
 
     async def _refuse(self, request: SendRequest, code: str, reason: str) -> Outcome:
+        if await self._known(request.request_id):
+            return "duplicate"  # accepted before; what changed since is not this request's fault
         await self._reject(request.request_id, request.station, request.partner, code, reason)
         return "rejected"
 

@@ -130,6 +130,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             keys,
             documents,
             max_document_bytes=settings.max_document_bytes,
+            keep_in_database_bytes=settings.keep_in_database_bytes,
             clock=utc_now,
             after_commit=committed,
         )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.domain import MdnFacts, Status, backoff, judge_mdn
+from as2bus.outbound.domain import FINAL, MdnFacts, Status, backoff, judge_mdn
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
 from as2bus.outbound.parties import PartnershipUnavailableError, Sides, can_stream, resolve_sides
 from as2bus.shared import as2
@@ -117,16 +117,18 @@ class Sender:
             )
         except (PartnershipUnavailableError, CertificateUnavailableError) as err:
             return await self._fail(row, str(err))
-        ref = DocumentRef.model_validate(row["document"])
-        if ref.size > self._policy.max_in_memory_bytes and not can_stream(sides):
+        kept: bytes | None = row["content"]  # a small document kept in the row
+        ref = DocumentRef.model_validate(row["document"]) if kept is None else None
+        size = len(kept) if kept is not None else ref.size if ref is not None else 0
+        if size > self._policy.max_in_memory_bytes and not can_stream(sides):
             return await self._fail(
                 row,
-                f"the document ({ref.size} bytes) would be built in memory (compression or a "
+                f"the document ({size} bytes) would be built in memory (compression or a "
                 "token in the body is not streamed) and exceeds "
                 f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
                 "send it without compression, or raise the limit with the memory limit",
             )
-        built, body = await self._build(row, sides, ref)
+        built, body = await self._build(row, sides, ref, kept)
         result = await self._http.post(sides.partner, built.headers, body)
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"
@@ -165,16 +167,20 @@ class Sender:
         return await self._settle_sync(row, sides, built, result.response, sent)
 
     async def _build(
-        self, row: dict[str, Any], sides: Sides, ref: DocumentRef
+        self, row: dict[str, Any], sides: Sides, ref: DocumentRef | None, kept: bytes | None
     ) -> tuple[as2.OutgoingMessage | StreamPlan, bytes | Upload]:
         """The message to POST: in memory, or for a large document a plan and a body that
-        reads the document again, chunk by chunk, for every attempt."""
+        reads the document again, chunk by chunk, for every attempt. ``kept`` is a small
+        document kept in the message's row, ``ref`` one in the object store."""
         options: dict[str, Any] = {
             "filename": row["filename"],
             "content_type": row["content_type"],
             "subject": row["subject"],
             "message_id": row["message_id"],
         }
+        if ref is None:
+            assert kept is not None
+            return await self._build_in_memory(kept, sides, options)
         if ref.size >= self._policy.stream_bytes and can_stream(sides):
             streamer = Streamer(ref.size, sender=sides.local, receiver=sides.remote, **options)
             async for chunk in self._documents.chunks(ref):
@@ -190,7 +196,11 @@ class Sender:
                 ref.size,
                 row["partner"],
             )
-        data = await self._documents.get(ref)
+        return await self._build_in_memory(await self._documents.get(ref), sides, options)
+
+    async def _build_in_memory(
+        self, data: bytes, sides: Sides, options: dict[str, Any]
+    ) -> tuple[as2.OutgoingMessage, bytes]:
         built = await run_sized(
             len(data), as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
         )
@@ -288,6 +298,8 @@ class Sender:
     async def _finish(
         self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
     ) -> Status:
+        if status in FINAL:
+            values["content"] = None  # a kept document is not needed once settled
         async with self._sessions() as session, session.begin():
             changed = await session.execute(
                 sa.update(messages)

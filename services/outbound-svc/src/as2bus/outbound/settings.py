@@ -43,6 +43,14 @@ class OutboundSettings(ServiceSettings):
     max_document_bytes: int = Field(
         default=500 * 1024 * 1024, gt=0, validation_alias=_env("max_document_bytes")
     )
+    keep_in_database_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        validation_alias=_env("keep_in_database_bytes"),
+        description="Inline documents up to this size stay in the message's database row until "
+        "it is settled, instead of going to the object store (five NATS requests fewer per "
+        "message); 0 sends every document through the object store",
+    )
     stream_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=0,

@@ -68,7 +68,12 @@ class Settlement:
             await session.execute(
                 sa.update(messages)
                 .where(messages.c.id == row["id"], messages.c.status == "awaiting-mdn")
-                .values(status=verdict.status, last_error=verdict.reason, updated_at=self._clock())
+                .values(
+                    status=verdict.status,
+                    last_error=verdict.reason,
+                    updated_at=self._clock(),
+                    content=None,  # settled: a document kept in the row is not needed again
+                )
             )
             for event in events:
                 await add_to_outbox(session, outbox, event)
@@ -98,7 +103,11 @@ class Settlement:
                         "mdn_deadline": None,
                     }
                 else:
-                    values = {"status": "failed", "last_error": "no MDN by the deadline"}
+                    values = {
+                        "status": "failed",
+                        "last_error": "no MDN by the deadline",
+                        "content": None,
+                    }
                     await add_to_outbox(
                         session, outbox, self._failed(row, "no MDN by the deadline")
                     )

@@ -21,7 +21,10 @@ messages = sa.Table(
     sa.Column("filename", sa.String(255), nullable=True),
     sa.Column("content_type", sa.String(200), nullable=False),
     sa.Column("subject", sa.String(500), nullable=False),
-    sa.Column("document", sa.JSON(), nullable=False),
+    # The document: a reference into the object store, or (small inline documents, see
+    # AS2BUS_OUTBOUND_KEEP_IN_DATABASE_BYTES) its bytes here until the message is settled.
+    sa.Column("document", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("content", sa.LargeBinary(), nullable=True),
     sa.Column("overrides", sa.JSON(), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
