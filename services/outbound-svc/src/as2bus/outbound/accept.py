@@ -137,29 +137,30 @@ class Acceptor:
         ref = document.model_dump(mode="json") if document is not None else None
         try:
             async with self._sessions() as session, session.begin():
-                await session.execute(
-                    sa.insert(messages).values(
-                        id=uuid.uuid4(),
-                        request_id=request.request_id,
-                        message_id=message_id,
-                        station=request.station,
-                        partner=request.partner,
-                        filename=request.filename,
-                        content_type=request.content_type,
-                        subject=request.subject,
-                        document=ref,
-                        content=content,
-                        overrides=request.overrides.model_dump(mode="json")
-                        if request.overrides
-                        else None,
-                        status="queued",
-                        attempts=0,
-                        next_attempt_at=now,
-                        signed_mdn=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                # A constant statement with parameters: nothing for SQLAlchemy to coerce or
+                # derive a new cache key from (see shared/outbox.add_to_outbox).
+                row = {
+                    "id": uuid.uuid4(),
+                    "request_id": request.request_id,
+                    "message_id": message_id,
+                    "station": request.station,
+                    "partner": request.partner,
+                    "filename": request.filename,
+                    "content_type": request.content_type,
+                    "subject": request.subject,
+                    "document": ref,
+                    "content": content,
+                    "overrides": request.overrides.model_dump(mode="json")
+                    if request.overrides
+                    else None,
+                    "status": "queued",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "signed_mdn": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                await session.execute(sa.insert(messages), row)
                 queued = OutboundMessage(
                     request_id=request.request_id,
                     message_id=message_id,

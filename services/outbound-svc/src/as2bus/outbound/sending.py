@@ -60,6 +60,16 @@ class Policy:
     max_in_memory_bytes: int = 256 * 1024 * 1024
 
 
+#: Settles an attempt; the columns to set are the other keys of the parameters. Only while
+#: the row is still ``sending`` at this attempt: our lease, not one another replica took over.
+_OUTCOME = (
+    sa.update(messages)
+    .where(messages.c.id == sa.bindparam("row_id"))
+    .where(messages.c.status == "sending")
+    .where(messages.c.attempts == sa.bindparam("attempt"))
+)
+
+
 class Sender:
     def __init__(
         self,
@@ -300,22 +310,17 @@ class Sender:
     ) -> Status:
         if status in FINAL:
             values["content"] = None  # a kept document is not needed once settled
+        values.update(status=status, lease_until=None, updated_at=self._clock())
         async with self._sessions() as session, session.begin():
+            # The new values are parameters of a constant statement (see _OUTCOME).
             changed = await session.execute(
-                sa.update(messages)
-                .where(
-                    messages.c.id == row["id"],
-                    messages.c.status == "sending",
-                    messages.c.attempts == row["attempts"],  # still our lease, not a takeover
-                )
-                .values(status=status, lease_until=None, updated_at=self._clock(), **values)
+                _OUTCOME, {"row_id": row["id"], "attempt": row["attempts"], **values}
             )
             if changed.rowcount == 0:  # type: ignore[attr-defined]
                 log.warning(
                     "%s was taken over by another replica; dropping this outcome", row["message_id"]
                 )
                 return status
-            for event in events:
-                await add_to_outbox(session, outbox, event)
+            await add_to_outbox(session, outbox, *events)
         self._after_commit()
         return status

@@ -75,8 +75,7 @@ class Settlement:
                     content=None,  # settled: a document kept in the row is not needed again
                 )
             )
-            for event in events:
-                await add_to_outbox(session, outbox, event)
+            await add_to_outbox(session, outbox, *events)
         self._after_commit()
         return verdict.status
 
