@@ -1,8 +1,12 @@
 """Bus entry points: the send-command consumer and the async-MDN consumer.
 
 Both are durable pull consumers, so every replica shares the work and a restart continues
-where the last acknowledged message was. Each takes the raw message: a malformed command is
+where the last acknowledged message was. Each takes the raw body: a malformed command is
 refused with a MessageRejected instead of being redelivered forever.
+
+The body comes from a decoder (``_raw_body``) rather than by asking for the ``NatsMessage``:
+fast_depends resolves a context parameter with a synchronous call, which it runs on a worker
+thread, one hand-off per message (about 0.5 ms of CPU each on our benchmark VM).
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.contracts import SEND_SUBJECT, MdnReceived, UnknownEventError, parse_event
 from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
+
+
+async def _raw_body(msg: NatsMessage) -> bytes:
+    return bytes(msg.body)
 
 
 def register_consumers(
@@ -34,11 +42,12 @@ def register_consumers(
         durable="outbound-svc-send",
         pull_sub=PullSub(batch_size=10, timeout=1.0),
         inbox_prefix=fetch_inbox,
+        decoder=_raw_body,
         title="SendRequest:Consumer",
         description="Send requests from other systems (as2.cmd.send), consumed once.",
     )
-    async def on_send(msg: NatsMessage) -> None:
-        await acceptor().accept_raw(msg.body)
+    async def on_send(body: bytes) -> None:
+        await acceptor().accept_raw(body)
 
     @broker.subscriber(
         MdnReceived.subject,
@@ -46,12 +55,13 @@ def register_consumers(
         durable="outbound-svc-mdn",
         pull_sub=PullSub(batch_size=10, timeout=1.0),
         inbox_prefix=fetch_inbox,
+        decoder=_raw_body,
         title="MdnReceived:Consumer",
         description="Async MDNs that inbound-svc received for our messages.",
     )
-    async def on_mdn(msg: NatsMessage) -> None:
+    async def on_mdn(body: bytes) -> None:
         try:
-            event = parse_event(msg.body)
+            event = parse_event(body)
         except UnknownEventError:
             return
         if isinstance(event, MdnReceived):
