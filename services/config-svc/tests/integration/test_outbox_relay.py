@@ -144,3 +144,30 @@ async def test_replicas_sharing_an_outbox_take_turns_and_keep_the_order(
         await bus.close()
     assert len(published) == 30  # each row once: no replica published another's batch
     assert published == sorted(published)
+
+
+async def test_a_pipelined_batch_reaches_the_stream_in_outbox_order_once(
+    service: ConfigService,
+    sessions: async_sessionmaker[AsyncSession],
+    nats_url: str,
+    js: JetStreamContext,
+) -> None:
+    """Without a step after each publish, a batch is published at once (one write, acks
+    together): JetStream still stores it in ``seq`` order, and a second pass over the same
+    rows (a relay that died before deleting them) adds no copy."""
+    for n in range(40):
+        await service.create_station(StationCreate(as2_id=f"ST{n}", name=f"Station {n}"))
+    bus = await open_bus(nats_url, name="test-relay-pipelined")
+    try:
+        relay = OutboxRelay(sessions, bus.broker, outbox, service="config", batch_size=100)
+        async with sessions() as session:
+            rows = list((await session.execute(sa.select(outbox).order_by(outbox.c.seq))).all())
+        await relay._publish(rows)  # published, not yet deleted: as if the relay died here
+        assert await relay.drain_once() == 40  # the next pass: the same rows again, deleted
+        events = payloads(await wait_for_events(js, 40))
+        await asyncio.sleep(0.2)
+        total = (await js.stream_info("AS2_EVENTS")).state.messages
+    finally:
+        await bus.close()
+    assert [e["data"]["as2_id"] for e in events] == [f"ST{n}" for n in range(40)]
+    assert total == 40

@@ -165,10 +165,18 @@ class OutboxRelay:
         return rows
 
     async def _publish(self, rows: list[sa.Row[Any]]) -> None:
-        for row in rows:
+        if self._on_published is None:
+            # Pipelined: the whole batch leaves in one write and the acks come back together
+            # (one socket send instead of one per event, which costs ~0.4 ms on a small VM).
+            # JetStream stores them in the order they were written, which is ``seq`` order.
+            # If one fails, the rows stay and the batch goes again; the copies that had been
+            # stored are dropped as duplicates (same Nats-Msg-Id).
+            events = [parse_event(row.payload) for row in rows]
+            await asyncio.gather(*(publish_event(self._broker, event) for event in events))
+            return
+        for row in rows:  # each publish is followed by its own step (config-svc's mirror)
             await publish_event(self._broker, parse_event(row.payload))
-            if self._on_published is not None:
-                await self._on_published(row)
+            await self._on_published(row)
 
     async def _delete(self, session: AsyncSession, rows: list[sa.Row[Any]]) -> None:
         if rows:
