@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app
-from as2bus.cli.stack_setup import installed
-from as2bus.shared.testing.infra import free_port
+from as2bus.cli.stack_setup import SERVICES, installed
+from as2bus.shared.testing.infra import free_port_block
 
 BANNER = "as2bus is up."
 
@@ -113,7 +113,10 @@ class Up:
 
 @pytest.fixture
 def ports() -> tuple[int, int]:
-    return free_port(), free_port()
+    """(nats port, base port). The services take base - 1 .. base + 3 (inbound-svc's 8080 sits
+    below the default base 8081): a block outside the ephemeral range, see free_port_block."""
+    block = free_port_block(len(SERVICES) + 1)
+    return block, block + 2
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -48,6 +49,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _ephemeral_range_start() -> int:
+    """Where the kernel starts picking source ports for outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports that were free a moment ago, below the
+    kernel's ephemeral range. Inside it, any outgoing connection (a readiness probe, a NATS
+    client) may take one of them as its source port before the server that needs it binds:
+    ``as2bus up`` once failed that way in CI ("address already in use")."""
+    top = _ephemeral_range_start() - count
+    pick = random.Random()  # noqa: S311 - spreading test ports, not a secret
+    for _ in range(500):
+        base = pick.randrange(10000, top)
+        if all(_bindable(port) for port in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports below {top + count}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def scratch_dir(prefix: str) -> Path:
