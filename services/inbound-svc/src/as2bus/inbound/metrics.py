@@ -13,6 +13,11 @@ REJECTED = Counter(
 DUPLICATES = Counter(
     "as2bus_inbound_duplicates_total", "Resent Message-IDs not delivered again", ["partner"]
 )
+STORE_FAILURES = Counter(
+    "as2bus_inbound_store_failures_total",
+    "Messages answered 503 because the document could not be stored or announced",
+    ["partner"],
+)
 MDNS = Counter("as2bus_inbound_mdns_total", "MDNs answered", ["partner", "mode"])
 MDNS_RECEIVED = Counter(
     "as2bus_inbound_partner_mdns_total",

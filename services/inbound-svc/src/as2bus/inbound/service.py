@@ -22,6 +22,7 @@ from as2bus.inbound.metrics import (
     PROCESSING,
     RECEIVED,
     REJECTED,
+    STORE_FAILURES,
 )
 from as2bus.inbound.parties import Parties, PartyResolver
 from as2bus.shared import as2
@@ -42,6 +43,8 @@ from as2bus.shared.contracts import (
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 
 log = logging.getLogger(__name__)
+#: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
+RETRY_AFTER_SECONDS = 60
 Publish = Callable[[Event], Awaitable[Any]]
 
 
@@ -162,13 +165,17 @@ class Receiver:
                 )
             )
             await self._ledger.delivered(partner, message.message_id, name)
-        except Exception:  # storage or bus failure: nothing delivered, say so
+        except Exception:  # storage or bus failure: nothing delivered, and it may pass
             log.exception("could not deliver %s from %s", message.message_id, partner)
             await self._ledger.release(partner, message.message_id)
-            failure = as2.As2Error(
-                "unexpected-processing-error", "could not store the document; please resend"
+            # A 503, not a negative MDN: senders (ours included) take "processed/error" as
+            # final and give up, but retry a 5xx; the released claim lets the resend through.
+            STORE_FAILURES.labels(partner).inc()
+            return Answer(
+                503,
+                b"could not store the document just now; please send it again later\n",
+                {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-            return await self._reject(_summary_of(message), failure, parties)
         RECEIVED.labels(partner).inc()
         return await self._answer(message, parties.local, None)
 
