@@ -21,8 +21,8 @@ from as2bus.shared.contracts import Event, MdnOutcome, MdnSent
 Sessions = async_sessionmaker[AsyncSession]
 
 
-async def test_a_message_id_is_claimed_once_even_concurrently(sessions: Sessions) -> None:
-    ledger = Ledger(sessions)
+async def test_a_message_id_is_claimed_once_even_concurrently(ledger_sessions: Sessions) -> None:
+    ledger = Ledger(ledger_sessions)
     claims = await asyncio.gather(*(ledger.claim("acme", "<m1@acme>", "MYCO") for _ in range(5)))
     assert sorted(c for c, _ in claims) == ["new", "retry", "retry", "retry", "retry"]
     await ledger.delivered("acme", "<m1@acme>", "in/x")
@@ -31,8 +31,8 @@ async def test_a_message_id_is_claimed_once_even_concurrently(sessions: Sessions
     assert (await ledger.claim("other", "<m1@acme>", "MYCO"))[0] == "new"
 
 
-async def test_a_released_claim_lets_the_resend_through(sessions: Sessions) -> None:
-    ledger = Ledger(sessions)
+async def test_a_released_claim_lets_the_resend_through(ledger_sessions: Sessions) -> None:
+    ledger = Ledger(ledger_sessions)
     assert (await ledger.claim("acme", "<m2@acme>", "MYCO"))[0] == "new"
     await ledger.release("acme", "<m2@acme>")
     assert (await ledger.claim("acme", "<m2@acme>", "MYCO"))[0] == "new"

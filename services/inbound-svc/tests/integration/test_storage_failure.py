@@ -67,7 +67,7 @@ class StoreDownOnce:
 
 
 async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], ledger_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     store, published = StoreDownOnce(), []
 
@@ -76,7 +76,7 @@ async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
 
     receiver = Receiver(
         Resolver(),  # type: ignore[arg-type]
-        Ledger(sessions),
+        Ledger(ledger_sessions),
         store,  # type: ignore[arg-type]
         mdns=None,  # type: ignore[arg-type]  (async MDNs only)
         publish=publish,

@@ -103,6 +103,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def autocommit_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    """Sessions whose every statement commits on its own, for writes that are one statement
+    each: no BEGIN and no COMMIT, two round trips fewer on PostgreSQL (where each waited
+    10-35 ms for a busy backend in the benchmark). ``session.begin()`` still works and commits
+    nothing more. Never for several statements that must succeed or fail together."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 def alembic_config(script_location: str, url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", script_location)

@@ -24,7 +24,12 @@ from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.contracts import Event
 from as2bus.shared.crypto import SecretBox
-from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.db import (
+    autocommit_session_factory,
+    create_engine,
+    session_factory,
+    upgrade_database_async,
+)
 from as2bus.shared.web import BodySizeLimit, add_ops_routes
 
 log = logging.getLogger("as2bus.inbound")
@@ -65,7 +70,7 @@ def create_app(settings: InboundSettings) -> FastAPI:
         )
         app.state.receiver = Receiver(
             PartyResolver(replica, keys),
-            Ledger(sessions),
+            Ledger(autocommit_session_factory(engine)),
             documents,
             mdns,
             publish,

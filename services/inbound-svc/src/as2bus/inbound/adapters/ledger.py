@@ -1,4 +1,7 @@
-"""The received-message ledger: claims a (partner, Message-ID) before delivering it."""
+"""The received-message ledger: claims a (partner, Message-ID) before delivering it.
+
+Every write is a single statement, so the service gives it autocommit sessions
+(``shared.db.autocommit_session_factory``): no BEGIN/COMMIT round trips per message."""
 
 from __future__ import annotations
 
