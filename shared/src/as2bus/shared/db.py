@@ -96,7 +96,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip at every checkout, a fifth of the benchmark's rate on
+    # PostgreSQL (docs/benchmarks.md, finding 15). A connection that died with its server
+    # fails its first statement instead; SQLAlchemy then drops the whole pool, and the caller
+    # retries as it does for any database error (consumers redeliver, the outbox relay and the
+    # sending workers try again, a partner resends after a 5xx). Connections are replaced
+    # after 30 minutes, before idle-killing proxies and firewalls drop them silently.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 1800)
+    return create_async_engine(url, **kwargs)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
