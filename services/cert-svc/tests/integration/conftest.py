@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,9 +13,9 @@ from as2bus.cert.app import MIGRATIONS
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import PartnershipState, PartnerState, StationState
 from as2bus.shared.crypto import SecretBox, generate_master_key
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
+from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -47,40 +46,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 def replica_with_partnership() -> ConfigReplica:
     """A config replica as the KV bucket would fill it: station MYCO paired with acme."""
-    replica = ConfigReplica()
-    station = StationState(
-        id=uuid.uuid4(),
-        revision=1,
-        as2_id="MYCO",
-        name="My Co",
-        private_key_alias="myco",
-        created_at=T0,
-        updated_at=T0,
-    )
-    partner = PartnerState(
-        id=uuid.uuid4(),
-        revision=1,
-        as2_id="acme",
-        name="Acme",
-        as2_alias="acme",
-        as2_url="https://acme.example/as2",
-        created_at=T0,
-        updated_at=T0,
-    )
-    link = PartnershipState(
-        id=uuid.uuid4(),
-        revision=1,
-        station_id=station.id,
-        partner_id=partner.id,
-        station_as2_id="MYCO",
-        partner_as2_id="acme",
-        created_at=T0,
-        updated_at=T0,
-    )
-    replica.stations[station.id] = station
-    replica.partners[partner.id] = partner
-    replica.partnerships[link.id] = link
-    return replica
+    return paired_replica(station_state("MYCO", name="My Co"), partner_state("acme", name="Acme"))
 
 
 @pytest.fixture

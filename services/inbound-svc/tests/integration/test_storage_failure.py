@@ -3,8 +3,6 @@ MDN (senders take that as final); the resend is then delivered. Real ledger, bot
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,28 +13,11 @@ from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.service import RETRY_AFTER_SECONDS, Receiver
 from as2bus.shared import as2
-from as2bus.shared.contracts import DocumentRef, Event, PartnerState, StationState
+from as2bus.shared.contracts import DocumentRef, Event
+from as2bus.shared.testing.config_states import partner_state, station_state
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
-STATION = StationState(
-    id=uuid.uuid4(),
-    revision=1,
-    as2_id="MYCO",
-    name="Me",
-    private_key_alias="myco",
-    created_at=NOW,
-    updated_at=NOW,
-)
-PARTNER = PartnerState(
-    id=uuid.uuid4(),
-    revision=1,
-    as2_id="ACME",
-    name="Acme",
-    as2_alias="acme",
-    as2_url="http://x/as2",
-    created_at=NOW,
-    updated_at=NOW,
-)
+STATION = station_state("MYCO", name="Me")
+PARTNER = partner_state("ACME", name="Acme", as2_alias="acme", as2_url="http://x/as2")
 #: Plain on both sides: what is tested here is the answer, not the crypto.
 PARTIES = Parties(
     STATION,

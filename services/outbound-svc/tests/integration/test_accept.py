@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -17,50 +16,18 @@ from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.shared.bus import open_bus
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import PartnershipState, PartnerState, SendRequest, StationState
+from as2bus.shared.contracts import SendRequest
 from as2bus.shared.keyring import KeyRing
+from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def replica(**partner_settings: object) -> ConfigReplica:
-    config = ConfigReplica()
-    station = StationState(
-        id=uuid.uuid4(),
-        revision=1,
-        as2_id="MYCO",
-        name="Me",
-        private_key_alias="myco",
-        created_at=NOW,
-        updated_at=NOW,
+    return paired_replica(
+        station_state("MYCO", name="Me"),
+        partner_state("acme", name="Acme", as2_url="http://x/as2", **partner_settings),
     )
-    partner = PartnerState(
-        id=uuid.uuid4(),
-        revision=1,
-        as2_id="acme",
-        name="Acme",
-        as2_alias="acme",
-        as2_url="http://x/as2",
-        created_at=NOW,
-        **partner_settings,  # type: ignore[arg-type]
-        updated_at=NOW,
-    )
-    link = PartnershipState(
-        id=uuid.uuid4(),
-        revision=1,
-        station_id=station.id,
-        partner_id=partner.id,
-        station_as2_id="MYCO",
-        partner_as2_id="acme",
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    config.stations[station.id], config.partners[partner.id], config.partnerships[link.id] = (
-        station,
-        partner,
-        link,
-    )
-    return config
 
 
 async def test_documents_over_the_limit_are_refused_before_anything_else(
@@ -112,6 +79,25 @@ def plain_replica() -> ConfigReplica:
     return replica(signing_alg=None, encryption_alg=None, mdn_mode="none")
 
 
+def plain_acceptor(
+    sessions: async_sessionmaker[AsyncSession],
+    config: ConfigReplica,
+    store: DocumentStore,
+    *,
+    keep_in_database_bytes: int,
+) -> Acceptor:
+    return Acceptor(
+        sessions,
+        config,
+        keys=NoKeys(),  # type: ignore[arg-type]
+        documents=store,
+        max_document_bytes=10_000,
+        keep_in_database_bytes=keep_in_database_bytes,
+        clock=lambda: NOW,
+        after_commit=lambda: None,
+    )
+
+
 def inline(request_id: str, data: bytes) -> SendRequest:
     return SendRequest(
         request_id=request_id,
@@ -138,16 +124,7 @@ async def test_small_inline_documents_stay_in_the_row_and_larger_ones_go_to_the_
         bucket = await documents_bucket(bus.js)
         store = DocumentStore(bucket, bus.js)
         before = await stored_names(bucket)
-        acceptor = Acceptor(
-            sessions,
-            plain_replica(),
-            keys=NoKeys(),  # type: ignore[arg-type]
-            documents=store,
-            max_document_bytes=10_000,
-            keep_in_database_bytes=1000,
-            clock=lambda: NOW,
-            after_commit=lambda: None,
-        )
+        acceptor = plain_acceptor(sessions, plain_replica(), store, keep_in_database_bytes=1000)
         assert await acceptor.accept(inline("small", b"s" * 1000)) == "queued"
         assert await acceptor.accept(inline("large", b"L" * 1001)) == "queued"
         added = await stored_names(bucket) - before
@@ -181,31 +158,14 @@ async def test_a_repeated_request_is_a_duplicate_with_one_row_one_event_one_stor
         bucket = await documents_bucket(bus.js)
         store = DocumentStore(bucket, bus.js)
         before = await stored_names(bucket)
-        acceptor = Acceptor(
-            sessions,
-            plain_replica(),
-            keys=NoKeys(),  # type: ignore[arg-type]
-            documents=store,
-            max_document_bytes=10_000,
-            keep_in_database_bytes=100,
-            clock=lambda: NOW,
-            after_commit=lambda: None,
-        )
+        acceptor = plain_acceptor(sessions, plain_replica(), store, keep_in_database_bytes=100)
         outcomes = [
             await acceptor.accept(inline(request_id, data))
             for request_id, data in [("kept", b"k"), ("stored", b"t" * 500)] * 2
         ]
         added = await stored_names(bucket) - before
         # The partnership is gone since: a repeat is still a duplicate, not a rejection.
-        gone = Acceptor(
-            sessions,
-            ConfigReplica(),
-            keys=NoKeys(),  # type: ignore[arg-type]
-            documents=store,
-            max_document_bytes=10_000,
-            clock=lambda: NOW,
-            after_commit=lambda: None,
-        )
+        gone = plain_acceptor(sessions, ConfigReplica(), store, keep_in_database_bytes=0)
         repeat_after_change = await gone.accept(inline("kept", b"k"))
     finally:
         await bus.close()

@@ -128,8 +128,8 @@ class Sender:
         except (PartnershipUnavailableError, CertificateUnavailableError) as err:
             return await self._fail(row, str(err))
         kept: bytes | None = row["content"]  # a small document kept in the row
-        ref = DocumentRef.model_validate(row["document"]) if kept is None else None
-        size = len(kept) if kept is not None else ref.size if ref is not None else 0
+        ref = None if kept is not None else DocumentRef.model_validate(row["document"])
+        size = ref.size if ref is not None else len(kept or b"")
         if size > self._policy.max_in_memory_bytes and not can_stream(sides):
             return await self._fail(
                 row,

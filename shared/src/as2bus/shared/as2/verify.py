@@ -16,13 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from as2bus.shared.algorithms import SigningAlg
 from as2bus.shared.as2._pyas2lib import asymmetric, certificate
-from as2bus.shared.as2.cms import HASHES, load, names
+from as2bus.shared.as2.cms import HASHES, load, names, x509_certificate
 from as2bus.shared.as2.model import As2Error
 
 _DIGESTS = {alg.value: alg for alg in SigningAlg}
@@ -162,7 +161,7 @@ def _signature_ok(cert_pem: bytes, signer: _Signer, digest: bytes, alg: SigningA
 
 @functools.lru_cache(maxsize=256)
 def _public_key(cert_pem: bytes) -> rsa.RSAPublicKey:
-    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    key = x509_certificate(cert_pem).public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA certificate")
     return key
