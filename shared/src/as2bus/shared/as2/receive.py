@@ -62,9 +62,9 @@ def parse_message(
     message_id, local, remote = addressed(headers, lookup)
     if not body or body.isspace():  # not body.strip(): that copies a whole large body
         raise As2Error("unexpected-processing-error", "the message body is empty")
-    outer = http_entity(headers, body)
-    require_encryption(outer.content_type, remote)
     try:
+        outer = http_entity(headers, body)  # MimeError: a multipart in invalid base64
+        require_encryption(outer.content_type, remote)
         limit = max_payload_bytes
         got = _unwrap(outer, local, remote, limit)
         unsigned_mic(got, headers)
