@@ -125,6 +125,18 @@ def test_the_token_comes_from_the_data_dir(run: Run, api: Any, tmp_path: Path) -
     assert authorization(api) == "Bearer other-file"
 
 
+def test_the_stored_admin_token_is_preferred_to_an_older_api_token(
+    run: Run, api: Any, tmp_path: Path
+) -> None:
+    vault = tmp_path / "var" / "secrets"
+    (vault / "tokens").mkdir(parents=True)
+    (vault / "api-token").write_text("older\n")
+    (vault / "tokens" / "read").write_text("reader\n")
+    (vault / "tokens" / "admin").write_text("admin\n")
+    run("station", "list", token=False)
+    assert authorization(api) == "Bearer admin"
+
+
 def test_without_any_token_none_is_sent(run: Run, api: Any) -> None:
     run("station", "list", token=False)
     assert authorization(api) is None

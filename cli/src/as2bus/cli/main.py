@@ -71,8 +71,9 @@ def root(
         typer.Option(
             envvar="AS2BUS_API_TOKEN",
             show_default=False,
-            help="Admin API token. Default: the file <data dir>/secrets/api-token written by "
-            "'as2bus up' (data dir: AS2BUS_DATA_DIR or ./var).",
+            help="API token. Default: the admin token <data dir>/secrets/tokens/admin written by "
+            "'as2bus up' (or secrets/api-token of an older data dir; data dir: AS2BUS_DATA_DIR "
+            "or ./var).",
         ),
     ] = None,
     json_output: Annotated[

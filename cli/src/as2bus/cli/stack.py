@@ -95,7 +95,7 @@ class Stack:
                 **os.environ,
                 "AS2BUS_NATS_URL": self.nats_url,
                 "AS2BUS_HTTP_PORT": str(port),
-                "AS2BUS_API_TOKEN": api_token,
+                "AS2BUS_API_TOKENS_DIR": str(self.data / "secrets" / "tokens"),
                 "AS2BUS_MASTER_KEY": master_key,
                 "AS2BUS_DATA_DIR": str(self.data),
                 "PYTHONUNBUFFERED": "1",
