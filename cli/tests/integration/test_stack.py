@@ -209,7 +209,8 @@ def test_the_loopback_demo_delivers_right_after_up(
     document = tmp_path / "po.x12"
     document.write_bytes(b"ISA*00*demo~\r\nST*850*0001~\r\n" * 10)
     argv = ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"]
-    sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"])
+    env = {"AS2BUS_DATA_DIR": str(tmp_path / "data")}  # the CLI's NATS user is kept there
+    sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"], env=env)
     assert sent.exit_code == 0, sent.output
     assert "MDN processed (signed and verified, MIC matches)" in sent.output
     assert up.stop(signal.SIGINT) == 0, up.output

@@ -52,6 +52,19 @@ def stored_token() -> str | None:
     return None
 
 
+def with_stored_nats_user(url: str) -> str:
+    """``url`` with the ``app`` user `as2bus up` created (``<data dir>/secrets/nats/app``) when
+    the URL names no user and that file is readable; ``url`` unchanged otherwise."""
+    if "@" in url or "://" not in url:
+        return url
+    try:
+        password = (data_dir() / "secrets" / "nats" / "app").read_text().strip()
+    except OSError:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://app:{password}@{rest}" if password else url
+
+
 def field_lines(detail: Any) -> list[str]:
     """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines."""
     if not isinstance(detail, list):

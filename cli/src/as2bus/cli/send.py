@@ -13,7 +13,7 @@ import nats
 import typer
 from nats.errors import NoServersError
 
-from as2bus.cli.client import CliError
+from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import SendRequest
@@ -34,6 +34,7 @@ def _outcome(event: dict[str, Any]) -> str:
 async def _send(
     nats_url: str, data: bytes, wait: float, **fields: Any
 ) -> tuple[SendRequest, list[str]]:
+    nats_url = with_stored_nats_user(nats_url)  # here only: an error message never shows it
     nc = await nats.connect(nats_url, allow_reconnect=False, inbox_prefix=inbox_prefix(nats_url))
     try:
         seen: list[dict[str, Any]] = []
