@@ -15,6 +15,8 @@ import pytest
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
+from as2bus.cli.stack_nats import accounts_conf
+
 from .manifests import (
     K8S,
     OVERLAYS,
@@ -334,3 +336,13 @@ def test_make_secrets_gives_each_scope_its_own_token_and_the_services_digests() 
     assert "as2bus-api-token-hashes" in script
     assert "sha256sum" in script
     assert "AS2BUS_API_TOKEN" not in script
+
+
+def test_as2bus_up_runs_the_nats_users_and_permissions_of_the_manifests(
+    rendered: tuple[str, str],
+) -> None:
+    """Issue 16 item 19: one table of NATS users; `as2bus up` ships a copy checked here."""
+    shipped = nats_conf(documents(rendered[1]))
+    start, end = shipped.index("accounts {"), shipped.index("system_account: SYS")
+    local = accounts_conf()
+    assert local[local.index("accounts {") :] == shipped[start:end] + "system_account: SYS\n"
