@@ -22,7 +22,7 @@ def only(events: list[Event]) -> MessageState:
     ("kwargs", "status", "code"),
     [
         ({}, "delivered", None),
-        ({"mdn": "processed/warning"}, "delivered-with-warnings", None),
+        ({"mdn": "processed/warning"}, "delivered-with-warnings", "partner-warning"),
         ({"mdn": "failed"}, "failed", "mdn-failed"),
         ({"mic_matches": False}, "failed", "mic-mismatch"),
         ({"mdn_mode": "async", "mdn": None}, "sent", None),
