@@ -16,6 +16,7 @@ from as2bus.shared.contracts.config import (
     BasicAuthPublic,
     Deleted,
     DeletedPartnership,
+    MdnSignature,
     NoAuth,
     PartnerCreated,
     PartnerDeleted,
@@ -67,6 +68,14 @@ from as2bus.shared.contracts.outbound import (
     SendOverrides,
     SendRequest,
 )
+from as2bus.shared.contracts.verdict import (
+    MdnFacts,
+    OutboundFacts,
+    Verdict,
+    describe,
+    judge_mdn,
+    outbound_verdict,
+)
 
 __all__ = [
     "DOCUMENTS_BUCKET",
@@ -90,10 +99,12 @@ __all__ = [
     "KeyMaterialEntry",
     "KeyMaterialReply",
     "KeyMaterialRequest",
+    "MdnFacts",
     "MdnOutcome",
     "MdnReceived",
     "MdnReport",
     "MdnSent",
+    "MdnSignature",
     "MessageDuplicate",
     "MessageFailed",
     "MessageQueued",
@@ -102,6 +113,7 @@ __all__ = [
     "MessageRetrying",
     "MessageSent",
     "NoAuth",
+    "OutboundFacts",
     "OutboundMessage",
     "PartnerCreated",
     "PartnerDeleted",
@@ -124,6 +136,10 @@ __all__ = [
     "TokenAuthPublic",
     "TokenRefreshPublic",
     "UnknownEventError",
+    "Verdict",
+    "describe",
+    "judge_mdn",
+    "outbound_verdict",
     "parse_event",
     "registered_events",
 ]
