@@ -11,6 +11,8 @@ from as2bus.shared.contracts.certs import (
     KeyMaterialEntry,
     KeyMaterialReply,
     KeyMaterialRequest,
+    KeystoreCreated,
+    PartnershipKey,
 )
 from as2bus.shared.contracts.config import (
     BasicAuthPublic,
@@ -90,6 +92,7 @@ __all__ = [
     "KeyMaterialEntry",
     "KeyMaterialReply",
     "KeyMaterialRequest",
+    "KeystoreCreated",
     "MdnOutcome",
     "MdnReceived",
     "MdnReport",
@@ -109,6 +112,7 @@ __all__ = [
     "PartnerUpdated",
     "PartnershipCreated",
     "PartnershipDeleted",
+    "PartnershipKey",
     "PartnershipState",
     "PartnershipUpdated",
     "ReceivedDocument",
