@@ -155,7 +155,8 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
     not_pem = tmp_path / "notes.txt"
     not_pem.write_text("hello, this is not a certificate\n")
     junk = cli("cert", "upload-partner", str(not_pem), "--alias", "acme", ok=False)
-    assert "is not a certificate" in junk.output and "{" not in junk.output, junk.output
+    assert "notes.txt is not a certificate: expected a PEM or DER" in junk.output
+    assert "{" not in junk.output, junk.output
     assert len(junk.output.strip().splitlines()) == 1, junk.output
 
     everything = "".join(outputs) + config.log() + cert.log()

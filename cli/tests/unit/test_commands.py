@@ -19,15 +19,16 @@ Run = Callable[..., Any]
 
 def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
     result = run("partner", "create", "--as2-id", "amazon", "--name", "Amazon", "--url", "https://a.test/",
-                 "--mdn", "async", "--async-mdn-url", "https://us.test/mdn", "--mdn-unsigned",
-                 "--encryption", "none", "--signing", "SHA-256", "--compression", "before-signing",
+                 "--mdn", "async", "--async-mdn-url", "https://us.test/mdn",
+                 "--mdn-signature", "none", "--encryption", "none", "--signing", "SHA-256",
+                 "--compression", "before-signing",
                  "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
                  "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert api.bodies("POST") == [{
         "as2_id": "amazon", "name": "Amazon", "as2_url": "https://a.test/", "as2_alias": "amz",
         "email": "edi@amazon.test", "mdn_mode": "async", "async_mdn_url": "https://us.test/mdn",
-        "mdn_signed": False, "encryption_alg": "none", "signing_alg": "SHA-256",
+        "mdn_signature": "none", "encryption_alg": "none", "signing_alg": "SHA-256",
         "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
         "rate_limit_per_second": 2.5, "enabled": False,
     }]  # fmt: skip
@@ -41,13 +42,14 @@ def test_partner_update_sends_only_the_changes(run: Run, api: Any) -> None:
         "amazon",
         "--url",
         "https://b.test/",
-        "--mdn-signed",
+        "--mdn-signature",
+        "preferred",
         "--rate-limit",
         "0",
     )
     assert result.exit_code == 0, result.output
     assert api.bodies("PATCH") == [
-        {"as2_url": "https://b.test/", "mdn_signed": True, "rate_limit_per_second": None}
+        {"as2_url": "https://b.test/", "mdn_signature": "preferred", "rate_limit_per_second": None}
     ]
     assert value(result.stdout, "as2_url") == "https://b.test/"
 

@@ -18,6 +18,7 @@ from as2bus.shared.contracts.config import (
     BasicAuthPublic,
     Deleted,
     DeletedPartnership,
+    MdnSignature,
     NoAuth,
     PartnerCreated,
     PartnerDeleted,
@@ -69,6 +70,14 @@ from as2bus.shared.contracts.outbound import (
     SendOverrides,
     SendRequest,
 )
+from as2bus.shared.contracts.verdict import (
+    MdnFacts,
+    OutboundFacts,
+    Verdict,
+    describe,
+    judge_mdn,
+    outbound_verdict,
+)
 
 __all__ = [
     "DOCUMENTS_BUCKET",
@@ -93,10 +102,12 @@ __all__ = [
     "KeyMaterialReply",
     "KeyMaterialRequest",
     "KeystoreCreated",
+    "MdnFacts",
     "MdnOutcome",
     "MdnReceived",
     "MdnReport",
     "MdnSent",
+    "MdnSignature",
     "MessageDuplicate",
     "MessageFailed",
     "MessageQueued",
@@ -105,6 +116,7 @@ __all__ = [
     "MessageRetrying",
     "MessageSent",
     "NoAuth",
+    "OutboundFacts",
     "OutboundMessage",
     "PartnerCreated",
     "PartnerDeleted",
@@ -128,6 +140,10 @@ __all__ = [
     "TokenAuthPublic",
     "TokenRefreshPublic",
     "UnknownEventError",
+    "Verdict",
+    "describe",
+    "judge_mdn",
+    "outbound_verdict",
     "parse_event",
     "registered_events",
 ]
