@@ -11,6 +11,8 @@ from as2bus.shared.contracts.certs import (
     KeyMaterialEntry,
     KeyMaterialReply,
     KeyMaterialRequest,
+    KeystoreCreated,
+    PartnershipKey,
 )
 from as2bus.shared.contracts.config import (
     BasicAuthPublic,
@@ -99,6 +101,7 @@ __all__ = [
     "KeyMaterialEntry",
     "KeyMaterialReply",
     "KeyMaterialRequest",
+    "KeystoreCreated",
     "MdnFacts",
     "MdnOutcome",
     "MdnReceived",
@@ -121,6 +124,7 @@ __all__ = [
     "PartnerUpdated",
     "PartnershipCreated",
     "PartnershipDeleted",
+    "PartnershipKey",
     "PartnershipState",
     "PartnershipUpdated",
     "ReceivedDocument",
