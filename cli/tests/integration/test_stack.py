@@ -219,7 +219,7 @@ def test_the_loopback_demo_delivers_right_after_up(
     env = {"AS2BUS_DATA_DIR": str(tmp_path / "data")}  # the CLI's NATS user is kept there
     sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"], env=env)
     assert sent.exit_code == 0, sent.output
-    assert "MDN processed (signed and verified, MIC matches)" in sent.output
+    assert sent.output.splitlines()[-1] == "delivered", sent.output
     assert up.stop(signal.SIGINT) == 0, up.output
 
 
@@ -244,6 +244,23 @@ async def _errors_of(url: str, subject: str) -> tuple[list[str], bool]:
     return errors, True
 
 
+def _anonymous_answer(port: int) -> str:
+    """What nats-server answers a client that connects with no credentials. A raw socket:
+    nats-py's refused connection leaves objects whose finalizers warn later, in other tests."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.settimeout(5)
+        answer = b""
+        while b"\r\n" not in answer:  # the INFO line comes first
+            answer += conn.recv(4096)
+        conn.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
+        while b"-ERR" not in answer and b"PONG" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.decode(errors="replace").split("\r\n", 1)[1]
+
+
 def _password(data: Path, user: str) -> str:
     return (data / "secrets" / "nats" / user).read_text().strip()
 
@@ -259,9 +276,7 @@ def test_nats_refuses_anonymous_clients_and_limits_each_user(
     for user in NATS_USERS:
         assert stat.S_IMODE((data / "secrets" / "nats" / user).stat().st_mode) == 0o600
 
-    errors, connected = asyncio.run(_errors_of(f"nats://{url}", SEND_SUBJECT))
-    assert not connected
-    assert any("authorization violation" in e.lower() for e in errors), errors
+    assert "authorization violation" in _anonymous_answer(ports[0]).lower()
 
     tracklog = f"nats://tracklog-svc:{_password(data, 'tracklog-svc')}@{url}"
     errors, connected = asyncio.run(_errors_of(tracklog, SEND_SUBJECT))
@@ -278,7 +293,7 @@ def test_nats_refuses_anonymous_clients_and_limits_each_user(
     sent = CliRunner().invoke(app, ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"],
                               env=env)  # fmt: skip
     assert sent.exit_code == 0, sent.output
-    assert "MDN processed" in sent.output
+    assert sent.output.splitlines()[-1] == "delivered", sent.output
     inbox = tmp_path / "inbox"
     received = CliRunner().invoke(app, ["inbox", "--follow", str(inbox), "--once"], env=env)
     assert received.exit_code == 0, received.output

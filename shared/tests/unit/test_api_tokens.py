@@ -53,3 +53,16 @@ def test_no_token_or_an_unknown_scope_is_a_plain_error(monkeypatch: pytest.Monke
         api_tokens(settings(monkeypatch))
     with pytest.raises(MissingSettingError, match=r"unknown scopes \['write'\]"):
         api_tokens(settings(monkeypatch, AS2BUS_API_TOKENS='{"write": ["w"]}'))
+
+
+def test_a_malformed_digest_is_a_plain_error_that_does_not_echo_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = '{"read": ["sha256:not-hex-secret-token"]}'
+    with pytest.raises(MissingSettingError) as err:
+        api_tokens(settings(monkeypatch, AS2BUS_API_TOKENS=env))
+    assert "read API token entry starts with sha256: but is not 64 hex digits" in str(err.value)
+    assert "not-hex-secret-token" not in str(err.value)
+    short = '{"admin": ["sha256:abcd"]}'
+    with pytest.raises(MissingSettingError, match="admin API token entry"):
+        api_tokens(settings(monkeypatch, AS2BUS_API_TOKENS=short))

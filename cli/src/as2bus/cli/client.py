@@ -66,13 +66,17 @@ def with_stored_nats_user(url: str) -> str:
 
 
 def field_lines(detail: Any) -> list[str]:
-    """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines."""
+    """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines; a
+    message with an ``error_code`` beside it is a whole sentence, shown alone."""
     if not isinstance(detail, list):
         return [str(detail)]
     lines = []
     for item in detail:
         if not isinstance(item, dict):
             lines.append(str(item))
+            continue
+        if item.get("error_code") and item.get("msg"):
+            lines.append(str(item["msg"]))
             continue
         loc = [str(part) for part in item.get("loc", [])]
         if loc and loc[0] in ("body", "query", "path"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -89,6 +90,8 @@ def root(
 
 @app.command("keygen", rich_help_panel=RUN)
 def keygen() -> None:
-    """Print a fresh master key and API token, as env lines for a deployment's Secret."""
+    """Print a fresh master key and one API token per scope (read, operate, admin), as env
+    lines for a deployment's Secret. Give each client only the token of the scope it needs."""
     typer.echo(f"AS2BUS_MASTER_KEY={generate_master_key()}")
-    typer.echo(f"AS2BUS_API_TOKEN={secrets.token_urlsafe(32)}")
+    tokens = {scope: [secrets.token_urlsafe(32)] for scope in ("read", "operate", "admin")}
+    typer.echo(f"AS2BUS_API_TOKENS={json.dumps(tokens, separators=(',', ':'))}")

@@ -165,7 +165,9 @@ def banner(
         lines.append("  (no as2bus service is installed: run `uv sync`)")
     lines += [
         f"  {'logs':<12} {data}/logs/<name>.log",
-        f"  {'data':<12} {data}  (kept between runs; secrets in {data}/secrets)",
+        f"  {'data':<12} {data}  (kept between runs)",
+        f"  {'secrets':<12} {data}/secrets: API tokens per scope in tokens/ (read, operate, "
+        "admin), NATS passwords per user in nats/",
     ]
     exports = [] if data == Path("var").resolve() else [f"AS2BUS_DATA_DIR={data}"]
     config = next((s for s in services if s.module == "as2bus.config"), None)

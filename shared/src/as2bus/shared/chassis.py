@@ -53,7 +53,10 @@ def api_tokens(settings: ServiceSettings) -> ApiTokens:
                 lines = path.read_text().split()
                 by_scope.setdefault(scope.label, []).extend(lines)
     admin = settings.api_token.get_secret_value() if settings.api_token else None
-    tokens = ApiTokens.from_settings(by_scope, admin)
+    try:
+        tokens = ApiTokens.from_settings(by_scope, admin)
+    except ValueError as err:  # a malformed digest: say which setting, never the value
+        raise MissingSettingError(f"AS2BUS_API_TOKENS or AS2BUS_API_TOKENS_DIR: {err}") from None
     if not tokens:
         raise MissingSettingError(
             "AS2BUS_API_TOKENS (or AS2BUS_API_TOKENS_DIR, or AS2BUS_API_TOKEN for one admin "

@@ -39,6 +39,17 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def _stored_digest(entry: str, scope: Scope) -> bytes:
+    digest = entry.removeprefix("sha256:")
+    if len(digest) != 64 or digest.strip("0123456789abcdefABCDEF"):
+        # The entry itself is not echoed: it may be a token pasted after the prefix.
+        raise ValueError(
+            f"a {scope.label} API token entry starts with sha256: but is not 64 hex digits "
+            "(write sha256:<hex of SHA-256 of the token>, e.g. from: printf %s TOKEN | sha256sum)"
+        )
+    return bytes.fromhex(digest)
+
+
 class ApiTokens:
     """The accepted tokens, kept as SHA-256 digests only, each with its scope.
 
@@ -51,7 +62,7 @@ class ApiTokens:
         for scope, tokens in by_scope.items():
             for token in tokens:
                 if token.startswith("sha256:"):
-                    self._digests.append((bytes.fromhex(token.removeprefix("sha256:")), scope))
+                    self._digests.append((_stored_digest(token, scope), scope))
                 elif token:
                     self._digests.append((_digest(token), scope))
 
@@ -157,12 +168,21 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     app.include_router(ops_router(checks))
 
 
-def _field_errors(err: InvalidFieldsError) -> list[dict[str, object]]:
-    # Same shape as FastAPI's own 422 bodies, so a client parses one format.
+def _field_errors(err: InvalidFieldsError) -> dict[str, object]:
+    # Same shape as FastAPI's own 422 bodies, so a client parses one format; an error with a
+    # code carries it beside its sentence, and the first code is also the body's error_code.
     kind = "conflict" if isinstance(err, ConflictError) else "value_error"
-    return [
-        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind} for e in err.errors
+    detail = [
+        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind}
+        | ({"error_code": e.code} if e.code else {})
+        for e in err.errors
     ]
+    return _with_code({"detail": detail})
+
+
+def _with_code(body: dict[str, Any]) -> dict[str, Any]:
+    codes = [d["error_code"] for d in body["detail"] if "error_code" in d]
+    return {"error_code": codes[0], **body} if codes else body
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -171,22 +191,27 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:
         # FastAPI's default body echoes the offending input, which may hold a password.
-        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        detail = [
+            {"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
+            | ({"error_code": e["ctx"]["error_code"]} if "error_code" in e.get("ctx", {}) else {})
+            for e in err.errors()
+        ]
+        return JSONResponse(
+            _with_code({"detail": detail}), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, err: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_404_NOT_FOUND)
+        body = {"error_code": err.code, "detail": str(err)}
+        return JSONResponse(body, status_code=status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(ConflictError)
     async def conflict(_: Request, err: ConflictError) -> JSONResponse:
-        return JSONResponse({"detail": _field_errors(err)}, status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(_field_errors(err), status_code=status.HTTP_409_CONFLICT)
 
     @app.exception_handler(InvalidFieldsError)
     async def invalid(_: Request, err: InvalidFieldsError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": _field_errors(err)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
+        return JSONResponse(_field_errors(err), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 class BodySizeLimit:

@@ -14,6 +14,7 @@ from as2bus.cert.schemas import (
     CertificateView,
     GenerateOwn,
     KeystoreCreate,
+    KeystoreRotate,
     KeystoreView,
     Reschedule,
 )
@@ -48,7 +49,14 @@ admin = routers[Scope.ADMIN]  # configuration, key material, private-key exports
 async def read_upload(upload: UploadFile) -> bytes:
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidFieldsError(FieldError("file", f"larger than {MAX_UPLOAD_BYTES} bytes"))
+        raise InvalidFieldsError(
+            FieldError(
+                "file",
+                f"{upload.filename or 'the file'} is larger than {MAX_UPLOAD_BYTES} bytes: a "
+                "certificate or PKCS#12 file is a few KB, so this is probably not the right file",
+                "file_too_large",
+            )
+        )
     return data
 
 
@@ -68,7 +76,7 @@ async def list_certificates(
 
 @read.get("/certificates/{cert_id}", tags=["certificates"])
 async def get_certificate(cert_id: uuid.UUID, service: Certs) -> CertificateView:
-    return service.view(await service.get(cert_id))
+    return await service.get_view(cert_id)
 
 
 @read.get(
@@ -106,8 +114,9 @@ async def import_own(
     """Import our key and certificate from PKCS#12; on an alias in use, this is a rotation."""
     data = await read_upload(file)
     return await service.import_own(
-        alias, data, password, key_alias, activation_at, retire_previous_at, allow_invalid_dates
-    )
+        alias, data, password, key_alias, activation_at, retire_previous_at, allow_invalid_dates,
+        file.filename or "",
+    )  # fmt: skip
 
 
 @admin.post("/certificates/partner", status_code=status.HTTP_201_CREATED, tags=["certificates"])
@@ -122,7 +131,7 @@ async def upload_partner(
     """Upload a partner's certificate (PEM or DER); on an alias in use, this is a rotation."""
     data = await read_upload(file)
     return await service.upload_partner(
-        alias, data, activation_at, retire_previous_at, allow_invalid_dates
+        alias, data, activation_at, retire_previous_at, allow_invalid_dates, file.filename or ""
     )
 
 
@@ -151,7 +160,41 @@ async def import_keystore(
     data = await read_upload(file)
     return await stores.import_(
         station, partner, data, password, key_alias, private_key_alias, partner_cert_alias,
-        allow_invalid_dates,
+        allow_invalid_dates, file.filename or "",
+    )  # fmt: skip
+
+
+@admin.post(
+    "/keystores/{keystore_id}/rotate", status_code=status.HTTP_201_CREATED, tags=["keystores"]
+)
+async def rotate_keystore(
+    keystore_id: uuid.UUID, body: KeystoreRotate, stores: Stores
+) -> KeystoreView:
+    """A new generated key for the partnership; its previous keys retire after the window.
+    A key alias shared with other partnerships stays theirs: this one moves to its own."""
+    return await stores.rotate(keystore_id, body)
+
+
+@admin.post(
+    "/keystores/{keystore_id}/rotate/import",
+    status_code=status.HTTP_201_CREATED,
+    tags=["keystores"],
+)
+async def rotate_keystore_import(
+    keystore_id: uuid.UUID,
+    stores: Stores,
+    file: Upload,
+    password: Annotated[str, Form()],
+    key_alias: Annotated[str | None, Form()] = None,
+    activation_at: When = None,
+    retire_previous_at: When = None,
+    allow_invalid_dates: Annotated[bool, Form()] = False,
+) -> KeystoreView:
+    """As rotate, with our new key and certificate imported from PKCS#12."""
+    data = await read_upload(file)
+    return await stores.rotate_import(
+        keystore_id, data, password, key_alias, activation_at, retire_previous_at,
+        allow_invalid_dates, file.filename or "",
     )  # fmt: skip
 
 
