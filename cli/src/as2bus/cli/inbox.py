@@ -14,7 +14,7 @@ import typer
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from as2bus.cli.client import CliError
+from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.cli.inbox_files import safe_name, save, seen
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
@@ -33,6 +33,7 @@ async def follow(
     report: Report = print,
 ) -> int:
     """Save documents until interrupted (or, with ``once``, until none are waiting)."""
+    nats_url = with_stored_nats_user(nats_url)  # here only: an error message never shows it
     nc = await nats.connect(nats_url, inbox_prefix=inbox_prefix(nats_url))
     saved = 0
     try:

@@ -20,7 +20,7 @@ import typer
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
-from as2bus.cli.client import CliError
+from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import OutboundFacts, SendRequest, Verdict, parse_event
@@ -47,8 +47,9 @@ async def _quiet(_err: Exception) -> None:
 
 async def connect(nats_url: str) -> Client:
     try:
+        with_user = with_stored_nats_user(nats_url)  # here only: an error never shows it
         return await nats.connect(
-            nats_url, inbox_prefix=inbox_prefix(nats_url), error_cb=_quiet, **_CONNECT
+            with_user, inbox_prefix=inbox_prefix(with_user), error_cb=_quiet, **_CONNECT
         )
     except (NatsError, OSError) as err:
         detail = str(err) or f"no answer within {_CONNECT['connect_timeout']} s"
