@@ -27,7 +27,8 @@ from as2bus.shared.contracts.outbound import (
 )
 
 OutboundStatus = Literal[
-    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
+    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed",
+    "rejected",
 ]  # fmt: skip
 #: Statuses nothing changes any more (an MDN, a failure or a refusal settled them).
 SETTLED: frozenset[str] = frozenset({"delivered", "delivered-with-warnings", "failed", "rejected"})
