@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from as2bus.cli.send import Outcome, _timed_out
-from as2bus.shared.contracts import AttemptStarted, MessageQueued, MessageSending, OutboundMessage
+from as2bus.shared.contracts import AttemptStart, AttemptStarted, MessageQueued, OutboundMessage
 
 IDS = {"request_id": "r1", "message_id": "<m1@myco>", "station": "MYCO", "partner": "acme"}
 
@@ -15,8 +15,8 @@ IDS = {"request_id": "r1", "message_id": "<m1@myco>", "station": "MYCO", "partne
 async def test_an_attempt_in_progress_is_what_a_wait_that_ran_out_reports() -> None:
     outcome = Outcome("r1")
     queued = OutboundMessage(**IDS, filename="a.edi", content_type="x", size=1)
-    started = AttemptStarted(**IDS, attempt=1, started_at=datetime.now(UTC))
-    for event in (MessageQueued(data=queued), MessageSending(data=started)):
+    started = AttemptStart(**IDS, attempt=1, started_at=datetime.now(UTC))
+    for event in (MessageQueued(data=queued), AttemptStarted(data=started)):
         await outcome.receive(SimpleNamespace(data=event.model_dump_json().encode()))
     assert outcome.verdict.status == "sending"
     assert not outcome.done.is_set()

@@ -1,6 +1,6 @@
 """A clean stop on both databases: the send loop waits its grace period, then cancels what is
 still sending and releases the lease at once (not when it runs out), without counting the
-interrupted attempt towards max_attempts; each claim records its MessageSending."""
+interrupted attempt towards max_attempts; each claim records its AttemptStarted."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ async def test_a_stop_releases_an_attempt_in_progress_at_once(sessions: Sessions
     loop = asyncio.create_task(workers.run())
     await asyncio.wait_for(sender.started.wait(), timeout=10)
     (started,) = await events(sessions)  # recorded with the claim
-    assert (started["event_type"], started["data"]["attempt"]) == ("MessageSending", 1)
+    assert (started["event_type"], started["data"]["attempt"]) == ("AttemptStarted", 1)
 
     began = time.monotonic()
     await workers.stop(grace_seconds=0.3)
@@ -141,4 +141,4 @@ async def test_a_release_never_undoes_an_outcome_already_written(sessions: Sessi
         await session.execute(sa.update(messages).values(status="delivered", lease_until=None))
     assert not await StallingSender(sessions).release(claimed[0])
     assert (await row_of(sessions))["status"] == "delivered"
-    assert [e["event_type"] for e in await events(sessions)] == ["MessageSending"]
+    assert [e["event_type"] for e in await events(sessions)] == ["AttemptStarted"]

@@ -1,4 +1,4 @@
-"""An attempt in progress (MessageSending) shows as ``sending`` until that attempt ends, in
+"""An attempt in progress (AttemptStarted) shows as ``sending`` until that attempt ends, in
 tracklog's row (any arrival order) and in the shared verdict ``as2bus send`` folds (issue #16
 item 21: a stopped attempt used to leave the previous attempt's status on show)."""
 
@@ -8,11 +8,11 @@ import itertools
 from datetime import timedelta
 
 from as2bus.shared.contracts import (
+    AttemptStart,
     AttemptStarted,
     Event,
     MessageQueued,
     MessageRetrying,
-    MessageSending,
     MessageSent,
     OutboundFacts,
     OutboundMessage,
@@ -31,9 +31,9 @@ def at(seconds: int) -> dict[str, object]:
     return {"correlation_id": "<m1@myco>", "occurred_at": T0 + timedelta(seconds=seconds)}
 
 
-def started(attempt: int, seconds: int) -> MessageSending:
+def started(attempt: int, seconds: int) -> AttemptStarted:
     when = T0 + timedelta(seconds=seconds)
-    return MessageSending(**at(seconds), data=AttemptStarted(**IDS, attempt=attempt,
+    return AttemptStarted(**at(seconds), data=AttemptStart(**IDS, attempt=attempt,
                                                              started_at=when))  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from as2bus.shared.contracts import (
+    AttemptStarted,
     Event,
     MdnReceived,
     MdnSent,
@@ -20,7 +21,6 @@ from as2bus.shared.contracts import (
     MessageReceived,
     MessageRejected,
     MessageRetrying,
-    MessageSending,
     MessageSent,
 )
 from as2bus.tracklog.domain import Direction
@@ -78,7 +78,7 @@ def locate(event: Event) -> Located | None:
     if isinstance(event, MdnReceived):
         return _out(event.data.original_message_id, None, event)
     if isinstance(
-        event, MessageQueued | MessageSending | MessageSent | MessageRetrying | MessageFailed
+        event, MessageQueued | AttemptStarted | MessageSent | MessageRetrying | MessageFailed
     ):
         return _out(event.data.message_id, event.data.request_id, event)
     return None

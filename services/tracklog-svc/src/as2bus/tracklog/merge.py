@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from as2bus.shared.contracts import (
+    AttemptStarted,
     Event,
     MdnOutcome,
     MdnReceived,
@@ -25,7 +26,6 @@ from as2bus.shared.contracts import (
     MessageReceived,
     MessageRejected,
     MessageRetrying,
-    MessageSending,
     MessageSent,
 )
 from as2bus.tracklog.domain import Direction, MessageState, derive, utc
@@ -84,7 +84,7 @@ def _queued(state: MessageState, event: MessageQueued, t: datetime) -> str:
     return f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
 
 
-def _sending(state: MessageState, event: MessageSending, t: datetime) -> str:
+def _sending(state: MessageState, event: AttemptStarted, t: datetime) -> str:
     d = event.data
     _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
           partner=d.partner)  # fmt: skip
@@ -188,7 +188,7 @@ def _mdn_sent(state: MessageState, event: MdnSent, t: datetime) -> str:
 
 Handler = Callable[[MessageState, Any, datetime], str]
 _HANDLERS: dict[type[Event], Handler] = {
-    MessageQueued: _queued, MessageSending: _sending, MessageSent: _sent,
+    MessageQueued: _queued, AttemptStarted: _sending, MessageSent: _sent,
     MessageRetrying: _retrying, MessageFailed: _failed, MdnReceived: _mdn_received,
     MessageRejected: _rejected, MessageReceived: _received, MessageDuplicate: _duplicate,
     MdnSent: _mdn_sent,

@@ -1,7 +1,7 @@
 """Outbound contracts, v1: the send command other systems publish, and what happens to it.
 
 Command: ``SendRequest`` on ``as2.cmd.send`` (the commands stream: work queue, consumed once).
-Events: MessageQueued → MessageSending (an attempt started) → MessageSent → MdnReceived
+Events: MessageQueued → AttemptStarted (one per attempt) → MessageSent → MdnReceived
 (delivered) / MessageRetrying / MessageFailed;
 a refused request is a MessageRejected (direction "outbound"). The correlation id of each event
 is the AS2 Message-ID once it exists, the request id before that.
@@ -70,7 +70,7 @@ class OutboundMessage(Contract):
     document: DocumentRef | None = None
 
 
-class AttemptStarted(Contract):
+class AttemptStart(Contract):
     request_id: str
     message_id: str
     station: str
@@ -121,13 +121,13 @@ class MessageQueued(Event):
 
 
 @register
-class MessageSending(Event):
-    subject = event_subject("message", "outbound", "sending")
+class AttemptStarted(Event):
+    subject = event_subject("message", "outbound", "attempt-started")
     summary = (
         "An attempt started: the message is being built and POSTed to the partner; its "
         "outcome (MessageSent, MessageRetrying or MessageFailed) follows."
     )
-    data: AttemptStarted
+    data: AttemptStart
 
 
 @register

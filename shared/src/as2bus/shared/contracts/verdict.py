@@ -20,9 +20,9 @@ from as2bus.shared.contracts.config import MdnSignature
 from as2bus.shared.contracts.envelope import Event
 from as2bus.shared.contracts.messages import MdnReceived, MessageRejected
 from as2bus.shared.contracts.outbound import (
+    AttemptStarted,
     MessageFailed,
     MessageRetrying,
-    MessageSending,
     MessageSent,
 )
 
@@ -175,7 +175,7 @@ def observe(facts: OutboundFacts, event: Event) -> OutboundFacts:
     """One more event of the message, seen in the order it was published (``as2bus send``).
     tracklog-svc merges facts so that any order gives the same row; see its merge module."""
     match event:
-        case MessageSending(data=d):
+        case AttemptStarted(data=d):
             return replace(facts, sending=d.attempt, retrying=None)
         case MessageSent(data=d):
             sent = SentFacts(d.mdn_mode, d.mdn_signature, d.mic)

@@ -13,7 +13,7 @@ clock before waiting for the lock would otherwise write an older ``refilled_at``
 replica that held the lock, and the next claim would count the same interval twice: that is
 how two replicas once sent 36 messages/s to a partner limited to 10/s.
 
-Each claim records a MessageSending event (attempt N started) in the same transaction, so an
+Each claim records a AttemptStarted event (attempt N started) in the same transaction, so an
 attempt in progress is visible as such without a commit of its own.
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.tables import messages, outbox, partner_limits
-from as2bus.shared.contracts import AttemptStarted, MessageSending
+from as2bus.shared.contracts import AttemptStart, AttemptStarted
 from as2bus.shared.outbox import add_to_outbox
 
 
@@ -55,8 +55,8 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(waiting, abandoned)
 
 
-def _started(row: Any, attempt: int, now: datetime) -> MessageSending:
-    started = AttemptStarted(
+def _started(row: Any, attempt: int, now: datetime) -> AttemptStarted:
+    started = AttemptStart(
         request_id=row["request_id"],
         message_id=row["message_id"],
         station=row["station"],
@@ -64,7 +64,7 @@ def _started(row: Any, attempt: int, now: datetime) -> MessageSending:
         attempt=attempt,
         started_at=now,
     )
-    return MessageSending(correlation_id=row["message_id"], occurred_at=now, data=started)
+    return AttemptStarted(correlation_id=row["message_id"], occurred_at=now, data=started)
 
 
 class Claims:
