@@ -38,20 +38,26 @@ def now() -> datetime:
 
 class StallingSender(Sender):
     """Sends nothing: an attempt that waits for its partner until it is cancelled (or, with
-    ``crash``, breaks at once)."""
+    ``crash``, breaks at once; with ``answer_after``, is delivered after that many seconds)."""
 
-    def __init__(self, sessions: Sessions, *, crash: bool = False) -> None:
+    def __init__(
+        self, sessions: Sessions, *, crash: bool = False, answer_after: float | None = None
+    ) -> None:
         super().__init__(
             sessions, ConfigReplica(), None, None, None, POLICY,  # type: ignore[arg-type]
             clock=now, after_commit=lambda: None,
         )  # fmt: skip
         self.started = asyncio.Event()
         self._crash = crash
+        self._answer_after = answer_after
 
     async def send(self, row: dict[str, Any]) -> Status:
         self.started.set()
         if self._crash:
             raise RuntimeError("boom")
+        if self._answer_after is not None:  # a partner that answers within the grace period
+            await asyncio.sleep(self._answer_after)
+            return await self._finish(row, "delivered", [])
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
@@ -129,6 +135,23 @@ async def test_a_stop_releases_an_attempt_in_progress_at_once(sessions: Sessions
     await loop
     row = await row_of(sessions)
     assert (row["status"], row["attempts"], row["stopped_attempts"]) == ("retrying", 2, 1)
+
+
+async def test_a_send_that_ends_within_the_grace_period_is_not_interrupted(
+    sessions: Sessions,
+) -> None:
+    await queue_one(sessions)
+    sender = StallingSender(sessions, answer_after=0.3)
+    workers = workers_for(sessions, sender)
+    loop = asyncio.create_task(workers.run())
+    await asyncio.wait_for(sender.started.wait(), timeout=10)
+    began = time.monotonic()
+    await workers.stop(grace_seconds=5)
+    assert time.monotonic() - began < 2  # no longer than the send took
+    await loop
+    row = await row_of(sessions)
+    assert (row["status"], row["attempts"], row["stopped_attempts"]) == ("delivered", 1, 0)
+    assert [e["event_type"] for e in await events(sessions)] == ["AttemptStarted"]
 
 
 async def test_a_release_never_undoes_an_outcome_already_written(sessions: Sessions) -> None:

@@ -85,7 +85,8 @@ class Workers:
         self.wake.set()
         deadline = time.monotonic() + grace_seconds
         with contextlib.suppress(TimeoutError):  # a claim in progress ends with its sends
-            await asyncio.wait_for(self._loop_ended.wait(), timeout=grace_seconds)
+            async with asyncio.timeout(grace_seconds):
+                await self._loop_ended.wait()
         if self._sending:
             log.info(
                 "stopping: waiting up to %.0fs for %d send(s) in progress",
@@ -102,9 +103,8 @@ class Workers:
         # Every cancelled attempt has stopped (its lease renewal too) before its lease is
         # released: nothing of it can write after the release.
         await asyncio.gather(*running, return_exceptions=True)
-        for task, row in running.items():
-            if not task.cancelled():
-                continue  # it finished (and settled) after all
+        # One that settled after all is left as it is: a release needs the attempt unsettled.
+        for row in running.values():
             try:
                 if await self._sender.release(row):
                     log.info("released %s for an immediate retry", row["message_id"])
