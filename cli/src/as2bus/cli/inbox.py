@@ -26,7 +26,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import ObjectNotFoundError
 
-from as2bus.cli.client import CliError
+from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.cli.inbox_files import safe_name, save_chunks, seen
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
@@ -45,6 +45,7 @@ TRANSIENT = (TimeoutError, nats.errors.Error)
 async def connect(nats_url: str, report: Report) -> NATS:
     """A connection that reconnects for as long as it lives; one line if NATS is not there."""
     nc = NATS()
+    with_user = with_stored_nats_user(nats_url)  # here only: an error message never shows it
 
     async def quiet(err: Exception) -> None:  # nats-py's default prints a traceback per attempt
         pass
@@ -59,8 +60,8 @@ async def connect(nats_url: str, report: Report) -> NATS:
     try:
         await asyncio.wait_for(
             nc.connect(
-                nats_url,
-                inbox_prefix=inbox_prefix(nats_url),
+                with_user,
+                inbox_prefix=inbox_prefix(with_user),
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=1,
                 error_cb=quiet,

@@ -18,9 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.domain import FINAL, MdnFacts, Status, backoff, judge_mdn
+from as2bus.outbound.domain import FINAL, Status, backoff, settled
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
-from as2bus.outbound.parties import PartnershipUnavailableError, Sides, can_stream, resolve_sides
+from as2bus.outbound.parties import (
+    PartnershipUnavailableError,
+    Sides,
+    can_stream,
+    mdn_signature,
+    resolve_sides,
+)
 from as2bus.shared import as2
 from as2bus.shared.as2.streaming import Streamer, StreamPlan
 from as2bus.shared.bus.documents import DocumentStore
@@ -30,6 +36,7 @@ from as2bus.shared.contracts import (
     DocumentRef,
     Event,
     Failure,
+    MdnFacts,
     MdnReceived,
     MdnReport,
     MessageFailed,
@@ -39,6 +46,7 @@ from as2bus.shared.contracts import (
     Retry,
     SendAttempt,
     SendOverrides,
+    judge_mdn,
 )
 from as2bus.shared.keyring import CertificateUnavailableError
 from as2bus.shared.offload import run_sized
@@ -155,8 +163,8 @@ class Sender:
             http_status=result.response.status_code,
             mdn_mode=mode or "none",
             mic=built.mic,
+            mdn_signature=mdn_signature(sides.remote),
         )
-        signed = sides.remote.mdn_signing is not None
         if mode is None:
             return await self._finish(
                 row, "delivered", [MessageSent(correlation_id=row["message_id"], data=sent)]
@@ -168,7 +176,8 @@ class Sender:
             )
             values = {
                 "mic": built.mic,
-                "signed_mdn": signed,
+                "signed_mdn": sent.mdn_signature != "none",
+                "mdn_signature": sent.mdn_signature,
                 "mdn_mode": "async",
                 "mdn_deadline": deadline,
             }
@@ -238,9 +247,8 @@ class Sender:
                 row, f"the partner answered 2xx without a readable MDN: {err}", events
             )
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
-        verdict = judge_mdn(
-            facts, expected_mic=built.mic, signed_requested=sides.remote.mdn_signing is not None
-        )
+        # Judged by what MessageSent says we asked for: tracklog-svc and the CLI judge the same.
+        verdict = judge_mdn(facts, signature=sent.mdn_signature, expected_mic=sent.mic)
         TIME_TO_MDN.labels(row["partner"]).observe(
             (self._clock() - row["created_at"]).total_seconds()
         )
@@ -264,10 +272,10 @@ class Sender:
             )
         )
         if verdict.status == "failed":
-            return await self._fail(row, verdict.reason or "failed", events)
+            return await self._fail(row, verdict.reason or "failed", events, code=verdict.code)
         SENT.labels(row["partner"], verdict.status).inc()
         return await self._finish(
-            row, verdict.status, events, mic=built.mic, last_error=verdict.reason
+            row, settled(verdict), events, mic=built.mic, last_error=verdict.reason
         )
 
     async def _retry(self, row: dict[str, Any], reason: str) -> Status:
@@ -287,7 +295,12 @@ class Sender:
         return await self._finish(row, "retrying", [event], next_attempt_at=when, last_error=reason)
 
     async def _fail(
-        self, row: dict[str, Any], reason: str, events: list[Event] | None = None
+        self,
+        row: dict[str, Any],
+        reason: str,
+        events: list[Event] | None = None,
+        *,
+        code: str | None = None,
     ) -> Status:
         FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
         log.warning("%s to %s failed: %s", row["message_id"], row["partner"], reason)
@@ -298,6 +311,7 @@ class Sender:
             partner=row["partner"],
             attempts=row["attempts"],
             reason=reason,
+            code=code,
         )
         all_events = [
             *(events or []),

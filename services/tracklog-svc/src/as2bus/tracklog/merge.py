@@ -89,6 +89,7 @@ def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
     state.attempts = max(state.attempts, d.attempt)
     if state.sent_at is None or (t, d.mdn_mode) > (state.sent_at, state.mdn_requested or ""):
         state.sent_at, state.mdn_requested = t, d.mdn_mode
+        state.mdn_signature, state.sent_mic = d.mdn_signature, d.mic
     _progress(state, "sent", d.attempt, t)
     return f"attempt {d.attempt}: HTTP {d.http_status}, MDN {d.mdn_mode}"
 
@@ -109,7 +110,7 @@ def _failed(state: MessageState, event: MessageFailed, t: datetime) -> str:
           partner=d.partner)  # fmt: skip
     state.attempts = max(state.attempts, d.attempts)
     if state.failed_at is None or (t, d.reason) > (state.failed_at, state.failure_reason or ""):
-        state.failed_at, state.failure_reason = t, d.reason
+        state.failed_at, state.failure_reason, state.failure_code = t, d.reason, d.code
     return f"failed after {d.attempts} attempt(s): {d.reason}"
 
 
@@ -125,7 +126,7 @@ def _mdn_received(state: MessageState, event: MdnReceived, t: datetime) -> str:
     new = (t, _MDN_RANK[d.disposition])
     if state.mdn_at is None or new > (state.mdn_at, _MDN_RANK[state.mdn_disposition]):
         state.mdn_at, state.mdn_mode, state.mdn_disposition = t, d.mode, d.disposition
-        state.mdn_modifier, state.mic_matches = d.modifier, d.mic_matches
+        state.mdn_modifier, state.mic_matches, state.mdn_mic = d.modifier, d.mic_matches, d.mic
         state.signature = signature_of(d.signed, d.signature_valid)
     mic = {True: "MIC matches", False: "MIC MISMATCH", None: "MIC not checked"}[d.mic_matches]
     return f"MDN ({d.mode}): {d.disposition}{'/' + d.modifier if d.modifier else ''}, " + (

@@ -11,11 +11,14 @@ from as2bus.shared.contracts.certs import (
     KeyMaterialEntry,
     KeyMaterialReply,
     KeyMaterialRequest,
+    KeystoreCreated,
+    PartnershipKey,
 )
 from as2bus.shared.contracts.config import (
     BasicAuthPublic,
     Deleted,
     DeletedPartnership,
+    MdnSignature,
     NoAuth,
     PartnerCreated,
     PartnerDeleted,
@@ -67,6 +70,14 @@ from as2bus.shared.contracts.outbound import (
     SendOverrides,
     SendRequest,
 )
+from as2bus.shared.contracts.verdict import (
+    MdnFacts,
+    OutboundFacts,
+    Verdict,
+    describe,
+    judge_mdn,
+    outbound_verdict,
+)
 
 __all__ = [
     "DOCUMENTS_BUCKET",
@@ -90,10 +101,13 @@ __all__ = [
     "KeyMaterialEntry",
     "KeyMaterialReply",
     "KeyMaterialRequest",
+    "KeystoreCreated",
+    "MdnFacts",
     "MdnOutcome",
     "MdnReceived",
     "MdnReport",
     "MdnSent",
+    "MdnSignature",
     "MessageDuplicate",
     "MessageFailed",
     "MessageQueued",
@@ -102,6 +116,7 @@ __all__ = [
     "MessageRetrying",
     "MessageSent",
     "NoAuth",
+    "OutboundFacts",
     "OutboundMessage",
     "PartnerCreated",
     "PartnerDeleted",
@@ -109,6 +124,7 @@ __all__ = [
     "PartnerUpdated",
     "PartnershipCreated",
     "PartnershipDeleted",
+    "PartnershipKey",
     "PartnershipState",
     "PartnershipUpdated",
     "ReceivedDocument",
@@ -124,6 +140,10 @@ __all__ = [
     "TokenAuthPublic",
     "TokenRefreshPublic",
     "UnknownEventError",
+    "Verdict",
+    "describe",
+    "judge_mdn",
+    "outbound_verdict",
     "parse_event",
     "registered_events",
 ]

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.shared.contracts.config import MdnSignature
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.contracts.messages import DocumentRef
 from as2bus.shared.subjects import event_subject
@@ -77,6 +78,8 @@ class SendAttempt(Contract):
     http_status: int | None = None
     mdn_mode: Literal["sync", "async", "none"]
     mic: str | None = None  # what the MDN must report
+    #: The MDN signature we asked for; None in events from before it was stated.
+    mdn_signature: MdnSignature | None = None
 
 
 class Retry(Contract):
@@ -96,6 +99,8 @@ class Failure(Contract):
     partner: str
     attempts: int
     reason: str  # a person can act on it, e.g. "CERT_HAS_EXPIRED: ..." or "MIC mismatch"
+    #: A machine code for the reason (e.g. ``mic-mismatch``); None: the reason's first word.
+    code: str | None = None
 
 
 @register

@@ -34,6 +34,9 @@ messages = sa.Table(
     sa.Column("mdn_deadline", sa.DateTime(timezone=True), nullable=True),
     sa.Column("mic", sa.String(200), nullable=True),
     sa.Column("signed_mdn", sa.Boolean(), nullable=False),
+    # required | preferred | none, what the attempt awaiting an async MDN asked for (NULL in
+    # rows from before it was stored: signed_mdn then meant required).
+    sa.Column("mdn_signature", sa.String(16), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
