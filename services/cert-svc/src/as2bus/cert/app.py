@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from as2bus.cert.adapters.tables import outbox
 from as2bus.cert.entrypoints.api import routers
 from as2bus.cert.entrypoints.bus import register_key_material
-from as2bus.cert.entrypoints.scheduler import run_expiry_checks
+from as2bus.cert.entrypoints.scheduler import ExpiryChecks
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.cert.settings import CertSettings
@@ -63,15 +63,19 @@ def create_app(settings: CertSettings) -> FastAPI:
         relay = OutboxRelay(
             sessions, broker, outbox, service="cert", idle_seconds=settings.relay_idle_seconds
         )
-        certs = CertService(sessions, box, replica, policy, utc_now, after_commit=relay.wake)
+        expiry = ExpiryChecks(settings.expiry_check_seconds)
+
+        def after_commit() -> None:
+            relay.wake()
+            expiry.certificates_changed()
+
+        certs = CertService(sessions, box, replica, policy, utc_now, after_commit=after_commit)
         app.state.certs = certs
         app.state.keystores = Keystores(certs)
         await broker.start()  # subscribers (the key-material responder) go live here
         tasks = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(
-                run_expiry_checks(certs, settings.expiry_check_seconds), name="expiry-checks"
-            ),
+            asyncio.create_task(expiry.run(certs), name="expiry-checks"),
         ]
         state.update(bus=bus)
         log.info("cert-svc ready on %s:%s", settings.http_host, settings.http_port)

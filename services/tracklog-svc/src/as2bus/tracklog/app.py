@@ -45,6 +45,7 @@ def create_app(settings: TracklogSettings) -> FastAPI:
             projector,
             durable=settings.consumer,
             batch_size=settings.batch_size,
+            fetch_timeout=settings.fetch_seconds,
             linger_seconds=settings.linger_seconds,
         )
         task = asyncio.create_task(consumer.run_forever(), name="tracklog-consumer")
@@ -63,8 +64,10 @@ def create_app(settings: TracklogSettings) -> FastAPI:
 
     async def consumer_ready() -> None:
         consumer = state.get("consumer")
-        if isinstance(consumer, Consumer) and consumer.last_error:
-            raise RuntimeError(consumer.last_error)
+        if not isinstance(consumer, Consumer):
+            raise RuntimeError("the consumer has not started yet")
+        if reason := consumer.not_ready_reason():
+            raise RuntimeError(reason)
 
     app = FastAPI(
         title="as2bus tracklog-svc",

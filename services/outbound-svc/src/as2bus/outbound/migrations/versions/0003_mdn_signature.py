@@ -23,5 +23,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("mdn_signature")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch copy of the table.
+    op.drop_column("messages", "mdn_signature")

@@ -32,6 +32,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        for name, _kind in _COLUMNS:
-            batch.drop_column(name)
+    # Not batch mode: on SQLite that copies the table and drops the old one, which the
+    # timeline's foreign key refuses. ALTER TABLE ... DROP COLUMN needs SQLite 3.35+.
+    for name, _kind in _COLUMNS:
+        op.drop_column("messages", name)
