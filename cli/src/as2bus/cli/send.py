@@ -29,8 +29,8 @@ from as2bus.shared.contracts.verdict import known, observe, outbound_verdict
 #: Exit codes by verdict; 2 is click's usage error, 4 a wait that ran out.
 EXIT_CODES = {"delivered": 0, "failed": 1, "rejected": 1, "delivered-with-warnings": 3}
 TIMED_OUT = 4
-_EVENTS = {"MessageQueued", "MessageSent", "MessageRetrying", "MessageFailed", "MessageRejected",
-           "MdnReceived"}  # fmt: skip
+_EVENTS = {"MessageQueued", "AttemptStarted", "MessageSent", "MessageRetrying", "MessageFailed",
+           "MessageRejected", "MdnReceived"}  # fmt: skip
 #: Connect once more after a short pause, then give up: nats-py otherwise retries the first
 #: connection 60 times, 2 s apart, and logs a traceback for each failure (about 120 s).
 _CONNECT = {

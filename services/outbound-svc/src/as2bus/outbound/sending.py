@@ -68,6 +68,8 @@ class Policy:
     max_in_memory_bytes: int = 256 * 1024 * 1024
 
 
+STOPPED = "outbound-svc stopped during the attempt; retried at once"
+
 #: Settles an attempt; the columns to set are the other keys of the parameters. Only while
 #: the row is still ``sending`` at this attempt: our lease, not one another replica took over.
 _OUTCOME = (
@@ -111,15 +113,41 @@ class Sender:
     def _max_attempts(self, partner: PartnerState | None) -> int:
         return (partner.max_attempts if partner else None) or self._policy.max_attempts
 
+    def _may_retry(self, row: dict[str, Any], partner: PartnerState | None) -> bool:
+        """Attempts a clean stop interrupted are not the partner's doing: they do not count."""
+        counted: int = row["attempts"] - (row.get("stopped_attempts") or 0)
+        return counted < self._max_attempts(partner)
+
     async def crashed(self, row: dict[str, Any], err: BaseException) -> Status:
         """An attempt broke in an unforeseen way: count it like a failed attempt."""
         reason = f"unexpected error: {type(err).__name__}: {err}"[:500]
         partner = next(
             (p for p in self._config.partners.values() if p.as2_id == row["partner"]), None
         )
-        if row["attempts"] < self._max_attempts(partner):
+        if self._may_retry(row, partner):
             return await self._retry(row, reason)
         return await self._fail(row, reason)
+
+    async def release(self, row: dict[str, Any]) -> bool:
+        """Give back the lease of an attempt a clean stop interrupted, so the message is
+        due again now (another replica, or this one once started again) instead of when the
+        lease runs out. The attempt may have reached the partner: the next one sends the same
+        Message-ID, which the partner recognises. False when the attempt had settled already
+        (or the lease was no longer ours)."""
+        now = self._clock()
+        retry = Retry(
+            request_id=row["request_id"],
+            message_id=row["message_id"],
+            station=row["station"],
+            partner=row["partner"],
+            attempt=row["attempts"],
+            reason=STOPPED,
+            next_attempt_at=now,
+        )
+        event = MessageRetrying(correlation_id=row["message_id"], occurred_at=now, data=retry)
+        stopped = (row.get("stopped_attempts") or 0) + 1
+        values = {"next_attempt_at": now, "last_error": STOPPED, "stopped_attempts": stopped}
+        return await self._write(row, "retrying", [event], **values)
 
     async def _send(self, row: dict[str, Any]) -> Status:
         overrides = SendOverrides.model_validate(row["overrides"]) if row["overrides"] else None
@@ -150,7 +178,7 @@ class Sender:
         result = await self._http.post(sides.partner, built.headers, body)
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"
-            if result.retryable and row["attempts"] < self._max_attempts(sides.partner):
+            if result.retryable and self._may_retry(row, sides.partner):
                 return await self._retry(row, reason)
             return await self._fail(row, reason)
         mode = sides.remote.mdn_mode
@@ -322,6 +350,16 @@ class Sender:
     async def _finish(
         self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
     ) -> Status:
+        if not await self._write(row, status, events, **values):
+            log.warning(
+                "%s was taken over by another replica; dropping this outcome", row["message_id"]
+            )
+        return status
+
+    async def _write(
+        self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
+    ) -> bool:
+        """Settle the attempt with its events; False when the attempt is no longer ours."""
         if status in FINAL:
             values["content"] = None  # a kept document is not needed once settled
         values.update(status=status, lease_until=None, updated_at=self._clock())
@@ -331,10 +369,7 @@ class Sender:
                 _OUTCOME, {"row_id": row["id"], "attempt": row["attempts"], **values}
             )
             if changed.rowcount == 0:  # type: ignore[attr-defined]
-                log.warning(
-                    "%s was taken over by another replica; dropping this outcome", row["message_id"]
-                )
-                return status
+                return False
             await add_to_outbox(session, outbox, *events)
         self._after_commit()
-        return status
+        return True

@@ -6,7 +6,7 @@ precedence. So a redelivered, late or reordered event can never put an older sta
 
 Outbound: the rule is ``as2bus.shared.contracts.outbound_verdict`` (the one outbound-svc and
 ``as2bus send`` apply too): rejected > failed > MDN verdict (delivered, delivered-with-warnings,
-failed) > latest attempt (sent, retrying; by attempt number, then time) > queued.
+failed) > latest attempt (sending, sent, retrying; by attempt number, then time) > queued.
 Inbound: received (then mdn-sent / mdn-failed by the latest MDN attempt) > rejected > duplicate.
 """
 
@@ -22,11 +22,12 @@ from as2bus.shared.contracts.verdict import Problem, SentFacts
 
 Direction = Literal["inbound", "outbound"]
 Status = Literal[
-    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
-    "received", "mdn-sent", "mdn-failed", "duplicate",
+    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed",
+    "rejected", "received", "mdn-sent", "mdn-failed", "duplicate",
 ]  # fmt: skip
 OUTBOUND_STATUSES: tuple[Status, ...] = (
-    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
+    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed",
+    "rejected",
 )  # fmt: skip
 INBOUND_STATUSES: tuple[Status, ...] = (
     "received", "mdn-sent", "mdn-failed", "rejected", "duplicate",
@@ -116,6 +117,7 @@ def outbound_facts(state: MessageState) -> OutboundFacts:
         mdn=mdn,
         sent=sent,
         retrying=state.retry_reason or "retrying" if state.progress_status == "retrying" else None,
+        sending=state.progress_attempt if state.progress_status == "sending" else None,
     )
 
 

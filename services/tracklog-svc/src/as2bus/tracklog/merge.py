@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from as2bus.shared.contracts import (
+    AttemptStarted,
     Event,
     MdnOutcome,
     MdnReceived,
@@ -58,7 +59,8 @@ def _earliest(current: datetime | None, t: datetime) -> datetime:
     return t if current is None or t < current else current
 
 
-_PROGRESS_RANK = {None: 0, "retrying": 1, "sent": 2}
+#: Within one attempt: it starts (sending), then ends (retrying or sent).
+_PROGRESS_RANK = {None: 0, "sending": 1, "retrying": 2, "sent": 3}
 _MDN_RANK = {None: 0, "processed": 1, "processed/warning": 2, "failed": 3}  # worse wins a tie
 
 
@@ -80,6 +82,15 @@ def _queued(state: MessageState, event: MessageQueued, t: datetime) -> str:
          document=document)  # fmt: skip
     state.queued_at = _earliest(state.queued_at, t)
     return f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
+
+
+def _sending(state: MessageState, event: AttemptStarted, t: datetime) -> str:
+    d = event.data
+    _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
+          partner=d.partner)  # fmt: skip
+    state.attempts = max(state.attempts, d.attempt)
+    _progress(state, "sending", d.attempt, t)
+    return f"attempt {d.attempt} started"
 
 
 def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
@@ -177,9 +188,10 @@ def _mdn_sent(state: MessageState, event: MdnSent, t: datetime) -> str:
 
 Handler = Callable[[MessageState, Any, datetime], str]
 _HANDLERS: dict[type[Event], Handler] = {
-    MessageQueued: _queued, MessageSent: _sent, MessageRetrying: _retrying,
-    MessageFailed: _failed, MdnReceived: _mdn_received, MessageRejected: _rejected,
-    MessageReceived: _received, MessageDuplicate: _duplicate, MdnSent: _mdn_sent,
+    MessageQueued: _queued, AttemptStarted: _sending, MessageSent: _sent,
+    MessageRetrying: _retrying, MessageFailed: _failed, MdnReceived: _mdn_received,
+    MessageRejected: _rejected, MessageReceived: _received, MessageDuplicate: _duplicate,
+    MdnSent: _mdn_sent,
 }  # fmt: skip
 
 

@@ -59,6 +59,8 @@ from as2bus.shared.contracts.messages import (
 from as2bus.shared.contracts.outbound import (
     MAX_INLINE_BYTES,
     SEND_SUBJECT,
+    AttemptStart,
+    AttemptStarted,
     Failure,
     MessageFailed,
     MessageQueued,
@@ -83,6 +85,8 @@ __all__ = [
     "DOCUMENTS_BUCKET",
     "MAX_INLINE_BYTES",
     "SEND_SUBJECT",
+    "AttemptStart",
+    "AttemptStarted",
     "BasicAuthPublic",
     "CertExpired",
     "CertExpiring",

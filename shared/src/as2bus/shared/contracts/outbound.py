@@ -1,7 +1,8 @@
 """Outbound contracts, v1: the send command other systems publish, and what happens to it.
 
 Command: ``SendRequest`` on ``as2.cmd.send`` (the commands stream: work queue, consumed once).
-Events: MessageQueued → MessageSent → MdnReceived (delivered) / MessageRetrying / MessageFailed;
+Events: MessageQueued → AttemptStarted (one per attempt) → MessageSent → MdnReceived
+(delivered) / MessageRetrying / MessageFailed;
 a refused request is a MessageRejected (direction "outbound"). The correlation id of each event
 is the AS2 Message-ID once it exists, the request id before that.
 """
@@ -69,6 +70,15 @@ class OutboundMessage(Contract):
     document: DocumentRef | None = None
 
 
+class AttemptStart(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempt: int
+    started_at: datetime
+
+
 class SendAttempt(Contract):
     request_id: str
     message_id: str
@@ -108,6 +118,16 @@ class MessageQueued(Event):
     subject = event_subject("message", "outbound", "queued")
     summary = "A send request was accepted; the AS2 message has its Message-ID."
     data: OutboundMessage
+
+
+@register
+class AttemptStarted(Event):
+    subject = event_subject("message", "outbound", "attempt-started")
+    summary = (
+        "An attempt started: the message is being built and POSTed to the partner; its "
+        "outcome (MessageSent, MessageRetrying or MessageFailed) follows."
+    )
+    data: AttemptStart
 
 
 @register

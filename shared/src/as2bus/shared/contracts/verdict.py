@@ -6,8 +6,9 @@ that verdict's code and reason when it fails), tracklog-svc derives a message's 
 into the same facts (``observe``) and prints the same ``Verdict.sentence``. So the sender, the
 track log and the CLI cannot disagree about a message.
 
-Precedence: rejected > failed > the MDN's verdict > the latest attempt (retrying, or sent:
-delivered when no MDN was asked for) > queued.
+Precedence: rejected > failed > the MDN's verdict > the latest attempt (sending while it is in
+progress, retrying, or sent: delivered when no MDN was asked for) > queued. An attempt in
+progress is never settled: whatever that attempt ends in comes later and wins.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from typing import Literal
 from as2bus.shared.contracts.config import MdnSignature
 from as2bus.shared.contracts.envelope import Event
 from as2bus.shared.contracts.messages import MdnReceived, MessageRejected
-from as2bus.shared.contracts.outbound import MessageFailed, MessageRetrying, MessageSent
+from as2bus.shared.contracts.outbound import (
+    AttemptStarted,
+    MessageFailed,
+    MessageRetrying,
+    MessageSent,
+)
 
 OutboundStatus = Literal[
-    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
+    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed",
+    "rejected",
 ]  # fmt: skip
 #: Statuses nothing changes any more (an MDN, a failure or a refusal settled them).
 SETTLED: frozenset[str] = frozenset({"delivered", "delivered-with-warnings", "failed", "rejected"})
@@ -138,6 +145,8 @@ class OutboundFacts:
     sent: SentFacts | None = None
     #: The latest attempt failed and will be retried: why (None when it did not).
     retrying: str | None = None
+    #: The number of the attempt in progress (None when the latest attempt has ended).
+    sending: int | None = None
 
 
 def outbound_verdict(facts: OutboundFacts) -> Verdict:
@@ -152,6 +161,8 @@ def outbound_verdict(facts: OutboundFacts) -> Verdict:
             signature=sent.mdn_signature if sent else None,
             expected_mic=sent.mic if sent else None,
         )
+    if facts.sending is not None:
+        return Verdict("sending", None, f"attempt {facts.sending} in progress")
     if facts.retrying is not None:
         return Verdict("retrying", None, facts.retrying)
     if sent is not None:
@@ -164,11 +175,13 @@ def observe(facts: OutboundFacts, event: Event) -> OutboundFacts:
     """One more event of the message, seen in the order it was published (``as2bus send``).
     tracklog-svc merges facts so that any order gives the same row; see its merge module."""
     match event:
+        case AttemptStarted(data=d):
+            return replace(facts, sending=d.attempt, retrying=None)
         case MessageSent(data=d):
             sent = SentFacts(d.mdn_mode, d.mdn_signature, d.mic)
-            return replace(facts, sent=sent, retrying=None)
+            return replace(facts, sent=sent, retrying=None, sending=None)
         case MessageRetrying(data=d):
-            return replace(facts, retrying=d.reason)
+            return replace(facts, retrying=d.reason, sending=None)
         case MessageFailed(data=d):
             return replace(facts, failure=Problem(d.code, d.reason))
         case MessageRejected(data=d):

@@ -28,6 +28,9 @@ messages = sa.Table(
     sa.Column("overrides", sa.JSON(), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
+    # Attempts a clean stop of the service interrupted and released (see Sender.release):
+    # they keep their number but do not count towards max_attempts.
+    sa.Column("stopped_attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("mdn_mode", sa.String(8), nullable=True),
