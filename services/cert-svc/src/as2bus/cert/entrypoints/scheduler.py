@@ -54,8 +54,11 @@ class ExpiryChecks:
                 await refresh_gauge(service)
             except Exception:  # retried at the next change or check
                 log.exception("the certificate expiry gauge could not be refreshed")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+            # that arrives with the wake-up, and the loop would outlive the service's stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), max(0.0, next_check - loop.time()))
+                async with asyncio.timeout_at(next_check):
+                    await self._changed.wait()
 
     @staticmethod
     async def _check(service: CertService) -> None:
