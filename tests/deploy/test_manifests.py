@@ -15,6 +15,8 @@ import pytest
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
+from as2bus.cli.stack_nats import accounts_conf
+
 from .manifests import (
     K8S,
     OVERLAYS,
@@ -291,3 +293,56 @@ def test_nats_is_a_three_node_cluster_with_volumes(rendered: tuple[str, str]) ->
     for node in range(3):
         assert f"nats://nats-{node}.nats-cluster:6222" in conf
     assert "jetstream {" in conf
+
+
+API_SERVICES = ["config-svc", "cert-svc", "tracklog-svc"]
+
+
+def _token_sources(doc: dict[str, Any]) -> tuple[set[str], str | None]:
+    """The Secrets a pod's API-token settings come from, and its AS2BUS_API_TOKENS_DIR."""
+    spec = doc["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    token_dir = env.get("AS2BUS_API_TOKENS_DIR", {}).get("value")
+    secrets: set[str] = set()
+    for name in ("AS2BUS_API_TOKEN", "AS2BUS_API_TOKENS"):
+        if name in env:
+            secrets.add(env[name]["valueFrom"]["secretKeyRef"]["name"] + ":" + name)
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+    for volume in spec.get("volumes", []):
+        if "secret" in volume and mounts.get(volume["name"]) == token_dir:
+            secrets.add(volume["secret"]["secretName"])
+    return secrets, token_dir
+
+
+def test_api_services_hold_token_digests_only_and_others_no_token(
+    rendered: tuple[str, str],
+) -> None:
+    """Issue 16 item 18: scoped tokens; a service can check a token but holds none that works."""
+    docs = documents(rendered[1])
+    for svc in SERVICES:
+        secrets, token_dir = _token_sources(_deployment(docs, svc))
+        if svc in API_SERVICES:
+            assert token_dir is not None, svc
+            assert secrets == {"as2bus-api-token-hashes"}, svc
+        else:
+            assert (secrets, token_dir) == (set(), None), svc
+
+
+def test_make_secrets_gives_each_scope_its_own_token_and_the_services_digests() -> None:
+    script = (K8S / "overlays" / "dev" / "make-secrets.sh").read_text()
+    assert "for scope in read operate admin" in script
+    assert '"as2bus-api-token-$scope"' in script
+    assert "as2bus-api-token-hashes" in script
+    assert "sha256sum" in script
+    assert "AS2BUS_API_TOKEN" not in script
+
+
+def test_as2bus_up_runs_the_nats_users_and_permissions_of_the_manifests(
+    rendered: tuple[str, str],
+) -> None:
+    """Issue 16 item 19: one table of NATS users; `as2bus up` ships a copy checked here."""
+    shipped = nats_conf(documents(rendered[1]))
+    start, end = shipped.index("accounts {"), shipped.index("system_account: SYS")
+    local = accounts_conf()
+    assert local[local.index("accounts {") :] == shipped[start:end] + "system_account: SYS\n"

@@ -58,7 +58,10 @@ async def test_a_partnership_keystore_from_config_to_export_and_key_material(
     created = await until_ok(lambda: cert_api.post("/api/v1/keystores", json=body))
     assert created.status_code == 201, created.text
     store = created.json()
-    assert store["own_certificates"][0]["used_by"]["stations"] == ["MYCO"]
+    own = store["own_certificates"][0]
+    assert own["alias"] == "myco@acme"  # the partnership's own key, not the station's
+    assert own["used_by"]["stations"] == []
+    assert own["used_by"]["partnerships"] == ["MYCO:acme"]
     upload = await cert_api.post(
         "/api/v1/certificates/partner",
         data={"alias": "acme"},
@@ -85,7 +88,7 @@ async def test_a_partnership_keystore_from_config_to_export_and_key_material(
         text=True,
         check=True,
     )
-    assert "friendlyName: myco" in info.stdout
+    assert "friendlyName: myco@acme" in info.stdout
     assert "friendlyName: acme" in info.stdout
     cer = await cert_api.get(f"/api/v1/keystores/{store['id']}/certificate.cer")
     assert cer.text.startswith("-----BEGIN CERTIFICATE-----")
@@ -97,19 +100,19 @@ async def test_a_partnership_keystore_from_config_to_export_and_key_material(
     try:
         ring = await keys.keyring()
         now = datetime.now(UTC)
-        signing = ring.signing_key("myco", now)
+        signing = ring.signing_key("myco@acme", now)
         assert b"PRIVATE KEY" in keys.private_key_pem(signing)
         assert len(ring.verification_certificates("acme", now)) == 1
 
-        rotated = await cert_api.post("/api/v1/certificates/own", json={"alias": "myco"})
+        rotated = await cert_api.post("/api/v1/certificates/own", json={"alias": "myco@acme"})
         assert rotated.status_code == 201
         for _ in range(100):  # the CertRotated event drops the cache
             ring = await keys.keyring()
-            if len(ring.decryption_keys("myco", datetime.now(UTC))) == 2:
+            if len(ring.decryption_keys("myco@acme", datetime.now(UTC))) == 2:
                 break
             await asyncio.sleep(0.05)
-        assert len(ring.decryption_keys("myco", datetime.now(UTC))) == 2
-        assert str(ring.signing_key("myco", datetime.now(UTC)).id) == rotated.json()["id"]
+        assert len(ring.decryption_keys("myco@acme", datetime.now(UTC))) == 2
+        assert str(ring.signing_key("myco@acme", datetime.now(UTC)).id) == rotated.json()["id"]
     finally:
         await keys.stop()
         await nc.close()

@@ -130,7 +130,7 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     async with client(tracklog_svc) as api:
         detail = (await api.get(f"/api/v1/messages/{outbound['id']}")).json()
     kinds = [entry["event_type"] for entry in detail["timeline"]]
-    assert kinds == ["MessageQueued", "MessageSent", "MdnReceived"]
+    assert kinds == ["MessageQueued", "AttemptStarted", "MessageSent", "MdnReceived"]
     assert (detail["mdn_disposition"], detail["signature"]) == ("processed", "valid")
 
     # The small document was kept in outbound-svc's row, never in the object store, and

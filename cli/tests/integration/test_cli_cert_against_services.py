@@ -98,7 +98,7 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
     cli("cert", "upload-partner", str(partner_pem), "--alias", "acme")
     listed = json.loads(cli("--json", "cert", "list").output)
     assert {(c["alias"], c["kind"], c["state"]) for c in listed} == {
-        ("myco", "own", "active"),
+        ("myco@acme", "own", "active"),  # the partnership's own key
         ("acme", "partner", "active"),
     }
 
@@ -120,20 +120,44 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
         text=True,
         check=True,
     )
-    assert "friendlyName: myco" in info.stdout
+    assert "friendlyName: myco@acme" in info.stdout
     refused = cli("cert", "export", "--keystore", "MYCO:acme", "-o", str(exported), ok=False)
     assert "--force" in refused.output
 
-    rotated = cli("cert", "rotate", "--alias", "myco", "--generate")
-    assert rotated.output.count("myco") >= 2
-    own = json.loads(cli("--json", "cert", "list", "--alias", "myco").output)
+    rotated = cli("keystore", "rotate", "MYCO:acme")
+    assert "as2bus cert export --keystore MYCO:acme --what public" in rotated.output
+    own = json.loads(cli("--json", "cert", "list", "--alias", "myco@acme").output)
     assert len(own) == 2
-    assert sum(1 for c in own if c["retirement_at"]) == 1
+    assert sum(1 for c in own if c["retirement_at"]) == 1  # the old key overlaps, then retires
 
     pem = cli("cert", "pem", own[0]["id"]).output
     assert pem.startswith("-----BEGIN CERTIFICATE-----")
     bad = cli("cert", "upload-partner", str(exported), "--alias", "acme", ok=False)
-    assert "error: file:" in bad.output
+    assert bad.output == (
+        "error: this PKCS#12 file holds a private key; upload only the partner's public "
+        "certificate (PEM or DER)\n"
+    )
+
+    # Each refusal is one sentence saying what to do: no dict dump, no parser internals.
+    cli("station", "create", "--as2-id", "OTHER", "--name", "Other")
+    lonely = cli("keystore", "create", "--station", "OTHER", "--partner", "acme",
+                 "--password", KEYSTORE_PASSWORD, ok=False)  # fmt: skip
+    assert lonely.output.splitlines()[-1] == (
+        "error: station OTHER and partner acme have no partnership, and a keystore belongs to "
+        "a partnership: create it first (as2bus partnership create --station OTHER --partner "
+        "acme)"
+    ), lonely.output
+    short = cli("keystore", "create", "--station", "MYCO", "--partner", "acme",
+                "--password", "short", ok=False)  # fmt: skip
+    assert short.output.strip().splitlines()[-1] == (
+        "error: the export password must be at least 8 characters long (and at most 256)"
+    ), short.output
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("hello, this is not a certificate\n")
+    junk = cli("cert", "upload-partner", str(not_pem), "--alias", "acme", ok=False)
+    assert "notes.txt is not a certificate: expected a PEM or DER" in junk.output
+    assert "{" not in junk.output, junk.output
+    assert len(junk.output.strip().splitlines()) == 1, junk.output
 
     everything = "".join(outputs) + config.log() + cert.log()
     assert KEYSTORE_PASSWORD not in everything

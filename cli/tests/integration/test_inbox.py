@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +19,7 @@ from as2bus.cli.inbox import follow
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import MessageReceived, ReceivedDocument
+from as2bus.shared.testing.infra import LocalNats, free_port
 
 
 async def publish_received(nats_url: str, filename: str, data: bytes) -> None:
@@ -56,3 +66,103 @@ async def test_received_documents_are_saved_once_each(nats_url: str, tmp_path: P
     await publish_received(nats_url, "inv.edi", b"later")
     assert await follow(nats_url, tmp_path, once=True, report=lines.append) == 1
     assert (tmp_path / "inv.edi").read_bytes() == b"later"
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def _documents(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir() if not p.name.startswith(".")}
+
+
+async def test_following_idles_without_end_and_survives_a_nats_restart(
+    restartable_nats: LocalNats, tmp_path: Path
+) -> None:
+    """Many empty fetches in a row are idling, not an end; a restarted nats-server is
+    reconnected to and what arrives after it is saved too."""
+    url = restartable_nats.url
+    await publish_received(url, "before.edi", b"before the restart")
+    lines: list[str] = []
+    task = asyncio.create_task(follow(url, tmp_path, report=lines.append, fetch_seconds=0.1))
+    await _until(lambda: "before.edi" in _documents(tmp_path))
+    await asyncio.sleep(1.5)  # about 15 fetches that time out
+    assert not task.done(), lines
+
+    await asyncio.to_thread(restartable_nats.restart, 1.0)
+    await publish_received(url, "after.edi", b"after the restart")
+    await _until(lambda: "after.edi" in _documents(tmp_path), seconds=30)
+    assert not task.done(), lines
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert _documents(tmp_path) == {
+        "before.edi": b"before the restart",
+        "after.edi": b"after the restart",
+    }
+    assert "lost the connection to NATS, reconnecting" in lines
+    assert "reconnected to NATS" in lines
+
+
+async def test_a_large_document_is_written_in_chunks_not_held_whole(
+    nats_url: str, tmp_path: Path
+) -> None:
+    size = 30 << 20
+    document = os.urandom(1 << 20) * 30  # 30 MiB
+    await publish_received(nats_url, "big.bin", document)
+    inbox = tmp_path / "inbox"
+    tracemalloc.start()
+    try:
+        saved = await follow(nats_url, inbox, once=True, report=lambda _line: None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert saved == 1
+    assert (inbox / "big.bin").stat().st_size == size
+    assert (inbox / "big.bin").read_bytes() == document
+    print(f"peak Python memory while saving a {size >> 20} MiB document: {peak / 2**20:.1f} MiB")
+    assert peak < 8 << 20, f"{peak / 2**20:.1f} MiB"
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "as2bus.cli", "inbox", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "AS2BUS_DATA_DIR": "/nonexistent"},  # no stored NATS user
+    )
+
+
+async def test_the_command_runs_until_sigterm_then_says_what_it_saved(
+    nats_url: str, tmp_path: Path
+) -> None:
+    await publish_received(nats_url, "po.edi", b"ISA*00~")
+    proc = _cli("--follow", str(tmp_path), "--nats-url", nats_url)
+    try:
+        await _until(lambda: "po.edi" in _documents(tmp_path))
+        await asyncio.sleep(1)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.to_thread(proc.communicate, timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, output
+    assert output.splitlines()[-1] == "stopped; 1 document(s) saved", output
+    assert "Traceback" not in output
+
+
+async def test_an_unreachable_nats_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    url = f"nats://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    proc = _cli("--follow", str(tmp_path), "--nats-url", url)
+    output, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+    took = time.monotonic() - started
+    assert proc.returncode == 1
+    assert output.splitlines() == [
+        f"error: cannot reach NATS at {url}: start the gateway (as2bus up) or pass --nats-url"
+    ], output
+    assert took < 12, f"{took:.1f} s"

@@ -1,10 +1,13 @@
-"""``as2bus up`` as a real process: starts, serves, stops cleanly, keeps data, leaves nothing."""
+"""``as2bus up`` as a real process: starts, serves, stops cleanly, keeps data, leaves nothing;
+its NATS refuses anonymous clients and gives each service and the CLI its own user."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -13,11 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
+from nats.errors import NoServersError
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app
-from as2bus.cli.stack_setup import SERVICES, installed
+from as2bus.cli.stack_nats import NATS_USERS
+from as2bus.cli.stack_setup import SERVICES, find_nats_server, installed
+from as2bus.shared.contracts.outbound import SEND_SUBJECT
 from as2bus.shared.testing.infra import free_port_block
 
 BANNER = "as2bus is up."
@@ -209,7 +216,136 @@ def test_the_loopback_demo_delivers_right_after_up(
     document = tmp_path / "po.x12"
     document.write_bytes(b"ISA*00*demo~\r\nST*850*0001~\r\n" * 10)
     argv = ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"]
-    sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"])
+    env = {"AS2BUS_DATA_DIR": str(tmp_path / "data")}  # the CLI's NATS user is kept there
+    sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"], env=env)
     assert sent.exit_code == 0, sent.output
-    assert "MDN processed (signed and verified, MIC matches)" in sent.output
+    assert sent.output.splitlines()[-1] == "delivered", sent.output
     assert up.stop(signal.SIGINT) == 0, up.output
+
+
+async def _errors_of(url: str, subject: str) -> tuple[list[str], bool]:
+    """Publish on ``subject`` as the URL's user: (async errors the server sent, connected)."""
+    errors: list[str] = []
+
+    async def on_error(err: Exception) -> None:
+        errors.append(str(err))
+
+    try:
+        nc = await nats.connect(url, allow_reconnect=False, connect_timeout=3,
+                                max_reconnect_attempts=0, error_cb=on_error)  # fmt: skip
+    except (NoServersError, OSError, nats.errors.Error) as err:
+        return [*errors, str(err)], False
+    try:
+        await nc.publish(subject, b"{}")
+        await nc.flush()
+        await asyncio.sleep(0.3)  # a permissions violation arrives asynchronously
+    finally:
+        await nc.close()
+    return errors, True
+
+
+def _anonymous_answer(port: int) -> str:
+    """What nats-server answers a client that connects with no credentials. A raw socket:
+    nats-py's refused connection leaves objects whose finalizers warn later, in other tests."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.settimeout(5)
+        answer = b""
+        while b"\r\n" not in answer:  # the INFO line comes first
+            answer += conn.recv(4096)
+        conn.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
+        while b"-ERR" not in answer and b"PONG" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.decode(errors="replace").split("\r\n", 1)[1]
+
+
+def _password(data: Path, user: str) -> str:
+    return (data / "secrets" / "nats" / user).read_text().strip()
+
+
+def test_nats_refuses_anonymous_clients_and_limits_each_user(
+    start: Any,
+    tmp_path: Path,
+    ports: tuple[int, int],
+) -> None:
+    data, url = tmp_path / "data", f"127.0.0.1:{ports[0]}"
+    up = start()
+    up.wait_for("Loopback demo created")
+    for user in NATS_USERS:
+        assert stat.S_IMODE((data / "secrets" / "nats" / user).stat().st_mode) == 0o600
+
+    assert "authorization violation" in _anonymous_answer(ports[0]).lower()
+
+    tracklog = f"nats://tracklog-svc:{_password(data, 'tracklog-svc')}@{url}"
+    errors, connected = asyncio.run(_errors_of(tracklog, SEND_SUBJECT))
+    assert connected
+    assert any("permissions violation" in e.lower() for e in errors), errors
+
+    app_user = f"nats://app:{_password(data, 'app')}@{url}"
+    assert asyncio.run(_errors_of(app_user, SEND_SUBJECT)) == ([], True)
+
+    # The CLI end to end under these users: send, then the document in the inbox.
+    env = {"AS2BUS_DATA_DIR": str(data), "AS2BUS_NATS_URL": f"nats://{url}"}
+    document = tmp_path / "po.x12"
+    document.write_bytes(b"ISA*00*users~\r\n" * 10)
+    sent = CliRunner().invoke(app, ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"],
+                              env=env)  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert sent.output.splitlines()[-1] == "delivered", sent.output
+    inbox = tmp_path / "inbox"
+    received = CliRunner().invoke(app, ["inbox", "--follow", str(inbox), "--once"], env=env)
+    assert received.exit_code == 0, received.output
+    assert document.read_bytes() in [p.read_bytes() for p in inbox.iterdir() if p.is_file()]
+    assert up.stop(signal.SIGINT) == 0, up.output
+
+
+def test_a_data_dir_from_before_nats_users_gets_them_and_keeps_its_streams(
+    start: Any,
+    tmp_path: Path,
+    ports: tuple[int, int],
+) -> None:
+    """An anonymous nats-server's store (streams in the global account), as older versions
+    left it: the next `as2bus up` creates the users and the streams stay visible to them."""
+    data, url = tmp_path / "data", f"127.0.0.1:{ports[0]}"
+    argv = [str(find_nats_server()), "-js", "-a", "127.0.0.1", "-p", str(ports[0])]
+    old = subprocess.Popen([*argv, "-sd", str(data / "nats")], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+
+    async def make_stream() -> None:
+        for _ in range(50):
+            try:
+                nc = await nats.connect(f"nats://{url}", allow_reconnect=False)
+                break
+            except (NoServersError, OSError):
+                await asyncio.sleep(0.1)
+        await nc.jetstream().add_stream(name="OLDER", subjects=["older.>"])
+        await nc.close()
+
+    try:
+        asyncio.run(make_stream())
+    finally:
+        old.terminate()
+        old.wait(10)
+    assert not (data / "secrets" / "nats").exists()
+
+    up = start()
+    up.wait_for(BANNER)
+
+    async def stream_names() -> list[str]:
+        nc = await nats.connect(
+            f"nats://app:{_password(data, 'app')}@{url}", inbox_prefix="_INBOX.app"
+        )  # its only reply subjects
+        try:
+            return [s.config.name async for s in _streams(nc)]
+        finally:
+            await nc.close()
+
+    assert "OLDER" in asyncio.run(stream_names())
+    assert up.stop(signal.SIGINT) == 0, up.output
+
+
+async def _streams(nc: Any) -> Any:
+    for info in await nc.jetstream().streams_info():
+        yield info

@@ -70,7 +70,8 @@ class FakeApi:
                     "accepted_signing_algs": ["sha256"]}  # fmt: skip
         if kind == "partners":
             return {"as2_alias": str(fields.get("as2_id", "")).lower(), "enabled": True,
-                    "mdn_mode": "sync", "mdn_signed": True, "encryption_alg": "aes256-cbc",
+                    "mdn_mode": "sync", "mdn_signed": True, "mdn_signature": "required",
+                    "encryption_alg": "aes256-cbc",
                     "signing_alg": "sha256", "http_auth": {"type": "none"}}  # fmt: skip
         station = self.store["stations"][fields["station_id"]]
         partner = self.store["partners"][fields["partner_id"]]

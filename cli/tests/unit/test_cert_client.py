@@ -3,7 +3,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from as2bus.cli.certs import write_new
+from as2bus.cli.certs import checked_cert_id, iso_time, write_new
 from as2bus.cli.client import CliError, ConfigClient
 
 
@@ -69,3 +69,12 @@ def test_exports_never_overwrite_unless_forced_and_keys_are_private(tmp_path: Pa
         write_new(target, b"two", force=False, private=True)
     write_new(target, b"two", force=True, private=True)
     assert target.read_bytes() == b"two"
+
+
+def test_typos_in_ids_and_times_are_one_sentence_before_any_request() -> None:
+    with pytest.raises(CliError, match="'abc' is not a certificate ID: take one from the ID"):
+        checked_cert_id("abc")
+    with pytest.raises(CliError, match="--activate-at 'tomorrow' is not a date and time"):
+        iso_time("tomorrow", "--activate-at")
+    assert iso_time("2026-07-01T09:00:00Z", "--activate-at") == "2026-07-01T09:00:00Z"
+    assert iso_time(None, "--activate-at") is None

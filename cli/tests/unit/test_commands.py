@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app
+from as2bus.shared.chassis import api_tokens
 from as2bus.shared.crypto import SecretBox
+from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.web import Scope
 
 from .conftest import TOKEN, value
 
@@ -19,15 +24,16 @@ Run = Callable[..., Any]
 
 def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
     result = run("partner", "create", "--as2-id", "amazon", "--name", "Amazon", "--url", "https://a.test/",
-                 "--mdn", "async", "--async-mdn-url", "https://us.test/mdn", "--mdn-unsigned",
-                 "--encryption", "none", "--signing", "SHA-256", "--compression", "before-signing",
+                 "--mdn", "async", "--async-mdn-url", "https://us.test/mdn",
+                 "--mdn-signature", "none", "--encryption", "none", "--signing", "SHA-256",
+                 "--compression", "before-signing",
                  "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
                  "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert api.bodies("POST") == [{
         "as2_id": "amazon", "name": "Amazon", "as2_url": "https://a.test/", "as2_alias": "amz",
         "email": "edi@amazon.test", "mdn_mode": "async", "async_mdn_url": "https://us.test/mdn",
-        "mdn_signed": False, "encryption_alg": "none", "signing_alg": "SHA-256",
+        "mdn_signature": "none", "encryption_alg": "none", "signing_alg": "SHA-256",
         "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
         "rate_limit_per_second": 2.5, "enabled": False,
     }]  # fmt: skip
@@ -41,13 +47,14 @@ def test_partner_update_sends_only_the_changes(run: Run, api: Any) -> None:
         "amazon",
         "--url",
         "https://b.test/",
-        "--mdn-signed",
+        "--mdn-signature",
+        "preferred",
         "--rate-limit",
         "0",
     )
     assert result.exit_code == 0, result.output
     assert api.bodies("PATCH") == [
-        {"as2_url": "https://b.test/", "mdn_signed": True, "rate_limit_per_second": None}
+        {"as2_url": "https://b.test/", "mdn_signature": "preferred", "rate_limit_per_second": None}
     ]
     assert value(result.stdout, "as2_url") == "https://b.test/"
 
@@ -125,22 +132,42 @@ def test_the_token_comes_from_the_data_dir(run: Run, api: Any, tmp_path: Path) -
     assert authorization(api) == "Bearer other-file"
 
 
+def test_the_stored_admin_token_is_preferred_to_an_older_api_token(
+    run: Run, api: Any, tmp_path: Path
+) -> None:
+    vault = tmp_path / "var" / "secrets"
+    (vault / "tokens").mkdir(parents=True)
+    (vault / "api-token").write_text("older\n")
+    (vault / "tokens" / "read").write_text("reader\n")
+    (vault / "tokens" / "admin").write_text("admin\n")
+    run("station", "list", token=False)
+    assert authorization(api) == "Bearer admin"
+
+
 def test_without_any_token_none_is_sent(run: Run, api: Any) -> None:
     run("station", "list", token=False)
     assert authorization(api) is None
 
 
-def test_keygen_prints_a_usable_master_key_and_a_token() -> None:
+def test_keygen_prints_a_usable_master_key_and_a_token_per_scope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     result = CliRunner().invoke(app, ["keygen"])
     assert result.exit_code == 0
-    key_line, token_line = result.stdout.splitlines()
+    key_line, tokens_line = result.stdout.splitlines()
     name, _, key = key_line.partition("=")
     assert name == "AS2BUS_MASTER_KEY"
     SecretBox(key)  # raises if malformed
-    name, _, token = token_line.partition("=")
-    assert name == "AS2BUS_API_TOKEN"
-    assert len(token) >= 40
-    assert CliRunner().invoke(app, ["keygen"]).stdout != result.stdout
+    name, _, tokens = tokens_line.partition("=")
+    assert name == "AS2BUS_API_TOKENS"
+    by_scope = json.loads(tokens)
+    assert sorted(by_scope) == ["admin", "operate", "read"]
+    monkeypatch.setenv("AS2BUS_API_TOKENS", tokens)  # as a service reads it
+    accepted = api_tokens(ServiceSettings())
+    for scope in Scope:
+        (token,) = by_scope[scope.label]
+        assert len(token) >= 40
+        assert accepted.scope_of(token) == scope
 
 
 def commands(group: Any, path: str = "as2bus") -> Iterator[tuple[str, Any]]:

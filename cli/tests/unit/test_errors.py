@@ -67,6 +67,14 @@ def test_a_refused_token_says_how_to_set_one(run: Run, api: Any) -> None:
     assert "--token" in TOKEN_REFUSED
 
 
+def test_a_token_without_the_scope_says_which_scope_the_command_needs(run: Run, api: Any) -> None:
+    detail = "this needs a token with the admin scope; yours has read"
+    api.fail("POST", "/stations", 403, {"detail": detail})
+    result = run("station", "create", "--as2-id", "MYCO", "--name", "My Co")
+    assert result.exit_code == 1
+    assert result.stderr == f"error: config-svc refused: {detail}\n"
+
+
 def test_not_found_prints_the_detail(run: Run, api: Any) -> None:
     ref = "0b5f2b32-8ad8-4d58-9d8f-7cf4a4b1f0d4"
     result = run("partnership", "show", ref)

@@ -86,8 +86,9 @@ def test_partner_list_shows_url_state_algorithms_and_mdn(run: Run, api: Any) -> 
         "yes",
         "aes256-cbc",
         "sha256",
-        "sync",
-        "signed",
+        "sync,",
+        "signature",
+        "required",
         "none",
     ]
     assert lines[2].split() == [

@@ -34,10 +34,22 @@ def test_secrets_are_created_private_once_and_then_reused(tmp_path: Path) -> Non
     assert len(token) >= 40
     assert mode(data / "secrets") == 0o700
     assert mode(data / "secrets" / "master.key") == 0o600
-    assert mode(data / "secrets" / "api-token") == 0o600
+    tokens = {s: data / "secrets" / "tokens" / s for s in ("read", "operate", "admin")}
+    assert all(mode(path) == 0o600 for path in tokens.values())
+    assert tokens["admin"].read_text().strip() == token
+    assert len({path.read_text() for path in tokens.values()}) == 3
     assert (data / "logs").is_dir()
     assert (data / "nats").is_dir()
     assert prepare_data_dir(data) == (master_key, token)
+
+
+def test_a_data_dir_from_before_scopes_keeps_its_token_as_the_admin_token(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir(parents=True)
+    (tmp_path / "secrets" / "api-token").write_text("older-token\n")
+    _, token = prepare_data_dir(tmp_path)
+    assert token == "older-token"
+    assert (tmp_path / "secrets" / "tokens" / "admin").read_text() == "older-token\n"
+    assert (tmp_path / "secrets" / "tokens" / "read").read_text().strip() != "older-token"
 
 
 def test_an_emptied_secret_file_is_an_error(tmp_path: Path) -> None:
@@ -81,6 +93,8 @@ def test_the_banner_says_where_everything_is(tmp_path: Path) -> None:
     assert "nats://127.0.0.1:4333" in text
     assert "http://127.0.0.1:9000/docs" in text
     assert f"{tmp_path}/logs/<name>.log" in text
+    assert f"{tmp_path}/secrets: API tokens per scope in tokens/" in text
+    assert "NATS passwords per user in nats/" in text
     assert f"export AS2BUS_DATA_DIR={tmp_path} AS2BUS_CONFIG_URL=http://127.0.0.1:9000" in text
     assert "uv run as2bus partner list" in text
 

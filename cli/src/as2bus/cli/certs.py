@@ -7,6 +7,8 @@ its retirement (by default a switchover window after the new one activates).
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,9 +68,38 @@ COLUMNS: list[output.Column] = [
     ("NOT AFTER", lambda c: c["not_after"][:10]),
     ("RETIRES", lambda c: (c.get("retirement_at") or "")[:16]),
     ("FINGERPRINT", lambda c: c["fingerprint_sha256"][:23]),
-    ("USED BY", lambda c: ", ".join(c["used_by"]["stations"] + c["used_by"]["partners"])),
+    ("USED BY", lambda c: ", ".join(used_by(c["used_by"]))),
     ("ID", lambda c: c["id"]),
 ]
+
+
+def used_by(users: dict[str, list[str]]) -> list[str]:
+    """Stations, partners and partnerships (STATION:PARTNER) using a certificate."""
+    partnerships = users.get("partnerships", [])  # from cert-svc since keys are per partnership
+    return list(dict.fromkeys(users["stations"] + users["partners"] + partnerships))
+
+
+def checked_cert_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise CliError(
+            f"{value!r} is not a certificate ID: take one from the ID column of 'as2bus cert list'"
+        ) from None
+
+
+def iso_time(value: str | None, option: str) -> str | None:
+    """``value`` checked as an ISO 8601 time (sent as given), so a typo reads plainly."""
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            f"{option} {value!r} is not a date and time: write it as ISO 8601, "
+            "e.g. 2026-07-01T09:00:00Z"
+        ) from None
+    return value
 
 
 def read_file(path: Path) -> tuple[str, bytes]:
@@ -102,6 +133,8 @@ def list_(
 ) -> None:
     """List certificates with their state, days left and users."""
     state: CliState = ctx.obj
+    if kind not in (None, "own", "partner"):
+        raise CliError(f"--kind must be own or partner, not {kind!r}")
     params = {k: v for k, v in {"alias": alias, "kind": kind}.items() if v}
     rows = state.cert_client().get("/certificates", params=params or None)
     output.table(
@@ -113,7 +146,7 @@ def list_(
 def show(ctx: typer.Context, cert_id: CertId) -> None:
     """Show one certificate."""
     state: CliState = ctx.obj
-    view = state.cert_client().get(f"/certificates/{cert_id}")
+    view = state.cert_client().get(f"/certificates/{checked_cert_id(cert_id)}")
     show_certificate(view, state.json)
 
 
@@ -127,7 +160,7 @@ def pem(
 ) -> None:
     """Print a certificate's public PEM (safe to send to a partner)."""
     state: CliState = ctx.obj
-    text = state.cert_client().download(f"/certificates/{cert_id}/certificate.pem")
+    text = state.cert_client().download(f"/certificates/{checked_cert_id(cert_id)}/certificate.pem")
     if out is None:
         typer.echo(text.decode().rstrip())
     else:
@@ -156,8 +189,8 @@ def generate(
         "organization": organization,
         "key_bits": key_bits,
         "validity_days": validity_days,
-        "activation_at": activate_at,
-        "retire_previous_at": retire_previous_at,
+        "activation_at": iso_time(activate_at, "--activate-at"),
+        "retire_previous_at": iso_time(retire_previous_at, "--retire-previous-at"),
     }
     view = state.cert_client().post(
         "/certificates/own", {k: v for k, v in body.items() if v is not None}
@@ -187,8 +220,8 @@ def import_(
         "alias": alias,
         "password": secret,
         "key_alias": key_alias,
-        "activation_at": activate_at,
-        "retire_previous_at": retire_previous_at,
+        "activation_at": iso_time(activate_at, "--activate-at"),
+        "retire_previous_at": iso_time(retire_previous_at, "--retire-previous-at"),
         "allow_invalid_dates": allow_invalid_dates,
     }
     view = client.upload("/certificates/own/import", fields, read_file(file))
@@ -211,8 +244,8 @@ def upload_partner(
     state: CliState = ctx.obj
     fields = {
         "alias": alias,
-        "activation_at": activate_at,
-        "retire_previous_at": retire_previous_at,
+        "activation_at": iso_time(activate_at, "--activate-at"),
+        "retire_previous_at": iso_time(retire_previous_at, "--retire-previous-at"),
         "allow_invalid_dates": allow_invalid_dates,
     }
     view = state.cert_client().upload("/certificates/partner", fields, read_file(file))
@@ -292,12 +325,14 @@ def schedule(
 ) -> None:
     """Move a certificate's activation or retirement."""
     state: CliState = ctx.obj
-    body = {
-        k: v for k, v in {"activation_at": activate_at, "retirement_at": retire_at}.items() if v
+    times = {
+        "activation_at": iso_time(activate_at, "--activate-at"),
+        "retirement_at": iso_time(retire_at, "--retire-at"),
     }
+    body = {k: v for k, v in times.items() if v}
     if not body:
         raise CliError("give --activate-at and/or --retire-at")
-    view = state.cert_client().patch(f"/certificates/{cert_id}", body)
+    view = state.cert_client().patch(f"/certificates/{checked_cert_id(cert_id)}", body)
     show_certificate(view, state.json)
 
 

@@ -16,7 +16,10 @@ import httpx
 DEFAULT_CONFIG_URL = "http://127.0.0.1:8081"
 DEFAULT_CERT_URL = "http://127.0.0.1:8082"
 API = "/api/v1"
-TOKEN_REFUSED = "the API token was refused (set AS2BUS_API_TOKEN or --token)"
+TOKEN_REFUSED = (
+    "the API token was refused (set AS2BUS_API_TOKEN or --token; `as2bus up` keeps one per "
+    "scope in var/secrets/tokens/)"
+)
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
@@ -34,21 +37,46 @@ def data_dir() -> Path:
 
 
 def stored_token() -> str | None:
-    """The token `as2bus up` wrote to ``<data dir>/secrets/api-token``, if readable."""
+    """The admin token `as2bus up` wrote under ``<data dir>/secrets/``, if readable.
+
+    ``tokens/admin`` since API tokens have scopes; ``api-token`` in a data directory from before.
+    """
+    vault = data_dir() / "secrets"
+    for path in (vault / "tokens" / "admin", vault / "api-token"):
+        try:
+            token = path.read_text().strip()
+        except OSError:
+            continue
+        if token:
+            return token
+    return None
+
+
+def with_stored_nats_user(url: str) -> str:
+    """``url`` with the ``app`` user `as2bus up` created (``<data dir>/secrets/nats/app``) when
+    the URL names no user and that file is readable; ``url`` unchanged otherwise."""
+    if "@" in url or "://" not in url:
+        return url
     try:
-        return (data_dir() / "secrets" / "api-token").read_text().strip() or None
+        password = (data_dir() / "secrets" / "nats" / "app").read_text().strip()
     except OSError:
-        return None
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://app:{password}@{rest}" if password else url
 
 
 def field_lines(detail: Any) -> list[str]:
-    """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines."""
+    """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines; a
+    message with an ``error_code`` beside it is a whole sentence, shown alone."""
     if not isinstance(detail, list):
         return [str(detail)]
     lines = []
     for item in detail:
         if not isinstance(item, dict):
             lines.append(str(item))
+            continue
+        if item.get("error_code") and item.get("msg"):
+            lines.append(str(item["msg"]))
             continue
         loc = [str(part) for part in item.get("loc", [])]
         if loc and loc[0] in ("body", "query", "path"):
@@ -143,6 +171,8 @@ class ConfigClient:
         status = response.status_code
         if status == 401:
             lines = [TOKEN_REFUSED]
+        elif status == 403:  # the service names the scope needed and the token's scope
+            lines = [f"{self.service} refused: {detail or 'the token lacks the scope needed'}"]
         elif status == 404:
             lines = [str(detail or f"not found: {response.request.url.path}")]
         elif status in (409, 422) and detail is not None:

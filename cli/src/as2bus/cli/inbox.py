@@ -1,27 +1,145 @@
 """``as2bus inbox --follow DIR``: received documents into a folder, for users without a bus
 consumer of their own. A durable JetStream consumer remembers what was saved; a message is
-acknowledged only once its document is on disk."""
+acknowledged only once its document is on disk.
+
+The follower runs until stopped (Ctrl-C or SIGTERM: one line, exit 0). Idling is a fetch that
+finds nothing, which nats-py ends with its own TimeoutError or, in some paths, asyncio's (an
+OSError since Python 3.11, whose message is empty: it used to end the follower with "cannot
+reach NATS ...: " after a while). Across a nats-server restart the client reconnects without
+limit and the durable consumer resumes where it stood; a document being read when NATS went
+away is read again from the start, and the folder's record of saved events (``inbox_files``)
+keeps a redelivered one from being written twice."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import nats
 import typer
-from nats.errors import TimeoutError as NatsTimeout
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import ObjectNotFoundError
 
-from as2bus.cli.client import CliError
-from as2bus.cli.inbox_files import safe_name, save, seen
+from as2bus.cli.client import CliError, with_stored_nats_user
+from as2bus.cli.inbox_files import safe_name, save_chunks, seen
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import MessageReceived
 from as2bus.shared.subjects import EVENTS_STREAM
 
 Report = Callable[[str], None]
+
+CONNECT_SECONDS = 5.0  # an unreachable NATS is said so within this, not retried for minutes
+RETRY_SECONDS = 1.0
+# Whatever NATS may raise while it is away or coming back: TimeoutError covers nats-py's own
+# and asyncio's; nats.errors.Error covers "no responders", "connection reconnecting" and the like.
+TRANSIENT = (TimeoutError, nats.errors.Error)
+
+
+async def connect(nats_url: str, report: Report) -> NATS:
+    """A connection that reconnects for as long as it lives; one line if NATS is not there."""
+    nc = NATS()
+    with_user = with_stored_nats_user(nats_url)  # here only: an error message never shows it
+
+    async def quiet(err: Exception) -> None:  # nats-py's default prints a traceback per attempt
+        pass
+
+    async def disconnected() -> None:
+        if not nc.is_closed:  # closed: our own close, not a loss
+            report("lost the connection to NATS, reconnecting")
+
+    async def reconnected() -> None:
+        report("reconnected to NATS")
+
+    try:
+        await asyncio.wait_for(
+            nc.connect(
+                with_user,
+                inbox_prefix=inbox_prefix(with_user),
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+                error_cb=quiet,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+            ),
+            CONNECT_SECONDS,
+        )
+    except (*TRANSIENT, OSError):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), RETRY_SECONDS)
+        raise CliError(
+            f"cannot reach NATS at {nats_url}: start the gateway (as2bus up) or pass --nats-url"
+        ) from None
+    return nc
+
+
+class Follower:
+    """Saves the documents of MessageReceived events into ``directory``."""
+
+    def __init__(self, directory: Path, report: Report = print) -> None:
+        self.directory = directory
+        self.report = report
+        self.saved = 0
+        self._done = seen(directory)
+
+    async def run(
+        self, nats_url: str, *, durable: str, once: bool = False, fetch_seconds: float = 5.0
+    ) -> int:
+        """Save documents until cancelled (or, with ``once``, until none are waiting)."""
+        nc = await connect(nats_url, self.report)
+        try:
+            js = nc.jetstream()
+            subscription = await js.pull_subscribe(
+                MessageReceived.subject,
+                durable=durable,
+                stream=EVENTS_STREAM,
+                config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_wait=60),
+            )
+            store = DocumentStore(await documents_bucket(js), js)
+            while True:
+                try:
+                    batch = await subscription.fetch(10, timeout=1 if once else fetch_seconds)
+                except TimeoutError:
+                    batch = []  # idle
+                except nats.errors.Error:  # NATS away or JetStream not back yet: fetch again
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
+                if not batch and once:
+                    return self.saved
+                for msg in batch:
+                    await self._save(store, msg)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(nc.close(), RETRY_SECONDS)
+
+    async def _save(self, store: DocumentStore, msg: Msg) -> None:
+        event = MessageReceived.model_validate_json(msg.data)
+        event_id, ref = str(event.event_id), event.data.document
+        while event_id not in self._done:
+            fallback = f"{event.data.partner}-{ref.sha256[:12]}.dat"
+            name = safe_name(event.data.filename, fallback)
+            try:
+                path, size = await save_chunks(self.directory, name, store.chunks(ref), event_id)
+            except ObjectNotFoundError:
+                self.report(f"skipped {name} from {event.data.partner}: its document is gone")
+                break
+            except ValueError:  # not the bytes the event names: never saved, asked again later
+                self.report(f"{name} from {event.data.partner} does not match its checksum")
+                await msg.nak(delay=60)
+                return
+            except TRANSIENT:  # NATS went away mid-document: read it again once it is back
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self._done.add(event_id)
+            self.saved += 1
+            self.report(f"saved {path} ({size} bytes) from {event.data.partner}")
+        await msg.ack()
 
 
 async def follow(
@@ -31,40 +149,24 @@ async def follow(
     durable: str = "as2bus-inbox",
     once: bool = False,
     report: Report = print,
+    fetch_seconds: float = 5.0,
 ) -> int:
-    """Save documents until interrupted (or, with ``once``, until none are waiting)."""
-    nc = await nats.connect(nats_url, inbox_prefix=inbox_prefix(nats_url))
-    saved = 0
+    """Save documents until cancelled (or, with ``once``, until none are waiting)."""
+    follower = Follower(directory, report)
+    return await follower.run(nats_url, durable=durable, once=once, fetch_seconds=fetch_seconds)
+
+
+async def _until_stopped(follower: Follower, nats_url: str, durable: str, once: bool) -> bool:
+    """Run the follower; True when a signal (Ctrl-C, SIGTERM) stopped it."""
+    task = asyncio.create_task(follower.run(nats_url, durable=durable, once=once))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
     try:
-        js = nc.jetstream()
-        subscription = await js.pull_subscribe(
-            MessageReceived.subject,
-            durable=durable,
-            stream=EVENTS_STREAM,
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_wait=60),
-        )
-        store = DocumentStore(await documents_bucket(js), js)
-        done = seen(directory)
-        while True:
-            try:
-                batch = await subscription.fetch(10, timeout=1 if once else 5)
-            except NatsTimeout:
-                if once:
-                    return saved
-                continue
-            for msg in batch:
-                event = MessageReceived.model_validate_json(msg.data)
-                if str(event.event_id) not in done:
-                    data = await store.get(event.data.document)
-                    fallback = f"{event.data.partner}-{event.data.document.sha256[:12]}.dat"
-                    name = safe_name(event.data.filename, fallback)
-                    path = save(directory, name, data, str(event.event_id))
-                    done.add(str(event.event_id))
-                    saved += 1
-                    report(f"saved {path} ({len(data)} bytes) from {event.data.partner}")
-                await msg.ack()
-    finally:
-        await nc.close()
+        await task
+    except asyncio.CancelledError:
+        return True
+    return False
 
 
 def inbox_command(
@@ -79,12 +181,14 @@ def inbox_command(
     ] = "as2bus-inbox",
     once: Annotated[bool, typer.Option("--once", help="Save what is waiting, then exit.")] = False,
 ) -> None:
-    """Save every received document into a folder (atomically, never overwriting)."""
+    """Save every received document into a folder (atomically, never overwriting), until
+    stopped with Ctrl-C or SIGTERM."""
+    follower = Follower(follow_dir, lambda line: typer.echo(line))
     try:
-        saved = asyncio.run(follow(nats_url, follow_dir, durable=durable, once=once))
-    except KeyboardInterrupt:
-        return
+        stopped = asyncio.run(_until_stopped(follower, nats_url, durable, once))
     except OSError as err:
-        raise CliError(f"cannot reach NATS at {nats_url} or write {follow_dir}: {err}") from None
-    if once:
-        typer.echo(f"{saved} document(s) saved")
+        raise CliError(f"cannot write to {follow_dir}: {err.strerror or err}") from None
+    if stopped:
+        typer.echo(f"stopped; {follower.saved} document(s) saved")
+    elif once:
+        typer.echo(f"{follower.saved} document(s) saved")

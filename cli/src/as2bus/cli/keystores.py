@@ -1,4 +1,8 @@
-"""``as2bus keystore ...`` and ``as2bus cert export``: a partnership's keys and certificates."""
+"""``as2bus keystore ...`` and ``as2bus cert export``: a partnership's keys and certificates.
+
+One keystore per partnership: our key for it (its own, unless shared on purpose) and the
+partner's certificate. Giving a partnership a new key is ``keystore rotate``, with an overlap.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,19 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.certs import COLUMNS as CERT_COLUMNS
-from as2bus.cli.certs import read_file, warn, write_new
+from as2bus.cli.certs import (
+    ActivateAt,
+    AllowInvalidDates,
+    KeyBits,
+    RetirePreviousAt,
+    ValidityDays,
+    ask_password,
+    iso_time,
+    read_file,
+    warn,
+    write_new,
+)
+from as2bus.cli.certs import Password as P12Password
 from as2bus.cli.client import CliError, CliState, ConfigClient
 
 app = typer.Typer(help="Keystores: a partnership's key and certificates, with an export password.")
@@ -50,7 +66,8 @@ def resolve(client: ConfigClient, ref: str) -> dict[str, Any]:
         if (keystore["station_as2_id"], keystore["partner_as2_id"]) == (station, partner):
             return dict(keystore)
     raise CliError(
-        f"no keystore {ref!r} (give its id or STATION:PARTNER; see: as2bus keystore list)"
+        f"there is no keystore {ref}: give its ID or STATION:PARTNER (AS2 IDs) as "
+        "'as2bus keystore list' shows them"
     )
 
 
@@ -67,18 +84,26 @@ def create(
     partner: Partner,
     password: Password = None,
     private_key_alias: Annotated[
-        str | None, typer.Option(help="Default: the station's key alias.")
+        str | None,
+        typer.Option(
+            help="Default: STATIONALIAS@PARTNERALIAS for a new key; the station's for --own-key "
+            "existing."
+        ),
     ] = None,
     partner_cert_alias: Annotated[
         str | None, typer.Option(help="Default: the partner's alias.")
     ] = None,
     own_key: Annotated[
-        str, typer.Option(help="generate a new key, or use the existing one.")
+        str,
+        typer.Option(
+            help="generate: a new key of the partnership's own; existing: share a key already "
+            "in service (the station's, or --private-key-alias)."
+        ),
     ] = "generate",
     key_bits: Annotated[int, typer.Option(help="RSA key size for a generated key.")] = 2048,
     validity_days: Annotated[int, typer.Option(help="Validity of a generated certificate.")] = 730,
 ) -> None:
-    """Create a partnership's keystore (and our key, unless --own-key existing)."""
+    """Create a partnership's keystore (and its own new key, unless --own-key existing)."""
     state: CliState = ctx.obj
     client = state.cert_client()
     secret = new_password(password)
@@ -93,9 +118,8 @@ def create(
         "key_bits": key_bits,
         "validity_days": validity_days,
     }
-    output.show(
-        client.post("/keystores", {k: v for k, v in body.items() if v is not None}), state.json
-    )
+    keystore = client.post("/keystores", {k: v for k, v in body.items() if v is not None})
+    show_keystore(keystore, state.json)
 
 
 @app.command("import")
@@ -130,7 +154,56 @@ def import_(
     }
     view = client.upload("/keystores/import", fields, read_file(file))
     warn(view)
-    output.show(view, state.json)
+    show_keystore(view, state.json)
+
+
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    ref: Ref,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Import our new key from this PKCS#12 (default: generate)."),
+    ] = None,
+    password: P12Password = None,
+    key_alias: Annotated[
+        str | None, typer.Option(help="With --file: the entry's friendly name in the file.")
+    ] = None,
+    key_bits: KeyBits = 2048,
+    validity_days: ValidityDays = 730,
+    activate_at: ActivateAt = None,
+    retire_previous_at: RetirePreviousAt = None,
+    allow_invalid_dates: AllowInvalidDates = False,
+) -> None:
+    """Give a partnership a new key. The old one keeps decrypting until it retires (default:
+    a switchover window after activation); from --activate-at on we sign with the new one, so
+    send the partner the new certificate before then (cert export --what public)."""
+    state: CliState = ctx.obj
+    client = state.cert_client()
+    found = resolve(client, ref)
+    times = {
+        "activation_at": iso_time(activate_at, "--activate-at"),
+        "retire_previous_at": iso_time(retire_previous_at, "--retire-previous-at"),
+    }
+    if file is None:
+        body = {"key_bits": key_bits, "validity_days": validity_days, **times}
+        path = f"/keystores/{found['id']}/rotate"
+        view = client.post(path, {k: v for k, v in body.items() if v is not None})
+    else:
+        secret = ask_password(password)
+        client.secrets.add(secret)
+        fields: dict[str, Any] = {"password": secret, "key_alias": key_alias, **times}
+        fields["allow_invalid_dates"] = allow_invalid_dates
+        path = f"/keystores/{found['id']}/rotate/import"
+        view = client.upload(path, fields, read_file(file))
+    warn(view)
+    show_keystore(view, state.json)
+    if not state.json:
+        name = f"{view['station_as2_id']}:{view['partner_as2_id']}"
+        typer.echo(
+            f"\nSend the partner our new certificate: "
+            f"as2bus cert export --keystore {name} --what public -o FILE"
+        )
 
 
 @app.command("list")
@@ -145,13 +218,20 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, ref: Ref) -> None:
     """Show a keystore and its certificates."""
     state: CliState = ctx.obj
-    keystore = resolve(state.cert_client(), ref)
-    if state.json:
+    show_keystore(resolve(state.cert_client(), ref), state.json)
+
+
+def show_keystore(keystore: dict[str, Any], as_json: bool) -> None:
+    """The keystore's fields, then its certificates as a table (JSON: everything)."""
+    if as_json:
         output.print_json(keystore)
         return
-    certs = keystore.pop("own_certificates") + keystore.pop("partner_certificates")
-    output.show(keystore, False)
+    fields = {
+        k: v for k, v in keystore.items() if not k.endswith("certificates") and k != "warnings"
+    }
+    output.show(fields, False)
     typer.echo("")
+    certs = keystore.get("own_certificates", []) + keystore.get("partner_certificates", [])
     output.table(certs, CERT_COLUMNS, False, "(no certificates yet)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated, Any
 
@@ -71,8 +72,9 @@ def root(
         typer.Option(
             envvar="AS2BUS_API_TOKEN",
             show_default=False,
-            help="Admin API token. Default: the file <data dir>/secrets/api-token written by "
-            "'as2bus up' (data dir: AS2BUS_DATA_DIR or ./var).",
+            help="API token. Default: the admin token <data dir>/secrets/tokens/admin written by "
+            "'as2bus up' (or secrets/api-token of an older data dir; data dir: AS2BUS_DATA_DIR "
+            "or ./var).",
         ),
     ] = None,
     json_output: Annotated[
@@ -88,6 +90,8 @@ def root(
 
 @app.command("keygen", rich_help_panel=RUN)
 def keygen() -> None:
-    """Print a fresh master key and API token, as env lines for a deployment's Secret."""
+    """Print a fresh master key and one API token per scope (read, operate, admin), as env
+    lines for a deployment's Secret. Give each client only the token of the scope it needs."""
     typer.echo(f"AS2BUS_MASTER_KEY={generate_master_key()}")
-    typer.echo(f"AS2BUS_API_TOKEN={secrets.token_urlsafe(32)}")
+    tokens = {scope: [secrets.token_urlsafe(32)] for scope in ("read", "operate", "admin")}
+    typer.echo(f"AS2BUS_API_TOKENS={json.dumps(tokens, separators=(',', ':'))}")

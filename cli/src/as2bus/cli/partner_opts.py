@@ -16,6 +16,12 @@ class MdnMode(StrEnum):
     NONE = "none"
 
 
+class MdnSignature(StrEnum):
+    REQUIRED = "required"
+    PREFERRED = "preferred"
+    NONE = "none"
+
+
 class AuthType(StrEnum):
     NONE = "none"
     BASIC = "basic"
@@ -44,8 +50,22 @@ Mdn = Annotated[MdnMode | None, typer.Option(help="How the partner returns MDNs 
 AsyncMdnUrl = Annotated[
     str | None, typer.Option(help="Where the partner posts async MDNs (required for --mdn async).")
 ]
+MdnSignatureOpt = Annotated[
+    MdnSignature | None,
+    typer.Option(
+        "--mdn-signature",
+        help="The partner's MDN signature: required (an unsigned MDN fails the message), "
+        "preferred (asked as optional; an unsigned MDN is delivery with a warning), or none "
+        "(ask for an unsigned MDN). New partners: required.",
+    ),
+]
 MdnSigned = Annotated[
-    bool | None, typer.Option("--mdn-signed/--mdn-unsigned", help="Ask for signed MDNs.")
+    bool | None,
+    typer.Option(
+        "--mdn-signed/--mdn-unsigned",
+        hidden=True,
+        help="Older form of --mdn-signature (required / none).",
+    ),
 ]
 MdnSigningAlg = Annotated[
     str | None, typer.Option(help="Algorithm asked for MDN signatures (sha256, ... or none).")
@@ -123,6 +143,7 @@ TokenBodyField = Annotated[
 FIELDS = {
     "as2_id": "as2_id", "name": "name", "url": "as2_url", "alias": "as2_alias", "email": "email",
     "mdn": "mdn_mode", "async_mdn_url": "async_mdn_url", "mdn_signed": "mdn_signed",
+    "mdn_signature": "mdn_signature",
     "mdn_signing_alg": "mdn_signing_alg", "encryption": "encryption_alg",
     "signing": "signing_alg", "compression": "compression", "encoding": "outgoing_encoding",
     "max_concurrency": "max_concurrency",

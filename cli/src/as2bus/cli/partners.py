@@ -19,7 +19,8 @@ app = typer.Typer(help="Trading partners: who we exchange AS2 messages with, and
 def _mdn(p: dict[str, Any]) -> str:
     if p.get("mdn_mode") == "none":
         return "none"
-    return f"{p.get('mdn_mode')} {'signed' if p.get('mdn_signed') else 'unsigned'}"
+    signature = p.get("mdn_signature") or ("required" if p.get("mdn_signed") else "none")
+    return f"{p.get('mdn_mode')}, signature {signature}"
 
 
 COLUMNS: list[output.Column] = [
@@ -44,6 +45,7 @@ def create(
     email: opt.Email = None,
     mdn: opt.Mdn = None,
     async_mdn_url: opt.AsyncMdnUrl = None,
+    mdn_signature: opt.MdnSignatureOpt = None,
     mdn_signed: opt.MdnSigned = None,
     mdn_signing_alg: opt.MdnSigningAlg = None,
     encryption: opt.Encryption = None,
@@ -104,6 +106,7 @@ def update(
     email: opt.Email = None,
     mdn: opt.Mdn = None,
     async_mdn_url: opt.AsyncMdnUrl = None,
+    mdn_signature: opt.MdnSignatureOpt = None,
     mdn_signed: opt.MdnSigned = None,
     mdn_signing_alg: opt.MdnSigningAlg = None,
     encryption: opt.Encryption = None,

@@ -1,73 +1,132 @@
-"""``as2bus send FILE --from STATION --to PARTNER``: publish a send request, optionally wait."""
+"""``as2bus send FILE --from STATION --to PARTNER``: publish a send request and wait for the
+message's outcome.
+
+The outcome is judged from the message's events by the rule tracklog-svc applies
+(``as2bus.shared.contracts.verdict``), and printed in the same words, so ``as2bus send`` and
+``as2bus track show`` never disagree.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 import nats
 import typer
-from nats.errors import NoServersError
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
-from as2bus.cli.client import CliError
+from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import SendRequest
+from as2bus.shared.contracts import OutboundFacts, SendRequest, Verdict, parse_event
+from as2bus.shared.contracts.verdict import known, observe, outbound_verdict
 
-FINAL = {"MdnReceived", "MessageFailed", "MessageRejected"}
+#: Exit codes by verdict; 2 is click's usage error, 4 a wait that ran out.
+EXIT_CODES = {"delivered": 0, "failed": 1, "rejected": 1, "delivered-with-warnings": 3}
+TIMED_OUT = 4
+_EVENTS = {"MessageQueued", "AttemptStarted", "MessageSent", "MessageRetrying", "MessageFailed",
+           "MessageRejected", "MdnReceived"}  # fmt: skip
+#: Connect once more after a short pause, then give up: nats-py otherwise retries the first
+#: connection 60 times, 2 s apart, and logs a traceback for each failure (about 120 s).
+_CONNECT = {
+    "connect_timeout": 2,
+    "allow_reconnect": False,
+    "max_reconnect_attempts": 1,
+    "reconnect_time_wait": 0.2,
+}
 
 
-def _outcome(event: dict[str, Any]) -> str:
-    data = event["data"]
-    kind = event["event_type"]
-    if kind == "MdnReceived":
-        mic = {True: ", MIC matches", False: ", MIC MISMATCH"}.get(data.get("mic_matches"), "")
-        signed = "signed and verified" if data.get("signature_valid") else "unsigned or unverified"
-        return f"MDN {data['disposition']} ({signed}{mic})"
-    return f"{kind}: {data.get('reason')}"
+async def _quiet(_err: Exception) -> None:
+    """nats-py's error callback: the failure is reported once, by the caller."""
+
+
+async def connect(nats_url: str) -> Client:
+    try:
+        with_user = with_stored_nats_user(nats_url)  # here only: an error never shows it
+        return await nats.connect(
+            with_user, inbox_prefix=inbox_prefix(with_user), error_cb=_quiet, **_CONNECT
+        )
+    except (NatsError, OSError) as err:
+        detail = str(err) or f"no answer within {_CONNECT['connect_timeout']} s"
+        raise CliError(
+            f"cannot reach NATS at {nats_url} ({detail}): is the gateway running? "
+            "(set --nats-url or AS2BUS_NATS_URL)"
+        ) from None
+
+
+class Outcome:
+    """The events of one send request's message, as they arrive, and their verdict."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.message_id: str | None = None
+        self.facts = OutboundFacts()
+        self.verdict = outbound_verdict(self.facts)
+        self.done = asyncio.Event()
+
+    def ours(self, data: dict[str, Any]) -> bool:
+        if data.get("request_id") == self.request_id:
+            return True
+        return self.message_id is not None and self.message_id in (
+            data.get("message_id"),
+            data.get("original_message_id"),
+        )
+
+    async def receive(self, msg: Any) -> None:  # nats-py wants a coroutine function here
+        try:
+            raw = json.loads(msg.data)
+            if raw.get("event_type") not in _EVENTS or not self.ours(raw.get("data") or {}):
+                return
+            event = parse_event(msg.data)
+        except ValueError:
+            return  # not an event of ours
+        if event.event_type == "MessageQueued":
+            self.message_id = raw["data"]["message_id"]
+        self.facts = observe(self.facts, event)
+        self.verdict = outbound_verdict(self.facts)
+        if known(self.facts, self.verdict):
+            self.done.set()
 
 
 async def _send(
     nats_url: str, data: bytes, wait: float, **fields: Any
-) -> tuple[SendRequest, list[str]]:
-    nc = await nats.connect(nats_url, allow_reconnect=False, inbox_prefix=inbox_prefix(nats_url))
+) -> tuple[SendRequest, Outcome | None]:
+    nc = await connect(nats_url)
     try:
-        seen: list[dict[str, Any]] = []
-
-        async def collect(msg: Any) -> None:  # nats-py wants a coroutine function here
-            with contextlib.suppress(ValueError):
-                seen.append(json.loads(msg.data))
-
-        subscription = await nc.subscribe("as2.evt.>", cb=collect)
-        request = await send_document(nc, data, **fields)
-        lines, message_id, deadline = [], None, time.monotonic() + wait
-        while wait and time.monotonic() < deadline:
-            for event in list(seen):
-                body = event["data"]
-                if (
-                    body.get("request_id") == request.request_id
-                    and event["event_type"] == "MessageQueued"
-                ):
-                    message_id = body["message_id"]
-                    lines.append(f"queued as {message_id}")
-                mine = body.get("request_id") == request.request_id or (
-                    message_id and body.get("original_message_id") == message_id
-                )
-                if mine and event["event_type"] in FINAL:
-                    lines.append(_outcome(event))
-                    return request, lines
-            seen.clear()
-            await asyncio.sleep(0.1)
+        # The id is known before publishing: the first events may arrive before the ack.
+        outcome = Outcome(fields.pop("request_id") or str(uuid.uuid4()))
+        subscription = await nc.subscribe("as2.evt.>", cb=outcome.receive)
+        request = await send_document(nc, data, request_id=outcome.request_id, **fields)
+        if not wait:
+            return request, None
+        deadline = time.monotonic() + wait
+        while not outcome.done.is_set() and time.monotonic() < deadline and nc.is_connected:
+            try:
+                await asyncio.wait_for(outcome.done.wait(), timeout=0.5)
+            except TimeoutError:
+                continue
+        if not nc.is_connected and not outcome.done.is_set():
+            raise CliError(
+                f"lost the connection to NATS at {nats_url} while waiting; "
+                f"check later with: {_check_later(request, outcome)}"
+            )
         await subscription.unsubscribe()
-        if wait:
-            lines.append(f"no outcome within {wait:g} s (see: as2bus track show, or the events)")
-        return request, lines
+        return request, outcome
+    except NatsError as err:
+        raise CliError(f"NATS at {nats_url} refused the send request: {err}") from None
     finally:
         await nc.close()
+
+
+def _check_later(request: SendRequest, outcome: Outcome | None) -> str:
+    if outcome is not None and outcome.message_id:
+        return f"as2bus track show '{outcome.message_id}'"
+    return f"as2bus track list --request-id '{request.request_id}'"
 
 
 def send(
@@ -82,39 +141,52 @@ def send(
         str | None, typer.Option(help="Idempotency key (default: a new UUID).")
     ] = None,
     wait: Annotated[
-        float, typer.Option(help="Seconds to wait for the outcome (0: don't wait).")
+        float,
+        typer.Option(help="Seconds to wait for the outcome (0: publish the request and exit 0)."),
     ] = 30,
     nats_url: Annotated[
         str, typer.Option(envvar="AS2BUS_NATS_URL", help="The gateway's NATS.")
     ] = "nats://127.0.0.1:4222",
 ) -> None:
-    """Send a file to a partner: stores it, publishes the send request, waits for the MDN."""
+    """Send a file to a partner and wait for its outcome (its MDN, or the HTTP answer when
+    the partner sends no MDN). The last line is the verdict in tracklog's words: delivered,
+    delivered with warnings: ..., failed: ... or rejected: ...
+
+    Exit codes: 0 delivered; 1 failed or rejected, or the gateway cannot be reached; 2 usage
+    error; 3 delivered with warnings; 4 no outcome within --wait (the line says what to run to
+    check later: as2bus track show MESSAGE-ID).
+    """
     try:
         data = file.read_bytes()
     except OSError as err:
         raise CliError(f"cannot read {file}: {err.strerror}") from None
-    try:
-        request, lines = asyncio.run(
-            _send(
-                nats_url,
-                data,
-                wait,
-                station=station,
-                partner=partner,
-                filename=file.name,
-                content_type=content_type,
-                subject=subject,
-                request_id=request_id,
-            )
+    request, outcome = asyncio.run(
+        _send(
+            nats_url,
+            data,
+            wait,
+            station=station,
+            partner=partner,
+            filename=file.name,
+            content_type=content_type,
+            subject=subject,
+            request_id=request_id,
         )
-    except (NoServersError, OSError) as err:
-        raise CliError(
-            f"cannot reach NATS at {nats_url} — is the gateway running? ({err})"
-        ) from None
+    )
     typer.echo(
         f"send request {request.request_id}: {file.name} ({len(data)} bytes) {station} -> {partner}"
     )
-    for line in lines:
-        typer.echo(f"  {line}")
-    if lines and not lines[-1].startswith("MDN processed"):
-        raise typer.Exit(1)
+    if outcome is None:
+        typer.echo(f"  not waiting for the outcome; check with: {_check_later(request, None)}")
+        return
+    if outcome.message_id:
+        typer.echo(f"  queued as {outcome.message_id}")
+    if not outcome.done.is_set():
+        typer.echo(_timed_out(wait, outcome.verdict, _check_later(request, outcome)))
+        raise typer.Exit(TIMED_OUT)
+    typer.echo(outcome.verdict.sentence)
+    raise typer.Exit(EXIT_CODES[outcome.verdict.status])
+
+
+def _timed_out(wait: float, verdict: Verdict, check: str) -> str:
+    return f"no outcome within {wait:g} s (so far: {verdict.sentence}); check later with: {check}"

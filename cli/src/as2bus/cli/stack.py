@@ -18,6 +18,7 @@ import typer
 from as2bus.cli.client import CliError
 from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, set_up_demo
 from as2bus.cli.procs import Child, echo
+from as2bus.cli.stack_nats import nats_passwords, password_env, user_url, write_nats_conf
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
     Service,
@@ -81,11 +82,12 @@ class Stack:
         self._check_ports()
         master_key, api_token = prepare_data_dir(self.data)
         self.api_token = api_token
+        passwords = nats_passwords(self.data)
         binary = find_nats_server()
-        argv = [str(binary), "-js", "-a", "127.0.0.1", "-p", str(self.nats_port)]
-        argv += ["-sd", str(self.data / "nats")]
-        echo(f"starting nats-server on {self.nats_url}")
-        nats = self._spawn("nats", argv, dict(os.environ))
+        argv = [str(binary), "-c", str(write_nats_conf(self.data)), "-js"]
+        argv += ["-a", "127.0.0.1", "-p", str(self.nats_port), "-sd", str(self.data / "nats")]
+        echo(f"starting nats-server on {self.nats_url} (a user per service, no anonymous client)")
+        nats = self._spawn("nats", argv, {**os.environ, **password_env(passwords)})
         probe = functools.partial(nats_ready, self.nats_port)
         if not wait_ready(nats, "nats-server", probe, stopping, NATS_START_TIMEOUT):
             return False
@@ -93,9 +95,9 @@ class Stack:
             port = self.port_of(service)
             env = {
                 **os.environ,
-                "AS2BUS_NATS_URL": self.nats_url,
+                "AS2BUS_NATS_URL": user_url(self.nats_url, service.name, passwords[service.name]),
                 "AS2BUS_HTTP_PORT": str(port),
-                "AS2BUS_API_TOKEN": api_token,
+                "AS2BUS_API_TOKENS_DIR": str(self.data / "secrets" / "tokens"),
                 "AS2BUS_MASTER_KEY": master_key,
                 "AS2BUS_DATA_DIR": str(self.data),
                 "PYTHONUNBUFFERED": "1",

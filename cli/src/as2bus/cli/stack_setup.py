@@ -3,6 +3,7 @@ directory and its secrets, free ports, the nats-server binary, readiness probes,
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import secrets
@@ -78,16 +79,32 @@ def secret_file(path: Path, make: Callable[[], str]) -> str:
     return value
 
 
+SCOPES = ("read", "operate", "admin")
+
+
 def prepare_data_dir(data: Path) -> tuple[str, str]:
-    """Create the data directory's layout; return (master key, API token)."""
+    """Create the data directory's layout; return (master key, admin API token).
+
+    One API token per scope under ``secrets/tokens/`` (the services read that directory). A data
+    directory from before scopes keeps its ``secrets/api-token``: it becomes the admin token, so
+    scripts holding it still work.
+    """
     for sub in ("logs", "nats"):
         (data / sub).mkdir(parents=True, exist_ok=True)
     vault = data / "secrets"
     vault.mkdir(mode=0o700, exist_ok=True)
     vault.chmod(0o700)
     master_key = secret_file(vault / "master.key", generate_master_key)
-    api_token = secret_file(vault / "api-token", lambda: secrets.token_urlsafe(32))
-    return master_key, api_token
+    tokens = vault / "tokens"
+    tokens.mkdir(mode=0o700, exist_ok=True)
+    legacy = vault / "api-token"
+    for scope in SCOPES:
+        if scope == "admin" and legacy.is_file() and legacy.read_text().strip():
+            make = legacy.read_text().strip
+        else:
+            make = functools.partial(secrets.token_urlsafe, 32)
+        token = secret_file(tokens / scope, make)
+    return master_key, token
 
 
 def find_nats_server() -> Path:
@@ -148,7 +165,9 @@ def banner(
         lines.append("  (no as2bus service is installed: run `uv sync`)")
     lines += [
         f"  {'logs':<12} {data}/logs/<name>.log",
-        f"  {'data':<12} {data}  (kept between runs; secrets in {data}/secrets)",
+        f"  {'data':<12} {data}  (kept between runs)",
+        f"  {'secrets':<12} {data}/secrets: API tokens per scope in tokens/ (read, operate, "
+        "admin), NATS passwords per user in nats/",
     ]
     exports = [] if data == Path("var").resolve() else [f"AS2BUS_DATA_DIR={data}"]
     config = next((s for s in services if s.module == "as2bus.config"), None)

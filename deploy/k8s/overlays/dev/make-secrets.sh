@@ -8,8 +8,19 @@ ns=${NAMESPACE:-as2bus-dev}
 rand() { openssl rand -hex 24; }  # hex: safe inside nats:// and postgresql:// URLs
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
 
-# Master key and API token, as `as2bus keygen` prints them (keys AS2BUS_MASTER_KEY, AS2BUS_API_TOKEN).
+# Master key, as `as2bus keygen` prints it (key AS2BUS_MASTER_KEY).
 kubectl -n "$ns" create secret generic as2bus-common --from-env-file=<(uv run --frozen as2bus keygen)
+
+# One API token per scope (admin ⊇ operate ⊇ read). The services get only their SHA-256 digests
+# (as2bus-api-token-hashes); each client gets the one token it needs: as2bus-api-token-read for a
+# dashboard, -operate for a console, -admin for whoever configures partners and keys.
+hashes=()
+for scope in read operate admin; do
+  token=$(rand)
+  kubectl -n "$ns" create secret generic "as2bus-api-token-$scope" --from-literal=token="$token"
+  hashes+=(--from-literal="$scope=sha256:$(printf %s "$token" | sha256sum | cut -d' ' -f1)")
+done
+kubectl -n "$ns" create secret generic as2bus-api-token-hashes "${hashes[@]}"
 
 pg=$(rand)
 kubectl -n "$ns" create secret generic as2bus-postgres --from-literal=password="$pg"
@@ -25,5 +36,5 @@ for svc in config cert inbound outbound tracklog; do
     --from-literal=nats-url="nats://$svc-svc:$pw@nats:4222"
 done
 kubectl -n "$ns" create secret generic as2bus-nats-users "${users[@]}"
-echo "Secrets created in $ns. The API token:"
-echo "  kubectl -n $ns get secret as2bus-common -o jsonpath='{.data.AS2BUS_API_TOKEN}' | base64 -d"
+echo "Secrets created in $ns. The admin API token (read and operate: as2bus-api-token-read/-operate):"
+echo "  kubectl -n $ns get secret as2bus-api-token-admin -o jsonpath='{.data.token}' | base64 -d"

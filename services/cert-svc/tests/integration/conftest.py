@@ -63,3 +63,24 @@ def certs(sessions: async_sessionmaker[AsyncSession], master_key: str, clock: Cl
 @pytest.fixture
 def keystores(certs: CertService) -> Keystores:
     return Keystores(certs)
+
+
+def replica_with_two_partnerships() -> ConfigReplica:
+    """Station MYCO paired with partners A and B; partner C is known but not paired."""
+    station = station_state("MYCO")
+    replica = paired_replica(station, partner_state("A"))
+    for partner, paired in ((partner_state("B"), True), (partner_state("C"), False)):
+        other = paired_replica(station, partner)
+        replica.partners.update(other.partners)
+        if paired:
+            replica.partnerships.update(other.partnerships)
+    return replica
+
+
+@pytest.fixture
+def two_partnerships(
+    sessions: async_sessionmaker[AsyncSession], master_key: str, clock: Clock
+) -> Keystores:
+    policy = CertPolicy(expiry_thresholds_days=[30, 14, 7, 1], switchover=timedelta(days=7))
+    replica = replica_with_two_partnerships()
+    return Keystores(CertService(sessions, SecretBox(master_key), replica, policy, clock))

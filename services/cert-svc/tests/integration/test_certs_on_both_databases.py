@@ -131,11 +131,11 @@ async def test_keystore_export_round_trips_with_its_password(
     store = await keystores.create(
         KeystoreCreate.model_validate({"station": "MYCO", "partner": "acme", "password": PASSWORD})
     )
-    assert store.private_key_alias == "myco"
+    assert store.private_key_alias == "myco@acme"  # the partnership's own key
     assert store.partner_cert_alias == "acme"
     await certs.upload_partner("acme", partner_pem("acme", clock))
     exported = await keystores.export_keystore(store.id)
-    reloaded = x509.load_own_pkcs12(exported, PASSWORD, "myco")
+    reloaded = x509.load_own_pkcs12(exported, PASSWORD, "myco@acme")
     assert reloaded.cert.fingerprint_sha256 == store.own_certificates[0].fingerprint_sha256
     names = [alias for alias, _ in x509.load_p12_certificates(exported, PASSWORD)]
     assert "acme" in names
@@ -144,7 +144,7 @@ async def test_keystore_export_round_trips_with_its_password(
     async with sessions() as session:
         sealed = await session.scalar(sa.select(keystore_table.c.password_sealed))
     assert PASSWORD not in str(sealed)
-    with pytest.raises(ConflictError, match="already have a keystore"):
+    with pytest.raises(ConflictError, match="already has a keystore"):
         await keystores.create(
             KeystoreCreate.model_validate(
                 {"station": "MYCO", "partner": "acme", "password": PASSWORD, "own_key": "existing"}

@@ -184,7 +184,7 @@ def test_legacy_file_without_legacy_provider(made: tuple[Path, Path], tmp_path: 
     # The MAC (SHA-1, no legacy cipher needed) still tells a wrong password apart.
     assert load_without_legacy_provider(legacy, "wrong") == {
         "field": "password",
-        "message": "wrong password for this PKCS#12 file",
+        "message": "wrong password for this PKCS#12 file: give the password it was exported with",
     }
     # 3DES is in OpenSSL's default provider: no conversion needed.
     des3 = tmp_path / "3des.p12"

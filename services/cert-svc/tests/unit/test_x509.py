@@ -200,7 +200,9 @@ def test_keystore_rotation_keeps_both_partner_certificates(own: OwnKey, partner:
 def test_non_ascii_password(own: OwnKey) -> None:
     data = export_keystore_p12(own, "myco", [], "pässwörd €")
     assert load_own_pkcs12(data, "pässwörd €").cert == own.cert
-    with raises("password", "^wrong password for this PKCS#12 file$"):
+    with raises(
+        "password", "^wrong password for this PKCS#12 file: give the password it was exported with$"
+    ):
         load_own_pkcs12(data, "passwort")
 
 
@@ -239,7 +241,9 @@ def test_export_partner_needs_a_password(partner: OwnKey) -> None:
 
 def test_wrong_password(own: OwnKey) -> None:
     data = export_keystore_p12(own, "myco", [], "right")
-    with raises("password", "^wrong password for this PKCS#12 file$"):
+    with raises(
+        "password", "^wrong password for this PKCS#12 file: give the password it was exported with$"
+    ):
         load_own_pkcs12(data, "wrong")
     with raises("password", "wrong password"):
         load_p12_certificates(data, "")
@@ -248,7 +252,7 @@ def test_wrong_password(own: OwnKey) -> None:
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        (b"\x00\x01garbage" * 10, r"^not a PKCS#12 file \("),
+        (b"\x00\x01garbage" * 10, r"^this is not a PKCS#12 file \(expected a .p12/.pfx"),
         (b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "PEM file"),
         (b"", "not a PKCS#12 file"),
         (b"0\x03\x02\x01\x03", "not a PKCS#12 file"),  # a SEQUENCE holding only the version
@@ -442,7 +446,7 @@ def test_partner_pkcs12_is_refused(own: OwnKey, partner: OwnKey) -> None:
 
 def test_partner_chain_is_refused(own: OwnKey, partner: OwnKey) -> None:
     data = (partner.cert.cert_pem + own.cert.cert_pem).encode()
-    with raises("file", "holds 2 certificates; upload the partner's own certificate alone"):
+    with raises("file", "holding 2 certificates; upload the partner's own certificate alone"):
         load_partner_certificate(data)
 
 
@@ -465,7 +469,7 @@ def test_partner_csr_is_refused(partner: OwnKey) -> None:
     ],
 )
 def test_partner_not_x509(data: bytes) -> None:
-    with raises("file", "^not an X.509 certificate"):
+    with raises("file", "^the file is not a certificate: expected a PEM or DER X.509 certificate"):
         load_partner_certificate(data)
 
 
@@ -492,8 +496,8 @@ def test_not_yet_valid(own: OwnKey, now: datetime) -> None:
     early = now - timedelta(hours=1)
     with raises(
         "file",
-        r"^certificate is not valid until 2026-01-15 11:55:00 UTC "
-        r"\(pass allow_invalid_dates to store it anyway\)$",
+        r"^the certificate is not valid until 2026-01-15 11:55:00 UTC; wait until then, or store "
+        r"it anyway with allow_invalid_dates \(as2bus: --allow-invalid-dates\)$",
     ):
         check_dates(own.cert, early, allow_invalid_dates=False)
     assert check_dates(own.cert, early, allow_invalid_dates=True) == [
@@ -503,7 +507,7 @@ def test_not_yet_valid(own: OwnKey, now: datetime) -> None:
 
 def test_expired(own: OwnKey) -> None:
     late = datetime(2030, 1, 1, tzinfo=UTC)
-    with raises("file", r"^certificate expired on 2028-01-15 12:00:00 UTC \(pass allow_"):
+    with raises("file", r"^the certificate expired on 2028-01-15 12:00:00 UTC; get a current one"):
         check_dates(own.cert, late, allow_invalid_dates=False)
     assert check_dates(own.cert, late, allow_invalid_dates=True) == [
         "certificate expired on 2028-01-15 12:00:00 UTC"

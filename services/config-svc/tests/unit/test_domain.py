@@ -35,7 +35,9 @@ def fields_of(err: pytest.ExceptionInfo[InvalidFieldsError]) -> set[str]:
 
 def test_async_mdn_needs_a_url_and_signed_mdn_an_algorithm() -> None:
     with pytest.raises(InvalidFieldsError) as err:
-        check_partner_rules({"mdn_mode": "async", "mdn_signed": True, "mdn_signing_alg": None}, {})
+        check_partner_rules(
+            {"mdn_mode": "async", "mdn_signature": "preferred", "mdn_signing_alg": None}, {}
+        )
     assert fields_of(err) == {"async_mdn_url", "mdn_signing_alg"}
 
 

@@ -15,7 +15,7 @@ def test_partner_defaults_are_the_secure_common_choice() -> None:
     partner = PartnerCreate.model_validate(BASE)
     assert partner.signing_alg is SigningAlg.SHA256
     assert partner.encryption_alg is EncryptionAlg.AES256
-    assert partner.mdn_signed is True
+    assert partner.mdn_signature == "required"
     assert partner.mdn_mode == "sync"
     assert partner.max_concurrency == 25
 
@@ -50,6 +50,28 @@ def test_bad_partner_input_names_the_field(
     with pytest.raises(ValidationError) as err:
         PartnerCreate.model_validate({**BASE, **override})
     assert loc in locs(err)
+
+
+@pytest.mark.parametrize(
+    ("given", "signature"),
+    [
+        ({"mdn_signed": True}, "required"),
+        ({"mdn_signed": False}, "none"),
+        ({"mdn_signed": True, "mdn_signature": "preferred"}, "preferred"),
+        ({"mdn_signature": "none"}, "none"),
+    ],
+)
+def test_the_older_mdn_signed_becomes_mdn_signature(
+    given: dict[str, object], signature: str
+) -> None:
+    for model in (PartnerCreate.model_validate({**BASE, **given}), PartnerUpdate(**given)):
+        assert model.mdn_signature == signature
+    assert "mdn_signature" in PartnerUpdate.model_validate(given).model_fields_set
+
+
+def test_mdn_signed_and_mdn_signature_that_disagree_are_refused() -> None:
+    with pytest.raises(ValidationError, match="contradicts"):
+        PartnerUpdate.model_validate({"mdn_signed": False, "mdn_signature": "required"})
 
 
 def test_update_knows_which_fields_were_sent() -> None:

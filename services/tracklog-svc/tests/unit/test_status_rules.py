@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from as2bus.shared.contracts import Event, Failure, MessageFailed, MessageRetrying, Retry
+from as2bus.shared.contracts import (
+    Event,
+    Failure,
+    MdnFacts,
+    MdnReceived,
+    MdnReport,
+    MessageFailed,
+    MessageQueued,
+    MessageRetrying,
+    MessageSent,
+    OutboundFacts,
+    OutboundMessage,
+    Retry,
+    SendAttempt,
+    judge_mdn,
+    outbound_verdict,
+)
+from as2bus.shared.contracts.verdict import observe
 from as2bus.tracklog.domain import MessageState
 from as2bus.tracklog.keys import message_ref
 from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
@@ -22,7 +42,7 @@ def only(events: list[Event]) -> MessageState:
     ("kwargs", "status", "code"),
     [
         ({}, "delivered", None),
-        ({"mdn": "processed/warning"}, "delivered-with-warnings", None),
+        ({"mdn": "processed/warning"}, "delivered-with-warnings", "partner-warning"),
         ({"mdn": "failed"}, "failed", "mdn-failed"),
         ({"mic_matches": False}, "failed", "mic-mismatch"),
         ({"mdn_mode": "async", "mdn": None}, "sent", None),
@@ -110,3 +130,58 @@ def test_message_keys() -> None:
     row = only([refused])
     assert row.id == message_ref("outbound", message_id=None, request_id="req-9")
     assert (row.status, row.message_id, row.request_id) == ("rejected", None, "req-9")
+
+
+def _published(signature: Any, mdn: MdnFacts | None, mode: Any = "sync") -> list[Event]:
+    """What outbound-svc publishes for one message: queued, sent, the MDN, and a
+    MessageFailed with the verdict's code and reason when the MDN fails it."""
+    ids = {"request_id": "r1", "message_id": "<m1@myco>", "station": "MYCO", "partner": "acme"}
+    t = [T0 + timedelta(seconds=n) for n in range(4)]
+    queued = OutboundMessage(**ids, filename="a.edi", content_type="x", size=1)
+    sent = SendAttempt(**ids, attempt=1, http_status=200, mdn_mode=mode, mic="abc=",
+                       mdn_signature=signature)  # fmt: skip
+    events: list[Event] = [MessageQueued(occurred_at=t[0], data=queued),
+                           MessageSent(occurred_at=t[1], data=sent)]  # fmt: skip
+    if mdn is None:
+        return events
+    report = MdnReport(original_message_id="<m1@myco>", station="MYCO", partner="acme",
+                       disposition=mdn.disposition, modifier=mdn.modifier, mic=mdn.mic,
+                       signed=mdn.signed, signature_valid=mdn.signature_valid,
+                       mode=mode)  # fmt: skip
+    events.append(MdnReceived(occurred_at=t[2], data=report))
+    verdict = judge_mdn(mdn, signature=signature, expected_mic="abc=")
+    if verdict.status == "failed":
+        failure = Failure(**ids, attempts=1, reason=verdict.reason or "", code=verdict.code)
+        events.append(MessageFailed(occurred_at=t[3], data=failure))
+    return events
+
+
+_GOOD = MdnFacts("processed", None, signed=True, signature_valid=True, mic="abc=")
+_UNSIGNED = MdnFacts("processed", None, signed=False, signature_valid=None, mic="abc=")
+
+
+@pytest.mark.parametrize(
+    ("events", "status"),
+    [
+        (_published("required", _GOOD), "delivered"),
+        (_published("required", replace(_GOOD, signature_valid=False)), "failed"),
+        (_published("required", _UNSIGNED), "failed"),
+        (_published("preferred", _UNSIGNED), "delivered-with-warnings"),
+        (_published("preferred", _UNSIGNED, mode="async"), "delivered-with-warnings"),
+        (_published("none", None, mode="none"), "delivered"),
+        (_published("required", replace(_GOOD, disposition="failed", modifier="decryption-failed",
+                                        mic=None)), "failed"),
+        (_published("required", replace(_GOOD, mic="xyz=")), "failed"),
+    ],
+)  # fmt: skip
+def test_the_row_says_what_as2bus_send_says_in_any_order(events: list[Event], status: str) -> None:
+    """tracklog merges events in any order; ``as2bus send`` folds them as published: the
+    same rule gives both the same status, code and words."""
+    facts = OutboundFacts()
+    for event in events:
+        facts = observe(facts, event)
+    said = outbound_verdict(facts)
+    assert said.status == status
+    for order in itertools.permutations(events):
+        row = only(list(order))
+        assert (row.status, row.error_code, row.error) == (said.status, said.code, said.reason)

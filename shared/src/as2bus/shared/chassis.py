@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from as2bus.shared.bus.connection import Bus
 from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.web import ApiTokens, Scope
 
 
 class MissingSettingError(RuntimeError):
@@ -22,6 +24,9 @@ def required_secrets(settings: ServiceSettings, *, api_token: bool = True) -> tu
     A service without an admin API (inbound) passes ``api_token=False`` and gets "" for it.
     """
     token, key = settings.api_token, settings.master_key
+    if api_token and token is None:
+        api_tokens(settings)  # raises when no token of any scope is set
+        token = SecretStr("")  # scoped tokens are set instead of the single admin one
     missing = [
         n for n, v in (("API_TOKEN", token if api_token else ""), ("MASTER_KEY", key)) if v is None
     ]
@@ -30,6 +35,34 @@ def required_secrets(settings: ServiceSettings, *, api_token: bool = True) -> tu
         raise MissingSettingError(f"{names} must be set (as2bus keygen prints fresh values)")
     assert key is not None
     return (token.get_secret_value() if token else ""), key.get_secret_value()
+
+
+def api_tokens(settings: ServiceSettings) -> ApiTokens:
+    """The API tokens of every scope: AS2BUS_API_TOKENS, AS2BUS_API_TOKENS_DIR's files and
+    AS2BUS_API_TOKEN (an admin token)."""
+    by_scope = {k: [v.get_secret_value() for v in vs] for k, vs in settings.api_tokens.items()}
+    unknown = sorted(set(by_scope) - {s.label for s in Scope})
+    if unknown:
+        raise MissingSettingError(
+            f"AS2BUS_API_TOKENS names unknown scopes {unknown}: use read, operate and admin"
+        )
+    if settings.api_tokens_dir is not None:
+        for scope in Scope:
+            path = settings.api_tokens_dir / scope.label
+            if path.is_file():
+                lines = path.read_text().split()
+                by_scope.setdefault(scope.label, []).extend(lines)
+    admin = settings.api_token.get_secret_value() if settings.api_token else None
+    try:
+        tokens = ApiTokens.from_settings(by_scope, admin)
+    except ValueError as err:  # a malformed digest: say which setting, never the value
+        raise MissingSettingError(f"AS2BUS_API_TOKENS or AS2BUS_API_TOKENS_DIR: {err}") from None
+    if not tokens:
+        raise MissingSettingError(
+            "AS2BUS_API_TOKENS (or AS2BUS_API_TOKENS_DIR, or AS2BUS_API_TOKEN for one admin "
+            "token) must be set (as2bus keygen prints fresh values)"
+        )
+    return tokens
 
 
 def database_check(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:

@@ -8,6 +8,10 @@ when None). During a switchover two certificates of one alias are in service at 
   it is ours, and a partner may be slow to switch);
 - signing and encrypting use the newest certificate in service; when only expired ones are
   left that is an error with reason ``CERT_HAS_EXPIRED``, not a message the partner rejects.
+
+Which of our aliases a partnership uses is decided here too (`own_alias`): its keystore's when
+it has one, else its station's, so a keystore made for one partnership never changes the key
+another one signs and decrypts with.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from as2bus.shared.contracts.certs import CertKind, KeyMaterialEntry
+from as2bus.shared.contracts.certs import CertKind, KeyMaterialEntry, PartnershipKey
 
 Reason = Literal["CERT_HAS_EXPIRED", "CERT_NOT_FOUND"]
 
@@ -38,8 +42,17 @@ def expired(entry: KeyMaterialEntry, at: datetime) -> bool:
 
 
 class KeyRing:
-    def __init__(self, entries: Iterable[KeyMaterialEntry]) -> None:
+    def __init__(
+        self, entries: Iterable[KeyMaterialEntry], partnership_keys: Iterable[PartnershipKey] = ()
+    ) -> None:
         self.entries = list(entries)
+        self._own_aliases = {
+            (k.station_as2_id, k.partner_as2_id): k.private_key_alias for k in partnership_keys
+        }
+
+    def own_alias(self, station_as2_id: str, partner_as2_id: str, station_alias: str) -> str:
+        """Our key alias for a partnership: its keystore's, or ``station_alias`` without one."""
+        return self._own_aliases.get((station_as2_id, partner_as2_id), station_alias)
 
     def _in_service(self, alias: str, kind: CertKind, at: datetime) -> list[KeyMaterialEntry]:
         found = [

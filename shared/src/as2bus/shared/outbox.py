@@ -121,8 +121,11 @@ class OutboxRelay:
             # Another replica is relaying: it may stop just before our rows commit, so look
             # again soon rather than after a whole idle period.
             idle = 0.05 if self._turn_taken_elsewhere else self._idle_seconds
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+            # arrives as the wake-up does (a commit just before a stop), and the relay ran on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
+                async with asyncio.timeout(idle):
+                    await self._wake.wait()
                 # Woken by a commit: others usually follow within milliseconds (one message
                 # commits several events in a row); one pass for them all costs less.
                 await asyncio.sleep(self._gather_seconds)

@@ -30,7 +30,19 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
     log_json: bool = False
-    api_token: SecretStr | None = None
+    api_token: SecretStr | None = Field(
+        default=None, description="One admin-scope API token (kept for compatibility)."
+    )
+    api_tokens: dict[str, list[SecretStr]] = Field(
+        default_factory=dict,
+        description='API tokens per scope, JSON: {"read": [...], "operate": [...], "admin": [...]}'
+        " (an entry may be sha256:<hex> of the token).",
+    )
+    api_tokens_dir: Path | None = Field(
+        default=None,
+        description="A directory with a file per scope (read, operate, admin), one token or "
+        "sha256:<hex> a line: mounted Secrets.",
+    )
     master_key: SecretStr | None = None
     auto_migrate: bool = Field(
         default=True,

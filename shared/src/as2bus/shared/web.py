@@ -1,7 +1,9 @@
-"""HTTP chassis for the admin APIs: token auth, health and readiness, Prometheus metrics."""
+"""HTTP chassis for the admin APIs: scoped token auth, health and readiness, Prometheus metrics."""
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -10,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -17,25 +20,120 @@ from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundErro
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
-_bearer = HTTPBearer(auto_error=False, description="The admin API token (AS2BUS_API_TOKEN).")
+_bearer = HTTPBearer(auto_error=False, description="An API token of the route's scope.")
 
 
-def require_token(expected: str) -> Callable[..., Awaitable[None]]:
-    """A FastAPI dependency that accepts only ``Authorization: Bearer <expected>``."""
-    expected_bytes = expected.encode()
+class Scope(enum.IntEnum):
+    """What a token may do. A higher scope includes the lower ones: admin ⊇ operate ⊇ read."""
+
+    READ = 1  # tracklog, lists, public certificates
+    OPERATE = 2  # operational writes (send, resend)
+    ADMIN = 3  # configuration, key material, exports of private keys
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _stored_digest(entry: str, scope: Scope) -> bytes:
+    digest = entry.removeprefix("sha256:")
+    if len(digest) != 64 or digest.strip("0123456789abcdefABCDEF"):
+        # The entry itself is not echoed: it may be a token pasted after the prefix.
+        raise ValueError(
+            f"a {scope.label} API token entry starts with sha256: but is not 64 hex digits "
+            "(write sha256:<hex of SHA-256 of the token>, e.g. from: printf %s TOKEN | sha256sum)"
+        )
+    return bytes.fromhex(digest)
+
+
+class ApiTokens:
+    """The accepted tokens, kept as SHA-256 digests only, each with its scope.
+
+    An entry written ``sha256:<hex>`` is already a digest, so a deployment can hold hashes
+    instead of the tokens themselves.
+    """
+
+    def __init__(self, by_scope: dict[Scope, list[str]]) -> None:
+        self._digests: list[tuple[bytes, Scope]] = []
+        for scope, tokens in by_scope.items():
+            for token in tokens:
+                if token.startswith("sha256:"):
+                    self._digests.append((_stored_digest(token, scope), scope))
+                elif token:
+                    self._digests.append((_digest(token), scope))
+
+    @classmethod
+    def from_settings(cls, tokens: dict[str, list[str]], admin_token: str | None) -> ApiTokens:
+        """``AS2BUS_API_TOKENS`` (scope → tokens) plus ``AS2BUS_API_TOKEN`` as an admin token."""
+        by_scope: dict[Scope, list[str]] = {}
+        for name, values in tokens.items():
+            by_scope.setdefault(Scope[name.upper()], []).extend(values)
+        if admin_token:
+            by_scope.setdefault(Scope.ADMIN, []).append(admin_token)
+        return cls(by_scope)
+
+    def __bool__(self) -> bool:
+        return bool(self._digests)
+
+    def scope_of(self, token: str) -> Scope | None:
+        """The highest scope ``token`` has; every entry is compared, in constant time each."""
+        given = _digest(token)
+        found: Scope | None = None
+        for digest, scope in self._digests:
+            if hmac.compare_digest(given, digest) and (found is None or scope > found):
+                found = scope
+        return found
+
+
+ScopeCheck = Callable[..., Awaitable[None]]
+
+
+def require_scope(tokens: ApiTokens, needed: Scope) -> ScopeCheck:
+    """A FastAPI dependency: 401 without a known token, 403 when its scope is too low."""
 
     async def check(
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> None:
-        given = credentials.credentials.encode() if credentials else b""
-        if not credentials or not hmac.compare_digest(given, expected_bytes):
+        have = tokens.scope_of(credentials.credentials) if credentials else None
+        if have is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                detail="missing or wrong API token (send 'Authorization: Bearer <token>')",
+                detail="missing or unknown API token (send 'Authorization: Bearer <token>')",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if have < needed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this needs a token with the {needed.label} scope; yours has {have.label}",
+                headers={"X-Needed-Scope": needed.label},
+            )
 
+    check.scope = needed  # type: ignore[attr-defined]  # read by route_scope()
     return check
+
+
+def scoped_routers(prefix: str) -> dict[Scope, APIRouter]:
+    """One router per scope: an API route is declared on the router of the scope it needs."""
+    return {scope: APIRouter(prefix=prefix) for scope in Scope}
+
+
+def include_scoped(app: FastAPI, routers: dict[Scope, APIRouter], tokens: ApiTokens) -> None:
+    """Mount each scope's router behind the check of that scope."""
+    for scope, router in routers.items():
+        app.include_router(router, dependencies=[Depends(require_scope(tokens, scope))])
+
+
+def route_scope(route: APIRoute) -> Scope | None:
+    """The scope a mounted route checks, or None if it checks none."""
+    for dependency in route.dependencies:
+        scope = getattr(dependency.dependency, "scope", None)
+        if isinstance(scope, Scope):
+            return scope
+    return None
 
 
 def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -70,12 +168,21 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     app.include_router(ops_router(checks))
 
 
-def _field_errors(err: InvalidFieldsError) -> list[dict[str, object]]:
-    # Same shape as FastAPI's own 422 bodies, so a client parses one format.
+def _field_errors(err: InvalidFieldsError) -> dict[str, object]:
+    # Same shape as FastAPI's own 422 bodies, so a client parses one format; an error with a
+    # code carries it beside its sentence, and the first code is also the body's error_code.
     kind = "conflict" if isinstance(err, ConflictError) else "value_error"
-    return [
-        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind} for e in err.errors
+    detail = [
+        {"loc": ["body", *e.field.split(".")], "msg": e.message, "type": kind}
+        | ({"error_code": e.code} if e.code else {})
+        for e in err.errors
     ]
+    return _with_code({"detail": detail})
+
+
+def _with_code(body: dict[str, Any]) -> dict[str, Any]:
+    codes = [d["error_code"] for d in body["detail"] if "error_code" in d]
+    return {"error_code": codes[0], **body} if codes else body
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -84,22 +191,27 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:
         # FastAPI's default body echoes the offending input, which may hold a password.
-        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        detail = [
+            {"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
+            | ({"error_code": e["ctx"]["error_code"]} if "error_code" in e.get("ctx", {}) else {})
+            for e in err.errors()
+        ]
+        return JSONResponse(
+            _with_code({"detail": detail}), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, err: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=status.HTTP_404_NOT_FOUND)
+        body = {"error_code": err.code, "detail": str(err)}
+        return JSONResponse(body, status_code=status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(ConflictError)
     async def conflict(_: Request, err: ConflictError) -> JSONResponse:
-        return JSONResponse({"detail": _field_errors(err)}, status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(_field_errors(err), status_code=status.HTTP_409_CONFLICT)
 
     @app.exception_handler(InvalidFieldsError)
     async def invalid(_: Request, err: InvalidFieldsError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": _field_errors(err)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
+        return JSONResponse(_field_errors(err), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 class BodySizeLimit:

@@ -9,6 +9,7 @@ import pytest
 from as2bus.shared import as2
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg
 from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty, cms, mime, verify
+from as2bus.shared.as2.streaming import Streamer
 
 from .conftest import EDI, replace
 
@@ -273,7 +274,7 @@ def test_build_headers_and_the_mic_we_expect(
     )
     assert h["Disposition-Notification-To"] == "mailto:as2@alice.example"
     assert h["Disposition-Notification-Options"] == (
-        "signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, sha1"
+        "signed-receipt-protocol=required, pkcs7-signature; signed-receipt-micalg=required, sha1"
     )
     assert h["Content-Type"].startswith("application/pkcs7-mime; smime-type=enveloped-data")
     assert "Receipt-Delivery-Option" not in h
@@ -287,6 +288,23 @@ def test_build_headers_and_the_mic_we_expect(
     )
     no_mdn = as2.build_message(b"x", sender=alice, receiver=replace(receiver, mdn_mode=None))
     assert (no_mdn.mic, "Disposition-Notification-To" in no_mdn.headers) == (None, False)
+
+
+@pytest.mark.parametrize(("required", "importance"), [(True, "required"), (False, "optional")])
+def test_the_mdn_signature_is_asked_for_as_required_or_optional(
+    alice: LocalParty, bob_as_seen_by_alice: RemoteParty, required: bool, importance: str
+) -> None:
+    """RFC 4130 §7.3: a preferred signature is asked as optional, a required one as required;
+    the MIC to check is expected either way (a partner may sign, or return it unsigned)."""
+    receiver = replace(bob_as_seen_by_alice, mdn_signing_required=required)
+    for sent in (
+        as2.build_message(b"x", sender=alice, receiver=receiver),
+        Streamer(1, sender=alice, receiver=receiver).plan(),
+    ):
+        assert sent.headers["Disposition-Notification-Options"] == (
+            f"signed-receipt-protocol={importance}, pkcs7-signature; "
+            f"signed-receipt-micalg={importance}, sha-256"
+        )
 
 
 def test_the_crlf_form_of_signed_content_is_only_made_when_needed(

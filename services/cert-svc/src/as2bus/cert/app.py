@@ -9,23 +9,23 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from as2bus.cert.adapters.tables import outbox
-from as2bus.cert.entrypoints.api import router
+from as2bus.cert.entrypoints.api import routers
 from as2bus.cert.entrypoints.bus import register_key_material
-from as2bus.cert.entrypoints.scheduler import run_expiry_checks
+from as2bus.cert.entrypoints.scheduler import ExpiryChecks
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.cert.settings import CertSettings
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
 from as2bus.shared.bus import new_broker, open_bus
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.chassis import bus_check, database_check, required_secrets
+from as2bus.shared.chassis import api_tokens, bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.outbox import OutboxRelay
-from as2bus.shared.web import BodySizeLimit, add_error_handlers, add_ops_routes, require_token
+from as2bus.shared.web import BodySizeLimit, add_error_handlers, add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.cert")
 
@@ -37,7 +37,8 @@ def utc_now() -> datetime:
 
 
 def create_app(settings: CertSettings) -> FastAPI:
-    api_token, master_key = required_secrets(settings)
+    _, master_key = required_secrets(settings)
+    tokens = api_tokens(settings)
     box = SecretBox(master_key)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -62,15 +63,19 @@ def create_app(settings: CertSettings) -> FastAPI:
         relay = OutboxRelay(
             sessions, broker, outbox, service="cert", idle_seconds=settings.relay_idle_seconds
         )
-        certs = CertService(sessions, box, replica, policy, utc_now, after_commit=relay.wake)
+        expiry = ExpiryChecks(settings.expiry_check_seconds)
+
+        def after_commit() -> None:
+            relay.wake()
+            expiry.certificates_changed()
+
+        certs = CertService(sessions, box, replica, policy, utc_now, after_commit=after_commit)
         app.state.certs = certs
         app.state.keystores = Keystores(certs)
         await broker.start()  # subscribers (the key-material responder) go live here
         tasks = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(
-                run_expiry_checks(certs, settings.expiry_check_seconds), name="expiry-checks"
-            ),
+            asyncio.create_task(expiry.run(certs), name="expiry-checks"),
         ]
         state.update(bus=bus)
         log.info("cert-svc ready on %s:%s", settings.http_host, settings.http_port)
@@ -90,7 +95,7 @@ def create_app(settings: CertSettings) -> FastAPI:
         summary="Keystores, partner certificates, rotation without downtime, expiry warnings.",
         lifespan=lifespan,
     )
-    app.include_router(router, dependencies=[Depends(require_token(api_token))])
+    include_scoped(app, routers, tokens)
     add_error_handlers(app)
     add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
     # Uploads are at most 1 MiB; multipart framing adds a little.

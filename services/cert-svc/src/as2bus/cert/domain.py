@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -10,6 +12,7 @@ from typing import Literal
 from as2bus.shared.contracts.certs import CertificateSummary, CertKind, CertSource
 
 CertState = Literal["pending", "active", "retired", "expired"]
+MAX_ALIAS_LENGTH = 128  # as ALIAS_PATTERN allows
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,45 @@ def expiry_threshold_due(days_left: int, thresholds: list[int], notified: set[in
         return None
     most_urgent = min(reached)
     return None if most_urgent in notified else most_urgent
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """One partnership and the alias of our key it signs and decrypts with."""
+
+    station_as2_id: str
+    partner_as2_id: str
+    private_key_alias: str
+    by_keystore: bool  # False: no keystore, so the station's alias (a key it may share)
+
+    @property
+    def name(self) -> str:
+        return f"{self.station_as2_id}:{self.partner_as2_id}"
+
+
+def key_uses(
+    partnerships: Iterable[tuple[str, str, str]], keystores: Iterable[tuple[str, str, str]]
+) -> list[KeyUse]:
+    """Every partnership with our key alias it uses: its keystore's, else its station's.
+
+    ``partnerships`` are (station AS2 ID, partner AS2 ID, station's key alias) from config;
+    ``keystores`` are (station AS2 ID, partner AS2 ID, key alias). The same rule as
+    ``shared.keyring.KeyRing.own_alias``, which inbound and outbound apply.
+    """
+    bound = {(s, p): alias for s, p, alias in keystores}
+    uses = {(s, p): KeyUse(s, p, alias, True) for (s, p), alias in bound.items()}
+    for station, partner, station_alias in partnerships:
+        uses.setdefault((station, partner), KeyUse(station, partner, station_alias, False))
+    return sorted(uses.values(), key=lambda u: (u.station_as2_id, u.partner_as2_id))
+
+
+def partnership_alias(station_alias: str, partner_alias: str) -> str:
+    """The key alias a partnership's own key gets by default, e.g. ``myco@amazon``.
+
+    Aliases are at most 128 characters: a longer pair is cut and made unique with a digest.
+    """
+    alias = f"{station_alias}@{partner_alias}"
+    if len(alias) <= MAX_ALIAS_LENGTH:
+        return alias
+    digest = hashlib.sha256(alias.encode()).hexdigest()[:8]
+    return f"{alias[: MAX_ALIAS_LENGTH - 9]}-{digest}"

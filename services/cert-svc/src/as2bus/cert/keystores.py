@@ -1,113 +1,374 @@
-"""Keystores: a partnership's view of its certificates, with the password its exports use.
+"""Keystores: one per partnership, our key for it and the partner's certificate, with the
+password its exports use.
 
-A keystore names our private-key alias (default: the station's) and the partner-certificate
-alias (default: the partner's). Certificates live per alias, so a station's key serves all its
-partnerships and rotates once for all of them.
+A keystore names the alias of our key its partnership signs and decrypts with, and the alias
+of the partner's certificate. A new keystore gets a key of its own (alias STATION@PARTNER by
+default), so creating or importing one never changes the key another partnership uses; a
+partnership without a keystore uses its station's key alias (`domain.key_uses` here,
+`shared.keyring.KeyRing.own_alias` in inbound and outbound). Changing the key of a partnership
+is a rotation (`rotate`) with the usual overlap window: when its key alias is shared with other
+partnerships, the rotation moves it to an alias of its own and leaves the others theirs.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from as2bus.cert import x509
-from as2bus.cert.domain import Certificate
-from as2bus.cert.schemas import GenerateOwn, KeystoreCreate, KeystoreView
+from as2bus.cert.adapters.repository import CertRepository
+from as2bus.cert.domain import Certificate, partnership_alias
+from as2bus.cert.schemas import KeystoreCreate, KeystoreRotate, KeystoreView
 from as2bus.cert.service import CertService, key_context
+from as2bus.shared.contracts import KeystoreCreated, PartnershipKey, PartnerState, StationState
+from as2bus.shared.contracts.certs import CertSource
 from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
+
+MIN_PASSWORD = 8
 
 
 def _password_context(keystore_id: uuid.UUID) -> str:
     return f"keystore:{keystore_id}:password"
 
 
+def _name(row: dict[str, Any]) -> str:
+    return f"{row['station_as2_id']}:{row['partner_as2_id']}"
+
+
 class Keystores:
     def __init__(self, certs: CertService) -> None:
         self.certs = certs
 
-    def _resolve(self, station: str, partner: str) -> tuple[str, str]:
+    # --- creating ---------------------------------------------------------------------------
+    def _partnership(self, station: str, partner: str) -> tuple[StationState, PartnerState]:
+        """The station and partner of an existing partnership, from the config replica."""
         config = self.certs.config
         found_station = next((s for s in config.stations.values() if s.as2_id == station), None)
         found_partner = next((p for p in config.partners.values() if p.as2_id == partner), None)
         errors = []
         if found_station is None:
-            errors.append(FieldError("station", f"no station {station!r} in config-svc"))
+            errors.append(
+                FieldError(
+                    "station",
+                    f"there is no station {station!r}: check its AS2 ID (as2bus station list)",
+                    "station_not_found",
+                )
+            )
         if found_partner is None:
-            errors.append(FieldError("partner", f"no partner {partner!r} in config-svc"))
+            errors.append(
+                FieldError(
+                    "partner",
+                    f"there is no partner {partner!r}: check its AS2 ID (as2bus partner list)",
+                    "partner_not_found",
+                )
+            )
         if errors or found_station is None or found_partner is None:
             raise InvalidFieldsError(*errors)
-        return found_station.private_key_alias, found_partner.as2_alias
-
-    async def create(self, request: KeystoreCreate) -> KeystoreView:
-        own_alias, partner_alias = self._resolve(request.station, request.partner)
-        own_alias = request.private_key_alias or own_alias
-        if request.own_key == "generate":
-            await self.certs.generate_own(
-                GenerateOwn(
-                    alias=own_alias, key_bits=request.key_bits, validity_days=request.validity_days
-                )
-            )
-        elif not await self._in_service(own_alias, "own"):
+        if config.find_partnership(station, partner) is None:
             raise InvalidFieldsError(
                 FieldError(
-                    "own_key",
-                    f"no key in service under alias {own_alias!r}; use 'generate' or import one",
+                    "partner",
+                    f"station {station} and partner {partner} have no partnership, and a "
+                    "keystore belongs to a partnership: create it first (as2bus partnership "
+                    f"create --station {station} --partner {partner})",
+                    "partnership_not_found",
                 )
             )
-        return await self._record(
-            request.station,
-            request.partner,
-            own_alias,
-            request.partner_cert_alias or partner_alias,
-            request.password.get_secret_value(),
-        )
+        return found_station, found_partner
+
+    async def create(self, request: KeystoreCreate) -> KeystoreView:
+        station, partner = self._partnership(request.station, request.partner)
+        own = None
+        if request.own_key == "existing":
+            alias = request.private_key_alias or station.private_key_alias
+        else:
+            alias = request.private_key_alias or partnership_alias(
+                station.private_key_alias, partner.as2_alias
+            )
+            own = self.certs.generate_key(
+                station.as2_id[:64], request.key_bits, request.validity_days
+            )
+        async with self._unit(station, partner) as repo:
+            await self._refuse_a_second(repo, station, partner)
+            if own is None:
+                await self._require_key(repo, alias)
+            else:
+                await self._refuse_key_change(repo, station, partner, alias)
+                cert = self.certs.new_certificate(
+                    "own", alias, "generated", own.cert, own.key_pem, None
+                )
+                await self.certs.store(repo, cert, None)
+            keystore_id = await self._record(
+                repo,
+                station,
+                partner,
+                alias,
+                request.partner_cert_alias or partner.as2_alias,
+                request.password.get_secret_value(),
+            )
+        return await self.get(keystore_id)
 
     async def import_(
         self,
-        station: str,
-        partner: str,
+        station_id: str,
+        partner_id: str,
         data: bytes,
         password: str,
         key_alias: str | None,
         private_key_alias: str | None,
         partner_cert_alias: str | None,
         allow_invalid_dates: bool,
+        filename: str = "",
     ) -> KeystoreView:
-        """Our existing PKCS#12 becomes the keystore's key; its password protects the keystore."""
-        own_alias, partner_alias = self._resolve(station, partner)
-        if len(password) < 8:
-            raise InvalidFieldsError(FieldError("password", "at least 8 characters"))
-        own_alias = private_key_alias or own_alias
-        await self.certs.import_own(
-            own_alias, data, password, key_alias, allow_invalid_dates=allow_invalid_dates
+        """Our existing PKCS#12 becomes the partnership's key; its password protects exports."""
+        station, partner = self._partnership(station_id, partner_id)
+        if len(password) < MIN_PASSWORD:
+            raise InvalidFieldsError(
+                FieldError(
+                    "password",
+                    "the PKCS#12 password also protects this keystore's exports, so it must be "
+                    f"at least {MIN_PASSWORD} characters long: export the file again with a "
+                    "longer one",
+                    "password_too_short",
+                )
+            )
+        own, warnings = self.certs.load_own(
+            data, password, key_alias, allow_invalid_dates, filename
         )
-        return await self._record(
-            station, partner, own_alias, partner_cert_alias or partner_alias, password
-        )
+        alias = private_key_alias or partnership_alias(station.private_key_alias, partner.as2_alias)
+        async with self._unit(station, partner) as repo:
+            await self._refuse_a_second(repo, station, partner)
+            await self._refuse_key_change(repo, station, partner, alias)
+            cert = self.certs.new_certificate("own", alias, "imported", own.cert, own.key_pem, None)
+            await self.certs.store(repo, cert, None)
+            keystore_id = await self._record(
+                repo, station, partner, alias, partner_cert_alias or partner.as2_alias, password
+            )
+        view = await self.get(keystore_id)
+        return view.model_copy(update={"warnings": warnings})
 
-    async def _record(
-        self, station: str, partner: str, own_alias: str, partner_alias: str, password: str
-    ) -> KeystoreView:
-        keystore_id = uuid.uuid4()
-        values = {
-            "id": keystore_id,
-            "station_as2_id": station,
-            "partner_as2_id": partner,
-            "private_key_alias": own_alias,
-            "partner_cert_alias": partner_alias,
-            "password_sealed": self.certs.box.seal(
-                password.encode(), _password_context(keystore_id)
-            ),
-            "created_at": self.certs.clock(),
-        }
+    @asynccontextmanager
+    async def _unit(
+        self, station: StationState, partner: PartnerState
+    ) -> AsyncIterator[CertRepository]:
+        """A write transaction where a keystore row another request added first is reported
+        as such (the partnership's unique constraint)."""
         try:
             async with self.certs.unit() as repo:
-                await repo.add_keystore(values)
-        except ConflictError:
+                yield repo
+        except ConflictError as err:
+            if err.errors[0].code != "already_stored":
+                raise
+            raise _keystore_exists(station.as2_id, partner.as2_id) from None
+
+    async def _refuse_a_second(
+        self, repo: CertRepository, station: StationState, partner: PartnerState
+    ) -> None:
+        if await repo.keystore_for(station.as2_id, partner.as2_id) is not None:
+            raise _keystore_exists(station.as2_id, partner.as2_id)
+
+    async def _refuse_key_change(
+        self, repo: CertRepository, station: StationState, partner: PartnerState, alias: str
+    ) -> None:
+        """A new key for the partnership must change nothing in use: neither the key the
+        partnership uses now (its station's, having no keystore) nor another's key."""
+        name = f"{station.as2_id}:{partner.as2_id}"
+        current = station.private_key_alias
+        if alias != current and await self._not_retired(repo, current):
             raise ConflictError(
-                FieldError("partner", f"{station} and {partner} already have a keystore")
-            ) from None
-        return await self.get(keystore_id)
+                FieldError(
+                    "own_key",
+                    f"partnership {name} already signs and decrypts with the station's key "
+                    f"{current!r}: keep it with own_key=existing (as2bus: --own-key existing), "
+                    f"then give the partnership a new key of its own with a rotation "
+                    f"(as2bus keystore rotate {name})",
+                    "partnership_key_in_use",
+                )
+            )
+        if await self._not_retired(repo, alias):
+            users = [
+                u.name for u in await self.certs.key_uses(repo) if u.private_key_alias == alias
+            ]
+            used = f", used by {', '.join(users)}" if users else ""
+            raise ConflictError(
+                FieldError(
+                    "private_key_alias",
+                    f"the key alias {alias!r} already holds a key{used}: share that key with "
+                    "own_key=existing (as2bus: --own-key existing --private-key-alias "
+                    f"{alias}), or choose another alias",
+                    "key_alias_in_use",
+                )
+            )
+
+    async def _not_retired(self, repo: CertRepository, alias: str) -> list[Certificate]:
+        now = self.certs.clock()
+        own = await repo.certificates(alias=alias, kind="own")
+        return [c for c in own if c.state(now) != "retired"]
+
+    async def _require_key(self, repo: CertRepository, alias: str) -> None:
+        now = self.certs.clock()
+        own = await repo.certificates(alias=alias, kind="own")
+        if not [c for c in own if c.state(now) in ("active", "expired")]:
+            raise InvalidFieldsError(
+                FieldError(
+                    "own_key",
+                    f"there is no key in service under the alias {alias!r} to use: let the "
+                    "keystore generate a new key (own_key=generate, the default) or import "
+                    "ours (as2bus keystore import)",
+                    "key_not_found",
+                )
+            )
+
+    async def _record(
+        self,
+        repo: CertRepository,
+        station: StationState,
+        partner: PartnerState,
+        own_alias: str,
+        partner_alias: str,
+        password: str,
+    ) -> uuid.UUID:
+        keystore_id = uuid.uuid4()
+        key = PartnershipKey(
+            station_as2_id=station.as2_id,
+            partner_as2_id=partner.as2_id,
+            private_key_alias=own_alias,
+            partner_cert_alias=partner_alias,
+        )
+        await repo.add_keystore(
+            {
+                "id": keystore_id,
+                **key.model_dump(),
+                "password_sealed": self.certs.box.seal(
+                    password.encode(), _password_context(keystore_id)
+                ),
+                "created_at": self.certs.clock(),
+            }
+        )
+        # inbound and outbound drop their cached key material on any cert event
+        await repo.add_to_outbox(KeystoreCreated(data=key, correlation_id=own_alias))
+        return keystore_id
+
+    # --- rotating ---------------------------------------------------------------------------
+    async def rotate(self, keystore_id: uuid.UUID, request: KeystoreRotate) -> KeystoreView:
+        row = await self._row(keystore_id)
+        own = self.certs.generate_key(
+            row["station_as2_id"][:64], request.key_bits, request.validity_days
+        )
+        return await self._rotate(
+            row, own, "generated", request.activation_at, request.retire_previous_at, []
+        )
+
+    async def rotate_import(
+        self,
+        keystore_id: uuid.UUID,
+        data: bytes,
+        password: str,
+        key_alias: str | None,
+        activation_at: datetime | None,
+        retire_previous_at: datetime | None,
+        allow_invalid_dates: bool,
+        filename: str = "",
+    ) -> KeystoreView:
+        row = await self._row(keystore_id)
+        own, warnings = self.certs.load_own(
+            data, password, key_alias, allow_invalid_dates, filename
+        )
+        return await self._rotate(row, own, "imported", activation_at, retire_previous_at, warnings)
+
+    async def _rotate(
+        self,
+        row: dict[str, Any],
+        own: x509.OwnKey,
+        source: CertSource,
+        activation_at: datetime | None,
+        retire_previous_at: datetime | None,
+        warnings: list[str],
+    ) -> KeystoreView:
+        async with self.certs.unit() as repo:
+            alias = row["private_key_alias"]
+            users = [u for u in await self.certs.key_uses(repo) if u.private_key_alias == alias]
+            if any(u.name != _name(row) for u in users):
+                alias = await self._move_to_own_alias(repo, row)
+            cert = self.certs.new_certificate(
+                "own", alias, source, own.cert, own.key_pem, activation_at
+            )
+            await self.certs.store(repo, cert, retire_previous_at)
+        view = await self.get(row["id"])
+        return view.model_copy(update={"warnings": warnings})
+
+    async def _move_to_own_alias(self, repo: CertRepository, row: dict[str, Any]) -> str:
+        """Give the keystore an alias of its own holding copies of its shared key, so that the
+        rotation that follows retires them for this partnership only (the others keep theirs)."""
+        alias = partnership_alias(row["private_key_alias"], row["partner_cert_alias"])
+        if await repo.certificates(alias=alias, kind="own"):
+            raise ConflictError(
+                FieldError(
+                    "id",
+                    f"the key of {_name(row)} is shared with other partnerships, and the alias "
+                    f"{alias!r} it would move to already holds another key: rotate the shared "
+                    f"key for all of them instead (as2bus cert rotate --alias "
+                    f"{row['private_key_alias']} --generate)",
+                    "key_alias_in_use",
+                )
+            )
+        box, now = self.certs.box, self.certs.clock()
+        for shared in await self._not_retired(repo, row["private_key_alias"]):
+            copy_id = uuid.uuid4()
+            key = box.open(shared.key_sealed, key_context(shared.id)) if shared.key_sealed else None
+            await repo.add_certificate(
+                replace(
+                    shared,
+                    id=copy_id,
+                    alias=alias,
+                    key_sealed=box.seal(key, key_context(copy_id)) if key else None,
+                    created_at=now,
+                )
+            )
+        await repo.set_keystore_alias(row["id"], alias)
+        return alias
+
+    # --- reading and exporting --------------------------------------------------------------
+    async def _row(self, keystore_id: uuid.UUID) -> dict[str, Any]:
+        async with self.certs.read() as repo:
+            row = await repo.keystore(keystore_id)
+        if row is None:
+            raise NotFoundError(
+                "keystore",
+                keystore_id,
+                f"there is no keystore {keystore_id}: take an ID or STATION:PARTNER from the "
+                "keystore list (as2bus keystore list)",
+            )
+        return row
+
+    async def _views(self, rows: list[dict[str, Any]]) -> list[KeystoreView]:
+        async with self.certs.read() as repo:
+            uses = await self.certs.key_uses(repo)
+            views = []
+            for row in rows:
+                own = await repo.certificates(alias=row["private_key_alias"], kind="own")
+                partner = await repo.certificates(alias=row["partner_cert_alias"], kind="partner")
+                fields = {k: v for k, v in row.items() if k != "password_sealed"}
+                views.append(
+                    KeystoreView(
+                        **fields,
+                        own_certificates=[self.certs.view(c, uses=uses) for c in own],
+                        partner_certificates=[self.certs.view(c, uses=uses) for c in partner],
+                    )
+                )
+        return views
+
+    async def get(self, keystore_id: uuid.UUID) -> KeystoreView:
+        return (await self._views([await self._row(keystore_id)]))[0]
+
+    async def all(self) -> list[KeystoreView]:
+        async with self.certs.read() as repo:
+            rows = await repo.keystores()
+        return await self._views(rows)
 
     async def _in_service(self, alias: str, kind: str) -> list[Certificate]:
         now = self.certs.clock()
@@ -115,38 +376,16 @@ class Keystores:
             certs = await repo.certificates(alias=alias, kind=kind)
         return [c for c in certs if c.state(now) in ("active", "expired")]
 
-    async def _row(self, keystore_id: uuid.UUID) -> dict[str, Any]:
-        async with self.certs.read() as repo:
-            row = await repo.keystore(keystore_id)
-        if row is None:
-            raise NotFoundError("keystore", keystore_id)
-        return row
-
-    async def _view(self, row: dict[str, Any]) -> KeystoreView:
-        async with self.certs.read() as repo:
-            own = await repo.certificates(alias=row["private_key_alias"], kind="own")
-            partner = await repo.certificates(alias=row["partner_cert_alias"], kind="partner")
-        fields = {k: v for k, v in row.items() if k != "password_sealed"}
-        return KeystoreView(
-            **fields,
-            own_certificates=[self.certs.view(c) for c in own],
-            partner_certificates=[self.certs.view(c) for c in partner],
-        )
-
-    async def get(self, keystore_id: uuid.UUID) -> KeystoreView:
-        return await self._view(await self._row(keystore_id))
-
-    async def all(self) -> list[KeystoreView]:
-        async with self.certs.read() as repo:
-            rows = await repo.keystores()
-        return [await self._view(r) for r in rows]
-
     async def _signing(self, row: dict[str, Any]) -> Certificate:
         in_service = await self._in_service(row["private_key_alias"], "own")
         if not in_service:
             raise ConflictError(
                 FieldError(
-                    "id", f"no own certificate in service under {row['private_key_alias']!r}"
+                    "id",
+                    f"{_name(row)} has no key in service under {row['private_key_alias']!r} "
+                    f"(retired, or not active yet): give it a new one (as2bus keystore rotate "
+                    f"{_name(row)})",
+                    "no_key_in_service",
                 )
             )
         return max(in_service, key=lambda c: c.activation_at)
@@ -176,9 +415,27 @@ class Keystores:
         partner_certs = await self._partner_certs(row)
         if not partner_certs:
             raise ConflictError(
-                FieldError("id", f"no partner certificate under {row['partner_cert_alias']!r} yet")
+                FieldError(
+                    "id",
+                    f"{_name(row)} has no partner certificate in service yet: upload the "
+                    "partner's certificate first (as2bus cert upload-partner FILE --alias "
+                    f"{row['partner_cert_alias']})",
+                    "partner_certificate_missing",
+                )
             )
         return x509.export_partner_p12(partner_certs, self._password(row))
 
     async def public_certificate(self, keystore_id: uuid.UUID) -> str:
         return (await self._signing(await self._row(keystore_id))).cert_pem
+
+
+def _keystore_exists(station: str, partner: str) -> ConflictError:
+    name = f"{station}:{partner}"
+    return ConflictError(
+        FieldError(
+            "partner",
+            f"partnership {name} already has a keystore, and a second one would replace the key "
+            f"it uses: to give it a new key, rotate it (as2bus keystore rotate {name})",
+            "keystore_exists",
+        )
+    )

@@ -186,27 +186,38 @@ def parse_pfx(data: bytes) -> Pfx:
     return Pfx(auth_safe, algorithms, has_key, mac_hash, mac, salt, iterations)
 
 
-def explain_failure(data: bytes, password: str) -> tuple[str, str]:
-    """(field, message) saying why a PKCS#12 that cryptography refused could not be loaded."""
+def explain_failure(data: bytes, password: str, name: str = "") -> tuple[str, str, str]:
+    """(field, message, code) saying why a PKCS#12 that cryptography refused could not be
+    loaded; ``name`` is the file's name, when known."""
     try:
         pfx = parse_pfx(data)
     except ValueError as exc:
-        pem = b"-----BEGIN" in data[:4096]
-        hint = "a PEM file; combine key and certificate with openssl pkcs12 -export" if pem else exc
-        return "file", f"not a PKCS#12 file ({hint})"
+        if b"-----BEGIN" in data[:4096]:
+            hint = "a PEM file; combine key and certificate with openssl pkcs12 -export"
+        elif "ends early" in str(exc):
+            hint = "it ends early: copy the whole file again"
+        else:  # ASN.1 details would not help: say what is expected
+            hint = "expected a .p12/.pfx file holding our private key and its certificate"
+        return "file", f"{name or 'this'} is not a PKCS#12 file ({hint})", "not_pkcs12"
     matches = mac_matches(pfx, password)
     old = ", ".join(dict.fromkeys(a.name for a in pfx.algorithms if not a.modern))
     if matches is False or (matches is None and not old):
-        return "password", "wrong password for this PKCS#12 file"
-    if old:  # the MAC proves the password right (or there is no MAC to check): blame the cipher
-        return "file", (
-            f"this PKCS#12 file uses {old} encryption, which this server cannot read; convert it "
-            f"to modern AES encryption with: {CONVERT_COMMAND} (then delete tmp.pem)"
+        return (
+            "password",
+            "wrong password for this PKCS#12 file: give the password it was exported with",
+            "wrong_password",
         )
-    return "file", (
+    if old:  # the MAC proves the password right (or there is no MAC to check): blame the cipher
+        message = (
+            f"this PKCS#12 file uses {old} encryption, which this server cannot read; convert "
+            f"it to modern AES encryption with: {CONVERT_COMMAND} (then delete tmp.pem)"
+        )
+        return "file", message, "legacy_encryption"
+    message = (
         "the password is right, but this PKCS#12 file could not be read "
         "(damaged, or holding a key type this server does not support)"
     )
+    return "file", message, "unreadable_pkcs12"
 
 
 def partner_upload_problem(data: bytes) -> str | None:

@@ -6,16 +6,55 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from as2bus.shared.contracts.certs import CertificateSummary, CertSource
 from as2bus.shared.contracts.config import ALIAS_PATTERN
 from as2bus.shared.contracts.envelope import Contract
+from as2bus.shared.errors import sentence_error
 
-Alias = Annotated[str, Field(pattern=ALIAS_PATTERN, description="Certificate alias")]
-KeyBits = Literal[2048, 3072, 4096]
-ValidityDays = Annotated[int, Field(ge=1, le=3650)]
-Password = Annotated[SecretStr, Field(min_length=8, max_length=256)]
+
+def _sentence(code: str, sentence: str) -> WrapValidator:
+    """Replace pydantic's wording ("at least 8 items") by one sentence for people."""
+
+    def validate(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise sentence_error(code, sentence) from None
+
+    return WrapValidator(validate)
+
+
+Alias = Annotated[
+    str,
+    Field(pattern=ALIAS_PATTERN, description="Certificate alias"),
+    _sentence(
+        "invalid_alias",
+        "an alias is 1 to 128 letters, digits and . _ @ - (no spaces), e.g. myco or myco@amazon",
+    ),
+]
+KeyBits = Annotated[
+    Literal[2048, 3072, 4096],
+    _sentence("invalid_key_bits", "the RSA key size must be 2048, 3072 or 4096 bits"),
+]
+ValidityDays = Annotated[
+    int,
+    Field(ge=1, le=3650),
+    _sentence("invalid_validity_days", "the validity must be 1 to 3650 days"),
+]
+PASSWORD_RULE = "the export password must be at least 8 characters long (and at most 256)"
+Password = Annotated[
+    SecretStr, Field(min_length=8, max_length=256), _sentence("invalid_password", PASSWORD_RULE)
+]
 
 
 class Input(BaseModel):
@@ -46,16 +85,38 @@ class KeystoreCreate(Input):
     station: str = Field(description="Our station's AS2 ID")
     partner: str = Field(description="The partner's AS2 ID")
     password: Password = Field(description="Protects exports; cannot be changed later")
-    private_key_alias: Alias | None = Field(default=None, description="Default: the station's")
+    private_key_alias: Alias | None = Field(
+        default=None,
+        description="Default: a new key's alias is STATIONALIAS@PARTNERALIAS (this partnership's "
+        "own); with own_key=existing, the station's alias",
+    )
     partner_cert_alias: Alias | None = Field(default=None, description="Default: the partner's")
-    own_key: Literal["generate", "existing"] = "generate"
+    own_key: Annotated[
+        Literal["generate", "existing"],
+        _sentence("invalid_own_key", "own_key must be 'generate' or 'existing'"),
+    ] = "generate"
     key_bits: KeyBits = 2048
     validity_days: ValidityDays = 730
+
+
+class KeystoreRotate(Input):
+    """A new generated key for a keystore's partnership; its previous keys retire after the
+    window. A key alias other partnerships share is left to them: this one gets its own."""
+
+    key_bits: KeyBits = 2048
+    validity_days: ValidityDays = 730
+    activation_at: datetime | None = Field(default=None, description="Default: now")
+    retire_previous_at: datetime | None = Field(
+        default=None,
+        description="When the previous keys stop; default: activation + switchover",
+    )
 
 
 class UsedBy(Contract):
     stations: list[str] = Field(default_factory=list)
     partners: list[str] = Field(default_factory=list)
+    #: Own keys: the partnerships (STATION:PARTNER) that sign and decrypt with this alias.
+    partnerships: list[str] = Field(default_factory=list)
 
 
 class CertificateView(CertificateSummary):
@@ -77,3 +138,5 @@ class KeystoreView(Contract):
     created_at: datetime
     own_certificates: list[CertificateView]
     partner_certificates: list[CertificateView]
+    #: On import: what is odd about the imported certificate (dates), stored anyway.
+    warnings: list[str] = Field(default_factory=list)

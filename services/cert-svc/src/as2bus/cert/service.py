@@ -4,7 +4,7 @@ serve key material, warn before expiry. Each write commits its event through the
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.cert import x509
 from as2bus.cert.adapters.repository import CertRepository
-from as2bus.cert.domain import Certificate, expiry_threshold_due
+from as2bus.cert.domain import Certificate, KeyUse, expiry_threshold_due, key_uses
 from as2bus.cert.schemas import CertificateView, GenerateOwn, Reschedule, UsedBy
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
@@ -26,6 +26,7 @@ from as2bus.shared.contracts import (
     CertRotation,
     KeyMaterialEntry,
     KeyMaterialReply,
+    PartnershipKey,
 )
 from as2bus.shared.contracts.certs import CertKind, CertSource
 from as2bus.shared.crypto import SecretBox
@@ -46,7 +47,11 @@ def key_context(cert_id: uuid.UUID) -> str:
 
 
 def _certificate_error(err: x509.CertificateError) -> InvalidFieldsError:
-    return InvalidFieldsError(FieldError(err.field, err.message))
+    return InvalidFieldsError(FieldError(err.field, err.message, err.code))
+
+
+def _no_certificate(cert_id: uuid.UUID) -> str:
+    return f"there is no certificate {cert_id}: take an ID from the certificate list"
 
 
 class CertService:
@@ -71,8 +76,15 @@ class CertService:
         try:
             async with self._sessions() as session, session.begin():
                 yield CertRepository(session)
-        except sa.exc.IntegrityError:
-            raise ConflictError(FieldError("file", "already stored")) from None
+        except sa.exc.IntegrityError:  # a unique constraint: another request stored it first
+            raise ConflictError(
+                FieldError(
+                    "file",
+                    "another request stored the same thing at the same moment; "
+                    "look at what is stored now before trying again",
+                    "already_stored",
+                )
+            ) from None
         self._after_commit()
 
     @asynccontextmanager
@@ -81,16 +93,19 @@ class CertService:
             yield CertRepository(session)
 
     # --- views ----------------------------------------------------------------------------
-    def used_by(self, cert: Certificate) -> UsedBy:
+    def used_by(self, cert: Certificate, uses: Sequence[KeyUse]) -> UsedBy:
         if cert.kind == "own":
             stations = [
                 s.as2_id for s in self.config.stations.values() if s.private_key_alias == cert.alias
             ]
-            return UsedBy(stations=sorted(stations))
+            partnerships = [u.name for u in uses if u.private_key_alias == cert.alias]
+            return UsedBy(stations=sorted(stations), partnerships=partnerships)
         partners = [p.as2_id for p in self.config.partners.values() if p.as2_alias == cert.alias]
         return UsedBy(partners=sorted(partners))
 
-    def view(self, cert: Certificate, warnings: list[str] | None = None) -> CertificateView:
+    def view(
+        self, cert: Certificate, warnings: list[str] | None = None, uses: Sequence[KeyUse] = ()
+    ) -> CertificateView:
         now = self.clock()
         return CertificateView(
             **cert.summary().model_dump(),
@@ -99,33 +114,78 @@ class CertService:
             days_left=cert.days_left(now),
             key_bits=cert.key_bits,
             has_private_key=cert.key_sealed is not None,
-            used_by=self.used_by(cert),
+            used_by=self.used_by(cert, uses),
             warnings=warnings or [],
         )
 
     async def list_certificates(self, alias: str | None, kind: str | None) -> list[CertificateView]:
         async with self.read() as repo:
-            return [self.view(c) for c in await repo.certificates(alias=alias, kind=kind)]
+            uses = await self.key_uses(repo)
+            return [
+                self.view(c, uses=uses) for c in await repo.certificates(alias=alias, kind=kind)
+            ]
 
     async def get(self, cert_id: uuid.UUID) -> Certificate:
         async with self.read() as repo:
             cert = await repo.certificate(cert_id)
         if cert is None:
-            raise NotFoundError("certificate", cert_id)
+            raise NotFoundError("certificate", cert_id, _no_certificate(cert_id))
         return cert
 
+    async def get_view(self, cert_id: uuid.UUID) -> CertificateView:
+        cert = await self.get(cert_id)
+        async with self.read() as repo:
+            return self.view(cert, uses=await self.key_uses(repo))
+
     # --- adding certificates --------------------------------------------------------------
-    async def generate_own(self, request: GenerateOwn) -> CertificateView:
+    def generate_key(
+        self,
+        common_name: str,
+        key_bits: int,
+        validity_days: int,
+        organization: str | None = None,
+    ) -> x509.OwnKey:
         try:
-            own = x509.generate_self_signed(
-                request.common_name or request.alias,
-                key_bits=request.key_bits,
-                validity_days=request.validity_days,
+            return x509.generate_self_signed(
+                common_name,
+                key_bits=key_bits,
+                validity_days=validity_days,
                 now=self.clock(),
-                organization=request.organization,
+                organization=organization,
             )
         except x509.CertificateError as err:
             raise _certificate_error(err) from None
+
+    def load_own(
+        self,
+        data: bytes,
+        password: str,
+        key_alias: str | None,
+        allow_invalid_dates: bool,
+        name: str,
+    ) -> tuple[x509.OwnKey, list[str]]:
+        """Our key and certificate from a PKCS#12 upload, and warnings about its dates."""
+        try:
+            own = x509.load_own_pkcs12(
+                data, password, key_alias, min_key_bits=self.policy.min_key_bits, name=name
+            )
+            warnings = x509.check_dates(
+                own.cert,
+                self.clock(),
+                allow_invalid_dates=allow_invalid_dates,
+                name=name or "the certificate",
+            )
+        except x509.CertificateError as err:
+            raise _certificate_error(err) from None
+        return own, warnings
+
+    async def generate_own(self, request: GenerateOwn) -> CertificateView:
+        own = self.generate_key(
+            request.common_name or request.alias,
+            request.key_bits,
+            request.validity_days,
+            request.organization,
+        )
         return await self.add(
             "own",
             request.alias,
@@ -145,16 +205,9 @@ class CertService:
         activation_at: datetime | None = None,
         retire_previous_at: datetime | None = None,
         allow_invalid_dates: bool = False,
+        filename: str = "",
     ) -> CertificateView:
-        try:
-            own = x509.load_own_pkcs12(
-                data, password, key_alias, min_key_bits=self.policy.min_key_bits
-            )
-            warnings = x509.check_dates(
-                own.cert, self.clock(), allow_invalid_dates=allow_invalid_dates
-            )
-        except x509.CertificateError as err:
-            raise _certificate_error(err) from None
+        own, warnings = self.load_own(data, password, key_alias, allow_invalid_dates, filename)
         return await self.add(
             "own",
             alias,
@@ -173,10 +226,16 @@ class CertService:
         activation_at: datetime | None = None,
         retire_previous_at: datetime | None = None,
         allow_invalid_dates: bool = False,
+        filename: str = "",
     ) -> CertificateView:
+        name = filename or "the file"
         try:
-            info = x509.load_partner_certificate(data, min_key_bits=self.policy.min_key_bits)
-            warnings = x509.check_dates(info, self.clock(), allow_invalid_dates=allow_invalid_dates)
+            info = x509.load_partner_certificate(
+                data, min_key_bits=self.policy.min_key_bits, name=name
+            )
+            warnings = x509.check_dates(
+                info, self.clock(), allow_invalid_dates=allow_invalid_dates, name=name
+            )
         except x509.CertificateError as err:
             raise _certificate_error(err) from None
         return await self.add(
@@ -195,15 +254,24 @@ class CertService:
         warnings: list[str] | None = None,
     ) -> CertificateView:
         """Store a certificate; if the alias has others still in service, this is a rotation."""
+        cert = self.new_certificate(kind, alias, source, info, key_pem, activation_at)
+        async with self.unit() as repo:
+            await self.store(repo, cert, retire_previous_at)
+            uses = await self.key_uses(repo)
+        return self.view(cert, warnings, uses)
+
+    def new_certificate(
+        self,
+        kind: CertKind,
+        alias: str,
+        source: CertSource,
+        info: x509.CertInfo,
+        key_pem: str | None,
+        activation_at: datetime | None,
+    ) -> Certificate:
         now = self.clock()
-        activation = activation_at or now
-        retire_at = retire_previous_at or activation + self.policy.switchover
-        if retire_at < activation:
-            raise InvalidFieldsError(
-                FieldError("retire_previous_at", "must not be before activation_at")
-            )
         cert_id = uuid.uuid4()
-        cert = Certificate(
+        return Certificate(
             id=cert_id,
             alias=alias,
             kind=kind,
@@ -215,80 +283,117 @@ class CertService:
             key_bits=info.key_bits,
             not_before=info.not_before,
             not_after=info.not_after,
-            activation_at=activation,
+            activation_at=activation_at or now,
             retirement_at=None,
             cert_pem=info.cert_pem,
             key_sealed=self.box.seal(key_pem.encode(), key_context(cert_id)) if key_pem else None,
             created_at=now,
         )
-        async with self.unit() as repo:
-            existing = await repo.certificates(alias=alias, kind=kind)
-            if any(c.fingerprint_sha256 == info.fingerprint_sha256 for c in existing):
-                raise ConflictError(
-                    FieldError(
-                        "file", f"this certificate is already stored under {kind} alias {alias!r}"
-                    )
-                )
-            previous = [c for c in existing if c.state(now) != "retired"]
-            await repo.add_certificate(cert)
-            for old in previous:
-                await repo.save_schedule(old.retired_by(retire_at))
-            if previous:
-                rotation = CertRotation(
-                    alias=alias,
-                    kind=kind,
-                    change="new-certificate",
-                    certificate=cert.summary(),
-                    previous_fingerprints=[c.fingerprint_sha256 for c in previous],
-                    previous_retire_at=retire_at,
-                    notify_partners=self._partners_to_notify(cert),
-                )
-                await repo.add_to_outbox(CertRotated(data=rotation, correlation_id=alias))
-            else:
-                await repo.add_to_outbox(
-                    CertImported(data=cert.summary(), source=source, correlation_id=alias)
-                )
-        return self.view(cert, warnings)
 
-    def _partners_to_notify(self, cert: Certificate) -> list[str]:
+    async def store(
+        self, repo: CertRepository, cert: Certificate, retire_previous_at: datetime | None
+    ) -> None:
+        """Add ``cert`` in ``repo``'s transaction; the alias's others in service then retire at
+        ``retire_previous_at`` (default: activation + switchover): a rotation."""
+        now = self.clock()
+        retire_at = retire_previous_at or cert.activation_at + self.policy.switchover
+        if retire_at < cert.activation_at:
+            raise InvalidFieldsError(
+                FieldError(
+                    "retire_previous_at",
+                    "the previous certificates cannot retire before the new one activates: "
+                    "give a retirement time after the activation time",
+                    "retirement_before_activation",
+                )
+            )
+        existing = await repo.certificates(alias=cert.alias, kind=cert.kind)
+        if any(c.fingerprint_sha256 == cert.fingerprint_sha256 for c in existing):
+            raise ConflictError(
+                FieldError(
+                    "file",
+                    f"this certificate is already stored under {cert.kind} alias {cert.alias!r}; "
+                    "nothing to do",
+                    "certificate_already_stored",
+                )
+            )
+        previous = [c for c in existing if c.state(now) != "retired"]
+        await repo.add_certificate(cert)
+        for old in previous:
+            await repo.save_schedule(old.retired_by(retire_at))
+        if previous:
+            rotation = CertRotation(
+                alias=cert.alias,
+                kind=cert.kind,
+                change="new-certificate",
+                certificate=cert.summary(),
+                previous_fingerprints=[c.fingerprint_sha256 for c in previous],
+                previous_retire_at=retire_at,
+                notify_partners=await self._partners_to_notify(repo, cert),
+            )
+            await repo.add_to_outbox(CertRotated(data=rotation, correlation_id=cert.alias))
+        else:
+            await repo.add_to_outbox(
+                CertImported(data=cert.summary(), source=cert.source, correlation_id=cert.alias)
+            )
+
+    async def key_uses(self, repo: CertRepository) -> list[KeyUse]:
+        """Every partnership known (config, keystores) with the key alias it uses."""
+        config = self.config
+        partnerships = [
+            (link.station_as2_id, link.partner_as2_id, station.private_key_alias)
+            for link in config.partnerships.values()
+            if (station := config.stations.get(link.station_id)) is not None
+        ]
+        keystores = [
+            (k["station_as2_id"], k["partner_as2_id"], k["private_key_alias"])
+            for k in await repo.keystores()
+        ]
+        return key_uses(partnerships, keystores)
+
+    async def _partners_to_notify(self, repo: CertRepository, cert: Certificate) -> list[str]:
         if cert.kind != "own":
             return []
-        stations = {
-            s.id for s in self.config.stations.values() if s.private_key_alias == cert.alias
-        }
-        return sorted(
-            {
-                p.partner_as2_id
-                for p in self.config.partnerships.values()
-                if p.station_id in stations
-            }
-        )
+        uses = await self.key_uses(repo)
+        return sorted({u.partner_as2_id for u in uses if u.private_key_alias == cert.alias})
 
     async def reschedule(self, cert_id: uuid.UUID, request: Reschedule) -> CertificateView:
         async with self.unit() as repo:
             cert = await repo.certificate(cert_id)
             if cert is None:
-                raise NotFoundError("certificate", cert_id)
+                raise NotFoundError("certificate", cert_id, _no_certificate(cert_id))
             changes = request.model_dump(exclude_unset=True)
             if changes.get("activation_at", cert.activation_at) is None:
-                raise InvalidFieldsError(FieldError("activation_at", "cannot be null"))
+                raise InvalidFieldsError(
+                    FieldError(
+                        "activation_at",
+                        "a certificate needs an activation time: give one instead of null",
+                        "activation_required",
+                    )
+                )
             new = Certificate(**{**cert.__dict__, **changes})
             if new.retirement_at is not None and new.retirement_at < new.activation_at:
                 raise InvalidFieldsError(
-                    FieldError("retirement_at", "must not be before activation_at")
+                    FieldError(
+                        "retirement_at",
+                        "a certificate cannot retire before it activates: give a retirement "
+                        "time after its activation time",
+                        "retirement_before_activation",
+                    )
                 )
             await repo.save_schedule(new)
             rotation = CertRotation(
                 alias=new.alias, kind=new.kind, change="schedule", certificate=new.summary()
             )
             await repo.add_to_outbox(CertRotated(data=rotation, correlation_id=new.alias))
-        return self.view(new)
+            uses = await self.key_uses(repo)
+        return self.view(new, uses=uses)
 
     # --- for inbound and outbound ---------------------------------------------------------
     async def key_material(self, aliases: list[str] | None) -> KeyMaterialReply:
         now = self.clock()
         async with self.read() as repo:
             certs = await repo.certificates()
+            keystores = await repo.keystores()
         wanted = [
             c
             for c in certs
@@ -297,7 +402,12 @@ class CertService:
         entries = [
             KeyMaterialEntry(**c.summary().model_dump(), sealed_key=c.key_sealed) for c in wanted
         ]
-        return KeyMaterialReply(entries=entries, generated_at=now)
+        partnership_keys = [
+            PartnershipKey(**{k: row[k] for k in PartnershipKey.model_fields}) for row in keystores
+        ]
+        return KeyMaterialReply(
+            entries=entries, generated_at=now, partnership_keys=partnership_keys
+        )
 
     # --- expiry ---------------------------------------------------------------------------
     async def check_expiry(self) -> list[CertExpiry]:

@@ -1,7 +1,8 @@
 """Certificate handling for cert-svc: parse, check, generate and export. No I/O.
 
-Every refusal is a ``CertificateError`` naming the API field at fault, so the HTTP layer can
-return it as a field error the user can act on. AS2 here means RSA keys only.
+Every refusal is a ``CertificateError`` naming the API field at fault and, where the user can
+act on it, a code; its message is one sentence saying what is wrong and what to do, with the
+uploaded file's name when there is one. AS2 here means RSA keys only.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 class CertificateError(ValueError):
     """Bad certificate input. `field` names the API field at fault ("file", "password", ...)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ def describe(cert_pem: str | bytes) -> CertInfo:
     try:
         return _info(x509.load_pem_x509_certificate(data))
     except ValueError as exc:
-        raise CertificateError("file", f"not a PEM X.509 certificate ({exc})") from exc
+        raise CertificateError(
+            "file", "this is not a PEM X.509 certificate", "not_a_certificate"
+        ) from exc
 
 
 def _check_rsa(key: object, min_key_bits: int, what: str) -> int:
@@ -85,18 +89,30 @@ def _check_rsa(key: object, min_key_bits: int, what: str) -> int:
     if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
         if key.key_size < min_key_bits:
             raise CertificateError(
-                "file", f"{what} is a {key.key_size}-bit key; at least {min_key_bits} bits required"
+                "file",
+                f"{what} is a {key.key_size}-bit key; at least {min_key_bits} bits required, "
+                "so a certificate with a longer RSA key is needed",
+                "key_too_short",
             )
         return key.key_size
     kind = type(key).__name__.replace("PublicKey", "").replace("PrivateKey", "")
     if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
         kind += f" ({key.curve.name})"
-    raise CertificateError("file", f"{what} is a {kind} key; AS2 here uses RSA keys only")
+    raise CertificateError(
+        "file",
+        f"{what} is a {kind} key; AS2 here uses RSA keys only, so an RSA certificate is needed",
+        "key_not_rsa",
+    )
 
 
-def _check_size(data: bytes) -> None:
+def _check_size(data: bytes, name: str = "the file") -> None:
     if len(data) > MAX_UPLOAD_BYTES:
-        raise CertificateError("file", f"the file is {len(data)} bytes, larger than 1 MiB")
+        raise CertificateError(
+            "file",
+            f"{name} is {len(data)} bytes, larger than 1 MiB: a certificate or PKCS#12 file is "
+            "a few KB, so this is probably not the right file",
+            "file_too_large",
+        )
 
 
 def generate_self_signed(
@@ -159,8 +175,8 @@ def _key_pem(key: rsa.RSAPrivateKey) -> str:
     ).decode("ascii")
 
 
-def _load_p12(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates:
-    _check_size(data)
+def _load_p12(data: bytes, password: str, name: str = "") -> pkcs12.PKCS12KeyAndCertificates:
+    _check_size(data, name or "the file")
     # OpenSSL runs whatever key-derivation count the file asks for: bound it before handing over.
     try:
         iterations = pkcs12_probe.parse_pfx(data).mac_iterations
@@ -168,14 +184,15 @@ def _load_p12(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates:
         iterations = 1  # not parseable here: OpenSSL's own error is explained below
     if iterations > pkcs12_probe.MAX_MAC_ITERATIONS:
         raise CertificateError(
-            "file", f"the file asks for {iterations} MAC iterations; at most "
-            f"{pkcs12_probe.MAX_MAC_ITERATIONS} are accepted"
+            "file", f"{name or 'the file'} asks for {iterations} MAC iterations; at most "
+            f"{pkcs12_probe.MAX_MAC_ITERATIONS} are accepted: export it again with the default",
+            "too_many_iterations",
         )  # fmt: skip
     try:
         return pkcs12.load_pkcs12(data, password.encode("utf-8") or None)
     except (ValueError, UnsupportedAlgorithm):  # no more than "invalid password or PKCS12 data"
-        field, message = pkcs12_probe.explain_failure(data, password)
-    raise CertificateError(field, message)
+        field, message, code = pkcs12_probe.explain_failure(data, password, name)
+    raise CertificateError(field, message, code)
 
 
 def _alias(entry: pkcs12.PKCS12Certificate) -> str | None:
@@ -196,17 +213,28 @@ def _chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> list[str]:
 
 
 def load_own_pkcs12(
-    data: bytes, password: str, key_alias: str | None = None, *, min_key_bits: int = 2048
+    data: bytes,
+    password: str,
+    key_alias: str | None = None,
+    *,
+    min_key_bits: int = 2048,
+    name: str = "",
 ) -> OwnKey:
-    p12 = _load_p12(data, password)
+    p12 = _load_p12(data, password, name)
     if p12.key is None:
         raise CertificateError(
             "file",
             f"no private key in this PKCS#12 file (it holds {len(p12.additional_certs)} "
             "certificate(s)); for a partner's certificate use the partner certificate upload",
+            "no_private_key",
         )
     if p12.cert is None:  # OpenSSL pairs the key with the certificate holding its public key
-        raise CertificateError("file", "the private key does not match any certificate in the file")
+        raise CertificateError(
+            "file",
+            "the private key does not match any certificate in the file; export the key "
+            "together with its own certificate",
+            "key_certificate_mismatch",
+        )
     aliases = [_alias(e) for e in (p12.cert, *p12.additional_certs)]
     if key_alias is not None and key_alias != aliases[0]:
         if key_alias in aliases:
@@ -214,10 +242,13 @@ def load_own_pkcs12(
                 "key_alias",
                 f"entry '{key_alias}' is a certificate without a private key; "
                 f"the key in this file is under '{aliases[0]}'",
+                "key_alias_not_a_key",
             )
         present = ", ".join(a for a in dict.fromkeys(aliases) if a is not None) or "(none)"
         raise CertificateError(
-            "key_alias", f"no entry '{key_alias}' in the file; aliases present: {present}"
+            "key_alias",
+            f"no entry '{key_alias}' in the file; aliases present: {present}",
+            "key_alias_not_found",
         )
     key, cert = p12.key, p12.cert.certificate
     _check_rsa(key, min_key_bits, "the private key")
@@ -229,14 +260,23 @@ def load_own_pkcs12(
 
 def _check_match(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
     if key.public_key() != cert.public_key():
-        raise CertificateError("file", "the private key does not match the certificate")
+        raise CertificateError(
+            "file",
+            "the private key does not match the certificate; export the key together with "
+            "its own certificate",
+            "key_certificate_mismatch",
+        )
 
 
-def load_partner_certificate(data: bytes, *, min_key_bits: int = 2048) -> CertInfo:
-    _check_size(data)
+def load_partner_certificate(
+    data: bytes, *, min_key_bits: int = 2048, name: str = "the file"
+) -> CertInfo:
+    _check_size(data, name)
     labels = [m.decode() for m in _PEM_LABEL.findall(data)]
     if any("PRIVATE KEY" in label for label in labels) or _is_der_key(data):
-        raise CertificateError("file", f"the file holds a private key; {pkcs12_probe.PARTNER_ONLY}")
+        raise CertificateError(
+            "file", f"{name} holds a private key; {pkcs12_probe.PARTNER_ONLY}", "private_key_upload"
+        )
     if labels:
         if labels.count("CERTIFICATE") != 1:
             found = (
@@ -245,18 +285,25 @@ def load_partner_certificate(data: bytes, *, min_key_bits: int = 2048) -> CertIn
                 else f"no certificate (found: {', '.join(dict.fromkeys(labels))})"
             )
             raise CertificateError(
-                "file", f"the PEM file holds {found}; upload the partner's own certificate alone"
+                "file",
+                f"{name} is a PEM file holding {found}; upload the partner's own certificate alone",
+                "not_one_certificate",
             )
         loader = x509.load_pem_x509_certificate
     else:
         if problem := pkcs12_probe.partner_upload_problem(data):
-            raise CertificateError("file", problem)
+            raise CertificateError("file", problem, "pkcs12_upload")
         loader = x509.load_der_x509_certificate
     try:
         cert = loader(data)
-    except ValueError as exc:
-        raise CertificateError("file", f"not an X.509 certificate ({exc})") from None
-    _check_rsa(cert.public_key(), min_key_bits, "the certificate's public key")
+    except ValueError:  # the parser's own words (ASN.1 offsets) would not help anyone
+        raise CertificateError(
+            "file",
+            f"{name} is not a certificate: expected a PEM or DER X.509 certificate "
+            "(.cer/.crt/.pem); ask the partner for its public certificate",
+            "not_a_certificate",
+        ) from None
+    _check_rsa(cert.public_key(), min_key_bits, f"{name}'s public key")
     return _info(cert)
 
 
@@ -270,21 +317,33 @@ def _is_der_key(data: bytes) -> bool:
     return True
 
 
-def check_dates(cert: CertInfo, now: datetime, *, allow_invalid_dates: bool) -> list[str]:
+def check_dates(
+    cert: CertInfo, now: datetime, *, allow_invalid_dates: bool, name: str = "the certificate"
+) -> list[str]:
+    """Warnings for a certificate outside its validity dates, or a refusal naming ``name``."""
     if now < cert.not_before:
-        problem = f"certificate is not valid until {cert.not_before:%Y-%m-%d %H:%M:%S} UTC"
+        when = f"is not valid until {cert.not_before:%Y-%m-%d %H:%M:%S} UTC"
+        code, fix = "certificate_not_yet_valid", "wait until then"
     elif now > cert.not_after:
-        problem = f"certificate expired on {cert.not_after:%Y-%m-%d %H:%M:%S} UTC"
+        when = f"expired on {cert.not_after:%Y-%m-%d %H:%M:%S} UTC"
+        code, fix = "certificate_expired", "get a current one"
     else:
         return []
     if not allow_invalid_dates:
-        raise CertificateError("file", f"{problem} (pass allow_invalid_dates to store it anyway)")
-    return [problem]
+        raise CertificateError(
+            "file",
+            f"{name} {when}; {fix}, or store it anyway with allow_invalid_dates "
+            "(as2bus: --allow-invalid-dates)",
+            code,
+        )
+    return [f"certificate {when}"]
 
 
 def _encryption(password: str) -> serialization.KeySerializationEncryption:
     if not password:
-        raise CertificateError("password", "a password is required to protect the export")
+        raise CertificateError(
+            "password", "a password is required to protect the export", "password_required"
+        )
     return (
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(_KDF_ROUNDS)

@@ -7,19 +7,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from as2bus.config.adapters.relay import config_relay
-from as2bus.config.entrypoints.api import router
+from as2bus.config.entrypoints.api import routers
 from as2bus.config.entrypoints.bus import register_credentials
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
 from as2bus.shared.bus import new_broker, open_bus
 from as2bus.shared.bus.replica import config_bucket
-from as2bus.shared.chassis import bus_check, database_check, required_secrets
+from as2bus.shared.chassis import api_tokens, bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
-from as2bus.shared.web import add_error_handlers, add_ops_routes, require_token
+from as2bus.shared.web import add_error_handlers, add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.config")
 
@@ -27,7 +27,8 @@ MIGRATIONS = "as2bus.config:migrations"
 
 
 def create_app(settings: ConfigSettings) -> FastAPI:
-    api_token, master_key = required_secrets(settings)
+    _, master_key = required_secrets(settings)
+    tokens = api_tokens(settings)
     box = SecretBox(master_key)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -69,7 +70,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
         summary="Stations, trading partners and partnerships of the as2bus AS2 gateway.",
         lifespan=lifespan,
     )
-    app.include_router(router, dependencies=[Depends(require_token(api_token))])
+    include_scoped(app, routers, tokens)
     add_error_handlers(app)
     add_ops_routes(
         app,

@@ -27,8 +27,9 @@ def check_partner_rules(settings: dict[str, object], secrets: dict[str, object])
     errors: list[FieldError] = []
     if settings.get("mdn_mode") == "async" and not settings.get("async_mdn_url"):
         errors.append(FieldError("async_mdn_url", "required when mdn_mode is 'async'"))
-    if settings.get("mdn_signed") and not settings.get("mdn_signing_alg"):
-        errors.append(FieldError("mdn_signing_alg", "required when mdn_signed is true"))
+    signed_mdn = settings.get("mdn_signature") in ("required", "preferred")
+    if signed_mdn and not settings.get("mdn_signing_alg"):
+        errors.append(FieldError("mdn_signing_alg", "required unless mdn_signature is 'none'"))
     auth = settings.get("http_auth")
     if isinstance(auth, dict):
         errors.extend(_auth_errors(auth, secrets))

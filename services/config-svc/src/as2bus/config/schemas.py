@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    model_validator,
 )
 
 from as2bus.config.domain import check_as2_id
@@ -32,6 +33,7 @@ from as2bus.shared.contracts.config import (
     MAX_PARTNER_CONCURRENCY,
     AuthFailureDetection,
     MdnMode,
+    MdnSignature,
     TokenPlacement,
 )
 
@@ -136,6 +138,13 @@ HttpAuthIn = Annotated[NoAuthIn | BasicAuthIn | TokenAuthIn, Field(discriminator
 # --- partners -----------------------------------------------------------------------------
 
 
+_MDN_SIGNATURE = (
+    "The partner's MDN signature: required (asked as required; an unsigned MDN fails the "
+    "message), preferred (asked as optional; an unsigned MDN is delivery with a warning) or "
+    "none (an unsigned MDN is asked for)"
+)
+
+
 class PartnerFields(Input):
     """Settings shared by create and update; on update every field is optional."""
 
@@ -149,6 +158,25 @@ class PartnerFields(Input):
     max_attempts: Annotated[int, Field(ge=1, le=100)] | None = Field(
         default=None, description="Send attempts before failing (default: outbound-svc's)"
     )
+    mdn_signature: MdnSignature | None = Field(default=None, description=_MDN_SIGNATURE)
+    mdn_signed: bool | None = Field(
+        default=None,
+        description="Deprecated, the older form of mdn_signature: true = required, false = none",
+    )
+
+    @model_validator(mode="after")
+    def _mdn_signature_from_mdn_signed(self) -> PartnerFields:
+        """Clients of the older API send ``mdn_signed``: it becomes ``mdn_signature``."""
+        if self.mdn_signed is None:
+            return self
+        signed: tuple[MdnSignature, ...] = ("required", "preferred")
+        agrees = signed if self.mdn_signed else ("none",)
+        if "mdn_signature" not in self.model_fields_set:
+            self.mdn_signature = agrees[0]
+        elif self.mdn_signature not in agrees:
+            raise ValueError("mdn_signed contradicts mdn_signature: give mdn_signature only")
+        return self
+
     async_mdn_deadline_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] | None = Field(
         default=None, description="How long to wait for an async MDN (default: outbound-svc's)"
     )
@@ -163,7 +191,7 @@ class PartnerCreate(PartnerFields):
     enabled: bool = True
     as2_url: Url
     mdn_mode: MdnMode = "sync"
-    mdn_signed: bool = True
+    mdn_signature: MdnSignature = Field(default="required", description=_MDN_SIGNATURE)
     compression: Compression = Compression.NONE
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
     http_auth: HttpAuthIn = Field(default_factory=NoAuthIn)
@@ -177,7 +205,6 @@ class PartnerUpdate(PartnerFields):
     enabled: bool | None = None
     as2_url: Url | None = None
     mdn_mode: MdnMode | None = None
-    mdn_signed: bool | None = None
     compression: Compression | None = None
     outgoing_encoding: TransferEncoding | None = None
     http_auth: HttpAuthIn | None = None

@@ -51,7 +51,7 @@ _VOLATILE = {"revision", "updated_at"}
 _NOT_NULL = {
     "as2_id", "name", "private_key_alias", "mdn_signing_alg", "accepted_encryption_algs",
     "accepted_signing_algs", "incoming_encoding", "as2_alias", "enabled", "as2_url", "mdn_mode",
-    "mdn_signed", "compression", "outgoing_encoding", "http_auth", "max_concurrency",
+    "mdn_signature", "compression", "outgoing_encoding", "http_auth", "max_concurrency",
 }  # fmt: skip
 
 
@@ -61,7 +61,7 @@ def default_alias(as2_id: str) -> str:
 
 
 def _changes(update: StationUpdate | PartnerUpdate) -> dict[str, Any]:
-    changes = update.model_dump(exclude_unset=True, exclude={"http_auth"})
+    changes = update.model_dump(exclude_unset=True, exclude={"http_auth", "mdn_signed"})
     nulls = [
         FieldError(k, "cannot be null") for k, v in changes.items() if v is None and k in _NOT_NULL
     ]
@@ -186,7 +186,7 @@ class ConfigService:
             if await repo.list_partners(data.as2_id):
                 raise ConflictError(duplicate)
             auth, secrets = split_auth(data.http_auth, {}, {})
-            fields = data.model_dump(mode="json", exclude={"http_auth"})
+            fields = data.model_dump(mode="json", exclude={"http_auth", "mdn_signed"})
             fields.update(http_auth=auth, as2_alias=data.as2_alias or default_alias(data.as2_id))
             _check_partner_rules(fields, secrets)
             now = utc_now()

@@ -49,12 +49,14 @@ class PartyResolver:
             raise UnknownPartyError(f"partnership {as2_to!r}/{as2_from!r} is disabled")
         now = datetime.now(UTC)
         ring = await self._keys.keyring()
+        # The partnership's own key (its keystore's), every one in service during a rotation.
+        own_alias = ring.own_alias(station.as2_id, partner.as2_id, station.private_key_alias)
         decryption = [
             KeyPair(self._keys.private_key_pem(e), e.cert_pem.encode())
-            for e in ring.decryption_keys(station.private_key_alias, now)
+            for e in ring.decryption_keys(own_alias, now)
         ]
         try:
-            signer = ring.signing_key(station.private_key_alias, now)
+            signer = ring.signing_key(own_alias, now)
             signing: KeyPair | None = KeyPair(
                 self._keys.private_key_pem(signer), signer.cert_pem.encode()
             )
@@ -83,14 +85,17 @@ class PartyResolver:
         now = datetime.now(UTC)
         return [e.cert_pem.encode() for e in ring.verification_certificates(partner.as2_alias, now)]
 
-    async def signer_for(self, station_as2_id: str | None) -> LocalParty | None:
+    async def signer_for(
+        self, station_as2_id: str | None, partner_as2_id: str | None = None
+    ) -> LocalParty | None:
         """Our party for signing a negative MDN when no partnership could be resolved."""
         station = self.station_by_as2_id(station_as2_id) if station_as2_id else None
         if station is None:
             return None
         ring = await self._keys.keyring()
+        alias = ring.own_alias(station.as2_id, partner_as2_id or "", station.private_key_alias)
         try:
-            signer = ring.signing_key(station.private_key_alias, datetime.now(UTC))
+            signer = ring.signing_key(alias, datetime.now(UTC))
         except CertificateUnavailableError:
             return LocalParty(as2_id=station.as2_id, signing=None)
         pair = KeyPair(self._keys.private_key_pem(signer), signer.cert_pem.encode())

@@ -201,7 +201,11 @@ class Receiver:
                 ),
             )
         )
-        local = parties.local if parties else await self._parties.signer_for(summary.as2_to)
+        local = (
+            parties.local
+            if parties
+            else await self._parties.signer_for(summary.as2_to, summary.as2_from)
+        )
         # An async MDN goes to a URL the sender chose: only for a partner we know. A stranger
         # naming an internal URL must not make us POST to it (server-side request forgery).
         stranger_async = parties is None and summary.mdn is not None and summary.mdn.mode == "async"

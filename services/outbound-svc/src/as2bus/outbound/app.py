@@ -93,7 +93,9 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
         )
         http = http_client(settings)
-        claims = Claims(sessions, timedelta(seconds=settings.lease_seconds))
+        claims = Claims(
+            sessions, timedelta(seconds=settings.lease_seconds), after_commit=relay.wake
+        )
         settlement = Settlement(
             sessions,
             resend_on_deadline=settings.async_mdn_resend,
@@ -145,9 +147,15 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         try:
             yield
         finally:
+            # A clean stop gives back what it holds: sends still running after the grace
+            # period are cancelled and their leases released (see Workers.stop), and the
+            # events saying so are published before the bus closes.
+            await workers.stop(settings.stop_grace_seconds)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(relay.drain_once(), timeout=5)
             await http.aclose()
             await credentials.stop()
             await keys.stop()

@@ -5,16 +5,17 @@
                       │                            └─deadline─▶ failed, or queued again
                       └─retryable error─▶ retrying ─due─▶ sending …  (max attempts → failed)
 
-The judgement of an MDN is strict on purpose: a receipt that cannot prove delivery (unsigned
-when we asked for a signature, a signature that does not verify, no MIC, a MIC that is not
-ours) is a failure, never a quiet success.
+An MDN is judged by ``as2bus.shared.contracts.judge_mdn``, the rule tracklog-svc and the CLI
+apply too: a receipt that cannot prove delivery (unsigned when a signature was required, a
+signature that does not verify, a MIC that is not ours) is a failure, never a quiet success.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, cast
+
+from as2bus.shared.contracts import Verdict
 
 Status = Literal[
     "queued",
@@ -41,38 +42,8 @@ def backoff(attempt: int, base_seconds: float, max_seconds: float) -> timedelta:
     return timedelta(seconds=min(base_seconds * 2 ** max(attempt - 1, 0), max_seconds))
 
 
-@dataclass(frozen=True)
-class MdnFacts:
-    disposition: str  # processed | processed/warning | failed
-    modifier: str | None
-    signed: bool
-    signature_valid: bool | None
-    mic: str | None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: Status
-    reason: str | None
-    mic_matches: bool | None
-
-
-def judge_mdn(mdn: MdnFacts, *, expected_mic: str | None, signed_requested: bool) -> Verdict:
-    mic_matches = None if expected_mic is None or mdn.mic is None else mdn.mic == expected_mic
-
-    def failed(reason: str) -> Verdict:
-        return Verdict("failed", reason, mic_matches)
-
-    if signed_requested and not mdn.signed:
-        return failed("the MDN is not signed, though a signed receipt was requested")
-    if mdn.signed and mdn.signature_valid is not True:
-        return failed("the MDN's signature does not verify with the partner's certificate")
-    if mdn.disposition == "failed" or (mdn.modifier and "error" in mdn.disposition):
-        return failed(f"the partner reported a failure: {mdn.modifier or mdn.disposition}")
-    if expected_mic is not None and mdn.mic is None:
-        return failed("the MDN carries no Received-Content-MIC")
-    if mic_matches is False:
-        return failed(f"MIC mismatch: the partner computed {mdn.mic}, we sent {expected_mic}")
-    if mdn.disposition == "processed/warning":
-        return Verdict("delivered-with-warnings", mdn.modifier, mic_matches)
-    return Verdict("delivered", None, mic_matches)
+def settled(verdict: Verdict) -> Status:
+    """A message's status after its MDN's verdict: delivered, with warnings, or failed."""
+    if verdict.status not in FINAL:
+        raise ValueError(f"an MDN's verdict settles a message; got {verdict.status!r}")
+    return cast(Status, verdict.status)

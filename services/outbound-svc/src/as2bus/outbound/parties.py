@@ -10,7 +10,13 @@ from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty
 from as2bus.shared.as2.streaming import streams
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import PartnerState, SendOverrides, StationState, TokenAuthPublic
+from as2bus.shared.contracts import (
+    MdnSignature,
+    PartnerState,
+    SendOverrides,
+    StationState,
+    TokenAuthPublic,
+)
 from as2bus.shared.keyring import CertificateUnavailableError
 
 
@@ -66,8 +72,10 @@ async def resolve_sides(
     mdn_mode = o.mdn_mode or partner.mdn_mode
     ring = await keys.keyring()
     key = None
-    if signing is not None or (mdn_mode != "none" and partner.mdn_signed):
-        entry = ring.signing_key(station.private_key_alias, at)
+    signed_mdn = partner.mdn_signature != "none"
+    if signing is not None or (mdn_mode != "none" and signed_mdn):
+        own_alias = ring.own_alias(station.as2_id, partner.as2_id, station.private_key_alias)
+        entry = ring.signing_key(own_alias, at)
         key = KeyPair(keys.private_key_pem(entry), entry.cert_pem.encode())
     encrypt_cert = None
     if encryption is not None:
@@ -82,10 +90,18 @@ async def resolve_sides(
         compression=o.compression or partner.compression,
         encoding=o.encoding or partner.outgoing_encoding,
         mdn_mode=None if mdn_mode == "none" else mdn_mode,
-        mdn_signing=partner.mdn_signing_alg if partner.mdn_signed else None,
+        mdn_signing=partner.mdn_signing_alg if signed_mdn else None,
+        mdn_signing_required=partner.mdn_signature == "required",
         async_mdn_url=(partner.async_mdn_url or async_mdn_url) if mdn_mode == "async" else None,
     )
     return Sides(station, partner, LocalParty(as2_id=station.as2_id, signing=key), remote)
+
+
+def mdn_signature(remote: RemoteParty) -> MdnSignature:
+    """The MDN signature a message to ``remote`` asks for (what its MDN is judged by)."""
+    if remote.mdn_mode is None or remote.mdn_signing is None:
+        return "none"
+    return "required" if remote.mdn_signing_required else "preferred"
 
 
 def can_stream(sides: Sides) -> bool:
@@ -102,5 +118,6 @@ __all__ = [
     "PartnershipUnavailableError",
     "Sides",
     "can_stream",
+    "mdn_signature",
     "resolve_sides",
 ]

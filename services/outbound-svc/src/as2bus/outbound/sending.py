@@ -18,9 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.domain import FINAL, MdnFacts, Status, backoff, judge_mdn
+from as2bus.outbound.domain import FINAL, Status, backoff, settled
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
-from as2bus.outbound.parties import PartnershipUnavailableError, Sides, can_stream, resolve_sides
+from as2bus.outbound.parties import (
+    PartnershipUnavailableError,
+    Sides,
+    can_stream,
+    mdn_signature,
+    resolve_sides,
+)
 from as2bus.shared import as2
 from as2bus.shared.as2.streaming import Streamer, StreamPlan
 from as2bus.shared.bus.documents import DocumentStore
@@ -30,6 +36,7 @@ from as2bus.shared.contracts import (
     DocumentRef,
     Event,
     Failure,
+    MdnFacts,
     MdnReceived,
     MdnReport,
     MessageFailed,
@@ -39,6 +46,7 @@ from as2bus.shared.contracts import (
     Retry,
     SendAttempt,
     SendOverrides,
+    judge_mdn,
 )
 from as2bus.shared.keyring import CertificateUnavailableError
 from as2bus.shared.offload import run_sized
@@ -59,6 +67,8 @@ class Policy:
     #: process's memory (about 6-8x the document at the peak).
     max_in_memory_bytes: int = 256 * 1024 * 1024
 
+
+STOPPED = "outbound-svc stopped during the attempt; retried at once"
 
 #: Settles an attempt; the columns to set are the other keys of the parameters. Only while
 #: the row is still ``sending`` at this attempt: our lease, not one another replica took over.
@@ -103,15 +113,41 @@ class Sender:
     def _max_attempts(self, partner: PartnerState | None) -> int:
         return (partner.max_attempts if partner else None) or self._policy.max_attempts
 
+    def _may_retry(self, row: dict[str, Any], partner: PartnerState | None) -> bool:
+        """Attempts a clean stop interrupted are not the partner's doing: they do not count."""
+        counted: int = row["attempts"] - (row.get("stopped_attempts") or 0)
+        return counted < self._max_attempts(partner)
+
     async def crashed(self, row: dict[str, Any], err: BaseException) -> Status:
         """An attempt broke in an unforeseen way: count it like a failed attempt."""
         reason = f"unexpected error: {type(err).__name__}: {err}"[:500]
         partner = next(
             (p for p in self._config.partners.values() if p.as2_id == row["partner"]), None
         )
-        if row["attempts"] < self._max_attempts(partner):
+        if self._may_retry(row, partner):
             return await self._retry(row, reason)
         return await self._fail(row, reason)
+
+    async def release(self, row: dict[str, Any]) -> bool:
+        """Give back the lease of an attempt a clean stop interrupted, so the message is
+        due again now (another replica, or this one once started again) instead of when the
+        lease runs out. The attempt may have reached the partner: the next one sends the same
+        Message-ID, which the partner recognises. False when the attempt had settled already
+        (or the lease was no longer ours)."""
+        now = self._clock()
+        retry = Retry(
+            request_id=row["request_id"],
+            message_id=row["message_id"],
+            station=row["station"],
+            partner=row["partner"],
+            attempt=row["attempts"],
+            reason=STOPPED,
+            next_attempt_at=now,
+        )
+        event = MessageRetrying(correlation_id=row["message_id"], occurred_at=now, data=retry)
+        stopped = (row.get("stopped_attempts") or 0) + 1
+        values = {"next_attempt_at": now, "last_error": STOPPED, "stopped_attempts": stopped}
+        return await self._write(row, "retrying", [event], **values)
 
     async def _send(self, row: dict[str, Any]) -> Status:
         overrides = SendOverrides.model_validate(row["overrides"]) if row["overrides"] else None
@@ -142,7 +178,7 @@ class Sender:
         result = await self._http.post(sides.partner, built.headers, body)
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"
-            if result.retryable and row["attempts"] < self._max_attempts(sides.partner):
+            if result.retryable and self._may_retry(row, sides.partner):
                 return await self._retry(row, reason)
             return await self._fail(row, reason)
         mode = sides.remote.mdn_mode
@@ -155,8 +191,8 @@ class Sender:
             http_status=result.response.status_code,
             mdn_mode=mode or "none",
             mic=built.mic,
+            mdn_signature=mdn_signature(sides.remote),
         )
-        signed = sides.remote.mdn_signing is not None
         if mode is None:
             return await self._finish(
                 row, "delivered", [MessageSent(correlation_id=row["message_id"], data=sent)]
@@ -168,7 +204,8 @@ class Sender:
             )
             values = {
                 "mic": built.mic,
-                "signed_mdn": signed,
+                "signed_mdn": sent.mdn_signature != "none",
+                "mdn_signature": sent.mdn_signature,
                 "mdn_mode": "async",
                 "mdn_deadline": deadline,
             }
@@ -238,9 +275,8 @@ class Sender:
                 row, f"the partner answered 2xx without a readable MDN: {err}", events
             )
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
-        verdict = judge_mdn(
-            facts, expected_mic=built.mic, signed_requested=sides.remote.mdn_signing is not None
-        )
+        # Judged by what MessageSent says we asked for: tracklog-svc and the CLI judge the same.
+        verdict = judge_mdn(facts, signature=sent.mdn_signature, expected_mic=sent.mic)
         TIME_TO_MDN.labels(row["partner"]).observe(
             (self._clock() - row["created_at"]).total_seconds()
         )
@@ -264,10 +300,10 @@ class Sender:
             )
         )
         if verdict.status == "failed":
-            return await self._fail(row, verdict.reason or "failed", events)
+            return await self._fail(row, verdict.reason or "failed", events, code=verdict.code)
         SENT.labels(row["partner"], verdict.status).inc()
         return await self._finish(
-            row, verdict.status, events, mic=built.mic, last_error=verdict.reason
+            row, settled(verdict), events, mic=built.mic, last_error=verdict.reason
         )
 
     async def _retry(self, row: dict[str, Any], reason: str) -> Status:
@@ -287,7 +323,12 @@ class Sender:
         return await self._finish(row, "retrying", [event], next_attempt_at=when, last_error=reason)
 
     async def _fail(
-        self, row: dict[str, Any], reason: str, events: list[Event] | None = None
+        self,
+        row: dict[str, Any],
+        reason: str,
+        events: list[Event] | None = None,
+        *,
+        code: str | None = None,
     ) -> Status:
         FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
         log.warning("%s to %s failed: %s", row["message_id"], row["partner"], reason)
@@ -298,6 +339,7 @@ class Sender:
             partner=row["partner"],
             attempts=row["attempts"],
             reason=reason,
+            code=code,
         )
         all_events = [
             *(events or []),
@@ -308,6 +350,16 @@ class Sender:
     async def _finish(
         self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
     ) -> Status:
+        if not await self._write(row, status, events, **values):
+            log.warning(
+                "%s was taken over by another replica; dropping this outcome", row["message_id"]
+            )
+        return status
+
+    async def _write(
+        self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
+    ) -> bool:
+        """Settle the attempt with its events; False when the attempt is no longer ours."""
         if status in FINAL:
             values["content"] = None  # a kept document is not needed once settled
         values.update(status=status, lease_until=None, updated_at=self._clock())
@@ -317,10 +369,7 @@ class Sender:
                 _OUTCOME, {"row_id": row["id"], "attempt": row["attempts"], **values}
             )
             if changed.rowcount == 0:  # type: ignore[attr-defined]
-                log.warning(
-                    "%s was taken over by another replica; dropping this outcome", row["message_id"]
-                )
-                return status
+                return False
             await add_to_outbox(session, outbox, *events)
         self._after_commit()
-        return status
+        return True

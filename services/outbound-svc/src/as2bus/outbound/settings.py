@@ -30,6 +30,14 @@ class OutboundSettings(ServiceSettings):
         validation_alias=_env("lease_seconds"),
         description="How long a replica owns a message it is sending before another may retry it",
     )
+    stop_grace_seconds: float = Field(
+        default=10,
+        ge=0,
+        validation_alias=_env("stop_grace_seconds"),
+        description="On a clean stop (SIGTERM), how long sends in progress may take to finish; "
+        "those still running are then cancelled and handed back for an immediate retry (same "
+        "Message-ID). Keep it below the pod's terminationGracePeriodSeconds",
+    )
     async_mdn_deadline_seconds: float = Field(
         default=4 * 3600, gt=0, validation_alias=_env("async_mdn_deadline_seconds")
     )

@@ -12,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.claims import aware
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.domain import MdnFacts, judge_mdn
+from as2bus.outbound.domain import settled
 from as2bus.outbound.metrics import FAILED, SENT, TIME_TO_MDN
-from as2bus.shared.contracts import Event, Failure, MdnReport, MessageFailed
+from as2bus.shared.contracts import (
+    Event,
+    Failure,
+    MdnFacts,
+    MdnReport,
+    MdnSignature,
+    MessageFailed,
+    judge_mdn,
+)
 from as2bus.shared.outbox import add_to_outbox
 
 
@@ -57,10 +65,15 @@ class Settlement:
                 report.signature_valid,
                 report.mic,
             )
-            verdict = judge_mdn(facts, expected_mic=row["mic"], signed_requested=row["signed_mdn"])
+            # Rows from before mdn_signature only know whether a signature was asked for,
+            # which then meant required.
+            asked: MdnSignature = row["mdn_signature"] or (
+                "required" if row["signed_mdn"] else "none"
+            )
+            verdict = judge_mdn(facts, signature=asked, expected_mic=row["mic"])
             events: list[Event] = []
             if verdict.status == "failed":
-                events.append(self._failed(row, verdict.reason or "failed"))
+                events.append(self._failed(row, verdict.reason or "failed", verdict.code))
             else:
                 SENT.labels(row["partner"], verdict.status).inc()
             created = aware(row["created_at"]) or self._clock()
@@ -69,7 +82,7 @@ class Settlement:
                 sa.update(messages)
                 .where(messages.c.id == row["id"], messages.c.status == "awaiting-mdn")
                 .values(
-                    status=verdict.status,
+                    status=settled(verdict),
                     last_error=verdict.reason,
                     updated_at=self._clock(),
                     content=None,  # settled: a document kept in the row is not needed again
@@ -119,7 +132,7 @@ class Settlement:
             self._after_commit()
         return len(rows)
 
-    def _failed(self, row: Any, reason: str) -> MessageFailed:
+    def _failed(self, row: Any, reason: str, code: str | None = None) -> MessageFailed:
         FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
         failure = Failure(
             request_id=row["request_id"],
@@ -128,5 +141,6 @@ class Settlement:
             partner=row["partner"],
             attempts=row["attempts"],
             reason=reason,
+            code=code,
         )
         return MessageFailed(correlation_id=row["message_id"], data=failure)

@@ -8,13 +8,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from as2bus.shared.bus import open_bus
-from as2bus.shared.chassis import MissingSettingError, bus_check, database_check
+from as2bus.shared.chassis import api_tokens, bus_check, database_check
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
-from as2bus.shared.web import add_error_handlers, add_ops_routes, require_token
-from as2bus.tracklog.entrypoints.api import router
+from as2bus.shared.web import add_error_handlers, add_ops_routes, include_scoped
+from as2bus.tracklog.entrypoints.api import routers
 from as2bus.tracklog.entrypoints.bus import Consumer
 from as2bus.tracklog.hub import ChangeHub
 from as2bus.tracklog.reads import Reads
@@ -26,15 +26,9 @@ log = logging.getLogger("as2bus.tracklog")
 MIGRATIONS = "as2bus.tracklog:migrations"
 
 
-def api_token(settings: TracklogSettings) -> str:
-    # Unlike the other admin services, tracklog holds no secret data: no master key needed.
-    if settings.api_token is None:
-        raise MissingSettingError("AS2BUS_API_TOKEN must be set (as2bus keygen prints one)")
-    return settings.api_token.get_secret_value()
-
-
 def create_app(settings: TracklogSettings) -> FastAPI:
-    token = api_token(settings)
+    # Unlike the other admin services, tracklog holds no secret data: no master key needed.
+    tokens = api_tokens(settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     hub = ChangeHub()
@@ -51,6 +45,7 @@ def create_app(settings: TracklogSettings) -> FastAPI:
             projector,
             durable=settings.consumer,
             batch_size=settings.batch_size,
+            fetch_timeout=settings.fetch_seconds,
             linger_seconds=settings.linger_seconds,
         )
         task = asyncio.create_task(consumer.run_forever(), name="tracklog-consumer")
@@ -69,8 +64,10 @@ def create_app(settings: TracklogSettings) -> FastAPI:
 
     async def consumer_ready() -> None:
         consumer = state.get("consumer")
-        if isinstance(consumer, Consumer) and consumer.last_error:
-            raise RuntimeError(consumer.last_error)
+        if not isinstance(consumer, Consumer):
+            raise RuntimeError("the consumer has not started yet")
+        if reason := consumer.not_ready_reason():
+            raise RuntimeError(reason)
 
     app = FastAPI(
         title="as2bus tracklog-svc",
@@ -81,7 +78,7 @@ def create_app(settings: TracklogSettings) -> FastAPI:
     app.state.reads = Reads(sessions)
     app.state.hub = hub
     app.state.consumer_name = settings.consumer
-    app.include_router(router, dependencies=[Depends(require_token(token))])
+    include_scoped(app, routers, tokens)
     add_error_handlers(app)
     add_ops_routes(
         app,

@@ -4,8 +4,9 @@ A row is a merge of facts, each kept by a rule that does not depend on arrival o
 latest, highest attempt, a count), and the status is derived from those facts by a fixed
 precedence. So a redelivered, late or reordered event can never put an older status back.
 
-Outbound: rejected > failed > MDN verdict (delivered, delivered-with-warnings, failed) >
-latest attempt (sent, retrying; by attempt number, then time) > queued.
+Outbound: the rule is ``as2bus.shared.contracts.outbound_verdict`` (the one outbound-svc and
+``as2bus send`` apply too): rejected > failed > MDN verdict (delivered, delivered-with-warnings,
+failed) > latest attempt (sending, sent, retrying; by attempt number, then time) > queued.
 Inbound: received (then mdn-sent / mdn-failed by the latest MDN attempt) > rejected > duplicate.
 """
 
@@ -16,13 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from as2bus.shared.contracts import MdnFacts, MdnSignature, OutboundFacts, outbound_verdict
+from as2bus.shared.contracts.verdict import Problem, SentFacts
+
 Direction = Literal["inbound", "outbound"]
 Status = Literal[
-    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
-    "received", "mdn-sent", "mdn-failed", "duplicate",
+    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed",
+    "rejected", "received", "mdn-sent", "mdn-failed", "duplicate",
 ]  # fmt: skip
 OUTBOUND_STATUSES: tuple[Status, ...] = (
-    "queued", "sent", "retrying", "delivered", "delivered-with-warnings", "failed", "rejected",
+    "queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings", "failed",
+    "rejected",
 )  # fmt: skip
 INBOUND_STATUSES: tuple[Status, ...] = (
     "received", "mdn-sent", "mdn-failed", "rejected", "duplicate",
@@ -70,48 +75,55 @@ class MessageState:
     progress_at: datetime | None = None
     retry_reason: str | None = None
     mdn_requested: str | None = None
+    mdn_signature: MdnSignature | None = None  # the MDN signature the latest attempt asked
+    sent_mic: str | None = None  # the MIC the latest attempt expects back
     mdn_mode: str | None = None
     mdn_disposition: str | None = None
     mdn_modifier: str | None = None
     mic_matches: bool | None = None
+    mdn_mic: str | None = None  # the MIC the MDN reports
     signature: str | None = None
     mdn_attempts: int = 0
     mdn_delivered: bool | None = None
     mdn_error: str | None = None
     failure_reason: str | None = None
+    failure_code: str | None = None
     rejection_code: str | None = None
     rejection_reason: str | None = None
     time_to_mdn_ms: int | None = None
 
 
-def mdn_verdict(state: MessageState) -> tuple[Status, str | None, str | None]:
-    """An outbound message's status from its partner's MDN: (status, error code, error)."""
-    modifier = f"/{state.mdn_modifier}" if state.mdn_modifier else ""
-    if state.mdn_disposition == "failed":
-        return "failed", "mdn-failed", f"the partner's MDN says failed{modifier}"
-    if state.signature == "invalid":
-        return "failed", "mdn-signature-invalid", "the MDN's signature does not verify"
-    if state.mic_matches is False:
-        return "failed", "mic-mismatch", "the MDN's MIC is not the one we sent"
-    if state.mdn_disposition == "processed/warning":
-        return "delivered-with-warnings", None, f"the partner processed it with a warning{modifier}"
-    return "delivered", None, None
+_SIGNATURE_FACTS = {"unsigned": (False, None), "valid": (True, True), "invalid": (True, False),
+                    "unverified": (True, None)}  # fmt: skip
+
+
+def outbound_facts(state: MessageState) -> OutboundFacts:
+    """The row's facts in the terms of the shared verdict rule."""
+    mdn = None
+    if state.mdn_at is not None and state.mdn_disposition is not None:
+        signed, valid = _SIGNATURE_FACTS[state.signature or "unsigned"]
+        mdn = MdnFacts(state.mdn_disposition, state.mdn_modifier, signed, valid, state.mdn_mic,
+                       state.mic_matches)  # fmt: skip
+    sent = None
+    if state.mdn_requested is not None:
+        sent = SentFacts(state.mdn_requested, state.mdn_signature, state.sent_mic)
+    return OutboundFacts(
+        rejection=Problem(state.rejection_code, state.rejection_reason or "rejected")
+        if state.rejected_at is not None
+        else None,
+        failure=Problem(state.failure_code, state.failure_reason or "failed")
+        if state.failed_at is not None
+        else None,
+        mdn=mdn,
+        sent=sent,
+        retrying=state.retry_reason or "retrying" if state.progress_status == "retrying" else None,
+        sending=state.progress_attempt if state.progress_status == "sending" else None,
+    )
 
 
 def _outbound(state: MessageState) -> tuple[Status, str | None, str | None]:
-    if state.rejected_at is not None:
-        return "rejected", state.rejection_code, state.rejection_reason
-    if state.failed_at is not None:
-        reason = state.failure_reason or "failed"
-        return "failed", reason.split(":")[0][:80], reason
-    if state.mdn_at is not None:
-        return mdn_verdict(state)
-    if state.progress_status == "retrying":
-        return "retrying", None, state.retry_reason
-    if state.progress_status == "sent":
-        # No MDN asked for: the HTTP 2xx is the delivery (outbound-svc says so too).
-        return ("delivered" if state.mdn_requested == "none" else "sent"), None, None
-    return "queued", None, None
+    verdict = outbound_verdict(outbound_facts(state))
+    return verdict.status, verdict.code, verdict.reason
 
 
 def _inbound(state: MessageState) -> tuple[Status, str | None, str | None]:

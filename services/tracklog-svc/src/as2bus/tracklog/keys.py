@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from as2bus.shared.contracts import (
+    AttemptStarted,
     Event,
     MdnReceived,
     MdnSent,
@@ -76,6 +77,8 @@ def locate(event: Event) -> Located | None:
         return _in(event.data.original_message_id, event.data.partner, event)
     if isinstance(event, MdnReceived):
         return _out(event.data.original_message_id, None, event)
-    if isinstance(event, MessageQueued | MessageSent | MessageRetrying | MessageFailed):
+    if isinstance(
+        event, MessageQueued | AttemptStarted | MessageSent | MessageRetrying | MessageFailed
+    ):
         return _out(event.data.message_id, event.data.request_id, event)
     return None

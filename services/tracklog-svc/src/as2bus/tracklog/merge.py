@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from as2bus.shared.contracts import (
+    AttemptStarted,
     Event,
     MdnOutcome,
     MdnReceived,
@@ -58,7 +59,8 @@ def _earliest(current: datetime | None, t: datetime) -> datetime:
     return t if current is None or t < current else current
 
 
-_PROGRESS_RANK = {None: 0, "retrying": 1, "sent": 2}
+#: Within one attempt: it starts (sending), then ends (retrying or sent).
+_PROGRESS_RANK = {None: 0, "sending": 1, "retrying": 2, "sent": 3}
 _MDN_RANK = {None: 0, "processed": 1, "processed/warning": 2, "failed": 3}  # worse wins a tie
 
 
@@ -82,6 +84,15 @@ def _queued(state: MessageState, event: MessageQueued, t: datetime) -> str:
     return f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
 
 
+def _sending(state: MessageState, event: AttemptStarted, t: datetime) -> str:
+    d = event.data
+    _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
+          partner=d.partner)  # fmt: skip
+    state.attempts = max(state.attempts, d.attempt)
+    _progress(state, "sending", d.attempt, t)
+    return f"attempt {d.attempt} started"
+
+
 def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
     d = event.data
     _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
@@ -89,6 +100,7 @@ def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
     state.attempts = max(state.attempts, d.attempt)
     if state.sent_at is None or (t, d.mdn_mode) > (state.sent_at, state.mdn_requested or ""):
         state.sent_at, state.mdn_requested = t, d.mdn_mode
+        state.mdn_signature, state.sent_mic = d.mdn_signature, d.mic
     _progress(state, "sent", d.attempt, t)
     return f"attempt {d.attempt}: HTTP {d.http_status}, MDN {d.mdn_mode}"
 
@@ -109,7 +121,7 @@ def _failed(state: MessageState, event: MessageFailed, t: datetime) -> str:
           partner=d.partner)  # fmt: skip
     state.attempts = max(state.attempts, d.attempts)
     if state.failed_at is None or (t, d.reason) > (state.failed_at, state.failure_reason or ""):
-        state.failed_at, state.failure_reason = t, d.reason
+        state.failed_at, state.failure_reason, state.failure_code = t, d.reason, d.code
     return f"failed after {d.attempts} attempt(s): {d.reason}"
 
 
@@ -125,7 +137,7 @@ def _mdn_received(state: MessageState, event: MdnReceived, t: datetime) -> str:
     new = (t, _MDN_RANK[d.disposition])
     if state.mdn_at is None or new > (state.mdn_at, _MDN_RANK[state.mdn_disposition]):
         state.mdn_at, state.mdn_mode, state.mdn_disposition = t, d.mode, d.disposition
-        state.mdn_modifier, state.mic_matches = d.modifier, d.mic_matches
+        state.mdn_modifier, state.mic_matches, state.mdn_mic = d.modifier, d.mic_matches, d.mic
         state.signature = signature_of(d.signed, d.signature_valid)
     mic = {True: "MIC matches", False: "MIC MISMATCH", None: "MIC not checked"}[d.mic_matches]
     return f"MDN ({d.mode}): {d.disposition}{'/' + d.modifier if d.modifier else ''}, " + (
@@ -176,9 +188,10 @@ def _mdn_sent(state: MessageState, event: MdnSent, t: datetime) -> str:
 
 Handler = Callable[[MessageState, Any, datetime], str]
 _HANDLERS: dict[type[Event], Handler] = {
-    MessageQueued: _queued, MessageSent: _sent, MessageRetrying: _retrying,
-    MessageFailed: _failed, MdnReceived: _mdn_received, MessageRejected: _rejected,
-    MessageReceived: _received, MessageDuplicate: _duplicate, MdnSent: _mdn_sent,
+    MessageQueued: _queued, AttemptStarted: _sending, MessageSent: _sent,
+    MessageRetrying: _retrying, MessageFailed: _failed, MdnReceived: _mdn_received,
+    MessageRejected: _rejected, MessageReceived: _received, MessageDuplicate: _duplicate,
+    MdnSent: _mdn_sent,
 }  # fmt: skip
 
 

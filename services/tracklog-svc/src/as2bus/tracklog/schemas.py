@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
+from as2bus.shared.contracts import describe
 from as2bus.tracklog.domain import Direction, Status
 
 
@@ -30,6 +31,13 @@ class MessageSummary(BaseModel):
     updated_at: datetime = Field(description="Time of its latest event")
     mdn_at: datetime | None
     time_to_mdn_ms: int | None = Field(description="Outbound: from queued to MDN received")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The status and its reason in one line, as `as2bus send` prints it"
+    )
+    @property
+    def verdict(self) -> str:
+        return describe(self.status, self.error)
 
 
 class MessagePage(BaseModel):
@@ -56,6 +64,9 @@ class MessageDetail(MessageSummary):
     rejected_at: datetime | None
     next_attempt_at: datetime | None = Field(description="Retrying: when the next attempt is due")
     mdn_requested: str | None = Field(description="Outbound: sync, async or none")
+    mdn_signature: str | None = Field(
+        default=None, description="Outbound: the MDN signature asked for: required, preferred, none"
+    )
     mdn_mode: str | None
     mdn_disposition: str | None
     mdn_modifier: str | None

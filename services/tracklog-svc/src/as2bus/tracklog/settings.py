@@ -38,6 +38,15 @@ class TracklogSettings(ServiceSettings):
         "one transaction for the events of many messages instead of one per event (the "
         "projection's CPU competes with the gateway's); the dashboard lags by at most this",
     )
+    fetch_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        validation_alias=_env("fetch_seconds"),
+        description="How long one fetch waits for events when there are none: the consumer's "
+        "idle poll (an empty fetch is normal idling, never an error); after a nats-server restart "
+        "the consumer resumes within about this long",
+    )
     shutdown_grace_seconds: int = Field(
         default=3,
         ge=1,

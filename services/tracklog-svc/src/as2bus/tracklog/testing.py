@@ -80,7 +80,8 @@ def outbound(
     events.append(MessageSent(correlation_id=message_id, occurred_at=t, data=sent))
     if mdn is not None and mdn_mode != "none":
         report = MdnReport(original_message_id=message_id, station=station, partner=partner,
-                           disposition=mdn, mic="x, sha256", mic_alg="sha256",
+                           disposition=mdn, mic="x, sha256" if mic_matches is not False
+                           else "y, sha256", mic_alg="sha256",
                            mic_matches=mic_matches, signed=True, signature_valid=True,
                            mode=mdn_mode)  # fmt: skip
         later = t + (step if mdn_mode == "async" else timedelta(milliseconds=1))

@@ -157,9 +157,10 @@ def post_headers(
     if receiver.mdn_mode is not None:
         headers["Disposition-Notification-To"] = mime.check_header_value("receipt_to", receipt_to)
         if receiver.mdn_signing is not None:
+            importance = "required" if receiver.mdn_signing_required else "optional"
             headers["Disposition-Notification-Options"] = (
-                "signed-receipt-protocol=optional, pkcs7-signature; "
-                f"signed-receipt-micalg=optional, {micalg_name(receiver.mdn_signing)}"
+                f"signed-receipt-protocol={importance}, pkcs7-signature; "
+                f"signed-receipt-micalg={importance}, {micalg_name(receiver.mdn_signing)}"
             )
         if receiver.mdn_mode == "async":
             assert receiver.async_mdn_url is not None

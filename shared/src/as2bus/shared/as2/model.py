@@ -53,6 +53,8 @@ class RemoteParty:
     encoding: TransferEncoding = TransferEncoding.BINARY
     mdn_mode: MdnMode | None = "sync"  # what we ask of the partner; None = no MDN
     mdn_signing: SigningAlg | None = SigningAlg.SHA256  # the MDN signature we ask for
+    #: Whether we ask for it as required (RFC 4130 §7.3 importance) rather than optional.
+    mdn_signing_required: bool = True
     async_mdn_url: str | None = None  # where the partner should POST an async MDN
     require_signed: bool = True  # inbound: refuse unsigned messages from this partner
     require_encrypted: bool = True  # inbound: refuse unencrypted messages

@@ -57,7 +57,8 @@ class KeyMaterialClient:
                 generation = self._generation
                 request = KeyMaterialRequest().model_dump_json().encode()
                 reply = await self._client.request(KEY_MATERIAL_SUBJECT, request, self._timeout)
-                ring = KeyRing(KeyMaterialReply.model_validate_json(reply.data).entries)
+                material = KeyMaterialReply.model_validate_json(reply.data)
+                ring = KeyRing(material.entries, material.partnership_keys)
                 if generation != self._generation:
                     return ring  # changed while we asked: use it once, do not cache it
                 self._ring = ring

@@ -91,6 +91,25 @@ class CertExpired(Event):
     data: CertExpiry
 
 
+class PartnershipKey(Contract):
+    """Which of our key aliases one partnership signs and decrypts with: its keystore's.
+
+    A partnership without a keystore uses its station's ``private_key_alias``.
+    """
+
+    station_as2_id: str
+    partner_as2_id: str
+    private_key_alias: str
+    partner_cert_alias: str
+
+
+@register
+class KeystoreCreated(Event):
+    subject = event_subject("cert", "keystore", "created")
+    summary = "A partnership got a keystore: the key alias it signs and decrypts with from now on."
+    data: PartnershipKey
+
+
 class KeyMaterialRequest(Contract):
     """Ask cert-svc for key material; no aliases means every alias."""
 
@@ -106,3 +125,6 @@ class KeyMaterialEntry(CertificateSummary):
 class KeyMaterialReply(Contract):
     entries: list[KeyMaterialEntry]
     generated_at: datetime
+    #: Partnerships with a keystore; any other partnership uses its station's key alias.
+    #: (Added in v1 as an optional field: an older cert-svc sends none.)
+    partnership_keys: list[PartnershipKey] = Field(default_factory=list)

@@ -12,13 +12,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.subjects import event_subject
 
 MdnMode = Literal["sync", "async", "none"]
+#: What we ask of a partner's MDN signature (RFC 4130 §7.3 ``signed-receipt-protocol``):
+#: required (an unsigned MDN fails the message), preferred (asked as optional; an unsigned MDN
+#: is delivery with a warning) or none (an unsigned MDN is asked for).
+MdnSignature = Literal["required", "preferred", "none"]
 TokenPlacement = Literal["header", "query", "body"]
 
 MAX_PARTNER_CONCURRENCY = 25
@@ -97,7 +101,9 @@ class PartnerState(Contract):
     as2_url: str
     mdn_mode: MdnMode = "sync"
     async_mdn_url: str | None = None
+    #: Kept for readers of v1 before ``mdn_signature``: true unless ``mdn_signature`` is none.
     mdn_signed: bool = True
+    mdn_signature: MdnSignature = "required"
     mdn_signing_alg: SigningAlg | None = SigningAlg.SHA256
     encryption_alg: EncryptionAlg | None = EncryptionAlg.AES256
     signing_alg: SigningAlg | None = SigningAlg.SHA256
@@ -112,6 +118,19 @@ class PartnerState(Contract):
     async_mdn_deadline_seconds: float | None = Field(default=None, gt=0)
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_mdn_signature_setting(cls, data: object) -> object:
+        """States stored or published before ``mdn_signature`` only have ``mdn_signed``:
+        signed meant required (an unsigned MDN failed), unsigned meant none. Afterwards
+        ``mdn_signed`` follows ``mdn_signature``."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("mdn_signature") is None:
+            signed = data.get("mdn_signed", True)
+            return {**data, "mdn_signature": "required" if signed else "none"}
+        return {**data, "mdn_signed": data["mdn_signature"] != "none"}
 
 
 class PartnershipState(Contract):

@@ -1,7 +1,8 @@
 """Outbound contracts, v1: the send command other systems publish, and what happens to it.
 
 Command: ``SendRequest`` on ``as2.cmd.send`` (the commands stream: work queue, consumed once).
-Events: MessageQueued → MessageSent → MdnReceived (delivered) / MessageRetrying / MessageFailed;
+Events: MessageQueued → AttemptStarted (one per attempt) → MessageSent → MdnReceived
+(delivered) / MessageRetrying / MessageFailed;
 a refused request is a MessageRejected (direction "outbound"). The correlation id of each event
 is the AS2 Message-ID once it exists, the request id before that.
 """
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.shared.contracts.config import MdnSignature
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.contracts.messages import DocumentRef
 from as2bus.shared.subjects import event_subject
@@ -68,6 +70,15 @@ class OutboundMessage(Contract):
     document: DocumentRef | None = None
 
 
+class AttemptStart(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempt: int
+    started_at: datetime
+
+
 class SendAttempt(Contract):
     request_id: str
     message_id: str
@@ -77,6 +88,8 @@ class SendAttempt(Contract):
     http_status: int | None = None
     mdn_mode: Literal["sync", "async", "none"]
     mic: str | None = None  # what the MDN must report
+    #: The MDN signature we asked for; None in events from before it was stated.
+    mdn_signature: MdnSignature | None = None
 
 
 class Retry(Contract):
@@ -96,6 +109,8 @@ class Failure(Contract):
     partner: str
     attempts: int
     reason: str  # a person can act on it, e.g. "CERT_HAS_EXPIRED: ..." or "MIC mismatch"
+    #: A machine code for the reason (e.g. ``mic-mismatch``); None: the reason's first word.
+    code: str | None = None
 
 
 @register
@@ -103,6 +118,16 @@ class MessageQueued(Event):
     subject = event_subject("message", "outbound", "queued")
     summary = "A send request was accepted; the AS2 message has its Message-ID."
     data: OutboundMessage
+
+
+@register
+class AttemptStarted(Event):
+    subject = event_subject("message", "outbound", "attempt-started")
+    summary = (
+        "An attempt started: the message is being built and POSTed to the partner; its "
+        "outcome (MessageSent, MessageRetrying or MessageFailed) follows."
+    )
+    data: AttemptStart
 
 
 @register

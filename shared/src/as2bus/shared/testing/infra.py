@@ -225,7 +225,10 @@ class LocalNats:
         self.binary, self.host, self.port = binary, "127.0.0.1", free_port()
         self.url = f"nats://{self.host}:{self.port}"
         self.workdir = scratch_dir("as2bus-nats-")
-        argv = [binary, "-js", "-a", "127.0.0.1", "-p", self.port, "-sd", self.workdir / "js"]
+        self._launch()
+
+    def _launch(self) -> None:
+        argv = [self.binary, "-js", "-a", self.host, "-p", self.port, "-sd", self.workdir / "js"]
         log = self.workdir / "nats.log"
         self.proc = _spawn(argv, log, signal.SIGTERM)  # SIGTERM: graceful shutdown
         try:
@@ -236,6 +239,13 @@ class LocalNats:
             self.stop()
             raise
         self.version = f"v{info['version']}"
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server gracefully and start it again on the same port and JetStream store,
+        as an operator's restart does (clients must reconnect; nothing stored is lost)."""
+        _stop_process(self.proc, signal.SIGTERM)
+        time.sleep(down_seconds)
+        self._launch()
 
     @property
     def pid(self) -> int:

@@ -16,6 +16,7 @@ import pytest
 from as2bus.shared.testing.infra import (
     NATS_IMAGE,
     PG_IMAGE,
+    LocalNats,
     NatsServer,
     PostgresServer,
     backend_setting,
@@ -57,6 +58,14 @@ def nats_url(nats_server: NatsServer) -> str:
     url = nats_server.url
     run_sync(lambda: wipe_jetstream(url))  # own thread + loop: the test's loop may be running
     return url
+
+
+@pytest.fixture
+def restartable_nats() -> Iterator[LocalNats]:
+    """A nats-server of the test's own (local binary), which the test may `restart()`."""
+    server = LocalNats()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -78,8 +78,23 @@ class CertRepository:
         row = (await self.session.execute(query)).mappings().first()
         return _aware(dict(row)) if row else None
 
+    async def keystore_for(self, station_as2_id: str, partner_as2_id: str) -> dict[str, Any] | None:
+        query = sa.select(keystores).where(
+            keystores.c.station_as2_id == station_as2_id,
+            keystores.c.partner_as2_id == partner_as2_id,
+        )
+        row = (await self.session.execute(query)).mappings().first()
+        return _aware(dict(row)) if row else None
+
     async def add_keystore(self, values: dict[str, Any]) -> None:
         await self.session.execute(sa.insert(keystores).values(values))
+
+    async def set_keystore_alias(self, keystore_id: uuid.UUID, private_key_alias: str) -> None:
+        await self.session.execute(
+            sa.update(keystores)
+            .where(keystores.c.id == keystore_id)
+            .values(private_key_alias=private_key_alias)
+        )
 
     async def notified_thresholds(self, cert_id: uuid.UUID) -> set[int]:
         query = sa.select(expiry_notices.c.threshold_days).where(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import PlainTextResponse, Response
 
 from as2bus.cert.keystores import Keystores
@@ -14,12 +14,14 @@ from as2bus.cert.schemas import (
     CertificateView,
     GenerateOwn,
     KeystoreCreate,
+    KeystoreRotate,
     KeystoreView,
     Reschedule,
 )
 from as2bus.cert.service import CertService
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
 from as2bus.shared.errors import FieldError, InvalidFieldsError
+from as2bus.shared.web import Scope, scoped_routers
 
 
 def certs(request: Request) -> CertService:
@@ -39,13 +41,22 @@ When = Annotated[datetime | None, Form()]
 P12 = "application/x-pkcs12"
 PEM = "application/x-pem-file"
 
-router = APIRouter(prefix="/api/v1")
+routers = scoped_routers("/api/v1")
+read = routers[Scope.READ]  # routes any token may call
+admin = routers[Scope.ADMIN]  # configuration, key material, private-key exports
 
 
 async def read_upload(upload: UploadFile) -> bytes:
     data = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidFieldsError(FieldError("file", f"larger than {MAX_UPLOAD_BYTES} bytes"))
+        raise InvalidFieldsError(
+            FieldError(
+                "file",
+                f"{upload.filename or 'the file'} is larger than {MAX_UPLOAD_BYTES} bytes: a "
+                "certificate or PKCS#12 file is a few KB, so this is probably not the right file",
+                "file_too_large",
+            )
+        )
     return data
 
 
@@ -54,7 +65,7 @@ def attachment(body: bytes | str, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.get("/certificates", tags=["certificates"])
+@read.get("/certificates", tags=["certificates"])
 async def list_certificates(
     service: Certs,
     alias: Annotated[str | None, Query()] = None,
@@ -63,12 +74,12 @@ async def list_certificates(
     return await service.list_certificates(alias, kind)
 
 
-@router.get("/certificates/{cert_id}", tags=["certificates"])
+@read.get("/certificates/{cert_id}", tags=["certificates"])
 async def get_certificate(cert_id: uuid.UUID, service: Certs) -> CertificateView:
-    return service.view(await service.get(cert_id))
+    return await service.get_view(cert_id)
 
 
-@router.get(
+@read.get(
     "/certificates/{cert_id}/certificate.pem",
     tags=["certificates"],
     response_class=PlainTextResponse,
@@ -78,18 +89,18 @@ async def certificate_pem(cert_id: uuid.UUID, service: Certs) -> Response:
     return attachment(cert.cert_pem, PEM, f"{cert.alias}.cer")
 
 
-@router.patch("/certificates/{cert_id}", tags=["certificates"])
+@admin.patch("/certificates/{cert_id}", tags=["certificates"])
 async def reschedule(cert_id: uuid.UUID, body: Reschedule, service: Certs) -> CertificateView:
     return await service.reschedule(cert_id, body)
 
 
-@router.post("/certificates/own", status_code=status.HTTP_201_CREATED, tags=["certificates"])
+@admin.post("/certificates/own", status_code=status.HTTP_201_CREATED, tags=["certificates"])
 async def generate_own(body: GenerateOwn, service: Certs) -> CertificateView:
     """Generate a key and self-signed certificate; on an alias in use, this is a rotation."""
     return await service.generate_own(body)
 
 
-@router.post("/certificates/own/import", status_code=status.HTTP_201_CREATED, tags=["certificates"])
+@admin.post("/certificates/own/import", status_code=status.HTTP_201_CREATED, tags=["certificates"])
 async def import_own(
     service: Certs,
     file: Upload,
@@ -103,11 +114,12 @@ async def import_own(
     """Import our key and certificate from PKCS#12; on an alias in use, this is a rotation."""
     data = await read_upload(file)
     return await service.import_own(
-        alias, data, password, key_alias, activation_at, retire_previous_at, allow_invalid_dates
-    )
+        alias, data, password, key_alias, activation_at, retire_previous_at, allow_invalid_dates,
+        file.filename or "",
+    )  # fmt: skip
 
 
-@router.post("/certificates/partner", status_code=status.HTTP_201_CREATED, tags=["certificates"])
+@admin.post("/certificates/partner", status_code=status.HTTP_201_CREATED, tags=["certificates"])
 async def upload_partner(
     service: Certs,
     file: Upload,
@@ -119,21 +131,21 @@ async def upload_partner(
     """Upload a partner's certificate (PEM or DER); on an alias in use, this is a rotation."""
     data = await read_upload(file)
     return await service.upload_partner(
-        alias, data, activation_at, retire_previous_at, allow_invalid_dates
+        alias, data, activation_at, retire_previous_at, allow_invalid_dates, file.filename or ""
     )
 
 
-@router.get("/keystores", tags=["keystores"])
+@read.get("/keystores", tags=["keystores"])
 async def list_keystores(stores: Stores) -> list[KeystoreView]:
     return await stores.all()
 
 
-@router.post("/keystores", status_code=status.HTTP_201_CREATED, tags=["keystores"])
+@admin.post("/keystores", status_code=status.HTTP_201_CREATED, tags=["keystores"])
 async def create_keystore(body: KeystoreCreate, stores: Stores) -> KeystoreView:
     return await stores.create(body)
 
 
-@router.post("/keystores/import", status_code=status.HTTP_201_CREATED, tags=["keystores"])
+@admin.post("/keystores/import", status_code=status.HTTP_201_CREATED, tags=["keystores"])
 async def import_keystore(
     stores: Stores,
     file: Upload,
@@ -148,16 +160,50 @@ async def import_keystore(
     data = await read_upload(file)
     return await stores.import_(
         station, partner, data, password, key_alias, private_key_alias, partner_cert_alias,
-        allow_invalid_dates,
+        allow_invalid_dates, file.filename or "",
     )  # fmt: skip
 
 
-@router.get("/keystores/{keystore_id}", tags=["keystores"])
+@admin.post(
+    "/keystores/{keystore_id}/rotate", status_code=status.HTTP_201_CREATED, tags=["keystores"]
+)
+async def rotate_keystore(
+    keystore_id: uuid.UUID, body: KeystoreRotate, stores: Stores
+) -> KeystoreView:
+    """A new generated key for the partnership; its previous keys retire after the window.
+    A key alias shared with other partnerships stays theirs: this one moves to its own."""
+    return await stores.rotate(keystore_id, body)
+
+
+@admin.post(
+    "/keystores/{keystore_id}/rotate/import",
+    status_code=status.HTTP_201_CREATED,
+    tags=["keystores"],
+)
+async def rotate_keystore_import(
+    keystore_id: uuid.UUID,
+    stores: Stores,
+    file: Upload,
+    password: Annotated[str, Form()],
+    key_alias: Annotated[str | None, Form()] = None,
+    activation_at: When = None,
+    retire_previous_at: When = None,
+    allow_invalid_dates: Annotated[bool, Form()] = False,
+) -> KeystoreView:
+    """As rotate, with our new key and certificate imported from PKCS#12."""
+    data = await read_upload(file)
+    return await stores.rotate_import(
+        keystore_id, data, password, key_alias, activation_at, retire_previous_at,
+        allow_invalid_dates, file.filename or "",
+    )  # fmt: skip
+
+
+@read.get("/keystores/{keystore_id}", tags=["keystores"])
 async def get_keystore(keystore_id: uuid.UUID, stores: Stores) -> KeystoreView:
     return await stores.get(keystore_id)
 
 
-@router.get("/keystores/{keystore_id}/keystore.p12", tags=["keystores"], response_class=Response)
+@admin.get("/keystores/{keystore_id}/keystore.p12", tags=["keystores"], response_class=Response)
 async def export_keystore(keystore_id: uuid.UUID, stores: Stores) -> Response:
     """Our key and certificate plus the partner's certificates, under the keystore password."""
     view = await stores.get(keystore_id)
@@ -165,14 +211,14 @@ async def export_keystore(keystore_id: uuid.UUID, stores: Stores) -> Response:
     return attachment(body, P12, f"{view.station_as2_id}-{view.partner_as2_id}.p12")
 
 
-@router.get("/keystores/{keystore_id}/partner.p12", tags=["keystores"], response_class=Response)
+@admin.get("/keystores/{keystore_id}/partner.p12", tags=["keystores"], response_class=Response)
 async def export_partner(keystore_id: uuid.UUID, stores: Stores) -> Response:
     view = await stores.get(keystore_id)
     body = await stores.export_partner(keystore_id)
     return attachment(body, P12, f"{view.partner_cert_alias}.p12")
 
 
-@router.get(
+@read.get(
     "/keystores/{keystore_id}/certificate.cer", tags=["keystores"], response_class=PlainTextResponse
 )
 async def public_certificate(keystore_id: uuid.UUID, stores: Stores) -> Response:

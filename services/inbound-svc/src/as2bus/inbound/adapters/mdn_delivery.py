@@ -73,8 +73,11 @@ class MdnDelivery:
                 await self.deliver_due()
             except Exception:  # the table keeps the work; try again shortly
                 log.exception("async MDN delivery pass failed")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+            # that arrives with the wake-up, and the loop would outlive the service's stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
 
     async def deliver_due(self) -> int:
         now = datetime.now(UTC)

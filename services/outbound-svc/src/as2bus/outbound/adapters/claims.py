@@ -12,6 +12,9 @@ Time for the token bucket is read *after* the partner row is locked. A replica t
 clock before waiting for the lock would otherwise write an older ``refilled_at`` than the
 replica that held the lock, and the next claim would count the same interval twice: that is
 how two replicas once sent 36 messages/s to a partner limited to 10/s.
+
+Each claim records a AttemptStarted event (attempt N started) in the same transaction, so an
+attempt in progress is visible as such without a commit of its own.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.tables import messages, partner_limits
+from as2bus.outbound.adapters.tables import messages, outbox, partner_limits
+from as2bus.shared.contracts import AttemptStart, AttemptStarted
+from as2bus.shared.outbox import add_to_outbox
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,30 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(waiting, abandoned)
 
 
+def _started(row: Any, attempt: int, now: datetime) -> AttemptStarted:
+    started = AttemptStart(
+        request_id=row["request_id"],
+        message_id=row["message_id"],
+        station=row["station"],
+        partner=row["partner"],
+        attempt=attempt,
+        started_at=now,
+    )
+    return AttemptStarted(correlation_id=row["message_id"], occurred_at=now, data=started)
+
+
 class Claims:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], lease: timedelta) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        lease: timedelta,
+        *,
+        after_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self._sessions = sessions
         self._lease = lease
         self._lock = asyncio.Lock()
+        self._after_commit = after_commit
 
     async def due_partners(self, now: datetime, limit: int = 50) -> list[str]:
         async with self._sessions() as session:
@@ -121,14 +145,18 @@ class Claims:
                     .where(partner_limits.c.partner == partner)
                     .values(tokens=bucket - len(rows), refilled_at=now)
                 )  # ``now`` is never behind the stored refilled_at: see _lock_partner
-            # SQLite hands back naive datetimes; everything stored is UTC.
-            return [
-                {
-                    **{k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()},
-                    "attempts": row["attempts"] + 1,
-                }
-                for row in rows
-            ]
+            await add_to_outbox(
+                session, outbox, *(_started(row, row["attempts"] + 1, now) for row in rows)
+            )
+        self._after_commit()
+        # SQLite hands back naive datetimes; everything stored is UTC.
+        return [
+            {
+                **{k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()},
+                "attempts": row["attempts"] + 1,
+            }
+            for row in rows
+        ]
 
     async def renew(self, message_id: uuid.UUID, attempt: int, now: datetime) -> bool:
         """Extend the lease of attempt ``attempt``; False when it is no longer ours."""

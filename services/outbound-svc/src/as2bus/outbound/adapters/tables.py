@@ -28,12 +28,18 @@ messages = sa.Table(
     sa.Column("overrides", sa.JSON(), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
+    # Attempts a clean stop of the service interrupted and released (see Sender.release):
+    # they keep their number but do not count towards max_attempts.
+    sa.Column("stopped_attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("mdn_mode", sa.String(8), nullable=True),
     sa.Column("mdn_deadline", sa.DateTime(timezone=True), nullable=True),
     sa.Column("mic", sa.String(200), nullable=True),
     sa.Column("signed_mdn", sa.Boolean(), nullable=False),
+    # required | preferred | none, what the attempt awaiting an async MDN asked for (NULL in
+    # rows from before it was stored: signed_mdn then meant required).
+    sa.Column("mdn_signature", sa.String(16), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

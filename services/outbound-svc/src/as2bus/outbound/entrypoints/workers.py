@@ -1,5 +1,10 @@
 """The sending loop: claim due messages within each partner's limits and send them, at most
-``workers`` at a time in this replica; check async-MDN deadlines now and then."""
+``workers`` at a time in this replica; check async-MDN deadlines now and then.
+
+A clean stop (``stop``) claims nothing more, lets the sends in progress finish within a grace
+period, then cancels the rest and gives their leases back, so another replica (or this one,
+started again) sends them at once rather than when the lease would have run out.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +43,9 @@ class Workers:
         self._free = workers  # sending slots of this replica not in use
         self._clock = clock
         self._lease_renewal_seconds = lease_renewal_seconds
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sending: dict[asyncio.Task[Any], dict[str, Any]] = {}  # task → claimed row
+        self._stopping = False
+        self._loop_ended = asyncio.Event()  # no claim in progress or to come
         self.wake = asyncio.Event()
 
     def limits(self, partner_as2_id: str) -> Limits:
@@ -52,7 +59,7 @@ class Workers:
     async def run(self) -> None:
         last_deadline_check = 0.0
         try:
-            while True:
+            while not self._stopping:
                 self.wake.clear()
                 if self._free:  # with every slot busy, a finished send wakes us
                     await self.dispatch()
@@ -61,14 +68,48 @@ class Workers:
                     await self._settlement.expire_deadlines()
                 # dispatch() claimed all it could; what changes that is a commit (a new
                 # message, a retry due), a finished send or, for a rate limit, time.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=0.25)
+                with contextlib.suppress(TimeoutError):  # not wait_for: see OutboxRelay.run
+                    async with asyncio.timeout(0.25):
+                        await self.wake.wait()
                     # Wake-ups come in bunches (each send commits twice): one pass for all.
                     await asyncio.sleep(0.005)
         finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._loop_ended.set()
+            if not self._stopping:  # cancelled without stop(): stop() owns the sends otherwise
+                await self._cancel_and_release()
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Claim nothing more; wait up to ``grace_seconds`` for the sends in progress, then
+        cancel those still running and release their leases."""
+        self._stopping = True
+        self.wake.set()
+        deadline = time.monotonic() + grace_seconds
+        with contextlib.suppress(TimeoutError):  # a claim in progress ends with its sends
+            async with asyncio.timeout(grace_seconds):
+                await self._loop_ended.wait()
+        if self._sending:
+            log.info(
+                "stopping: waiting up to %.0fs for %d send(s) in progress",
+                grace_seconds,
+                len(self._sending),
+            )
+            await asyncio.wait(list(self._sending), timeout=max(deadline - time.monotonic(), 0))
+        await self._cancel_and_release()
+
+    async def _cancel_and_release(self) -> None:
+        running, self._sending = self._sending, {}
+        for task in running:
+            task.cancel()
+        # Every cancelled attempt has stopped (its lease renewal too) before its lease is
+        # released: nothing of it can write after the release.
+        await asyncio.gather(*running, return_exceptions=True)
+        # One that settled after all is left as it is: a release needs the attempt unsettled.
+        for row in running.values():
+            try:
+                if await self._sender.release(row):
+                    log.info("released %s for an immediate retry", row["message_id"])
+            except Exception:  # the lease runs out instead: the message is retried then
+                log.warning("releasing %s failed", row["message_id"], exc_info=True)
 
     async def dispatch(self) -> None:
         """Claim, partner by partner, as many due messages as the free slots and the
@@ -84,12 +125,15 @@ class Workers:
                         self._free -= 1
                         name = f"send {row['message_id']}"
                         task = asyncio.create_task(self._send(row), name=name)
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                        self._sending[task] = row
+                        task.add_done_callback(self._forget)
                     if not rows:
                         break
         except Exception:
             log.exception("dispatching failed; retrying shortly")
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._sending.pop(task, None)
 
     async def _send(self, row: dict[str, Any]) -> None:
         renewing = asyncio.create_task(self._keep_lease(row), name=f"lease {row['message_id']}")
@@ -101,6 +145,8 @@ class Workers:
                 await self._sender.crashed(row, err)
         finally:
             renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing  # no renewal may land after a release of this attempt
             self._free += 1
             self.wake.set()
 

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from as2bus.shared.web import Scope, scoped_routers
 from as2bus.tracklog.adapters.queries import BadCursorError, MessageFilter, Order, Sort
 from as2bus.tracklog.adapters.stats import Bucket
 from as2bus.tracklog.domain import Direction, Status
@@ -41,10 +42,11 @@ ReadsDep = Annotated[Reads, Depends(reads)]
 Partner = Annotated[str | None, Query(description="The partner's AS2 ID")]
 Statuses = Annotated[list[Status] | None, Query(description="One or more statuses")]
 
-router = APIRouter(prefix="/api/v1")
+routers = scoped_routers("/api/v1")
+read = routers[Scope.READ]  # routes any token may call
 
 
-@router.get("/messages", tags=["messages"])
+@read.get("/messages", tags=["messages"])
 async def list_messages(
     service: ReadsDep,
     partner: Partner = None,
@@ -71,13 +73,13 @@ async def list_messages(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
 
 
-@router.get("/messages/{message_ref}", tags=["messages"])
+@read.get("/messages/{message_ref}", tags=["messages"])
 async def get_message(service: ReadsDep, message_ref: uuid.UUID) -> MessageDetail:
     """One message with every fact known about it and its timeline, oldest event first."""
     return await service.message(message_ref)
 
 
-@router.get("/projection", tags=["operations"])
+@read.get("/projection", tags=["operations"])
 async def projection(service: ReadsDep, request: Request) -> ProjectionStatus:
     """How far the projection has got: events applied, events still waiting."""
     consumer: Consumer | None = getattr(request.app.state, "consumer", None)
@@ -89,7 +91,7 @@ async def projection(service: ReadsDep, request: Request) -> ProjectionStatus:
     )
 
 
-@router.get("/stats", tags=["dashboard"])
+@read.get("/stats", tags=["dashboard"])
 async def get_stats(
     service: ReadsDep,
     since: Annotated[datetime | None, Query(description="Default: a day before until")] = None,
@@ -102,13 +104,13 @@ async def get_stats(
     return await service.stats(since, until, bucket, partner)
 
 
-@router.get("/certificates", tags=["certificates"])
+@read.get("/certificates", tags=["certificates"])
 async def list_certificates(service: ReadsDep) -> list[CertificateOut]:
     """Every certificate cert-svc announced, soonest expiry first, with days left."""
     return await service.certificates()
 
 
-@router.get("/certificates/rotations", tags=["certificates"])
+@read.get("/certificates/rotations", tags=["certificates"])
 async def upcoming_rotations(
     service: ReadsDep, days: Annotated[float, Query(gt=0, le=3650)] = 30
 ) -> list[Rotation]:
@@ -116,7 +118,7 @@ async def upcoming_rotations(
     return await service.rotations(days)
 
 
-@router.get(
+@read.get(
     "/stream",
     tags=["messages"],
     response_class=EventSourceResponse,

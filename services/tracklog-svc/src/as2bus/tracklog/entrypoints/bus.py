@@ -3,6 +3,10 @@
 Events are fetched in batches, applied in one transaction, and acknowledged only after the
 commit. An event this version does not know is acknowledged and counted, never retried
 forever; a batch that fails (database down) is redelivered and, being idempotent, applied once.
+
+Idling is a fetch that finds nothing: nats-py ends it with a timeout, or (when the server's
+"request timeout" status arrives first) with an empty batch. Both are normal and quiet; taking
+the empty batch for an error restarted the consumer every few seconds and kept it unready.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import contextlib
 import logging
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -64,6 +67,14 @@ class Consumer:
         self._linger_seconds = linger_seconds
         self.last_error: str | None = None
         self.applied = 0
+        self.consuming = False  # a fetch has come back (with events or none) since the last stop
+        self._batch_failing = False
+
+    def not_ready_reason(self) -> str | None:
+        """Why the consumer is not consuming right now (None: it is)."""
+        if not self.consuming:
+            return self.last_error or "the consumer has not fetched from the stream yet"
+        return self.last_error if self._batch_failing else None
 
     async def reset(self) -> None:
         """Forget the consumer's position, so the next run starts from the stream's start."""
@@ -84,6 +95,7 @@ class Consumer:
             try:
                 await self.run()
             except Exception as err:
+                self.consuming = False
                 self.last_error = f"{type(err).__name__}: {err}"[:300]
                 log.warning("consumer stopped, restarting: %s", self.last_error)
                 await asyncio.sleep(self._retry_seconds)
@@ -105,7 +117,10 @@ class Consumer:
             while True:
                 try:
                     batch = await subscription.fetch(self._batch_size, timeout=self._fetch_timeout)
-                except NatsTimeout:
+                except TimeoutError:  # nats-py's TimeoutError is one too
+                    batch = []
+                self._fetched()
+                if not batch:
                     LAG.set(0)
                     if until_caught_up and not await self.pending():
                         return self.applied
@@ -122,18 +137,25 @@ class Consumer:
         finally:
             await subscription.unsubscribe()
 
+    def _fetched(self) -> None:
+        if not self.consuming and not self._batch_failing:
+            self.last_error = None  # the stop it recorded is over
+        self.consuming = True
+
     async def _handle(self, msgs: list[Msg]) -> bool:
         events = [e for m in msgs if (e := decode(m.data)) is not None]
         try:
             await self._projector.apply(events)
         except Exception as err:  # database down, a lost race with another replica: retry
             FAILED_BATCHES.inc()
+            self._batch_failing = True
             self.last_error = f"{type(err).__name__}: {err}"[:300]
             log.warning("batch of %d events failed, will retry: %s", len(msgs), self.last_error)
             for msg in msgs:
                 await msg.nak(delay=self._retry_seconds)
             await asyncio.sleep(self._retry_seconds)
             return False
+        self._batch_failing = False
         self.last_error = None
         self.applied += len(events)
         for msg in msgs:

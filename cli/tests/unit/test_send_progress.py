@@ -1,0 +1,26 @@
+"""``as2bus send`` follows an attempt in progress: waiting that runs out says the message is
+being sent, not the state before the attempt (issue #16 item 21)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from as2bus.cli.send import Outcome, _timed_out
+from as2bus.shared.contracts import AttemptStart, AttemptStarted, MessageQueued, OutboundMessage
+
+IDS = {"request_id": "r1", "message_id": "<m1@myco>", "station": "MYCO", "partner": "acme"}
+
+
+async def test_an_attempt_in_progress_is_what_a_wait_that_ran_out_reports() -> None:
+    outcome = Outcome("r1")
+    queued = OutboundMessage(**IDS, filename="a.edi", content_type="x", size=1)
+    started = AttemptStart(**IDS, attempt=1, started_at=datetime.now(UTC))
+    for event in (MessageQueued(data=queued), AttemptStarted(data=started)):
+        await outcome.receive(SimpleNamespace(data=event.model_dump_json().encode()))
+    assert outcome.verdict.status == "sending"
+    assert not outcome.done.is_set()
+    assert _timed_out(30, outcome.verdict, "as2bus track show '<m1@myco>'") == (
+        "no outcome within 30 s (so far: sending: attempt 1 in progress); "
+        "check later with: as2bus track show '<m1@myco>'"
+    )
