@@ -3,7 +3,6 @@ further than the limit (plus the chunk that crossed it), whatever the client kee
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ class Receiver:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[FastAPI]:
+def app(tmp_path: Path) -> FastAPI:
     settings = InboundSettings(
         master_key=generate_master_key(),
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'inbound.db'}",
@@ -40,7 +39,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     )
     app = create_app(settings)  # no lifespan: the use case is a stand-in
     app.state.receiver = Receiver()
-    yield app
+    return app
 
 
 class EndlessClient:
@@ -88,7 +87,8 @@ SIGNED_MDN_START = (
     ("content_type", "start"),
     [
         ("multipart/report; boundary=in", b"--in\r\nContent-Type: text/plain\r\n\r\n"),
-        ('multipart/signed; protocol="application/pkcs7-signature"; boundary=outer', SIGNED_MDN_START),
+        ('multipart/signed; protocol="application/pkcs7-signature"; boundary=outer',
+         SIGNED_MDN_START),
     ],
     ids=["report", "signed report"],
 )  # fmt: skip
@@ -107,6 +107,7 @@ async def test_a_declared_length_over_the_limit_is_refused_before_any_byte_is_re
     app: FastAPI,
 ) -> None:
     client = EndlessClient(b"")
-    await app(scope("multipart/report; boundary=x", content_length="150000000"), client.receive, client.send)  # fmt: skip
+    request = scope("multipart/report; boundary=x", content_length="150000000")
+    await app(request, client.receive, client.send)
     assert client.answer()[0] == 413
     assert client.delivered == 0
