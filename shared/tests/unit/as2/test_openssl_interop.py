@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import email
+import hashlib
 import re
 
 import pytest
@@ -339,13 +340,16 @@ def test_encrypted_for_another_certificate_is_decryption_failed(
 def test_unsigned_when_signing_is_required_is_insufficient_message_security(
     peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty
 ) -> None:
-    body = peer.encrypt(peer.entity())
+    entity = peer.entity()
+    body = peer.encrypt(entity)
     with pytest.raises(as2.As2Error) as err:
         receive(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body)
     assert err.value.modifier == "insufficient-message-security"
     unsigned_ok = replace(alice_as_seen_by_bob, require_signed=False)
     got = receive(bob, unsigned_ok, as2_headers(ENVELOPED), body)
-    assert (got.payload, got.signed, got.mic) == (EDI, False, None)
+    # Unsigned: the MIC covers the decrypted entity (RFC 4130 §7.3.1), hashed here by hashlib.
+    mic = base64.b64encode(hashlib.sha256(entity).digest()).decode()
+    assert (got.payload, got.signed, got.mic, got.mic_alg) == (EDI, False, mic, SigningAlg.SHA256)
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.98])

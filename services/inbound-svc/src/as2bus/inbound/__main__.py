@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from as2bus.inbound.app import MIGRATIONS, create_app
+from as2bus.inbound.entrypoints.server import with_header_timeout
 from as2bus.inbound.settings import InboundSettings
 from as2bus.shared.entry import service_main
 
@@ -17,7 +18,10 @@ def main(argv: list[str] | None = None) -> int:
         create_app=create_app,
         migrations=MIGRATIONS,
         argv=argv,
-        uvicorn_options=lambda s: {"h11_max_incomplete_event_size": s.max_header_bytes},
+        uvicorn_options=lambda s: {
+            "h11_max_incomplete_event_size": s.max_header_bytes,
+            "http": with_header_timeout(s.header_timeout_seconds),
+        },
     )
 
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
-from as2bus.inbound.entrypoints.http import Spooling, as2_router
+from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.service import Receiver
 from as2bus.inbound.settings import InboundSettings
@@ -106,6 +106,7 @@ def create_app(settings: InboundSettings) -> FastAPI:
             settings.path,
             settings.max_header_bytes,
             Spooling(settings.spool_bytes),
+            BodyLimits(settings.max_mdn_bytes, settings.body_timeout_seconds),
         )
     )
     add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})

@@ -262,7 +262,7 @@ class Receiver:
         try:
             mdn = await run_sized(len(body), as2.parse_mdn, headers, body, verify_certs=certs)
         except as2.MdnError as err:
-            return Answer.text(400, f"not a readable MDN: {err}")
+            return Answer.text(400, str(err))  # "not a readable MDN: ..." and the like
         MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
         report = MdnReport(
             original_message_id=mdn.original_message_id,

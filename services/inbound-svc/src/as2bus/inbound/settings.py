@@ -35,6 +35,27 @@ class InboundSettings(ServiceSettings):
         description="Request bodies larger than this go to a temporary file and are decrypted "
         "and verified from there (in $TMPDIR), never held whole in memory",
     )
+    max_mdn_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        validation_alias=_env("max_mdn_bytes"),
+        description="Bound on an asynchronous MDN's body (an MDN is a few KB): a larger one is "
+        "refused with 413 as soon as it is recognised, without reading the rest",
+    )
+    header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        validation_alias=_env("header_timeout_seconds"),
+        description="A request's line and headers must be complete within this; else 408 and "
+        "the connection is closed",
+    )
+    body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        validation_alias=_env("body_timeout_seconds"),
+        description="The longest wait for the next bytes of a request body; else 408, the "
+        "connection is closed and what was spooled is freed",
+    )
     async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
     async_mdn_backoff_seconds: float = Field(
         default=30, gt=0, validation_alias=_env("async_mdn_backoff_seconds")

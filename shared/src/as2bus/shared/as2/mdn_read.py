@@ -41,14 +41,24 @@ def is_mdn(headers: Mapping[str, str], body: bytes) -> bool:
             name, info = cms.load(entity.decoded())
             if name == "signed_data":
                 return mime.parse_entity(cms.signed_content(info)).content_type == REPORT
-    except (As2Error, ValueError):
-        pass
+    except Exception:  # not readable as an MDN: the message path says what is wrong with it
+        return False
     return False
 
 
 def parse_mdn(headers: Mapping[str, str], body: bytes, *, verify_certs: list[bytes]) -> ReceivedMdn:
     """The MDN's facts; ``signature_valid`` False when signed but not by any of ``verify_certs``.
-    MdnError only when it is not an MDN at all."""
+    MdnError, and only that, when it is not an MDN or not a readable one."""
+    try:
+        return _parse_mdn(headers, body, verify_certs)
+    except MdnError:
+        raise
+    except Exception as err:  # what a parser meets in a partner's bytes: still its malformed MDN
+        reason = str(err) if isinstance(err, (As2Error, mime.MimeError)) else repr(err)
+        raise MdnError(f"not a readable MDN: {reason}") from None
+
+
+def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes]) -> ReceivedMdn:
     h = lower_keys(headers)
     entity = http_entity(headers, body)
     if "content-type" not in h:  # some put the MIME headers in the body
@@ -58,6 +68,7 @@ def parse_mdn(headers: Mapping[str, str], body: bytes, *, verify_certs: list[byt
         if entity.content_type == "multipart/signed":
             parts = mime.split_multipart(entity.body, entity.param("boundary") or "", strict=False)
             signatures = [e for e in map(mime.parse_entity, parts[1:]) if _is_signature(e)]
+            _check_signature_part(signatures)
             signed, report = True, mime.parse_entity(parts[0]) if parts else entity
             valid = bool(parts and signatures) and _verifies(
                 as_sent_then_canonical(parts[0]), signatures[0].decoded(), verify_certs
@@ -97,6 +108,16 @@ def parse_mdn(headers: Mapping[str, str], body: bytes, *, verify_certs: list[byt
 
 def _is_signature(entity: mime.Entity) -> bool:
     return entity.content_type in PKCS7_SIGNATURE
+
+
+def _check_signature_part(signatures: list[mime.Entity]) -> None:
+    """A signature part missing or not CMS SignedData makes a malformed MDN, not one whose
+    signature does not verify."""
+    if not signatures:
+        raise MdnError("not a readable MDN: a multipart/signed without a signature part")
+    name, _ = cms.load(signatures[0].decoded())  # As2Error or MimeError: not readable
+    if name != "signed_data":
+        raise MdnError(f"not a readable MDN: its signature part is a CMS {name}")
 
 
 def _verifies(candidates: Iterable[bytes], signature: bytes, certs: list[bytes]) -> bool:

@@ -3,7 +3,8 @@ come, each at most once, and deliver the innermost entity's body byte for byte."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -29,6 +30,9 @@ class Unwrapped:
     layers: list[str] = field(default_factory=list)  # "encrypted", "compressed", "signed"
     mic: str | None = None
     mic_alg: SigningAlg | None = None
+    #: What the MIC covers if no signature does (RFC 4130 §7.3.1): the decrypted MIME entity,
+    #: else the body as received. Read only if needed, dropped once a signature is verified.
+    unsigned_content: Callable[[], Iterable[bytes]] | None = None
 
 
 def http_entity(headers: Mapping[str, str], body: bytes) -> mime.Entity:
@@ -58,11 +62,12 @@ def parse_message(
     message_id, local, remote = addressed(headers, lookup)
     if not body or body.isspace():  # not body.strip(): that copies a whole large body
         raise As2Error("unexpected-processing-error", "the message body is empty")
-    outer = http_entity(headers, body)
-    require_encryption(outer.content_type, remote)
     try:
+        outer = http_entity(headers, body)  # MimeError: a multipart in invalid base64
+        require_encryption(outer.content_type, remote)
         limit = max_payload_bytes
         got = _unwrap(outer, local, remote, limit)
+        unsigned_mic(got, headers)
         payload = got.entity.decoded()
     except As2Error:
         raise
@@ -108,7 +113,7 @@ def unreadable(err: Exception) -> As2Error:
 
 
 def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: int) -> Unwrapped:
-    got = Unwrapped(entity)
+    got = Unwrapped(entity, unsigned_content=lambda: [entity.body])
     while True:
         kind = got.entity.content_type
         if kind in PKCS7_MIME:
@@ -117,6 +122,8 @@ def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: 
             if name in ("enveloped_data", "authenticated_enveloped_data"):
                 once(got, "encrypted")
                 content = decrypt.decrypt(info, local.decryption)[1]
+                if got.mic is None:
+                    got.unsigned_content = _held(content)
             elif name == "compressed_data":
                 once(got, "compressed")
                 content = cms.decompress(info, limit)
@@ -178,12 +185,34 @@ def once(got: Unwrapped, layer: str) -> None:
     got.layers.append(layer)
 
 
+def _held(content: bytes) -> Callable[[], Iterable[bytes]]:
+    return lambda: [content]
+
+
 def _verified(
     got: Unwrapped, candidates: Iterable[bytes], signature: bytes, remote: RemoteParty
 ) -> bytes:
     verified = verify.verify(candidates, signature, remote.verify_certs)
     got.mic, got.mic_alg = mic_of(verified.digest), verified.alg
+    got.unsigned_content = None
     return verified.content
+
+
+def unsigned_mic(got: Unwrapped, headers: Mapping[str, str]) -> None:
+    """The MIC of a message no signature covers, for its MDN (RFC 4130 §7.3.1): over the
+    decrypted MIME entity (header fields and content, as decrypted) of an encrypted message,
+    over the body as received of a plain one; with the first algorithm of the sender's
+    ``signed-receipt-micalg`` we support, SHA-256 if it names none. Nothing without an MDN."""
+    if got.mic is not None or got.unsigned_content is None:
+        return
+    request = mdn_request(lower_keys(headers))
+    if request is None:
+        return
+    alg = request.signing or SigningAlg.SHA256
+    digest = hashlib.new(alg.value)
+    for chunk in got.unsigned_content():
+        digest.update(chunk)
+    got.mic, got.mic_alg = mic_of(digest.digest()), alg
 
 
 def received(

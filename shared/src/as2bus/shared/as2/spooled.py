@@ -117,7 +117,9 @@ def parse_spooled(
         receive.require_encryption(outer.content_type, remote)
         if outer.content_type.startswith("multipart/") and outer.transfer_encoding == "base64":
             raise _Unhandled  # http_entity's repair of an encoded multipart
-        got, document = _unwrap(Unwrapped(outer), whole, files, local.decryption, remote)
+        plain = Unwrapped(outer, unsigned_content=whole.chunks)
+        got, document = _unwrap(plain, whole, files, local.decryption, remote)
+        receive.unsigned_mic(got, headers)  # before the files it may read are closed
         payload = _payload(got.entity, document, files)
         keep = payload.file
     except _Unhandled:
@@ -155,6 +157,8 @@ def _unwrap(
                 if name == "authenticated_enveloped_data":
                     raise decrypt.refuse_authenticated()
                 content = _decrypt(der, keys, files)
+                if got.mic is None:
+                    got.unsigned_content = content.chunks
             else:
                 raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
         elif kind == "multipart/signed":
@@ -250,6 +254,7 @@ def _verified(
 
     covered, digest = checked.covers(candidates(), remote.verify_certs)
     got.mic, got.mic_alg = mic_of(digest), checked.alg
+    got.unsigned_content = None
     return covered
 
 

@@ -3,12 +3,18 @@
 A body up to ``Spooling.threshold`` is read into memory; a larger one goes to a temporary
 file as it arrives and the receiver decrypts and verifies it from there, so a 100 MB document
 does not cost inbound-svc several times 100 MB of memory.
+
+What an unauthenticated client controls is bounded while it is read (``BodyLimits``): an MDN,
+recognised by its start, may be ``max_mdn_bytes`` at most and is read no further; a body whose
+next bytes do not come within ``idle_seconds`` ends the request with 408 and the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -19,6 +25,9 @@ from as2bus.shared import as2
 
 #: An MDN is a few KB; to tell one from a message, its start is plenty.
 _MDN_SNIFF_BYTES = 64 * 1024
+#: Enough of a multipart/signed body to see its first part's Content-Type.
+_FIRST_PART_BYTES = 4096
+_REPORT = re.compile(rb"content-type:\s*multipart/report", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -26,18 +35,77 @@ class Spooling:
     threshold: int  # bodies over this many bytes go to a temporary file (in $TMPDIR)
 
 
-async def read_body(request: Request, spooling: Spooling) -> bytes | BinaryIO:
-    """The request body: bytes, or an open temporary file (position 0) when it is large."""
+@dataclass(frozen=True)
+class BodyLimits:
+    max_mdn_bytes: int
+    idle_seconds: float  # the longest wait for the body's next bytes
+
+
+class Refused(Exception):
+    """The body was not read to its end; the request gets this status and reason."""
+
+    def __init__(self, status_code: int, reason: str, *, close: bool = False) -> None:
+        super().__init__(reason)
+        self.status_code, self.reason, self.close = status_code, reason, close
+
+    def response(self) -> Response:
+        headers = {"Connection": "close"} if self.close else None
+        return Response(self.reason + "\n", self.status_code, headers, media_type="text/plain")
+
+
+def mdn_by_its_start(headers: Mapping[str, str], start: bytes) -> bool | None:
+    """True when the body starting with ``start`` is an MDN, False when it is not, None when
+    ``start`` is too short to tell (a multipart/signed is a signed message or a signed MDN:
+    its first part says which)."""
+    content_type = headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/report"):
+        return True
+    if not content_type.startswith("multipart/signed"):
+        return False
+    head_end = start.find(b"\r\n\r\n", start.find(b"--"))
+    if head_end < 0:
+        return None if len(start) < _FIRST_PART_BYTES else False
+    return bool(_REPORT.search(start[:head_end]))
+
+
+async def _chunks(request: Request, idle_seconds: float) -> AsyncIterator[bytes]:
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle_seconds):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            reason = f"no bytes of the request body for {idle_seconds:g} s"
+            raise Refused(408, reason, close=True) from None
+        yield chunk
+
+
+async def read_body(request: Request, spooling: Spooling, limits: BodyLimits) -> bytes | BinaryIO:
+    """The request body: bytes, or an open temporary file (position 0) when it is large.
+    Raises `Refused` for an MDN over its limit or a body that stops coming."""
+    headers = request.headers
+    mdn_limit = _mdn_limit_refusal(limits.max_mdn_bytes)
+    declared = headers.get("content-length", "")
+    too_long = declared.isdigit() and int(declared) > limits.max_mdn_bytes
+    if too_long and mdn_by_its_start(headers, b"") is True:
+        raise mdn_limit
     held: list[bytes] = []
     size = 0
     file: BinaryIO | None = None
+    is_mdn: bool | None = None
     try:
-        async for chunk in request.stream():
+        async for chunk in _chunks(request, limits.idle_seconds):
+            size += len(chunk)
+            if is_mdn is None:
+                is_mdn = mdn_by_its_start(headers, b"".join([*held, chunk])[:_FIRST_PART_BYTES])
+            if is_mdn and size > limits.max_mdn_bytes:
+                raise mdn_limit
             if file is not None:
                 await asyncio.to_thread(file.write, chunk)
                 continue
             held.append(chunk)
-            size += len(chunk)
             if size > spooling.threshold:
                 file = tempfile.TemporaryFile()  # noqa: SIM115 (returned)
                 await asyncio.to_thread(file.writelines, held)
@@ -52,7 +120,13 @@ async def read_body(request: Request, spooling: Spooling) -> bytes | BinaryIO:
     return file
 
 
-def as2_router(path: str, max_header_bytes: int, spooling: Spooling) -> APIRouter:
+def _mdn_limit_refusal(limit: int) -> Refused:
+    return Refused(413, f"an MDN is at most {limit} bytes; this one is larger", close=True)
+
+
+def as2_router(
+    path: str, max_header_bytes: int, spooling: Spooling, limits: BodyLimits
+) -> APIRouter:
     router = APIRouter()
 
     @router.post(
@@ -66,7 +140,10 @@ def as2_router(path: str, max_header_bytes: int, spooling: Spooling) -> APIRoute
         if header_bytes > max_header_bytes:
             return Response(f"headers larger than {max_header_bytes} bytes\n", status_code=400)
         receiver: Receiver = request.app.state.receiver
-        body = await read_body(request, spooling)
+        try:
+            body = await read_body(request, spooling, limits)
+        except Refused as refused:
+            return refused.response()
         headers = dict(request.headers)
         try:
             if isinstance(body, bytes) and as2.is_mdn(headers, body):
@@ -78,7 +155,10 @@ def as2_router(path: str, max_header_bytes: int, spooling: Spooling) -> APIRoute
         finally:
             if not isinstance(body, bytes):
                 body.close()
-        return Response(answer.body, status_code=answer.status_code, headers=answer.headers)
+        # The server writes the one Date header of every response; an MDN's own would be a
+        # second one.
+        answer_headers = {k: v for k, v in answer.headers.items() if k.lower() != "date"}
+        return Response(answer.body, status_code=answer.status_code, headers=answer_headers)
 
     return router
 

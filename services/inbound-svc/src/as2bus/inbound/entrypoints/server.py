@@ -1,0 +1,94 @@
+"""uvicorn's HTTP/1.1 protocol with a deadline for the request line and header fields.
+
+uvicorn (h11) has none: a client that sends one header byte every half second holds a
+connection, and a slot of graceful shutdown, for as long as it likes. Here each request's
+head must be complete within ``header_timeout`` seconds of the connection opening or of the
+previous response; otherwise the client gets a 408 and the connection is closed. The body has
+its own, idle timeout, in the endpoint (``http.read_body``), where what was spooled is freed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("as2bus.inbound")
+
+
+def _answer_408(reason: str) -> bytes:
+    body = reason.encode() + b"\n"
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """``H11Protocol`` that closes a connection whose request head is late (see the module)."""
+
+    header_timeout: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_deadline: asyncio.TimerHandle | None = None
+        self._head_bytes = 0  # of the request awaited: none yet means an idle connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_deadline is not None:
+            self._head_bytes += len(data)
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:  # a request's head was complete: its app is running
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.our_state is h11.IDLE:
+            self._arm()  # the next request on this connection gets the same deadline
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_bytes = 0
+        self._head_deadline = self.loop.call_later(self.header_timeout, self._head_too_late)
+
+    def _disarm(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_late(self) -> None:
+        self._head_deadline = None
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.SEND_BODY or self.conn.our_state is not h11.IDLE:
+            return  # a request is under way: the endpoint's timeouts apply
+        if self._head_bytes == 0:  # idle (kept alive, or never used): closed without a word
+            self.transport.close()
+            return
+        reason = f"the request headers were not complete within {self.header_timeout:g} s"
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        log.warning("closed the connection of %s: %s", client, reason)
+        # Not through h11: it sends no response before a request. The connection ends here.
+        self.transport.write(_answer_408(reason))
+        self.transport.close()
+
+
+def with_header_timeout(seconds: float) -> type[HeaderDeadlineProtocol]:
+    """The protocol class to give uvicorn (``http=``), with its deadline set."""
+    return type("HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_timeout": seconds})
