@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 DEMO_FROM, DEMO_TO = "DEMO-A", "DEMO-B"
-TRY_IT = f"uv run as2bus send README.md --from {DEMO_FROM} --to {DEMO_TO}"
+TRY_IT = f"./as2bus send README.md --from {DEMO_FROM} --to {DEMO_TO}"
 
 
 def set_up_demo(config_url: str, cert_url: str, inbound_url: str, token: str) -> bool:

