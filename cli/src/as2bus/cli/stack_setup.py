@@ -183,8 +183,7 @@ def banner(
         lines.append(f"  export {' '.join(exports)}")
     lines += [
         '  ./as2bus station create --as2-id MYCO --name "My Co"',
-        "  ./as2bus partner create --as2-id amazon --name Amazon "
-        "--url https://as2.example.com/as2",
+        "  ./as2bus partner create --as2-id amazon --name Amazon --url https://as2.example.com/as2",
         "  ./as2bus partnership create --station MYCO --partner amazon",
         "  ./as2bus partner list",
         "Ctrl-C stops everything.",
