@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import socket
 import stat
@@ -349,3 +350,87 @@ def test_a_data_dir_from_before_nats_users_gets_them_and_keeps_its_streams(
 async def _streams(nc: Any) -> Any:
     for info in await nc.jetstream().streams_info():
         yield info
+
+
+# --- the README, as a new user types it ---------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+#: What the test gives a README line that would otherwise wait for a person or run forever.
+PROMPT_ANSWERS = {"keystore create": "readme-export-pw\nreadme-export-pw\n"}
+RUNS_UNTIL_STOPPED = ("inbox --follow", "track watch")
+
+
+def readme_commands() -> list[str]:
+    """Every ``./as2bus ...`` line of the README's shell blocks, continuations joined."""
+    lines, in_shell, pending = [], False, ""
+    for line in (REPO / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            in_shell = line.strip() == "```bash"
+            continue
+        if not in_shell:
+            continue
+        line = pending + line.split("  #")[0].rstrip()
+        pending = ""
+        if line.endswith("\\"):
+            pending = line[:-1]
+            continue
+        if line.startswith("./as2bus "):
+            lines.append(line)
+    return lines
+
+
+def test_every_readme_command_works_in_a_clean_shell(
+    start: Any, tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    """After `make sync`, each README line runs as written, through ./as2bus, in a shell
+    whose PATH holds nothing of ours (not .venv, not .tools), against a running gateway."""
+    commands = readme_commands()
+    assert len(commands) >= 13, commands  # a README that lost its examples fails here
+    up = start()
+    up.wait_for("Loopback demo created")
+    nats_port, base = ports
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "README.md").write_bytes((REPO / "README.md").read_bytes())
+    partner = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "amazon.key",
+         "-out", "amazon.cer", "-days", "30", "-subj", "/CN=amazon"],
+        cwd=work, capture_output=True, check=True,
+    )  # fmt: skip
+    assert partner.returncode == 0
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "AS2BUS_DATA_DIR": str(tmp_path / "data"),
+        "AS2BUS_NATS_URL": f"nats://127.0.0.1:{nats_port}",
+        "AS2BUS_CONFIG_URL": f"http://127.0.0.1:{base}",
+        "AS2BUS_CERT_URL": f"http://127.0.0.1:{base + 1}",
+        "AS2BUS_TRACKLOG_URL": f"http://127.0.0.1:{base + 3}",
+        "AS2BUS_PARTNER_PASSWORD": "readme-partner-pw",  # --auth basic would prompt for it
+    }
+    failed = {}
+    for command in commands:
+        argv = [str(REPO / "as2bus"), *shlex.split(command)[1:]]
+        if any(marker in command for marker in RUNS_UNTIL_STOPPED):
+            proc = subprocess.Popen(argv, cwd=work, env=env, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+            time.sleep(4)
+            alive = proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=20)
+            if not alive or "Traceback" in output:
+                failed[command] = output
+            continue
+        answer = next((a for k, a in PROMPT_ANSWERS.items() if k in command), None)
+        for _ in range(50):  # cert-svc learns of a new partnership over the bus
+            done = subprocess.run(argv, cwd=work, env=env, input=answer, text=True,
+                                  capture_output=True, timeout=60, check=False)  # fmt: skip
+            if done.returncode == 0 or "no partnership" not in done.stdout + done.stderr:
+                break
+            time.sleep(0.2)
+        if done.returncode != 0:
+            failed[command] = done.stdout + done.stderr
+    assert failed == {}
+    assert (work / "myco.cer").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert any((work / "received").iterdir())  # the demo's document, by inbox --follow
+    assert up.stop(signal.SIGINT) == 0, up.output

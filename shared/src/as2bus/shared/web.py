@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from as2bus.shared.api_docs import add_offline_docs
 from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -166,6 +167,7 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
 def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     app.include_router(ops_router(checks))
+    add_offline_docs(app)
 
 
 def _field_errors(err: InvalidFieldsError) -> dict[str, object]:

@@ -90,6 +90,8 @@ def create_app(settings: CertSettings) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
         title="as2bus cert-svc",
         version="1",
         summary="Keystores, partner certificates, rotation without downtime, expiry warnings.",

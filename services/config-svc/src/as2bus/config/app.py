@@ -65,6 +65,8 @@ def create_app(settings: ConfigSettings) -> FastAPI:
             raise RuntimeError(relay.last_error)  # type: ignore[attr-defined]
 
     app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
         title="as2bus config-svc",
         version="1",
         summary="Stations, trading partners and partnerships of the as2bus AS2 gateway.",

@@ -96,6 +96,8 @@ def create_app(settings: InboundSettings) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
         title="as2bus inbound-svc",
         version="1",
         summary="The AS2 endpoint partners POST messages and asynchronous MDNs to.",

@@ -164,6 +164,8 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
         title="as2bus outbound-svc",
         version="1",
         summary="Sends AS2 messages for send requests on the bus (operations endpoints only).",

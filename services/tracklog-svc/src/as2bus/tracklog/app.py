@@ -70,6 +70,8 @@ def create_app(settings: TracklogSettings) -> FastAPI:
             raise RuntimeError(reason)
 
     app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
         title="as2bus tracklog-svc",
         version="1",
         summary="Status and history of every AS2 message, dashboard figures, certificate expiry.",
