@@ -78,3 +78,13 @@ def test_typos_in_ids_and_times_are_one_sentence_before_any_request() -> None:
         iso_time("tomorrow", "--activate-at")
     assert iso_time("2026-07-01T09:00:00Z", "--activate-at") == "2026-07-01T09:00:00Z"
     assert iso_time(None, "--activate-at") is None
+
+
+def test_a_server_that_does_not_take_the_connection_is_unreachable_in_one_line() -> None:
+    def silent(request: httpx.Request) -> httpx.Response:
+        assert request.extensions["timeout"]["connect"] == 3.0  # said within seconds
+        raise httpx.ConnectTimeout("timed out")
+
+    with pytest.raises(CliError) as err:
+        client(silent).get("/certificates")
+    assert err.value.lines == ["cannot reach cert-svc at http://cert — is it running? (make run)"]

@@ -106,8 +106,11 @@ class ConfigClient:
         self.service, self.url_option = service, url_option
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # A server that does not take the connection is said so within seconds; an answer
+        # (an export, a large list) may take longer.
+        timeout = httpx.Timeout(15.0, connect=3.0)
         self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, transport=transport, timeout=15.0
+            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
         )
         #: Values never to show, even inside an error message (partner passwords, tokens).
         self.secrets: set[str] = set()
@@ -144,7 +147,7 @@ class ConfigClient:
         name = self.service
         try:
             response = self._http.request(method, API + path, **kwargs)
-        except httpx.ConnectError:
+        except (httpx.ConnectError, httpx.ConnectTimeout):  # refused, or no answer within 3 s
             raise CliError(
                 f"cannot reach {name} at {self.base_url} — is it running? (make run)"
             ) from None
