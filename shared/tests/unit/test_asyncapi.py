@@ -1,16 +1,83 @@
+"""docs/asyncapi.json against the code: current, every subject the code names, the command's
+schema as strict as the contract, and the headers every event carries."""
+
+import ast
+import json
 from pathlib import Path
 
-from as2bus.shared.asyncapi import build_asyncapi, render
-from as2bus.shared.contracts import registered_events
+from as2bus.shared.asyncapi import (
+    COMMAND_HEADERS,
+    SEND_REQUEST_SCHEMA,
+    build_asyncapi,
+    render,
+    render_send_request_schema,
+)
+from as2bus.shared.bus.publish import EVENT_HEADERS
+from as2bus.shared.contracts import SEND_SUBJECT, SendRequest, registered_events
 from as2bus.shared.contracts.certs import KEY_MATERIAL_SUBJECT
+from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 
-DOC = Path(__file__).parents[3] / "docs" / "asyncapi.json"
+ROOT = Path(__file__).parents[3]
+DOC = ROOT / "docs" / "asyncapi.json"
 
 
-def test_the_committed_asyncapi_document_is_current() -> None:
+def test_the_committed_documents_are_current() -> None:
     assert DOC.read_text() == render(), "docs/asyncapi.json is stale: run `make asyncapi`"
+    schema = (DOC.parent / SEND_REQUEST_SCHEMA).read_text()
+    assert schema == render_send_request_schema(), f"docs/{SEND_REQUEST_SCHEMA} is stale"
 
 
-def test_every_event_is_documented_on_its_subject() -> None:
+def test_every_event_command_and_request_reply_is_documented_on_its_subject() -> None:
     addresses = {c["address"] for c in build_asyncapi()["channels"].values()}
-    assert addresses == {e.subject for e in registered_events()} | {KEY_MATERIAL_SUBJECT}
+    events = {e.subject for e in registered_events()}
+    assert addresses == events | {SEND_SUBJECT, KEY_MATERIAL_SUBJECT, CREDENTIALS_SUBJECT}
+
+
+def _subject_literals() -> set[str]:
+    """Every string literal in our runtime code that is a whole bus subject."""
+    found = set()
+    for source in ROOT.glob("*/**/src/**/*.py"):
+        if ".venv" in source.parts:
+            continue
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                value = node.value
+                if value.startswith(("as2.cmd.", "as2.rpc.", "as2.evt.")):
+                    found.add(value)
+    return found
+
+
+def test_no_subject_in_the_code_is_missing_from_the_document() -> None:
+    addresses = {c["address"] for c in build_asyncapi()["channels"].values()}
+    literals = _subject_literals()
+    assert SEND_SUBJECT in literals  # the scan sees the code
+    wildcards = {s for s in literals if s.endswith((">", "*", "."))}
+    assert literals - wildcards <= addresses
+
+
+def test_the_send_command_is_strict_and_says_its_defaults() -> None:
+    schemas = build_asyncapi()["components"]["schemas"]
+    send = schemas["SendRequest"]
+    assert send["additionalProperties"] is False
+    assert set(send["required"]) == {"request_id", "station", "partner"}
+    assert send["properties"]["content_type"]["default"] == "application/edi-x12"
+    assert send["properties"]["subject"]["default"] == "AS2 Message"
+    assert schemas["SendOverrides"]["additionalProperties"] is False
+    assert all(p.get("description") for p in send["properties"].values())
+    assert set(send["properties"]) == set(SendRequest.model_fields)
+
+
+def test_every_message_documents_its_headers() -> None:
+    messages = build_asyncapi()["components"]["messages"]
+    for title, message in messages.items():
+        if title.endswith(":Publisher:Message"):
+            assert set(message["headers"]["properties"]) == set(EVENT_HEADERS), title
+        elif title.startswith("SendRequest:"):
+            assert set(message["headers"]["properties"]) == set(COMMAND_HEADERS)
+    assert any(t.startswith("SendRequest:") for t in messages)
+
+
+def test_the_send_request_schema_file_is_valid_json_schema_of_the_contract() -> None:
+    schema = json.loads((DOC.parent / SEND_REQUEST_SCHEMA).read_text())
+    assert schema["title"] == "SendRequest"
+    assert schema["additionalProperties"] is False

@@ -3,22 +3,27 @@ so a request that cannot succeed is refused at once with a reason a person can a
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.claims import new_message_id
+from as2bus.outbound.adapters.claims import aware, new_message_id
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.parties import PartnershipUnavailableError, find_sides, resolve_sides
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
+    DOCUMENTS_BUCKET,
     DocumentRef,
     MessageQueued,
     MessageRejected,
@@ -30,6 +35,42 @@ from as2bus.shared.keyring import CertificateUnavailableError
 from as2bus.shared.outbox import add_to_outbox
 
 Outcome = Literal["queued", "duplicate", "rejected"]
+
+#: The request id of a body that is not JSON, when it can still be read there.
+_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([^"\\]{1,200})"')
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The message a request id was first accepted as."""
+
+    message_id: str
+    fingerprint: str | None  # None in rows from before fingerprints were kept
+    created_at: datetime
+
+
+def fingerprint(request: SendRequest) -> str:
+    """The request's content, whatever its JSON's key order or spacing: a repeat with the
+    same content is the same request."""
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def problems(err: ValidationError) -> str:
+    """pydantic's errors as one line a publisher can act on."""
+
+    def one(error: Any) -> str:
+        where = ".".join(map(str, error["loc"])) or "the request"
+        if error["type"] == "extra_forbidden":
+            return f"unknown field {where}"
+        if error["type"] == "missing":
+            return f"missing field {where}"
+        return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+    return "; ".join(one(e) for e in err.errors())[:1000]
+
+
+def _text(value: Any) -> str | None:
+    return value[:200] if isinstance(value, str) and value else None
 
 
 class Acceptor:
@@ -55,13 +96,26 @@ class Acceptor:
         self._after_commit = after_commit
 
     async def accept_raw(self, raw: bytes) -> Outcome:
+        """A command as it came off the bus: anything but a valid SendRequest is refused at
+        once, with the request_id (and station, partner) whenever the body has them."""
         try:
-            request = SendRequest.model_validate_json(raw)
+            body = json.loads(raw)
+        except ValueError as err:
+            found = _REQUEST_ID.search(raw)
+            request_id = found.group(1).decode(errors="replace") if found else None
+            await self._reject(request_id, None, None, "INVALID_JSON", f"not JSON: {err}")
+            return "rejected"
+        if not isinstance(body, dict):
+            reason = "a send request is a JSON object"
+            await self._reject(None, None, None, "INVALID_JSON", reason)
+            return "rejected"
+        try:
+            request = SendRequest.model_validate(body)
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+            request_id, station, partner = (
+                _text(body.get(name)) for name in ("request_id", "station", "partner")
             )
-            await self._reject(None, None, None, "INVALID_REQUEST", problems[:1000])
+            await self._reject(request_id, station, partner, "INVALID_REQUEST", problems(err))
             return "rejected"
         return await self.accept(request)
 
@@ -82,17 +136,10 @@ class Acceptor:
             )
         document = request.document
         if document is not None:
-            stored = await self._documents.size(document.name)
-            if stored is None:
-                return await reject(
-                    "DOCUMENT_NOT_FOUND",
-                    f"no document {document.name!r} in bucket {document.bucket!r}",
-                )
-            if stored > self._max_bytes:
-                return await reject(
-                    "DOCUMENT_TOO_LARGE", f"{stored} bytes; the limit is {self._max_bytes}"
-                )
-            size = stored
+            problem = await self._check_stored(document)
+            if problem is not None:
+                return await reject(*problem)
+            size = document.size
         try:
             await resolve_sides(
                 self._config,
@@ -111,17 +158,62 @@ class Acceptor:
         if inline is not None and len(inline) <= self._keep_in_database_bytes:
             content = inline  # kept in the message's row: no object-store round trips
         elif inline is not None:
-            if await self._known(request.request_id):
-                return "duplicate"  # before storing a copy nobody would ever read
+            previous = await self._previous(request.request_id)
+            if previous is not None:  # before storing a copy nobody would ever read
+                return await self._repeated(request, previous)
             document = await self._documents.put(f"out/{uuid.uuid4()}", inline)
         return await self._queue(request, document, size, content)
 
-    async def _known(self, request_id: str) -> bool:
-        async with self._sessions() as session:
-            found = await session.scalar(
-                sa.select(messages.c.id).where(messages.c.request_id == request_id)
+    async def _check_stored(self, ref: DocumentRef) -> tuple[str, str] | None:
+        """A referenced document must be there, as the reference describes it: found now, not
+        after a quarter of an hour of retries."""
+        if ref.bucket != DOCUMENTS_BUCKET:
+            return "DOCUMENT_NOT_FOUND", (
+                f"documents are read from the bucket {DOCUMENTS_BUCKET!r}, not {ref.bucket!r}"
             )
-        return found is not None
+        stored = await self._documents.stored(ref.name)
+        if stored is None:
+            return "DOCUMENT_NOT_FOUND", f"no object {ref.name!r} in the bucket {ref.bucket!r}"
+        size, sha256 = stored
+        if size != ref.size:
+            return "DOCUMENT_MISMATCH", (
+                f"the object {ref.name!r} has {size} bytes; the request says {ref.size}"
+            )
+        if sha256 is not None and sha256 != ref.sha256:
+            return "DOCUMENT_MISMATCH", (
+                f"the object {ref.name!r} has the SHA-256 {sha256}; the request says {ref.sha256}"
+            )
+        if size > self._max_bytes:
+            return "DOCUMENT_TOO_LARGE", f"{size} bytes; the limit is {self._max_bytes}"
+        return None
+
+    async def _previous(self, request_id: str) -> Previous | None:
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    sa.select(
+                        messages.c.message_id, messages.c.request_sha256, messages.c.created_at
+                    ).where(messages.c.request_id == request_id)
+                )
+            ).first()
+        return Previous(found.message_id, found.request_sha256, found.created_at) if found else None
+
+    async def _repeated(self, request: SendRequest, previous: Previous) -> Outcome:
+        """The same request again is the same request: its first events stand. Another body
+        under a used request id is refused, never dropped in silence."""
+        if previous.fingerprint in (None, fingerprint(request)):  # None: a row from before
+            return "duplicate"
+        when = aware(previous.created_at) or previous.created_at
+        await self._reject(
+            request.request_id,
+            request.station,
+            request.partner,
+            "REQUEST_ID_REUSED",
+            f"the request id {request.request_id!r} was used on {when:%Y-%m-%d %H:%M:%S}Z "
+            f"for another request (Message-ID {previous.message_id}); give each document its "
+            "own request id",
+        )
+        return "rejected"
 
     async def _queue(
         self,
@@ -142,6 +234,7 @@ class Acceptor:
                 row = {
                     "id": uuid.uuid4(),
                     "request_id": request.request_id,
+                    "request_sha256": fingerprint(request),
                     "message_id": message_id,
                     "station": request.station,
                     "partner": request.partner,
@@ -175,13 +268,19 @@ class Acceptor:
                     session, outbox, MessageQueued(correlation_id=message_id, data=queued)
                 )
         except sa.exc.IntegrityError:
-            return "duplicate"  # the same request id, accepted before (here or by a replica)
+            # The same request id, accepted before (here or by a replica).
+            previous = await self._previous(request.request_id)
+            if previous is None:
+                raise
+            return await self._repeated(request, previous)
         self._after_commit()
         return "queued"
 
     async def _refuse(self, request: SendRequest, code: str, reason: str) -> Outcome:
-        if await self._known(request.request_id):
-            return "duplicate"  # accepted before; what changed since is not this request's fault
+        previous = await self._previous(request.request_id)
+        if previous is not None:
+            # Accepted before: what changed since is not this request's fault.
+            return await self._repeated(request, previous)
         await self._reject(request.request_id, request.station, request.partner, code, reason)
         return "rejected"
 
@@ -200,7 +299,8 @@ class Acceptor:
             station=station,
             partner=partner,
             modifier=code,
-            reason=reason,
+            code=code,
+            reason=reason[:1000],
         )
         async with self._sessions() as session, session.begin():
             await add_to_outbox(

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.outbound import outcomes
 from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.domain import FINAL, Status, backoff, settled
@@ -35,17 +36,16 @@ from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
     DocumentRef,
     Event,
-    Failure,
     MdnFacts,
     MdnReceived,
     MdnReport,
-    MessageFailed,
     MessageRetrying,
     MessageSent,
     PartnerState,
     Retry,
     SendAttempt,
     SendOverrides,
+    Verdict,
     judge_mdn,
 )
 from as2bus.shared.keyring import CertificateUnavailableError
@@ -126,7 +126,7 @@ class Sender:
         )
         if self._may_retry(row, partner):
             return await self._retry(row, reason)
-        return await self._fail(row, reason)
+        return await self._fail(row, "unexpected-error", reason)
 
     async def release(self, row: dict[str, Any]) -> bool:
         """Give back the lease of an attempt a clean stop interrupted, so the message is
@@ -161,14 +161,17 @@ class Sender:
                 async_mdn_url=self._policy.async_mdn_url,
                 at=self._clock(),
             )
-        except (PartnershipUnavailableError, CertificateUnavailableError) as err:
-            return await self._fail(row, str(err))
+        except PartnershipUnavailableError as err:
+            return await self._fail(row, "partnership-unavailable", str(err))
+        except CertificateUnavailableError as err:
+            return await self._fail(row, "certificate-unavailable", str(err))
         kept: bytes | None = row["content"]  # a small document kept in the row
         ref = None if kept is not None else DocumentRef.model_validate(row["document"])
         size = ref.size if ref is not None else len(kept or b"")
         if size > self._policy.max_in_memory_bytes and not can_stream(sides):
             return await self._fail(
                 row,
+                "document-too-large-for-memory",
                 f"the document ({size} bytes) would be built in memory (compression or a "
                 "token in the body is not streamed) and exceeds "
                 f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
@@ -180,7 +183,8 @@ class Sender:
             reason = result.error or "no answer"
             if result.retryable and self._may_retry(row, sides.partner):
                 return await self._retry(row, reason)
-            return await self._fail(row, reason)
+            code = "attempts-exhausted" if result.retryable else "partner-refused"
+            return await self._fail(row, code, reason)
         mode = sides.remote.mdn_mode
         sent = SendAttempt(
             request_id=row["request_id"],
@@ -193,10 +197,12 @@ class Sender:
             mic=built.mic,
             mdn_signature=mdn_signature(sides.remote),
         )
-        if mode is None:
-            return await self._finish(
-                row, "delivered", [MessageSent(correlation_id=row["message_id"], data=sent)]
-            )
+        if mode is None:  # the partner's 2xx is the delivery
+            events = [
+                MessageSent(correlation_id=row["message_id"], data=sent),
+                outcomes.delivered(row, Verdict("delivered"), None),
+            ]
+            return await self._finish(row, "delivered", events)
         if mode == "async":
             wait = sides.partner.async_mdn_deadline_seconds
             deadline = self._clock() + (
@@ -209,8 +215,12 @@ class Sender:
                 "mdn_mode": "async",
                 "mdn_deadline": deadline,
             }
-            events: list[Event] = [MessageSent(correlation_id=row["message_id"], data=sent)]
-            return await self._finish(row, "awaiting-mdn", events, **values)
+            return await self._finish(
+                row,
+                "awaiting-mdn",
+                [MessageSent(correlation_id=row["message_id"], data=sent)],
+                **values,
+            )
         return await self._settle_sync(row, sides, built, result.response, sent)
 
     async def _build(
@@ -272,7 +282,10 @@ class Sender:
             )
         except as2.MdnError as err:
             return await self._fail(
-                row, f"the partner answered 2xx without a readable MDN: {err}", events
+                row,
+                "mdn-unreadable",
+                f"the partner answered 2xx without a readable MDN: {err}",
+                events,
             )
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
         # Judged by what MessageSent says we asked for: tracklog-svc and the CLI judge the same.
@@ -280,28 +293,27 @@ class Sender:
         TIME_TO_MDN.labels(row["partner"]).observe(
             (self._clock() - row["created_at"]).total_seconds()
         )
-        events.append(
-            MdnReceived(
-                correlation_id=row["message_id"],
-                data=MdnReport(
-                    original_message_id=row["message_id"],
-                    station=row["station"],
-                    partner=row["partner"],
-                    disposition=mdn.disposition,
-                    modifier=mdn.modifier,
-                    text=mdn.text,
-                    mic=mdn.mic,
-                    mic_alg=mdn.mic_alg,
-                    mic_matches=verdict.mic_matches,
-                    signed=mdn.signed,
-                    signature_valid=mdn.signature_valid,
-                    mode="sync",
-                ),
-            )
+        report = MdnReport(
+            original_message_id=row["message_id"],
+            request_id=row["request_id"],
+            station=row["station"],
+            partner=row["partner"],
+            disposition=mdn.disposition,
+            modifier=mdn.modifier,
+            text=mdn.text,
+            mic=mdn.mic,
+            mic_alg=mdn.mic_alg,
+            mic_matches=verdict.mic_matches,
+            signed=mdn.signed,
+            signature_valid=mdn.signature_valid,
+            mode="sync",
         )
+        events.append(MdnReceived(correlation_id=row["message_id"], data=report))
         if verdict.status == "failed":
-            return await self._fail(row, verdict.reason or "failed", events, code=verdict.code)
+            code = verdict.code or "mdn-failed"
+            return await self._fail(row, code, verdict.reason or "failed", events)
         SENT.labels(row["partner"], verdict.status).inc()
+        events.append(outcomes.delivered(row, verdict, report))
         return await self._finish(
             row, settled(verdict), events, mic=built.mic, last_error=verdict.reason
         )
@@ -323,28 +335,11 @@ class Sender:
         return await self._finish(row, "retrying", [event], next_attempt_at=when, last_error=reason)
 
     async def _fail(
-        self,
-        row: dict[str, Any],
-        reason: str,
-        events: list[Event] | None = None,
-        *,
-        code: str | None = None,
+        self, row: dict[str, Any], code: str, reason: str, events: list[Event] | None = None
     ) -> Status:
-        FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
+        FAILED.labels(row["partner"], code).inc()
         log.warning("%s to %s failed: %s", row["message_id"], row["partner"], reason)
-        failure = Failure(
-            request_id=row["request_id"],
-            message_id=row["message_id"],
-            station=row["station"],
-            partner=row["partner"],
-            attempts=row["attempts"],
-            reason=reason,
-            code=code,
-        )
-        all_events = [
-            *(events or []),
-            MessageFailed(correlation_id=row["message_id"], data=failure),
-        ]
+        all_events = [*(events or []), outcomes.failed(row, code, reason)]
         return await self._finish(row, "failed", all_events, last_error=reason)
 
     async def _finish(

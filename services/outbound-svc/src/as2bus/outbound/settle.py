@@ -10,13 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.outbound import outcomes
 from as2bus.outbound.adapters.claims import aware
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.domain import settled
 from as2bus.outbound.metrics import FAILED, SENT, TIME_TO_MDN
 from as2bus.shared.contracts import (
     Event,
-    Failure,
     MdnFacts,
     MdnReport,
     MdnSignature,
@@ -73,9 +73,11 @@ class Settlement:
             verdict = judge_mdn(facts, signature=asked, expected_mic=row["mic"])
             events: list[Event] = []
             if verdict.status == "failed":
-                events.append(self._failed(row, verdict.reason or "failed", verdict.code))
+                code = verdict.code or "mdn-failed"
+                events.append(self._failed(row, code, verdict.reason or "failed"))
             else:
                 SENT.labels(row["partner"], verdict.status).inc()
+                events.append(outcomes.delivered(row, verdict, report))
             created = aware(row["created_at"]) or self._clock()
             TIME_TO_MDN.labels(row["partner"]).observe((self._clock() - created).total_seconds())
             await session.execute(
@@ -121,7 +123,7 @@ class Settlement:
                         "content": None,
                     }
                     await add_to_outbox(
-                        session, outbox, self._failed(row, "no MDN by the deadline")
+                        session, outbox, self._failed(row, "mdn-deadline", "no MDN by the deadline")
                     )
                 await session.execute(
                     sa.update(messages)
@@ -132,15 +134,6 @@ class Settlement:
             self._after_commit()
         return len(rows)
 
-    def _failed(self, row: Any, reason: str, code: str | None = None) -> MessageFailed:
-        FAILED.labels(row["partner"], reason.split(":")[0][:40]).inc()
-        failure = Failure(
-            request_id=row["request_id"],
-            message_id=row["message_id"],
-            station=row["station"],
-            partner=row["partner"],
-            attempts=row["attempts"],
-            reason=reason,
-            code=code,
-        )
-        return MessageFailed(correlation_id=row["message_id"], data=failure)
+    def _failed(self, row: Any, code: str, reason: str) -> MessageFailed:
+        FAILED.labels(row["partner"], code).inc()
+        return outcomes.failed(row, code, reason)

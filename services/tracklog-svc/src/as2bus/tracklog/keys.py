@@ -15,6 +15,7 @@ from as2bus.shared.contracts import (
     Event,
     MdnReceived,
     MdnSent,
+    MessageDelivered,
     MessageDuplicate,
     MessageFailed,
     MessageQueued,
@@ -78,7 +79,13 @@ def locate(event: Event) -> Located | None:
     if isinstance(event, MdnReceived):
         return _out(event.data.original_message_id, None, event)
     if isinstance(
-        event, MessageQueued | AttemptStarted | MessageSent | MessageRetrying | MessageFailed
+        event,
+        MessageQueued
+        | AttemptStarted
+        | MessageSent
+        | MessageRetrying
+        | MessageDelivered
+        | MessageFailed,
     ):
         return _out(event.data.message_id, event.data.request_id, event)
     return None

@@ -20,6 +20,7 @@ from as2bus.shared.contracts import (
     MdnReceived,
     MdnReport,
     MdnSent,
+    MessageDelivered,
     MessageDuplicate,
     MessageFailed,
     MessageQueued,
@@ -28,7 +29,11 @@ from as2bus.shared.contracts import (
     MessageRetrying,
     MessageSent,
 )
+from as2bus.shared.contracts.verdict import describe
 from as2bus.tracklog.domain import Direction, MessageState, derive, utc
+
+#: The refusal of a request whose id an earlier, accepted request has (see outbound-svc).
+REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,16 @@ def _failed(state: MessageState, event: MessageFailed, t: datetime) -> str:
     return f"failed after {d.attempts} attempt(s): {d.reason}"
 
 
+def _delivered(state: MessageState, event: MessageDelivered, t: datetime) -> str:
+    # The status comes from the facts the other events brought (the same verdict rule made
+    # this event); the terminal event adds the line that says so.
+    d = event.data
+    _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
+          partner=d.partner)  # fmt: skip
+    state.attempts = max(state.attempts, d.attempts)
+    return describe(d.status, d.reason)
+
+
 def signature_of(signed: bool, valid: bool | None) -> str:
     if not signed:
         return "unsigned"
@@ -149,6 +164,9 @@ def _rejected(state: MessageState, event: MessageRejected, t: datetime) -> str:
     d = event.data
     _fill(state, message_id=d.message_id, request_id=d.request_id, station=d.station,
           partner=d.partner)  # fmt: skip
+    if d.code == REQUEST_ID_REUSED:
+        # Another request under this message's request id was refused: this one stands.
+        return f"a later request with this request id was refused: {d.reason}"
     if state.rejected_at is None or (t, d.reason) > (state.rejected_at, state.rejection_reason):
         state.rejected_at, state.rejection_code, state.rejection_reason = t, d.modifier, d.reason
     return f"rejected: {d.modifier}: {d.reason}"
@@ -189,6 +207,7 @@ def _mdn_sent(state: MessageState, event: MdnSent, t: datetime) -> str:
 Handler = Callable[[MessageState, Any, datetime], str]
 _HANDLERS: dict[type[Event], Handler] = {
     MessageQueued: _queued, AttemptStarted: _sending, MessageSent: _sent,
+    MessageDelivered: _delivered,
     MessageRetrying: _retrying, MessageFailed: _failed, MdnReceived: _mdn_received,
     MessageRejected: _rejected, MessageReceived: _received, MessageDuplicate: _duplicate,
     MdnSent: _mdn_sent,

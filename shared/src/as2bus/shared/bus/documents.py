@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 from collections.abc import AsyncIterator
 from typing import BinaryIO
@@ -100,6 +102,24 @@ class DocumentStore:
         if seen != ref.size or digest.hexdigest() != ref.sha256:
             raise ValueError(f"document {ref.name} does not match its size and sha256")
 
+    async def stored(self, name: str) -> tuple[int, str | None] | None:
+        """The stored object's size and SHA-256 (lowercase hex; None when the writer recorded
+        no digest), or None when there is no such object. Every NATS client records the
+        digest as ``SHA-256=<base64url>`` in the object's info when it stores an object."""
+        try:
+            info = await self._store.get_info(name)
+        except ObjectNotFoundError:
+            return None
+        return int(info.size or 0), _hex_digest(info.digest)
+
+    async def delete(self, name: str) -> bool:
+        """Delete an object; False when there was none (deleted already, by us or its owner)."""
+        try:
+            await self._store.delete(name)
+        except ObjectNotFoundError:
+            return False
+        return True
+
     async def size(self, name: str) -> int | None:
         """The stored object's size, or None when there is no such object."""
         try:
@@ -117,3 +137,13 @@ class DocumentStore:
         per chunk, which is quadratic (a 100 MB document took 31 s to read).
         """
         return b"".join([chunk async for chunk in self.chunks(ref)])
+
+
+def _hex_digest(digest: str | None) -> str | None:
+    if not digest or not digest.upper().startswith("SHA-256="):
+        return None
+    value = digest.split("=", 1)[1].rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
+    except (binascii.Error, ValueError):
+        return None

@@ -10,6 +10,14 @@ from as2bus.shared.subjects import EVENTS_STREAM
 
 EVENT_TYPE_HEADER = "As2bus-Event-Type"
 
+#: The NATS headers of every event (docs/asyncapi.json documents them from here).
+EVENT_HEADERS: dict[str, str] = {
+    "Nats-Msg-Id": "The event_id: JetStream drops a second publish of the same event",
+    EVENT_TYPE_HEADER: "The event_type (e.g. MessageDelivered): dispatch without parsing",
+    "correlation_id": "The payload's correlation_id, always the same value",
+    "content-type": "application/json",
+}
+
 
 async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.0) -> PubAck:
     """Publish to the events stream and wait for JetStream's ack.
@@ -21,7 +29,7 @@ async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.
         event.model_dump(mode="json"),
         event.subject,
         headers={"Nats-Msg-Id": str(event.event_id), EVENT_TYPE_HEADER: event.event_type},
-        correlation_id=event.correlation_id or str(event.event_id),
+        correlation_id=event.correlation_id,
         stream=EVENTS_STREAM,
         timeout=timeout,
     )

@@ -1,8 +1,9 @@
 """Publishing send requests: the helper other systems (and ``as2bus send``) use.
 
-The request id doubles as ``Nats-Msg-Id``, so publishing the same request twice within the
-dedup window stores it once; outbound-svc also refuses a request id it has seen before, so the
-partner gets one message however often a request is repeated.
+The request id is the ``Nats-Msg-Id`` (itself, nothing added: one rule for every language), so
+publishing the same request twice within the dedup window stores it once; outbound-svc also
+recognises a request id it has accepted before, so the partner gets one message however often
+a request is repeated (and a different body under a used id is refused: REQUEST_ID_REUSED).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ async def publish_send_request(client: Client, request: SendRequest) -> PubAck:
         SEND_SUBJECT,
         request.model_dump_json().encode(),
         stream=COMMANDS_STREAM,
-        headers={"Nats-Msg-Id": f"send:{request.request_id}", "content-type": "application/json"},
+        headers={"Nats-Msg-Id": request.request_id, "content-type": "application/json"},
     )
 
 

@@ -30,7 +30,7 @@ def stream_configs(settings: StreamSettings) -> list[StreamConfig]:
         StreamConfig(
             name=subjects.COMMANDS_STREAM,
             description="as2bus commands; each is consumed once by its owning service",
-            subjects=[subjects.COMMANDS_SUBJECTS],
+            subjects=list(subjects.COMMANDS_SUBJECTS),
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             num_replicas=settings.replicas,

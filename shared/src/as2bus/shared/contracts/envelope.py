@@ -2,6 +2,8 @@
 
 Rules (see docs/architecture.md): event names are past tense; a contract only grows compatibly
 within a ``schema_version``; consumers ignore fields they do not know (``extra="ignore"``).
+Commands are the opposite: a field the receiver does not know is a mistake of the publisher
+(a misspelt ``subjct`` would otherwise be a silent default), so commands forbid them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+class Command(BaseModel):
+    """Base of every command payload: immutable, and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class Event(Contract):
     """Envelope fields; subclasses add ``data`` and declare their subject."""
 
@@ -34,13 +42,22 @@ class Event(Contract):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     event_type: str = ""
     occurred_at: datetime = Field(default_factory=utc_now)
-    correlation_id: str | None = None
+    correlation_id: str | None = Field(
+        default=None,
+        description="The id of what the event is about: the AS2 Message-ID for message and "
+        "MDN events; the request_id for a send request refused before it had one; the "
+        "entity's id for configuration and certificate events; else the event's own id. The "
+        "NATS header correlation_id carries the same value.",
+    )
     schema_version: int = 1
 
     def model_post_init(self, context: Any, /) -> None:
         # The type name travels in the payload so a consumer of many subjects can dispatch.
         if not self.event_type:
             object.__setattr__(self, "event_type", type(self).__name__)
+        # Never null: the header (which must be set) and the payload then always agree.
+        if self.correlation_id is None:
+            object.__setattr__(self, "correlation_id", str(self.event_id))
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

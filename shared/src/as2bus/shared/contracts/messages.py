@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.subjects import event_subject
 
@@ -20,10 +22,12 @@ DOCUMENTS_BUCKET = "as2_documents"
 
 
 class DocumentRef(Contract):
-    bucket: str
-    name: str
-    size: int
-    sha256: str  # hex
+    """A document in the JetStream object store."""
+
+    bucket: str = Field(description=f"The object store bucket: always {DOCUMENTS_BUCKET!r}")
+    name: str = Field(min_length=1, description="The object's name in the bucket")
+    size: int = Field(ge=0, description="The document's size in bytes")
+    sha256: str = Field(description="SHA-256 of the document's bytes, 64 lowercase hex digits")
 
 
 class ReceivedDocument(Contract):
@@ -45,11 +49,25 @@ class ReceivedDocument(Contract):
 class Rejection(Contract):
     direction: Direction
     message_id: str | None
-    request_id: str | None = None  # outbound: the send request refused before it had a Message-ID
+    request_id: str | None = Field(
+        default=None,
+        description="outbound: the refused send request's id, whenever its body had one "
+        "(even when the rest of it was invalid)",
+    )
     station: str | None
     partner: str | None
-    modifier: str  # RFC disposition modifier, e.g. decryption-failed
-    reason: str
+    modifier: str = Field(
+        description="inbound: the RFC 4130 disposition modifier of the negative MDN (e.g. "
+        "decryption-failed); outbound: the same as code"
+    )
+    reason: str = Field(description="One sentence a person can act on")
+    code: str | None = Field(
+        default=None,
+        description="A machine code for the refusal (outbound: INVALID_JSON, "
+        "INVALID_REQUEST, REQUEST_ID_REUSED, UNKNOWN_PARTNERSHIP, DOCUMENT_NOT_FOUND, "
+        "DOCUMENT_MISMATCH, DOCUMENT_TOO_LARGE or a certificate problem such as "
+        "CERT_HAS_EXPIRED; inbound: the modifier). See docs/integrating.md",
+    )
 
 
 class Duplicate(Contract):
@@ -75,6 +93,9 @@ class MdnOutcome(Contract):
 
 class MdnReport(Contract):
     original_message_id: str
+    #: The send request the message came from, when the publisher of the report knows it
+    #: (outbound-svc, for sync MDNs; inbound-svc receives async MDNs and does not).
+    request_id: str | None = None
     station: str | None
     partner: str | None
     disposition: MdnDisposition
@@ -98,7 +119,11 @@ class MessageReceived(Event):
 @register
 class MessageRejected(Event):
     subject = event_subject("message", "any", "rejected")
-    summary = "A message was refused (negative MDN or HTTP error); nothing was delivered."
+    summary = (
+        "A message was refused: a partner's message (negative MDN or HTTP error), or a send "
+        "request (direction outbound, within a second of its publication, with its "
+        "request_id); nothing was delivered."
+    )
     data: Rejection
 
 
@@ -119,5 +144,9 @@ class MdnSent(Event):
 @register
 class MdnReceived(Event):
     subject = event_subject("mdn", "inbound", "received")
-    summary = "A partner's MDN for one of our messages arrived and was checked."
+    summary = (
+        "A partner's MDN for one of our messages was read and checked: a sync MDN by "
+        "outbound-svc in the HTTP response, an async one by inbound-svc at its endpoint. The "
+        "request's outcome is the MessageDelivered or MessageFailed that follows."
+    )
     data: MdnReport

@@ -1,58 +1,110 @@
 """Outbound contracts, v1: the send command other systems publish, and what happens to it.
 
-Command: ``SendRequest`` on ``as2.cmd.send`` (the commands stream: work queue, consumed once).
-Events: MessageQueued → AttemptStarted (one per attempt) → MessageSent → MdnReceived
-(delivered) / MessageRetrying / MessageFailed;
-a refused request is a MessageRejected (direction "outbound"). The correlation id of each event
-is the AS2 Message-ID once it exists, the request id before that.
+Command: ``SendRequest`` on ``as2.cmd.send`` (the commands stream: work queue, consumed once),
+published with ``Nats-Msg-Id`` set to its ``request_id``.
+Events: MessageQueued → AttemptStarted (one per attempt) → MessageSent → MessageRetrying …
+and then exactly one terminal event: MessageDelivered or MessageFailed. A request refused at
+once gets a MessageRejected (direction "outbound") instead, and nothing else. Every event
+carries the request_id, and the AS2 Message-ID once it exists (which is then the event's
+correlation_id).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.contracts.config import MdnSignature
-from as2bus.shared.contracts.envelope import Contract, Event, register
-from as2bus.shared.contracts.messages import DocumentRef
+from as2bus.shared.contracts.envelope import Command, Contract, Event, register
+from as2bus.shared.contracts.messages import DocumentRef, MdnDisposition
+from as2bus.shared.subjects import SEND_SUBJECT as SEND_SUBJECT  # the command's, re-exported
 from as2bus.shared.subjects import event_subject
 
-SEND_SUBJECT = "as2.cmd.send"
 #: Documents up to this size may travel inline in the command; larger ones go by reference.
 MAX_INLINE_BYTES = 256 * 1024
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-class SendOverrides(Contract):
-    """Per-message changes to the partner's settings."""
+class SendOverrides(Command):
+    """Per-message changes to the partner's settings; a field left out keeps the partner's."""
 
-    signing: SigningAlg | None = None
-    encryption: EncryptionAlg | None = None
-    compression: Compression | None = None
-    encoding: TransferEncoding | None = None
-    mdn_mode: Literal["sync", "async", "none"] | None = None
+    signing: SigningAlg | None = Field(default=None, description="Signature digest, or none")
+    encryption: EncryptionAlg | None = Field(default=None, description="Content encryption")
+    compression: Compression | None = Field(default=None, description="Compression")
+    encoding: TransferEncoding | None = Field(
+        default=None, description="Content-Transfer-Encoding of the body"
+    )
+    mdn_mode: Literal["sync", "async", "none"] | None = Field(
+        default=None, description="How the partner returns its receipt"
+    )
 
 
-class SendRequest(Contract):
-    request_id: str = Field(min_length=1, max_length=200, description="Idempotency key")
-    station: str = Field(description="Our AS2 ID (AS2-From)")
-    partner: str = Field(description="The partner's AS2 ID (AS2-To)")
-    document: DocumentRef | None = None
-    inline_base64: str | None = Field(default=None, description="Small documents only")
-    filename: str | None = None
-    content_type: str = "application/edi-x12"
-    subject: str = "AS2 Message"
-    overrides: SendOverrides | None = None
+class SendRequest(Command):
+    """Send one document to a partner. Give exactly one of ``inline_base64`` (up to 256 KiB)
+    and ``document`` (a reference to an object you stored in the ``as2_documents`` bucket)."""
+
+    request_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Your idempotency key, unique per document: the same id again with the "
+        "same body is the same request (sent once); with another body it is refused "
+        "(REQUEST_ID_REUSED). Also the command's Nats-Msg-Id header",
+    )
+    station: str = Field(min_length=1, description="Our AS2 ID, the sender (AS2-From)")
+    partner: str = Field(min_length=1, description="The partner's AS2 ID (AS2-To)")
+    document: DocumentRef | None = Field(
+        default=None, description="A document stored in the object store beforehand"
+    )
+    inline_base64: str | None = Field(
+        default=None, description="The document itself, base64 (small documents only)"
+    )
+    filename: str | None = Field(
+        default=None, description="Sent as the Content-Disposition filename"
+    )
+    content_type: str = Field(default="application/edi-x12", description="The document's MIME type")
+    subject: str = Field(default="AS2 Message", description="The AS2 Subject header")
+    overrides: SendOverrides | None = Field(
+        default=None, description="Changes to the partner's settings for this message only"
+    )
+
+    @field_validator("document", mode="before")
+    @classmethod
+    def _strict_document(cls, value: Any) -> Any:
+        # DocumentRef is shared with events, which are tolerant; in a command it is strict.
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(DocumentRef.model_fields))
+            if unknown:
+                raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+            sha256 = value.get("sha256")
+            if isinstance(sha256, str) and not _SHA256_HEX.fullmatch(sha256):
+                raise ValueError("sha256 must be 64 lowercase hex digits")
+        return value
+
+    @field_validator("inline_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            if len(value) * 3 // 4 > MAX_INLINE_BYTES + 2:
+                raise ValueError(
+                    f"inline documents are limited to {MAX_INLINE_BYTES} bytes; store larger "
+                    "ones in the object store and send a document reference"
+                )
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("not valid base64") from None
+        return value
 
     @model_validator(mode="after")
     def _one_document(self) -> SendRequest:
         if (self.document is None) == (self.inline_base64 is None):
             raise ValueError("give exactly one of document or inline_base64")
-        if self.inline_base64 is not None and len(self.inline_base64) * 3 // 4 > MAX_INLINE_BYTES:
-            raise ValueError(f"inline documents are limited to {MAX_INLINE_BYTES} bytes")
         return self
 
     def inline_bytes(self) -> bytes | None:
@@ -108,9 +160,49 @@ class Failure(Contract):
     station: str
     partner: str
     attempts: int
-    reason: str  # a person can act on it, e.g. "CERT_HAS_EXPIRED: ..." or "MIC mismatch"
-    #: A machine code for the reason (e.g. ``mic-mismatch``); None: the reason's first word.
-    code: str | None = None
+    reason: str = Field(description="One sentence a person can act on")
+    code: str | None = Field(
+        default=None,
+        description="A machine code for the reason (always set since 2026-12; see "
+        "docs/integrating.md): partner-refused, attempts-exhausted, mdn-unreadable, "
+        "mdn-deadline, mdn-failed, mdn-signature-invalid, mdn-unsigned, mdn-without-mic, "
+        "mic-mismatch, partnership-unavailable, certificate-unavailable, "
+        "document-too-large-for-memory, unexpected-error",
+    )
+
+
+class MdnSummary(Contract):
+    """The partner's receipt, as read and checked."""
+
+    mode: Literal["sync", "async"]
+    disposition: MdnDisposition
+    modifier: str | None = None
+    signed: bool
+    signature_valid: bool | None = Field(
+        default=None, description="None when unsigned (or not verified)"
+    )
+    mic: str | None = Field(default=None, description="The Received-Content-MIC it reported")
+    mic_matches: bool | None = Field(
+        default=None, description="Whether that MIC is the one we computed; None: not compared"
+    )
+
+
+class Delivery(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempts: int
+    status: Literal["delivered", "delivered-with-warnings"]
+    code: str | None = Field(
+        default=None, description="With warnings: partner-warning or mdn-unsigned"
+    )
+    reason: str | None = Field(default=None, description="With warnings: what they are")
+    mdn: MdnSummary | None = Field(
+        default=None,
+        description="The receipt that proves delivery; None when the partnership asks for no "
+        "MDN (the partner's HTTP 2xx is then the delivery)",
+    )
 
 
 @register
@@ -145,7 +237,20 @@ class MessageRetrying(Event):
 
 
 @register
+class MessageDelivered(Event):
+    subject = event_subject("message", "outbound", "delivered")
+    summary = (
+        "Terminal: the partner has the document (its MDN proves it, or no MDN was asked for). "
+        "Exactly one MessageDelivered or MessageFailed ends every accepted request."
+    )
+    data: Delivery
+
+
+@register
 class MessageFailed(Event):
     subject = event_subject("message", "outbound", "failed")
-    summary = "The message could not be delivered; no more attempts will be made."
+    summary = (
+        "Terminal: the message could not be delivered; no more attempts will be made. Exactly "
+        "one MessageDelivered or MessageFailed ends every accepted request."
+    )
     data: Failure

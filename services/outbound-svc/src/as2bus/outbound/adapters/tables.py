@@ -15,6 +15,8 @@ messages = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid(), primary_key=True),
     sa.Column("request_id", sa.String(200), nullable=False, unique=True),
+    # SHA-256 of the request's content: a request id used again for another request is refused.
+    sa.Column("request_sha256", sa.String(64), nullable=True),
     sa.Column("message_id", sa.String(250), nullable=False, unique=True),
     sa.Column("station", sa.String(128), nullable=False),
     sa.Column("partner", sa.String(128), nullable=False),
@@ -43,6 +45,8 @@ messages = sa.Table(
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # When the document's object was deleted, its retention after the message settled over.
+    sa.Column("document_deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_messages_due", "status", "next_attempt_at"),
     sa.Index("ix_messages_partner_status", "partner", "status"),
 )
