@@ -113,9 +113,19 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     assert not [
         e for e in await events(js) if e["event_type"] in ("MessageFailed", "MessageRejected")
     ]
+    # The one terminal event says all a publisher needs, with its request id.
+    (delivered,) = [e["data"] for e in await wait_for(js, "MessageDelivered")]
+    assert (delivered["request_id"], delivered["message_id"]) == (
+        request.request_id,
+        queued["message_id"],
+    )
+    assert (delivered["status"], delivered["mdn"]["mode"]) == ("delivered", mdn)
+    assert (delivered["mdn"]["signature_valid"], delivered["mdn"]["mic_matches"]) == (True, True)
 
     # The same request id again: nothing new goes to the partner.
-    await send_document(nc, DOCUMENT, station="A", partner="B", request_id=request.request_id)
+    await send_document(
+        nc, DOCUMENT, station="A", partner="B", filename="po.x12", request_id=request.request_id
+    )
     await asyncio.sleep(2)
     assert len([e for e in await events(js) if e["event_type"] == "MessageSent"]) == 1
     async with httpx.AsyncClient(base_url=outbound_svc.base_url) as http:
@@ -130,7 +140,13 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     async with client(tracklog_svc) as api:
         detail = (await api.get(f"/api/v1/messages/{outbound['id']}")).json()
     kinds = [entry["event_type"] for entry in detail["timeline"]]
-    assert kinds == ["MessageQueued", "AttemptStarted", "MessageSent", "MdnReceived"]
+    assert kinds == [
+        "MessageQueued",
+        "AttemptStarted",
+        "MessageSent",
+        "MdnReceived",
+        "MessageDelivered",
+    ]
     assert (detail["mdn_disposition"], detail["signature"]) == ("processed", "valid")
 
     # The small document was kept in outbound-svc's row, never in the object store, and

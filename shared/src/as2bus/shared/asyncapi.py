@@ -34,17 +34,20 @@ from as2bus.shared.contracts.credentials import (
 )
 from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
 
-DESCRIPTION = (
-    "The bus of the as2bus AS2 gateway (a guide: docs/integrating.md). Your systems publish "
-    f"SendRequest commands on {SEND_SUBJECT} (JetStream stream {COMMANDS_STREAM}, which takes "
-    "no other subject) and consume events from the stream " + EVENTS_STREAM + ". Every event "
-    "carries the envelope fields event_id, event_type, occurred_at, correlation_id and "
-    "schema_version, and the headers Nats-Msg-Id (= event_id), As2bus-Event-Type (= "
-    "event_type), correlation_id (= the payload's) and content-type. Every accepted send "
-    "request ends in exactly one MessageDelivered or MessageFailed; a refused one gets a "
-    "MessageRejected (direction outbound) with its request_id within a second. Events are "
-    "tolerant (ignore fields you do not know); commands are strict (an unknown field is a "
-    "refusal)."
+DESCRIPTION = " ".join(
+    [
+        "The bus of the as2bus AS2 gateway (a guide: docs/integrating.md).",
+        f"Your systems publish SendRequest commands on {SEND_SUBJECT} (JetStream stream",
+        f"{COMMANDS_STREAM}, which takes no other subject) and consume events from the",
+        f"stream {EVENTS_STREAM}. Every event carries the envelope fields event_id,",
+        "event_type, occurred_at, correlation_id and schema_version, and the headers",
+        "Nats-Msg-Id (= event_id), As2bus-Event-Type (= event_type), correlation_id (= the",
+        "payload's), content-type and Nats-Expected-Stream. Every accepted send request ends",
+        "in exactly one MessageDelivered or MessageFailed; a refused one gets a",
+        "MessageRejected (direction outbound) with its request_id within a second. Events",
+        "are tolerant (ignore fields you do not know); commands are strict (an unknown field",
+        "is a refusal).",
+    ]
 )
 
 SEND_DESCRIPTION = (

@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
 
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.adapters.retention import ReceivedDocuments
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.service import Receiver
@@ -30,6 +32,7 @@ from as2bus.shared.db import (
     session_factory,
     upgrade_database_async,
 )
+from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.web import BodySizeLimit, add_ops_routes
 
 log = logging.getLogger("as2bus.inbound")
@@ -76,7 +79,14 @@ def create_app(settings: InboundSettings) -> FastAPI:
             publish,
             max_payload_bytes=settings.max_payload_bytes,
         )
-        task = asyncio.create_task(mdns.run(), name="async-mdn-delivery")
+        tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
+        keep = retention(settings.document_retention_hours)
+        if keep is not None:
+            received = ReceivedDocuments(sessions, documents, keep, clock=lambda: datetime.now(UTC))
+            purging = purge_periodically(
+                "inbound-svc", received.purge, settings.retention_check_seconds
+            )
+            tasks.append(asyncio.create_task(purging, name="document-retention"))
         state.update(bus=bus)
         log.info(
             "inbound-svc ready: AS2 endpoint http://%s:%s%s",
@@ -87,8 +97,9 @@ def create_app(settings: InboundSettings) -> FastAPI:
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await http.aclose()
             await keys.stop()
             await replica.stop()

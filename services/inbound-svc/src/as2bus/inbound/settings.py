@@ -56,6 +56,20 @@ class InboundSettings(ServiceSettings):
         description="The longest wait for the next bytes of a request body; else 408, the "
         "connection is closed and what was spooled is freed",
     )
+    document_retention_hours: float = Field(
+        default=7 * 24,
+        ge=0,
+        validation_alias=_env("document_retention_hours"),
+        description="How long a received document stays in the object store after its "
+        "MessageReceived was published: the time your consumers have to read it. 0 keeps "
+        "documents forever",
+    )
+    retention_check_seconds: float = Field(
+        default=600,
+        gt=0,
+        validation_alias=_env("retention_check_seconds"),
+        description="How often documents whose retention is over are looked for",
+    )
     async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
     async_mdn_backoff_seconds: float = Field(
         default=30, gt=0, validation_alias=_env("async_mdn_backoff_seconds")

@@ -20,6 +20,7 @@ from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.tables import outbox
 from as2bus.outbound.entrypoints.bus import register_consumers
 from as2bus.outbound.entrypoints.workers import Workers
+from as2bus.outbound.retention import SentDocuments
 from as2bus.outbound.sending import Policy, Sender
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.outbound.settle import Settlement
@@ -31,6 +32,7 @@ from as2bus.shared.chassis import bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.outbox import OutboxRelay
+from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.web import add_ops_routes
 
 log = logging.getLogger("as2bus.outbound")
@@ -142,6 +144,13 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(workers.run(), name="senders"),
         ]
+        keep = retention(settings.document_retention_hours)
+        if keep is not None:
+            sent = SentDocuments(sessions, documents, keep, clock=utc_now)
+            purging = purge_periodically(
+                "outbound-svc", sent.purge, settings.retention_check_seconds
+            )
+            tasks.append(asyncio.create_task(purging, name="document-retention"))
         state.update(bus=bus)
         log.info("outbound-svc ready (ops on %s:%s)", settings.http_host, settings.http_port)
         try:

@@ -81,6 +81,20 @@ class OutboundSettings(ServiceSettings):
         description="Larger documents that cannot be streamed (compression, a token in the "
         "body) fail with a reason rather than risk the memory limit (~6-8x the document)",
     )
+    document_retention_hours: float = Field(
+        default=30 * 24,
+        ge=0,
+        validation_alias=_env("document_retention_hours"),
+        description="How long a sent document stays in the object store after its message "
+        "was settled (delivered or failed), for downloads; then it is deleted, also when the "
+        "publisher stored it. 0 keeps documents forever",
+    )
+    retention_check_seconds: float = Field(
+        default=600,
+        gt=0,
+        validation_alias=_env("retention_check_seconds"),
+        description="How often documents whose retention is over are looked for",
+    )
     async_mdn_url: str | None = Field(
         default=None,
         validation_alias=_env("async_mdn_url"),

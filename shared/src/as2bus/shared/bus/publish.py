@@ -16,6 +16,7 @@ EVENT_HEADERS: dict[str, str] = {
     EVENT_TYPE_HEADER: "The event_type (e.g. MessageDelivered): dispatch without parsing",
     "correlation_id": "The payload's correlation_id, always the same value",
     "content-type": "application/json",
+    "Nats-Expected-Stream": "AS2_EVENTS: JetStream stores the event there or refuses it",
 }
 
 
