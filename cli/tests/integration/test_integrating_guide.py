@@ -1,0 +1,114 @@
+"""docs/integrating.md, followed step by step by the two example clients against ``as2bus up``
+(its loopback demo: DEMO-A sends to DEMO-B, whose documents come back in as DEMO-B's), as the
+outside system's NATS user ``app`` with its own inbox prefix."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, RECEIVED_SUBJECTS, EventConsumer
+from as2bus.shared.bus.send import send_document
+from as2bus.shared.contracts import MessageDelivered, MessageReceived, MessageRejected
+
+ROOT = Path(__file__).parents[3]
+NODE_EXAMPLE = ROOT / "examples" / "nodejs"
+SMALL = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\n" * 20
+LARGE = b"ST*850*0001~\r\nBEG*00*SA*4711**20261204~\r\n" * 30_000  # 1.2 MB: by reference
+
+
+def _app_password(data: Path) -> str:
+    return (data / "secrets" / "nats" / "app").read_text().strip()
+
+
+async def test_a_python_system_sends_learns_outcomes_and_receives_as_the_guide_says(
+    start: Any, tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    up = start()
+    up.wait_for("Loopback demo created")
+    nc = await nats.connect(
+        f"nats://127.0.0.1:{ports[0]}",
+        user="app",
+        password=_app_password(tmp_path / "data"),
+        inbox_prefix="_INBOX.app",
+    )
+    try:
+        js = nc.jetstream()
+        # Step 3 first: the consumers exist before anything is published.
+        outcomes = await EventConsumer.open(js, "py-guide-outcomes", OUTCOME_SUBJECTS)
+        received = await EventConsumer.open(js, "py-guide-received", RECEIVED_SUBJECTS)
+        small = await send_document(nc, SMALL, station="DEMO-A", partner="DEMO-B", filename="a")
+        large = await send_document(nc, LARGE, station="DEMO-A", partner="DEMO-B", filename="b")
+        assert small.inline_base64 is not None
+        assert large.document is not None
+        bad_id = str(uuid.uuid4())
+        bad = {"request_id": bad_id, "station": "DEMO-A", "partner": "DEMO-B", "subjct": "x"}
+        bad["inline_base64"] = base64.b64encode(b"x").decode()
+        await js.publish("as2.cmd.send", json.dumps(bad).encode(), headers={"Nats-Msg-Id": bad_id})
+
+        ids = [small.request_id, large.request_id, bad_id]
+        found = await outcomes.outcomes(ids, timeout=60)
+        assert isinstance(found[small.request_id], MessageDelivered)
+        assert isinstance(found[large.request_id], MessageDelivered)
+        rejected = found[bad_id]
+        assert isinstance(rejected, MessageRejected)
+        assert rejected.data.code == "INVALID_REQUEST"
+        assert "unknown field subjct" in rejected.data.reason
+
+        # Step 4: the documents came back in (loopback); read each in chunks and check it.
+        store = DocumentStore(await documents_bucket(js), js)
+        got: dict[str, bytes] = {}
+        deadline = time.monotonic() + 30
+        while len(got) < 2 and time.monotonic() < deadline:
+            for event in await received.next():
+                assert isinstance(event, MessageReceived)
+                data = b"".join([c async for c in store.chunks(event.data.document)])
+                assert hashlib.sha256(data).hexdigest() == event.data.document.sha256
+                got[event.data.filename or event.data.message_id] = data
+        assert got == {"a": SMALL, "b": LARGE}
+    finally:
+        await nc.close()
+
+
+def test_a_nodejs_system_follows_the_guide_with_nats_js(
+    start: Any, tmp_path: Path, ports: tuple[int, int]
+) -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is needed for this test (Debian package nodejs)"
+    assert (NODE_EXAMPLE / "node_modules").is_dir(), "run `make test` (it runs npm ci there)"
+    up = start()
+    up.wait_for("Loopback demo created")
+    env = {
+        "PATH": os.environ["PATH"],
+        "NATS_URL": f"nats://127.0.0.1:{ports[0]}",
+        "NATS_PASSWORD": _app_password(tmp_path / "data"),
+        "OUT_DIR": str(tmp_path / "received"),
+    }
+    done = subprocess.run(
+        [node, "send-and-receive.mjs"],
+        cwd=NODE_EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(summary["delivered"]) == 2, summary
+    assert summary["failed"] == []
+    ((bad,),) = [summary["rejected"]]
+    assert bad["code"] == "INVALID_REQUEST"
+    assert [r["sha256_ok"] for r in summary["received"]] == [True, True]
+    saved = sorted(p.stat().st_size for p in (tmp_path / "received").iterdir())
+    assert saved == sorted(r["size"] for r in summary["received"])

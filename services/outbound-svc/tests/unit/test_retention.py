@@ -1,0 +1,62 @@
+"""Which sent documents a purge deletes: only those of settled messages past the retention,
+once each (SQLite on a temporary file; a fake object store)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from as2bus.outbound.adapters.tables import messages, metadata
+from as2bus.outbound.retention import SentDocuments
+from as2bus.shared.db import create_engine, session_factory
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    async def delete(self, name: str) -> bool:
+        self.deleted.append(name)
+        return True
+
+
+def row(name: str, status: str, settled_hours_ago: float) -> dict[str, Any]:
+    at = NOW - timedelta(hours=settled_hours_ago)
+    ref = {"bucket": "as2_documents", "name": name, "size": 1, "sha256": "0" * 64}
+    return {
+        "id": uuid.uuid4(), "request_id": name, "message_id": f"<{name}@x>", "station": "A",
+        "partner": "B", "content_type": "text/plain", "subject": "s", "document": ref,
+        "status": status, "attempts": 1, "signed_mdn": False, "created_at": at, "updated_at": at,
+    }  # fmt: skip
+
+
+async def test_only_settled_messages_past_their_retention_lose_their_document(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.insert(messages),
+            [
+                row("old-delivered", "delivered", 50),
+                row("old-failed", "failed", 50),
+                row("old-retrying", "retrying", 50),  # not settled: kept however old
+                row("old-awaiting", "awaiting-mdn", 50),
+                row("young-delivered", "delivered", 1),  # settled, within the retention
+            ],
+        )
+    store = FakeStore()
+    purge = SentDocuments(sessions, store, timedelta(hours=24), clock=lambda: NOW)  # type: ignore[arg-type]
+    assert await purge.purge() == 2
+    assert sorted(store.deleted) == ["old-delivered", "old-failed"]
+    assert await purge.purge() == 0  # marked: never deleted twice
+    await engine.dispose()
