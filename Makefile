@@ -11,7 +11,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres clean images bench
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres nodejs clean images bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,13 @@ sync: $(UV) ## install the locked environment (.venv)
 postgres: ## make sure PostgreSQL server binaries exist for the integration tests
 	@scripts/ensure-postgres.sh
 
+nodejs: examples/nodejs/node_modules ## the Node.js example client's packages (npm ci, from its lock file)
+
+examples/nodejs/node_modules: examples/nodejs/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed for the Node.js example client's test (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd examples/nodejs && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: sync ## run the whole gateway locally (nats-server + every service, SQLite, data in ./var)
 	$(UV) run --frozen as2bus up
 
@@ -38,7 +45,7 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-test: sync postgres lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
+test: sync postgres nodejs lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: sync postgres ## benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)

@@ -166,6 +166,7 @@ async def test_tampering_and_strangers_get_negative_answers_and_deliver_nothing(
 
     rejected = await wait_for(js, "MessageRejected", 3)
     assert {e["data"]["modifier"] for e in rejected} >= {"unknown-trading-partner"}
+    assert all(e["data"]["code"] == e["data"]["modifier"] for e in rejected)
     assert not [e for e in await events(js) if e["event_type"] == "MessageReceived"]
 
 

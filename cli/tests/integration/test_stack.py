@@ -103,6 +103,20 @@ def test_up_serves_stops_cleanly_and_keeps_the_data(
     assert not [pid for pid in children if alive(pid)]
 
 
+def test_one_ctrl_c_that_arrives_twice_still_stops_gracefully(start: Any) -> None:
+    """A terminal signals its whole foreground group and `uv run` passes the signal on: one
+    press reaches `up` twice, which must not be taken for the impatient second press."""
+    up = start()
+    up.wait_for(BANNER)
+    up.proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)  # signals sent closer together are merged into one by the kernel
+    up.proc.send_signal(signal.SIGINT)
+    assert up.proc.wait(timeout=60) == 0, up.output
+    up.kill()
+    assert "killing it" not in up.output
+    assert "as2bus stopped" in up.output
+
+
 def test_children_die_with_a_killed_up(start: Any) -> None:
     up = start()
     up.wait_for(BANNER)
@@ -213,6 +227,10 @@ def test_nats_refuses_anonymous_clients_and_limits_each_user(
 
     app_user = f"nats://app:{_password(data, 'app')}@{url}"
     assert asyncio.run(_errors_of(app_user, SEND_SUBJECT)) == ([], True)
+    # An outside system's user cannot forge events nor remove what the gateway relies on.
+    for forbidden in ("as2.evt.message.outbound.delivered", "$JS.API.STREAM.DELETE.AS2_EVENTS"):
+        errors, _ = asyncio.run(_errors_of(app_user, forbidden))
+        assert any("permissions violation" in e.lower() for e in errors), (forbidden, errors)
 
     # The CLI end to end under these users: send, then the document in the inbox.
     env = {"AS2BUS_DATA_DIR": str(data), "AS2BUS_NATS_URL": f"nats://{url}"}
@@ -262,9 +280,8 @@ def test_a_data_dir_from_before_nats_users_gets_them_and_keeps_its_streams(
     up.wait_for(BANNER)
 
     async def stream_names() -> list[str]:
-        nc = await nats.connect(
-            f"nats://app:{_password(data, 'app')}@{url}", inbox_prefix="_INBOX.app"
-        )  # its only reply subjects
+        # Listing streams is an operator's work: the admin user (app may not list them).
+        nc = await nats.connect(f"nats://admin:{_password(data, 'admin')}@{url}")
         try:
             return [s.config.name async for s in _streams(nc)]
         finally:

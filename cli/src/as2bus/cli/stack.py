@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import IO, Annotated
@@ -149,6 +150,9 @@ class Stack:
             self._lock_file = None
 
 
+#: Signals this close to the first are the same key press, forwarded (see ``up``).
+SAME_PRESS_SECONDS = 0.5
+
 DataDir = Annotated[
     Path,
     typer.Option(envvar="AS2BUS_DATA_DIR", help="Where data, secrets and logs are kept."),
@@ -177,10 +181,17 @@ def up(
     """
     stack = Stack(data_dir, nats_port, base_port)
     stopping, hurry = threading.Event(), threading.Event()
+    first_signal_at: list[float] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        if stopping.is_set():
-            hurry.set()  # a second Ctrl-C: do not wait for a graceful stop
+        # One Ctrl-C in a terminal can arrive twice within milliseconds: the terminal signals
+        # the whole foreground group, and `uv run` (make run, ./as2bus) passes it on too.
+        # Only a second press, a moment later, means "do not wait for a graceful stop".
+        now = time.monotonic()
+        if first_signal_at and now - first_signal_at[0] > SAME_PRESS_SECONDS:
+            hurry.set()
+        if not first_signal_at:
+            first_signal_at.append(now)
         stopping.set()
 
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -197,6 +197,7 @@ class Receiver:
                     station=summary.as2_to,
                     partner=summary.as2_from,
                     modifier=error.modifier,
+                    code=error.modifier,
                     reason=error.reason,
                 ),
             )

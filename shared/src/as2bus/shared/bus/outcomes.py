@@ -11,7 +11,7 @@ that follows and resumes where it stood after a restart::
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
 from collections.abc import Iterable
 
@@ -80,14 +80,12 @@ class EventConsumer:
         assert self._sub is not None
         try:
             messages = await self._sub.fetch(batch, timeout=wait)
-        except (NatsTimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, NatsTimeoutError):
             return []
         events = []
         for msg in messages:
-            try:
+            with contextlib.suppress(UnknownEventError):
                 events.append(parse_event(msg.data))
-            except UnknownEventError:
-                pass
             await msg.ack()
         return events
 
