@@ -1,6 +1,8 @@
 """Documents leave the object store when their retention is over (issue #17): the sent one
 (stored by outbound-svc or by the publisher) once its message has been settled for the
-outbound retention, the received one once MessageReceived has been out for the inbound one."""
+outbound retention; the received one a grace period after every durable consumer of
+MessageReceived has acknowledged it, and at the latest the inbound retention after it was
+announced."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import nats
 import pytest
 
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.outcomes import RECEIVED_SUBJECTS, EventConsumer
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import SendRequest
 from as2bus.shared.testing.services import ServiceProcess
@@ -82,5 +85,49 @@ async def test_sent_and_received_documents_are_deleted_after_their_retention(
         stored: list[Any] = [await store.stored(name) for name in [*sent_names, *received]]
         assert None not in stored
         assert await _gone(store, [*sent_names, *received]) == []
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def consumption_retention(
+    nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """Received documents: one second of grace once consumed, an hour at the latest."""
+    inbound = start_inbound(
+        nats_url,
+        master_key,
+        tmp_path,
+        AS2BUS_INBOUND_DOCUMENT_GRACE_HOURS=str(1 / 3600),
+        AS2BUS_INBOUND_DOCUMENT_RETENTION_HOURS="1",
+        AS2BUS_INBOUND_RETENTION_CHECK_SECONDS="0.3",
+    )
+    outbound = start_outbound(nats_url, master_key, tmp_path)
+    yield inbound, outbound
+    stop(outbound)
+    stop(inbound)
+
+
+async def test_a_received_document_stays_until_every_consumer_has_acknowledged_it(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    consumption_retention: tuple[ServiceProcess, ServiceProcess],
+    nats_url: str,
+) -> None:
+    inbound, _outbound = consumption_retention
+    await loopback(config_svc, cert_svc, f"{inbound.base_url}/as2", "sync")
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        erp = await EventConsumer.open(js, "slow-erp", RECEIVED_SUBJECTS)
+        store = DocumentStore(await documents_bucket(js), js)
+        await send_document(nc, b"ISA*00*consumed-later~", station="A", partner="B")
+        (received,) = await wait_for(js, "MessageReceived")
+        name = received["data"]["document"]["name"]
+        await asyncio.sleep(3)  # three times the grace, ten purges: slow-erp has not read it
+        assert await store.stored(name) is not None
+        taken = await erp.next(wait=5)  # reads and acknowledges it
+        assert [e.data.document.name for e in taken] == [name]  # type: ignore[attr-defined]
+        assert await _gone(store, [name]) == []
     finally:
         await nc.close()

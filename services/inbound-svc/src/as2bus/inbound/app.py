@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
-from as2bus.inbound.adapters.retention import ReceivedDocuments
+from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.service import Receiver
@@ -24,7 +25,7 @@ from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
-from as2bus.shared.contracts import Event
+from as2bus.shared.contracts import Event, MessageReceived
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import (
     autocommit_session_factory,
@@ -60,8 +61,9 @@ def create_app(settings: InboundSettings) -> FastAPI:
             await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
         )
 
-        async def publish(event: Event) -> None:
-            await publish_event(bus.broker, event)
+        async def publish(event: Event) -> int:
+            """Publish; the event's sequence number in the events stream."""
+            return int((await publish_event(bus.broker, event)).seq)
 
         http = httpx.AsyncClient(timeout=settings.async_mdn_timeout_seconds)
         mdns = MdnDelivery(
@@ -82,7 +84,14 @@ def create_app(settings: InboundSettings) -> FastAPI:
         tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
         keep = retention(settings.document_retention_hours)
         if keep is not None:
-            received = ReceivedDocuments(sessions, documents, keep, clock=lambda: datetime.now(UTC))
+            received = ReceivedDocuments(
+                sessions,
+                documents,
+                functools.partial(acknowledged_by_all, bus.js, MessageReceived.subject),
+                grace=timedelta(hours=settings.document_grace_hours),
+                keep=keep,
+                clock=lambda: datetime.now(UTC),
+            )
             purging = purge_periodically(
                 "inbound-svc", received.purge, settings.retention_check_seconds
             )

@@ -143,7 +143,7 @@ class Receiver:
                 ref = await self._documents.put_file(
                     name, spooled.file, spooled.offset, spooled.size
                 )
-            await self._publish(
+            sequence = await self._publish(
                 MessageReceived(
                     event_id=received_event_id(partner, message.message_id),
                     correlation_id=message.message_id,
@@ -164,7 +164,10 @@ class Receiver:
                     ),
                 )
             )
-            await self._ledger.delivered(partner, message.message_id, name)
+            # Its place in the events stream tells when every consumer has acknowledged it
+            # (see adapters/retention.py); a publisher that does not say is kept the longest.
+            at = sequence if isinstance(sequence, int) else None
+            await self._ledger.delivered(partner, message.message_id, name, at)
         except Exception:  # storage or bus failure: nothing delivered, and it may pass
             log.exception("could not deliver %s from %s", message.message_id, partner)
             await self._ledger.release(partner, message.message_id)

@@ -56,13 +56,19 @@ class InboundSettings(ServiceSettings):
         description="The longest wait for the next bytes of a request body; else 408, the "
         "connection is closed and what was spooled is freed",
     )
+    document_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        validation_alias=_env("document_grace_hours"),
+        description="A received document is deleted this long after every durable consumer "
+        "of MessageReceived (your systems, as2bus inbox) has acknowledged its event",
+    )
     document_retention_hours: float = Field(
-        default=7 * 24,
+        default=30 * 24,
         ge=0,
         validation_alias=_env("document_retention_hours"),
-        description="How long a received document stays in the object store after its "
-        "MessageReceived was published: the time your consumers have to read it. 0 keeps "
-        "documents forever",
+        description="At the latest, a received document is deleted this long after its "
+        "MessageReceived was published, consumed or not. 0 keeps documents forever",
     )
     retention_check_seconds: float = Field(
         default=600,

@@ -6,7 +6,7 @@ Every write is a single statement, so the service gives it autocommit sessions
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,8 +58,13 @@ class Ledger:
         first = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
         return ("duplicate" if row.status == "delivered" else "retry"), first
 
-    async def delivered(self, partner: str, message_id: str, document: str) -> None:
-        await self._set(partner, message_id, status="delivered", document=document)
+    async def delivered(
+        self, partner: str, message_id: str, document: str, event_seq: int | None = None
+    ) -> None:
+        """MessageReceived is on the bus (at ``event_seq`` in the events stream)."""
+        await self._set(
+            partner, message_id, status="delivered", document=document, event_seq=event_seq
+        )
 
     async def release(self, partner: str, message_id: str) -> None:
         """Delivery failed: forget the claim so the partner's resend is processed afresh."""
@@ -71,6 +76,6 @@ class Ledger:
                 )
             )
 
-    async def _set(self, partner: str, message_id: str, **values: str) -> None:
+    async def _set(self, partner: str, message_id: str, **values: Any) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(_ONE, {"key_partner": partner, "key_id": message_id, **values})

@@ -1,18 +1,53 @@
-"""Received documents leave the object store once they have been announced (MessageReceived)
-for longer than the retention (AS2BUS_INBOUND_DOCUMENT_RETENTION_HOURS): the time consumers
-have to read them. The ledger row stays (it recognises a resent Message-ID); its document
-name is cleared."""
+"""Received documents leave the object store a grace period after they were consumed
+(AS2BUS_INBOUND_DOCUMENT_GRACE_HOURS), and at the latest some time after they were announced
+(AS2BUS_INBOUND_DOCUMENT_RETENTION_HOURS), consumed or not.
+
+"Consumed" is read from JetStream itself: every durable consumer of the events stream whose
+filter takes MessageReceived (your systems, ``as2bus inbox``, tracklog-svc) has acknowledged
+the event, i.e. its acknowledgement floor has passed the event's sequence. A system that
+stops reading keeps documents until the latest deadline, so delete a durable consumer you no
+longer use. The ledger row stays (it recognises a resent Message-ID); its document name is
+cleared."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.subjects import EVENTS_STREAM
+
+#: The sequence up to which every consumer of received documents has acknowledged; None when
+#: there is no such consumer (nobody will ever read them: consumed as far as anyone can).
+ConsumedUpTo = Callable[[], Awaitable[int | None]]
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, ``>`` the rest (one token or more)."""
+    want, have = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(have) > i
+        if i >= len(have) or token not in ("*", have[i]):
+            return False
+    return len(want) == len(have)
+
+
+async def acknowledged_by_all(js: JetStreamContext, subject: str) -> int | None:
+    floors = []
+    for info in await js.consumers_info(EVENTS_STREAM):
+        config = info.config
+        if not config.durable_name:
+            continue  # ephemeral: gone with its client, nothing to wait for
+        filters = config.filter_subjects or [config.filter_subject or ">"]
+        if any(subject_matches(f, subject) for f in filters):
+            floors.append(info.ack_floor.stream_seq if info.ack_floor else 0)
+    return min(floors, default=None)
 
 
 class ReceivedDocuments:
@@ -20,28 +55,42 @@ class ReceivedDocuments:
         self,
         sessions: async_sessionmaker[AsyncSession],
         documents: DocumentStore,
-        keep: timedelta,
+        consumed_up_to: ConsumedUpTo,
         *,
+        grace: timedelta,
+        keep: timedelta,
         clock: Callable[[], datetime],
         batch: int = 200,
     ) -> None:
         self._sessions = sessions
         self._documents = documents
+        self._consumed_up_to = consumed_up_to
+        self._grace = grace
         self._keep = keep
         self._clock = clock
         self._batch = batch
 
     async def purge(self) -> int:
-        """Delete one batch of documents whose retention is over; how many."""
-        table = received_messages
+        """Note what has been consumed since the last turn, then delete one batch of documents
+        whose time is over; how many."""
+        now, table = self._clock(), received_messages
+        floor = await self._consumed_up_to()
+        kept = (table.c.status == "delivered") & table.c.document.is_not(None)
+        # No consumer at all: nobody will read them, so everything announced is "consumed".
+        consumed: sa.ColumnElement[bool] = table.c.event_seq.is_not(None)
+        if floor is not None:
+            consumed = consumed & (table.c.event_seq <= floor)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.update(table)
+                .where(kept & table.c.consumed_at.is_(None) & consumed)
+                .values(consumed_at=now)
+            )
+        over = (table.c.consumed_at < now - self._grace) | (table.c.received_at < now - self._keep)
         async with self._sessions() as session:
             due = (
                 await session.execute(
-                    sa.select(table.c.id, table.c.document)
-                    .where(table.c.status == "delivered")
-                    .where(table.c.received_at < self._clock() - self._keep)
-                    .where(table.c.document.is_not(None))
-                    .limit(self._batch)
+                    sa.select(table.c.id, table.c.document).where(kept & over).limit(self._batch)
                 )
             ).all()
         for row in due:

@@ -22,6 +22,10 @@ received_messages = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("document", sa.String(200), nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    # Where MessageReceived sits in the events stream, and when the janitor first saw every
+    # durable consumer of it past that point (the document's grace period starts then).
+    sa.Column("event_seq", sa.BigInteger(), nullable=True),
+    sa.Column("consumed_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("partner", "message_id", name="uq_received_messages_partner_msgid"),
 )
 
