@@ -38,15 +38,29 @@ class Outcomes:
     def of(self, request_id: str) -> list[dict[str, Any]]:
         return [e for _t, _h, e in self.seen if e["data"].get("request_id") == request_id]
 
-    async def wait(self, request_id: str, kind: str, timeout: float = 20) -> tuple[float, Any]:
+    async def wait(self, request_id: str, *kinds: str, timeout: float = 20) -> tuple[float, Any]:
+        """The first event of one of ``kinds`` for the request: (when it came, the event)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for t, _h, event in self.seen:
-                if event["event_type"] == kind and event["data"].get("request_id") == request_id:
+                if event["event_type"] in kinds and event["data"].get("request_id") == request_id:
                     return t, event
             await asyncio.sleep(0.02)
-        kinds = [e["event_type"] for e in self.of(request_id)]
-        raise AssertionError(f"no {kind} for {request_id}; its events: {kinds}")
+        seen = [(e["event_type"], e["data"].get("reason")) for e in self.of(request_id)]
+        raise AssertionError(f"no {kinds} for {request_id}; its events: {seen}")
+
+    async def first_delivery(self, nc: Any) -> SendRequest:
+        """A partnership reaches outbound-svc through the bus a moment after it is created:
+        send until a request is accepted, then wait for its delivery."""
+        for _ in range(50):
+            warm_up = await send_document(nc, b"ISA*00*warm-up~", station="A", partner="B")
+            _t, event = await self.wait(warm_up.request_id, "MessageQueued", "MessageRejected")
+            if event["event_type"] == "MessageQueued":
+                await self.wait(warm_up.request_id, "MessageDelivered")
+                return warm_up
+            assert event["data"]["code"] == "UNKNOWN_PARTNERSHIP", event
+            await asyncio.sleep(0.2)
+        raise AssertionError("outbound-svc never learnt the partnership")
 
 
 @pytest.fixture
@@ -76,8 +90,7 @@ async def test_bad_requests_are_rejected_within_a_second_with_code_reason_and_re
     js = nc.jetstream()
     store = DocumentStore(await documents_bucket(js), js)
     stored = await store.put("erp/po-1", DOCUMENT)
-    good = await send_document(nc, b"ISA*00*first~", station="A", partner="B")
-    await outcomes.wait(good.request_id, "MessageDelivered")
+    good = await outcomes.first_delivery(nc)
 
     ref = stored.model_dump()
     cases: dict[str, tuple[bytes, str]] = {}
@@ -141,6 +154,7 @@ async def test_each_accepted_request_ends_in_one_terminal_event_with_the_documen
 ) -> None:
     nc, outcomes = bus
     await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", "sync")
+    await outcomes.first_delivery(nc)
     sent = [
         await send_document(nc, DOCUMENT + str(n).encode(), station="A", partner="B")
         for n in range(3)
@@ -166,8 +180,9 @@ async def test_each_accepted_request_ends_in_one_terminal_event_with_the_documen
 
 
 async def test_a_misspelt_command_subject_fails_at_publish(
-    config_svc: ServiceProcess, outbound_svc: ServiceProcess, nats_url: str
+    config_svc: ServiceProcess, nats_url: str
 ) -> None:
+    # Every service declares the streams at start; config-svc's are enough here.
     nc = await nats.connect(nats_url)
     try:
         body = SendRequest.model_validate(request()).model_dump_json().encode()

@@ -4,6 +4,7 @@ outside system's NATS user ``app`` with its own inbox prefix."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -32,11 +33,17 @@ def _app_password(data: Path) -> str:
     return (data / "secrets" / "nats" / "app").read_text().strip()
 
 
-async def test_a_python_system_sends_learns_outcomes_and_receives_as_the_guide_says(
+async def test_the_guide_works_for_a_python_and_a_nodejs_system(
     start: Any, tmp_path: Path, ports: tuple[int, int]
 ) -> None:
+    """One stack for both clients (each run ignores the other's events)."""
     up = start()
     up.wait_for("Loopback demo created")
+    await _python_system(tmp_path, ports)
+    await asyncio.to_thread(_nodejs_system, tmp_path, ports)
+
+
+async def _python_system(tmp_path: Path, ports: tuple[int, int]) -> None:
     nc = await nats.connect(
         f"nats://127.0.0.1:{ports[0]}",
         user="app",
@@ -81,14 +88,10 @@ async def test_a_python_system_sends_learns_outcomes_and_receives_as_the_guide_s
         await nc.close()
 
 
-def test_a_nodejs_system_follows_the_guide_with_nats_js(
-    start: Any, tmp_path: Path, ports: tuple[int, int]
-) -> None:
+def _nodejs_system(tmp_path: Path, ports: tuple[int, int]) -> None:
     node = shutil.which("node")
     assert node, "Node.js is needed for this test (Debian package nodejs)"
     assert (NODE_EXAMPLE / "node_modules").is_dir(), "run `make test` (it runs npm ci there)"
-    up = start()
-    up.wait_for("Loopback demo created")
     env = {
         "PATH": os.environ["PATH"],
         "NATS_URL": f"nats://127.0.0.1:{ports[0]}",

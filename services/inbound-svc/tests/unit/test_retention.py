@@ -1,0 +1,76 @@
+"""Which received documents a purge deletes: a grace period after their event was consumed,
+the latest deadline after it was published, never those still unread before that (SQLite on
+a temporary file; a fake object store and a fake consumption floor)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from as2bus.inbound.adapters.retention import ReceivedDocuments
+from as2bus.inbound.adapters.tables import metadata, received_messages
+from as2bus.shared.db import create_engine, session_factory
+
+START = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    async def delete(self, name: str) -> bool:
+        self.deleted.append(name)
+        return True
+
+
+def row(name: str, seq: int | None, hours_ago: float) -> dict[str, Any]:
+    return {"partner": "P", "message_id": name, "station": "S", "status": "delivered",
+            "document": name, "received_at": START - timedelta(hours=hours_ago),
+            "event_seq": seq}  # fmt: skip
+
+
+async def test_consumed_documents_go_after_the_grace_unread_ones_at_the_latest_deadline(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'i.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.insert(received_messages),
+            [
+                row("read", 5, 1),  # its consumers are past it
+                row("unread", 9, 1),  # a consumer is still before it
+                row("unread-old", 8, 800),  # unread, but older than the latest deadline
+                row("no-seq", None, 1),  # from before sequences were kept: only the deadline
+            ],
+        )
+    now, floor = [START], [5]
+
+    async def consumed_up_to() -> int | None:
+        return floor[0]
+
+    store = FakeStore()
+    purge = ReceivedDocuments(
+        sessions,
+        store,  # type: ignore[arg-type]
+        consumed_up_to,
+        grace=timedelta(hours=24),
+        keep=timedelta(hours=720),
+        clock=lambda: now[0],
+    )
+    assert await purge.purge() == 1  # consumption noted now; the grace starts
+    assert store.deleted == ["unread-old"]
+    now[0] = START + timedelta(hours=25)
+    assert await purge.purge() == 1
+    assert store.deleted == ["unread-old", "read"]
+    floor[0] = 9  # the slow consumer caught up: its grace starts now, not at receipt
+    assert await purge.purge() == 0
+    now[0] = START + timedelta(hours=50)
+    assert await purge.purge() == 1
+    assert store.deleted == ["unread-old", "read", "unread"]
+    await engine.dispose()
