@@ -11,7 +11,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres nodejs clean images bench
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres chromium nodejs clean images bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ sync: $(UV) ## install the locked environment (.venv)
 
 postgres: ## make sure PostgreSQL server binaries exist for the integration tests
 	@scripts/ensure-postgres.sh
+
+chromium: ## make sure Debian's Chromium exists for the console's browser tests (Playwright)
+	@scripts/ensure-chromium.sh
 
 nodejs: examples/nodejs/node_modules ## the Node.js example client's packages (npm ci, from its lock file)
 
@@ -45,7 +48,7 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-test: sync postgres nodejs lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
+test: sync postgres chromium nodejs lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: sync postgres ## benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)

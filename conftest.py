@@ -1,3 +1,114 @@
-"""Root conftest: loads the shared integration-test plugin (real NATS JetStream and PostgreSQL)."""
+"""Root conftest: loads the shared integration-test plugin (real NATS JetStream and PostgreSQL),
+and runs ``as2bus up`` as a real process for the tests that need the whole stack as a user runs
+it (the CLI's, the example clients', the console's browser tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from as2bus.cli.stack_setup import SERVICES
+from as2bus.shared.testing.infra import free_port_block
+
+
+class Up:
+    """``python -m as2bus.cli up`` with its output collected by a thread."""
+
+    def __init__(self, data: Path, nats_port: int, base_port: int) -> None:
+        argv = [sys.executable, "-m", "as2bus.cli", "up", "--data-dir", str(data)]
+        argv += ["--nats-port", str(nats_port), "--base-port", str(base_port)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self._reader.join(timeout=2)
+                raise AssertionError(f"no {text!r} from as2bus up:\n{self.output}")
+            time.sleep(0.05)
+
+    def stop(self, sig: signal.Signals, timeout: float = 30) -> int:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self._reader.join(timeout=5)
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def ports() -> tuple[int, int]:
+    """(nats port, base port). The services take base - 1 .. base + 3 (inbound-svc's 8080 sits
+    below the default base 8081): a block outside the ephemeral range, see free_port_block."""
+    block = free_port_block(len(SERVICES) + 1)
+    return block, block + 2
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    up: Up
+    data: Path
+    nats_port: int
+    base_port: int
+
+
+@pytest.fixture(scope="module")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One ``as2bus up`` for a whole test module (about 14 s to start), once it is ready and
+    has told where the console is."""
+    block = free_port_block(len(SERVICES) + 1)
+    data = tmp_path_factory.mktemp("stack") / "data"
+    up = Up(data, block, block + 2)
+    try:
+        up.wait_for("Console: ")
+        yield RunningStack(up, data, block, block + 2)
+    finally:
+        up.kill()
+
+
+@pytest.fixture
+def start(tmp_path: Path, ports: tuple[int, int]) -> Iterator[Any]:
+    started: list[Up] = []
+
+    def start_up() -> Up:
+        up = Up(tmp_path / "data", *ports)
+        started.append(up)
+        return up
+
+    yield start_up
+    for up in started:  # a failed test must not leave a stack behind
+        up.kill()
+
 
 pytest_plugins = ["as2bus.shared.testing.plugin"]

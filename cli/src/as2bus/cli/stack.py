@@ -17,6 +17,7 @@ import httpx
 import typer
 
 from as2bus.cli.client import CliError
+from as2bus.cli.console_admin import first_admin
 from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, set_up_demo
 from as2bus.cli.procs import Child, echo
 from as2bus.cli.stack_nats import nats_passwords, password_env, user_url, write_nats_conf
@@ -105,12 +106,37 @@ class Stack:
             }
             if service.database:
                 env["AS2BUS_DATABASE_URL"] = service.database.format(data=self.data)
+            env.update(self._service_env(service))
             echo(f"starting {service.name} on http://127.0.0.1:{port}")
             child = self._spawn(service.name, [sys.executable, "-m", service.module], env)
             probe = functools.partial(service_ready, port)
             if not wait_ready(child, service.name, probe, stopping, SERVICE_START_TIMEOUT):
                 return False
         return True
+
+    def _service_env(self, service: Service) -> dict[str, str]:
+        """What one service needs beyond the common settings: the console, where the others
+        are and the token it calls them with (it stays on the server)."""
+        if service.module != "as2bus.console":
+            return {}
+        urls = {s.module: f"http://127.0.0.1:{self.port_of(s)}" for s in self.services}
+        return {
+            "AS2BUS_CONSOLE_CONFIG_URL": urls.get("as2bus.config", ""),
+            "AS2BUS_CONSOLE_CERT_URL": urls.get("as2bus.cert", ""),
+            "AS2BUS_CONSOLE_TRACKLOG_URL": urls.get("as2bus.tracklog", ""),
+            "AS2BUS_CONSOLE_BACKEND_TOKEN": self.api_token,
+        }
+
+    def console(self) -> str | None:
+        """The console's address and its first admin (created on first start)."""
+        found = next((s for s in self.services if s.module == "as2bus.console"), None)
+        if found is None:
+            return None
+        url = f"http://127.0.0.1:{self.port_of(found)}"
+        try:
+            return first_admin(url, self.api_token, self.data / "secrets")
+        except httpx.HTTPError as err:
+            return f"the console's first admin could not be created: {err}"
 
     def demo(self) -> str | None:
         """Set up the loopback demo on an empty configuration; what to tell the user."""
@@ -200,9 +226,11 @@ def up(
     try:
         if stack.start(stopping):
             demo = stack.demo() if with_demo else None
+            console = stack.console()
             echo(banner(stack.data, stack.nats_url, stack.services, stack.port_of))
-            if demo is not None:
-                echo(demo)
+            for told in (demo, console):
+                if told is not None:
+                    echo(told)
             dead = stack.watch(stopping)
         if dead is not None:
             typer.echo(

@@ -40,6 +40,7 @@ SERVICES = [
     Service("inbound-svc", "as2bus.inbound", 8080, "sqlite+aiosqlite:///{data}/inbound.db"),
     Service("outbound-svc", "as2bus.outbound", 8083, "sqlite+aiosqlite:///{data}/outbound.db"),
     Service("tracklog-svc", "as2bus.tracklog", 8084, "sqlite+aiosqlite:///{data}/tracklog.db"),
+    Service("console-svc", "as2bus.console", 8085, "sqlite+aiosqlite:///{data}/console.db"),
 ]
 
 
@@ -159,6 +160,8 @@ def banner(
         url = f"http://127.0.0.1:{port_of(service)}"
         if service.module == "as2bus.inbound":  # the partner-facing endpoint, not an admin API
             lines.append(f"  {service.name:<12} {url}/as2  (the AS2 endpoint partners POST to)")
+        elif service.module == "as2bus.console":
+            lines.append(f"  {service.name:<12} {url}  (the web console: open it in a browser)")
         else:
             lines.append(f"  {service.name:<12} {url}  (API docs: {url}/docs)")
     if not services:

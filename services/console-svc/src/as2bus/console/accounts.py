@@ -1,0 +1,100 @@
+"""Use cases of sign-in: create users, sign in (throttled), find the session of a request,
+sign out. Everything the browser presents is checked here, on the server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from as2bus.console.adapters.passwords import hash_password, verify_password
+from as2bus.console.adapters.repository import Repository
+from as2bus.console.domain.roles import Role
+from as2bus.console.domain.sessions import Session, Throttle, open_session, token_digest
+from as2bus.console.domain.users import (
+    User,
+    UserExistsError,
+    check_password,
+    normalised_email,
+)
+
+
+class SignInError(Exception):
+    """Why a sign-in was refused, in words safe to show (never which part was wrong)."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    session: Session
+
+
+class Accounts:
+    def __init__(
+        self,
+        repository: Repository,
+        *,
+        session_lifetime: timedelta,
+        throttle: Throttle,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repo = repository
+        self._lifetime = session_lifetime
+        self._throttle = throttle
+        self._clock = clock
+
+    async def create_user(self, email: str, role: Role, password: str | None) -> User:
+        """A new user; ``password`` None: single sign-on only (the trusted-header mode)."""
+        if password is not None:
+            check_password(password)
+        user = User(
+            id=uuid.uuid4(),
+            email=normalised_email(email),
+            role=role,
+            password_hash=hash_password(password) if password is not None else None,
+            created_at=self._clock(),
+        )
+        if not await self._repo.add_user(user):
+            raise UserExistsError(f"there is already a user {user.email}")
+        return user
+
+    async def has_users(self) -> bool:
+        return await self._repo.count_users() > 0
+
+    async def sign_in(self, email: str, password: str, address: str) -> tuple[str, SignedIn]:
+        """(the cookie's token, who signed in); SignInError when refused."""
+        now = self._clock()
+        email = email.strip().lower()
+        key = f"{email}|{address}"
+        failures, first = await self._repo.failures(key)
+        if self._throttle.blocked(failures, first, now):
+            minutes = int(self._throttle.window.total_seconds() // 60)
+            raise SignInError(f"too many failed sign-ins: wait {minutes} minutes, then try again")
+        user = await self._repo.user_by_email(email)
+        if user is None or user.disabled or not verify_password(user.password_hash, password):
+            restart = first is None or now - first >= self._throttle.window
+            await self._repo.record_failure(key, now, restart=restart)
+            raise SignInError("wrong e-mail address or password")
+        await self._repo.clear_failures(key)
+        return await self.open_for(user)
+
+    async def open_for(self, user: User) -> tuple[str, SignedIn]:
+        token, session = open_session(user.id, self._clock(), self._lifetime)
+        await self._repo.add_session(session)
+        return token, SignedIn(user, session)
+
+    async def signed_in(self, token: str | None) -> SignedIn | None:
+        """The session a cookie belongs to, if it is current and its user may still sign in."""
+        if not token:
+            return None
+        session = await self._repo.session(token_digest(token))
+        if session is None or session.expired(self._clock()):
+            return None
+        user = await self._repo.user(session.user_id)
+        if user is None or user.disabled:
+            return None
+        return SignedIn(user, session)
+
+    async def sign_out(self, token: str) -> None:
+        await self._repo.drop_session(token_digest(token))

@@ -1,0 +1,39 @@
+"""console-svc's schema: users, their sessions, and failed sign-ins (for throttling). All a
+replica needs is here, so replicas share sessions through the database."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from as2bus.shared.db import new_metadata
+
+metadata = new_metadata()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # SHA-256 of the cookie's token
+    sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: Failed sign-ins per (e-mail, address) in the current window.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,117 @@
+"""Composition root of console-svc: settings → database and accounts, the other services'
+clients, the bus (Send File) → pages, sign-in, users API, static files, ops routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from as2bus.console.accounts import Accounts
+from as2bus.console.adapters.backends import BackendError, Backends
+from as2bus.console.adapters.repository import Repository
+from as2bus.console.adapters.sending import Sender
+from as2bus.console.domain.sessions import Throttle
+from as2bus.console.entrypoints import api, pages, signin
+from as2bus.console.entrypoints.guard import Forbidden, SignInRequired
+from as2bus.console.settings import ConsoleSettings
+from as2bus.shared.bus import open_bus
+from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.chassis import api_tokens, bus_check, database_check
+from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.web import BodySizeLimit, add_error_handlers, add_ops_routes, include_scoped
+
+log = logging.getLogger("as2bus.console")
+
+MIGRATIONS = "as2bus.console:migrations"
+STATIC = Path(__file__).parent / "static"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: ConsoleSettings) -> FastAPI:
+    tokens = api_tokens(settings)
+    engine = create_engine(settings.database_url)
+    repository = Repository(session_factory(engine))
+    backend_token = settings.backend_token.get_secret_value() if settings.backend_token else None
+    urls = {"tracklog": settings.tracklog_url, "config": settings.config_url,
+            "cert": settings.cert_url}  # fmt: skip
+    state: dict[str, object] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_database_async(MIGRATIONS, settings.database_url)
+        bus = await open_bus(settings.nats_url, name="console-svc", streams=settings.events)
+        documents = DocumentStore(
+            await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
+        )
+        app.state.sender = Sender(bus.client, documents)
+        app.state.backends = Backends(urls, backend_token)
+        state.update(bus=bus)
+        await repository.drop_expired_sessions(utc_now())
+        log.info("console-svc ready on http://%s:%s", settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            await app.state.backends.aclose()
+            await bus.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
+        title="as2bus console-svc",
+        version="1",
+        summary="The operators' web console, and the users API for the CLI.",
+        lifespan=lifespan,
+    )
+    app.state.accounts = Accounts(
+        repository,
+        session_lifetime=timedelta(hours=settings.session_hours),
+        throttle=Throttle(
+            settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes)
+        ),
+        clock=utc_now,
+    )
+    app.state.cookie_secure = settings.cookie_secure
+    app.state.session_seconds = int(settings.session_hours * 3600)
+    app.state.max_upload_bytes = settings.max_upload_bytes
+    app.include_router(signin.router)
+    app.include_router(pages.router)
+    include_scoped(app, api.routers, tokens)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_error_handlers(app)
+    _add_page_errors(app)
+    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    # Uploads may be large (Send File); anything bigger than that is refused before reading.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    return app
+
+
+def _add_page_errors(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, err: SignInRequired) -> Response:
+        return RedirectResponse(f"/login?next={err.next_path}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, err: Forbidden) -> Response:
+        return _problem(request, 403, "Not allowed", str(err))
+
+    @app.exception_handler(BackendError)
+    async def backend_down(request: Request, err: BackendError) -> Response:
+        return _problem(request, 503, "A service is not answering", str(err))
+
+
+def _problem(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    return pages.templates.TemplateResponse(
+        request, "problem.html", {"title": title, "detail": detail}, status_code=status
+    )

@@ -1,0 +1,96 @@
+"""Every failure class in plain words: what happened and what to do. Keyed by the codes the
+gateway's events carry (MessageFailed, MessageRejected, negative MDNs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cause:
+    what: str
+    todo: str
+
+
+_CAUSES = {
+    "attempts-exhausted": Cause(
+        "Every attempt to reach the partner failed (no connection, a timeout or a server "
+        "error on their side).",
+        "Check the partner's URL and that their server is up (Partner health has a connection "
+        "test), then resend.",
+    ),
+    "partner-refused": Cause(
+        "The partner's server refused the message with an error that will not go away by "
+        "itself (a 4xx such as 401, 403 or 404).",
+        "401/403: check the partner's HTTP authentication; 404: check the URL. Then resend.",
+    ),
+    "mdn-unreadable": Cause(
+        "The partner accepted the HTTP request but did not send back a readable receipt (MDN).",
+        "Ask the partner whether they received the file; check the MDN settings with them.",
+    ),
+    "mdn-failed": Cause(
+        "The partner's receipt (MDN) says they could not process the message.",
+        "Read the MDN's text below; usually a certificate or an AS2 ID the partner does not "
+        "expect. Fix it with the partner, then resend.",
+    ),
+    "mdn-signature-invalid": Cause(
+        "The partner's receipt is signed, but not with the certificate we have for them.",
+        "The partner may have changed certificates: get their new certificate, upload it, "
+        "then resend.",
+    ),
+    "mdn-unsigned": Cause(
+        "The partner's receipt is not signed, but this partnership requires a signed one.",
+        "Ask the partner to sign MDNs, or set the partner's MDN signature to 'preferred'.",
+    ),
+    "mdn-without-mic": Cause(
+        "The partner's signed receipt does not say which content it is for (no MIC).",
+        "Ask the partner to include Received-Content-MIC in their MDNs.",
+    ),
+    "mic-mismatch": Cause(
+        "The receipt is for different content than what we sent (the MIC does not match).",
+        "The document may have been altered on the way or the partner computes the MIC "
+        "differently; compare settings (signing algorithm) with the partner and resend.",
+    ),
+    "mdn-deadline": Cause(
+        "The partner's asynchronous receipt did not arrive in time.",
+        "Ask the partner whether they received the file and where they send MDNs; resend if "
+        "they did not get it.",
+    ),
+    "certificate-unavailable": Cause(
+        "A certificate needed to sign or encrypt was missing or expired when sending.",
+        "Check the partnership's keystore on the Certificate page, then resend.",
+    ),
+    "partnership-unavailable": Cause(
+        "The partnership was disabled or deleted after the message was queued.",
+        "Enable the partnership again if the message should go, then resend.",
+    ),
+    "UNKNOWN_PARTNERSHIP": Cause(
+        "There is no enabled partnership between this station and partner.",
+        "Create or enable the partnership, then send again.",
+    ),
+    "DOCUMENT_TOO_LARGE": Cause(
+        "The document is larger than the gateway accepts.",
+        "Raise AS2BUS_OUTBOUND_MAX_DOCUMENT_BYTES if the partner accepts such files.",
+    ),
+    "decryption-failed": Cause(
+        "We could not decrypt the partner's message: it was encrypted for another certificate.",
+        "Send the partner our current certificate (Certificate page, Download PublicKey).",
+    ),
+    "authentication-failed": Cause(
+        "The partner's message signature does not verify with their certificate we have.",
+        "Get the partner's current certificate and upload it.",
+    ),
+    "unknown-trading-partner": Cause(
+        "A message came from an AS2 ID we have no partnership with.",
+        "If it is a new partner, create the partner and the partnership.",
+    ),
+}
+
+UNKNOWN = Cause("See the reason below.", "If it is not clear, the track log's timeline has "
+                "every step; the partner may need to be contacted.")  # fmt: skip
+
+
+def cause_of(code: str | None) -> Cause:
+    if code is None:
+        return UNKNOWN
+    return _CAUSES.get(code) or _CAUSES.get(code.lower()) or _CAUSES.get(code.upper()) or UNKNOWN

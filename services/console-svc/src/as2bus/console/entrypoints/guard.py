@@ -1,0 +1,64 @@
+"""Who is asking, and may they: the session behind a request's cookie, its role, and the CSRF
+token every form posts back. Checked on the server for every page and action."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Form, Request
+
+from as2bus.console.accounts import Accounts, SignedIn
+from as2bus.console.domain.roles import Action, may
+
+SESSION_COOKIE = "as2bus_session"
+#: Before sign-in there is no session to hold the CSRF token: the sign-in form's token is
+#: also set in this cookie and the two must match (double submit).
+LOGIN_CSRF_COOKIE = "as2bus_login_csrf"
+
+
+class SignInRequired(Exception):
+    """No current session: the page answers with a redirect to the sign-in form."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class Forbidden(Exception):
+    """Signed in, but the role does not allow this (or the form's CSRF token is wrong)."""
+
+
+def accounts(request: Request) -> Accounts:
+    found: Accounts = request.app.state.accounts
+    return found
+
+
+async def signed_in(request: Request) -> SignedIn:
+    who = await accounts(request).signed_in(request.cookies.get(SESSION_COOKIE))
+    if who is None:
+        raise SignInRequired(request.url.path)
+    return who
+
+
+def allowed(action: Action) -> object:
+    """A dependency: the signed-in user, who must be allowed ``action``."""
+
+    async def check(who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+        if not may(who.user.role, action):
+            raise Forbidden(f"your role ({who.user.role.label}) may not do this")
+        return who
+
+    return Depends(check)
+
+
+async def form_checked(
+    who: Annotated[SignedIn, Depends(signed_in)], csrf: Annotated[str, Form()] = ""
+) -> SignedIn:
+    """For every POST: the form must carry its session's CSRF token."""
+    if not who.session.csrf_ok(csrf):
+        raise Forbidden("the form's security token is missing or out of date; reload the page")
+    return who
+
+
+Viewer = Annotated[SignedIn, allowed(Action.VIEW)]
+Operator = Annotated[SignedIn, allowed(Action.SEND)]
+CheckedForm = Annotated[SignedIn, Depends(form_checked)]

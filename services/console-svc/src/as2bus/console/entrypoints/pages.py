@@ -1,0 +1,122 @@
+"""The console's pages. Each handler reads what it shows from the other services, checks the
+role, and renders a template; forms post back with their CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from as2bus.console.adapters.backends import Backends
+from as2bus.console.adapters.sending import Sender
+from as2bus.console.domain.causes import cause_of
+from as2bus.console.domain.dashboard import summarise
+from as2bus.console.domain.roles import Action, may
+from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
+
+templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
+router = APIRouter()
+
+#: The TrackLog filters passed on to tracklog-svc as they are.
+FILTERS = ("partner", "station", "direction", "status", "message_id", "request_id", "filename",
+           "since", "until", "sort", "order", "cursor")  # fmt: skip
+STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
+            "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
+
+
+def backends(request: Request) -> Backends:
+    found: Backends = request.app.state.backends
+    return found
+
+
+def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
+    context.update(user=who.user, csrf=who.session.csrf, may_send=may(who.user.role, Action.SEND))
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
+    tracklog = backends(request).tracklog
+    summary = summarise(await tracklog.get("/api/v1/stats") or {})
+    failures = await tracklog.get("/api/v1/messages", {"status": "failed", "limit": 5})
+    return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
+                cause_of=cause_of, active="dashboard")  # fmt: skip
+
+
+@router.get("/tracklog", response_class=HTMLResponse)
+async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
+    query = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
+    listed = await backends(request).tracklog.get("/api/v1/messages", {**query, "limit": 50})
+    next_page = None
+    if listed["next_cursor"]:
+        next_page = "/tracklog?" + urlencode({**query, "cursor": listed["next_cursor"]})
+    return page(request, "tracklog.html", who, messages=listed["items"], query=query,
+                next_page=next_page, statuses=STATUSES)  # fmt: skip
+
+
+@router.get("/tracklog/{ref}", response_class=HTMLResponse)
+async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
+    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    if detail is None:
+        return page(request, "missing.html", who, what=f"message {ref}")
+    code = detail.get("error_code")
+    cause = cause_of(code) if detail["status"] in ("failed", "rejected") else None
+    return page(request, "message.html", who, m=detail, cause=cause)
+
+
+@router.get("/sent/{request_id}", response_class=HTMLResponse, response_model=None)
+async def sent(request: Request, request_id: str, who: Viewer) -> Response:
+    """Where Send File leads: the message's page as soon as tracklog-svc has it."""
+    found = await backends(request).tracklog.get(
+        "/api/v1/messages", {"request_id": request_id, "limit": 1}
+    )
+    if found["items"]:
+        return RedirectResponse(f"/tracklog/{found['items'][0]['id']}", status_code=303)
+    return page(request, "sent.html", who, request_id=request_id)
+
+
+@router.get("/send", response_class=HTMLResponse)
+async def send_form(request: Request, who: Operator) -> HTMLResponse:
+    partnerships = await backends(request).enabled_partnerships()
+    return page(request, "send.html", who, partnerships=partnerships, error=None)
+
+
+@router.post("/send", response_model=None)
+async def send_file(
+    request: Request,
+    who: Operator,
+    _form: CheckedForm,
+    partnership: Annotated[str, Form()],
+    file: Annotated[UploadFile, File()],
+    subject: Annotated[str, Form()] = "",
+    content_type: Annotated[str, Form()] = "",
+) -> Response:
+    partnerships = await backends(request).enabled_partnerships()
+    chosen = next((p for p in partnerships if p["id"] == partnership), None)
+    limit: int = request.app.state.max_upload_bytes
+    size = file.size or 0
+    error = None
+    if chosen is None:
+        error = "choose one of the enabled partnerships"
+    elif size == 0:
+        error = "the file is empty"
+    elif size > limit:
+        error = f"the file has {size} bytes; the console accepts up to {limit}"
+    if error is not None:
+        return page(request, "send.html", who, partnerships=partnerships, error=error)
+    assert chosen is not None
+    sender: Sender = request.app.state.sender
+    request_id = await sender.send_file(
+        file.file,
+        size,
+        station=chosen["station_as2_id"],
+        partner=chosen["partner_as2_id"],
+        filename=file.filename,
+        content_type=content_type or file.content_type or "application/octet-stream",
+        subject=subject or "AS2 Message",
+    )
+    return RedirectResponse(f"/sent/{request_id}", status_code=303)

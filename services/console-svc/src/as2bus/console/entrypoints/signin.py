@@ -1,0 +1,79 @@
+"""Sign-in and sign-out. The session cookie is HttpOnly, SameSite=Lax and (by default)
+Secure; the sign-in form is protected by a double-submit CSRF token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from as2bus.console.accounts import SignInError
+from as2bus.console.domain.sessions import new_token
+from as2bus.console.entrypoints.guard import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CheckedForm,
+    accounts,
+)
+from as2bus.console.entrypoints.pages import templates
+
+router = APIRouter()
+
+
+def _safe_next(path: str | None) -> str:
+    """Only a path of this site: never an address elsewhere (an open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+def _login_page(request: Request, error: str | None, next_path: str, status: int) -> Response:
+    token = new_token()
+    answer = templates.TemplateResponse(
+        request, "login.html", {"error": error, "csrf": token, "next": next_path},
+        status_code=status,
+    )  # fmt: skip
+    answer.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                      secure=request.app.state.cookie_secure, path="/login")  # fmt: skip
+    return answer
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "/") -> Response:
+    return _login_page(request, None, _safe_next(next), 200)
+
+
+@router.post("/login", response_model=None)
+async def login(
+    request: Request,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    target = _safe_next(next)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf, expected):
+        message = "the sign-in form was out of date; please try again"
+        return _login_page(request, message, target, 403)
+    address = request.client.host if request.client else "unknown"
+    try:
+        token, _who = await accounts(request).sign_in(email, password, address)
+    except SignInError as err:
+        return _login_page(request, str(err), target, 401)
+    answer = RedirectResponse(target, status_code=303)
+    answer.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                      secure=request.app.state.cookie_secure,
+                      max_age=request.app.state.session_seconds)  # fmt: skip
+    answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return answer
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request, _who: CheckedForm) -> Response:
+    await accounts(request).sign_out(request.cookies.get(SESSION_COOKIE, ""))
+    answer = RedirectResponse("/login", status_code=303)
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    return answer

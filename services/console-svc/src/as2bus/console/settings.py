@@ -1,0 +1,50 @@
+"""console-svc settings: the chassis plus the console's own (``AS2BUS_CONSOLE_*``)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from as2bus.shared.settings import ServiceSettings
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(f"AS2BUS_CONSOLE_{name.upper()}")
+
+
+class ConsoleSettings(ServiceSettings):
+    http_port: int = Field(default=8085, ge=0, le=65535)
+    database_url: str = "sqlite+aiosqlite:///var/console.db"
+    config_url: str = Field(default="http://127.0.0.1:8081", validation_alias=_env("config_url"))
+    cert_url: str = Field(default="http://127.0.0.1:8082", validation_alias=_env("cert_url"))
+    tracklog_url: str = Field(
+        default="http://127.0.0.1:8084", validation_alias=_env("tracklog_url")
+    )
+    backend_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("backend_token"),
+        description="The API token the console calls config-svc, cert-svc and tracklog-svc "
+        "with (admin scope); it stays on the server, never in a page or a cookie",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        validation_alias=_env("cookie_secure"),
+        description="Send the session cookie over HTTPS only (browsers also accept it from "
+        "http://localhost and http://127.0.0.1)",
+    )
+    session_hours: float = Field(default=12, gt=0, validation_alias=_env("session_hours"))
+    sign_in_attempts: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=_env("sign_in_attempts"),
+        description="Failed sign-ins allowed per e-mail address and client address in "
+        "AS2BUS_CONSOLE_SIGN_IN_WINDOW_MINUTES; then sign-in waits for the window to pass",
+    )
+    sign_in_window_minutes: float = Field(
+        default=15, gt=0, validation_alias=_env("sign_in_window_minutes")
+    )
+    max_upload_bytes: int = Field(
+        default=500 * 1024 * 1024,
+        gt=0,
+        validation_alias=_env("max_upload_bytes"),
+        description="The largest file Send File accepts (outbound-svc's own limit applies too)",
+    )

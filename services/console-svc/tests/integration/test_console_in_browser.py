@@ -1,0 +1,148 @@
+"""The console in a real browser (Debian's Chromium driven by Playwright) against the whole
+stack as ``as2bus up`` runs it, signed in as the first admin it creates. Screenshots of each
+page go to docs/console/, so docs/console.md shows the pages as they are."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+SHOTS = Path(__file__).parents[4] / "docs" / "console"
+DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40
+
+
+def chromium() -> str:
+    found = os.environ.get("AS2BUS_CHROMIUM") or shutil.which("chromium")
+    assert found, (
+        "Chromium is needed: `make test` installs Debian's chromium (scripts/ensure-chromium.sh)"
+    )
+    return found
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium())
+        yield launched
+        await launched.close()
+
+
+class Console:
+    def __init__(self, data: Path, base_port: int) -> None:
+        self.url = f"http://127.0.0.1:{base_port + 4}"
+        self.data = data
+        self.token = (data / "secrets" / "tokens" / "admin").read_text().strip()
+        email, password = (data / "secrets" / "console-admin").read_text().split()
+        self.admin = (email, password)
+
+    def add_user(self, email: str, role: str) -> str:
+        answer = httpx.post(f"{self.url}/api/v1/users", json={"email": email, "role": role},
+                            headers={"Authorization": f"Bearer {self.token}"})  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["password"])
+
+    async def sign_in(self, page: Page, email: str, password: str) -> None:
+        await page.goto(f"{self.url}/login")
+        await page.fill("input[name=email]", email)
+        await page.fill("input[name=password]", password)
+        await page.click("button[type=submit]")
+
+
+@pytest.fixture(scope="module")
+def console(running_stack: Any) -> Console:
+    """One stack for the module: each test signs in as users of its own."""
+    return Console(running_stack.data, running_stack.base_port)
+
+
+async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
+    console: Console, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(f"{console.url}/tracklog")
+    assert "/login" in page.url  # every page asks for sign-in first
+    await page.screenshot(path=SHOTS / "sign-in.png")
+
+    await console.sign_in(page, console.admin[0], "not the password")
+    await expect(page.get_by_role("alert")).to_contain_text("wrong e-mail address or password")
+
+    await console.sign_in(page, *console.admin)
+    await expect(page.locator("header .email")).to_have_text(console.admin[0])
+    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    await page.click("text=Send File")
+    upload = {"name": "po-4711.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
+    await page.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    await page.fill("input[name=subject]", "PO 4711")
+    await page.screenshot(path=SHOTS / "send-file.png")
+    await page.click("#send-file button[type=submit]")
+    await page.wait_for_url("**/tracklog/*", timeout=30_000)
+    for _ in range(40):  # the page is server-rendered: reload until the MDN is in
+        if "delivered" in await page.inner_text("h1"):
+            break
+        await page.wait_for_timeout(250)
+        await page.reload()
+    await expect(page.locator("h1 .status")).to_have_text("delivered")
+    await expect(page.locator("dl.facts")).to_contain_text("signature valid, MIC matches")
+    await page.screenshot(path=SHOTS / "message.png", full_page=True)
+
+    await page.click("text=TrackLog")
+    await expect(page.locator("table.messages")).to_contain_text("po-4711.x12")
+    await page.screenshot(path=SHOTS / "tracklog.png", full_page=True)
+    await page.click("text=Dashboard")
+    await expect(page.locator(".tile").first).to_contain_text("messages")
+    await page.screenshot(path=SHOTS / "dashboard.png", full_page=True)
+
+    await page.click("text=Sign out")
+    await page.wait_for_url("**/login")
+    await page.goto(f"{console.url}/")
+    assert "/login" in page.url  # the session is gone on the server, not only in the browser
+
+
+async def test_roles_and_csrf_are_enforced_on_the_server(
+    console: Console, browser: Browser
+) -> None:
+    password = console.add_user("viewer@example.com", "viewer")
+    page = await browser.new_page()
+    await console.sign_in(page, "viewer@example.com", password)
+    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    assert await page.locator("header nav >> text=Send File").count() == 0  # not offered
+
+    answer = await page.goto(f"{console.url}/send")
+    assert answer is not None
+    assert answer.status == 403
+    # A direct POST with the viewer's own session and a valid CSRF token: still refused.
+    await page.goto(f"{console.url}/tracklog")
+    csrf = await page.locator("input[name=csrf]").first.get_attribute("value")
+    posted = await page.request.post(f"{console.url}/send", multipart={
+        "csrf": csrf or "", "partnership": "x",
+        "file": {"name": "a.txt", "mimeType": "text/plain", "buffer": b"x"}})  # fmt: skip
+    assert posted.status == 403
+
+    # An operator may send, but not with a forged or missing CSRF token.
+    operator = console.add_user("operator@example.com", "operator")
+    other = await browser.new_page()
+    await console.sign_in(other, "operator@example.com", operator)
+    await expect(other.locator("header nav >> text=Send File")).to_be_visible()
+    forged = await other.request.post(f"{console.url}/send", multipart={
+        "csrf": "forged", "partnership": "x",
+        "file": {"name": "a.txt", "mimeType": "text/plain", "buffer": b"x"}})  # fmt: skip
+    assert forged.status == 403
+    assert "security token" in await forged.text()
+    signed_out = await other.request.post(f"{console.url}/logout", form={"csrf": "forged"})
+    assert signed_out.status == 403  # even sign-out needs the form's token
+
+
+async def test_repeated_wrong_passwords_are_throttled(console: Console, browser: Browser) -> None:
+    password = console.add_user("guessed@example.com", "viewer")
+    page = await browser.new_page()
+    for _ in range(5):
+        await console.sign_in(page, "guessed@example.com", "wrong password")
+    await console.sign_in(page, "guessed@example.com", password)  # right, but too late
+    await expect(page.get_by_role("alert")).to_contain_text("too many failed sign-ins")

@@ -1,0 +1,75 @@
+"""The console's rules without I/O: roles, throttling, causes, dashboard figures, redirects."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from as2bus.console.domain.causes import UNKNOWN, cause_of
+from as2bus.console.domain.dashboard import summarise
+from as2bus.console.domain.roles import Action, Role, may
+from as2bus.console.domain.sessions import Throttle
+from as2bus.console.domain.users import UserError, check_password, normalised_email
+from as2bus.console.entrypoints.signin import _safe_next
+
+NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+
+def test_each_role_may_what_it_should_and_no_more() -> None:
+    assert [may(r, Action.SEND) for r in Role] == [False, True, True]
+    assert [may(r, Action.MANAGE_USERS) for r in Role] == [False, False, True]
+    assert all(may(r, Action.VIEW) for r in Role)
+    assert Role.named(" Operator ") is Role.OPERATOR
+    with pytest.raises(ValueError, match="admin, operator or viewer"):
+        Role.named("root")
+
+
+def test_throttle_blocks_within_the_window_only() -> None:
+    throttle = Throttle(5, timedelta(minutes=15))
+    assert not throttle.blocked(4, NOW, NOW)
+    assert throttle.blocked(5, NOW, NOW + timedelta(minutes=14))
+    assert not throttle.blocked(5, NOW, NOW + timedelta(minutes=15))
+    assert not throttle.blocked(0, None, NOW)
+
+
+def test_users_need_an_address_and_a_long_password() -> None:
+    assert normalised_email(" Ann@Example.COM ") == "ann@example.com"
+    with pytest.raises(UserError, match="not an e-mail address"):
+        normalised_email("ann")
+    with pytest.raises(UserError, match="at least 12"):
+        check_password("short")
+
+
+def test_every_failure_code_has_words_and_unknown_ones_fall_back() -> None:
+    for code in ("attempts-exhausted", "partner-refused", "mic-mismatch", "mdn-unsigned",
+                 "UNKNOWN_PARTNERSHIP", "decryption-failed"):  # fmt: skip
+        cause = cause_of(code)
+        assert cause is not UNKNOWN
+        assert cause.what
+        assert cause.todo
+    assert cause_of("something-new") is UNKNOWN
+    assert cause_of(None) is UNKNOWN
+
+
+def test_dashboard_figures_from_tracklog_statistics() -> None:
+    stats = {
+        "counts": [
+            {"partner": "ACME", "direction": "outbound", "status": "delivered", "count": 8},
+            {"partner": "ACME", "direction": "outbound", "status": "failed", "count": 2},
+            {"partner": "BOLT", "direction": "inbound", "status": "mdn-sent", "count": 5},
+        ],
+        "time_to_mdn": [{"partner": None, "count": 8, "p50": 300, "p90": 900, "p99": 1500}],
+        "certificates": [{"alias": "old", "days_left": 12}, {"alias": "new", "days_left": 700}],
+    }
+    s = summarise(stats)
+    assert (s.total, s.delivered, s.failed) == (15, 13, 2)
+    assert s.totals["outbound failed"] == 2
+    assert [(p.partner, p.failure_rate) for p in s.partners] == [("ACME", 0.2), ("BOLT", 0.0)]
+    assert s.time_to_mdn is not None
+    assert s.time_to_mdn["p50"] == 300
+    assert [c["alias"] for c in s.expiring] == ["old"]
+
+
+def test_after_sign_in_only_paths_of_this_site() -> None:
+    assert _safe_next("/tracklog?status=failed") == "/tracklog?status=failed"
+    for elsewhere in ("https://evil.example", "//evil.example", "/\\evil", "", None):
+        assert _safe_next(elsewhere) == "/"
