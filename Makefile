@@ -48,10 +48,11 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-test: sync postgres chromium nodejs lint ## lint, type check, unit and integration tests (real NATS + PostgreSQL)
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+test: sync postgres chromium nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium)
+	$(UV) run --frozen pytest -m "not bench" $(PYTEST_ARGS)
 
-bench: sync postgres ## benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
+bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
+	$(UV) run --frozen pytest -m bench tests/bench
 	$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 	$(UV) run --frozen python -m bench.scale_out
 

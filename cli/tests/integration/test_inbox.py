@@ -11,7 +11,7 @@ import sys
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +68,15 @@ async def test_received_documents_are_saved_once_each(nats_url: str, tmp_path: P
     assert (tmp_path / "inv.edi").read_bytes() == b"later"
 
 
+@contextlib.asynccontextmanager
+async def _within(seconds: float, what: str) -> AsyncIterator[None]:
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise AssertionError(f"{what} took longer than {seconds} s") from None
+
+
 async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -93,12 +102,15 @@ async def test_following_idles_without_end_and_survives_a_nats_restart(
     assert not task.done(), lines
 
     await asyncio.to_thread(restartable_nats.restart, 1.0)
-    await publish_received(url, "after.edi", b"after the restart")
+    # Each step bounded, so that a hang (seen once on a loaded machine) says where it was.
+    async with _within(30, "publishing after the restart"):
+        await publish_received(url, "after.edi", b"after the restart")
     await _until(lambda: "after.edi" in _documents(tmp_path), seconds=30)
     assert not task.done(), lines
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with _within(10, "stopping the follower"):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     assert _documents(tmp_path) == {
         "before.edi": b"before the restart",
         "after.edi": b"after the restart",
