@@ -15,6 +15,7 @@ import httpx
 
 DEFAULT_CONFIG_URL = "http://127.0.0.1:8081"
 DEFAULT_CERT_URL = "http://127.0.0.1:8082"
+DEFAULT_CONSOLE_URL = "http://127.0.0.1:8085"
 API = "/api/v1"
 TOKEN_REFUSED = (
     "the API token was refused (set AS2BUS_API_TOKEN or --token; `as2bus up` keeps one per "
@@ -205,6 +206,8 @@ class CliState:
     transport: httpx.BaseTransport | None = None
     _client: ConfigClient | None = field(default=None, repr=False)
     _cert_client: ConfigClient | None = field(default=None, repr=False)
+    console_url: str = DEFAULT_CONSOLE_URL
+    _console_client: ConfigClient | None = field(default=None, repr=False)
 
     def client(self) -> ConfigClient:
         if self._client is None:
@@ -220,8 +223,20 @@ class CliState:
             )
         return self._cert_client
 
+    def console_client(self) -> ConfigClient:
+        if self._console_client is None:
+            token = self.token or stored_token()
+            self._console_client = ConfigClient(
+                self.console_url,
+                token,
+                self.transport,
+                service="console-svc",
+                url_option="AS2BUS_CONSOLE_URL",
+            )
+        return self._console_client
+
     def close(self) -> None:
-        for client in (self._client, self._cert_client):
+        for client in (self._client, self._cert_client, self._console_client):
             if client is not None:
                 client.close()
-        self._client = self._cert_client = None
+        self._client = self._cert_client = self._console_client = None

@@ -19,6 +19,7 @@ from as2bus.cli import (
     stack,
     stations,
     track,
+    users,
 )
 from as2bus.cli.client import DEFAULT_CERT_URL, DEFAULT_CONFIG_URL, CliError, CliState
 from as2bus.shared.crypto import generate_master_key
@@ -55,6 +56,7 @@ app.command("up", rich_help_panel=RUN)(stack.up)
 app.command("inbox", rich_help_panel=MESSAGES)(inbox.inbox_command)
 app.command("send", rich_help_panel=MESSAGES)(send.send)
 app.add_typer(track.app, name="track", rich_help_panel=MESSAGES)
+app.add_typer(users.app, name="user", rich_help_panel="The web console")
 
 
 @app.callback()

@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from typer.testing import CliRunner
+
+from as2bus.cli.main import app as cli
 
 SHOTS = Path(__file__).parents[4] / "docs" / "console"
 DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40
@@ -146,3 +149,21 @@ async def test_repeated_wrong_passwords_are_throttled(console: Console, browser:
         await console.sign_in(page, "guessed@example.com", "wrong password")
     await console.sign_in(page, "guessed@example.com", password)  # right, but too late
     await expect(page.get_by_role("alert")).to_contain_text("too many failed sign-ins")
+
+
+async def test_a_user_made_with_the_cli_signs_in(console: Console, browser: Browser) -> None:
+    env = {"AS2BUS_DATA_DIR": str(console.data), "AS2BUS_CONSOLE_URL": console.url,
+           "AS2BUS_API_TOKEN": None}  # the admin token is read from the data dir  # fmt: skip
+    argv = ["user", "create", "ops@example.com", "--role", "operator"]
+    made = CliRunner().invoke(cli, argv, env=env)
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("created ops@example.com (operator)")
+    password = made.output.split("password (shown this once): ")[1].strip()
+    again = CliRunner().invoke(cli, argv, env=env)
+    assert again.exit_code == 1
+    assert "there is already a user ops@example.com" in again.output
+
+    page = await browser.new_page()
+    await console.sign_in(page, "ops@example.com", password)
+    await expect(page.locator("header .email")).to_have_text("ops@example.com")
+    await expect(page.locator("header nav >> text=Send File")).to_be_visible()

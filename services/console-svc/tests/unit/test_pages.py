@@ -3,6 +3,8 @@ cookies, roles, CSRF, the users API, with fake backends and SQLite on a temporar
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -20,18 +22,30 @@ TOKEN = "console-unit-token"
 
 
 class FakeTracklog:
+    """Two pages of messages (a cursor between them) when asked for partner ACME."""
+
     name = "tracklog-svc"
 
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
     async def get(self, path: str, params: Any = None) -> Any:
+        self.asked.append((path, params))
         if path == "/api/v1/stats":
             return {"counts": [], "time_to_mdn": [], "certificates": []}
+        if path == "/api/v1/messages" and (params or {}).get("partner") == "ACME":
+            first = (params or {}).get("cursor") is None
+            names = ["a.x12", "b.x12"] if first else ['c, "quoted".x12']
+            items = [{"filename": n, "partner": "ACME", "status": "delivered"} for n in names]
+            return {"items": items, "next_cursor": "page-2" if first else None}
         if path == "/api/v1/messages":
             return {"items": [], "next_cursor": None}
         return None
 
 
 class FakeBackends:
-    tracklog = FakeTracklog()
+    def __init__(self) -> None:
+        self.tracklog = FakeTracklog()
 
     async def enabled_partnerships(self) -> list[dict[str, Any]]:
         return [{"id": "p1", "station_as2_id": "MYCO", "partner_as2_id": "ACME"}]
@@ -141,3 +155,73 @@ async def test_the_users_api_takes_the_admin_token_only(app: Any) -> None:
         again = await http.post("/api/v1/users", json=body,
                                 headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
         assert again.status_code == 409
+
+
+async def test_the_csv_export_has_every_page_of_the_filtered_list(app: Any) -> None:
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        answer = await http.get("/tracklog.csv", params={"partner": "ACME", "cursor": "x"})
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0][:3] == ["created_at", "updated_at", "direction"]
+    assert [r[5] for r in rows[1:]] == ["a.x12", "b.x12", 'c, "quoted".x12']
+    asked = [params for path, params in app.state.backends.tracklog.asked if "messages" in path]
+    assert [a.get("cursor") for a in asked] == [None, "page-2"]  # the page's own cursor dropped
+
+
+@pytest.fixture
+async def proxied(tmp_path: Path) -> Any:
+    """The console behind an authenticating proxy at 10.0.0.0/8."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sso.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    settings = ConsoleSettings.model_validate(
+        {"database_url": url, "api_token": TOKEN, "auto_migrate": False,
+         "AS2BUS_CONSOLE_COOKIE_SECURE": False,
+         "AS2BUS_CONSOLE_TRUSTED_PROXIES": ["10.0.0.0/8"],
+         "AS2BUS_CONSOLE_GROUP_ROLES": {"as2-ops": "operator", "as2-admins": "admin"}}
+    )  # fmt: skip
+    application = create_app(settings)
+    application.state.backends = FakeBackends()
+    application.state.sender = FakeSender()
+    return application
+
+
+def via(app: Any, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://console")
+
+
+async def test_single_sign_on_headers_count_only_from_the_proxy(proxied: Any) -> None:
+    ann = {"X-Forwarded-Email": "Ann@Example.com", "X-Forwarded-Groups": "staff,as2-ops"}
+    async with via(proxied, "10.1.2.3") as http:
+        page = await http.get("/send", headers=ann)
+        assert page.status_code == 200
+        assert "ann@example.com" in page.text
+        files = {"file": ("po.x12", b"ISA*00~", "application/edi-x12")}
+        bad = await http.post("/send", headers=ann, data={"csrf": "x", "partnership": "p1"},
+                              files=files)  # fmt: skip
+        assert bad.status_code == 403
+        good = await http.post("/send", headers=ann, files=files,
+                               data={"csrf": csrf_of(page.text), "partnership": "p1"})  # fmt: skip
+        assert good.status_code == 303
+        nobody = {"X-Forwarded-Email": "bob@example.com", "X-Forwarded-Groups": "staff"}
+        refused = await http.get("/", headers=nobody)
+        assert refused.status_code == 403
+        assert "none of your groups" in refused.text
+    async with via(proxied, "192.168.1.9") as http:  # not the proxy: the header is ignored
+        assert (await http.get("/", headers=ann)).headers["location"] == "/login?next=/"
+
+
+async def test_the_proxys_groups_decide_the_role_each_time(proxied: Any) -> None:
+    async with via(proxied, "10.1.2.3") as http:
+        admin = {"X-Forwarded-Email": "cy@example.com", "X-Forwarded-Groups": "as2-admins"}
+        assert (await http.get("/send", headers=admin)).status_code == 200
+        now_ops = {**admin, "X-Forwarded-Groups": "as2-ops"}
+        assert (await http.get("/send", headers=now_ops)).status_code == 200
+        user = await proxied.state.accounts._repo.user_by_email("cy@example.com")
+        assert user.role is Role.OPERATOR
+        assert user.password_hash is None  # cannot sign in with a password

@@ -3,9 +3,11 @@ sign out. Everything the browser presents is checked here, on the server."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from as2bus.console.adapters.passwords import hash_password, verify_password
@@ -28,6 +30,7 @@ class SignInError(Exception):
 class SignedIn:
     user: User
     session: Session
+    by_proxy: bool = False  # single sign-on: the proxy signs out, not the console
 
 
 class Accounts:
@@ -38,7 +41,9 @@ class Accounts:
         session_lifetime: timedelta,
         throttle: Throttle,
         clock: Callable[[], datetime],
+        csrf_key: bytes = b"",
     ) -> None:
+        self._csrf_key = csrf_key or secrets.token_bytes(32)
         self._repo = repository
         self._lifetime = session_lifetime
         self._throttle = throttle
@@ -95,6 +100,27 @@ class Accounts:
         if user is None or user.disabled:
             return None
         return SignedIn(user, session)
+
+    async def signed_in_by_proxy(self, email: str, role: Role) -> SignedIn:
+        """Someone the authenticating proxy vouches for: their user (created on first sight,
+        without a password), with the role their groups give now. No cookie session: the proxy
+        authenticates every request; the forms' CSRF token is derived from the user."""
+        email = normalised_email(email)
+        user = await self._repo.user_by_email(email)
+        if user is None:
+            try:
+                user = await self.create_user(email, role, None)
+            except UserExistsError:  # another replica created it just now
+                user = await self._repo.user_by_email(email)
+                assert user is not None
+        if user.disabled:
+            raise SignInError(f"{email} is disabled in the console")
+        if user.role != role:
+            await self._repo.set_role(user.id, role)
+            user = replace(user, role=role)
+        csrf = hmac.new(self._csrf_key, f"csrf:{user.id}".encode(), "sha256").hexdigest()
+        session = Session("proxy", user.id, csrf, self._clock() + self._lifetime)
+        return SignedIn(user, session, by_proxy=True)
 
     async def sign_out(self, token: str) -> None:
         await self._repo.drop_session(token_digest(token))

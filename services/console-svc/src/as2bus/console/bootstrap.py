@@ -4,6 +4,7 @@ clients, the bus (Send File) → pages, sign-in, users API, static files, ops ro
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from as2bus.console.accounts import Accounts
 from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.repository import Repository
 from as2bus.console.adapters.sending import Sender
+from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.domain.sessions import Throttle
 from as2bus.console.entrypoints import api, pages, signin
 from as2bus.console.entrypoints.guard import Forbidden, SignInRequired
@@ -81,7 +83,24 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
             settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes)
         ),
         clock=utc_now,
+        # Replicas must agree on the CSRF tokens of proxy-signed-in users: derived from a
+        # secret they share.
+        csrf_key=hashlib.sha256(f"console-csrf:{backend_token}".encode()).digest()
+        if backend_token
+        else b"",
     )
+    app.state.proxy = (
+        TrustedProxy.parse(
+            settings.trusted_proxies,
+            settings.group_roles,
+            settings.sso_default_role,
+            user_header=settings.user_header,
+            groups_header=settings.groups_header,
+        )
+        if settings.trusted_proxies
+        else None
+    )
+    app.state.sso_sign_out_url = settings.sso_sign_out_url
     app.state.cookie_secure = settings.cookie_secure
     app.state.session_seconds = int(settings.session_hours * 3600)
     app.state.max_upload_bytes = settings.max_upload_bytes

@@ -42,6 +42,30 @@ class ConsoleSettings(ServiceSettings):
     sign_in_window_minutes: float = Field(
         default=15, gt=0, validation_alias=_env("sign_in_window_minutes")
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        validation_alias=_env("trusted_proxies"),
+        description="Single sign-on: addresses or networks of the authenticating proxy, JSON "
+        '(["10.0.0.0/8"]). Only requests from there may sign in by header; empty: off',
+    )
+    user_header: str = Field(default="X-Forwarded-Email", validation_alias=_env("user_header"))
+    groups_header: str = Field(default="X-Forwarded-Groups", validation_alias=_env("groups_header"))
+    group_roles: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias=_env("group_roles"),
+        description='Single sign-on: the proxy\'s groups to roles, JSON ({"as2-admins": '
+        '"admin", "as2-ops": "operator"}); a person in several gets the highest',
+    )
+    sso_default_role: str | None = Field(
+        default=None,
+        validation_alias=_env("sso_default_role"),
+        description="The role of a person in none of the mapped groups; unset: refused",
+    )
+    sso_sign_out_url: str = Field(
+        default="/oauth2/sign_out",
+        validation_alias=_env("sso_sign_out_url"),
+        description="Where Sign out leads someone signed in by the proxy (oauth2-proxy's)",
+    )
     max_upload_bytes: int = Field(
         default=500 * 1024 * 1024,
         gt=0,

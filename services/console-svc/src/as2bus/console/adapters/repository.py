@@ -51,6 +51,10 @@ class Repository:
             row = (await db.execute(sa.select(users).where(users.c.id == user_id))).first()
         return _user(row) if row else None
 
+    async def set_role(self, user_id: uuid.UUID, role: Role) -> None:
+        async with self._db() as db, db.begin():
+            await db.execute(sa.update(users).where(users.c.id == user_id).values(role=role.label))
+
     async def count_users(self) -> int:
         async with self._db() as db:
             return int(await db.scalar(sa.select(sa.func.count()).select_from(users)) or 0)

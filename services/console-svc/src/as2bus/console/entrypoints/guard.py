@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request
 
-from as2bus.console.accounts import Accounts, SignedIn
+from as2bus.console.accounts import Accounts, SignedIn, SignInError
+from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.domain.roles import Action, may
+from as2bus.console.domain.users import UserError
 
 SESSION_COOKIE = "as2bus_session"
 #: Before sign-in there is no session to hold the CSRF token: the sign-in form's token is
@@ -33,6 +35,18 @@ def accounts(request: Request) -> Accounts:
 
 
 async def signed_in(request: Request) -> SignedIn:
+    proxy: TrustedProxy | None = request.app.state.proxy
+    address = request.client.host if request.client else None
+    if proxy is not None and proxy.trusts(address):
+        email = request.headers.get(proxy.user_header)
+        if email:
+            role = proxy.role_for(request.headers.get(proxy.groups_header))
+            if role is None:
+                raise Forbidden("none of your groups gives a role in the console; ask an admin")
+            try:
+                return await accounts(request).signed_in_by_proxy(email, role)
+            except (SignInError, UserError) as err:
+                raise Forbidden(str(err)) from None
     who = await accounts(request).signed_in(request.cookies.get(SESSION_COOKIE))
     if who is None:
         raise SignInRequired(request.url.path)

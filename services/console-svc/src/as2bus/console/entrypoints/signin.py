@@ -72,7 +72,9 @@ async def login(
 
 
 @router.post("/logout", response_model=None)
-async def logout(request: Request, _who: CheckedForm) -> Response:
+async def logout(request: Request, who: CheckedForm) -> Response:
+    if who.by_proxy:  # the proxy holds the sign-in: its sign-out ends it
+        return RedirectResponse(request.app.state.sso_sign_out_url, status_code=303)
     await accounts(request).sign_out(request.cookies.get(SESSION_COOKIE, ""))
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(SESSION_COOKIE, path="/")
