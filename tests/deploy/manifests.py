@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 PROBES = ("livenessProbe", "readinessProbe")
-SERVICES = ["config-svc", "cert-svc", "inbound-svc", "outbound-svc", "tracklog-svc"]
+SERVICES = ["config-svc", "cert-svc", "inbound-svc", "outbound-svc", "tracklog-svc", "console-svc"]
+#: What may be reached from outside the cluster: the AS2 endpoint, and the console on its host.
+EXPOSED = {("inbound-svc", "/as2"), ("console-svc", "/")}
 #: What a committed value must not look like: a base64 master key, a long hex or token string.
 SECRET_SHAPES = re.compile(r"[A-Za-z0-9+/]{43}=|[0-9a-f]{40,}|[A-Za-z0-9_-]{40,}")
 
@@ -114,7 +116,7 @@ def violations(docs: list[dict[str, Any]]) -> list[str]:
             for rule in doc["spec"]["rules"]:
                 for path in rule["http"]["paths"]:
                     target = path["backend"]["service"]["name"]
-                    if (target, path["path"]) != ("inbound-svc", "/as2"):
+                    if (target, path["path"]) not in EXPOSED:
                         found.append(f"Ingress/{name}: exposes {target} {path['path']}")
             if not doc["spec"].get("tls"):
                 found.append(f"Ingress/{name}: no TLS")
@@ -134,8 +136,8 @@ def violations(docs: list[dict[str, Any]]) -> list[str]:
         allowing = [p for p in policies if p["spec"].get("ingress") and _selects(p, labels)]
         if not allowing:
             found.append(f"no NetworkPolicy lets anything reach {svc}")
-    if len(kinds.get("Ingress", set())) != 1:
-        found.append("exactly one Ingress (the AS2 endpoint) expected")
+    if kinds.get("Ingress", set()) - {"as2", "console"}:
+        found.append("only the Ingresses of the AS2 endpoint and of the console expected")
     return found
 
 

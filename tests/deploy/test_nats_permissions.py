@@ -29,7 +29,6 @@ from as2bus.shared.testing.services import ServiceProcess
 from .manifests import documents, nats_conf, render
 
 SERVICE_USERS = ["config-svc", "cert-svc", "inbound-svc", "outbound-svc", "tracklog-svc"]
-#: console-svc's user is in the manifests' nats.conf; its Deployment comes with issue #18.
 USERS = [*SERVICE_USERS, "console-svc", "app", "admin", "sys"]
 KEY_MATERIAL = "as2.rpc.cert.key-material"
 

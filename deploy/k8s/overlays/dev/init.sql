@@ -4,3 +4,4 @@ CREATE DATABASE as2bus_cert;
 CREATE DATABASE as2bus_inbound;
 CREATE DATABASE as2bus_outbound;
 CREATE DATABASE as2bus_tracklog;
+CREATE DATABASE as2bus_console;
