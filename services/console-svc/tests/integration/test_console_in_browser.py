@@ -167,3 +167,25 @@ async def test_a_user_made_with_the_cli_signs_in(console: Console, browser: Brow
     await console.sign_in(page, "ops@example.com", password)
     await expect(page.locator("header .email")).to_have_text("ops@example.com")
     await expect(page.locator("header nav >> text=Send File")).to_be_visible()
+
+
+async def test_the_tracklog_updates_live_without_a_reload(
+    console: Console, browser: Browser
+) -> None:
+    password = console.add_user("watcher@example.com", "operator")
+    watching, sending = await browser.new_page(), await browser.new_page()
+    for page in (watching, sending):
+        await console.sign_in(page, "watcher@example.com", password)
+    await watching.goto(f"{console.url}/tracklog")
+    await expect(watching.locator("p.live")).to_be_visible()  # the live stream is open
+    await watching.evaluate("window.notReloaded = true")  # gone if the page reloads
+
+    await sending.goto(f"{console.url}/send")
+    upload = {"name": "live-1.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
+    await sending.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    await sending.click("#send-file button[type=submit]")
+
+    row = watching.locator("table.messages tbody tr", has_text="live-1.x12")
+    await expect(row.first).to_be_visible(timeout=20_000)
+    await expect(row.filter(has_text="delivered").first).to_be_visible(timeout=20_000)
+    assert await watching.evaluate("window.notReloaded") is True

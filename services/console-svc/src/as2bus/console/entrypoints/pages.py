@@ -27,6 +27,8 @@ router = APIRouter()
 #: The TrackLog filters passed on to tracklog-svc as they are.
 FILTERS = ("partner", "station", "direction", "status", "message_id", "request_id", "filename",
            "since", "until", "sort", "order", "cursor")  # fmt: skip
+#: The filters tracklog-svc's live stream understands.
+LIVE_FILTERS = ("partner", "direction", "status")
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
 
@@ -58,8 +60,10 @@ async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
     if listed["next_cursor"]:
         next_page = "/tracklog?" + urlencode({**query, "cursor": listed["next_cursor"]})
     export = "/tracklog.csv?" + urlencode({k: v for k, v in query.items() if k != "cursor"})
+    live = urlencode({k: v for k, v in query.items() if k in LIVE_FILTERS})
     return page(request, "tracklog.html", who, messages=listed["items"], query=query,
-                next_page=next_page, statuses=STATUSES, export=export)  # fmt: skip
+                next_page=next_page, statuses=STATUSES, export=export,
+                live_query=live, first_page="cursor" not in query)  # fmt: skip
 
 
 #: The columns of the CSV export, as tracklog-svc names them.
@@ -99,6 +103,27 @@ async def tracklog_csv(request: Request, who: Viewer) -> StreamingResponse:
 
     headers = {"Content-Disposition": 'attachment; filename="tracklog.csv"'}
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/tracklog/live")
+async def tracklog_live(request: Request, who: Viewer) -> StreamingResponse:
+    """tracklog-svc's live stream of status changes, passed through: the browser never holds
+    the token it needs (the page's script reloads its rows on each change)."""
+    query = {k: v for k, v in request.query_params.items() if k in LIVE_FILTERS and v}
+    opened = backends(request).tracklog.stream("/api/v1/stream", query)
+
+    async def passed_on() -> AsyncIterator[bytes]:
+        async with opened as answer:
+            if answer.status_code != 200:
+                yield b"event: unavailable\ndata: {}\n\n"
+                return
+            async for chunk in answer.aiter_raw():
+                if await request.is_disconnected():
+                    return
+                yield chunk
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(passed_on(), media_type="text/event-stream", headers=headers)
 
 
 @router.get("/tracklog/{ref}", response_class=HTMLResponse)

@@ -1,8 +1,35 @@
 // as2bus console: small progressive enhancements; every page works without this file.
-// Times: shown in the browser's time zone, UTC kept in the title (hover).
 document.addEventListener("DOMContentLoaded", () => {
-  for (const t of document.querySelectorAll("time[datetime]")) {
-    const d = new Date(t.getAttribute("datetime"));
-    if (!isNaN(d)) t.textContent = d.toLocaleString();
-  }
+  // Times: shown in the browser's time zone, UTC kept in the title (hover).
+  const localTimes = (root) => {
+    for (const t of root.querySelectorAll("time[datetime]")) {
+      const d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = d.toLocaleString();
+    }
+  };
+  localTimes(document);
+
+  // TrackLog: on each status change the console passes on, fetch this page again and swap
+  // its rows in (at most twice a second). Only the first page follows: older pages stay put.
+  const table = document.querySelector("table[data-live]");
+  if (!table || !window.EventSource || new URL(location.href).searchParams.get("cursor")) return;
+  const source = new EventSource(table.dataset.live);
+  const banner = document.querySelector("p.live");
+  let pending = null;
+  const refresh = async () => {
+    pending = null;
+    const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+    if (!answer.ok) return;
+    const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+    const rows = page.querySelector("table.messages tbody");
+    if (!rows) return;
+    localTimes(rows);
+    const current = document.querySelector("table.messages");
+    current.querySelector("tbody").replaceWith(rows);
+    current.hidden = false;
+    for (const empty of document.querySelectorAll("p.empty")) empty.hidden = true;
+  };
+  source.addEventListener("open", () => { if (banner) banner.hidden = false; });
+  source.addEventListener("status", () => { pending = pending || setTimeout(refresh, 500); });
+  source.addEventListener("overflow", () => refresh());
 });
