@@ -4,6 +4,7 @@ page go to docs/console/, so docs/console.md shows the pages as they are."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -189,3 +190,52 @@ async def test_the_tracklog_updates_live_without_a_reload(
     await expect(row.first).to_be_visible(timeout=20_000)
     await expect(row.filter(has_text="delivered").first).to_be_visible(timeout=20_000)
     assert await watching.evaluate("window.notReloaded") is True
+
+
+async def _until_status(page: Page, wanted: str, tries: int = 60) -> None:
+    for _ in range(tries):  # server-rendered: reload until the status is there
+        if wanted in await page.inner_text("h1"):
+            return
+        await page.wait_for_timeout(250)
+        await page.reload()
+    await expect(page.locator("h1 .status")).to_have_text(wanted)
+
+
+async def test_a_failed_message_says_why_and_is_resent_as_a_linked_new_message(
+    console: Console, browser: Browser, running_stack: Any
+) -> None:
+    config = httpx.Client(base_url=f"http://127.0.0.1:{running_stack.base_port}",
+                          headers={"Authorization": f"Bearer {console.token}"})  # fmt: skip
+    (demo_b,) = [p for p in config.get("/api/v1/partners").json() if p["as2_id"] == "DEMO-B"]
+    down = {"as2_url": "http://127.0.0.1:9/as2", "max_attempts": 1}  # nothing listens on 9
+    assert config.patch(f"/api/v1/partners/{demo_b['id']}", json=down).status_code == 200
+    await asyncio.sleep(2)  # outbound-svc follows the configuration through the bus
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    password = console.add_user("resender@example.com", "operator")
+    await console.sign_in(page, "resender@example.com", password)
+    await page.goto(f"{console.url}/send")
+    upload = {"name": "po-fails.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
+    await page.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    await page.click("#send-file button[type=submit]")
+    await page.wait_for_url("**/tracklog/*", timeout=30_000)
+    await _until_status(page, "failed")
+    cause = page.locator("section.cause")
+    await expect(cause).to_contain_text("Every attempt to reach the partner failed")
+    await expect(cause).to_contain_text("What to do:")
+    await page.screenshot(path=SHOTS / "message-failed.png", full_page=True)
+    failed_url = page.url
+
+    back = {"as2_url": demo_b["as2_url"], "max_attempts": 6}
+    assert config.patch(f"/api/v1/partners/{demo_b['id']}", json=back).status_code == 200
+    await asyncio.sleep(2)
+    await page.click("text=Resend…")
+    await expect(page.get_by_role("heading", name="Resend?")).to_be_visible()
+    await page.click("text=Resend it")
+    await page.wait_for_url("**/tracklog/*", timeout=30_000)
+    assert page.url != failed_url
+    await _until_status(page, "delivered")
+    await expect(page.locator("p.link")).to_contain_text("A resend of po-fails.x12")
+
+    await page.goto(failed_url)
+    await expect(page.locator("p.link")).to_contain_text("Sent again as")
+    await expect(page.locator("p.link .status")).to_have_text("delivered")

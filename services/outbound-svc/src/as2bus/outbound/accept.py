@@ -263,6 +263,7 @@ class Acceptor:
                     content_type=request.content_type,
                     size=size,
                     document=document,
+                    replays=request.replays,
                 )
                 await add_to_outbox(
                     session, outbox, MessageQueued(correlation_id=message_id, data=queued)

@@ -57,6 +57,7 @@ class MessageState:
     size: int | None = None
     document: dict[str, Any] | None = None
     subject: str | None = None
+    replays: str | None = None  # outbound: the Message-ID this message is a resend of
     status: Status = "queued"
     error_code: str | None = None
     error: str | None = None

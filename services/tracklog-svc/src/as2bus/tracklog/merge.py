@@ -84,7 +84,7 @@ def _queued(state: MessageState, event: MessageQueued, t: datetime) -> str:
     document = d.document.model_dump(mode="json") if d.document else None
     _own(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
          partner=d.partner, filename=d.filename, content_type=d.content_type, size=d.size,
-         document=document)  # fmt: skip
+         document=document, replays=d.replays)  # fmt: skip
     state.queued_at = _earliest(state.queued_at, t)
     return f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
 

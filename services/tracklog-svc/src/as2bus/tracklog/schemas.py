@@ -31,6 +31,9 @@ class MessageSummary(BaseModel):
     updated_at: datetime = Field(description="Time of its latest event")
     mdn_at: datetime | None
     time_to_mdn_ms: int | None = Field(description="Outbound: from queued to MDN received")
+    replays: str | None = Field(
+        default=None, description="Outbound: the Message-ID of the message this one resends"
+    )
 
     @computed_field(  # type: ignore[prop-decorator]
         description="The status and its reason in one line, as `as2bus send` prints it"

@@ -72,6 +72,12 @@ class SendRequest(Command):
     overrides: SendOverrides | None = Field(
         default=None, description="Changes to the partner's settings for this message only"
     )
+    replays: str | None = Field(
+        default=None,
+        max_length=998,
+        description="The AS2 Message-ID of an earlier message this one sends again (a resend: "
+        "a new message with a new Message-ID; the track log links the two)",
+    )
 
     @field_validator("document", mode="before")
     @classmethod
@@ -120,6 +126,8 @@ class OutboundMessage(Contract):
     content_type: str
     size: int
     document: DocumentRef | None = None
+    #: A resend: the Message-ID of the message this one sends again.
+    replays: str | None = None
 
 
 class AttemptStart(Contract):

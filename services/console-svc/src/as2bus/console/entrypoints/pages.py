@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 
 from as2bus.console.adapters.backends import Backends
-from as2bus.console.adapters.sending import Sender
+from as2bus.console.adapters.sending import ResendError, Sender
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
 from as2bus.console.domain.roles import Action, may
@@ -133,7 +133,49 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
         return page(request, "missing.html", who, what=f"message {ref}")
     code = detail.get("error_code")
     cause = cause_of(code) if detail["status"] in ("failed", "rejected") else None
-    return page(request, "message.html", who, m=detail, cause=cause)
+    tracklog = backends(request).tracklog
+    original = resends = None
+    if detail.get("replays"):
+        found = await tracklog.get("/api/v1/messages", {"message_id": detail["replays"]})
+        original = next(iter(found["items"]), None)
+    if detail.get("message_id"):
+        found = await tracklog.get("/api/v1/messages", {"replays": detail["message_id"]})
+        resends = found["items"]
+    resendable = detail["direction"] == "outbound" and detail["status"] in RESENDABLE
+    return page(request, "message.html", who, m=detail, cause=cause, original=original,
+                resends=resends, resendable=resendable)  # fmt: skip
+
+
+#: Statuses a message may be sent again from: settled, one way or the other.
+RESENDABLE = ("failed", "delivered", "delivered-with-warnings")
+
+
+@router.get("/tracklog/{ref}/resend", response_class=HTMLResponse)
+async def resend_form(request: Request, ref: str, who: Operator) -> HTMLResponse:
+    """Resending is an explicit action: this page asks for the confirmation."""
+    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    if detail is None:
+        return page(request, "missing.html", who, what=f"message {ref}")
+    return page(request, "resend.html", who, m=detail, error=None)
+
+
+@router.post("/tracklog/{ref}/resend", response_model=None)
+async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) -> Response:
+    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    if detail is None:
+        return page(request, "missing.html", who, what=f"message {ref}")
+    error = None
+    if detail["status"] not in RESENDABLE:
+        error = f"it is {detail['status']}: only a failed or delivered message is sent again"
+    else:
+        sender: Sender = request.app.state.sender
+        try:
+            request_id = await sender.resend(detail)
+        except ResendError as err:
+            error = str(err)
+        else:
+            return RedirectResponse(f"/sent/{request_id}", status_code=303)
+    return page(request, "resend.html", who, m=detail, error=error)
 
 
 @router.get("/sent/{request_id}", response_class=HTMLResponse, response_model=None)

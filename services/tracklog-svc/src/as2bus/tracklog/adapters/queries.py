@@ -36,6 +36,7 @@ class MessageFilter:
     filename: str | None = None  # a prefix, any case
     since: datetime | None = None  # bounds of the sort field: since <= value < until
     until: datetime | None = None
+    replays: str | None = None  # resends of this Message-ID
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> 
     c = messages.c
     found: list[Any] = []
     for column, value in ((c.direction, f.direction), (c.partner, f.partner),
-                          (c.station, f.station), (c.request_id, f.request_id)):  # fmt: skip
+                          (c.station, f.station), (c.request_id, f.request_id),
+                          (c.replays, f.replays)):  # fmt: skip
         if value is not None:
             found.append(column == value)
     if f.statuses:
@@ -95,7 +97,7 @@ def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> 
 LIST_COLUMNS = [messages.c[name] for name in (
     "id", "direction", "message_id", "request_id", "station", "partner", "filename",
     "content_type", "size", "status", "error_code", "error", "attempts", "duplicates",
-    "created_at", "updated_at", "mdn_at", "time_to_mdn_ms",
+    "created_at", "updated_at", "mdn_at", "time_to_mdn_ms", "replays",
 )]  # fmt: skip
 
 

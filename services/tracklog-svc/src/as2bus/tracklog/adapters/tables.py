@@ -39,6 +39,7 @@ messages = sa.Table(
     sa.Column("size", sa.BigInteger(), nullable=True),
     sa.Column("document", sa.JSON(), nullable=True),
     sa.Column("subject", sa.Text(), nullable=True),
+    sa.Column("replays", sa.String(998), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("error_code", sa.String(80), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
@@ -84,6 +85,7 @@ messages = sa.Table(
     _sorted_by("created_at", "station"),
     sa.Index("ix_messages_message_id", "message_id"),
     sa.Index("ix_messages_request_id", "request_id"),
+    sa.Index("ix_messages_replays", "replays"),
     # varchar_pattern_ops: a LIKE 'prefix%' can use the index whatever the database collation.
     sa.Index(
         "ix_messages_filename_key",

@@ -56,6 +56,9 @@ async def list_messages(
     message_id: Annotated[str | None, Query(description="Exact, with or without <>")] = None,
     request_id: Annotated[str | None, Query(description="Outbound send request id")] = None,
     filename: Annotated[str | None, Query(description="Filename prefix, any case")] = None,
+    replays: Annotated[
+        str | None, Query(description="Resends of this Message-ID (exact, as stored)")
+    ] = None,
     since: Annotated[datetime | None, Query(description="Sort field >= since")] = None,
     until: Annotated[datetime | None, Query(description="Sort field < until")] = None,
     sort: Sort = "created_at",
@@ -65,7 +68,7 @@ async def list_messages(
 ) -> MessagePage:
     """Messages, newest first by default; filters combine with AND."""
     f = MessageFilter(direction, tuple(status_ or ()), partner, station, message_id,
-                      request_id, filename, since, until)  # fmt: skip
+                      request_id, filename, since, until, replays)  # fmt: skip
     try:
         return await service.messages(f, sort=sort, order=order, limit=limit, cursor=cursor)
     except BadCursorError as err:
