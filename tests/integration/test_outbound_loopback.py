@@ -104,6 +104,11 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
         True,
     )
     assert report["mode"] == mdn
+    # The MDN as received is kept, headers and body byte for byte (the record of the receipt).
+    record_store = DocumentStore(await documents_bucket(js), js)
+    record = await record_store.get(DocumentRef(**report["raw"]))
+    head, _, _body = record.partition(b"\r\n\r\n")
+    assert b"multipart/signed" in head.lower()
     if mdn == "sync":
         assert report["mic_matches"] is True
     received = (await wait_for(js, "MessageReceived"))[0]["data"]

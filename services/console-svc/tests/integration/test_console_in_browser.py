@@ -95,6 +95,12 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await expect(page.locator("h1 .status")).to_have_text("delivered")
     await expect(page.locator("dl.facts")).to_contain_text("signature valid, MIC matches")
     await page.screenshot(path=SHOTS / "message.png", full_page=True)
+    async with page.expect_download() as document:
+        await page.click("text=The document")
+    assert Path(await (await document.value).path()).read_bytes() == DOCUMENT
+    async with page.expect_download() as receipt:
+        await page.click("text=The MDN as received")
+    await _signature_verifies(Path(await (await receipt.value).path()))
 
     await page.click("text=TrackLog")
     await expect(page.locator("table.messages")).to_contain_text("po-4711.x12")
@@ -107,6 +113,18 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await page.wait_for_url("**/login")
     await page.goto(f"{console.url}/")
     assert "/login" in page.url  # the session is gone on the server, not only in the browser
+
+
+async def _signature_verifies(mdn: Path) -> None:
+    """The downloaded MDN is the partner's signed receipt as it came: openssl verifies its
+    signature (-noverify: the demo certificates are self-signed, the chain is not the point)."""
+    done = await asyncio.create_subprocess_exec(
+        "openssl", "smime", "-verify", "-noverify", "-in", str(mdn), "-out", os.devnull,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await done.communicate()
+    assert done.returncode == 0, output.decode()
+    assert b"Verification successful" in output
 
 
 async def test_roles_and_csrf_are_enforced_on_the_server(

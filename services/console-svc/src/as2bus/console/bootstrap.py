@@ -57,6 +57,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
             await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
         )
         app.state.sender = Sender(bus.client, documents)
+        app.state.documents = documents
         app.state.backends = Backends(urls, backend_token)
         state.update(bus=bus)
         await repository.drop_expired_sessions(utc_now())

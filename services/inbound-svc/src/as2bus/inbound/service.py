@@ -26,8 +26,9 @@ from as2bus.inbound.metrics import (
 )
 from as2bus.inbound.parties import Parties, PartyResolver
 from as2bus.shared import as2
-from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.bus.documents import DocumentStore, mdn_object_name, raw_http_message
 from as2bus.shared.contracts import (
+    DocumentRef,
     Duplicate,
     Event,
     MdnOutcome,
@@ -268,6 +269,7 @@ class Receiver:
         except as2.MdnError as err:
             return Answer.text(400, str(err))  # "not a readable MDN: ..." and the like
         MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
+        raw = await self._keep_mdn(mdn.original_message_id, headers, body)
         report = MdnReport(
             original_message_id=mdn.original_message_id,
             station=summary.as2_to,
@@ -280,11 +282,23 @@ class Receiver:
             signed=mdn.signed,
             signature_valid=mdn.signature_valid,
             mode="async",
+            raw=raw,
         )
         # Critical: outbound waits for this to settle the message, so a failure is a 503 and
         # the partner retries.
         await self._publish(MdnReceived(correlation_id=mdn.original_message_id, data=report))
         return Answer(200)
+
+    async def _keep_mdn(
+        self, message_id: str, headers: Mapping[str, str], body: bytes
+    ) -> DocumentRef | None:
+        """The MDN as received, for the record; a store that fails costs the record only."""
+        try:
+            record = raw_http_message(list(headers.items()), body)
+            return await self._documents.put(mdn_object_name(message_id), record)
+        except Exception as err:
+            log.warning("could not keep the MDN for %s: %s", message_id, err)
+            return None
 
 
 def _summary_of(message: as2.ReceivedMessage) -> as2.RequestSummary:

@@ -1,6 +1,7 @@
-"""Sent documents leave the object store once their message has been settled for longer than
-the retention (AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS, for downloads from the track log),
-whether we stored them (inline requests) or the publisher did (referenced objects)."""
+"""Sent documents and their MDNs leave the object store once their message has been settled for
+longer than the retention (AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS, for downloads from the
+console), whether we stored them (inline requests, MDNs) or the publisher did (referenced
+objects)."""
 
 from __future__ import annotations
 
@@ -38,16 +39,18 @@ class SentDocuments:
         async with self._sessions() as session:
             due = (
                 await session.execute(
-                    sa.select(messages.c.id, messages.c.document)
+                    sa.select(messages.c.id, messages.c.document, messages.c.mdn_document)
                     .where(messages.c.status.in_(FINAL))
                     .where(messages.c.updated_at < now - self._keep)
-                    .where(messages.c.document.is_not(None))
+                    .where(messages.c.document.is_not(None) | messages.c.mdn_document.is_not(None))
                     .where(messages.c.document_deleted_at.is_(None))
                     .limit(self._batch)
                 )
             ).all()
         for row in due:
-            await self._documents.delete(DocumentRef.model_validate(row.document).name)
+            for kept in (row.document, row.mdn_document):  # the document and its MDN
+                if kept is not None:
+                    await self._documents.delete(DocumentRef.model_validate(kept).name)
         if due:
             async with self._sessions() as session, session.begin():
                 await session.execute(

@@ -30,7 +30,7 @@ from as2bus.outbound.parties import (
 )
 from as2bus.shared import as2
 from as2bus.shared.as2.streaming import Streamer, StreamPlan
-from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.bus.documents import DocumentStore, mdn_object_name, raw_http_message
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
@@ -287,6 +287,7 @@ class Sender:
                 f"the partner answered 2xx without a readable MDN: {err}",
                 events,
             )
+        raw = await self._keep_mdn(row["message_id"], response)
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
         # Judged by what MessageSent says we asked for: tracklog-svc and the CLI judge the same.
         verdict = judge_mdn(facts, signature=sent.mdn_signature, expected_mic=sent.mic)
@@ -307,16 +308,36 @@ class Sender:
             signed=mdn.signed,
             signature_valid=mdn.signature_valid,
             mode="sync",
+            raw=raw,
         )
         events.append(MdnReceived(correlation_id=row["message_id"], data=report))
+        mdn_document = raw.model_dump(mode="json") if raw is not None else None
         if verdict.status == "failed":
             code = verdict.code or "mdn-failed"
-            return await self._fail(row, code, verdict.reason or "failed", events)
+            return await self._fail(
+                row, code, verdict.reason or "failed", events, mdn_document=mdn_document
+            )
         SENT.labels(row["partner"], verdict.status).inc()
         events.append(outcomes.delivered(row, verdict, report))
         return await self._finish(
-            row, settled(verdict), events, mic=built.mic, last_error=verdict.reason
+            row,
+            settled(verdict),
+            events,
+            mic=built.mic,
+            last_error=verdict.reason,
+            mdn_document=mdn_document,
         )
+
+    async def _keep_mdn(self, message_id: str, response: Any) -> DocumentRef | None:
+        """The partner's MDN as received, headers and body byte for byte: the record that they
+        signed for our document. A store that fails costs the record, not the outcome."""
+        try:
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+            record = raw_http_message(headers, response.content)
+            return await self._documents.put(mdn_object_name(message_id), record)
+        except Exception as err:
+            log.warning("could not keep the MDN for %s: %s", message_id, err)
+            return None
 
     async def _retry(self, row: dict[str, Any], reason: str) -> Status:
         when = self._clock() + backoff(
@@ -335,12 +356,17 @@ class Sender:
         return await self._finish(row, "retrying", [event], next_attempt_at=when, last_error=reason)
 
     async def _fail(
-        self, row: dict[str, Any], code: str, reason: str, events: list[Event] | None = None
+        self,
+        row: dict[str, Any],
+        code: str,
+        reason: str,
+        events: list[Event] | None = None,
+        **values: Any,
     ) -> Status:
         FAILED.labels(row["partner"], code).inc()
         log.warning("%s to %s failed: %s", row["message_id"], row["partner"], reason)
         all_events = [*(events or []), outcomes.failed(row, code, reason)]
-        return await self._finish(row, "failed", all_events, last_error=reason)
+        return await self._finish(row, "failed", all_events, last_error=reason, **values)
 
     async def _finish(
         self, row: dict[str, Any], status: Status, events: list[Event], **values: Any

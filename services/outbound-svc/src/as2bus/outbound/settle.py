@@ -88,6 +88,8 @@ class Settlement:
                     last_error=verdict.reason,
                     updated_at=self._clock(),
                     content=None,  # settled: a document kept in the row is not needed again
+                    # inbound-svc kept the MDN as received; its retention is ours from now on
+                    mdn_document=report.raw.model_dump(mode="json") if report.raw else None,
                 )
             )
             await add_to_outbox(session, outbox, *events)

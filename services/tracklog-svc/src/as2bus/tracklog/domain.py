@@ -58,6 +58,7 @@ class MessageState:
     document: dict[str, Any] | None = None
     subject: str | None = None
     replays: str | None = None  # outbound: the Message-ID this message is a resend of
+    mdn_raw: dict[str, Any] | None = None  # outbound: the partner's MDN as received (a ref)
     status: Status = "queued"
     error_code: str | None = None
     error: str | None = None

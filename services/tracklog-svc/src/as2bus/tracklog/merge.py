@@ -154,6 +154,7 @@ def _mdn_received(state: MessageState, event: MdnReceived, t: datetime) -> str:
         state.mdn_at, state.mdn_mode, state.mdn_disposition = t, d.mode, d.disposition
         state.mdn_modifier, state.mic_matches, state.mdn_mic = d.modifier, d.mic_matches, d.mic
         state.signature = signature_of(d.signed, d.signature_valid)
+        state.mdn_raw = d.raw.model_dump(mode="json") if d.raw else None
     mic = {True: "MIC matches", False: "MIC MISMATCH", None: "MIC not checked"}[d.mic_matches]
     return f"MDN ({d.mode}): {d.disposition}{'/' + d.modifier if d.modifier else ''}, " + (
         f"signature {signature_of(d.signed, d.signature_valid)}, {mic}"

@@ -81,6 +81,11 @@ class MessageDetail(MessageSummary):
     mdn_attempts: int = Field(description="Inbound: attempts to deliver our async MDN")
     mdn_delivered: bool | None
     mdn_error: str | None
+    mdn_raw: dict[str, Any] | None = Field(
+        default=None,
+        description="Outbound: object-store reference of the partner's MDN as received "
+        "(headers and body, byte for byte)",
+    )
     timeline: list[TimelineItem]
 
 

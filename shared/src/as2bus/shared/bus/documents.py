@@ -147,3 +147,16 @@ def _hex_digest(digest: str | None) -> str | None:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
     except (binascii.Error, ValueError):
         return None
+
+
+def raw_http_message(headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """An HTTP message's headers and body as one byte string (header lines, a blank line, the
+    body): how an MDN is kept, byte for byte, as the record of what the partner signed."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return head.encode("utf-8", "surrogateescape") + b"\r\n" + body
+
+
+def mdn_object_name(original_message_id: str) -> str:
+    """Where the MDN for one of our messages is kept (one per message: a later MDN for the same
+    message, after a resend with the same Message-ID, replaces it)."""
+    return "mdn/" + hashlib.sha256(original_message_id.encode()).hexdigest()

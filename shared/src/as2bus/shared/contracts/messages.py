@@ -107,6 +107,9 @@ class MdnReport(Contract):
     signed: bool
     signature_valid: bool | None = None
     mode: Literal["sync", "async"]
+    #: The MDN as received, headers and body byte for byte (the non-repudiation record), in
+    #: the object store; None when it could not be stored (the report stands without it).
+    raw: DocumentRef | None = None
 
 
 @register

@@ -8,7 +8,7 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -20,6 +20,8 @@ from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.contracts import DocumentRef
 
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
@@ -144,6 +146,38 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
     resendable = detail["direction"] == "outbound" and detail["status"] in RESENDABLE
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
                 resends=resends, resendable=resendable)  # fmt: skip
+
+
+@router.get("/tracklog/{ref}/download/{what}", response_model=None)
+async def download(request: Request, ref: str, what: str, who: Viewer) -> Response:
+    """The message's document, or the partner's MDN as received (headers and body, byte for
+    byte: the non-repudiation record), streamed from the object store."""
+    if what not in ("document", "mdn"):
+        return page(request, "missing.html", who, what=f"download {what!r}")
+    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    if detail is None:
+        return page(request, "missing.html", who, what=f"message {ref}")
+    kept = detail.get("document") if what == "document" else detail.get("mdn_raw")
+    store: DocumentStore = request.app.state.documents
+    if kept is None:
+        why = ("it was sent inline and kept only while in flight" if what == "document"
+               else "no signed receipt was received for this message")  # fmt: skip
+        return _gone(request, who, f"There is no {what} to download: {why}.")
+    ref_ = DocumentRef.model_validate(kept)
+    if await store.stored(ref_.name) is None:
+        return _gone(request, who, f"The {what} is no longer kept: its retention is over "
+                     "(docs/integrating.md, \"How long documents stay\").")  # fmt: skip
+    name = (detail.get("filename") or "document") if what == "document" else f"mdn-{ref}.eml"
+    disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+    media = detail.get("content_type") if what == "document" else "message/rfc822"
+    return StreamingResponse(store.chunks(ref_), media_type=media or "application/octet-stream",
+                             headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+def _gone(request: Request, who: Any, detail: str) -> HTMLResponse:
+    answer = page(request, "problem.html", who, title="Not available", detail=detail)
+    answer.status_code = 410
+    return answer
 
 
 #: Statuses a message may be sent again from: settled, one way or the other.

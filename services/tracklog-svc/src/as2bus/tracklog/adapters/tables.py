@@ -40,6 +40,7 @@ messages = sa.Table(
     sa.Column("document", sa.JSON(), nullable=True),
     sa.Column("subject", sa.Text(), nullable=True),
     sa.Column("replays", sa.String(998), nullable=True),
+    sa.Column("mdn_raw", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("error_code", sa.String(80), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
