@@ -257,3 +257,27 @@ async def test_a_failed_message_says_why_and_is_resent_as_a_linked_new_message(
     await page.goto(failed_url)
     await expect(page.locator("p.link")).to_contain_text("Sent again as")
     await expect(page.locator("p.link .status")).to_have_text("delivered")
+
+
+@pytest.mark.timeout(300)
+async def test_a_200_mb_file_goes_from_the_browser_to_delivered(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    """Uploaded with a progress bar, spooled to disk by the console, streamed to the object
+    store and on to the partner: never whole in any process's memory."""
+    big = tmp_path / "big-200mb.x12"
+    line = b"LIN*1*VP*4711*UP*012345678905~\r\n"
+    with big.open("wb") as out:
+        for _ in range(200_000_000 // len(line)):  # 200 MB
+            out.write(line)
+    size = big.stat().st_size
+    password = console.add_user("bulk@example.com", "operator")
+    page = await browser.new_page()
+    await console.sign_in(page, "bulk@example.com", password)
+    await page.goto(f"{console.url}/send")
+    await page.set_input_files("input[name=file]", str(big))
+    await page.click("#send-file button[type=submit]")
+    await page.wait_for_url("**/tracklog/*", timeout=120_000)
+    await _until_status(page, "delivered", tries=400)
+    await expect(page.locator("dl.facts")).to_contain_text(f"{size} bytes")
+    await expect(page.locator("dl.facts")).to_contain_text("MIC matches")

@@ -9,6 +9,36 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   localTimes(document);
 
+  // Send File: upload with a progress bar (the form works without it, just without the bar).
+  const sendForm = document.querySelector("form#send-file");
+  if (sendForm && window.XMLHttpRequest && window.FormData) {
+    sendForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const bar = sendForm.querySelector("progress");
+      const button = sendForm.querySelector("button[type=submit]");
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", sendForm.action);
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) { bar.hidden = false; bar.value = (100 * e.loaded) / e.total; }
+      });
+      xhr.addEventListener("load", () => {
+        // Redirected to the message's page: go there. An error page replaces this one.
+        if (xhr.responseURL && !xhr.responseURL.endsWith("/send")) {
+          location.assign(xhr.responseURL);
+        } else {
+          document.open(); document.write(xhr.responseText); document.close();
+        }
+      });
+      xhr.addEventListener("error", () => {
+        button.disabled = false;
+        bar.hidden = true;
+        alert("The upload was interrupted; nothing was sent. Please try again.");
+      });
+      button.disabled = true;
+      xhr.send(new FormData(sendForm));
+    });
+  }
+
   // TrackLog: on each status change the console passes on, fetch this page again and swap
   // its rows in (at most twice a second). Only the first page follows: older pages stay put.
   const table = document.querySelector("table[data-live]");
