@@ -295,7 +295,7 @@ def test_nats_is_a_three_node_cluster_with_volumes(rendered: tuple[str, str]) ->
     assert "jetstream {" in conf
 
 
-API_SERVICES = ["config-svc", "cert-svc", "tracklog-svc"]
+API_SERVICES = ["config-svc", "cert-svc", "tracklog-svc", "outbound-svc"]
 
 
 def _token_sources(doc: dict[str, Any]) -> tuple[set[str], str | None]:

@@ -210,6 +210,15 @@ async def test_the_tracklog_updates_live_without_a_reload(
     assert await watching.evaluate("window.notReloaded") is True
 
 
+async def _send_file(page: Page, console: Console, name: str) -> None:
+    """Send File in the browser; returns on the new message's page."""
+    await page.goto(f"{console.url}/send")
+    upload = {"name": name, "mimeType": "application/edi-x12", "buffer": DOCUMENT}
+    await page.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    await page.click("#send-file button[type=submit]")
+    await page.wait_for_url("**/tracklog/*", timeout=30_000)
+
+
 async def _until_status(page: Page, wanted: str, tries: int = 60) -> None:
     for _ in range(tries):  # server-rendered: reload until the status is there
         if wanted in await page.inner_text("h1"):
@@ -231,11 +240,7 @@ async def test_a_failed_message_says_why_and_is_resent_as_a_linked_new_message(
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     password = console.add_user("resender@example.com", "operator")
     await console.sign_in(page, "resender@example.com", password)
-    await page.goto(f"{console.url}/send")
-    upload = {"name": "po-fails.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
-    await page.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
-    await page.click("#send-file button[type=submit]")
-    await page.wait_for_url("**/tracklog/*", timeout=30_000)
+    await _send_file(page, console, "po-fails.x12")
     await _until_status(page, "failed")
     cause = page.locator("section.cause")
     await expect(cause).to_contain_text("Every attempt to reach the partner failed")
@@ -281,3 +286,39 @@ async def test_a_200_mb_file_goes_from_the_browser_to_delivered(
     await _until_status(page, "delivered", tries=400)
     await expect(page.locator("dl.facts")).to_contain_text(f"{size} bytes")
     await expect(page.locator("dl.facts")).to_contain_text("MIC matches")
+
+
+async def test_partner_health_and_the_connection_test(
+    console: Console, browser: Browser, running_stack: Any
+) -> None:
+    config = httpx.Client(base_url=f"http://127.0.0.1:{running_stack.base_port}",
+                          headers={"Authorization": f"Bearer {console.token}"})  # fmt: skip
+    down = {"as2_id": "DOWN", "name": "Unreachable", "as2_url": "http://127.0.0.1:9/as2"}
+    assert config.post("/api/v1/partners", json=down).status_code == 201
+    await asyncio.sleep(2)  # outbound-svc follows the configuration through the bus
+    password = console.add_user("health@example.com", "operator")
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await console.sign_in(page, "health@example.com", password)
+    await _send_file(page, console, "po-health.x12")
+    await _until_status(page, "delivered")
+    await page.click("text=Partner health")
+    row = page.locator("table.health tr", has_text="DEMO-B")
+    await expect(row).to_contain_text("% of")  # exchanges in the last 24 hours
+
+    await row.get_by_role("button", name="Test the connection").click()
+    result = page.locator("section.test-result")
+    await expect(result).to_contain_text("Connection test: DEMO-B")
+    for step in ("DNS", "TCP", "HTTP", "Partner certificate"):
+        await expect(result.locator("li.ok", has_text=step)).to_have_count(1)
+    await page.screenshot(path=SHOTS / "partner-health.png", full_page=True)
+
+    await (
+        page.locator("table.health tr", has_text="DOWN")
+        .get_by_role("button", name="Test the connection")
+        .click()
+    )
+    await expect(result).to_contain_text("Connection test: DOWN")
+    await expect(result.locator("li.ok", has_text="DNS")).to_have_count(1)
+    await expect(result.locator("li.bad", has_text="TCP")).to_contain_text("FAILED")
+    await expect(result.locator("li.skipped", has_text="HTTP")).to_contain_text("not run")
+    await expect(result.locator("li.bad", has_text="Partner certificate")).to_have_count(1)

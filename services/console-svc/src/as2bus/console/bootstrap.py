@@ -45,7 +45,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     repository = Repository(session_factory(engine))
     backend_token = settings.backend_token.get_secret_value() if settings.backend_token else None
     urls = {"tracklog": settings.tracklog_url, "config": settings.config_url,
-            "cert": settings.cert_url}  # fmt: skip
+            "cert": settings.cert_url, "outbound": settings.outbound_url}  # fmt: skip
     state: dict[str, object] = {}
 
     @contextlib.asynccontextmanager

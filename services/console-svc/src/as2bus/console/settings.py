@@ -19,6 +19,11 @@ class ConsoleSettings(ServiceSettings):
     tracklog_url: str = Field(
         default="http://127.0.0.1:8084", validation_alias=_env("tracklog_url")
     )
+    outbound_url: str = Field(
+        default="http://127.0.0.1:8083",
+        validation_alias=_env("outbound_url"),
+        description="outbound-svc, for the partners' connection tests",
+    )
     backend_token: SecretStr | None = Field(
         default=None,
         validation_alias=_env("backend_token"),

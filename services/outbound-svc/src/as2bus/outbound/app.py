@@ -18,6 +18,8 @@ from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.credentials import ConfigCredentials
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.tables import outbox
+from as2bus.outbound.connection_test import ConnectionTest
+from as2bus.outbound.entrypoints import api
 from as2bus.outbound.entrypoints.bus import register_consumers
 from as2bus.outbound.entrypoints.workers import Workers
 from as2bus.outbound.retention import SentDocuments
@@ -28,12 +30,18 @@ from as2bus.shared.bus import inbox_prefix, new_broker, open_bus
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.chassis import bus_check, database_check, required_secrets
+from as2bus.shared.chassis import (
+    MissingSettingError,
+    api_tokens,
+    bus_check,
+    database_check,
+    required_secrets,
+)
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.outbox import OutboxRelay
 from as2bus.shared.retention import purge_periodically, retention
-from as2bus.shared.web import add_ops_routes
+from as2bus.shared.web import add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.outbound")
 
@@ -44,12 +52,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
+def tls_context(settings: OutboundSettings) -> ssl.SSLContext:
     """TLS verification stays on; a CA bundle may be added for partners with private CAs."""
-    verify: ssl.SSLContext | bool = True
+    context = ssl.create_default_context()
     if settings.ca_bundle:
-        verify = ssl.create_default_context(cafile=settings.ca_bundle)
-    return httpx.AsyncClient(timeout=settings.http_timeout_seconds, verify=verify)
+        context.load_verify_locations(cafile=settings.ca_bundle)
+    return context
+
+
+def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=settings.http_timeout_seconds, verify=tls_context(settings))
 
 
 def create_app(settings: OutboundSettings) -> FastAPI:
@@ -139,6 +151,10 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             after_commit=committed,
         )
         app.state.settlement = settlement
+        app.state.replica = replica
+        app.state.connection_test = ConnectionTest(
+            PartnerHttp(http, credentials), keys, tls_context(settings)
+        )
         await broker.start()
         tasks = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
@@ -177,8 +193,13 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         redoc_url=None,
         title="as2bus outbound-svc",
         version="1",
-        summary="Sends AS2 messages for send requests on the bus (operations endpoints only).",
+        summary="Sends AS2 messages for send requests on the bus; tests partners' connections.",
         lifespan=lifespan,
     )
+    # The API (the connection test) needs API tokens; without any the service runs without it.
+    try:
+        include_scoped(app, api.routers, api_tokens(settings))
+    except MissingSettingError:
+        log.info("no API tokens set: the connection-test API is off")
     add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
     return app

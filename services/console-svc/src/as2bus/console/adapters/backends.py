@@ -18,8 +18,14 @@ class Backend:
         self._client = client
 
     async def get(self, path: str, params: Any = None) -> Any:
+        return await self._call("GET", path, params=params)
+
+    async def post(self, path: str, body: Any = None, *, timeout: float = 10) -> Any:
+        return await self._call("POST", path, json=body, timeout=timeout)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            answer = await self._client.get(path, params=params)
+            answer = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as err:
             raise BackendError(f"{self.name} cannot be reached just now ({err})") from err
         if answer.status_code == 404:
@@ -46,6 +52,7 @@ class Backends:
         self.tracklog = Backend("tracklog-svc", named["tracklog"])
         self.config = Backend("config-svc", named["config"])
         self.cert = Backend("cert-svc", named["cert"])
+        self.outbound = Backend("outbound-svc", named["outbound"])
 
     async def enabled_partnerships(self) -> list[dict[str, Any]]:
         """Partnerships a file may be sent on: enabled, with an enabled partner."""

@@ -18,6 +18,7 @@ from as2bus.console.adapters.backends import Backends
 from as2bus.console.adapters.sending import ResendError, Sender
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
+from as2bus.console.domain.health import WAITING, PartnerHealth
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.shared.bus.documents import DocumentStore
@@ -178,6 +179,48 @@ def _gone(request: Request, who: Any, detail: str) -> HTMLResponse:
     answer = page(request, "problem.html", who, title="Not available", detail=detail)
     answer.status_code = 410
     return answer
+
+
+@router.get("/health", response_class=HTMLResponse)
+async def partner_health(request: Request, who: Viewer) -> HTMLResponse:
+    health = await _health(backends(request))
+    return page(request, "health.html", who, health=health, steps=None, tested=None,
+                active="health", cause_of=cause_of)  # fmt: skip
+
+
+@router.post("/health/{as2_id}/test", response_class=HTMLResponse)
+async def connection_test(
+    request: Request, as2_id: str, who: Operator, _form: CheckedForm
+) -> HTMLResponse:
+    """Ask outbound-svc (which has the partner's credentials and egress) to reach the partner
+    step by step; show each step's result above the health table."""
+    b = backends(request)
+    steps = await b.outbound.post(f"/api/v1/partners/{as2_id}/connection-test", timeout=60)
+    health = await _health(b)
+    return page(request, "health.html", who, health=health, steps=steps or [], tested=as2_id,
+                active="health", cause_of=cause_of)  # fmt: skip
+
+
+async def _health(b: Backends) -> list[PartnerHealth]:
+    partners = await b.config.get("/api/v1/partners") or []
+    rates = {r.partner: r for r in summarise(await b.tracklog.get("/api/v1/stats") or {}).partners}
+
+    async def latest(partner: str, status: str) -> dict[str, Any] | None:
+        params = {"partner": partner, "direction": "outbound", "status": status, "limit": 1,
+                  "sort": "updated_at"}  # fmt: skip
+        return next(iter((await b.tracklog.get("/api/v1/messages", params))["items"]), None)
+
+    found = []
+    for p in sorted(partners, key=lambda p: p["as2_id"]):
+        as2_id = p["as2_id"]
+        waiting = await b.tracklog.get(
+            "/api/v1/messages",
+            {"partner": as2_id, "direction": "outbound", "status": list(WAITING), "limit": 500},
+        )
+        found.append(PartnerHealth(p, await latest(as2_id, "delivered"),
+                                   await latest(as2_id, "failed"), len(waiting["items"]),
+                                   rates.get(as2_id)))  # fmt: skip
+    return found
 
 
 #: Statuses a message may be sent again from: settled, one way or the other.
