@@ -28,8 +28,8 @@ templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
 
 #: The TrackLog filters passed on to tracklog-svc as they are.
-FILTERS = ("partner", "station", "direction", "status", "message_id", "request_id", "filename",
-           "since", "until", "sort", "order", "cursor")  # fmt: skip
+FILTERS = ("q", "partner", "station", "direction", "status", "message_id", "request_id",
+           "filename", "since", "until", "sort", "order", "cursor")  # fmt: skip
 #: The filters tracklog-svc's live stream understands.
 LIVE_FILTERS = ("partner", "direction", "status")
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
@@ -58,7 +58,11 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
 @router.get("/tracklog", response_class=HTMLResponse)
 async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
     query = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
-    listed = await backends(request).tracklog.get("/api/v1/messages", {**query, "limit": 50})
+    asked: dict[str, str | int] = {**query, "limit": 50}
+    for bound in ("since", "until"):  # the form's local times; tracklog-svc wants a zone
+        if len(query.get(bound, "")) == 16:  # 2026-12-04T10:30 from the form
+            asked[bound] = _in_zone(query[bound], request.query_params.get("tz"))
+    listed = await backends(request).tracklog.get("/api/v1/messages", asked)
     next_page = None
     if listed["next_cursor"]:
         next_page = "/tracklog?" + urlencode({**query, "cursor": listed["next_cursor"]})
@@ -66,7 +70,9 @@ async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
     live = urlencode({k: v for k, v in query.items() if k in LIVE_FILTERS})
     return page(request, "tracklog.html", who, messages=listed["items"], query=query,
                 next_page=next_page, statuses=STATUSES, export=export,
-                live_query=live, first_page="cursor" not in query)  # fmt: skip
+                live_query=live, first_page="cursor" not in query,
+                sort_created=_sort_link(query, "created_at"),
+                sort_updated=_sort_link(query, "updated_at"))  # fmt: skip
 
 
 #: The columns of the CSV export, as tracklog-svc names them.
@@ -74,6 +80,25 @@ CSV_COLUMNS = ("created_at", "updated_at", "direction", "station", "partner", "f
                "status", "attempts", "message_id", "request_id", "error_code", "error")  # fmt: skip
 #: An export beyond this many rows is cut (and says so in its last line): narrow the filters.
 CSV_MAX_ROWS = 50_000
+
+
+def _in_zone(local: str, offset_minutes: str | None) -> str:
+    """A datetime-local value with the browser's UTC offset (sent by the page's script), or
+    taken as UTC without it."""
+    try:
+        minutes = int(offset_minutes or 0)
+    except ValueError:
+        minutes = 0
+    sign = "-" if minutes > 0 else "+"  # getTimezoneOffset() is UTC minus local
+    return f"{local}:00{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _sort_link(query: dict[str, str], column: str) -> str:
+    """The link a column header sorts by: newest first, or oldest first when it already is."""
+    descending = query.get("sort", "created_at") == column and query.get("order", "desc") == "desc"
+    sorted_query = {k: v for k, v in query.items() if k != "cursor"}
+    sorted_query.update(sort=column, order="asc" if descending else "desc")
+    return "/tracklog?" + urlencode(sorted_query)
 
 
 @router.get("/tracklog.csv")

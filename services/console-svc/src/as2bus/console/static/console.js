@@ -8,6 +8,10 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   };
   localTimes(document);
+  // The TrackLog's time range is in the browser's zone: tell the server which.
+  for (const tz of document.querySelectorAll("input[name=tz]")) {
+    tz.value = String(new Date().getTimezoneOffset());
+  }
 
   // Send File: upload with a progress bar (the form works without it, just without the bar).
   const sendForm = document.querySelector("form#send-file");

@@ -37,6 +37,8 @@ class MessageFilter:
     since: datetime | None = None  # bounds of the sort field: since <= value < until
     until: datetime | None = None
     replays: str | None = None  # resends of this Message-ID
+    #: Free text: a Message-ID or request id (exact) or the start of a filename, any of them.
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> 
         found.append(c.message_id.in_([bare, f"<{bare}>"]))
     if f.filename:
         found.append(_prefix(c.filename_key, f.filename.lower(), dialect))
+    if f.text and f.text.strip():
+        text = f.text.strip()
+        bare = text.removeprefix("<").removesuffix(">")
+        found.append(
+            sa.or_(
+                c.message_id.in_([bare, f"<{bare}>"]),
+                c.request_id == text,
+                _prefix(c.filename_key, text.lower(), dialect),
+            )
+        )
     if f.since is not None:
         found.append(sort_column >= utc(f.since))
     if f.until is not None:

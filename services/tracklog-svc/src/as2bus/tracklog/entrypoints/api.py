@@ -59,6 +59,10 @@ async def list_messages(
     replays: Annotated[
         str | None, Query(description="Resends of this Message-ID (exact, as stored)")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(description="Free text: a Message-ID or request id, or a filename's start"),
+    ] = None,
     since: Annotated[datetime | None, Query(description="Sort field >= since")] = None,
     until: Annotated[datetime | None, Query(description="Sort field < until")] = None,
     sort: Sort = "created_at",
@@ -68,7 +72,7 @@ async def list_messages(
 ) -> MessagePage:
     """Messages, newest first by default; filters combine with AND."""
     f = MessageFilter(direction, tuple(status_ or ()), partner, station, message_id,
-                      request_id, filename, since, until, replays)  # fmt: skip
+                      request_id, filename, since, until, replays, q)  # fmt: skip
     try:
         return await service.messages(f, sort=sort, order=order, limit=limit, cursor=cursor)
     except BadCursorError as err:
