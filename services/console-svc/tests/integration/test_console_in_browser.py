@@ -124,6 +124,14 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await page.click("text=Dashboard")
     await expect(page.locator(".tile").first).to_contain_text("messages")
     await page.screenshot(path=SHOTS / "dashboard.png", full_page=True)
+    # The dashboard follows the messages without a reload.
+    before = await page.locator(".tile .figure").first.inner_text()
+    await page.evaluate("window.notReloaded = true")
+    other = await browser.new_page()
+    await console.sign_in(other, *console.admin)
+    await _send_file(other, console, "po-dashboard.x12")
+    await expect(page.locator(".tile .figure").first).not_to_have_text(before, timeout=20_000)
+    assert await page.evaluate("window.notReloaded") is True
 
     await page.click("text=Sign out")
     await page.wait_for_url("**/login")

@@ -51,8 +51,9 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
     tracklog = backends(request).tracklog
     summary = summarise(await tracklog.get("/api/v1/stats") or {})
     failures = await tracklog.get("/api/v1/messages", {"status": "failed", "limit": 5})
+    failing = [h for h in await _health(backends(request)) if h.failing]
     return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
-                cause_of=cause_of, active="dashboard")  # fmt: skip
+                failing=failing, cause_of=cause_of, active="dashboard")  # fmt: skip
 
 
 @router.get("/tracklog", response_class=HTMLResponse)

@@ -43,6 +43,24 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Dashboard: its figures follow the messages (the page's content is fetched again a couple
+  // of seconds after changes, at most that often).
+  const livePage = document.querySelector("[data-live-page]");
+  if (livePage && window.EventSource) {
+    const events = new EventSource(livePage.dataset.livePage);
+    let waiting = null;
+    events.addEventListener("status", () => {
+      waiting = waiting || setTimeout(async () => {
+        waiting = null;
+        const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+        if (!answer.ok) return;
+        const fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
+          .querySelector("[data-live-page]");
+        if (fresh) { localTimes(fresh); livePage.innerHTML = fresh.innerHTML; }
+      }, 2000);
+    });
+  }
+
   // TrackLog: on each status change the console passes on, fetch this page again and swap
   // its rows in (at most twice a second). Only the first page follows: older pages stay put.
   const table = document.querySelector("table[data-live]");
