@@ -33,7 +33,7 @@ STATS = {
     "since": "2026-03-01T09:00:00Z", "until": "2026-03-02T09:00:00Z", "bucket": "hour",
     "counts": [{"bucket": "2026-03-02T09:00:00Z", "partner": "acme", "direction": "outbound",
                 "status": "failed", "count": 3}],
-    "time_to_mdn": [{"partner": None, "count": 5, "p50": 120, "p90": 400, "p99": 900}],
+    "time_to_mdn": [{"partner": None, "count": 5, "p50": 120, "p90": 400, "p95": 600, "p99": 900}],
     "failure_reasons": [{"error_code": "CERT_HAS_EXPIRED", "partner": "acme", "count": 3,
                          "example": "CERT_HAS_EXPIRED: expired"}],
     "certificates": [{"alias": "acme", "kind": "partner", "state": "active", "days_left": 12,
@@ -157,7 +157,7 @@ def test_stats_prints_each_section(run: Any) -> None:
     for title in ("By status:", "Time to MDN (ms):", "Failure reasons:", "Certificates:"):
         assert title in result.stdout
     lines = result.stdout.splitlines()
-    assert "(all)    5      120  400  900" in lines
+    assert "(all)    5      120  400  600  900" in lines
     assert "2026-03-02T09:00  acme     out  failed  3" in lines
     assert "CERT_HAS_EXPIRED  acme     3      CERT_HAS_EXPIRED: expired" in lines
     assert "acme   partner  active  12         2026-03-14" in lines

@@ -225,7 +225,8 @@ def stats(
             ("COUNT", lambda c: c["count"])]),
         ("Time to MDN (ms)", figures["time_to_mdn"], [
             ("PARTNER", lambda t: t["partner"] or "(all)"), ("COUNT", lambda t: t["count"]),
-            ("P50", lambda t: t["p50"]), ("P90", lambda t: t["p90"]), ("P99", lambda t: t["p99"])]),
+            ("P50", lambda t: t["p50"]), ("P90", lambda t: t["p90"]),
+            ("P95", lambda t: t.get("p95")), ("P99", lambda t: t["p99"])]),
         ("Failure reasons", figures["failure_reasons"], [
             ("CODE", lambda f: f["error_code"]), ("PARTNER", lambda f: f["partner"]),
             ("COUNT", lambda f: f["count"]), ("EXAMPLE", lambda f: (f["example"] or "")[:60])]),

@@ -102,6 +102,7 @@ class TimeToMdn(BaseModel):
     count: int
     p50: int = Field(description="Milliseconds")
     p90: int
+    p95: int
     p99: int
 
 

@@ -15,7 +15,7 @@ from as2bus.tracklog.adapters.tables import messages
 from as2bus.tracklog.domain import utc
 
 Bucket = Literal["hour", "day"]
-PERCENTILES = (0.5, 0.9, 0.99)
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 FAILED_STATUSES = ("failed", "rejected", "mdn-failed")
 _SQLITE_FORMAT = {"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}
 
