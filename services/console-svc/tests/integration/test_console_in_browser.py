@@ -420,3 +420,16 @@ async def test_filters_search_and_pages_over_thousands_of_messages(
     await page.click("th >> text=Created")  # the header sorts: oldest first now
     assert (await _rows(page))[0] == "bulk-0000.x12"
     await tracklog.aclose()
+
+
+@pytest.mark.parametrize("page_path", ["/", "/tracklog", "/send", "/health"])
+async def test_pages_fit_a_phone_screen(console: Console, browser: Browser, page_path: str) -> None:
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await console.sign_in(page, *console.admin)
+    await page.goto(f"{console.url}{page_path}")
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page_path} is {overflow} px wider than the screen"
+    if page_path == "/tracklog":
+        await page.screenshot(path=SHOTS / "tracklog-phone.png", full_page=True)
