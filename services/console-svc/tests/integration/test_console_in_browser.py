@@ -110,6 +110,7 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
         await page.reload()
     await expect(page.locator("h1 .status")).to_have_text("delivered")
     await expect(page.locator("dl.facts")).to_contain_text("signature valid, MIC matches")
+    await expect(page.locator("table.attempts tbody tr")).to_contain_text("200")
     await page.screenshot(path=SHOTS / "message.png", full_page=True)
     async with page.expect_download() as document:
         await page.click("text=The document")

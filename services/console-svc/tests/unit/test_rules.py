@@ -73,3 +73,23 @@ def test_after_sign_in_only_paths_of_this_site() -> None:
     assert _safe_next("/tracklog?status=failed") == "/tracklog?status=failed"
     for elsewhere in ("https://evil.example", "//evil.example", "/\\evil", "", None):
         assert _safe_next(elsewhere) == "/"
+
+
+def test_attempts_from_a_timeline() -> None:
+    from as2bus.console.domain.attempts import attempts
+
+    t0 = "2026-12-04T10:00:00+00:00"
+    timeline = [
+        {"event_type": "MessageQueued", "occurred_at": t0, "data": {}},
+        {"event_type": "AttemptStarted", "occurred_at": t0, "data": {"attempt": 1}},
+        {"event_type": "MessageRetrying", "occurred_at": "2026-12-04T10:00:02+00:00",
+         "data": {"attempt": 1, "reason": "HTTP 503"}},
+        {"event_type": "AttemptStarted", "occurred_at": "2026-12-04T10:01:00+00:00",
+         "data": {"attempt": 2}},
+        {"event_type": "MessageSent", "occurred_at": "2026-12-04T10:01:00.250000+00:00",
+         "data": {"attempt": 2, "http_status": 200, "mdn_mode": "sync"}},
+    ]  # fmt: skip
+    first, second = attempts(timeline)
+    assert (first.duration_ms, first.outcome) == (2000, "failed, retried: HTTP 503")
+    assert (second.http_status, second.duration_ms) == (200, 250)
+    assert second.outcome == "the partner took it (MDN sync)"

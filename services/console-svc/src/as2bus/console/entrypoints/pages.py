@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from as2bus.console.adapters.backends import Backends
 from as2bus.console.adapters.sending import ResendError, Sender
+from as2bus.console.domain.attempts import attempts
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
 from as2bus.console.domain.health import WAITING, PartnerHealth
@@ -172,7 +173,8 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
         resends = found["items"]
     resendable = detail["direction"] == "outbound" and detail["status"] in RESENDABLE
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
-                resends=resends, resendable=resendable)  # fmt: skip
+                resends=resends, resendable=resendable,
+                attempts=attempts(detail.get("timeline", [])))  # fmt: skip
 
 
 @router.get("/tracklog/{ref}/download/{what}", response_model=None)

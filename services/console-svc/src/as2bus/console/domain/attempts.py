@@ -1,0 +1,49 @@
+"""A message's attempts from its timeline: when each started, how it ended (the partner's HTTP
+status, or why it failed) and how long it took."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Attempt:
+    number: int
+    started_at: str | None = None
+    ended_at: str | None = None
+    http_status: int | None = None
+    outcome: str = "in progress"
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        started = datetime.fromisoformat(self.started_at)
+        ended = datetime.fromisoformat(self.ended_at)
+        return int((ended - started).total_seconds() * 1000)
+
+
+def attempts(timeline: list[dict[str, Any]]) -> list[Attempt]:
+    found: dict[int, Attempt] = {}
+    for entry in timeline:
+        data, kind, at = entry.get("data") or {}, entry["event_type"], entry["occurred_at"]
+        number = data.get("attempt") or data.get("attempts")
+        if not isinstance(number, int) or (kind not in _ENDINGS and kind != "AttemptStarted"):
+            continue
+        attempt = found.setdefault(number, Attempt(number))
+        if kind == "AttemptStarted":
+            attempt.started_at = at
+            continue
+        attempt.ended_at = at
+        attempt.http_status = data.get("http_status", attempt.http_status)
+        attempt.outcome = _ENDINGS[kind](data)
+    return [found[n] for n in sorted(found)]
+
+
+_ENDINGS = {
+    "MessageSent": lambda d: f"the partner took it (MDN {d.get('mdn_mode', '?')})",
+    "MessageRetrying": lambda d: f"failed, retried: {d.get('reason')}",
+    "MessageFailed": lambda d: f"failed: {d.get('reason')}",
+}
