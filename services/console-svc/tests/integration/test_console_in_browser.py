@@ -111,6 +111,11 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await expect(page.locator("h1 .status")).to_have_text("delivered")
     await expect(page.locator("dl.facts")).to_contain_text("signature valid, MIC matches")
     await expect(page.locator("table.attempts tbody tr")).to_contain_text("200")
+    record = page.locator("ul.certs")
+    await expect(record).to_contain_text("Signed with: demo-a (own")
+    await expect(record).to_contain_text("Encrypted for: demo-b (partner")
+    await page.click("text=HTTP headers")
+    await expect(page.locator("pre.headers")).to_contain_text("AS2-To: DEMO-B")
     await page.screenshot(path=SHOTS / "message.png", full_page=True)
     async with page.expect_download() as document:
         await page.click("text=The document")

@@ -63,3 +63,11 @@ class SecretBox:
             return self._aead.decrypt(_b64d(nonce), _b64d(sealed), context.encode())
         except (ValueError, InvalidTag):
             raise SecretDecryptError(f"cannot open secret for {context}") from None
+
+
+def certificate_fingerprint(cert_pem: bytes) -> str:
+    """SHA-256 of a certificate's DER, as cert-svc shows it (``AB:CD:...``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    return x509.load_pem_x509_certificate(cert_pem).fingerprint(hashes.SHA256()).hex(":").upper()

@@ -85,7 +85,7 @@ class Receiver:
         except as2.As2Error as err:
             return await self._reject(summary, err, parties)
         try:
-            answer = await self._deliver(message, parties)
+            answer = await self._deliver(message, parties, headers)
         finally:
             if message.payload_file is not None:
                 message.payload_file.file.close()
@@ -118,7 +118,9 @@ class Receiver:
             )
         return message
 
-    async def _deliver(self, message: as2.ReceivedMessage, parties: Parties) -> Answer:
+    async def _deliver(
+        self, message: as2.ReceivedMessage, parties: Parties, headers: Mapping[str, str]
+    ) -> Answer:
         partner, station = parties.partner.as2_id, parties.station.as2_id
         claim, first = await self._ledger.claim(partner, message.message_id, station)
         if claim == "duplicate":
@@ -162,6 +164,7 @@ class Receiver:
                         mic=message.mic,
                         mic_alg=message.mic_alg,
                         received_at=first,
+                        headers=recorded_headers(headers),
                     ),
                 )
             )
@@ -299,6 +302,14 @@ class Receiver:
         except Exception as err:
             log.warning("could not keep the MDN for %s: %s", message_id, err)
             return None
+
+
+#: Request headers never recorded: credentials a partner (or a proxy) may send along.
+_UNRECORDED = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+
+
+def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in _UNRECORDED}
 
 
 def _summary_of(message: as2.ReceivedMessage) -> as2.RequestSummary:

@@ -7,6 +7,7 @@ cannot overwrite the outcome of the replica that took the message over.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from as2bus.shared.contracts import (
     Verdict,
     judge_mdn,
 )
+from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.keyring import CertificateUnavailableError
 from as2bus.shared.offload import run_sized
 from as2bus.shared.outbox import add_to_outbox
@@ -69,6 +71,12 @@ class Policy:
 
 
 STOPPED = "outbound-svc stopped during the attempt; retried at once"
+
+
+@functools.lru_cache(maxsize=256)
+def _fingerprint(cert_pem: bytes) -> str:
+    return certificate_fingerprint(cert_pem)
+
 
 #: Settles an attempt; the columns to set are the other keys of the parameters. Only while
 #: the row is still ``sending`` at this attempt: our lease, not one another replica took over.
@@ -196,6 +204,13 @@ class Sender:
             mdn_mode=mode or "none",
             mic=built.mic,
             mdn_signature=mdn_signature(sides.remote),
+            headers=dict(built.headers),
+            signed_with=_fingerprint(sides.local.signing.cert_pem)
+            if sides.remote.signing and sides.local.signing
+            else None,
+            encrypted_for=_fingerprint(sides.remote.encrypt_cert)
+            if sides.remote.encryption and sides.remote.encrypt_cert
+            else None,
         )
         if mode is None:  # the partner's 2xx is the delivery
             events = [

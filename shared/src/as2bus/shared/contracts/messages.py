@@ -44,6 +44,8 @@ class ReceivedDocument(Contract):
     mic: str | None
     mic_alg: str | None
     received_at: datetime
+    #: The partner's request headers (for the record; authorization headers left out).
+    headers: dict[str, str] | None = None
 
 
 class Rejection(Contract):

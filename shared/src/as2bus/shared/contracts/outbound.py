@@ -150,6 +150,12 @@ class SendAttempt(Contract):
     mic: str | None = None  # what the MDN must report
     #: The MDN signature we asked for; None in events from before it was stated.
     mdn_signature: MdnSignature | None = None
+    #: The POST's headers (AS2 ones; never credentials), for the record.
+    headers: dict[str, str] | None = None
+    #: SHA-256 fingerprints (cert-svc's form) of our certificate that signed the message and
+    #: of the partner's it was encrypted for; None when not signed / not encrypted.
+    signed_with: str | None = None
+    encrypted_for: str | None = None
 
 
 class Retry(Contract):

@@ -47,3 +47,21 @@ _ENDINGS = {
     "MessageRetrying": lambda d: f"failed, retried: {d.get('reason')}",
     "MessageFailed": lambda d: f"failed: {d.get('reason')}",
 }
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """The AS2 request as sent (outbound: the latest attempt) or received (inbound)."""
+
+    headers: dict[str, str]
+    signed_with: str | None = None  # certificate fingerprints, cert-svc's form
+    encrypted_for: str | None = None
+
+
+def request_record(timeline: list[dict[str, Any]]) -> RequestRecord | None:
+    for entry in reversed(timeline):
+        data = entry.get("data") or {}
+        if entry["event_type"] in ("MessageSent", "MessageReceived") and data.get("headers"):
+            return RequestRecord(data["headers"], data.get("signed_with"),
+                                 data.get("encrypted_for"))  # fmt: skip
+    return None

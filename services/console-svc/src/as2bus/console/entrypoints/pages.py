@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from as2bus.console.adapters.backends import Backends
 from as2bus.console.adapters.sending import ResendError, Sender
-from as2bus.console.domain.attempts import attempts
+from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
 from as2bus.console.domain.health import WAITING, PartnerHealth
@@ -172,9 +172,19 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
         found = await tracklog.get("/api/v1/messages", {"replays": detail["message_id"]})
         resends = found["items"]
     resendable = detail["direction"] == "outbound" and detail["status"] in RESENDABLE
+    record = request_record(detail.get("timeline", []))
+    certificates: dict[str, dict[str, Any]] = {"own": {}, "partner": {}}
+    if record is not None and (record.signed_with or record.encrypted_for):
+        known = await tracklog.get("/api/v1/certificates") or []
+        # Ours sign, the partner's encrypt (a loopback demo has the same certificate as both).
+        certificates = {
+            kind: {c["fingerprint_sha256"]: c for c in known if c["kind"] == kind}
+            for kind in ("own", "partner")
+        }
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
                 resends=resends, resendable=resendable,
-                attempts=attempts(detail.get("timeline", [])))  # fmt: skip
+                attempts=attempts(detail.get("timeline", [])), record=record,
+                certificates=certificates)  # fmt: skip
 
 
 @router.get("/tracklog/{ref}/download/{what}", response_model=None)
