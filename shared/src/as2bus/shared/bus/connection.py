@@ -46,6 +46,24 @@ def inbox_prefix(url: str) -> str:
     return "_INBOX"
 
 
+class _QuietIdleFetches(logging.Filter):
+    """faststream restarts a pull consumer's task when a fetch ends in a bare TimeoutError
+    (nats-py raises one when a fetch finds nothing in time: idling, not a fault) and logs a
+    traceback for it; it also logs each restart's callback at INFO. Neither tells an operator
+    anything; any other failure is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("callback for ") and message.endswith("is being executed..."):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, TimeoutError) and "raised an exception" in message)
+
+
+BUS_LOGGER = logging.getLogger("as2bus.bus")
+BUS_LOGGER.addFilter(_QuietIdleFetches())
+
+
 def new_broker(url: str, *, name: str) -> NatsBroker:
     """The faststream broker every service uses: reconnects forever, replies on the user's own
     prefix, and logs each consumed message at DEBUG (two INFO lines per message drowned what
@@ -57,7 +75,7 @@ def new_broker(url: str, *, name: str) -> NatsBroker:
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         graceful_timeout=10,
-        logger=logging.getLogger("as2bus.bus"),
+        logger=BUS_LOGGER,
         log_level=logging.DEBUG,
     )
 
