@@ -331,6 +331,7 @@ async def test_partner_health_and_the_connection_test(
     await page.click("text=Partner health")
     row = page.locator("table.health tr", has_text="DEMO-B")
     await expect(row).to_contain_text("% of")  # exchanges in the last 24 hours
+    await expect(row.locator("td.limits")).to_contain_text("0 of 25 sending; no rate limit")
 
     await row.get_by_role("button", name="Test the connection").click()
     result = page.locator("section.test-result")

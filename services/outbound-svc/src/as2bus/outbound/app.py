@@ -152,6 +152,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         )
         app.state.settlement = settlement
         app.state.replica = replica
+        app.state.claims = claims
         app.state.connection_test = ConnectionTest(
             PartnerHttp(http, credentials), keys, tls_context(settings)
         )

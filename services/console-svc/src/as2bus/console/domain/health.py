@@ -18,6 +18,7 @@ class PartnerHealth:
     last_failure: dict[str, Any] | None
     waiting: int
     rate: PartnerRate | None  # the last 24 hours
+    limits: dict[str, Any] | None = None  # outbound-svc's view of its limits' use, if it answered
 
     @property
     def success_rate(self) -> float | None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
-from as2bus.console.adapters.backends import Backends
+from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.sending import ResendError, Sender
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
@@ -255,9 +255,13 @@ async def _health(b: Backends) -> list[PartnerHealth]:
             "/api/v1/messages",
             {"partner": as2_id, "direction": "outbound", "status": list(WAITING), "limit": 500},
         )
+        try:
+            limits = await b.outbound.get(f"/api/v1/partners/{as2_id}/limits")
+        except BackendError:
+            limits = None  # outbound-svc away: the rest of the page still stands
         found.append(PartnerHealth(p, await latest(as2_id, "delivered"),
                                    await latest(as2_id, "failed"), len(waiting["items"]),
-                                   rates.get(as2_id)))  # fmt: skip
+                                   rates.get(as2_id), limits))  # fmt: skip
     return found
 
 

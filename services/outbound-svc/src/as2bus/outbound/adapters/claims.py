@@ -158,6 +158,30 @@ class Claims:
             for row in rows
         ]
 
+    async def usage(
+        self, partner: str, rate: float | None, now: datetime
+    ) -> tuple[int, float | None]:
+        """(sends in progress to the partner, send tokens available now; None: no rate
+        limit). A read for the console, without the claim's lock: a moment's view."""
+        async with self._sessions() as session:
+            in_flight = await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(messages)
+                .where(messages.c.partner == partner, messages.c.status == "sending")
+            )
+            row = (
+                await session.execute(
+                    sa.select(partner_limits).where(partner_limits.c.partner == partner)
+                )
+            ).first()
+        if rate is None:
+            return int(in_flight or 0), None
+        burst = max(1.0, rate)
+        if row is None:
+            return int(in_flight or 0), burst
+        elapsed = max(0.0, (now - (aware(row.refilled_at) or now)).total_seconds())
+        return int(in_flight or 0), min(burst, float(row.tokens) + elapsed * rate)
+
     async def renew(self, message_id: uuid.UUID, attempt: int, now: datetime) -> bool:
         """Extend the lease of attempt ``attempt``; False when it is no longer ours."""
         async with self._sessions() as session, session.begin():
