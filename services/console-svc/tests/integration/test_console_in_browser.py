@@ -437,6 +437,12 @@ async def test_pages_fit_a_phone_screen(console: Console, browser: Browser, page
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
-    assert overflow <= 0, f"{page_path} is {overflow} px wider than the screen"
+    wide = await page.evaluate(
+        """[...document.querySelectorAll('body *')]
+             .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth)
+             .slice(0, 5)
+             .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"""
+    )
+    assert overflow <= 0, f"{page_path} is {overflow} px wider than the screen: {wide}"
     if page_path == "/tracklog":
         await page.screenshot(path=SHOTS / "tracklog-phone.png", full_page=True)
