@@ -26,9 +26,8 @@ from as2bus.inbound.metrics import (
 )
 from as2bus.inbound.parties import Parties, PartyResolver
 from as2bus.shared import as2
-from as2bus.shared.bus.documents import DocumentStore, mdn_object_name, raw_http_message
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.contracts import (
-    DocumentRef,
     Duplicate,
     Event,
     MdnOutcome,
@@ -272,7 +271,7 @@ class Receiver:
         except as2.MdnError as err:
             return Answer.text(400, str(err))  # "not a readable MDN: ..." and the like
         MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
-        raw = await self._keep_mdn(mdn.original_message_id, headers, body)
+        raw = await self._documents.keep_mdn(mdn.original_message_id, list(headers.items()), body)
         report = MdnReport(
             original_message_id=mdn.original_message_id,
             station=summary.as2_to,
@@ -291,17 +290,6 @@ class Receiver:
         # the partner retries.
         await self._publish(MdnReceived(correlation_id=mdn.original_message_id, data=report))
         return Answer(200)
-
-    async def _keep_mdn(
-        self, message_id: str, headers: Mapping[str, str], body: bytes
-    ) -> DocumentRef | None:
-        """The MDN as received, for the record; a store that fails costs the record only."""
-        try:
-            record = raw_http_message(list(headers.items()), body)
-            return await self._documents.put(mdn_object_name(message_id), record)
-        except Exception as err:
-            log.warning("could not keep the MDN for %s: %s", message_id, err)
-            return None
 
 
 #: Request headers never recorded: credentials a partner (or a proxy) may send along.

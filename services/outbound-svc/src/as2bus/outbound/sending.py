@@ -31,7 +31,7 @@ from as2bus.outbound.parties import (
 )
 from as2bus.shared import as2
 from as2bus.shared.as2.streaming import Streamer, StreamPlan
-from as2bus.shared.bus.documents import DocumentStore, mdn_object_name, raw_http_message
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
@@ -302,7 +302,8 @@ class Sender:
                 f"the partner answered 2xx without a readable MDN: {err}",
                 events,
             )
-        raw = await self._keep_mdn(row["message_id"], response)
+        raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+        raw = await self._documents.keep_mdn(row["message_id"], raw_headers, response.content)
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
         # Judged by what MessageSent says we asked for: tracklog-svc and the CLI judge the same.
         verdict = judge_mdn(facts, signature=sent.mdn_signature, expected_mic=sent.mic)
@@ -342,17 +343,6 @@ class Sender:
             last_error=verdict.reason,
             mdn_document=mdn_document,
         )
-
-    async def _keep_mdn(self, message_id: str, response: Any) -> DocumentRef | None:
-        """The partner's MDN as received, headers and body byte for byte: the record that they
-        signed for our document. A store that fails costs the record, not the outcome."""
-        try:
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
-            record = raw_http_message(headers, response.content)
-            return await self._documents.put(mdn_object_name(message_id), record)
-        except Exception as err:
-            log.warning("could not keep the MDN for %s: %s", message_id, err)
-            return None
 
     async def _retry(self, row: dict[str, Any], reason: str) -> Status:
         when = self._clock() + backoff(

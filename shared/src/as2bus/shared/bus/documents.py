@@ -8,6 +8,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
@@ -16,6 +17,8 @@ from nats.js.errors import BucketNotFoundError, ObjectNotFoundError
 from nats.js.object_store import OBJ_CHUNKS_PRE_TEMPLATE, OBJ_STREAM_TEMPLATE, ObjectStore
 
 from as2bus.shared.contracts import DOCUMENTS_BUCKET, DocumentRef
+
+log = logging.getLogger(__name__)
 
 
 async def documents_bucket(js: JetStreamContext, *, replicas: int = 1) -> ObjectStore:
@@ -111,6 +114,19 @@ class DocumentStore:
         except ObjectNotFoundError:
             return None
         return int(info.size or 0), _hex_digest(info.digest)
+
+    async def keep_mdn(
+        self, original_message_id: str, headers: list[tuple[str, str]], body: bytes
+    ) -> DocumentRef | None:
+        """A partner's MDN as received, headers and body byte for byte: the record that they
+        signed for our document. None when it cannot be stored: that costs the record, never
+        the MDN's outcome (the caller goes on)."""
+        try:
+            record = raw_http_message(headers, body)
+            return await self.put(mdn_object_name(original_message_id), record)
+        except Exception as err:
+            log.warning("could not keep the MDN for %s: %s", original_message_id, err)
+            return None
 
     async def delete(self, name: str) -> bool:
         """Delete an object; False when there was none (deleted already, by us or its owner)."""
