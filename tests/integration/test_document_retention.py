@@ -1,7 +1,9 @@
 """Documents leave the object store when their retention is over (issue #17): a sent one
 (stored by outbound-svc or by the publisher) once its message has been settled for the
 outbound retention; a received one a grace period after every durable consumer of
-MessageReceived has acknowledged it (the latest deadline is unit-tested in inbound-svc)."""
+MessageReceived has acknowledged it (the latest deadline is unit-tested in inbound-svc). Our
+messages as sent and the partner's MDNs go with the sent documents; the messages as received
+stay until the latest deadline."""
 
 from __future__ import annotations
 
@@ -81,9 +83,16 @@ async def test_documents_are_deleted_when_settled_or_consumed_and_not_before(
             ours.request_id,
         }
         sent = [e["data"]["document"]["name"] for e in await wait_for(js, "MessageQueued", 2)]
-        received = [e["data"]["document"]["name"] for e in await wait_for(js, "MessageReceived", 2)]
+        # Kept with them: each message as sent, the partner's MDN as received.
+        sent += [e["data"]["raw"]["name"] for e in await wait_for(js, "MessageSent", 2)]
+        sent += [e["data"]["raw"]["name"] for e in await wait_for(js, "MdnReceived", 2)]
+        arrivals = await wait_for(js, "MessageReceived", 2)
+        received = [e["data"]["document"]["name"] for e in arrivals]
+        as_received = [e["data"]["raw"]["name"] for e in arrivals]
         assert theirs.document.name in sent
-        stored: list[Any] = [await store.stored(name) for name in [*sent, *received]]
+        every = [*sent, *received, *as_received]
+        assert len(set(every)) == 10
+        stored: list[Any] = [await store.stored(name) for name in every]
         assert None not in stored  # right after delivery: all there
 
         assert await _gone(store, sent) == []  # settled for 3 s
@@ -93,5 +102,8 @@ async def test_documents_are_deleted_when_settled_or_consumed_and_not_before(
         taken = await erp.next(wait=5)  # reads and acknowledges both
         assert sorted(e.data.document.name for e in taken) == sorted(received)  # type: ignore[attr-defined]
         assert await _gone(store, received) == []
+        # The messages as received are the record of what the partner signed: they stay for
+        # the whole retention (1 h here), read or not.
+        assert [await store.stored(name) is not None for name in as_received] == [True, True]
     finally:
         await nc.close()

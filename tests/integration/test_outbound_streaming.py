@@ -120,6 +120,16 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         )
         store = DocumentStore(await documents_bucket(js), js)
         assert await store.get(DocumentRef(**received["document"])) == document
+        # The message as sent (copied while streamed out) and as received (from inbound's
+        # spool file) are kept, and they are the same bytes: the signed, encrypted body.
+        sent = (await wait_for(js, "MessageSent"))[0]["data"]
+        as_sent = await store.get(DocumentRef(**sent["raw"]))
+        as_received = await store.get(DocumentRef(**received["raw"]))
+        head, _, body = as_sent.partition(b"\r\n\r\n")
+        assert len(body) > len(document)  # encrypted, base64 nowhere: a bit larger
+        assert as_received.partition(b"\r\n\r\n")[2] == body
+        assert f"Message-ID: {sent['message_id']}".encode() in head
+        assert received["signed_with"] == sent["signed_with"]  # the certificate that verified
 
         # Compressed (built in memory by outbound-svc, which streams only uncompressed
         # layouts): inbound-svc still reads it from its file, inflating as it goes.

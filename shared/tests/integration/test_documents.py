@@ -105,3 +105,42 @@ async def test_a_file_shorter_than_announced_is_refused(nats_url: str) -> None:
         assert await store.size("short") is None
     finally:
         await bus.close()
+
+
+@pytest.mark.parametrize("size", [0, 5, 128 * 1024 - 40, 300_000])
+async def test_an_http_message_is_kept_byte_for_byte_from_memory_or_a_file(
+    nats_url: str, size: int
+) -> None:
+    """Header lines, a blank line, then the body as it came: the same bytes whether the body
+    was in memory or in a file (streamed from its start, whatever the file's position)."""
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        headers = [("Message-ID", "<m-1@example>"), ("Content-Type", "application/pkcs7-mime")]
+        body = os.urandom(size)
+        expected = (
+            b"Message-ID: <m-1@example>\r\nContent-Type: application/pkcs7-mime\r\n\r\n" + body
+        )
+        in_memory = await store.keep_http_message("raw-mem", headers, body, what="a message")
+        with tempfile.TemporaryFile() as file:
+            file.write(body)  # left at its end, as a spooled request body may be
+            from_file = await store.keep_http_message("raw-file", headers, file, what="a message")
+        for ref in (in_memory, from_file):
+            assert ref is not None
+            assert ref.size == len(expected)
+            assert ref.sha256 == hashlib.sha256(expected).hexdigest()
+            assert await store.get(ref) == expected
+    finally:
+        await bus.close()
+
+
+async def test_a_message_that_cannot_be_kept_costs_only_the_record(nats_url: str) -> None:
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        with tempfile.TemporaryFile() as file:
+            file.write(b"x" * 10)
+            file.close()  # a closed file cannot be read: the caller goes on without a record
+            assert await store.keep_http_message("raw-x", [], file, what="a message") is None
+    finally:
+        await bus.close()

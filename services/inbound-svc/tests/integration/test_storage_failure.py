@@ -46,6 +46,11 @@ class StoreDownOnce:
         self.stored[name] = data
         return DocumentRef(bucket="as2_documents", name=name, size=len(data), sha256="0" * 64)
 
+    async def keep_http_message(
+        self, name: str, headers: list[tuple[str, str]], body: bytes, *, what: str
+    ) -> DocumentRef | None:
+        return await self.put(name, body)
+
 
 async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
     sessions: async_sessionmaker[AsyncSession], ledger_sessions: async_sessionmaker[AsyncSession]
@@ -80,5 +85,7 @@ async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
     assert again.status_code == 200
     mdn = as2.parse_mdn(again.headers, again.body, verify_certs=[])
     assert mdn.disposition == "processed"
-    assert list(store.stored.values()) == [b"ISA*00~\r\n"]
+    document, as_received = store.stored.values()  # the document and the message as received
+    assert document == b"ISA*00~\r\n"
+    assert as_received == message.body
     assert [e.event_type for e in published] == ["MessageReceived", "MdnSent"]

@@ -74,3 +74,46 @@ async def test_consumed_documents_go_after_the_grace_unread_ones_at_the_latest_d
     assert await purge.purge() == 1
     assert store.deleted == ["unread-old", "read", "unread"]
     await engine.dispose()
+
+
+async def test_the_message_as_received_stays_until_the_latest_deadline_consumed_or_not(
+    tmp_path: Path,
+) -> None:
+    """The document goes a grace period after it was read; the message as received (what the
+    partner signed) is the record and stays for the whole retention."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'i.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.insert(received_messages),
+            [row("read", 5, 1) | {"raw_document": "read/as-received"},
+             row("old", 5, 690) | {"raw_document": "old/as-received"}],
+        )  # fmt: skip
+    now = [START]
+
+    async def consumed_up_to() -> int | None:
+        return 5
+
+    store = FakeStore()
+    purge = ReceivedDocuments(
+        sessions,
+        store,  # type: ignore[arg-type]
+        consumed_up_to,
+        grace=timedelta(hours=24),
+        keep=timedelta(hours=720),
+        clock=lambda: now[0],
+    )
+    assert await purge.purge() == 0
+    now[0] = START + timedelta(hours=25)
+    assert await purge.purge() == 2  # both documents: read and past the grace
+    assert sorted(store.deleted) == ["old", "read"]
+    now[0] = START + timedelta(hours=31)
+    assert await purge.purge() == 1  # "old" was received 721 h ago: its record goes
+    assert store.deleted[-1] == "old/as-received"
+    now[0] = START + timedelta(hours=720)
+    assert await purge.purge() == 1
+    assert store.deleted[-1] == "read/as-received"
+    assert await purge.purge() == 0  # each deleted once
+    await engine.dispose()

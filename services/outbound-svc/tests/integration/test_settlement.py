@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from as2bus.outbound.adapters.claims import new_message_id
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.settle import Settlement
-from as2bus.shared.contracts import MdnReport
+from as2bus.shared.bus.documents import mdn_object_name
+from as2bus.shared.contracts import DocumentRef, MdnReport
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -73,7 +74,7 @@ async def failures(sessions: Sessions) -> list[str]:
     ]
 
 
-def report(message_id: str, mic: str) -> MdnReport:
+def report(message_id: str, mic: str, *, raw: DocumentRef | None = None) -> MdnReport:
     return MdnReport(
         original_message_id=message_id,
         station="MYCO",
@@ -83,6 +84,7 @@ def report(message_id: str, mic: str) -> MdnReport:
         signed=True,
         signature_valid=True,
         mode="async",
+        raw=raw,
     )
 
 
@@ -124,3 +126,49 @@ async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
     assert await resending.expire_deadlines() == 1
     assert await status_of(sessions, again) == "queued"
     assert await kept(sessions, again) == b"kept in the row"  # to be sent again
+
+
+class KeptObjects:
+    """The object store's names, as far as Settlement uses it (it only deletes)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+
+    async def delete(self, name: str) -> bool:
+        found = name in self.names
+        self.names.discard(name)
+        return found
+
+
+def raw_mdn(message_id: str) -> DocumentRef:
+    return DocumentRef(
+        bucket="as2_documents", name=mdn_object_name(message_id), size=1, sha256="0" * 64
+    )
+
+
+async def test_an_mdn_record_that_nothing_of_ours_keeps_is_deleted(sessions: Sessions) -> None:
+    """inbound-svc keeps every async MDN it accepts; the ones for no message of ours, or for a
+    message that took no MDN, would otherwise stay in the object store for ever."""
+    ours = await awaiting(sessions, T0 + timedelta(hours=1))
+    objects = KeptObjects(mdn_object_name(ours), mdn_object_name("<foreign@x>"))
+    settle = Settlement(
+        sessions,
+        resend_on_deadline=False,
+        clock=lambda: T0,
+        after_commit=lambda: None,
+        documents=objects,  # type: ignore[arg-type]
+    )
+    assert await settle.mdn_received(report(ours, "abc=", raw=raw_mdn(ours))) == "delivered"
+    # A second copy of the same MDN: the message keeps it (same name), the retention deletes it.
+    assert await settle.mdn_received(report(ours, "abc=", raw=raw_mdn(ours))) is None
+    assert mdn_object_name(ours) in objects.names
+    # For a Message-ID that is not ours: nothing would ever delete it.
+    foreign = report("<foreign@x>", "abc=", raw=raw_mdn("<foreign@x>"))
+    assert await settle.mdn_received(foreign) is None
+    assert mdn_object_name("<foreign@x>") not in objects.names
+
+    late = await awaiting(sessions, T0 - timedelta(seconds=1))
+    assert await settle.expire_deadlines() == 1  # failed without an MDN: it keeps none
+    objects.names.add(mdn_object_name(late))
+    assert await settle.mdn_received(report(late, "abc=", raw=raw_mdn(late))) is None
+    assert mdn_object_name(late) not in objects.names

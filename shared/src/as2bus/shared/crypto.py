@@ -8,6 +8,7 @@ data, so a ciphertext copied onto another row or field fails to open.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -65,6 +66,7 @@ class SecretBox:
             raise SecretDecryptError(f"cannot open secret for {context}") from None
 
 
+@functools.lru_cache(maxsize=256)  # the same few certificates, for every message
 def certificate_fingerprint(cert_pem: bytes) -> str:
     """SHA-256 of a certificate's DER, as cert-svc shows it (``AB:CD:...``)."""
     from cryptography import x509

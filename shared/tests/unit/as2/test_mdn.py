@@ -230,7 +230,10 @@ def test_an_mdn_signed_by_someone_else_or_altered_does_not_verify(
 ) -> None:
     mdn = as2.build_mdn(received(), local=bob)
     assert read(mdn, [alice_keys.cert_pem]).signature_valid is False
+    assert read(mdn, [alice_keys.cert_pem]).verified_by is None
     assert read(mdn, []).signature_valid is False
+    # With several certificates in service (a rotation), the report says which one verified.
+    assert read(mdn, [alice_keys.cert_pem, bob_keys.cert_pem]).verified_by == bob_keys.cert_pem
     altered = replace(mdn, body=mdn.body.replace(b"; processed\r\n", b"; processed \r\n"))
     assert read(altered, [bob_keys.cert_pem]).signature_valid is False
 

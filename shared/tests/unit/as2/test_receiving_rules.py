@@ -100,7 +100,9 @@ def test_during_a_rotation_old_and_new_keys_decrypt_and_old_and_new_certs_verify
     two_certs = RemoteParty(
         as2_id="ALICE", verify_certs=[stranger_keys.cert_pem, alice_keys.cert_pem]
     )
-    assert parse(sent, rotating, two_certs).payload == b"rotating"
+    got = parse(sent, rotating, two_certs)
+    assert got.payload == b"rotating"
+    assert got.verified_by == alice_keys.cert_pem  # the record names the one that verified
 
 
 def test_truncated_or_garbage_bodies_are_unexpected_processing_errors(

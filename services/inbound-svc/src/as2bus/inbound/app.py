@@ -80,6 +80,7 @@ def create_app(settings: InboundSettings) -> FastAPI:
             mdns,
             publish,
             max_payload_bytes=settings.max_payload_bytes,
+            keep_received_messages=settings.keep_received_messages,
         )
         tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
         keep = retention(settings.document_retention_hours)

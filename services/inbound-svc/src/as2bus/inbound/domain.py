@@ -19,6 +19,11 @@ def document_name(partner: str, message_id: str) -> str:
     return f"in/{received_event_id(partner, message_id)}"
 
 
+def as_received_name(document: str) -> str:
+    """Where the message as received is kept, beside its document."""
+    return f"{document}/as-received"
+
+
 @dataclass(frozen=True)
 class Answer:
     """The HTTP response to a partner's POST."""

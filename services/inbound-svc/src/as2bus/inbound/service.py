@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
-from as2bus.inbound.domain import Answer, document_name, received_event_id
+from as2bus.inbound.domain import Answer, as_received_name, document_name, received_event_id
 from as2bus.inbound.metrics import (
     DUPLICATES,
     MDNS,
@@ -28,6 +28,7 @@ from as2bus.inbound.parties import Parties, PartyResolver
 from as2bus.shared import as2
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.contracts import (
+    DocumentRef,
     Duplicate,
     Event,
     MdnOutcome,
@@ -40,6 +41,7 @@ from as2bus.shared.contracts import (
     ReceivedDocument,
     Rejection,
 )
+from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class Receiver:
         publish: Publish,
         *,
         max_payload_bytes: int,
+        keep_received_messages: bool = True,
     ) -> None:
         self._parties = parties
         self._ledger = ledger
@@ -65,6 +68,7 @@ class Receiver:
         self._mdns = mdns
         self._publish = publish
         self._max_payload = max_payload_bytes
+        self._keep_received = keep_received_messages
 
     async def receive(self, headers: Mapping[str, str], body: bytes | BinaryIO) -> Answer:
         """Answer a message; ``body`` is the request body, or a file holding a large one."""
@@ -84,7 +88,7 @@ class Receiver:
         except as2.As2Error as err:
             return await self._reject(summary, err, parties)
         try:
-            answer = await self._deliver(message, parties, headers)
+            answer = await self._deliver(message, parties, headers, body)
         finally:
             if message.payload_file is not None:
                 message.payload_file.file.close()
@@ -118,7 +122,11 @@ class Receiver:
         return message
 
     async def _deliver(
-        self, message: as2.ReceivedMessage, parties: Parties, headers: Mapping[str, str]
+        self,
+        message: as2.ReceivedMessage,
+        parties: Parties,
+        headers: Mapping[str, str],
+        body: bytes | BinaryIO,
     ) -> Answer:
         partner, station = parties.partner.as2_id, parties.station.as2_id
         claim, first = await self._ledger.claim(partner, message.message_id, station)
@@ -145,6 +153,7 @@ class Receiver:
                 ref = await self._documents.put_file(
                     name, spooled.file, spooled.offset, spooled.size
                 )
+            raw = await self._keep_as_received(name, headers, body)
             sequence = await self._publish(
                 MessageReceived(
                     event_id=received_event_id(partner, message.message_id),
@@ -164,13 +173,18 @@ class Receiver:
                         mic_alg=message.mic_alg,
                         received_at=first,
                         headers=recorded_headers(headers),
+                        signed_with=certificate_fingerprint(message.verified_by)
+                        if message.verified_by
+                        else None,
+                        raw=raw,
                     ),
                 )
             )
             # Its place in the events stream tells when every consumer has acknowledged it
             # (see adapters/retention.py); a publisher that does not say is kept the longest.
             at = sequence if isinstance(sequence, int) else None
-            await self._ledger.delivered(partner, message.message_id, name, at)
+            kept = raw.name if raw is not None else None
+            await self._ledger.delivered(partner, message.message_id, name, at, kept)
         except Exception:  # storage or bus failure: nothing delivered, and it may pass
             log.exception("could not deliver %s from %s", message.message_id, partner)
             await self._ledger.release(partner, message.message_id)
@@ -184,6 +198,17 @@ class Receiver:
             )
         RECEIVED.labels(partner).inc()
         return await self._answer(message, parties.local, None)
+
+    async def _keep_as_received(
+        self, document: str, headers: Mapping[str, str], body: bytes | BinaryIO
+    ) -> DocumentRef | None:
+        """The message as it came (headers as recorded, never credentials; the body byte for
+        byte), for the console's download: what the partner signed."""
+        if not self._keep_received:
+            return None
+        name = as_received_name(document)
+        recorded = list(recorded_headers(headers).items())
+        return await self._documents.keep_http_message(name, recorded, body, what="as received")
 
     async def _reject(
         self,
@@ -285,6 +310,7 @@ class Receiver:
             signature_valid=mdn.signature_valid,
             mode="async",
             raw=raw,
+            verified_with=certificate_fingerprint(mdn.verified_by) if mdn.verified_by else None,
         )
         # Critical: outbound waits for this to settle the message, so a failure is a 503 and
         # the partner retries.

@@ -70,6 +70,14 @@ class InboundSettings(ServiceSettings):
         description="At the latest, a received document is deleted this long after its "
         "MessageReceived was published, consumed or not. 0 keeps documents forever",
     )
+    keep_received_messages: bool = Field(
+        default=True,
+        validation_alias=_env("keep_received_messages"),
+        description="Keep each delivered message as received (headers, credentials left out, "
+        "and the body byte for byte) in the object store until the document retention is "
+        "over, consumed or not: the record of what the partner signed, downloadable in the "
+        "console",
+    )
     retention_check_seconds: float = Field(
         default=600,
         gt=0,

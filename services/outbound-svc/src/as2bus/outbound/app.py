@@ -85,6 +85,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         async_mdn_url=settings.async_mdn_url,
         stream_bytes=settings.stream_bytes,
         max_in_memory_bytes=settings.max_in_memory_bytes,
+        keep_sent_messages=settings.keep_sent_messages,
     )
 
     @contextlib.asynccontextmanager
@@ -115,6 +116,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
             resend_on_deadline=settings.async_mdn_resend,
             clock=utc_now,
             after_commit=relay.wake,
+            documents=documents,
         )
         sender = Sender(
             sessions,

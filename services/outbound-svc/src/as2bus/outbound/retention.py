@@ -1,7 +1,7 @@
-"""Sent documents and their MDNs leave the object store once their message has been settled for
-longer than the retention (AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS, for downloads from the
-console), whether we stored them (inline requests, MDNs) or the publisher did (referenced
-objects)."""
+"""Sent documents, our messages as sent and their MDNs leave the object store once their
+message has been settled for longer than the retention (AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS,
+for downloads from the console), whether we stored them (inline requests, messages as sent,
+MDNs) or the publisher did (referenced objects)."""
 
 from __future__ import annotations
 
@@ -35,20 +35,24 @@ class SentDocuments:
 
     async def purge(self) -> int:
         """Delete one batch of documents whose retention is over; how many."""
-        now = self._clock()
+        now, m = self._clock(), messages.c
         async with self._sessions() as session:
             due = (
                 await session.execute(
-                    sa.select(messages.c.id, messages.c.document, messages.c.mdn_document)
-                    .where(messages.c.status.in_(FINAL))
-                    .where(messages.c.updated_at < now - self._keep)
-                    .where(messages.c.document.is_not(None) | messages.c.mdn_document.is_not(None))
-                    .where(messages.c.document_deleted_at.is_(None))
+                    sa.select(m.id, m.document, m.mdn_document, m.sent_document)
+                    .where(m.status.in_(FINAL))
+                    .where(m.updated_at < now - self._keep)
+                    .where(
+                        m.document.is_not(None)
+                        | m.mdn_document.is_not(None)
+                        | m.sent_document.is_not(None)
+                    )
+                    .where(m.document_deleted_at.is_(None))
                     .limit(self._batch)
                 )
             ).all()
         for row in due:
-            for kept in (row.document, row.mdn_document):  # the document and its MDN
+            for kept in (row.document, row.mdn_document, row.sent_document):
                 if kept is not None:
                     await self._documents.delete(DocumentRef.model_validate(kept).name)
         if due:

@@ -7,7 +7,6 @@ cannot overwrite the outcome of the replica that took the message over.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from as2bus.outbound.parties import (
 )
 from as2bus.shared import as2
 from as2bus.shared.as2.streaming import Streamer, StreamPlan
-from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.bus.documents import DocumentStore, sent_object_name
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
@@ -68,14 +67,11 @@ class Policy:
     #: Larger documents that cannot be streamed fail with a reason instead of risking the
     #: process's memory (about 6-8x the document at the peak).
     max_in_memory_bytes: int = 256 * 1024 * 1024
+    #: Keep each message as sent (headers and body) in the object store for the retention.
+    keep_sent_messages: bool = True
 
 
 STOPPED = "outbound-svc stopped during the attempt; retried at once"
-
-
-@functools.lru_cache(maxsize=256)
-def _fingerprint(cert_pem: bytes) -> str:
-    return certificate_fingerprint(cert_pem)
 
 
 #: Settles an attempt; the columns to set are the other keys of the parameters. Only while
@@ -186,7 +182,13 @@ class Sender:
                 "send it without compression, or raise the limit with the memory limit",
             )
         built, body = await self._build(row, sides, ref, kept)
-        result = await self._http.post(sides.partner, built.headers, body)
+        try:
+            result = await self._http.post(sides.partner, built.headers, body)
+            taken = result.error is None and result.response is not None
+            raw = await self._keep_as_sent(row, built, body) if taken else None
+        finally:
+            if isinstance(body, Upload):
+                body.close()
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"
             if result.retryable and self._may_retry(row, sides.partner):
@@ -205,19 +207,21 @@ class Sender:
             mic=built.mic,
             mdn_signature=mdn_signature(sides.remote),
             headers=dict(built.headers),
-            signed_with=_fingerprint(sides.local.signing.cert_pem)
+            signed_with=certificate_fingerprint(sides.local.signing.cert_pem)
             if sides.remote.signing and sides.local.signing
             else None,
-            encrypted_for=_fingerprint(sides.remote.encrypt_cert)
+            encrypted_for=certificate_fingerprint(sides.remote.encrypt_cert)
             if sides.remote.encryption and sides.remote.encrypt_cert
             else None,
+            raw=raw,
         )
+        kept_as_sent = {"sent_document": raw.model_dump(mode="json") if raw else None}
         if mode is None:  # the partner's 2xx is the delivery
             events = [
                 MessageSent(correlation_id=row["message_id"], data=sent),
                 outcomes.delivered(row, Verdict("delivered"), None),
             ]
-            return await self._finish(row, "delivered", events)
+            return await self._finish(row, "delivered", events, **kept_as_sent)
         if mode == "async":
             wait = sides.partner.async_mdn_deadline_seconds
             deadline = self._clock() + (
@@ -229,6 +233,7 @@ class Sender:
                 "mdn_signature": sent.mdn_signature,
                 "mdn_mode": "async",
                 "mdn_deadline": deadline,
+                **kept_as_sent,
             }
             return await self._finish(
                 row,
@@ -236,14 +241,36 @@ class Sender:
                 [MessageSent(correlation_id=row["message_id"], data=sent)],
                 **values,
             )
-        return await self._settle_sync(row, sides, built, result.response, sent)
+        return await self._settle_sync(row, sides, built, result.response, sent, kept_as_sent)
+
+    async def _keep_as_sent(
+        self,
+        row: dict[str, Any],
+        built: as2.OutgoingMessage | StreamPlan,
+        body: bytes | Upload,
+    ) -> DocumentRef | None:
+        """The message as the partner took it, for the console's download (never credentials:
+        the AS2 headers we built, not the authorization the HTTP client adds)."""
+        if not self._policy.keep_sent_messages:
+            return None
+        content = body if isinstance(body, bytes) else body.copy
+        if content is None:
+            return None
+        name = sent_object_name(row["message_id"])
+        headers = list(built.headers.items())
+        return await self._documents.keep_http_message(name, headers, content, what="as sent")
 
     async def _build(
-        self, row: dict[str, Any], sides: Sides, ref: DocumentRef | None, kept: bytes | None
+        self,
+        row: dict[str, Any],
+        sides: Sides,
+        ref: DocumentRef | None,
+        kept: bytes | None,
     ) -> tuple[as2.OutgoingMessage | StreamPlan, bytes | Upload]:
         """The message to POST: in memory, or for a large document a plan and a body that
-        reads the document again, chunk by chunk, for every attempt. ``kept`` is a small
-        document kept in the message's row, ``ref`` one in the object store."""
+        reads the document again, chunk by chunk, for every attempt (and keeps a copy of what
+        it sent, if wanted). ``kept`` is a small document kept in the message's row, ``ref`` one in
+        the object store."""
         options: dict[str, Any] = {
             "filename": row["filename"],
             "content_type": row["content_type"],
@@ -259,7 +286,11 @@ class Sender:
                 streamer.digest(chunk)
             plan = streamer.plan()
             log.info("streaming %s (%d bytes) to %s", row["message_id"], ref.size, row["partner"])
-            return plan, Upload(plan, lambda: self._documents.chunks(ref))
+            return plan, Upload(
+                plan,
+                lambda: self._documents.chunks(ref),
+                keep_copy=self._policy.keep_sent_messages,
+            )
         if ref.size >= self._policy.stream_bytes:
             log.warning(
                 "building %s (%d bytes) for %s in memory, about 6x its size at the peak: "
@@ -285,6 +316,7 @@ class Sender:
         built: as2.OutgoingMessage | StreamPlan,
         response: Any,
         sent: SendAttempt,
+        kept_as_sent: dict[str, Any],
     ) -> Status:
         events: list[Event] = [MessageSent(correlation_id=row["message_id"], data=sent)]
         try:
@@ -301,6 +333,7 @@ class Sender:
                 "mdn-unreadable",
                 f"the partner answered 2xx without a readable MDN: {err}",
                 events,
+                **kept_as_sent,
             )
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
         raw = await self._documents.keep_mdn(row["message_id"], raw_headers, response.content)
@@ -325,13 +358,19 @@ class Sender:
             signature_valid=mdn.signature_valid,
             mode="sync",
             raw=raw,
+            verified_with=certificate_fingerprint(mdn.verified_by) if mdn.verified_by else None,
         )
         events.append(MdnReceived(correlation_id=row["message_id"], data=report))
         mdn_document = raw.model_dump(mode="json") if raw is not None else None
         if verdict.status == "failed":
             code = verdict.code or "mdn-failed"
             return await self._fail(
-                row, code, verdict.reason or "failed", events, mdn_document=mdn_document
+                row,
+                code,
+                verdict.reason or "failed",
+                events,
+                mdn_document=mdn_document,
+                **kept_as_sent,
             )
         SENT.labels(row["partner"], verdict.status).inc()
         events.append(outcomes.delivered(row, verdict, report))
@@ -342,6 +381,7 @@ class Sender:
             mic=built.mic,
             last_error=verdict.reason,
             mdn_document=mdn_document,
+            **kept_as_sent,
         )
 
     async def _retry(self, row: dict[str, Any], reason: str) -> Status:

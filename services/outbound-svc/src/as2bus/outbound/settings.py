@@ -81,6 +81,13 @@ class OutboundSettings(ServiceSettings):
         description="Larger documents that cannot be streamed (compression, a token in the "
         "body) fail with a reason rather than risk the memory limit (~6-8x the document)",
     )
+    keep_sent_messages: bool = Field(
+        default=True,
+        validation_alias=_env("keep_sent_messages"),
+        description="Keep each message as sent (AS2 headers and the signed, encrypted body "
+        "byte for byte) in the object store for the document retention, for the console's "
+        "download; costs about the document's size again in storage",
+    )
     document_retention_hours: float = Field(
         default=30 * 24,
         ge=0,

@@ -15,7 +15,9 @@ from as2bus.outbound.adapters.claims import aware
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.domain import settled
 from as2bus.outbound.metrics import FAILED, SENT, TIME_TO_MDN
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.contracts import (
+    DocumentRef,
     Event,
     MdnFacts,
     MdnReport,
@@ -34,11 +36,13 @@ class Settlement:
         resend_on_deadline: bool,
         clock: Callable[[], datetime],
         after_commit: Callable[[], None],
+        documents: DocumentStore | None = None,
     ) -> None:
         self._sessions = sessions
         self._resend = resend_on_deadline
         self._clock = clock
         self._after_commit = after_commit
+        self._documents = documents  # to drop MDN records no message of ours will keep
 
     async def mdn_received(self, report: MdnReport) -> str | None:
         """Settle the message an async MDN is for; returns its new status (None if not ours)."""
@@ -57,7 +61,10 @@ class Settlement:
                 .first()
             )
             if row is None or row["status"] != "awaiting-mdn":
-                return None  # not ours, or already settled (a redelivered event)
+                # Not ours, or already settled (a redelivered event, a late or second MDN).
+                if report.raw is not None and _unowned(row):
+                    await self._forget(report.raw)
+                return None
             facts = MdnFacts(
                 report.disposition,
                 report.modifier,
@@ -136,6 +143,19 @@ class Settlement:
             self._after_commit()
         return len(rows)
 
+    async def _forget(self, raw: DocumentRef) -> None:
+        """inbound-svc keeps every async MDN it accepts; one that settles nothing of ours would
+        stay in the object store for ever."""
+        if self._documents is not None:
+            await self._documents.delete(raw.name)
+
     def _failed(self, row: Any, code: str, reason: str) -> MessageFailed:
         FAILED.labels(row["partner"], code).inc()
         return outcomes.failed(row, code, reason)
+
+
+def _unowned(row: Any) -> bool:
+    """Whether an MDN kept for this row (None: no message of ours) is referenced by nothing
+    that the retention will delete: no message, one that kept no MDN, or one whose documents
+    are gone already. (A message that kept an MDN references the same object name.)"""
+    return row is None or row["mdn_document"] is None or row["document_deleted_at"] is not None

@@ -74,6 +74,10 @@ class MessageDetail(MessageSummary):
     mdn_disposition: str | None
     mdn_modifier: str | None
     mic_matches: bool | None
+    sent_mic: str | None = Field(
+        default=None, description="Outbound: the MIC the latest attempt expects back (base64)"
+    )
+    mdn_mic: str | None = Field(default=None, description="The MIC the MDN reports (base64)")
     signature: str | None = Field(
         description="Outbound: of the partner's MDN; inbound: of the partner's message "
         "(valid, invalid, unverified, unsigned)"

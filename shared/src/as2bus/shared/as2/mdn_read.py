@@ -63,16 +63,17 @@ def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes
     entity = http_entity(headers, body)
     if "content-type" not in h:  # some put the MIME headers in the body
         entity = mime.parse_entity(body)
-    signed, valid, report = False, None, entity
+    signed, verified_by, report = False, None, entity
     try:
         if entity.content_type == "multipart/signed":
             parts = mime.split_multipart(entity.body, entity.param("boundary") or "", strict=False)
             signatures = [e for e in map(mime.parse_entity, parts[1:]) if _is_signature(e)]
             _check_signature_part(signatures)
             signed, report = True, mime.parse_entity(parts[0]) if parts else entity
-            valid = bool(parts and signatures) and _verifies(
-                as_sent_then_canonical(parts[0]), signatures[0].decoded(), verify_certs
-            )
+            if parts and signatures:
+                verified_by = _verifies(
+                    as_sent_then_canonical(parts[0]), signatures[0].decoded(), verify_certs
+                )
         elif entity.content_type in PKCS7_MIME:
             der = entity.decoded()
             name, info = cms.load(der)
@@ -80,7 +81,7 @@ def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes
                 raise MdnError(f"not an MDN: a CMS {name}")
             content = cms.signed_content(info)
             signed, report = True, mime.parse_entity(content)
-            valid = _verifies([content], der, verify_certs)
+            verified_by = _verifies([content], der, verify_certs)
     except (As2Error, mime.MimeError) as err:
         raise MdnError(f"not a readable MDN: {err}") from None
     if report.content_type != REPORT:
@@ -102,7 +103,8 @@ def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes
         mic=mic,
         mic_alg=mic_alg,
         signed=signed,
-        signature_valid=valid,
+        signature_valid=(verified_by is not None) if signed else None,
+        verified_by=verified_by,
     )
 
 
@@ -120,12 +122,12 @@ def _check_signature_part(signatures: list[mime.Entity]) -> None:
         raise MdnError(f"not a readable MDN: its signature part is a CMS {name}")
 
 
-def _verifies(candidates: Iterable[bytes], signature: bytes, certs: list[bytes]) -> bool:
+def _verifies(candidates: Iterable[bytes], signature: bytes, certs: list[bytes]) -> bytes | None:
+    """The certificate that verifies the signature, or None when none does."""
     try:
-        verify.verify(candidates, signature, certs)
+        return verify.verify(candidates, signature, certs).cert
     except As2Error:
-        return False
-    return True
+        return None
 
 
 def _report(report: mime.Entity) -> tuple[dict[str, str], str | None]:

@@ -100,6 +100,8 @@ class ReceivedMessage:
     #: Set instead of ``payload`` (which is then empty) when a large message was read from a
     #: file without holding it in memory: see ``spooled``.
     payload_file: SpooledPayload | None = None
+    #: The partner's certificate (PEM) that verified the signature; None when unsigned.
+    verified_by: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class ReceivedMdn:
     mic_alg: SigningAlg | None
     signed: bool
     signature_valid: bool | None  # None when unsigned
+    verified_by: bytes | None = None  # the certificate (PEM) that verified the signature
 
 
 class As2Error(Exception):

@@ -30,6 +30,7 @@ class Unwrapped:
     layers: list[str] = field(default_factory=list)  # "encrypted", "compressed", "signed"
     mic: str | None = None
     mic_alg: SigningAlg | None = None
+    verified_by: bytes | None = None  # the partner's certificate that verified the signature
     #: What the MIC covers if no signature does (RFC 4130 §7.3.1): the decrypted MIME entity,
     #: else the body as received. Read only if needed, dropped once a signature is verified.
     unsigned_content: Callable[[], Iterable[bytes]] | None = None
@@ -194,6 +195,7 @@ def _verified(
 ) -> bytes:
     verified = verify.verify(candidates, signature, remote.verify_certs)
     got.mic, got.mic_alg = mic_of(verified.digest), verified.alg
+    got.verified_by = verified.cert
     got.unsigned_content = None
     return verified.content
 
@@ -241,6 +243,7 @@ def received(
         mic=got.mic,
         mic_alg=got.mic_alg,
         mdn=mdn_request(h),
+        verified_by=got.verified_by,
     )
 
 

@@ -254,6 +254,7 @@ def _verified(
 
     covered, digest = checked.covers(candidates(), remote.verify_certs)
     got.mic, got.mic_alg = mic_of(digest), checked.alg
+    got.verified_by = checked.verified_by
     got.unsigned_content = None
     return covered
 

@@ -33,6 +33,7 @@ class Verified:
     content: bytes  # the exact bytes the signature covers
     alg: SigningAlg
     digest: bytes
+    cert: bytes  # the certificate (PEM) that verified it
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def verify(candidates: Iterable[bytes], signature: bytes, certs: Sequence[bytes]
     checked = Signature(signature)
     pairs = ((c, _digest(checked.alg, c)) for c in candidates)
     content, digest = checked.covers(pairs, certs)
-    return Verified(content, checked.alg, digest)
+    assert checked.verified_by is not None  # covers() returned: one of certs verified
+    return Verified(content, checked.alg, digest, checked.verified_by)
 
 
 class Signature:
@@ -87,6 +89,9 @@ class Signature:
                 f"{self._signer.digest_name} signatures are not accepted",
             )
         self.alg: SigningAlg = alg
+        #: Which certificate (PEM) verified it, once ``covers`` has returned: with several
+        #: in service during a rotation, the record says which one it was.
+        self.verified_by: bytes | None = None
 
     def covers(
         self, candidates: Iterable[tuple[T, bytes]], certs: Sequence[bytes]
@@ -109,6 +114,7 @@ class Signature:
         for cert in sorted(certs, key=lambda pem: not names(signer.sid, pem)):
             for candidate, digest in digests:
                 if _signature_ok(cert, signer, digest, self.alg):
+                    self.verified_by = cert
                     return candidate, digest
         raise As2Error(
             "authentication-failed",

@@ -44,15 +44,21 @@ async def _sha256(data: bytes) -> str:
 
 
 class _Reader:
-    """``size`` bytes of a file from ``offset``, for ObjectStore.put (which reads with
-    ``readinto`` in a worker thread), hashed on the way."""
+    """``head``, then ``size`` bytes of a file from ``offset``, for ObjectStore.put (which
+    reads with ``readinto`` in a worker thread), hashed on the way."""
 
-    def __init__(self, file: BinaryIO, offset: int, size: int) -> None:
-        self._file, self._left = file, size
+    def __init__(self, file: BinaryIO, offset: int, size: int, head: bytes = b"") -> None:
+        self._file, self._left, self._head = file, size, head
         self.sha256 = hashlib.sha256()
         file.seek(offset)
 
     def readinto(self, buffer: bytearray) -> int:
+        if self._head:
+            done = min(len(buffer), len(self._head))
+            buffer[:done] = self._head[:done]
+            self._head = self._head[done:]
+            self.sha256.update(buffer[:done])
+            return done
         view = memoryview(buffer)[: min(len(buffer), self._left)]
         done = self._file.readinto(view)  # type: ignore[attr-defined]
         if not done and self._left:
@@ -121,11 +127,29 @@ class DocumentStore:
         """A partner's MDN as received, headers and body byte for byte: the record that they
         signed for our document. None when it cannot be stored: that costs the record, never
         the MDN's outcome (the caller goes on)."""
+        name = mdn_object_name(original_message_id)
+        return await self.keep_http_message(name, headers, body, what="the MDN")
+
+    async def keep_http_message(
+        self, name: str, headers: list[tuple[str, str]], body: bytes | BinaryIO, *, what: str
+    ) -> DocumentRef | None:
+        """An AS2 message or MDN as sent or received (header lines, a blank line, the body byte
+        for byte; a body in a file is streamed from its start, never read whole). None when it
+        cannot be stored: that costs the record, never the exchange (the caller goes on)."""
         try:
-            record = raw_http_message(headers, body)
-            return await self.put(mdn_object_name(original_message_id), record)
+            if isinstance(body, bytes):
+                return await self.put(name, raw_http_message(headers, body))
+            size = body.seek(0, 2)
+            reader = _Reader(body, 0, size, raw_http_message(headers, b""))
+            info = await self._store.put(name, reader)  # type: ignore[arg-type]
+            expected = size + len(raw_http_message(headers, b""))
+            if info.size != expected:
+                raise ValueError(f"stored {info.size} of the {expected} bytes")
+            return DocumentRef(
+                bucket=DOCUMENTS_BUCKET, name=name, size=expected, sha256=reader.sha256.hexdigest()
+            )
         except Exception as err:
-            log.warning("could not keep the MDN for %s: %s", original_message_id, err)
+            log.warning("could not keep %s (%s): %s", what, name, err)
             return None
 
     async def delete(self, name: str) -> bool:
@@ -170,6 +194,11 @@ def raw_http_message(headers: list[tuple[str, str]], body: bytes) -> bytes:
     body): how an MDN is kept, byte for byte, as the record of what the partner signed."""
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     return head.encode("utf-8", "surrogateescape") + b"\r\n" + body
+
+
+def sent_object_name(message_id: str) -> str:
+    """Where our message is kept as sent (the latest attempt's: each attempt replaces it)."""
+    return "sent/" + hashlib.sha256(message_id.encode()).hexdigest()
 
 
 def mdn_object_name(original_message_id: str) -> str:

@@ -46,6 +46,12 @@ class ReceivedDocument(Contract):
     received_at: datetime
     #: The partner's request headers (for the record; authorization headers left out).
     headers: dict[str, str] | None = None
+    #: SHA-256 fingerprint (cert-svc's form) of the partner's certificate that verified the
+    #: signature; None when unsigned.
+    signed_with: str | None = None
+    #: The message as received, headers (as in ``headers``) and body byte for byte: the record
+    #: of what the partner signed, kept for the retention; None when not kept.
+    raw: DocumentRef | None = None
 
 
 class Rejection(Contract):
@@ -112,6 +118,9 @@ class MdnReport(Contract):
     #: The MDN as received, headers and body byte for byte (the non-repudiation record), in
     #: the object store; None when it could not be stored (the report stands without it).
     raw: DocumentRef | None = None
+    #: SHA-256 fingerprint (cert-svc's form) of the partner's certificate that verified the
+    #: MDN's signature; None when unsigned or when no certificate verified it.
+    verified_with: str | None = None
 
 
 @register

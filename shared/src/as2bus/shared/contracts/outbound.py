@@ -156,6 +156,9 @@ class SendAttempt(Contract):
     #: of the partner's it was encrypted for; None when not signed / not encrypted.
     signed_with: str | None = None
     encrypted_for: str | None = None
+    #: This attempt's message as sent (``headers`` and the body byte for byte), in the object
+    #: store for the retention; None when not kept.
+    raw: DocumentRef | None = None
 
 
 class Retry(Contract):

@@ -59,11 +59,22 @@ class Ledger:
         return ("duplicate" if row.status == "delivered" else "retry"), first
 
     async def delivered(
-        self, partner: str, message_id: str, document: str, event_seq: int | None = None
+        self,
+        partner: str,
+        message_id: str,
+        document: str,
+        event_seq: int | None = None,
+        raw_document: str | None = None,
     ) -> None:
-        """MessageReceived is on the bus (at ``event_seq`` in the events stream)."""
+        """MessageReceived is on the bus (at ``event_seq`` in the events stream); the message
+        as received is kept as ``raw_document`` (None: not kept)."""
         await self._set(
-            partner, message_id, status="delivered", document=document, event_seq=event_seq
+            partner,
+            message_id,
+            status="delivered",
+            document=document,
+            event_seq=event_seq,
+            raw_document=raw_document,
         )
 
     async def release(self, partner: str, message_id: str) -> None:

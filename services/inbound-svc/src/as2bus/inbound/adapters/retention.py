@@ -7,7 +7,10 @@ filter takes MessageReceived (your systems, ``as2bus inbox``, tracklog-svc) has 
 the event, i.e. its acknowledgement floor has passed the event's sequence. A system that
 stops reading keeps documents until the latest deadline, so delete a durable consumer you no
 longer use. The ledger row stays (it recognises a resent Message-ID); its document name is
-cleared."""
+cleared.
+
+The message as received (the record of what the partner signed) is kept until the latest
+deadline, consumed or not."""
 
 from __future__ import annotations
 
@@ -101,5 +104,25 @@ class ReceivedDocuments:
                     sa.update(table)
                     .where(table.c.id.in_([row.id for row in due]))
                     .values(document=None)
+                )
+        return len(due) + await self._purge_as_received(now)
+
+    async def _purge_as_received(self, now: datetime) -> int:
+        table = received_messages
+        old = table.c.raw_document.is_not(None) & (table.c.received_at < now - self._keep)
+        async with self._sessions() as session:
+            due = (
+                await session.execute(
+                    sa.select(table.c.id, table.c.raw_document).where(old).limit(self._batch)
+                )
+            ).all()
+        for row in due:
+            await self._documents.delete(row.raw_document)
+        if due:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    sa.update(table)
+                    .where(table.c.id.in_([row.id for row in due]))
+                    .values(raw_document=None)
                 )
         return len(due)

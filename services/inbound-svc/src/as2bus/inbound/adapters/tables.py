@@ -26,6 +26,9 @@ received_messages = sa.Table(
     # durable consumer of it past that point (the document's grace period starts then).
     sa.Column("event_seq", sa.BigInteger(), nullable=True),
     sa.Column("consumed_at", sa.DateTime(timezone=True), nullable=True),
+    # The message as received (headers and body), kept for the retention whether or not the
+    # document has been consumed: the record of what the partner signed.
+    sa.Column("raw_document", sa.String(200), nullable=True),
     sa.UniqueConstraint("partner", "message_id", name="uq_received_messages_partner_msgid"),
 )
 

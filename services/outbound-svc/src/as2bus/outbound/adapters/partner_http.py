@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -57,16 +58,37 @@ class Upload:
     iterate it more than once (a retry after a token refresh): each pass reads the document
     again and encrypts with a new key. The plan's headers carry its exact Content-Length."""
 
-    def __init__(self, plan: StreamPlan, document: Callable[[], AsyncIterator[bytes]]) -> None:
+    def __init__(
+        self,
+        plan: StreamPlan,
+        document: Callable[[], AsyncIterator[bytes]],
+        *,
+        keep_copy: bool = False,
+    ) -> None:
         self._plan = plan
         self._document = document
+        #: With ``keep_copy``, the latest pass's bytes (the message as sent), in a temporary
+        #: file that ``close`` removes.
+        self.copy: BinaryIO | None = tempfile.TemporaryFile() if keep_copy else None  # noqa: SIM115
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         encoder = self._plan.encoder()
-        yield encoder.head()
+        if self.copy is not None:
+            self.copy.seek(0)
+            self.copy.truncate()
+        yield self._copied(encoder.head())
         async for chunk in self._document():
-            yield encoder.update(chunk)
-        yield encoder.finish()
+            yield self._copied(encoder.update(chunk))
+        yield self._copied(encoder.finish())
+
+    def _copied(self, piece: bytes) -> bytes:
+        if self.copy is not None:
+            self.copy.write(piece)  # into the page cache: cheaper than a thread hop
+        return piece
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy.close()
 
 
 Body = bytes | Upload

@@ -47,6 +47,7 @@ messages = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     # The partner's MDN as received (object store), kept as long as the document.
     sa.Column("mdn_document", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("sent_document", sa.JSON(none_as_null=True), nullable=True),
     # When the document's object was deleted, its retention after the message settled over.
     sa.Column("document_deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_messages_due", "status", "next_attempt_at"),
