@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -109,7 +110,7 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
         await page.wait_for_timeout(250)
         await page.reload()
     await expect(page.locator("h1 .status")).to_have_text("delivered")
-    await expect(page.locator("dl.facts")).to_contain_text("signature valid, MIC matches")
+    await expect(page.locator("dl.facts").first).to_contain_text("signature valid, MIC matches")
     await expect(page.locator("table.attempts tbody tr")).to_contain_text("200")
     record = page.locator("ul.certs")
     await expect(record).to_contain_text("Signed with: demo-a (own")
@@ -123,6 +124,38 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     async with page.expect_download() as receipt:
         await page.click("text=The MDN as received")
     await _signature_verifies(Path(await (await receipt.value).path()))
+    # Every milestone reached; the MDN as checked: which certificate verified it, both MICs.
+    await expect(page.locator("ol.milestones li.done")).to_have_count(4)
+    mdn = page.locator("section.mdn")
+    await expect(mdn.locator("dd.mdn-signature")).to_contain_text(
+        "Signature verified with: demo-b (partner"
+    )
+    expected = await mdn.locator("code.mic-expected").inner_text()
+    assert len(expected) > 20  # a base64 digest
+    await expect(mdn.locator("code.mic-received")).to_have_text(expected)
+    await expect(mdn.locator("td.mic-result")).to_have_text("matches")
+    await page.click("text=MDN HTTP headers")
+    # As the HTTP client received them (header names are case-insensitive; h11 lowercases).
+    await expect(mdn.locator("pre.mdn-headers")).to_contain_text(
+        re.compile("as2-from: DEMO-B", re.IGNORECASE)
+    )
+    async with page.expect_download() as as_sent:
+        await page.click("text=The message as sent")
+    sent = Path(await (await as_sent.value).path()).read_bytes()
+    await _is_enveloped_data(sent)
+
+    # The same message where DEMO-B received it: the signature verified with DEMO-A's
+    # certificate, and the message as received is byte for byte the one sent.
+    await page.goto(f"{console.url}/tracklog?direction=inbound&q=po-4711.x12")
+    await page.click("table.messages a:text('po-4711.x12')")
+    await expect(page.locator("ul.certs")).to_contain_text(
+        "Signature verified with: demo-a (partner"
+    )
+    await page.screenshot(path=SHOTS / "message-inbound.png", full_page=True)
+    async with page.expect_download() as as_received:
+        await page.click("text=The message as received")
+    received = Path(await (await as_received.value).path()).read_bytes()
+    assert received.partition(b"\r\n\r\n")[2] == sent.partition(b"\r\n\r\n")[2]
 
     await page.click("text=TrackLog")
     await expect(page.locator("table.messages")).to_contain_text("po-4711.x12")
@@ -155,6 +188,22 @@ async def _signature_verifies(mdn: Path) -> None:
     output, _ = await done.communicate()
     assert done.returncode == 0, output.decode()
     assert b"Verification successful" in output
+
+
+async def _is_enveloped_data(message: bytes) -> None:
+    """The message as sent is the AS2 request: its headers, then the body openssl reads as the
+    CMS EnvelopedData it is (encrypted for the partner)."""
+    head, _, body = message.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/pkcs7-mime" in head
+    assert b"AS2-To: DEMO-B" in head
+    done = await asyncio.create_subprocess_exec(
+        "openssl", "cms", "-cmsout", "-print", "-inform", "DER",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await done.communicate(body)
+    assert done.returncode == 0, output.decode(errors="replace")
+    assert b"contentType: pkcs7-envelopedData" in output
 
 
 async def test_roles_and_csrf_are_enforced_on_the_server(

@@ -1,11 +1,11 @@
 """The console's HTTP handlers in process (no browser, no other service): sign-in, session
-cookies, roles, CSRF, the users API, with fake backends and SQLite on a temporary file."""
+cookies, roles, CSRF, the users API, with fake backends and SQLite on a temporary file
+(conftest.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,94 +18,7 @@ from as2bus.console.domain.roles import Role
 from as2bus.console.settings import ConsoleSettings
 from as2bus.shared.db import create_engine
 
-TOKEN = "console-unit-token"
-
-
-class FakeTracklog:
-    """Two pages of messages (a cursor between them) when asked for partner ACME."""
-
-    name = "tracklog-svc"
-
-    def __init__(self) -> None:
-        self.asked: list[Any] = []
-
-    async def get(self, path: str, params: Any = None) -> Any:
-        self.asked.append((path, params))
-        if path == "/api/v1/stats":
-            return {"counts": [], "time_to_mdn": [], "certificates": []}
-        if path == "/api/v1/messages" and (params or {}).get("partner") == "ACME":
-            first = (params or {}).get("cursor") is None
-            names = ["a.x12", "b.x12"] if first else ['c, "quoted".x12']
-            items = [{"filename": n, "partner": "ACME", "status": "delivered"} for n in names]
-            return {"items": items, "next_cursor": "page-2" if first else None}
-        if path == "/api/v1/messages":
-            return {"items": [], "next_cursor": None}
-        return None
-
-
-class FakeConfig:
-    name = "config-svc"
-
-    async def get(self, path: str, params: Any = None) -> Any:
-        return []  # no partners
-
-
-class FakeBackends:
-    def __init__(self) -> None:
-        self.tracklog = FakeTracklog()
-        self.config = FakeConfig()
-
-    async def enabled_partnerships(self) -> list[dict[str, Any]]:
-        return [{"id": "p1", "station_as2_id": "MYCO", "partner_as2_id": "ACME"}]
-
-
-class FakeSender:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, dict[str, Any]]] = []
-
-    async def send_file(self, file: Any, size: int, **fields: Any) -> str:
-        self.sent.append((file.read(), fields))
-        return "console-req-1"
-
-
-@pytest.fixture
-async def app(tmp_path: Path) -> Any:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
-    # Plain http in process: the cookies must not be Secure (the default) to come back.
-    settings = ConsoleSettings.model_validate(
-        {"database_url": url, "api_token": TOKEN, "auto_migrate": False,
-         "AS2BUS_CONSOLE_COOKIE_SECURE": False}
-    )  # fmt: skip
-    application = create_app(settings)
-    application.state.backends = FakeBackends()
-    application.state.sender = FakeSender()
-    for email, role in (("admin@example.com", Role.ADMIN), ("viewer@example.com", Role.VIEWER)):
-        await application.state.accounts.create_user(email, role, "correct horse battery")
-    return application
-
-
-def client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
-
-
-async def sign_in(http: httpx.AsyncClient, email: str) -> str:
-    form = (await http.get("/login")).text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert csrf is not None
-    answer = await http.post("/login", data={"email": email, "password": "correct horse battery",
-                                             "csrf": csrf.group(1), "next": "/send"})  # fmt: skip
-    assert answer.status_code == 303, answer.text
-    return answer.headers["location"]
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
+from .conftest import TOKEN, FakeBackends, FakeSender, client, csrf_of, sign_in
 
 
 async def test_pages_need_a_session_and_the_cookie_is_http_only(app: Any) -> None:

@@ -56,6 +56,7 @@ class RequestRecord:
     headers: dict[str, str]
     signed_with: str | None = None  # certificate fingerprints, cert-svc's form
     encrypted_for: str | None = None
+    raw: dict[str, Any] | None = None  # DocumentRef of the message byte for byte; None: not kept
 
 
 def request_record(timeline: list[dict[str, Any]]) -> RequestRecord | None:
@@ -63,5 +64,5 @@ def request_record(timeline: list[dict[str, Any]]) -> RequestRecord | None:
         data = entry.get("data") or {}
         if entry["event_type"] in ("MessageSent", "MessageReceived") and data.get("headers"):
             return RequestRecord(data["headers"], data.get("signed_with"),
-                                 data.get("encrypted_for"))  # fmt: skip
+                                 data.get("encrypted_for"), data.get("raw"))  # fmt: skip
     return None

@@ -15,11 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 
 from as2bus.console.adapters.backends import BackendError, Backends
+from as2bus.console.adapters.kept import http_head
 from as2bus.console.adapters.sending import ResendError, Sender
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
 from as2bus.console.domain.health import WAITING, PartnerHealth
+from as2bus.console.domain.mdn import mdn_record
+from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.shared.bus.documents import DocumentStore
@@ -40,6 +43,11 @@ STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-wit
 def backends(request: Request) -> Backends:
     found: Backends = request.app.state.backends
     return found
+
+
+def documents(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.documents
+    return store
 
 
 def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
@@ -172,9 +180,15 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
         found = await tracklog.get("/api/v1/messages", {"replays": detail["message_id"]})
         resends = found["items"]
     resendable = detail["direction"] == "outbound" and detail["status"] in RESENDABLE
-    record = request_record(detail.get("timeline", []))
+    timeline = detail.get("timeline", [])
+    record = request_record(timeline)
+    mdn = mdn_record(timeline) if detail["direction"] == "outbound" else None
+    mdn_headers = None
+    if mdn is not None and detail.get("mdn_raw"):
+        kept_mdn = DocumentRef.model_validate(detail["mdn_raw"])
+        mdn_headers = await http_head(documents(request), kept_mdn)
     certificates: dict[str, dict[str, Any]] = {"own": {}, "partner": {}}
-    if record is not None and (record.signed_with or record.encrypted_for):
+    if (record and (record.signed_with or record.encrypted_for)) or (mdn and mdn.verified_with):
         known = await tracklog.get("/api/v1/certificates") or []
         # Ours sign, the partner's encrypt (a loopback demo has the same certificate as both).
         certificates = {
@@ -182,35 +196,53 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
             for kind in ("own", "partner")
         }
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
-                resends=resends, resendable=resendable,
-                attempts=attempts(detail.get("timeline", [])), record=record,
-                certificates=certificates)  # fmt: skip
+                resends=resends, resendable=resendable, attempts=attempts(timeline),
+                record=record, mdn=mdn, mdn_headers=mdn_headers, certificates=certificates,
+                milestones=milestones(detail))  # fmt: skip
+
+
+#: What a message's page offers to download, and why each may be missing.
+DOWNLOADS = {
+    "document": "it was sent inline and kept only while in flight",
+    "mdn": "no signed receipt was received for this message",
+    "message": "it was not kept when it was exchanged",
+}
 
 
 @router.get("/tracklog/{ref}/download/{what}", response_model=None)
 async def download(request: Request, ref: str, what: str, who: Viewer) -> Response:
-    """The message's document, or the partner's MDN as received (headers and body, byte for
-    byte: the non-repudiation record), streamed from the object store."""
-    if what not in ("document", "mdn"):
+    """The message's document, the AS2 message as sent or received, or the partner's MDN as
+    received (headers and body, byte for byte: the non-repudiation records), streamed from the
+    object store."""
+    if what not in DOWNLOADS:
         return page(request, "missing.html", who, what=f"download {what!r}")
     detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
     if detail is None:
         return page(request, "missing.html", who, what=f"message {ref}")
-    kept = detail.get("document") if what == "document" else detail.get("mdn_raw")
-    store: DocumentStore = request.app.state.documents
+    kept = _kept(detail, what)
+    store = documents(request)
     if kept is None:
-        why = ("it was sent inline and kept only while in flight" if what == "document"
-               else "no signed receipt was received for this message")  # fmt: skip
-        return _gone(request, who, f"There is no {what} to download: {why}.")
+        return _gone(request, who, f"There is no {what} to download: {DOWNLOADS[what]}.")
     ref_ = DocumentRef.model_validate(kept)
     if await store.stored(ref_.name) is None:
         return _gone(request, who, f"The {what} is no longer kept: its retention is over "
                      "(docs/integrating.md, \"How long documents stay\").")  # fmt: skip
-    name = (detail.get("filename") or "document") if what == "document" else f"mdn-{ref}.eml"
+    if what == "document":
+        name, media = detail.get("filename") or "document", detail.get("content_type")
+    else:
+        name, media = f"{'mdn' if what == 'mdn' else 'as2-message'}-{ref}.eml", "message/rfc822"
     disposition = f"attachment; filename*=UTF-8''{quote(name)}"
-    media = detail.get("content_type") if what == "document" else "message/rfc822"
     return StreamingResponse(store.chunks(ref_), media_type=media or "application/octet-stream",
                              headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+def _kept(detail: dict[str, Any], what: str) -> dict[str, Any] | None:
+    """The object-store reference of a download, None when there is none."""
+    if what == "message":
+        record = request_record(detail.get("timeline", []))
+        return record.raw if record is not None else None
+    found: dict[str, Any] | None = detail.get("document" if what == "document" else "mdn_raw")
+    return found
 
 
 def _gone(request: Request, who: Any, detail: str) -> HTMLResponse:

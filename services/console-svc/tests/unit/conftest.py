@@ -1,0 +1,150 @@
+"""The console in process for the unit tests: fake backends (tracklog-svc, config-svc), a fake
+object store, a fake sender, and SQLite on a temporary file."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from nats.js.errors import ObjectNotFoundError
+
+from as2bus.console.adapters.tables import metadata
+from as2bus.console.bootstrap import create_app
+from as2bus.console.domain.roles import Role
+from as2bus.console.settings import ConsoleSettings
+from as2bus.shared.contracts import DOCUMENTS_BUCKET, DocumentRef
+from as2bus.shared.db import create_engine
+
+TOKEN = "console-unit-token"
+
+
+class FakeTracklog:
+    """Two pages of messages (a cursor between them) when asked for partner ACME; the details
+    and certificates a test puts in."""
+
+    name = "tracklog-svc"
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+        self.details: dict[str, dict[str, Any]] = {}
+        self.certificates: list[dict[str, Any]] = []
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        self.asked.append((path, params))
+        if path == "/api/v1/stats":
+            return {"counts": [], "time_to_mdn": [], "certificates": []}
+        if path == "/api/v1/messages" and (params or {}).get("partner") == "ACME":
+            first = (params or {}).get("cursor") is None
+            names = ["a.x12", "b.x12"] if first else ['c, "quoted".x12']
+            items = [{"filename": n, "partner": "ACME", "status": "delivered"} for n in names]
+            return {"items": items, "next_cursor": "page-2" if first else None}
+        if path == "/api/v1/messages":
+            return {"items": [], "next_cursor": None}
+        if path == "/api/v1/certificates":
+            return self.certificates
+        if path.startswith("/api/v1/messages/"):
+            return self.details.get(path.rsplit("/", 1)[1])
+        return None
+
+
+class FakeConfig:
+    name = "config-svc"
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        return []  # no partners
+
+
+class FakeBackends:
+    def __init__(self) -> None:
+        self.tracklog = FakeTracklog()
+        self.config = FakeConfig()
+
+    async def enabled_partnerships(self) -> list[dict[str, Any]]:
+        return [{"id": "p1", "station_as2_id": "MYCO", "partner_as2_id": "ACME"}]
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, dict[str, Any]]] = []
+
+    async def send_file(self, file: Any, size: int, **fields: Any) -> str:
+        self.sent.append((file.read(), fields))
+        return "console-req-1"
+
+
+class FakeDocuments:
+    """The object store's reads (DocumentStore's), in small chunks; counts the chunks read and
+    the reads not closed yet."""
+
+    def __init__(self, chunk_size: int = 64) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.chunk_size = chunk_size
+        self.chunks_read = 0
+        self.open_reads = 0
+
+    def keep(self, name: str, data: bytes) -> DocumentRef:
+        self.objects[name] = data
+        digest = hashlib.sha256(data).hexdigest()
+        return DocumentRef(bucket=DOCUMENTS_BUCKET, name=name, size=len(data), sha256=digest)
+
+    async def stored(self, name: str) -> tuple[int, str | None] | None:
+        data = self.objects.get(name)
+        return None if data is None else (len(data), hashlib.sha256(data).hexdigest())
+
+    async def chunks(self, ref: DocumentRef) -> AsyncIterator[bytes]:
+        if ref.name not in self.objects:
+            raise ObjectNotFoundError
+        data = self.objects[ref.name]
+        self.open_reads += 1
+        try:
+            for start in range(0, len(data), self.chunk_size):
+                self.chunks_read += 1
+                yield data[start : start + self.chunk_size]
+        finally:
+            self.open_reads -= 1
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> Any:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    # Plain http in process: the cookies must not be Secure (the default) to come back.
+    settings = ConsoleSettings.model_validate(
+        {"database_url": url, "api_token": TOKEN, "auto_migrate": False,
+         "AS2BUS_CONSOLE_COOKIE_SECURE": False}
+    )  # fmt: skip
+    application = create_app(settings)
+    application.state.backends = FakeBackends()
+    application.state.sender = FakeSender()
+    application.state.documents = FakeDocuments()
+    for email, role in (("admin@example.com", Role.ADMIN), ("viewer@example.com", Role.VIEWER)):
+        await application.state.accounts.create_user(email, role, "correct horse battery")
+    return application
+
+
+def client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+
+
+async def sign_in(http: httpx.AsyncClient, email: str) -> str:
+    form = (await http.get("/login")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    answer = await http.post("/login", data={"email": email, "password": "correct horse battery",
+                                             "csrf": csrf.group(1), "next": "/send"})  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)

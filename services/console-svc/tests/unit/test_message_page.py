@@ -1,0 +1,128 @@
+"""A message's detail page and its downloads, with a fake tracklog-svc and object store
+(conftest.py): the milestone ladder, the MDN section, the message as sent."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .conftest import FakeDocuments, client, sign_in
+
+FINGERPRINT = "ab" * 32
+SENT = b"AS2-From: MYCO\r\nAS2-To: ACME\r\n\r\n" + bytes(range(256))
+MDN = b"AS2-From: ACME\r\nContent-Type: multipart/signed\r\n\r\n--boundary\r\n..."
+T = "2026-01-02T10:00:00+00:00"
+
+
+def delivered(store: FakeDocuments, **sent: Any) -> dict[str, Any]:
+    """An outbound message delivered with a signed MDN, its message and MDN kept."""
+    sent_data = {"attempt": 1, "headers": {"AS2-To": "ACME"}, "mdn_mode": "sync",
+                 "raw": store.keep("sent/1", SENT).model_dump(), **sent}  # fmt: skip
+    mdn_data = {"disposition": "processed", "modifier": None, "mic": "bWlj", "mic_alg": "sha256",
+                "text": "Received <script>alert(1)</script>", "signed": True,
+                "signature_valid": True, "mode": "sync", "verified_with": FINGERPRINT}  # fmt: skip
+    return {
+        "id": "m1", "direction": "outbound", "status": "delivered", "filename": "po.x12",
+        "message_id": "<1@myco>", "station": "MYCO", "partner": "ACME", "size": 3,
+        "attempts": 1, "queued_at": T, "sent_at": T, "mdn_at": T, "mdn_requested": "sync",
+        "mdn_mode": "sync", "mdn_disposition": "processed", "signature": "valid",
+        "mic_matches": True, "sent_mic": "bWlj", "mdn_mic": "bWlj", "document": None,
+        "mdn_raw": store.keep("mdn/1", MDN).model_dump(),
+        "timeline": [
+            {"event_type": "MessageSent", "occurred_at": T, "summary": "", "data": sent_data},
+            {"event_type": "MdnReceived", "occurred_at": T, "summary": "", "data": mdn_data},
+            {"event_type": "MessageDelivered", "occurred_at": T, "summary": "", "data": {}},
+        ],
+    }  # fmt: skip
+
+
+async def test_the_message_as_sent_downloads_byte_for_byte(app: Any) -> None:
+    app.state.backends.tracklog.details["m1"] = delivered(app.state.documents)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = await http.get("/tracklog/m1")
+        assert '<a href="/tracklog/m1/download/message">The message as sent</a>' in page.text
+        answer = await http.get("/tracklog/m1/download/message")
+    assert answer.status_code == 200
+    assert answer.content == SENT
+    assert answer.headers["content-type"] == "message/rfc822"
+    assert "as2-message-m1.eml" in answer.headers["content-disposition"]
+
+
+async def test_a_message_not_kept_or_gone_is_410(app: Any) -> None:
+    tracklog = app.state.backends.tracklog
+    tracklog.details["m1"] = delivered(app.state.documents, raw=None)
+    tracklog.details["m2"] = delivered(app.state.documents)
+    app.state.documents.objects.pop("sent/1")
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        assert "The message as sent: not kept" in (await http.get("/tracklog/m1")).text
+        not_kept = await http.get("/tracklog/m1/download/message")
+        gone = await http.get("/tracklog/m2/download/message")
+    assert not_kept.status_code == 410
+    assert "There is no message to download: it was not kept" in not_kept.text
+    assert gone.status_code == 410
+    assert "its retention is over" in gone.text
+
+
+async def test_the_mdn_section_shows_what_the_partner_answered(app: Any) -> None:
+    tracklog = app.state.backends.tracklog
+    tracklog.details["m1"] = delivered(app.state.documents)
+    tracklog.certificates = [{"kind": "partner", "alias": "acme-2026", "subject": "CN=ACME",
+                              "fingerprint_sha256": FINGERPRINT}]  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/m1")).text
+    start = page.index('<section class="mdn">')
+    section = page[start : page.index("</section>", start)]
+    text = html.unescape(" ".join(section.split()))
+    assert "Received <script>alert(1)</script>" in text
+    assert "<script>" not in section  # the partner's text is escaped
+    assert '<code class="mic-expected">bWlj</code>' in section
+    assert '<code class="mic-received">bWlj</code>' in section
+    assert '<td class="mic-result">matches</td>' in section
+    assert "Signature verified with: acme-2026 (partner, CN=ACME)" in text
+    headers = "AS2-From: ACME\nContent-Type: multipart/signed"
+    assert f'<pre class="mdn-headers">{headers}</pre>' in section
+    assert app.state.documents.open_reads == 0
+    assert '<li class="done"><span class="milestone">MDN received</span>' in page
+
+
+async def test_an_unverified_mdn_and_a_wrong_mic_say_so_and_stop_delivery(app: Any) -> None:
+    detail = delivered(app.state.documents)
+    detail["timeline"][1]["data"].update(signature_valid=None, verified_with=None)
+    detail.update(status="failed", failed_at=T, error_code="mic-mismatch",
+                  error="the MIC does not match", mic_matches=False, mdn_mic="b3RoZXI=",
+                  mdn_raw=None)  # fmt: skip
+    app.state.backends.tracklog.details["m1"] = detail
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/m1")).text
+    assert "Signed, but not verified" in page
+    assert "DOES NOT MATCH" in page
+    assert "mdn-headers" not in page  # no MDN kept: no headers, no error
+    assert ('<li class="stopped"><span class="milestone">delivered</span> '
+            '<span class="milestone-state">stopped here</span> '
+            '<span class="status status-failed">failed</span>') in page  # fmt: skip
+
+
+async def test_an_inbound_message_names_the_certificate_that_verified_it(app: Any) -> None:
+    raw = app.state.documents.keep("received/1", SENT).model_dump()
+    received = {"headers": {"AS2-From": "ACME"}, "signed_with": FINGERPRINT, "raw": raw}
+    app.state.backends.tracklog.details["i1"] = {
+        "id": "i1", "direction": "inbound", "status": "received", "attempts": 0, "document": None,
+        "created_at": T, "received_at": T, "signature": "valid",
+        "timeline": [{"event_type": "MessageReceived", "occurred_at": T, "summary": "",
+                      "data": received}],
+    }  # fmt: skip
+    app.state.backends.tracklog.certificates = [
+        {"kind": "partner", "alias": "acme-2026", "subject": "CN=ACME",
+         "fingerprint_sha256": FINGERPRINT}]  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/i1")).text
+        answer = await http.get("/tracklog/i1/download/message")
+    assert "Signature verified with: acme-2026 (partner, CN=ACME)" in page
+    assert '<a href="/tracklog/i1/download/message">The message as received</a>' in page
+    assert '<section class="mdn">' not in page  # the MDN section is for outbound messages
+    assert answer.content == SENT
