@@ -17,6 +17,7 @@ from as2bus.cert.adapters.tables import keystores as keystore_table
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.schemas import GenerateOwn, KeystoreCreate
 from as2bus.cert.service import CertService
+from as2bus.shared.audit import set_actor
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.errors import ConflictError, InvalidFieldsError
 
@@ -160,3 +161,24 @@ async def test_a_keystore_for_an_unknown_partner_is_refused(keystores: Keystores
             )
         )
     assert [e.field for e in err.value.errors] == ["partner"]
+
+
+async def test_changes_made_through_the_api_say_who_and_background_events_do_not(
+    certs: CertService, sessions: Sessions, clock: Clock
+) -> None:
+    """What the token check records for the call (web.require_scope) goes with every event the
+    call causes; an expiry warning, which nobody made, carries no audit record."""
+    set_actor("alice@example.com via API token 1a2b3c4d")
+    try:
+        await certs.generate_own(GenerateOwn(alias="myco", validity_days=20))
+    finally:
+        set_actor(None)
+    await certs.check_expiry()
+    imported, expiring = await events(sessions)
+    assert imported["event_type"] == "CertImported"
+    assert imported["audit"] == {
+        "actor": "alice@example.com via API token 1a2b3c4d",
+        "changes": {},
+    }
+    assert expiring["event_type"] == "CertExpiring"
+    assert expiring["audit"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -172,3 +173,41 @@ async def test_unknown_ids_get_404(api: httpx.AsyncClient) -> None:
     response = await api.get(f"/api/v1/partners/{uuid.uuid4()}")
     assert response.status_code == 404
     assert "not found" in response.json()["detail"]
+
+
+async def test_every_change_says_who_made_it_and_what_changed_without_secrets(
+    api: httpx.AsyncClient, js: JetStreamContext, config_svc: ServiceProcess
+) -> None:
+    """The audit record travels with the event: the token that made the change (its first 8
+    hex digits of SHA-256, never the token), the person a console names, each field from and
+    to, and secrets by name only."""
+    token_id = hashlib.sha256(TOKEN.encode()).hexdigest()[:8]
+    partner = await created(api, "/api/v1/partners", PARTNER)
+    as_alice = {"X-As2bus-Actor": "alice@example.com"}
+    new_auth = {"type": "basic", "username": "acme", "password": "another-" + SECRET}
+    changed = await api.patch(
+        f"/api/v1/partners/{partner['id']}",
+        json={"name": "Amazon EU", "http_auth": new_auth},
+        headers=as_alice,
+    )
+    assert changed.status_code == 200, changed.text
+    gone = await api.delete(f"/api/v1/partners/{partner['id']}", headers=as_alice)
+    assert gone.status_code == 204
+
+    created_event, updated, deleted = payloads(await wait_for_events(js, 3))
+    assert created_event["audit"]["actor"] == f"API token {token_id} (admin)"
+    assert created_event["audit"]["changes"]["as2_id"] == {"from": None, "to": "amazon"}
+    assert created_event["audit"]["changes"]["secret password"] == {"to": "set"}
+    assert updated["audit"] == {
+        "actor": f"alice@example.com via API token {token_id}",
+        "changes": {
+            "name": {"from": "Amazon", "to": "Amazon EU"},
+            "secret password": {"to": "replaced"},
+        },
+    }
+    assert deleted["audit"] == {
+        "actor": f"alice@example.com via API token {token_id}",
+        "changes": {},
+    }
+    everything = json.dumps([created_event, updated, deleted])
+    assert SECRET not in everything and TOKEN not in everything

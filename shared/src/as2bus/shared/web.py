@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from as2bus.shared.api_docs import add_offline_docs
+from as2bus.shared.audit import ACTOR_HEADER, describe_actor, set_actor
 from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -97,6 +98,7 @@ def require_scope(tokens: ApiTokens, needed: Scope) -> ScopeCheck:
     """A FastAPI dependency: 401 without a known token, 403 when its scope is too low."""
 
     async def check(
+        request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> None:
         have = tokens.scope_of(credentials.credentials) if credentials else None
@@ -112,6 +114,10 @@ def require_scope(tokens: ApiTokens, needed: Scope) -> ScopeCheck:
                 detail=f"this needs a token with the {needed.label} scope; yours has {have.label}",
                 headers={"X-Needed-Scope": needed.label},
             )
+        assert credentials is not None  # a scope was found for them
+        # For the audit record of the changes this call makes (shared/audit.py).
+        token_id = _digest(credentials.credentials).hex()[:8]
+        set_actor(describe_actor(token_id, have.label, request.headers.get(ACTOR_HEADER)))
 
     check.scope = needed  # type: ignore[attr-defined]  # read by route_scope()
     return check

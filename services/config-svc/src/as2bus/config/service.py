@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.config.adapters.repository import ConfigRepository
@@ -23,6 +24,7 @@ from as2bus.config.schemas import (
     StationCreate,
     StationUpdate,
 )
+from as2bus.shared.audit import audited, differences, secret_changes
 from as2bus.shared.contracts import (
     Deleted,
     DeletedPartnership,
@@ -108,9 +110,11 @@ class ConfigService:
         data: Any,
         *,
         deleted: bool = False,
+        changes: dict[str, Any] | None = None,
     ) -> None:
-        """Record the event and the key-value update it implies, in the current transaction."""
-        event = event_type(data=data, correlation_id=str(data.id))
+        """Record the event and the key-value update it implies, in the current transaction;
+        made through the API, the event carries who made the change and ``changes``."""
+        event = audited(event_type(data=data, correlation_id=str(data.id)), changes)
         value = None if deleted else data.model_dump_json()
         await repo.add_to_outbox(event, config_key(entity, str(data.id)), value, data.revision)
 
@@ -135,7 +139,9 @@ class ConfigService:
                 id=uuid.uuid4(), revision=1, created_at=now, updated_at=now, **fields
             )
             await repo.add_station(state)
-            await self._announce(repo, StationCreated, "station", state)
+            await self._announce(
+                repo, StationCreated, "station", state, changes=_changed(None, state)
+            )
         return state
 
     async def update_station(self, station_id: uuid.UUID, update: StationUpdate) -> StationState:
@@ -152,7 +158,9 @@ class ConfigService:
                 raise ConflictError(duplicate)
             new = new.model_copy(update={"revision": current.revision + 1, "updated_at": utc_now()})
             await repo.save_station(new)
-            await self._announce(repo, StationUpdated, "station", new)
+            await self._announce(
+                repo, StationUpdated, "station", new, changes=_changed(current, new)
+            )
             if new.as2_id != current.as2_id:
                 await self._touch_partnerships(
                     repo, await repo.list_partnerships(station_id=station_id)
@@ -194,7 +202,13 @@ class ConfigService:
                 id=uuid.uuid4(), revision=1, created_at=now, updated_at=now, **fields
             )
             await repo.add_partner(state, secrets)
-            await self._announce(repo, PartnerCreated, "partner", state)
+            await self._announce(
+                repo,
+                PartnerCreated,
+                "partner",
+                state,
+                changes=_changed(None, state, ({}, secrets)),
+            )
         return state
 
     async def update_partner(self, partner_id: uuid.UUID, update: PartnerUpdate) -> PartnerState:
@@ -204,7 +218,7 @@ class ConfigService:
         )
         async with self._unit(duplicate) as repo:
             current = await _must(repo.get_partner(partner_id), "partner", partner_id)
-            secrets = await repo.get_partner_secrets(partner_id)
+            secrets = old_secrets = await repo.get_partner_secrets(partner_id)
             merged = {**current.model_dump(mode="json"), **changes}
             if update.http_auth is not None:
                 merged["http_auth"], secrets = split_auth(
@@ -219,7 +233,13 @@ class ConfigService:
                 raise ConflictError(duplicate)
             new = new.model_copy(update={"revision": current.revision + 1, "updated_at": utc_now()})
             await repo.save_partner(new, secrets)
-            await self._announce(repo, PartnerUpdated, "partner", new)
+            await self._announce(
+                repo,
+                PartnerUpdated,
+                "partner",
+                new,
+                changes=_changed(current, new, (old_secrets, secrets)),
+            )
             if new.as2_id != current.as2_id:
                 await self._touch_partnerships(
                     repo, await repo.list_partnerships(partner_id=partner_id)
@@ -272,7 +292,9 @@ class ConfigService:
                 enabled=data.enabled, created_at=now, updated_at=now,
             )  # fmt: skip
             await repo.add_partnership(state)
-            await self._announce(repo, PartnershipCreated, "partnership", state)
+            await self._announce(
+                repo, PartnershipCreated, "partnership", state, changes=_changed(None, state)
+            )
         return state
 
     async def update_partnership(
@@ -299,7 +321,9 @@ class ConfigService:
                 }
             )
             await repo.save_partnership(new)
-            await self._announce(repo, PartnershipUpdated, "partnership", new)
+            await self._announce(
+                repo, PartnershipUpdated, "partnership", new, changes=_changed(current, new)
+            )
         return new
 
     async def delete_partnership(self, partnership_id: uuid.UUID) -> None:
@@ -326,6 +350,24 @@ class ConfigService:
             )
             await repo.save_partnership(fresh)
             await self._announce(repo, PartnershipUpdated, "partnership", fresh)
+
+
+#: Not a change anybody made: bookkeeping of every write.
+_NOT_AUDITED = {"id", "revision", "created_at", "updated_at"}
+
+
+def _changed(
+    before: BaseModel | None,
+    after: BaseModel,
+    secrets: tuple[dict[str, Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What a write changed, for the audit record: each field from and to (all of them for a
+    new entity), and which secrets were set, replaced or removed, never their values."""
+    old = before.model_dump(mode="json", exclude=_NOT_AUDITED) if before is not None else {}
+    found = differences(old, after.model_dump(mode="json", exclude=_NOT_AUDITED))
+    if secrets is not None:
+        found.update(secret_changes(*secrets))
+    return found
 
 
 async def _must(lookup: Awaitable[T | None], entity: str, ref: uuid.UUID) -> T:

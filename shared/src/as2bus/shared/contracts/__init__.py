@@ -36,6 +36,7 @@ from as2bus.shared.contracts.config import (
     TokenRefreshPublic,
 )
 from as2bus.shared.contracts.envelope import (
+    Audit,
     Command,
     Contract,
     Event,
@@ -91,6 +92,7 @@ __all__ = [
     "SEND_SUBJECT",
     "AttemptStart",
     "AttemptStarted",
+    "Audit",
     "BasicAuthPublic",
     "CertExpired",
     "CertExpiring",

@@ -31,6 +31,21 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Audit(Contract):
+    """Who made a configuration or certificate change through an API, and what it changed."""
+
+    actor: str = Field(
+        description="Who: 'API token 1a2b3c4d (admin)' (the first 8 hex digits of the token's "
+        "SHA-256), or 'alice@example.com via API token 1a2b3c4d' when the caller (the console) "
+        "named the person it acts for"
+    )
+    changes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="field → {'from': old, 'to': new}; a secret's value is never given, only "
+        "{'to': 'replaced'} or {'to': 'removed'}",
+    )
+
+
 class Event(Contract):
     """Envelope fields; subclasses add ``data`` and declare their subject."""
 
@@ -50,6 +65,11 @@ class Event(Contract):
         "NATS header correlation_id carries the same value.",
     )
     schema_version: int = 1
+    audit: Audit | None = Field(
+        default=None,
+        description="Configuration and certificate events caused by an API call: who and what "
+        "changed. None for what the services do on their own (expiry warnings, message events).",
+    )
 
     def model_post_init(self, context: Any, /) -> None:
         # The type name travels in the payload so a consumer of many subjects can dispatch.

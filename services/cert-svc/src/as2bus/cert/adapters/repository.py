@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from as2bus.cert.adapters.tables import certificates, expiry_notices, keystores, outbox
 from as2bus.cert.domain import Certificate
+from as2bus.shared.audit import audited
 from as2bus.shared.contracts import Event
 from as2bus.shared.outbox import add_to_outbox
 
@@ -110,4 +111,5 @@ class CertRepository:
         )
 
     async def add_to_outbox(self, event: Event) -> None:
-        await add_to_outbox(self.session, outbox, event)
+        # Made through the API: the event says who (the facts it carries say what).
+        await add_to_outbox(self.session, outbox, audited(event))
