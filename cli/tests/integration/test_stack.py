@@ -150,19 +150,19 @@ def test_a_taken_port_is_reported(start: Any, ports: tuple[int, int]) -> None:
     assert BANNER not in up.output
 
 
-def test_the_loopback_demo_delivers_right_after_up(
-    start: Any, tmp_path: Path, ports: tuple[int, int]
-) -> None:
-    up = start()
+# The next three share one stack (module scope): each starts its own data nowhere else.
+
+
+def test_the_loopback_demo_delivers_right_after_up(running_stack: Any, tmp_path: Path) -> None:
+    up, ports = running_stack.up, (running_stack.nats_port, running_stack.base_port)
     up.wait_for("Loopback demo created")
     document = tmp_path / "po.x12"
     document.write_bytes(b"ISA*00*demo~\r\nST*850*0001~\r\n" * 10)
     argv = ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"]
-    env = {"AS2BUS_DATA_DIR": str(tmp_path / "data")}  # the CLI's NATS user is kept there
+    env = {"AS2BUS_DATA_DIR": str(running_stack.data)}  # the CLI's NATS user is kept there
     sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"], env=env)
     assert sent.exit_code == 0, sent.output
     assert sent.output.splitlines()[-1] == "delivered", sent.output
-    assert up.stop(signal.SIGINT) == 0, up.output
 
 
 async def _errors_of(url: str, subject: str) -> tuple[list[str], bool]:
@@ -208,13 +208,11 @@ def _password(data: Path, user: str) -> str:
 
 
 def test_nats_refuses_anonymous_clients_and_limits_each_user(
-    start: Any,
-    tmp_path: Path,
-    ports: tuple[int, int],
+    running_stack: Any, tmp_path: Path
 ) -> None:
-    data, url = tmp_path / "data", f"127.0.0.1:{ports[0]}"
-    up = start()
-    up.wait_for("Loopback demo created")
+    ports = (running_stack.nats_port, running_stack.base_port)
+    data, url = running_stack.data, f"127.0.0.1:{ports[0]}"
+    running_stack.up.wait_for("Loopback demo created")
     for user in NATS_USERS:
         assert stat.S_IMODE((data / "secrets" / "nats" / user).stat().st_mode) == 0o600
 
@@ -244,7 +242,6 @@ def test_nats_refuses_anonymous_clients_and_limits_each_user(
     received = CliRunner().invoke(app, ["inbox", "--follow", str(inbox), "--once"], env=env)
     assert received.exit_code == 0, received.output
     assert document.read_bytes() in [p.read_bytes() for p in inbox.iterdir() if p.is_file()]
-    assert up.stop(signal.SIGINT) == 0, up.output
 
 
 def test_a_data_dir_from_before_nats_users_gets_them_and_keeps_its_streams(
@@ -323,16 +320,13 @@ def readme_commands() -> list[str]:
     return lines
 
 
-def test_every_readme_command_works_in_a_clean_shell(
-    start: Any, tmp_path: Path, ports: tuple[int, int]
-) -> None:
+def test_every_readme_command_works_in_a_clean_shell(running_stack: Any, tmp_path: Path) -> None:
     """After `make sync`, each README line runs as written, through ./as2bus, in a shell
     whose PATH holds nothing of ours (not .venv, not .tools), against a running gateway."""
     commands = readme_commands()
     assert len(commands) >= 13, commands  # a README that lost its examples fails here
-    up = start()
-    up.wait_for("Loopback demo created")
-    nats_port, base = ports
+    running_stack.up.wait_for("Loopback demo created")
+    nats_port, base = running_stack.nats_port, running_stack.base_port
     work = tmp_path / "work"
     work.mkdir()
     (work / "README.md").write_bytes((REPO / "README.md").read_bytes())
@@ -345,7 +339,7 @@ def test_every_readme_command_works_in_a_clean_shell(
     env = {
         "HOME": str(tmp_path),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "AS2BUS_DATA_DIR": str(tmp_path / "data"),
+        "AS2BUS_DATA_DIR": str(running_stack.data),
         "AS2BUS_NATS_URL": f"nats://127.0.0.1:{nats_port}",
         "AS2BUS_CONFIG_URL": f"http://127.0.0.1:{base}",
         "AS2BUS_CERT_URL": f"http://127.0.0.1:{base + 1}",
@@ -377,4 +371,3 @@ def test_every_readme_command_works_in_a_clean_shell(
     assert failed == {}
     assert (work / "myco.cer").read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert any((work / "received").iterdir())  # the demo's document, by inbox --follow
-    assert up.stop(signal.SIGINT) == 0, up.output
