@@ -1,4 +1,5 @@
-"""The read use cases behind the API: pages, one message, dashboard figures, certificates."""
+"""The read use cases behind the API: pages, one message, dashboard figures, partner health,
+certificates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.shared.errors import NotFoundError
-from as2bus.tracklog.adapters import queries, stats
+from as2bus.tracklog.adapters import partner_health, queries, stats
 from as2bus.tracklog.certs import CertificateView
 from as2bus.tracklog.domain import utc
 from as2bus.tracklog.schemas import (
@@ -18,6 +19,7 @@ from as2bus.tracklog.schemas import (
     MessageDetail,
     MessagePage,
     MessageSummary,
+    PartnerHealth,
     Rotation,
     Stats,
     StatusCount,
@@ -90,6 +92,11 @@ class Reads:
             if cert.retirement_at is not None and now < utc(cert.retirement_at) <= horizon:
                 found.append(Rotation(at=cert.retirement_at, change="retires", certificate=cert))
         return sorted(found, key=lambda r: r.at)
+
+    async def partner_health(self) -> list[PartnerHealth]:
+        async with self._sessions() as session:
+            rows = await partner_health.health_by_partner(session)
+        return [PartnerHealth.model_validate(row) for row in rows]
 
     async def stats(
         self,

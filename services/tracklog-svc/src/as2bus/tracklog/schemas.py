@@ -117,6 +117,30 @@ class FailureReason(BaseModel):
     example: str | None
 
 
+class PartnerMessage(BaseModel):
+    """A partner's latest message of a kind, as the Partner health page links to it."""
+
+    id: uuid.UUID = Field(description="Stable id of the row: GET /api/v1/messages/{id}")
+    message_id: str | None = Field(description="The AS2 Message-ID")
+    filename: str | None
+    status: Status
+    updated_at: datetime = Field(description="Time of its latest event")
+
+
+class PartnerFailure(PartnerMessage):
+    error_code: str | None = Field(description="Short reason code")
+    error: str | None = Field(description="What went wrong, for a person")
+
+
+class PartnerHealth(BaseModel):
+    partner: str = Field(description="The partner's AS2 ID")
+    last_delivered: PartnerMessage | None = Field(
+        description="Latest outbound message delivered, with or without warnings"
+    )
+    last_failed: PartnerFailure | None = Field(description="Latest outbound message failed")
+    waiting: int = Field(description="Outbound messages queued, sending, sent or retrying")
+
+
 class CertificateOut(BaseModel):
     kind: str
     alias: str

@@ -1,5 +1,6 @@
 """Partner health from the track log: when the last exchange with each partner worked, when it
-last failed and why, the success rate over 24 hours, what is waiting."""
+last failed and why, the success rate over 24 hours, what is waiting. tracklog-svc works out
+the latest messages and the waiting count of every partner at once (``/partners/health``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ from typing import Any
 
 from as2bus.console.domain.dashboard import PartnerRate
 
-WAITING = ("queued", "sending", "sent", "retrying")
-
 
 @dataclass(frozen=True)
 class PartnerHealth:
     partner: dict[str, Any]  # config-svc's partner
-    last_success: dict[str, Any] | None
+    last_success: dict[str, Any] | None  # delivered, with or without warnings
     last_failure: dict[str, Any] | None
-    waiting: int
+    waiting: int  # queued, sending, sent or retrying
     rate: PartnerRate | None  # the last 24 hours
     limits: dict[str, Any] | None = None  # outbound-svc's view of its limits' use, if it answered
 

@@ -20,7 +20,7 @@ from as2bus.console.adapters.sending import ResendError, Sender
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
-from as2bus.console.domain.health import WAITING, PartnerHealth
+from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
@@ -272,28 +272,24 @@ async def connection_test(
 
 
 async def _health(b: Backends) -> list[PartnerHealth]:
+    """Four calls whatever the number of partners: config-svc's partners, tracklog-svc's
+    statistics and every partner's latest messages, outbound-svc's limits of every partner."""
     partners = await b.config.get("/api/v1/partners") or []
+    if not partners:
+        return []  # nothing to ask the others about
     rates = {r.partner: r for r in summarise(await b.tracklog.get("/api/v1/stats") or {}).partners}
-
-    async def latest(partner: str, status: str) -> dict[str, Any] | None:
-        params = {"partner": partner, "direction": "outbound", "status": status, "limit": 1,
-                  "sort": "updated_at"}  # fmt: skip
-        return next(iter((await b.tracklog.get("/api/v1/messages", params))["items"]), None)
-
+    latest = {h["partner"]: h for h in await b.tracklog.get("/api/v1/partners/health") or []}
+    try:
+        limits = {p["as2_id"]: p for p in await b.outbound.get("/api/v1/partners/limits") or []}
+    except BackendError:
+        limits = {}  # outbound-svc away: the rest of the page still stands
     found = []
     for p in sorted(partners, key=lambda p: p["as2_id"]):
         as2_id = p["as2_id"]
-        waiting = await b.tracklog.get(
-            "/api/v1/messages",
-            {"partner": as2_id, "direction": "outbound", "status": list(WAITING), "limit": 500},
-        )
-        try:
-            limits = await b.outbound.get(f"/api/v1/partners/{as2_id}/limits")
-        except BackendError:
-            limits = None  # outbound-svc away: the rest of the page still stands
-        found.append(PartnerHealth(p, await latest(as2_id, "delivered"),
-                                   await latest(as2_id, "failed"), len(waiting["items"]),
-                                   rates.get(as2_id), limits))  # fmt: skip
+        h = latest.get(as2_id, {})  # none: no outbound message to this partner yet
+        found.append(PartnerHealth(p, h.get("last_delivered"), h.get("last_failed"),
+                                   h.get("waiting", 0), rates.get(as2_id),
+                                   limits.get(as2_id)))  # fmt: skip
     return found
 
 

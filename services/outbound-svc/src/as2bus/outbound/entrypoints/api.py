@@ -1,4 +1,5 @@
-"""outbound-svc's API: the connection test the console offers operators (operate scope)."""
+"""outbound-svc's API: partners' limits in use (read scope) and the connection test the console
+offers operators (operate scope)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, status
 
+from as2bus.shared.contracts import PartnerState
 from as2bus.shared.web import Scope, scoped_routers
 
 routers = scoped_routers("/api/v1")
@@ -15,14 +17,26 @@ read = routers[Scope.READ]
 operate = routers[Scope.OPERATE]
 
 
+# Declared first: a /partners/{as2_id} route added below can never take "limits" for an AS2 ID.
+@read.get("/partners/limits", tags=["partners"])
+async def all_limits(request: Request) -> list[dict[str, Any]]:
+    """Every partner's limits in use now, by AS2 ID, in one answer (the console's Partner
+    health page): for each, its ``as2_id`` and what ``/partners/{as2_id}/limits`` gives."""
+    now = datetime.now(UTC)
+    partners = sorted(request.app.state.replica.partners.values(), key=lambda p: p.as2_id)
+    return [{"as2_id": p.as2_id, **await _usage(request, p, now)} for p in partners]
+
+
 @read.get("/partners/{as2_id}/limits", tags=["partners"])
 async def limits(as2_id: str, request: Request) -> dict[str, Any]:
     """How much of the partner's limits is in use now: sends in progress against its maximum
     concurrency, send tokens available against its rate limit."""
-    partner = _partner(request, as2_id)
-    now = datetime.now(UTC)
+    return await _usage(request, _partner(request, as2_id), datetime.now(UTC))
+
+
+async def _usage(request: Request, partner: PartnerState, now: datetime) -> dict[str, Any]:
     in_flight, tokens = await request.app.state.claims.usage(
-        as2_id, partner.rate_limit_per_second, now
+        partner.as2_id, partner.rate_limit_per_second, now
     )
     return {
         "in_flight": in_flight,

@@ -21,6 +21,7 @@ from as2bus.tracklog.schemas import (
     CertificateOut,
     MessageDetail,
     MessagePage,
+    PartnerHealth,
     ProjectionStatus,
     Rotation,
     Stats,
@@ -109,6 +110,13 @@ async def get_stats(
     """Counts by status per partner per hour or day, time to MDN, failure reasons and
     certificate expiry, for messages first seen in the window."""
     return await service.stats(since, until, bucket, partner)
+
+
+@read.get("/partners/health", tags=["dashboard"])
+async def partner_health(service: ReadsDep) -> list[PartnerHealth]:
+    """Every partner with outbound messages, by AS2 ID: its latest delivered and latest failed
+    message (by last activity) and how many wait, all partners in one answer."""
+    return await service.partner_health()
 
 
 @read.get("/certificates", tags=["certificates"])

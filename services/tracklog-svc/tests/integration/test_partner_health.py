@@ -1,0 +1,102 @@
+"""GET /api/v1/partners/health over HTTP, on SQLite and PostgreSQL: every partner's latest
+delivered and latest failed outbound message and its waiting count, in one answer, the same
+facts the message list gives one partner at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from as2bus.shared.contracts import Event
+from as2bus.tracklog.domain import MessageState
+from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
+
+from .conftest import client, publish, wait_applied
+
+__all__ = ["client"]  # the fixture, used by name
+
+DELIVERED = ["delivered", "delivered-with-warnings"]
+
+
+def minute(n: int) -> datetime:
+    return T0 + timedelta(minutes=n)
+
+
+def traffic() -> list[Event]:
+    return [
+        # acme: delivered, failed, then delivered with warnings (the latest); one queued.
+        *outbound("<a1@myco>", at=minute(0)),
+        *outbound("<a2@myco>", at=minute(5), fail="HTTP 500 from the partner"),
+        *outbound("<a3@myco>", at=minute(10), mdn="processed/warning"),
+        *outbound("<a4@myco>", at=minute(15))[:1],
+        # globex: failures only. The one queued first failed last (after retries): the latest
+        # is by last activity, not by creation. One retrying, one sent and awaiting its MDN.
+        *outbound("<g1@myco>", partner="globex", at=minute(0), retries=3,
+                  step=timedelta(minutes=10), fail="CERT_HAS_EXPIRED: x"),
+        *outbound("<g2@myco>", partner="globex", at=minute(20), fail="HTTP 503 busy"),
+        *outbound("<g3@myco>", partner="globex", at=minute(25), retries=1)[:2],
+        *outbound("<g4@myco>", partner="globex", at=minute(26), mdn=None, mdn_mode="async"),
+        # initech: two delivered at the same moment.
+        *outbound("<i1@myco>", partner="initech", at=minute(30)),
+        *outbound("<i2@myco>", partner="initech", at=minute(30)),
+        # hooli sends to us only; umbrella's one request was refused before any sending.
+        *inbound("<h1@hooli>", partner="hooli"),
+        rejected(direction="outbound", request_id="req-refused", partner="umbrella"),
+    ]  # fmt: skip
+
+
+def latest(rows: list[MessageState], statuses: list[str]) -> str | None:
+    matching = [r for r in rows if r.status in statuses]
+    newest = max(matching, key=lambda r: (r.updated_at, r.id), default=None)
+    return str(newest.id) if newest else None
+
+
+async def one_by_one(api: httpx.AsyncClient, partner: str, statuses: list[str]) -> Any:
+    """The latest message as the console asked for it before, one partner at a time."""
+    params = {"partner": partner, "direction": "outbound", "status": statuses, "limit": 1,
+              "sort": "updated_at"}  # fmt: skip
+    items = (await api.get("/api/v1/messages", params=params)).json()["items"]
+    return items[0]["id"] if items else None
+
+
+async def test_every_partners_latest_messages_and_waiting_count_in_one_answer(
+    nats_url: str, database_url: str, start_service: Any, client: Any
+) -> None:
+    events = traffic()
+    rows = [r for r in in_memory(events).values() if r.direction == "outbound"]
+    api = client(start_service(database_url))
+    await publish(nats_url, events)
+    await wait_applied(api, len(events))
+
+    answer = await api.get("/api/v1/partners/health")
+    assert answer.status_code == 200, answer.text
+    health = {h["partner"]: h for h in answer.json()}
+    assert list(health) == ["acme", "globex", "initech", "umbrella"]  # by AS2 ID, outbound only
+
+    acme, globex = health["acme"], health["globex"]
+    assert (acme["last_delivered"]["message_id"], acme["last_delivered"]["status"]) == (
+        "<a3@myco>", "delivered-with-warnings")  # fmt: skip
+    assert acme["last_failed"]["message_id"] == "<a2@myco>"
+    assert acme["last_failed"]["error"] == "HTTP 500 from the partner"
+    assert acme["waiting"] == 1
+    assert globex["last_delivered"] is None
+    failure = globex["last_failed"]
+    assert (failure["message_id"], failure["error_code"]) == ("<g1@myco>", "CERT_HAS_EXPIRED")
+    assert failure["updated_at"] == minute(40).isoformat().replace("+00:00", "Z")
+    assert failure["filename"] == "invoice.edi"
+    assert globex["waiting"] == 2
+    assert health["umbrella"] == {"partner": "umbrella", "last_delivered": None,
+                                  "last_failed": None, "waiting": 0}  # fmt: skip
+
+    for partner, h in health.items():
+        mine = [r for r in rows if r.partner == partner]
+        delivered, failed = h["last_delivered"], h["last_failed"]
+        assert (delivered and delivered["id"]) == latest(mine, DELIVERED), partner
+        assert (failed and failed["id"]) == latest(mine, ["failed"]), partner
+        assert h["waiting"] == sum(r.status in ("queued", "sending", "sent", "retrying")
+                                   for r in mine)  # fmt: skip
+        # The same message the list, newest activity first, puts first (ties by id too).
+        assert (delivered and delivered["id"]) == await one_by_one(api, partner, DELIVERED)
+        assert (failed and failed["id"]) == await one_by_one(api, partner, ["failed"])
