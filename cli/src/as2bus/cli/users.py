@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from as2bus.cli.client import DEFAULT_CONSOLE_URL, CliState
+from as2bus.cli import output
+from as2bus.cli.client import DEFAULT_CONSOLE_URL, CliState, ConfigClient
 
 app = typer.Typer(help="Users of the web console (console-svc).")
 
@@ -53,3 +54,90 @@ def create(
     typer.echo(f"created {made['email']} ({made['role']})")
     if made.get("password"):
         typer.echo(f"password (shown this once): {made['password']}")
+
+
+COLUMNS: list[output.Column] = [
+    ("EMAIL", lambda u: u["email"]),
+    ("ROLE", lambda u: u["role"]),
+    ("STATUS", lambda u: u["status"]),
+    ("SIGNS IN WITH", lambda u: u["sign_in"]),
+    ("SINCE", lambda u: u["created_at"][:10]),
+]
+
+
+def _console(ctx: typer.Context, console_url: str) -> tuple[CliState, ConfigClient]:
+    state = ctx.ensure_object(CliState)
+    state.console_url = console_url
+    return state, state.console_client()
+
+
+@app.command("list")
+def list_users(ctx: typer.Context, console_url: ConsoleUrl = DEFAULT_CONSOLE_URL) -> None:
+    """List the console's users."""
+    state, client = _console(ctx, console_url)
+    rows = client.get("/users")
+    output.table(rows, COLUMNS, state.json, "No users yet (create one: as2bus user create).")
+
+
+@app.command("set-role")
+def set_role(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    role: Annotated[str, typer.Argument(help="admin, operator or viewer.")],
+    console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
+) -> None:
+    """Give a user another role (the last enabled admin keeps theirs)."""
+    state, client = _console(ctx, console_url)
+    user = client.patch(f"/users/{email}", {"role": role})
+    output.done(f"{user['email']} is now {user['role']}", user, state.json)
+
+
+@app.command("disable")
+def disable(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
+) -> None:
+    """Stop a user from signing in; their sessions end at once."""
+    state, client = _console(ctx, console_url)
+    user = client.patch(f"/users/{email}", {"disabled": True})
+    output.done(f"{user['email']} is disabled", user, state.json)
+
+
+@app.command("enable")
+def enable(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
+) -> None:
+    """Let a disabled user sign in again."""
+    state, client = _console(ctx, console_url)
+    user = client.patch(f"/users/{email}", {"disabled": False})
+    output.done(f"{user['email']} is enabled", user, state.json)
+
+
+@app.command("reset-password")
+def reset_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the new password (12 characters or more) from standard input instead "
+            "of generating one.",
+        ),
+    ] = False,
+    console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
+) -> None:
+    """Give a user a new password (generated and printed once, unless given); their sessions
+    end at once."""
+    _, client = _console(ctx, console_url)
+    body: dict[str, object] = {}
+    if password_stdin:
+        body["password"] = sys.stdin.readline().rstrip("\n")
+        client.secrets.add(str(body["password"]))
+    done = client.post(f"/users/{email}/password", body)
+    typer.echo(f"new password set for {done['email']}")
+    if done.get("password"):
+        typer.echo(f"password (shown this once): {done['password']}")

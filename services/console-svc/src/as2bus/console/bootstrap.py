@@ -1,5 +1,6 @@
 """Composition root of console-svc: settings → database and accounts, the other services'
-clients, the bus (Send File) → pages, sign-in, users API, static files, ops routes."""
+clients, the bus (Send File; the audit trail's consumers) → pages, sign-in, users API, static
+files, ops routes."""
 
 from __future__ import annotations
 
@@ -15,15 +16,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from as2bus.console.accounts import Accounts
+from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.repository import Repository
 from as2bus.console.adapters.sending import Sender
 from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.domain.sessions import Throttle
-from as2bus.console.entrypoints import api, pages, signin
+from as2bus.console.entrypoints import admin_pages, api, cert_pages, config_pages, pages, signin
+from as2bus.console.entrypoints import bus as bus_entrypoints
 from as2bus.console.entrypoints.guard import Forbidden, SignInRequired
 from as2bus.console.settings import ConsoleSettings
+from as2bus.console.user_admin import UserAdmin
 from as2bus.shared.bus import open_bus
+from as2bus.shared.bus.connection import inbox_prefix, new_broker
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.chassis import api_tokens, bus_check, database_check
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
@@ -42,7 +47,13 @@ def utc_now() -> datetime:
 def create_app(settings: ConsoleSettings) -> FastAPI:
     tokens = api_tokens(settings)
     engine = create_engine(settings.database_url)
-    repository = Repository(session_factory(engine))
+    sessions = session_factory(engine)
+    repository = Repository(sessions)
+    trail = AuditTrail(sessions)
+    broker = new_broker(settings.nats_url, name="console-svc")
+    bus_entrypoints.register_consumers(
+        broker, lambda: trail, inbox_prefix=inbox_prefix(settings.nats_url)
+    )
     backend_token = settings.backend_token.get_secret_value() if settings.backend_token else None
     urls = {"tracklog": settings.tracklog_url, "config": settings.config_url,
             "cert": settings.cert_url, "outbound": settings.outbound_url}  # fmt: skip
@@ -52,13 +63,16 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await upgrade_database_async(MIGRATIONS, settings.database_url)
-        bus = await open_bus(settings.nats_url, name="console-svc", streams=settings.events)
+        bus = await open_bus(
+            settings.nats_url, name="console-svc", streams=settings.events, broker=broker
+        )
         documents = DocumentStore(
             await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
         )
         app.state.sender = Sender(bus.client, documents)
         app.state.documents = documents
         app.state.backends = Backends(urls, backend_token)
+        await broker.start()  # the audit trail's consumers
         state.update(bus=bus)
         await repository.drop_expired_sessions(utc_now())
         log.info("console-svc ready on http://%s:%s", settings.http_host, settings.http_port)
@@ -90,6 +104,8 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         if backend_token
         else b"",
     )
+    app.state.audit_trail = trail
+    app.state.user_admin = UserAdmin(app.state.accounts, repository, trail, utc_now)
     app.state.proxy = (
         TrustedProxy.parse(
             settings.trusted_proxies,
@@ -107,6 +123,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.state.max_upload_bytes = settings.max_upload_bytes
     app.include_router(signin.router)
     app.include_router(pages.router)
+    app.include_router(config_pages.router)
+    app.include_router(cert_pages.router)
+    app.include_router(admin_pages.router)
     include_scoped(app, api.routers, tokens)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_error_handlers(app)

@@ -3,13 +3,39 @@ dicts (the APIs' JSON); a service that cannot be reached is one BackendError wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from as2bus.shared.audit import ACTOR_HEADER
+
 
 class BackendError(Exception):
     """A service the page needs did not answer as expected; the message says which, plainly."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """The answer to a change asked for on a user's behalf: done, or refused with reasons a
+    form can show next to its fields (``errors``: field name, or "" for the whole form)."""
+
+    status: int
+    body: Any
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+
+@dataclass(frozen=True)
+class File:
+    """A file a service serves for download (a certificate, a keystore)."""
+
+    content: bytes
+    media_type: str
+    filename: str
 
 
 class Backend:
@@ -19,6 +45,40 @@ class Backend:
 
     async def get(self, path: str, params: Any = None) -> Any:
         return await self._call("GET", path, params=params)
+
+    async def change(
+        self, method: str, path: str, *, actor: str, timeout: float = 30, **kwargs: Any
+    ) -> Change:
+        """A write for the signed-in ``actor`` (``json=``, or ``data=`` and ``files=`` for an
+        upload). The service records the actor in its audit trail next to the console's token.
+        A refusal (4xx) comes back with its reasons; only an unreachable service or a 5xx
+        raises BackendError."""
+        headers = {ACTOR_HEADER: actor}
+        try:
+            answer = await self._client.request(
+                method, path, headers=headers, timeout=timeout, **kwargs
+            )
+        except httpx.HTTPError as err:
+            raise BackendError(f"{self.name} cannot be reached just now ({err})") from err
+        if answer.status_code >= 500:
+            raise BackendError(f"{self.name} answered {answer.status_code}: {answer.text[:200]}")
+        body = answer.json() if answer.content else None
+        return Change(answer.status_code, body, _reasons(answer.status_code, body))
+
+    async def file(self, path: str) -> File | None:
+        """A file to pass on to the browser, None when there is no such thing."""
+        try:
+            answer = await self._client.get(path)
+        except httpx.HTTPError as err:
+            raise BackendError(f"{self.name} cannot be reached just now ({err})") from err
+        if answer.status_code == 404:
+            return None
+        if answer.status_code >= 400:
+            raise BackendError(f"{self.name} answered {answer.status_code}: {answer.text[:200]}")
+        disposition = answer.headers.get("content-disposition", "")
+        filename = disposition.split("filename=", 1)[-1].strip('"') if disposition else "download"
+        media = answer.headers.get("content-type", "application/octet-stream")
+        return File(answer.content, media, filename)
 
     async def post(self, path: str, body: Any = None, *, timeout: float = 10) -> Any:
         return await self._call("POST", path, json=body, timeout=timeout)
@@ -66,3 +126,21 @@ class Backends:
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
+
+
+def _reasons(status: int, body: Any) -> dict[str, str]:
+    """Field name → sentence from the APIs' error bodies (FastAPI's 422 shape, which 409 and
+    our own 422 share: ``detail`` is a list of {loc, msg} or one sentence)."""
+    if status < 400:
+        return {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        return {"": detail}
+    reasons: dict[str, str] = {}
+    for item in detail if isinstance(detail, list) else []:
+        loc = [str(part) for part in item.get("loc", []) if part not in ("body", "query")]
+        name = ".".join(loc)
+        reasons[name] = (
+            f"{reasons[name]}; {item.get('msg')}" if name in reasons else str(item.get("msg"))
+        )
+    return reasons or {"": f"refused ({status})"}

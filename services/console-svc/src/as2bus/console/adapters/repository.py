@@ -55,6 +55,24 @@ class Repository:
         async with self._db() as db, db.begin():
             await db.execute(sa.update(users).where(users.c.id == user_id).values(role=role.label))
 
+    async def all_users(self) -> list[User]:
+        async with self._db() as db:
+            rows = (await db.execute(sa.select(users).order_by(users.c.email))).all()
+        return [_user(row) for row in rows]
+
+    async def save_user(self, user: User) -> None:
+        """A user's role, status and password hash as given; a disabled user or a new password
+        ends the user's sessions (in the same transaction)."""
+        values = {"role": user.role.label, "disabled": user.disabled,
+                  "password_hash": user.password_hash}  # fmt: skip
+        async with self._db() as db, db.begin():
+            old_hash = await db.scalar(
+                sa.select(users.c.password_hash).where(users.c.id == user.id)
+            )
+            await db.execute(sa.update(users).where(users.c.id == user.id).values(**values))
+            if user.disabled or old_hash != user.password_hash:
+                await db.execute(sa.delete(sessions).where(sessions.c.user_id == user.id))
+
     async def count_users(self) -> int:
         async with self._db() as db:
             return int(await db.scalar(sa.select(sa.func.count()).select_from(users)) or 0)

@@ -1,5 +1,6 @@
-"""console-svc's schema: users, their sessions, and failed sign-ins (for throttling). All a
-replica needs is here, so replicas share sessions through the database."""
+"""console-svc's schema: users, their sessions, failed sign-ins (for throttling), and the audit
+trail projected from configuration and certificate events. All a replica needs is here, so
+replicas share sessions through the database."""
 
 from __future__ import annotations
 
@@ -36,4 +37,18 @@ sign_in_failures = sa.Table(
     sa.Column("key", sa.String(400), primary_key=True),
     sa.Column("failures", sa.Integer(), nullable=False),
     sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Configuration and certificate changes, from the events config-svc and cert-svc publish (each
+#: once: the event id is the key, so a redelivered event changes nothing).
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("event_id", sa.Uuid(), primary_key=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(400), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("entity", sa.String(16), nullable=False),
+    sa.Column("label", sa.String(400), nullable=False),
+    sa.Column("changes", sa.JSON(), nullable=False),
 )

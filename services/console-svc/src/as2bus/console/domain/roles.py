@@ -28,6 +28,7 @@ class Action(enum.Enum):
     VIEW = Role.VIEWER
     SEND = Role.OPERATOR
     MANAGE_USERS = Role.ADMIN
+    CONFIGURE = Role.ADMIN  # stations, partners, partnerships, certificates; the audit trail
 
 
 def may(role: Role, action: Action) -> bool:

@@ -75,4 +75,5 @@ async def form_checked(
 
 Viewer = Annotated[SignedIn, allowed(Action.VIEW)]
 Operator = Annotated[SignedIn, allowed(Action.SEND)]
+Admin = Annotated[SignedIn, allowed(Action.CONFIGURE)]
 CheckedForm = Annotated[SignedIn, Depends(form_checked)]

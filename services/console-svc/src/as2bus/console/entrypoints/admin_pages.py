@@ -1,0 +1,137 @@
+"""Admin pages: the users of the console and the audit trail of every configuration,
+certificate and user change. Admins only; every form carries its CSRF token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from as2bus.console.adapters.audit_trail import AuditTrail
+from as2bus.console.domain.audit import ENTITIES, describe_change
+from as2bus.console.domain.roles import Role
+from as2bus.console.domain.users import UserError
+from as2bus.console.entrypoints.guard import Admin, CheckedForm
+from as2bus.console.entrypoints.pages import page
+from as2bus.console.user_admin import UserAdmin
+
+router = APIRouter()
+AUDIT_PAGE = 50
+
+
+def _trail(request: Request) -> AuditTrail:
+    found: AuditTrail = request.app.state.audit_trail
+    return found
+
+
+def _users(request: Request) -> UserAdmin:
+    found: UserAdmin = request.app.state.user_admin
+    return found
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(
+    request: Request,
+    who: Admin,
+    actor: str = "",
+    entity: str = "",
+    q: str = "",
+    before: str = "",
+) -> HTMLResponse:
+    """Who changed what, newest first, with filters and pages of 50."""
+    older_than = _instant(before)
+    entries = await _trail(request).entries(
+        actor=actor.strip() or None,
+        entity=entity if entity in ENTITIES else None,
+        text=q.strip() or None,
+        before=older_than,
+        limit=AUDIT_PAGE + 1,
+    )
+    more = len(entries) > AUDIT_PAGE
+    entries = entries[:AUDIT_PAGE]
+    next_page = None
+    if more:
+        query = {"actor": actor, "entity": entity, "q": q,
+                 "before": entries[-1].occurred_at.isoformat()}  # fmt: skip
+        next_page = "/audit?" + urlencode({k: v for k, v in query.items() if v})
+    return page(request, "audit.html", who, active="audit", entries=entries, entities=ENTITIES,
+                query={"actor": actor, "entity": entity, "q": q}, next_page=next_page,
+                describe_change=describe_change)  # fmt: skip
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/users", response_class=HTMLResponse)
+async def users(request: Request, who: Admin) -> HTMLResponse:
+    return await _users_page(request, who)
+
+
+async def _users_page(
+    request: Request, who: Any, *, error: str | None = None, shown: dict[str, str] | None = None
+) -> HTMLResponse:
+    listed = await _users(request).users()
+    answer = page(request, "users.html", who, active="users", users=listed,
+                  roles=[r.label for r in Role], error=error, shown=shown,
+                  done=request.query_params.get("done"))  # fmt: skip
+    if error:
+        answer.status_code = 422
+    return answer
+
+
+@router.post("/users", response_model=None)
+async def create_user(
+    request: Request,
+    who: Admin,
+    _form: CheckedForm,
+    email: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+) -> Response:
+    """A new user with a generated password, shown once on the page that follows."""
+    try:
+        user, password = await _users(request).create(
+            email, Role.named(role), None, actor=who.user.email
+        )
+    except (UserError, ValueError) as err:
+        return await _users_page(request, who, error=str(err))
+    assert password is not None
+    return await _users_page(request, who, shown={"email": user.email, "password": password})
+
+
+@router.post("/users/{email}", response_model=None)
+async def change_user(
+    request: Request,
+    email: str,
+    who: Admin,
+    _form: CheckedForm,
+    role: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        await _users(request).change(
+            email,
+            actor=who.user.email,
+            role=Role.named(role) if role else None,
+            disabled={"disabled": True, "enabled": False}.get(status),
+        )
+    except (UserError, ValueError) as err:
+        return await _users_page(request, who, error=str(err))
+    return RedirectResponse(f"/users?{urlencode({'done': f'{email} saved'})}", status_code=303)
+
+
+@router.post("/users/{email}/password", response_model=None)
+async def reset_password(request: Request, email: str, who: Admin, _form: CheckedForm) -> Response:
+    """A new generated password, shown once; the user's sessions end."""
+    try:
+        user, password = await _users(request).reset_password(email, None, actor=who.user.email)
+    except UserError as err:
+        return await _users_page(request, who, error=str(err))
+    assert password is not None
+    return await _users_page(request, who, shown={"email": user.email, "password": password})
