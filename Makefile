@@ -56,6 +56,12 @@ bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the 
 	$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 	$(UV) run --frozen python -m bench.scale_out
 
+typecheck: sync ## mypy over every package (strict), as lint runs it
+	$(UV) run --frozen mypy
+
+integration: sync postgres chromium nodejs ## integration and browser tests only (real NATS + PostgreSQL + Chromium)
+	$(UV) run --frozen pytest -m "not bench" $$(find . -path ./.venv -prune -o -path '*/node_modules' -prune -o -type d -name integration -print) $(PYTEST_ARGS)
+
 unit: sync ## unit tests only (no servers)
 	$(UV) run --frozen pytest $$(find . -path ./.venv -prune -o -type d -name unit -print) $(PYTEST_ARGS)
 
