@@ -79,47 +79,44 @@ def list_users(ctx: typer.Context, console_url: ConsoleUrl = DEFAULT_CONSOLE_URL
     output.table(rows, COLUMNS, state.json, "No users yet (create one: as2bus user create).")
 
 
+Email = Annotated[str, typer.Argument(help="The user's e-mail address.")]
+
+
+def _change(ctx: typer.Context, console_url: str, email: str, body: dict[str, object]) -> None:
+    state, client = _console(ctx, console_url)
+    user = client.patch(f"/users/{email}", body)
+    output.done(f"{user['email']}: {user['role']}, {user['status']}", user, state.json)
+
+
 @app.command("set-role")
 def set_role(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    email: Email,
     role: Annotated[str, typer.Argument(help="admin, operator or viewer.")],
     console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
 ) -> None:
     """Give a user another role (the last enabled admin keeps theirs)."""
-    state, client = _console(ctx, console_url)
-    user = client.patch(f"/users/{email}", {"role": role})
-    output.done(f"{user['email']} is now {user['role']}", user, state.json)
+    _change(ctx, console_url, email, {"role": role})
 
 
 @app.command("disable")
 def disable(
-    ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
-    console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
+    ctx: typer.Context, email: Email, console_url: ConsoleUrl = DEFAULT_CONSOLE_URL
 ) -> None:
     """Stop a user from signing in; their sessions end at once."""
-    state, client = _console(ctx, console_url)
-    user = client.patch(f"/users/{email}", {"disabled": True})
-    output.done(f"{user['email']} is disabled", user, state.json)
+    _change(ctx, console_url, email, {"disabled": True})
 
 
 @app.command("enable")
-def enable(
-    ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
-    console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,
-) -> None:
+def enable(ctx: typer.Context, email: Email, console_url: ConsoleUrl = DEFAULT_CONSOLE_URL) -> None:
     """Let a disabled user sign in again."""
-    state, client = _console(ctx, console_url)
-    user = client.patch(f"/users/{email}", {"disabled": False})
-    output.done(f"{user['email']} is enabled", user, state.json)
+    _change(ctx, console_url, email, {"disabled": False})
 
 
 @app.command("reset-password")
 def reset_password(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The user's e-mail address.")],
+    email: Email,
     password_stdin: Annotated[
         bool,
         typer.Option(

@@ -53,28 +53,18 @@ class Backend:
         upload). The service records the actor in its audit trail next to the console's token.
         A refusal (4xx) comes back with its reasons; only an unreachable service or a 5xx
         raises BackendError."""
-        headers = {ACTOR_HEADER: actor}
-        try:
-            answer = await self._client.request(
-                method, path, headers=headers, timeout=timeout, **kwargs
-            )
-        except httpx.HTTPError as err:
-            raise BackendError(f"{self.name} cannot be reached just now ({err})") from err
-        if answer.status_code >= 500:
-            raise BackendError(f"{self.name} answered {answer.status_code}: {answer.text[:200]}")
+        answer = await self._send(
+            method, path, refused_from=500, headers={ACTOR_HEADER: actor}, timeout=timeout, **kwargs
+        )
+        assert answer is not None  # a 404 is a refusal with its reason, like any 4xx
         body = answer.json() if answer.content else None
         return Change(answer.status_code, body, _reasons(answer.status_code, body))
 
     async def file(self, path: str) -> File | None:
         """A file to pass on to the browser, None when there is no such thing."""
-        try:
-            answer = await self._client.get(path)
-        except httpx.HTTPError as err:
-            raise BackendError(f"{self.name} cannot be reached just now ({err})") from err
-        if answer.status_code == 404:
+        answer = await self._send("GET", path)
+        if answer is None:
             return None
-        if answer.status_code >= 400:
-            raise BackendError(f"{self.name} answered {answer.status_code}: {answer.text[:200]}")
         disposition = answer.headers.get("content-disposition", "")
         filename = disposition.split("filename=", 1)[-1].strip('"') if disposition else "download"
         media = answer.headers.get("content-type", "application/octet-stream")
@@ -84,15 +74,23 @@ class Backend:
         return await self._call("POST", path, json=body, timeout=timeout)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = await self._send(method, path, **kwargs)
+        return None if answer is None else answer.json()
+
+    async def _send(
+        self, method: str, path: str, *, refused_from: int = 400, **kwargs: Any
+    ) -> httpx.Response | None:
+        """The answer; None for a 404 (when 4xx are errors); BackendError for an unreachable
+        service or a status from ``refused_from`` on."""
         try:
             answer = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as err:
             raise BackendError(f"{self.name} cannot be reached just now ({err})") from err
-        if answer.status_code == 404:
+        if answer.status_code == 404 and refused_from <= 404:
             return None
-        if answer.status_code >= 400:
+        if answer.status_code >= refused_from:
             raise BackendError(f"{self.name} answered {answer.status_code}: {answer.text[:200]}")
-        return answer.json()
+        return answer
 
     def stream(self, path: str, params: Any = None) -> Any:
         """An open streaming GET (server-sent events), for the caller to iterate and close."""
