@@ -54,3 +54,17 @@ def test_token_refresh_header_values_are_secret_and_names_public() -> None:
         "refresh_headers": {"X-Client": "client-secret-xyz"},
     }
     assert not {"tok-abc", "refresh-def", "client-secret-xyz"} & set(json.dumps(public).split('"'))
+
+
+def test_omitted_refresh_headers_are_kept_and_an_empty_set_removes_them() -> None:
+    stored = {"token": "t", "refresh_headers": {"X-Client": "client-secret-xyz"}}
+    old_public = {"type": "token"}
+    change = {"type": "token", "refresh": {"uri": "/oauth/token", "method": "PUT"}}
+    public, secrets = split_auth(AUTH.validate_python(change), old_public, stored)
+    assert secrets["refresh_headers"] == {"X-Client": "client-secret-xyz"}
+    assert public["refresh"]["header_names"] == ["X-Client"]
+    assert public["refresh"]["method"] == "PUT"
+    change["refresh"]["headers"] = {}  # type: ignore[index]
+    public, secrets = split_auth(AUTH.validate_python(change), old_public, stored)
+    assert "refresh_headers" not in secrets
+    assert public["refresh"]["header_names"] == []

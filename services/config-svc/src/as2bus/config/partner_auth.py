@@ -42,13 +42,16 @@ def _split_token(auth: TokenAuthIn, kept: dict[str, Any]) -> tuple[dict[str, Any
         refresh_token = _reveal(refresh.refresh_token, kept.get("refresh_token"))
         if refresh_token:
             secrets["refresh_token"] = refresh_token
-        if refresh.headers:
-            secrets["refresh_headers"] = {
-                k: v.get_secret_value() for k, v in refresh.headers.items()
-            }
+        headers = (
+            {k: v.get_secret_value() for k, v in refresh.headers.items()}
+            if refresh.headers is not None
+            else kept.get("refresh_headers") or {}  # omitted: kept, as the other secrets
+        )
+        if headers:
+            secrets["refresh_headers"] = headers
         public["refresh"] = {
             **refresh.model_dump(exclude={"headers", "refresh_token"}),
-            "header_names": sorted(refresh.headers),
+            "header_names": sorted(headers),
             "refresh_token_set": bool(refresh_token),
         }
     return public, secrets

@@ -117,7 +117,11 @@ class TokenRefreshIn(Input):
     token_path: str = Field(
         default="access_token", description="Where the new token is in the reply"
     )
-    headers: dict[str, SecretStr] = Field(default_factory=dict, description="Write-only values")
+    headers: dict[str, SecretStr] | None = Field(
+        default=None,
+        description="Extra headers of the token request; write-only values, kept if omitted, "
+        "{} removes them",
+    )
     refresh_token: SecretStr | None = Field(default=None, description="Write-only; kept if omitted")
 
 

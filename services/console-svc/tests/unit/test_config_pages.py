@@ -1,0 +1,398 @@
+"""The configuration pages (AS2 Instances, Partner, PartnerShip) in process, with a fake
+config-svc keeping its entities in memory and recording every change asked of it, a fake
+cert-svc with one keystore, and a fake tracklog-svc answering how many messages are in flight."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from as2bus.console.adapters.backends import Change, File
+from as2bus.console.domain.partner_form import partner_values
+from as2bus.console.domain.roles import Role
+
+from .conftest import FakeTracklog, client, csrf_of, sign_in
+
+ADMIN, VIEWER, OPERATOR = "admin@example.com", "viewer@example.com", "operator@example.com"
+SECRET = "pa55-w0rd-never-shown"
+
+
+class FakeConfig:
+    """config-svc's stations, partners and partnerships; ``refuse_next`` answers the next
+    change instead of making it."""
+
+    name = "config-svc"
+
+    def __init__(self) -> None:
+        self.stations: dict[str, dict[str, Any]] = {}
+        self.partners: dict[str, dict[str, Any]] = {}
+        self.partnerships: dict[str, dict[str, Any]] = {}
+        self.changes: list[tuple[str, str, str, Any]] = []  # method, path, actor, json
+        self.refuse_next: Change | None = None
+
+    def _store(self, path: str) -> tuple[dict[str, dict[str, Any]], str]:
+        kind, _, ref = path.removeprefix("/api/v1/").partition("/")
+        store: dict[str, dict[str, Any]] = getattr(self, kind)
+        return store, ref
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        store, ref = self._store(path)
+        if ref:
+            return store.get(ref)
+        return [e for e in store.values() if all(e.get(k) == v for k, v in (params or {}).items())]
+
+    async def change(
+        self, method: str, path: str, *, actor: str, json: Any = None, **_: Any
+    ) -> Change:
+        self.changes.append((method, path, actor, json))
+        if self.refuse_next is not None:
+            answer, self.refuse_next = self.refuse_next, None
+            return answer
+        store, ref = self._store(path)
+        if method == "DELETE":
+            del store[ref]
+            return Change(204, None)
+        if method == "PATCH":
+            store[ref].update(json)
+            return Change(200, store[ref])
+        return Change(201, self.add(store, dict(json)))
+
+    def add(self, store: dict[str, dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+        made = {"id": str(uuid.uuid4()), "enabled": True, **fields}
+        if store is self.partnerships:
+            made["station_as2_id"] = self.stations[made["station_id"]]["as2_id"]
+            made["partner_as2_id"] = self.partners[made["partner_id"]]["as2_id"]
+        if "http_auth" in made:  # as config-svc answers: secrets only as "set"
+            auth = dict(made["http_auth"])
+            if auth["type"] == "basic":
+                auth["password_set"] = bool(auth.pop("password", None))
+            made["http_auth"] = auth
+        store[made["id"]] = made
+        return made
+
+
+class FakeCert:
+    name = "cert-svc"
+
+    def __init__(self) -> None:
+        self.keystores: list[dict[str, Any]] = []
+        self.files: dict[str, File] = {}
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        return self.keystores if path == "/api/v1/keystores" else None
+
+    async def file(self, path: str) -> File | None:
+        return self.files.get(path)
+
+
+class InFlight(FakeTracklog):
+    """tracklog-svc with ``waiting`` outbound messages in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = 0
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        if path == "/api/v1/messages" and (params or {}).get("direction") == "outbound":
+            self.asked.append((path, params))
+            items = [{"id": str(n), "status": "queued"} for n in range(self.waiting)]
+            return {"items": items, "next_cursor": None}
+        return await super().get(path, params)
+
+
+class ConfigBackends:
+    def __init__(self) -> None:
+        self.config = FakeConfig()
+        self.cert = FakeCert()
+        self.tracklog = InFlight()
+
+
+@pytest.fixture
+async def backends(app: Any) -> ConfigBackends:
+    found = ConfigBackends()
+    app.state.backends = found
+    await app.state.accounts.create_user(OPERATOR, Role.OPERATOR, "correct horse battery")
+    return found
+
+
+def pair(b: ConfigBackends, *, partner_enabled: bool = True) -> dict[str, Any]:
+    """Station MYCO, partner ACME and their partnership."""
+    station = b.config.add(b.config.stations, {"as2_id": "MYCO", "name": "My Company",
+                           "private_key_alias": "myco", "email": "as2@myco.example"})  # fmt: skip
+    partner = b.config.add(b.config.partners, {
+        "as2_id": "ACME", "name": "Acme Corp", "as2_alias": "acme", "enabled": partner_enabled,
+        "as2_url": "https://acme.example/as2", "http_auth": {"type": "none"},
+        "signing_alg": "sha256", "encryption_alg": "aes256-cbc", "mdn_signing_alg": "sha256",
+        "compression": "none", "outgoing_encoding": "binary", "mdn_mode": "sync",
+        "mdn_signature": "required", "max_concurrency": 25,
+    })  # fmt: skip
+    return b.config.add(b.config.partnerships,
+                        {"station_id": station["id"], "partner_id": partner["id"]})  # fmt: skip
+
+
+def error_of(html: str, field: str) -> str:
+    found = re.search(rf'id="f-{field}-error">([^<]*)<', html)
+    assert found is not None, f"no error shown next to {field}"
+    return found.group(1)
+
+
+async def test_every_role_reads_the_lists_and_only_admins_get_the_buttons(
+    app: Any, backends: ConfigBackends
+) -> None:
+    async with client(app) as http:
+        await sign_in(http, VIEWER)
+        empty = await http.get("/partners")
+        assert "No partners yet" in empty.text
+        ship = pair(backends)
+        for path, shown in (("/stations", "My Company"), ("/partners", "Acme Corp"),
+                            ("/partnerships", f"/partnerships/{ship['id']}")):  # fmt: skip
+            page = await http.get(path)
+            assert page.status_code == 200
+            assert shown in page.text
+            assert "New " not in page.text
+            assert "Disable" not in page.text
+        assert '<span class="status status-on">On</span>' in (await http.get("/partners")).text
+        partner = await http.get(f"/partners/{ship['partner_id']}")
+        assert '<fieldset class="plain" disabled>' in partner.text  # read-only
+        assert (await http.get("/partners/new")).status_code == 403
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        assert 'id="new-partner">New Partner</a>' in (await http.get("/partners")).text
+        assert 'id="new-station">New AS2 Instance</a>' in (await http.get("/stations")).text
+
+
+async def test_creating_a_partner_sends_its_json_for_the_user_and_never_shows_the_secret(
+    app: Any, backends: ConfigBackends
+) -> None:
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        form = await http.get("/partners/new")
+        assert 'value="aes256-cbc" selected>AES-256-CBC (recommended)' in form.text
+        answer = await http.post("/partners", data={
+            "csrf": csrf_of(form.text), "as2_id": "ACME", "name": "Acme Corp", "as2_alias": "",
+            "email": "", "enabled": "on", "as2_url": "https://acme.example/as2",
+            "signing_alg": "sha256", "encryption_alg": "none", "mdn_mode": "sync",
+            "max_concurrency": "5", "rate_limit_per_second": "", "auth_type": "basic",
+            "auth_username": "myco", "auth_password": SECRET,
+        })  # fmt: skip
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/partners?done=Partner+ACME+created."
+        ((method, path, actor, body),) = backends.config.changes
+        assert (method, path, actor) == ("POST", "/api/v1/partners", ADMIN)
+        assert body == {
+            "as2_id": "ACME", "name": "Acme Corp", "as2_url": "https://acme.example/as2",
+            "enabled": True, "signing_alg": "sha256", "encryption_alg": None,
+            "mdn_mode": "sync", "max_concurrency": 5,
+            "http_auth": {"type": "basic", "username": "myco", "password": SECRET},
+        }  # fmt: skip
+        listed = await http.get(answer.headers["location"])
+        assert 'id="done">Partner ACME created.</p>' in listed.text
+        (made,) = backends.config.partners
+        page = await http.get(f"/partners/{made}")
+        assert SECRET not in page.text
+        assert "Stored: set. Leave empty to keep it." in page.text
+
+
+async def test_a_refusal_shows_next_to_its_field_and_the_form_keeps_what_was_typed(
+    app: Any, backends: ConfigBackends
+) -> None:
+    backends.config.refuse_next = Change(422, None, {
+        "as2_id": "Value error, must not contain a double quote or a backslash",
+        "http_auth.basic.username": "String should have at least 1 character",
+    })  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        form = await http.get("/partners/new")
+        answer = await http.post("/partners", data={
+            "csrf": csrf_of(form.text), "as2_id": 'AC"ME', "name": "Acme <Corp>",
+            "as2_url": "https://acme.example/as2", "auth_type": "basic", "auth_username": "",
+            "auth_password": SECRET,
+        })  # fmt: skip
+    assert answer.status_code == 422
+    html = answer.text
+    assert error_of(html, "as2_id") == "must not contain a double quote or a backslash"
+    assert error_of(html, "auth_username") == "String should have at least 1 character"
+    assert 'value="AC&#34;ME"' in html
+    assert 'value="Acme &lt;Corp&gt;"' in html
+    assert 'value="basic" selected' in html
+    assert SECRET not in html
+
+
+async def test_saving_a_partner_sends_only_what_changed_and_keeps_its_secrets(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    partner = backends.config.partners[ship["partner_id"]]
+    partner["http_auth"] = {"type": "basic", "username": "myco", "password_set": True}
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = await http.get(f"/partners/{partner['id']}")
+        assert 'id="f-auth_username" name="auth_username" type="text" value="myco"' in page.text
+        # What the browser posts back: the form as shown (partner_values), one field changed.
+        fields = {**partner_values(partner), "name": "Acme Corporation", "auth_password": ""}
+        fields["csrf"] = csrf_of(page.text)
+        answer = await http.post(f"/partners/{partner['id']}", data=fields)
+    assert answer.status_code == 303, answer.text
+    ((method, path, _, body),) = backends.config.changes
+    assert (method, path) == ("PATCH", f"/api/v1/partners/{partner['id']}")
+    assert body == {"name": "Acme Corporation"}  # no http_auth: the password stays
+
+
+async def test_deleting_a_station_in_use_shows_why_not(app: Any, backends: ConfigBackends) -> None:
+    ship = pair(backends)
+    used = "station is used by 1 partnership(s) (MYCO->ACME); delete them first"
+    backends.config.refuse_next = Change(409, None, {"id": used})
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        confirm = await http.get(f"/stations/{ship['station_id']}/delete")
+        assert 'id="confirm-delete"' in confirm.text
+        answer = await http.post(f"/stations/{ship['station_id']}/delete",
+                                 data={"csrf": csrf_of(confirm.text)})  # fmt: skip
+    assert answer.status_code == 409
+    shown = used.replace(">", "&gt;")  # escaped
+    assert "AS2 Instance MYCO cannot be deleted:</strong> " + shown in answer.text
+    assert ship["station_id"] in backends.config.stations
+
+
+async def test_a_partnership_with_messages_in_flight_is_not_deleted(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    backends.tracklog.waiting = 2
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        confirm = await http.get(f"/partnerships/{ship['id']}/delete")
+        data = {"csrf": csrf_of(confirm.text)}
+        refused = await http.post(f"/partnerships/{ship['id']}/delete", data=data)
+        assert refused.status_code == 409
+        assert "2 messages are still in flight" in refused.text
+        assert "must settle first" in refused.text
+        assert backends.config.changes == []
+        (_, asked), *_ = backends.tracklog.asked
+        assert (asked["station"], asked["partner"]) == ("MYCO", "ACME")
+        assert asked["status"] == ["queued", "sending", "sent", "retrying"]
+        backends.tracklog.waiting = 0
+        deleted = await http.post(f"/partnerships/{ship['id']}/delete", data=data)
+    assert deleted.headers["location"].startswith("/partnerships?done=PartnerShip+MYCO")
+    assert backends.config.changes == [("DELETE", f"/api/v1/partnerships/{ship['id']}", ADMIN,
+                                        None)]  # fmt: skip
+
+
+async def test_a_disabled_partner_cannot_be_chosen_and_its_refusal_is_shown(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends, partner_enabled=False)
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        form = await http.get("/partnerships/new")
+        assert re.search(r"disabled>ACME · Acme Corp \(disabled: enable it first\)", form.text)
+        backends.config.refuse_next = Change(
+            422, None, {"partner_id": "partner 'ACME' is disabled; enable it first"}
+        )
+        answer = await http.post("/partnerships", data={
+            "csrf": csrf_of(form.text), "station_id": ship["station_id"],
+            "partner_id": ship["partner_id"],
+        })  # fmt: skip
+    assert answer.status_code == 422
+    assert (
+        error_of(answer.text, "partner_id") == "partner &#39;ACME&#39; is disabled; enable it first"
+    )
+
+
+async def test_switching_a_partner_off(app: Any, backends: ConfigBackends) -> None:
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = await http.get("/partners")
+        answer = await http.post(f"/partners/{ship['partner_id']}/enabled",
+                                 data={"csrf": csrf_of(page.text), "enabled": "off"})  # fmt: skip
+        assert answer.headers["location"] == "/partners?done=Partner+ACME+is+off."
+        after = await http.get(answer.headers["location"])
+    assert backends.config.changes == [("PATCH", f"/api/v1/partners/{ship['partner_id']}",
+                                        ADMIN, {"enabled": False})]  # fmt: skip
+    assert '<span class="status status-off">Off</span>' in after.text
+
+
+@pytest.mark.parametrize("email", [VIEWER, OPERATOR])
+async def test_only_admins_may_post_any_configuration_form(
+    app: Any, backends: ConfigBackends, email: str
+) -> None:
+    ship = pair(backends)
+    s, p, x = ship["station_id"], ship["partner_id"], ship["id"]
+    posts = ["/stations", f"/stations/{s}", f"/stations/{s}/delete", "/partners",
+             f"/partners/{p}", f"/partners/{p}/enabled", f"/partners/{p}/delete",
+             "/partnerships", f"/partnerships/{x}/enabled",
+             f"/partnerships/{x}/delete"]  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, email)
+        csrf = csrf_of((await http.get("/partners")).text)
+        for path in posts:
+            answer = await http.post(path, data={"csrf": csrf, "enabled": "off", "name": "x"})
+            assert answer.status_code == 403, path
+    assert backends.config.changes == []
+
+
+async def test_download_public_key_passes_cert_svc_s_file_through(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    backends.cert.keystores = [{
+        "id": "ks-1", "station_as2_id": "MYCO", "partner_as2_id": "ACME",
+        "own_certificates": [{"alias": "myco@acme", "state": "active", "subject": "CN=myco",
+                              "fingerprint_sha256": "AB:CD", "not_after": "2028-01-01T00:00:00Z",
+                              "activation_at": "2026-01-01T00:00:00Z"}],
+        "partner_certificates": [],
+    }]  # fmt: skip
+    backends.cert.files["/api/v1/keystores/ks-1/certificate.cer"] = File(
+        pem, "application/x-pem-file", 'myco@acme.cer"; x="'
+    )
+    async with client(app) as http:
+        await sign_in(http, VIEWER)
+        page = await http.get(f"/partnerships/{ship['id']}")
+        assert 'id="download-public-key">Download PublicKey</a>' in page.text
+        assert "CN=myco" in page.text
+        assert "AB:CD" in page.text
+        answer = await http.get(f"/partnerships/{ship['id']}/certificate.cer")
+    assert answer.status_code == 200
+    assert answer.content == pem
+    assert answer.headers["content-type"] == "application/x-pem-file"
+    assert answer.headers["content-disposition"] == 'attachment; filename="myco@acme.cer___x__"'
+
+
+async def test_without_a_keystore_the_page_says_why_and_links_to_make_one(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = await http.get(f"/partnerships/{ship['id']}")
+        download = await http.get(f"/partnerships/{ship['id']}/certificate.cer")
+    assert "Download PublicKey" not in page.text
+    assert "this PartnerShip has no certificates" in page.text
+    assert 'href="/certificates/new?station=MYCO&amp;partner=ACME"' in page.text
+    assert download.status_code == 404
+
+
+async def test_stations_are_created_and_saved_for_the_user(
+    app: Any, backends: ConfigBackends
+) -> None:
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        form = await http.get("/stations/new")
+        data = {"csrf": csrf_of(form.text), "as2_id": "MYCO", "name": "My Company",
+                "private_key_alias": "", "email": ""}  # fmt: skip
+        made = await http.post("/stations", data=data)
+        assert made.headers["location"] == "/stations?done=AS2+Instance+MYCO+created."
+        (ref,) = backends.config.stations
+        saved = await http.post(f"/stations/{ref}", data={**data, "email": "as2@myco.example"})
+        assert saved.status_code == 303
+        missing = await http.get("/stations/not-an-id")
+    assert backends.config.changes == [
+        ("POST", "/api/v1/stations", ADMIN, {"as2_id": "MYCO", "name": "My Company"}),
+        ("PATCH", f"/api/v1/stations/{ref}", ADMIN, {"email": "as2@myco.example"}),
+    ]
+    assert missing.status_code == 404
