@@ -85,3 +85,26 @@ document.addEventListener("DOMContentLoaded", () => {
   source.addEventListener("status", () => { pending = pending || setTimeout(refresh, 500); });
   source.addEventListener("overflow", () => refresh());
 });
+
+// Certificate pages: a file dropped on a file field's label fills the field (the field itself
+// still works as usual: this only saves opening the file chooser).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const zone of document.querySelectorAll("label.file-drop")) {
+    const input = zone.querySelector("input[type=file]");
+    if (!input || !window.DataTransfer) continue;
+    zone.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("dragging");
+      const dropped = event.dataTransfer.files;
+      if (dropped.length === 1) {
+        input.files = dropped;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+});

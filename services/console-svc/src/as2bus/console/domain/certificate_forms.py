@@ -1,0 +1,96 @@
+"""What the certificate forms hold, read for cert-svc: the switch time typed in the browser's
+time zone, the overlap window in days, and cert-svc's refusals put next to the form's fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+#: An overlap longer than this is surely a typo (cert-svc's default switchover is 7 days).
+MAX_OVERLAP_DAYS = 365
+
+
+class FormError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class FormProblems:
+    """The refusal of one form of a page: sentences by field ("" for the whole form)."""
+
+    form: str = ""  # which form of the page was sent
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def of(self, form: str, name: str) -> str:
+        return self.errors.get(name, "") if form == self.form else ""
+
+
+def local_time(value: str, offset_minutes: str | None) -> datetime | None:
+    """A ``datetime-local`` value (2026-12-04T10:30) in the browser's zone, whose offset the
+    page's script puts in the form (``getTimezoneOffset()``: UTC minus local, in minutes);
+    without the script it is read as UTC, as the form says. None when empty."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value)
+        minutes = int(offset_minutes or 0)
+        zone = timezone(-timedelta(minutes=minutes))
+    except ValueError:
+        raise FormError("activation_at", "give a date and time, e.g. 2026-12-04 10:30") from None
+    if naive.tzinfo is not None:  # typed with a zone by hand: take it as given
+        return naive
+    return naive.replace(tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """When a new certificate takes over, and until when the previous ones stay accepted;
+    None leaves it to cert-svc (now; activation + its switchover window)."""
+
+    activation_at: datetime | None
+    retire_previous_at: datetime | None
+
+    def form_fields(self) -> dict[str, str]:
+        """The fields cert-svc's forms and JSON bodies take, the unset ones left out."""
+        found = {"activation_at": self.activation_at,
+                 "retire_previous_at": self.retire_previous_at}  # fmt: skip
+        return {k: v.isoformat() for k, v in found.items() if v is not None}
+
+
+def switch(activation: str, overlap_days: str, tz: str | None, now: datetime) -> Switch:
+    activation_at = local_time(activation, tz)
+    overlap = overlap_days.strip()
+    if not overlap:
+        return Switch(activation_at, None)
+    try:
+        days = float(overlap)
+    except ValueError:
+        raise FormError("overlap_days", "give the overlap window as a number of days") from None
+    if not 0 <= days <= MAX_OVERLAP_DAYS:
+        raise FormError("overlap_days", f"the overlap window is 0 to {MAX_OVERLAP_DAYS} days")
+    return Switch(activation_at, (activation_at or now) + timedelta(days=days))
+
+
+#: cert-svc's field names where the console's forms call them otherwise.
+_FORM_FIELDS = {"retire_previous_at": "overlap_days", "retirement_at": "overlap_days"}
+
+
+def problems(
+    form: str,
+    errors: dict[str, str],
+    fields: tuple[str, ...],
+    renamed: dict[str, str] | None = None,
+) -> FormProblems:
+    """cert-svc's refusal by the console form's field names (``renamed``: this call's own):
+    next to one of the form's ``fields``, else above the form."""
+    names = {**_FORM_FIELDS, **(renamed or {})}
+    placed: dict[str, str] = {}
+    for name, sentence in errors.items():
+        key = names.get(name, name)
+        key = key if key in fields else ""
+        placed[key] = f"{placed[key]}; {sentence}" if key in placed else sentence
+    return FormProblems(form, placed)

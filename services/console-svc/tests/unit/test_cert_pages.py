@@ -1,0 +1,330 @@
+"""The certificate list, its downloads and Create Cert in process (conftest.py's app with the
+fakes of cert_fakes.py): what each role sees and may download, options A and B sending cert-svc
+the right calls, and refusals shown next to their fields with nothing stored."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from as2bus.console.adapters.backends import Change, File
+
+from .cert_fakes import (
+    KEYSTORE,
+    NEW_KEYSTORE,
+    certificate_view,
+    install_fakes,
+    keystore_view,
+    partner_pem,
+    text_of,
+)
+from .conftest import client, csrf_of, sign_in
+
+
+@pytest.fixture
+async def certs_app(app: Any) -> Any:
+    return await install_fakes(app)
+
+
+# --- the list and its downloads ----------------------------------------------------------------
+async def test_the_list_highlights_and_words_a_certificate_under_30_days(certs_app: Any) -> None:
+    view = keystore_view(partner_days=12)
+    certs_app.state.backends.cert.keystores[KEYSTORE] = view
+    by = (
+        (datetime.fromisoformat(view["partner_certificates"][0]["not_after"]) - timedelta(days=7))
+        .date()
+        .isoformat()
+    )
+    async with client(certs_app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/certificates")).text
+    row = page[page.index('<tr class="attention"') : page.index("</tr>", page.index("<tbody>"))]
+    assert f'href="/certificates/{KEYSTORE}"' in row
+    assert "expiry expiry-soon" in row
+    assert f"expires in 12 days — ask the partner for a new one by {by}" in text_of(row)
+    assert "400 days left" in text_of(row)  # ours: fine, not highlighted
+    assert text_of(row).count("expires in") == 1
+    assert "Public certificate (.cer)" in page
+    assert "Complete KeyStore (.p12)" not in page  # a viewer may not download our key
+    assert "Create Cert" not in page.split("<main>")[1].split("No certificates")[0]
+
+
+async def test_an_admin_sees_the_p12_downloads_with_the_warning(certs_app: Any) -> None:
+    certs_app.state.backends.cert.keystores[KEYSTORE] = keystore_view(own_days=-2)
+    async with client(certs_app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/certificates")).text
+    words = text_of(page)
+    assert f'href="/certificates/{KEYSTORE}/keystore.p12"' in page
+    assert f'href="/certificates/{KEYSTORE}/partner.p12"' in page
+    assert "Never send a Complete KeyStore (.p12) to a partner" in words
+    assert (
+        "expired — generate or import a new one and send the partner its public certificate now"
+    ) in words
+    assert 'id="create-cert"' in page
+
+
+async def test_with_no_keystore_the_list_says_create_cert(certs_app: Any) -> None:
+    async with client(certs_app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/certificates")).text
+    assert "No certificates yet: Create Cert" in text_of(page)
+    assert '<a href="/certificates/new">Create Cert</a>' in page
+
+
+async def test_the_three_downloads_and_who_may_have_them(certs_app: Any) -> None:
+    cert = certs_app.state.backends.cert
+    cert.keystores[KEYSTORE] = keystore_view()
+    base = f"/api/v1/keystores/{KEYSTORE}"
+    cert.files[f"{base}/certificate.cer"] = File(
+        b"-----BEGIN CERTIFICATE-----\n", "application/x-pem-file", "myco.cer"
+    )
+    cert.files[f"{base}/keystore.p12"] = File(
+        b"\x30\x82p12", "application/x-pkcs12", "MYCO-ACME.p12"
+    )
+    cert.files[f"{base}/partner.p12"] = File(b"\x30\x82acme", "application/x-pkcs12", "acme.p12")
+    for email in ("viewer@example.com", "operator@example.com"):
+        async with client(certs_app) as http:
+            await sign_in(http, email)
+            public = await http.get(f"/certificates/{KEYSTORE}/certificate.cer")
+            assert public.status_code == 200
+            assert public.content == b"-----BEGIN CERTIFICATE-----\n"
+            assert public.headers["content-type"] == "application/x-pem-file"
+            assert "filename*=UTF-8''myco.cer" in public.headers["content-disposition"]
+            for name in ("keystore.p12", "partner.p12"):
+                assert (await http.get(f"/certificates/{KEYSTORE}/{name}")).status_code == 403
+    async with client(certs_app) as http:
+        await sign_in(http, "admin@example.com")
+        complete = await http.get(f"/certificates/{KEYSTORE}/keystore.p12")
+        partner = await http.get(f"/certificates/{KEYSTORE}/partner.p12")
+    assert (complete.content, complete.headers["content-type"]) == (
+        b"\x30\x82p12",
+        "application/x-pkcs12",
+    )
+    assert "MYCO-ACME.p12" in complete.headers["content-disposition"]
+    assert complete.headers["cache-control"] == "no-store"
+    assert partner.content == b"\x30\x82acme"
+    assert "acme.p12" in partner.headers["content-disposition"]
+
+
+async def test_a_download_without_a_certificate_in_service_says_why(certs_app: Any) -> None:
+    view = keystore_view()
+    view["partner_certificates"] = []
+    certs_app.state.backends.cert.keystores[KEYSTORE] = view
+    async with client(certs_app) as http:
+        await sign_in(http, "admin@example.com")
+        answer = await http.get(f"/certificates/{KEYSTORE}/partner.p12")
+        unknown = await http.get("/certificates/not-a-keystore")
+    assert answer.status_code == 409
+    assert "MYCO → ACME has no partner certificate in service yet" in text_of(answer.text)
+    assert unknown.status_code == 404
+
+
+# --- Create Cert -------------------------------------------------------------------------------
+async def create_form(http: Any, station: str = "MYCO", partner: str = "ACME") -> str:
+    await sign_in(http, "admin@example.com")
+    page = await http.get("/certificates/new", params={"station": station, "partner": partner})
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+async def test_create_cert_offers_only_partnerships_without_a_keystore(certs_app: Any) -> None:
+    certs_app.state.backends.cert.keystores[KEYSTORE] = keystore_view()  # MYCO → ACME has one
+    async with client(certs_app) as http:
+        await sign_in(http, "admin@example.com")
+        first = (await http.get("/certificates/new")).text
+        taken = await http.get("/certificates/new?station=MYCO&partner=ACME")
+        unlinked = await http.get("/certificates/new?station=OTHER&partner=ACME")
+        chosen = (await http.get("/certificates/new?station=MYCO&partner=BETA")).text
+    assert 'href="/certificates/new?station=MYCO&amp;partner=BETA"' in first
+    assert "partner=ACME" not in first
+    assert taken.status_code == 422
+    assert "MYCO → ACME has a keystore already" in text_of(taken.text)
+    assert f'href="/certificates/{KEYSTORE}"' in taken.text
+    assert "have no partnership: create it first" in text_of(unlinked.text)
+    # step two: the aliases pre-filled from the station and the partner
+    assert 'name="private_key_alias" value="myco"' in chosen
+    assert 'name="partner_cert_alias" value="beta"' in chosen
+    assert 'value="generate" checked' in chosen  # the station has no key yet
+
+
+async def test_create_cert_option_a_generates_then_uploads_the_partner_cert(
+    certs_app: Any,
+) -> None:
+    cert = certs_app.state.backends.cert
+    async with client(certs_app) as http:
+        form = await create_form(http)
+        answer = await http.post(
+            "/certificates/new",
+            data={
+                "csrf": csrf_of(form),
+                "station": "MYCO",
+                "partner": "ACME",
+                "mode": "generate",
+                "own_key": "generate",
+                "password": "keystore-secret",
+                "private_key_alias": "myco",
+                "partner_cert_alias": "acme",
+            },
+            files={"partner_file": ("acme.cer", partner_pem(), "application/pkix-cert")},
+        )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"].startswith(f"/certificates/{NEW_KEYSTORE}?done=")
+    (create, upload) = cert.changes
+    assert create[:3] == ("POST", "/api/v1/keystores", "admin@example.com")
+    assert create[3]["json"] == {
+        "station": "MYCO",
+        "partner": "ACME",
+        "password": "keystore-secret",
+        "own_key": "generate",
+        "partner_cert_alias": "acme",
+        "private_key_alias": "myco",
+    }
+    assert upload[:3] == ("POST", "/api/v1/certificates/partner", "admin@example.com")
+    assert upload[3]["data"] == {"alias": "acme"}  # activation: now (cert-svc's default)
+    assert upload[3]["files"]["file"][:2] == ("acme.cer", partner_pem())
+
+
+async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
+    cert = certs_app.state.backends.cert
+    # The partner's certificate is held already: the file may stay empty, nothing is uploaded.
+    cert.certificates.append(certificate_view("acme", "partner", 300))
+    async with client(certs_app) as http:
+        form = await create_form(http)
+        assert "leave the file empty to use it" in text_of(form)
+        answer = await http.post(
+            "/certificates/new",
+            data={
+                "csrf": csrf_of(form),
+                "station": "MYCO",
+                "partner": "ACME",
+                "mode": "import",
+                "password": "p12-secret",
+                "key_alias": "myco-2026",
+                "private_key_alias": "myco",
+                "partner_cert_alias": "acme",
+            },
+            files={
+                "file": ("ours.p12", b"\x30\x82p12", "application/x-pkcs12"),
+                "partner_file": ("", b"", "application/octet-stream"),
+            },
+        )
+    assert answer.status_code == 303, answer.text
+    ((method, path, actor, sent),) = cert.changes
+    assert (method, path, actor) == ("POST", "/api/v1/keystores/import", "admin@example.com")
+    assert sent["data"] == {
+        "station": "MYCO",
+        "partner": "ACME",
+        "password": "p12-secret",
+        "partner_cert_alias": "acme",
+        "key_alias": "myco-2026",
+        "private_key_alias": "myco",
+    }
+    assert sent["files"]["file"][:2] == ("ours.p12", b"\x30\x82p12")
+
+
+@pytest.mark.parametrize(
+    ("field", "sentence"),
+    [
+        (
+            "password",
+            "wrong password for this PKCS#12 file: give the password it was exported with",
+        ),
+        ("key_alias", "no entry 'myco' in the file; aliases present: myco-2026, acme"),
+    ],
+)
+async def test_a_refused_import_is_shown_next_to_its_field_and_nothing_else_runs(
+    certs_app: Any, field: str, sentence: str
+) -> None:
+    cert = certs_app.state.backends.cert
+    refusal = {"detail": [{"loc": ["body", field], "msg": sentence, "type": "value_error"}]}
+    cert.answers["/api/v1/keystores/import"] = Change(422, refusal, {field: sentence})
+    async with client(certs_app) as http:
+        form = await create_form(http)
+        answer = await http.post(
+            "/certificates/new",
+            data={
+                "csrf": csrf_of(form),
+                "station": "MYCO",
+                "partner": "ACME",
+                "mode": "import",
+                "password": "p12-secret",
+                "key_alias": "myco",
+                "private_key_alias": "myco",
+                "partner_cert_alias": "acme",
+            },
+            files={
+                "file": ("ours.p12", b"\x30\x82p12", "application/x-pkcs12"),
+                "partner_file": ("acme.cer", partner_pem(), "application/pkix-cert"),
+            },
+        )
+    assert answer.status_code == 422
+    assert [c[1] for c in cert.changes] == ["/api/v1/keystores/import"]  # no partner upload
+    form_b = answer.text[answer.text.index('id="create-import"') :]
+    label = form_b[form_b.index(f'name="{field}"') :]
+    assert html.unescape(label[: label.index("</label>")]).count(sentence) == 1
+    assert sentence not in html.unescape(answer.text[: answer.text.index('id="create-import"')])
+
+
+async def test_a_bad_partner_file_is_refused_before_anything_is_stored(certs_app: Any) -> None:
+    cert = certs_app.state.backends.cert
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    async with client(certs_app) as http:
+        form = await create_form(http)
+        answer = await http.post(
+            "/certificates/new",
+            data={
+                "csrf": csrf_of(form),
+                "station": "MYCO",
+                "partner": "ACME",
+                "mode": "generate",
+                "own_key": "generate",
+                "password": "keystore-secret",
+                "private_key_alias": "myco",
+                "partner_cert_alias": "acme",
+            },
+            files={"partner_file": ("acme-key.pem", key_pem, "application/x-pem-file")},
+        )
+    assert answer.status_code == 422
+    assert cert.changes == []
+    assert "acme-key.pem holds a private key; upload only the partner's public certificate" in (
+        html.unescape(answer.text)
+    )
+    assert 'name="partner_cert_alias" value="acme"' in answer.text  # what was typed stays
+
+
+async def test_a_partner_certificate_refused_after_the_keystore_is_said_plainly(
+    certs_app: Any,
+) -> None:
+    cert = certs_app.state.backends.cert
+    sentence = "acme.cer's public key is a 2048-bit key; at least 3072 bits required"
+    cert.answers["/api/v1/certificates/partner"] = Change(422, {}, {"file": sentence})
+    async with client(certs_app) as http:
+        form = await create_form(http)
+        answer = await http.post(
+            "/certificates/new",
+            data={
+                "csrf": csrf_of(form),
+                "station": "MYCO",
+                "partner": "ACME",
+                "mode": "generate",
+                "own_key": "existing",
+                "password": "keystore-secret",
+                "private_key_alias": "myco",
+                "partner_cert_alias": "acme",
+            },
+            files={"partner_file": ("acme.cer", partner_pem(), "application/pkix-cert")},
+        )
+    assert answer.status_code == 303
+    warning = parse_qs(urlsplit(answer.headers["location"]).query)["warning"][0]
+    assert warning.startswith("cert-svc refused the partner's certificate after the keystore")
+    assert sentence in warning
