@@ -52,9 +52,11 @@ async def browser() -> AsyncIterator[Browser]:
 class Console:
     def __init__(self, data: Path, base_port: int) -> None:
         self.config_url = f"http://127.0.0.1:{base_port}"
+        self.cert_url = f"http://127.0.0.1:{base_port + 1}"
         self.url = f"http://127.0.0.1:{base_port + 4}"
         self.data = data
         self.token = (data / "secrets" / "tokens" / "admin").read_text().strip()
+        self.admin_headers = {"Authorization": f"Bearer {self.token}"}
         email, password = (data / "secrets" / "console-admin").read_text().split()
         self.admin = (email, password)
 
@@ -563,3 +565,172 @@ async def test_users_are_managed_in_the_browser_and_every_change_is_in_the_audit
     assert console.token not in await page.content()
     assert password not in await page.content()
     await page.screenshot(path=SHOTS / "audit.png", full_page=True)
+
+
+async def _configure_our_side(page: Page, console: Console, inbound_url: str) -> None:
+    """AS2 Instance NEWCO, partner ACME at our own endpoint, and the PartnerShip, by form."""
+    await page.click("header nav >> text=AS2 Instances")
+    await page.click("#new-station")
+    await page.fill("#f-as2_id", "NEWCO")
+    await page.fill("#f-name", "NewCo")
+    await page.fill("#f-email", "edi@newco.example")
+    await page.click("text=Create AS2 Instance")
+    await expect(page.locator("#done")).to_be_visible()
+    await page.click("header nav >> text=Partner")
+    await page.click("#new-partner")
+    await page.fill("#f-as2_id", 'bad id"')  # AS2 IDs have no quotes: refused, typed kept
+    await page.fill("#f-name", "Acme Corp")
+    await page.fill("#f-as2_url", inbound_url)
+    await page.click("text=Create Partner")
+    await expect(page.locator("#f-as2_id-error")).to_be_visible()
+    await expect(page.locator("#f-name")).to_have_value("Acme Corp")
+    await page.fill("#f-as2_id", "ACME")
+    await page.fill("#f-email", "as2@acme.example")
+    await page.screenshot(path=SHOTS / "partner-new.png", full_page=True)
+    await page.click("text=Create Partner")
+    await expect(page.locator("#done")).to_be_visible()
+    await page.click("header nav >> text=Partner")
+    await expect(page.locator("#partners")).to_contain_text("ACME")
+    await page.screenshot(path=SHOTS / "partners.png", full_page=True)
+    await page.click("header nav >> text=PartnerShip")
+    await page.click("#new-partnership")
+    await page.select_option("select[name=station_id]", label="NEWCO · NewCo")
+    await page.select_option("select[name=partner_id]", label="ACME · Acme Corp")
+    await page.click("text=Create PartnerShip")
+    await expect(page.locator("#done")).to_be_visible()
+
+
+KEYSTORE_PASSWORD = "keystore-pass-4711"
+
+
+async def _openssl(*args: str, stdin: bytes | None = None) -> str:
+    done = await asyncio.create_subprocess_exec(
+        "openssl", *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await done.communicate(stdin)
+    assert done.returncode == 0, output.decode(errors="replace")
+    return output.decode(errors="replace")
+
+
+def _squeezed(openssl_output: str) -> str:
+    """openssl's subject lines without spaces, in lower case ("subject=CN = X" → "subject=cn=x")."""
+    return openssl_output.replace(" ", "").lower()
+
+
+async def _download(page: Page, link: Any) -> bytes:
+    async with page.expect_download() as started:
+        await link.click()
+    return Path(await (await started.value).path()).read_bytes()
+
+
+def _partner_side(console: Console, inbound_url: str, our_certificate: bytes) -> None:
+    """What the trading partner ACME does on its own AS2 software (here: our gateway, through
+    the API): knows us as partner NEWCO with the public certificate we sent it."""
+    station = console.config("GET", "/api/v1/stations").json()
+    acme = next(s for s in station if s["as2_id"] == "ACME")
+    made = console.config("POST", "/api/v1/partners", {
+        "as2_id": "NEWCO", "name": "NewCo (seen by Acme)", "as2_url": inbound_url})  # fmt: skip
+    assert made.status_code == 201, made.text
+    with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
+        upload = cert.post("/api/v1/certificates/partner", data={"alias": made.json()["as2_alias"]},
+                           files={"file": ("newco.cer", our_certificate)})  # fmt: skip
+        assert upload.status_code == 201, upload.text
+    link = {"station_id": acme["id"], "partner_id": made.json()["id"]}
+    assert console.config("POST", "/api/v1/partnerships", link).status_code == 201
+
+
+async def test_a_partner_is_onboarded_in_the_browser_and_a_test_message_is_delivered(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    """Station, partner, partnership and certificates by form; our public key downloaded for
+    the partner; both .p12 files open with openssl; a test message reaches delivered; every
+    change is in the audit trail with its author."""
+    demo_b = next(p for p in console.config("GET", "/api/v1/partners").json()
+                  if p["as2_id"] == "DEMO-B")  # fmt: skip
+    inbound_url = demo_b["as2_url"]  # our own AS2 endpoint, where the partner "ACME" lives
+    # The partner's side starts with its own key: it sends us its public certificate.
+    acme = console.config("POST", "/api/v1/stations", {"as2_id": "ACME", "name": "Acme"})
+    assert acme.status_code == 201, acme.text
+    with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
+        own = cert.post(
+            "/api/v1/certificates/own", json={"alias": acme.json()["private_key_alias"]}
+        )
+        assert own.status_code == 201, own.text
+    acme_cer = tmp_path / "acme.cer"
+    acme_cer.write_text(own.json()["cert_pem"])
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await console.sign_in(page, *console.admin)
+    await _configure_our_side(page, console, inbound_url)
+
+    await page.click("header nav >> text=Certificate")
+    await page.click("#create-cert")
+    await page.click("#choose-partnership >> text=NEWCO → ACME")
+    form = page.locator("#create-generate")
+    await expect(form.locator("input[name=private_key_alias]")).to_have_value("newco")
+    await form.locator("input[name=password]").fill(KEYSTORE_PASSWORD)
+    await form.locator("input[name=partner_file]").set_input_files(str(acme_cer))
+    await page.screenshot(path=SHOTS / "certificate-new.png", full_page=True)
+    await form.locator("text=Create Cert").click()
+    await expect(page.get_by_role("heading", name="Keystore NEWCO → ACME")).to_be_visible()
+    keystore_url = page.url
+
+    # Download PublicKey from the PartnerShip page: the file for the partner.
+    await page.click("header nav >> text=PartnerShip")
+    await page.click("#partnerships >> text=NEWCO")
+    await expect(page.locator("#certificate-partner")).to_contain_text(
+        re.compile("CN=acme", re.IGNORECASE)
+    )
+    await page.screenshot(path=SHOTS / "partnership.png", full_page=True)
+    newco_cer = await _download(page, page.locator("#download-public-key"))
+    subject = await _openssl("x509", "-noout", "-subject", stdin=newco_cer)
+    assert "cn=newco" in _squeezed(subject)
+    _partner_side(console, inbound_url, newco_cer)
+
+    # Both .p12 files open with the keystore password and hold what they should.
+    await page.click("header nav >> text=Certificate")
+    row = page.locator("#keystores tr", has_text="NEWCO")
+    await expect(row.locator("td.ours")).to_contain_text(re.compile("CN=newco", re.IGNORECASE))
+    await page.screenshot(path=SHOTS / "certificates.png", full_page=True)
+    await row.locator("summary", has_text="Download").click()
+    complete = await _download(page, row.locator("text=Complete KeyStore (.p12)"))
+    (tmp_path / "complete.p12").write_bytes(complete)
+    content = await _openssl("pkcs12", "-in", str(tmp_path / "complete.p12"), "-nodes",
+                             "-passin", f"pass:{KEYSTORE_PASSWORD}")  # fmt: skip
+    assert "PRIVATE KEY" in content
+    assert "subject=cn=newco" in _squeezed(content)
+    assert "subject=cn=acme" in _squeezed(content)
+    # (the menu is still open)
+    partner_only = await _download(page, row.locator("text=Partner Certificate (.p12)"))
+    (tmp_path / "partner.p12").write_bytes(partner_only)
+    content = await _openssl("pkcs12", "-in", str(tmp_path / "partner.p12"), "-nodes",
+                             "-passin", f"pass:{KEYSTORE_PASSWORD}")  # fmt: skip
+    assert "PRIVATE KEY" not in content
+    assert "subject=cn=acme" in _squeezed(content)
+
+    # A test message through the new partnership reaches delivered.
+    await page.goto(keystore_url)
+    await page.screenshot(path=SHOTS / "keystore.png", full_page=True)
+    await page.click("#send-test button")
+    await page.wait_for_url("**/tracklog/*", timeout=30_000)
+    for _ in range(60):
+        if "delivered" in await page.inner_text("h1"):
+            break
+        await page.wait_for_timeout(250)
+        await page.reload()
+    await expect(page.locator("h1 .status")).to_have_text("delivered")
+    await expect(page.locator("dl.facts").first).to_contain_text("NEWCO")
+
+    # Every change is in the audit trail, with the person who made it in the browser.
+    await page.click("header nav >> text=Audit")
+    for _ in range(40):
+        if "NEWCO → ACME" in await page.locator("table.audit").inner_text():
+            break
+        await page.wait_for_timeout(250)
+        await page.reload()
+    changes = ("station NEWCO created", "partner ACME created",
+               "partnership NEWCO → ACME created", "keystore NEWCO → ACME created")  # fmt: skip
+    for what in changes:
+        entry = page.locator("table.audit tr", has_text=what)
+        await expect(entry.first).to_contain_text(f"{console.admin[0]} via API token")
