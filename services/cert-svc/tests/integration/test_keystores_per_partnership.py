@@ -4,10 +4,14 @@ with its overlap; a keystore needs a partnership. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import load_pem_x509_certificate
 
+from as2bus.cert import x509
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.schemas import GenerateOwn, KeystoreCreate, KeystoreRotate
 from as2bus.shared.errors import ConflictError, InvalidFieldsError
@@ -152,3 +156,31 @@ async def test_the_key_material_reply_names_each_keystores_key(
     assert [
         (k.station_as2_id, k.partner_as2_id, k.private_key_alias) for k in material.partnership_keys
     ] == [("MYCO", "A", "myco@a")]
+
+
+async def test_a_keystore_and_the_partners_certificate_are_stored_together_or_not_at_all(
+    two_partnerships: Keystores,
+) -> None:
+    """Create Cert in one transaction: a partner certificate that is refused leaves no
+    keystore and no key behind; a good one is stored with the keystore (PEM, or DER in
+    base64), and one already in service under the alias is kept as it is."""
+    stores = two_partnerships
+    now = stores.certs.clock()
+    own = x509.generate_self_signed("acme", now=now, validity_days=365).cert.cert_pem
+    with pytest.raises(InvalidFieldsError) as refused:
+        await stores.create(create("MYCO", "A", partner_certificate="not a certificate"))
+    assert refused.value.errors[0].field == "partner_certificate"
+    assert await stores.all() == []
+    assert await stores.certs.list_certificates(None, None) == []
+
+    made = await stores.create(create("MYCO", "A", partner_certificate=own))
+    assert [c.subject for c in made.partner_certificates] == ["CN=acme"]
+    assert made.partner_cert_alias == "a"
+
+    der = load_pem_x509_certificate(own.encode()).public_bytes(serialization.Encoding.DER)
+    as_base64 = base64.b64encode(der).decode()
+    again = await stores.create(
+        create("MYCO", "B", partner_cert_alias="a", partner_certificate=as_base64)
+    )
+    assert [c.subject for c in again.partner_certificates] == ["CN=acme"]  # kept, not doubled
+    assert len(await stores.certs.list_certificates("a", "partner")) == 1

@@ -21,6 +21,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app as cli
+from as2bus.shared.bus.connection import inbox_prefix
+from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
+from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import (
     Event,
     Failure,
@@ -50,13 +53,16 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 class Console:
-    def __init__(self, data: Path, base_port: int) -> None:
+    def __init__(self, data: Path, base_port: int, nats_port: int) -> None:
         self.config_url = f"http://127.0.0.1:{base_port}"
         self.cert_url = f"http://127.0.0.1:{base_port + 1}"
         self.url = f"http://127.0.0.1:{base_port + 4}"
         self.data = data
         self.token = (data / "secrets" / "tokens" / "admin").read_text().strip()
         self.admin_headers = {"Authorization": f"Bearer {self.token}"}
+        self.tracklog_url = f"http://127.0.0.1:{base_port + 3}"
+        app_password = (data / "secrets" / "nats" / "app").read_text().strip()
+        self.nats_url = f"nats://app:{app_password}@127.0.0.1:{nats_port}"
         email, password = (data / "secrets" / "console-admin").read_text().split()
         self.admin = (email, password)
 
@@ -82,7 +88,7 @@ class Console:
 @pytest.fixture(scope="module")
 def console(running_stack: Any) -> Console:
     """One stack for the module: each test signs in as users of its own."""
-    return Console(running_stack.data, running_stack.base_port)
+    return Console(running_stack.data, running_stack.base_port, running_stack.nats_port)
 
 
 async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
@@ -766,6 +772,100 @@ async def test_a_pkcs12_import_with_a_wrong_password_or_alias_says_so_and_stores
     await expect(page.locator("#own-certificates")).to_contain_text(
         re.compile("CN=importco", re.IGNORECASE)
     )
+
+
+def _rotation_pair(console: Console, inbound_url: str) -> dict[str, str]:
+    """Two of our stations, ROTA and ROTB, partners of each other at our own endpoint, each
+    partnership with a keystore of its own (made with the API, as an automation would).
+    The keystore ids by direction."""
+    ids: dict[str, dict[str, str]] = {"station": {}, "partner": {}}
+    for name in ("ROTA", "ROTB"):
+        ids["station"][name] = console.config(
+            "POST", "/api/v1/stations", {"as2_id": name, "name": name}).json()["id"]  # fmt: skip
+        ids["partner"][name] = console.config("POST", "/api/v1/partners", {
+            "as2_id": name, "name": name, "as2_url": inbound_url}).json()["id"]  # fmt: skip
+    for ours, theirs in (("ROTA", "ROTB"), ("ROTB", "ROTA")):
+        link = {"station_id": ids["station"][ours], "partner_id": ids["partner"][theirs]}
+        assert console.config("POST", "/api/v1/partnerships", link).status_code == 201
+    with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
+        body = {"station": "ROTB", "partner": "ROTA", "password": KEYSTORE_PASSWORD}
+        b = cert.post("/api/v1/keystores", json=body)
+        assert b.status_code == 201, b.text
+        b_cer = cert.get(f"/api/v1/keystores/{b.json()['id']}/certificate.cer").text
+        body = {"station": "ROTA", "partner": "ROTB", "password": KEYSTORE_PASSWORD,
+                "partner_certificate": b_cer}  # fmt: skip
+        a = cert.post("/api/v1/keystores", json=body)
+        assert a.status_code == 201, a.text
+        a_cer = cert.get(f"/api/v1/keystores/{a.json()['id']}/certificate.cer").text
+        theirs = cert.post("/api/v1/certificates/partner", data={"alias": "rota"},
+                           files={"file": ("rota.cer", a_cer.encode())})  # fmt: skip
+        assert theirs.status_code == 201, theirs.text
+    return {"ROTA→ROTB": a.json()["id"], "ROTB→ROTA": b.json()["id"]}
+
+
+async def test_certificates_rotate_with_an_overlap_while_messages_flow(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    """ROTB gets a new key and ROTA its new certificate, both switching at the same second,
+    set in the browser, while ROTA sends a message every 0.3 s: every message is delivered,
+    and the ones after the switch are encrypted for the new certificate."""
+    demo_b = next(p for p in console.config("GET", "/api/v1/partners").json()
+                  if p["as2_id"] == "DEMO-B")  # fmt: skip
+    keystores = _rotation_pair(console, demo_b["as2_url"])
+    # As an outside system: the app user, who reads only its own replies (_INBOX.app).
+    nc = await nats.connect(console.nats_url, inbox_prefix=inbox_prefix(console.nats_url))
+    outcomes = await EventConsumer.open(nc.jetstream(), "rotation-test", OUTCOME_SUBJECTS)
+    sent: list[str] = []
+    stop = asyncio.Event()
+
+    async def keep_sending() -> None:
+        while not stop.is_set():
+            request = await send_document(nc, DOCUMENT, station="ROTA", partner="ROTB")
+            sent.append(request.request_id)
+            await asyncio.sleep(0.3)
+
+    sender = asyncio.create_task(keep_sending())
+    try:
+        switch = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
+        at = switch.strftime("%Y-%m-%dT%H:%M:%S")
+        page = await browser.new_page(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
+        await console.sign_in(page, *console.admin)
+        await page.goto(f"{console.url}/certificates/{keystores['ROTB→ROTA']}")
+        form = page.locator("#rotate-generate")
+        await form.locator("input[name=activation_at]").fill(at)
+        await form.locator("text=Generate new certificate").click()
+        new_row = page.locator("#own-certificates tr", has_text="scheduled")
+        await expect(new_row).to_have_count(1)
+        new_fingerprint = await new_row.get_attribute("data-fingerprint")
+        new_cer = await _download(page, new_row.locator("text=Public certificate"))
+        (tmp_path / "rotb-new.cer").write_bytes(new_cer)
+
+        await page.goto(f"{console.url}/certificates/{keystores['ROTA→ROTB']}")
+        form = page.locator("#upload-partner-certificate")
+        await form.locator("input[type=file]").set_input_files(str(tmp_path / "rotb-new.cer"))
+        await form.locator("input[name=activation_at]").fill(at)
+        await form.locator("text=Upload partner certificate").click()
+        await expect(
+            page.locator("#partner-certificate-list tr", has_text="scheduled")
+        ).to_have_count(1)
+        await page.screenshot(path=SHOTS / "keystore-rotation.png", full_page=True)
+        await asyncio.sleep(max(0.0, (switch - datetime.now(UTC)).total_seconds()) + 6)
+    finally:
+        stop.set()
+        await sender
+    try:
+        ended = await outcomes.outcomes(sent, timeout=60)
+        failed = {r: e.event_type for r, e in ended.items() if e.event_type != "MessageDelivered"}
+        assert failed == {}, failed
+        assert len(sent) > 40  # messages before, during and after the switch
+        with httpx.Client(base_url=console.tracklog_url, headers=console.admin_headers) as log:
+            last = log.get("/api/v1/messages", params={"q": sent[-1]}).json()["items"][0]
+            detail = log.get(f"/api/v1/messages/{last['id']}").json()
+        sent_as = next(e["data"] for e in detail["timeline"] if e["event_type"] == "MessageSent")
+        assert sent_as["encrypted_for"] == new_fingerprint
+    finally:
+        await outcomes.unsubscribe()
+        await nc.close()
 
 
 # Last: the pages hold what the tests before made (lists, certificates, the audit trail).

@@ -1,13 +1,12 @@
 """The certificate list, its downloads and Create Cert in process (conftest.py's app with the
 fakes of cert_fakes.py): what each role sees and may download, options A and B sending cert-svc
-the right calls, and refusals shown next to their fields with nothing stored."""
+one call with the partner's certificate, and its refusals shown next to their fields."""
 
 from __future__ import annotations
 
 import html
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -154,7 +153,7 @@ async def test_create_cert_offers_only_partnerships_without_a_keystore(certs_app
     assert 'value="generate" checked' in chosen  # the station has no key yet
 
 
-async def test_create_cert_option_a_generates_then_uploads_the_partner_cert(
+async def test_create_cert_option_a_sends_the_keystore_with_the_partner_cert(
     certs_app: Any,
 ) -> None:
     cert = certs_app.state.backends.cert
@@ -176,24 +175,22 @@ async def test_create_cert_option_a_generates_then_uploads_the_partner_cert(
         )
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"].startswith(f"/certificates/{NEW_KEYSTORE}?done=")
-    (create, upload) = cert.changes
-    assert create[:3] == ("POST", "/api/v1/keystores", "admin@example.com")
-    assert create[3]["json"] == {
+    ((method, path, actor, sent),) = cert.changes  # one call: both stored, or neither
+    assert (method, path, actor) == ("POST", "/api/v1/keystores", "admin@example.com")
+    assert sent["json"] == {
         "station": "MYCO",
         "partner": "ACME",
         "password": "keystore-secret",
         "own_key": "generate",
         "partner_cert_alias": "acme",
         "private_key_alias": "myco",
+        "partner_certificate": partner_pem().decode(),
     }
-    assert upload[:3] == ("POST", "/api/v1/certificates/partner", "admin@example.com")
-    assert upload[3]["data"] == {"alias": "acme"}  # activation: now (cert-svc's default)
-    assert upload[3]["files"]["file"][:2] == ("acme.cer", partner_pem())
 
 
 async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
     cert = certs_app.state.backends.cert
-    # The partner's certificate is held already: the file may stay empty, nothing is uploaded.
+    # The partner's certificate is held already: the file may stay empty, none is sent.
     cert.certificates.append(certificate_view("acme", "partner", 300))
     async with client(certs_app) as http:
         form = await create_form(http)
@@ -227,6 +224,7 @@ async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
         "private_key_alias": "myco",
     }
     assert sent["files"]["file"][:2] == ("ours.p12", b"\x30\x82p12")
+    assert "partner_file" not in sent["files"]
 
 
 @pytest.mark.parametrize(
@@ -265,15 +263,23 @@ async def test_a_refused_import_is_shown_next_to_its_field_and_nothing_else_runs
             },
         )
     assert answer.status_code == 422
-    assert [c[1] for c in cert.changes] == ["/api/v1/keystores/import"]  # no partner upload
+    assert [c[1] for c in cert.changes] == ["/api/v1/keystores/import"]  # nothing else
     form_b = answer.text[answer.text.index('id="create-import"') :]
     label = form_b[form_b.index(f'name="{field}"') :]
     assert html.unescape(label[: label.index("</label>")]).count(sentence) == 1
     assert sentence not in html.unescape(answer.text[: answer.text.index('id="create-import"')])
 
 
-async def test_a_bad_partner_file_is_refused_before_anything_is_stored(certs_app: Any) -> None:
+async def test_a_refused_partner_certificate_is_shown_next_to_the_partner_file(
+    certs_app: Any,
+) -> None:
     cert = certs_app.state.backends.cert
+    sentence = (
+        "partner_certificate holds a private key; upload only the partner's public certificate "
+        "(PEM or DER)"
+    )
+    refusal = {"detail": [{"loc": ["body", "partner_certificate"], "msg": sentence, "type": "x"}]}
+    cert.answers["/api/v1/keystores"] = Change(422, refusal, {"partner_certificate": sentence})
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -295,36 +301,11 @@ async def test_a_bad_partner_file_is_refused_before_anything_is_stored(certs_app
             files={"partner_file": ("acme-key.pem", key_pem, "application/x-pem-file")},
         )
     assert answer.status_code == 422
-    assert cert.changes == []
-    assert "acme-key.pem holds a private key; upload only the partner's public certificate" in (
-        html.unescape(answer.text)
-    )
+    ((_, path, _, sent),) = cert.changes  # cert-svc judged it, and nothing else was called
+    assert path == "/api/v1/keystores"
+    assert sent["json"]["partner_certificate"] == key_pem.decode()
+    form_a = answer.text[answer.text.index('id="create-generate"') :]
+    label = form_a[form_a.index('name="partner_file"') :]
+    assert html.unescape(label[: label.index("</label>")]).count(sentence) == 1
+    assert html.unescape(answer.text).count(sentence) == 1
     assert 'name="partner_cert_alias" value="acme"' in answer.text  # what was typed stays
-
-
-async def test_a_partner_certificate_refused_after_the_keystore_is_said_plainly(
-    certs_app: Any,
-) -> None:
-    cert = certs_app.state.backends.cert
-    sentence = "acme.cer's public key is a 2048-bit key; at least 3072 bits required"
-    cert.answers["/api/v1/certificates/partner"] = Change(422, {}, {"file": sentence})
-    async with client(certs_app) as http:
-        form = await create_form(http)
-        answer = await http.post(
-            "/certificates/new",
-            data={
-                "csrf": csrf_of(form),
-                "station": "MYCO",
-                "partner": "ACME",
-                "mode": "generate",
-                "own_key": "existing",
-                "password": "keystore-secret",
-                "private_key_alias": "myco",
-                "partner_cert_alias": "acme",
-            },
-            files={"partner_file": ("acme.cer", partner_pem(), "application/pkix-cert")},
-        )
-    assert answer.status_code == 303
-    warning = parse_qs(urlsplit(answer.headers["location"]).query)["warning"][0]
-    assert warning.startswith("cert-svc refused the partner's certificate after the keystore")
-    assert sentence in warning

@@ -1,5 +1,5 @@
 """The certificate pages' pure helpers: expiry in words, states, the certificate in use,
-which certificate a message used, switch times, the partner certificate's first look."""
+which certificate a message used, switch times, cert-svc's refusals next to the fields."""
 
 from __future__ import annotations
 
@@ -7,12 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
-from as2bus.console.domain.certificate_files import CertificateFileError, check_partner_certificate
 from as2bus.console.domain.certificate_forms import FormError, local_time, problems, switch
 from as2bus.console.domain.certificate_usage import certificates_used, same_fingerprint
 from as2bus.console.domain.certificates import expiry, in_use, keystore_shown, shown
@@ -240,61 +235,3 @@ def test_cert_svc_refusals_go_next_to_the_forms_fields() -> None:
     assert found.of("partner", "file") == "not a certificate"
     assert found.of("partner", "") == "bad alias"  # not a field of this form: above it
     assert found.of("import", "file") == ""  # another form of the page
-
-
-# --- the partner certificate's first look ------------------------------------------------------
-def certificate(key: Any, days: int = 365, start: int = -1) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ACME AS2")])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(7)
-        .not_valid_before(NOW + timedelta(days=start))
-        .not_valid_after(NOW + timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-
-
-@pytest.fixture(scope="module")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def test_a_partner_certificate_in_pem_or_der(rsa_key: rsa.RSAPrivateKey) -> None:
-    cert = certificate(rsa_key)
-    fingerprint = cert.fingerprint(hashes.SHA256()).hex(":").upper()
-    for encoding in (serialization.Encoding.PEM, serialization.Encoding.DER):
-        checked = check_partner_certificate(cert.public_bytes(encoding), "acme.cer", NOW)
-        assert (checked.fingerprint, checked.subject) == (fingerprint, "CN=ACME AS2")
-
-
-def test_what_cert_svc_would_refuse_is_refused_in_its_words(rsa_key: rsa.RSAPrivateKey) -> None:
-    pem = certificate(rsa_key).public_bytes(serialization.Encoding.PEM)
-    key_pem = rsa_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    weak_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (the point)
-    cases = {
-        b"": "a.cer is empty",
-        key_pem: "a.cer holds a private key; upload only the partner's public certificate",
-        pem + key_pem: "a.cer holds a private key",
-        pem + pem: "a.cer is a PEM file holding 2 certificates; upload the partner's own",
-        b"hello": "a.cer is not a certificate: expected a PEM or DER X.509 certificate",
-        certificate(ec_key).public_bytes(serialization.Encoding.PEM): "is not RSA",
-        certificate(weak_key).public_bytes(serialization.Encoding.PEM): (
-            "a.cer's public key is a 1024-bit key; at least 2048 bits required"
-        ),
-        certificate(rsa_key, days=-2, start=-10).public_bytes(serialization.Encoding.PEM): (
-            "a.cer expired on"
-        ),
-        certificate(rsa_key, start=3).public_bytes(serialization.Encoding.PEM): (
-            "a.cer is not valid until"
-        ),
-    }
-    for data, words in cases.items():
-        with pytest.raises(CertificateFileError) as refused:
-            check_partner_certificate(data, "a.cer", NOW)
-        assert words in str(refused.value)

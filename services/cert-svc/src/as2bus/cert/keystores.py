@@ -12,6 +12,8 @@ partnerships, the rotation moves it to an alias of its own and leaves the others
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,6 +84,9 @@ class Keystores:
 
     async def create(self, request: KeystoreCreate) -> KeystoreView:
         station, partner = self._partnership(request.station, request.partner)
+        theirs = self._partner_certificate(
+            _pem_or_der(request.partner_certificate), "partner_certificate"
+        )
         own = None
         if request.own_key == "existing":
             alias = request.private_key_alias or station.private_key_alias
@@ -102,15 +107,17 @@ class Keystores:
                     "own", alias, "generated", own.cert, own.key_pem, None
                 )
                 await self.certs.store(repo, cert, None)
+            partner_alias = request.partner_cert_alias or partner.as2_alias
+            await self._keep_partner_certificate(repo, partner_alias, theirs)
             keystore_id = await self._record(
                 repo,
                 station,
                 partner,
                 alias,
-                request.partner_cert_alias or partner.as2_alias,
+                partner_alias,
                 request.password.get_secret_value(),
             )
-        return await self.get(keystore_id)
+        return await self._with_warnings(keystore_id, theirs[1] if theirs else [])
 
     async def import_(
         self,
@@ -123,9 +130,13 @@ class Keystores:
         partner_cert_alias: str | None,
         allow_invalid_dates: bool,
         filename: str = "",
+        partner_certificate: tuple[bytes, str] | None = None,
     ) -> KeystoreView:
-        """Our existing PKCS#12 becomes the partnership's key; its password protects exports."""
+        """Our existing PKCS#12 becomes the partnership's key; its password protects exports.
+        With ``partner_certificate`` (its bytes and file name), the partner's certificate is
+        stored in the same transaction."""
         station, partner = self._partnership(station_id, partner_id)
+        theirs = self._partner_certificate(partner_certificate, "partner_file")
         if len(password) < MIN_PASSWORD:
             raise InvalidFieldsError(
                 FieldError(
@@ -145,11 +156,42 @@ class Keystores:
             await self._refuse_key_change(repo, station, partner, alias)
             cert = self.certs.new_certificate("own", alias, "imported", own.cert, own.key_pem, None)
             await self.certs.store(repo, cert, None)
-            keystore_id = await self._record(
-                repo, station, partner, alias, partner_cert_alias or partner.as2_alias, password
-            )
+            partner_alias = partner_cert_alias or partner.as2_alias
+            await self._keep_partner_certificate(repo, partner_alias, theirs)
+            keystore_id = await self._record(repo, station, partner, alias, partner_alias, password)
+        return await self._with_warnings(keystore_id, warnings + (theirs[1] if theirs else []))
+
+    def _partner_certificate(
+        self, given: tuple[bytes, str] | None, field: str
+    ) -> tuple[x509.CertInfo, list[str]] | None:
+        """The partner's certificate checked before anything is stored (None: none given)."""
+        if given is None:
+            return None
+        data, filename = given
+        return self.certs.partner_certificate(data, False, filename, field=field)
+
+    async def _keep_partner_certificate(
+        self,
+        repo: CertRepository,
+        alias: str,
+        theirs: tuple[x509.CertInfo, list[str]] | None,
+    ) -> None:
+        """Store the partner's certificate with the keystore (same transaction: a refusal of
+        either stores neither). One already in service under the alias is kept as it is."""
+        if theirs is None:
+            return
+        info = theirs[0]
+        now = self.certs.clock()
+        stored = await repo.certificates(alias=alias, kind="partner")
+        if any(c.fingerprint_sha256 == info.fingerprint_sha256 and c.state(now) != "retired"
+               for c in stored):  # fmt: skip
+            return
+        cert = self.certs.new_certificate("partner", alias, "uploaded", info, None, None)
+        await self.certs.store(repo, cert, None)
+
+    async def _with_warnings(self, keystore_id: uuid.UUID, warnings: list[str]) -> KeystoreView:
         view = await self.get(keystore_id)
-        return view.model_copy(update={"warnings": warnings})
+        return view.model_copy(update={"warnings": warnings}) if warnings else view
 
     @asynccontextmanager
     async def _unit(
@@ -439,3 +481,15 @@ def _keystore_exists(station: str, partner: str) -> ConflictError:
             "keystore_exists",
         )
     )
+
+
+def _pem_or_der(text: str | None) -> tuple[bytes, str] | None:
+    """A certificate given in JSON: PEM text as it is, DER as base64."""
+    if text is None:
+        return None
+    if "-----BEGIN" in text:
+        return text.encode(), "partner_certificate"
+    try:
+        return base64.b64decode(text, validate=True), "partner_certificate"
+    except (binascii.Error, ValueError):
+        return text.encode(), "partner_certificate"  # refused as not a certificate, by x509

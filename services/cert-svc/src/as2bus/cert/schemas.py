@@ -91,6 +91,20 @@ class KeystoreCreate(Input):
         "own); with own_key=existing, the station's alias",
     )
     partner_cert_alias: Alias | None = Field(default=None, description="Default: the partner's")
+    partner_certificate: Annotated[
+        str | None,
+        Field(max_length=64 * 1024),
+        _sentence(
+            "certificate_too_large",
+            "the partner's certificate is larger than 64 KiB: choose the certificate file "
+            "itself (.cer, .crt, .pem or .der)",
+        ),
+    ] = Field(
+        default=None,
+        description="The partner's certificate (PEM, or DER in base64), stored under "
+        "partner_cert_alias in the same transaction as the keystore: refused, neither is "
+        "stored. One already in service under that alias is kept as it is",
+    )
     own_key: Annotated[
         Literal["generate", "existing"],
         _sentence("invalid_own_key", "own_key must be 'generate' or 'existing'"),

@@ -228,6 +228,16 @@ class CertService:
         allow_invalid_dates: bool = False,
         filename: str = "",
     ) -> CertificateView:
+        info, warnings = self.partner_certificate(data, allow_invalid_dates, filename)
+        return await self.add(
+            "partner", alias, "uploaded", info, None, activation_at, retire_previous_at, warnings
+        )
+
+    def partner_certificate(
+        self, data: bytes, allow_invalid_dates: bool, filename: str = "", field: str = "file"
+    ) -> tuple[x509.CertInfo, list[str]]:
+        """A partner's certificate (PEM or DER) checked by our rules, and warnings about its
+        dates; InvalidFieldsError naming ``field`` when it is refused."""
         name = filename or "the file"
         try:
             info = x509.load_partner_certificate(
@@ -237,10 +247,9 @@ class CertService:
                 info, self.clock(), allow_invalid_dates=allow_invalid_dates, name=name
             )
         except x509.CertificateError as err:
-            raise _certificate_error(err) from None
-        return await self.add(
-            "partner", alias, "uploaded", info, None, activation_at, retire_previous_at, warnings
-        )
+            field = field if err.field == "file" else err.field
+            raise InvalidFieldsError(FieldError(field, err.message, err.code)) from None
+        return info, warnings
 
     async def add(
         self,

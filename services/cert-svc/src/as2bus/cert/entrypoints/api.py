@@ -156,11 +156,21 @@ async def import_keystore(
     private_key_alias: Annotated[str | None, Form()] = None,
     partner_cert_alias: Annotated[str | None, Form()] = None,
     allow_invalid_dates: Annotated[bool, Form()] = False,
+    partner_file: Annotated[
+        UploadFile | None,
+        File(
+            description="The partner's certificate (PEM or DER), stored with the keystore in "
+            "one transaction"
+        ),
+    ] = None,
 ) -> KeystoreView:
     data = await read_upload(file)
+    theirs = (
+        (await read_upload(partner_file), partner_file.filename or "") if partner_file else None
+    )
     return await stores.import_(
         station, partner, data, password, key_alias, private_key_alias, partner_cert_alias,
-        allow_invalid_dates, file.filename or "",
+        allow_invalid_dates, file.filename or "", theirs,
     )  # fmt: skip
 
 

@@ -10,13 +10,14 @@ from typing import Any, Literal
 from fastapi import UploadFile
 
 from as2bus.console.adapters.backends import Backend, Change, File
-from as2bus.console.domain.certificate_files import MAX_FILE_BYTES
 from as2bus.console.domain.certificate_forms import Switch
 
 KEYSTORES = "/api/v1/keystores"
 CERTIFICATES = "/api/v1/certificates"
 #: What the console offers to download from a keystore, by the console's (and cert-svc's) name.
 KeystoreFile = Literal["keystore.p12", "partner.p12", "certificate.cer"]
+#: cert-svc's limit on an uploaded file (1 MiB).
+MAX_FILE_BYTES = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,19 @@ class CertClient:
 
     # --- changes ----------------------------------------------------------------------------
     async def create_keystore(self, body: dict[str, Any]) -> Change:
-        """KeystoreCreate: our key generated (or the station's kept), no partner certificate."""
+        """KeystoreCreate: our key generated (or the station's kept), with the partner's
+        certificate when the body has ``partner_certificate``, in one transaction."""
         return await self._change("POST", KEYSTORES, json=body)
 
-    async def import_keystore(self, fields: dict[str, str], p12: Upload) -> Change:
-        return await self._change(
-            "POST", f"{KEYSTORES}/import", data=fields, files={"file": p12.part()}
-        )
+    async def import_keystore(
+        self, fields: dict[str, str], p12: Upload, partner: Upload | None = None
+    ) -> Change:
+        """Our PKCS#12 as the keystore's key, with the partner's certificate (``partner_file``)
+        when given, in one transaction."""
+        files = {"file": p12.part()}
+        if partner is not None:
+            files["partner_file"] = partner.part()
+        return await self._change("POST", f"{KEYSTORES}/import", data=fields, files=files)
 
     async def upload_partner(self, alias: str, certificate: Upload, when: Switch) -> Change:
         """The partner's certificate under ``alias``: a rotation when the alias has one."""

@@ -1,34 +1,27 @@
-"""Create Cert: a partnership's keystore together with the partner's certificate.
+"""Create Cert: a partnership's keystore together with the partner's certificate, in one
+cert-svc call that stores both or neither.
 
-cert-svc takes them in two calls: POST /keystores (or /keystores/import), which stores no
-partner certificate, then POST /certificates/partner. It has no call storing both in one
-transaction, nor one taking either back (no delete, no dry run). So every refusal must come
-before anything is stored, and the order does that:
+Option A (our key generated, or the station's kept) is POST /keystores with the partner's
+certificate in ``partner_certificate`` (PEM text, or the file's bytes in base64); option B (our
+PKCS#12 imported) is POST /keystores/import with it as the ``partner_file`` part. cert-svc
+judges the certificate, keeps one it already holds under the alias as it is, and names it in
+its refusal; the refusal is shown next to the form's partner file field.
 
-1. what can be checked without storing is checked first: the aliases, the files given, and the
-   partner's certificate file by cert-svc's own rules and words (domain/certificate_files.py),
-   including whether cert-svc holds it already (then it is not uploaded again);
-2. then the keystore call, whose refusals the console cannot foresee (a PKCS#12's password or
-   alias, a key alias in use): refused, it stores nothing, and nothing else is called;
-3. last the partner's certificate, already checked in 1.
-
-Only what 1 cannot foresee fails 3 after 2 stored the keystore (a minimum key size above 2048
-bits configured in cert-svc, another request at the same moment, cert-svc going away): the
-outcome then says so (``partner_refused``) and the keystore page offers the upload.
+With no file chosen, nothing is sent when cert-svc holds a partner certificate under the alias
+(the keystore uses it); the form asks for one otherwise. The console checks only what the form
+lacks and the aliases (cert-svc's import takes any text as an alias).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from as2bus.console.adapters.backends import BackendError, Change
+from as2bus.console.adapters.backends import Change
 from as2bus.console.adapters.cert_service import CertClient, Upload
-from as2bus.console.domain.certificate_files import CertificateFileError, check_partner_certificate
-from as2bus.console.domain.certificate_forms import FormError, FormProblems, Switch, problems
-from as2bus.console.domain.certificate_usage import same_fingerprint
+from as2bus.console.domain.certificate_forms import FormProblems, problems
 from as2bus.shared.contracts.config import ALIAS_PATTERN
 
 Own = Literal["generate", "existing", "import"]
@@ -40,6 +33,8 @@ GENERATE_FIELDS = ("own_key", "password", "private_key_alias", "partner_cert_ali
                    "partner_file")  # fmt: skip
 IMPORT_FIELDS = ("file", "password", "key_alias", "private_key_alias", "partner_cert_alias",
                  "partner_file")  # fmt: skip
+#: cert-svc's names of the partner's certificate (JSON field, multipart part): the form's.
+PARTNER_FIELDS = {"partner_certificate": "partner_file", "partner_file": "partner_file"}
 
 
 @dataclass(frozen=True)
@@ -63,43 +58,27 @@ class NewKeystore:
 class Outcome:
     keystore_id: str | None = None  # None: refused, nothing stored
     problems: FormProblems = field(default_factory=FormProblems)
-    partner_refused: str = ""  # the keystore stands without the partner's certificate: why
     warnings: list[str] = field(default_factory=list)  # cert-svc's, about dates
 
 
-async def create_keystore(cert: CertClient, new: NewKeystore, now: datetime) -> Outcome:
+async def create_keystore(cert: CertClient, new: NewKeystore) -> Outcome:
     fields = IMPORT_FIELDS if new.form == "import" else GENERATE_FIELDS
 
     def refused(errors: dict[str, str]) -> Outcome:
-        return Outcome(problems=problems(new.form, errors, fields))
+        return Outcome(problems=problems(new.form, errors, fields, PARTNER_FIELDS))
 
-    errors = _missing(new)
+    errors = {**_missing(new), **await _partner_missing(cert, new)}
     if errors:
         return refused(errors)
-    try:
-        upload = await _partner_upload(cert, new, now)
-    except FormError as err:
-        return refused({err.field: err.message})
     made = await _keystore_call(cert, new)
     if not made.ok:
         return refused(made.errors)
-    keystore_id = str(made.body["id"])
-    warnings = list(made.body.get("warnings") or [])
-    if upload is None:
-        return Outcome(keystore_id, warnings=warnings)
-    try:
-        uploaded = await cert.upload_partner(new.partner_cert_alias, upload, Switch(None, None))
-    except BackendError as err:  # the keystore is stored: say so rather than fail the page
-        return Outcome(keystore_id, partner_refused=str(err), warnings=warnings)
-    if not uploaded.ok:
-        return Outcome(keystore_id, partner_refused="; ".join(uploaded.errors.values()),
-                       warnings=warnings)  # fmt: skip
-    return Outcome(keystore_id, warnings=warnings + list(uploaded.body.get("warnings") or []))
+    return Outcome(str(made.body["id"]), warnings=list(made.body.get("warnings") or []))
 
 
 def _missing(new: NewKeystore) -> dict[str, str]:
-    """What the form lacks, or aliases cert-svc would refuse (its partner upload and import
-    take any text as an alias: checked here so that no odd alias is stored)."""
+    """What the form lacks, or aliases cert-svc would refuse (its import takes any text as an
+    alias: checked here so that no odd alias is stored)."""
     errors = {}
     if not re.fullmatch(ALIAS_PATTERN, new.partner_cert_alias):
         errors["partner_cert_alias"] = ALIAS_RULE
@@ -114,32 +93,32 @@ def _missing(new: NewKeystore) -> dict[str, str]:
     return errors
 
 
-async def _partner_upload(cert: CertClient, new: NewKeystore, now: datetime) -> Upload | None:
-    """The partner's certificate to upload after the keystore, None when cert-svc holds it
-    already; FormError when it would be refused."""
+async def _partner_missing(cert: CertClient, new: NewKeystore) -> dict[str, str]:
+    """No file chosen and no partner certificate in service under the alias: ask for one."""
+    if new.partner_certificate is not None:
+        return {}
     alias = new.partner_cert_alias
     stored = await cert.certificates(alias, "partner")
-    given = new.partner_certificate
-    if given is None:
-        if any(c["state"] in ("active", "pending") for c in stored):
-            return None
-        raise FormError("partner_file", "choose the partner's certificate: cert-svc holds none "
-                        f"in service under the alias {alias!r}")  # fmt: skip
+    if any(c["state"] in ("active", "pending") for c in stored):
+        return {}
+    return {"partner_file": "choose the partner's certificate: cert-svc holds none in service "
+                            f"under the alias {alias!r}"}  # fmt: skip
+
+
+def partner_certificate_text(upload: Upload) -> str:
+    """The partner's certificate for cert-svc's JSON: a PEM file's text as it is, any other
+    file's bytes in base64 (cert-svc reads both, and judges what they hold)."""
     try:
-        checked = check_partner_certificate(given.content, given.filename, now)
-    except CertificateFileError as err:
-        raise FormError("partner_file", str(err)) from None
-    same = next((c for c in stored if same_fingerprint(c["fingerprint_sha256"],
-                                                       checked.fingerprint)), None)  # fmt: skip
-    if same is None:
-        return given
-    if same["state"] == "retired":
-        raise FormError("partner_file", f"this certificate was stored under the alias {alias!r} "
-                        "before and is retired: ask the partner for its current one")  # fmt: skip
-    return None  # already there: uploading it again would be refused
+        text = upload.content.decode("ascii")
+    except UnicodeDecodeError:
+        text = ""
+    if "-----BEGIN" in text:
+        return text
+    return base64.b64encode(upload.content).decode("ascii")
 
 
 async def _keystore_call(cert: CertClient, new: NewKeystore) -> Change:
+    theirs = new.partner_certificate
     if new.own == "import":
         assert new.p12 is not None  # _missing said so
         fields = {"station": new.station, "partner": new.partner, "password": new.password,
@@ -148,9 +127,12 @@ async def _keystore_call(cert: CertClient, new: NewKeystore) -> Change:
             fields["key_alias"] = new.key_alias
         if new.private_key_alias:
             fields["private_key_alias"] = new.private_key_alias
-        return await cert.import_keystore(fields, new.p12)
-    body = {"station": new.station, "partner": new.partner, "password": new.password,
-            "own_key": new.own, "partner_cert_alias": new.partner_cert_alias}  # fmt: skip
+        return await cert.import_keystore(fields, new.p12, theirs)
+    body: dict[str, Any] = {"station": new.station, "partner": new.partner,
+                            "password": new.password, "own_key": new.own,
+                            "partner_cert_alias": new.partner_cert_alias}  # fmt: skip
     if new.private_key_alias:
         body["private_key_alias"] = new.private_key_alias
+    if theirs is not None:
+        body["partner_certificate"] = partner_certificate_text(theirs)
     return await cert.create_keystore(body)

@@ -5,7 +5,6 @@ keystore_changes.py. Every role reads; admins create (CSRF token in every form).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -134,7 +133,7 @@ async def new_keystore(
     partner_file: FileField = None,
 ) -> Response:
     """Option A (mode generate: a new key pair, or the station's key) or B (mode import: our
-    PKCS#12), each with the partner's certificate; see keystore_creation.py for the order."""
+    PKCS#12), each with the partner's certificate: one cert-svc call (keystore_creation.py)."""
     own: Own = (
         "import" if mode == "import" else ("existing" if own_key == "existing" else "generate")
     )
@@ -159,14 +158,11 @@ async def new_keystore(
         p12=await read_upload(file) if own == "import" else None,
         key_alias=values["key_alias"],
     )
-    outcome = await create_keystore(certs, new, datetime.now(UTC))
+    outcome = await create_keystore(certs, new)
     if outcome.keystore_id is None:
         return _new_page(request, who, choice, outcome.problems, values)
     query = {"done": " ".join([f"Keystore {station} → {partner} created.",
                                *(f"Note: {w}." for w in outcome.warnings)])}  # fmt: skip
-    if outcome.partner_refused:
-        query["warning"] = (f"cert-svc refused the partner's certificate after the keystore was "
-                            f"created: {outcome.partner_refused}. Upload it below.")  # fmt: skip
     return RedirectResponse(f"/certificates/{outcome.keystore_id}?{urlencode(query)}",
                             status_code=303)  # fmt: skip
 

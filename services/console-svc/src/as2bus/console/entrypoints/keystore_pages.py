@@ -58,8 +58,7 @@ async def keystore_page(
                   recent=recent, tracklog_error=tracklog_error,
                   problems=refused or FormProblems(),
                   is_admin=may(who.user.role, Action.CONFIGURE),
-                  done=request.query_params.get("done", ""),
-                  warning=request.query_params.get("warning", ""))  # fmt: skip
+                  done=request.query_params.get("done", ""))  # fmt: skip
     if refused is not None:
         answer.status_code = 422
     return answer
