@@ -234,6 +234,24 @@ async def test_roles_and_csrf_are_enforced_on_the_server(
         "csrf": csrf or "", "partnership": "x",
         "file": {"name": "a.txt", "mimeType": "text/plain", "buffer": b"x"}})  # fmt: skip
     assert posted.status == 403
+    # The configuration and certificate pages: read, never changed.
+    for path, button in (
+        ("/stations", "#new-station"),
+        ("/partners", "#new-partner"),
+        ("/partnerships", "#new-partnership"),
+        ("/certificates", "#create-cert"),
+    ):
+        shown = await page.goto(f"{console.url}{path}")
+        assert shown is not None
+        assert shown.status == 200, path
+        assert await page.locator(button).count() == 0, path
+    for path in ("/stations", "/partners", "/partnerships", "/certificates/new", "/users"):
+        refused = await page.request.post(f"{console.url}{path}", form={
+            "csrf": csrf or "", "as2_id": "VIEWER-MADE", "name": "x", "email": "x@example.com",
+            "role": "admin"})  # fmt: skip
+        assert refused.status == 403, path
+    stations = console.config("GET", "/api/v1/stations").json()
+    assert "VIEWER-MADE" not in {s["as2_id"] for s in stations}
 
     # An operator may send, but not with a forged or missing CSRF token.
     operator = console.add_user("operator@example.com", "operator")
@@ -563,6 +581,9 @@ async def _configure_our_side(page: Page, console: Console, inbound_url: str) ->
     await page.fill("#f-email", "edi@newco.example")
     await page.click("text=Create AS2 Instance")
     await expect(page.locator("#done")).to_be_visible()
+    await page.click("header nav >> text=AS2 Instances")
+    await expect(page.locator("#stations")).to_contain_text("NEWCO")
+    await page.screenshot(path=SHOTS / "stations.png", full_page=True)
     await page.click("header nav >> text=Partner")
     await page.click("#new-partner")
     await page.fill("#f-as2_id", 'bad id"')  # AS2 IDs have no quotes: refused, typed kept
