@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from as2bus.console.adapters.backends import Change
 from as2bus.console.adapters.cert_service import CertClient, Upload
-from as2bus.console.adapters.keystore_creation import (
+from as2bus.console.keystore_creation import (
     NewKeystore,
     create_keystore,
     partner_certificate_text,

@@ -12,7 +12,6 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from as2bus.console.adapters.cert_service import CertClient, read_upload
-from as2bus.console.adapters.keystore_creation import NewKeystore, Own, create_keystore
 from as2bus.console.domain.certificate_forms import FormProblems
 from as2bus.console.domain.certificates import CertificateShown, in_use, keystore_shown, shown
 from as2bus.console.domain.roles import Action, may
@@ -20,6 +19,7 @@ from as2bus.console.entrypoints import keystore_changes, keystore_pages
 from as2bus.console.entrypoints.guard import Admin, CheckedForm, Viewer
 from as2bus.console.entrypoints.keystore_pages import certs_for
 from as2bus.console.entrypoints.pages import backends, page
+from as2bus.console.keystore_creation import NewKeystore, Own, create_keystore
 
 router = APIRouter()
 Text = Annotated[str, Form()]
