@@ -83,10 +83,12 @@ class RunningStack:
     base_port: int
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """One ``as2bus up`` for a whole test module (about 14 s to start), once it is ready and
-    has told where the console is."""
+    """One ``as2bus up`` for every test that only uses a running gateway (each start costs
+    about 14 s), once it is ready and has told where the console is. Its users name what they
+    create after themselves, so they do not meet; a test that stops or breaks a stack starts
+    its own (``start``)."""
     block = free_port_block(len(SERVICES) + 1)
     data = tmp_path_factory.mktemp("stack") / "data"
     up = Up(data, block, block + 2)

@@ -34,20 +34,20 @@ def _app_password(data: Path) -> str:
 
 
 async def test_the_guide_works_for_a_python_and_a_nodejs_system(
-    start: Any, tmp_path: Path, ports: tuple[int, int]
+    running_stack: Any, tmp_path: Path
 ) -> None:
     """One stack for both clients (each run ignores the other's events)."""
-    up = start()
-    up.wait_for("Loopback demo created")
-    await _python_system(tmp_path, ports)
-    await asyncio.to_thread(_nodejs_system, tmp_path, ports)
+    running_stack.up.wait_for("Loopback demo created")
+    ports = (running_stack.nats_port, running_stack.base_port)
+    await _python_system(running_stack.data, ports)
+    await asyncio.to_thread(_nodejs_system, running_stack.data, tmp_path, ports)
 
 
-async def _python_system(tmp_path: Path, ports: tuple[int, int]) -> None:
+async def _python_system(data: Path, ports: tuple[int, int]) -> None:
     nc = await nats.connect(
         f"nats://127.0.0.1:{ports[0]}",
         user="app",
-        password=_app_password(tmp_path / "data"),
+        password=_app_password(data),
         inbox_prefix="_INBOX.app",
     )
     try:
@@ -88,14 +88,14 @@ async def _python_system(tmp_path: Path, ports: tuple[int, int]) -> None:
         await nc.close()
 
 
-def _nodejs_system(tmp_path: Path, ports: tuple[int, int]) -> None:
+def _nodejs_system(data: Path, tmp_path: Path, ports: tuple[int, int]) -> None:
     node = shutil.which("node")
     assert node, "Node.js is needed for this test (Debian package nodejs)"
     assert (NODE_EXAMPLE / "node_modules").is_dir(), "run `make test` (it runs npm ci there)"
     env = {
         "PATH": os.environ["PATH"],
         "NATS_URL": f"nats://127.0.0.1:{ports[0]}",
-        "NATS_PASSWORD": _app_password(tmp_path / "data"),
+        "NATS_PASSWORD": _app_password(data),
         "OUT_DIR": str(tmp_path / "received"),
     }
     done = subprocess.run(

@@ -847,7 +847,7 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
 
     sender = asyncio.create_task(keep_sending())
     try:
-        switch = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
+        switch = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
         at = switch.strftime("%Y-%m-%dT%H:%M:%S")
         page = await browser.new_page(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
         await console.sign_in(page, *console.admin)
@@ -870,7 +870,7 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
             page.locator("#partner-certificate-list tr", has_text="scheduled")
         ).to_have_count(1)
         await page.screenshot(path=SHOTS / "keystore-rotation.png", full_page=True)
-        await asyncio.sleep(max(0.0, (switch - datetime.now(UTC)).total_seconds()) + 6)
+        await asyncio.sleep(max(0.0, (switch - datetime.now(UTC)).total_seconds()) + 4)
     finally:
         stop.set()
         await sender
@@ -878,7 +878,7 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
         ended = await outcomes.outcomes(sent, timeout=60)
         failed = {r: e.event_type for r, e in ended.items() if e.event_type != "MessageDelivered"}
         assert failed == {}, failed
-        assert len(sent) > 40  # messages before, during and after the switch
+        assert len(sent) > 25  # messages before, during and after the switch
         with httpx.Client(base_url=console.tracklog_url, headers=console.admin_headers) as log:
             last = log.get("/api/v1/messages", params={"q": sent[-1]}).json()["items"][0]
             detail = log.get(f"/api/v1/messages/{last['id']}").json()
@@ -890,24 +890,27 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
 
 
 # Last: the pages hold what the tests before made (lists, certificates, the audit trail).
-@pytest.mark.parametrize(
-    "page_path",
-    ["/", "/tracklog", "/send", "/health", "/stations", "/partners", "/partnerships/new",
-     "/certificates", "/certificates/new", "/users", "/audit"],
-)  # fmt: skip
-async def test_pages_fit_a_phone_screen(console: Console, browser: Browser, page_path: str) -> None:
+PHONE_PAGES = ["/", "/tracklog", "/send", "/health", "/stations", "/partners", "/partnerships/new",
+               "/certificates", "/certificates/new", "/users", "/audit"]  # fmt: skip
+
+
+async def test_pages_fit_a_phone_screen(console: Console, browser: Browser) -> None:
     page = await browser.new_page(viewport={"width": 390, "height": 844})
     await console.sign_in(page, *console.admin)
-    await page.goto(f"{console.url}{page_path}")
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    wide = await page.evaluate(
-        """[...document.querySelectorAll('body *')]
-             .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth)
-             .slice(0, 5)
-             .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"""
-    )
-    assert overflow <= 0, f"{page_path} is {overflow} px wider than the screen: {wide}"
-    if page_path == "/tracklog":
-        await page.screenshot(path=SHOTS / "tracklog-phone.png", full_page=True)
+    too_wide = {}
+    for path in PHONE_PAGES:
+        await page.goto(f"{console.url}{path}")
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            too_wide[path] = (overflow, await page.evaluate(
+                """[...document.querySelectorAll('body *')]
+                     .filter(e => e.getBoundingClientRect().right
+                                  > document.documentElement.clientWidth)
+                     .slice(0, 5)
+                     .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"""
+            ))  # fmt: skip
+        if path == "/tracklog":
+            await page.screenshot(path=SHOTS / "tracklog-phone.png", full_page=True)
+    assert too_wide == {}, f"wider than the screen (px, elements): {too_wide}"
