@@ -152,3 +152,33 @@ async def test_bad_requests_are_refused_clearly(
 def own_p12() -> bytes:
     own = x509.generate_self_signed("me", now=datetime.now(UTC))
     return x509.export_keystore_p12(own, "me", [], "right-password")
+
+
+async def test_a_certificate_stored_a_moment_ago_is_found_before_a_message_fails_for_it(
+    config_api: httpx.AsyncClient,
+    cert_api: httpx.AsyncClient,
+    cert_svc: ServiceProcess,
+    nats_url: str,
+    master_key: str,
+) -> None:
+    """A cache that has not yet seen the certificate's event (here: it never will) asks
+    cert-svc again on a miss, at most once a second, instead of failing the message."""
+    await partnership(config_api)
+    body = {"station": "MYCO", "partner": "acme", "password": PASSWORD}
+    assert (
+        await until_ok(lambda: cert_api.post("/api/v1/keystores", json=body))
+    ).status_code == 201
+    nc = await nats.connect(nats_url)
+    keys = KeyMaterialClient(nc, SecretBox(master_key))  # not started: sees no event
+    try:
+        stale = await keys.keyring()
+        assert stale.verification_certificates("acme", datetime.now(UTC)) == []
+        upload = await cert_api.post("/api/v1/certificates/partner", data={"alias": "acme"},
+                                     files={"file": ("acme.cer", partner_pem())})  # fmt: skip
+        assert upload.status_code == 201, upload.text
+        assert await keys.keyring() is stale  # cached: the event would have dropped it
+        fresh = await keys.keyring(fresh=True)
+        assert len(fresh.verification_certificates("acme", datetime.now(UTC))) == 1
+        assert await keys.keyring(fresh=True) is fresh  # within a second: not asked again
+    finally:
+        await nc.close()

@@ -13,7 +13,7 @@ from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty, UnknownPartyErro
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import PartnerState, StationState
-from as2bus.shared.keyring import CertificateUnavailableError
+from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,16 @@ class PartyResolver:
         if not link.enabled or not partner.enabled:
             raise UnknownPartyError(f"partnership {as2_to!r}/{as2_from!r} is disabled")
         now = datetime.now(UTC)
-        ring = await self._keys.keyring()
+        parties = self._parties(station, partner, await self._keys.keyring(), now)
+        if not parties.local.decryption or not parties.remote.verify_certs:
+            # Stored a moment ago, a certificate's event may not have reached our cache yet:
+            # ask cert-svc once more before the message is refused for it.
+            parties = self._parties(station, partner, await self._keys.keyring(fresh=True), now)
+        return parties
+
+    def _parties(
+        self, station: StationState, partner: PartnerState, ring: KeyRing, now: datetime
+    ) -> Parties:
         # The partnership's own key (its keystore's), every one in service during a rotation.
         own_alias = ring.own_alias(station.as2_id, partner.as2_id, station.private_key_alias)
         decryption = [

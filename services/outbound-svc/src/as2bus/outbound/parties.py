@@ -17,7 +17,7 @@ from as2bus.shared.contracts import (
     StationState,
     TokenAuthPublic,
 )
-from as2bus.shared.keyring import CertificateUnavailableError
+from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
 
 class PartnershipUnavailableError(LookupError):
@@ -66,11 +66,30 @@ async def resolve_sides(
 ) -> Sides:
     """Raises PartnershipUnavailableError or CertificateUnavailableError (CERT_HAS_EXPIRED…)."""
     station, partner = find_sides(config, station_id, partner_id)
+    try:
+        return _sides(station, partner, await keys.keyring(), keys, overrides, async_mdn_url, at)
+    except CertificateUnavailableError as err:
+        if err.reason != "CERT_NOT_FOUND":
+            raise
+    # Stored a moment ago, a certificate's event may not have reached our cache yet: ask
+    # cert-svc once more before the message fails for it.
+    ring = await keys.keyring(fresh=True)
+    return _sides(station, partner, ring, keys, overrides, async_mdn_url, at)
+
+
+def _sides(
+    station: StationState,
+    partner: PartnerState,
+    ring: KeyRing,
+    keys: KeyMaterialClient,
+    overrides: SendOverrides | None,
+    async_mdn_url: str | None,
+    at: datetime,
+) -> Sides:
     o = overrides or SendOverrides()
     signing = o.signing or partner.signing_alg
     encryption = o.encryption or partner.encryption_alg
     mdn_mode = o.mdn_mode or partner.mdn_mode
-    ring = await keys.keyring()
     key = None
     signed_mdn = partner.mdn_signature != "none"
     if signing is not None or (mdn_mode != "none" and signed_mdn):

@@ -8,6 +8,7 @@ event at all, because the key ring decides by ``activation_at``/``retirement_at`
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from nats.aio.client import Client
@@ -23,6 +24,7 @@ from as2bus.shared.crypto import SecretBox
 from as2bus.shared.keyring import KeyRing
 
 CERT_EVENTS = "as2.evt.cert.>"
+FRESH_INTERVAL_SECONDS = 1.0
 
 
 def key_context(entry: KeyMaterialEntry) -> str:
@@ -39,6 +41,7 @@ class KeyMaterialClient:
         self._generation = 0
         self._lock = asyncio.Lock()
         self._subscription: Any = None
+        self._fresh_at = -FRESH_INTERVAL_SECONDS
 
     async def start(self) -> None:
         self._subscription = await self._client.subscribe(CERT_EVENTS, cb=self._invalidate)
@@ -51,8 +54,15 @@ class KeyMaterialClient:
         self._generation += 1
         self._ring = None
 
-    async def keyring(self) -> KeyRing:
+    async def keyring(self, *, fresh: bool = False) -> KeyRing:
+        """The key ring, cached until a certificate event. ``fresh`` asks cert-svc again, for
+        a certificate that is missing: stored a moment ago, its event may still be on its way
+        (at most once a second, so a certificate that is really missing costs little)."""
         async with self._lock:
+            now = time.monotonic()
+            if fresh and now - self._fresh_at >= FRESH_INTERVAL_SECONDS:
+                self._fresh_at = now
+                self._ring = None
             if self._ring is None:
                 generation = self._generation
                 request = KeyMaterialRequest().model_dump_json().encode()
