@@ -795,6 +795,21 @@ async def test_a_pkcs12_import_with_a_wrong_password_or_alias_says_so_and_stores
     )
 
 
+async def _sent_event(console: Console, request_id: str) -> dict[str, Any]:
+    """The MessageSent of a request, once tracklog-svc has it (its projection follows the bus
+    a moment behind the consumer that saw the outcome)."""
+    with httpx.Client(base_url=console.tracklog_url, headers=console.admin_headers) as log:
+        for _ in range(100):
+            found = log.get("/api/v1/messages", params={"q": request_id}).json()["items"]
+            if found:
+                timeline = log.get(f"/api/v1/messages/{found[0]['id']}").json()["timeline"]
+                sent = [e["data"] for e in timeline if e["event_type"] == "MessageSent"]
+                if sent:
+                    return sent[-1]
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"tracklog-svc has no MessageSent for {request_id}")
+
+
 def _rotation_pair(console: Console, inbound_url: str) -> dict[str, str]:
     """Two of our stations, ROTA and ROTB, partners of each other at our own endpoint, each
     partnership with a keystore of its own (made with the API, as an automation would).
@@ -879,10 +894,7 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
         failed = {r: e.event_type for r, e in ended.items() if e.event_type != "MessageDelivered"}
         assert failed == {}, failed
         assert len(sent) > 25  # messages before, during and after the switch
-        with httpx.Client(base_url=console.tracklog_url, headers=console.admin_headers) as log:
-            last = log.get("/api/v1/messages", params={"q": sent[-1]}).json()["items"][0]
-            detail = log.get(f"/api/v1/messages/{last['id']}").json()
-        sent_as = next(e["data"] for e in detail["timeline"] if e["event_type"] == "MessageSent")
+        sent_as = await _sent_event(console, sent[-1])
         assert sent_as["encrypted_for"] == new_fingerprint
     finally:
         await outcomes.unsubscribe()
