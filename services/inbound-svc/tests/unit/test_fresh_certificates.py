@@ -4,51 +4,16 @@ client's refresh is tested against cert-svc in tests/integration)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509 import CertificateBuilder, Name, NameAttribute, random_serial_number
-from cryptography.x509.oid import NameOID
-
 from as2bus.inbound.parties import PartyResolver
-from as2bus.shared.contracts import KeyMaterialEntry
 from as2bus.shared.keyring import KeyRing
 from as2bus.shared.testing.config_states import partner_state, station_state
+from as2bus.shared.testing.key_material import StaleKeys, certificate_entry
 
 NOW = datetime.now(UTC)
-
-
-def certificate(alias: str, kind: str) -> KeyMaterialEntry:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = Name([NameAttribute(NameOID.COMMON_NAME, alias)])
-    cert = (
-        CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(random_serial_number()).not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=30)).sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return KeyMaterialEntry(
-        id=uuid.uuid4(), alias=alias, kind=kind, subject=f"CN={alias}",  # type: ignore[arg-type]
-        issuer=f"CN={alias}", serial="1", fingerprint_sha256=alias,
-        not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=30),
-        activation_at=NOW - timedelta(days=1),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-    )  # fmt: skip
-
-
-class Keys:
-    def __init__(self, stale: KeyRing, fresh: KeyRing) -> None:
-        self.stale, self.fresh, self.asked_fresh = stale, fresh, 0
-
-    async def keyring(self, *, fresh: bool = False) -> KeyRing:
-        self.asked_fresh += fresh
-        return self.fresh if fresh else self.stale
-
-    def private_key_pem(self, entry: KeyMaterialEntry) -> bytes:
-        return b"-----BEGIN PRIVATE KEY-----"
 
 
 def config() -> Any:
@@ -62,17 +27,17 @@ def config() -> Any:
 
 
 async def test_a_certificate_missing_from_the_cache_is_asked_for_once_more() -> None:
-    ours, theirs = certificate("myco", "own"), certificate("acme", "partner")
-    keys = Keys(KeyRing([ours], []), KeyRing([ours, theirs], []))
+    ours, theirs = certificate_entry("myco", "own"), certificate_entry("acme", "partner")
+    keys = StaleKeys(KeyRing([ours], []), KeyRing([ours, theirs], []))
     parties = await PartyResolver(config(), keys).resolve("acme", "MYCO")  # type: ignore[arg-type]
     assert parties.remote.verify_certs == [theirs.cert_pem.encode()]
     assert keys.asked_fresh == 1
 
 
 async def test_with_everything_in_the_cache_cert_svc_is_not_asked_again() -> None:
-    ours, theirs = certificate("myco", "own"), certificate("acme", "partner")
+    ours, theirs = certificate_entry("myco", "own"), certificate_entry("acme", "partner")
     ring = KeyRing([ours, theirs], [])
-    keys = Keys(ring, ring)
+    keys = StaleKeys(ring, ring)
     parties = await PartyResolver(config(), keys).resolve("acme", "MYCO")  # type: ignore[arg-type]
     assert len(parties.local.decryption) == 1
     assert keys.asked_fresh == 0
