@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from as2bus import as2
+from as2bus.as2.algorithms import SigningAlg
 from as2bus.cert import x509
-from as2bus.shared import as2
-from as2bus.shared.algorithms import SigningAlg
 from as2bus.shared.testing.services import ServiceProcess
 
 from .conftest import partnership_with_keys, start_inbound, stop

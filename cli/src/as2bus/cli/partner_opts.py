@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from as2bus.shared.algorithms import Compression, TransferEncoding
+from as2bus.as2.algorithms import Compression, TransferEncoding
 
 
 class MdnMode(StrEnum):

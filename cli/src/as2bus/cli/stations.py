@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from as2bus.as2.algorithms import TransferEncoding
 from as2bus.cli import output
 from as2bus.cli.client import CliError, CliState
 from as2bus.cli.refs import resolve
-from as2bus.shared.algorithms import TransferEncoding
 
 app = typer.Typer(help="Stations: our own AS2 identities (who we are to partners).")
 

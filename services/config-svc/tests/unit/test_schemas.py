@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
+from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
 from as2bus.config.schemas import PartnerCreate, PartnerUpdate, StationCreate
-from as2bus.shared.algorithms import EncryptionAlg, SigningAlg
 
 BASE = {"as2_id": "amazon", "name": "Amazon", "as2_url": "https://as2.example.com/as2"}
 

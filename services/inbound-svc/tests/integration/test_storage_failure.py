@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus import as2
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.service import RETRY_AFTER_SECONDS, Receiver
-from as2bus.shared import as2
 from as2bus.shared.contracts import DocumentRef, Event
 from as2bus.shared.testing.config_states import partner_state, station_state
 

@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
+from as2bus.as2.streaming import Encoder, StreamPlan
 from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialsUnavailableError,
 )
 from as2bus.outbound.adapters.partner_http import PartnerHttp, PostResult, Upload
-from as2bus.shared.as2.streaming import Encoder, StreamPlan
 from as2bus.shared.contracts import PartnerState
 
 BODY = b"\x00AS2 body\r\n\xff"

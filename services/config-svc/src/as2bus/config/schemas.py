@@ -19,8 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from as2bus.config.domain import check_as2_id
-from as2bus.shared.algorithms import (
+from as2bus.as2.algorithms import (
     Compression,
     EncryptionAlg,
     SigningAlg,
@@ -28,6 +27,7 @@ from as2bus.shared.algorithms import (
     normalize_encryption,
     normalize_signing,
 )
+from as2bus.config.domain import check_as2_id
 from as2bus.shared.contracts.config import (
     ALIAS_PATTERN,
     MAX_PARTNER_CONCURRENCY,

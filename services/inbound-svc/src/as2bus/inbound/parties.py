@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty, UnknownPartyError
+from as2bus.as2 import KeyPair, LocalParty, RemoteParty, UnknownPartyError
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import PartnerState, StationState

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, BinaryIO
 
+from as2bus import as2
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
 from as2bus.inbound.domain import Answer, as_received_name, document_name, received_event_id
@@ -25,7 +26,6 @@ from as2bus.inbound.metrics import (
     STORE_FAILURES,
 )
 from as2bus.inbound.parties import Parties, PartyResolver
-from as2bus.shared import as2
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.contracts import (
     DocumentRef,

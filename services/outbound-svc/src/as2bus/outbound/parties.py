@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from as2bus.shared.as2 import KeyPair, LocalParty, RemoteParty
-from as2bus.shared.as2.streaming import streams
+from as2bus.as2 import KeyPair, LocalParty, RemoteParty
+from as2bus.as2.streaming import streams
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (

@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus import as2
+from as2bus.as2.streaming import Streamer, StreamPlan
 from as2bus.outbound import outcomes
 from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
@@ -28,8 +30,6 @@ from as2bus.outbound.parties import (
     mdn_signature,
     resolve_sides,
 )
-from as2bus.shared import as2
-from as2bus.shared.as2.streaming import Streamer, StreamPlan
 from as2bus.shared.bus.documents import DocumentStore, sent_object_name
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica

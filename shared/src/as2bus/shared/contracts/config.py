@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.subjects import event_subject
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.contracts.config import MdnSignature
 from as2bus.shared.contracts.envelope import Command, Contract, Event, register
 from as2bus.shared.contracts.messages import DocumentRef, MdnDisposition

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, get_args
 
+from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.console.domain.config_forms import only_changes, place_errors, typed
-from as2bus.shared.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.shared.contracts.config import MAX_PARTNER_CONCURRENCY, MdnMode, MdnSignature
 
 Choices = list[tuple[str, str]]  # (value, label)

@@ -20,8 +20,8 @@ from typing import BinaryIO
 
 from fastapi import APIRouter, Request, Response
 
+from as2bus import as2
 from as2bus.inbound.service import Receiver
-from as2bus.shared import as2
 
 #: An MDN is a few KB; to tell one from a message, its start is plenty.
 _MDN_SNIFF_BYTES = 64 * 1024

@@ -32,13 +32,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from as2bus.as2.streaming import StreamPlan
 from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialSource,
     CredentialsUnavailableError,
 )
 from as2bus.outbound.domain import retryable_status
-from as2bus.shared.as2.streaming import StreamPlan
 from as2bus.shared.contracts import BasicAuthPublic, PartnerState, TokenAuthPublic
 
 _MISSING = object()

@@ -1,0 +1,255 @@
+"""Parsing AS2 messages: unwrap encryption, compression and signatures in whatever order they
+come, each at most once, and deliver the innermost entity's body byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from as2bus.as2 import cms, decrypt, mime, verify
+from as2bus.as2.algorithms import SigningAlg
+from as2bus.as2.headers import lower_keys, mdn_request, summarize_request
+from as2bus.as2.mic import mic_of
+from as2bus.as2.model import (
+    As2Error,
+    LocalParty,
+    PartyLookup,
+    ReceivedMessage,
+    RemoteParty,
+)
+
+PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+
+
+@dataclass
+class Unwrapped:
+    entity: mime.Entity
+    layers: list[str] = field(default_factory=list)  # "encrypted", "compressed", "signed"
+    mic: str | None = None
+    mic_alg: SigningAlg | None = None
+    verified_by: bytes | None = None  # the partner's certificate that verified the signature
+    #: What the MIC covers if no signature does (RFC 4130 §7.3.1): the decrypted MIME entity,
+    #: else the body as received. Read only if needed, dropped once a signature is verified.
+    unsigned_content: Callable[[], Iterable[bytes]] | None = None
+
+
+def http_entity(headers: Mapping[str, str], body: bytes) -> mime.Entity:
+    """The POST as a MIME entity: its Content-* headers and the body as sent."""
+    h = lower_keys(headers)
+    names = ("content-type", "content-transfer-encoding", "content-disposition")
+    fields: list[tuple[str, str]] = [(k, h[k]) for k in names if k in h]
+    entity = mime.Entity(mime.headers_of(fields), body)
+    if entity.content_type.startswith("multipart/") and entity.transfer_encoding == "base64":
+        # Not valid MIME (a multipart is never encoded), but some send it: decode only when
+        # the body does not already show its boundary.
+        boundary = entity.param("boundary") or ""
+        if f"--{boundary}".encode() not in body:
+            fields = [f for f in fields if f[0] != "content-transfer-encoding"]
+            return mime.Entity(mime.headers_of(fields), entity.decoded())
+    return entity
+
+
+def parse_message(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    lookup: PartyLookup,
+    max_payload_bytes: int = 500 * 1024 * 1024,
+) -> ReceivedMessage:
+    """The delivered document and what protected it; As2Error with the MDN modifier if not."""
+    message_id, local, remote = addressed(headers, lookup)
+    if not body or body.isspace():  # not body.strip(): that copies a whole large body
+        raise As2Error("unexpected-processing-error", "the message body is empty")
+    try:
+        outer = http_entity(headers, body)  # MimeError: a multipart in invalid base64
+        require_encryption(outer.content_type, remote)
+        limit = max_payload_bytes
+        got = _unwrap(outer, local, remote, limit)
+        unsigned_mic(got, headers)
+        payload = got.entity.decoded()
+    except As2Error:
+        raise
+    except Exception as err:
+        raise unreadable(err) from None
+    return received(message_id, (local, remote), got, payload, headers, limit)
+
+
+def addressed(
+    headers: Mapping[str, str], lookup: PartyLookup
+) -> tuple[str, LocalParty, RemoteParty]:
+    """(Message-ID, our party, the partner) from the headers, or why the message is refused."""
+    summary = summarize_request(headers)
+    if not (summary.message_id and summary.as2_from and summary.as2_to):
+        raise As2Error(
+            "unexpected-processing-error", "Message-ID, AS2-From and AS2-To are required"
+        )
+    local, remote = lookup(summary.as2_from, summary.as2_to)
+    if summary.mdn is not None and summary.mdn.failure is not None:
+        raise As2Error(
+            "unexpected-processing-error",
+            f"the requested signed receipt cannot be given: {summary.mdn.failure}",
+        )
+    return summary.message_id, local, remote
+
+
+def require_encryption(outer_type: str, remote: RemoteParty) -> None:
+    if remote.require_encrypted and outer_type not in PKCS7_MIME:
+        raise As2Error(
+            "insufficient-message-security",
+            f"messages from {remote.as2_id} must be encrypted; this one is {outer_type}",
+        )
+
+
+def unreadable(err: Exception) -> As2Error:
+    """What a parser's surprise means: still the partner's malformed message."""
+    if isinstance(err, mime.MimeError):
+        return As2Error("unexpected-processing-error", f"the message could not be read: {err}")
+    return As2Error(
+        "unexpected-processing-error",
+        f"the message could not be read ({type(err).__name__}: {err})",
+    )
+
+
+def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: int) -> Unwrapped:
+    got = Unwrapped(entity, unsigned_content=lambda: [entity.body])
+    while True:
+        kind = got.entity.content_type
+        if kind in PKCS7_MIME:
+            der = got.entity.decoded()
+            name, info = cms.load(der)
+            if name in ("enveloped_data", "authenticated_enveloped_data"):
+                once(got, "encrypted")
+                content = decrypt.decrypt(info, local.decryption)[1]
+                if got.mic is None:
+                    got.unsigned_content = _held(content)
+            elif name == "compressed_data":
+                once(got, "compressed")
+                content = cms.decompress(info, limit)
+            elif name == "signed_data":  # opaque signing: the content is inside the CMS
+                once(got, "signed")
+                content = _verified(got, [cms.signed_content(info)], der, remote)
+            else:
+                raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
+            del der, info  # a large document: drop each layer once the next is out
+        elif kind == "multipart/signed":
+            once(got, "signed")
+            parts = mime.split_multipart(got.entity.body, got.entity.param("boundary") or "")
+            if len(parts) != 2:
+                raise mime.MimeError(f"a multipart/signed has 2 parts, not {len(parts)}")
+            signature = mime.parse_entity(parts[1])
+            if signature.content_type not in PKCS7_SIGNATURE:
+                raise mime.MimeError(f"the signature part is {signature.content_type}")
+            content = _verified(got, as_sent_then_canonical(parts[0]), signature.decoded(), remote)
+            del parts, signature
+        else:
+            check_leaf(kind, got.layers, remote)
+            return got
+        got.entity = mime.parse_entity(content)
+        del content
+
+
+def check_leaf(kind: str, layers: list[str], remote: RemoteParty) -> None:
+    """The innermost entity: was it protected as the partnership requires, and is it one
+    document?"""
+    if remote.require_signed and "signed" not in layers:
+        raise As2Error(
+            "insufficient-message-security", f"messages from {remote.as2_id} must be signed"
+        )
+    if remote.require_encrypted and "encrypted" not in layers:
+        raise As2Error(
+            "insufficient-message-security", f"messages from {remote.as2_id} must be encrypted"
+        )
+    if kind.startswith("multipart/"):
+        raise As2Error(
+            "unexpected-processing-error",
+            f"a {kind} (several documents in one message) is not supported: "
+            "send one document per message",
+        )
+
+
+def as_sent_then_canonical(content: bytes) -> Iterator[bytes]:
+    """The signed bytes as they came; then, for a signer that signed canonical text (CRLF) and
+    a transport that changed line ends, the CRLF form (only computed if needed)."""
+    yield content
+    crlf = mime.canonical(content)
+    if crlf != content:
+        yield crlf
+
+
+def once(got: Unwrapped, layer: str) -> None:
+    """AS2 has at most one of each; more is a nesting trick (e.g. a chain of zip bombs)."""
+    if layer in got.layers:
+        raise As2Error("unexpected-processing-error", f"the message is {layer} more than once")
+    got.layers.append(layer)
+
+
+def _held(content: bytes) -> Callable[[], Iterable[bytes]]:
+    return lambda: [content]
+
+
+def _verified(
+    got: Unwrapped, candidates: Iterable[bytes], signature: bytes, remote: RemoteParty
+) -> bytes:
+    verified = verify.verify(candidates, signature, remote.verify_certs)
+    got.mic, got.mic_alg = mic_of(verified.digest), verified.alg
+    got.verified_by = verified.cert
+    got.unsigned_content = None
+    return verified.content
+
+
+def unsigned_mic(got: Unwrapped, headers: Mapping[str, str]) -> None:
+    """The MIC of a message no signature covers, for its MDN (RFC 4130 §7.3.1): over the
+    decrypted MIME entity (header fields and content, as decrypted) of an encrypted message,
+    over the body as received of a plain one; with the first algorithm of the sender's
+    ``signed-receipt-micalg`` we support, SHA-256 if it names none. Nothing without an MDN."""
+    if got.mic is not None or got.unsigned_content is None:
+        return
+    request = mdn_request(lower_keys(headers))
+    if request is None:
+        return
+    alg = request.signing or SigningAlg.SHA256
+    digest = hashlib.new(alg.value)
+    for chunk in got.unsigned_content():
+        digest.update(chunk)
+    got.mic, got.mic_alg = mic_of(digest.digest()), alg
+
+
+def received(
+    message_id: str,
+    parties: tuple[LocalParty, RemoteParty],
+    got: Unwrapped,
+    payload: bytes,
+    headers: Mapping[str, str],
+    limit: int,
+) -> ReceivedMessage:
+    if len(payload) > limit:
+        raise As2Error("unexpected-processing-error", f"the document exceeds {limit} bytes")
+    h = lower_keys(headers)
+    local, remote = parties
+    return ReceivedMessage(
+        message_id=message_id,
+        as2_from=remote.as2_id,
+        as2_to=local.as2_id,
+        payload=payload,
+        filename=safe_filename(got.entity.filename),
+        content_type=got.entity.content_type,
+        subject=h.get("subject"),
+        signed="signed" in got.layers,
+        encrypted="encrypted" in got.layers,
+        compressed="compressed" in got.layers,
+        mic=got.mic,
+        mic_alg=got.mic_alg,
+        mdn=mdn_request(h),
+        verified_by=got.verified_by,
+    )
+
+
+def safe_filename(name: str | None) -> str | None:
+    """The partner's file name without directories ("../../etc/x" → "x")."""
+    if not name:
+        return None
+    base = PurePosixPath(name.replace("\\", "/")).name
+    return base if base not in ("", ".", "..") else None

@@ -1,0 +1,258 @@
+"""Reading a message that lies in a file, a bounded chunk at a time (for ``spooled``): byte
+ranges, BER/DER TLV headers, base64 and CRLF conversion as streams, and delimiter search.
+
+Each read seeks first, so several readers may take turns on one file.
+"""
+
+from __future__ import annotations
+
+import binascii
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from as2bus.as2 import mime
+
+#: The most of a document held in memory at once (tests set it small to cross every edge).
+CHUNK = 1 << 20
+_MAX_DEPTH = 16  # BER nesting we follow; CMS needs about 6
+_NOT_BASE64 = bytes(
+    b
+    for b in range(256)
+    if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+)
+
+
+class BerError(Exception):
+    """Not BER we can walk: truncated, too deep, or a tag where another was due."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bytes ``start``..``end`` of ``file``."""
+
+    file: BinaryIO
+    start: int
+    end: int
+
+    @classmethod
+    def whole(cls, file: BinaryIO, start: int = 0) -> Range:
+        return cls(file, start, file.seek(0, 2))
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def sub(self, start: int, end: int | None = None) -> Range:
+        return Range(self.file, start, self.end if end is None else end)
+
+    def read(self, at: int, n: int) -> bytes:
+        """Up to ``n`` bytes from ``at``, never past ``end``."""
+        n = min(n, self.end - at)
+        if n <= 0:
+            return b""
+        self.file.seek(at)
+        return self.file.read(n)
+
+    def chunks(self) -> Iterator[bytes]:
+        at = self.start
+        while at < self.end:
+            chunk = self.read(at, CHUNK)
+            if not chunk:
+                raise BerError("the file ends early")
+            at += len(chunk)
+            yield chunk
+
+    def is_blank(self) -> bool:
+        return all(chunk.isspace() for chunk in self.chunks())
+
+    def find_all(self, needle: bytes) -> Iterator[int]:
+        """Every position of ``needle``, also across chunk edges (the last len-1 bytes of a
+        chunk are searched again with the next; a match cannot lie in them alone)."""
+        keep, tail, at = len(needle) - 1, b"", self.start
+        for chunk in self.chunks():
+            buf, base = tail + chunk, at - len(tail)
+            hit = buf.find(needle)
+            while hit >= 0:
+                yield base + hit
+                hit = buf.find(needle, hit + 1)
+            at += len(chunk)
+            tail = buf[-keep:] if keep else b""
+
+
+@dataclass(frozen=True)
+class Tlv:
+    """A BER header: where it starts, its identifier octet, where the contents start, their
+    length (None when indefinite: they end with an end-of-contents 00 00)."""
+
+    start: int
+    ident: int
+    content: int
+    length: int | None
+
+    @property
+    def constructed(self) -> bool:
+        return bool(self.ident & 0x20)
+
+    @property
+    def is_eoc(self) -> bool:
+        return self.ident == 0 and self.length == 0
+
+
+def header(r: Range, at: int) -> Tlv:
+    head = r.read(at, 10)  # identifier, then a length of at most 1 + 8 octets
+    if len(head) < 2:
+        raise BerError("truncated")
+    if head[0] & 0x1F == 0x1F:
+        raise BerError("a high tag number, which CMS does not use here")
+    first, i = head[1], 2
+    if first < 0x80:
+        length: int | None = first
+    elif first == 0x80:
+        if not head[0] & 0x20:
+            raise BerError("indefinite length on a primitive value")
+        length = None
+    else:
+        n = first & 0x7F
+        if n > 8 or len(head) < 2 + n:
+            raise BerError("truncated or oversized length")
+        length, i = int.from_bytes(head[2 : 2 + n], "big"), 2 + n
+    if length is not None and at + i + length > r.end:
+        raise BerError("truncated")
+    return Tlv(at, head[0], at + i, length)
+
+
+def expect(r: Range, at: int, *idents: int) -> Tlv:
+    tlv = header(r, at)
+    if tlv.ident not in idents:
+        want = " or ".join(f"{i:#04x}" for i in idents)
+        raise BerError(f"tag {tlv.ident:#04x} at {at - r.start} where {want} was due")
+    return tlv
+
+
+def end_of(r: Range, tlv: Tlv, depth: int = 0) -> int:
+    """Where the element ends: from its length, or by walking an indefinite one."""
+    if tlv.length is not None:
+        return tlv.content + tlv.length
+    if depth > _MAX_DEPTH:
+        raise BerError("nested too deep")
+    at = tlv.content
+    while not (child := header(r, at)).is_eoc:
+        at = end_of(r, child, depth + 1)
+    return child.content
+
+
+def element(r: Range, tlv: Tlv, limit: int = 1 << 20) -> bytes:
+    """A small element's whole encoding (e.g. RecipientInfos), for asn1crypto."""
+    end = end_of(r, tlv)
+    if end - tlv.start > limit:
+        raise BerError(f"an element of {end - tlv.start} bytes where a small one was due")
+    return r.read(tlv.start, end - tlv.start)
+
+
+def octets(r: Range, tlv: Tlv, depth: int = 0) -> Iterator[bytes]:
+    """The contents of an OCTET STRING (or [0] IMPLICIT one) in chunks: primitive, or
+    constructed from segments (BER, e.g. ``openssl cms -stream``), definite or indefinite."""
+    if not tlv.constructed:
+        assert tlv.length is not None  # header() allows no indefinite primitive
+        yield from r.sub(tlv.content, tlv.content + tlv.length).chunks()
+        return
+    if depth > _MAX_DEPTH:
+        raise BerError("nested too deep")
+    end, at = (None if tlv.length is None else tlv.content + tlv.length), tlv.content
+    while at != end:
+        child = header(r, at)
+        if end is None and child.is_eoc:
+            return
+        if child.ident not in (0x04, 0x24):
+            raise BerError(f"tag {child.ident:#04x} inside an OCTET STRING")
+        yield from octets(r, child, depth + 1)
+        at = end_of(r, child)
+        if end is not None and at > end:
+            raise BerError("a segment overruns its OCTET STRING")
+
+
+def base64_decoded(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``binascii.a2b_base64`` over the concatenation, a chunk at a time: other bytes are
+    skipped, a stray ``=`` too, and decoding stops at the padding that ends a quantum."""
+    data = b""
+    for chunk in chunks:
+        data += chunk.translate(None, _NOT_BASE64)
+        data, done = _up_to_padding(data)
+        # "xy=" at the end (the second "=" may come next) is 3 past a quantum: kept back
+        cut = len(data) if done else len(data) // 4 * 4
+        yield _a2b(data[:cut])
+        data = data[cut:]
+        if done:
+            return
+    if data:
+        yield _a2b(data)  # an incomplete quantum: the same error a2b_base64 gives
+
+
+def _up_to_padding(data: bytes) -> tuple[bytes, bool]:
+    """(data without stray "=", whether it ends with the padding that ends the data)."""
+    if b"=" not in data:
+        return data, False
+    pieces = data.split(b"=")
+    kept, q = [pieces[0]], len(pieces[0]) % 4
+    for i, piece in enumerate(pieces[1:], 1):
+        if q == 3 or (q == 2 and piece == b"" and i + 1 < len(pieces)):
+            return b"".join(kept) + b"=" * (4 - q), True
+        if q == 2 and i + 1 == len(pieces) and piece == b"":
+            return b"".join(kept) + b"=", False
+        kept.append(piece)  # a2b_base64 skips an "=" inside a quantum
+        q = (q + len(piece)) % 4
+    return b"".join(kept), False
+
+
+def _a2b(data: bytes) -> bytes:
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error as err:
+        raise mime.MimeError(f"invalid base64 content: {err}") from None
+
+
+def canonical(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``mime.canonical`` over the concatenation: a CR at a chunk's end waits for the next."""
+    held = b""
+    for chunk in chunks:
+        data = held + chunk
+        held = b"\r" if data.endswith(b"\r") else b""
+        yield mime.canonical(data[: len(data) - len(held)])
+    yield held
+
+
+def split_multipart(r: Range, boundary: str) -> Iterator[Range]:
+    """``mime.split_multipart`` (strict) on a range, lazily: each part's range, the CRLF
+    before a delimiter belonging to the delimiter; MimeError when it is truncated."""
+    delimiter = b"--" + boundary.encode("ascii", "replace")
+    hits = _delimiters(r, delimiter)
+    at = next(hits, -1)
+    if at < 0:
+        raise mime.MimeError(f"the multipart body has no boundary {boundary!r}")
+    while True:
+        after = at + len(delimiter)
+        if r.read(after, 2) == b"--":
+            return
+        line_end = next(r.sub(after).find_all(b"\n"), -1)
+        nxt = next((hit for hit in hits if hit > line_end), -1) if line_end >= 0 else -1
+        if nxt < 0:
+            raise mime.MimeError("the multipart body is truncated (no closing boundary)")
+        start = line_end + 1
+        end = nxt - 1 if nxt > start else nxt  # drop the LF (or CRLF) before the delimiter
+        if end > start and r.read(end - 1, 1) == b"\r":
+            end -= 1
+        yield r.sub(start, end)
+        at = nxt
+
+
+def _delimiters(r: Range, delimiter: bytes) -> Iterator[int]:
+    """Where delimiter lines start, in order (as ``mime._delimiter_at`` finds them)."""
+    candidates = r.find_all(b"\n" + delimiter)
+    if r.read(r.start, len(delimiter)) == delimiter:
+        candidates = itertools.chain([r.start - 1], candidates)
+    for hit in candidates:
+        tail = r.read(hit + 1 + len(delimiter), 2)
+        if tail[:1] in (b"", b"\r", b"\n", b" ", b"\t") or tail == b"--":
+            yield hit + 1

@@ -1,0 +1,173 @@
+"""Verifying CMS signatures (detached or opaque) against the partner's certificates.
+
+Not pyas2lib's ``verify_message``: it ignores RSASSA-PSS parameters (a PSS signature whose MGF1
+hash differs from its digest never verifies there) and hashes the content again for every
+certificate tried. Here the digest is checked once, which also tells a changed content
+(integrity-check-failed) from a wrong key (authentication-failed), and PSS is verified with
+``cryptography`` using the signer's parameters. ``Signature`` checks digests rather than
+content, for a document hashed while it streams from a file (``spooled``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from as2bus.as2._pyas2lib import asymmetric, certificate
+from as2bus.as2.algorithms import SigningAlg
+from as2bus.as2.cms import HASHES, load, names, x509_certificate
+from as2bus.as2.model import As2Error
+
+_DIGESTS = {alg.value: alg for alg in SigningAlg}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Verified:
+    content: bytes  # the exact bytes the signature covers
+    alg: SigningAlg
+    digest: bytes
+    cert: bytes  # the certificate (PEM) that verified it
+
+
+@dataclass(frozen=True)
+class _Signer:
+    digest_name: str
+    expected: bytes | None  # the message-digest signed attribute
+    to_be_signed: bytes | None  # DER of the signed attributes, None when there are none
+    algorithm: Any
+    signature: bytes
+    sid: Any
+
+
+def _signer(signature: bytes) -> _Signer:
+    try:
+        kind, info = load(signature)
+        if kind != "signed_data":
+            raise ValueError(kind)
+        signer = info["content"]["signer_infos"][0]  # AS2 messages have one signer
+        attrs = signer["signed_attrs"]
+        return _Signer(
+            digest_name=str(signer["digest_algorithm"]["algorithm"].native),
+            expected=_message_digest(attrs),
+            to_be_signed=attrs.untag().dump() if attrs else None,
+            algorithm=signer["signature_algorithm"],
+            signature=bytes(signer["signature"].native),
+            sid=signer["sid"],
+        )
+    except (As2Error, ValueError, TypeError, KeyError, IndexError):
+        pass
+    raise As2Error("authentication-failed", "the signature is not readable CMS SignedData")
+
+
+def verify(candidates: Iterable[bytes], signature: bytes, certs: Sequence[bytes]) -> Verified:
+    """Which of ``candidates`` (the exact bytes, then e.g. their CRLF form; produced lazily,
+    the first that matches wins) the signature covers, signed by one of ``certs``."""
+    checked = Signature(signature)
+    pairs = ((c, _digest(checked.alg, c)) for c in candidates)
+    content, digest = checked.covers(pairs, certs)
+    assert checked.verified_by is not None  # covers() returned: one of certs verified
+    return Verified(content, checked.alg, digest, checked.verified_by)
+
+
+class Signature:
+    """A detached signature, checked against digests rather than content: a large document
+    is hashed while it streams by (``spooled``) and never needs to be in memory."""
+
+    def __init__(self, signature: bytes) -> None:
+        self._signer = _signer(signature)
+        alg = _DIGESTS.get(self._signer.digest_name)
+        if alg is None:
+            raise As2Error(
+                "insufficient-message-security",
+                f"{self._signer.digest_name} signatures are not accepted",
+            )
+        self.alg: SigningAlg = alg
+        #: Which certificate (PEM) verified it, once ``covers`` has returned: with several
+        #: in service during a rotation, the record says which one it was.
+        self.verified_by: bytes | None = None
+
+    def covers(
+        self, candidates: Iterable[tuple[T, bytes]], certs: Sequence[bytes]
+    ) -> tuple[T, bytes]:
+        """The (candidate, digest with ``alg``) the signature covers; the candidates are pulled
+        lazily, so an alternative (the CRLF form) is only computed when the first fails."""
+        signer = self._signer
+        if signer.to_be_signed is not None:  # the usual case: the first content that matches
+            found = next(((c, d) for c, d in candidates if d == signer.expected), None)
+            if found is None:
+                raise As2Error(
+                    "integrity-check-failed",
+                    "the content does not match the digest it was signed with",
+                )
+            digests = [found]
+        else:
+            digests = list(candidates)
+        if not certs:
+            raise As2Error("authentication-failed", "no partner certificate is in service")
+        for cert in sorted(certs, key=lambda pem: not names(signer.sid, pem)):
+            for candidate, digest in digests:
+                if _signature_ok(cert, signer, digest, self.alg):
+                    self.verified_by = cert
+                    return candidate, digest
+        raise As2Error(
+            "authentication-failed",
+            f"the signature does not verify with the partner's {len(certs)} certificate(s) "
+            "in service",
+        )
+
+
+def _digest(alg: SigningAlg, content: bytes) -> bytes:
+    return hashlib.new(alg.value, content).digest()
+
+
+def _message_digest(attrs: Any) -> bytes | None:
+    if not attrs:
+        return None
+    for attr in attrs:
+        if attr["type"].native == "message_digest":
+            return bytes(attr["values"][0].native)
+    raise ValueError("signed attributes without a message digest")
+
+
+def _signature_ok(cert_pem: bytes, signer: _Signer, digest: bytes, alg: SigningAlg) -> bool:
+    """Over the signed attributes when there are some; otherwise the signature is over the
+    content itself, which is given by its ``digest`` (a prehashed verification)."""
+    sig_alg, sig, data = signer.algorithm, signer.signature, signer.to_be_signed
+    try:
+        if sig_alg.signature_algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            hash_name = params["hash_algorithm"]["algorithm"].native
+            mgf = HASHES[params["mask_gen_algorithm"]["parameters"]["algorithm"].native]()
+            scheme = padding.PSS(padding.MGF1(mgf), params["salt_length"].native)
+            if data is not None:
+                _public_key(cert_pem).verify(sig, data, scheme, HASHES[hash_name]())
+                return True
+            if hash_name != alg.value:  # the digest we have is not the one PSS signed
+                return False
+            _public_key(cert_pem).verify(sig, digest, scheme, Prehashed(HASHES[hash_name]()))
+            return True
+        if sig_alg.signature_algo != "rsassa_pkcs1v15":
+            return False
+        if data is not None:
+            asymmetric.rsa_pkcs1v15_verify(certificate(cert_pem), sig, data, alg.value)
+        else:
+            pkcs1 = padding.PKCS1v15()
+            _public_key(cert_pem).verify(sig, digest, pkcs1, Prehashed(HASHES[alg.value]()))
+        return True
+    except Exception:  # whatever fails here means: not this certificate
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(cert_pem: bytes) -> rsa.RSAPublicKey:
+    key = x509_certificate(cert_pem).public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("not an RSA certificate")
+    return key

@@ -1,0 +1,200 @@
+"""Building a message around a document read in chunks (``as2.streaming``): the same message
+``build_message`` writes, readable by our parser and by openssl, in bounded memory."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import re
+import tracemalloc
+from collections.abc import Iterator
+
+import pytest
+from asn1crypto import cms as asn1_cms
+
+from as2bus import as2
+from as2bus.as2 import LocalParty, RemoteParty, mime, streaming
+from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.streaming import BoundaryInContentError, Streamer, StreamPlan
+
+from .conftest import EDI, OpensslPeer, replace
+from .test_openssl_interop import _decrypt, _verify_detached
+
+
+def _pieces(data: bytes, size: int) -> Iterator[bytes]:
+    return (data[i : i + size] for i in range(0, len(data), size))
+
+
+def stream(
+    payload: bytes,
+    alice: LocalParty,
+    receiver: RemoteParty,
+    chunk: int = 7,
+    **options: str,
+) -> tuple[StreamPlan, bytes]:
+    """Both passes, as outbound-svc runs them, with small chunks to cross every edge."""
+    streamer = Streamer(len(payload), sender=alice, receiver=receiver, **options)
+    for piece in _pieces(payload, chunk):
+        streamer.digest(piece)
+    plan = streamer.plan()
+    encoder = plan.encoder()
+    body = encoder.head() + b"".join(encoder.update(p) for p in _pieces(payload, chunk))
+    return plan, body + encoder.finish()
+
+
+LAYOUTS = list(itertools.product([*SigningAlg, None], [*EncryptionAlg, None]))
+
+
+@pytest.mark.parametrize(("signing", "encryption"), LAYOUTS)
+@pytest.mark.parametrize("mdn", [("sync", SigningAlg.SHA256), ("async", None), (None, None)])
+@pytest.mark.parametrize("encoding", list(TransferEncoding))
+def test_streamed_messages_parse_as_sent_with_the_length_announced(
+    alice: LocalParty,
+    bob: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+    alice_as_seen_by_bob: RemoteParty,
+    signing: SigningAlg | None,
+    encryption: EncryptionAlg | None,
+    mdn: tuple[str | None, SigningAlg | None],
+    encoding: TransferEncoding,
+) -> None:
+    receiver = replace(
+        bob_as_seen_by_alice,
+        encoding=encoding,
+        signing=signing,
+        encryption=encryption,
+        mdn_mode=mdn[0],
+        mdn_signing=mdn[1],
+        async_mdn_url="https://alice.example/as2" if mdn[0] == "async" else None,
+    )
+    payload = EDI + os.urandom(999)
+    plan, body = stream(payload, alice, receiver, filename="po.x12", subject="PO 1")
+    assert len(body) == plan.length == int(plan.headers["Content-Length"])
+    sender = replace(
+        alice_as_seen_by_bob, require_signed=bool(signing), require_encrypted=bool(encryption)
+    )
+    got = as2.parse_message(plan.headers, body, lookup=lambda _f, _t: (bob, sender))
+    assert got.payload == payload
+    assert (got.filename, got.subject) == ("po.x12", "PO 1")
+    assert got.content_type == "application/edi-x12"
+    assert (got.signed, got.encrypted, got.compressed) == (bool(signing), bool(encryption), False)
+    expected = got.mic if signing and mdn == ("sync", SigningAlg.SHA256) else None
+    assert plan.mic == expected
+    if encryption is not None and encoding == TransferEncoding.BINARY:
+        # DER as asn1crypto itself writes it: no stray length
+        assert asn1_cms.ContentInfo.load(body).dump(force=True) == body
+    if encoding == TransferEncoding.BASE64 and (encryption or not signing):
+        # The body is the base64 entity itself (signed only, it is a multipart around one).
+        assert plan.headers["Content-Transfer-Encoding"] == "base64"
+        assert all(len(line) <= 76 for line in body.split(b"\r\n"))
+
+
+@pytest.mark.parametrize("encoding", list(TransferEncoding))
+def test_the_bytes_are_those_build_message_writes_but_the_signature(
+    monkeypatch: pytest.MonkeyPatch,
+    alice: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+    encoding: TransferEncoding,
+) -> None:
+    receiver = replace(bob_as_seen_by_alice, encryption=None, encoding=encoding)
+    monkeypatch.setattr(mime, "new_boundary", lambda *_: "----=_as2bus_fixed")
+    built = as2.build_message(EDI, sender=alice, receiver=receiver, filename="po.x12")
+    plan, body = stream(EDI, alice, receiver, filename="po.x12")
+    signature = re.compile(rb"(?s)smime\.p7s\"\r\n\r\n.*?\r\n------=_as2bus_fixed--")
+    assert signature.sub(b"SIG", body) == signature.sub(b"SIG", built.body)
+    assert signature.search(body)
+    assert plan.mic == built.mic
+    same = {"Content-Type", "Message-ID", "AS2-From", "AS2-To", "Disposition-Notification-Options"}
+    assert {k: plan.headers[k] for k in same if k != "Message-ID"} == {
+        k: built.headers[k] for k in same if k != "Message-ID"
+    }
+
+
+@pytest.mark.parametrize("encoding", list(TransferEncoding))
+def test_openssl_decrypts_and_verifies_a_streamed_message(
+    peer: OpensslPeer,
+    alice: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+    encoding: TransferEncoding,
+) -> None:
+    payload = bytes(range(256)) * 40 + b"\n--not-a-boundary\r\n"
+    receiver = replace(bob_as_seen_by_alice, encoding=encoding)
+    plan, body = stream(payload, alice, receiver, chunk=1000, filename="x.bin")
+    if encoding == TransferEncoding.BASE64:
+        body = base64.b64decode(body)
+    content = _verify_detached(peer, _decrypt(peer, body))
+    document = content.split(b"\r\n\r\n", 1)[1]
+    if encoding == TransferEncoding.BASE64:
+        document = base64.b64decode(document)
+    assert document == payload
+    assert as2.compute_mic(content, SigningAlg.SHA256) == plan.mic
+
+
+def test_every_attempt_encrypts_with_a_new_key_and_the_same_length(
+    alice: LocalParty, bob_as_seen_by_alice: RemoteParty
+) -> None:
+    streamer = Streamer(len(EDI), sender=alice, receiver=bob_as_seen_by_alice)
+    streamer.digest(EDI)
+    plan = streamer.plan()
+    first, second = plan.encoder(), plan.encoder()
+    bodies = [e.head() + e.update(EDI) + e.finish() for e in (first, second)]
+    assert bodies[0] != bodies[1]
+    assert len(bodies[0]) == len(bodies[1]) == plan.length
+
+
+@pytest.mark.parametrize("encoding", list(TransferEncoding))
+def test_a_large_document_is_built_in_bounded_memory(
+    alice: LocalParty, bob_as_seen_by_alice: RemoteParty, encoding: TransferEncoding
+) -> None:
+    size, chunk = 24 * 1024 * 1024, 128 * 1024
+    piece = os.urandom(chunk)
+    receiver = replace(bob_as_seen_by_alice, encoding=encoding)
+    tracemalloc.start()
+    try:
+        streamer = Streamer(size, sender=alice, receiver=receiver)
+        for _ in range(size // chunk):
+            streamer.digest(piece)
+        plan = streamer.plan()
+        encoder, total = plan.encoder(), 0
+        total += len(encoder.head())
+        for _ in range(size // chunk):
+            total += len(encoder.update(piece))
+        total += len(encoder.finish())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == plan.length > size
+    assert peak < 2 * 1024 * 1024, f"peak {peak} bytes for a {size}-byte document"
+
+
+@pytest.mark.parametrize("compression", [Compression.BEFORE_SIGNING, Compression.AFTER_SIGNING])
+def test_compression_does_not_stream_and_is_refused_by_name(
+    alice: LocalParty, bob_as_seen_by_alice: RemoteParty, compression: Compression
+) -> None:
+    receiver = replace(bob_as_seen_by_alice, compression=compression)
+    assert not streaming.streams(receiver)
+    with pytest.raises(ValueError, match="cannot be streamed"):
+        Streamer(10, sender=alice, receiver=receiver)
+
+
+def test_a_document_holding_its_boundary_is_refused_even_across_chunks(
+    monkeypatch: pytest.MonkeyPatch, alice: LocalParty, bob_as_seen_by_alice: RemoteParty
+) -> None:
+    monkeypatch.setattr(mime, "new_boundary", lambda *_: "----=_as2bus_fixed")
+    payload = b"x" * 50 + b"------=_as2bus_fixed" + b"y" * 50
+    streamer = Streamer(len(payload), sender=alice, receiver=bob_as_seen_by_alice)
+    pieces = list(_pieces(payload, 7))
+    for piece in pieces[:7]:  # "x" * 50 and the marker's first byte: fine so far
+        streamer.digest(piece)
+    with pytest.raises(BoundaryInContentError):  # noqa: PT012 (the marker spans 3 pieces)
+        for piece in pieces[7:10]:
+            streamer.digest(piece)
+
+
+def test_settings_that_cannot_be_sent_are_refused_before_reading(
+    alice: LocalParty, bob_as_seen_by_alice: RemoteParty
+) -> None:
+    no_key = replace(alice, signing=None)
+    with pytest.raises(ValueError, match="needs a key"):
+        Streamer(10, sender=no_key, receiver=bob_as_seen_by_alice)
