@@ -18,11 +18,32 @@ class SigningAlg(StrEnum):
     SHA512 = "sha512"
 
 
+class SignatureScheme(StrEnum):
+    """How the RSA signature itself is made (the digest is ``SigningAlg``)."""
+
+    PKCS1V15 = "rsa-pkcs1v15"
+    PSS = "rsassa-pss"  # RFC 4056: MGF1 with the same hash, salt as long as the digest
+
+
 class EncryptionAlg(StrEnum):
+    """What we encrypt with for a partner. We also read RC2-CBC from legacy partners, which
+    is not offered here: nothing new should be sent with it."""
+
     TRIPLE_DES = "3des"
     AES128 = "aes128-cbc"
     AES192 = "aes192-cbc"
     AES256 = "aes256-cbc"
+    #: CMS AuthEnvelopedData (RFC 5083/5084): the content is authenticated, not only secret.
+    AES128_GCM = "aes128-gcm"
+    AES256_GCM = "aes256-gcm"
+
+
+class KeyTransport(StrEnum):
+    """How the content-encryption key is wrapped for the partner's RSA certificate. Reading
+    accepts PKCS#1 v1.5 and OAEP with SHA-1/224/256/384/512 whatever is set here."""
+
+    RSA_PKCS1V15 = "rsa-pkcs1v15"
+    RSA_OAEP_SHA256 = "rsa-oaep-sha256"
 
 
 class Compression(StrEnum):
@@ -57,6 +78,8 @@ _ENCRYPTION_SPELLINGS = {
     "aes192cbc": EncryptionAlg.AES192,
     "aes256": EncryptionAlg.AES256,
     "aes256cbc": EncryptionAlg.AES256,
+    "aes128gcm": EncryptionAlg.AES128_GCM,
+    "aes256gcm": EncryptionAlg.AES256_GCM,
 }
 
 

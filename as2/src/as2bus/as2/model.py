@@ -8,7 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
-from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.algorithms import (
+    Compression,
+    EncryptionAlg,
+    KeyTransport,
+    SignatureScheme,
+    SigningAlg,
+    TransferEncoding,
+)
 
 #: RFC 4130 §7.5.3 / RFC 8098 disposition modifiers we send and recognise.
 Modifier = Literal[
@@ -48,7 +55,9 @@ class RemoteParty:
     verify_certs: list[bytes] = field(default_factory=list)  # PEM; any may verify
     encrypt_cert: bytes | None = None  # PEM
     signing: SigningAlg | None = SigningAlg.SHA256  # for what we send; None = unsigned
+    signature_scheme: SignatureScheme = SignatureScheme.PKCS1V15  # our signatures (and MDNs')
     encryption: EncryptionAlg | None = EncryptionAlg.AES256  # None = not encrypted
+    key_transport: KeyTransport = KeyTransport.RSA_PKCS1V15  # how the content key is wrapped
     compression: Compression = Compression.NONE
     encoding: TransferEncoding = TransferEncoding.BINARY
     mdn_mode: MdnMode | None = "sync"  # what we ask of the partner; None = no MDN
