@@ -26,7 +26,8 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
     result = run("partner", "create", "--as2-id", "amazon", "--name", "Amazon", "--url", "https://a.test/",
                  "--mdn", "async", "--async-mdn-url", "https://us.test/mdn",
                  "--mdn-signature", "none", "--encryption", "none", "--signing", "SHA-256",
-                 "--compression", "before-signing",
+                 "--compression", "before-signing", "--signature-scheme", "rsassa-pss",
+                 "--key-transport", "rsa-oaep-sha256", "--accept-expired-mdn-cert",
                  "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
                  "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -35,7 +36,8 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
         "email": "edi@amazon.test", "mdn_mode": "async", "async_mdn_url": "https://us.test/mdn",
         "mdn_signature": "none", "encryption_alg": "none", "signing_alg": "SHA-256",
         "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
-        "rate_limit_per_second": 2.5, "enabled": False,
+        "rate_limit_per_second": 2.5, "enabled": False, "signature_scheme": "rsassa-pss",
+        "key_transport": "rsa-oaep-sha256", "accept_expired_mdn_certificate": True,
     }]  # fmt: skip
 
 

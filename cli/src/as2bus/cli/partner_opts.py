@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from as2bus.as2.algorithms import Compression, TransferEncoding
+from as2bus.as2.algorithms import Compression, KeyTransport, SignatureScheme, TransferEncoding
 
 
 class MdnMode(StrEnum):
@@ -71,7 +71,30 @@ MdnSigningAlg = Annotated[
     str | None, typer.Option(help="Algorithm asked for MDN signatures (sha256, ... or none).")
 ]
 Encryption = Annotated[
-    str | None, typer.Option(help="Encryption: none, 3des, aes128-cbc, aes192-cbc, aes256-cbc.")
+    str | None,
+    typer.Option(
+        help="Encryption: none, 3des, aes128-cbc, aes192-cbc, aes256-cbc, aes128-gcm, aes256-gcm."
+    ),
+]
+SignatureSchemeOpt = Annotated[
+    SignatureScheme | None,
+    typer.Option(
+        "--signature-scheme", help="How we sign: rsa-pkcs1v15, or rsassa-pss if the partner asks."
+    ),
+]
+KeyTransportOpt = Annotated[
+    KeyTransport | None,
+    typer.Option(
+        "--key-transport",
+        help="How the message key is wrapped: rsa-pkcs1v15, or rsa-oaep-sha256 if asked.",
+    ),
+]
+AcceptExpiredMdnCert = Annotated[
+    bool | None,
+    typer.Option(
+        "--accept-expired-mdn-cert/--refuse-expired-mdn-cert",
+        help="Whether an MDN signed with a partner certificate that has expired since verifies.",
+    ),
 ]
 Signing = Annotated[
     str | None, typer.Option(help="Signing: none, sha1, sha224, sha256, sha384, sha512.")
@@ -146,7 +169,9 @@ FIELDS = {
     "mdn_signature": "mdn_signature",
     "mdn_signing_alg": "mdn_signing_alg", "encryption": "encryption_alg",
     "signing": "signing_alg", "compression": "compression", "encoding": "outgoing_encoding",
-    "max_concurrency": "max_concurrency",
+    "max_concurrency": "max_concurrency", "signature_scheme": "signature_scheme",
+    "key_transport": "key_transport",
+    "accept_expired_mdn_cert": "accept_expired_mdn_certificate",
 }  # fmt: skip
 BASIC_OPTS = ("username", "password")
 TOKEN_OPTS = {

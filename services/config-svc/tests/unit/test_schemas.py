@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
+from as2bus.as2.algorithms import EncryptionAlg, KeyTransport, SignatureScheme, SigningAlg
 from as2bus.config.schemas import PartnerCreate, PartnerUpdate, StationCreate
 
 BASE = {"as2_id": "amazon", "name": "Amazon", "as2_url": "https://as2.example.com/as2"}
@@ -18,6 +18,22 @@ def test_partner_defaults_are_the_secure_common_choice() -> None:
     assert partner.mdn_signature == "required"
     assert partner.mdn_mode == "sync"
     assert partner.max_concurrency == 25
+    assert partner.signature_scheme is SignatureScheme.PKCS1V15
+    assert partner.key_transport is KeyTransport.RSA_PKCS1V15
+    assert partner.accept_expired_mdn_certificate is False
+
+
+def test_modern_algorithms_are_settings_and_unknown_ones_are_named() -> None:
+    partner = PartnerCreate.model_validate(
+        {**BASE, "signature_scheme": "rsassa-pss", "key_transport": "rsa-oaep-sha256",
+         "encryption_alg": "AES-256-GCM"}
+    )  # fmt: skip
+    assert partner.signature_scheme is SignatureScheme.PSS
+    assert partner.key_transport is KeyTransport.RSA_OAEP_SHA256
+    assert partner.encryption_alg is EncryptionAlg.AES256_GCM
+    with pytest.raises(ValidationError) as err:
+        PartnerCreate.model_validate({**BASE, "key_transport": "rsa-oaep-md5"})
+    assert locs(err) == {("key_transport",)}
 
 
 def test_algorithm_spellings_and_none_are_accepted() -> None:

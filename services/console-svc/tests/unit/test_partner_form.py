@@ -32,6 +32,8 @@ STORED: dict[str, Any] = {
     "encryption_alg": "aes256-cbc", "signing_alg": "sha256", "compression": "none",
     "outgoing_encoding": "binary", "http_auth": {"type": "none"}, "rate_limit_per_second": 2.5,
     "max_concurrency": 25, "max_attempts": None, "revision": 3,
+    "signature_scheme": "rsa-pkcs1v15", "key_transport": "rsa-pkcs1v15",
+    "accept_expired_mdn_certificate": False,
 }  # fmt: skip
 TOKEN_WITH_REFRESH = {
     "type": "token", "placement": "header", "header_name": "Authorization", "scheme": "Bearer",
@@ -58,6 +60,8 @@ def test_a_new_partner_leaves_out_what_is_empty_and_parses_numbers() -> None:
         "mdn_signing_alg": "sha256", "compression": "none", "outgoing_encoding": "binary",
         "mdn_mode": "sync", "mdn_signature": "required", "rate_limit_per_second": 0.5,
         "max_concurrency": 25, "max_attempts": 7, "http_auth": {"type": "none"},
+        "signature_scheme": "rsa-pkcs1v15", "key_transport": "rsa-pkcs1v15",
+        "accept_expired_mdn_certificate": False,
     }  # fmt: skip
 
 
@@ -67,6 +71,21 @@ def test_no_algorithm_is_null_and_a_number_that_is_not_one_goes_to_the_api_as_ty
     assert body["signing_alg"] is None
     assert body["max_concurrency"] == "lots"  # the API's refusal names the field
     assert body["enabled"] is False
+
+
+def test_modern_algorithms_and_the_expired_mdn_option_reach_the_api_and_come_back() -> None:
+    form = new_form(signature_scheme="rsassa-pss", key_transport="rsa-oaep-sha256",
+                    encryption_alg="aes256-gcm", accept_expired_mdn_certificate="on")  # fmt: skip
+    body, _ = partner_body(form, None)
+    assert (body["signature_scheme"], body["key_transport"], body["encryption_alg"]) == (
+        "rsassa-pss", "rsa-oaep-sha256", "aes256-gcm")  # fmt: skip
+    assert body["accept_expired_mdn_certificate"] is True
+    stored = {**STORED, **body}
+    values = partner_values(stored)
+    assert values["accept_expired_mdn_certificate"] == "on"
+    assert values["key_transport"] == "rsa-oaep-sha256"
+    changes, _ = partner_body({**values, "accept_expired_mdn_certificate": "off"}, stored)
+    assert changes == {"accept_expired_mdn_certificate": False}
 
 
 def test_required_fields_left_empty_are_sent_empty_for_the_api_to_explain() -> None:

@@ -22,6 +22,8 @@ from pydantic import (
 from as2bus.as2.algorithms import (
     Compression,
     EncryptionAlg,
+    KeyTransport,
+    SignatureScheme,
     SigningAlg,
     TransferEncoding,
     normalize_encryption,
@@ -156,6 +158,18 @@ class PartnerFields(Input):
     mdn_signing_alg: OptionalSigning = SigningAlg.SHA256
     encryption_alg: OptionalEncryption = EncryptionAlg.AES256
     signing_alg: OptionalSigning = SigningAlg.SHA256
+    signature_scheme: SignatureScheme = Field(
+        default=SignatureScheme.PKCS1V15,
+        description="How we sign for this partner: rsa-pkcs1v15, or rsassa-pss if it asks",
+    )
+    key_transport: KeyTransport = Field(
+        default=KeyTransport.RSA_PKCS1V15,
+        description="How the content key is wrapped: rsa-pkcs1v15, or rsa-oaep-sha256 if it asks",
+    )
+    accept_expired_mdn_certificate: bool = Field(
+        default=False,
+        description="Verify an MDN signed with a partner certificate that has expired since",
+    )
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: RatePerSecond | None = None
     async_mdn_url: Url | None = None

@@ -54,6 +54,7 @@ _NOT_NULL = {
     "as2_id", "name", "private_key_alias", "mdn_signing_alg", "accepted_encryption_algs",
     "accepted_signing_algs", "incoming_encoding", "as2_alias", "enabled", "as2_url", "mdn_mode",
     "mdn_signature", "compression", "outgoing_encoding", "http_auth", "max_concurrency",
+    "signature_scheme", "key_transport", "accept_expired_mdn_certificate",
 }  # fmt: skip
 
 

@@ -14,7 +14,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.algorithms import (
+    Compression,
+    EncryptionAlg,
+    KeyTransport,
+    SignatureScheme,
+    SigningAlg,
+    TransferEncoding,
+)
 from as2bus.shared.contracts.envelope import Contract, Event, register
 from as2bus.shared.subjects import event_subject
 
@@ -107,6 +114,13 @@ class PartnerState(Contract):
     mdn_signing_alg: SigningAlg | None = SigningAlg.SHA256
     encryption_alg: EncryptionAlg | None = EncryptionAlg.AES256
     signing_alg: SigningAlg | None = SigningAlg.SHA256
+    #: RSA PKCS#1 v1.5 unless the partner asks for RSASSA-PSS.
+    signature_scheme: SignatureScheme = SignatureScheme.PKCS1V15
+    #: How the content-encryption key is wrapped for the partner (OAEP-SHA256 on request).
+    key_transport: KeyTransport = KeyTransport.RSA_PKCS1V15
+    #: Accept an MDN signed with a partner certificate that has expired since (some partners
+    #: renew late); the verification still has to succeed.
+    accept_expired_mdn_certificate: bool = False
     compression: Compression = Compression.NONE
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
     http_auth: HttpAuthPublic = Field(default_factory=NoAuth)

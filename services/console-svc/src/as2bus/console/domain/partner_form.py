@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, get_args
 
-from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.algorithms import (
+    Compression,
+    EncryptionAlg,
+    KeyTransport,
+    SignatureScheme,
+    SigningAlg,
+    TransferEncoding,
+)
 from as2bus.console.domain.config_forms import only_changes, place_errors, typed
 from as2bus.shared.contracts.config import MAX_PARTNER_CONCURRENCY, MdnMode, MdnSignature
 
@@ -20,7 +27,12 @@ TEXT_FIELDS = ("as2_id", "name", "as2_alias", "email", "as2_url", "async_mdn_url
 NUMBER_FIELDS = {"rate_limit_per_second": float, "max_concurrency": int, "max_attempts": int}
 #: Selects whose "none" means no algorithm (null in the API).
 ALGORITHM_FIELDS = ("signing_alg", "encryption_alg", "mdn_signing_alg")
-CHOICE_FIELDS = ("compression", "outgoing_encoding", "mdn_mode", "mdn_signature")
+CHOICE_FIELDS = (
+    "compression", "outgoing_encoding", "mdn_mode", "mdn_signature", "signature_scheme",
+    "key_transport",
+)  # fmt: skip
+#: Yes/no selects ("on"/"off"), like the partner's status.
+FLAG_FIELDS = ("accept_expired_mdn_certificate",)
 SECRET_FIELDS = ("auth_password", "token", "refresh_token", "refresh_headers")
 AUTH_FIELDS = (
     "auth_type", "auth_username", "auth_password", "token_header_name", "token_scheme",
@@ -28,13 +40,15 @@ AUTH_FIELDS = (
     "refresh_media_type", "refresh_token_path", "refresh_token", "refresh_headers",
 )  # fmt: skip
 FIELDS = (*TEXT_FIELDS, "enabled", *NUMBER_FIELDS, *ALGORITHM_FIELDS, *CHOICE_FIELDS,
-          *AUTH_FIELDS)  # fmt: skip
+          *FLAG_FIELDS, *AUTH_FIELDS)  # fmt: skip
 
 _ADVICE = {
     SigningAlg.SHA1: " (old: only if the partner can do nothing better)",
     SigningAlg.SHA256: " (recommended)",
     EncryptionAlg.TRIPLE_DES: " (old: only if the partner can do nothing better)",
     EncryptionAlg.AES256: " (recommended)",
+    EncryptionAlg.AES256_GCM: " (only if the partner supports AES-GCM)",
+    EncryptionAlg.AES128_GCM: " (only if the partner supports AES-GCM)",
 }
 
 
@@ -52,6 +66,15 @@ COMPRESSION: Choices = [
     (Compression.AFTER_SIGNING.value, "Compress after signing"),
 ]
 ENCODING: Choices = [(e.value, e.value) for e in TransferEncoding]
+SIGNATURE_SCHEMES: Choices = [
+    (SignatureScheme.PKCS1V15.value, "RSA PKCS#1 v1.5 (recommended)"),
+    (SignatureScheme.PSS.value, "RSASSA-PSS (only if the partner asks for it)"),
+]
+YES_NO: Choices = [("off", "No (recommended)"), ("on", "Yes")]
+KEY_TRANSPORTS: Choices = [
+    (KeyTransport.RSA_PKCS1V15.value, "RSA PKCS#1 v1.5 (recommended)"),
+    (KeyTransport.RSA_OAEP_SHA256.value, "RSA-OAEP with SHA-256 (only if the partner asks)"),
+]
 _MDN_NAMES = {"sync": "Synchronous (recommended)", "async": "Asynchronous", "none": "None",
               "required": "Required (recommended)", "preferred": "Preferred"}  # fmt: skip
 MDN_MODES: Choices = [(m, _MDN_NAMES.get(m, m)) for m in get_args(MdnMode)]
@@ -70,6 +93,8 @@ MAX_CONCURRENCY = MAX_PARTNER_CONCURRENCY
 NEW_PARTNER = {
     "enabled": "on", "signing_alg": SigningAlg.SHA256.value,
     "encryption_alg": EncryptionAlg.AES256.value, "compression": Compression.NONE.value,
+    "signature_scheme": SignatureScheme.PKCS1V15.value,
+    "key_transport": KeyTransport.RSA_PKCS1V15.value, "accept_expired_mdn_certificate": "off",
     "outgoing_encoding": TransferEncoding.BINARY.value, "mdn_mode": "sync",
     "mdn_signature": "required", "mdn_signing_alg": SigningAlg.SHA256.value,
     "max_concurrency": str(MAX_PARTNER_CONCURRENCY), "auth_type": "none",
@@ -91,6 +116,10 @@ def partner_body(
         if name in form:
             body[name] = None if form[name] in ("", "none") else form[name]
     body.update({name: form[name] for name in CHOICE_FIELDS if form.get(name)})
+    for name in FLAG_FIELDS:
+        # A state from before the flag existed reads as "off": unchanged, it is not sent.
+        if name in form and (current is None or (form[name] == "on") != bool(current.get(name))):
+            body[name] = form[name] == "on"
     for name, kind in NUMBER_FIELDS.items():
         if form.get(name):
             body[name] = _number(form[name], kind)
@@ -188,6 +217,7 @@ def partner_values(state: Mapping[str, Any]) -> dict[str, str]:
     values["enabled"] = "on" if state.get("enabled", True) else "off"
     values.update({name: state.get(name) or "none" for name in ALGORITHM_FIELDS})
     values.update({name: str(state.get(name) or "") for name in CHOICE_FIELDS})
+    values.update({name: "on" if state.get(name) else "off" for name in FLAG_FIELDS})
     for name in NUMBER_FIELDS:
         number = state.get(name)
         values[name] = "" if number is None else f"{number:g}"

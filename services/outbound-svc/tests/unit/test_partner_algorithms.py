@@ -1,0 +1,47 @@
+"""A partner's algorithm settings reach the codec's RemoteParty as they were set (fakes of our
+own ports: the key cache holds one certificate of each side)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from as2bus.as2.algorithms import EncryptionAlg, KeyTransport, SignatureScheme
+from as2bus.outbound.parties import resolve_sides
+from as2bus.shared.keyring import KeyRing
+from as2bus.shared.testing.config_states import partner_state, station_state
+from as2bus.shared.testing.key_material import StaleKeys, certificate_entry
+
+NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+
+async def remote_for(**settings: Any) -> Any:
+    station, partner = station_state("MYCO"), partner_state("acme", **settings)
+    link = SimpleNamespace(station_id=station.id, partner_id=partner.id, enabled=True)
+    config = SimpleNamespace(
+        find_partnership=lambda s, p: link,
+        stations={station.id: station},
+        partners={partner.id: partner},
+    )
+    ring = KeyRing(
+        [certificate_entry("myco", "own", NOW), certificate_entry("acme", "partner", NOW)], []
+    )
+    sides = await resolve_sides(config, StaleKeys(ring, ring), "MYCO", "acme", None,  # type: ignore[arg-type]
+                                async_mdn_url=None, at=NOW)  # fmt: skip
+    return sides.remote
+
+
+async def test_pss_oaep_and_gcm_are_what_the_codec_is_told() -> None:
+    remote = await remote_for(
+        signature_scheme="rsassa-pss", key_transport="rsa-oaep-sha256", encryption_alg="aes256-gcm"
+    )
+    assert remote.signature_scheme is SignatureScheme.PSS
+    assert remote.key_transport is KeyTransport.RSA_OAEP_SHA256
+    assert remote.encryption is EncryptionAlg.AES256_GCM
+
+
+async def test_a_partner_without_the_settings_gets_the_common_choice() -> None:
+    remote = await remote_for()
+    assert remote.signature_scheme is SignatureScheme.PKCS1V15
+    assert remote.key_transport is KeyTransport.RSA_PKCS1V15
