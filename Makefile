@@ -54,6 +54,7 @@ test: sync postgres chromium nodejs lint ## lint, type check, unit, integration 
 bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
 	$(UV) run --frozen pytest -m bench tests/bench
 	$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
+	$(UV) run --frozen python -m bench.codec
 	$(UV) run --frozen python -m bench.scale_out
 
 typecheck: sync ## mypy over every package (strict), as lint runs it

@@ -61,3 +61,12 @@ def test_scale_out_delivers_exactly_once_across_replicas_and_a_kill(tmp_path: Pa
     assert once["received_more_than_once"] == once["missing"] == once["wrong_document"] == 0
     assert result["unlimited"]["killed"] == "outbound-svc-0", report
     assert result["rate_limit"]["ok"], result["rate_limit"]
+
+
+def test_the_codec_benchmark_runs_and_checks_what_it_builds() -> None:
+    """``bench.codec --quick``: every exchange and large document is checked byte for byte (a
+    mismatch exits 1); the figures are printed with their references."""
+    done = run("bench.codec", "--quick", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "pyas2lib" in done.stdout and "AES-256-CBC encrypt" in done.stdout
+    assert done.stdout.count("| binary |") == 2 and done.stdout.count("| base64 |") == 2
