@@ -107,7 +107,6 @@ async def test_a_clean_stop_mid_post_hands_the_message_back_at_once(
     second: ServiceProcess | None = None
     nc = await nats.connect(nats_url)
     try:
-        await asyncio.sleep(1.0)  # replicas and key caches catch up
         await send_document(nc, EDI, station="MYCO", partner="stalling")
         await until(lambda: partner.message_ids)  # the POST is being answered, slowly
 

@@ -35,7 +35,6 @@ async def test_a_crash_mid_retry_loses_nothing_and_sends_once(
     second: ServiceProcess | None = None
     nc = await nats.connect(nats_url)
     try:
-        await asyncio.sleep(1.0)
         await send_document(nc, EDI, station="MYCO", partner="flaky")
         js = nc.jetstream()
         await outcomes(js, 1, {"MessageRetrying"})  # the first attempt failed; a retry is scheduled

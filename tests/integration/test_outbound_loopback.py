@@ -91,7 +91,6 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     tmp_path: Path,
 ) -> None:
     await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", mdn)
-    await asyncio.sleep(1.0)  # the services' config replicas and key caches catch up
     request = await send_document(nc, DOCUMENT, station="A", partner="B", filename="po.x12")
     js = nc.jetstream()
     queued = (await wait_for(js, "MessageQueued"))[0]["data"]
@@ -171,7 +170,6 @@ async def test_requests_that_cannot_succeed_are_rejected_with_a_reason(
     nc: Any,
 ) -> None:
     await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", "sync")
-    await asyncio.sleep(1.0)
     await send_document(nc, b"x", station="A", partner="nobody")
     await nc.jetstream().publish("as2.cmd.send", b'{"request_id": "broken"}', stream="AS2_COMMANDS")
     rejected = [e["data"] for e in await wait_for(nc.jetstream(), "MessageRejected", 2)]

@@ -3,7 +3,6 @@ can act on; a partner's own retry maximum is honoured."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,7 +61,6 @@ async def test_refusals_and_a_partners_own_retry_maximum(
         assert upload.status_code == 201, upload.text
     nc = await nats.connect(nats_url)
     try:
-        await asyncio.sleep(1.5)
         await send_document(nc, EDI, station="MYCO", partner="flaky")
         await send_document(nc, EDI, station="MYCO", partner="rate")
         missing = DocumentRef(

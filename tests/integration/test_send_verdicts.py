@@ -176,7 +176,6 @@ async def test_the_cli_says_what_tracklog_says_for_every_kind_of_mdn(
 ) -> None:
     partner = await set_up(config_svc, cert_svc)
     partners.append(partner)
-    await asyncio.sleep(1.0)  # outbound-svc's replica and key cache catch up
     document = tmp_path / "po.edi"
     document.write_bytes(EDI)
     results = await asyncio.gather(*(as2bus_send(nats_url, document, name) for name in CASES))

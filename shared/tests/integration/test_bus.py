@@ -84,6 +84,29 @@ async def test_a_replica_loads_the_current_state_then_follows_changes(nats_url: 
         await nc.close()
 
 
+async def test_catching_up_sees_every_change_stored_before_the_call(nats_url: str) -> None:
+    """Right after a write, the replica may not have it yet; ``catch_up`` waits until it has,
+    and a replica not started says it could not."""
+    assert await ConfigReplica().catch_up() is False
+    nc = await nats.connect(nats_url)
+    kv = await config_bucket(nc.jetstream())
+    replica = ConfigReplica()
+    try:
+        await replica.start(nc.jetstream())
+        for _ in range(20):
+            fresh = uuid.uuid4()
+            await kv.put(f"partner.{fresh}", blob(fresh, 1, "Just now"))
+            assert await replica.catch_up() is True
+            assert fresh in replica.partners
+        gone = next(iter(replica.partners))
+        await kv.delete(f"partner.{gone}")
+        assert await replica.catch_up() is True
+        assert gone not in replica.partners
+    finally:
+        await replica.stop()
+        await nc.close()
+
+
 def test_a_stale_update_does_not_overwrite_a_newer_one() -> None:
     replica = ConfigReplica()
     pid = uuid.uuid4()

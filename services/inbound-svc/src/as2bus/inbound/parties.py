@@ -37,6 +37,8 @@ class PartyResolver:
 
     async def resolve(self, as2_from: str, as2_to: str) -> Parties:
         link = self._config.find_partnership(as2_to, as2_from)
+        if link is None and await self._config.catch_up():  # configured a moment ago?
+            link = self._config.find_partnership(as2_to, as2_from)
         if link is None:
             raise UnknownPartyError(
                 f"no partnership between station {as2_to!r} and partner {as2_from!r}"

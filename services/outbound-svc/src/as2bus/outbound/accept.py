@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.claims import aware, new_message_id
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.parties import PartnershipUnavailableError, find_sides, resolve_sides
+from as2bus.outbound.parties import PartnershipUnavailableError, current_sides, resolve_sides
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
@@ -125,7 +125,7 @@ class Acceptor:
 
         # Cheapest first: the configuration, then the document, then the certificates.
         try:
-            find_sides(self._config, request.station, request.partner)
+            await current_sides(self._config, request.station, request.partner)
         except PartnershipUnavailableError as err:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         inline = request.inline_bytes()

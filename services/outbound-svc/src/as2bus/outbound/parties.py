@@ -32,6 +32,19 @@ class Sides:
     remote: RemoteParty
 
 
+async def current_sides(
+    config: ConfigReplica, station_id: str, partner_id: str
+) -> tuple[StationState, PartnerState]:
+    """``find_sides``; on a miss, once more after the replica has caught up with every
+    configuration change stored so far (a partnership created a moment ago)."""
+    try:
+        return find_sides(config, station_id, partner_id)
+    except PartnershipUnavailableError:
+        if not await config.catch_up():
+            raise
+    return find_sides(config, station_id, partner_id)
+
+
 def find_sides(
     config: ConfigReplica, station_id: str, partner_id: str
 ) -> tuple[StationState, PartnerState]:
@@ -65,7 +78,7 @@ async def resolve_sides(
     at: datetime,
 ) -> Sides:
     """Raises PartnershipUnavailableError or CertificateUnavailableError (CERT_HAS_EXPIRED…)."""
-    station, partner = find_sides(config, station_id, partner_id)
+    station, partner = await current_sides(config, station_id, partner_id)
     try:
         return _sides(station, partner, await keys.keyring(), keys, overrides, async_mdn_url, at)
     except CertificateUnavailableError as err:

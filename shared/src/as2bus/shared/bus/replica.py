@@ -50,10 +50,14 @@ class ConfigReplica:
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._watcher: Any = None
+        self._kv: KeyValue | None = None
+        #: The bucket's stream sequence of the newest change applied, and a signal per change.
+        self._applied_sequence = 0
+        self._changed = asyncio.Condition()
 
     async def start(self, js: JetStreamContext) -> None:
         """Begin following; returns once every current value has been loaded."""
-        kv = await config_bucket(js)
+        kv = self._kv = await config_bucket(js)
         self._watcher = await kv.watchall()
         self._task = asyncio.create_task(self._follow(), name="config-replica")
         await self.ready.wait()
@@ -65,6 +69,24 @@ class ConfigReplica:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    async def catch_up(self, timeout: float = 2.0) -> bool:
+        """Wait until every change stored before this call is applied (at most ``timeout``);
+        whether it was. For a miss right after a change, e.g. a send to a partnership created a
+        moment ago: the watcher may not have delivered it yet, and the miss would be wrong."""
+        if self._kv is None:
+            return False
+        try:
+            status = await self._kv.status()
+        except Exception:  # NATS unreachable: answer from what we have
+            return False
+        newest = status.stream_info.state.last_seq
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self._applied_sequence >= newest)
+        except TimeoutError:
+            return False
+        return True
 
     def find_partnership(self, station_as2_id: str, partner_as2_id: str) -> PartnershipState | None:
         for p in self.partnerships.values():
@@ -78,6 +100,9 @@ class ConfigReplica:
                 self.ready.set()
                 continue
             self.apply(entry.key, entry.value, deleted=entry.operation in ("DEL", "PURGE"))
+            async with self._changed:
+                self._applied_sequence = max(self._applied_sequence, entry.revision or 0)
+                self._changed.notify_all()
 
     def apply(self, key: str, value: bytes | None, *, deleted: bool) -> None:
         entity, _, raw_id = key.partition(".")
