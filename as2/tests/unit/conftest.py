@@ -219,3 +219,50 @@ def receive(
     me: LocalParty, them: RemoteParty, headers: dict[str, str], body: bytes, **kw: Any
 ) -> as2.ReceivedMessage:
     return as2.parse_message(headers, body, lookup=lambda _f, _t: (me, them), **kw)
+
+
+def recertified(
+    pair: KeyPair, cn: str, *, valid: tuple[datetime, datetime] | None = None, ski: bool = False
+) -> KeyPair:
+    """The same key in a new self-signed certificate (no RSA key is generated): another
+    validity period, or with a subjectKeyIdentifier extension (for ``openssl cms -keyid``)."""
+    key = serialization.load_pem_private_key(pair.key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    now = datetime.now(UTC)
+    start, end = valid or (now - timedelta(days=1), now + timedelta(days=365))
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    builder = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(end)
+    )  # fmt: skip
+    if ski:
+        identifier = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        builder = builder.add_extension(identifier, critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    return KeyPair(pair.key_pem, cert.public_bytes(serialization.Encoding.PEM))
+
+
+#: When ``alice_expired_keys``' certificate ended.
+EXPIRED_ON = datetime(2021, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def alice_expired_keys(alice_keys: KeyPair) -> KeyPair:
+    """ALICE's key in a certificate valid during 2020 only."""
+    return recertified(alice_keys, "alice", valid=(datetime(2020, 1, 1, tzinfo=UTC), EXPIRED_ON))
+
+
+@pytest.fixture(scope="session")
+def alice_keyid_keys(alice_keys: KeyPair) -> KeyPair:
+    return recertified(alice_keys, "alice", ski=True)
+
+
+@pytest.fixture(scope="session")
+def bob_keyid_keys(bob_keys: KeyPair) -> KeyPair:
+    return recertified(bob_keys, "bob", ski=True)
+
+
+@pytest.fixture(scope="session")
+def stranger_keyid_keys(stranger_keys: KeyPair) -> KeyPair:
+    return recertified(stranger_keys, "stranger", ski=True)

@@ -7,8 +7,9 @@ import base64
 import pytest
 
 from as2bus import as2
-from as2bus.as2 import KeyPair, LocalParty, RemoteParty, _pyas2lib
+from as2bus.as2 import KeyPair, LocalParty, RemoteParty
 from as2bus.as2.algorithms import SigningAlg
+from as2bus.peers import pyas2lib_peer
 
 from .conftest import EDI, OpensslPeer, replace
 
@@ -388,17 +389,17 @@ def test_pyas2lib_reads_our_mdns_and_we_read_its(
     alice_as_seen_by_bob: RemoteParty,
 ) -> None:
     """pyas2lib (as in django-pyas2) as the partner, in both directions."""
-    message = _pyas2lib.pyas2.Message(
-        _pyas2lib.to_organization(alice), _pyas2lib.to_partner(bob_as_seen_by_alice)
+    message = pyas2lib_peer.pyas2.Message(
+        pyas2lib_peer.to_organization(alice), pyas2lib_peer.to_partner(bob_as_seen_by_alice)
     )
     message.build(EDI, content_type="application/octet-stream")
-    sent = _pyas2lib.to_outgoing(message)
+    sent = pyas2lib_peer.to_outgoing(message)
     got = as2.parse_message(
         sent.headers, sent.body, lookup=lambda _f, _t: (bob, alice_as_seen_by_bob)
     )
     ours = as2.build_mdn(got, local=bob)
     raw = "".join(f"{k}: {v}\r\n" for k, v in ours.headers.items()).encode() + b"\r\n" + ours.body
-    status, detail = _pyas2lib.pyas2.Mdn().parse(raw, find_message_cb=lambda _m, _r: message)
+    status, detail = pyas2lib_peer.pyas2.Mdn().parse(raw, find_message_cb=lambda _m, _r: message)
     assert (status, detail) == ("processed", None)  # signature and MIC checked by pyas2lib
 
     ours_sent = as2.build_message(EDI, sender=alice, receiver=bob_as_seen_by_alice)
@@ -407,12 +408,12 @@ def test_pyas2lib_reads_our_mdns_and_we_read_its(
         + b"\r\n"
         + ours_sent.body
     )
-    theirs = _pyas2lib.pyas2.Message()
+    theirs = pyas2lib_peer.pyas2.Message()
     status, (error, _), mdn = theirs.parse(
         raw,
         find_org_partner_cb=lambda _o, _p: (
-            _pyas2lib.to_organization(bob),
-            _pyas2lib.to_partner(alice_as_seen_by_bob),
+            pyas2lib_peer.to_organization(bob),
+            pyas2lib_peer.to_partner(alice_as_seen_by_bob),
         ),
     )
     assert (status, error) == ("processed", None)

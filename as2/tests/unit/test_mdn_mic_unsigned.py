@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from as2bus import as2
-from as2bus.as2 import LocalParty, RemoteParty, _pyas2lib
+from as2bus.as2 import LocalParty, RemoteParty
 from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
+from as2bus.peers import pyas2lib_peer
 
 from .conftest import EDI, OpensslPeer, openssl, replace
 from .spooled_helpers import TempFiles, watch_temp_files
 
-pyas2 = _pyas2lib.pyas2
+pyas2 = pyas2lib_peer.pyas2
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +44,7 @@ def pyas2lib_sends(
         encryption=EncryptionAlg.AES256 if encrypt else None,
         mdn_signing=SigningAlg(micalg) if micalg else None,
     )
-    message = pyas2.Message(_pyas2lib.to_organization(alice), _pyas2lib.to_partner(bob))
+    message = pyas2.Message(pyas2lib_peer.to_organization(alice), pyas2lib_peer.to_partner(bob))
     message.build(EDI, filename="po.edi", content_type="application/octet-stream")
     return message
 
@@ -105,7 +106,7 @@ def test_pyas2lib_checks_our_mic_for_encrypted_only_and_plain_messages(
     alice_as_seen_by_bob: RemoteParty,
 ) -> None:
     message = pyas2lib_sends(alice, bob_as_seen_by_alice, encrypt=encrypt, micalg=micalg)
-    sent = _pyas2lib.to_outgoing(message)
+    sent = pyas2lib_peer.to_outgoing(message)
     # RFC 4130 §7.3.1: the decrypted MIME entity (header fields and content), or the content.
     covered = decrypted_by_openssl(peer, sent.body) if encrypt else sent.body
     if encrypt:
@@ -136,9 +137,11 @@ def test_a_signed_message_keeps_the_mic_of_its_signature(
     """Encrypted and signed: the MIC is the signature's (over the signed entity), not the one
     over the decrypted entity, and pyas2lib checks it against the MIC it computed itself."""
     bob_partner = replace(bob_as_seen_by_alice, mdn_signing=SigningAlg.SHA384)
-    message = pyas2.Message(_pyas2lib.to_organization(alice), _pyas2lib.to_partner(bob_partner))
+    message = pyas2.Message(
+        pyas2lib_peer.to_organization(alice), pyas2lib_peer.to_partner(bob_partner)
+    )
     message.build(EDI, content_type="application/edi-x12")
-    sent = _pyas2lib.to_outgoing(message)
+    sent = pyas2lib_peer.to_outgoing(message)
     for path in ("memory", "spooled"):
         got = received_by_us(path, bob, alice_as_seen_by_bob, sent.headers, sent.body)
         assert (got.mic, got.mic_alg) == (sent.mic, SigningAlg.SHA256)
@@ -153,7 +156,7 @@ def test_no_mic_is_computed_when_no_mdn_is_asked_for(
 ) -> None:
     message = pyas2lib_sends(alice, bob_as_seen_by_alice, encrypt=False, micalg=None)
     headers = {
-        k: v for k, v in _pyas2lib.to_outgoing(message).headers.items()
+        k: v for k, v in pyas2lib_peer.to_outgoing(message).headers.items()
         if k.lower() != "disposition-notification-to"
     }  # fmt: skip
     unsigned = replace(alice_as_seen_by_bob, require_signed=False, require_encrypted=False)

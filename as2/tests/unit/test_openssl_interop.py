@@ -363,17 +363,25 @@ def test_a_truncated_body_is_unexpected_processing_error(
 
 
 def test_a_signature_without_signed_attributes(
-    peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty
+    peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty, stranger_keys: KeyPair
 ) -> None:
-    """RFC 5652 lets the signature cover the content directly (openssl -noattr)."""
+    """RFC 5652 lets the signature cover the content directly (openssl -noattr). A changed
+    content is still told from another signer: the digest recovered from the PKCS#1 v1.5
+    signature with the partner's key is not the content's."""
     entity = peer.entity()
-    body = peer.encrypt(peer.sign(entity, "sha256", "-noattr"))
+    signed = peer.sign(entity, "sha256", "-noattr")
+    body = peer.encrypt(signed)
     got = receive(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body)
     assert (got.payload, got.mic) == (EDI, as2.compute_mic(entity, SigningAlg.SHA256))
-    tampered = peer.encrypt(peer.sign(entity, "sha256", "-noattr").replace(b"ST*850", b"ST*851", 1))
+    tampered = peer.encrypt(signed.replace(b"ST*850", b"ST*851", 1))
     with pytest.raises(as2.As2Error) as err:
         receive(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), tampered)
-    assert err.value.modifier == "authentication-failed"  # no digest attribute to tell it apart
+    assert err.value.modifier == "integrity-check-failed"
+    stranger = replace(alice_as_seen_by_bob, verify_certs=[stranger_keys.cert_pem])
+    with pytest.raises(as2.As2Error) as err:
+        receive(bob, stranger, as2_headers(ENVELOPED), tampered)
+    assert err.value.modifier == "authentication-failed"
+    assert "a certificate we do not have (issuer Common Name: alice, serial" in err.value.reason
 
 
 def test_a_base64_body_that_does_not_say_so(

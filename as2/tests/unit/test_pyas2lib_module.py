@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from as2bus import as2
-from as2bus.as2 import LocalParty, RemoteParty, _pyas2lib
+from as2bus.as2 import LocalParty, RemoteParty
 from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg
+from as2bus.peers import pyas2lib_peer
 
 from .conftest import openssl, replace
 
@@ -15,14 +16,14 @@ VERSION = "OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)"
 
 def test_oscryptos_pattern_cannot_read_a_two_digit_patch_number_without_the_fix() -> None:
     real_search = re.search
-    assert re.search(_pyas2lib._OSCRYPTO_VERSION_PATTERN, VERSION) is None  # why the fix exists
-    with _pyas2lib._two_digit_openssl_patch_versions():
-        found = re.search(_pyas2lib._OSCRYPTO_VERSION_PATTERN, VERSION)
+    assert re.search(pyas2lib_peer._OSCRYPTO_VERSION_PATTERN, VERSION) is None  # why the fix exists
+    with pyas2lib_peer._two_digit_openssl_patch_versions():
+        found = re.search(pyas2lib_peer._OSCRYPTO_VERSION_PATTERN, VERSION)
         assert found is not None
         assert found.group(1) == "3.0.19"
         assert re.search(r"\d+", "other patterns are untouched") is None
         assert re.search(r"(\d)\.", "1.2").group(1) == "1"  # type: ignore[union-attr]
-    assert re.search(_pyas2lib._OSCRYPTO_VERSION_PATTERN, VERSION) is None  # restored after
+    assert re.search(pyas2lib_peer._OSCRYPTO_VERSION_PATTERN, VERSION) is None  # restored after
     assert re.search is real_search  # the real function is back
 
 
@@ -32,16 +33,16 @@ def test_oscrypto_loaded_the_machines_openssl_with_its_real_version() -> None:
         r"OpenSSL (\d+)\.(\d+)\.(\d+)", line
     )
     assert library is not None
-    assert _pyas2lib.OPENSSL_VERSION_INFO[:3] == tuple(int(p) for p in library.groups())
+    assert pyas2lib_peer.OPENSSL_VERSION_INFO[:3] == tuple(int(p) for p in library.groups())
 
 
 def test_our_parties_converted_for_pyas2lib(
     alice: LocalParty, bob_as_seen_by_alice: RemoteParty
 ) -> None:
-    org = _pyas2lib.to_organization(alice, mdn_url="https://alice.example/mdn")
+    org = pyas2lib_peer.to_organization(alice, mdn_url="https://alice.example/mdn")
     assert (org.as2_name, org.mdn_url) == ("ALICE", "https://alice.example/mdn")
-    assert org.sign_key == _pyas2lib.private_key(alice.signing)  # type: ignore[arg-type]
-    assert org.decrypt_key == _pyas2lib.private_key(alice.decryption[0])
+    assert org.sign_key == pyas2lib_peer.private_key(alice.signing)  # type: ignore[arg-type]
+    assert org.decrypt_key == pyas2lib_peer.private_key(alice.decryption[0])
     remote = replace(
         bob_as_seen_by_alice,
         signing=SigningAlg.SHA384,
@@ -50,7 +51,7 @@ def test_our_parties_converted_for_pyas2lib(
         mdn_mode="async",
         mdn_signing=SigningAlg.SHA512,
     )
-    partner = _pyas2lib.to_partner(remote)
+    partner = pyas2lib_peer.to_partner(remote)
     assert (partner.as2_name, partner.sign, partner.digest_alg) == ("BOB", True, "sha384")
     assert (partner.encrypt, partner.enc_alg, partner.compress) == (
         True,
@@ -59,7 +60,9 @@ def test_our_parties_converted_for_pyas2lib(
     )
     assert (partner.mdn_mode, partner.mdn_digest_alg) == ("ASYNC", "sha512")
     assert partner.verify_cert == remote.verify_certs[0]
-    unsigned = _pyas2lib.to_partner(replace(remote, signing=None, encryption=None, mdn_mode=None))
+    unsigned = pyas2lib_peer.to_partner(
+        replace(remote, signing=None, encryption=None, mdn_mode=None)
+    )
     assert (unsigned.sign, unsigned.encrypt, unsigned.mdn_mode) == (False, False, None)
 
 
@@ -69,11 +72,11 @@ def test_a_message_pyas2lib_builds_comes_back_as_ours_and_parses(
     bob_as_seen_by_alice: RemoteParty,
     alice_as_seen_by_bob: RemoteParty,
 ) -> None:
-    message = _pyas2lib.pyas2.Message(
-        _pyas2lib.to_organization(alice), _pyas2lib.to_partner(bob_as_seen_by_alice)
+    message = pyas2lib_peer.pyas2.Message(
+        pyas2lib_peer.to_organization(alice), pyas2lib_peer.to_partner(bob_as_seen_by_alice)
     )
     message.build(b"ISA*00~\r\n", filename="po.x12", content_type="application/octet-stream")
-    sent = _pyas2lib.to_outgoing(message)
+    sent = pyas2lib_peer.to_outgoing(message)
     assert sent.mic_alg == SigningAlg.SHA256
     got = as2.parse_message(
         sent.headers, sent.body, lookup=lambda _f, _t: (bob, alice_as_seen_by_bob)

@@ -9,7 +9,14 @@ import pytest
 
 from as2bus import as2
 from as2bus.as2 import LocalParty, RemoteParty
-from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.as2.algorithms import (
+    Compression,
+    EncryptionAlg,
+    KeyTransport,
+    SignatureScheme,
+    SigningAlg,
+    TransferEncoding,
+)
 from as2bus.as2.model import MdnMode
 
 from .conftest import EDI, replace
@@ -27,9 +34,22 @@ MDNS: list[tuple[MdnMode | None, SigningAlg | None]] = [
 ]
 #: Line ends of every kind and arbitrary bytes: each must arrive exactly as sent.
 PAYLOADS = [EDI, os.urandom(3000), b"<?xml version='1.0'?>\n<po>\n  <line/>\n</po>\n"]
+SCHEMES = list(SignatureScheme)
+TRANSPORTS = list(KeyTransport)
+#: Signature scheme and key transport rotate too: the scheme changes with every other case
+#: (each pair of cases shares a compression, of which there are 3: every scheme meets every
+#: compression), the transport with every signing/encryption pair (7 encryptions).
 CASES = [
     pytest.param(
-        s, e, c, t, MDNS[i % len(MDNS)], PAYLOADS[i % len(PAYLOADS)], id=f"{s}-{e}-{c}-{t}"
+        s,
+        e,
+        c,
+        t,
+        MDNS[i % len(MDNS)],
+        PAYLOADS[i % len(PAYLOADS)],
+        SCHEMES[i // 2 % len(SCHEMES)],
+        TRANSPORTS[i // 6 % len(TRANSPORTS)],
+        id=f"{s}-{e}-{c}-{t}-{SCHEMES[i // 2 % 2]}-{TRANSPORTS[i // 6 % 2]}",
     )
     for i, (s, e, c, t) in enumerate(
         itertools.product(SIGNING, ENCRYPTION, Compression, TransferEncoding)
@@ -38,7 +58,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(
-    ("signing", "encryption", "compression", "encoding", "mdn", "payload"), CASES
+    ("signing", "encryption", "compression", "encoding", "mdn", "payload", "scheme", "transport"),
+    CASES,
 )
 def test_round_trip(
     alice: LocalParty,
@@ -51,11 +72,15 @@ def test_round_trip(
     encoding: TransferEncoding,
     mdn: tuple[MdnMode | None, SigningAlg | None],
     payload: bytes,
+    scheme: SignatureScheme,
+    transport: KeyTransport,
 ) -> None:
     mode, mdn_signing = mdn
     receiver = replace(
         bob_as_seen_by_alice,
         signing=signing,
+        signature_scheme=scheme,
+        key_transport=transport,
         encryption=encryption,
         compression=compression,
         encoding=encoding,
@@ -100,7 +125,7 @@ def test_round_trip(
     assert (got.mdn.mode, got.mdn.signing) == (mode, mdn_signing)
     assert got.mdn.async_url == receiver.async_mdn_url
 
-    answer = as2.build_mdn(got, local=bob)
+    answer = as2.build_mdn(got, local=bob, scheme=scheme)
     assert as2.is_mdn(answer.headers, answer.body)
     report = as2.parse_mdn(answer.headers, answer.body, verify_certs=[bob.signing.cert_pem])  # type: ignore[union-attr]
     assert (report.disposition, report.modifier) == ("processed", None)

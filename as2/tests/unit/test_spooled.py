@@ -3,20 +3,23 @@ openssl's (DER and streamed BER, base64, OAEP), with the same result, field by f
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from as2bus import as2
-from as2bus.as2 import LocalParty, RemoteParty
+from as2bus.as2 import LocalParty, RemoteParty, spool_io
 from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 
 from .conftest import CRLF_EDI, EDI, ENVELOPED, OpensslPeer, as2_headers, replace, smime_split
 from .spooled_helpers import (
     TempFiles,
     same_as_parse_message,
+    same_failure,
     spool,
     stream_encrypt,
     watch_temp_files,
@@ -175,12 +178,53 @@ def test_compressed_messages_are_streamed_too(
     assert (got.payload, got.compressed) == (EDI, True)
 
 
-def test_opaque_signing_is_left_to_parse_message(
-    peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty, tmp_path: Path
+@pytest.mark.parametrize("stream", [False, True], ids=["der", "ber-stream"])
+def test_opaque_signing_is_read_from_a_file(
+    peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty, stream: bool
 ) -> None:
-    der = peer.sign(peer.entity(), "sha256", "-nodetach", "-outform", "DER")
+    """Once left to parse_message: the content is copied out of the SignedData while hashed."""
+    entity = peer.entity()
+    der = peer.sign(entity, "sha256", "-nodetach", "-outform", "DER", *(["-stream"] * stream))
+    assert (der[1] == 0x80) == stream
     body = peer.encrypt(
         b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n"
         b"Content-Transfer-Encoding: binary\r\n\r\n" + der
     )
-    assert spool(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body) is None
+    got = same_as_parse_message(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body)
+    assert (got.payload, got.signed) == (EDI, True)
+    assert got.mic == as2.compute_mic(entity, SigningAlg.SHA256)
+    tampered = der.replace(b"ST*850", b"ST*851", 1)
+    body = peer.encrypt(b"Content-Type: application/pkcs7-mime\r\n\r\n" + tampered)
+    modifier = same_failure(bob, alice_as_seen_by_bob, as2_headers(ENVELOPED), body)
+    assert modifier == "integrity-check-failed"
+
+
+def test_quoted_printable_is_read_from_a_file(
+    peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty, monkeypatch: Any
+) -> None:
+    """Once left to parse_message: the document quoted-printable, and the CMS body too (lines
+    longer than a chunk, escapes across chunk edges)."""
+    monkeypatch.setattr(spool_io, "CHUNK", 7)
+    document = b"caf\xc3\xa9 = 1\r\n" + b"x" * 200 + b"\r\n\ttab \r\n"
+    entity = peer.entity(binascii.b2a_qp(document), cte="quoted-printable")
+    body = peer.encrypt(peer.sign(entity))
+    headers = as2_headers(ENVELOPED)
+    assert same_as_parse_message(bob, alice_as_seen_by_bob, headers, body).payload == document
+    for qp in (binascii.b2a_qp(body, istext=False), b"".join(f"={b:02X}".encode() for b in body)):
+        assert binascii.a2b_qp(qp) == body
+        headers = as2_headers(ENVELOPED, cte="quoted-printable")
+        got = same_as_parse_message(bob, alice_as_seen_by_bob, headers, qp)
+        assert got.payload == document
+
+
+def test_a_base64_encoded_multipart_is_decoded_from_a_file(
+    peer: OpensslPeer, bob: LocalParty, alice_as_seen_by_bob: RemoteParty
+) -> None:
+    """Not valid MIME, but sent: a multipart/signed whose body is base64."""
+    headers, body = smime_split(peer.sign(peer.entity()))
+    them = replace(alice_as_seen_by_bob, require_encrypted=False)
+    encoded = base64.encodebytes(body)
+    got = same_as_parse_message(
+        bob, them, as2_headers(headers["Content-Type"], cte="base64"), encoded
+    )
+    assert (got.payload, got.signed) == (EDI, True)

@@ -1,19 +1,18 @@
-"""The AS2 codec: build and parse AS2 messages and MDNs (RFC 4130, S/MIME, RFC 8098).
+"""The AS2 codec: build and parse AS2 messages and MDNs (RFC 4130, S/MIME, CMS, RFC 8098).
 
-Built on pyas2lib, which only ``_pyas2lib`` imports; everything else in as2bus uses this
-surface. The workarounds for pyas2lib's known defects live in the codec, each with a test.
+Our own, on ``cryptography`` (asn1crypto only for CMS structures ``cryptography`` has no API
+for); the rest of as2bus uses this surface. One path builds and one parses, whatever the
+document's size: a document is read in chunks and never held whole unless it came in memory.
 
     build_message(payload, sender=LocalParty, receiver=RemoteParty, ...) -> OutgoingMessage
+    streaming.Streamer(size, sender=..., receiver=...)  # the same, for a document read twice
     summarize_request(headers) -> RequestSummary            # never raises
     parse_message(headers, body, lookup=..., ...) -> ReceivedMessage    # raises As2Error
-    parse_spooled(headers, file, lookup=..., ...) -> ReceivedMessage | None  # large, on disk
+    parse_spooled(headers, file, lookup=..., ...) -> ReceivedMessage    # the same, from a file
     build_mdn(request, local=..., error=..., warning=...) -> OutgoingMdn
     is_mdn(headers, body) -> bool
     parse_mdn(headers, body, verify_certs=[...]) -> ReceivedMdn          # raises MdnError
     compute_mic(content, alg) -> str
-
-A document too large to hold is built with ``streaming.Streamer`` (read twice in chunks:
-digest, then body) and received with ``parse_spooled`` (from a file, in bounded memory).
 """
 
 from as2bus.as2.codec import (

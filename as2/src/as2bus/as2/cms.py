@@ -1,24 +1,25 @@
 """CMS (RFC 5652) for the codec. Writing: ``cryptography`` signs (pyas2lib for SHA-1, which
 ``cryptography``'s PKCS#7 builder refuses), pyas2lib encrypts and compresses. Reading is ours,
-on asn1crypto + oscrypto (+ ``cryptography`` where oscrypto falls short), in ``decrypt`` and
-``verify``. What is shared by both sides is here.
+on ``cryptography`` (asn1crypto reads the structures), in ``decrypt`` and ``verify``. What
+is shared by both sides is here.
 """
 
 from __future__ import annotations
 
 import binascii
 import functools
-import zlib
+import hashlib
 from typing import Any
 
 from asn1crypto import cms
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
 
-from as2bus.as2._pyas2lib import ENCRYPTION_NAMES, certificate, private_key, pyas2_cms
-from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
+from as2bus.as2 import cms_write
+from as2bus.as2.algorithms import EncryptionAlg, KeyTransport, SignatureScheme, SigningAlg
 from as2bus.as2.model import As2Error, KeyPair
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -32,23 +33,11 @@ HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 
 @functools.lru_cache(maxsize=256)
 def rsa_private_key(pem: bytes) -> rsa.RSAPrivateKey:
-    """A PEM private key loaded once for ``cryptography`` (where oscrypto falls short)."""
+    """A PEM private key loaded once (for unwrapping content keys and for signing)."""
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA key")
     return key
-
-
-#: What ``cryptography``'s PKCS#7 builder signs with (it refuses SHA-1).
-_BuilderHash = type[hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]
-_BUILDER_HASHES: dict[SigningAlg, _BuilderHash] = {
-    SigningAlg.SHA224: hashes.SHA224,
-    SigningAlg.SHA256: hashes.SHA256,
-    SigningAlg.SHA384: hashes.SHA384,
-    SigningAlg.SHA512: hashes.SHA512,
-}
-#: Detached, and ``Binary``: without it the builder would turn LF into CRLF before hashing.
-_BUILDER_OPTIONS = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
 
 
 @functools.lru_cache(maxsize=256)
@@ -56,37 +45,34 @@ def x509_certificate(pem: bytes) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem)
 
 
-def sign(content: bytes, alg: SigningAlg, pair: KeyPair) -> bytes:
-    """Detached SignedData, RSA PKCS#1 v1.5, with the signer's certificate and the signed
-    attributes S/MIME writes (content type, signing time, message digest, capabilities).
-
-    ``cryptography`` writes it in Rust: about 1 ms for a 2048-bit key where pyas2lib's
-    asn1crypto took 5 ms, most of it re-encoding our certificate (docs/benchmarks.md).
-    pyas2lib signs SHA-1 only. Its PSS SignerInfo has no RSASSA-PSS parameters (openssl
-    rejects it), so PSS is never used for what we send."""
-    hash_type = _BUILDER_HASHES.get(alg)
-    if hash_type is None:
-        return bytes(
-            pyas2_cms.sign_message(content, alg.value, private_key(pair), "rsassa_pkcs1v15")
-        )
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(content)
-    signer = builder.add_signer(
-        x509_certificate(pair.cert_pem), rsa_private_key(pair.key_pem), hash_type()
-    )
-    return signer.sign(serialization.Encoding.DER, _BUILDER_OPTIONS)
+def sign(
+    content: bytes,
+    alg: SigningAlg,
+    pair: KeyPair,
+    scheme: SignatureScheme = SignatureScheme.PKCS1V15,
+) -> bytes:
+    """Detached SignedData over ``content`` (``cms_write.sign_digest``): the signer's
+    certificate, the signed attributes S/MIME writes, RSA PKCS#1 v1.5 or RSASSA-PSS."""
+    digest = hashlib.new(alg.value, content).digest()
+    return cms_write.sign_digest(digest, alg, pair, scheme=scheme)
 
 
-def encrypt(content: bytes, alg: EncryptionAlg, cert_pem: bytes) -> bytes:
-    """EnvelopedData, key transport RSA PKCS#1 v1.5 (RemoteParty has no OAEP setting)."""
-    return bytes(
-        pyas2_cms.encrypt_message(
-            content, ENCRYPTION_NAMES[alg], certificate(cert_pem), "rsaes_pkcs1v15"
-        )
-    )
+def encrypt(
+    content: bytes,
+    alg: EncryptionAlg,
+    cert_pem: bytes,
+    transport: KeyTransport = KeyTransport.RSA_PKCS1V15,
+) -> bytes:
+    """EnvelopedData (CBC) or AuthEnvelopedData (GCM) for the certificate's RSA key
+    (``cms_write.Encryptor``, in one piece)."""
+    encryptor = cms_write.Encryptor(alg, cert_pem, len(content), transport)
+    return encryptor.head + encryptor.update(content) + encryptor.finish()
 
 
 def compress(content: bytes) -> bytes:
-    return bytes(pyas2_cms.compress_message(content))
+    """CompressedData, zlib (``cms_write.Compressor``, in one piece)."""
+    compressor = cms_write.Compressor()
+    return compressor.head + compressor.update(content) + compressor.finish()
 
 
 def load(der: bytes) -> tuple[str, Any]:
@@ -103,32 +89,6 @@ def load(der: bytes) -> tuple[str, Any]:
     raise As2Error("unexpected-processing-error", reason)
 
 
-def decompress(info: Any, limit: int) -> bytes:
-    """CompressedData inflated to at most ``limit`` bytes: a zip bomb stops there."""
-    try:
-        algorithm = info["content"]["compression_algorithm"]["algorithm"].native
-        data = info["content"]["encap_content_info"]["content"].native
-    except (ValueError, TypeError, KeyError) as err:
-        raise As2Error("unexpected-processing-error", f"unreadable CompressedData: {err}") from None
-    if algorithm != "zlib" or not isinstance(data, bytes):
-        raise As2Error("unexpected-processing-error", f"unsupported compression {algorithm!r}")
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip framing
-    try:
-        out = inflater.decompress(data, limit + 1)
-        if len(out) <= limit and not inflater.unconsumed_tail:
-            out += inflater.flush()
-    except zlib.error as err:
-        raise As2Error("unexpected-processing-error", f"corrupt compressed data: {err}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise As2Error(
-            "unexpected-processing-error",
-            f"the decompressed content exceeds the limit of {limit} bytes",
-        )
-    if not inflater.eof:
-        raise As2Error("unexpected-processing-error", "the compressed data is truncated")
-    return out
-
-
 def signed_content(info: Any) -> bytes:
     """The content inside an opaque (non-detached) SignedData."""
     try:
@@ -141,16 +101,51 @@ def signed_content(info: Any) -> bytes:
 
 
 def names(rid: Any, cert_pem: bytes) -> bool:
-    """Whether a RecipientIdentifier / SignerIdentifier names this certificate (PEM)."""
+    """Whether a RecipientIdentifier / SignerIdentifier names this certificate (PEM): by
+    issuer and serial number, or by subject key identifier (the certificate's extension, or
+    the SHA-1 of its public key, RFC 5280 §4.2.1.2, when it has none)."""
     try:
-        chosen, asn1 = rid.chosen, certificate(cert_pem).asn1
+        chosen, cert = rid.chosen, asn1_certificate(cert_pem)
         if rid.name == "issuer_and_serial_number":
             # Serial first, then the issuer's exact bytes: both cheap. asn1crypto's Name
             # comparison (RFC 5280 string preparation, ~0.4 ms) only when the bytes differ.
-            if chosen["serial_number"].native != asn1.serial_number:
+            if chosen["serial_number"].native != cert.serial_number:
                 return False
             issuer = chosen["issuer"]
-            return bool(issuer.dump() == asn1.issuer.dump() or issuer == asn1.issuer)
-        return bool(chosen.native == asn1.key_identifier)
+            return bool(issuer.dump() == cert.issuer.dump() or issuer == cert.issuer)
+        if rid.name == "subject_key_identifier":
+            return bytes(chosen.native) in key_identifiers(cert_pem)
+        return False
     except (ValueError, TypeError, KeyError, AttributeError):
         return False
+
+
+@functools.lru_cache(maxsize=512)
+def asn1_certificate(pem: bytes) -> asn1_x509.Certificate:
+    """A PEM (or DER) certificate parsed once by asn1crypto."""
+    if asn1_pem.detect(pem):
+        _, _, pem = asn1_pem.unarmor(pem)
+    return asn1_x509.Certificate.load(pem)
+
+
+@functools.lru_cache(maxsize=512)
+def key_identifiers(cert_pem: bytes) -> frozenset[bytes]:
+    """The subject key identifiers a sender may name this certificate by: its extension's,
+    and the SHA-1 of the subjectPublicKey (what it would have been computed as)."""
+    cert = asn1_certificate(cert_pem)
+    found = {bytes(cert.public_key.sha1)}
+    if cert.key_identifier is not None:
+        found.add(bytes(cert.key_identifier))
+    return frozenset(found)
+
+
+def describe(sid: Any) -> str:
+    """A SignerIdentifier / RecipientIdentifier in words, for a reason."""
+    try:
+        chosen = sid.chosen
+        if sid.name == "issuer_and_serial_number":
+            issuer = chosen["issuer"].human_friendly
+            return f"issuer {issuer}, serial {chosen['serial_number'].native:#x}"
+        return f"subject key identifier {bytes(chosen.native).hex()}"
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return "an unreadable identifier"

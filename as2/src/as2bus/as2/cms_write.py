@@ -1,18 +1,27 @@
-"""CMS that we write ourselves, for documents too large to hold in memory.
+"""The CMS (RFC 5652) we write: SignedData, EnvelopedData / AuthEnvelopedData, CompressedData.
 
-pyas2lib's writers take the whole content: ``sign_message`` hashes it, ``encrypt_message``
-encrypts it in one call and asn1crypto dumps the result as one value. For a large document
-the codec instead signs a digest it computed while reading the document, and writes
-EnvelopedData as a DER header of known length followed by ciphertext produced chunk by chunk.
-The structures are the ones pyas2lib writes (same attributes, same algorithm identifiers), so
-a partner cannot tell the two paths apart; ``tests/.../test_streaming.py`` compares them.
+Everything is written here as DER (BER for CompressedData) put together from parts that
+asn1crypto encodes, most of them once (it would take milliseconds to assemble a SignedData);
+``cryptography`` does the RSA and the ciphers. Nothing needs the content whole:
+
+* ``sign_digest`` signs a digest computed while the content went by (detached SignedData);
+* ``Encryptor`` writes EnvelopedData (CBC) or AuthEnvelopedData (GCM, RFC 5083/5084) as a DER
+  header of known length, then the ciphertext chunk by chunk (then, for GCM, the tag);
+* ``Compressor`` writes CompressedData (RFC 3274) with BER indefinite lengths, the zlib data
+  in segments: its header does not depend on the compressed length, so what comes after it
+  (a signature's digest) can be computed while compressing. The length of the whole is known
+  once the content was compressed once: zlib gives the same bytes for the same input.
+
+``cms.sign``/``encrypt``/``compress`` are the in-memory forms of the same writers.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, core, pem, x509
@@ -22,97 +31,46 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.padding import PKCS7
 
-from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
-from as2bus.as2.cms import rsa_private_key
+from as2bus.as2.algorithms import EncryptionAlg, KeyTransport, SignatureScheme, SigningAlg
 from as2bus.as2.model import KeyPair
 
-#: What pyas2lib announces in every signature (AES-256, AES-128, 3DES, RC2-128, RC4-128):
-#: kept identical so both paths produce the same SignedData.
-_SMIME_CAPABILITIES = (
-    ("2.16.840.1.101.3.4.1.42", None),
-    ("2.16.840.1.101.3.4.1.2", None),
-    ("1.2.840.113549.3.7", None),
-    ("1.2.840.113549.3.2", 128),
-    ("1.2.840.113549.3.4", 128),
+#: What we announce in every signature (RFC 8551 §2.5.2): what we really decrypt, in order
+#: of preference: AES-256-GCM, AES-128-GCM, AES-256-CBC, AES-192-CBC, AES-128-CBC, 3DES.
+SMIME_CAPABILITIES = (
+    "2.16.840.1.101.3.4.1.46",
+    "2.16.840.1.101.3.4.1.6",
+    "2.16.840.1.101.3.4.1.42",
+    "2.16.840.1.101.3.4.1.22",
+    "2.16.840.1.101.3.4.1.2",
+    "1.2.840.113549.3.7",
 )
-_HASHES: dict[SigningAlg, Callable[[], hashes.HashAlgorithm]] = {
+HASHES: dict[SigningAlg, Callable[[], hashes.HashAlgorithm]] = {
     SigningAlg.SHA1: hashes.SHA1,
     SigningAlg.SHA224: hashes.SHA224,
     SigningAlg.SHA256: hashes.SHA256,
     SigningAlg.SHA384: hashes.SHA384,
     SigningAlg.SHA512: hashes.SHA512,
 }
-#: (asn1crypto name, key bytes, block bytes) per content-encryption algorithm.
+
+
+@dataclass(frozen=True)
+class _Cipher:
+    name: str  # asn1crypto's name of the content-encryption algorithm
+    key_bytes: int
+    block: int  # CBC block (the IV's length), 0 for GCM
+    make: Callable[[bytes], algorithms.AES | TripleDES]
+
+
 _CIPHERS = {
-    EncryptionAlg.AES128: ("aes128_cbc", 16, 16),
-    EncryptionAlg.AES192: ("aes192_cbc", 24, 16),
-    EncryptionAlg.AES256: ("aes256_cbc", 32, 16),
-    EncryptionAlg.TRIPLE_DES: ("tripledes_3key", 24, 8),
+    EncryptionAlg.AES128: _Cipher("aes128_cbc", 16, 16, algorithms.AES),
+    EncryptionAlg.AES192: _Cipher("aes192_cbc", 24, 16, algorithms.AES),
+    EncryptionAlg.AES256: _Cipher("aes256_cbc", 32, 16, algorithms.AES),
+    EncryptionAlg.TRIPLE_DES: _Cipher("tripledes_3key", 24, 8, TripleDES),
+    EncryptionAlg.AES128_GCM: _Cipher("aes128_gcm", 16, 0, algorithms.AES),
+    EncryptionAlg.AES256_GCM: _Cipher("aes256_gcm", 32, 0, algorithms.AES),
 }
-
-
-@functools.lru_cache(maxsize=512)
-def _certificate(pem_bytes: bytes) -> x509.Certificate:
-    _, _, der = pem.unarmor(pem_bytes)
-    return x509.Certificate.load(der)
-
-
-def _issuer_and_serial(cert: x509.Certificate) -> cms.IssuerAndSerialNumber:
-    tbs = cert["tbs_certificate"]
-    return cms.IssuerAndSerialNumber(
-        {"issuer": tbs["issuer"], "serial_number": tbs["serial_number"]}
-    )
-
-
-def _signed_attributes(digest: bytes, at: datetime) -> cms.CMSAttributes:
-    capabilities = cms.SMIMECapabilites(
-        [
-            cms.SMIMECapabilityIdentifier(
-                {"capability_id": oid, **({"parameters": core.Integer(p)} if p else {})}
-            )
-            for oid, p in _SMIME_CAPABILITIES
-        ]
-    )
-    return cms.CMSAttributes(
-        [
-            cms.CMSAttribute({"type": "content_type", "values": [cms.ContentType("data")]}),
-            cms.CMSAttribute(
-                {"type": "signing_time", "values": [cms.Time({"utc_time": core.UTCTime(at)})]}
-            ),
-            cms.CMSAttribute({"type": "message_digest", "values": [core.OctetString(digest)]}),
-            cms.CMSAttribute({"type": "smime_capabilities", "values": [capabilities]}),
-        ]
-    )
-
-
-def sign_digest(
-    digest: bytes, alg: SigningAlg, pair: KeyPair, *, at: datetime | None = None
-) -> bytes:
-    """Detached SignedData (RSA PKCS#1 v1.5) over content whose ``alg`` digest is given."""
-    attrs = _signed_attributes(digest, at or datetime.now(UTC).replace(microsecond=0))
-    signature = rsa_private_key(pair.key_pem).sign(attrs.dump(), padding.PKCS1v15(), _HASHES[alg]())
-    cert = _certificate(pair.cert_pem)
-    digest_alg = algos.DigestAlgorithm({"algorithm": alg.value})
-    signer = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier({"issuer_and_serial_number": _issuer_and_serial(cert)}),
-            "digest_algorithm": digest_alg,
-            "signed_attrs": attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}),
-            "signature": signature,
-        }
-    )
-    signed = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [digest_alg],
-            "encap_content_info": {"content_type": "data"},
-            "certificates": [cms.CertificateChoices({"certificate": cert})],
-            "signer_infos": [signer],
-        }
-    )
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+GCM_NONCE_BYTES = 12
+GCM_TAG_BYTES = 16
 
 
 def _tlv_head(tag: int, length: int) -> bytes:
@@ -123,59 +81,287 @@ def _tlv_head(tag: int, length: int) -> bytes:
     return bytes((tag, 0x80 | len(size))) + size
 
 
+def _der(tag: int, *parts: bytes) -> bytes:
+    body = b"".join(parts)
+    return _tlv_head(tag, len(body)) + body
+
+
+def _mgf1(alg: SigningAlg) -> algos.MaskGenAlgorithm:
+    return algos.MaskGenAlgorithm({"algorithm": "mgf1", "parameters": {"algorithm": alg.value}})
+
+
+# -- signing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Signer:
+    key: rsa.RSAPrivateKey
+    sid: bytes  # SignerIdentifier (issuer and serial number), DER
+    certificates: bytes  # SignedData's [0] certificates: our certificate, DER
+
+
+@functools.lru_cache(maxsize=256)
+def _signer(pair: KeyPair) -> _Signer:
+    """The key and the encoded certificate, once per key pair: parsing and encoding cost
+    several times the RSA signature."""
+    key = serialization.load_pem_private_key(pair.key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("the signing key is not an RSA key")
+    cert = _certificate(pair.cert_pem)
+    sid = cms.SignerIdentifier({"issuer_and_serial_number": _issuer_and_serial(cert)}).dump()
+    return _Signer(key, sid, _der(0xA0, cert.dump()))
+
+
+@functools.lru_cache(maxsize=32)
+def _algorithms(alg: SigningAlg, scheme: SignatureScheme) -> tuple[bytes, bytes]:
+    """(digestAlgorithm, signatureAlgorithm), DER. RSASSA-PSS carries its parameters
+    (RFC 4056): the same hash, MGF1 with it, a salt as long as the digest, trailer field 1
+    (the DEFAULT: DER leaves it out, as it leaves out SHA-1's defaults)."""
+    digest_alg = algos.DigestAlgorithm({"algorithm": alg.value}).dump()
+    if scheme == SignatureScheme.PSS:
+        params = algos.RSASSAPSSParams(
+            {
+                "hash_algorithm": {"algorithm": alg.value},
+                "mask_gen_algorithm": _mgf1(alg),
+                "salt_length": HASHES[alg]().digest_size,
+                "trailer_field": "trailer_field_bc",
+            }
+        )
+        signature_alg = algos.SignedDigestAlgorithm(
+            {"algorithm": "rsassa_pss", "parameters": params}
+        )
+    else:
+        signature_alg = algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"})
+    return digest_alg, signature_alg.dump()
+
+
+def _attribute(name: str, value: bytes) -> bytes:
+    return _der(0x30, cms.CMSAttributeType(name).dump(), _der(0x31, value))
+
+
+_VERSION_0 = cms.CMSVersion("v0").dump()
+_VERSION_1 = cms.CMSVersion("v1").dump()
+_DATA_TYPE = cms.ContentType("data").dump()
+_CONTENT_TYPE_ATTR = _attribute("content_type", _DATA_TYPE)
+_CAPABILITIES_ATTR = _attribute(
+    "smime_capabilities",
+    cms.SMIMECapabilites(
+        [cms.SMIMECapabilityIdentifier({"capability_id": oid}) for oid in SMIME_CAPABILITIES]
+    ).dump(),
+)
+_DATA = _der(0x30, _DATA_TYPE)  # encapContentInfo, detached
+_SIGNED_DATA = cms.ContentType("signed_data").dump()
+
+
+def _signed_attributes(digest: bytes, at: datetime) -> bytes:
+    """The content of the SET OF signed attributes: content type, signing time, message
+    digest, S/MIME capabilities, in DER order (openssl re-encodes them to verify)."""
+    attributes = [
+        _CONTENT_TYPE_ATTR,
+        _attribute("signing_time", core.UTCTime(at).dump()),
+        _attribute("message_digest", core.OctetString(digest).dump()),
+        _CAPABILITIES_ATTR,
+    ]
+    return b"".join(sorted(attributes))
+
+
+def sign_digest(
+    digest: bytes,
+    alg: SigningAlg,
+    pair: KeyPair,
+    *,
+    scheme: SignatureScheme = SignatureScheme.PKCS1V15,
+    at: datetime | None = None,
+) -> bytes:
+    """Detached SignedData over content whose ``alg`` digest is given: our certificate, the
+    signed attributes S/MIME writes, an RSA signature by ``scheme`` (PKCS#1 v1.5 or PSS).
+
+    Written as DER from parts encoded once (``_signer``, ``_algorithms``): asn1crypto would
+    take about 3 ms to assemble it, three times the RSA signature."""
+    signer = _signer(pair)
+    attributes = _signed_attributes(digest, at or datetime.now(UTC).replace(microsecond=0))
+    hash_alg = HASHES[alg]()
+    if scheme == SignatureScheme.PSS:
+        pad: padding.AsymmetricPadding = padding.PSS(
+            mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size
+        )
+    else:
+        pad = padding.PKCS1v15()
+    signature = signer.key.sign(_der(0x31, attributes), pad, hash_alg)
+    digest_alg, signature_alg = _algorithms(alg, scheme)
+    signer_info = _der(
+        0x30,
+        _VERSION_1,
+        signer.sid,
+        digest_alg,
+        _der(0xA0, attributes),  # [0] IMPLICIT signedAttrs
+        signature_alg,
+        core.OctetString(signature).dump(),
+    )
+    signed_data = _der(
+        0x30,
+        _VERSION_1,
+        _der(0x31, digest_alg),
+        _DATA,
+        signer.certificates,
+        _der(0x31, signer_info),
+    )
+    return _der(0x30, _SIGNED_DATA, _der(0xA0, signed_data))
+
+
+# -- encryption ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=512)
+def _certificate(pem_bytes: bytes) -> x509.Certificate:
+    _, _, der = pem.unarmor(pem_bytes)
+    return x509.Certificate.load(der)
+
+
+@functools.lru_cache(maxsize=512)
+def _recipient(pem_bytes: bytes) -> tuple[bytes, rsa.RSAPublicKey]:
+    """(RecipientIdentifier DER, public key) of the partner's certificate, once."""
+    cert = _certificate(pem_bytes)
+    public_key = serialization.load_der_public_key(cert.public_key.dump())
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise ValueError("the partner's encryption certificate is not an RSA certificate")
+    rid = cms.RecipientIdentifier({"issuer_and_serial_number": _issuer_and_serial(cert)})
+    return rid.dump(), public_key
+
+
+def _issuer_and_serial(cert: x509.Certificate) -> cms.IssuerAndSerialNumber:
+    tbs = cert["tbs_certificate"]
+    return cms.IssuerAndSerialNumber(
+        {"issuer": tbs["issuer"], "serial_number": tbs["serial_number"]}
+    )
+
+
+def _oaep_sha256() -> padding.OAEP:
+    return padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+#: keyEncryptionAlgorithm per key transport, DER. RFC 4055 §4.1: OAEP with SHA-256 and
+#: MGF1-SHA-256 written out; pSourceFunc is the default (empty label), left out.
+_KEY_ENCRYPTION = {
+    KeyTransport.RSA_PKCS1V15: cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"}).dump(),
+    KeyTransport.RSA_OAEP_SHA256: cms.KeyEncryptionAlgorithm(
+        {
+            "algorithm": "rsaes_oaep",
+            "parameters": algos.RSAESOAEPParams(
+                {
+                    "hash_algorithm": {"algorithm": "sha256"},
+                    "mask_gen_algorithm": _mgf1(SigningAlg.SHA256),
+                }
+            ),
+        }
+    ).dump(),
+}
+
+
+def _recipient_infos(cert_pem: bytes, key: bytes, transport: KeyTransport) -> bytes:
+    """RecipientInfos DER: one KeyTransRecipientInfo, the content key wrapped for the
+    partner's certificate."""
+    rid, public_key = _recipient(cert_pem)
+    if transport == KeyTransport.RSA_OAEP_SHA256:
+        encrypted_key = public_key.encrypt(key, _oaep_sha256())
+    else:
+        encrypted_key = public_key.encrypt(key, padding.PKCS1v15())
+    recipient = _der(
+        0x30,
+        _VERSION_0,
+        rid,
+        _KEY_ENCRYPTION[transport],
+        _der(0x04, encrypted_key),
+    )
+    return _der(0x31, recipient)
+
+
+def _gcm_parameters(nonce: bytes) -> bytes:
+    """GCMParameters (RFC 5084): aes-nonce, aes-ICVlen 16 (not the default 12, so written)."""
+    return _der(0x30, _der(0x04, nonce), core.Integer(GCM_TAG_BYTES).dump())
+
+
+@functools.lru_cache(maxsize=16)
+def _algorithm_oid(name: str) -> bytes:
+    return bytes(algos.EncryptionAlgorithmId(name).dump())
+
+
 class Encryptor:
-    """EnvelopedData for ``length`` bytes of content that arrive in pieces.
+    """EnvelopedData (CBC) or AuthEnvelopedData (GCM) for ``length`` bytes of content that
+    arrive in pieces.
 
     ``head`` is everything before the ciphertext (its length is known: CBC with PKCS#7 padding
-    adds 1 to a block), ``update``/``finish`` give the ciphertext. One ``Encryptor`` per
-    message: the content-encryption key and IV are fresh, the recipient's part is fixed.
+    pads to the next block, GCM adds nothing), ``update``/``finish`` give the ciphertext, and
+    for GCM ``finish`` ends with the ``mac`` field (the 16-byte tag). ``length`` is the whole.
+    One ``Encryptor`` per message: the content-encryption key and IV/nonce are fresh.
     """
 
-    def __init__(self, alg: EncryptionAlg, cert_pem: bytes, length: int) -> None:
-        name, key_bytes, block = _CIPHERS[alg]
-        key, iv = os.urandom(key_bytes), os.urandom(block)
-        self.cipher_length = (length // block + 1) * block
-        self.head = _enveloped_head(name, key, iv, _certificate(cert_pem), self.cipher_length)
-        self.length = len(self.head) + self.cipher_length
-        primitive = TripleDES(key) if alg == EncryptionAlg.TRIPLE_DES else algorithms.AES(key)
-        self._cipher: CipherContext = Cipher(primitive, modes.CBC(iv)).encryptor()
-        self._padder = PKCS7(block * 8).padder()
+    def __init__(
+        self,
+        alg: EncryptionAlg,
+        cert_pem: bytes,
+        length: int,
+        transport: KeyTransport = KeyTransport.RSA_PKCS1V15,
+    ) -> None:
+        spec = _CIPHERS[alg]
+        key = os.urandom(spec.key_bytes)
+        self._padder = None
+        self._gcm: modes.GCM | None = None
+        if spec.block:
+            iv = os.urandom(spec.block)
+            mode: modes.CBC | modes.GCM = modes.CBC(iv)
+            self._padder = PKCS7(spec.block * 8).padder()
+            parameters = _der(0x04, iv)
+            self.cipher_length = (length // spec.block + 1) * spec.block
+            tail = 0
+        else:
+            nonce = os.urandom(GCM_NONCE_BYTES)
+            mode = self._gcm = modes.GCM(nonce)
+            parameters = _gcm_parameters(nonce)
+            self.cipher_length = length
+            tail = len(_tlv_head(0x04, GCM_TAG_BYTES)) + GCM_TAG_BYTES
+        algorithm = _der(0x30, _algorithm_oid(spec.name), parameters)  # AlgorithmIdentifier
+        self.head = _enveloped_head(
+            "authenticated_enveloped_data" if self._gcm else "enveloped_data",
+            _recipient_infos(cert_pem, key, transport),
+            algorithm,
+            self.cipher_length,
+            tail,
+        )
+        self.length = len(self.head) + self.cipher_length + tail
+        self._cipher: CipherContext = Cipher(spec.make(key), mode).encryptor()
 
     def update(self, data: bytes) -> bytes:
-        return self._cipher.update(self._padder.update(data))
+        if self._padder is not None:
+            data = self._padder.update(data)
+        return self._cipher.update(data)
 
     def finish(self) -> bytes:
-        return self._cipher.update(self._padder.finalize()) + self._cipher.finalize()
+        if self._padder is not None:
+            return self._cipher.update(self._padder.finalize()) + self._cipher.finalize()
+        out = self._cipher.finalize()
+        tag: bytes = self._cipher.tag  # type: ignore[attr-defined]
+        return out + _tlv_head(0x04, len(tag)) + tag
 
 
 def _enveloped_head(
-    name: str, key: bytes, iv: bytes, cert: x509.Certificate, cipher_length: int
+    content_type: str,
+    recipients_der: bytes,
+    algorithm_der: bytes,
+    cipher_length: int,
+    tail_length: int,
 ) -> bytes:
-    recipient_key = serialization.load_der_public_key(cert.public_key.dump())
-    if not isinstance(recipient_key, rsa.RSAPublicKey):
-        raise ValueError("the partner's encryption certificate is not an RSA certificate")
-    recipient = cms.KeyTransRecipientInfo(
-        {
-            "version": "v0",
-            "rid": cms.RecipientIdentifier({"issuer_and_serial_number": _issuer_and_serial(cert)}),
-            "key_encryption_algorithm": {"algorithm": "rsaes_pkcs1v15"},
-            "encrypted_key": recipient_key.encrypt(key, padding.PKCS1v15()),
-        }
-    )
-    version = cms.CMSVersion("v0").dump()
-    recipients = cms.RecipientInfos([cms.RecipientInfo({"ktri": recipient})]).dump()
-    content_type = cms.ContentType("data").dump()
-    algorithm = cms.EncryptionAlgorithm(
-        {"algorithm": name, "parameters": core.OctetString(iv)}
-    ).dump()
+    """ContentInfo { enveloped or auth-enveloped data { version 0, recipients,
+    EncryptedContentInfo { data, algorithm, [0] ciphertext ... up to the ciphertext;
+    ``tail_length`` bytes follow the ciphertext (AuthEnvelopedData's mac)."""
     # [0] IMPLICIT OCTET STRING encryptedContent: primitive, definite length.
     cipher_head = _tlv_head(0x80, cipher_length)
-    eci_length = len(content_type) + len(algorithm) + len(cipher_head) + cipher_length
+    eci_length = len(_DATA_TYPE) + len(algorithm_der) + len(cipher_head) + cipher_length
     eci_head = _tlv_head(0x30, eci_length)
-    env_length = len(version) + len(recipients) + len(eci_head) + eci_length
+    env_length = len(_VERSION_0) + len(recipients_der) + len(eci_head) + eci_length + tail_length
     env_head = _tlv_head(0x30, env_length)
     explicit_head = _tlv_head(0xA0, len(env_head) + env_length)  # ContentInfo's [0] EXPLICIT
-    oid = cms.ContentType("enveloped_data").dump()
+    oid = cms.ContentType(content_type).dump()
     info_length = len(oid) + len(explicit_head) + len(env_head) + env_length
     return b"".join(
         (
@@ -183,11 +369,81 @@ def _enveloped_head(
             oid,
             explicit_head,
             env_head,
-            version,
-            recipients,
+            _VERSION_0,
+            recipients_der,
             eci_head,
-            content_type,
-            algorithm,
+            _DATA_TYPE,
+            algorithm_der,
             cipher_head,
         )
     )
+
+
+# -- compression -----------------------------------------------------------------------------
+
+#: zlib data per eContent segment (a primitive OCTET STRING each).
+SEGMENT = 16 * 1024
+_EOC = b"\x00\x00"
+#: ContentInfo { compressed-data [0] { CompressedData { version 0, zlib (RFC 3274),
+#: EncapsulatedContentInfo { data, [0] { OCTET STRING (constructed) {  -- all indefinite.
+_COMPRESSED_HEAD = b"".join(
+    (
+        b"\x30\x80",
+        cms.ContentType("compressed_data").dump(),
+        b"\xa0\x80\x30\x80",
+        _VERSION_0,
+        cms.CompressionAlgorithm({"algorithm": "zlib"}).dump(),
+        b"\x30\x80",
+        _DATA_TYPE,
+        b"\xa0\x80\x24\x80",
+    )
+)
+_COMPRESSED_TAIL = _EOC * 6
+
+
+class Compressor:
+    """CompressedData (BER) for content that arrives in pieces: ``head``, then ``update``
+    per piece and ``finish``. ``deflated`` counts the zlib bytes written so far; given the
+    count of an earlier run over the same content, ``finish`` checks it came out the same
+    (so a Content-Length computed from it holds)."""
+
+    head = _COMPRESSED_HEAD
+
+    def __init__(self, expect: int | None = None) -> None:
+        self._zlib = zlib.compressobj()
+        self._held = bytearray()
+        self.deflated = 0
+        self._expect = expect
+
+    @staticmethod
+    def length(deflated: int) -> int:
+        """The whole CompressedData around ``deflated`` bytes of zlib data."""
+        full, rest = divmod(deflated, SEGMENT)
+        segment = len(_tlv_head(0x04, SEGMENT)) + SEGMENT
+        last = len(_tlv_head(0x04, rest)) + rest if rest else 0
+        return len(_COMPRESSED_HEAD) + full * segment + last + len(_COMPRESSED_TAIL)
+
+    def update(self, data: bytes) -> bytes:
+        return self._segments(self._zlib.compress(data), final=False)
+
+    def finish(self) -> bytes:
+        out = self._segments(self._zlib.flush(), final=True)
+        if self._expect is not None and self.deflated != self._expect:
+            raise RuntimeError(
+                f"the content compressed to {self.deflated} bytes, not {self._expect} as before:"
+                " it changed between the two readings"
+            )
+        return out + _COMPRESSED_TAIL
+
+    def _segments(self, deflated: bytes, *, final: bool) -> bytes:
+        self.deflated += len(deflated)
+        self._held += deflated
+        cut = len(self._held) if final else len(self._held) - len(self._held) % SEGMENT
+        out = [
+            _tlv_head(0x04, len(piece)) + piece
+            for piece in (
+                bytes(self._held[i : min(i + SEGMENT, cut)]) for i in range(0, cut, SEGMENT)
+            )
+        ]
+        del self._held[:cut]
+        return b"".join(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.utils import formatdate
 
 from as2bus.as2 import mime
+from as2bus.as2.algorithms import SignatureScheme
 from as2bus.as2.headers import quote_as2_name
 from as2bus.as2.message import (
     AS2_VERSION,
@@ -60,9 +61,11 @@ def build_mdn(
     error: As2Error | None = None,
     warning: str | None = None,
     text: str | None = None,
+    scheme: SignatureScheme = SignatureScheme.PKCS1V15,
 ) -> OutgoingMdn:
     """The MDN for ``request``: its body and the HTTP headers to answer (sync) or POST (async)
-    with. Signed with ``local.signing`` when the sender asked for a signed receipt."""
+    with. Signed with ``local.signing`` when the sender asked for a signed receipt, by
+    ``scheme`` (the partnership's ``RemoteParty.signature_scheme`` when it is known)."""
     if request.mdn is None:
         raise ValueError("the sender asked for no MDN")
     us = request.as2_to or (local.as2_id if local else None) or "unknown"
@@ -99,7 +102,7 @@ def build_mdn(
     signing = request.mdn.signing
     if signing is not None and local is not None and local.signing is not None:
         report = mime.render([("Content-Type", content_type)], body)
-        content_type, body = signed_multipart(report, signing, local.signing)
+        content_type, body = signed_multipart(report, signing, local.signing, scheme)
     headers = {
         "AS2-Version": AS2_VERSION,
         "EDIINT-Features": EDIINT_FEATURES,

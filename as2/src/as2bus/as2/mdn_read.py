@@ -46,11 +46,18 @@ def is_mdn(headers: Mapping[str, str], body: bytes) -> bool:
     return False
 
 
-def parse_mdn(headers: Mapping[str, str], body: bytes, *, verify_certs: list[bytes]) -> ReceivedMdn:
-    """The MDN's facts; ``signature_valid`` False when signed but not by any of ``verify_certs``.
+def parse_mdn(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    verify_certs: list[bytes],
+    allow_expired: bool = False,
+) -> ReceivedMdn:
+    """The MDN's facts; ``signature_valid`` False when signed but not by any of ``verify_certs``
+    valid at the signing time (``allow_expired``: also by one that has expired since).
     MdnError, and only that, when it is not an MDN or not a readable one."""
     try:
-        return _parse_mdn(headers, body, verify_certs)
+        return _parse_mdn(headers, body, verify_certs, allow_expired)
     except MdnError:
         raise
     except Exception as err:  # what a parser meets in a partner's bytes: still its malformed MDN
@@ -58,7 +65,9 @@ def parse_mdn(headers: Mapping[str, str], body: bytes, *, verify_certs: list[byt
         raise MdnError(f"not a readable MDN: {reason}") from None
 
 
-def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes]) -> ReceivedMdn:
+def _parse_mdn(
+    headers: Mapping[str, str], body: bytes, verify_certs: list[bytes], allow_expired: bool
+) -> ReceivedMdn:
     h = lower_keys(headers)
     entity = http_entity(headers, body)
     if "content-type" not in h:  # some put the MIME headers in the body
@@ -72,7 +81,10 @@ def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes
             signed, report = True, mime.parse_entity(parts[0]) if parts else entity
             if parts and signatures:
                 verified_by = _verifies(
-                    as_sent_then_canonical(parts[0]), signatures[0].decoded(), verify_certs
+                    as_sent_then_canonical(parts[0]),
+                    signatures[0].decoded(),
+                    verify_certs,
+                    allow_expired,
                 )
         elif entity.content_type in PKCS7_MIME:
             der = entity.decoded()
@@ -81,7 +93,7 @@ def _parse_mdn(headers: Mapping[str, str], body: bytes, verify_certs: list[bytes
                 raise MdnError(f"not an MDN: a CMS {name}")
             content = cms.signed_content(info)
             signed, report = True, mime.parse_entity(content)
-            verified_by = _verifies([content], der, verify_certs)
+            verified_by = _verifies([content], der, verify_certs, allow_expired)
     except (As2Error, mime.MimeError) as err:
         raise MdnError(f"not a readable MDN: {err}") from None
     if report.content_type != REPORT:
@@ -122,10 +134,12 @@ def _check_signature_part(signatures: list[mime.Entity]) -> None:
         raise MdnError(f"not a readable MDN: its signature part is a CMS {name}")
 
 
-def _verifies(candidates: Iterable[bytes], signature: bytes, certs: list[bytes]) -> bytes | None:
+def _verifies(
+    candidates: Iterable[bytes], signature: bytes, certs: list[bytes], allow_expired: bool
+) -> bytes | None:
     """The certificate that verifies the signature, or None when none does."""
     try:
-        return verify.verify(candidates, signature, certs).cert
+        return verify.verify(candidates, signature, certs, allow_expired=allow_expired).cert
     except As2Error:
         return None
 

@@ -1,5 +1,6 @@
-"""Parsing AS2 messages: unwrap encryption, compression and signatures in whatever order they
-come, each at most once, and deliver the innermost entity's body byte for byte."""
+"""Parsing AS2 messages held in memory, and what the parser (``spooled``, the one that reads
+every layer, from a file or from memory) and the MDN reader share: addressing, the rules a
+partnership sets, the MIC of an unsigned message, the result."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from as2bus.as2 import cms, decrypt, mime, verify
+from as2bus.as2 import mime
 from as2bus.as2.algorithms import SigningAlg
 from as2bus.as2.headers import lower_keys, mdn_request, summarize_request
 from as2bus.as2.mic import mic_of
@@ -52,31 +53,6 @@ def http_entity(headers: Mapping[str, str], body: bytes) -> mime.Entity:
     return entity
 
 
-def parse_message(
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    lookup: PartyLookup,
-    max_payload_bytes: int = 500 * 1024 * 1024,
-) -> ReceivedMessage:
-    """The delivered document and what protected it; As2Error with the MDN modifier if not."""
-    message_id, local, remote = addressed(headers, lookup)
-    if not body or body.isspace():  # not body.strip(): that copies a whole large body
-        raise As2Error("unexpected-processing-error", "the message body is empty")
-    try:
-        outer = http_entity(headers, body)  # MimeError: a multipart in invalid base64
-        require_encryption(outer.content_type, remote)
-        limit = max_payload_bytes
-        got = _unwrap(outer, local, remote, limit)
-        unsigned_mic(got, headers)
-        payload = got.entity.decoded()
-    except As2Error:
-        raise
-    except Exception as err:
-        raise unreadable(err) from None
-    return received(message_id, (local, remote), got, payload, headers, limit)
-
-
 def addressed(
     headers: Mapping[str, str], lookup: PartyLookup
 ) -> tuple[str, LocalParty, RemoteParty]:
@@ -113,44 +89,6 @@ def unreadable(err: Exception) -> As2Error:
     )
 
 
-def _unwrap(entity: mime.Entity, local: LocalParty, remote: RemoteParty, limit: int) -> Unwrapped:
-    got = Unwrapped(entity, unsigned_content=lambda: [entity.body])
-    while True:
-        kind = got.entity.content_type
-        if kind in PKCS7_MIME:
-            der = got.entity.decoded()
-            name, info = cms.load(der)
-            if name in ("enveloped_data", "authenticated_enveloped_data"):
-                once(got, "encrypted")
-                content = decrypt.decrypt(info, local.decryption)[1]
-                if got.mic is None:
-                    got.unsigned_content = _held(content)
-            elif name == "compressed_data":
-                once(got, "compressed")
-                content = cms.decompress(info, limit)
-            elif name == "signed_data":  # opaque signing: the content is inside the CMS
-                once(got, "signed")
-                content = _verified(got, [cms.signed_content(info)], der, remote)
-            else:
-                raise As2Error("unexpected-processing-error", f"unexpected CMS content {name}")
-            del der, info  # a large document: drop each layer once the next is out
-        elif kind == "multipart/signed":
-            once(got, "signed")
-            parts = mime.split_multipart(got.entity.body, got.entity.param("boundary") or "")
-            if len(parts) != 2:
-                raise mime.MimeError(f"a multipart/signed has 2 parts, not {len(parts)}")
-            signature = mime.parse_entity(parts[1])
-            if signature.content_type not in PKCS7_SIGNATURE:
-                raise mime.MimeError(f"the signature part is {signature.content_type}")
-            content = _verified(got, as_sent_then_canonical(parts[0]), signature.decoded(), remote)
-            del parts, signature
-        else:
-            check_leaf(kind, got.layers, remote)
-            return got
-        got.entity = mime.parse_entity(content)
-        del content
-
-
 def check_leaf(kind: str, layers: list[str], remote: RemoteParty) -> None:
     """The innermost entity: was it protected as the partnership requires, and is it one
     document?"""
@@ -184,20 +122,6 @@ def once(got: Unwrapped, layer: str) -> None:
     if layer in got.layers:
         raise As2Error("unexpected-processing-error", f"the message is {layer} more than once")
     got.layers.append(layer)
-
-
-def _held(content: bytes) -> Callable[[], Iterable[bytes]]:
-    return lambda: [content]
-
-
-def _verified(
-    got: Unwrapped, candidates: Iterable[bytes], signature: bytes, remote: RemoteParty
-) -> bytes:
-    verified = verify.verify(candidates, signature, remote.verify_certs)
-    got.mic, got.mic_alg = mic_of(verified.digest), verified.alg
-    got.verified_by = verified.cert
-    got.unsigned_content = None
-    return verified.content
 
 
 def unsigned_mic(got: Unwrapped, headers: Mapping[str, str]) -> None:

@@ -256,3 +256,32 @@ def _delimiters(r: Range, delimiter: bytes) -> Iterator[int]:
         tail = r.read(hit + 1 + len(delimiter), 2)
         if tail[:1] in (b"", b"\r", b"\n", b" ", b"\t") or tail == b"--":
             yield hit + 1
+
+
+def qp_decoded(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``binascii.a2b_qp`` over the concatenation, a chunk at a time: cut after a line break
+    (an escape or a soft line break never spans one), or, in a line longer than a chunk,
+    before an ``=`` that could start an escape."""
+    held = b""
+    for chunk in chunks:
+        data = held + chunk
+        cut = data.rfind(b"\n") + 1
+        if not cut and len(data) > CHUNK:
+            cut = len(data)
+            escape = data.rfind(b"=", max(cut - 2, 0))
+            cut = escape if escape >= 0 else cut
+        if cut:
+            yield binascii.a2b_qp(data[:cut])
+        held = data[cut:]
+    if held:
+        yield binascii.a2b_qp(held)
+
+
+def der_tlv(tag: int, *parts: bytes) -> bytes:
+    """A DER element (definite length) of the given parts' bytes."""
+    body = b"".join(parts)
+    size = len(body)
+    if size < 0x80:
+        return bytes((tag, size)) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length + body

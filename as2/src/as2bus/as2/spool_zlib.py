@@ -1,5 +1,5 @@
 """CompressedData (RFC 3274, for AS2 RFC 5402) read from a file and inflated into another, a
-bounded piece at a time: ``cms.decompress`` for ``spooled``, with the same limit and errors."""
+bounded piece at a time, for ``spooled``: zlib or gzip framing, at most the document limit."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def compressed_content(der: Range) -> Tlv:
     except (BerError, ValueError, TypeError, KeyError) as err:
         raise As2Error("unexpected-processing-error", f"unreadable CompressedData: {err}") from None
     if name != "zlib" or not present:
-        # the same words as cms.decompress, which names the algorithm even when content lacks
+        # named by its algorithm even when it is the content that lacks
         raise As2Error("unexpected-processing-error", f"unsupported compression {name!r}")
     try:
         return expect(der, header(der, after_type).content, 0x04, 0x24)
@@ -65,8 +65,8 @@ def inflate(chunks: Iterator[bytes], out: BinaryIO, limit: int) -> int:
                 take(inflater.decompress(data, max(spool_io.CHUNK, 1)))
                 data = inflater.unconsumed_tail
             if inflater.eof:
-                break  # what follows the stream is ignored (cms.decompress ignores it too),
-                # and not fed on: it would pile up in unused_data
+                break  # what follows the stream is ignored, and not fed on: it would pile
+                # up in unused_data
         # All input is in: what zlib still holds back is at most a few matches' worth.
         take(inflater.flush())
     except zlib.error as err:

@@ -1,16 +1,19 @@
-"""Parsing a large AS2 message from a file in bounded memory: the same answers as
-``receive.parse_message``, but the body, the plaintext and the document stay on disk.
+"""Parsing AS2 messages: unwrap encryption, compression and signatures in whatever order they
+come, each at most once, and deliver the innermost entity's body byte for byte. The one parser:
+``parse_spooled`` reads a body in a file in bounded memory (the body, the plaintext and the
+document stay on disk); ``parse_message`` runs the same on a body in memory (``receive`` holds
+what both need of the headers and the result).
 
-Handled: EnvelopedData and CompressedData (DER or BER, binary or base64) and multipart/signed,
-each at most once, in any order. Anything else (opaque signing, quoted-printable) returns None,
-and the caller parses the body in memory with ``parse_message``: the chunk helpers are in
-``spool_io``, the inflating in ``spool_zlib``.
+EnvelopedData, AuthEnvelopedData (AES-GCM), CompressedData and opaque SignedData (DER or BER,
+binary, base64 or quoted-printable) and multipart/signed: the chunk helpers are in ``spool_io``,
+the inflating in ``spool_zlib``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import itertools
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -34,10 +37,15 @@ from as2bus.as2.receive import PKCS7_MIME, PKCS7_SIGNATURE, Unwrapped, once
 from as2bus.as2.spool_io import (
     BerError,
     Range,
+    Tlv,
     base64_decoded,
     canonical,
+    der_tlv,
     element,
+    end_of,
     expect,
+    header,
+    qp_decoded,
     split_multipart,
 )
 
@@ -49,26 +57,23 @@ def _temporary() -> BinaryIO:
 
 #: Makes every temporary file (tests replace it to see that each one is closed).
 temp_file: Callable[[], BinaryIO] = _temporary
-SIGNATURE_LIMIT = 4 << 20  # a detached signature part is read into memory
+SIGNATURE_LIMIT = 4 << 20  # a detached signature part (or a SignedData's rest) is held
 _IDENTITY = ("", "binary", "7bit", "8bit")
-
-
-class _Unhandled(Exception):
-    """A shape this path leaves to ``parse_message``."""
 
 
 class _Files:
     """The temporary files made for one message: all closed but the one handed over."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, new_file: Callable[[], BinaryIO]) -> None:
         self.limit = limit
+        self._new_file = new_file
         # Intermediate layers (plaintext with headers, base64 with line breaks) are larger
         # than the document; past this much, the document cannot be within the limit.
         self.room = limit * 3 // 2 + (1 << 20)
         self.opened: list[BinaryIO] = []
 
     def new(self) -> BinaryIO:
-        self.opened.append(temp_file())
+        self.opened.append(self._new_file())
         return self.opened[-1]
 
     def write(self, chunks: Iterator[bytes], room: int | None = None) -> Range:
@@ -97,34 +102,65 @@ def parse_spooled(
     *,
     lookup: PartyLookup,
     max_payload_bytes: int,
-) -> ReceivedMessage | None:
-    """``parse_message`` for a body in a seekable file (read from its current position).
+) -> ReceivedMessage:
+    """The delivered document and what protected it, for a body in a seekable file (read from
+    its current position); As2Error with the MDN modifier if not.
 
     The document is ``payload_file``: the caller closes ``payload_file.file``; ``body`` stays
-    the caller's. None: a shape this path does not stream; ``body`` is then back at its
-    position, for ``parse_message(headers, body.read())``."""
+    the caller's."""
+    return _parse(headers, body, lookup, max_payload_bytes, temp_file)
+
+
+def parse_message(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    lookup: PartyLookup,
+    max_payload_bytes: int = 500 * 1024 * 1024,
+) -> ReceivedMessage:
+    """``parse_spooled`` on a body in memory, with in-memory files; the document in
+    ``payload``."""
+    message = _parse(headers, io.BytesIO(body), lookup, max_payload_bytes, io.BytesIO)
+    kept = message.payload_file
+    assert kept is not None
+    with kept.file as file:
+        file.seek(kept.offset)
+        payload = file.read(kept.size)
+    return dataclasses.replace(message, payload=payload, payload_file=None)
+
+
+def _parse(
+    headers: Mapping[str, str],
+    body: BinaryIO,
+    lookup: PartyLookup,
+    max_payload_bytes: int,
+    new_file: Callable[[], BinaryIO],
+) -> ReceivedMessage:
     message_id, local, remote = receive.addressed(headers, lookup)
     h = lower_keys(headers)
     names = ("content-type", "content-transfer-encoding", "content-disposition")
-    outer = mime.Entity(mime.headers_of([(k, h[k]) for k in names if k in h]), b"")
-    start = body.tell()
-    files = _Files(max_payload_bytes)
+    fields = [(k, h[k]) for k in names if k in h]
+    outer = mime.Entity(mime.headers_of(fields), b"")
+    files = _Files(max_payload_bytes, new_file)
     keep = None
     try:
-        whole = Range.whole(body, start)
+        whole = Range.whole(body, body.tell())
         if whole.is_blank():
             raise As2Error("unexpected-processing-error", "the message body is empty")
         receive.require_encryption(outer.content_type, remote)
         if outer.content_type.startswith("multipart/") and outer.transfer_encoding == "base64":
-            raise _Unhandled  # http_entity's repair of an encoded multipart
+            # Not valid MIME (a multipart is never encoded), but some send it: decoded only
+            # when the body does not already show its boundary.
+            boundary = f"--{outer.param('boundary') or ''}".encode()
+            if next(whole.find_all(boundary), None) is None:
+                fields = [f for f in fields if f[0] != "content-transfer-encoding"]
+                outer = mime.Entity(mime.headers_of(fields), b"")
+                whole = files.write(base64_decoded(whole.chunks()))
         plain = Unwrapped(outer, unsigned_content=whole.chunks)
         got, document = _unwrap(plain, whole, files, local.decryption, remote)
         receive.unsigned_mic(got, headers)  # before the files it may read are closed
         payload = _payload(got.entity, document, files)
         keep = payload.file
-    except _Unhandled:
-        body.seek(start)
-        return None
     except As2Error:
         raise
     except Exception as err:
@@ -139,23 +175,20 @@ def parse_spooled(
 def _unwrap(
     got: Unwrapped, body: Range, files: _Files, keys: list[KeyPair], remote: RemoteParty
 ) -> tuple[Unwrapped, Range]:
-    """As ``receive._unwrap``, on ranges of files: (innermost entity, its body)."""
+    """(innermost entity, its body): each layer unwrapped into a file of its own."""
     while True:
         kind = got.entity.content_type
         if kind in PKCS7_MIME:
-            if not _streamable(got.entity):
-                raise _Unhandled  # decided before any work
             der = _der(got.entity, body, files)
             name = _content_type(der)
-            if name == "signed_data":
-                raise _Unhandled
-            if name == "compressed_data":
+            if name == "signed_data":  # opaque signing: the content is inside the CMS
+                once(got, "signed")
+                content = _opaque(got, der, remote, files)
+            elif name == "compressed_data":
                 once(got, "compressed")
                 content = _inflate(der, files)
             elif name in ("enveloped_data", "authenticated_enveloped_data"):
                 once(got, "encrypted")
-                if name == "authenticated_enveloped_data":
-                    raise decrypt.refuse_authenticated()
                 content = _decrypt(der, keys, files)
                 if got.mic is None:
                     got.unsigned_content = content.chunks
@@ -164,8 +197,6 @@ def _unwrap(
         elif kind == "multipart/signed":
             once(got, "signed")
             first, second = _split_signed(body, got.entity.param("boundary") or "")
-            if not _streamable(_entity(first)[0]):
-                raise _Unhandled  # opaque signing inside: not worth hashing first
             if second.size > SIGNATURE_LIMIT:
                 raise mime.MimeError(f"the signature part exceeds {SIGNATURE_LIMIT} bytes")
             signature = mime.parse_entity(second.read(second.start, second.size))
@@ -176,14 +207,6 @@ def _unwrap(
             receive.check_leaf(kind, got.layers, remote)
             return got, body
         got.entity, body = _entity(content)
-
-
-def _streamable(entity: mime.Entity) -> bool:
-    """False for what says it is signed-data (opaque signing) or an unknown smime-type."""
-    if entity.content_type not in PKCS7_MIME:
-        return True
-    kind = (entity.param("smime-type") or "enveloped-data").lower()
-    return kind in ("enveloped-data", "compressed-data")
 
 
 def _entity(r: Range) -> tuple[mime.Entity, Range]:
@@ -200,8 +223,10 @@ def _der(entity: mime.Entity, body: Range, files: _Files) -> Range:
     encoding = entity.transfer_encoding
     if encoding == "base64":
         body = files.write(base64_decoded(body.chunks()))
+    elif encoding == "quoted-printable":
+        body = files.write(qp_decoded(body.chunks()))
     elif encoding not in _IDENTITY:
-        raise _Unhandled  # quoted-printable (or unknown: parse_message names it)
+        raise mime.MimeError(f"unknown Content-Transfer-Encoding {encoding!r}")
     if body.read(body.start, 1) != b"\x30":
         body = files.write(base64_decoded(body.chunks()))
     return body
@@ -222,8 +247,8 @@ def _decrypt(der: Range, keys: list[KeyPair], files: _Files) -> Range:
 
 
 def _inflate(der: Range, files: _Files) -> Range:
-    """The CompressedData's content in a new file; at most the document limit, as
-    ``cms.decompress`` allows (what it inflates includes the inner headers, too)."""
+    """The CompressedData's content in a new file; at most the document limit (what it
+    inflates includes the inner headers, too)."""
     octets = spool_io.octets(der, spool_zlib.compressed_content(der))
     out = files.new()
     return Range(out, 0, spool_zlib.inflate(octets, out, files.limit))
@@ -252,11 +277,63 @@ def _verified(
         if crlf.size != content.size:  # CRs were added: the CRLF form differs
             yield crlf, digest.digest()
 
-    covered, digest = checked.covers(candidates(), remote.verify_certs)
+    return _signed_by(got, checked, candidates(), remote)
+
+
+def _signed_by(
+    got: Unwrapped,
+    checked: verify.Signature,
+    candidates: Iterator[tuple[Range, bytes]],
+    remote: RemoteParty,
+) -> Range:
+    covered, digest = checked.covers(candidates, remote.verify_certs)
     got.mic, got.mic_alg = mic_of(digest), checked.alg
     got.verified_by = checked.verified_by
     got.unsigned_content = None
     return covered
+
+
+def _opaque(got: Unwrapped, der: Range, remote: RemoteParty, files: _Files) -> Range:
+    """An opaque SignedData: its content hashed while it is copied into a file of its own,
+    the signature checked on the rest, re-framed as a detached SignedData (held in memory:
+    certificates and signer, at most SIGNATURE_LIMIT)."""
+    detached, content = _split_signed_data(der)
+    checked = verify.Signature(detached)
+    digest = hashlib.new(checked.alg.value)
+    copied = files.write(_hashing(digest, spool_io.octets(der, content)))
+    return _signed_by(got, checked, iter([(copied, digest.digest())]), remote)
+
+
+def _split_signed_data(der: Range) -> tuple[bytes, Tlv]:
+    """(the SignedData ContentInfo without its eContent, the eContent's OCTET STRING)."""
+    try:
+        info = expect(der, der.start, 0x30)
+        end_of(der, info)  # all of it is there (for BER: walks the headers, not the content)
+        content_type = expect(der, info.content, 0x06)
+        signed = expect(der, expect(der, end_of(der, content_type), 0xA0).content, 0x30)
+        version = expect(der, signed.content, 0x02)
+        digest_algorithms = expect(der, end_of(der, version), 0x31)
+        encap = expect(der, end_of(der, digest_algorithms), 0x30)
+        encap_type = expect(der, encap.content, 0x06)
+        at, content = end_of(der, encap_type), None
+        if at != end_of(der, encap) and not header(der, at).is_eoc:
+            content = expect(der, expect(der, at, 0xA0).content, 0x04, 0x24)
+        rest, at, end = [], end_of(der, encap), end_of(der, signed)
+        while at < end and not (tlv := header(der, at)).is_eoc:  # certificates, crls, signers
+            rest.append(element(der, tlv, SIGNATURE_LIMIT))
+            at = end_of(der, tlv)
+            if sum(map(len, rest)) > SIGNATURE_LIMIT:
+                raise BerError(
+                    f"the SignedData's certificates and signers exceed {SIGNATURE_LIMIT} bytes"
+                )
+        inner = [element(der, version), element(der, digest_algorithms)]
+        signed_data = der_tlv(0x30, *inner, der_tlv(0x30, element(der, encap_type)), *rest)
+        detached = der_tlv(0x30, element(der, content_type), der_tlv(0xA0, signed_data))
+    except (BerError, ValueError, TypeError) as err:
+        raise As2Error("unexpected-processing-error", f"unreadable SignedData: {err}") from None
+    if content is None:
+        raise As2Error("unexpected-processing-error", "the SignedData carries no content")
+    return detached, content
 
 
 def _digest(alg: SigningAlg, chunks: Iterator[bytes]) -> bytes:
@@ -278,7 +355,7 @@ def _payload(entity: mime.Entity, body: Range, files: _Files) -> SpooledPayload:
     if encoding == "base64":
         body = files.write(base64_decoded(body.chunks()), files.limit)
     elif encoding == "quoted-printable":
-        raise _Unhandled
+        body = files.write(qp_decoded(body.chunks()), files.limit)
     elif encoding not in _IDENTITY:
         raise mime.MimeError(f"unknown Content-Transfer-Encoding {encoding!r}")
     elif body.file not in files.opened:  # the HTTP body itself: copied, to hand it over
