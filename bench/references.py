@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
-from as2bus.as2._pyas2lib import pyas2, to_organization, to_partner
 from as2bus.cert import x509
+from as2bus.peers.pyas2lib_peer import pyas2, to_organization, to_partner
 from bench.driver import document
 
 

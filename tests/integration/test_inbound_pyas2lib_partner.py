@@ -16,11 +16,11 @@ import pytest
 from nats.js import JetStreamContext
 
 from as2bus import as2
-
-# pyas2lib itself (the module, used directly), loaded after the codec fixed oscrypto for it.
-from as2bus.as2._pyas2lib import pyas2
 from as2bus.as2.algorithms import SigningAlg
 from as2bus.cert import x509
+
+# pyas2lib itself (the module, used directly), loaded after the codec fixed oscrypto for it.
+from as2bus.peers.pyas2lib_peer import pyas2
 from as2bus.shared.testing.services import ServiceProcess
 
 from .conftest import partnership_with_keys

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from as2bus.as2._pyas2lib import pyas2
 from as2bus.cert import x509
+from as2bus.peers.pyas2lib_peer import pyas2
 from as2bus.shared.testing.services import ServiceProcess
 
 from .conftest import client, partnership_with_keys, start_inbound, stop

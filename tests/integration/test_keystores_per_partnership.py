@@ -20,8 +20,8 @@ import httpx
 import nats
 import pytest
 
-from as2bus.as2._pyas2lib import pyas2
 from as2bus.cert import x509
+from as2bus.peers.pyas2lib_peer import pyas2
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.testing.services import ServiceProcess

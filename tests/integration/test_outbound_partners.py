@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from as2bus.as2._pyas2lib import pyas2  # pyas2lib itself, after the codec fixed oscrypto
 from as2bus.cert import x509
+from as2bus.peers.pyas2lib_peer import pyas2  # pyas2lib itself, after the codec fixed oscrypto
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import SendOverrides
 from as2bus.shared.testing.infra import free_port

@@ -93,7 +93,7 @@ AcceptExpiredMdnCert = Annotated[
     bool | None,
     typer.Option(
         "--accept-expired-mdn-cert/--refuse-expired-mdn-cert",
-        help="Whether an MDN signed with a partner certificate that has expired since verifies.",
+        help="Whether an MDN signed with a partner certificate past its expiry is accepted.",
     ),
 ]
 Signing = Annotated[

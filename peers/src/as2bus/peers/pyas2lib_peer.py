@@ -1,18 +1,19 @@
-"""The one module that imports pyas2lib and oscrypto, with the fixes they need on this machine.
+"""pyas2lib as a partner in tests and the reference in the benchmarks: the one module that
+imports pyas2lib and oscrypto, with the fixes they need on this machine. Development only: the
+codec does not use it (it runs on ``cryptography``), and no image installs it.
 
 1. oscrypto 1.3.0 (pinned by pyas2lib 1.4.4; PyPI has no newer) finds the OpenSSL version with
    ``\\b(\\d\\.\\d\\.\\d[a-z]*)\\b``. That cannot match a two-digit patch number ("3.0.19"), and
    oscrypto then refuses to load (LibraryNotFoundError). While oscrypto's libcrypto module first
    loads, ``re.search`` is wrapped so that this exact pattern also accepts ``\\d+``.
-2. A deadlock seen under load in inbound-svc: cffi takes a non-reentrant lock the first time it
-   parses a C type or looks up a symbol; a garbage collection inside that region that frees an
-   oscrypto key runs the key's ``__del__``, which needs the same lock. ``_warm_up()`` runs every
-   oscrypto path the codec uses once at import, and keys/certificates are cached, so neither
-   happens during real work.
+2. A deadlock seen under load when a service ran on pyas2lib: cffi takes a non-reentrant lock
+   the first time it parses a C type or looks up a symbol; a garbage collection inside that
+   region that frees an oscrypto key runs the key's ``__del__``, which needs the same lock.
+   ``_warm_up()`` runs every oscrypto path pyas2lib takes here once at import, and keys and
+   certificates are cached, so neither happens while a test exchanges messages.
 
 pyas2lib's ``Organization``/``Partner`` are what its ``Message``/``Mdn`` take; ``to_organization``
-and ``to_partner`` convert our parties: pyas2lib plays a partner in tests and is the
-reference in the benchmark. The codec itself only uses its CMS functions (see ``cms``).
+and ``to_partner`` convert our parties.
 """
 
 from __future__ import annotations

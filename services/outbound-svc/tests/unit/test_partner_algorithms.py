@@ -3,7 +3,7 @@ own ports: the key cache holds one certificate of each side)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -45,3 +45,21 @@ async def test_a_partner_without_the_settings_gets_the_common_choice() -> None:
     remote = await remote_for()
     assert remote.signature_scheme is SignatureScheme.PKCS1V15
     assert remote.key_transport is KeyTransport.RSA_PKCS1V15
+
+
+async def test_mdns_are_verified_with_expired_certificates_too_for_the_codec_to_judge() -> None:
+    """An expired partner certificate still reaches the MDN check (which names the expiry, or
+    accepts it for a partner set to); nothing is encrypted with it."""
+    station, partner = station_state("MYCO"), partner_state("acme", encryption_alg=None)
+    link = SimpleNamespace(station_id=station.id, partner_id=partner.id, enabled=True)
+    config = SimpleNamespace(
+        find_partnership=lambda s, p: link,
+        stations={station.id: station},
+        partners={partner.id: partner},
+    )
+    old = certificate_entry("acme", "partner", NOW - timedelta(days=40))  # ended 10 days ago
+    ring = KeyRing([certificate_entry("myco", "own", NOW), old], [])
+    sides = await resolve_sides(config, StaleKeys(ring, ring), "MYCO", "acme", None,  # type: ignore[arg-type]
+                                async_mdn_url=None, at=NOW)  # fmt: skip
+    assert sides.remote.verify_certs == [old.cert_pem.encode()]
+    assert ring.verification_certificates("acme", NOW) == []  # messages: never an expired one

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from as2bus.as2.streaming import Encoder, StreamPlan
+from as2bus.as2.streaming import Encoder, Frame, StreamPlan
 from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialsUnavailableError,
@@ -415,7 +415,7 @@ async def test_a_streamed_body_is_sent_whole_again_after_a_token_refresh() -> No
         length=len(expected),
         mic=None,
         mic_alg=None,
-        _new_encoder=lambda: Encoder(b"head\r\n", b"\r\ntail", None),
+        _new_encoder=lambda: Encoder([Frame(b"head\r\n", b"\r\ntail")]),
     )
     bodies: list[tuple[bytes, str | None, str | None]] = []
     refreshes: list[httpx.Request] = []

@@ -83,5 +83,11 @@ class KeyRing:
     def decryption_keys(self, alias: str, at: datetime) -> list[KeyMaterialEntry]:
         return self._in_service(alias, "own", at)
 
-    def verification_certificates(self, alias: str, at: datetime) -> list[KeyMaterialEntry]:
-        return [e for e in self._in_service(alias, "partner", at) if not expired(e, at)]
+    def verification_certificates(
+        self, alias: str, at: datetime, *, expired_too: bool = False
+    ) -> list[KeyMaterialEntry]:
+        """The partner's certificates in service. ``expired_too`` for MDNs: the codec checks
+        each against the signature's signing time, and says "expired on ..." when it has to
+        refuse one (or accepts it, for a partner set to ``accept_expired_mdn_certificate``)."""
+        found = self._in_service(alias, "partner", at)
+        return found if expired_too else [e for e in found if not expired(e, at)]

@@ -168,7 +168,8 @@ class PartnerFields(Input):
     )
     accept_expired_mdn_certificate: bool = Field(
         default=False,
-        description="Verify an MDN signed with a partner certificate that has expired since",
+        description="Accept an MDN signed with a partner certificate past its expiry "
+        "(partners who renew late); the signature must still verify",
     )
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: RatePerSecond | None = None

@@ -91,10 +91,13 @@ class PartyResolver:
         )
         return Parties(station, partner, local, remote)
 
-    async def verify_certs(self, partner: PartnerState) -> list[bytes]:
+    async def mdn_verify_certs(self, partner: PartnerState) -> list[bytes]:
+        """What verifies the partner's MDN: its certificates in service, expired ones too (the
+        codec judges them against the signing time and the partner's setting)."""
         ring = await self._keys.keyring()
         now = datetime.now(UTC)
-        return [e.cert_pem.encode() for e in ring.verification_certificates(partner.as2_alias, now)]
+        found = ring.verification_certificates(partner.as2_alias, now, expired_too=True)
+        return [e.cert_pem.encode() for e in found]
 
     async def signer_for(
         self, station_as2_id: str | None, partner_as2_id: str | None = None

@@ -98,8 +98,8 @@ class Receiver:
     def _parse(
         self, headers: Mapping[str, str], body: bytes | BinaryIO, parties: Parties
     ) -> as2.ReceivedMessage:
-        """Decrypt and verify, from memory or, for a large body, from its file on a worker
-        thread (a layout the file reader does not handle is read into memory after all)."""
+        """Decrypt and verify, from memory or, for a large body, from its file (the same
+        parser either way: a large document stays on disk)."""
 
         def lookup(_from: str, _to: str) -> tuple[as2.LocalParty, as2.RemoteParty]:
             return parties.local, parties.remote
@@ -108,18 +108,7 @@ class Receiver:
             return as2.parse_message(
                 headers, body, lookup=lookup, max_payload_bytes=self._max_payload
             )
-        message = as2.parse_spooled(
-            headers, body, lookup=lookup, max_payload_bytes=self._max_payload
-        )
-        if message is None:
-            log.info(
-                "%s is read into memory: its layout is not streamed", headers.get("message-id")
-            )
-            body.seek(0)
-            return as2.parse_message(
-                headers, body.read(), lookup=lookup, max_payload_bytes=self._max_payload
-            )
-        return message
+        return as2.parse_spooled(headers, body, lookup=lookup, max_payload_bytes=self._max_payload)
 
     async def _deliver(
         self,
@@ -290,9 +279,16 @@ class Receiver:
         partner = self._parties.partner_by_as2_id(summary.as2_from or "")
         if partner is None:
             return Answer.text(403, f"unknown-trading-partner: {summary.as2_from!r}")
-        certs = await self._parties.verify_certs(partner)
+        certs = await self._parties.mdn_verify_certs(partner)
         try:
-            mdn = await run_sized(len(body), as2.parse_mdn, headers, body, verify_certs=certs)
+            mdn = await run_sized(
+                len(body),
+                as2.parse_mdn,
+                headers,
+                body,
+                verify_certs=certs,
+                allow_expired=partner.accept_expired_mdn_certificate,
+            )
         except as2.MdnError as err:
             return Answer.text(400, str(err))  # "not a readable MDN: ..." and the like
         MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
-from as2bus.as2.streaming import streams
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.contracts import (
@@ -112,7 +111,9 @@ def _sides(
     encrypt_cert = None
     if encryption is not None:
         encrypt_cert = ring.encryption_certificate(partner.as2_alias, at).cert_pem.encode()
-    verify = [e.cert_pem.encode() for e in ring.verification_certificates(partner.as2_alias, at)]
+    # What the partner's MDNs are verified with: expired ones too, for the codec to judge.
+    certs = ring.verification_certificates(partner.as2_alias, at, expired_too=True)
+    verify = [e.cert_pem.encode() for e in certs]
     remote = RemoteParty(
         as2_id=partner.as2_id,
         verify_certs=verify,
@@ -139,12 +140,10 @@ def mdn_signature(remote: RemoteParty) -> MdnSignature:
 
 
 def can_stream(sides: Sides) -> bool:
-    """Whether a large document can be sent without holding it: the codec streams this
-    layout, and the HTTP body is the AS2 message itself (a token "in the body" wraps it in a
-    form, built in memory)."""
+    """Whether a large document can be sent without holding it: the codec streams every
+    layout, but a token "in the body" wraps the AS2 message in a form, built in memory."""
     auth = sides.partner.http_auth
-    in_body = isinstance(auth, TokenAuthPublic) and auth.placement == "body"
-    return streams(sides.remote) and not in_body
+    return not (isinstance(auth, TokenAuthPublic) and auth.placement == "body")
 
 
 __all__ = [

@@ -176,10 +176,10 @@ class Sender:
             return await self._fail(
                 row,
                 "document-too-large-for-memory",
-                f"the document ({size} bytes) would be built in memory (compression or a "
-                "token in the body is not streamed) and exceeds "
+                f"the document ({size} bytes) would be built in memory (the partner's token "
+                "goes in a form around the message) and exceeds "
                 f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
-                "send it without compression, or raise the limit with the memory limit",
+                "raise the limit with the memory limit, or ask the partner for a token header",
             )
         built, body = await self._build(row, sides, ref, kept)
         try:
@@ -294,7 +294,7 @@ class Sender:
         if ref.size >= self._policy.stream_bytes:
             log.warning(
                 "building %s (%d bytes) for %s in memory, about 6x its size at the peak: "
-                "compression and a token in the body are not streamed",
+                "a token in the body (a form around the message) is not streamed",
                 row["message_id"],
                 ref.size,
                 row["partner"],
@@ -326,6 +326,7 @@ class Sender:
                 dict(response.headers),
                 response.content,
                 verify_certs=sides.remote.verify_certs,
+                allow_expired=sides.partner.accept_expired_mdn_certificate,
             )
         except as2.MdnError as err:
             return await self._fail(

@@ -118,8 +118,8 @@ class PartnerState(Contract):
     signature_scheme: SignatureScheme = SignatureScheme.PKCS1V15
     #: How the content-encryption key is wrapped for the partner (OAEP-SHA256 on request).
     key_transport: KeyTransport = KeyTransport.RSA_PKCS1V15
-    #: Accept an MDN signed with a partner certificate that has expired since (some partners
-    #: renew late); the verification still has to succeed.
+    #: Accept an MDN signed with a partner certificate already past its expiry when it signed
+    #: (partners who renew late); the signature still has to verify.
     accept_expired_mdn_certificate: bool = False
     compression: Compression = Compression.NONE
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
