@@ -26,6 +26,8 @@ from as2bus.as2.codec import (
 )
 from as2bus.as2.model import (
     As2Error,
+    Attachment,
+    AttachmentInfo,
     Disposition,
     KeyPair,
     LocalParty,
@@ -35,6 +37,7 @@ from as2bus.as2.model import (
     OutgoingMdn,
     OutgoingMessage,
     PartyLookup,
+    ReceivedAttachment,
     ReceivedMdn,
     ReceivedMessage,
     RemoteParty,
@@ -46,6 +49,8 @@ from as2bus.as2.spooled import parse_spooled
 
 __all__ = [
     "As2Error",
+    "Attachment",
+    "AttachmentInfo",
     "Disposition",
     "KeyPair",
     "LocalParty",
@@ -55,6 +60,7 @@ __all__ = [
     "OutgoingMdn",
     "OutgoingMessage",
     "PartyLookup",
+    "ReceivedAttachment",
     "ReceivedMdn",
     "ReceivedMessage",
     "RemoteParty",

@@ -83,6 +83,37 @@ class MdnRequest:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """One more document of a message built in memory (RFC 6362 multiple attachments)."""
+
+    payload: bytes
+    filename: str | None = None
+    content_type: str = "application/edi-x12"
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """One more document of a streamed message: ``size`` bytes that follow the first
+    document's (and the previous attachments') in the chunks the Streamer is given."""
+
+    size: int
+    filename: str | None = None
+    content_type: str = "application/edi-x12"
+
+
+@dataclass(frozen=True)
+class ReceivedAttachment:
+    """A document of a received message after the first: in ``payload``, or for a message
+    read from a file in ``payload_file`` (which may share its file with the first
+    document's: the caller closes each file once)."""
+
+    filename: str | None
+    content_type: str
+    payload: bytes = b""
+    payload_file: SpooledPayload | None = None
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     message_id: str  # with angle brackets, as in the header
     headers: dict[str, str]  # HTTP headers to POST with, AS2 ones included
@@ -111,6 +142,8 @@ class ReceivedMessage:
     payload_file: SpooledPayload | None = None
     #: The partner's certificate (PEM) that verified the signature; None when unsigned.
     verified_by: bytes | None = None
+    #: The documents after the first, in order (RFC 6362 multiple attachments).
+    attachments: tuple[ReceivedAttachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,14 @@ class DocumentRef(Contract):
     sha256: str = Field(description="SHA-256 of the document's bytes, 64 lowercase hex digits")
 
 
+class ReceivedAttachment(Contract):
+    """One more document of a received message (RFC 6362), after the first."""
+
+    document: DocumentRef
+    filename: str | None
+    content_type: str
+
+
 class ReceivedDocument(Contract):
     message_id: str
     station: str  # our AS2 ID (AS2-To)
@@ -52,6 +60,9 @@ class ReceivedDocument(Contract):
     #: The message as received, headers (as in ``headers``) and body byte for byte: the record
     #: of what the partner signed, kept for the retention; None when not kept.
     raw: DocumentRef | None = None
+    #: The message's documents after the first (``document``), in order: a partner that
+    #: sent several in one message (RFC 6362 multiple attachments). Empty for one document.
+    attachments: list[ReceivedAttachment] = Field(default_factory=list)
 
 
 class Rejection(Contract):

@@ -28,6 +28,8 @@ from as2bus.shared.subjects import event_subject
 
 #: Documents up to this size may travel inline in the command; larger ones go by reference.
 MAX_INLINE_BYTES = 256 * 1024
+#: Documents in one AS2 message, attachments included.
+MAX_ATTACHMENTS = 20
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -45,19 +47,9 @@ class SendOverrides(Command):
     )
 
 
-class SendRequest(Command):
-    """Send one document to a partner. Give exactly one of ``inline_base64`` (up to 256 KiB)
-    and ``document`` (a reference to an object you stored in the ``as2_documents`` bucket)."""
+class _DocumentFields(Command):
+    """A document of a send request: exactly one of ``document`` and ``inline_base64``."""
 
-    request_id: str = Field(
-        min_length=1,
-        max_length=200,
-        description="Your idempotency key, unique per document: the same id again with the "
-        "same body is the same request (sent once); with another body it is refused "
-        "(REQUEST_ID_REUSED). Also the command's Nats-Msg-Id header",
-    )
-    station: str = Field(min_length=1, description="Our AS2 ID, the sender (AS2-From)")
-    partner: str = Field(min_length=1, description="The partner's AS2 ID (AS2-To)")
     document: DocumentRef | None = Field(
         default=None, description="A document stored in the object store beforehand"
     )
@@ -68,16 +60,6 @@ class SendRequest(Command):
         default=None, description="Sent as the Content-Disposition filename"
     )
     content_type: str = Field(default="application/edi-x12", description="The document's MIME type")
-    subject: str = Field(default="AS2 Message", description="The AS2 Subject header")
-    overrides: SendOverrides | None = Field(
-        default=None, description="Changes to the partner's settings for this message only"
-    )
-    replays: str | None = Field(
-        default=None,
-        max_length=998,
-        description="The AS2 Message-ID of an earlier message this one sends again (a resend: "
-        "a new message with a new Message-ID; the track log links the two)",
-    )
 
     @field_validator("document", mode="before")
     @classmethod
@@ -108,13 +90,61 @@ class SendRequest(Command):
         return value
 
     @model_validator(mode="after")
-    def _one_document(self) -> SendRequest:
+    def _one_document(self) -> _DocumentFields:
         if (self.document is None) == (self.inline_base64 is None):
             raise ValueError("give exactly one of document or inline_base64")
         return self
 
     def inline_bytes(self) -> bytes | None:
         return base64.b64decode(self.inline_base64) if self.inline_base64 is not None else None
+
+
+class SendAttachment(_DocumentFields):
+    """One more document in the same AS2 message (RFC 6362 multiple attachments)."""
+
+
+class SendRequest(_DocumentFields):
+    """Send a document to a partner: exactly one of ``inline_base64`` (up to 256 KiB) and
+    ``document`` (a reference to an object you stored in the ``as2_documents`` bucket); with
+    ``attachments``, several documents in one AS2 message (RFC 6362: multipart/related, the
+    first document first)."""
+
+    request_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Your idempotency key, unique per document: the same id again with the "
+        "same body is the same request (sent once); with another body it is refused "
+        "(REQUEST_ID_REUSED). Also the command's Nats-Msg-Id header",
+    )
+    station: str = Field(min_length=1, description="Our AS2 ID, the sender (AS2-From)")
+    partner: str = Field(min_length=1, description="The partner's AS2 ID (AS2-To)")
+    subject: str = Field(default="AS2 Message", description="The AS2 Subject header")
+    overrides: SendOverrides | None = Field(
+        default=None, description="Changes to the partner's settings for this message only"
+    )
+    replays: str | None = Field(
+        default=None,
+        max_length=998,
+        description="The AS2 Message-ID of an earlier message this one sends again (a resend: "
+        "a new message with a new Message-ID; the track log links the two)",
+    )
+    attachments: list[SendAttachment] = Field(
+        default_factory=list,
+        max_length=MAX_ATTACHMENTS - 1,
+        description="More documents in the same message, after the first (RFC 6362; the "
+        f"partner must support multiple attachments); at most {MAX_ATTACHMENTS} documents, "
+        f"their inline ones {MAX_INLINE_BYTES} bytes together",
+    )
+
+    @model_validator(mode="after")
+    def _inline_total(self) -> SendRequest:
+        inline = [d.inline_base64 for d in (self, *self.attachments) if d.inline_base64]
+        if sum(len(v) * 3 // 4 for v in inline) > MAX_INLINE_BYTES + 2 * len(inline):
+            raise ValueError(
+                f"inline documents are limited to {MAX_INLINE_BYTES} bytes together; store "
+                "larger ones in the object store and send document references"
+            )
+        return self
 
 
 class OutboundMessage(Contract):
