@@ -4,7 +4,12 @@ A message is a chain of stages around the document, inside out: the document's o
 (``Content-Transfer-Encoding: binary`` or base64, so it arrives byte for byte whatever its type
 and line endings), then as the partnership says CompressedData, multipart/signed,
 CompressedData, EnvelopedData / AuthEnvelopedData, each in its own entity. The document goes
-through the chain in chunks, twice, and is never held whole:
+through the chain in chunks, twice, and is never held whole.
+
+Several documents (RFC 6362 multiple attachments) go as one multipart/related entity, the first
+document its root part: the chain is the same around it, so the MIC covers the whole
+multipart/related. Its stage is given the documents one after the other, in chunks that need not
+stop where a document does, and writes each part's header fields and delimiter at its offset.
 
 1. ``Streamer.digest(chunk)`` for every chunk: the stages whose bytes must be known before the
    body is written run here: the signature's digest (the MIC), and compression, whose length
@@ -20,304 +25,51 @@ outbound-svc uses for the same classes.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import ClassVar, Protocol
 
-from as2bus.as2 import cms, cms_write, mime
+from as2bus.as2 import mime
 from as2bus.as2.algorithms import (
     Compression,
-    EncryptionAlg,
-    KeyTransport,
-    SignatureScheme,
     SigningAlg,
     TransferEncoding,
 )
 from as2bus.as2.headers import quote_as2_name
 from as2bus.as2.mic import mic_of, micalg_name
-from as2bus.as2.model import KeyPair, LocalParty, OutgoingMessage, RemoteParty
+from as2bus.as2.model import (
+    Attachment,
+    AttachmentInfo,
+    LocalParty,
+    OutgoingMessage,
+    RemoteParty,
+)
+from as2bus.as2.stages import (
+    Base64,
+    Compress,
+    Encoder,
+    Encrypt,
+    Frame,
+    Related,
+    Sign,
+    Stage,
+    leaf_fields,
+    signed_params,
+    smime_fields,
+)
 
 AS2_VERSION = "1.2"  # 1.1 plus compression (RFC 5402)
-#: We resend with the same Message-ID and detect duplicates: AS2 Reliability (RFC 6017).
-EDIINT_FEATURES = "AS2-Reliability"
+#: We resend with the same Message-ID and detect duplicates: AS2 Reliability (RFC 6017); we
+#: read messages of several documents (RFC 6362).
+EDIINT_FEATURES = "AS2-Reliability, multiple-attachments"
 #: How much of an in-memory document ``build_message`` puts through the stages at a time.
 CHUNK = 1 << 20
 _CRLF = b"\r\n"
 
-Fields = list[tuple[str, str]]
-
 
 def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@as2bus>"
-
-
-def smime_type(kind: str, name: str) -> str:
-    return mime.with_params("application/pkcs7-mime", smime_type=kind, name=name)
-
-
-def leaf_fields(content_type: str, base64: bool, filename: str | None) -> Fields:
-    """The header fields of an entity: the document's own, or a CMS one (``smime.p7m``)."""
-    fields = [("Content-Type", content_type)]
-    fields.append(("Content-Transfer-Encoding", "base64" if base64 else "binary"))
-    if filename:
-        fields.append(("Content-Disposition", mime.with_params("attachment", filename=filename)))
-    return fields
-
-
-def _smime_fields(kind: str, name: str, base64: bool) -> Fields:
-    return leaf_fields(smime_type(kind, name), base64, name)
-
-
-def signature_part(der: bytes) -> bytes:
-    """The second part of a multipart/signed: the detached SignedData."""
-    return mime.render(
-        [
-            ("Content-Type", mime.with_params("application/pkcs7-signature", name="smime.p7s")),
-            ("Content-Transfer-Encoding", "base64"),
-            ("Content-Disposition", mime.with_params("attachment", filename="smime.p7s")),
-        ],
-        mime.encode_base64(der),
-    )
-
-
-def signed_params(alg: SigningAlg) -> dict[str, str]:
-    return {"protocol": "application/pkcs7-signature", "micalg": micalg_name(alg)}
-
-
-def signed_multipart(
-    entity: bytes,
-    alg: SigningAlg,
-    pair: KeyPair,
-    scheme: SignatureScheme = SignatureScheme.PKCS1V15,
-) -> tuple[str, bytes]:
-    """(Content-Type, body) of a multipart/signed over the exact bytes of ``entity`` (an MDN:
-    small, in memory)."""
-    signature = signature_part(cms.sign(entity, alg, pair, scheme))
-    return mime.multipart("signed", [entity, signature], **signed_params(alg))
-
-
-# -- the stages ------------------------------------------------------------------------------
-
-
-class Run(Protocol):
-    """One stage during one reading of the document: what it writes before, for, and after."""
-
-    def head(self) -> bytes: ...
-    def update(self, data: bytes) -> bytes: ...
-    def finish(self) -> bytes: ...
-
-
-class _Stage(Protocol):
-    #: Whether its bytes are needed in the first reading (digested, or counted).
-    measured: ClassVar[bool]
-
-    def start(self) -> Run: ...
-    def size(self, inner: int) -> int: ...
-
-
-@dataclass(frozen=True)
-class Frame:
-    """``prefix`` + the content + ``suffix``: MIME header fields, multipart delimiters."""
-
-    prefix: bytes
-    suffix: bytes = b""
-    measured: ClassVar[bool] = False
-
-    def start(self) -> Frame:
-        return self
-
-    def size(self, inner: int) -> int:
-        return len(self.prefix) + inner + len(self.suffix)
-
-    def head(self) -> bytes:
-        return self.prefix
-
-    def update(self, data: bytes) -> bytes:
-        return data
-
-    def finish(self) -> bytes:
-        return self.suffix
-
-
-class _Base64Run(mime.Base64Lines):
-    def head(self) -> bytes:
-        return b""
-
-
-class _Base64:
-    """Content-Transfer-Encoding: base64, in 76-character lines."""
-
-    measured: ClassVar[bool] = False
-
-    def start(self) -> Run:
-        return _Base64Run()
-
-    def size(self, inner: int) -> int:
-        return mime.Base64Lines.length(inner)
-
-
-class _Compress:
-    """CompressedData. The first reading counts the zlib bytes; the second writes them again
-    (and checks they came out the same)."""
-
-    measured: ClassVar[bool] = True
-
-    def __init__(self) -> None:
-        self.deflated: int | None = None
-
-    def start(self) -> Run:
-        return _CompressRun(self)
-
-    def size(self, inner: int) -> int:
-        assert self.deflated is not None, "sized before the first reading"
-        return cms_write.Compressor.length(self.deflated)
-
-
-class _CompressRun:
-    def __init__(self, stage: _Compress) -> None:
-        self._stage = stage
-        self._compressor = cms_write.Compressor(expect=stage.deflated)
-
-    def head(self) -> bytes:
-        return self._compressor.head
-
-    def update(self, data: bytes) -> bytes:
-        return self._compressor.update(data)
-
-    def finish(self) -> bytes:
-        out = self._compressor.finish()
-        if self._stage.deflated is None:
-            self._stage.deflated = self._compressor.deflated
-        return out
-
-
-class BoundaryInContentError(ValueError):
-    """The document contains the boundary chosen for it (never seen: 128 random bits)."""
-
-
-class _Sign:
-    """multipart/signed around the content. The first reading digests it (and makes sure the
-    boundary is not in it) and signs; the second only frames it."""
-
-    measured: ClassVar[bool] = True
-
-    def __init__(
-        self, alg: SigningAlg, pair: KeyPair, scheme: SignatureScheme, boundary: str
-    ) -> None:
-        self.alg, self.pair, self.scheme = alg, pair, scheme
-        self.marker = b"--" + boundary.encode()
-        self.prefix = self.marker + _CRLF
-        self.suffix: bytes | None = None
-        self.digest: bytes | None = None
-
-    def start(self) -> Run:
-        return _SignRun(self) if self.suffix is None else Frame(self.prefix, self.suffix)
-
-    def size(self, inner: int) -> int:
-        assert self.suffix is not None, "sized before the first reading"
-        return len(self.prefix) + inner + len(self.suffix)
-
-
-class _SignRun:
-    def __init__(self, stage: _Sign) -> None:
-        self._stage = stage
-        self._hash = hashlib.new(stage.alg.value)
-        self._keep = len(stage.marker) - 1
-        self._tail = b""  # the end of the previous piece, to find a marker split across two
-
-    def head(self) -> bytes:
-        return self._stage.prefix
-
-    def update(self, data: bytes) -> bytes:
-        self._hash.update(data)
-        marker = self._stage.marker
-        if marker in data or marker in self._tail + data[: self._keep]:
-            raise BoundaryInContentError("the document contains its MIME boundary")
-        self._tail = (self._tail + data[-self._keep :])[-self._keep :]
-        return data
-
-    def finish(self) -> bytes:
-        stage = self._stage
-        stage.digest = self._hash.digest()
-        der = cms_write.sign_digest(stage.digest, stage.alg, stage.pair, scheme=stage.scheme)
-        marker = stage.marker
-        stage.suffix = _CRLF + marker + _CRLF + signature_part(der) + _CRLF + marker + b"--\r\n"
-        return stage.suffix
-
-
-class _Encrypt:
-    """EnvelopedData / AuthEnvelopedData: a new content key for every ``start``."""
-
-    measured: ClassVar[bool] = False
-
-    def __init__(self, alg: EncryptionAlg, cert_pem: bytes, transport: KeyTransport) -> None:
-        self.alg, self.cert_pem, self.transport = alg, cert_pem, transport
-        self.inner: int | None = None
-        self._unused: list[cms_write.Encryptor] = []  # the one made to size, for a first start
-
-    def _encryptor(self) -> cms_write.Encryptor:
-        assert self.inner is not None, "started before it was sized"
-        return cms_write.Encryptor(self.alg, self.cert_pem, self.inner, self.transport)
-
-    def start(self) -> Run:
-        try:
-            encryptor = self._unused.pop()  # atomic: no two attempts get the same key
-        except IndexError:
-            encryptor = self._encryptor()
-        return _EncryptRun(encryptor)
-
-    def size(self, inner: int) -> int:
-        self.inner = inner
-        encryptor = self._encryptor()
-        self._unused = [encryptor]
-        return encryptor.length  # the same for every key
-
-
-class _EncryptRun:
-    def __init__(self, encryptor: cms_write.Encryptor) -> None:
-        self._encryptor = encryptor
-
-    def head(self) -> bytes:
-        return self._encryptor.head
-
-    def update(self, data: bytes) -> bytes:
-        return self._encryptor.update(data)
-
-    def finish(self) -> bytes:
-        return self._encryptor.finish()
-
-
-class Encoder:
-    """The document through ``runs`` (inside out): ``head()``, then ``update`` per document
-    chunk, then ``finish()``; each returns the next bytes of the body."""
-
-    def __init__(self, runs: Sequence[Run]) -> None:
-        self._runs = list(runs)
-
-    def head(self) -> bytes:
-        # The outer stages write first; an inner stage's head goes through them.
-        count = len(self._runs)
-        return b"".join(self._push(i + 1, self._runs[i].head()) for i in reversed(range(count)))
-
-    def update(self, chunk: bytes) -> bytes:
-        return self._push(0, chunk)
-
-    def finish(self) -> bytes:
-        # The inner stages end first; what they write last goes through the outer ones.
-        return b"".join(self._push(i + 1, run.finish()) for i, run in enumerate(self._runs))
-
-    def _push(self, start: int, data: bytes) -> bytes:
-        for run in self._runs[start:]:
-            if not data:
-                break
-            data = run.update(data)
-        return data
-
-
-# -- the message -----------------------------------------------------------------------------
 
 
 def streams(receiver: RemoteParty) -> bool:
@@ -355,47 +107,68 @@ class Streamer:
         subject: str = "AS2 Message",
         message_id: str | None = None,
         receipt_to: str = "as2bus",
+        attachments: Sequence[AttachmentInfo] = (),
     ) -> None:
         check_sides(sender, receiver, content_type=content_type, subject=subject)
-        self._size = size
+        sizes = [size, *(attachment.size for attachment in attachments)]
+        if min(sizes) < 0:
+            raise ValueError(f"a document cannot have a negative size: {sizes}")
+        self._size = sum(sizes)
         self._receiver = receiver
         self._mid, self._headers = post_headers(sender, receiver, message_id, subject, receipt_to)
         b64 = receiver.encoding == TransferEncoding.BASE64
-        self._stages: list[_Stage] = [_Base64()] if b64 else []
+        self._stages: list[Stage] = [Base64()] if b64 else []
         self._fields = leaf_fields(content_type, b64, filename)
-        self._sign: _Sign | None = None
+        related = None
+        if attachments:
+            parts = [(size, self._fields)]
+            for attachment in attachments:
+                mime.check_header_value("content_type", attachment.content_type)
+                fields = leaf_fields(attachment.content_type, b64, attachment.filename)
+                parts.append((attachment.size, fields))
+            boundary = mime.new_boundary()
+            related = Related(parts, b64, boundary)
+            root = content_type.split(";")[0].strip()
+            self._stages = [related]
+            related_type = mime.with_params("multipart/related", boundary=boundary, type=root)
+            self._fields = [("Content-Type", related_type)]
+        self._sign: Sign | None = None
         if receiver.compression == Compression.BEFORE_SIGNING:
-            self._enclose(_Compress(), "compressed-data", "smime.p7z", b64)
+            self._enclose(Compress(), "compressed-data", "smime.p7z", b64)
         if receiver.signing is not None:
             assert sender.signing is not None  # check_sides
             boundary = mime.new_boundary()
             params = {**signed_params(receiver.signing), "boundary": boundary}
             scheme = receiver.signature_scheme
-            self._sign = _Sign(receiver.signing, sender.signing, scheme, boundary)
+            self._sign = Sign(receiver.signing, sender.signing, scheme, boundary)
             self._stages += [Frame(mime.render(self._fields, b"")), self._sign]
             self._fields = [("Content-Type", mime.with_params("multipart/signed", **params))]
         if receiver.compression == Compression.AFTER_SIGNING:
-            self._enclose(_Compress(), "compressed-data", "smime.p7z", b64)
+            self._enclose(Compress(), "compressed-data", "smime.p7z", b64)
         if receiver.encryption is not None:
             assert receiver.encrypt_cert is not None  # check_sides
-            encrypt = _Encrypt(receiver.encryption, receiver.encrypt_cert, receiver.key_transport)
+            encrypt = Encrypt(receiver.encryption, receiver.encrypt_cert, receiver.key_transport)
             self._enclose(encrypt, "enveloped-data", "smime.p7m", b64)
         # The first reading runs the stages up to the last measured one.
         measured = [i for i, stage in enumerate(self._stages) if stage.measured]
         first = self._stages[: measured[-1] + 1] if measured else []
-        self._first = Encoder([stage.start() for stage in first])
+        if related is not None and len(first) == 1:
+            self._first = Encoder([related.checker()])
+        else:
+            self._first = Encoder([stage.start() for stage in first])
         self._first.head()
         self._plan: StreamPlan | None = None
 
-    def _enclose(self, stage: _Stage, kind: str, name: str, b64: bool) -> None:
+    def _enclose(self, stage: Stage, kind: str, name: str, b64: bool) -> None:
         """The entity so far as the content of ``stage``, in an entity of its own."""
         self._stages += [Frame(mime.render(self._fields, b"")), stage]
         if b64:
-            self._stages.append(_Base64())
-        self._fields = _smime_fields(kind, name, b64)
+            self._stages.append(Base64())
+        self._fields = smime_fields(kind, name, b64)
 
     def digest(self, chunk: bytes) -> None:
-        """Feed the document, in order, once."""
+        """Feed the document, in order, once (then each attachment's, with no need to cut
+        the chunks where one ends)."""
         self._first.update(chunk)
 
     def plan(self) -> StreamPlan:
@@ -436,9 +209,13 @@ def build_message(
     subject: str = "AS2 Message",
     message_id: str | None = None,
     receipt_to: str = "as2bus",
+    attachments: Sequence[Attachment] = (),
 ) -> OutgoingMessage:
     """Compress, sign, compress, encrypt as the partnership says; headers for the POST. The
-    ``Streamer`` path, the document put through in ``CHUNK`` pieces."""
+    ``Streamer`` path, the document put through in ``CHUNK`` pieces. ``attachments``: more
+    documents, sent with the first in a multipart/related (RFC 6362)."""
+    documents = [payload, *(attachment.payload for attachment in attachments)]
+    infos = [AttachmentInfo(len(a.payload), a.filename, a.content_type) for a in attachments]
     streamer = Streamer(
         len(payload),
         sender=sender,
@@ -448,16 +225,17 @@ def build_message(
         subject=subject,
         message_id=message_id,
         receipt_to=receipt_to,
+        attachments=infos,
     )
-    starts = range(0, len(payload), CHUNK)
-    for i in starts:
-        streamer.digest(payload[i : i + CHUNK])
+    pieces = [(document, i) for document in documents for i in range(0, len(document), CHUNK)]
+    for document, i in pieces:
+        streamer.digest(document[i : i + CHUNK])
     plan = streamer.plan()
     encoder = plan.encoder()
     body = b"".join(
         [
             encoder.head(),
-            *(encoder.update(payload[i : i + CHUNK]) for i in starts),
+            *(encoder.update(document[i : i + CHUNK]) for document, i in pieces),
             encoder.finish(),
         ]
     )

@@ -23,6 +23,8 @@ from as2bus.as2.model import (
 
 PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+#: Several documents in one message (RFC 6362 multiple attachments), the first the root.
+RELATED = "multipart/related"
 
 
 @dataclass
@@ -91,7 +93,7 @@ def unreadable(err: Exception) -> As2Error:
 
 def check_leaf(kind: str, layers: list[str], remote: RemoteParty) -> None:
     """The innermost entity: was it protected as the partnership requires, and is it one
-    document?"""
+    document, or several in a multipart/related (RFC 6362)?"""
     if remote.require_signed and "signed" not in layers:
         raise As2Error(
             "insufficient-message-security", f"messages from {remote.as2_id} must be signed"
@@ -100,11 +102,11 @@ def check_leaf(kind: str, layers: list[str], remote: RemoteParty) -> None:
         raise As2Error(
             "insufficient-message-security", f"messages from {remote.as2_id} must be encrypted"
         )
-    if kind.startswith("multipart/"):
+    if kind.startswith("multipart/") and kind != RELATED:
         raise As2Error(
             "unexpected-processing-error",
             f"a {kind} (several documents in one message) is not supported: "
-            "send one document per message",
+            f"send one document per message, or several in a {RELATED} (RFC 6362)",
         )
 
 

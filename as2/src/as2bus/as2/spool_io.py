@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import binascii
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from as2bus.as2 import mime
+from as2bus.as2.model import As2Error
 
 #: The most of a document held in memory at once (tests set it small to cross every edge).
 CHUNK = 1 << 20
@@ -285,3 +286,46 @@ def der_tlv(tag: int, *parts: bytes) -> bytes:
         return bytes((tag, size)) + body
     length = size.to_bytes((size.bit_length() + 7) // 8, "big")
     return bytes((tag, 0x80 | len(length))) + length + body
+
+
+def entity_at(r: Range) -> tuple[mime.Entity, Range]:
+    """The header fields at the start of ``r`` (as ``mime.parse_entity`` reads them: within
+    its first HEADER_LIMIT bytes) and the range of the body after them."""
+    head = r.read(r.start, mime.HEADER_LIMIT)
+    entity = mime.parse_entity(head)
+    return mime.Entity(entity.headers, b""), r.sub(r.start + len(head) - len(entity.body))
+
+
+class TempFiles:
+    """The temporary files made for one message: all closed but the one handed over."""
+
+    def __init__(self, limit: int, new_file: Callable[[], BinaryIO]) -> None:
+        self.limit = limit
+        self._new_file = new_file
+        # Intermediate layers (plaintext with headers, base64 with line breaks) are larger
+        # than the document; past this much, the document cannot be within the limit.
+        self.room = limit * 3 // 2 + (1 << 20)
+        self.opened: list[BinaryIO] = []
+
+    def new(self) -> BinaryIO:
+        self.opened.append(self._new_file())
+        return self.opened[-1]
+
+    def write(self, chunks: Iterator[bytes], room: int | None = None) -> Range:
+        """The chunks in a new file, stopping as soon as they exceed ``room``."""
+        room = self.room if room is None else room
+        out, size = self.new(), 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > room:
+                raise self.too_large()
+            out.write(chunk)
+        return Range(out, 0, size)
+
+    def too_large(self) -> As2Error:
+        return As2Error("unexpected-processing-error", f"the document exceeds {self.limit} bytes")
+
+    def close(self, keep: BinaryIO | None = None) -> None:
+        for file in self.opened:
+            if file is not keep:
+                file.close()

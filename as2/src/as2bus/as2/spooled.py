@@ -7,6 +7,11 @@ what both need of the headers and the result).
 EnvelopedData, AuthEnvelopedData (AES-GCM), CompressedData and opaque SignedData (DER or BER,
 binary, base64 or quoted-printable) and multipart/signed: the chunk helpers are in ``spool_io``,
 the inflating in ``spool_zlib``.
+
+An innermost multipart/related holds several documents (RFC 6362 multiple attachments): the
+first part is the message's document, the others its ``attachments``, all decoded into one
+file (or left in place in the plaintext's when none is encoded), at most ``max_payload_bytes``
+together.
 """
 
 from __future__ import annotations
@@ -34,15 +39,18 @@ from as2bus.as2.model import (
     SpooledPayload,
 )
 from as2bus.as2.receive import PKCS7_MIME, PKCS7_SIGNATURE, Unwrapped, once
+from as2bus.as2.spool_documents import IDENTITY, documents, single_document
 from as2bus.as2.spool_io import (
     BerError,
     Range,
+    TempFiles,
     Tlv,
     base64_decoded,
     canonical,
     der_tlv,
     element,
     end_of,
+    entity_at,
     expect,
     header,
     qp_decoded,
@@ -51,49 +59,14 @@ from as2bus.as2.spool_io import (
 
 
 def _temporary() -> BinaryIO:
-    # closed by _Files.close, or by the caller that receives it as the payload file
+    # closed by TempFiles.close, or by the caller that receives it as the payload file
     return cast(BinaryIO, tempfile.TemporaryFile())
 
 
 #: Makes every temporary file (tests replace it to see that each one is closed).
 temp_file: Callable[[], BinaryIO] = _temporary
 SIGNATURE_LIMIT = 4 << 20  # a detached signature part (or a SignedData's rest) is held
-_IDENTITY = ("", "binary", "7bit", "8bit")
-
-
-class _Files:
-    """The temporary files made for one message: all closed but the one handed over."""
-
-    def __init__(self, limit: int, new_file: Callable[[], BinaryIO]) -> None:
-        self.limit = limit
-        self._new_file = new_file
-        # Intermediate layers (plaintext with headers, base64 with line breaks) are larger
-        # than the document; past this much, the document cannot be within the limit.
-        self.room = limit * 3 // 2 + (1 << 20)
-        self.opened: list[BinaryIO] = []
-
-    def new(self) -> BinaryIO:
-        self.opened.append(self._new_file())
-        return self.opened[-1]
-
-    def write(self, chunks: Iterator[bytes], room: int | None = None) -> Range:
-        """The chunks in a new file, stopping as soon as they exceed ``room``."""
-        room = self.room if room is None else room
-        out, size = self.new(), 0
-        for chunk in chunks:
-            size += len(chunk)
-            if size > room:
-                raise self.too_large()
-            out.write(chunk)
-        return Range(out, 0, size)
-
-    def too_large(self) -> As2Error:
-        return As2Error("unexpected-processing-error", f"the document exceeds {self.limit} bytes")
-
-    def close(self, keep: BinaryIO | None = None) -> None:
-        for file in self.opened:
-            if file is not keep:
-                file.close()
+#: The most documents in one multipart/related (each is an object in memory).
 
 
 def parse_spooled(
@@ -107,7 +80,8 @@ def parse_spooled(
     its current position); As2Error with the MDN modifier if not.
 
     The document is ``payload_file``: the caller closes ``payload_file.file``; ``body`` stays
-    the caller's."""
+    the caller's. Those of a multipart/related after the first are ``attachments``, their
+    ``payload_file`` ranges in the same file as the first's."""
     return _parse(headers, body, lookup, max_payload_bytes, temp_file)
 
 
@@ -123,10 +97,23 @@ def parse_message(
     message = _parse(headers, io.BytesIO(body), lookup, max_payload_bytes, io.BytesIO)
     kept = message.payload_file
     assert kept is not None
-    with kept.file as file:
-        file.seek(kept.offset)
-        payload = file.read(kept.size)
-    return dataclasses.replace(message, payload=payload, payload_file=None)
+    spooled = [kept, *(a.payload_file for a in message.attachments if a.payload_file)]
+    try:
+        payload = _read(kept)
+        attachments = tuple(
+            dataclasses.replace(a, payload=_read(a.payload_file), payload_file=None)
+            for a in message.attachments
+            if a.payload_file is not None
+        )
+    finally:
+        for file in {id(s.file): s.file for s in spooled}.values():
+            file.close()
+    return dataclasses.replace(message, payload=payload, payload_file=None, attachments=attachments)
+
+
+def _read(spooled: SpooledPayload) -> bytes:
+    spooled.file.seek(spooled.offset)
+    return spooled.file.read(spooled.size)
 
 
 def _parse(
@@ -141,7 +128,7 @@ def _parse(
     names = ("content-type", "content-transfer-encoding", "content-disposition")
     fields = [(k, h[k]) for k in names if k in h]
     outer = mime.Entity(mime.headers_of(fields), b"")
-    files = _Files(max_payload_bytes, new_file)
+    files = TempFiles(max_payload_bytes, new_file)
     keep = None
     try:
         whole = Range.whole(body, body.tell())
@@ -159,7 +146,10 @@ def _parse(
         plain = Unwrapped(outer, unsigned_content=whole.chunks)
         got, document = _unwrap(plain, whole, files, local.decryption, remote)
         receive.unsigned_mic(got, headers)  # before the files it may read are closed
-        payload = _payload(got.entity, document, files)
+        if got.entity.content_type == receive.RELATED:
+            payload, attachments = documents(got, document, files)
+        else:
+            payload, attachments = single_document(got.entity, document, files), ()
         keep = payload.file
     except As2Error:
         raise
@@ -169,11 +159,11 @@ def _parse(
         files.close(keep)
     parties = (local, remote)
     message = receive.received(message_id, parties, got, b"", headers, max_payload_bytes)
-    return dataclasses.replace(message, payload_file=payload)
+    return dataclasses.replace(message, payload_file=payload, attachments=attachments)
 
 
 def _unwrap(
-    got: Unwrapped, body: Range, files: _Files, keys: list[KeyPair], remote: RemoteParty
+    got: Unwrapped, body: Range, files: TempFiles, keys: list[KeyPair], remote: RemoteParty
 ) -> tuple[Unwrapped, Range]:
     """(innermost entity, its body): each layer unwrapped into a file of its own."""
     while True:
@@ -206,18 +196,10 @@ def _unwrap(
         else:
             receive.check_leaf(kind, got.layers, remote)
             return got, body
-        got.entity, body = _entity(content)
+        got.entity, body = entity_at(content)
 
 
-def _entity(r: Range) -> tuple[mime.Entity, Range]:
-    """The header fields at the start of ``r`` (as ``mime.parse_entity`` reads them: within
-    its first HEADER_LIMIT bytes) and the range of the body after them."""
-    head = r.read(r.start, mime.HEADER_LIMIT)
-    entity = mime.parse_entity(head)
-    return mime.Entity(entity.headers, b""), r.sub(r.start + len(head) - len(entity.body))
-
-
-def _der(entity: mime.Entity, body: Range, files: _Files) -> Range:
+def _der(entity: mime.Entity, body: Range, files: TempFiles) -> Range:
     """The CMS DER, decoded as ``Entity.decoded`` then ``cms.load`` would (which tries
     base64 on what does not start like DER)."""
     encoding = entity.transfer_encoding
@@ -225,7 +207,7 @@ def _der(entity: mime.Entity, body: Range, files: _Files) -> Range:
         body = files.write(base64_decoded(body.chunks()))
     elif encoding == "quoted-printable":
         body = files.write(qp_decoded(body.chunks()))
-    elif encoding not in _IDENTITY:
+    elif encoding not in IDENTITY:
         raise mime.MimeError(f"unknown Content-Transfer-Encoding {encoding!r}")
     if body.read(body.start, 1) != b"\x30":
         body = files.write(base64_decoded(body.chunks()))
@@ -241,12 +223,12 @@ def _content_type(der: Range) -> str:
     raise As2Error("unexpected-processing-error", reason)
 
 
-def _decrypt(der: Range, keys: list[KeyPair], files: _Files) -> Range:
+def _decrypt(der: Range, keys: list[KeyPair], files: TempFiles) -> Range:
     out = files.new()
     return Range(out, 0, decrypt.decrypt_spooled(der, keys, out, files.room, files.too_large()))
 
 
-def _inflate(der: Range, files: _Files) -> Range:
+def _inflate(der: Range, files: TempFiles) -> Range:
     """The CompressedData's content in a new file; at most the document limit (what it
     inflates includes the inner headers, too)."""
     octets = spool_io.octets(der, spool_zlib.compressed_content(der))
@@ -264,7 +246,7 @@ def _split_signed(body: Range, boundary: str) -> tuple[Range, Range]:
 
 
 def _verified(
-    got: Unwrapped, content: Range, signature: bytes, remote: RemoteParty, files: _Files
+    got: Unwrapped, content: Range, signature: bytes, remote: RemoteParty, files: TempFiles
 ) -> Range:
     """The signed content as it came or, if the signature covers its CRLF form instead
     (``receive.as_sent_then_canonical``), that form in a new file."""
@@ -293,7 +275,7 @@ def _signed_by(
     return covered
 
 
-def _opaque(got: Unwrapped, der: Range, remote: RemoteParty, files: _Files) -> Range:
+def _opaque(got: Unwrapped, der: Range, remote: RemoteParty, files: TempFiles) -> Range:
     """An opaque SignedData: its content hashed while it is copied into a file of its own,
     the signature checked on the rest, re-framed as a detached SignedData (held in memory:
     certificates and signer, at most SIGNATURE_LIMIT)."""
@@ -347,19 +329,3 @@ def _hashing(digest: hashlib._Hash, chunks: Iterator[bytes]) -> Iterator[bytes]:
     for chunk in chunks:
         digest.update(chunk)
         yield chunk
-
-
-def _payload(entity: mime.Entity, body: Range, files: _Files) -> SpooledPayload:
-    """The document decoded, in a file of ours (never the caller's body)."""
-    encoding = entity.transfer_encoding
-    if encoding == "base64":
-        body = files.write(base64_decoded(body.chunks()), files.limit)
-    elif encoding == "quoted-printable":
-        body = files.write(qp_decoded(body.chunks()), files.limit)
-    elif encoding not in _IDENTITY:
-        raise mime.MimeError(f"unknown Content-Transfer-Encoding {encoding!r}")
-    elif body.file not in files.opened:  # the HTTP body itself: copied, to hand it over
-        body = files.write(body.chunks(), files.limit)
-    if body.size > files.limit:
-        raise files.too_large()
-    return SpooledPayload(body.file, body.start, body.size)
