@@ -60,3 +60,32 @@ async def test_only_settled_messages_past_their_retention_lose_their_document(
     assert sorted(store.deleted) == ["old-delivered", "old-failed"]
     assert await purge.purge() == 0  # marked: never deleted twice
     await engine.dispose()
+
+
+async def test_the_attachments_objects_go_with_their_message(tmp_path: Path) -> None:
+    """Referenced attachments are deleted like the first document; those kept in the row have
+    no object (their bytes went with the row's content when the message was settled)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+
+    def attachment(name: str | None) -> dict[str, Any]:
+        ref = {"bucket": "as2_documents", "name": name, "size": 1, "sha256": "0" * 64}
+        return {"filename": name, "content_type": "text/plain", "size": 1,
+                "document": ref if name else None}  # fmt: skip
+
+    several = row("several", "delivered", 50)
+    several["attachments"] = [attachment("att-1"), attachment(None), attachment("att-2")]
+    kept_first = row("kept-first", "failed", 50)
+    kept_first.update(document=None, attachments=[attachment("att-3")])
+    young = row("young", "delivered", 1)
+    young["attachments"] = [attachment("att-young")]
+    async with sessions() as session, session.begin():
+        await session.execute(sa.insert(messages), [several, kept_first, young])
+    store = FakeStore()
+    purge = SentDocuments(sessions, store, timedelta(hours=24), clock=lambda: NOW)  # type: ignore[arg-type]
+    assert await purge.purge() == 2
+    assert sorted(store.deleted) == ["att-1", "att-2", "att-3", "several"]
+    assert await purge.purge() == 0
+    await engine.dispose()

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import pydantic_core
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.claims import aware, new_message_id
 from as2bus.outbound.adapters.tables import messages, outbox
+from as2bus.outbound.documents import Document, attachments_column, kept_content
 from as2bus.outbound.parties import PartnershipUnavailableError, current_sides, resolve_sides
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
@@ -29,6 +31,7 @@ from as2bus.shared.contracts import (
     MessageRejected,
     OutboundMessage,
     Rejection,
+    SendAttachment,
     SendRequest,
 )
 from as2bus.shared.keyring import CertificateUnavailableError
@@ -49,10 +52,36 @@ class Previous:
     created_at: datetime
 
 
+#: A send request's fields when fingerprints were first kept, in their order then. Fields
+#: added since count when they are set (``attachments``: when there are any), so a request
+#: accepted before they existed is still the same request when it comes again.
+_FINGERPRINTED = (
+    "request_id",
+    "station",
+    "partner",
+    "document",
+    "inline_base64",
+    "filename",
+    "content_type",
+    "subject",
+    "overrides",
+    "replays",
+)
+
+
 def fingerprint(request: SendRequest) -> str:
     """The request's content, whatever its JSON's key order or spacing: a repeat with the
-    same content is the same request."""
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    same content (attachments included) is the same request."""
+    fields = request.model_dump(mode="json")
+    content = {name: fields.pop(name) for name in _FINGERPRINTED}
+    content.update(request.model_dump(mode="json", include=set(fields), exclude_defaults=True))
+    return hashlib.sha256(pydantic_core.to_json(content)).hexdigest()
+
+
+def _which(index: int, attachment: SendAttachment) -> str:
+    """An attachment as a refusal names it: its place in the request and its filename."""
+    name = repr(attachment.filename) if attachment.filename else "no filename"
+    return f"attachments.{index} ({name})"
 
 
 def problems(err: ValidationError) -> str:
@@ -123,23 +152,30 @@ class Acceptor:
         def reject(code: str, reason: str) -> Awaitable[Outcome]:
             return self._refuse(request, code, reason)
 
-        # Cheapest first: the configuration, then the document, then the certificates.
+        # Cheapest first: the configuration, then the documents, then the certificates.
         try:
             await current_sides(self._config, request.station, request.partner)
         except PartnershipUnavailableError as err:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
-        inline = request.inline_bytes()
-        size = len(inline) if inline is not None else 0
-        if inline is not None and len(inline) > self._max_bytes:
+        # Every document like the first: the first, then the attachments in order.
+        documents: list[Document] = []
+        requested: list[SendRequest | SendAttachment] = [request, *request.attachments]
+        for index, fields in enumerate(requested):
+            checked = await self._check_document(fields)
+            if isinstance(checked, Document):
+                documents.append(checked)
+                continue
+            code, reason = checked
+            if isinstance(fields, SendAttachment):
+                reason = f"{_which(index - 1, fields)}: {reason}"
+            return await reject(code, reason)
+        total = sum(d.size for d in documents)
+        if total > self._max_bytes:  # each is within the limit: there are several
             return await reject(
-                "DOCUMENT_TOO_LARGE", f"{len(inline)} bytes; the limit is {self._max_bytes}"
+                "DOCUMENT_TOO_LARGE",
+                f"the {len(documents)} documents have {total} bytes together; the limit is "
+                f"{self._max_bytes}",
             )
-        document = request.document
-        if document is not None:
-            problem = await self._check_stored(document)
-            if problem is not None:
-                return await reject(*problem)
-            size = document.size
         try:
             await resolve_sides(
                 self._config,
@@ -154,15 +190,39 @@ class Acceptor:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         except CertificateUnavailableError as err:
             return await reject(err.reason, str(err))
-        content = None
-        if inline is not None and len(inline) <= self._keep_in_database_bytes:
-            content = inline  # kept in the message's row: no object-store round trips
-        elif inline is not None:
+        inline = sum(d.size for d in documents if d.kept is not None)
+        if inline > self._keep_in_database_bytes:
+            # Too much for the message's row: the inline documents go to the object store.
             previous = await self._previous(request.request_id)
-            if previous is not None:  # before storing a copy nobody would ever read
+            if previous is not None:  # before storing copies nobody would ever read
                 return await self._repeated(request, previous)
-            document = await self._documents.put(f"out/{uuid.uuid4()}", inline)
-        return await self._queue(request, document, size, content)
+            documents = [await self._store(d) for d in documents]
+        # else kept in the message's row: no object-store round trips
+        return await self._queue(request, documents)
+
+    async def _check_document(
+        self, fields: SendRequest | SendAttachment
+    ) -> Document | tuple[str, str]:
+        """One document of the request, checked (the problem's code and reason when it
+        cannot be sent): an inline one decoded, a stored one as ``_check_stored`` wants it."""
+        inline = fields.inline_bytes()
+        if inline is not None:
+            if len(inline) > self._max_bytes:
+                return "DOCUMENT_TOO_LARGE", f"{len(inline)} bytes; the limit is {self._max_bytes}"
+            return Document(fields.filename, fields.content_type, len(inline), kept=inline)
+        assert fields.document is not None  # the contract: exactly one of the two
+        problem = await self._check_stored(fields.document)
+        if problem is not None:
+            return problem
+        ref = fields.document
+        return Document(fields.filename, fields.content_type, ref.size, ref=ref)
+
+    async def _store(self, document: Document) -> Document:
+        """An inline document into the object store (one object per document)."""
+        if document.kept is None:
+            return document
+        ref = await self._documents.put(f"out/{uuid.uuid4()}", document.kept)
+        return Document(document.filename, document.content_type, document.size, ref=ref)
 
     async def _check_stored(self, ref: DocumentRef) -> tuple[str, str] | None:
         """A referenced document must be there, as the reference describes it: found now, not
@@ -215,18 +275,13 @@ class Acceptor:
         )
         return "rejected"
 
-    async def _queue(
-        self,
-        request: SendRequest,
-        document: DocumentRef | None,
-        size: int,
-        content: bytes | None,
-    ) -> Outcome:
+    async def _queue(self, request: SendRequest, documents: list[Document]) -> Outcome:
         """One transaction: the message's row and MessageQueued. A request id seen before
         fails on its unique index: that is how a duplicate is told, with no read first."""
         now = self._clock()
         message_id = new_message_id(request.station)
-        ref = document.model_dump(mode="json") if document is not None else None
+        first = documents[0]
+        ref = first.ref.model_dump(mode="json") if first.ref is not None else None
         try:
             async with self._sessions() as session, session.begin():
                 # A constant statement with parameters: nothing for SQLAlchemy to coerce or
@@ -242,7 +297,8 @@ class Acceptor:
                     "content_type": request.content_type,
                     "subject": request.subject,
                     "document": ref,
-                    "content": content,
+                    "content": kept_content(documents),
+                    "attachments": attachments_column(documents[1:]),
                     "overrides": request.overrides.model_dump(mode="json")
                     if request.overrides
                     else None,
@@ -261,8 +317,8 @@ class Acceptor:
                     partner=request.partner,
                     filename=request.filename,
                     content_type=request.content_type,
-                    size=size,
-                    document=document,
+                    size=first.size,
+                    document=first.ref,
                     replays=request.replays,
                 )
                 await add_to_outbox(

@@ -1,7 +1,7 @@
-"""Sent documents, our messages as sent and their MDNs leave the object store once their
-message has been settled for longer than the retention (AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS,
-for downloads from the console), whether we stored them (inline requests, messages as sent,
-MDNs) or the publisher did (referenced objects)."""
+"""Sent documents (attachments included), our messages as sent and their MDNs leave the
+object store once their message has been settled for longer than the retention
+(AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS, for downloads from the console), whether we stored
+them (inline requests, messages as sent, MDNs) or the publisher did (referenced objects)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.tables import messages
+from as2bus.outbound.documents import stored_refs
 from as2bus.outbound.domain import FINAL
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.contracts import DocumentRef
@@ -39,11 +40,12 @@ class SentDocuments:
         async with self._sessions() as session:
             due = (
                 await session.execute(
-                    sa.select(m.id, m.document, m.mdn_document, m.sent_document)
+                    sa.select(m.id, m.document, m.attachments, m.mdn_document, m.sent_document)
                     .where(m.status.in_(FINAL))
                     .where(m.updated_at < now - self._keep)
                     .where(
                         m.document.is_not(None)
+                        | m.attachments.is_not(None)
                         | m.mdn_document.is_not(None)
                         | m.sent_document.is_not(None)
                     )
@@ -55,6 +57,8 @@ class SentDocuments:
             for kept in (row.document, row.mdn_document, row.sent_document):
                 if kept is not None:
                     await self._documents.delete(DocumentRef.model_validate(kept).name)
+            for attachment in stored_refs(row.attachments):
+                await self._documents.delete(attachment.name)
         if due:
             async with self._sessions() as session, session.begin():
                 await session.execute(

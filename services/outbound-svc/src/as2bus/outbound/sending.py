@@ -8,7 +8,7 @@ cannot overwrite the outcome of the replica that took the message over.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from as2bus.as2.streaming import Streamer, StreamPlan
 from as2bus.outbound import outcomes
 from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
 from as2bus.outbound.adapters.tables import messages, outbox
+from as2bus.outbound.documents import Document, documents_of
 from as2bus.outbound.domain import FINAL, Status, backoff, settled
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
 from as2bus.outbound.parties import (
@@ -169,19 +170,19 @@ class Sender:
             return await self._fail(row, "partnership-unavailable", str(err))
         except CertificateUnavailableError as err:
             return await self._fail(row, "certificate-unavailable", str(err))
-        kept: bytes | None = row["content"]  # a small document kept in the row
-        ref = None if kept is not None else DocumentRef.model_validate(row["document"])
-        size = ref.size if ref is not None else len(kept or b"")
+        documents = documents_of(row)  # the first, then its attachments
+        size = sum(d.size for d in documents)
         if size > self._policy.max_in_memory_bytes and not can_stream(sides):
+            what = "the document" if len(documents) == 1 else f"the {len(documents)} documents"
             return await self._fail(
                 row,
                 "document-too-large-for-memory",
-                f"the document ({size} bytes) would be built in memory (the partner's token "
+                f"{what} ({size} bytes) would be built in memory (the partner's token "
                 "goes in a form around the message) and exceeds "
                 f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
                 "raise the limit with the memory limit, or ask the partner for a token header",
             )
-        built, body = await self._build(row, sides, ref, kept)
+        built, body = await self._build(row, sides, documents)
         try:
             result = await self._http.post(sides.partner, built.headers, body)
             taken = result.error is None and result.response is not None
@@ -261,51 +262,76 @@ class Sender:
         return await self._documents.keep_http_message(name, headers, content, what="as sent")
 
     async def _build(
-        self,
-        row: dict[str, Any],
-        sides: Sides,
-        ref: DocumentRef | None,
-        kept: bytes | None,
+        self, row: dict[str, Any], sides: Sides, documents: Sequence[Document]
     ) -> tuple[as2.OutgoingMessage | StreamPlan, bytes | Upload]:
-        """The message to POST: in memory, or for a large document a plan and a body that
-        reads the document again, chunk by chunk, for every attempt (and keeps a copy of what
-        it sent, if wanted). ``kept`` is a small document kept in the message's row, ``ref`` one in
-        the object store."""
+        """The message to POST: in memory, or for large documents a plan and a body that
+        reads them again, chunk by chunk, for every attempt (and keeps a copy of what it
+        sent, if wanted). ``documents`` are the first and its attachments (RFC 6362), each
+        kept in the message's row (small inline ones) or in the object store."""
+        first, *attachments = documents
         options: dict[str, Any] = {
-            "filename": row["filename"],
-            "content_type": row["content_type"],
+            "filename": first.filename,
+            "content_type": first.content_type,
             "subject": row["subject"],
             "message_id": row["message_id"],
         }
-        if ref is None:
-            assert kept is not None
-            return await self._build_in_memory(kept, sides, options)
-        if ref.size >= self._policy.stream_bytes and can_stream(sides):
-            streamer = Streamer(ref.size, sender=sides.local, receiver=sides.remote, **options)
-            async for chunk in self._documents.chunks(ref):
+        size = sum(d.size for d in documents)
+        stored = any(d.ref is not None for d in documents)
+        if stored and size >= self._policy.stream_bytes and can_stream(sides):
+            infos = [as2.AttachmentInfo(a.size, a.filename, a.content_type) for a in attachments]
+            streamer = Streamer(
+                first.size,
+                sender=sides.local,
+                receiver=sides.remote,
+                attachments=infos,
+                **options,
+            )
+            async for chunk in self._chunks(documents):
                 streamer.digest(chunk)
             plan = streamer.plan()
-            log.info("streaming %s (%d bytes) to %s", row["message_id"], ref.size, row["partner"])
+            log.info("streaming %s (%d bytes) to %s", row["message_id"], size, row["partner"])
             return plan, Upload(
                 plan,
-                lambda: self._documents.chunks(ref),
+                lambda: self._chunks(documents),
                 keep_copy=self._policy.keep_sent_messages,
             )
-        if ref.size >= self._policy.stream_bytes:
+        if stored and size >= self._policy.stream_bytes:
             log.warning(
                 "building %s (%d bytes) for %s in memory, about 6x its size at the peak: "
                 "a token in the body (a form around the message) is not streamed",
                 row["message_id"],
-                ref.size,
+                size,
                 row["partner"],
             )
-        return await self._build_in_memory(await self._documents.get(ref), sides, options)
+        payloads = [await self._bytes(d) for d in documents]
+        options["attachments"] = [
+            as2.Attachment(data, a.filename, a.content_type)
+            for data, a in zip(payloads[1:], attachments, strict=True)
+        ]
+        return await self._build_in_memory(payloads[0], size, sides, options)
+
+    async def _bytes(self, document: Document) -> bytes:
+        if document.kept is not None:
+            return document.kept
+        assert document.ref is not None
+        return await self._documents.get(document.ref)
+
+    async def _chunks(self, documents: Sequence[Document]) -> AsyncIterator[bytes]:
+        """Every document's bytes, one after the other, in chunks (a kept one whole)."""
+        for document in documents:
+            if document.kept is not None:
+                if document.kept:
+                    yield document.kept
+                continue
+            assert document.ref is not None
+            async for chunk in self._documents.chunks(document.ref):
+                yield chunk
 
     async def _build_in_memory(
-        self, data: bytes, sides: Sides, options: dict[str, Any]
+        self, data: bytes, size: int, sides: Sides, options: dict[str, Any]
     ) -> tuple[as2.OutgoingMessage, bytes]:
         built = await run_sized(
-            len(data), as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
+            size, as2.build_message, data, sender=sides.local, receiver=sides.remote, **options
         )
         return built, built.body
 

@@ -63,23 +63,25 @@ class OutboundSettings(ServiceSettings):
         default=64 * 1024,
         ge=0,
         validation_alias=_env("keep_in_database_bytes"),
-        description="Inline documents up to this size stay in the message's database row until "
-        "it is settled, instead of going to the object store (five NATS requests fewer per "
-        "message); 0 sends every document through the object store",
+        description="Inline documents up to this size (a request's inline documents together, "
+        "attachments included) stay in the message's database row until it is settled, "
+        "instead of going to the object store (five NATS requests fewer per message); 0 "
+        "sends every document through the object store",
     )
     stream_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=0,
         validation_alias=_env("stream_bytes"),
-        description="Documents of this size and more are read and sent in chunks, never held "
-        "whole in memory (partnerships without compression only)",
+        description="Documents of this size and more (a message's documents together, "
+        "attachments included) are read and sent in chunks, never held whole in memory "
+        "(except for a partner whose token goes in the body)",
     )
     max_in_memory_bytes: int = Field(
         default=256 * 1024 * 1024,
         gt=0,
         validation_alias=_env("max_in_memory_bytes"),
-        description="Larger documents that cannot be streamed (compression, a token in the "
-        "body) fail with a reason rather than risk the memory limit (~6-8x the document)",
+        description="Larger documents (a message's together) that cannot be streamed (a token "
+        "in the body) fail with a reason rather than risk the memory limit (~6-8x the document)",
     )
     keep_sent_messages: bool = Field(
         default=True,

@@ -27,6 +27,10 @@ messages = sa.Table(
     # AS2BUS_OUTBOUND_KEEP_IN_DATABASE_BYTES) its bytes here until the message is settled.
     sa.Column("document", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("content", sa.LargeBinary(), nullable=True),
+    # The documents after the first (RFC 6362 multiple attachments), NULL for one document:
+    # filename, content type, size and a reference, or none when its bytes follow the first
+    # document's in ``content`` (see outbound/documents.py).
+    sa.Column("attachments", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("overrides", sa.JSON(), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
