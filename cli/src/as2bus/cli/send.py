@@ -1,5 +1,5 @@
-"""``as2bus send FILE --from STATION --to PARTNER``: publish a send request and wait for the
-message's outcome.
+"""``as2bus send FILE... --from STATION --to PARTNER``: publish a send request (several files:
+one message of several documents) and wait for the message's outcome.
 
 The outcome is judged from the message's events by the rule tracklog-svc applies
 (``as2bus.shared.contracts.verdict``), and printed in the same words, so ``as2bus send`` and
@@ -22,8 +22,14 @@ from nats.errors import Error as NatsError
 
 from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.shared.bus import inbox_prefix
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import OutboundFacts, SendRequest, Verdict, parse_event
+from as2bus.shared.bus.send import Attachment, send_document
+from as2bus.shared.contracts import (
+    MAX_ATTACHMENTS,
+    OutboundFacts,
+    SendRequest,
+    Verdict,
+    parse_event,
+)
 from as2bus.shared.contracts.verdict import known, observe, outbound_verdict
 
 #: Exit codes by verdict; 2 is click's usage error, 4 a wait that ran out.
@@ -130,7 +136,14 @@ def _check_later(request: SendRequest, outcome: Outcome | None) -> str:
 
 
 def send(
-    file: Annotated[Path, typer.Argument(help="The document to send.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The document to send; several go as one message (RFC 6362 multiple "
+            "attachments: the partner must support them).",
+            metavar="FILE",
+        ),
+    ],
     station: Annotated[str, typer.Option("--from", help="Our station's AS2 ID.")],
     partner: Annotated[str, typer.Option("--to", help="The partner's AS2 ID.")],
     content_type: Annotated[
@@ -148,34 +161,43 @@ def send(
         str, typer.Option(envvar="AS2BUS_NATS_URL", help="The gateway's NATS.")
     ] = "nats://127.0.0.1:4222",
 ) -> None:
-    """Send a file to a partner and wait for its outcome (its MDN, or the HTTP answer when
-    the partner sends no MDN). The last line is the verdict in tracklog's words: delivered,
-    delivered with warnings: ..., failed: ... or rejected: ...
+    """Send a file (or several, in one message) to a partner and wait for its outcome (its
+    MDN, or the HTTP answer when the partner sends no MDN). The last line is the verdict in
+    tracklog's words: delivered, delivered with warnings: ..., failed: ... or rejected: ...
 
     Exit codes: 0 delivered; 1 failed or rejected, or the gateway cannot be reached; 2 usage
     error; 3 delivered with warnings; 4 no outcome within --wait (the line says what to run to
     check later: as2bus track show MESSAGE-ID).
     """
-    try:
-        data = file.read_bytes()
-    except OSError as err:
-        raise CliError(f"cannot read {file}: {err.strerror}") from None
+    if len(files) > MAX_ATTACHMENTS:
+        raise CliError(f"{len(files)} files: one message holds at most {MAX_ATTACHMENTS}")
+    contents = []
+    for file in files:
+        try:
+            contents.append(file.read_bytes())
+        except OSError as err:
+            raise CliError(f"cannot read {file}: {err.strerror}") from None
+    extra = [
+        Attachment(data, file.name, content_type)
+        for file, data in zip(files[1:], contents[1:], strict=True)
+    ]
     request, outcome = asyncio.run(
         _send(
             nats_url,
-            data,
+            contents[0],
             wait,
             station=station,
             partner=partner,
-            filename=file.name,
+            filename=files[0].name,
             content_type=content_type,
             subject=subject,
             request_id=request_id,
+            attachments=extra,
         )
     )
-    typer.echo(
-        f"send request {request.request_id}: {file.name} ({len(data)} bytes) {station} -> {partner}"
-    )
+    names = ", ".join(f.name for f in files)
+    size = sum(len(c) for c in contents)
+    typer.echo(f"send request {request.request_id}: {names} ({size} bytes) {station} -> {partner}")
     if outcome is None:
         typer.echo(f"  not waiting for the outcome; check with: {_check_later(request, None)}")
         return

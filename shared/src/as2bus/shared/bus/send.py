@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.client import Client
 from nats.js.api import PubAck
 
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import MAX_INLINE_BYTES, SEND_SUBJECT, SendOverrides, SendRequest
+from as2bus.shared.contracts import (
+    MAX_INLINE_BYTES,
+    SEND_SUBJECT,
+    SendAttachment,
+    SendOverrides,
+    SendRequest,
+)
 from as2bus.shared.subjects import COMMANDS_STREAM
 
 
@@ -29,6 +38,15 @@ async def publish_send_request(client: Client, request: SendRequest) -> PubAck:
     )
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """One more document of the same message (RFC 6362 multiple attachments)."""
+
+    data: bytes
+    filename: str | None = None
+    content_type: str = "application/edi-x12"
+
+
 async def send_document(
     client: Client,
     data: bytes,
@@ -40,23 +58,43 @@ async def send_document(
     subject: str = "AS2 Message",
     request_id: str | None = None,
     overrides: SendOverrides | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> SendRequest:
-    """Store the document (inline when small), publish the request, return it."""
-    fields = {
-        "request_id": request_id or str(uuid.uuid4()),
-        "station": station,
-        "partner": partner,
-        "filename": filename,
-        "content_type": content_type,
-        "subject": subject,
-        "overrides": overrides,
-    }
-    if len(data) <= MAX_INLINE_BYTES:
-        request = SendRequest(**fields, inline_base64=base64.b64encode(data).decode())
-    else:
-        js = client.jetstream()
-        store = DocumentStore(await documents_bucket(js), js)
-        ref = await store.put(f"out/{fields['request_id']}", data)
-        request = SendRequest(**fields, document=ref)
+    """Store the documents (inline while they fit the inline allowance together), publish the
+    request, return it. ``attachments``: more documents in the same message, after ``data``."""
+    request_id = request_id or str(uuid.uuid4())
+    store: DocumentStore | None = None
+    room = MAX_INLINE_BYTES
+
+    async def document(name: str, content: bytes) -> dict[str, Any]:
+        nonlocal store, room
+        if len(content) <= room:
+            room -= len(content)
+            return {"inline_base64": base64.b64encode(content).decode()}
+        if store is None:
+            js = client.jetstream()
+            store = DocumentStore(await documents_bucket(js), js)
+        return {"document": await store.put(name, content)}
+
+    first = await document(f"out/{request_id}", data)
+    extra = [
+        SendAttachment(
+            filename=a.filename,
+            content_type=a.content_type,
+            **await document(f"out/{request_id}/{i}", a.data),
+        )
+        for i, a in enumerate(attachments, start=1)
+    ]
+    request = SendRequest(
+        request_id=request_id,
+        station=station,
+        partner=partner,
+        filename=filename,
+        content_type=content_type,
+        subject=subject,
+        overrides=overrides,
+        attachments=extra,
+        **first,
+    )
     await publish_send_request(client, request)
     return request

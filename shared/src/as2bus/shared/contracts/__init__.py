@@ -60,6 +60,7 @@ from as2bus.shared.contracts.messages import (
     Rejection,
 )
 from as2bus.shared.contracts.outbound import (
+    MAX_ATTACHMENTS,
     MAX_INLINE_BYTES,
     SEND_SUBJECT,
     AttemptStart,
@@ -90,6 +91,7 @@ from as2bus.shared.contracts.verdict import (
 
 __all__ = [
     "DOCUMENTS_BUCKET",
+    "MAX_ATTACHMENTS",
     "MAX_INLINE_BYTES",
     "SEND_SUBJECT",
     "AttemptStart",
