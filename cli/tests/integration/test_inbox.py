@@ -18,15 +18,26 @@ from pathlib import Path
 from as2bus.cli.inbox import follow
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import MessageReceived, ReceivedDocument
+from as2bus.shared.contracts import MessageReceived, ReceivedAttachment, ReceivedDocument
 from as2bus.shared.testing.infra import LocalNats, free_port
 
 
-async def publish_received(nats_url: str, filename: str, data: bytes) -> None:
+async def publish_received(
+    nats_url: str, filename: str, data: bytes, *more: tuple[str, bytes]
+) -> None:
+    """A MessageReceived for a stored document (and ``more`` documents as its attachments)."""
     bus = await open_bus(nats_url, name="test-inbox")
     try:
         store = DocumentStore(await documents_bucket(bus.js), bus.js)
         ref = await store.put(f"in/{uuid.uuid4()}", data)
+        attachments = [
+            ReceivedAttachment(
+                document=await store.put(f"in/{uuid.uuid4()}", content),
+                filename=name,
+                content_type="application/pdf",
+            )
+            for name, content in more
+        ]
         event = MessageReceived(
             correlation_id="<m@acme>",
             data=ReceivedDocument(
@@ -43,6 +54,7 @@ async def publish_received(nats_url: str, filename: str, data: bytes) -> None:
                 mic=None,
                 mic_alg=None,
                 received_at=datetime.now(UTC),
+                attachments=attachments,
             ),
         )
         await publish_event(bus.broker, event)
@@ -66,6 +78,20 @@ async def test_received_documents_are_saved_once_each(nats_url: str, tmp_path: P
     await publish_received(nats_url, "inv.edi", b"later")
     assert await follow(nats_url, tmp_path, once=True, report=lines.append) == 1
     assert (tmp_path / "inv.edi").read_bytes() == b"later"
+
+
+async def test_every_document_of_a_message_is_saved_once(nats_url: str, tmp_path: Path) -> None:
+    """A message of three documents (RFC 6362): three files, and a second run saves none."""
+    await publish_received(nats_url, "order.x12", b"ISA*1~", ("spec.pdf", b"%PDF-1"), ("", b"x"))
+    lines: list[str] = []
+    assert await follow(nats_url, tmp_path, once=True, report=lines.append) == 3
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.startswith(".")}
+    assert files["order.x12"] == b"ISA*1~"
+    assert files["spec.pdf"] == b"%PDF-1"
+    (unnamed,) = set(files) - {"order.x12", "spec.pdf"}
+    assert unnamed.startswith("acme-")  # no filename: a name of its own
+    assert files[unnamed] == b"x"
+    assert await follow(nats_url, tmp_path, once=True, report=lines.append) == 0
 
 
 @contextlib.asynccontextmanager

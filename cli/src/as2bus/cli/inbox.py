@@ -30,7 +30,7 @@ from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.cli.inbox_files import safe_name, save_chunks, seen
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import MessageReceived
+from as2bus.shared.contracts import DocumentRef, MessageReceived
 from as2bus.shared.subjects import EVENTS_STREAM
 
 Report = Callable[[str], None]
@@ -119,27 +119,41 @@ class Follower:
                 await asyncio.wait_for(nc.close(), RETRY_SECONDS)
 
     async def _save(self, store: DocumentStore, msg: Msg) -> None:
+        """Every document of the event (the first, then its attachments), each once: the
+        event is acknowledged when all are on disk, and asked again later when one is not."""
         event = MessageReceived.model_validate_json(msg.data)
-        event_id, ref = str(event.event_id), event.data.document
-        while event_id not in self._done:
-            fallback = f"{event.data.partner}-{ref.sha256[:12]}.dat"
-            name = safe_name(event.data.filename, fallback)
-            try:
-                path, size = await save_chunks(self.directory, name, store.chunks(ref), event_id)
-            except ObjectNotFoundError:
-                self.report(f"skipped {name} from {event.data.partner}: its document is gone")
-                break
-            except ValueError:  # not the bytes the event names: never saved, asked again later
-                self.report(f"{name} from {event.data.partner} does not match its checksum")
+        data, event_id = event.data, str(event.event_id)
+        documents = [(event_id, data.document, data.filename)] + [
+            (f"{event_id}.{i}", a.document, a.filename)
+            for i, a in enumerate(data.attachments, start=1)
+        ]
+        for key, ref, filename in documents:
+            if not await self._save_one(store, key, ref, filename, data.partner):
                 await msg.nak(delay=60)
                 return
+        await msg.ack()
+
+    async def _save_one(
+        self, store: DocumentStore, key: str, ref: DocumentRef, filename: str | None, partner: str
+    ) -> bool:
+        """One document under ``key``; False when it must be asked for again later."""
+        while key not in self._done:
+            name = safe_name(filename, f"{partner}-{ref.sha256[:12]}.dat")
+            try:
+                path, size = await save_chunks(self.directory, name, store.chunks(ref), key)
+            except ObjectNotFoundError:
+                self.report(f"skipped {name} from {partner}: its document is gone")
+                return True
+            except ValueError:  # not the bytes the event names: never saved, asked again later
+                self.report(f"{name} from {partner} does not match its checksum")
+                return False
             except TRANSIENT:  # NATS went away mid-document: read it again once it is back
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            self._done.add(event_id)
+            self._done.add(key)
             self.saved += 1
-            self.report(f"saved {path} ({size} bytes) from {event.data.partner}")
-        await msg.ack()
+            self.report(f"saved {path} ({size} bytes) from {partner}")
+        return True
 
 
 async def follow(
