@@ -126,3 +126,73 @@ async def test_an_inbound_message_names_the_certificate_that_verified_it(app: An
     assert '<a href="/tracklog/i1/download/message">The message as received</a>' in page
     assert '<section class="mdn">' not in page  # the MDN section is for outbound messages
     assert answer.content == SENT
+
+
+def several(store: FakeDocuments) -> dict[str, Any]:
+    """An inbound message of three documents (RFC 6362), all kept."""
+    first = store.keep("in/x", b"ISA*first~").model_dump()
+    more = [
+        {"filename": "invoice <1>.xml", "content_type": "application/xml", "size": 10,
+         "document": store.keep("in/x/attachment-1", b"<invoice/>").model_dump()},
+        {"filename": None, "content_type": "application/pdf", "size": 8,
+         "document": store.keep("in/x/attachment-2", b"%PDF-1.7").model_dump()},
+    ]  # fmt: skip
+    return {
+        "id": "i3", "direction": "inbound", "status": "mdn-sent", "attempts": 0,
+        "filename": "order.x12", "content_type": "application/edi-x12", "size": 10,
+        "document": first, "attachments": more, "created_at": T, "received_at": T,
+        "timeline": [],
+    }  # fmt: skip
+
+
+async def test_every_document_of_a_message_is_listed_and_downloads(app: Any) -> None:
+    app.state.backends.tracklog.details["i3"] = several(app.state.documents)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/i3")).text
+        second = await http.get("/tracklog/i3/download/attachment/1")
+        third = await http.get("/tracklog/i3/download/attachment/2")
+        first = await http.get("/tracklog/i3/download/document")
+    assert '<a href="/tracklog/i3/download/document">The document</a> (order.x12)' in page
+    assert ('<a href="/tracklog/i3/download/attachment/1">Document 2</a> '
+            "(invoice &lt;1&gt;.xml, application/xml, 10 bytes)") in page  # fmt: skip
+    assert ('<a href="/tracklog/i3/download/attachment/2">Document 3</a> '
+            "(no file name, application/pdf, 8 bytes)") in page  # fmt: skip
+    assert '<dd class="documents">3 in one message' in page
+    assert [first.content, second.content, third.content] == [b"ISA*first~", b"<invoice/>",
+                                                               b"%PDF-1.7"]  # fmt: skip
+    assert second.headers["content-type"].startswith("application/xml")
+    assert "filename*=UTF-8''invoice%20%3C1%3E.xml" in second.headers["content-disposition"]
+    assert third.headers["content-type"] == "application/pdf"
+    assert "filename*=UTF-8''document-3" in third.headers["content-disposition"]
+    assert app.state.documents.open_reads == 0
+
+
+async def test_a_document_out_of_range_or_gone_is_said_so(app: Any) -> None:
+    app.state.backends.tracklog.details["i3"] = several(app.state.documents)
+    app.state.backends.tracklog.details["m1"] = delivered(app.state.documents)
+    app.state.documents.objects.pop("in/x/attachment-2")
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        gone = await http.get("/tracklog/i3/download/attachment/2")
+        beyond = await http.get("/tracklog/i3/download/attachment/3")
+        before = await http.get("/tracklog/i3/download/attachment/0")
+        unknown = await http.get("/tracklog/nope/download/attachment/1")
+        one = await http.get("/tracklog/m1/download/attachment/1")
+    assert gone.status_code == 410
+    assert "its retention is over" in gone.text
+    assert "There is no document 4 of message i3" in beyond.text
+    assert "There is no document 1 of message i3" in before.text
+    assert "There is no message nope" in unknown.text
+    assert "There is no document 2 of message m1" in one.text  # one document: nothing more
+
+
+async def test_a_message_of_one_document_lists_no_more(app: Any) -> None:
+    detail = several(app.state.documents)
+    del detail["attachments"]  # as from a tracklog-svc before attachments
+    app.state.backends.tracklog.details["i1"] = detail
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/i1")).text
+    assert "download/attachment" not in page
+    assert 'class="documents"' not in page

@@ -117,3 +117,33 @@ async def test_the_message_as_received_stays_until_the_latest_deadline_consumed_
     assert store.deleted[-1] == "read/as-received"
     assert await purge.purge() == 0  # each deleted once
     await engine.dispose()
+
+
+async def test_the_documents_after_the_first_go_with_it(tmp_path: Path) -> None:
+    """A message of three documents (RFC 6362): all three are deleted, once."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'i.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.insert(received_messages),
+            [row("three", 5, 800) | {"attachments": 2}, row("one", 6, 800) | {"attachments": 0}],
+        )
+
+    async def consumed_up_to() -> int | None:
+        return None
+
+    store = FakeStore()
+    purge = ReceivedDocuments(
+        sessions,
+        store,  # type: ignore[arg-type]
+        consumed_up_to,
+        grace=timedelta(hours=24),
+        keep=timedelta(hours=720),
+        clock=lambda: START,
+    )
+    assert await purge.purge() == 2
+    assert sorted(store.deleted) == ["one", "three", "three/attachment-1", "three/attachment-2"]
+    assert await purge.purge() == 0
+    await engine.dispose()

@@ -31,7 +31,8 @@ def waves() -> list[list[Event]]:
         first += events[:2]
         second += events[2:-1]
         third += events[-1:]
-        received = inbound(f"<i{n}@acme>", at=at, duplicates=n % 2)
+        more = [(f"part-{k}.xml", "application/xml", 100 + k) for k in range(n % 3)]
+        received = inbound(f"<i{n}@acme>", at=at, duplicates=n % 2, attachments=more)
         (first if n % 2 else second).extend(received[:1])
         third.extend(received[1:])
     third.append(rejected(direction="inbound", message_id="<bad@acme>"))

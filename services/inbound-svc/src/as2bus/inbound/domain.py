@@ -19,6 +19,15 @@ def document_name(partner: str, message_id: str) -> str:
     return f"in/{received_event_id(partner, message_id)}"
 
 
+def attachment_name(document: str, index: int) -> str:
+    """Where a message's ``index``-th document after the first (1, 2, ...) is kept, beside the
+    first (``document``): stable, so a message processed again after a crash overwrites its
+    objects rather than adding more."""
+    if index < 1:
+        raise ValueError(f"attachments are numbered from 1, not {index}")
+    return f"{document}/attachment-{index}"
+
+
 def as_received_name(document: str) -> str:
     """Where the message as received is kept, beside its document."""
     return f"{document}/as-received"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-RECEIVED = Counter("as2bus_inbound_received_total", "Documents received and delivered", ["partner"])
+RECEIVED = Counter("as2bus_inbound_received_total", "Messages received and delivered", ["partner"])
+DOCUMENTS = Counter(
+    "as2bus_inbound_documents_total",
+    "Documents delivered: one per message, more for a message with several (RFC 6362)",
+    ["partner"],
+)
 REJECTED = Counter(
     "as2bus_inbound_rejected_total",
     "Messages refused, by disposition modifier",

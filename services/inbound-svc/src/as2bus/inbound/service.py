@@ -1,8 +1,9 @@
 """Receiving an AS2 message: decrypt and verify, deliver once, answer with an MDN.
 
-Order matters: the document is stored and MessageReceived is on the bus *before* the MDN says
-``processed``. If that fails, the claim on the Message-ID is released and the MDN says so, so
-the partner's resend is processed afresh; nothing is half-delivered.
+Order matters: the documents (a message may carry several, RFC 6362) are stored and
+MessageReceived is on the bus *before* the MDN says ``processed``. If any of that fails, the
+claim on the Message-ID is released and the partner is asked to send again (503), so its
+resend is processed afresh; nothing is half-delivered.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from typing import Any, BinaryIO
 from as2bus import as2
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
-from as2bus.inbound.domain import Answer, as_received_name, document_name, received_event_id
+from as2bus.inbound.domain import (
+    Answer,
+    as_received_name,
+    attachment_name,
+    document_name,
+    received_event_id,
+)
 from as2bus.inbound.metrics import (
+    DOCUMENTS,
     DUPLICATES,
     MDNS,
     MDNS_RECEIVED,
@@ -38,6 +46,7 @@ from as2bus.shared.contracts import (
     MessageDuplicate,
     MessageReceived,
     MessageRejected,
+    ReceivedAttachment,
     ReceivedDocument,
     Rejection,
 )
@@ -90,8 +99,7 @@ class Receiver:
         try:
             answer = await self._deliver(message, parties, headers, body)
         finally:
-            if message.payload_file is not None:
-                message.payload_file.file.close()
+            close_documents(message)
         PROCESSING.labels(parties.partner.as2_id).observe(time.perf_counter() - started)
         return answer
 
@@ -133,14 +141,24 @@ class Receiver:
                 )
             )
             return await self._answer(message, parties.local, None)
+        count = 1 + len(message.attachments)
         try:
             name = document_name(partner, message.message_id)
-            spooled = message.payload_file
-            if spooled is None:
-                ref = await self._documents.put(name, message.payload)
-            else:
-                ref = await self._documents.put_file(
-                    name, spooled.file, spooled.offset, spooled.size
+            ref = await self._store(name, message.payload, message.payload_file)
+            # One at a time, each from where the codec left it (memory or its file): never a
+            # second copy of a document in memory. Names follow the first document's, so a
+            # message processed again after a crash overwrites rather than adds.
+            attachments = []
+            for index, attachment in enumerate(message.attachments, 1):
+                stored = await self._store(
+                    attachment_name(name, index), attachment.payload, attachment.payload_file
+                )
+                attachments.append(
+                    ReceivedAttachment(
+                        document=stored,
+                        filename=attachment.filename,
+                        content_type=attachment.content_type,
+                    )
                 )
             raw = await self._keep_as_received(name, headers, body)
             sequence = await self._publish(
@@ -166,6 +184,7 @@ class Receiver:
                         if message.verified_by
                         else None,
                         raw=raw,
+                        attachments=attachments,
                     ),
                 )
             )
@@ -173,9 +192,13 @@ class Receiver:
             # (see adapters/retention.py); a publisher that does not say is kept the longest.
             at = sequence if isinstance(sequence, int) else None
             kept = raw.name if raw is not None else None
-            await self._ledger.delivered(partner, message.message_id, name, at, kept)
+            await self._ledger.delivered(
+                partner, message.message_id, name, at, kept, attachments=len(attachments)
+            )
         except Exception:  # storage or bus failure: nothing delivered, and it may pass
-            log.exception("could not deliver %s from %s", message.message_id, partner)
+            log.exception(
+                "could not deliver %s from %s (%d document(s))", message.message_id, partner, count
+            )
             await self._ledger.release(partner, message.message_id)
             # A 503, not a negative MDN: senders (ours included) take "processed/error" as
             # final and give up, but retry a 5xx; the released claim lets the resend through.
@@ -186,7 +209,22 @@ class Receiver:
                 {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         RECEIVED.labels(partner).inc()
+        DOCUMENTS.labels(partner).inc(count)
+        if count > 1:
+            total = ref.size + sum(a.document.size for a in attachments)
+            log.info(
+                "received %s from %s: %d documents, %d bytes", message.message_id, partner,
+                count, total,
+            )  # fmt: skip
         return await self._answer(message, parties.local, None)
+
+    async def _store(
+        self, name: str, payload: bytes, spooled: as2.SpooledPayload | None
+    ) -> DocumentRef:
+        """A document into the object store: from memory, or streamed from its file."""
+        if spooled is None:
+            return await self._documents.put(name, payload)
+        return await self._documents.put_file(name, spooled.file, spooled.offset, spooled.size)
 
     async def _keep_as_received(
         self, document: str, headers: Mapping[str, str], body: bytes | BinaryIO
@@ -320,6 +358,17 @@ _UNRECORDED = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 
 def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _UNRECORDED}
+
+
+def close_documents(message: as2.ReceivedMessage) -> None:
+    """Close the files the codec left the documents in, each once (several documents may
+    share one file)."""
+    files = [message.payload_file, *(a.payload_file for a in message.attachments)]
+    closed: list[BinaryIO] = []
+    for spooled in files:
+        if spooled is not None and not any(spooled.file is f for f in closed):
+            closed.append(spooled.file)
+            spooled.file.close()
 
 
 def _summary_of(message: as2.ReceivedMessage) -> as2.RequestSummary:

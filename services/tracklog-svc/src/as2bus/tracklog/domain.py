@@ -56,6 +56,9 @@ class MessageState:
     content_type: str | None = None
     size: int | None = None
     document: dict[str, Any] | None = None
+    #: Inbound: the documents after the first (RFC 6362), each a ReceivedAttachment's JSON
+    #: (document, filename, content_type); None for a message of one document.
+    attachments: list[dict[str, Any]] | None = None
     subject: str | None = None
     replays: str | None = None  # outbound: the Message-ID this message is a resend of
     mdn_raw: dict[str, Any] | None = None  # outbound: the partner's MDN as received (a ref)

@@ -175,15 +175,20 @@ def _rejected(state: MessageState, event: MessageRejected, t: datetime) -> str:
 
 def _received(state: MessageState, event: MessageReceived, t: datetime) -> str:
     d = event.data
+    attachments = [a.model_dump(mode="json") for a in d.attachments] or None
     _own(state, message_id=d.message_id, station=d.station, partner=d.partner,
          filename=d.filename, content_type=d.content_type, size=d.document.size,
          document=d.document.model_dump(mode="json"), subject=d.subject,
-         signature="valid" if d.signed else "unsigned")  # fmt: skip
+         signature="valid" if d.signed else "unsigned", attachments=attachments)  # fmt: skip
     state.received_at = _earliest(state.received_at, t)
     security = [name for name in ("signed", "encrypted", "compressed") if getattr(d, name)]
-    return f"received {d.filename or 'document'} ({d.document.size} bytes" + (
+    summary = f"received {d.filename or 'document'} ({d.document.size} bytes" + (
         f", {', '.join(security)})" if security else ")"
     )
+    if d.attachments:
+        more, size = len(d.attachments), sum(a.document.size for a in d.attachments)
+        summary += f" and {more} more document{'s' if more > 1 else ''} ({size} bytes)"
+    return summary
 
 
 def _duplicate(state: MessageState, event: MessageDuplicate, t: datetime) -> str:

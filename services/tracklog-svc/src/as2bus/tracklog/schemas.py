@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 
 from as2bus.shared.contracts import describe
 from as2bus.tracklog.domain import Direction, Status
@@ -56,9 +56,30 @@ class TimelineItem(BaseModel):
     data: dict[str, Any] = Field(description="The event's data as published")
 
 
+class AttachmentOut(BaseModel):
+    """One more document of a received message (RFC 6362), after the first."""
+
+    filename: str | None
+    content_type: str
+    size: int = Field(description="The document's size in bytes")
+    document: dict[str, Any] = Field(description="Object-store reference of the document")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_of_its_document(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "size" not in value:
+            return value | {"size": (value.get("document") or {}).get("size")}
+        return value
+
+
 class MessageDetail(MessageSummary):
     subject: str | None
     document: dict[str, Any] | None = Field(description="Object-store reference of the document")
+    attachments: list[AttachmentOut] = Field(
+        default_factory=list,
+        description="Inbound: the message's documents after the first (`document`), in order, "
+        "when the partner sent several in one message (RFC 6362); empty for one document",
+    )
     events: int
     queued_at: datetime | None
     sent_at: datetime | None
@@ -91,6 +112,11 @@ class MessageDetail(MessageSummary):
         "(headers and body, byte for byte)",
     )
     timeline: list[TimelineItem]
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _none_is_none_attached(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class StatusCount(BaseModel):

@@ -24,6 +24,7 @@ from as2bus.shared.contracts import (
     MessageRetrying,
     MessageSent,
     OutboundMessage,
+    ReceivedAttachment,
     ReceivedDocument,
     Rejection,
     Retry,
@@ -100,13 +101,18 @@ def inbound(
     mdn_delivered: bool = True,
     mdn_mode: Literal["sync", "async"] = "sync",
     duplicates: int = 0,
+    attachments: Iterable[tuple[str | None, str, int]] = (),
 ) -> list[Event]:
-    """Received, our MDN (sync, or async with its outcome), then ``duplicates`` resends."""
+    """Received, our MDN (sync, or async with its outcome), then ``duplicates`` resends.
+    ``attachments``: the documents after the first, (filename, content type, size) each."""
+    more = [ReceivedAttachment(document=_doc(f"in/{message_id}/attachment-{n}", size_),
+                               filename=name, content_type=kind)
+            for n, (name, kind, size_) in enumerate(attachments, 1)]  # fmt: skip
     doc = ReceivedDocument(message_id=message_id, station=station, partner=partner,
                            filename=filename, content_type="application/edi-x12", subject="PO",
                            document=_doc(f"in/{message_id}", size), signed=True, encrypted=True,
                            compressed=False, mic="y, sha256", mic_alg="sha256",
-                           received_at=at)  # fmt: skip
+                           received_at=at, attachments=more)  # fmt: skip
     events: list[Event] = [MessageReceived(correlation_id=message_id, occurred_at=at, data=doc)]
     outcome = MdnOutcome(original_message_id=message_id, station=station, partner=partner,
                          mode=mdn_mode, disposition="processed", signed=True,

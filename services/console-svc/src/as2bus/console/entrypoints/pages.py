@@ -220,17 +220,40 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
     if detail is None:
         return page(request, "missing.html", who, what=f"message {ref}")
     kept = _kept(detail, what)
-    store = documents(request)
     if kept is None:
         return _gone(request, who, f"There is no {what} to download: {DOWNLOADS[what]}.")
-    ref_ = DocumentRef.model_validate(kept)
-    if await store.stored(ref_.name) is None:
-        return _gone(request, who, f"The {what} is no longer kept: its retention is over "
-                     "(docs/integrating.md, \"How long documents stay\").")  # fmt: skip
     if what == "document":
         name, media = detail.get("filename") or "document", detail.get("content_type")
     else:
         name, media = f"{'mdn' if what == 'mdn' else 'as2-message'}-{ref}.eml", "message/rfc822"
+    return await _stream_kept(request, who, kept, what, name, media)
+
+
+@router.get("/tracklog/{ref}/download/attachment/{number}", response_model=None)
+async def download_attachment(request: Request, ref: str, number: int, who: Viewer) -> Response:
+    """One of a received message's documents after the first (RFC 6362 multiple
+    attachments; ``number`` from 1), streamed from the object store like the first."""
+    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    if detail is None:
+        return page(request, "missing.html", who, what=f"message {ref}")
+    attached: list[dict[str, Any]] = detail.get("attachments") or []
+    if not 1 <= number <= len(attached):
+        return page(request, "missing.html", who, what=f"document {number + 1} of message {ref}")
+    found = attached[number - 1]
+    name = found.get("filename") or f"document-{number + 1}"
+    return await _stream_kept(request, who, found["document"], "document", name,
+                              found.get("content_type"))  # fmt: skip
+
+
+async def _stream_kept(
+    request: Request, who: Any, kept: dict[str, Any], what: str, name: str, media: str | None
+) -> Response:
+    """A kept object as a download named ``name``; 410 when its retention is over."""
+    store = documents(request)
+    ref_ = DocumentRef.model_validate(kept)
+    if await store.stored(ref_.name) is None:
+        return _gone(request, who, f"The {what} is no longer kept: its retention is over "
+                     "(docs/integrating.md, \"How long documents stay\").")  # fmt: skip
     disposition = f"attachment; filename*=UTF-8''{quote(name)}"
     return StreamingResponse(store.chunks(ref_), media_type=media or "application/octet-stream",
                              headers={"Content-Disposition": disposition})  # fmt: skip

@@ -65,9 +65,12 @@ class Ledger:
         document: str,
         event_seq: int | None = None,
         raw_document: str | None = None,
+        *,
+        attachments: int = 0,
     ) -> None:
         """MessageReceived is on the bus (at ``event_seq`` in the events stream); the message
-        as received is kept as ``raw_document`` (None: not kept)."""
+        as received is kept as ``raw_document`` (None: not kept); ``attachments``: how many
+        documents after the first are kept beside ``document`` (``domain.attachment_name``)."""
         await self._set(
             partner,
             message_id,
@@ -75,6 +78,7 @@ class Ledger:
             document=document,
             event_seq=event_seq,
             raw_document=raw_document,
+            attachments=attachments,
         )
 
     async def release(self, partner: str, message_id: str) -> None:

@@ -7,7 +7,7 @@ filter takes MessageReceived (your systems, ``as2bus inbox``, tracklog-svc) has 
 the event, i.e. its acknowledgement floor has passed the event's sequence. A system that
 stops reading keeps documents until the latest deadline, so delete a durable consumer you no
 longer use. The ledger row stays (it recognises a resent Message-ID); its document name is
-cleared.
+cleared. A message's documents after the first (RFC 6362) go with the first.
 
 The message as received (the record of what the partner signed) is kept until the latest
 deadline, consumed or not."""
@@ -22,6 +22,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.inbound.adapters.tables import received_messages
+from as2bus.inbound.domain import attachment_name
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.subjects import EVENTS_STREAM
 
@@ -93,10 +94,16 @@ class ReceivedDocuments:
         async with self._sessions() as session:
             due = (
                 await session.execute(
-                    sa.select(table.c.id, table.c.document).where(kept & over).limit(self._batch)
+                    sa.select(table.c.id, table.c.document, table.c.attachments)
+                    .where(kept & over)
+                    .limit(self._batch)
                 )
             ).all()
         for row in due:
+            # The attachments first: a crash in between leaves the first document's name
+            # in the row, so the next turn deletes whatever is left.
+            for index in range(1, (row.attachments or 0) + 1):
+                await self._documents.delete(attachment_name(row.document, index))
             await self._documents.delete(row.document)
         if due:
             async with self._sessions() as session, session.begin():

@@ -29,6 +29,9 @@ received_messages = sa.Table(
     # The message as received (headers and body), kept for the retention whether or not the
     # document has been consumed: the record of what the partner signed.
     sa.Column("raw_document", sa.String(200), nullable=True),
+    # How many documents after the first the message carried (RFC 6362), kept beside
+    # ``document`` under ``domain.attachment_name``: the retention deletes them with it.
+    sa.Column("attachments", sa.Integer(), nullable=False, server_default="0"),
     sa.UniqueConstraint("partner", "message_id", name="uq_received_messages_partner_msgid"),
 )
 

@@ -38,6 +38,8 @@ messages = sa.Table(
     sa.Column("content_type", sa.String(255), nullable=True),
     sa.Column("size", sa.BigInteger(), nullable=True),
     sa.Column("document", sa.JSON(), nullable=True),
+    # Inbound: the documents after the first (RFC 6362), as MessageReceived lists them.
+    sa.Column("attachments", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("subject", sa.Text(), nullable=True),
     sa.Column("replays", sa.String(998), nullable=True),
     sa.Column("mdn_raw", sa.JSON(none_as_null=True), nullable=True),
