@@ -329,7 +329,8 @@ def test_every_readme_command_works_in_a_clean_shell(running_stack: Any, tmp_pat
     nats_port, base = running_stack.nats_port, running_stack.base_port
     work = tmp_path / "work"
     work.mkdir()
-    (work / "README.md").write_bytes((REPO / "README.md").read_bytes())
+    for name in ("README.md", "LICENSE"):  # the files the README sends
+        (work / name).write_bytes((REPO / name).read_bytes())
     partner = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "amazon.key",
          "-out", "amazon.cer", "-days", "30", "-subj", "/CN=amazon"],
@@ -371,3 +372,5 @@ def test_every_readme_command_works_in_a_clean_shell(running_stack: Any, tmp_pat
     assert failed == {}
     assert (work / "myco.cer").read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert any((work / "received").iterdir())  # the demo's document, by inbox --follow
+    # The two-document message arrived whole: its second document saved beside the first.
+    assert (work / "received" / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
