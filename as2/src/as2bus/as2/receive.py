@@ -160,7 +160,7 @@ def received(
         as2_from=remote.as2_id,
         as2_to=local.as2_id,
         payload=payload,
-        filename=safe_filename(got.entity.filename),
+        filename=safe_filename(got.entity.filename) or request_filename(h),
         content_type=got.entity.content_type,
         subject=h.get("subject"),
         signed="signed" in got.layers,
@@ -171,6 +171,23 @@ def received(
         mdn=mdn_request(h),
         verified_by=got.verified_by,
     )
+
+
+#: The names products give the CMS layers themselves, not the document.
+_CMS_NAMES = ("smime.p7m", "smime.p7s", "smime.p7z")
+
+
+def request_filename(lowered_headers: Mapping[str, str]) -> str | None:
+    """The filename of the HTTP request's own Content-Disposition, for a document whose entity
+    names none: some products put it only there (encrypted-only messages especially). The
+    name of a CMS layer (``smime.p7m``) is not the document's and does not count."""
+    value = lowered_headers.get("content-disposition")
+    if not value:
+        return None
+    name = safe_filename(
+        mime.Entity(mime.headers_of([("Content-Disposition", value)]), b"").filename
+    )
+    return None if name is None or name.lower() in _CMS_NAMES else name
 
 
 def safe_filename(name: str | None) -> str | None:
