@@ -79,12 +79,9 @@ async def js(nats_url: str) -> Any:
 
 async def post(inbound: ServiceProcess, headers: dict[str, str], body: bytes) -> httpx.Response:
     async with httpx.AsyncClient(base_url=inbound.base_url, timeout=30) as http:
-        for _ in range(50):  # the inbound replica may still be catching up with config-svc
-            response = await http.post("/as2", headers=headers, content=body)
-            if b"unknown-trading-partner" not in response.content:
-                return response
-            await asyncio.sleep(0.1)
-        return response
+        # No retry on unknown-trading-partner: inbound-svc catches up with the configuration
+        # itself before it says so (ConfigReplica.catch_up).
+        return await http.post("/as2", headers=headers, content=body)
 
 
 def report_fields(report: bytes) -> dict[str, str]:
