@@ -125,6 +125,14 @@ async def test_small_inline_documents_stay_in_the_row_together_and_come_back_in_
     queued = {e["data"]["request_id"]: e["data"] for e in events}
     assert (queued["several"]["size"], queued["several"]["document"]) == (3, None)
     assert queued["mixed"]["document"]["name"] == "pub/b"
+    # MessageQueued lists the documents after the first for the track log, kept ones unnamed.
+    assert [
+        (a["filename"], a["size"], a["document"]) for a in queued["several"]["attachments"]
+    ] == [
+        ("b.pdf", 400, published.model_dump(mode="json")),
+        ("c.xml", 5, None),
+        (None, 0, None),
+    ]
 
 
 async def test_inline_documents_too_large_together_for_the_row_are_stored_one_object_each(

@@ -1,4 +1,4 @@
-"""An inbound message of several documents (RFC 6362): the row keeps the documents after the
+"""A message of several documents (RFC 6362): the row keeps the documents after the
 first, in order, whatever order its events come in; the API's detail lists them with sizes."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from as2bus.shared.contracts import Event
+from as2bus.shared.contracts import DocumentRef, Event, QueuedAttachment
 from as2bus.tracklog.domain import MessageState
 from as2bus.tracklog.merge import apply, new_state
 from as2bus.tracklog.schemas import MessageDetail
-from as2bus.tracklog.testing import T0, in_memory, inbound
+from as2bus.tracklog.testing import T0, in_memory, inbound, outbound
 
 MORE = [("invoice.xml", "application/xml", 10), (None, "application/pdf", 8)]
 
@@ -60,3 +60,23 @@ def test_the_detail_lists_them_with_their_sizes() -> None:
     ]  # fmt: skip
     alone = only(inbound("<one@acme>"))
     assert MessageDetail.model_validate(alone.__dict__ | {"timeline": []}).attachments == []
+
+
+def test_a_sent_message_lists_its_documents_after_the_first_stored_or_kept() -> None:
+    """outbound-svc keeps small documents in its database: no reference, still listed."""
+    queued, *rest = outbound("<s@myco>")
+    stored = QueuedAttachment(
+        filename="spec.pdf", content_type="application/pdf", size=5,
+        document=DocumentRef(bucket="as2_documents", name="out/x/1", size=5, sha256="cd" * 32),
+    )  # fmt: skip
+    kept = QueuedAttachment(filename=None, content_type="text/plain", size=3)
+    data = queued.data.model_copy(update={"attachments": [stored, kept]})  # type: ignore[attr-defined]
+    events = [queued.model_copy(update={"data": data}), *rest]
+    row = only(events)
+    detail = MessageDetail.model_validate(row.__dict__ | {"timeline": []})
+    assert [(a.filename, a.size, a.document) for a in detail.attachments] == [
+        ("spec.pdf", 5, stored.document.model_dump(mode="json")),  # type: ignore[union-attr]
+        (None, 3, None),
+    ]
+    entry = apply(new_state(row.id, "outbound", events[0]), events[0])
+    assert entry.summary.endswith(" and 2 more documents (8 bytes)")

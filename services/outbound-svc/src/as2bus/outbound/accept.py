@@ -30,6 +30,7 @@ from as2bus.shared.contracts import (
     MessageQueued,
     MessageRejected,
     OutboundMessage,
+    QueuedAttachment,
     Rejection,
     SendAttachment,
     SendRequest,
@@ -320,6 +321,15 @@ class Acceptor:
                     size=first.size,
                     document=first.ref,
                     replays=request.replays,
+                    attachments=[
+                        QueuedAttachment(
+                            filename=d.filename,
+                            content_type=d.content_type,
+                            size=d.size,
+                            document=d.ref,
+                        )
+                        for d in documents[1:]
+                    ],
                 )
                 await add_to_outbox(
                     session, outbox, MessageQueued(correlation_id=message_id, data=queued)

@@ -82,11 +82,16 @@ def _progress(state: MessageState, status: str, attempt: int, t: datetime, **ret
 def _queued(state: MessageState, event: MessageQueued, t: datetime) -> str:
     d = event.data
     document = d.document.model_dump(mode="json") if d.document else None
+    attachments = [a.model_dump(mode="json") for a in d.attachments] or None
     _own(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
          partner=d.partner, filename=d.filename, content_type=d.content_type, size=d.size,
-         document=document, replays=d.replays)  # fmt: skip
+         document=document, replays=d.replays, attachments=attachments)  # fmt: skip
     state.queued_at = _earliest(state.queued_at, t)
-    return f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
+    summary = f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
+    if d.attachments:
+        more, size = len(d.attachments), sum(a.size for a in d.attachments)
+        summary += f" and {more} more document{'s' if more > 1 else ''} ({size} bytes)"
+    return summary
 
 
 def _sending(state: MessageState, event: AttemptStarted, t: datetime) -> str:

@@ -57,12 +57,16 @@ class TimelineItem(BaseModel):
 
 
 class AttachmentOut(BaseModel):
-    """One more document of a received message (RFC 6362), after the first."""
+    """One more document of a message (RFC 6362), after the first."""
 
     filename: str | None
     content_type: str
     size: int = Field(description="The document's size in bytes")
-    document: dict[str, Any] = Field(description="Object-store reference of the document")
+    document: dict[str, Any] | None = Field(
+        default=None,
+        description="Object-store reference of the document; none for a small document "
+        "outbound-svc keeps in its database",
+    )
 
     @model_validator(mode="before")
     @classmethod

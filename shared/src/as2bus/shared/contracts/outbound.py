@@ -147,6 +147,16 @@ class SendRequest(_DocumentFields):
         return self
 
 
+class QueuedAttachment(Contract):
+    """One more document of a message being sent (RFC 6362), after the first."""
+
+    filename: str | None
+    content_type: str
+    size: int
+    #: None when the gateway keeps the (small) document in its database, not the store.
+    document: DocumentRef | None = None
+
+
 class OutboundMessage(Contract):
     request_id: str
     message_id: str
@@ -158,6 +168,8 @@ class OutboundMessage(Contract):
     document: DocumentRef | None = None
     #: A resend: the Message-ID of the message this one sends again.
     replays: str | None = None
+    #: The documents after the first, in order (RFC 6362 multiple attachments).
+    attachments: list[QueuedAttachment] = Field(default_factory=list)
 
 
 class AttemptStart(Contract):

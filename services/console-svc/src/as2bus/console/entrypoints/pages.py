@@ -231,7 +231,7 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
 
 @router.get("/tracklog/{ref}/download/attachment/{number}", response_model=None)
 async def download_attachment(request: Request, ref: str, number: int, who: Viewer) -> Response:
-    """One of a received message's documents after the first (RFC 6362 multiple
+    """One of a message's documents after the first (RFC 6362 multiple
     attachments; ``number`` from 1), streamed from the object store like the first."""
     detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
     if detail is None:
@@ -240,6 +240,8 @@ async def download_attachment(request: Request, ref: str, number: int, who: View
     if not 1 <= number <= len(attached):
         return page(request, "missing.html", who, what=f"document {number + 1} of message {ref}")
     found = attached[number - 1]
+    if not found.get("document"):  # a small sent document outbound-svc kept in its database
+        return page(request, "missing.html", who, what=f"document {number + 1} of message {ref}")
     name = found.get("filename") or f"document-{number + 1}"
     return await _stream_kept(request, who, found["document"], "document", name,
                               found.get("content_type"))  # fmt: skip
