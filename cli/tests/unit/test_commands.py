@@ -28,6 +28,7 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
                  "--mdn-signature", "none", "--encryption", "none", "--signing", "SHA-256",
                  "--compression", "before-signing", "--signature-scheme", "rsassa-pss",
                  "--key-transport", "rsa-oaep-sha256", "--accept-expired-mdn-cert",
+                 "--canonicalize-line-endings", "--as2-version", "1.1",
                  "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
                  "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -38,6 +39,7 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
         "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
         "rate_limit_per_second": 2.5, "enabled": False, "signature_scheme": "rsassa-pss",
         "key_transport": "rsa-oaep-sha256", "accept_expired_mdn_certificate": True,
+        "canonicalize_line_endings": True, "as2_version": "1.1",
     }]  # fmt: skip
 
 

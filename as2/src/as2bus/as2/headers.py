@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from importlib import metadata
 
 from as2bus.as2.algorithms import SigningAlg, normalize_signing
 from as2bus.as2.model import MdnRequest, RequestSummary
+
+
+def _product() -> str:
+    try:
+        return f"as2bus/{metadata.version('as2bus-as2')}"
+    except metadata.PackageNotFoundError:
+        return "as2bus"
+
+
+#: The User-Agent of every message we POST and every MDN we send: ``as2bus/<version>`` (the
+#: ``as2bus-as2`` distribution's), or ``as2bus`` where it is not installed.
+USER_AGENT = _product()
 
 _AS2_NAME = re.compile(r"[\x21-\x7e]([\x20-\x7e]{0,126}[\x21-\x7e])?")
 

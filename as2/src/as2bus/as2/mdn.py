@@ -6,7 +6,7 @@ from email.utils import formatdate
 
 from as2bus.as2 import mime
 from as2bus.as2.algorithms import SignatureScheme
-from as2bus.as2.headers import quote_as2_name
+from as2bus.as2.headers import USER_AGENT, quote_as2_name
 from as2bus.as2.message import AS2_VERSION, EDIINT_FEATURES, new_message_id
 from as2bus.as2.mic import micalg_name
 from as2bus.as2.model import (
@@ -18,7 +18,7 @@ from as2bus.as2.model import (
 )
 from as2bus.as2.stages import signed_multipart
 
-USER_AGENT = "as2bus"
+__all__ = ["USER_AGENT", "build_mdn"]
 
 
 def _disposition(

@@ -36,7 +36,7 @@ from as2bus.as2.algorithms import (
     SigningAlg,
     TransferEncoding,
 )
-from as2bus.as2.headers import quote_as2_name
+from as2bus.as2.headers import USER_AGENT, quote_as2_name
 from as2bus.as2.mic import mic_of, micalg_name
 from as2bus.as2.model import (
     Attachment,
@@ -47,6 +47,7 @@ from as2bus.as2.model import (
 )
 from as2bus.as2.stages import (
     Base64,
+    Canonicalize,
     Compress,
     Encoder,
     Encrypt,
@@ -59,7 +60,7 @@ from as2bus.as2.stages import (
     smime_fields,
 )
 
-AS2_VERSION = "1.2"  # 1.1 plus compression (RFC 5402)
+AS2_VERSION = "1.2"  # 1.1 plus compression (RFC 5402); a partner may be sent an older one
 #: We resend with the same Message-ID and detect duplicates: AS2 Reliability (RFC 6017); we
 #: read messages of several documents (RFC 6362).
 EDIINT_FEATURES = "AS2-Reliability, multiple-attachments"
@@ -110,6 +111,11 @@ class Streamer:
         attachments: Sequence[AttachmentInfo] = (),
     ) -> None:
         check_sides(sender, receiver, content_type=content_type, subject=subject)
+        if attachments and receiver.canonicalize_line_endings:
+            raise ValueError(
+                f"canonicalize_line_endings for {receiver.as2_id} applies to one document: "
+                "a message of several documents (RFC 6362) is sent with it off, or not at all"
+            )
         sizes = [size, *(attachment.size for attachment in attachments)]
         if min(sizes) < 0:
             raise ValueError(f"a document cannot have a negative size: {sizes}")
@@ -117,7 +123,9 @@ class Streamer:
         self._receiver = receiver
         self._mid, self._headers = post_headers(sender, receiver, message_id, subject, receipt_to)
         b64 = receiver.encoding == TransferEncoding.BASE64
-        self._stages: list[Stage] = [Base64()] if b64 else []
+        self._stages: list[Stage] = [Canonicalize()] if receiver.canonicalize_line_endings else []
+        if b64:
+            self._stages.append(Base64())
         self._fields = leaf_fields(content_type, b64, filename)
         related = None
         if attachments:
@@ -261,6 +269,10 @@ def check_sides(
         raise ValueError(f"encrypting for {receiver.as2_id} needs its certificate")
     if receiver.mdn_mode == "async" and not receiver.async_mdn_url:
         raise ValueError(f"an async MDN from {receiver.as2_id} needs async_mdn_url")
+    if receiver.as2_version == "1.0" and receiver.compression != Compression.NONE:
+        raise ValueError(
+            f"compression for {receiver.as2_id} needs AS2 1.1 or later, not its as2_version 1.0"
+        )
     for name, value in (("content_type", content_type), ("subject", subject)):
         mime.check_header_value(name, value)
 
@@ -275,7 +287,7 @@ def post_headers(
     """(Message-ID, the AS2 headers of the POST without the body's Content-* fields)."""
     mid = f"<{message_id.strip().strip('<>')}>" if message_id else new_message_id()
     headers = {
-        "AS2-Version": AS2_VERSION,
+        "AS2-Version": receiver.as2_version,
         "EDIINT-Features": EDIINT_FEATURES,
         "Message-ID": mime.check_header_value("message_id", mid),
         "AS2-From": quote_as2_name(sender.as2_id),
@@ -283,6 +295,7 @@ def post_headers(
         "Subject": subject,
         "Date": formatdate(usegmt=True),
         "MIME-Version": "1.0",
+        "User-Agent": USER_AGENT,
     }
     if receiver.mdn_mode is not None:
         headers["Disposition-Notification-To"] = mime.check_header_value("receipt_to", receipt_to)

@@ -28,6 +28,9 @@ Modifier = Literal[
     "duplicate-document",
 ]
 MdnMode = Literal["sync", "async"]
+#: The AS2-Version we send a partner: 1.2 (ours) unless it asks for an older one; 1.0 has no
+#: compression (RFC 5402 came with 1.1).
+As2Version = Literal["1.0", "1.1", "1.2"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class RemoteParty:
     async_mdn_url: str | None = None  # where the partner should POST an async MDN
     require_signed: bool = True  # inbound: refuse unsigned messages from this partner
     require_encrypted: bool = True  # inbound: refuse unencrypted messages
+    #: Every bare LF of the document as CRLF before signing (text-mode S/MIME verifiers).
+    canonicalize_line_endings: bool = False
+    as2_version: As2Version = "1.2"  # the AS2-Version header of the messages we send it
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The stages a message is built from, inside out: each one's bytes around what it is given.
 
 ``message`` chains them around the document(s): ``Frame`` (header fields, delimiters),
-``Related`` (several documents as multipart/related parts, RFC 6362), ``Base64``,
+``Related`` (several documents as multipart/related parts, RFC 6362), ``Canonicalize``
+(bare LFs as CRLF, a partner setting), ``Base64``,
 ``Compress`` (CompressedData), ``Sign`` (multipart/signed), ``Encrypt`` (EnvelopedData or
 AuthEnvelopedData). A stage is ``start``ed once per reading of the document and gives a
 ``Run``; ``measured`` stages need the first reading (a digest, a length) before the body
@@ -126,6 +127,49 @@ class Base64:
 
     def size(self, inner: int) -> int:
         return mime.Base64Lines.length(inner)
+
+
+class Canonicalize:
+    """Every bare LF of the document as CRLF (``mime.canonical``: a bare CR stays), for
+    partners whose S/MIME stack verifies text in text mode. The first reading counts what it
+    writes; a CR that ends a chunk waits for the next one, so a CRLF split over two chunks
+    stays one."""
+
+    measured: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.length: int | None = None
+
+    def start(self) -> Run:
+        return CanonicalizeRun(self)
+
+    def size(self, inner: int) -> int:
+        assert self.length is not None, "sized before the first reading"
+        return self.length
+
+
+class CanonicalizeRun:
+    def __init__(self, stage: Canonicalize) -> None:
+        self._stage = stage
+        self._held = b""  # a CR that ended the previous chunk
+        self._count = 0
+
+    def head(self) -> bytes:
+        return b""
+
+    def update(self, data: bytes) -> bytes:
+        data = self._held + data
+        self._held = b"\r" if data.endswith(b"\r") else b""
+        out = mime.canonical(data[: len(data) - len(self._held)])
+        self._count += len(out)
+        return out
+
+    def finish(self) -> bytes:
+        out, self._held = self._held, b""
+        self._count += len(out)
+        if self._stage.length is None:
+            self._stage.length = self._count
+        return out
 
 
 class Compress:

@@ -96,6 +96,28 @@ AcceptExpiredMdnCert = Annotated[
         help="Whether an MDN signed with a partner certificate past its expiry is accepted.",
     ),
 ]
+CanonicalizeLineEndings = Annotated[
+    bool | None,
+    typer.Option(
+        "--canonicalize-line-endings/--keep-line-endings",
+        help="Whether every bare LF of the document becomes CRLF before signing (for partners "
+        "that verify text in text mode).",
+    ),
+]
+
+
+class As2Version(StrEnum):
+    V1_0 = "1.0"
+    V1_1 = "1.1"
+    V1_2 = "1.2"
+
+
+As2VersionOpt = Annotated[
+    As2Version | None,
+    typer.Option(
+        "--as2-version", help="The AS2-Version we send: 1.2, or 1.1 / 1.0 if the partner asks."
+    ),
+]
 Signing = Annotated[
     str | None, typer.Option(help="Signing: none, sha1, sha224, sha256, sha384, sha512.")
 ]
@@ -172,6 +194,7 @@ FIELDS = {
     "max_concurrency": "max_concurrency", "signature_scheme": "signature_scheme",
     "key_transport": "key_transport",
     "accept_expired_mdn_cert": "accept_expired_mdn_certificate",
+    "canonicalize_line_endings": "canonicalize_line_endings", "as2_version": "as2_version",
 }  # fmt: skip
 BASIC_OPTS = ("username", "password")
 TOKEN_OPTS = {

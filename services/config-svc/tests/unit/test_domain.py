@@ -66,3 +66,13 @@ def test_a_token_refresh_needs_its_refresh_token_but_replaces_the_token() -> Non
         check_partner_rules({"http_auth": auth}, {})
     assert fields_of(err) == {"http_auth.refresh.refresh_token"}
     check_partner_rules({"http_auth": auth}, {"refresh_token": "r"})
+
+
+def test_as2_1_0_with_compression_is_refused_whichever_of_the_two_changed() -> None:
+    """A patch may set one of them: the partner's complete settings are checked."""
+    for compression in ("before-signing", "after-signing"):
+        with pytest.raises(InvalidFieldsError) as err:
+            check_partner_rules({"as2_version": "1.0", "compression": compression}, {})
+        assert fields_of(err) == {"as2_version"}
+        check_partner_rules({"as2_version": "1.1", "compression": compression}, {})
+    check_partner_rules({"as2_version": "1.0", "compression": "none"}, {})

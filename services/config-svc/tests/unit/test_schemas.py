@@ -109,3 +109,25 @@ def test_station_accepts_algorithm_lists_in_any_spelling() -> None:
     )
     assert station.accepted_signing_algs == [SigningAlg.SHA256, SigningAlg.SHA1]
     assert station.accepted_encryption_algs == list(EncryptionAlg)
+
+
+def test_line_endings_and_the_as2_version_are_settings() -> None:
+    partner = PartnerCreate.model_validate(BASE)
+    assert (partner.canonicalize_line_endings, partner.as2_version) == (False, "1.2")
+    partner = PartnerCreate.model_validate(
+        {**BASE, "canonicalize_line_endings": True, "as2_version": "1.0"}
+    )
+    assert (partner.canonicalize_line_endings, partner.as2_version) == (True, "1.0")
+    with pytest.raises(ValidationError) as err:
+        PartnerCreate.model_validate({**BASE, "as2_version": "2.0"})
+    assert locs(err) == {("as2_version",)}
+
+
+@pytest.mark.parametrize("model", [PartnerCreate, PartnerUpdate])
+def test_as2_1_0_with_compression_is_a_field_error(model: type[PartnerCreate]) -> None:
+    with pytest.raises(ValidationError) as err:
+        model.model_validate({**BASE, "as2_version": "1.0", "compression": "before-signing"})
+    assert locs(err) == {("as2_version",)}
+    assert "AS2 1.0 has no compression" in str(err.value)
+    model.model_validate({**BASE, "as2_version": "1.1", "compression": "after-signing"})
+    model.model_validate({**BASE, "as2_version": "1.0", "compression": "none"})

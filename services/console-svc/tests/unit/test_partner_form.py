@@ -33,7 +33,8 @@ STORED: dict[str, Any] = {
     "outgoing_encoding": "binary", "http_auth": {"type": "none"}, "rate_limit_per_second": 2.5,
     "max_concurrency": 25, "max_attempts": None, "revision": 3,
     "signature_scheme": "rsa-pkcs1v15", "key_transport": "rsa-pkcs1v15",
-    "accept_expired_mdn_certificate": False,
+    "accept_expired_mdn_certificate": False, "canonicalize_line_endings": False,
+    "as2_version": "1.2",
 }  # fmt: skip
 TOKEN_WITH_REFRESH = {
     "type": "token", "placement": "header", "header_name": "Authorization", "scheme": "Bearer",
@@ -61,7 +62,8 @@ def test_a_new_partner_leaves_out_what_is_empty_and_parses_numbers() -> None:
         "mdn_mode": "sync", "mdn_signature": "required", "rate_limit_per_second": 0.5,
         "max_concurrency": 25, "max_attempts": 7, "http_auth": {"type": "none"},
         "signature_scheme": "rsa-pkcs1v15", "key_transport": "rsa-pkcs1v15",
-        "accept_expired_mdn_certificate": False,
+        "accept_expired_mdn_certificate": False, "canonicalize_line_endings": False,
+        "as2_version": "1.2",
     }  # fmt: skip
 
 
@@ -86,6 +88,18 @@ def test_modern_algorithms_and_the_expired_mdn_option_reach_the_api_and_come_bac
     assert values["key_transport"] == "rsa-oaep-sha256"
     changes, _ = partner_body({**values, "accept_expired_mdn_certificate": "off"}, stored)
     assert changes == {"accept_expired_mdn_certificate": False}
+
+
+def test_line_endings_and_the_as2_version_reach_the_api_and_come_back() -> None:
+    body, _ = partner_body(new_form(canonicalize_line_endings="on", as2_version="1.0"), None)
+    assert (body["canonicalize_line_endings"], body["as2_version"]) == (True, "1.0")
+    stored = {**STORED, **body}
+    values = partner_values(stored)
+    assert (values["canonicalize_line_endings"], values["as2_version"]) == ("on", "1.0")
+    changes, _ = partner_body({**values, "canonicalize_line_endings": "off"}, stored)
+    assert changes == {"canonicalize_line_endings": False}
+    changes, _ = partner_body({**values, "as2_version": "1.1"}, stored)
+    assert changes == {"as2_version": "1.1"}
 
 
 def test_required_fields_left_empty_are_sent_empty_for_the_api_to_explain() -> None:

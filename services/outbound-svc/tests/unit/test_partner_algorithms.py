@@ -63,3 +63,10 @@ async def test_mdns_are_verified_with_expired_certificates_too_for_the_codec_to_
                                 async_mdn_url=None, at=NOW)  # fmt: skip
     assert sides.remote.verify_certs == [old.cert_pem.encode()]
     assert ring.verification_certificates("acme", NOW) == []  # messages: never an expired one
+
+
+async def test_line_endings_and_the_as2_version_are_what_the_codec_is_told() -> None:
+    remote = await remote_for(canonicalize_line_endings=True, as2_version="1.1")
+    assert (remote.canonicalize_line_endings, remote.as2_version) == (True, "1.1")
+    remote = await remote_for()
+    assert (remote.canonicalize_line_endings, remote.as2_version) == (False, "1.2")

@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from as2bus.as2 import LocalParty, RemoteParty
+from as2bus.as2.headers import USER_AGENT
+from as2bus.as2.message import post_headers
 from as2bus.as2.streaming import Encoder, Frame, StreamPlan
 from as2bus.outbound.adapters.credentials import (
     Credentials,
@@ -439,3 +442,25 @@ async def test_a_streamed_body_is_sent_whole_again_after_a_token_refresh() -> No
     assert result.response.status_code == 200
     assert bodies == [(expected, str(len(expected)), None)] * 2
     assert (reads, len(refreshes)) == (2, 1)
+
+
+async def test_our_user_agent_reaches_the_partner_not_httpx_s() -> None:
+    """The codec's POST headers carry ``User-Agent: as2bus/<version>``; httpx sends its own
+    only for a request without one, so ours must go through untouched (form posts too)."""
+    _, headers = post_headers(
+        LocalParty("myco", signing=None), RemoteParty("acme"), None, "AS2 Message", "myco"
+    )
+    assert headers["User-Agent"] == USER_AGENT
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return ok(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+        for auth in (None, token("body", body_field="auth_token")):
+            await PartnerHttp(client, Source()).post(
+                partner(auth), {**AS2_HEADERS, **headers}, BODY
+            )
+    assert [request.headers.get_list("user-agent") for request in seen] == [[USER_AGENT]] * 2
+    assert USER_AGENT.startswith("as2bus/")

@@ -22,6 +22,12 @@ def check_as2_id(value: str) -> str:
     return value
 
 
+AS2_1_0_COMPRESSION = (
+    "AS2 1.0 has no compression (RFC 5402 came with 1.1): set compression to none, or "
+    "as2_version to 1.1 or 1.2"
+)
+
+
 def check_partner_rules(settings: dict[str, object], secrets: dict[str, object]) -> None:
     """Cross-field rules on a partner's complete settings (after a create or a patch)."""
     errors: list[FieldError] = []
@@ -30,6 +36,8 @@ def check_partner_rules(settings: dict[str, object], secrets: dict[str, object])
     signed_mdn = settings.get("mdn_signature") in ("required", "preferred")
     if signed_mdn and not settings.get("mdn_signing_alg"):
         errors.append(FieldError("mdn_signing_alg", "required unless mdn_signature is 'none'"))
+    if settings.get("as2_version") == "1.0" and settings.get("compression") not in (None, "none"):
+        errors.append(FieldError("as2_version", AS2_1_0_COMPRESSION))
     auth = settings.get("http_auth")
     if isinstance(auth, dict):
         errors.extend(_auth_errors(auth, secrets))

@@ -16,6 +16,8 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -29,10 +31,11 @@ from as2bus.as2.algorithms import (
     normalize_encryption,
     normalize_signing,
 )
-from as2bus.config.domain import check_as2_id
+from as2bus.config.domain import AS2_1_0_COMPRESSION, check_as2_id
 from as2bus.shared.contracts.config import (
     ALIAS_PATTERN,
     MAX_PARTNER_CONCURRENCY,
+    As2Version,
     AuthFailureDetection,
     MdnMode,
     MdnSignature,
@@ -151,6 +154,11 @@ _MDN_SIGNATURE = (
 )
 
 
+_AS2_VERSION = (
+    "The AS2-Version sent to the partner: 1.2 unless it asks for 1.1 or 1.0 (no compression)"
+)
+
+
 class PartnerFields(Input):
     """Settings shared by create and update; on update every field is optional."""
 
@@ -170,6 +178,11 @@ class PartnerFields(Input):
         default=False,
         description="Accept an MDN signed with a partner certificate past its expiry "
         "(partners who renew late); the signature must still verify",
+    )
+    canonicalize_line_endings: bool = Field(
+        default=False,
+        description="Every bare LF of the document as CRLF before signing, for partners that "
+        "verify text in text mode (one document per message)",
     )
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: RatePerSecond | None = None
@@ -200,6 +213,15 @@ class PartnerFields(Input):
         default=None, description="How long to wait for an async MDN (default: outbound-svc's)"
     )
 
+    # as2_version is declared after compression (in the subclasses) to be checked against it.
+    @field_validator("as2_version", check_fields=False)
+    @classmethod
+    def _no_compression_in_as2_1_0(cls, value: str | None, info: ValidationInfo) -> str | None:
+        compression = info.data.get("compression")
+        if value == "1.0" and compression not in (None, Compression.NONE):
+            raise ValueError(AS2_1_0_COMPRESSION)
+        return value
+
 
 class PartnerCreate(PartnerFields):
     as2_id: As2Id
@@ -212,6 +234,7 @@ class PartnerCreate(PartnerFields):
     mdn_mode: MdnMode = "sync"
     mdn_signature: MdnSignature = Field(default="required", description=_MDN_SIGNATURE)
     compression: Compression = Compression.NONE
+    as2_version: As2Version = Field(default="1.2", description=_AS2_VERSION)
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
     http_auth: HttpAuthIn = Field(default_factory=NoAuthIn)
     max_concurrency: Concurrency = MAX_PARTNER_CONCURRENCY
@@ -225,6 +248,7 @@ class PartnerUpdate(PartnerFields):
     as2_url: Url | None = None
     mdn_mode: MdnMode | None = None
     compression: Compression | None = None
+    as2_version: As2Version | None = Field(default=None, description=_AS2_VERSION)
     outgoing_encoding: TransferEncoding | None = None
     http_auth: HttpAuthIn | None = None
     max_concurrency: Concurrency | None = None

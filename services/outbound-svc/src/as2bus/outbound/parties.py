@@ -122,6 +122,8 @@ def _sides(
         signature_scheme=partner.signature_scheme,
         encryption=encryption,
         key_transport=partner.key_transport,
+        canonicalize_line_endings=partner.canonicalize_line_endings,
+        as2_version=partner.as2_version,
         compression=o.compression or partner.compression,
         encoding=o.encoding or partner.outgoing_encoding,
         mdn_mode=None if mdn_mode == "none" else mdn_mode,

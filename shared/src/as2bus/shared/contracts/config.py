@@ -31,6 +31,7 @@ MdnMode = Literal["sync", "async", "none"]
 #: is delivery with a warning) or none (an unsigned MDN is asked for).
 MdnSignature = Literal["required", "preferred", "none"]
 TokenPlacement = Literal["header", "query", "body"]
+As2Version = Literal["1.0", "1.1", "1.2"]
 
 MAX_PARTNER_CONCURRENCY = 25
 #: Certificate and key aliases: what keystores and file names accept everywhere.
@@ -121,6 +122,11 @@ class PartnerState(Contract):
     #: Accept an MDN signed with a partner certificate already past its expiry when it signed
     #: (partners who renew late); the signature still has to verify.
     accept_expired_mdn_certificate: bool = False
+    #: Every bare LF of the document as CRLF before signing, for partners whose S/MIME stack
+    #: verifies text in text mode; off, documents go byte for byte.
+    canonicalize_line_endings: bool = False
+    #: The AS2-Version header of the messages sent to the partner (1.0: no compression).
+    as2_version: As2Version = "1.2"
     compression: Compression = Compression.NONE
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
     http_auth: HttpAuthPublic = Field(default_factory=NoAuth)

@@ -29,10 +29,10 @@ NUMBER_FIELDS = {"rate_limit_per_second": float, "max_concurrency": int, "max_at
 ALGORITHM_FIELDS = ("signing_alg", "encryption_alg", "mdn_signing_alg")
 CHOICE_FIELDS = (
     "compression", "outgoing_encoding", "mdn_mode", "mdn_signature", "signature_scheme",
-    "key_transport",
+    "key_transport", "as2_version",
 )  # fmt: skip
 #: Yes/no selects ("on"/"off"), like the partner's status.
-FLAG_FIELDS = ("accept_expired_mdn_certificate",)
+FLAG_FIELDS = ("accept_expired_mdn_certificate", "canonicalize_line_endings")
 SECRET_FIELDS = ("auth_password", "token", "refresh_token", "refresh_headers")
 AUTH_FIELDS = (
     "auth_type", "auth_username", "auth_password", "token_header_name", "token_scheme",
@@ -71,6 +71,11 @@ SIGNATURE_SCHEMES: Choices = [
     (SignatureScheme.PSS.value, "RSASSA-PSS (only if the partner asks for it)"),
 ]
 YES_NO: Choices = [("off", "No (recommended)"), ("on", "Yes")]
+AS2_VERSIONS: Choices = [
+    ("1.2", "1.2 (recommended)"),
+    ("1.1", "1.1 (only if the partner asks for it)"),
+    ("1.0", "1.0 (only if the partner asks for it; no compression)"),
+]
 KEY_TRANSPORTS: Choices = [
     (KeyTransport.RSA_PKCS1V15.value, "RSA PKCS#1 v1.5 (recommended)"),
     (KeyTransport.RSA_OAEP_SHA256.value, "RSA-OAEP with SHA-256 (only if the partner asks)"),
@@ -95,6 +100,7 @@ NEW_PARTNER = {
     "encryption_alg": EncryptionAlg.AES256.value, "compression": Compression.NONE.value,
     "signature_scheme": SignatureScheme.PKCS1V15.value,
     "key_transport": KeyTransport.RSA_PKCS1V15.value, "accept_expired_mdn_certificate": "off",
+    "canonicalize_line_endings": "off", "as2_version": "1.2",
     "outgoing_encoding": TransferEncoding.BINARY.value, "mdn_mode": "sync",
     "mdn_signature": "required", "mdn_signing_alg": SigningAlg.SHA256.value,
     "max_concurrency": str(MAX_PARTNER_CONCURRENCY), "auth_type": "none",
