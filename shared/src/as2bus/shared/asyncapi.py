@@ -80,7 +80,7 @@ def build_asyncapi() -> dict[str, Any]:
     _document_commands(broker)
     _document_key_material(broker)
     _document_credentials(broker)
-    spec = AsyncAPI(broker, title="as2bus bus", version="1.3.0", description=DESCRIPTION)
+    spec = AsyncAPI(broker, title="as2bus bus", version="1.4.0", description=DESCRIPTION)
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     _add_headers(document)
     return document
