@@ -73,13 +73,6 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@as2bus>"
 
 
-def streams(receiver: RemoteParty) -> bool:
-    """Whether this partnership's messages can be built without holding the document: always
-    (compression too, since it was made a stage). Kept for callers."""
-    del receiver
-    return True
-
-
 @dataclass(frozen=True)
 class StreamPlan:
     message_id: str

@@ -9,7 +9,7 @@ memory: see its docstring. This module is the import path outbound-svc uses:
     encoder = plan.encoder()                           # per attempt (a new content key)
     body = encoder.head() + encoder.update(chunk)... + encoder.finish()   # second reading
 
-Every partnership streams, compression included (``streams`` is always true).
+Every partnership streams, compression included.
 
 Several documents (RFC 6362): ``Streamer(size, ..., attachments=[AttachmentInfo(size, filename,
 content_type), ...])``, then both readings give the documents one after the other (the first
@@ -20,7 +20,7 @@ longer than their sizes, ``plan`` (or an encoder's ``finish``) when shorter.
 
 from __future__ import annotations
 
-from as2bus.as2.message import Streamer, StreamPlan, streams
+from as2bus.as2.message import Streamer, StreamPlan
 from as2bus.as2.stages import BoundaryInContentError, Encoder, Frame
 
-__all__ = ["BoundaryInContentError", "Encoder", "Frame", "StreamPlan", "Streamer", "streams"]
+__all__ = ["BoundaryInContentError", "Encoder", "Frame", "StreamPlan", "Streamer"]
