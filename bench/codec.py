@@ -130,7 +130,8 @@ def build_large(size: int, encoding: TransferEncoding, out: BinaryIO) -> dict[st
     encoder = plan.encoder()
     out.write(encoder.head())
     for chunk in _chunks(size, block):
-        out.write(encoder.update(chunk))
+        for piece in encoder.pieces(chunk):
+            out.write(piece)
     out.write(encoder.finish())
     elapsed = time.perf_counter() - started
     if out.tell() != plan.length:

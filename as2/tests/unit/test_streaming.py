@@ -116,6 +116,30 @@ def test_the_bytes_are_those_build_message_writes_but_the_signature(
     }
 
 
+def test_a_document_in_one_chunk_gives_the_bytes_small_chunks_give(
+    monkeypatch: pytest.MonkeyPatch, alice: LocalParty, bob_as_seen_by_alice: RemoteParty
+) -> None:
+    """The encoder cuts a large chunk into small pieces (buffers small enough to be reused):
+    the message is the same whether the store hands the document over whole or in small
+    chunks, and ``pieces`` gives ``update``'s bytes unjoined."""
+    receiver = replace(bob_as_seen_by_alice, encryption=None, encoding=TransferEncoding.BASE64)
+    monkeypatch.setattr(mime, "new_boundary", lambda *_: "----=_as2bus_fixed")
+    payload = os.urandom(300_001)
+    small_plan, small = stream(payload, alice, receiver, chunk=1000)
+    whole_plan, whole = stream(payload, alice, receiver, chunk=len(payload))
+    signature = re.compile(rb"(?s)smime\.p7s\"\r\n\r\n.*?\r\n------=_as2bus_fixed--")
+    assert signature.sub(b"SIG", whole) == signature.sub(b"SIG", small)
+    assert whole_plan.mic == small_plan.mic
+    assert len(whole) == whole_plan.length
+
+    encoder = whole_plan.encoder()
+    encoder.head()
+    pieces = list(encoder.pieces(payload))
+    assert len(pieces) > 1
+    assert max(map(len, pieces)) < 100_000
+    assert b"".join(pieces) == whole_plan.encoder().update(payload)
+
+
 @pytest.mark.parametrize("encoding", list(TransferEncoding))
 def test_openssl_decrypts_and_verifies_a_streamed_message(
     peer: OpensslPeer,

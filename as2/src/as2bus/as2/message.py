@@ -17,7 +17,8 @@ stop where a document does, and writes each part's header fields and delimiter a
 2. ``Streamer.plan()``: the signature, the framing and the CMS headers, so the exact body
    length is known before sending (partners get a Content-Length, not chunked encoding,
    which many AS2 servers refuse);
-3. per attempt, ``plan.encoder()``: ``head()``, ``update(chunk)`` for every chunk, ``finish()``.
+3. per attempt, ``plan.encoder()``: ``head()``, ``update(chunk)`` (or ``pieces(chunk)``, the
+   same bytes unjoined) for every chunk, ``finish()``.
 
 ``build_message`` is that path for a document in memory. ``streaming`` is the import path
 outbound-svc uses for the same classes.
@@ -170,7 +171,8 @@ class Streamer:
     def digest(self, chunk: bytes) -> None:
         """Feed the document, in order, once (then each attachment's, with no need to cut
         the chunks where one ends)."""
-        self._first.update(chunk)
+        for _ in self._first.pieces(chunk):
+            pass  # this reading's bytes only feed the measured stages
 
     def plan(self) -> StreamPlan:
         """Everything but the document's bytes, once the document went through ``digest``."""

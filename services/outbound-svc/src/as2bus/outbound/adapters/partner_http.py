@@ -78,7 +78,8 @@ class Upload:
             self.copy.truncate()
         yield self._copied(encoder.head())
         async for chunk in self._document():
-            yield self._copied(encoder.update(chunk))
+            for piece in encoder.pieces(chunk):
+                yield self._copied(piece)
         yield self._copied(encoder.finish())
 
     def _copied(self, piece: bytes) -> bytes:
