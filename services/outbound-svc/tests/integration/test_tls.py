@@ -17,9 +17,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from as2bus.as2.headers import USER_AGENT
 from as2bus.outbound.app import http_client
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.shared.testing.infra import free_port
@@ -70,8 +72,8 @@ def tls_partner(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     ca, cert, key = issue(tmp_path)
     port = free_port()
 
-    async def as2(_request: object) -> Response:
-        return Response(b"ok")
+    async def as2(request: Request) -> Response:
+        return Response(request.headers.get("user-agent", "").encode())
 
     app = Starlette(routes=[Route("/as2", as2, methods=["POST"])])
     config = uvicorn.Config(
@@ -101,4 +103,7 @@ async def test_partner_tls_is_verified_and_a_ca_bundle_makes_a_private_ca_truste
             await default.post(url, content=b"x")
     monkeypatch.setenv("AS2BUS_OUTBOUND_CA_BUNDLE", str(ca))
     async with http_client(OutboundSettings()) as trusting:
-        assert (await trusting.post(url, content=b"x")).status_code == 200
+        answer = await trusting.post(url, content=b"x")
+    assert answer.status_code == 200
+    # every request names us (token fetches, connection tests), not python-httpx
+    assert answer.text == USER_AGENT

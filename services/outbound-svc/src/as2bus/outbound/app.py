@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
+from as2bus.as2.headers import USER_AGENT
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.credentials import ConfigCredentials
@@ -61,7 +62,13 @@ def tls_context(settings: OutboundSettings) -> ssl.SSLContext:
 
 
 def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=settings.http_timeout_seconds, verify=tls_context(settings))
+    """Every request names us, the token fetches and connection tests too (the messages'
+    headers carry the same ``as2bus/<version>``): partners' firewalls and logs see one product."""
+    return httpx.AsyncClient(
+        timeout=settings.http_timeout_seconds,
+        verify=tls_context(settings),
+        headers={"User-Agent": USER_AGENT},
+    )
 
 
 def create_app(settings: OutboundSettings) -> FastAPI:
