@@ -10,6 +10,9 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 # source at each start (7.5 s instead of 3 s here), and the tests start many.
 export UV_COMPILE_BYTECODE := 1
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`: the tests wait on the services they start about half
+# the time, so two keep a 2-core machine busy; 0 runs them in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres chromium nodejs clean images bench
 
@@ -48,8 +51,8 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-test: sync postgres chromium nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium)
-	$(UV) run --frozen pytest -m "not bench" $(PYTEST_ARGS)
+test: sync postgres chromium nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium), TEST_WORKERS in parallel
+	$(UV) run --frozen pytest -m "not bench" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
 	$(UV) run --frozen pytest -m bench tests/bench

@@ -113,4 +113,18 @@ def start(tmp_path: Path, ports: tuple[int, int]) -> Iterator[Any]:
         up.kill()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test`` runs two pytest-xdist workers with ``--dist loadgroup``: each test file
+    runs whole on one worker (its module fixtures start once), and the files that use the
+    session's ``running_stack`` all run on the same worker (one stack, not one per worker)."""
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
+    for path, tests in by_file.items():
+        uses_stack = any("running_stack" in test.fixturenames for test in tests)
+        group = "running-stack" if uses_stack else path
+        for test in tests:
+            test.add_marker(pytest.mark.xdist_group(group))
+
+
 pytest_plugins = ["as2bus.shared.testing.plugin"]

@@ -35,7 +35,13 @@ def test_another_key_or_a_tampered_value_does_not_open() -> None:
         box.open("not-a-sealed-value", "c")
 
 
-@pytest.mark.parametrize("bad", ["", "short", "!!!notbase64!!!", generate_master_key()[:20]])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "short", "!!!notbase64!!!", "cut-short"],
+    ids=["empty", "short", "not-base64", "a-real-key-cut-short"],
+)
 def test_a_malformed_master_key_is_refused_with_a_hint(bad: str) -> None:
+    if bad == "cut-short":  # made here: a generated id would differ between test workers
+        bad = generate_master_key()[:20]
     with pytest.raises(MasterKeyError, match="AS2BUS_MASTER_KEY"):
         SecretBox(bad)
