@@ -34,6 +34,7 @@ from as2bus.shared.contracts import (
 
 SHOTS = Path(__file__).parents[4] / "docs" / "console"
 DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40
+NOTES = b"Deliver to dock 4, not before 8:00.\r\n"
 
 
 def chromium() -> str:
@@ -107,8 +108,13 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     await page.click("text=Send File")
+    # Two files: one AS2 message (RFC 6362), the first its document, the second attached.
     upload = {"name": "po-4711.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
-    await page.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    notes = {"name": "po-4711-notes.txt", "mimeType": "text/plain", "buffer": NOTES}
+    await page.set_input_files("input[name=file]", files=[upload, notes])  # type: ignore[list-item]
+    chosen = page.locator("ol.chosen-files li")
+    await expect(chosen).to_have_text([re.compile(r"^po-4711\.x12 .*main document"),
+                                       re.compile(r"^po-4711-notes\.txt ")])  # fmt: skip
     await page.fill("input[name=subject]", "PO 4711")
     await page.screenshot(path=SHOTS / "send-file.png")
     await page.click("#send-file button[type=submit]")
@@ -130,6 +136,13 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     async with page.expect_download() as document:
         await page.click("text=The document")
     assert Path(await (await document.value).path()).read_bytes() == DOCUMENT
+    await expect(page.locator("dd.documents")).to_contain_text("2 in one message")
+    attached = page.locator("ul.downloads li.attachment")
+    await expect(attached).to_have_count(1)
+    await expect(attached).to_contain_text("po-4711-notes.txt, text/plain")
+    async with page.expect_download() as second:
+        await attached.locator("a", has_text="Document 2").click()
+    assert Path(await (await second.value).path()).read_bytes() == NOTES
     async with page.expect_download() as receipt:
         await page.click("text=The MDN as received")
     await _signature_verifies(Path(await (await receipt.value).path()))
@@ -160,6 +173,7 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await expect(page.locator("ul.certs")).to_contain_text(
         "Signature verified with: demo-a (partner"
     )
+    await expect(page.locator("ul.downloads li.attachment")).to_contain_text("po-4711-notes.txt")
     await page.screenshot(path=SHOTS / "message-inbound.png", full_page=True)
     async with page.expect_download() as as_received:
         await page.click("text=The message as received")

@@ -69,23 +69,48 @@ class FakeBackends:
 
 
 class FakeSender:
+    """Records what it was asked to send: per message, the first file's bytes and the fields
+    (its filename and content_type among them) in ``sent``, every file in ``files``."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, dict[str, Any]]] = []
+        self.files: list[list[tuple[str | None, str, bytes]]] = []
 
-    async def send_file(self, file: Any, size: int, **fields: Any) -> str:
-        self.sent.append((file.read(), fields))
+    async def send_files(self, uploads: Any, **fields: Any) -> str:
+        files = []
+        for upload in uploads:
+            upload.file.seek(0)
+            data = upload.file.read()
+            assert len(data) == upload.size
+            files.append((upload.filename, upload.content_type, data))
+        first_name, first_type, first_data = files[0]
+        self.sent.append((first_data, {**fields, "filename": first_name,
+                                       "content_type": first_type}))  # fmt: skip
+        self.files.append(files)
         return "console-req-1"
 
 
 class FakeDocuments:
-    """The object store's reads (DocumentStore's), in small chunks; counts the chunks read and
-    the reads not closed yet."""
+    """The object store (DocumentStore's methods): reads in small chunks, counting the chunks
+    read and the reads not closed yet; writes, one of which may fail."""
 
     def __init__(self, chunk_size: int = 64) -> None:
         self.objects: dict[str, bytes] = {}
         self.chunk_size = chunk_size
         self.chunks_read = 0
         self.open_reads = 0
+        self.puts = 0
+        self.fail_at_put: int | None = None  # that put_file (from 1) raises
+
+    async def put_file(self, name: str, file: Any, offset: int, size: int) -> DocumentRef:
+        self.puts += 1
+        if self.puts == self.fail_at_put:
+            raise OSError(f"the store refused {name}")
+        file.seek(offset)
+        return self.keep(name, file.read(size))
+
+    async def delete(self, name: str) -> bool:
+        return self.objects.pop(name, None) is not None
 
     def keep(self, name: str, data: bytes) -> DocumentRef:
         self.objects[name] = data

@@ -75,5 +75,8 @@ class ConsoleSettings(ServiceSettings):
         default=500 * 1024 * 1024,
         gt=0,
         validation_alias=_env("max_upload_bytes"),
-        description="The largest file Send File accepts (outbound-svc's own limit applies too)",
+        description=(
+            "The most Send File accepts, all its files together "
+            "(outbound-svc's own limit applies too)"
+        ),
     )

@@ -1,20 +1,36 @@
-"""Send File: the uploaded file goes to the object store from the temporary file the upload
-was spooled to (never whole in memory), then a send request goes on the bus."""
+"""Send File: the uploaded files go to the object store from the temporary files the upload
+was spooled to (never whole in memory), then one send request goes on the bus: the first file
+its document, the others its attachments (RFC 6362 multiple attachments), in order."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from nats.aio.client import Client
 
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.send import publish_send_request
-from as2bus.shared.contracts import DocumentRef, SendRequest
+from as2bus.shared.contracts import DocumentRef, SendAttachment, SendRequest
+
+log = logging.getLogger(__name__)
 
 
 class ResendError(Exception):
     """The message cannot be sent again; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file to send: ``size`` bytes of ``file`` from its start."""
+
+    file: BinaryIO
+    size: int
+    filename: str | None
+    content_type: str
 
 
 class Sender:
@@ -33,24 +49,56 @@ class Sender:
         content_type: str,
         subject: str,
     ) -> str:
-        """Store and send; the request id, which tracklog-svc lists the message under."""
+        """One file alone (``send_files`` with one); the request id."""
+        upload = Upload(file, size, filename, content_type)
+        return await self.send_files([upload], station=station, partner=partner, subject=subject)
+
+    async def send_files(
+        self, uploads: Sequence[Upload], *, station: str, partner: str, subject: str
+    ) -> str:
+        """Store every file, then send them as one message, the first as its document; the
+        request id, which tracklog-svc lists the message under. When a file cannot be stored,
+        nothing is sent and the ones stored before it are deleted again (nobody else knows
+        their names: left, they would stay until the store's own limits remove them)."""
+        if not uploads:
+            raise ValueError("no file to send")
         request_id = f"console-{uuid.uuid4()}"
-        ref = await self._documents.put_file(f"console/{request_id}", file, 0, size)
+        names = [f"console/{request_id}" + (f"/{i}" if i else "") for i in range(len(uploads))]
+        refs: list[DocumentRef] = []
+        try:
+            for name, upload in zip(names, uploads, strict=True):
+                refs.append(await self._documents.put_file(name, upload.file, 0, upload.size))
+        except Exception:
+            # The one that failed too: put_file stores before it finds the size wrong.
+            await self._forget(names[: len(refs) + 1])
+            raise
+        first, *others = zip(uploads, refs, strict=True)
         request = SendRequest(
             request_id=request_id,
             station=station,
             partner=partner,
-            document=ref,
-            filename=filename,
-            content_type=content_type,
+            document=first[1],
+            filename=first[0].filename,
+            content_type=first[0].content_type,
             subject=subject,
+            attachments=[
+                SendAttachment(document=ref, filename=u.filename, content_type=u.content_type)
+                for u, ref in others
+            ],
         )
         await publish_send_request(self._client, request)
         return request_id
 
+    async def _forget(self, names: Sequence[str]) -> None:
+        for name in names:
+            try:
+                await self._documents.delete(name)
+            except Exception as err:  # the store failed already: the first error is the news
+                log.warning("could not delete %s after a failed Send File: %s", name, err)
+
     async def resend(self, original: dict[str, Any]) -> str:
-        """The original's document to the same partner again, as a new message that says which
-        one it replays; the new request id."""
+        """The original's documents (the first and its attachments) to the same partner
+        again, as a new message that says which one it replays; the new request id."""
         if original.get("direction") != "outbound" or not original.get("message_id"):
             raise ResendError("only a message we sent can be sent again")
         if not original.get("document"):
@@ -63,6 +111,26 @@ class Sender:
             raise ResendError(
                 "its document is no longer kept (the retention of sent documents is over)"
             )
+        attachments: list[SendAttachment] = []
+        for number, attached in enumerate(original.get("attachments") or [], start=2):
+            which = f"document {number} ({attached.get('filename') or 'no file name'})"
+            if not attached.get("document"):
+                raise ResendError(
+                    f"its {which} was kept only while it was in flight (a small document sent "
+                    "inline): send the files again with Send File"
+                )
+            attached_ref = DocumentRef.model_validate(attached["document"])
+            if await self._documents.stored(attached_ref.name) is None:
+                raise ResendError(
+                    f"its {which} is no longer kept (the retention of sent documents is over)"
+                )
+            attachments.append(
+                SendAttachment(
+                    document=attached_ref,
+                    filename=attached.get("filename"),
+                    content_type=attached.get("content_type") or "application/octet-stream",
+                )
+            )
         request_id = f"console-{uuid.uuid4()}"
         request = SendRequest(
             request_id=request_id,
@@ -73,6 +141,7 @@ class Sender:
             content_type=original.get("content_type") or "application/octet-stream",
             subject=original.get("subject") or "AS2 Message",
             replays=original["message_id"],
+            attachments=attachments,
         )
         await publish_send_request(self._client, request)
         return request_id

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.kept import http_head
-from as2bus.console.adapters.sending import ResendError, Sender
+from as2bus.console.adapters.sending import ResendError, Sender, Upload
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
@@ -26,7 +26,7 @@ from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.contracts import DocumentRef
+from as2bus.shared.contracts import MAX_ATTACHMENTS, DocumentRef
 
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
@@ -364,7 +364,12 @@ async def sent(request: Request, request_id: str, who: Viewer) -> Response:
 @router.get("/send", response_class=HTMLResponse)
 async def send_form(request: Request, who: Operator) -> HTMLResponse:
     partnerships = await backends(request).enabled_partnerships()
-    return page(request, "send.html", who, partnerships=partnerships, error=None)
+    return _send_page(request, who, partnerships, error=None)
+
+
+def _send_page(request: Request, who: Any, partnerships: Any, error: str | None) -> HTMLResponse:
+    return page(request, "send.html", who, partnerships=partnerships, error=error,
+                max_files=MAX_ATTACHMENTS)  # fmt: skip
 
 
 @router.post("/send", response_model=None)
@@ -373,32 +378,52 @@ async def send_file(
     who: Operator,
     _form: CheckedForm,
     partnership: Annotated[str, Form()],
-    file: Annotated[UploadFile, File()],
+    files: Annotated[list[UploadFile | str] | None, File(alias="file")] = None,
     subject: Annotated[str, Form()] = "",
     content_type: Annotated[str, Form()] = "",
 ) -> Response:
+    """One or more files as one AS2 message (RFC 6362 multiple attachments): the first is the
+    message's document, the others follow in the order chosen. The content type given applies
+    to the first; the others keep the browser's."""
     partnerships = await backends(request).enabled_partnerships()
     chosen = next((p for p in partnerships if p["id"] == partnership), None)
-    limit: int = request.app.state.max_upload_bytes
-    size = file.size or 0
+    # A file input left empty still sends a part, without a file name: "" here.
+    chosen_files = [f for f in files or [] if not isinstance(f, str)]
     error = None
     if chosen is None:
         error = "choose one of the enabled partnerships"
-    elif size == 0:
-        error = "the file is empty"
-    elif size > limit:
-        error = f"the file has {size} bytes; the console accepts up to {limit}"
+    else:
+        error = _upload_problem(chosen_files, request.app.state.max_upload_bytes)
     if error is not None:
-        return page(request, "send.html", who, partnerships=partnerships, error=error)
+        return _send_page(request, who, partnerships, error)
     assert chosen is not None
+    uploads = [
+        Upload(f.file, f.size or 0, f.filename,
+               (content_type if i == 0 else "") or f.content_type or "application/octet-stream")
+        for i, f in enumerate(chosen_files)
+    ]  # fmt: skip
     sender: Sender = request.app.state.sender
-    request_id = await sender.send_file(
-        file.file,
-        size,
+    request_id = await sender.send_files(
+        uploads,
         station=chosen["station_as2_id"],
         partner=chosen["partner_as2_id"],
-        filename=file.filename,
-        content_type=content_type or file.content_type or "application/octet-stream",
         subject=subject or "AS2 Message",
     )
     return RedirectResponse(f"/sent/{request_id}", status_code=303)
+
+
+def _upload_problem(files: list[UploadFile], limit: int) -> str | None:
+    """What is wrong with the files chosen, in one sentence; None when nothing is."""
+    if not files:
+        return "choose at least one file"
+    if len(files) > MAX_ATTACHMENTS:
+        return f"{len(files)} files chosen: one message holds at most {MAX_ATTACHMENTS}"
+    for f in files:
+        if not f.size:
+            return f"{f.filename or 'a file'} is empty"
+    total = sum(f.size or 0 for f in files)
+    if total > limit:
+        what = "the file has" if len(files) == 1 else f"the {len(files)} files have"
+        together = "" if len(files) == 1 else " together"
+        return f"{what} {total} bytes{together}; the console accepts up to {limit}"
+    return None

@@ -15,6 +15,19 @@ document.addEventListener("DOMContentLoaded", () => {
 
   // Send File: upload with a progress bar (the form works without it, just without the bar).
   const sendForm = document.querySelector("form#send-file");
+  // Several files: list them in the order they go (the first is the main document).
+  const chosen = sendForm && sendForm.querySelector("ol.chosen-files");
+  if (chosen) {
+    const input = sendForm.querySelector("input[type=file]");
+    input.addEventListener("change", () => {
+      chosen.replaceChildren(...Array.from(input.files, (file, i) => {
+        const item = document.createElement("li");
+        item.textContent = `${file.name} (${file.size} bytes)${i ? "" : ": the main document"}`;
+        return item;
+      }));
+      chosen.hidden = input.files.length < 2;
+    });
+  }
   if (sendForm && window.XMLHttpRequest && window.FormData) {
     sendForm.addEventListener("submit", (event) => {
       event.preventDefault();

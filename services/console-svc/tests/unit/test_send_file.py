@@ -1,0 +1,220 @@
+"""Send File with several files, and the resend of a message of several documents: the real
+Sender (adapters/sending.py) between the pages and a fake bus and object store (conftest.py),
+so what is checked is the send request that would go on the bus."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from as2bus.console.adapters.sending import Sender, Upload
+from as2bus.shared.contracts import MAX_ATTACHMENTS, SEND_SUBJECT, SendRequest
+
+from .conftest import FakeDocuments, client, csrf_of, sign_in
+
+
+class FakeBus:
+    """The NATS client as publish_send_request uses it: the send requests published."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[SendRequest, dict[str, str]]] = []
+
+    def jetstream(self) -> FakeBus:
+        return self
+
+    async def publish(
+        self, subject: str, payload: bytes, stream: str | None = None, headers: Any = None
+    ) -> None:
+        assert subject == SEND_SUBJECT
+        self.published.append((SendRequest.model_validate(json.loads(payload)), headers))
+
+
+@pytest.fixture
+def bus(app: Any) -> FakeBus:
+    """The app with the real Sender on a fake bus and the app's fake object store."""
+    found = FakeBus()
+    app.state.sender = Sender(found, app.state.documents)  # type: ignore[arg-type]
+    return found
+
+
+async def post_send(app: Any, files: list[tuple[str, Any]], **form: str) -> Any:
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = await http.get("/send")
+        data = {"csrf": csrf_of(page.text), "partnership": "p1", **form}
+        return await http.post("/send", data=data, files=files)
+
+
+async def test_the_form_takes_several_files(app: Any) -> None:
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/send")).text
+    assert '<input type="file" name="file" multiple required' in page
+    assert f"up to {MAX_ATTACHMENTS}) sent together as one AS2 message" in page
+    assert "the first is its main document" in page
+
+
+async def test_two_files_go_as_one_message_the_first_its_document(app: Any, bus: FakeBus) -> None:
+    files = [
+        ("file", ("po.x12", b"ISA*00~ST*850~", "text/plain")),
+        ("file", ("drawing.pdf", b"%PDF-1.7 drawing", "application/pdf")),
+    ]
+    sent = await post_send(app, files, subject="PO 1", content_type="application/edi-x12")
+    assert sent.status_code == 303
+    ((request, headers),) = bus.published  # one message, not one per file
+    assert sent.headers["location"] == f"/sent/{request.request_id}"
+    assert headers["Nats-Msg-Id"] == request.request_id
+    assert (request.station, request.partner, request.subject) == ("MYCO", "ACME", "PO 1")
+    # The content type given is the first file's; the second keeps the browser's.
+    assert (request.filename, request.content_type) == ("po.x12", "application/edi-x12")
+    (attachment,) = request.attachments
+    assert (attachment.filename, attachment.content_type) == ("drawing.pdf", "application/pdf")
+    store: FakeDocuments = app.state.documents
+    assert request.document is not None
+    assert attachment.document is not None
+    assert store.objects[request.document.name] == b"ISA*00~ST*850~"
+    assert store.objects[attachment.document.name] == b"%PDF-1.7 drawing"
+    assert (request.document.size, attachment.document.size) == (14, 16)
+    assert request.inline_base64 is None
+    assert attachment.inline_base64 is None
+
+
+async def test_without_a_content_type_the_first_keeps_the_browsers_too(
+    app: Any, bus: FakeBus
+) -> None:
+    files = [
+        ("file", ("a.x12", b"first", "application/edi-x12")),
+        ("file", ("b.xml", b"<second/>", "application/xml")),
+        ("file", ("c.csv", b"third", "text/csv")),
+    ]
+    assert (await post_send(app, files)).status_code == 303
+    ((request, _),) = bus.published
+    documents = [request, *request.attachments]
+    assert [(d.filename, d.content_type) for d in documents] == [
+        ("a.x12", "application/edi-x12"), ("b.xml", "application/xml"), ("c.csv", "text/csv")
+    ]  # fmt: skip
+    assert request.subject == "AS2 Message"
+
+
+TOO_MANY = [(f"{n}.x12", b"x") for n in range(MAX_ATTACHMENTS + 1)]
+REFUSED = {
+    "none": ([], None, "choose at least one file"),
+    "one-empty": ([("po.x12", b"ISA~"), ("blank.txt", b""), ("c.x12", b"x")], None,
+                  "blank.txt is empty"),
+    "too-large-together": ([("a.x12", b"123456"), ("b.x12", b"123456")], 10,
+                           "the 2 files have 12 bytes together; the console accepts up to 10"),
+    "too-many": (TOO_MANY, None, f"{MAX_ATTACHMENTS + 1} files chosen: one message holds at "
+                                 f"most {MAX_ATTACHMENTS}"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "limit", "error"), REFUSED.values(), ids=REFUSED.keys())
+async def test_files_it_cannot_send_are_refused_in_a_sentence_and_nothing_is_stored(
+    app: Any, bus: FakeBus, files: list[tuple[str, bytes]], limit: int | None, error: str
+) -> None:
+    if limit is not None:
+        app.state.max_upload_bytes = limit
+    parts = [("file", (name, data, "application/edi-x12")) for name, data in files]
+    # None chosen: a browser sends the empty input as a part without a name or bytes.
+    answer = await post_send(app, parts or [("file", ("", b"", "application/octet-stream"))])
+    assert answer.status_code == 200
+    assert f'<p class="error" role="alert">{error}</p>' in answer.text
+    assert '<form class="card" method="post" action="/send"' in answer.text  # the form again
+    assert bus.published == []
+    assert app.state.documents.objects == {}
+
+
+async def test_exactly_the_most_files_a_message_holds_are_sent(app: Any, bus: FakeBus) -> None:
+    files = [("file", (f"{n}.x12", b"x", "application/edi-x12")) for n in range(MAX_ATTACHMENTS)]
+    assert (await post_send(app, files)).status_code == 303
+    ((request, _),) = bus.published
+    assert [d.filename for d in [request, *request.attachments]] == [
+        f"{n}.x12" for n in range(MAX_ATTACHMENTS)
+    ]
+
+
+async def test_a_file_the_store_refuses_sends_nothing_and_leaves_nothing_stored() -> None:
+    bus, store = FakeBus(), FakeDocuments()
+    store.fail_at_put = 3
+    uploads = [Upload(io.BytesIO(d), len(d), f"{i}.x12", "application/edi-x12")
+               for i, d in enumerate((b"one", b"two", b"three"))]  # fmt: skip
+    with pytest.raises(OSError, match="the store refused"):
+        await Sender(bus, store).send_files(  # type: ignore[arg-type]
+            uploads, station="MYCO", partner="ACME", subject="s"
+        )
+    assert store.puts == 3
+    assert bus.published == []
+    assert store.objects == {}  # the two stored before it deleted again
+
+
+def sent_with_attachments(store: FakeDocuments, **second: Any) -> dict[str, Any]:
+    """A failed outbound message of three documents, all kept; ``second`` changes the second's
+    entry (QueuedAttachment's JSON, as tracklog-svc's detail has it)."""
+    attachments = [
+        {"filename": "drawing.pdf", "content_type": "application/pdf", "size": 7,
+         "document": store.keep("console/r1/1", b"drawing").model_dump(mode="json"), **second},
+        {"filename": None, "content_type": "text/csv", "size": 5,
+         "document": store.keep("console/r1/2", b"a,b,c").model_dump(mode="json")},
+    ]  # fmt: skip
+    return {
+        "id": "m1", "direction": "outbound", "status": "failed", "filename": "po.x12",
+        "content_type": "application/edi-x12", "message_id": "<1@myco>", "station": "MYCO",
+        "partner": "ACME", "subject": "PO 1", "size": 3,
+        "document": store.keep("console/r1", b"ISA").model_dump(mode="json"),
+        "attachments": attachments,
+    }  # fmt: skip
+
+
+async def post_resend(app: Any) -> Any:
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        form = await http.get("/tracklog/m1/resend")
+        return await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form.text)})
+
+
+async def test_a_resend_sends_every_document_again_in_order(app: Any, bus: FakeBus) -> None:
+    original = sent_with_attachments(app.state.documents)
+    app.state.backends.tracklog.details["m1"] = original
+    answer = await post_resend(app)
+    assert answer.status_code == 303
+    ((request, _),) = bus.published
+    assert answer.headers["location"] == f"/sent/{request.request_id}"
+    assert request.replays == "<1@myco>"
+    assert (request.filename, request.content_type, request.subject) == (
+        "po.x12", "application/edi-x12", "PO 1"
+    )  # fmt: skip
+    assert request.document is not None
+    assert request.document.name == "console/r1"
+    assert [(a.filename, a.content_type, a.document.name if a.document else None)
+            for a in request.attachments] == [
+        ("drawing.pdf", "application/pdf", "console/r1/1"), (None, "text/csv", "console/r1/2")
+    ]  # fmt: skip
+    for sent, kept in zip(request.attachments, original["attachments"], strict=True):
+        assert sent.document is not None
+        assert sent.document.model_dump(mode="json") == kept["document"]
+
+
+NOT_KEPT = {
+    "expired": "its document 2 (drawing.pdf) is no longer kept",
+    "inline": "its document 2 (drawing.pdf) was kept only while it was in flight",
+}
+
+
+@pytest.mark.parametrize(("gone", "error"), NOT_KEPT.items(), ids=NOT_KEPT.keys())
+async def test_a_resend_with_a_document_not_kept_says_which_and_sends_nothing(
+    app: Any, bus: FakeBus, gone: str, error: str
+) -> None:
+    store: FakeDocuments = app.state.documents
+    if gone == "inline":  # a document the gateway kept in its database
+        original = sent_with_attachments(store, document=None)
+    else:
+        original = sent_with_attachments(store)
+        del store.objects["console/r1/1"]
+    app.state.backends.tracklog.details["m1"] = original
+    answer = await post_resend(app)
+    assert answer.status_code == 200
+    assert f"Cannot resend: {error}" in answer.text
+    assert bus.published == []
