@@ -876,7 +876,9 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
 
     sender = asyncio.create_task(keep_sending())
     try:
-        switch = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
+        # Both changes must be set before the switch (checked below). With other tests running
+        # beside this one (two test workers on two cores), 12 s proved too close once.
+        switch = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=20)
         at = switch.strftime("%Y-%m-%dT%H:%M:%S")
         page = await browser.new_page(viewport={"width": 1280, "height": 900}, timezone_id="UTC")
         await console.sign_in(page, *console.admin)
@@ -899,6 +901,7 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
             page.locator("#partner-certificate-list tr", has_text="scheduled")
         ).to_have_count(1)
         await page.screenshot(path=SHOTS / "keystore-rotation.png", full_page=True)
+        assert datetime.now(UTC) < switch, "the switch came before both sides were set"
         await asyncio.sleep(max(0.0, (switch - datetime.now(UTC)).total_seconds()) + 4)
     finally:
         stop.set()
