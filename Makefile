@@ -42,10 +42,11 @@ examples/nodejs/node_modules: examples/nodejs/package-lock.json
 run: sync ## run the whole gateway locally (nats-server + every service, SQLite, data in ./var)
 	$(UV) run --frozen as2bus up
 
-lint: sync ## ruff (lint + format check) and mypy
+lint: sync ## ruff (lint + format check), mypy and the import boundaries (lint-imports)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
 
 fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
