@@ -113,10 +113,12 @@ def start(tmp_path: Path, ports: tuple[int, int]) -> Iterator[Any]:
         up.kill()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``make test`` runs two pytest-xdist workers with ``--dist loadgroup``: each test file
     runs whole on one worker (its module fixtures start once), and the files that use the
     session's ``running_stack`` all run on the same worker (one stack, not one per worker)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # -p no:xdist: its marker is not even known
     by_file: dict[str, list[pytest.Item]] = {}
     for item in items:
         by_file.setdefault(item.nodeid.split("::")[0], []).append(item)

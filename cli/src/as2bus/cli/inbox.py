@@ -30,7 +30,7 @@ from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.cli.inbox_files import safe_name, save_chunks, seen
 from as2bus.shared.bus import inbox_prefix
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import DocumentRef, MessageReceived
+from as2bus.shared.contracts import DocumentRef, MessageReceived, parse_event
 from as2bus.shared.subjects import EVENTS_STREAM
 
 Report = Callable[[str], None]
@@ -121,7 +121,10 @@ class Follower:
     async def _save(self, store: DocumentStore, msg: Msg) -> None:
         """Every document of the event (the first, then its attachments), each once: the
         event is acknowledged when all are on disk, and asked again later when one is not."""
-        event = MessageReceived.model_validate_json(msg.data)
+        event = parse_event(msg.data)  # an older version of the event upcast to ours
+        if not isinstance(event, MessageReceived):
+            await msg.ack()  # nothing else is published on its subject; nothing to save
+            return
         data, event_id = event.data, str(event.event_id)
         documents = [(event_id, data.document, data.filename)] + [
             (f"{event_id}.{i}", a.document, a.filename)

@@ -6,13 +6,13 @@ in the events stream (changes from before the audit trail say so)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
 from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.domain.audit import audit_entry
+from as2bus.shared.contracts import UnknownEventError, parse_event
 from as2bus.shared.subjects import EVENTS_STREAM
 
 CHANGE_SUBJECTS = {
@@ -44,6 +44,10 @@ def register_consumers(
             description="Configuration and certificate changes, for the audit trail.",
         )
         async def on_change(body: bytes) -> None:
-            entry = audit_entry(json.loads(body))
+            try:
+                event = parse_event(body)  # an older version upcast to ours
+            except UnknownEventError:
+                return  # a type this console does not know: nothing to record
+            entry = audit_entry(event.model_dump(mode="json"))
             if entry is not None:
                 await trail().record(entry)
