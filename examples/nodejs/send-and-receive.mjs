@@ -1,6 +1,7 @@
-// as2bus example client (nats.js v3): send two documents to a partner, see a bad request
-// refused, follow every request to its outcome, and receive the documents the partner sends
-// us. docs/integrating.md walks through it. Run: NATS_PASSWORD=... node send-and-receive.mjs
+// as2bus example client (nats.js v3): send two messages to a partner (the first with two
+// documents), see a bad request refused, follow every request to its outcome, and receive the
+// documents the partner sends us. docs/integrating.md walks through it.
+// Run: NATS_PASSWORD=... node send-and-receive.mjs
 import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
@@ -43,7 +44,7 @@ const EVENT_SUBJECTS = [
 
 // Everything this run sent, by request_id: events of other requests are acked and ignored.
 const requests = new Map();
-const received = new Map(); // message_id -> {message_id, size, sha256_ok}
+const received = new Map(); // message_id -> {message_id, sha256_ok, documents: [...]}
 
 async function main() {
   if (!NATS_PASSWORD) throw new Error("set NATS_PASSWORD (as2bus up: <data-dir>/secrets/nats/app)");
@@ -66,7 +67,12 @@ async function main() {
   await ensureConsumer(await jetstreamManager(nc));
 
   // 2. A small document goes inline (base64, up to 256 KiB)...
+  // This message carries a second document: `attachments` lists the documents after the
+  // first (RFC 6362 multiple attachments; the partner must accept them), each inline or by
+  // reference like the first, with its own filename and content type. Inline documents share
+  // the 256 KiB between them. The message has one request_id and one outcome for all.
   const small = Buffer.from(fakeX12(8));
+  const lines = Buffer.from(fakeCsv(8));
   const smallId = randomUUID();
   const smallRequest = {
     request_id: smallId,
@@ -75,9 +81,16 @@ async function main() {
     inline_base64: small.toString("base64"),
     filename: `small-${smallId.slice(0, 8)}.x12`,
     content_type: "application/edi-x12",
-    subject: "nodejs example: small purchase order",
+    subject: "nodejs example: small purchase order, its lines attached as CSV",
+    attachments: [
+      {
+        inline_base64: lines.toString("base64"),
+        filename: `small-${smallId.slice(0, 8)}.csv`,
+        content_type: "text/csv",
+      },
+    ],
   };
-  await send(js, smallRequest, `inline, ${small.length} bytes`);
+  await send(js, smallRequest, `inline, ${small.length} bytes, and a ${lines.length}-byte CSV attachment`);
 
   // ...a large one goes into the object store first, and the request carries a reference.
   // The bytes are streamed (a file would be Readable.toWeb(fs.createReadStream(path))) and
@@ -104,7 +117,7 @@ async function main() {
   const bad = { ...smallRequest, request_id: badId, subject: undefined, subjct: "x" };
   await send(js, bad, "misspelt field 'subjct': to be rejected", "bad");
 
-  // 4. Read events until every request has its outcome and both documents have come back.
+  // 4. Read events until every request has its outcome and both messages have come back.
   // The durable consumer has kept every event since step 1, so starting to read only now
   // misses nothing (a rejection's milliseconds run from its publish until we read it).
   const consumer = await js.consumers.get(EVENTS_STREAM, CONSUMER);
@@ -142,11 +155,14 @@ async function main() {
   };
   console.log(JSON.stringify(summary));
   if (timedOut) throw new Error(`no complete outcome within ${TIMEOUT_SECONDS} s (TIMEOUT_SECONDS)`);
+  const back = (id) => received.get(requests.get(id).message_id); // a message we sent, received
   const ok =
     [smallId, largeId].every((id) => requests.get(id).outcome === "delivered") &&
     requests.get(badId).outcome === "rejected" &&
     requests.get(badId).code === "INVALID_REQUEST" &&
-    summary.received.filter((r) => r.sha256_ok).length === 2;
+    back(smallId).sha256_ok &&
+    back(smallId).documents.length === 2 && // the X12 and its CSV attachment
+    back(largeId).sha256_ok;
   if (!ok) throw new Error("not every request ended as expected (see the summary)");
 }
 
@@ -192,8 +208,8 @@ async function handleEvent(m, arrivedAt, objects) {
 
   if (type === "MessageReceived") {
     // Partners' documents are for us whoever sent them: store each one. A redelivered event
-    // names the same object and file, so storing it again does no harm.
-    received.set(data.message_id, await saveDocument(objects, data));
+    // names the same objects and files, so storing them again does no harm.
+    received.set(data.message_id, await saveMessage(objects, data));
     return;
   }
 
@@ -215,18 +231,39 @@ async function handleEvent(m, arrivedAt, objects) {
   }
 }
 
-// Read a received document from the object store in chunks, hash and count it on the way to
+// Save every document of a received message: the first is the event's `document` (with its
+// `filename` and `content_type`), the others follow in `attachments`, in order, each with its
+// own `document`, `filename` and `content_type` (empty when the partner sent one document).
+// Received documents are always in the object store: events never carry the bytes.
+async function saveMessage(objects, data) {
+  const documents = [
+    { document: data.document, filename: data.filename, content_type: data.content_type },
+    ...(data.attachments ?? []),
+  ];
+  const names = new Set();
+  const saved = [];
+  for (const [i, doc] of documents.entries()) {
+    // Each document gets a file of its own, even when the partner named two alike (or none).
+    let name = safeFileName(doc.filename, i === 0 ? data.message_id : `${data.message_id}.${i}`);
+    while (names.has(name)) name = `${i}-${name}`;
+    names.add(name);
+    saved.push(await saveDocument(objects, data, doc, name, `document ${i + 1} of ${documents.length}`));
+  }
+  return { message_id: data.message_id, sha256_ok: saved.every((d) => d.sha256_ok), documents: saved };
+}
+
+// Read one received document from the object store in chunks, hash and count it on the way to
 // a temporary file, and keep the file only when size and SHA-256 match the event's reference.
-async function saveDocument(objects, data) {
-  const ref = data.document;
-  const result = { message_id: data.message_id, size: 0, sha256_ok: false };
+async function saveDocument(objects, data, doc, name, which) {
+  const ref = doc.document;
+  const result = { file: name, content_type: doc.content_type, size: 0, sha256_ok: false };
   const object = await objects.get(ref.name);
   if (!object) {
-    console.log(`missing  ${data.message_id}  no object ${ref.name} in ${BUCKET}`);
+    console.log(`missing  ${data.message_id}  ${which}: no object ${ref.name} in ${BUCKET}`);
     return result;
   }
   await mkdir(OUT_DIR, { recursive: true });
-  const file = path.join(OUT_DIR, safeFileName(data.filename, data.message_id));
+  const file = path.join(OUT_DIR, name);
   const partial = `${file}.part`;
   const hash = createHash("sha256");
   await pipeline(
@@ -244,10 +281,10 @@ async function saveDocument(objects, data) {
   result.sha256_ok = !readError && result.size === ref.size && hash.digest("hex") === ref.sha256;
   if (result.sha256_ok) {
     await rename(partial, file);
-    console.log(`received ${data.message_id}  ${data.partner} -> ${data.station}  ${result.size} bytes, sha256 ok: ${file}`);
+    console.log(`received ${data.message_id}  ${data.partner} -> ${data.station}  ${which}, ${result.size} bytes, sha256 ok: ${file}`);
   } else {
     await rm(partial, { force: true });
-    console.log(`received ${data.message_id}  does NOT match its reference (${readError?.message ?? `${result.size} bytes`})`);
+    console.log(`received ${data.message_id}  ${which} does NOT match its reference (${readError?.message ?? `${result.size} bytes`})`);
   }
   return result;
 }
@@ -301,6 +338,13 @@ function fakeX12(lines) {
   for (let i = 1; i <= lines; i++) segments.push(`PO1*${i}*10*EA*9.95**VP*ITEM-${String(i).padStart(6, "0")}`);
   segments.push(`SE*${lines + 3}*0001`, "GE*1*1", "IEA*1*000000001");
   return segments.join("~\n") + "~\n";
+}
+
+// The same order's lines as CSV (RFC 4180: a header row, CRLF line ends).
+function fakeCsv(lines) {
+  const rows = ["line,quantity,unit,price,item"];
+  for (let i = 1; i <= lines; i++) rows.push(`${i},10,EA,9.95,ITEM-${String(i).padStart(6, "0")}`);
+  return rows.join("\r\n") + "\r\n";
 }
 
 // `total` bytes of X12-like text (PO1 segments), in chunks of about 64 KiB.

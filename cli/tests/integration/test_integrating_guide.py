@@ -112,6 +112,20 @@ def _nodejs_system(data: Path, tmp_path: Path, ports: tuple[int, int]) -> None:
     assert summary["failed"] == []
     ((bad,),) = [summary["rejected"]]
     assert bad["code"] == "INVALID_REQUEST"
-    assert [r["sha256_ok"] for r in summary["received"]] == [True, True]
-    saved = sorted(p.stat().st_size for p in (tmp_path / "received").iterdir())
-    assert saved == sorted(r["size"] for r in summary["received"])
+    received = summary["received"]
+    assert [r["sha256_ok"] for r in received] == [True, True]
+    # The small order came back as it was sent: two documents in one message (RFC 6362), the
+    # X12 first and its CSV attachment, each saved to a file of its own; the large one alone.
+    with_csv, large = received
+    kinds = [(Path(d["file"]).suffix, d["content_type"]) for d in with_csv["documents"]]
+    assert kinds == [(".x12", "application/edi-x12"), (".csv", "text/csv")], with_csv
+    assert len(large["documents"]) == 1, large
+    assert "document 2 of 2" in done.stdout
+    files = {p.name: p.read_bytes() for p in (tmp_path / "received").iterdir()}
+    documents = [d for r in received for d in r["documents"]]
+    assert {name: len(data) for name, data in files.items()} == {
+        d["file"]: d["size"] for d in documents
+    }
+    csv = files[with_csv["documents"][1]["file"]].decode().split("\r\n")
+    assert csv[0] == "line,quantity,unit,price,item"
+    assert csv[1].startswith("1,10,EA,")
