@@ -16,6 +16,7 @@ from as2bus.cert.keystores import Keystores
 from as2bus.cert.schemas import GenerateOwn, KeystoreCreate, KeystoreRotate
 from as2bus.shared.errors import ConflictError, InvalidFieldsError
 from as2bus.shared.keyring import KeyRing
+from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
 
 from .conftest import Clock
 
@@ -80,6 +81,28 @@ async def test_a_keystore_needs_a_partnership(two_partnerships: Keystores) -> No
         await two_partnerships.create(create("NOPE", "nobody"))
     assert [e.code for e in err.value.errors] == ["station_not_found", "partner_not_found"]
     assert await two_partnerships.all() == []
+
+
+async def test_a_partnership_created_a_moment_ago_is_waited_for(
+    two_partnerships: Keystores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An automation creates the partnership, then at once its keystore: on a miss, cert-svc
+    lets its config replica catch up with what config-svc stored before it answers."""
+    replica = two_partnerships.certs.config
+    late = paired_replica(station_state("MYCO"), partner_state("C")).partnerships
+    caught_up: list[bool] = []
+
+    async def catch_up(timeout: float = 2.0) -> bool:
+        link = next(iter(late.values()))
+        c = next(p for p in replica.partners.values() if p.as2_id == "C")
+        replica.partnerships[link.id] = link.model_copy(update={"partner_id": c.id})
+        caught_up.append(True)
+        return True
+
+    monkeypatch.setattr(replica, "catch_up", catch_up)
+    store = await two_partnerships.create(create("MYCO", "C"))
+    assert caught_up == [True]
+    assert (store.station_as2_id, store.partner_as2_id) == ("MYCO", "C")
 
 
 async def test_a_rotation_overlaps_old_and_new_keys_for_that_partnership_only(

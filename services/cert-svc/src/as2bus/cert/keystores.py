@@ -46,9 +46,13 @@ class Keystores:
         self.certs = certs
 
     # --- creating ---------------------------------------------------------------------------
-    def _partnership(self, station: str, partner: str) -> tuple[StationState, PartnerState]:
-        """The station and partner of an existing partnership, from the config replica."""
+    async def _partnership(self, station: str, partner: str) -> tuple[StationState, PartnerState]:
+        """The station and partner of an existing partnership, from the config replica. A
+        miss waits for the replica to apply what config-svc stored before it: an automation
+        creates the partnership and its keystore one call after the other."""
         config = self.certs.config
+        if config.find_partnership(station, partner) is None:
+            await config.catch_up()
         found_station = next((s for s in config.stations.values() if s.as2_id == station), None)
         found_partner = next((p for p in config.partners.values() if p.as2_id == partner), None)
         errors = []
@@ -83,7 +87,7 @@ class Keystores:
         return found_station, found_partner
 
     async def create(self, request: KeystoreCreate) -> KeystoreView:
-        station, partner = self._partnership(request.station, request.partner)
+        station, partner = await self._partnership(request.station, request.partner)
         theirs = self._partner_certificate(
             _pem_or_der(request.partner_certificate), "partner_certificate"
         )
@@ -135,7 +139,7 @@ class Keystores:
         """Our existing PKCS#12 becomes the partnership's key; its password protects exports.
         With ``partner_certificate`` (its bytes and file name), the partner's certificate is
         stored in the same transaction."""
-        station, partner = self._partnership(station_id, partner_id)
+        station, partner = await self._partnership(station_id, partner_id)
         theirs = self._partner_certificate(partner_certificate, "partner_file")
         if len(password) < MIN_PASSWORD:
             raise InvalidFieldsError(
