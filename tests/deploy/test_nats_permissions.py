@@ -4,7 +4,6 @@ only config-svc answers partner-credential requests and only outbound may ask.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.testing.infra import find_nats_server, free_port
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 
 from .manifests import documents, nats_conf, render
 
@@ -62,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         while not _listening(port):
             assert proc.poll() is None, (work / "nats.log").read_text()
             assert time.monotonic() < deadline, (work / "nats.log").read_text()
-            time.sleep(0.05)
+            time.sleep(0.05)  # a polling loop: until nats-server listens
         yield port
     finally:
         proc.terminate()
@@ -114,6 +114,18 @@ async def _responder(session: Session, subject: str) -> None:
     await session.client.flush()
 
 
+async def refused_subscriptions(session: Session, count: int) -> list[str]:
+    """The server's refusals of ``session``'s subscriptions, once there are ``count``.
+    They come asynchronously (an -ERR after the SUB, delivered to the error callback)."""
+    await session.client.flush()
+
+    def refused() -> list[str]:
+        found = [e for e in session.errors if "permissions violation for subscription" in e.lower()]
+        return found if len(found) >= count else []
+
+    return await until(refused, what=f"{count} refused subscription(s)", timeout=5)
+
+
 async def test_only_inbound_and_outbound_get_key_material_and_only_from_cert_svc(
     connect: Any,
 ) -> None:
@@ -128,9 +140,7 @@ async def test_only_inbound_and_outbound_get_key_material_and_only_from_cert_svc
         assert any("permissions violation for publish" in e.lower() for e in asker.errors), user
     impostor = await connect("tracklog-svc")
     await impostor.client.subscribe(KEY_MATERIAL)
-    await impostor.client.flush()
-    await asyncio.sleep(0.2)
-    assert any("permissions violation for subscription" in e.lower() for e in impostor.errors)
+    await refused_subscriptions(impostor, 1)
 
 
 async def test_only_outbound_asks_for_partner_credentials_and_only_config_svc_answers(
@@ -146,9 +156,7 @@ async def test_only_outbound_asks_for_partner_credentials_and_only_config_svc_an
         assert asker.errors, user
     impostor = await connect("cert-svc")
     await impostor.client.subscribe(CREDENTIALS_SUBJECT)
-    await impostor.client.flush()
-    await asyncio.sleep(0.2)
-    assert any("permissions violation for subscription" in e.lower() for e in impostor.errors)
+    await refused_subscriptions(impostor, 1)
 
 
 async def test_replies_reach_only_the_asker(connect: Any) -> None:
@@ -162,10 +170,7 @@ async def test_replies_reach_only_the_asker(connect: Any) -> None:
         snoop = await connect(user)
         for subject in ("_INBOX.inbound-svc.>", "_INBOX.>", ">"):
             await snoop.client.subscribe(subject)
-        await snoop.client.flush()
-        await asyncio.sleep(0.2)
-        refused = [e for e in snoop.errors if "permissions violation for subscription" in e.lower()]
-        assert len(refused) == 3, (user, snoop.errors)
+        assert len(await refused_subscriptions(snoop, 3)) == 3, (user, snoop.errors)
 
 
 def test_the_reply_prefix_names_the_user_but_never_a_token() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import pytest
 from as2bus.cert import x509
 from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 
 TOKEN = "cross-service-token"
 
@@ -158,14 +158,17 @@ def tracklog_svc(nats_url: str, master_key: str, tmp_path: Path) -> Iterator[Ser
 async def tracked(
     proc: ServiceProcess, want: int, timeout: float = 20, **filters: str
 ) -> list[dict[str, Any]]:
-    """tracklog-svc's list of messages, once it holds ``want`` of them (by ``filters``)."""
+    """tracklog-svc's list of messages, once it holds ``want`` (at least 1) of them (by
+    ``filters``)."""
     async with client(proc) as api:
-        for _ in range(int(timeout / 0.2)):
+
+        async def held() -> list[dict[str, Any]]:
             page = (await api.get("/api/v1/messages", params=filters)).json()
-            if len(page["items"]) >= want:
-                return list(page["items"])
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"tracklog-svc holds fewer than {want} messages for {filters}: {page}")
+            assert len(page["items"]) >= want, page
+            return list(page["items"])
+
+        what = f"tracklog-svc to hold {want} messages for {filters}"
+        return await until(held, what=what, timeout=timeout, interval=0.2)
 
 
 @pytest.fixture

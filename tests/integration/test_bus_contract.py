@@ -20,6 +20,7 @@ from as2bus.shared.bus.publish import EVENT_HEADERS
 from as2bus.shared.bus.send import publish_send_request, send_document
 from as2bus.shared.contracts import SendRequest
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import nothing_within, until
 
 from .test_outbound_loopback import DOCUMENT, loopback
 
@@ -40,14 +41,16 @@ class Outcomes:
 
     async def wait(self, request_id: str, *kinds: str, timeout: float = 20) -> tuple[float, Any]:
         """The first event of one of ``kinds`` for the request: (when it came, the event)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def first() -> tuple[float, Any]:
             for t, _h, event in self.seen:
                 if event["event_type"] in kinds and event["data"].get("request_id") == request_id:
                     return t, event
-            await asyncio.sleep(0.02)
-        seen = [(e["event_type"], e["data"].get("reason")) for e in self.of(request_id)]
-        raise AssertionError(f"no {kinds} for {request_id}; its events: {seen}")
+            seen = [(e["event_type"], e["data"].get("reason")) for e in self.of(request_id)]
+            raise AssertionError(f"its events: {seen}")
+
+        what = f"{kinds} for {request_id}"
+        return await until(first, what=what, timeout=timeout, interval=0.02)
 
     async def first_delivery(self, nc: Any) -> SendRequest:
         """A partnership reaches outbound-svc through the bus a moment after it is created:
@@ -59,7 +62,7 @@ class Outcomes:
                 await self.wait(warm_up.request_id, "MessageDelivered")
                 return warm_up
             assert event["data"]["code"] == "UNKNOWN_PARTNERSHIP", event
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # a retry loop: a new request once outbound may know it
         raise AssertionError("outbound-svc never learnt the partnership")
 
 
@@ -163,8 +166,18 @@ async def test_each_accepted_request_ends_in_one_terminal_event_with_the_documen
     await publish_send_request(nc, sent[0])  # the same request again: sent once
     for one in [*sent, large]:
         await outcomes.wait(one.request_id, "MessageDelivered")
-    await asyncio.sleep(1)  # anything a second terminal event would take
     terminal = ("MessageDelivered", "MessageFailed", "MessageRejected")
+
+    def more_than_one() -> list[list[str]]:
+        """The events of each request that has two terminal events, or was queued twice."""
+        each = [[e["event_type"] for e in outcomes.of(one.request_id)] for one in [*sent, large]]
+        twice = [k for k in each if k.count("MessageQueued") > 1]
+        return twice + [k for k in each if sum(t in terminal for t in k) > 1]
+
+    # That no second terminal event comes can only be watched for a while. A wrong one would
+    # follow the first at once (the same attempt settled twice), or come from the repeated
+    # request, published before the four deliveries were waited for: a second is room enough.
+    await nothing_within(1, more_than_one, what="a second terminal event or MessageQueued")
     for one in [*sent, large]:
         kinds = [e["event_type"] for e in outcomes.of(one.request_id)]
         assert [k for k in kinds if k in terminal] == ["MessageDelivered"], kinds

@@ -3,11 +3,10 @@ openssl reads, key material over NATS with the cache dropped on rotation, and ba
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import nats
@@ -15,20 +14,23 @@ import nats
 from as2bus.cert import x509
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.crypto import SecretBox
+from as2bus.shared.keyring import KeyRing
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 
 PASSWORD = "keystore-pass-123"
 
 
-async def until_ok(call: Any, timeout: float = 10.0) -> httpx.Response:
-    """Retry while cert-svc's replica catches up with config-svc (201 expected)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        response: httpx.Response = await call()
-        if response.status_code == 201 or loop.time() > deadline:
-            return response
-        await asyncio.sleep(0.1)
+async def created(post: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """``post``'s 201 answer, asked again while cert-svc's replica catches up with config-svc
+    (until then it does not know the partnership)."""
+
+    async def answer() -> httpx.Response:
+        response = await post()
+        assert response.status_code == 201, response.text
+        return response
+
+    return await until(answer, what="cert-svc to create it (201)")
 
 
 async def partnership(config_api: httpx.AsyncClient) -> None:
@@ -55,9 +57,7 @@ async def test_a_partnership_keystore_from_config_to_export_and_key_material(
 ) -> None:
     await partnership(config_api)
     body = {"station": "MYCO", "partner": "acme", "password": PASSWORD}
-    created = await until_ok(lambda: cert_api.post("/api/v1/keystores", json=body))
-    assert created.status_code == 201, created.text
-    store = created.json()
+    store = (await created(lambda: cert_api.post("/api/v1/keystores", json=body))).json()
     own = store["own_certificates"][0]
     assert own["alias"] == "myco@acme"  # the partnership's own key, not the station's
     assert own["used_by"]["stations"] == []
@@ -106,12 +106,13 @@ async def test_a_partnership_keystore_from_config_to_export_and_key_material(
 
         rotated = await cert_api.post("/api/v1/certificates/own", json={"alias": "myco@acme"})
         assert rotated.status_code == 201
-        for _ in range(100):  # the CertRotated event drops the cache
+
+        async def rotation_seen() -> KeyRing:  # the CertRotated event drops the cache
             ring = await keys.keyring()
-            if len(ring.decryption_keys("myco@acme", datetime.now(UTC))) == 2:
-                break
-            await asyncio.sleep(0.05)
-        assert len(ring.decryption_keys("myco@acme", datetime.now(UTC))) == 2
+            assert len(ring.decryption_keys("myco@acme", datetime.now(UTC))) == 2
+            return ring
+
+        ring = await until(rotation_seen, what="the cached key ring to have both keys")
         assert str(ring.signing_key("myco@acme", datetime.now(UTC)).id) == rotated.json()["id"]
     finally:
         await keys.stop()
@@ -165,9 +166,7 @@ async def test_a_certificate_stored_a_moment_ago_is_found_before_a_message_fails
     cert-svc again on a miss, at most once a second, instead of failing the message."""
     await partnership(config_api)
     body = {"station": "MYCO", "partner": "acme", "password": PASSWORD}
-    assert (
-        await until_ok(lambda: cert_api.post("/api/v1/keystores", json=body))
-    ).status_code == 201
+    await created(lambda: cert_api.post("/api/v1/keystores", json=body))
     nc = await nats.connect(nats_url)
     keys = KeyMaterialClient(nc, SecretBox(master_key))  # not started: sees no event
     try:

@@ -7,7 +7,6 @@ stay until the latest deadline."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,10 @@ from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.outcomes import RECEIVED_SUBJECTS, EventConsumer
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of, until
 
 from .conftest import start_inbound, start_outbound, stop
-from .test_outbound_loopback import loopback, wait_for
+from .test_outbound_loopback import loopback
 
 HOURS_3S = str(3 / 3600)
 HOURS_1S = str(1 / 3600)
@@ -53,13 +53,13 @@ def short_retention(
     stop(inbound)
 
 
-async def _gone(store: DocumentStore, names: list[str], timeout: float = 15) -> list[str]:
-    for _ in range(int(timeout / 0.2)):
+async def _gone(store: DocumentStore, names: list[str], what: str) -> None:
+    async def none_left() -> bool:
         left = [name for name in names if await store.stored(name) is not None]
-        if not left:
-            return []
-        await asyncio.sleep(0.2)
-    return left
+        assert not left, f"still stored: {left}"
+        return True
+
+    await until(none_left, what=what, timeout=15, interval=0.2)
 
 
 async def test_documents_are_deleted_when_settled_or_consumed_and_not_before(
@@ -77,16 +77,18 @@ async def test_documents_are_deleted_when_settled_or_consumed_and_not_before(
         theirs = await send_document(nc, b"R" * 300_000, station="A", partner="B")  # by reference
         ours = await send_document(nc, b"ISA*00*inline~", station="A", partner="B")  # inline
         assert theirs.document is not None
-        delivered = await wait_for(js, "MessageDelivered", 2)
+        delivered = await events_of(js, "MessageDelivered", count=2)
         assert {d["data"]["request_id"] for d in delivered} == {
             theirs.request_id,
             ours.request_id,
         }
-        sent = [e["data"]["document"]["name"] for e in await wait_for(js, "MessageQueued", 2)]
+        sent = [
+            e["data"]["document"]["name"] for e in await events_of(js, "MessageQueued", count=2)
+        ]
         # Kept with them: each message as sent, the partner's MDN as received.
-        sent += [e["data"]["raw"]["name"] for e in await wait_for(js, "MessageSent", 2)]
-        sent += [e["data"]["raw"]["name"] for e in await wait_for(js, "MdnReceived", 2)]
-        arrivals = await wait_for(js, "MessageReceived", 2)
+        sent += [e["data"]["raw"]["name"] for e in await events_of(js, "MessageSent", count=2)]
+        sent += [e["data"]["raw"]["name"] for e in await events_of(js, "MdnReceived", count=2)]
+        arrivals = await events_of(js, "MessageReceived", count=2)
         received = [e["data"]["document"]["name"] for e in arrivals]
         as_received = [e["data"]["raw"]["name"] for e in arrivals]
         assert theirs.document.name in sent
@@ -95,13 +97,13 @@ async def test_documents_are_deleted_when_settled_or_consumed_and_not_before(
         stored: list[Any] = [await store.stored(name) for name in every]
         assert None not in stored  # right after delivery: all there
 
-        assert await _gone(store, sent) == []  # settled for 3 s
+        await _gone(store, sent, "the sent documents deleted (settled for 3 s)")
         # By now the received ones are three times their grace old, but slow-erp has not
         # acknowledged them: they stay.
         assert [await store.stored(name) is not None for name in received] == [True, True]
         taken = await erp.next(wait=5)  # reads and acknowledges both
         assert sorted(e.data.document.name for e in taken) == sorted(received)  # type: ignore[attr-defined]
-        assert await _gone(store, received) == []
+        await _gone(store, received, "the received documents deleted")
         # The messages as received are the record of what the partner signed: they stay for
         # the whole retention (1 h here), read or not.
         assert [await store.stored(name) is not None for name in as_received] == [True, True]

@@ -4,9 +4,7 @@ openssl and carries the right MIC; duplicates, tampering and strangers are answe
 
 from __future__ import annotations
 
-import asyncio
 import email
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from nats.js import JetStreamContext
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import DocumentRef
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of, stream_events
 
 from .conftest import partnership_with_keys, start_inbound, stop
 from .partner_openssl import OpensslPartner
@@ -27,23 +26,6 @@ PAYLOAD = (
     b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           ~\r\nST*850*0001~\r\n"
     * 20
 )
-
-
-async def events(js: JetStreamContext) -> list[dict[str, Any]]:
-    try:
-        total = (await js.stream_info("AS2_EVENTS")).state.messages
-    except Exception:
-        return []
-    return [json.loads((await js.get_msg("AS2_EVENTS", seq)).data) for seq in range(1, total + 1)]
-
-
-async def wait_for(js: JetStreamContext, event_type: str, count: int = 1) -> list[dict[str, Any]]:
-    for _ in range(200):
-        found = [e for e in await events(js) if e["event_type"] == event_type]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} {event_type} events")
 
 
 @pytest.fixture(params=["in-memory"])
@@ -112,7 +94,7 @@ async def test_an_openssl_partner_is_received_once_with_a_verifiable_signed_mdn(
     assert fields["received-content-mic"].split(",")[0].strip() == expected_mic
     assert fields["original-message-id"] == headers["Message-ID"]
 
-    received = await wait_for(js, "MessageReceived")
+    received = await events_of(js, "MessageReceived")
     assert len(received) == 1
     data = received[0]["data"]
     assert (data["station"], data["partner"], data["signed"], data["encrypted"]) == (
@@ -125,14 +107,14 @@ async def test_an_openssl_partner_is_received_once_with_a_verifiable_signed_mdn(
         DocumentRef(**data["document"])
     )
     assert document == PAYLOAD
-    assert (await wait_for(js, "MdnSent"))[0]["data"]["disposition"] == "processed"
+    assert (await events_of(js, "MdnSent"))[0]["data"]["disposition"] == "processed"
 
     again = await post(inbound_svc, headers, body)  # the partner resends the same Message-ID
     assert again.status_code == 200
     repeat = report_fields(partner.verify_mdn(again.headers["content-type"], again.content))
     assert "processed" in repeat["disposition"]
-    await wait_for(js, "MessageDuplicate")
-    assert len([e for e in await events(js) if e["event_type"] == "MessageReceived"]) == 1
+    await events_of(js, "MessageDuplicate")
+    assert len([e for e in await stream_events(js) if e["event_type"] == "MessageReceived"]) == 1
 
 
 async def test_tampering_and_strangers_get_negative_answers_and_deliver_nothing(
@@ -161,10 +143,10 @@ async def test_tampering_and_strangers_get_negative_answers_and_deliver_nothing(
     assert answer.status_code == 403
     assert b"unknown-trading-partner" in answer.content
 
-    rejected = await wait_for(js, "MessageRejected", 3)
+    rejected = await events_of(js, "MessageRejected", count=3)
     assert {e["data"]["modifier"] for e in rejected} >= {"unknown-trading-partner"}
     assert all(e["data"]["code"] == e["data"]["modifier"] for e in rejected)
-    assert not [e for e in await events(js) if e["event_type"] == "MessageReceived"]
+    assert not [e for e in await stream_events(js) if e["event_type"] == "MessageReceived"]
 
 
 async def test_limits_give_clear_http_errors(inbound_svc: ServiceProcess) -> None:

@@ -24,6 +24,7 @@ from as2bus import as2
 from as2bus.as2.algorithms import SigningAlg
 from as2bus.cert import x509
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 
 from .conftest import partnership_with_keys, start_inbound, stop
 from .test_inbound_pyas2lib_partner import post, pyas2lib_sender
@@ -261,11 +262,15 @@ async def test_a_body_that_stops_coming_is_answered_408_and_nothing_remains(
     )  # fmt: skip
     raw = await Raw.open(inbound)
     await raw.send(head + sent[:1500])
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # a slow client pausing mid-body: simulated, not a wait
     await raw.send(sent[1500:])
     last_byte = time.monotonic()
-    await asyncio.sleep(0.2)
-    assert open_spool_files(inbound, tmp_path / "spool"), "the body was expected to be spooled"
+    # Spooled to a file while it comes (the server gives up BODY_TIMEOUT after the last byte).
+    await until(
+        lambda: open_spool_files(inbound, tmp_path / "spool"),
+        what="the body spooled to a file",
+        timeout=BODY_TIMEOUT,
+    )
     answer = await raw.answer(BODY_TIMEOUT + MARGIN + 1)
     elapsed = time.monotonic() - last_byte
     raw.close()

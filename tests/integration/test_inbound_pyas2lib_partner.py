@@ -3,8 +3,6 @@ a partner's async MDN for one of our messages, and an expired partner certificat
 
 from __future__ import annotations
 
-import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +20,7 @@ from as2bus.cert import x509
 # pyas2lib itself (the module, used directly), loaded after the codec fixed oscrypto for it.
 from as2bus.peers.pyas2lib_peer import pyas2
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of, until
 
 from .conftest import partnership_with_keys
 
@@ -94,17 +93,6 @@ async def post(inbound: ServiceProcess, headers: dict[str, str], body: bytes) ->
         return await http.post("/as2", headers=headers, content=body)
 
 
-async def events(js: JetStreamContext, kind: str, count: int = 1) -> list[dict[str, Any]]:
-    for _ in range(200):
-        total = (await js.stream_info("AS2_EVENTS")).state.messages
-        found = [json.loads((await js.get_msg("AS2_EVENTS", s)).data) for s in range(1, total + 1)]
-        found = [e for e in found if e["event_type"] == kind]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} {kind}")
-
-
 def pyas2lib_reads_mdn(
     message: Any, headers: dict[str, str], body: bytes
 ) -> tuple[str, str | None]:
@@ -130,16 +118,13 @@ async def test_pyas2lib_partner_with_sync_and_async_mdn(
     later = pyas2lib_sender(ours, acme, "ASYNC", mdn_inbox.url)
     response = await post(inbound_svc, later.headers, later.content)
     assert (response.status_code, response.content) == (200, b"")
-    for _ in range(100):
-        if mdn_inbox.received:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: mdn_inbox.received, what="the async MDN at the partner")
     headers, body = mdn_inbox.received[0]
     assert pyas2lib_reads_mdn(later, headers, body) == ("processed", None)
 
-    received = await events(js, "MessageReceived", 2)
+    received = await events_of(js, "MessageReceived", count=2)
     assert {e["data"]["filename"] for e in received} == {"orders.edi"}
-    delivered = [e["data"] for e in await events(js, "MdnSent", 2)]
+    delivered = [e["data"] for e in await events_of(js, "MdnSent", count=2)]
     assert {(d["mode"], d["delivered"]) for d in delivered} == {("sync", True), ("async", True)}
     async with httpx.AsyncClient(base_url=inbound_svc.base_url) as http:
         metrics = (await http.get("/metrics")).text
@@ -169,7 +154,7 @@ async def test_a_partners_async_mdn_for_our_message_is_published(
     mdn = as2.build_mdn(signed_request, local=as2.LocalParty("acme", acme_keys))
     response = await post(inbound_svc, mdn.headers, mdn.body)
     assert response.status_code == 200, response.text
-    report = (await events(js, "MdnReceived"))[0]["data"]
+    report = (await events_of(js, "MdnReceived"))[0]["data"]
     assert report["original_message_id"] == "<ours-1@myco.as2bus>"
     assert (report["disposition"], report["signed"], report["signature_valid"]) == (
         "processed",
@@ -190,5 +175,5 @@ async def test_an_expired_partner_certificate_gets_authentication_failed(
     response = await post(inbound_svc, message.headers, message.content)
     status, detail = pyas2lib_reads_mdn(message, dict(response.headers), response.content)
     assert "authentication-failed" in f"{status} {detail}"
-    rejected = await events(js, "MessageRejected")
+    rejected = await events_of(js, "MessageRejected")
     assert rejected[0]["data"]["modifier"] == "authentication-failed"

@@ -82,7 +82,7 @@ async def processed_mdn(inbound: ServiceProcess, message: Any) -> httpx.Response
             response = await http.post("/as2", headers=message.headers, content=message.content)
             if b"processed/error" not in response.content:
                 return response
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # a retry loop: the next POST may find the new settings
     raise AssertionError(f"no processed MDN: {response.text}")
 
 

@@ -10,8 +10,8 @@ still decrypts during the overlap, our MDNs are signed with the new key.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,14 @@ import pytest
 
 from as2bus.cert import x509
 from as2bus.peers.pyas2lib_peer import pyas2
-from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.shared.bus.keys import CERT_EVENTS, KeyMaterialClient
+from as2bus.shared.contracts import CertImported, CertRotated, KeystoreCreated
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import next_message
 
 from .conftest import TOKEN, client, stop
-from .test_cert_with_config import until_ok
+from .test_cert_with_config import created
 from .test_inbound_pyas2lib_partner import post, pyas2lib_reads_mdn
 
 PASSWORD = "keystore-pass-123"
@@ -101,8 +103,7 @@ async def set_up(config: httpx.AsyncClient, certs: httpx.AsyncClient) -> dict[st
         link = {"station_id": station.json()["id"], "partner_id": partner.json()["id"]}
         assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
     body = {"station": "MYCO", "partner": "acme", "password": PASSWORD}
-    created = await until_ok(lambda: certs.post("/api/v1/keystores", json=body))
-    assert created.status_code == 201, created.text
+    keystore = await created(lambda: certs.post("/api/v1/keystores", json=body))
     acme = x509.generate_self_signed("acme", now=datetime.now(UTC))
     upload = await certs.post(
         "/api/v1/certificates/partner",
@@ -110,8 +111,17 @@ async def set_up(config: httpx.AsyncClient, certs: httpx.AsyncClient) -> dict[st
         files={"file": ("acme.cer", acme.cert.cert_pem.encode())},
     )
     assert upload.status_code == 201, upload.text
-    ours = await certs.get(f"/api/v1/keystores/{created.json()['id']}/certificate.cer")
-    return {"keystore": created.json(), "acme": acme, "ours": ours.content}
+    ours = await certs.get(f"/api/v1/keystores/{keystore.json()['id']}/certificate.cer")
+    return {"keystore": keystore.json(), "acme": acme, "ours": ours.content}
+
+
+def about(event_type: type[Any], correlation_id: str) -> tuple[str, Callable[[Any], bool]]:
+    """The subject of ``event_type`` and a test for its event about ``correlation_id`` (the
+    alias): a ``next_message`` for the cert-svc event that one action publishes. inbound-svc
+    subscribes to ``as2.evt.cert.>`` (``CERT_EVENTS``) and drops its cached key material on any
+    message there: it gets this one when the test does."""
+    assert event_type.subject.startswith(CERT_EVENTS.removesuffix(">"))
+    return event_type.subject, lambda msg: json.loads(msg.data)["correlation_id"] == correlation_id
 
 
 async def acme_keys(keys: KeyMaterialClient) -> tuple[str, list[str]]:
@@ -142,24 +152,26 @@ async def test_a_keystore_for_another_partner_leaves_an_exchanging_partnership_i
             before = await acme_keys(keys)
 
             body = {"station": "MYCO", "partner": "bravo", "password": PASSWORD}
-            bravo_store = await certs.post("/api/v1/keystores", json=body)
-            assert bravo_store.status_code == 201, bravo_store.text
-            await asyncio.sleep(1.5)  # the event reaches inbound, which drops its key cache
+            async with next_message(nc, *about(KeystoreCreated, "myco@bravo")) as got:
+                bravo_store = await certs.post("/api/v1/keystores", json=body)
+                assert bravo_store.status_code == 201, bravo_store.text
+                await got()  # inbound has it too: its key cache is dropped, asked anew
 
             assert await exchange(inbound_svc, acme, "acme", ours, ours) == ("processed", None)
             assert await acme_keys(keys) == before
             bravo = x509.generate_self_signed("bravo", now=datetime.now(UTC))
-            upload = await certs.post(
-                "/api/v1/certificates/partner",
-                data={"alias": "bravo"},
-                files={"file": ("bravo.cer", bravo.cert.cert_pem.encode())},
-            )
-            assert upload.status_code == 201, upload.text
+            async with next_message(nc, *about(CertImported, "bravo")) as got:
+                upload = await certs.post(
+                    "/api/v1/certificates/partner",
+                    data={"alias": "bravo"},
+                    files={"file": ("bravo.cer", bravo.cert.cert_pem.encode())},
+                )
+                assert upload.status_code == 201, upload.text
+                await got()  # inbound's key cache is dropped: bravo's certificate is in it
             ours_for_bravo = (
                 await certs.get(f"/api/v1/keystores/{bravo_store.json()['id']}/certificate.cer")
             ).content
             assert ours_for_bravo != ours
-            await asyncio.sleep(1.0)
             assert await exchange(inbound_svc, bravo, "bravo", ours_for_bravo, ours_for_bravo) == (
                 "processed",
                 None,
@@ -173,18 +185,24 @@ async def test_a_rotated_partnership_key_overlaps_with_the_old_one(
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
     inbound_svc: ServiceProcess,
+    nats_url: str,
 ) -> None:
+    nc = await nats.connect(nats_url)
     async with client(config_svc) as config, client(cert_svc) as certs:
         setup = await set_up(config, certs)
         acme, old, store = setup["acme"], setup["ours"], setup["keystore"]
         assert await exchange(inbound_svc, acme, "acme", old, old) == ("processed", None)
 
-        rotated = await certs.post(f"/api/v1/keystores/{store['id']}/rotate", json={})
-        assert rotated.status_code == 201, rotated.text
+        try:
+            async with next_message(nc, *about(CertRotated, "myco@acme")) as got:
+                rotated = await certs.post(f"/api/v1/keystores/{store['id']}/rotate", json={})
+                assert rotated.status_code == 201, rotated.text
+                await got()  # inbound's key cache is dropped: the new key is in it
+        finally:
+            await nc.close()
         assert len(rotated.json()["own_certificates"]) == 2
         new = (await certs.get(f"/api/v1/keystores/{store['id']}/certificate.cer")).content
         assert new != old
-        await asyncio.sleep(1.5)
 
         # Until acme switches, it still encrypts to the old certificate: that still decrypts.
         assert await exchange(inbound_svc, acme, "acme", old, new) == ("processed", None)

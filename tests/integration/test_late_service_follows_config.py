@@ -6,24 +6,14 @@ real process; the late starter only has NATS and ``ConfigReplica``.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import httpx
 import nats
 
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 
 from .conftest import TOKEN
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the replica did not catch up in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_late_service_gets_the_configuration_then_its_changes(
@@ -45,16 +35,24 @@ async def test_a_late_service_gets_the_configuration_then_its_changes(
         replica = ConfigReplica()
         try:
             await replica.start(nc.jetstream())  # returns once the current state is loaded
-            await until(lambda: replica.find_partnership("MYCO", "acme") is not None)
+            await until(
+                lambda: replica.find_partnership("MYCO", "acme"), what="the partnership in it"
+            )
             assert {p.as2_id for p in replica.partners.values()} == {"acme"}
 
             await api.patch(f"/api/v1/partners/{partner['id']}", json={"enabled": False})
-            await until(lambda: not next(iter(replica.partners.values())).enabled)
+            await until(
+                lambda: not next(iter(replica.partners.values())).enabled,
+                what="the partner disabled",
+            )
 
             found = replica.find_partnership("MYCO", "acme")
             assert found is not None
             assert (await api.delete(f"/api/v1/partnerships/{found.id}")).status_code == 204
-            await until(lambda: replica.find_partnership("MYCO", "acme") is None)
+            await until(
+                lambda: replica.find_partnership("MYCO", "acme") is None,
+                what="the partnership gone",
+            )
         finally:
             await replica.stop()
             await nc.close()

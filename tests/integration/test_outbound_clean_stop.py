@@ -23,9 +23,10 @@ from starlette.routing import Route
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.testing.infra import free_port
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of, nothing_within, until, until_sync
 
 from .conftest import client, start_outbound, tracked
-from .test_outbound_partners import EDI, PartnerServer, outcomes, set_up
+from .test_outbound_partners import EDI, PartnerServer, set_up
 
 GRACE_SECONDS = 1
 
@@ -42,15 +43,14 @@ class StallingPartner:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        until_sync(lambda: self.server.started, what="the partner's web server", interval=0.01)
 
     async def receive(self, request: Request) -> Response:
         await request.body()
         self.message_ids.append(request.headers["message-id"])
         if len(self.message_ids) == 1:
             while not self.release.is_set():
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # a stalling partner: polls the test's release
         return Response(b"ok")
 
 
@@ -78,14 +78,6 @@ def held_row(db: Path) -> tuple[Any, ...]:
         return tuple(row)
 
 
-async def until(condition: Any, timeout: float = 15) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 async def test_a_clean_stop_mid_post_hands_the_message_back_at_once(
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
@@ -108,7 +100,8 @@ async def test_a_clean_stop_mid_post_hands_the_message_back_at_once(
     nc = await nats.connect(nats_url)
     try:
         await send_document(nc, EDI, station="MYCO", partner="stalling")
-        await until(lambda: partner.message_ids)  # the POST is being answered, slowly
+        # The POST is being answered, slowly.
+        await until(lambda: partner.message_ids, what="the first POST", timeout=15)
 
         # The attempt in progress is visible as such, not as the state before it.
         (row,) = await tracked(tracklog_svc, 1, status="sending")
@@ -126,14 +119,17 @@ async def test_a_clean_stop_mid_post_hands_the_message_back_at_once(
         began = time.monotonic()
         second = start_outbound(nats_url, master_key, tmp_path, **grace)
         js = nc.jetstream()
-        await outcomes(js, 1, {"MessageSent"}, timeout=20)
+        await events_of(js, "MessageSent", timeout=20)
         assert time.monotonic() - began < 20  # not the 300 s lease
         (row,) = await tracked(tracklog_svc, 1, status="delivered")
         assert row["attempts"] == 2
-        await asyncio.sleep(1)  # room for a wrong third POST
+        # A wrong third POST (the message due again) would come within a retry's backoff
+        # (0.2 s here) plus outbound's look for due messages (every 0.25 s at most) of the
+        # delivery. That none comes can only be watched for a while: a second.
+        await nothing_within(1, lambda: partner.message_ids[2:], what="a third POST")
         assert len(partner.message_ids) == 2
         assert partner.message_ids[0] == partner.message_ids[1]  # the same Message-ID
-        assert len(await outcomes(js, 1, {"MessageSent"})) == 1
+        assert len(await events_of(js, "MessageSent")) == 1
     finally:
         partner.release.set()
         await nc.close()

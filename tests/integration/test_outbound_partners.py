@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import subprocess
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import SendOverrides
 from as2bus.shared.testing.infra import free_port
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of, until_sync
 
 from .conftest import client
 
@@ -77,8 +77,7 @@ class PartnerServer:
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        until_sync(lambda: self.server.started, what="the partners' web server", interval=0.01)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
@@ -154,7 +153,7 @@ class PartnerServer:
         await request.body()
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.4)  # a slow partner: simulated, not a wait
         self.in_flight -= 1
         return Response(b"ok")
 
@@ -226,7 +225,7 @@ class PartnerServer:
         headers = {k: " ".join(v.split()) for k, v in mdn.headers.items()}
 
         def deliver() -> None:  # after our 200, as a partner's async MDN would come
-            time.sleep(0.2)
+            time.sleep(0.2)  # the partner taking its time: simulated, not a wait
             httpx.post(mdn.mdn_url, headers=headers, content=mdn.content, timeout=30)
 
         thread = threading.Thread(target=deliver, daemon=True)
@@ -284,19 +283,6 @@ async def set_up(
     return server
 
 
-async def outcomes(
-    js: Any, count: int, kinds: set[str], timeout: float = 40
-) -> list[dict[str, Any]]:
-    for _ in range(int(timeout / 0.2)):
-        total = (await js.stream_info("AS2_EVENTS")).state.messages
-        found = [json.loads((await js.get_msg("AS2_EVENTS", s)).data) for s in range(1, total + 1)]
-        found = [e for e in found if e["event_type"] in kinds]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"fewer than {count} of {kinds}")
-
-
 async def test_partners_we_did_not_write_retries_and_rate_limits(
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
@@ -324,22 +310,20 @@ async def test_partners_we_did_not_write_retries_and_rate_limits(
         for _ in range(6):
             await send_document(nc, b"rate-limited", station="MYCO", partner="rate")
         js = nc.jetstream()
-        sent = await outcomes(js, 12, {"MessageSent"})
-        failures = [
-            e for e in await outcomes(js, 0, {"MessageFailed", "MessageRejected"}, timeout=0.2)
-        ]
+        sent = await events_of(js, "MessageSent", count=12)
+        failures = await events_of(js, "MessageFailed", "MessageRejected", count=0)
         assert not failures, failures
         assert (
             server.opened.count(EDI) == 5
         )  # four openssl combinations and pyas2lib, byte-identical
-        mdn = (await outcomes(js, 1, {"MdnReceived"}))[0]["data"]
+        mdn = (await events_of(js, "MdnReceived"))[0]["data"]
         assert (mdn["partner"], mdn["disposition"], mdn["mic_matches"], mdn["signature_valid"]) == (
             "pyas2lib",
             "processed",
             True,
             True,
         )
-        retried = [e["data"] for e in await outcomes(js, 2, {"MessageRetrying"})]
+        retried = [e["data"] for e in await events_of(js, "MessageRetrying", count=2)]
         assert {r["partner"] for r in retried} == {"flaky"}
         assert "HTTP 503" in retried[0]["reason"]
         assert len(sent) == 12
@@ -368,14 +352,16 @@ async def test_openssl_signed_mdns_are_verified_and_a_wrong_mic_is_caught_and_co
         for _ in range(6):
             await send_document(nc, b"slow", station="MYCO", partner="slow")
         js = nc.jetstream()
-        reports = {e["data"]["partner"]: e["data"] for e in await outcomes(js, 2, {"MdnReceived"})}
+        reports = {
+            e["data"]["partner"]: e["data"] for e in await events_of(js, "MdnReceived", count=2)
+        }
         good, bad = reports["openssl_mdn"], reports["openssl_bad_mic"]
         assert (good["signed"], good["signature_valid"], good["mic_matches"]) == (True, True, True)
         assert (bad["signed"], bad["signature_valid"], bad["mic_matches"]) == (True, True, False)
-        failed = [e["data"] for e in await outcomes(js, 1, {"MessageFailed"})]
+        failed = [e["data"] for e in await events_of(js, "MessageFailed")]
         assert [f["partner"] for f in failed] == ["openssl_bad_mic"]
         assert "MIC mismatch" in failed[0]["reason"]
-        await outcomes(js, 8, {"MessageSent"})
+        await events_of(js, "MessageSent", count=8)
         assert server.most_in_flight == 2  # the partner's max_concurrency, measured at the partner
     finally:
         await nc.close()
@@ -416,7 +402,7 @@ async def test_pyas2lib_with_an_async_mdn_and_a_dropped_connection(
         await send_document(nc, EDI, station="MYCO", partner="pyas2lib_async")
         await send_document(nc, EDI, station="MYCO", partner="dropper")
         js = nc.jetstream()
-        report = (await outcomes(js, 1, {"MdnReceived"}))[0]["data"]
+        report = (await events_of(js, "MdnReceived"))[0]["data"]
         assert (report["partner"], report["mode"], report["disposition"]) == (
             "pyas2lib_async",
             "async",
@@ -424,8 +410,8 @@ async def test_pyas2lib_with_an_async_mdn_and_a_dropped_connection(
         )
         assert report["signature_valid"] is True
         assert server.opened == [EDI]
-        retry = (await outcomes(js, 1, {"MessageRetrying"}))[0]["data"]
-        failed = (await outcomes(js, 1, {"MessageFailed"}))[0]["data"]
+        retry = (await events_of(js, "MessageRetrying"))[0]["data"]
+        failed = (await events_of(js, "MessageFailed"))[0]["data"]
         assert retry["partner"] == failed["partner"] == "dropper"
         assert "could not reach" in retry["reason"]
         assert failed["attempts"] == 2

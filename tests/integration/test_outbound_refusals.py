@@ -13,9 +13,10 @@ from as2bus.cert import x509
 from as2bus.shared.bus.send import publish_send_request, send_document
 from as2bus.shared.contracts import DocumentRef, SendRequest
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of
 
 from .conftest import client
-from .test_outbound_partners import EDI, PartnerServer, outcomes, set_up
+from .test_outbound_partners import EDI, PartnerServer, set_up
 
 
 async def partner_id(config_svc: ServiceProcess, as2_id: str) -> str:
@@ -73,11 +74,12 @@ async def test_refusals_and_a_partners_own_retry_maximum(
             ),
         )
         js = nc.jetstream()
-        failed = (await outcomes(js, 1, {"MessageFailed"}))[0]["data"]
+        failed = (await events_of(js, "MessageFailed"))[0]["data"]
         assert (failed["partner"], failed["attempts"]) == ("flaky", 1)
         assert "HTTP 503" in failed["reason"]
         rejected = {
-            r["data"]["modifier"]: r["data"] for r in await outcomes(js, 2, {"MessageRejected"})
+            r["data"]["modifier"]: r["data"]
+            for r in await events_of(js, "MessageRejected", count=2)
         }
         assert rejected["CERT_HAS_EXPIRED"]["partner"] == "rate"
         assert rejected["DOCUMENT_NOT_FOUND"]["request_id"] == "missing-doc"

@@ -16,10 +16,11 @@ from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.bus.send import send_document
 from as2bus.shared.contracts import DocumentRef, SendOverrides
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import events_of
 
 from .conftest import start_inbound, start_outbound, stop
-from .test_outbound_loopback import loopback, wait_for
-from .test_outbound_partners import outcomes, set_up
+from .test_outbound_loopback import loopback
+from .test_outbound_partners import set_up
 
 #: About 3 MB of CRLF text (openssl's S/MIME reader, used by the test partner, is text-safe
 #: only), several object-store chunks, over the 64 KiB threshold set below.
@@ -59,10 +60,12 @@ async def test_large_documents_are_streamed_to_openssl_and_pyas2lib(
         await send_document(nc, LARGE, station="MYCO", partner="pyas2lib")
         await send_document(nc, LARGE, station="MYCO", partner="openssl_mdn")
         js = nc.jetstream()
-        await outcomes(js, 5, {"MessageSent"}, timeout=90)
-        assert not await outcomes(js, 0, {"MessageFailed", "MessageRetrying"}, timeout=0.2)
+        await events_of(js, "MessageSent", count=5, timeout=90)
+        assert not await events_of(js, "MessageFailed", "MessageRetrying", count=0)
         assert server.opened.count(LARGE) == 5  # byte-identical at every partner
-        reports = {e["data"]["partner"]: e["data"] for e in await outcomes(js, 2, {"MdnReceived"})}
+        reports = {
+            e["data"]["partner"]: e["data"] for e in await events_of(js, "MdnReceived", count=2)
+        }
         for partner in ("pyas2lib", "openssl_mdn"):
             report = reports[partner]
             assert (report["disposition"], report["signature_valid"]) == ("processed", True)
@@ -107,9 +110,9 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
     try:
         await send_document(nc, document, station="A", partner="B", filename="big.bin")
         js = nc.jetstream()
-        report = (await wait_for(js, "MdnReceived", timeout=60))[0]["data"]
+        report = (await events_of(js, "MdnReceived", timeout=60))[0]["data"]
         assert (report["disposition"], report["mic_matches"]) == ("processed", True)
-        received = (await wait_for(js, "MessageReceived"))[0]["data"]
+        received = (await events_of(js, "MessageReceived"))[0]["data"]
         assert (received["filename"], received["signed"], received["encrypted"]) == (
             "big.bin",
             True,
@@ -119,7 +122,7 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         assert await store.get(DocumentRef(**received["document"])) == document
         # The message as sent (copied while streamed out) and as received (from inbound's
         # spool file) are kept, and they are the same bytes: the signed, encrypted body.
-        sent = (await wait_for(js, "MessageSent"))[0]["data"]
+        sent = (await events_of(js, "MessageSent"))[0]["data"]
         as_sent = await store.get(DocumentRef(**sent["raw"]))
         as_received = await store.get(DocumentRef(**received["raw"]))
         head, _, body = as_sent.partition(b"\r\n\r\n")
@@ -133,9 +136,9 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         edi = LARGE
         compress = SendOverrides(compression="before-signing")
         await send_document(nc, edi, station="A", partner="B", overrides=compress)
-        reports = await wait_for(js, "MdnReceived", count=2, timeout=60)
+        reports = await events_of(js, "MdnReceived", count=2, timeout=60)
         assert reports[1]["data"]["mic_matches"] is True
-        second = (await wait_for(js, "MessageReceived", count=2))[1]["data"]
+        second = (await events_of(js, "MessageReceived", count=2))[1]["data"]
         assert (second["compressed"], second["signed"], second["encrypted"]) == (True, True, True)
         assert await store.get(DocumentRef(**second["document"])) == edi
 
@@ -143,16 +146,16 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         await send_document(
             nc, document, station="A", partner="B", overrides=SendOverrides(encoding="base64")
         )
-        assert (await wait_for(js, "MdnReceived", count=3, timeout=60))[2]["data"]["mic_matches"]
-        third = (await wait_for(js, "MessageReceived", count=3))[2]["data"]
+        assert (await events_of(js, "MdnReceived", count=3, timeout=60))[2]["data"]["mic_matches"]
+        third = (await events_of(js, "MessageReceived", count=3))[2]["data"]
         assert await store.get(DocumentRef(**third["document"])) == document
 
         # Compressed after signing and over AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES (6 MiB
         # here): no longer a reason to fail, it streams like the rest.
         after = SendOverrides(compression="after-signing")
         await send_document(nc, LARGE * 3, station="A", partner="B", overrides=after)
-        assert (await wait_for(js, "MdnReceived", count=4, timeout=60))[3]["data"]["mic_matches"]
-        fourth = (await wait_for(js, "MessageReceived", count=4))[3]["data"]
+        assert (await events_of(js, "MdnReceived", count=4, timeout=60))[3]["data"]["mic_matches"]
+        fourth = (await events_of(js, "MessageReceived", count=4))[3]["data"]
         assert await store.get(DocumentRef(**fourth["document"])) == LARGE * 3
     finally:
         await nc.close()

@@ -11,7 +11,6 @@ import hashlib
 import sys
 import tempfile
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from starlette.routing import Route
 from as2bus.cert import x509
 from as2bus.shared.testing.infra import free_port
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until, until_sync
 
 from .conftest import client, tracked
 from .test_outbound_partners import openssl
@@ -58,8 +58,7 @@ class MdnPartner:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        until_sync(lambda: self.server.started, what="the partner's web server", interval=0.01)
 
     def url(self, case: str) -> str:
         return f"http://127.0.0.1:{self.port}/{case}"
@@ -148,12 +147,12 @@ async def as2bus_send(nats_url: str, document: Path, partner: str) -> tuple[int,
 
 
 async def settled_row(tracklog: ServiceProcess, message_id: str) -> dict[str, Any]:
-    for _ in range(100):
-        row = (await tracked(tracklog, 1, message_id=message_id))[0]
-        if row["status"] in ("delivered", "delivered-with-warnings", "failed", "rejected"):
-            return row
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{message_id} not settled in tracklog-svc: {row}")
+    async def settled() -> dict[str, Any]:
+        row: dict[str, Any] = (await tracked(tracklog, 1, message_id=message_id))[0]
+        assert row["status"] in ("delivered", "delivered-with-warnings", "failed", "rejected"), row
+        return row
+
+    return await until(settled, what=f"{message_id} settled in tracklog-svc", timeout=20)
 
 
 @pytest.fixture

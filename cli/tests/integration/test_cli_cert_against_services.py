@@ -90,7 +90,7 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
         if result.exit_code == 0:
             outputs.append(result.output)
             break
-        time.sleep(0.1)
+        time.sleep(0.1)  # a retry loop: the next try once cert-svc may know the partnership
     assert result.exit_code == 0, result.output
 
     partner_pem = tmp_path / "acme.cer"

@@ -11,15 +11,20 @@ import sys
 import time
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
+from nats.js import JetStreamContext
 
 from as2bus.cli.inbox import follow
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.shared.bus.documents import DocumentStore, documents_bucket
 from as2bus.shared.contracts import MessageReceived, ReceivedAttachment, ReceivedDocument
 from as2bus.shared.testing.infra import LocalNats, free_port
+from as2bus.shared.testing.waiting import nothing_within, until
 
 
 async def publish_received(
@@ -103,35 +108,46 @@ async def _within(seconds: float, what: str) -> AsyncIterator[None]:
         raise AssertionError(f"{what} took longer than {seconds} s") from None
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 def _documents(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.iterdir() if not p.name.startswith(".")}
 
 
+def count_empty_fetches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the pull fetches that end with nothing (time out), in one list item each."""
+    empty: list[int] = []
+    fetch = JetStreamContext.PullSubscription.fetch
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fetch(self, *args, **kwargs)
+        except TimeoutError:
+            empty.append(1)
+            raise
+
+    monkeypatch.setattr(JetStreamContext.PullSubscription, "fetch", counted)
+    return empty
+
+
 async def test_following_idles_without_end_and_survives_a_nats_restart(
-    restartable_nats: LocalNats, tmp_path: Path
+    restartable_nats: LocalNats, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many empty fetches in a row are idling, not an end; a restarted nats-server is
     reconnected to and what arrives after it is saved too."""
     url = restartable_nats.url
     await publish_received(url, "before.edi", b"before the restart")
     lines: list[str] = []
+    empty = count_empty_fetches(monkeypatch)
     task = asyncio.create_task(follow(url, tmp_path, report=lines.append, fetch_seconds=0.1))
-    await _until(lambda: "before.edi" in _documents(tmp_path))
-    await asyncio.sleep(1.5)  # about 15 fetches that time out
+    await until(lambda: "before.edi" in _documents(tmp_path), what="before.edi", timeout=20)
+    idled = len(empty)
+    await until(lambda: len(empty) >= idled + 15 or task.done(), what="15 empty fetches more")
     assert not task.done(), lines
 
     await asyncio.to_thread(restartable_nats.restart, 1.0)
     # Each step bounded, so that a hang (seen once on a loaded machine) says where it was.
     async with _within(30, "publishing after the restart"):
         await publish_received(url, "after.edi", b"after the restart")
-    await _until(lambda: "after.edi" in _documents(tmp_path), seconds=30)
+    await until(lambda: "after.edi" in _documents(tmp_path), what="after.edi", timeout=30)
     assert not task.done(), lines
     task.cancel()
     async with _within(10, "stopping the follower"):
@@ -181,9 +197,15 @@ async def test_the_command_runs_until_sigterm_then_says_what_it_saved(
     await publish_received(nats_url, "po.edi", b"ISA*00~")
     proc = _cli("--follow", str(tmp_path), "--nats-url", nats_url)
     try:
-        await _until(lambda: "po.edi" in _documents(tmp_path))
-        await asyncio.sleep(1)
-        assert proc.poll() is None
+        await until(lambda: "po.edi" in _documents(tmp_path), what="po.edi", timeout=20)
+
+        # It goes on after what was waiting is saved (--once would end here). An end can only
+        # be watched for a while: a wrong one would follow the save at once.
+        def ended() -> str | None:
+            code = proc.poll()
+            return None if code is None else f"exit code {code}"
+
+        await nothing_within(1, ended, what="the command ending on its own")
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.to_thread(proc.communicate, timeout=15)
     finally:

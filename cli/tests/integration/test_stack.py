@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import signal
 import socket
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 from nats.errors import NoServersError
 from typer.testing import CliRunner
@@ -22,6 +24,12 @@ from as2bus.cli.main import app
 from as2bus.cli.stack_nats import NATS_USERS
 from as2bus.cli.stack_setup import find_nats_server, installed
 from as2bus.shared.contracts.outbound import SEND_SUBJECT
+from as2bus.shared.testing.waiting import (
+    nothing_within,
+    nothing_within_sync,
+    until,
+    until_sync,
+)
 
 BANNER = "as2bus is up."
 
@@ -59,13 +67,6 @@ def kind(cmdline: str) -> str:
 
 
 EXPECTED = sorted(["nats", *(s.name for s in installed())])  # config-svc and any later service
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def cli(data: Path, base_port: int, *args: str) -> Any:
@@ -120,10 +121,12 @@ def test_one_ctrl_c_that_arrives_twice_still_stops_gracefully(start: Any) -> Non
 def test_children_die_with_a_killed_up(start: Any) -> None:
     """Killed while its services still start (the moment it least expects it)."""
     up = start()
-    wait_until(lambda: len(children_of(up.proc.pid)) == len(EXPECTED), 60, "every child")
+    until_sync(lambda: len(children_of(up.proc.pid)) == len(EXPECTED), what="every child",
+               timeout=60, interval=0.1)  # fmt: skip
     children = children_of(up.proc.pid)
     up.kill()  # SIGKILL: no chance to clean up; PR_SET_PDEATHSIG does it
-    wait_until(lambda: not any(alive(pid) for pid in children), 15, "orphans to exit")
+    until_sync(lambda: not any(alive(pid) for pid in children), what="orphans to exit",
+               timeout=15, interval=0.1)  # fmt: skip
 
 
 def test_a_child_dying_stops_the_rest(start: Any) -> None:
@@ -165,8 +168,9 @@ def test_the_loopback_demo_delivers_right_after_up(running_stack: Any, tmp_path:
     assert sent.output.splitlines()[-1] == "delivered", sent.output
 
 
-async def _errors_of(url: str, subject: str) -> tuple[list[str], bool]:
-    """Publish on ``subject`` as the URL's user: (async errors the server sent, connected)."""
+async def _errors_of(url: str, subject: str, *, refused: bool) -> tuple[list[str], bool]:
+    """Publish on ``subject`` as the URL's user: (async errors the server sent, connected).
+    ``refused``: whether the server is expected to refuse it (then its error is waited for)."""
     errors: list[str] = []
 
     async def on_error(err: Exception) -> None:
@@ -180,7 +184,12 @@ async def _errors_of(url: str, subject: str) -> tuple[list[str], bool]:
     try:
         await nc.publish(subject, b"{}")
         await nc.flush()
-        await asyncio.sleep(0.3)  # a permissions violation arrives asynchronously
+        # A refusal comes asynchronously, as an -ERR: not always before flush()'s PONG (for a
+        # $JS.API subject it came after it).
+        if refused:
+            await until(lambda: errors, what=f"the refusal of {subject}", timeout=5)
+        else:  # that none comes can only be watched for a while (a refusal takes < 1 ms here)
+            await nothing_within(0.3, lambda: errors, what=f"a refusal of {subject}")
     finally:
         await nc.close()
     return errors, True
@@ -219,15 +228,15 @@ def test_nats_refuses_anonymous_clients_and_limits_each_user(
     assert "authorization violation" in _anonymous_answer(ports[0]).lower()
 
     tracklog = f"nats://tracklog-svc:{_password(data, 'tracklog-svc')}@{url}"
-    errors, connected = asyncio.run(_errors_of(tracklog, SEND_SUBJECT))
+    errors, connected = asyncio.run(_errors_of(tracklog, SEND_SUBJECT, refused=True))
     assert connected
     assert any("permissions violation" in e.lower() for e in errors), errors
 
     app_user = f"nats://app:{_password(data, 'app')}@{url}"
-    assert asyncio.run(_errors_of(app_user, SEND_SUBJECT)) == ([], True)
+    assert asyncio.run(_errors_of(app_user, SEND_SUBJECT, refused=False)) == ([], True)
     # An outside system's user cannot forge events nor remove what the gateway relies on.
     for forbidden in ("as2.evt.message.outbound.delivered", "$JS.API.STREAM.DELETE.AS2_EVENTS"):
-        errors, _ = asyncio.run(_errors_of(app_user, forbidden))
+        errors, _ = asyncio.run(_errors_of(app_user, forbidden, refused=True))
         assert any("permissions violation" in e.lower() for e in errors), (forbidden, errors)
 
     # The CLI end to end under these users: send, then the document in the inbox.
@@ -262,7 +271,7 @@ def test_a_data_dir_from_before_nats_users_gets_them_and_keeps_its_streams(
                 nc = await nats.connect(f"nats://{url}", allow_reconnect=False)
                 break
             except (NoServersError, OSError):
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # a polling loop: until nats-server listens
         await nc.jetstream().add_stream(name="OLDER", subjects=["older.>"])
         await nc.close()
 
@@ -299,6 +308,43 @@ REPO = Path(__file__).resolve().parents[3]
 #: What the test gives a README line that would otherwise wait for a person or run forever.
 PROMPT_ANSWERS = {"keystore create": "readme-export-pw\nreadme-export-pw\n"}
 RUNS_UNTIL_STOPPED = ("inbox --follow", "track watch")
+
+
+def _saved(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def _live_streams(tracklog_url: str) -> int:
+    """How many ``track watch`` (and console) streams tracklog-svc is serving."""
+    metrics = httpx.get(f"{tracklog_url}/metrics", timeout=5).text
+    found = re.search(r"^as2bus_tracklog_live_streams (\S+)$", metrics, re.MULTILINE)
+    return int(float(found.group(1))) if found else 0
+
+
+def _runs_until_stopped(command: str, argv: list[str], work: Path, env: dict[str, str]) -> str:
+    """Run a README line that goes on until stopped: it does its work (the documents sent
+    above saved; the watcher connected), is still running a moment later, then ends on
+    SIGTERM. Returns what went wrong ("" when nothing did)."""
+    streams = _live_streams(env["AS2BUS_TRACKLOG_URL"])
+    at_work = {
+        "inbox --follow": lambda: {"README.md", "LICENSE"} <= _saved(work / "received"),
+        "track watch": lambda: _live_streams(env["AS2BUS_TRACKLOG_URL"]) > streams,
+    }
+    check = next(check for marker, check in at_work.items() if marker in command)
+    proc = subprocess.Popen(argv, cwd=work, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    wrong = ""
+    try:
+        until_sync(lambda: check() or proc.poll() is not None, what="it at work", timeout=30)
+        # An end of its own would come at once after that; it can only be watched for a while.
+        nothing_within_sync(1, lambda: proc.poll() is not None, what="it ending on its own")
+    except AssertionError as err:
+        wrong = str(err)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=20)
+    if wrong or "Traceback" in output:
+        return f"{wrong}\n{output}"
+    return ""
 
 
 def readme_commands() -> list[str]:
@@ -351,14 +397,8 @@ def test_every_readme_command_works_in_a_clean_shell(running_stack: Any, tmp_pat
     for command in commands:
         argv = [str(REPO / "as2bus"), *shlex.split(command)[1:]]
         if any(marker in command for marker in RUNS_UNTIL_STOPPED):
-            proc = subprocess.Popen(argv, cwd=work, env=env, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-            time.sleep(4)
-            alive = proc.poll() is None
-            proc.send_signal(signal.SIGTERM)
-            output, _ = proc.communicate(timeout=20)
-            if not alive or "Traceback" in output:
-                failed[command] = output
+            if wrong := _runs_until_stopped(command, argv, work, env):
+                failed[command] = wrong
             continue
         answer = next((a for k, a in PROMPT_ANSWERS.items() if k in command), None)
         for _ in range(50):  # cert-svc learns of a new partnership over the bus
@@ -366,7 +406,7 @@ def test_every_readme_command_works_in_a_clean_shell(running_stack: Any, tmp_pat
                                   capture_output=True, timeout=60, check=False)  # fmt: skip
             if done.returncode == 0 or "no partnership" not in done.stdout + done.stderr:
                 break
-            time.sleep(0.2)
+            time.sleep(0.2)  # a retry loop: cert-svc learns of the partnership soon
         if done.returncode != 0:
             failed[command] = done.stdout + done.stderr
     assert failed == {}

@@ -19,6 +19,7 @@ from as2bus.cli.client import CliState
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.shared.contracts import Event
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 from as2bus.tracklog.testing import T0, inbound, outbound
 
 TOKEN = "cli-track-token-0123456789"
@@ -56,12 +57,11 @@ async def test_list_show_stats_and_watch(nats_url: str, tracklog: ServiceProcess
     watcher = threading.Thread(target=lambda: watched.append(cli(tracklog, "watch", *finals)))
     watcher.start()
     async with httpx.AsyncClient(base_url=tracklog.base_url) as http:
-        for _ in range(200):  # until the watcher is connected
-            if "as2bus_tracklog_live_streams 1.0" in (await http.get("/metrics")).text:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            pytest.fail("the watcher did not connect")
+
+        async def connected() -> bool:
+            return "as2bus_tracklog_live_streams 1.0" in (await http.get("/metrics")).text
+
+        await until(connected, what="the watcher connected")
     await publish(nats_url, outbound("<o1@myco>", fail="CERT_HAS_EXPIRED: acme's certificate"))
     await publish(nats_url, inbound("<i1@acme>", at=T0.replace(hour=10)))
     await asyncio.to_thread(watcher.join, 20)

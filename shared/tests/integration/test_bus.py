@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from as2bus.shared.contracts import PartnerState
 from as2bus.shared.db import create_engine, new_metadata, session_factory
 from as2bus.shared.settings import StreamSettings
 from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
+from as2bus.shared.testing.waiting import until
 
 
 async def test_streams_are_declared_idempotently_and_follow_retention_settings(
@@ -53,14 +53,6 @@ def blob(partner_id: uuid.UUID, revision: int, name: str) -> bytes:
     return partner(partner_id, revision, name).model_dump_json().encode()
 
 
-async def eventually(condition: object, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition() and loop.time() < deadline:  # type: ignore[operator]
-        await asyncio.sleep(0.02)
-    assert condition(), "condition not met in time"  # type: ignore[operator]
-
-
 async def test_a_replica_loads_the_current_state_then_follows_changes(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
@@ -74,11 +66,11 @@ async def test_a_replica_loads_the_current_state_then_follows_changes(nats_url: 
         assert replica.partners[existing].name == "Before start"
 
         await kv.put(f"partner.{later}", blob(later, 1, "Added"))
-        await eventually(lambda: later in replica.partners)
+        await until(lambda: later in replica.partners, what="the later partner", timeout=5)
         await kv.put(f"partner.{existing}", blob(existing, 2, "Renamed"))
-        await eventually(lambda: replica.partners[existing].name == "Renamed")
+        await until(lambda: replica.partners[existing].name == "Renamed", what="the rename")
         await kv.delete(f"partner.{existing}")
-        await eventually(lambda: existing not in replica.partners)
+        await until(lambda: existing not in replica.partners, what="the deletion")
     finally:
         await replica.stop()
         await nc.close()

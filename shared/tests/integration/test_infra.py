@@ -127,7 +127,7 @@ def _wait_gone(pids: list[int], timeout: float = 10) -> list[int]:
         alive = [p for p in pids if _alive(p)]
         if not alive or time.monotonic() > deadline:
             return alive
-        time.sleep(0.05)
+        time.sleep(0.05)  # a polling loop (that reaps as it goes): until they are gone
 
 
 @contextlib.contextmanager
@@ -157,7 +157,7 @@ import sys, time
 from as2bus.shared.testing.infra import {cls}
 server = {cls}()
 print(server.pid, server.workdir, flush=True)
-time.sleep(60)
+time.sleep(60)  # a test run that goes on, until the test kills it
 """
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from as2bus.cert.entrypoints.scheduler import ExpiryChecks
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.shared.crypto import SecretBox
+from as2bus.shared.testing.waiting import until
 
 from .conftest import Clock, replica_with_partnership
 from .test_certs_on_both_databases import partner_pem
@@ -28,14 +29,6 @@ def days_left(alias: str) -> float | None:
     return None
 
 
-async def eventually(alias: str, timeout: float = 2.0) -> float | None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (value := days_left(alias)) is None and loop.time() < deadline:
-        await asyncio.sleep(0.02)
-    return value
-
-
 async def test_gauge_is_filled_at_start_and_after_each_change(
     sessions: async_sessionmaker[AsyncSession], master_key: str, clock: Clock
 ) -> None:
@@ -48,10 +41,11 @@ async def test_gauge_is_filled_at_start_and_after_each_change(
     await certs.upload_partner("acme", partner_pem("acme", clock, days=40))
     task = asyncio.create_task(checks.run(certs))
     try:
-        assert await eventually("acme") == 40  # right after start
-        # Imported after start: in the gauge at once, not at the next hourly check.
+        # Right after start; then, imported after start: in the gauge at once, not at the
+        # next hourly check. (A value of 0 days would read as "not yet": none here is 0.)
+        assert await until(lambda: days_left("acme"), what="acme's gauge", timeout=2) == 40
         await certs.upload_partner("acme-next", partner_pem("acme-next", clock, days=90))
-        assert await eventually("acme-next") == 90
+        assert await until(lambda: days_left("acme-next"), what="the new gauge", timeout=2) == 90
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

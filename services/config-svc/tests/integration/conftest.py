@@ -21,6 +21,7 @@ from as2bus.shared.crypto import SecretBox, generate_master_key
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
 from as2bus.shared.subjects import EVENTS_STREAM
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import stream_messages, until
 
 TOKEN = "test-admin-token-0123456789"
 SECRET = "hunter2-very-secret"
@@ -84,15 +85,14 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
 
 async def wait_for_events(js: JetStreamContext, count: int, timeout: float = 10) -> list[Any]:
     """Every message on the events stream once there are at least ``count`` of them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+
+    async def stored() -> int:
         total = (await js.stream_info(EVENTS_STREAM)).state.messages
-        if total >= count or loop.time() > deadline:
-            break
-        await asyncio.sleep(0.05)
-    assert total >= count, f"expected {count} events, the stream has {total}"
-    return [await js.get_msg(EVENTS_STREAM, seq) for seq in range(1, total + 1)]
+        assert total >= count, f"the stream holds {total}"
+        return total
+
+    await until(stored, what=f"{count} events on {EVENTS_STREAM}", timeout=timeout)
+    return await stream_messages(js)
 
 
 def payloads(messages: list[Any]) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from as2bus.shared.contracts import DocumentRef, Event
 from as2bus.shared.subjects import EVENTS_STREAM
 from as2bus.shared.testing.config_states import partner_state, station_state
 from as2bus.shared.testing.infra import free_port
+from as2bus.shared.testing.waiting import until
 
 Sessions = async_sessionmaker[AsyncSession]
 FIRST = b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           ~\r\n" * 40
@@ -145,11 +146,7 @@ async def inbound(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     serving = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
+    await until(lambda: server.started, what="uvicorn serving", interval=0.01)
     try:
         yield Inbound(f"http://127.0.0.1:{port}/as2", bus, documents, sessions)
     finally:

@@ -21,6 +21,7 @@ from as2bus.outbound.entrypoints.workers import Workers
 from as2bus.outbound.sending import STOPPED, Policy, Sender
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.testing.waiting import until
 
 Sessions = async_sessionmaker[AsyncSession]
 POLICY = Policy(
@@ -56,7 +57,7 @@ class StallingSender(Sender):
         if self._crash:
             raise RuntimeError("boom")
         if self._answer_after is not None:  # a partner that answers within the grace period
-            await asyncio.sleep(self._answer_after)
+            await asyncio.sleep(self._answer_after)  # the partner's answer time: simulated
             return await self._finish(row, "delivered", [])
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
@@ -127,10 +128,11 @@ async def test_a_stop_releases_an_attempt_in_progress_at_once(sessions: Sessions
     workers = workers_for(sessions, crashing)
     loop = asyncio.create_task(workers.run())
     await asyncio.wait_for(crashing.started.wait(), timeout=10)
-    for _ in range(100):
-        if (await row_of(sessions))["status"] != "sending":
-            break
-        await asyncio.sleep(0.05)
+
+    async def settled() -> bool:
+        return (await row_of(sessions))["status"] != "sending"
+
+    await until(settled, what="the broken attempt settled")
     await workers.stop(grace_seconds=1)
     await loop
     row = await row_of(sessions)

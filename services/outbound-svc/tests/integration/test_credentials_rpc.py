@@ -3,11 +3,10 @@ back opened, are cached, are dropped when the partner changes, and never touch t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from as2bus.outbound.adapters.credentials import (
+    PARTNER_EVENTS,
     ConfigCredentials,
     Credentials,
     CredentialsUnavailableError,
@@ -26,6 +26,7 @@ from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.crypto import SecretBox, generate_master_key
 from as2bus.shared.subjects import EVENTS_STREAM
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import next_message, until
 
 TOKEN = "test-admin-token-0123456789"
 SECRET = "pw-hunter2-SECRET"
@@ -96,13 +97,6 @@ async def patch(api: httpx.AsyncClient, partner_id: uuid.UUID, body: dict[str, A
     assert response.status_code == 200, response.text
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_credentials_come_from_config_svc_cached_until_the_partner_changes(
     api: httpx.AsyncClient,
     credentials: ConfigCredentials,
@@ -110,14 +104,13 @@ async def test_credentials_come_from_config_svc_cached_until_the_partner_changes
     nc: Client,
 ) -> None:
     basic = {"type": "basic", "username": "acme", "password": SECRET}
-    acme = await partner(api, "acme", basic)
+    # PartnerCreated would drop the cache too: let it pass first. Waited for on the connection
+    # the credentials subscribe on: the server sends the event to both subscriptions together,
+    # and their callback runs before ours lets the test go on.
+    async with next_message(nc, PARTNER_EVENTS) as got:
+        acme = await partner(api, "acme", basic)
+        await got()
     js = nc.jetstream()
-
-    async def announced() -> bool:
-        return (await js.stream_info(EVENTS_STREAM)).state.messages == 1
-
-    await until(announced)  # PartnerCreated would drop the cache too: let it pass first
-    await asyncio.sleep(0.2)
     assert (await credentials.get(acme)).password == SECRET
     assert (await credentials.get(acme)).password == SECRET
     assert len(requests_seen) == 1  # the second came from the cache
@@ -127,7 +120,7 @@ async def test_credentials_come_from_config_svc_cached_until_the_partner_changes
     async def new_password() -> bool:
         return (await credentials.get(acme)).password == "new-" + SECRET
 
-    await until(new_password)
+    await until(new_password, what="the new password")
     assert len(requests_seen) == 2  # dropped by the PartnerUpdated event, asked once more
 
     total = (await js.stream_info(EVENTS_STREAM)).state.messages
@@ -158,7 +151,7 @@ async def test_a_refreshed_token_wins_until_the_partner_is_updated(
         got = await credentials.get(globex)
         return (got.token, got.refresh_token) == ("tok-" + SECRET, "r-" + SECRET)
 
-    await until(stored_again)
+    await until(stored_again, what="the stored token again")
 
 
 async def test_what_cannot_be_had_says_why_without_a_secret(

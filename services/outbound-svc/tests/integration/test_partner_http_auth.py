@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from as2bus.outbound.adapters.credentials import Credentials
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.shared.contracts import PartnerState
 from as2bus.shared.testing.infra import free_port
+from as2bus.shared.testing.waiting import until_sync
 
 BODY = b"AS2-BODY-BYTES"
 
@@ -77,10 +77,7 @@ class Partner:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the partner server did not start"
-            time.sleep(0.01)
+        until_sync(lambda: self.server.started, what="the partner's web server", interval=0.01)
 
     async def _form_ok(self, request: Request) -> bool:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from as2bus.as2.headers import USER_AGENT
 from as2bus.outbound.app import http_client
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.shared.testing.infra import free_port
+from as2bus.shared.testing.waiting import until_sync
 
 
 def issue(tmp: Path) -> tuple[Path, Path, Path]:
@@ -87,8 +87,7 @@ def tls_partner(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    until_sync(lambda: server.started, what="the TLS web server", interval=0.01)
     yield f"https://127.0.0.1:{port}/as2", ca
     server.should_exit = True
     thread.join(timeout=10)

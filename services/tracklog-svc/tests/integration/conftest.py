@@ -19,6 +19,7 @@ from as2bus.shared.db import create_engine, is_sqlite, upgrade_database
 from as2bus.shared.subjects import EVENTS_STREAM
 from as2bus.shared.testing.infra import PostgresServer
 from as2bus.shared.testing.services import ServiceProcess
+from as2bus.shared.testing.waiting import until
 from as2bus.tracklog.adapters.tables import PROJECTION
 from as2bus.tracklog.app import MIGRATIONS
 
@@ -108,14 +109,14 @@ def start_service(nats_url: str, tmp_path: Path) -> Iterator[Any]:
 
 async def wait_applied(api: httpx.AsyncClient, count: int, timeout: float = 15) -> None:
     """Until the service has applied ``count`` events and has none waiting."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+
+    async def applied() -> bool:
         status = (await api.get("/api/v1/projection")).json()
-        if status["events_applied"] >= count and status["pending"] == 0:
-            return
-        assert loop.time() < deadline, status
-        await asyncio.sleep(0.1)
+        assert status["events_applied"] >= count, status
+        assert status["pending"] == 0, status
+        return True
+
+    await until(applied, what=f"{count} events applied", timeout=timeout, interval=0.1)
 
 
 @pytest.fixture

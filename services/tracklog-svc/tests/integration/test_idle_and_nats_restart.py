@@ -30,7 +30,7 @@ async def test_idle_stays_ready_and_quiet_then_follows_a_nats_restart(
         # Idle for many fetch timeouts: ready every time asked, nothing restarted or failed.
         for _ in range(40):
             assert (await api.get("/readyz")).status_code == 200, proc.log()
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # idling is the point: asked again and again meanwhile
         quiet = proc.log()
         assert "consumer stopped" not in quiet
         assert "WARNING" not in quiet, quiet
