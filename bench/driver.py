@@ -16,8 +16,8 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import SendOverrides
+from as2bus.contracts import SendOverrides
+from as2bus.contracts.send import send_document
 from bench.stack import PARTNER, STATION
 
 SEGMENT = b"ISA*00*          *00*          *ZZ*DEMOA          *ZZ*DEMOB          *~\n"

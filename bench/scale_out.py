@@ -28,9 +28,10 @@ from typing import Any
 import httpx
 from nats.js import JetStreamContext
 
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import DocumentRef
-from as2bus.shared.subjects import EVENTS_STREAM
+from as2bus.contracts import DocumentRef
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.subjects import EVENTS_STREAM
+from as2bus.shared.bus.documents import DocumentStore
 from bench import procfs
 from bench.driver import Driver, Exchange, summarize
 from bench.stack import PARTNER, Service, Stack

@@ -1,7 +1,7 @@
 """The stack under test: nats-server, every service as its own process, SQLite or PostgreSQL,
 any number of inbound and outbound replicas, and the loopback demo partnership DEMO-A → DEMO-B.
 
-Reuses what the tests use (``as2bus.shared.testing``: local nats-server and PostgreSQL,
+Reuses what the tests use (``as2bus.testing``: local nats-server and PostgreSQL,
 ``ServiceProcess``) and what ``as2bus up`` uses (``set_up_demo``), so the bench runs the code
 users run.
 """
@@ -19,8 +19,8 @@ import httpx
 
 from as2bus.cli.demo import DEMO_FROM, DEMO_TO, set_up_demo
 from as2bus.shared.crypto import generate_master_key
-from as2bus.shared.testing.infra import LocalNats, LocalPostgres
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.infra import LocalNats, LocalPostgres
+from as2bus.testing.services import ServiceProcess
 from bench.proxy import RoundRobinProxy
 
 STATION, PARTNER = DEMO_FROM, DEMO_TO

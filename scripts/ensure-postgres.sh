@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL server binaries exist for the local integration-test backend
-# (as2bus.shared.testing.infra runs initdb/postgres from /usr/lib/postgresql/<version>/bin when
+# (as2bus.testing.infra runs initdb/postgres from /usr/lib/postgresql/<version>/bin when
 # no Docker engine answers). Idempotent: installs only when nothing usable is found.
 set -euo pipefail
 

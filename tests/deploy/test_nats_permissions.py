@@ -19,12 +19,12 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from as2bus.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.bus import inbox_prefix
-from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.crypto import generate_master_key
-from as2bus.shared.testing.infra import find_nats_server, free_port
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.infra import find_nats_server, free_port
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until
 
 from .manifests import documents, nats_conf, render
 

@@ -13,8 +13,8 @@ import pytest
 
 from as2bus.cert import x509
 from as2bus.shared.crypto import generate_master_key
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until
 
 TOKEN = "cross-service-token"
 

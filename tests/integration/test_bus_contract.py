@@ -15,12 +15,13 @@ import nats
 import pytest
 from nats.js.errors import NoStreamResponseError
 
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.contracts import SendRequest
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.send import publish_send_request, send_document
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.publish import EVENT_HEADERS
-from as2bus.shared.bus.send import publish_send_request, send_document
-from as2bus.shared.contracts import SendRequest
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import nothing_within, until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import nothing_within, until
 
 from .test_outbound_loopback import DOCUMENT, loopback
 

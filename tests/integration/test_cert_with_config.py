@@ -15,8 +15,8 @@ from as2bus.cert import x509
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until
 
 PASSWORD = "keystore-pass-123"
 

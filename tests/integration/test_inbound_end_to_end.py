@@ -14,10 +14,11 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import DocumentRef
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of, stream_events
+from as2bus.contracts import DocumentRef
+from as2bus.contracts.documents import documents_bucket
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, stream_events
 
 from .conftest import partnership_with_keys, start_inbound, stop
 from .partner_openssl import OpensslPartner

@@ -23,8 +23,8 @@ import pytest
 from as2bus import as2
 from as2bus.as2.algorithms import SigningAlg
 from as2bus.cert import x509
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until
 
 from .conftest import partnership_with_keys, start_inbound, stop
 from .test_inbound_pyas2lib_partner import post, pyas2lib_sender

@@ -19,8 +19,8 @@ from as2bus.cert import x509
 
 # pyas2lib itself (the module, used directly), loaded after the codec fixed oscrypto for it.
 from as2bus.peers.pyas2lib_peer import pyas2
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of, until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, until
 
 from .conftest import partnership_with_keys
 

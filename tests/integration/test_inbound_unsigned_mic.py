@@ -17,7 +17,7 @@ import pytest
 
 from as2bus.cert import x509
 from as2bus.peers.pyas2lib_peer import pyas2
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.services import ServiceProcess
 
 from .conftest import client, partnership_with_keys, start_inbound, stop
 from .test_inbound_pyas2lib_partner import PAYLOAD, pyas2lib_reads_mdn

@@ -21,12 +21,12 @@ import nats
 import pytest
 
 from as2bus.cert import x509
+from as2bus.contracts import CertImported, CertRotated, KeystoreCreated
 from as2bus.peers.pyas2lib_peer import pyas2
 from as2bus.shared.bus.keys import CERT_EVENTS, KeyMaterialClient
-from as2bus.shared.contracts import CertImported, CertRotated, KeystoreCreated
 from as2bus.shared.crypto import SecretBox
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import next_message
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import next_message
 
 from .conftest import TOKEN, client, stop
 from .test_cert_with_config import created

@@ -10,8 +10,8 @@ import httpx
 import nats
 
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until
 
 from .conftest import TOKEN
 

@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.testing.infra import free_port
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of, nothing_within, until, until_sync
+from as2bus.contracts.send import send_document
+from as2bus.testing.infra import free_port
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, nothing_within, until, until_sync
 
 from .conftest import client, start_outbound, tracked
 from .test_outbound_partners import EDI, PartnerServer, set_up

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import nats
 
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of, nothing_within
+from as2bus.contracts.send import send_document
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, nothing_within
 
 from .conftest import start
 from .test_outbound_partners import EDI, PartnerServer, set_up

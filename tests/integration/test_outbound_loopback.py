@@ -14,11 +14,12 @@ import httpx
 import nats
 import pytest
 
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import DocumentRef
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of, nothing_within
+from as2bus.contracts import DocumentRef
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.send import send_document
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, nothing_within
 
 from .conftest import client, tracked
 

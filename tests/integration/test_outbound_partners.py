@@ -24,12 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from as2bus.cert import x509
+from as2bus.contracts import SendOverrides
+from as2bus.contracts.send import send_document
 from as2bus.peers.pyas2lib_peer import pyas2  # pyas2lib itself, after the codec fixed oscrypto
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import SendOverrides
-from as2bus.shared.testing.infra import free_port
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of, until_sync
+from as2bus.testing.infra import free_port
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, until_sync
 
 from .conftest import client
 

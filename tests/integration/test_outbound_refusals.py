@@ -10,10 +10,10 @@ from typing import Any
 import nats
 
 from as2bus.cert import x509
-from as2bus.shared.bus.send import publish_send_request, send_document
-from as2bus.shared.contracts import DocumentRef, SendRequest
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of
+from as2bus.contracts import DocumentRef, SendRequest
+from as2bus.contracts.send import publish_send_request, send_document
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of
 
 from .conftest import client
 from .test_outbound_partners import EDI, PartnerServer, set_up

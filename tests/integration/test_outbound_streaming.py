@@ -12,11 +12,12 @@ from typing import Any
 import nats
 import pytest
 
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import DocumentRef, SendOverrides
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import events_of
+from as2bus.contracts import DocumentRef, SendOverrides
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.send import send_document
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of
 
 from .conftest import start_inbound, start_outbound, stop
 from .test_outbound_loopback import loopback

@@ -23,9 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from as2bus.cert import x509
-from as2bus.shared.testing.infra import free_port
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until, until_sync
+from as2bus.testing.infra import free_port
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until, until_sync
 
 from .conftest import client, tracked
 from .test_outbound_partners import openssl

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from as2bus.cli.main import app
 from as2bus.shared.crypto import generate_master_key
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.services import ServiceProcess
 
 TOKEN = "cli-integration-token-0123456789"
 SECRET = "hunter2-cli-secret-Zq8"

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from as2bus.cert import x509
 from as2bus.cli.main import app
 from as2bus.shared.crypto import generate_master_key
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.services import ServiceProcess
 
 TOKEN = "cli-cert-token-0123456789"
 KEYSTORE_PASSWORD = "keystore-Pw-7711x"

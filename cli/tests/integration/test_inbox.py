@@ -20,11 +20,12 @@ import pytest
 from nats.js import JetStreamContext
 
 from as2bus.cli.inbox import follow
+from as2bus.contracts import MessageReceived, ReceivedAttachment, ReceivedDocument
+from as2bus.contracts.documents import documents_bucket
 from as2bus.shared.bus import open_bus, publish_event
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import MessageReceived, ReceivedAttachment, ReceivedDocument
-from as2bus.shared.testing.infra import LocalNats, free_port
-from as2bus.shared.testing.waiting import nothing_within, until
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.testing.infra import LocalNats, free_port
+from as2bus.testing.waiting import nothing_within, until
 
 
 async def publish_received(

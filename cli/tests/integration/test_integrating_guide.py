@@ -18,10 +18,11 @@ from typing import Any
 
 import nats
 
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.contracts import MessageDelivered, MessageReceived, MessageRejected
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.send import send_document
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, RECEIVED_SUBJECTS, EventConsumer
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import MessageDelivered, MessageReceived, MessageRejected
 
 ROOT = Path(__file__).parents[3]
 NODE_EXAMPLE = ROOT / "examples" / "nodejs"

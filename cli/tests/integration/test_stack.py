@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from as2bus.cli.main import app
 from as2bus.cli.stack_nats import NATS_USERS
 from as2bus.cli.stack_setup import find_nats_server, installed
-from as2bus.shared.contracts.outbound import SEND_SUBJECT
-from as2bus.shared.testing.waiting import (
+from as2bus.contracts.outbound import SEND_SUBJECT
+from as2bus.testing.waiting import (
     nothing_within,
     nothing_within_sync,
     until,

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from as2bus.cli import track
 from as2bus.cli.client import CliState
+from as2bus.contracts import Event
 from as2bus.shared.bus import open_bus, publish_event
-from as2bus.shared.contracts import Event
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
-from as2bus.tracklog.testing import T0, inbound, outbound
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.tracklog import T0, inbound, outbound
+from as2bus.testing.waiting import until
 
 TOKEN = "cli-track-token-0123456789"
 

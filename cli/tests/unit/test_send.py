@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from as2bus.shared.testing.infra import free_port
+from as2bus.testing.infra import free_port
 
 
 def test_an_unreachable_nats_is_one_line_within_seconds(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from as2bus.cli.send import Outcome, _timed_out
-from as2bus.shared.contracts import AttemptStart, AttemptStarted, MessageQueued, OutboundMessage
+from as2bus.contracts import AttemptStart, AttemptStarted, MessageQueued, OutboundMessage
 
 IDS = {"request_id": "r1", "message_id": "<m1@myco>", "station": "MYCO", "partner": "acme"}
 

@@ -11,8 +11,8 @@ import random
 from collections.abc import Iterator
 from datetime import timedelta
 
-from as2bus.shared.contracts import Event
-from as2bus.tracklog.testing import T0, inbound, outbound, rejected
+from as2bus.contracts import Event
+from as2bus.testing.tracklog import T0, inbound, outbound, rejected
 
 PARTNERS = [f"partner{n:02d}" for n in range(50)]
 WEIGHTS = [1 / (n + 1) for n in range(50)]  # partner00 sends the most

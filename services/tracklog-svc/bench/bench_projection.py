@@ -32,11 +32,11 @@ import nats
 import sqlalchemy as sa
 from bench_queries import Make, scenarios
 
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.shared.bus import ensure_streams
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
 from as2bus.shared.settings import StreamSettings
-from as2bus.shared.subjects import EVENTS_STREAM
-from as2bus.shared.testing import infra
+from as2bus.testing import infra
 from as2bus.tracklog.app import MIGRATIONS
 from as2bus.tracklog.entrypoints.bus import Consumer
 from as2bus.tracklog.reads import Reads

@@ -9,14 +9,14 @@ import nats
 import sqlalchemy as sa
 from nats.js.api import RetentionPolicy
 
+from as2bus.contracts import PartnerState
+from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
 from as2bus.shared.bus import ensure_streams
 from as2bus.shared.bus.idempotency import first_delivery, processed_events_table
 from as2bus.shared.bus.replica import ConfigReplica, config_bucket
-from as2bus.shared.contracts import PartnerState
 from as2bus.shared.db import create_engine, new_metadata, session_factory
 from as2bus.shared.settings import StreamSettings
-from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.waiting import until
 
 
 async def test_streams_are_declared_idempotently_and_follow_retention_settings(

@@ -9,9 +9,10 @@ import tempfile
 
 import pytest
 
+from as2bus.contracts import DOCUMENTS_BUCKET
+from as2bus.contracts.documents import documents_bucket
 from as2bus.shared.bus import open_bus
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import DOCUMENTS_BUCKET
+from as2bus.shared.bus.documents import DocumentStore
 
 
 @pytest.mark.parametrize("size", [0, 1, 128 * 1024, 128 * 1024 + 1, 3 * 1024 * 1024 + 7])

@@ -5,6 +5,9 @@ import ast
 import json
 from pathlib import Path
 
+from as2bus.contracts import SEND_SUBJECT, SendRequest, registered_events
+from as2bus.contracts.certs import KEY_MATERIAL_SUBJECT
+from as2bus.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.asyncapi import (
     COMMAND_HEADERS,
     SEND_REQUEST_SCHEMA,
@@ -13,9 +16,6 @@ from as2bus.shared.asyncapi import (
     render_send_request_schema,
 )
 from as2bus.shared.bus.publish import EVENT_HEADERS
-from as2bus.shared.contracts import SEND_SUBJECT, SendRequest, registered_events
-from as2bus.shared.contracts.certs import KEY_MATERIAL_SUBJECT
-from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 
 ROOT = Path(__file__).parents[3]
 DOC = ROOT / "docs" / "asyncapi.json"

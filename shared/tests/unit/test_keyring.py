@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from as2bus.shared.contracts import KeyMaterialEntry
+from as2bus.contracts import KeyMaterialEntry
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from as2bus.shared.contracts import Deleted, StationDeleted
+from as2bus.contracts import Deleted, StationDeleted
 from as2bus.shared.db import create_engine, new_metadata, session_factory
 from as2bus.shared.outbox import add_to_outbox, outbox_table
 

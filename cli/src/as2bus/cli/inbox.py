@@ -28,10 +28,11 @@ from nats.js.errors import ObjectNotFoundError
 
 from as2bus.cli.client import CliError, with_stored_nats_user
 from as2bus.cli.inbox_files import safe_name, save_chunks, seen
+from as2bus.contracts import DocumentRef, MessageReceived, parse_event
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.shared.bus import inbox_prefix
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import DocumentRef, MessageReceived, parse_event
-from as2bus.shared.subjects import EVENTS_STREAM
+from as2bus.shared.bus.documents import DocumentStore
 
 Report = Callable[[str], None]
 

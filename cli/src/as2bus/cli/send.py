@@ -2,7 +2,7 @@
 one message of several documents) and wait for the message's outcome.
 
 The outcome is judged from the message's events by the rule tracklog-svc applies
-(``as2bus.shared.contracts.verdict``), and printed in the same words, so ``as2bus send`` and
+(``as2bus.contracts.verdict``), and printed in the same words, so ``as2bus send`` and
 ``as2bus track show`` never disagree.
 """
 
@@ -21,16 +21,16 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
 from as2bus.cli.client import CliError, with_stored_nats_user
-from as2bus.shared.bus import inbox_prefix
-from as2bus.shared.bus.send import Attachment, send_document
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     MAX_ATTACHMENTS,
     OutboundFacts,
     SendRequest,
     Verdict,
     parse_event,
 )
-from as2bus.shared.contracts.verdict import known, observe, outbound_verdict
+from as2bus.contracts.send import Attachment, send_document
+from as2bus.contracts.verdict import known, observe, outbound_verdict
+from as2bus.shared.bus import inbox_prefix
 
 #: Exit codes by verdict; 2 is click's usage error, 4 a wait that ran out.
 EXIT_CODES = {"delivered": 0, "failed": 1, "rejected": 1, "delivered-with-warnings": 3}

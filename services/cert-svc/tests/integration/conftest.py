@@ -15,7 +15,7 @@ from as2bus.cert.service import CertPolicy, CertService
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.crypto import SecretBox, generate_master_key
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
-from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
+from as2bus.testing.config_states import paired_replica, partner_state, station_state
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

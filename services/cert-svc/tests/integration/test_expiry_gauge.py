@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from as2bus.cert.entrypoints.scheduler import ExpiryChecks
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.shared.crypto import SecretBox
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.waiting import until
 
 from .conftest import Clock, replica_with_partnership
 from .test_certs_on_both_databases import partner_pem

@@ -16,7 +16,7 @@ from as2bus.cert.keystores import Keystores
 from as2bus.cert.schemas import GenerateOwn, KeystoreCreate, KeystoreRotate
 from as2bus.shared.errors import ConflictError, InvalidFieldsError
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
+from as2bus.testing.config_states import paired_replica, partner_state, station_state
 
 from .conftest import Clock
 

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.config.app import MIGRATIONS
 from as2bus.config.service import ConfigService
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.shared.crypto import SecretBox, generate_master_key
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
-from as2bus.shared.subjects import EVENTS_STREAM
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import stream_messages, until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import stream_messages, until
 
 TOKEN = "test-admin-token-0123456789"
 SECRET = "hunter2-very-secret"

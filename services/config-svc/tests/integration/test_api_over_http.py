@@ -12,7 +12,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.services import ServiceProcess
 
 from .conftest import SECRET, TOKEN, payloads, wait_for_events
 

@@ -15,14 +15,14 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from as2bus.shared.contracts.credentials import (
+from as2bus.contracts.credentials import (
     CREDENTIALS_SUBJECT,
     CredentialsReply,
     CredentialsRequest,
     secrets_context,
 )
 from as2bus.shared.crypto import SecretBox
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.services import ServiceProcess
 
 from .conftest import SECRET, payloads, service_env, wait_for_events
 

@@ -18,11 +18,11 @@ from as2bus.config.adapters.relay import config_relay, mirror
 from as2bus.config.adapters.tables import outbox
 from as2bus.config.schemas import PartnerCreate, StationCreate
 from as2bus.config.service import ConfigService
+from as2bus.contracts import Deleted, StationDeleted
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.shared.bus.replica import config_bucket
-from as2bus.shared.contracts import Deleted, StationDeleted
 from as2bus.shared.outbox import OutboxRelay
-from as2bus.shared.testing.services import ServiceProcess
+from as2bus.testing.services import ServiceProcess
 
 from .conftest import payloads, service_env, wait_for_events
 

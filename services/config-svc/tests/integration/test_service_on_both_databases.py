@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.config.adapters.repository import ConfigRepository
 from as2bus.config.adapters.tables import outbox, partners
-from as2bus.config.app import MIGRATIONS
 from as2bus.config.schemas import (
     PartnerCreate,
     PartnershipCreate,
@@ -23,7 +20,6 @@ from as2bus.config.schemas import (
 )
 from as2bus.config.service import ConfigService
 from as2bus.shared.crypto import SecretBox
-from as2bus.shared.db import alembic_config
 from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
 
 from .conftest import SECRET
@@ -148,8 +144,3 @@ async def test_required_fields_cannot_be_nulled(service: ConfigService) -> None:
     with pytest.raises(InvalidFieldsError) as err:
         await service.update_partner(partner.id, PartnerUpdate.model_validate({"as2_url": None}))
     assert [e.field for e in err.value.errors] == ["as2_url"]
-
-
-async def test_migrations_match_the_tables(database_url: str, sessions: Sessions) -> None:
-    # alembic check fails when autogenerate would produce a new migration: no drift.
-    await asyncio.to_thread(command.check, alembic_config(MIGRATIONS, database_url))

@@ -21,16 +21,16 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app as cli
-from as2bus.shared.bus.connection import inbox_prefix
-from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
-from as2bus.shared.bus.send import send_document
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     Event,
     Failure,
     MessageFailed,
     MessageQueued,
     OutboundMessage,
 )
+from as2bus.contracts.send import send_document
+from as2bus.shared.bus.connection import inbox_prefix
+from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
 
 SHOTS = Path(__file__).parents[4] / "docs" / "console"
 DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40

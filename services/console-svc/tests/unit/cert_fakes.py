@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from as2bus.console.adapters.backends import Change, File
 from as2bus.console.domain.roles import Role
+from as2bus.console.wiring import wiring
 
 KEYSTORE = "5b0c3f3e-3a52-4c57-9d43-0a4f8e3c1d01"
 NEW_KEYSTORE = "0d7c8c9e-8a83-4b55-a1b6-2f4e1a9c7b02"
@@ -149,11 +150,8 @@ class FakeSender:
 
 async def install_fakes(app: Any) -> Any:
     """conftest.py's app with these fakes, and an operator besides its admin and viewer."""
-    app.state.backends = FakeBackends()
-    app.state.sender = FakeSender()
-    await app.state.accounts.create_user(
-        "operator@example.com", Role.OPERATOR, "correct horse battery"
-    )
+    fakes = wiring.replace(app, backends=FakeBackends(), sender=FakeSender())
+    await fakes.accounts.create_user("operator@example.com", Role.OPERATOR, "correct horse battery")
     return app
 
 

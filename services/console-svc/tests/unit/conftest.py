@@ -14,10 +14,11 @@ import pytest
 from nats.js.errors import ObjectNotFoundError
 
 from as2bus.console.adapters.tables import metadata
-from as2bus.console.bootstrap import create_app
+from as2bus.console.bootstrap import assemble
 from as2bus.console.domain.roles import Role
 from as2bus.console.settings import ConsoleSettings
-from as2bus.shared.contracts import DOCUMENTS_BUCKET, DocumentRef
+from as2bus.console.wiring import wiring
+from as2bus.contracts import DOCUMENTS_BUCKET, DocumentRef
 from as2bus.shared.db import create_engine
 
 TOKEN = "console-unit-token"
@@ -146,12 +147,12 @@ async def app(tmp_path: Path) -> Any:
         {"database_url": url, "api_token": TOKEN, "auto_migrate": False,
          "AS2BUS_CONSOLE_COOKIE_SECURE": False}
     )  # fmt: skip
-    application = create_app(settings)
-    application.state.backends = FakeBackends()
-    application.state.sender = FakeSender()
-    application.state.documents = FakeDocuments()
+    application, complete = assemble(settings)
+    # What the lifespan (not run here) would connect: stand-ins.
+    fakes = complete(sender=FakeSender(), documents=FakeDocuments(), backends=FakeBackends())
+    wiring.install(application, fakes)
     for email, role in (("admin@example.com", Role.ADMIN), ("viewer@example.com", Role.VIEWER)):
-        await application.state.accounts.create_user(email, role, "correct horse battery")
+        await fakes.accounts.create_user(email, role, "correct horse battery")
     return application
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from as2bus.console.domain.audit import UNRECORDED, audit_entry, describe_change
+from as2bus.console.wiring import wiring
 
 from .conftest import client, csrf_of, sign_in
 
@@ -105,7 +106,7 @@ async def test_a_disabled_user_is_signed_out_at_once(app: Any) -> None:
 
 
 async def test_the_audit_trail_keeps_each_event_once_and_pages_newest_first(app: Any) -> None:
-    trail = app.state.audit_trail
+    trail = wiring.of(app).audit_trail
     entries = []
     for minute in range(60):
         found = audit_entry(event("StationUpdated", {"as2_id": f"S{minute:02d}"}, {"actor": "t"}))

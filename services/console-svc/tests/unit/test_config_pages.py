@@ -13,6 +13,7 @@ import pytest
 from as2bus.console.adapters.backends import Change, File
 from as2bus.console.domain.partner_form import partner_values
 from as2bus.console.domain.roles import Role
+from as2bus.console.wiring import wiring
 
 from .conftest import FakeTracklog, client, csrf_of, sign_in
 
@@ -113,8 +114,8 @@ class ConfigBackends:
 @pytest.fixture
 async def backends(app: Any) -> ConfigBackends:
     found = ConfigBackends()
-    app.state.backends = found
-    await app.state.accounts.create_user(OPERATOR, Role.OPERATOR, "correct horse battery")
+    fakes = wiring.replace(app, backends=found)
+    await fakes.accounts.create_user(OPERATOR, Role.OPERATOR, "correct horse battery")
     return found
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from as2bus.console.adapters.backends import BackendError
 from as2bus.console.domain.causes import cause_of
+from as2bus.console.wiring import wiring
 
 from .conftest import client, sign_in
 
@@ -107,7 +108,8 @@ def check_row(n: int, failing: bool, cells: list[str], *, limits: bool = True) -
 async def test_the_page_asks_four_times_whatever_the_number_of_partners(
     app: Any, partners: int
 ) -> None:
-    backends = app.state.backends = HealthBackends(partners)
+    backends = HealthBackends(partners)
+    wiring.replace(app, backends=backends)
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         page = await http.get("/health")
@@ -120,7 +122,8 @@ async def test_the_page_asks_four_times_whatever_the_number_of_partners(
 
 
 async def test_without_outbound_svc_the_page_stands_without_limits(app: Any) -> None:
-    backends = app.state.backends = HealthBackends(4, outbound_away=True)
+    backends = HealthBackends(4, outbound_away=True)
+    wiring.replace(app, backends=backends)
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         page = await http.get("/health")

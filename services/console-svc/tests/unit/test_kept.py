@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from as2bus.console.adapters.kept import http_head
-from as2bus.shared.contracts import DOCUMENTS_BUCKET, DocumentRef
+from as2bus.contracts import DOCUMENTS_BUCKET, DocumentRef
 
 from .conftest import FakeDocuments
 

@@ -13,13 +13,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from as2bus.contracts import Event
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.shared.bus import open_bus, publish_event
-from as2bus.shared.contracts import Event
 from as2bus.shared.db import create_engine, is_sqlite, upgrade_database
-from as2bus.shared.subjects import EVENTS_STREAM
-from as2bus.shared.testing.infra import PostgresServer
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.infra import PostgresServer
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import until
 from as2bus.tracklog.adapters.tables import PROJECTION
 from as2bus.tracklog.app import MIGRATIONS
 

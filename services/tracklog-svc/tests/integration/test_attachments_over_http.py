@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from as2bus.tracklog.testing import in_memory, inbound
+from as2bus.testing.tracklog import in_memory, inbound
 
 from .conftest import client, publish, wait_applied
 

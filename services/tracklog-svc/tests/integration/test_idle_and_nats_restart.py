@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from as2bus.shared.testing.infra import LocalNats
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.tracklog.testing import outbound
+from as2bus.testing.infra import LocalNats
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.tracklog import outbound
 
 from .conftest import client, publish, service_env, wait_applied
 

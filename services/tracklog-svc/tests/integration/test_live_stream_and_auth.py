@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from as2bus.tracklog.testing import outbound
+from as2bus.testing.tracklog import outbound
 
 from .conftest import client, publish
 

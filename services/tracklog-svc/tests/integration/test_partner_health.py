@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from as2bus.shared.contracts import Event
+from as2bus.contracts import Event
+from as2bus.testing.tracklog import T0, in_memory, inbound, outbound, rejected
 from as2bus.tracklog.domain import MessageState
-from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
 
 from .conftest import client, publish, wait_applied
 

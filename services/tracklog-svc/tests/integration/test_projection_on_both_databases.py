@@ -10,13 +10,13 @@ from typing import Any
 import nats
 import sqlalchemy as sa
 
-from as2bus.shared.contracts import Event
+from as2bus.contracts import Event
 from as2bus.shared.db import create_engine, session_factory
+from as2bus.testing.tracklog import T0, in_memory, inbound, outbound, rejected
 from as2bus.tracklog.adapters.repository import load_messages
 from as2bus.tracklog.adapters.tables import timeline
 from as2bus.tracklog.entrypoints.bus import Consumer
 from as2bus.tracklog.service import Projector, StatusChange
-from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
 
 from .conftest import publish
 

@@ -11,10 +11,10 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from as2bus.shared.contracts import Event
+from as2bus.contracts import Event
+from as2bus.testing.tracklog import T0, inbound, outbound, rejected
 from as2bus.tracklog.rebuild import rebuild as rebuild_projection
 from as2bus.tracklog.settings import TracklogSettings
-from as2bus.tracklog.testing import T0, inbound, outbound, rejected
 
 from .conftest import client, publish, service_env, snapshot, stop, wait_applied
 

@@ -7,8 +7,8 @@ import itertools
 import random
 from datetime import timedelta
 
-from as2bus.shared.contracts import Event
-from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
+from as2bus.contracts import Event
+from as2bus.testing.tracklog import T0, in_memory, inbound, outbound, rejected
 
 
 def mixed_stream() -> list[Event]:

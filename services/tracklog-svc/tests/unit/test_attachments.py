@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from as2bus.shared.contracts import DocumentRef, Event, QueuedAttachment
+from as2bus.contracts import DocumentRef, Event, QueuedAttachment
+from as2bus.testing.tracklog import T0, in_memory, inbound, outbound
 from as2bus.tracklog.domain import MessageState
 from as2bus.tracklog.merge import apply, new_state
 from as2bus.tracklog.schemas import MessageDetail
-from as2bus.tracklog.testing import T0, in_memory, inbound, outbound
 
 MORE = [("invoice.xml", "application/xml", 10), (None, "application/pdf", 8)]
 

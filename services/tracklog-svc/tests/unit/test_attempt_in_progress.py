@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     AttemptStart,
     AttemptStarted,
     Event,
@@ -20,8 +20,8 @@ from as2bus.shared.contracts import (
     SendAttempt,
     outbound_verdict,
 )
-from as2bus.shared.contracts.verdict import known, observe
-from as2bus.tracklog.testing import T0, in_memory
+from as2bus.contracts.verdict import known, observe
+from as2bus.testing.tracklog import T0, in_memory
 
 IDS = {"request_id": "r1", "message_id": "<m1@myco>", "station": "MYCO", "partner": "acme"}
 STOPPED = "outbound-svc stopped during the attempt; retried at once"

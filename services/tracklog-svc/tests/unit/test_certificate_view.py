@@ -6,7 +6,7 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     CertExpiring,
     CertExpiry,
     CertificateSummary,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from as2bus.testing.tracklog import T0
 from as2bus.tracklog.hub import CLOSED, OVERFLOW, ChangeHub
 from as2bus.tracklog.service import StatusChange
-from as2bus.tracklog.testing import T0
 
 
 def change(status: str) -> StatusChange:

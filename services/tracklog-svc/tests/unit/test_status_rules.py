@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     Event,
     Failure,
     MdnFacts,
@@ -26,10 +26,10 @@ from as2bus.shared.contracts import (
     judge_mdn,
     outbound_verdict,
 )
-from as2bus.shared.contracts.verdict import observe
+from as2bus.contracts.verdict import observe
+from as2bus.testing.tracklog import T0, in_memory, inbound, outbound, rejected
 from as2bus.tracklog.domain import MessageState
 from as2bus.tracklog.keys import message_ref
-from as2bus.tracklog.testing import T0, in_memory, inbound, outbound, rejected
 
 
 def only(events: list[Event]) -> MessageState:

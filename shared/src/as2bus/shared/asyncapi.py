@@ -16,8 +16,7 @@ from typing import Any
 from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 
-from as2bus.shared.bus.publish import EVENT_HEADERS
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     DOCUMENTS_BUCKET,
     MAX_INLINE_BYTES,
     SEND_SUBJECT,
@@ -26,13 +25,14 @@ from as2bus.shared.contracts import (
     SendRequest,
     registered_events,
 )
-from as2bus.shared.contracts.certs import KEY_MATERIAL_SUBJECT
-from as2bus.shared.contracts.credentials import (
+from as2bus.contracts.certs import KEY_MATERIAL_SUBJECT
+from as2bus.contracts.credentials import (
     CREDENTIALS_SUBJECT,
     CredentialsReply,
     CredentialsRequest,
 )
-from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
+from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
+from as2bus.shared.bus.publish import EVENT_HEADERS
 
 DESCRIPTION = " ".join(
     [

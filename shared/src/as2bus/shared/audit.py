@@ -9,7 +9,7 @@ import re
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from as2bus.shared.contracts.envelope import Audit, Event
+from as2bus.contracts.envelope import Audit, Event
 
 #: The header a trusted caller (the console) names the person it acts for with.
 ACTOR_HEADER = "X-As2bus-Actor"

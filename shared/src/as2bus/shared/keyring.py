@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from as2bus.shared.contracts.certs import CertKind, KeyMaterialEntry, PartnershipKey
+from as2bus.contracts.certs import CertKind, KeyMaterialEntry, PartnershipKey
 
 Reason = Literal["CERT_HAS_EXPIRED", "CERT_NOT_FOUND"]
 

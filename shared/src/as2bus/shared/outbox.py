@@ -26,8 +26,8 @@ from faststream.nats import NatsBroker
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts import Event, parse_event
 from as2bus.shared.bus.publish import publish_event
-from as2bus.shared.contracts import Event, parse_event
 
 log = logging.getLogger(__name__)
 

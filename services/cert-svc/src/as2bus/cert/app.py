@@ -18,6 +18,7 @@ from as2bus.cert.entrypoints.scheduler import ExpiryChecks
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.cert.settings import CertSettings
+from as2bus.cert.wiring import Components, wiring
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
 from as2bus.shared.bus import new_broker, open_bus
 from as2bus.shared.bus.replica import ConfigReplica
@@ -49,7 +50,7 @@ def create_app(settings: CertSettings) -> FastAPI:
     )
     broker = new_broker(settings.nats_url, name="cert-svc")
     state: dict[str, object] = {}
-    register_key_material(broker, lambda: app.state.certs)
+    register_key_material(broker, lambda: wiring.of(app).certs)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,24 +71,23 @@ def create_app(settings: CertSettings) -> FastAPI:
             expiry.certificates_changed()
 
         certs = CertService(sessions, box, replica, policy, utc_now, after_commit=after_commit)
-        app.state.certs = certs
-        app.state.keystores = Keystores(certs)
-        await broker.start()  # subscribers (the key-material responder) go live here
-        tasks = [
-            asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(expiry.run(certs), name="expiry-checks"),
-        ]
-        state.update(bus=bus)
-        log.info("cert-svc ready on %s:%s", settings.http_host, settings.http_port)
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await replica.stop()
-            await bus.close()
-            await engine.dispose()
+        with wiring.installed(app, Components(certs=certs, keystores=Keystores(certs))):
+            await broker.start()  # subscribers (the key-material responder) go live here
+            tasks = [
+                asyncio.create_task(relay.run(), name="outbox-relay"),
+                asyncio.create_task(expiry.run(certs), name="expiry-checks"),
+            ]
+            state.update(bus=bus)
+            log.info("cert-svc ready on %s:%s", settings.http_host, settings.http_port)
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await replica.stop()
+                await bus.close()
+                await engine.dispose()
 
     app = FastAPI(
         docs_url=None,  # served offline by add_ops_routes

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from as2bus.shared.contracts.certs import CertificateSummary, CertKind, CertSource
+from as2bus.contracts.certs import CertificateSummary, CertKind, CertSource
 
 CertState = Literal["pending", "active", "retired", "expired"]
 MAX_ALIAS_LENGTH = 128  # as ALIAS_PATTERN allows

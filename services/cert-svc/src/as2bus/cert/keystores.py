@@ -26,8 +26,8 @@ from as2bus.cert.adapters.repository import CertRepository
 from as2bus.cert.domain import Certificate, partnership_alias
 from as2bus.cert.schemas import KeystoreCreate, KeystoreRotate, KeystoreView
 from as2bus.cert.service import CertService, key_context
-from as2bus.shared.contracts import KeystoreCreated, PartnershipKey, PartnerState, StationState
-from as2bus.shared.contracts.certs import CertSource
+from as2bus.contracts import KeystoreCreated, PartnershipKey, PartnerState, StationState
+from as2bus.contracts.certs import CertSource
 from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
 
 MIN_PASSWORD = 8

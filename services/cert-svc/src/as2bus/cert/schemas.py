@@ -16,9 +16,9 @@ from pydantic import (
     WrapValidator,
 )
 
-from as2bus.shared.contracts.certs import CertificateSummary, CertSource
-from as2bus.shared.contracts.config import ALIAS_PATTERN
-from as2bus.shared.contracts.envelope import Contract
+from as2bus.contracts.certs import CertificateSummary, CertSource
+from as2bus.contracts.config import ALIAS_PATTERN
+from as2bus.contracts.envelope import Contract
 from as2bus.shared.errors import sentence_error
 
 

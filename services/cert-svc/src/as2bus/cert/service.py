@@ -16,8 +16,7 @@ from as2bus.cert import x509
 from as2bus.cert.adapters.repository import CertRepository
 from as2bus.cert.domain import Certificate, KeyUse, expiry_threshold_due, key_uses
 from as2bus.cert.schemas import CertificateView, GenerateOwn, Reschedule, UsedBy
-from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     CertExpired,
     CertExpiring,
     CertExpiry,
@@ -28,7 +27,8 @@ from as2bus.shared.contracts import (
     KeyMaterialReply,
     PartnershipKey,
 )
-from as2bus.shared.contracts.certs import CertKind, CertSource
+from as2bus.contracts.certs import CertKind, CertSource
+from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
 

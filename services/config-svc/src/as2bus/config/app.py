@@ -14,6 +14,7 @@ from as2bus.config.entrypoints.api import routers
 from as2bus.config.entrypoints.bus import register_credentials
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
+from as2bus.config.wiring import Components, wiring
 from as2bus.shared.bus import new_broker, open_bus
 from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.chassis import api_tokens, bus_check, database_check, required_secrets
@@ -34,7 +35,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     sessions = session_factory(engine)
     state: dict[str, object] = {}
     broker = new_broker(settings.nats_url, name="config-svc")
-    register_credentials(broker, lambda: app.state.service)
+    register_credentials(broker, lambda: wiring.of(app).service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,19 +46,20 @@ def create_app(settings: ConfigSettings) -> FastAPI:
         )
         kv = await config_bucket(bus.js, replicas=settings.events.replicas)
         relay = config_relay(sessions, bus.broker, kv, idle_seconds=settings.relay_idle_seconds)
-        app.state.service = ConfigService(sessions, box, after_commit=relay.wake)
-        await broker.start()  # the credentials responder goes live here
-        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
-        state.update(bus=bus, relay=relay, relay_task=relay_task)
-        log.info("config-svc ready on %s:%s", settings.http_host, settings.http_port)
-        try:
-            yield
-        finally:
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
-            await bus.close()
-            await engine.dispose()
+        components = Components(service=ConfigService(sessions, box, after_commit=relay.wake))
+        with wiring.installed(app, components):
+            await broker.start()  # the credentials responder goes live here
+            relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+            state.update(bus=bus, relay=relay, relay_task=relay_task)
+            log.info("config-svc ready on %s:%s", settings.http_host, settings.http_port)
+            try:
+                yield
+            finally:
+                relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay_task
+                await bus.close()
+                await engine.dispose()
 
     async def relay_ready() -> None:
         relay = state.get("relay")

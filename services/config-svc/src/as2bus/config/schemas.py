@@ -32,7 +32,7 @@ from as2bus.as2.algorithms import (
     normalize_signing,
 )
 from as2bus.config.domain import AS2_1_0_COMPRESSION, check_as2_id
-from as2bus.shared.contracts.config import (
+from as2bus.contracts.config import (
     ALIAS_PATTERN,
     MAX_PARTNER_CONCURRENCY,
     As2Version,

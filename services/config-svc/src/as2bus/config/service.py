@@ -24,8 +24,7 @@ from as2bus.config.schemas import (
     StationCreate,
     StationUpdate,
 )
-from as2bus.shared.audit import audited, differences, secret_changes
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     Deleted,
     DeletedPartnership,
     Event,
@@ -42,10 +41,11 @@ from as2bus.shared.contracts import (
     StationState,
     StationUpdated,
 )
-from as2bus.shared.contracts.envelope import utc_now
+from as2bus.contracts.envelope import utc_now
+from as2bus.contracts.subjects import config_key
+from as2bus.shared.audit import audited, differences, secret_changes
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
-from as2bus.shared.subjects import config_key
 
 T = TypeVar("T")
 _VOLATILE = {"revision", "updated_at"}

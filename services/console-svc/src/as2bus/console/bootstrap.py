@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,9 +28,11 @@ from as2bus.console.entrypoints import bus as bus_entrypoints
 from as2bus.console.entrypoints.guard import Forbidden, SignInRequired
 from as2bus.console.settings import ConsoleSettings
 from as2bus.console.user_admin import UserAdmin
+from as2bus.console.wiring import Components, wiring
+from as2bus.contracts.documents import documents_bucket
 from as2bus.shared.bus import open_bus
 from as2bus.shared.bus.connection import inbox_prefix, new_broker
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.chassis import api_tokens, bus_check, database_check
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.web import BodySizeLimit, add_error_handlers, add_ops_routes, include_scoped
@@ -44,7 +47,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Complete(Protocol):
+    """The console's components, completed with the parts only its lifespan connects."""
+
+    def __call__(
+        self, *, sender: Sender, documents: DocumentStore, backends: Backends
+    ) -> Components: ...
+
+
 def create_app(settings: ConsoleSettings) -> FastAPI:
+    app, _ = assemble(settings)
+    return app
+
+
+def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
+    """The console app, and how its components are completed with what the lifespan connects
+    (the sender and the object store over NATS, the other services' clients): the lifespan
+    completes and installs them; tests that drive the app without it install them completed
+    with stand-ins."""
     tokens = api_tokens(settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -58,40 +78,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     urls = {"tracklog": settings.tracklog_url, "config": settings.config_url,
             "cert": settings.cert_url, "outbound": settings.outbound_url}  # fmt: skip
     state: dict[str, object] = {}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.auto_migrate:
-            await upgrade_database_async(MIGRATIONS, settings.database_url)
-        bus = await open_bus(
-            settings.nats_url, name="console-svc", streams=settings.events, broker=broker
-        )
-        documents = DocumentStore(
-            await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
-        )
-        app.state.sender = Sender(bus.client, documents)
-        app.state.documents = documents
-        app.state.backends = Backends(urls, backend_token)
-        await broker.start()  # the audit trail's consumers
-        state.update(bus=bus)
-        await repository.drop_expired_sessions(utc_now())
-        log.info("console-svc ready on http://%s:%s", settings.http_host, settings.http_port)
-        try:
-            yield
-        finally:
-            await app.state.backends.aclose()
-            await bus.close()
-            await engine.dispose()
-
-    app = FastAPI(
-        docs_url=None,  # served offline by add_ops_routes
-        redoc_url=None,
-        title="as2bus console-svc",
-        version="1",
-        summary="The operators' web console, and the users API for the CLI.",
-        lifespan=lifespan,
-    )
-    app.state.accounts = Accounts(
+    accounts = Accounts(
         repository,
         session_lifetime=timedelta(hours=settings.session_hours),
         throttle=Throttle(
@@ -104,9 +91,8 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         if backend_token
         else b"",
     )
-    app.state.audit_trail = trail
-    app.state.user_admin = UserAdmin(app.state.accounts, repository, trail, utc_now)
-    app.state.proxy = (
+    user_admin = UserAdmin(accounts, repository, trail, utc_now)
+    proxy = (
         TrustedProxy.parse(
             settings.trusted_proxies,
             settings.group_roles,
@@ -117,10 +103,55 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         if settings.trusted_proxies
         else None
     )
-    app.state.sso_sign_out_url = settings.sso_sign_out_url
-    app.state.cookie_secure = settings.cookie_secure
-    app.state.session_seconds = int(settings.session_hours * 3600)
-    app.state.max_upload_bytes = settings.max_upload_bytes
+
+    def complete(*, sender: Sender, documents: DocumentStore, backends: Backends) -> Components:
+        return Components(
+            accounts=accounts,
+            user_admin=user_admin,
+            audit_trail=trail,
+            proxy=proxy,
+            sender=sender,
+            documents=documents,
+            backends=backends,
+            sso_sign_out_url=settings.sso_sign_out_url,
+            cookie_secure=settings.cookie_secure,
+            session_seconds=int(settings.session_hours * 3600),
+            max_upload_bytes=settings.max_upload_bytes,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await upgrade_database_async(MIGRATIONS, settings.database_url)
+        bus = await open_bus(
+            settings.nats_url, name="console-svc", streams=settings.events, broker=broker
+        )
+        documents = DocumentStore(
+            await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
+        )
+        backends = Backends(urls, backend_token)
+        sender = Sender(bus.client, documents)
+        components = complete(sender=sender, documents=documents, backends=backends)
+        with wiring.installed(app, components):
+            await broker.start()  # the audit trail's consumers
+            state.update(bus=bus)
+            await repository.drop_expired_sessions(utc_now())
+            log.info("console-svc ready on http://%s:%s", settings.http_host, settings.http_port)
+            try:
+                yield
+            finally:
+                await backends.aclose()
+                await bus.close()
+                await engine.dispose()
+
+    app = FastAPI(
+        docs_url=None,  # served offline by add_ops_routes
+        redoc_url=None,
+        title="as2bus console-svc",
+        version="1",
+        summary="The operators' web console, and the users API for the CLI.",
+        lifespan=lifespan,
+    )
     app.include_router(signin.router)
     app.include_router(pages.router)
     app.include_router(config_pages.router)
@@ -133,7 +164,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
     # Uploads may be large (Send File); anything bigger than that is refused before reading.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
-    return app
+    return app, complete
 
 
 def _add_page_errors(app: FastAPI) -> None:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from as2bus.console.adapters.backends import Change
 from as2bus.console.adapters.cert_service import CertClient, Upload
 from as2bus.console.domain.certificate_forms import FormProblems, problems
-from as2bus.shared.contracts.config import ALIAS_PATTERN
+from as2bus.contracts.config import ALIAS_PATTERN
 
 Own = Literal["generate", "existing", "import"]
 ALIAS_RULE = (

@@ -20,6 +20,7 @@ from as2bus.tracklog.hub import ChangeHub
 from as2bus.tracklog.reads import Reads
 from as2bus.tracklog.service import Projector
 from as2bus.tracklog.settings import TracklogSettings
+from as2bus.tracklog.wiring import Components, wiring
 
 log = logging.getLogger("as2bus.tracklog")
 
@@ -31,6 +32,7 @@ def create_app(settings: TracklogSettings) -> FastAPI:
     tokens = api_tokens(settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
+    reads = Reads(sessions)
     hub = ChangeHub()
     projector = Projector(sessions, on_changes=hub.publish)
     state: dict[str, object] = {}
@@ -48,19 +50,22 @@ def create_app(settings: TracklogSettings) -> FastAPI:
             fetch_timeout=settings.fetch_seconds,
             linger_seconds=settings.linger_seconds,
         )
-        task = asyncio.create_task(consumer.run_forever(), name="tracklog-consumer")
-        state.update(bus=bus, consumer=consumer)
-        app.state.consumer = consumer
-        log.info("tracklog-svc ready on %s:%s", settings.http_host, settings.http_port)
-        try:
-            yield
-        finally:
-            hub.close()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await bus.close()
-            await engine.dispose()
+        components = Components(
+            reads=reads, hub=hub, consumer=consumer, consumer_name=settings.consumer
+        )
+        with wiring.installed(app, components):
+            task = asyncio.create_task(consumer.run_forever(), name="tracklog-consumer")
+            state.update(bus=bus, consumer=consumer)
+            log.info("tracklog-svc ready on %s:%s", settings.http_host, settings.http_port)
+            try:
+                yield
+            finally:
+                hub.close()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await bus.close()
+                await engine.dispose()
 
     async def consumer_ready() -> None:
         consumer = state.get("consumer")
@@ -77,9 +82,6 @@ def create_app(settings: TracklogSettings) -> FastAPI:
         summary="Status and history of every AS2 message, dashboard figures, certificate expiry.",
         lifespan=lifespan,
     )
-    app.state.reads = Reads(sessions)
-    app.state.hub = hub
-    app.state.consumer_name = settings.consumer
     include_scoped(app, routers, tokens)
     add_error_handlers(app)
     add_ops_routes(

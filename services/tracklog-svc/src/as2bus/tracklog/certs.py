@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     CertExpired,
     CertExpiring,
     CertificateSummary,

@@ -4,7 +4,7 @@ A row is a merge of facts, each kept by a rule that does not depend on arrival o
 latest, highest attempt, a count), and the status is derived from those facts by a fixed
 precedence. So a redelivered, late or reordered event can never put an older status back.
 
-Outbound: the rule is ``as2bus.shared.contracts.outbound_verdict`` (the one outbound-svc and
+Outbound: the rule is ``as2bus.contracts.outbound_verdict`` (the one outbound-svc and
 ``as2bus send`` apply too): rejected > failed > MDN verdict (delivered, delivered-with-warnings,
 failed) > latest attempt (sending, sent, retrying; by attempt number, then time) > queued.
 Inbound: received (then mdn-sent / mdn-failed by the latest MDN attempt) > rejected > duplicate.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from as2bus.shared.contracts import MdnFacts, MdnSignature, OutboundFacts, outbound_verdict
-from as2bus.shared.contracts.verdict import Problem, SentFacts
+from as2bus.contracts import MdnFacts, MdnSignature, OutboundFacts, outbound_verdict
+from as2bus.contracts.verdict import Problem, SentFacts
 
 Direction = Literal["inbound", "outbound"]
 Status = Literal[

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     AttemptStarted,
     Event,
     MdnReceived,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     AttemptStarted,
     Event,
     MdnOutcome,
@@ -29,7 +29,7 @@ from as2bus.shared.contracts import (
     MessageRetrying,
     MessageSent,
 )
-from as2bus.shared.contracts.verdict import describe
+from as2bus.contracts.verdict import describe
 from as2bus.tracklog.domain import Direction, MessageState, derive, utc
 
 #: The refusal of a request whose id an earlier, accepted request has (see outbound-svc).

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
 
-from as2bus.shared.contracts import describe
+from as2bus.contracts import describe
 from as2bus.tracklog.domain import Direction, Status
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.shared.contracts import Event
+from as2bus.contracts import Event
 from as2bus.tracklog.adapters import repository as repo
 from as2bus.tracklog.certs import CertificateView, changes, merge
 from as2bus.tracklog.domain import MessageState, utc

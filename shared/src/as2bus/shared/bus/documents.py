@@ -1,10 +1,10 @@
 """Documents live in the JetStream object store (bucket ``as2_documents``); events carry only a
 ``DocumentRef``. Used by inbound (received documents), outbound (documents to send) and the
-``as2bus inbox`` / ``as2bus send`` commands."""
+``as2bus inbox`` command. The bucket itself (``documents_bucket``) and storing a document to
+send are the contracts' (``as2bus.contracts.documents``): publishers need them without this."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -13,34 +13,13 @@ from collections.abc import AsyncIterator
 from typing import BinaryIO
 
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, ObjectNotFoundError
+from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import OBJ_CHUNKS_PRE_TEMPLATE, OBJ_STREAM_TEMPLATE, ObjectStore
 
-from as2bus.shared.contracts import DOCUMENTS_BUCKET, DocumentRef
+from as2bus.contracts import DOCUMENTS_BUCKET, DocumentRef
+from as2bus.contracts.documents import put_document
 
 log = logging.getLogger(__name__)
-
-
-async def documents_bucket(js: JetStreamContext, *, replicas: int = 1) -> ObjectStore:
-    try:
-        return await js.object_store(DOCUMENTS_BUCKET)
-    except BucketNotFoundError:
-        return await js.create_object_store(
-            DOCUMENTS_BUCKET,
-            config=None,
-            description="as2bus documents received and to be sent",
-            replicas=replicas,
-        )
-
-
-# Hashing a few hundred KB on the event loop costs less than a trip to a worker thread.
-_HASH_IN_THREAD_BYTES = 1 << 20
-
-
-async def _sha256(data: bytes) -> str:
-    if len(data) < _HASH_IN_THREAD_BYTES:
-        return hashlib.sha256(data).hexdigest()
-    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
 
 
 class _Reader:
@@ -74,10 +53,7 @@ class DocumentStore:
         self._js = js
 
     async def put(self, name: str, data: bytes) -> DocumentRef:
-        await self._store.put(name, data)
-        return DocumentRef(
-            bucket=DOCUMENTS_BUCKET, name=name, size=len(data), sha256=await _sha256(data)
-        )
+        return await put_document(self._store, name, data)
 
     async def put_file(self, name: str, file: BinaryIO, offset: int, size: int) -> DocumentRef:
         """Store ``size`` bytes of ``file`` from ``offset`` without reading them into memory."""

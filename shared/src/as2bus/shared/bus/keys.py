@@ -14,7 +14,7 @@ from typing import Any
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from as2bus.shared.contracts.certs import (
+from as2bus.contracts.certs import (
     KEY_MATERIAL_SUBJECT,
     KeyMaterialEntry,
     KeyMaterialReply,

@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     Event,
     MessageDelivered,
     MessageFailed,
@@ -29,7 +29,7 @@ from as2bus.shared.contracts import (
     UnknownEventError,
     parse_event,
 )
-from as2bus.shared.subjects import EVENTS_STREAM
+from as2bus.contracts.subjects import EVENTS_STREAM
 
 #: The events that end a send request: one of them, exactly once, for each.
 OUTCOME_SUBJECTS = (MessageDelivered.subject, MessageFailed.subject, MessageRejected.subject)

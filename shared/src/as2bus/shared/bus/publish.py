@@ -5,8 +5,8 @@ from __future__ import annotations
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
 
-from as2bus.shared.contracts.envelope import Event
-from as2bus.shared.subjects import EVENTS_STREAM
+from as2bus.contracts.envelope import Event
+from as2bus.contracts.subjects import EVENTS_STREAM
 
 EVENT_TYPE_HEADER = "As2bus-Event-Type"
 

@@ -17,8 +17,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
 
-from as2bus.shared.contracts.config import PartnershipState, PartnerState, StationState
-from as2bus.shared.subjects import CONFIG_BUCKET
+from as2bus.contracts.config import PartnershipState, PartnerState, StationState
+from as2bus.contracts.subjects import CONFIG_BUCKET
 
 _MODELS: dict[str, type[StationState] | type[PartnerState] | type[PartnershipState]] = {
     "station": StationState,

@@ -6,7 +6,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
-from as2bus.shared import subjects
+from as2bus.contracts import subjects
 from as2bus.shared.settings import StreamSettings
 
 _STREAM_NAME_IN_USE = 10058

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from as2bus.cert.adapters.tables import certificates, expiry_notices, keystores, outbox
 from as2bus.cert.domain import Certificate
+from as2bus.contracts import Event
 from as2bus.shared.audit import audited
-from as2bus.shared.contracts import Event
 from as2bus.shared.outbox import add_to_outbox
 
 _CERT_FIELDS = [f.name for f in fields(Certificate)]

@@ -19,19 +19,18 @@ from as2bus.cert.schemas import (
     Reschedule,
 )
 from as2bus.cert.service import CertService
+from as2bus.cert.wiring import wiring
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
 from as2bus.shared.errors import FieldError, InvalidFieldsError
 from as2bus.shared.web import Scope, scoped_routers
 
 
 def certs(request: Request) -> CertService:
-    service: CertService = request.app.state.certs
-    return service
+    return wiring.get(request).certs
 
 
 def keystores(request: Request) -> Keystores:
-    service: Keystores = request.app.state.keystores
-    return service
+    return wiring.get(request).keystores
 
 
 Certs = Annotated[CertService, Depends(certs)]

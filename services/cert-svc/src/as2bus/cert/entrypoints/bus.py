@@ -11,7 +11,7 @@ from collections.abc import Callable
 from faststream.nats import NatsBroker
 
 from as2bus.cert.service import CertService
-from as2bus.shared.contracts.certs import (
+from as2bus.contracts.certs import (
     KEY_MATERIAL_SUBJECT,
     KeyMaterialReply,
     KeyMaterialRequest,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from as2bus.config.adapters.tables import outbox, partners, partnerships, stations
-from as2bus.shared.contracts import Event, PartnershipState, PartnerState, StationState
+from as2bus.contracts import Event, PartnershipState, PartnerState, StationState
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.outbox import add_to_outbox
 

@@ -16,13 +16,13 @@ from as2bus.config.schemas import (
     StationUpdate,
 )
 from as2bus.config.service import ConfigService
-from as2bus.shared.contracts import PartnershipState, PartnerState, StationState
+from as2bus.config.wiring import wiring
+from as2bus.contracts import PartnershipState, PartnerState, StationState
 from as2bus.shared.web import Scope, scoped_routers
 
 
 def get_service(request: Request) -> ConfigService:
-    service: ConfigService = request.app.state.service
-    return service
+    return wiring.get(request).service
 
 
 Service = Annotated[ConfigService, Depends(get_service)]

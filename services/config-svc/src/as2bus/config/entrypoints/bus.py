@@ -1,7 +1,7 @@
 """Partner credentials for outbound-svc (request-reply, a queue group across replicas).
 
 The sealed value is returned as stored: only a holder of the master key can open it, and NATS
-permissions restrict who may ask (see shared/contracts/credentials.py).
+permissions restrict who may ask (see as2bus.contracts.credentials).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from faststream.nats import NatsBroker
 
 from as2bus.config.service import ConfigService
-from as2bus.shared.contracts.credentials import (
+from as2bus.contracts.credentials import (
     CREDENTIALS_SUBJECT,
     CredentialsReply,
     CredentialsRequest,

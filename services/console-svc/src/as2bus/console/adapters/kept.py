@@ -8,7 +8,7 @@ from typing import Protocol, cast
 
 from nats.js.errors import NotFoundError
 
-from as2bus.shared.contracts import DocumentRef
+from as2bus.contracts import DocumentRef
 
 
 class Chunks(Protocol):

@@ -12,9 +12,9 @@ from typing import Any, BinaryIO
 
 from nats.aio.client import Client
 
+from as2bus.contracts import DocumentRef, SendAttachment, SendRequest
+from as2bus.contracts.send import publish_send_request
 from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.bus.send import publish_send_request
-from as2bus.shared.contracts import DocumentRef, SendAttachment, SendRequest
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from as2bus.shared.contracts.config import ALIAS_PATTERN
+from as2bus.contracts.config import ALIAS_PATTERN
 
 STATION_FIELDS = ("as2_id", "name", "private_key_alias", "email")
 #: Left blank, these are sent blank: the API's refusal says what is missing, next to the field.

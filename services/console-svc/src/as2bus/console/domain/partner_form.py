@@ -19,7 +19,7 @@ from as2bus.as2.algorithms import (
     TransferEncoding,
 )
 from as2bus.console.domain.config_forms import only_changes, place_errors, typed
-from as2bus.shared.contracts.config import MAX_PARTNER_CONCURRENCY, MdnMode, MdnSignature
+from as2bus.contracts.config import MAX_PARTNER_CONCURRENCY, MdnMode, MdnSignature
 
 Choices = list[tuple[str, str]]  # (value, label)
 

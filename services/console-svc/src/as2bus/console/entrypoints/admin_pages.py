@@ -17,19 +17,18 @@ from as2bus.console.domain.users import UserError
 from as2bus.console.entrypoints.guard import Admin, CheckedForm
 from as2bus.console.entrypoints.pages import page
 from as2bus.console.user_admin import UserAdmin
+from as2bus.console.wiring import wiring
 
 router = APIRouter()
 AUDIT_PAGE = 50
 
 
 def _trail(request: Request) -> AuditTrail:
-    found: AuditTrail = request.app.state.audit_trail
-    return found
+    return wiring.get(request).audit_trail
 
 
 def _users(request: Request) -> UserAdmin:
-    found: UserAdmin = request.app.state.user_admin
-    return found
+    return wiring.get(request).user_admin
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from as2bus.console.domain.roles import Role
 from as2bus.console.domain.users import User, UserError, UserExistsError
 from as2bus.console.user_admin import UserAdmin, UserNotFoundError
+from as2bus.console.wiring import wiring
 from as2bus.shared.audit import current_actor
 from as2bus.shared.web import Scope, scoped_routers
 
@@ -21,8 +22,7 @@ admin = routers[Scope.ADMIN]
 
 
 def _users(request: Request) -> UserAdmin:
-    found: UserAdmin = request.app.state.user_admin
-    return found
+    return wiring.get(request).user_admin
 
 
 class UserCreate(BaseModel):

@@ -12,8 +12,8 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
 from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.domain.audit import audit_entry
-from as2bus.shared.contracts import UnknownEventError, parse_event
-from as2bus.shared.subjects import EVENTS_STREAM
+from as2bus.contracts import UnknownEventError, parse_event
+from as2bus.contracts.subjects import EVENTS_STREAM
 
 CHANGE_SUBJECTS = {
     "console-audit-config": "as2.evt.config.>",

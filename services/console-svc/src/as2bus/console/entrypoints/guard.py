@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 
 from as2bus.console.accounts import Accounts, SignedIn, SignInError
-from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.users import UserError
+from as2bus.console.wiring import wiring
 
 SESSION_COOKIE = "as2bus_session"
 #: Before sign-in there is no session to hold the CSRF token: the sign-in form's token is
@@ -30,12 +30,11 @@ class Forbidden(Exception):
 
 
 def accounts(request: Request) -> Accounts:
-    found: Accounts = request.app.state.accounts
-    return found
+    return wiring.get(request).accounts
 
 
 async def signed_in(request: Request) -> SignedIn:
-    proxy: TrustedProxy | None = request.app.state.proxy
+    proxy = wiring.get(request).proxy
     address = request.client.host if request.client else None
     if proxy is not None and proxy.trusts(address):
         email = request.headers.get(proxy.user_header)

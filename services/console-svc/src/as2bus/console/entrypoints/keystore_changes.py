@@ -15,7 +15,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from as2bus.console.adapters.backends import Change
 from as2bus.console.adapters.cert_service import read_upload
-from as2bus.console.adapters.sending import Sender
 from as2bus.console.domain.certificate_forms import FormError, FormProblems, problems, switch
 from as2bus.console.domain.certificates import KeystoreShown
 from as2bus.console.entrypoints.guard import Admin, CheckedForm, Operator
@@ -26,6 +25,7 @@ from as2bus.console.entrypoints.keystore_pages import (
     missing,
 )
 from as2bus.console.entrypoints.pages import backends
+from as2bus.console.wiring import wiring
 
 router = APIRouter()
 #: The page's forms and their fields, where refusals are shown.
@@ -149,7 +149,7 @@ async def send_test_message(
         f"as2bus test message from {found.station} to {found.partner}, sent by "
         f"{who.user.email} at {now.isoformat(timespec='seconds')}\r\n"
     ).encode()
-    sender: Sender = request.app.state.sender
+    sender = wiring.get(request).sender
     request_id = await sender.send_file(
         io.BytesIO(document),
         len(document),

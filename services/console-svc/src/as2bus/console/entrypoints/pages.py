@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.kept import http_head
-from as2bus.console.adapters.sending import ResendError, Sender, Upload
+from as2bus.console.adapters.sending import ResendError, Upload
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import summarise
@@ -25,8 +25,9 @@ from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
+from as2bus.console.wiring import wiring
+from as2bus.contracts import MAX_ATTACHMENTS, DocumentRef
 from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.contracts import MAX_ATTACHMENTS, DocumentRef
 
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
@@ -41,13 +42,11 @@ STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-wit
 
 
 def backends(request: Request) -> Backends:
-    found: Backends = request.app.state.backends
-    return found
+    return wiring.get(request).backends
 
 
 def documents(request: Request) -> DocumentStore:
-    store: DocumentStore = request.app.state.documents
-    return store
+    return wiring.get(request).documents
 
 
 def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
@@ -340,7 +339,7 @@ async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) 
     if detail["status"] not in RESENDABLE:
         error = f"it is {detail['status']}: only a failed or delivered message is sent again"
     else:
-        sender: Sender = request.app.state.sender
+        sender = wiring.get(request).sender
         try:
             request_id = await sender.resend(detail)
         except ResendError as err:
@@ -393,7 +392,7 @@ async def send_file(
     if chosen is None:
         error = "choose one of the enabled partnerships"
     else:
-        error = _upload_problem(chosen_files, request.app.state.max_upload_bytes)
+        error = _upload_problem(chosen_files, wiring.get(request).max_upload_bytes)
     if error is not None:
         return _send_page(request, who, partnerships, error)
     assert chosen is not None
@@ -402,7 +401,7 @@ async def send_file(
                (content_type if i == 0 else "") or f.content_type or "application/octet-stream")
         for i, f in enumerate(chosen_files)
     ]  # fmt: skip
-    sender: Sender = request.app.state.sender
+    sender = wiring.get(request).sender
     request_id = await sender.send_files(
         uploads,
         station=chosen["station_as2_id"],

@@ -18,6 +18,7 @@ from as2bus.console.entrypoints.guard import (
     accounts,
 )
 from as2bus.console.entrypoints.pages import templates
+from as2bus.console.wiring import wiring
 
 router = APIRouter()
 
@@ -36,7 +37,7 @@ def _login_page(request: Request, error: str | None, next_path: str, status: int
         status_code=status,
     )  # fmt: skip
     answer.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                      secure=request.app.state.cookie_secure, path="/login")  # fmt: skip
+                      secure=wiring.get(request).cookie_secure, path="/login")  # fmt: skip
     return answer
 
 
@@ -65,8 +66,8 @@ async def login(
         return _login_page(request, str(err), target, 401)
     answer = RedirectResponse(target, status_code=303)
     answer.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                      secure=request.app.state.cookie_secure,
-                      max_age=request.app.state.session_seconds)  # fmt: skip
+                      secure=wiring.get(request).cookie_secure,
+                      max_age=wiring.get(request).session_seconds)  # fmt: skip
     answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return answer
 
@@ -74,7 +75,7 @@ async def login(
 @router.post("/logout", response_model=None)
 async def logout(request: Request, who: CheckedForm) -> Response:
     if who.by_proxy:  # the proxy holds the sign-in: its sign-out ends it
-        return RedirectResponse(request.app.state.sso_sign_out_url, status_code=303)
+        return RedirectResponse(wiring.get(request).sso_sign_out_url, status_code=303)
     await accounts(request).sign_out(request.cookies.get(SESSION_COOKIE, ""))
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(SESSION_COOKIE, path="/")

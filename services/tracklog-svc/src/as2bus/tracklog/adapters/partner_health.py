@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from as2bus.tracklog.adapters.tables import messages
 from as2bus.tracklog.domain import Status, utc
 
-#: A MessageDelivered ends both (see as2bus.shared.contracts.verdict): the partner has it.
+#: A MessageDelivered ends both (see as2bus.contracts.verdict): the partner has it.
 DELIVERED: tuple[Status, ...] = ("delivered", "delivered-with-warnings")
 FAILED: tuple[Status, ...] = ("failed",)
 #: Accepted, not settled yet.

@@ -14,7 +14,6 @@ from as2bus.shared.web import Scope, scoped_routers
 from as2bus.tracklog.adapters.queries import BadCursorError, MessageFilter, Order, Sort
 from as2bus.tracklog.adapters.stats import Bucket
 from as2bus.tracklog.domain import Direction, Status
-from as2bus.tracklog.entrypoints.bus import Consumer
 from as2bus.tracklog.hub import CLOSED, OVERFLOW, ChangeHub
 from as2bus.tracklog.reads import Reads
 from as2bus.tracklog.schemas import (
@@ -27,16 +26,15 @@ from as2bus.tracklog.schemas import (
     Stats,
     StatusChangeOut,
 )
+from as2bus.tracklog.wiring import wiring
 
 
 def reads(request: Request) -> Reads:
-    found: Reads = request.app.state.reads
-    return found
+    return wiring.get(request).reads
 
 
 def hub(request: Request) -> ChangeHub:
-    found: ChangeHub = request.app.state.hub
-    return found
+    return wiring.get(request).hub
 
 
 ReadsDep = Annotated[Reads, Depends(reads)]
@@ -90,12 +88,12 @@ async def get_message(service: ReadsDep, message_ref: uuid.UUID) -> MessageDetai
 @read.get("/projection", tags=["operations"])
 async def projection(service: ReadsDep, request: Request) -> ProjectionStatus:
     """How far the projection has got: events applied, events still waiting."""
-    consumer: Consumer | None = getattr(request.app.state, "consumer", None)
+    components = wiring.get(request)
     return ProjectionStatus(
-        consumer=request.app.state.consumer_name,
+        consumer=components.consumer_name,
         events_applied=await service.events_applied(),
-        pending=await consumer.pending() if consumer else None,
-        last_error=consumer.last_error if consumer else None,
+        pending=await components.consumer.pending(),
+        last_error=components.consumer.last_error,
     )
 
 

@@ -22,8 +22,8 @@ from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from as2bus.shared.contracts import Event, UnknownEventError, parse_event
-from as2bus.shared.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
+from as2bus.contracts import Event, UnknownEventError, parse_event
+from as2bus.contracts.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
 from as2bus.tracklog.service import Projector
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,315 @@
+"""Outbound contracts, v1: the send command other systems publish, and what happens to it.
+
+Command: ``SendRequest`` on ``as2.cmd.send`` (the commands stream: work queue, consumed once),
+published with ``Nats-Msg-Id`` set to its ``request_id``.
+Events: MessageQueued → AttemptStarted (one per attempt) → MessageSent → MessageRetrying …
+and then exactly one terminal event: MessageDelivered or MessageFailed. A request refused at
+once gets a MessageRejected (direction "outbound") instead, and nothing else. Every event
+carries the request_id, and the AS2 Message-ID once it exists (which is then the event's
+correlation_id).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from as2bus.contracts.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.contracts.config import MdnSignature
+from as2bus.contracts.envelope import Command, Contract, Event, register
+from as2bus.contracts.messages import DocumentRef, MdnDisposition
+from as2bus.contracts.subjects import SEND_SUBJECT as SEND_SUBJECT  # the command's, re-exported
+from as2bus.contracts.subjects import event_subject
+
+#: Documents up to this size may travel inline in the command; larger ones go by reference.
+MAX_INLINE_BYTES = 256 * 1024
+#: Documents in one AS2 message, attachments included.
+MAX_ATTACHMENTS = 20
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class SendOverrides(Command):
+    """Per-message changes to the partner's settings; a field left out keeps the partner's."""
+
+    signing: SigningAlg | None = Field(default=None, description="Signature digest, or none")
+    encryption: EncryptionAlg | None = Field(default=None, description="Content encryption")
+    compression: Compression | None = Field(default=None, description="Compression")
+    encoding: TransferEncoding | None = Field(
+        default=None, description="Content-Transfer-Encoding of the body"
+    )
+    mdn_mode: Literal["sync", "async", "none"] | None = Field(
+        default=None, description="How the partner returns its receipt"
+    )
+
+
+class _DocumentFields(Command):
+    """A document of a send request: exactly one of ``document`` and ``inline_base64``."""
+
+    document: DocumentRef | None = Field(
+        default=None, description="A document stored in the object store beforehand"
+    )
+    inline_base64: str | None = Field(
+        default=None, description="The document itself, base64 (small documents only)"
+    )
+    filename: str | None = Field(
+        default=None, description="Sent as the Content-Disposition filename"
+    )
+    content_type: str = Field(default="application/edi-x12", description="The document's MIME type")
+
+    @field_validator("document", mode="before")
+    @classmethod
+    def _strict_document(cls, value: Any) -> Any:
+        # DocumentRef is shared with events, which are tolerant; in a command it is strict.
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(DocumentRef.model_fields))
+            if unknown:
+                raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+            sha256 = value.get("sha256")
+            if isinstance(sha256, str) and not _SHA256_HEX.fullmatch(sha256):
+                raise ValueError("sha256 must be 64 lowercase hex digits")
+        return value
+
+    @field_validator("inline_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            if len(value) * 3 // 4 > MAX_INLINE_BYTES + 2:
+                raise ValueError(
+                    f"inline documents are limited to {MAX_INLINE_BYTES} bytes; store larger "
+                    "ones in the object store and send a document reference"
+                )
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("not valid base64") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_document(self) -> _DocumentFields:
+        if (self.document is None) == (self.inline_base64 is None):
+            raise ValueError("give exactly one of document or inline_base64")
+        return self
+
+    def inline_bytes(self) -> bytes | None:
+        return base64.b64decode(self.inline_base64) if self.inline_base64 is not None else None
+
+
+class SendAttachment(_DocumentFields):
+    """One more document in the same AS2 message (RFC 6362 multiple attachments)."""
+
+
+class SendRequest(_DocumentFields):
+    """Send a document to a partner: exactly one of ``inline_base64`` (up to 256 KiB) and
+    ``document`` (a reference to an object you stored in the ``as2_documents`` bucket); with
+    ``attachments``, several documents in one AS2 message (RFC 6362: multipart/related, the
+    first document first)."""
+
+    request_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Your idempotency key, unique per document: the same id again with the "
+        "same body is the same request (sent once); with another body it is refused "
+        "(REQUEST_ID_REUSED). Also the command's Nats-Msg-Id header",
+    )
+    station: str = Field(min_length=1, description="Our AS2 ID, the sender (AS2-From)")
+    partner: str = Field(min_length=1, description="The partner's AS2 ID (AS2-To)")
+    subject: str = Field(default="AS2 Message", description="The AS2 Subject header")
+    overrides: SendOverrides | None = Field(
+        default=None, description="Changes to the partner's settings for this message only"
+    )
+    replays: str | None = Field(
+        default=None,
+        max_length=998,
+        description="The AS2 Message-ID of an earlier message this one sends again (a resend: "
+        "a new message with a new Message-ID; the track log links the two)",
+    )
+    attachments: list[SendAttachment] = Field(
+        default_factory=list,
+        max_length=MAX_ATTACHMENTS - 1,
+        description="More documents in the same message, after the first (RFC 6362; the "
+        f"partner must support multiple attachments); at most {MAX_ATTACHMENTS} documents, "
+        f"their inline ones {MAX_INLINE_BYTES} bytes together",
+    )
+
+    @model_validator(mode="after")
+    def _inline_total(self) -> SendRequest:
+        inline = [d.inline_base64 for d in (self, *self.attachments) if d.inline_base64]
+        if sum(len(v) * 3 // 4 for v in inline) > MAX_INLINE_BYTES + 2 * len(inline):
+            raise ValueError(
+                f"inline documents are limited to {MAX_INLINE_BYTES} bytes together; store "
+                "larger ones in the object store and send document references"
+            )
+        return self
+
+
+class QueuedAttachment(Contract):
+    """One more document of a message being sent (RFC 6362), after the first."""
+
+    filename: str | None
+    content_type: str
+    size: int
+    #: None when the gateway keeps the (small) document in its database, not the store.
+    document: DocumentRef | None = None
+
+
+class OutboundMessage(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    filename: str | None
+    content_type: str
+    size: int
+    document: DocumentRef | None = None
+    #: A resend: the Message-ID of the message this one sends again.
+    replays: str | None = None
+    #: The documents after the first, in order (RFC 6362 multiple attachments).
+    attachments: list[QueuedAttachment] = Field(default_factory=list)
+
+
+class AttemptStart(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempt: int
+    started_at: datetime
+
+
+class SendAttempt(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempt: int
+    http_status: int | None = None
+    mdn_mode: Literal["sync", "async", "none"]
+    mic: str | None = None  # what the MDN must report
+    #: The MDN signature we asked for; None in events from before it was stated.
+    mdn_signature: MdnSignature | None = None
+    #: The POST's headers (AS2 ones; never credentials), for the record.
+    headers: dict[str, str] | None = None
+    #: SHA-256 fingerprints (cert-svc's form) of our certificate that signed the message and
+    #: of the partner's it was encrypted for; None when not signed / not encrypted.
+    signed_with: str | None = None
+    encrypted_for: str | None = None
+    #: This attempt's message as sent (``headers`` and the body byte for byte), in the object
+    #: store for the retention; None when not kept.
+    raw: DocumentRef | None = None
+
+
+class Retry(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempt: int
+    reason: str
+    next_attempt_at: datetime
+
+
+class Failure(Contract):
+    request_id: str
+    message_id: str | None
+    station: str
+    partner: str
+    attempts: int
+    reason: str = Field(description="One sentence a person can act on")
+    code: str | None = Field(
+        default=None,
+        description="A machine code for the reason (always set since 2026-12; see "
+        "docs/integrating.md): partner-refused, attempts-exhausted, mdn-unreadable, "
+        "mdn-deadline, mdn-failed, mdn-signature-invalid, mdn-unsigned, mdn-without-mic, "
+        "mic-mismatch, partnership-unavailable, certificate-unavailable, "
+        "document-too-large-for-memory, unexpected-error",
+    )
+
+
+class MdnSummary(Contract):
+    """The partner's receipt, as read and checked."""
+
+    mode: Literal["sync", "async"]
+    disposition: MdnDisposition
+    modifier: str | None = None
+    signed: bool
+    signature_valid: bool | None = Field(
+        default=None, description="None when unsigned (or not verified)"
+    )
+    mic: str | None = Field(default=None, description="The Received-Content-MIC it reported")
+    mic_matches: bool | None = Field(
+        default=None, description="Whether that MIC is the one we computed; None: not compared"
+    )
+
+
+class Delivery(Contract):
+    request_id: str
+    message_id: str
+    station: str
+    partner: str
+    attempts: int
+    status: Literal["delivered", "delivered-with-warnings"]
+    code: str | None = Field(
+        default=None, description="With warnings: partner-warning or mdn-unsigned"
+    )
+    reason: str | None = Field(default=None, description="With warnings: what they are")
+    mdn: MdnSummary | None = Field(
+        default=None,
+        description="The receipt that proves delivery; None when the partnership asks for no "
+        "MDN (the partner's HTTP 2xx is then the delivery)",
+    )
+
+
+@register
+class MessageQueued(Event):
+    subject = event_subject("message", "outbound", "queued")
+    summary = "A send request was accepted; the AS2 message has its Message-ID."
+    data: OutboundMessage
+
+
+@register
+class AttemptStarted(Event):
+    subject = event_subject("message", "outbound", "attempt-started")
+    summary = (
+        "An attempt started: the message is being built and POSTed to the partner; its "
+        "outcome (MessageSent, MessageRetrying or MessageFailed) follows."
+    )
+    data: AttemptStart
+
+
+@register
+class MessageSent(Event):
+    subject = event_subject("message", "outbound", "sent")
+    summary = "The partner accepted the HTTP POST; the MDN (if any) is awaited."
+    data: SendAttempt
+
+
+@register
+class MessageRetrying(Event):
+    subject = event_subject("message", "outbound", "retrying")
+    summary = "An attempt failed in a way worth retrying; the next one is scheduled."
+    data: Retry
+
+
+@register
+class MessageDelivered(Event):
+    subject = event_subject("message", "outbound", "delivered")
+    summary = (
+        "Terminal: the partner has the document (its MDN proves it, or no MDN was asked for). "
+        "Exactly one MessageDelivered or MessageFailed ends every accepted request."
+    )
+    data: Delivery
+
+
+@register
+class MessageFailed(Event):
+    subject = event_subject("message", "outbound", "failed")
+    summary = (
+        "Terminal: the message could not be delivered; no more attempts will be made. Exactly "
+        "one MessageDelivered or MessageFailed ends every accepted request."
+    )
+    data: Failure

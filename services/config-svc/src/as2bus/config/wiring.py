@@ -1,0 +1,16 @@
+"""What config-svc's entrypoints use, built and installed by its lifespan (app.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from as2bus.config.service import ConfigService
+from as2bus.shared.wiring import Wiring
+
+
+@dataclass(frozen=True)
+class Components:
+    service: ConfigService
+
+
+wiring = Wiring(Components, "config-svc")
