@@ -11,14 +11,16 @@ from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts import SendRequest
+from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
+from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.shared.bus import open_bus
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import SendRequest
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
+from as2bus.testing.config_states import paired_replica, partner_state, station_state
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -38,13 +40,12 @@ async def test_documents_over_the_limit_are_refused_before_anything_else(
         store = DocumentStore(await documents_bucket(bus.js), bus.js)
         big = await store.put("out/big", b"x" * 2048)
         acceptor = Acceptor(
-            sessions,
+            units_of_work(sessions),
             replica(),
-            keys=None,  # type: ignore[arg-type]  (never reached)
+            keys=None,  # type: ignore[arg-type]  # never reached: refused before
             documents=store,
             max_document_bytes=1024,
             clock=lambda: NOW,
-            after_commit=lambda: None,
         )
         by_ref = SendRequest(request_id="r1", station="MYCO", partner="acme", document=big)
         inline = SendRequest(
@@ -87,14 +88,13 @@ def plain_acceptor(
     keep_in_database_bytes: int,
 ) -> Acceptor:
     return Acceptor(
-        sessions,
+        units_of_work(sessions),
         config,
         keys=NoKeys(),  # type: ignore[arg-type]
         documents=store,
         max_document_bytes=10_000,
         keep_in_database_bytes=keep_in_database_bytes,
         clock=lambda: NOW,
-        after_commit=lambda: None,
     )
 
 

@@ -16,15 +16,18 @@ from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts import SendRequest
+from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
+from as2bus.outbound.adapters.repository import to_message, units_of_work
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.documents import Document, documents_of
+from as2bus.outbound.domain import Message
+from as2bus.outbound.domain.documents import Document, documents_of
 from as2bus.shared.bus import open_bus
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import SendRequest
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
+from as2bus.testing.config_states import paired_replica, partner_state, station_state
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 Sessions = async_sessionmaker[AsyncSession]
@@ -47,14 +50,13 @@ def plain_replica() -> ConfigReplica:
 
 def acceptor(sessions: Sessions, store: DocumentStore, *, keep_in_database_bytes: int) -> Acceptor:
     return Acceptor(
-        sessions,
+        units_of_work(sessions),
         plain_replica(),
         keys=NoKeys(),  # type: ignore[arg-type]
         documents=store,
         max_document_bytes=10_000,
         keep_in_database_bytes=keep_in_database_bytes,
         clock=lambda: NOW,
-        after_commit=lambda: None,
     )
 
 
@@ -76,11 +78,11 @@ async def names(bucket: ObjectStore) -> set[str]:
         return set()
 
 
-async def rows_and_events(sessions: Sessions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def rows_and_events(sessions: Sessions) -> tuple[dict[str, Message], list[dict[str, Any]]]:
     async with sessions() as session:
         rows = (await session.execute(sa.select(messages))).mappings().all()
         payloads = (await session.scalars(sa.select(outbox.c.payload).order_by(outbox.c.seq))).all()
-    return {r["request_id"]: dict(r) for r in rows}, [json.loads(p) for p in payloads]
+    return {r["request_id"]: to_message(r) for r in rows}, [json.loads(p) for p in payloads]
 
 
 async def test_small_inline_documents_stay_in_the_row_together_and_come_back_in_order(
@@ -111,7 +113,7 @@ async def test_small_inline_documents_stay_in_the_row_together_and_come_back_in_
     assert added == set()  # 3 + 5 + 0 bytes inline together: within the 10 of the row
     rows, events = await rows_and_events(sessions)
     row = rows["several"]
-    assert (row["document"], row["content"]) == (None, b"AAACCCCC")
+    assert (row.document, row.content) == (None, b"AAACCCCC")
     assert documents_of(row) == [
         Document("a.edi", "application/edi-x12", 3, kept=b"AAA"),
         Document("b.pdf", "application/pdf", 400, ref=published),
@@ -154,7 +156,7 @@ async def test_inline_documents_too_large_together_for_the_row_are_stored_one_ob
         assert (await store.get(first.ref), await store.get(second.ref)) == (b"AAAA", b"BB")
     finally:
         await bus.close()
-    assert rows["two"]["content"] is None
+    assert rows["two"].content is None
     assert added == {first.ref.name, second.ref.name}
     assert (first.filename, second.filename) == ("a.edi", "b.edi")
 

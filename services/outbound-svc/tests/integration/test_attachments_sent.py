@@ -15,18 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus import as2
 from as2bus.as2 import LocalParty, RemoteParty
+from as2bus.contracts import SendRequest
+from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
-from as2bus.outbound.adapters.partner_http import Upload
+from as2bus.outbound.adapters.repository import to_message, units_of_work
+from as2bus.outbound.adapters.retention import SentDocuments
 from as2bus.outbound.adapters.tables import messages
-from as2bus.outbound.documents import documents_of
+from as2bus.outbound.domain.documents import documents_of
 from as2bus.outbound.parties import Sides
-from as2bus.outbound.retention import SentDocuments
+from as2bus.outbound.posting import Upload
 from as2bus.outbound.sending import Policy, Sender
 from as2bus.shared.bus import open_bus
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import SendRequest
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import paired_replica, partner_state, station_state
+from as2bus.testing.config_states import paired_replica, partner_state, station_state
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 #: Larger than the store's 128 KiB chunks: each is read in several pieces.
@@ -72,9 +74,9 @@ async def test_the_row_gives_the_sender_every_document_and_the_retention_takes_t
         first = await store.put("pub/first", FIRST)
         second = await store.put("pub/second", SECOND)
         acceptor = Acceptor(
-            sessions, config, NoKeys(), store,  # type: ignore[arg-type]
+            units_of_work(sessions), config, NoKeys(), store,  # type: ignore[arg-type]
             max_document_bytes=10**7, keep_in_database_bytes=1000,
-            clock=lambda: NOW, after_commit=lambda: None,
+            clock=lambda: NOW,
         )  # fmt: skip
         request = SendRequest.model_validate(
             {"request_id": "r", "station": "MYCO", "partner": "acme", "filename": "first.edi",
@@ -88,7 +90,7 @@ async def test_the_row_gives_the_sender_every_document_and_the_retention_takes_t
         )  # fmt: skip
         assert await acceptor.accept(request) == "queued"
         async with sessions() as session:
-            row = dict((await session.execute(sa.select(messages))).mappings().one())
+            row = to_message((await session.execute(sa.select(messages))).mappings().one())
 
         policy = Policy(
             max_attempts=1, backoff_seconds=1, backoff_max_seconds=1,
@@ -96,8 +98,8 @@ async def test_the_row_gives_the_sender_every_document_and_the_retention_takes_t
             stream_bytes=stream_bytes, keep_sent_messages=False,
         )  # fmt: skip
         sender = Sender(
-            sessions, config, NoKeys(), store, None, policy,  # type: ignore[arg-type]
-            clock=lambda: NOW, after_commit=lambda: None,
+            units_of_work(sessions), config, NoKeys(), store, None, policy,  # type: ignore[arg-type]
+            clock=lambda: NOW,
         )  # fmt: skip
         built, body = await sender._build(row, sides, documents_of(row))
         if stream_bytes == 1:

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.claims import Claims, Limits, new_message_id
+from as2bus.outbound.adapters.claims import Claims, Limits
 from as2bus.outbound.adapters.tables import messages
+from as2bus.outbound.domain import new_message_id
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -56,8 +57,8 @@ async def test_concurrency_holds_under_many_concurrent_claims(sessions: Sessions
     )
     claimed = [r for r in results if r is not None]
     assert len(claimed) == 5
-    assert len({r["id"] for r in claimed}) == 5
-    assert all(r["attempts"] == 1 for r in claimed)
+    assert len({r.id for r in claimed}) == 5
+    assert all(r.attempts == 1 for r in claimed)
 
 
 async def test_the_rate_limit_refills_with_time(sessions: Sessions) -> None:
@@ -86,9 +87,9 @@ async def test_an_abandoned_lease_makes_the_message_due_again(sessions: Sessions
     assert await claims.due_partners(later) == ["acme"]
     again = await claims.claim("acme", limits, at(later))
     assert again is not None
-    assert (again["id"], again["message_id"], again["attempts"]) == (
-        first["id"],
-        first["message_id"],
+    assert (again.id, again.message_id, again.attempts) == (
+        first.id,
+        first.message_id,
         2,
     )
 
@@ -129,14 +130,14 @@ async def test_a_lease_is_renewed_only_by_the_attempt_that_holds_it(sessions: Se
     first = await claims.claim("acme", limits, at(T0))
     assert first is not None
     # Renewed at +20 s, the lease holds past its first end (+30 s) until +50 s.
-    assert await claims.renew(first["id"], first["attempts"], T0 + timedelta(seconds=20))
+    assert await claims.renew(first.id, first.attempts, T0 + timedelta(seconds=20))
     assert await claims.due_partners(T0 + timedelta(seconds=40)) == []
     taken = await claims.claim("acme", limits, at(T0 + timedelta(seconds=51)))
     assert taken is not None
-    assert taken["attempts"] == 2
+    assert taken.attempts == 2
     # The first attempt lost the message: it can no longer extend the new owner's lease.
-    assert not await claims.renew(first["id"], first["attempts"], T0 + timedelta(seconds=52))
-    assert await claims.renew(taken["id"], taken["attempts"], T0 + timedelta(seconds=52))
+    assert not await claims.renew(first.id, first.attempts, T0 + timedelta(seconds=52))
+    assert await claims.renew(taken.id, taken.attempts, T0 + timedelta(seconds=52))
 
 
 async def test_one_claim_takes_as_many_messages_as_the_limits_allow(sessions: Sessions) -> None:
@@ -144,8 +145,8 @@ async def test_one_claim_takes_as_many_messages_as_the_limits_allow(sessions: Se
     claims = Claims(sessions, timedelta(minutes=5))
     five = Limits(max_concurrency=5, rate_per_second=None)
     first = await claims.claim_many("acme", five, at(T0), at_most=3)
-    assert [r["request_id"] for r in first] == ["acme-0", "acme-1", "acme-2"]  # oldest first
-    assert all(r["attempts"] == 1 and r["status"] == "queued" for r in first)  # row as it was
+    assert [r.request_id for r in first] == ["acme-0", "acme-1", "acme-2"]  # oldest first
+    assert all(r.attempts == 1 and r.status == "sending" for r in first)
     assert len(await claims.claim_many("acme", five, at(T0), at_most=10)) == 2  # 5 in flight
     assert await claims.claim_many("acme", five, at(T0), at_most=10) == []
     await queue(sessions, "globex", 12)

@@ -5,6 +5,7 @@ interrupted attempt towards max_attempts; each claim records its AttemptStarted.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import time
 import uuid
@@ -14,14 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.claims import Claims, Limits, new_message_id
+from as2bus.outbound.adapters.claims import Claims, Limits
+from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.domain import Status
+from as2bus.outbound.domain import Message, Status, new_message_id
+from as2bus.outbound.domain.message import STOPPED
 from as2bus.outbound.entrypoints.workers import Workers
-from as2bus.outbound.sending import STOPPED, Policy, Sender
+from as2bus.outbound.sending import Policy, Sender
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.testing.waiting import until
+from as2bus.testing.waiting import until
 
 Sessions = async_sessionmaker[AsyncSession]
 POLICY = Policy(
@@ -45,20 +48,22 @@ class StallingSender(Sender):
         self, sessions: Sessions, *, crash: bool = False, answer_after: float | None = None
     ) -> None:
         super().__init__(
-            sessions, ConfigReplica(), None, None, None, POLICY,  # type: ignore[arg-type]
-            clock=now, after_commit=lambda: None,
+            units_of_work(sessions), ConfigReplica(), None, None, None, POLICY,  # type: ignore[arg-type]
+            clock=now,
         )  # fmt: skip
         self.started = asyncio.Event()
         self._crash = crash
         self._answer_after = answer_after
 
-    async def send(self, row: dict[str, Any]) -> Status:
+    async def send(self, message: Message) -> Status:
         self.started.set()
         if self._crash:
             raise RuntimeError("boom")
         if self._answer_after is not None:  # a partner that answers within the grace period
             await asyncio.sleep(self._answer_after)  # the partner's answer time: simulated
-            return await self._finish(row, "delivered", [])
+            delivered = copy.copy(message)
+            delivered.delivered_without_mdn(now())  # its event is not what this test is about
+            return await self._finish(delivered, [])
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
@@ -68,7 +73,7 @@ def workers_for(sessions: Sessions, sender: Sender) -> Workers:
         Claims(sessions, timedelta(minutes=5)),
         ConfigReplica(),
         sender,
-        Settlement(sessions, resend_on_deadline=False, clock=now, after_commit=lambda: None),
+        Settlement(units_of_work(sessions), resend_on_deadline=False, clock=now),
         workers=2,
         clock=now,
         lease_renewal_seconds=100,
@@ -130,7 +135,7 @@ async def test_a_stop_releases_an_attempt_in_progress_at_once(sessions: Sessions
     await asyncio.wait_for(crashing.started.wait(), timeout=10)
 
     async def settled() -> bool:
-        return (await row_of(sessions))["status"] != "sending"
+        return bool((await row_of(sessions))["status"] != "sending")
 
     await until(settled, what="the broken attempt settled")
     await workers.stop(grace_seconds=1)

@@ -16,17 +16,17 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from as2bus.contracts.credentials import CREDENTIALS_SUBJECT
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.outbound.adapters.credentials import (
     PARTNER_EVENTS,
     ConfigCredentials,
     Credentials,
     CredentialsUnavailableError,
 )
-from as2bus.shared.contracts.credentials import CREDENTIALS_SUBJECT
 from as2bus.shared.crypto import SecretBox, generate_master_key
-from as2bus.shared.subjects import EVENTS_STREAM
-from as2bus.shared.testing.services import ServiceProcess
-from as2bus.shared.testing.waiting import next_message, until
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import next_message, until
 
 TOKEN = "test-admin-token-0123456789"
 SECRET = "pw-hunter2-SECRET"

@@ -14,15 +14,16 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from as2bus.contracts import PartnerState
 from as2bus.outbound.adapters.credentials import Credentials
 from as2bus.outbound.adapters.partner_http import PartnerHttp
-from as2bus.shared.contracts import PartnerState
-from as2bus.shared.testing.infra import free_port
-from as2bus.shared.testing.waiting import until_sync
+from as2bus.testing.infra import free_port
+from as2bus.testing.waiting import until_sync
 
 BODY = b"AS2-BODY-BYTES"
 
@@ -84,7 +85,7 @@ class Partner:
             return False
         async with request.form() as form:
             message = form.get("message")
-            data = await message.read() if hasattr(message, "read") else b""
+            data = await message.read() if isinstance(message, UploadFile) else b""
             return form.get("auth_token") == self.token and data == BODY
 
     def url(self, mode: str) -> str:

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.claims import new_message_id
+from as2bus.contracts import DocumentRef, MdnReport
+from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.tables import messages, outbox
+from as2bus.outbound.domain import new_message_id
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.documents import mdn_object_name
-from as2bus.shared.contracts import DocumentRef, MdnReport
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -89,9 +90,7 @@ def report(message_id: str, mic: str, *, raw: DocumentRef | None = None) -> MdnR
 
 
 async def test_an_async_mdn_settles_its_message_once_and_checks_the_mic(sessions: Sessions) -> None:
-    settle = Settlement(
-        sessions, resend_on_deadline=False, clock=lambda: T0, after_commit=lambda: None
-    )
+    settle = Settlement(units_of_work(sessions), resend_on_deadline=False, clock=lambda: T0)
     good, bad = (
         await awaiting(sessions, T0 + timedelta(hours=1)),
         await awaiting(sessions, T0 + timedelta(hours=1)),
@@ -108,9 +107,7 @@ async def test_an_async_mdn_settles_its_message_once_and_checks_the_mic(sessions
 async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
     late = await awaiting(sessions, T0 - timedelta(seconds=1))
     fine = await awaiting(sessions, T0 + timedelta(hours=1))
-    failing = Settlement(
-        sessions, resend_on_deadline=False, clock=lambda: T0, after_commit=lambda: None
-    )
+    failing = Settlement(units_of_work(sessions), resend_on_deadline=False, clock=lambda: T0)
     assert await failing.expire_deadlines() == 1
     assert (await status_of(sessions, late), await status_of(sessions, fine)) == (
         "failed",
@@ -120,9 +117,7 @@ async def test_a_missed_deadline_fails_or_resends(sessions: Sessions) -> None:
     assert (await kept(sessions, late), await kept(sessions, fine)) == (None, b"kept in the row")
 
     again = await awaiting(sessions, T0 - timedelta(seconds=1))
-    resending = Settlement(
-        sessions, resend_on_deadline=True, clock=lambda: T0, after_commit=lambda: None
-    )
+    resending = Settlement(units_of_work(sessions), resend_on_deadline=True, clock=lambda: T0)
     assert await resending.expire_deadlines() == 1
     assert await status_of(sessions, again) == "queued"
     assert await kept(sessions, again) == b"kept in the row"  # to be sent again
@@ -152,10 +147,9 @@ async def test_an_mdn_record_that_nothing_of_ours_keeps_is_deleted(sessions: Ses
     ours = await awaiting(sessions, T0 + timedelta(hours=1))
     objects = KeptObjects(mdn_object_name(ours), mdn_object_name("<foreign@x>"))
     settle = Settlement(
-        sessions,
+        units_of_work(sessions),
         resend_on_deadline=False,
         clock=lambda: T0,
-        after_commit=lambda: None,
         documents=objects,  # type: ignore[arg-type]
     )
     assert await settle.mdn_received(report(ours, "abc=", raw=raw_mdn(ours))) == "delivered"

@@ -21,10 +21,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from as2bus.as2.headers import USER_AGENT
-from as2bus.outbound.app import http_client
+from as2bus.outbound.bootstrap import http_client
 from as2bus.outbound.settings import OutboundSettings
-from as2bus.shared.testing.infra import free_port
-from as2bus.shared.testing.waiting import until_sync
+from as2bus.testing.infra import free_port
+from as2bus.testing.waiting import until_sync
 
 
 def issue(tmp: Path) -> tuple[Path, Path, Path]:

@@ -19,14 +19,17 @@ from cryptography.x509.oid import NameOID
 from as2bus import as2
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
 from as2bus.as2.streaming import StreamPlan
-from as2bus.outbound.adapters.partner_http import Upload
-from as2bus.outbound.documents import Document
+from as2bus.contracts import DocumentRef, TokenAuthPublic
+from as2bus.outbound.domain import Message
+from as2bus.outbound.domain.documents import Document
 from as2bus.outbound.parties import Sides
+from as2bus.outbound.posting import Upload
 from as2bus.outbound.sending import Policy, Sender
-from as2bus.shared.contracts import DocumentRef, TokenAuthPublic
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import partner_state, station_state
-from as2bus.shared.testing.key_material import StaleKeys, certificate_entry
+from as2bus.testing.config_states import partner_state, station_state
+from as2bus.testing.key_material import StaleKeys, certificate_entry
+
+from .messages import queued
 
 Mode = Literal["memory", "streamed", "token-in-body"]
 
@@ -109,7 +112,7 @@ def sender(documents: FakeDocuments, mode: Mode) -> Sender:
     )  # fmt: skip
     return Sender(
         None, None, None, documents, None, policy,  # type: ignore[arg-type]
-        clock=lambda: datetime.now(UTC), after_commit=lambda: None,
+        clock=lambda: datetime.now(UTC),
     )  # fmt: skip
 
 
@@ -135,7 +138,7 @@ async def body_of(upload: Upload) -> bytes:
     return b"".join([piece async for piece in upload])
 
 
-ROW = {"subject": "Several", "message_id": "<several@myco>", "partner": "acme"}
+ROW = queued(subject="Several", message_id="<several@myco>", partner="acme")
 EXPECTED = [
     ("first.edi", "application/edi-x12", FIRST),
     ("second.pdf", "application/pdf", SECOND),
@@ -213,9 +216,7 @@ async def test_the_memory_limit_counts_every_document_of_the_message() -> None:
     failed: list[tuple[str, str]] = []
 
     class Failing(Sender):
-        async def _fail(
-            self, row: dict[str, Any], code: str, reason: str, *_: Any, **__: Any
-        ) -> Any:
+        async def _fail(self, message: Message, code: str, reason: str, *_: Any) -> Any:
             failed.append((code, reason))
             return "failed"
 
@@ -225,15 +226,14 @@ async def test_the_memory_limit_counts_every_document_of_the_message() -> None:
     )  # fmt: skip
     sender = Failing(
         None, config, StaleKeys(ring, ring), FakeDocuments({}), None, policy,  # type: ignore[arg-type]
-        clock=lambda: now, after_commit=lambda: None,
+        clock=lambda: now,
     )  # fmt: skip
     ref = {"bucket": "as2_documents", "name": "out/a", "size": 60, "sha256": "0" * 64}
-    row = {
-        "message_id": "<m@x>", "station": "MYCO", "partner": "acme", "overrides": None,
-        "filename": None, "content_type": "x", "document": ref, "content": None,
-        "attachments": [{"filename": "b", "content_type": "x", "size": 60, "document": ref}],
-    }  # fmt: skip
-    assert await sender._send(row) == "failed"
+    message = queued(
+        partner="acme", filename=None, content_type="x", document=ref, content=None,
+        attachments=[{"filename": "b", "content_type": "x", "size": 60, "document": ref}],
+    )  # fmt: skip
+    assert await sender._send(message) == "failed"
     ((code, reason),) = failed
     assert code == "document-too-large-for-memory"
     assert reason.startswith("the 2 documents (120 bytes) would be built in memory")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from as2bus.contracts import SendRequest
 from as2bus.outbound.accept import fingerprint
-from as2bus.shared.contracts import SendRequest
 
 REF = {"bucket": "as2_documents", "name": "out/ä", "size": 3, "sha256": "a" * 64}
 BASE: dict[str, Any] = {"request_id": "r", "station": "MYCO", "partner": "acme"}

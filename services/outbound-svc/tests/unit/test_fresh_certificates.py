@@ -12,8 +12,8 @@ import pytest
 
 from as2bus.outbound.parties import resolve_sides
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
-from as2bus.shared.testing.config_states import partner_state, station_state
-from as2bus.shared.testing.key_material import StaleKeys, certificate_entry
+from as2bus.testing.config_states import partner_state, station_state
+from as2bus.testing.key_material import StaleKeys, certificate_entry
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
@@ -29,7 +29,7 @@ def config() -> Any:
 
 
 async def resolve(keys: StaleKeys) -> Any:
-    return await resolve_sides(config(), keys, "MYCO", "acme", None,  # type: ignore[arg-type]
+    return await resolve_sides(config(), keys, "MYCO", "acme", None,
                                async_mdn_url=None, at=NOW)  # fmt: skip
 
 

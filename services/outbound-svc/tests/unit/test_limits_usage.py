@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -15,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.tables import messages, metadata, partner_limits
 from as2bus.outbound.entrypoints import api
+from as2bus.outbound.wiring import Components, wiring
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.db import create_engine, session_factory
-from as2bus.shared.testing.config_states import partner_state
 from as2bus.shared.web import ApiTokens, Scope, include_scoped
+from as2bus.testing.config_states import partner_state
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 TOKEN = "outbound-read-token-0123456789"
@@ -65,8 +67,9 @@ async def test_every_partners_limits_in_one_answer_the_same_as_each_alone(tmp_pa
         replica.partners[partner.id] = partner
     app = FastAPI()
     include_scoped(app, api.routers, ApiTokens({Scope.READ: [TOKEN]}))
-    app.state.replica = replica
-    app.state.claims = Claims(session_factory(engine), timedelta(minutes=5))
+    claims = Claims(session_factory(engine), timedelta(minutes=5))
+    unused: Any = None  # the limits routes use the replica and the claims only
+    wiring.install(app, Components(unused, unused, replica, claims, unused))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://o", headers=headers) as o:

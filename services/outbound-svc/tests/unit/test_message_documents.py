@@ -1,4 +1,4 @@
-"""A message's documents through its row and back (outbound/documents.py): the first one, then
+"""A message's documents through its row and back (domain/documents.py): the first one, then
 its attachments in order, each kept in the row's content or referenced in the object store."""
 
 from __future__ import annotations
@@ -7,24 +7,27 @@ from typing import Any
 
 import pytest
 
-from as2bus.outbound.documents import (
+from as2bus.contracts import DocumentRef
+from as2bus.outbound.domain.documents import (
     Document,
     attachments_column,
     documents_of,
     kept_content,
     stored_refs,
 )
-from as2bus.shared.contracts import DocumentRef
+from as2bus.outbound.domain.message import Message
+
+from .messages import queued
 
 
 def ref(name: str, size: int) -> DocumentRef:
     return DocumentRef(bucket="as2_documents", name=name, size=size, sha256="0" * 64)
 
 
-def row_for(documents: list[Document]) -> dict[str, Any]:
-    """What the acceptor writes for these documents (see Acceptor._queue)."""
+def row_for(documents: list[Document], **changes: Any) -> Message:
+    """What the acceptor queues for these documents (see Acceptor._queue)."""
     first = documents[0]
-    return {
+    fields: dict[str, Any] = {
         "message_id": "<m@x>",
         "filename": first.filename,
         "content_type": first.content_type,
@@ -32,6 +35,7 @@ def row_for(documents: list[Document]) -> dict[str, Any]:
         "content": kept_content(documents),
         "attachments": attachments_column(documents[1:]),
     }
+    return queued(**(fields | changes))
 
 
 @pytest.mark.parametrize(
@@ -60,14 +64,13 @@ def row_for(documents: list[Document]) -> dict[str, Any]:
 def test_the_documents_come_back_in_order_as_they_were_kept(documents: list[Document]) -> None:
     row = row_for(documents)
     assert documents_of(row) == documents
-    assert stored_refs(row["attachments"]) == [d.ref for d in documents[1:] if d.ref]
+    assert stored_refs(row.attachments) == [d.ref for d in documents[1:] if d.ref]
 
 
 def test_rows_from_before_attachments_read_as_one_document() -> None:
-    old = {"message_id": "<m@x>", "filename": None, "content_type": "x", "document": None,
-           "content": b"EDI"}  # fmt: skip
+    old = queued(filename=None, content_type="x", document=None, content=b"EDI")
     assert documents_of(old) == [Document(None, "x", 3, kept=b"EDI")]
-    assert stored_refs(old.get("attachments")) == []
+    assert stored_refs(old.attachments) == []
 
 
 def test_a_row_whose_content_does_not_match_its_attachments_is_refused() -> None:
@@ -75,14 +78,13 @@ def test_a_row_whose_content_does_not_match_its_attachments_is_refused() -> None
         Document("a", "x", 2, kept=b"AA"),
         Document("b", "x", 3, kept=b"BBB"),
     ]
-    row = row_for(documents)
     with pytest.raises(ValueError, match="neither stored nor kept"):
-        documents_of({**row, "content": b"BB"})
-    stored_first = row_for([Document("a", "x", 1, ref=ref("out/a", 1)), documents[1]])
+        documents_of(row_for(documents, content=b"BB"))
+    stored_first = [Document("a", "x", 1, ref=ref("out/a", 1)), documents[1]]
     with pytest.raises(ValueError, match="missing"):
-        documents_of({**stored_first, "content": b"BB"})
+        documents_of(row_for(stored_first, content=b"BB"))
     with pytest.raises(ValueError, match="no document accounts for"):
-        documents_of({**stored_first, "content": b"BBBB"})
+        documents_of(row_for(stored_first, content=b"BBBB"))
 
 
 def test_a_document_is_either_referenced_or_kept() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 from as2bus.as2.algorithms import EncryptionAlg, KeyTransport, SignatureScheme
 from as2bus.outbound.parties import resolve_sides
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import partner_state, station_state
-from as2bus.shared.testing.key_material import StaleKeys, certificate_entry
+from as2bus.testing.config_states import partner_state, station_state
+from as2bus.testing.key_material import StaleKeys, certificate_entry
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
@@ -36,15 +36,15 @@ async def test_pss_oaep_and_gcm_are_what_the_codec_is_told() -> None:
     remote = await remote_for(
         signature_scheme="rsassa-pss", key_transport="rsa-oaep-sha256", encryption_alg="aes256-gcm"
     )
-    assert remote.signature_scheme is SignatureScheme.PSS
-    assert remote.key_transport is KeyTransport.RSA_OAEP_SHA256
-    assert remote.encryption is EncryptionAlg.AES256_GCM
+    assert remote.signature_scheme == SignatureScheme.PSS
+    assert remote.key_transport == KeyTransport.RSA_OAEP_SHA256
+    assert remote.encryption == EncryptionAlg.AES256_GCM
 
 
 async def test_a_partner_without_the_settings_gets_the_common_choice() -> None:
     remote = await remote_for()
-    assert remote.signature_scheme is SignatureScheme.PKCS1V15
-    assert remote.key_transport is KeyTransport.RSA_PKCS1V15
+    assert remote.signature_scheme == SignatureScheme.PKCS1V15
+    assert remote.key_transport == KeyTransport.RSA_PKCS1V15
 
 
 async def test_mdns_are_verified_with_expired_certificates_too_for_the_codec_to_judge() -> None:

@@ -20,12 +20,13 @@ from as2bus.as2 import LocalParty, RemoteParty
 from as2bus.as2.headers import USER_AGENT
 from as2bus.as2.message import post_headers
 from as2bus.as2.streaming import Encoder, Frame, StreamPlan
+from as2bus.contracts import PartnerState
 from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialsUnavailableError,
 )
-from as2bus.outbound.adapters.partner_http import PartnerHttp, PostResult, Upload
-from as2bus.shared.contracts import PartnerState
+from as2bus.outbound.adapters.partner_http import PartnerHttp
+from as2bus.outbound.posting import PostResult, Upload
 
 BODY = b"\x00AS2 body\r\n\xff"
 AS2_HEADERS = {

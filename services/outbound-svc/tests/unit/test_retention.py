@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from as2bus.outbound.adapters.retention import SentDocuments
 from as2bus.outbound.adapters.tables import messages, metadata
-from as2bus.outbound.retention import SentDocuments
 from as2bus.shared.db import create_engine, session_factory
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from as2bus.outbound.app import MIGRATIONS, create_app
+from as2bus.outbound.bootstrap import MIGRATIONS, create_app
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.shared.entry import service_main
 

@@ -8,23 +8,13 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import pydantic_core
-import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.outbound.adapters.claims import aware, new_message_id
-from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.documents import Document, attachments_column, kept_content
-from as2bus.outbound.parties import PartnershipUnavailableError, current_sides, resolve_sides
-from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.bus.keys import KeyMaterialClient
-from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     DOCUMENTS_BUCKET,
     DocumentRef,
     MessageQueued,
@@ -35,22 +25,17 @@ from as2bus.shared.contracts import (
     SendAttachment,
     SendRequest,
 )
+from as2bus.outbound.domain import Message, new_message_id
+from as2bus.outbound.domain.documents import Document, attachments_column, kept_content
+from as2bus.outbound.parties import PartnershipUnavailableError, current_sides, resolve_sides
+from as2bus.outbound.ports import Documents, DuplicateRequestError, KeyMaterial, UnitsOfWork
+from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError
-from as2bus.shared.outbox import add_to_outbox
 
 Outcome = Literal["queued", "duplicate", "rejected"]
 
 #: The request id of a body that is not JSON, when it can still be read there.
 _REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([^"\\]{1,200})"')
-
-
-@dataclass(frozen=True)
-class Previous:
-    """The message a request id was first accepted as."""
-
-    message_id: str
-    fingerprint: str | None  # None in rows from before fingerprints were kept
-    created_at: datetime
 
 
 #: A send request's fields when fingerprints were first kept, in their order then. Fields
@@ -106,24 +91,22 @@ def _text(value: Any) -> str | None:
 class Acceptor:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        units_of_work: UnitsOfWork,
         config: ConfigReplica,
-        keys: KeyMaterialClient,
-        documents: DocumentStore,
+        keys: KeyMaterial,
+        documents: Documents,
         *,
         max_document_bytes: int,
         keep_in_database_bytes: int = 0,
         clock: Callable[[], datetime],
-        after_commit: Callable[[], None],
     ) -> None:
-        self._sessions = sessions
+        self._units_of_work = units_of_work
         self._config = config
         self._keys = keys
         self._documents = documents
         self._max_bytes = max_document_bytes
         self._keep_in_database_bytes = keep_in_database_bytes
         self._clock = clock
-        self._after_commit = after_commit
 
     async def accept_raw(self, raw: bytes) -> Outcome:
         """A command as it came off the bus: anything but a valid SendRequest is refused at
@@ -248,99 +231,81 @@ class Acceptor:
             return "DOCUMENT_TOO_LARGE", f"{size} bytes; the limit is {self._max_bytes}"
         return None
 
-    async def _previous(self, request_id: str) -> Previous | None:
-        async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    sa.select(
-                        messages.c.message_id, messages.c.request_sha256, messages.c.created_at
-                    ).where(messages.c.request_id == request_id)
-                )
-            ).first()
-        return Previous(found.message_id, found.request_sha256, found.created_at) if found else None
+    async def _previous(self, request_id: str) -> Message | None:
+        """The message a request id was accepted as before, if it was."""
+        async with self._units_of_work() as uow:
+            return await uow.messages.of_request(request_id)
 
-    async def _repeated(self, request: SendRequest, previous: Previous) -> Outcome:
+    async def _repeated(self, request: SendRequest, previous: Message) -> Outcome:
         """The same request again is the same request: its first events stand. Another body
         under a used request id is refused, never dropped in silence."""
-        if previous.fingerprint in (None, fingerprint(request)):  # None: a row from before
-            return "duplicate"
-        when = aware(previous.created_at) or previous.created_at
+        if previous.request_sha256 in (None, fingerprint(request)):  # None: accepted before
+            return "duplicate"  # fingerprints were kept
         await self._reject(
             request.request_id,
             request.station,
             request.partner,
             "REQUEST_ID_REUSED",
-            f"the request id {request.request_id!r} was used on {when:%Y-%m-%d %H:%M:%S}Z "
-            f"for another request (Message-ID {previous.message_id}); give each document its "
-            "own request id",
+            f"the request id {request.request_id!r} was used on "
+            f"{previous.created_at:%Y-%m-%d %H:%M:%S}Z for another request (Message-ID "
+            f"{previous.message_id}); give each document its own request id",
         )
         return "rejected"
 
     async def _queue(self, request: SendRequest, documents: list[Document]) -> Outcome:
-        """One transaction: the message's row and MessageQueued. A request id seen before
-        fails on its unique index: that is how a duplicate is told, with no read first."""
+        """One transaction: the message and MessageQueued. A request id seen before fails on
+        its unique index: that is how a duplicate is told, with no read first."""
         now = self._clock()
         message_id = new_message_id(request.station)
         first = documents[0]
-        ref = first.ref.model_dump(mode="json") if first.ref is not None else None
+        message = Message(
+            id=uuid.uuid4(),
+            request_id=request.request_id,
+            request_sha256=fingerprint(request),
+            message_id=message_id,
+            station=request.station,
+            partner=request.partner,
+            filename=request.filename,
+            content_type=request.content_type,
+            subject=request.subject,
+            document=first.ref.model_dump(mode="json") if first.ref is not None else None,
+            content=kept_content(documents),
+            attachments=attachments_column(documents[1:]),
+            overrides=request.overrides.model_dump(mode="json") if request.overrides else None,
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        queued = OutboundMessage(
+            request_id=request.request_id,
+            message_id=message_id,
+            station=request.station,
+            partner=request.partner,
+            filename=request.filename,
+            content_type=request.content_type,
+            size=first.size,
+            document=first.ref,
+            replays=request.replays,
+            attachments=[
+                QueuedAttachment(
+                    filename=d.filename, content_type=d.content_type, size=d.size, document=d.ref
+                )
+                for d in documents[1:]
+            ],
+        )
         try:
-            async with self._sessions() as session, session.begin():
-                # A constant statement with parameters: nothing for SQLAlchemy to coerce or
-                # derive a new cache key from (see shared/outbox.add_to_outbox).
-                row = {
-                    "id": uuid.uuid4(),
-                    "request_id": request.request_id,
-                    "request_sha256": fingerprint(request),
-                    "message_id": message_id,
-                    "station": request.station,
-                    "partner": request.partner,
-                    "filename": request.filename,
-                    "content_type": request.content_type,
-                    "subject": request.subject,
-                    "document": ref,
-                    "content": kept_content(documents),
-                    "attachments": attachments_column(documents[1:]),
-                    "overrides": request.overrides.model_dump(mode="json")
-                    if request.overrides
-                    else None,
-                    "status": "queued",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "signed_mdn": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                await session.execute(sa.insert(messages), row)
-                queued = OutboundMessage(
-                    request_id=request.request_id,
-                    message_id=message_id,
-                    station=request.station,
-                    partner=request.partner,
-                    filename=request.filename,
-                    content_type=request.content_type,
-                    size=first.size,
-                    document=first.ref,
-                    replays=request.replays,
-                    attachments=[
-                        QueuedAttachment(
-                            filename=d.filename,
-                            content_type=d.content_type,
-                            size=d.size,
-                            document=d.ref,
-                        )
-                        for d in documents[1:]
-                    ],
-                )
-                await add_to_outbox(
-                    session, outbox, MessageQueued(correlation_id=message_id, data=queued)
-                )
-        except sa.exc.IntegrityError:
+            async with self._units_of_work() as uow:
+                await uow.messages.add(message)
+                uow.publish(MessageQueued(correlation_id=message_id, data=queued))
+                await uow.commit()
+        except DuplicateRequestError:
             # The same request id, accepted before (here or by a replica).
             previous = await self._previous(request.request_id)
             if previous is None:
                 raise
             return await self._repeated(request, previous)
-        self._after_commit()
         return "queued"
 
     async def _refuse(self, request: SendRequest, code: str, reason: str) -> Outcome:
@@ -369,8 +334,6 @@ class Acceptor:
             code=code,
             reason=reason[:1000],
         )
-        async with self._sessions() as session, session.begin():
-            await add_to_outbox(
-                session, outbox, MessageRejected(correlation_id=request_id, data=rejection)
-            )
-        self._after_commit()
+        async with self._units_of_work() as uow:
+            uow.publish(MessageRejected(correlation_id=request_id, data=rejection))
+            await uow.commit()

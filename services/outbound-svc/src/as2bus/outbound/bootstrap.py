@@ -1,5 +1,6 @@
 """Composition root of outbound-svc: settings → database, bus, config replica, key material,
-documents, partner HTTP → accept / send / settle → consumers, workers, relay, ops routes."""
+documents, partner HTTP → the units of work → accept / send / settle → consumers, workers,
+relay, ops routes. The only module that knows which adapter stands behind which port."""
 
 from __future__ import annotations
 
@@ -8,27 +9,33 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.as2.headers import USER_AGENT
+from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.credentials import ConfigCredentials
 from as2bus.outbound.adapters.partner_http import PartnerHttp
+from as2bus.outbound.adapters.repository import units_of_work
+from as2bus.outbound.adapters.retention import SentDocuments
 from as2bus.outbound.adapters.tables import outbox
 from as2bus.outbound.connection_test import ConnectionTest
 from as2bus.outbound.entrypoints import api
 from as2bus.outbound.entrypoints.bus import register_consumers
 from as2bus.outbound.entrypoints.workers import Workers
-from as2bus.outbound.retention import SentDocuments
 from as2bus.outbound.sending import Policy, Sender
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.outbound.settle import Settlement
-from as2bus.shared.bus import inbox_prefix, new_broker, open_bus
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.outbound.wiring import Components, wiring
+from as2bus.shared.bus import Bus, inbox_prefix, new_broker, open_bus
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.chassis import (
@@ -71,20 +78,8 @@ def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
     )
 
 
-def create_app(settings: OutboundSettings) -> FastAPI:
-    _, master_key = required_secrets(settings, api_token=False)
-    box = SecretBox(master_key)
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    broker = new_broker(settings.nats_url, name="outbound-svc")
-    state: dict[str, object] = {}
-    register_consumers(
-        broker,
-        lambda: app.state.acceptor,
-        lambda: app.state.settlement,
-        inbox_prefix=inbox_prefix(settings.nats_url),
-    )
-    policy = Policy(
+def policy(settings: OutboundSettings) -> Policy:
+    return Policy(
         max_attempts=settings.max_attempts,
         backoff_seconds=settings.backoff_seconds,
         backoff_max_seconds=settings.backoff_max_seconds,
@@ -95,6 +90,117 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         keep_sent_messages=settings.keep_sent_messages,
     )
 
+
+@dataclass
+class Running:
+    """What the lifespan started and must stop, in the order it stops them."""
+
+    workers: Workers
+    relay: OutboxRelay
+    tasks: list[asyncio.Task[None]]
+    http: httpx.AsyncClient
+    clients: list[KeyMaterialClient | ConfigCredentials | ConfigReplica]
+
+    async def stop(self, grace_seconds: float) -> None:
+        # A clean stop gives back what it holds: sends still running after the grace period
+        # are cancelled and their leases released (see Workers.stop), and the events saying
+        # so are published before the bus closes.
+        await self.workers.stop(grace_seconds)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.relay.drain_once(), timeout=5)
+        await self.http.aclose()
+        for client in self.clients:
+            await client.stop()
+
+
+async def start(
+    settings: OutboundSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    bus: Bus,
+    broker: NatsBroker,
+    box: SecretBox,
+) -> tuple[Components, Running]:
+    """Wire the real adapters to the use cases, and start the background work."""
+    replica = ConfigReplica()
+    await replica.start(bus.js)
+    keys = KeyMaterialClient(bus.client, box)
+    credentials = ConfigCredentials(bus.client, box)
+    await keys.start()
+    await credentials.start()
+    documents = DocumentStore(
+        await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
+    )
+    relay = OutboxRelay(
+        sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
+    )
+    http = http_client(settings)
+    partners = PartnerHttp(http, credentials)
+    claims = Claims(sessions, timedelta(seconds=settings.lease_seconds), after_commit=relay.wake)
+    plain = units_of_work(sessions, after_commit=relay.wake)
+    settlement = Settlement(
+        plain, resend_on_deadline=settings.async_mdn_resend, clock=utc_now, documents=documents
+    )
+    sender = Sender(plain, replica, keys, documents, partners, policy(settings), clock=utc_now)
+    workers = Workers(
+        claims,
+        replica,
+        sender,
+        settlement,
+        workers=settings.workers,
+        clock=utc_now,
+        lease_renewal_seconds=settings.lease_seconds / 3,
+    )
+
+    def accepted() -> None:  # a new message: the workers look for it now, not in 250 ms
+        relay.wake()
+        workers.wake.set()
+
+    acceptor = Acceptor(
+        units_of_work(sessions, after_commit=accepted),
+        replica,
+        keys,
+        documents,
+        max_document_bytes=settings.max_document_bytes,
+        keep_in_database_bytes=settings.keep_in_database_bytes,
+        clock=utc_now,
+    )
+    tasks = [
+        asyncio.create_task(relay.run(), name="outbox-relay"),
+        asyncio.create_task(workers.run(), name="senders"),
+    ]
+    keep = retention(settings.document_retention_hours)
+    if keep is not None:
+        sent = SentDocuments(sessions, documents, keep, clock=utc_now)
+        purging = purge_periodically("outbound-svc", sent.purge, settings.retention_check_seconds)
+        tasks.append(asyncio.create_task(purging, name="document-retention"))
+    components = Components(
+        acceptor=acceptor,
+        settlement=settlement,
+        replica=replica,
+        claims=claims,
+        connection_test=ConnectionTest(partners, keys, tls_context(settings)),
+    )
+    return components, Running(workers, relay, tasks, http, [credentials, keys, replica])
+
+
+def create_app(settings: OutboundSettings) -> FastAPI:
+    _, master_key = required_secrets(settings, api_token=False)
+    box = SecretBox(master_key)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    broker = new_broker(settings.nats_url, name="outbound-svc")
+    state: dict[str, object] = {}
+
+    register_consumers(
+        broker,
+        lambda: wiring.of(app).acceptor,
+        lambda: wiring.of(app).settlement,
+        inbox_prefix=inbox_prefix(settings.nats_url),
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
@@ -102,101 +208,17 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         bus = await open_bus(
             settings.nats_url, name="outbound-svc", streams=settings.events, broker=broker
         )
-        replica = ConfigReplica()
-        await replica.start(bus.js)
-        keys = KeyMaterialClient(bus.client, box)
-        credentials = ConfigCredentials(bus.client, box)
-        await keys.start()
-        await credentials.start()
-        documents = DocumentStore(
-            await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
-        )
-        relay = OutboxRelay(
-            sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
-        )
-        http = http_client(settings)
-        claims = Claims(
-            sessions, timedelta(seconds=settings.lease_seconds), after_commit=relay.wake
-        )
-        settlement = Settlement(
-            sessions,
-            resend_on_deadline=settings.async_mdn_resend,
-            clock=utc_now,
-            after_commit=relay.wake,
-            documents=documents,
-        )
-        sender = Sender(
-            sessions,
-            replica,
-            keys,
-            documents,
-            PartnerHttp(http, credentials),
-            policy,
-            clock=utc_now,
-            after_commit=relay.wake,
-        )
-        workers = Workers(
-            claims,
-            replica,
-            sender,
-            settlement,
-            workers=settings.workers,
-            clock=utc_now,
-            lease_renewal_seconds=settings.lease_seconds / 3,
-        )
-
-        def committed() -> None:
-            relay.wake()
-            workers.wake.set()
-
-        app.state.acceptor = Acceptor(
-            sessions,
-            replica,
-            keys,
-            documents,
-            max_document_bytes=settings.max_document_bytes,
-            keep_in_database_bytes=settings.keep_in_database_bytes,
-            clock=utc_now,
-            after_commit=committed,
-        )
-        app.state.settlement = settlement
-        app.state.replica = replica
-        app.state.claims = claims
-        app.state.connection_test = ConnectionTest(
-            PartnerHttp(http, credentials), keys, tls_context(settings)
-        )
-        await broker.start()
-        tasks = [
-            asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(workers.run(), name="senders"),
-        ]
-        keep = retention(settings.document_retention_hours)
-        if keep is not None:
-            sent = SentDocuments(sessions, documents, keep, clock=utc_now)
-            purging = purge_periodically(
-                "outbound-svc", sent.purge, settings.retention_check_seconds
-            )
-            tasks.append(asyncio.create_task(purging, name="document-retention"))
-        state.update(bus=bus)
-        log.info("outbound-svc ready (ops on %s:%s)", settings.http_host, settings.http_port)
-        try:
-            yield
-        finally:
-            # A clean stop gives back what it holds: sends still running after the grace
-            # period are cancelled and their leases released (see Workers.stop), and the
-            # events saying so are published before the bus closes.
-            await workers.stop(settings.stop_grace_seconds)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(relay.drain_once(), timeout=5)
-            await http.aclose()
-            await credentials.stop()
-            await keys.stop()
-            await replica.stop()
-            await bus.close()
-            await engine.dispose()
+        components, running = await start(settings, sessions, bus, broker, box)
+        with wiring.installed(app, components):
+            await broker.start()
+            state.update(bus=bus)
+            log.info("outbound-svc ready (ops on %s:%s)", settings.http_host, settings.http_port)
+            try:
+                yield
+            finally:
+                await running.stop(settings.stop_grace_seconds)
+                await bus.close()
+                await engine.dispose()
 
     app = FastAPI(
         docs_url=None,  # served offline by add_ops_routes

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from as2bus.contracts import PartnerState
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.shared.bus.keys import KeyMaterialClient
-from as2bus.shared.contracts import PartnerState
 from as2bus.shared.keyring import CertificateUnavailableError
 
 TIMEOUT_SECONDS = 10.0

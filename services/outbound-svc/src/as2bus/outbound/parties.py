@@ -7,15 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
-from as2bus.shared.bus.keys import KeyMaterialClient
-from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import (
+from as2bus.as2.algorithms import (
+    Compression,
+    EncryptionAlg,
+    KeyTransport,
+    SignatureScheme,
+    SigningAlg,
+    TransferEncoding,
+)
+from as2bus.contracts import (
     MdnSignature,
     PartnerState,
     SendOverrides,
     StationState,
     TokenAuthPublic,
 )
+from as2bus.outbound.ports import KeyMaterial
+from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
 
@@ -68,7 +76,7 @@ def find_sides(
 
 async def resolve_sides(
     config: ConfigReplica,
-    keys: KeyMaterialClient,
+    keys: KeyMaterial,
     station_id: str,
     partner_id: str,
     overrides: SendOverrides | None,
@@ -93,7 +101,7 @@ def _sides(
     station: StationState,
     partner: PartnerState,
     ring: KeyRing,
-    keys: KeyMaterialClient,
+    keys: KeyMaterial,
     overrides: SendOverrides | None,
     async_mdn_url: str | None,
     at: datetime,
@@ -114,20 +122,24 @@ def _sides(
     # What the partner's MDNs are verified with: expired ones too, for the codec to judge.
     certs = ring.verification_certificates(partner.as2_alias, at, expired_too=True)
     verify = [e.cert_pem.encode() for e in certs]
+    # The contracts name the algorithms with their own enums (equal values): the codec's are
+    # what the codec takes.
     remote = RemoteParty(
         as2_id=partner.as2_id,
         verify_certs=verify,
         encrypt_cert=encrypt_cert,
-        signing=signing,
-        signature_scheme=partner.signature_scheme,
-        encryption=encryption,
-        key_transport=partner.key_transport,
+        signing=SigningAlg(signing) if signing else None,
+        signature_scheme=SignatureScheme(partner.signature_scheme),
+        encryption=EncryptionAlg(encryption) if encryption else None,
+        key_transport=KeyTransport(partner.key_transport),
         canonicalize_line_endings=partner.canonicalize_line_endings,
         as2_version=partner.as2_version,
-        compression=o.compression or partner.compression,
-        encoding=o.encoding or partner.outgoing_encoding,
+        compression=Compression(o.compression or partner.compression),
+        encoding=TransferEncoding(o.encoding or partner.outgoing_encoding),
         mdn_mode=None if mdn_mode == "none" else mdn_mode,
-        mdn_signing=partner.mdn_signing_alg if signed_mdn else None,
+        mdn_signing=SigningAlg(partner.mdn_signing_alg)
+        if signed_mdn and partner.mdn_signing_alg
+        else None,
         mdn_signing_required=partner.mdn_signature == "required",
         async_mdn_url=(partner.async_mdn_url or async_mdn_url) if mdn_mode == "async" else None,
     )

@@ -1,28 +1,36 @@
 """One send attempt of a claimed message: build with the codec, POST, and settle the outcome.
 
-Every state change is written together with its event (outbox) and only while we still own
-the message (``status = 'sending'`` at our attempt number), so a replica whose lease ran out
-cannot overwrite the outcome of the replica that took the message over.
+Every outcome is one transition of the message (domain/message.py), saved with its events in
+one unit of work, and only while we still own the message (``sending`` at our attempt
+number): a replica whose lease ran out cannot overwrite the outcome of the replica that took
+the message over.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from as2bus import as2
 from as2bus.as2.streaming import Streamer, StreamPlan
-from as2bus.outbound import outcomes
-from as2bus.outbound.adapters.partner_http import PartnerHttp, Upload
-from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.documents import Document, documents_of
-from as2bus.outbound.domain import FINAL, Status, backoff, settled
+from as2bus.contracts import (
+    DocumentRef,
+    Event,
+    MdnFacts,
+    MdnReceived,
+    MdnReport,
+    MessageSent,
+    PartnerState,
+    SendAttempt,
+    SendOverrides,
+    judge_mdn,
+)
+from as2bus.outbound.domain import Message, Status, backoff
+from as2bus.outbound.domain.documents import Document, documents_of
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
 from as2bus.outbound.parties import (
     PartnershipUnavailableError,
@@ -31,28 +39,13 @@ from as2bus.outbound.parties import (
     mdn_signature,
     resolve_sides,
 )
-from as2bus.shared.bus.documents import DocumentStore, sent_object_name
-from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.outbound.ports import Documents, KeyMaterial, Partners, UnitsOfWork
+from as2bus.outbound.posting import Upload
+from as2bus.shared.bus.documents import sent_object_name
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import (
-    DocumentRef,
-    Event,
-    MdnFacts,
-    MdnReceived,
-    MdnReport,
-    MessageRetrying,
-    MessageSent,
-    PartnerState,
-    Retry,
-    SendAttempt,
-    SendOverrides,
-    Verdict,
-    judge_mdn,
-)
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.keyring import CertificateUnavailableError
 from as2bus.shared.offload import run_sized
-from as2bus.shared.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
 
@@ -72,137 +65,110 @@ class Policy:
     keep_sent_messages: bool = True
 
 
-STOPPED = "outbound-svc stopped during the attempt; retried at once"
-
-
-#: Settles an attempt; the columns to set are the other keys of the parameters. Only while
-#: the row is still ``sending`` at this attempt: our lease, not one another replica took over.
-_OUTCOME = (
-    sa.update(messages)
-    .where(messages.c.id == sa.bindparam("row_id"))
-    .where(messages.c.status == "sending")
-    .where(messages.c.attempts == sa.bindparam("attempt"))
-)
-
-
 class Sender:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        units_of_work: UnitsOfWork,
         config: ConfigReplica,
-        keys: KeyMaterialClient,
-        documents: DocumentStore,
-        http: PartnerHttp,
+        keys: KeyMaterial,
+        documents: Documents,
+        http: Partners,
         policy: Policy,
         *,
         clock: Callable[[], datetime],
-        after_commit: Callable[[], None],
     ) -> None:
-        self._sessions = sessions
+        self._units_of_work = units_of_work
         self._config = config
         self._keys = keys
         self._documents = documents
         self._http = http
         self._policy = policy
         self._clock = clock
-        self._after_commit = after_commit
 
-    async def send(self, row: dict[str, Any]) -> Status:
-        IN_FLIGHT.labels(row["partner"]).inc()
-        ATTEMPTS.labels(row["partner"]).inc()
+    async def send(self, message: Message) -> Status:
+        """Send a claimed message once; its status after this attempt. ``message`` stays as
+        claimed: ``crashed`` and ``release`` start again from the claim, never from an outcome
+        that was half made when the attempt broke or was cancelled."""
+        IN_FLIGHT.labels(message.partner).inc()
+        ATTEMPTS.labels(message.partner).inc()
         try:
-            return await self._send(row)
+            return await self._send(copy.copy(message))
         finally:
-            IN_FLIGHT.labels(row["partner"]).dec()
+            IN_FLIGHT.labels(message.partner).dec()
 
     def _max_attempts(self, partner: PartnerState | None) -> int:
         return (partner.max_attempts if partner else None) or self._policy.max_attempts
 
-    def _may_retry(self, row: dict[str, Any], partner: PartnerState | None) -> bool:
-        """Attempts a clean stop interrupted are not the partner's doing: they do not count."""
-        counted: int = row["attempts"] - (row.get("stopped_attempts") or 0)
-        return counted < self._max_attempts(partner)
-
-    async def crashed(self, row: dict[str, Any], err: BaseException) -> Status:
+    async def crashed(self, message: Message, err: BaseException) -> Status:
         """An attempt broke in an unforeseen way: count it like a failed attempt."""
         reason = f"unexpected error: {type(err).__name__}: {err}"[:500]
+        message = copy.copy(message)
         partner = next(
-            (p for p in self._config.partners.values() if p.as2_id == row["partner"]), None
+            (p for p in self._config.partners.values() if p.as2_id == message.partner), None
         )
-        if self._may_retry(row, partner):
-            return await self._retry(row, reason)
-        return await self._fail(row, "unexpected-error", reason)
+        if message.may_retry(self._max_attempts(partner)):
+            return await self._retry(message, reason)
+        return await self._fail(message, "unexpected-error", reason)
 
-    async def release(self, row: dict[str, Any]) -> bool:
+    async def release(self, message: Message) -> bool:
         """Give back the lease of an attempt a clean stop interrupted, so the message is
         due again now (another replica, or this one once started again) instead of when the
         lease runs out. The attempt may have reached the partner: the next one sends the same
         Message-ID, which the partner recognises. False when the attempt had settled already
         (or the lease was no longer ours)."""
-        now = self._clock()
-        retry = Retry(
-            request_id=row["request_id"],
-            message_id=row["message_id"],
-            station=row["station"],
-            partner=row["partner"],
-            attempt=row["attempts"],
-            reason=STOPPED,
-            next_attempt_at=now,
-        )
-        event = MessageRetrying(correlation_id=row["message_id"], occurred_at=now, data=retry)
-        stopped = (row.get("stopped_attempts") or 0) + 1
-        values = {"next_attempt_at": now, "last_error": STOPPED, "stopped_attempts": stopped}
-        return await self._write(row, "retrying", [event], **values)
+        claimed = copy.copy(message)
+        return await self._save(claimed, [claimed.release(self._clock())])
 
-    async def _send(self, row: dict[str, Any]) -> Status:
-        overrides = SendOverrides.model_validate(row["overrides"]) if row["overrides"] else None
+    async def _send(self, message: Message) -> Status:
+        overrides = SendOverrides.model_validate(message.overrides) if message.overrides else None
         try:
             sides = await resolve_sides(
                 self._config,
                 self._keys,
-                row["station"],
-                row["partner"],
+                message.station,
+                message.partner,
                 overrides,
                 async_mdn_url=self._policy.async_mdn_url,
                 at=self._clock(),
             )
         except PartnershipUnavailableError as err:
-            return await self._fail(row, "partnership-unavailable", str(err))
+            return await self._fail(message, "partnership-unavailable", str(err))
         except CertificateUnavailableError as err:
-            return await self._fail(row, "certificate-unavailable", str(err))
-        documents = documents_of(row)  # the first, then its attachments
+            return await self._fail(message, "certificate-unavailable", str(err))
+        documents = documents_of(message)  # the first, then its attachments
         size = sum(d.size for d in documents)
         if size > self._policy.max_in_memory_bytes and not can_stream(sides):
             what = "the document" if len(documents) == 1 else f"the {len(documents)} documents"
             return await self._fail(
-                row,
+                message,
                 "document-too-large-for-memory",
                 f"{what} ({size} bytes) would be built in memory (the partner's token "
                 "goes in a form around the message) and exceeds "
                 f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
                 "raise the limit with the memory limit, or ask the partner for a token header",
             )
-        built, body = await self._build(row, sides, documents)
+        built, body = await self._build(message, sides, documents)
         try:
             result = await self._http.post(sides.partner, built.headers, body)
             taken = result.error is None and result.response is not None
-            raw = await self._keep_as_sent(row, built, body) if taken else None
+            raw = await self._keep_as_sent(message, built, body) if taken else None
         finally:
             if isinstance(body, Upload):
                 body.close()
         if result.error is not None or result.response is None:
             reason = result.error or "no answer"
-            if result.retryable and self._may_retry(row, sides.partner):
-                return await self._retry(row, reason)
+            if result.retryable and message.may_retry(self._max_attempts(sides.partner)):
+                return await self._retry(message, reason)
             code = "attempts-exhausted" if result.retryable else "partner-refused"
-            return await self._fail(row, code, reason)
+            return await self._fail(message, code, reason)
+        message.keep_as_sent(raw)
         mode = sides.remote.mdn_mode
         sent = SendAttempt(
-            request_id=row["request_id"],
-            message_id=row["message_id"],
-            station=row["station"],
-            partner=row["partner"],
-            attempt=row["attempts"],
+            request_id=message.request_id,
+            message_id=message.message_id,
+            station=message.station,
+            partner=message.partner,
+            attempt=message.attempts,
             http_status=result.response.status_code,
             mdn_mode=mode or "none",
             mic=built.mic,
@@ -216,37 +182,22 @@ class Sender:
             else None,
             raw=raw,
         )
-        kept_as_sent = {"sent_document": raw.model_dump(mode="json") if raw else None}
+        sent_event = MessageSent(correlation_id=message.message_id, data=sent)
         if mode is None:  # the partner's 2xx is the delivery
-            events = [
-                MessageSent(correlation_id=row["message_id"], data=sent),
-                outcomes.delivered(row, Verdict("delivered"), None),
-            ]
-            return await self._finish(row, "delivered", events, **kept_as_sent)
+            delivered = message.delivered_without_mdn(self._clock())
+            return await self._finish(message, [sent_event, delivered])
         if mode == "async":
             wait = sides.partner.async_mdn_deadline_seconds
-            deadline = self._clock() + (
-                timedelta(seconds=wait) if wait else self._policy.async_mdn_deadline
-            )
-            values = {
-                "mic": built.mic,
-                "signed_mdn": sent.mdn_signature != "none",
-                "mdn_signature": sent.mdn_signature,
-                "mdn_mode": "async",
-                "mdn_deadline": deadline,
-                **kept_as_sent,
-            }
-            return await self._finish(
-                row,
-                "awaiting-mdn",
-                [MessageSent(correlation_id=row["message_id"], data=sent)],
-                **values,
-            )
-        return await self._settle_sync(row, sides, built, result.response, sent, kept_as_sent)
+            now = self._clock()
+            deadline = now + (timedelta(seconds=wait) if wait else self._policy.async_mdn_deadline)
+            signature = mdn_signature(sides.remote)
+            message.await_mdn(mic=built.mic, signature=signature, deadline=deadline, now=now)
+            return await self._finish(message, [sent_event])
+        return await self._settle_sync(message, sides, built, result.response, sent_event)
 
     async def _keep_as_sent(
         self,
-        row: dict[str, Any],
+        message: Message,
         built: as2.OutgoingMessage | StreamPlan,
         body: bytes | Upload,
     ) -> DocumentRef | None:
@@ -257,12 +208,12 @@ class Sender:
         content = body if isinstance(body, bytes) else body.copy
         if content is None:
             return None
-        name = sent_object_name(row["message_id"])
+        name = sent_object_name(message.message_id)
         headers = list(built.headers.items())
         return await self._documents.keep_http_message(name, headers, content, what="as sent")
 
     async def _build(
-        self, row: dict[str, Any], sides: Sides, documents: Sequence[Document]
+        self, message: Message, sides: Sides, documents: Sequence[Document]
     ) -> tuple[as2.OutgoingMessage | StreamPlan, bytes | Upload]:
         """The message to POST: in memory, or for large documents a plan and a body that
         reads them again, chunk by chunk, for every attempt (and keeps a copy of what it
@@ -272,8 +223,8 @@ class Sender:
         options: dict[str, Any] = {
             "filename": first.filename,
             "content_type": first.content_type,
-            "subject": row["subject"],
-            "message_id": row["message_id"],
+            "subject": message.subject,
+            "message_id": message.message_id,
         }
         size = sum(d.size for d in documents)
         stored = any(d.ref is not None for d in documents)
@@ -289,7 +240,7 @@ class Sender:
             async for chunk in self._chunks(documents):
                 streamer.digest(chunk)
             plan = streamer.plan()
-            log.info("streaming %s (%d bytes) to %s", row["message_id"], size, row["partner"])
+            log.info("streaming %s (%d bytes) to %s", message.message_id, size, message.partner)
             return plan, Upload(
                 plan,
                 lambda: self._chunks(documents),
@@ -299,9 +250,9 @@ class Sender:
             log.warning(
                 "building %s (%d bytes) for %s in memory, about 6x its size at the peak: "
                 "a token in the body (a form around the message) is not streamed",
-                row["message_id"],
+                message.message_id,
                 size,
-                row["partner"],
+                message.partner,
             )
         payloads = [await self._bytes(d) for d in documents]
         options["attachments"] = [
@@ -337,14 +288,13 @@ class Sender:
 
     async def _settle_sync(
         self,
-        row: dict[str, Any],
+        message: Message,
         sides: Sides,
         built: as2.OutgoingMessage | StreamPlan,
         response: Any,
-        sent: SendAttempt,
-        kept_as_sent: dict[str, Any],
+        sent: MessageSent,
     ) -> Status:
-        events: list[Event] = [MessageSent(correlation_id=row["message_id"], data=sent)]
+        events: list[Event] = [sent]
         try:
             mdn = await run_sized(
                 len(response.content),
@@ -355,26 +305,22 @@ class Sender:
                 allow_expired=sides.partner.accept_expired_mdn_certificate,
             )
         except as2.MdnError as err:
-            return await self._fail(
-                row,
-                "mdn-unreadable",
-                f"the partner answered 2xx without a readable MDN: {err}",
-                events,
-                **kept_as_sent,
-            )
+            reason = f"the partner answered 2xx without a readable MDN: {err}"
+            return await self._fail(message, "mdn-unreadable", reason, events)
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
-        raw = await self._documents.keep_mdn(row["message_id"], raw_headers, response.content)
+        raw = await self._documents.keep_mdn(message.message_id, raw_headers, response.content)
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
         # Judged by what MessageSent says we asked for: tracklog-svc and the CLI judge the same.
-        verdict = judge_mdn(facts, signature=sent.mdn_signature, expected_mic=sent.mic)
-        TIME_TO_MDN.labels(row["partner"]).observe(
-            (self._clock() - row["created_at"]).total_seconds()
+        asked = sent.data
+        verdict = judge_mdn(facts, signature=asked.mdn_signature, expected_mic=asked.mic)
+        TIME_TO_MDN.labels(message.partner).observe(
+            (self._clock() - message.created_at).total_seconds()
         )
         report = MdnReport(
-            original_message_id=row["message_id"],
-            request_id=row["request_id"],
-            station=row["station"],
-            partner=row["partner"],
+            original_message_id=message.message_id,
+            request_id=message.request_id,
+            station=message.station,
+            partner=message.partner,
             disposition=mdn.disposition,
             modifier=mdn.modifier,
             text=mdn.text,
@@ -387,82 +333,44 @@ class Sender:
             raw=raw,
             verified_with=certificate_fingerprint(mdn.verified_by) if mdn.verified_by else None,
         )
-        events.append(MdnReceived(correlation_id=row["message_id"], data=report))
-        mdn_document = raw.model_dump(mode="json") if raw is not None else None
+        events.append(MdnReceived(correlation_id=message.message_id, data=report))
+        message.keep_mdn(raw)
+        message.mic = built.mic
         if verdict.status == "failed":
-            code = verdict.code or "mdn-failed"
-            return await self._fail(
-                row,
-                code,
-                verdict.reason or "failed",
-                events,
-                mdn_document=mdn_document,
-                **kept_as_sent,
-            )
-        SENT.labels(row["partner"], verdict.status).inc()
-        events.append(outcomes.delivered(row, verdict, report))
-        return await self._finish(
-            row,
-            settled(verdict),
-            events,
-            mic=built.mic,
-            last_error=verdict.reason,
-            mdn_document=mdn_document,
-            **kept_as_sent,
-        )
+            FAILED.labels(message.partner, verdict.code or "mdn-failed").inc()
+            log.warning("%s to %s failed: %s", message.message_id, message.partner, verdict.reason)
+        else:
+            SENT.labels(message.partner, verdict.status).inc()
+        events.append(message.settle(verdict, report, self._clock()))
+        return await self._finish(message, events)
 
-    async def _retry(self, row: dict[str, Any], reason: str) -> Status:
-        when = self._clock() + backoff(
-            row["attempts"], self._policy.backoff_seconds, self._policy.backoff_max_seconds
-        )
-        retry = Retry(
-            request_id=row["request_id"],
-            message_id=row["message_id"],
-            station=row["station"],
-            partner=row["partner"],
-            attempt=row["attempts"],
-            reason=reason,
-            next_attempt_at=when,
-        )
-        event = MessageRetrying(correlation_id=row["message_id"], data=retry)
-        return await self._finish(row, "retrying", [event], next_attempt_at=when, last_error=reason)
+    async def _retry(self, message: Message, reason: str) -> Status:
+        now = self._clock()
+        policy = self._policy
+        when = now + backoff(message.attempts, policy.backoff_seconds, policy.backoff_max_seconds)
+        return await self._finish(message, [message.retry(reason, when, now)])
 
     async def _fail(
-        self,
-        row: dict[str, Any],
-        code: str,
-        reason: str,
-        events: list[Event] | None = None,
-        **values: Any,
+        self, message: Message, code: str, reason: str, events: list[Event] | None = None
     ) -> Status:
-        FAILED.labels(row["partner"], code).inc()
-        log.warning("%s to %s failed: %s", row["message_id"], row["partner"], reason)
-        all_events = [*(events or []), outcomes.failed(row, code, reason)]
-        return await self._finish(row, "failed", all_events, last_error=reason, **values)
+        FAILED.labels(message.partner, code).inc()
+        log.warning("%s to %s failed: %s", message.message_id, message.partner, reason)
+        failed = message.fail(code, reason, self._clock())
+        return await self._finish(message, [*(events or []), failed])
 
-    async def _finish(
-        self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
-    ) -> Status:
-        if not await self._write(row, status, events, **values):
+    async def _finish(self, message: Message, events: list[Event]) -> Status:
+        if not await self._save(message, events):
             log.warning(
-                "%s was taken over by another replica; dropping this outcome", row["message_id"]
+                "%s was taken over by another replica; dropping this outcome", message.message_id
             )
-        return status
+        return message.status
 
-    async def _write(
-        self, row: dict[str, Any], status: Status, events: list[Event], **values: Any
-    ) -> bool:
-        """Settle the attempt with its events; False when the attempt is no longer ours."""
-        if status in FINAL:
-            values["content"] = None  # a kept document is not needed once settled
-        values.update(status=status, lease_until=None, updated_at=self._clock())
-        async with self._sessions() as session, session.begin():
-            # The new values are parameters of a constant statement (see _OUTCOME).
-            changed = await session.execute(
-                _OUTCOME, {"row_id": row["id"], "attempt": row["attempts"], **values}
-            )
-            if changed.rowcount == 0:  # type: ignore[attr-defined]
+    async def _save(self, message: Message, events: list[Event]) -> bool:
+        """Store the attempt's outcome with its events; False when the attempt is no longer
+        ours (another replica claimed the message after our lease ran out)."""
+        async with self._units_of_work() as uow:
+            if not await uow.messages.save(message):
                 return False
-            await add_to_outbox(session, outbox, *events)
-        self._after_commit()
+            uow.publish(*events)
+            await uow.commit()
         return True

@@ -13,7 +13,7 @@ clock before waiting for the lock would otherwise write an older ``refilled_at``
 replica that held the lock, and the next claim would count the same interval twice: that is
 how two replicas once sent 36 messages/s to a partner limited to 10/s.
 
-Each claim records a AttemptStarted event (attempt N started) in the same transaction, so an
+Each claim records an AttemptStarted event (attempt N started) in the same transaction, so an
 attempt in progress is visible as such without a commit of its own.
 """
 
@@ -24,14 +24,14 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.outbound.adapters.repository import aware, save_all, to_message
 from as2bus.outbound.adapters.tables import messages, outbox, partner_limits
-from as2bus.shared.contracts import AttemptStart, AttemptStarted
+from as2bus.outbound.domain import Message
 from as2bus.shared.outbox import add_to_outbox
 
 
@@ -41,30 +41,12 @@ class Limits:
     rate_per_second: float | None  # None: no rate limit
 
 
-def aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     waiting = sa.and_(
         messages.c.status.in_(("queued", "retrying")), messages.c.next_attempt_at <= now
     )
     abandoned = sa.and_(messages.c.status == "sending", messages.c.lease_until < now)
     return sa.or_(waiting, abandoned)
-
-
-def _started(row: Any, attempt: int, now: datetime) -> AttemptStarted:
-    started = AttemptStart(
-        request_id=row["request_id"],
-        message_id=row["message_id"],
-        station=row["station"],
-        partner=row["partner"],
-        attempt=attempt,
-        started_at=now,
-    )
-    return AttemptStarted(correlation_id=row["message_id"], occurred_at=now, data=started)
 
 
 class Claims:
@@ -87,14 +69,14 @@ class Claims:
 
     async def claim(
         self, partner: str, limits: Limits, clock: Callable[[], datetime]
-    ) -> dict[str, Any] | None:
+    ) -> Message | None:
         """The oldest due message of ``partner``, now ``sending`` under our lease, or None."""
         claimed = await self.claim_many(partner, limits, clock, at_most=1)
         return claimed[0] if claimed else None
 
     async def claim_many(
         self, partner: str, limits: Limits, clock: Callable[[], datetime], *, at_most: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[Message]:
         """Up to ``at_most`` of ``partner``'s oldest due messages, as many as its concurrency
         and rate limits allow now, each ``sending`` under our lease; one transaction for all
         (a burst used to cost a transaction per message)."""
@@ -129,34 +111,18 @@ class Claims:
             )
             if not rows:
                 return []
-            await session.execute(
-                sa.update(messages)
-                .where(messages.c.id.in_([row["id"] for row in rows]))
-                .values(
-                    status="sending",
-                    lease_until=now + self._lease,
-                    attempts=messages.c.attempts + 1,
-                    updated_at=now,
-                )
-            )
+            claimed = [to_message(row) for row in rows]
+            started = [message.claim(now, self._lease) for message in claimed]
+            await save_all(session, claimed)  # locked above: each is still the version read
             if limits.rate_per_second is not None:
                 await session.execute(
                     sa.update(partner_limits)
                     .where(partner_limits.c.partner == partner)
                     .values(tokens=bucket - len(rows), refilled_at=now)
                 )  # ``now`` is never behind the stored refilled_at: see _lock_partner
-            await add_to_outbox(
-                session, outbox, *(_started(row, row["attempts"] + 1, now) for row in rows)
-            )
+            await add_to_outbox(session, outbox, *started)
         self._after_commit()
-        # SQLite hands back naive datetimes; everything stored is UTC.
-        return [
-            {
-                **{k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()},
-                "attempts": row["attempts"] + 1,
-            }
-            for row in rows
-        ]
+        return claimed
 
     async def usage(
         self, partner: str, rate: float | None, now: datetime
@@ -240,8 +206,3 @@ class Claims:
             return float("inf"), now
         elapsed = (now - refilled_at).total_seconds()
         return min(burst, float(row.tokens) + elapsed * rate), now
-
-
-def new_message_id(station: str) -> str:
-    host = "".join(c for c in station.lower() if c.isalnum()) or "station"
-    return f"<{uuid.uuid4()}@{host}.as2bus>"

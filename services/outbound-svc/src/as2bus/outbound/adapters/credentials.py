@@ -19,7 +19,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
-from as2bus.shared.contracts.credentials import (
+from as2bus.contracts.credentials import (
     CREDENTIALS_SUBJECT,
     CredentialsReply,
     CredentialsRequest,

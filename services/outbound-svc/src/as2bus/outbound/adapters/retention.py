@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts import DocumentRef
 from as2bus.outbound.adapters.tables import messages
-from as2bus.outbound.documents import stored_refs
 from as2bus.outbound.domain import FINAL
+from as2bus.outbound.domain.documents import stored_refs
 from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.contracts import DocumentRef
 
 
 class SentDocuments:

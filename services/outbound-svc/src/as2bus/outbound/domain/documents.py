@@ -1,4 +1,4 @@
-"""The documents of one outbound message, as its row keeps them (RFC 6362: several documents
+"""The documents of one outbound message, as it keeps them (RFC 6362: several documents
 in one AS2 message, the first one first).
 
 The first document is the row's ``document`` (a reference into the object store) or, when the
@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from as2bus.shared.contracts import DocumentRef
+from as2bus.contracts import DocumentRef
+
+if TYPE_CHECKING:
+    from as2bus.outbound.domain.message import Message
 
 
 @dataclass(frozen=True)
@@ -56,21 +59,21 @@ def kept_content(documents: Sequence[Document]) -> bytes | None:
     return b"".join(kept) if kept else None
 
 
-def documents_of(row: Mapping[str, Any]) -> list[Document]:
-    """A message row's documents, the first first. ValueError when the row's content does
-    not hold what its attachments say (a row no release of ours writes)."""
-    content = bytes(row["content"]) if row["content"] is not None else None
-    extra: list[dict[str, Any]] = list(row.get("attachments") or [])
+def documents_of(message: Message) -> list[Document]:
+    """A message's documents, the first first. ValueError when its content does not hold
+    what its attachments say (a message no release of ours writes)."""
+    content = bytes(message.content) if message.content is not None else None
+    extra: list[dict[str, Any]] = list(message.attachments or [])
     in_row = sum(int(entry["size"]) for entry in extra if entry["document"] is None)
-    if row["document"] is not None:
-        ref = DocumentRef.model_validate(row["document"])
-        first = Document(row["filename"], row["content_type"], ref.size, ref=ref)
+    if message.document is not None:
+        ref = DocumentRef.model_validate(message.document)
+        first = Document(message.filename, message.content_type, ref.size, ref=ref)
         offset = 0
     else:
         if content is None or len(content) < in_row:
-            raise ValueError(f"{row['message_id']}: the document is neither stored nor kept")
+            raise ValueError(f"{message.message_id}: the document is neither stored nor kept")
         offset = len(content) - in_row
-        first = Document(row["filename"], row["content_type"], offset, kept=content[:offset])
+        first = Document(message.filename, message.content_type, offset, kept=content[:offset])
     documents = [first]
     for entry in extra:
         size = int(entry["size"])
@@ -79,12 +82,12 @@ def documents_of(row: Mapping[str, Any]) -> list[Document]:
             documents.append(Document(entry["filename"], entry["content_type"], size, ref=ref))
             continue
         if content is None or len(content) < offset + size:
-            raise ValueError(f"{row['message_id']}: an attachment kept in the row is missing")
+            raise ValueError(f"{message.message_id}: an attachment kept in the row is missing")
         kept = content[offset : offset + size]
         offset += size
         documents.append(Document(entry["filename"], entry["content_type"], size, kept=kept))
     if content is not None and offset != len(content):
-        raise ValueError(f"{row['message_id']}: the row keeps bytes no document accounts for")
+        raise ValueError(f"{message.message_id}: the row keeps bytes no document accounts for")
     return documents
 
 

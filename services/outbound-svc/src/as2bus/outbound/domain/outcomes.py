@@ -3,9 +3,9 @@ accepted request, carrying what a publisher needs to act without joining other e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
-from as2bus.shared.contracts import (
+from as2bus.contracts import (
     Delivery,
     Failure,
     MdnReport,
@@ -16,8 +16,23 @@ from as2bus.shared.contracts import (
 )
 
 
-def delivered(row: Any, verdict: Verdict, mdn: MdnReport | None) -> MessageDelivered:
-    """``row`` is the message's row; ``mdn`` the receipt (None: no MDN was asked for)."""
+class Sent(Protocol):
+    """What the terminal events name of a message (domain/message.py's Message)."""
+
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def station(self) -> str: ...
+    @property
+    def partner(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+def delivered(message: Sent, verdict: Verdict, mdn: MdnReport | None) -> MessageDelivered:
+    """``mdn``: the receipt (None: no MDN was asked for)."""
     if verdict.status not in ("delivered", "delivered-with-warnings"):
         raise ValueError(f"not a delivery: {verdict.status}")
     summary = None
@@ -32,27 +47,27 @@ def delivered(row: Any, verdict: Verdict, mdn: MdnReport | None) -> MessageDeliv
             mic_matches=verdict.mic_matches,
         )
     delivery = Delivery(
-        request_id=row["request_id"],
-        message_id=row["message_id"],
-        station=row["station"],
-        partner=row["partner"],
-        attempts=row["attempts"],
+        request_id=message.request_id,
+        message_id=message.message_id,
+        station=message.station,
+        partner=message.partner,
+        attempts=message.attempts,
         status=verdict.status,
         code=verdict.code,
         reason=verdict.reason,
         mdn=summary,
     )
-    return MessageDelivered(correlation_id=row["message_id"], data=delivery)
+    return MessageDelivered(correlation_id=message.message_id, data=delivery)
 
 
-def failed(row: Any, code: str, reason: str) -> MessageFailed:
+def failed(message: Sent, code: str, reason: str) -> MessageFailed:
     failure = Failure(
-        request_id=row["request_id"],
-        message_id=row["message_id"],
-        station=row["station"],
-        partner=row["partner"],
-        attempts=row["attempts"],
+        request_id=message.request_id,
+        message_id=message.message_id,
+        station=message.station,
+        partner=message.partner,
+        attempts=message.attempts,
         reason=reason,
         code=code,
     )
-    return MessageFailed(correlation_id=row["message_id"], data=failure)
+    return MessageFailed(correlation_id=message.message_id, data=failure)

@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request, status
 
-from as2bus.shared.contracts import PartnerState
+from as2bus.contracts import PartnerState
+from as2bus.outbound.wiring import wiring
 from as2bus.shared.web import Scope, scoped_routers
 
 routers = scoped_routers("/api/v1")
@@ -23,7 +24,7 @@ async def all_limits(request: Request) -> list[dict[str, Any]]:
     """Every partner's limits in use now, by AS2 ID, in one answer (the console's Partner
     health page): for each, its ``as2_id`` and what ``/partners/{as2_id}/limits`` gives."""
     now = datetime.now(UTC)
-    partners = sorted(request.app.state.replica.partners.values(), key=lambda p: p.as2_id)
+    partners = sorted(wiring.get(request).replica.partners.values(), key=lambda p: p.as2_id)
     return [{"as2_id": p.as2_id, **await _usage(request, p, now)} for p in partners]
 
 
@@ -35,7 +36,7 @@ async def limits(as2_id: str, request: Request) -> dict[str, Any]:
 
 
 async def _usage(request: Request, partner: PartnerState, now: datetime) -> dict[str, Any]:
-    in_flight, tokens = await request.app.state.claims.usage(
+    in_flight, tokens = await wiring.get(request).claims.usage(
         partner.as2_id, partner.rate_limit_per_second, now
     )
     return {
@@ -46,8 +47,8 @@ async def _usage(request: Request, partner: PartnerState, now: datetime) -> dict
     }
 
 
-def _partner(request: Request, as2_id: str) -> Any:
-    replica = request.app.state.replica
+def _partner(request: Request, as2_id: str) -> PartnerState:
+    replica = wiring.get(request).replica
     partner = next((p for p in replica.partners.values() if p.as2_id == as2_id), None)
     if partner is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no partner {as2_id!r}")
@@ -58,5 +59,5 @@ def _partner(request: Request, as2_id: str) -> Any:
 async def connection_test(as2_id: str, request: Request) -> list[dict[str, Any]]:
     """Reach the partner step by step (DNS, TCP, TLS, HTTP with its authentication) and check
     its certificates; each step with its result, in order."""
-    steps = await request.app.state.connection_test.run(_partner(request, as2_id))
+    steps = await wiring.get(request).connection_test.run(_partner(request, as2_id))
     return [asdict(step) for step in steps]

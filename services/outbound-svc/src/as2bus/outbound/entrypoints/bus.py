@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
+from as2bus.contracts import SEND_SUBJECT, MdnReceived, UnknownEventError, parse_event
+from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.settle import Settlement
-from as2bus.shared.contracts import SEND_SUBJECT, MdnReceived, UnknownEventError, parse_event
-from as2bus.shared.subjects import COMMANDS_STREAM, EVENTS_STREAM
 
 
 async def _raw_body(msg: NatsMessage) -> bytes:

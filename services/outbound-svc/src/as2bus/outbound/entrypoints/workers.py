@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from as2bus.outbound.adapters.claims import Claims, Limits
+from as2bus.outbound.domain import Message
 from as2bus.outbound.sending import Sender
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.replica import ConfigReplica
@@ -43,7 +44,7 @@ class Workers:
         self._free = workers  # sending slots of this replica not in use
         self._clock = clock
         self._lease_renewal_seconds = lease_renewal_seconds
-        self._sending: dict[asyncio.Task[Any], dict[str, Any]] = {}  # task → claimed row
+        self._sending: dict[asyncio.Task[Any], Message] = {}  # task → the message as claimed
         self._stopping = False
         self._loop_ended = asyncio.Event()  # no claim in progress or to come
         self.wake = asyncio.Event()
@@ -104,12 +105,12 @@ class Workers:
         # released: nothing of it can write after the release.
         await asyncio.gather(*running, return_exceptions=True)
         # One that settled after all is left as it is: a release needs the attempt unsettled.
-        for row in running.values():
+        for message in running.values():
             try:
-                if await self._sender.release(row):
-                    log.info("released %s for an immediate retry", row["message_id"])
+                if await self._sender.release(message):
+                    log.info("released %s for an immediate retry", message.message_id)
             except Exception:  # the lease runs out instead: the message is retried then
-                log.warning("releasing %s failed", row["message_id"], exc_info=True)
+                log.warning("releasing %s failed", message.message_id, exc_info=True)
 
     async def dispatch(self) -> None:
         """Claim, partner by partner, as many due messages as the free slots and the
@@ -118,16 +119,16 @@ class Workers:
             for partner in await self._claims.due_partners(self._clock()):
                 limits = self.limits(partner)
                 while self._free:
-                    rows = await self._claims.claim_many(
+                    claimed = await self._claims.claim_many(
                         partner, limits, self._clock, at_most=self._free
                     )
-                    for row in rows:
+                    for message in claimed:
                         self._free -= 1
-                        name = f"send {row['message_id']}"
-                        task = asyncio.create_task(self._send(row), name=name)
-                        self._sending[task] = row
+                        name = f"send {message.message_id}"
+                        task = asyncio.create_task(self._send(message), name=name)
+                        self._sending[task] = message
                         task.add_done_callback(self._forget)
-                    if not rows:
+                    if not claimed:
                         break
         except Exception:
             log.exception("dispatching failed; retrying shortly")
@@ -135,14 +136,15 @@ class Workers:
     def _forget(self, task: asyncio.Task[Any]) -> None:
         self._sending.pop(task, None)
 
-    async def _send(self, row: dict[str, Any]) -> None:
-        renewing = asyncio.create_task(self._keep_lease(row), name=f"lease {row['message_id']}")
+    async def _send(self, message: Message) -> None:
+        name = f"lease {message.message_id}"
+        renewing = asyncio.create_task(self._keep_lease(message), name=name)
         try:
-            await self._sender.send(row)
+            await self._sender.send(message)
         except Exception as err:
-            log.exception("sending %s failed unexpectedly", row["message_id"])
+            log.exception("sending %s failed unexpectedly", message.message_id)
             with contextlib.suppress(Exception):
-                await self._sender.crashed(row, err)
+                await self._sender.crashed(message, err)
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -150,14 +152,15 @@ class Workers:
             self._free += 1
             self.wake.set()
 
-    async def _keep_lease(self, row: dict[str, Any]) -> None:
+    async def _keep_lease(self, message: Message) -> None:
         """Renew the claim while the attempt runs (a large document over a slow link can take
         longer than one lease), so no other replica sends the message meanwhile."""
         while True:
             await asyncio.sleep(self._lease_renewal_seconds)
             try:
-                if not await self._claims.renew(row["id"], row["attempts"], self._clock()):
-                    log.warning("lost the lease on %s to another replica", row["message_id"])
+                now = self._clock()
+                if not await self._claims.renew(message.id, message.attempts, now):
+                    log.warning("lost the lease on %s to another replica", message.message_id)
                     return
             except Exception:  # database briefly away: the lease has slack, try again
-                log.warning("renewing the lease on %s failed", row["message_id"], exc_info=True)
+                log.warning("renewing the lease on %s failed", message.message_id, exc_info=True)

@@ -1,0 +1,63 @@
+"""What is POSTed to a partner and what comes of it: the body (whole, or built while it is
+sent) and the result. Shared by the sending use case, its port and the HTTP adapter."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import httpx
+
+from as2bus.as2.streaming import StreamPlan
+
+
+@dataclass(frozen=True)
+class PostResult:
+    response: httpx.Response | None  # None when no HTTP response (connection error, timeout)
+    error: str | None  # a person-readable reason when not 2xx
+    retryable: bool  # connection errors, timeouts, 5xx, 408/425/429
+    auth_failed: bool = False  # recognised auth failure (after a refresh, if configured)
+
+
+class Upload:
+    """A request body built while it is sent, from a document read chunk by chunk. httpx may
+    iterate it more than once (a retry after a token refresh): each pass reads the document
+    again and encrypts with a new key. The plan's headers carry its exact Content-Length."""
+
+    def __init__(
+        self,
+        plan: StreamPlan,
+        document: Callable[[], AsyncIterator[bytes]],
+        *,
+        keep_copy: bool = False,
+    ) -> None:
+        self._plan = plan
+        self._document = document
+        #: With ``keep_copy``, the latest pass's bytes (the message as sent), in a temporary
+        #: file that ``close`` removes.
+        self.copy: BinaryIO | None = tempfile.TemporaryFile() if keep_copy else None  # noqa: SIM115
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        encoder = self._plan.encoder()
+        if self.copy is not None:
+            self.copy.seek(0)
+            self.copy.truncate()
+        yield self._copied(encoder.head())
+        async for chunk in self._document():
+            for piece in encoder.pieces(chunk):
+                yield self._copied(piece)
+        yield self._copied(encoder.finish())
+
+    def _copied(self, piece: bytes) -> bytes:
+        if self.copy is not None:
+            self.copy.write(piece)  # into the page cache: cheaper than a thread hop
+        return piece
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy.close()
+
+
+Body = bytes | Upload
