@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 
 from as2bus.cli.stack_setup import SERVICES
-from as2bus.shared.testing.infra import free_port_block
+from as2bus.testing.infra import free_port_block
 
 
 class Up:
@@ -113,6 +114,7 @@ def start(tmp_path: Path, ports: tuple[int, int]) -> Iterator[Any]:
         up.kill()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``make test`` runs two pytest-xdist workers with ``--dist loadgroup``: each test file
     runs whole on one worker (its module fixtures start once), and the files that use the
@@ -127,6 +129,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = "running-stack" if uses_stack else path
         for test in tests:
             test.add_marker(pytest.mark.xdist_group(group))
+            if getattr(config.option, "loadgroup", False):  # set on xdist's workers
+                _join_group(test, group)
 
 
-pytest_plugins = ["as2bus.shared.testing.plugin"]
+def _join_group(item: pytest.Item, group: str) -> None:
+    """The scheduler groups tests by an ``@group`` suffix of their ids, which pytest-xdist
+    3.8 adds by setting ``Item._nodeid``; pytest 9.2 reads the id from ``Item._id`` instead,
+    so without this every test was scheduled on its own (CI23 ran that way, and the running
+    stack was started on both workers). Checked by tests/unit/test_xdist_groups.py."""
+    item._id = coerce_node_id(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
+
+
+pytest_plugins = ["as2bus.testing.plugin"]
