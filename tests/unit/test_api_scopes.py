@@ -15,15 +15,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from as2bus.cert.app import create_app as cert_app
+from as2bus.cert.bootstrap import create_app as cert_app
 from as2bus.cert.settings import CertSettings
-from as2bus.config.app import create_app as config_app
+from as2bus.config.bootstrap import create_app as config_app
 from as2bus.config.settings import ConfigSettings
 from as2bus.inbound.app import create_app as inbound_app
 from as2bus.inbound.settings import InboundSettings
 from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.web import Scope, route_scope
-from as2bus.tracklog.app import create_app as tracklog_app
+from as2bus.tracklog.bootstrap import create_app as tracklog_app
 from as2bus.tracklog.settings import TracklogSettings
 
 TOKENS = {Scope.READ: "read-token-0123456789", Scope.OPERATE: "operate-token-0123456789",

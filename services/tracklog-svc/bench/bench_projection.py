@@ -37,7 +37,7 @@ from as2bus.shared.bus import ensure_streams
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
 from as2bus.shared.settings import StreamSettings
 from as2bus.testing import infra
-from as2bus.tracklog.app import MIGRATIONS
+from as2bus.tracklog.bootstrap import MIGRATIONS
 from as2bus.tracklog.entrypoints.bus import Consumer
 from as2bus.tracklog.reads import Reads
 from as2bus.tracklog.service import Projector

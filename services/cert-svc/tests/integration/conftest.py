@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.cert.app import MIGRATIONS
+from as2bus.cert.bootstrap import MIGRATIONS
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.service import CertPolicy, CertService
 from as2bus.shared.bus.replica import ConfigReplica

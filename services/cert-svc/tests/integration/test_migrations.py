@@ -4,7 +4,7 @@ both databases: keystores, certificates, expiry notices and the outbox."""
 from __future__ import annotations
 
 from as2bus.cert.adapters.tables import metadata
-from as2bus.cert.app import MIGRATIONS
+from as2bus.cert.bootstrap import MIGRATIONS
 from as2bus.testing.migrations import migration_drift, table_names
 
 

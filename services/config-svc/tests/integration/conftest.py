@@ -15,7 +15,7 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.config.app import MIGRATIONS
+from as2bus.config.bootstrap import MIGRATIONS
 from as2bus.config.service import ConfigService
 from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.shared.crypto import SecretBox, generate_master_key

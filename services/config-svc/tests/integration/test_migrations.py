@@ -4,7 +4,7 @@ both databases: stations, partners, partnerships and the outbox."""
 from __future__ import annotations
 
 from as2bus.config.adapters.tables import metadata
-from as2bus.config.app import MIGRATIONS
+from as2bus.config.bootstrap import MIGRATIONS
 from as2bus.testing.migrations import migration_drift, table_names
 
 

@@ -21,7 +21,7 @@ from as2bus.testing.infra import PostgresServer
 from as2bus.testing.services import ServiceProcess
 from as2bus.testing.waiting import until
 from as2bus.tracklog.adapters.tables import PROJECTION
-from as2bus.tracklog.app import MIGRATIONS
+from as2bus.tracklog.bootstrap import MIGRATIONS
 
 TOKEN = "tracklog-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

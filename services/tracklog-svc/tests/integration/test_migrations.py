@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from as2bus.testing.migrations import migration_drift, table_columns
 from as2bus.tracklog.adapters.tables import metadata
-from as2bus.tracklog.app import MIGRATIONS
+from as2bus.tracklog.bootstrap import MIGRATIONS
 
 
 async def test_the_migrated_database_matches_the_declared_tables(database_url: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from as2bus.cert.app import MIGRATIONS, create_app
+from as2bus.cert.bootstrap import MIGRATIONS, create_app
 from as2bus.cert.settings import CertSettings
 from as2bus.shared.entry import service_main
 

@@ -1,4 +1,4 @@
-"""What cert-svc's entrypoints use, built and installed by its lifespan (app.py)."""
+"""What cert-svc's entrypoints use, built and installed by its lifespan (bootstrap.py)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from as2bus.config.app import MIGRATIONS, create_app
+from as2bus.config.bootstrap import MIGRATIONS, create_app
 from as2bus.config.settings import ConfigSettings
 from as2bus.shared.entry import service_main
 

@@ -1,4 +1,4 @@
-"""What config-svc's entrypoints use, built and installed by its lifespan (app.py)."""
+"""What config-svc's entrypoints use, built and installed by its lifespan (bootstrap.py)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from as2bus.shared.entry import service_main
-from as2bus.tracklog.app import MIGRATIONS, create_app
+from as2bus.tracklog.bootstrap import MIGRATIONS, create_app
 from as2bus.tracklog.rebuild import rebuild_main
 from as2bus.tracklog.settings import TracklogSettings
 

@@ -20,7 +20,7 @@ from alembic import command
 from as2bus.shared.bus import open_bus
 from as2bus.shared.db import alembic_config, create_engine, session_factory
 from as2bus.shared.logs import configure_logging
-from as2bus.tracklog.app import MIGRATIONS
+from as2bus.tracklog.bootstrap import MIGRATIONS
 from as2bus.tracklog.entrypoints.bus import Consumer
 from as2bus.tracklog.service import Projector
 from as2bus.tracklog.settings import TracklogSettings
