@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from as2bus.inbound.app import MIGRATIONS
+from as2bus.inbound.bootstrap import MIGRATIONS
 from as2bus.shared.db import (
     autocommit_session_factory,
     create_engine,

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts import Event, MdnOutcome, MdnSent
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
 from as2bus.inbound.adapters.tables import pending_mdns
-from as2bus.shared.contracts import Event, MdnOutcome, MdnSent
 
 Sessions = async_sessionmaker[AsyncSession]
 

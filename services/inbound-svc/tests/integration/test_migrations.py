@@ -3,28 +3,12 @@ both databases: the ledger's count of a message's documents after the first incl
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from as2bus.inbound.adapters.tables import metadata
+from as2bus.inbound.bootstrap import MIGRATIONS
+from as2bus.testing.migrations import migration_drift, table_columns
 
 
-def _differences(connection: sa.Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, metadata))
-
-
-async def test_the_migrated_database_matches_the_declared_tables(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    async with sessions() as session:
-        connection = await session.connection()
-        assert await connection.run_sync(_differences) == []
-        columns = await connection.run_sync(
-            lambda c: {col["name"]: col for col in sa.inspect(c).get_columns("received_messages")}
-        )
+async def test_the_migrated_database_matches_the_declared_tables(database_url: str) -> None:
+    assert await migration_drift(MIGRATIONS, database_url, metadata) == []
+    columns = await table_columns(database_url, "received_messages")
     assert not columns["attachments"]["nullable"]

@@ -25,6 +25,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus import as2
+from as2bus.contracts import DocumentRef, Event
+from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.retention import ReceivedDocuments
 from as2bus.inbound.adapters.tables import received_messages
@@ -32,13 +35,12 @@ from as2bus.inbound.domain import attachment_name, document_name
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.service import Receiver
+from as2bus.inbound.wiring import Components, wiring
 from as2bus.shared.bus import Bus, open_bus, publish_event
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
-from as2bus.shared.contracts import DocumentRef, Event
-from as2bus.shared.subjects import EVENTS_STREAM
-from as2bus.shared.testing.config_states import partner_state, station_state
-from as2bus.shared.testing.infra import free_port
-from as2bus.shared.testing.waiting import until
+from as2bus.shared.bus.documents import DocumentStore
+from as2bus.testing.config_states import partner_state, station_state
+from as2bus.testing.infra import free_port
+from as2bus.testing.waiting import until
 
 Sessions = async_sessionmaker[AsyncSession]
 FIRST = b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           ~\r\n" * 40
@@ -140,7 +142,7 @@ async def inbound(
     spool = 0 if request.param == "spooled" else 1 << 20  # 0: every body goes to a file
     app = FastAPI()
     app.include_router(as2_router("/as2", 64 * 1024, Spooling(spool), BodyLimits(65536, 30)))
-    app.state.receiver = receiver
+    wiring.install(app, Components(receiver=receiver))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

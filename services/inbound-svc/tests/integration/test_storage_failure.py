@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus import as2
+from as2bus.contracts import DocumentRef, Event
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.service import RETRY_AFTER_SECONDS, Receiver
-from as2bus.shared.contracts import DocumentRef, Event
-from as2bus.shared.testing.config_states import partner_state, station_state
+from as2bus.testing.config_states import partner_state, station_state
 
 STATION = station_state("MYCO", name="Me")
 PARTNER = partner_state("ACME", name="Acme", as2_alias="acme", as2_url="http://x/as2")
@@ -64,7 +64,7 @@ async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
         Resolver(),  # type: ignore[arg-type]
         Ledger(ledger_sessions),
         store,  # type: ignore[arg-type]
-        mdns=None,  # type: ignore[arg-type]  (async MDNs only)
+        mdns=None,  # type: ignore[arg-type]  # never used: async MDNs only
         publish=publish,
         max_payload_bytes=1024 * 1024,
     )

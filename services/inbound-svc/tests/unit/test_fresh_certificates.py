@@ -10,8 +10,8 @@ from typing import Any
 
 from as2bus.inbound.parties import PartyResolver
 from as2bus.shared.keyring import KeyRing
-from as2bus.shared.testing.config_states import partner_state, station_state
-from as2bus.shared.testing.key_material import StaleKeys, certificate_entry
+from as2bus.testing.config_states import partner_state, station_state
+from as2bus.testing.key_material import StaleKeys, certificate_entry
 
 NOW = datetime.now(UTC)
 

@@ -3,15 +3,17 @@ further than the limit (plus the chunk that crossed it), whatever the client kee
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
-from as2bus.inbound.app import create_app
+from as2bus.inbound.bootstrap import create_app
 from as2bus.inbound.domain import Answer
 from as2bus.inbound.settings import InboundSettings
+from as2bus.inbound.wiring import Components, wiring
 from as2bus.shared.crypto import generate_master_key
 
 LIMIT = 16 * 1024
@@ -38,7 +40,7 @@ def app(tmp_path: Path) -> FastAPI:
         AS2BUS_INBOUND_SPOOL_BYTES=1024,
     )
     app = create_app(settings)  # no lifespan: the use case is a stand-in
-    app.state.receiver = Receiver()
+    wiring.install(app, Components(receiver=Receiver()))  # type: ignore[arg-type]  # a stand-in
     return app
 
 
@@ -48,7 +50,7 @@ class EndlessClient:
     def __init__(self, start: bytes) -> None:
         self.start = start
         self.delivered = 0
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[MutableMapping[str, Any]] = []
 
     async def receive(self) -> dict[str, Any]:
         at = self.delivered
@@ -56,7 +58,7 @@ class EndlessClient:
         self.delivered += len(chunk)
         return {"type": "http.request", "body": chunk, "more_body": self.delivered < ENOUGH}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: MutableMapping[str, Any]) -> None:
         self.sent.append(message)
 
     def answer(self) -> tuple[int, bytes]:

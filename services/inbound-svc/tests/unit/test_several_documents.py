@@ -14,12 +14,12 @@ from typing import Any, BinaryIO
 import pytest
 
 from as2bus import as2
+from as2bus.contracts import DocumentRef, Event, MessageReceived
 from as2bus.inbound.domain import attachment_name, document_name
 from as2bus.inbound.metrics import DOCUMENTS, RECEIVED
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.service import Receiver, close_documents
-from as2bus.shared.contracts import DocumentRef, Event, MessageReceived
-from as2bus.shared.testing.config_states import partner_state, station_state
+from as2bus.testing.config_states import partner_state, station_state
 
 PARTIES = Parties(
     station_state("MYCO", name="Me"),

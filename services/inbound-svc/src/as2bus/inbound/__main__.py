@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from as2bus.inbound.app import MIGRATIONS, create_app
+from as2bus.inbound.bootstrap import MIGRATIONS, create_app
 from as2bus.inbound.entrypoints.server import with_header_timeout
 from as2bus.inbound.settings import InboundSettings
 from as2bus.shared.entry import service_main

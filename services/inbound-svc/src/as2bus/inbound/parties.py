@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty, UnknownPartyError
+from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
+from as2bus.contracts import PartnerState, StationState
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
-from as2bus.shared.contracts import PartnerState, StationState
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
 
@@ -82,10 +83,12 @@ class PartyResolver:
         remote = RemoteParty(
             as2_id=partner.as2_id,
             verify_certs=verify,
-            signing=partner.signing_alg,
-            encryption=partner.encryption_alg,
-            compression=partner.compression,
-            encoding=partner.outgoing_encoding,
+            # The contracts name the algorithms with their own enums (equal values): the
+            # codec's are what the codec takes.
+            signing=SigningAlg(partner.signing_alg) if partner.signing_alg else None,
+            encryption=EncryptionAlg(partner.encryption_alg) if partner.encryption_alg else None,
+            compression=Compression(partner.compression),
+            encoding=TransferEncoding(partner.outgoing_encoding),
             require_signed=partner.signing_alg is not None,
             require_encrypted=partner.encryption_alg is not None,
         )

@@ -4,18 +4,40 @@ Order matters: the documents (a message may carry several, RFC 6362) are stored 
 MessageReceived is on the bus *before* the MDN says ``processed``. If any of that fails, the
 claim on the Message-ID is released and the partner is asked to send again (503), so its
 resend is processed afresh; nothing is half-delivered.
+
+An async MDN is POSTed to the URL the message names (Receipt-Delivery-Option) only for a
+message the codec accepted: its signature verified against the partner's certificate or, for
+a partnership that does not require signatures, processed as the partnership says (decrypted
+with our key where it requires encryption). A message refused before that (unknown partner,
+signature missing or not the partner's, decryption failed, ...) has not shown who sent it,
+and the URL is anyone's choice: it gets its answer on the same connection, a 4xx saying why,
+never a POST from us (which would let anyone make us call any address: request forgery).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, BinaryIO
+from collections.abc import Mapping
+from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from as2bus import as2
-from as2bus.inbound.adapters.ledger import Ledger
-from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.contracts import (
+    DocumentRef,
+    Duplicate,
+    Event,
+    MdnOutcome,
+    MdnReceived,
+    MdnReport,
+    MdnSent,
+    MessageDuplicate,
+    MessageReceived,
+    MessageRejected,
+    ReceivedAttachment,
+    ReceivedDocument,
+    Rejection,
+)
 from as2bus.inbound.domain import (
     Answer,
     as_received_name,
@@ -33,22 +55,13 @@ from as2bus.inbound.metrics import (
     REJECTED,
     STORE_FAILURES,
 )
-from as2bus.inbound.parties import Parties, PartyResolver
-from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.contracts import (
-    DocumentRef,
-    Duplicate,
-    Event,
-    MdnOutcome,
-    MdnReceived,
-    MdnReport,
-    MdnSent,
-    MessageDuplicate,
-    MessageReceived,
-    MessageRejected,
-    ReceivedAttachment,
-    ReceivedDocument,
-    Rejection,
+from as2bus.inbound.parties import Parties
+from as2bus.inbound.ports import (
+    DocumentStorage,
+    MdnQueue,
+    MessageLedger,
+    PartyDirectory,
+    Publish,
 )
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.offload import INLINE_BYTES, run_sized
@@ -56,16 +69,15 @@ from as2bus.shared.offload import INLINE_BYTES, run_sized
 log = logging.getLogger(__name__)
 #: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
 RETRY_AFTER_SECONDS = 60
-Publish = Callable[[Event], Awaitable[Any]]
 
 
 class Receiver:
     def __init__(
         self,
-        parties: PartyResolver,
-        ledger: Ledger,
-        documents: DocumentStore,
-        mdns: MdnDelivery,
+        parties: PartyDirectory,
+        ledger: MessageLedger,
+        documents: DocumentStorage,
+        mdns: MdnQueue,
         publish: Publish,
         *,
         max_payload_bytes: int,
@@ -126,7 +138,12 @@ class Receiver:
         body: bytes | BinaryIO,
     ) -> Answer:
         partner, station = parties.partner.as2_id, parties.station.as2_id
-        claim, first = await self._ledger.claim(partner, message.message_id, station)
+        try:
+            claim, first = await self._ledger.claim(partner, message.message_id, station)
+        except Exception:  # the database unavailable: nothing claimed, nothing done yet
+            log.exception("could not claim %s from %s", message.message_id, partner)
+            STORE_FAILURES.labels(partner).inc()
+            return send_again("could not record the message")
         if claim == "duplicate":
             DUPLICATES.labels(partner).inc()
             await self._tell(
@@ -199,15 +216,11 @@ class Receiver:
             log.exception(
                 "could not deliver %s from %s (%d document(s))", message.message_id, partner, count
             )
-            await self._ledger.release(partner, message.message_id)
+            await self._release(partner, message.message_id)
             # A 503, not a negative MDN: senders (ours included) take "processed/error" as
             # final and give up, but retry a 5xx; the released claim lets the resend through.
             STORE_FAILURES.labels(partner).inc()
-            return Answer(
-                503,
-                b"could not store the document just now; please send it again later\n",
-                {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return send_again("could not store the document")
         RECEIVED.labels(partner).inc()
         DOCUMENTS.labels(partner).inc(count)
         if count > 1:
@@ -217,6 +230,15 @@ class Receiver:
                 count, total,
             )  # fmt: skip
         return await self._answer(message, parties.local, None)
+
+    async def _release(self, partner: str, message_id: str) -> None:
+        """Forget a claim after a failed delivery. When even that fails (the database gone),
+        the claim stays ``receiving`` and the resend is a ``retry``: delivered all the same,
+        as the same event."""
+        try:
+            await self._ledger.release(partner, message_id)
+        except Exception as err:
+            log.warning("could not release the claim on %s from %s: %s", message_id, partner, err)
 
     async def _store(
         self, name: str, payload: bytes, spooled: as2.SpooledPayload | None
@@ -260,17 +282,30 @@ class Receiver:
                 ),
             )
         )
+        status = 403 if error.modifier == "unknown-trading-partner" else 400
+        refusal = f"{error.modifier}: {error.reason}"
+        if summary.mdn is None:
+            return Answer.text(status, refusal)
+        if summary.mdn.mode == "async":
+            # Refused here, the message has not shown who sent it (the codec accepted nothing):
+            # its URL is anyone's choice, and a POST to it would let anyone make us call any
+            # address (server-side request forgery). The answer goes back on this connection.
+            url = shown_url(summary.mdn.async_url)
+            log.warning(
+                "no MDN sent to %s for %s (claiming to be from %s): its sender is not "
+                "authenticated; answered %d instead",
+                url, summary.message_id, summary.as2_from, status,
+            )  # fmt: skip
+            return Answer.text(
+                status,
+                f"{refusal}; no MDN was sent to {url}, as an asynchronous MDN goes only to a "
+                "sender whose message could be authenticated",
+            )
         local = (
             parties.local
             if parties
             else await self._parties.signer_for(summary.as2_to, summary.as2_from)
         )
-        # An async MDN goes to a URL the sender chose: only for a partner we know. A stranger
-        # naming an internal URL must not make us POST to it (server-side request forgery).
-        stranger_async = parties is None and summary.mdn is not None and summary.mdn.mode == "async"
-        if summary.mdn is None or stranger_async:
-            status = 403 if error.modifier == "unknown-trading-partner" else 400
-            return Answer.text(status, f"{error.modifier}: {error.reason}")
         return await self._answer(summary, local, error)
 
     async def _answer(
@@ -279,6 +314,9 @@ class Receiver:
         local: as2.LocalParty | None,
         error: as2.As2Error | None,
     ) -> Answer:
+        """The MDN: in the response, or queued for the URL the sender named. Only a message
+        the codec accepted (``_deliver``) may ask the latter; ``_reject`` answers an async
+        request itself."""
         if request.mdn is None:
             return Answer(200)
         mdn = as2.build_mdn(request, local=local, error=error)  # small: on the loop (offload)
@@ -317,6 +355,12 @@ class Receiver:
         partner = self._parties.partner_by_as2_id(summary.as2_from or "")
         if partner is None:
             return Answer.text(403, f"unknown-trading-partner: {summary.as2_from!r}")
+        if self._parties.station_by_as2_id(summary.as2_to or "") is None:
+            return Answer.text(
+                403,
+                f"unknown-trading-partner: the MDN is addressed to {summary.as2_to!r}, "
+                "none of our stations",
+            )
         certs = await self._parties.mdn_verify_certs(partner)
         try:
             mdn = await run_sized(
@@ -329,7 +373,6 @@ class Receiver:
             )
         except as2.MdnError as err:
             return Answer.text(400, str(err))  # "not a readable MDN: ..." and the like
-        MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
         raw = await self._documents.keep_mdn(mdn.original_message_id, list(headers.items()), body)
         report = MdnReport(
             original_message_id=mdn.original_message_id,
@@ -347,9 +390,37 @@ class Receiver:
             verified_with=certificate_fingerprint(mdn.verified_by) if mdn.verified_by else None,
         )
         # Critical: outbound waits for this to settle the message, so a failure is a 503 and
-        # the partner retries.
-        await self._publish(MdnReceived(correlation_id=mdn.original_message_id, data=report))
+        # the partner retries (the MDN as it came is kept again, under the same name).
+        try:
+            await self._publish(MdnReceived(correlation_id=mdn.original_message_id, data=report))
+        except Exception:
+            log.exception(
+                "could not report the MDN for %s from %s", mdn.original_message_id, partner.as2_id
+            )
+            return send_again("could not take the MDN")
+        MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
         return Answer(200)
+
+
+def send_again(what: str) -> Answer:
+    """A 503 asking the partner to send again later: ``what`` could not be done just now."""
+    return Answer(
+        503,
+        f"{what} just now; please send it again later\n".encode(),
+        {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def shown_url(url: str | None) -> str:
+    """A URL a sender named, fit for a log or an answer: without user info, query or
+    fragment (where credentials travel)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. a bad IPv6 literal
+        parts = urlsplit("")
+    if not (parts.scheme and parts.netloc):
+        return "the URL it named"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 #: Request headers never recorded: credentials a partner (or a proxy) may send along.
@@ -369,12 +440,3 @@ def close_documents(message: as2.ReceivedMessage) -> None:
         if spooled is not None and not any(spooled.file is f for f in closed):
             closed.append(spooled.file)
             spooled.file.close()
-
-
-def _summary_of(message: as2.ReceivedMessage) -> as2.RequestSummary:
-    return as2.RequestSummary(
-        message_id=message.message_id,
-        as2_from=message.as2_from,
-        as2_to=message.as2_to,
-        mdn=message.mdn,
-    )

@@ -6,15 +6,13 @@ Every write is a single statement, so the service gives it autocommit sessions
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.inbound.adapters.tables import received_messages
-
-Claim = Literal["new", "retry", "duplicate"]
-
+from as2bus.inbound.ports import Claim
 
 #: One message's row; the columns to set are the other keys of the parameters. Constant
 #: statements with parameters spare SQLAlchemy coercing values and deriving cache keys on

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts import Event, MdnOutcome, MdnSent
 from as2bus.inbound.adapters.tables import pending_mdns
-from as2bus.shared.contracts import Event, MdnOutcome, MdnSent
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.domain import attachment_name
 from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.subjects import EVENTS_STREAM
 
 #: The sequence up to which every consumer of received documents has acknowledged; None when
 #: there is no such consumer (nobody will ever read them: consumed as far as anyone can).

@@ -21,7 +21,7 @@ from typing import BinaryIO
 from fastapi import APIRouter, Request, Response
 
 from as2bus import as2
-from as2bus.inbound.service import Receiver
+from as2bus.inbound.wiring import wiring
 
 #: An MDN is a few KB; to tell one from a message, its start is plenty.
 _MDN_SNIFF_BYTES = 64 * 1024
@@ -139,7 +139,7 @@ def as2_router(
         header_bytes = sum(len(k) + len(v) for k, v in request.headers.raw)
         if header_bytes > max_header_bytes:
             return Response(f"headers larger than {max_header_bytes} bytes\n", status_code=400)
-        receiver: Receiver = request.app.state.receiver
+        receiver = wiring.get(request).receiver
         try:
             body = await read_body(request, spooling, limits)
         except Refused as refused:

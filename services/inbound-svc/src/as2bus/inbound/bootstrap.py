@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
+from as2bus.contracts import Event, MessageReceived
+from as2bus.contracts.documents import documents_bucket
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
 from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
@@ -20,12 +22,12 @@ from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.service import Receiver
 from as2bus.inbound.settings import InboundSettings
+from as2bus.inbound.wiring import Components, wiring
 from as2bus.shared.bus import open_bus, publish_event
-from as2bus.shared.bus.documents import DocumentStore, documents_bucket
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.chassis import bus_check, database_check, required_secrets
-from as2bus.shared.contracts import Event, MessageReceived
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import (
     autocommit_session_factory,
@@ -73,7 +75,7 @@ def create_app(settings: InboundSettings) -> FastAPI:
             max_attempts=settings.async_mdn_attempts,
             backoff_seconds=settings.async_mdn_backoff_seconds,
         )
-        app.state.receiver = Receiver(
+        receiver = Receiver(
             PartyResolver(replica, keys),
             Ledger(autocommit_session_factory(engine)),
             documents,
@@ -82,39 +84,40 @@ def create_app(settings: InboundSettings) -> FastAPI:
             max_payload_bytes=settings.max_payload_bytes,
             keep_received_messages=settings.keep_received_messages,
         )
-        tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
-        keep = retention(settings.document_retention_hours)
-        if keep is not None:
-            received = ReceivedDocuments(
-                sessions,
-                documents,
-                functools.partial(acknowledged_by_all, bus.js, MessageReceived.subject),
-                grace=timedelta(hours=settings.document_grace_hours),
-                keep=keep,
-                clock=lambda: datetime.now(UTC),
+        with wiring.installed(app, Components(receiver=receiver)):
+            tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
+            keep = retention(settings.document_retention_hours)
+            if keep is not None:
+                received = ReceivedDocuments(
+                    sessions,
+                    documents,
+                    functools.partial(acknowledged_by_all, bus.js, MessageReceived.subject),
+                    grace=timedelta(hours=settings.document_grace_hours),
+                    keep=keep,
+                    clock=lambda: datetime.now(UTC),
+                )
+                purging = purge_periodically(
+                    "inbound-svc", received.purge, settings.retention_check_seconds
+                )
+                tasks.append(asyncio.create_task(purging, name="document-retention"))
+            state.update(bus=bus)
+            log.info(
+                "inbound-svc ready: AS2 endpoint http://%s:%s%s",
+                settings.http_host,
+                settings.http_port,
+                settings.path,
             )
-            purging = purge_periodically(
-                "inbound-svc", received.purge, settings.retention_check_seconds
-            )
-            tasks.append(asyncio.create_task(purging, name="document-retention"))
-        state.update(bus=bus)
-        log.info(
-            "inbound-svc ready: AS2 endpoint http://%s:%s%s",
-            settings.http_host,
-            settings.http_port,
-            settings.path,
-        )
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await http.aclose()
-            await keys.stop()
-            await replica.stop()
-            await bus.close()
-            await engine.dispose()
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await http.aclose()
+                await keys.stop()
+                await replica.stop()
+                await bus.close()
+                await engine.dispose()
 
     app = FastAPI(
         docs_url=None,  # served offline by add_ops_routes
