@@ -19,7 +19,7 @@ from as2bus.cert.bootstrap import create_app as cert_app
 from as2bus.cert.settings import CertSettings
 from as2bus.config.bootstrap import create_app as config_app
 from as2bus.config.settings import ConfigSettings
-from as2bus.inbound.app import create_app as inbound_app
+from as2bus.inbound.bootstrap import create_app as inbound_app
 from as2bus.inbound.settings import InboundSettings
 from as2bus.shared.crypto import generate_master_key
 from as2bus.shared.web import Scope, route_scope
