@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
@@ -218,12 +217,11 @@ async def test_the_command_runs_until_sigterm_then_says_what_it_saved(
 
 async def test_an_unreachable_nats_is_one_line_and_exit_1(tmp_path: Path) -> None:
     url = f"nats://127.0.0.1:{free_port()}"
-    started = time.monotonic()
     proc = _cli("--follow", str(tmp_path), "--nats-url", url)
+    # It gives up rather than retrying for ever: a hang is communicate's TimeoutExpired. (No
+    # tighter bound: on a loaded CI machine the interpreter's start alone took 14 s, CI24.)
     output, _ = await asyncio.to_thread(proc.communicate, timeout=30)
-    took = time.monotonic() - started
     assert proc.returncode == 1
     assert output.splitlines() == [
         f"error: cannot reach NATS at {url}: start the gateway (as2bus up) or pass --nats-url"
     ], output
-    assert took < 12, f"{took:.1f} s"
