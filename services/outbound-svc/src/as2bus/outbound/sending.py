@@ -159,8 +159,12 @@ class Sender:
             reason = result.error or "no answer"
             if result.retryable and message.may_retry(self._max_attempts(sides.partner)):
                 return await self._retry(message, reason)
-            code = "attempts-exhausted" if result.retryable else "partner-refused"
-            return await self._fail(message, code, reason)
+            if result.retryable:
+                counted = message.attempts - message.stopped_attempts
+                attempts = f"{counted} attempt{'s' if counted != 1 else ''}"
+                reason = f"{reason}; gave up after {attempts}"
+                return await self._fail(message, "attempts-exhausted", reason)
+            return await self._fail(message, "partner-refused", reason)
         message.keep_as_sent(raw)
         mode = sides.remote.mdn_mode
         sent = SendAttempt(
@@ -305,8 +309,11 @@ class Sender:
                 allow_expired=sides.partner.accept_expired_mdn_certificate,
             )
         except as2.MdnError as err:
-            reason = f"the partner answered 2xx without a readable MDN: {err}"
-            return await self._fail(message, "mdn-unreadable", reason, events)
+            status = response.status_code
+            return await self._unreadable(message, sides, f"HTTP {status}, {err}", events)
+        if not _same_message_id(mdn.original_message_id, message.message_id):
+            detail = f"the MDN is for another message, {mdn.original_message_id}"
+            return await self._unreadable(message, sides, detail, events)
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
         raw = await self._documents.keep_mdn(message.message_id, raw_headers, response.content)
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
@@ -344,6 +351,23 @@ class Sender:
         events.append(message.settle(verdict, report, self._clock()))
         return await self._finish(message, events)
 
+    async def _unreadable(
+        self, message: Message, sides: Sides, detail: str, events: list[Event]
+    ) -> Status:
+        """A 2xx without a receipt we can read for this message: the partner may have the
+        document. Sent again like after any retryable error (backoff, the same Message-ID,
+        counted towards max_attempts), then failed saying so (Message.receipt_unreadable)."""
+        now = self._clock()
+        policy = self._policy
+        when = now + backoff(message.attempts, policy.backoff_seconds, policy.backoff_max_seconds)
+        outcome = message.receipt_unreadable(
+            detail, max_attempts=self._max_attempts(sides.partner), retry_at=when, now=now
+        )
+        if message.status == "failed":
+            FAILED.labels(message.partner, "mdn-unreadable").inc()
+        log.warning("%s to %s: %s", message.message_id, message.partner, outcome.data.reason)
+        return await self._finish(message, [*events, outcome])
+
     async def _retry(self, message: Message, reason: str) -> Status:
         now = self._clock()
         policy = self._policy
@@ -374,3 +398,9 @@ class Sender:
             uow.publish(*events)
             await uow.commit()
         return True
+
+
+def _same_message_id(named: str, ours: str) -> bool:
+    """Whether an MDN's Original-Message-ID names our message (angle brackets, spaces and
+    case aside: some partners change them)."""
+    return named.strip().strip("<>").strip().lower() == ours.strip().strip("<>").strip().lower()

@@ -17,12 +17,22 @@ to one partner refresh once. A refresh answer that rotates the refresh token (a
 ``refresh_token`` beside the new token, as OAuth 2 servers do) is kept for the next refresh.
 Errors never hold a credential, and the partner URL appears in them without user info or
 query.
+
+What a partner may do wrong, and the result (docs/reliability.md, "Misbehaving partners"):
+no connection, no answer in time, or a connection broken off before the whole answer is
+retryable (the reason says when the partner may have the message: every attempt carries the
+same Message-ID). A redirect (3xx) is never followed: the message is signed for, and its
+MDN asked by, the partner at its configured URL, and an HTTP client following a 301/302 with a
+POST may turn it into a GET; it fails with a reason that says to correct the URL. A TLS
+certificate we do not trust (expired, self-signed, for another host name) fails at once with
+a reason naming TLS; another TLS handshake failure is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -141,20 +151,43 @@ class PartnerHttp:
                 del request["content"]
                 request.update(_form(headers, body, auth.body_field, token))
         target = safe_url(partner.as2_url)
+        auth_flow = request.pop("auth", httpx.USE_CLIENT_DEFAULT)
         try:
-            response = await self._client.post(partner.as2_url, **request)
-        except httpx.TimeoutException:
-            return PostResult(None, f"timed out posting to {target}", retryable=True)
+            # Redirects are never followed: see the module's docstring.
+            response = await self._client.send(
+                self._client.build_request("POST", partner.as2_url, **request),
+                auth=auth_flow,
+                follow_redirects=False,
+                stream=True,  # the head first: an answer broken off after it is told apart
+            )
+        except httpx.ReadTimeout:
+            wait = self._client.timeout.read
+            reason = f"timed out posting to {target}: no answer within {wait:g} s{MAY_HAVE_IT}"
+            return PostResult(None, reason, retryable=True)
+        except httpx.TimeoutException as err:
+            return PostResult(None, f"timed out posting to {target} ({type(err).__name__})", True)
         except httpx.TransportError as err:
-            return PostResult(None, f"could not reach {target}: {type(err).__name__}", True)
+            return _transport_error(target, err)
         except httpx.RequestError as err:
             return PostResult(None, f"posting to {target} failed: {type(err).__name__}", False)
         status = response.status_code
+        try:
+            await response.aread()
+        except httpx.RequestError as err:
+            reason = (
+                f"{target} answered HTTP {status}, then the connection broke off before the "
+                f"whole answer ({type(err).__name__}){MAY_HAVE_IT}"
+            )
+            return PostResult(None, reason, retryable=True)
+        finally:
+            await response.aclose()
         if auth_failed(partner, response):
             reason = f"authentication failed (HTTP {status} from {target}; {where(partner)})"
             return PostResult(response, reason, retryable=False, auth_failed=True)
         if response.is_success:
             return PostResult(response, None, retryable=False)
+        if 300 <= status < 400:
+            return PostResult(response, _redirected(partner, response), retryable=False)
         return PostResult(response, f"HTTP {status} from {target}", retryable_status(status))
 
     async def _refreshed(
@@ -208,6 +241,51 @@ class PartnerHttp:
         rotated = json_path(answer, "refresh_token")
         keep = rotated if isinstance(rotated, str) and rotated else creds.refresh_token
         return (token, keep), None
+
+
+MAY_HAVE_IT = "; the partner may have the message: the retry carries the same Message-ID"
+
+
+def _redirected(partner: PartnerState, response: httpx.Response) -> str:
+    location = response.headers.get("location")
+    to = "a redirect"
+    if location:
+        to += f" to {safe_url(urljoin(partner.as2_url, location))}"
+    return (
+        f"HTTP {response.status_code} from {safe_url(partner.as2_url)}: {to}, not followed (a "
+        "signed message is posted only to the partner's URL as configured); correct the "
+        "partner's URL if it has moved"
+    )
+
+
+def _transport_error(target: str, err: httpx.TransportError) -> PostResult:
+    """No answer: the connection could not be made or broke before any answer. A TLS
+    certificate we do not trust will not change by itself: not retried."""
+    tls = _ssl_error(err)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        why = tls.verify_message or tls.reason or str(tls)
+        reason = (
+            f"TLS: the certificate of {target} is not trusted ({why}); not retried: the "
+            "partner must fix its certificate (or the URL its host name), or its CA be added "
+            "with AS2BUS_OUTBOUND_CA_BUNDLE"
+        )
+        return PostResult(None, reason, retryable=False)
+    if tls is not None:
+        reason = f"TLS handshake with {target} failed: {tls.reason or type(tls).__name__}"
+        return PostResult(None, reason, retryable=True)
+    return PostResult(None, f"could not reach {target}: {type(err).__name__}", retryable=True)
+
+
+def _ssl_error(err: BaseException) -> ssl.SSLError | None:
+    """The TLS error under httpx's (httpx wraps httpcore's, which wraps the ssl module's)."""
+    seen: BaseException | None = err
+    for _ in range(8):  # a chain of causes is short; never loop on a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _form(headers: dict[str, str], body: bytes, field: str, token: str) -> dict[str, Any]:

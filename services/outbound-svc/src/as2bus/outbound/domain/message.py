@@ -8,16 +8,22 @@ with the returned events in one transaction.
                       │  └─2xx, async MDN─▶ awaiting-mdn ─MDN─▶ (as above)
                       │                          └─deadline─▶ failed, or queued again
                       ├─retryable error─▶ retrying ─due─▶ sending …  (max attempts → failed)
+                      ├─2xx, no receipt we can read─▶ retrying, the same way (then failed)
                       ├─clean stop──────▶ retrying, due at once (not counted)
                       └─lease ran out───▶ sending again (another replica's claim)
 
 An MDN is judged by ``as2bus.contracts.judge_mdn``, the rule tracklog-svc and the CLI
 apply too: a receipt that cannot prove delivery (unsigned when a signature was required, a
 signature that does not verify, a MIC that is not ours) is a failure, never a quiet success.
+A 2xx without a receipt we can read (not an MDN, or an MDN for another message) is no verdict
+at all: the partner may have the document, so it is sent again with the same Message-ID (its
+duplicate detection applies) like any retryable error, counted towards the attempts; the
+failure that ends it says the partner may have the document (``receipt_unreadable``).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,6 +69,10 @@ _NEXT: dict[str, frozenset[str]] = {
 
 STOPPED = "outbound-svc stopped during the attempt; retried at once"
 NO_MDN_IN_TIME = "no MDN by the deadline"
+#: How the reason of an attempt whose receipt could not be read begins; the attempts in a row
+#: that ended so are counted from it (the previous attempt's reason is ``last_error``).
+RECEIPT_UNREADABLE = "the partner took the message but its receipt could not be read"
+_IN_A_ROW = re.compile(re.escape(RECEIPT_UNREADABLE) + r" \((\d+) times in a row\)")
 
 
 def new_message_id(station: str) -> str:
@@ -169,6 +179,43 @@ class Message:
         self.last_error = reason
         self.content = None  # a document kept inline is not needed once settled
         return outcomes.failed(self, code, reason)
+
+    def receipt_unreadable(
+        self, detail: str, *, max_attempts: int, retry_at: datetime, now: datetime
+    ) -> MessageRetrying | MessageFailed:
+        """The partner answered 2xx, but with no receipt we can read for this message (not an
+        MDN, or one for another message): it may have the document, and no verdict can be
+        had. Sent again ``retry_at`` with the same Message-ID while the attempts allow (the
+        partner's duplicate detection applies), then failed with a reason that says the
+        partner may have it. ``detail``: what was wrong with this answer."""
+        run = self.unreadable_receipts_in_a_row() + 1
+        if self.may_retry(max_attempts):
+            times = f" ({run} times in a row)" if run > 1 else ""
+            reason = f"{RECEIPT_UNREADABLE}{times}: {detail}; sent again with the same Message-ID"
+            return self._retrying(reason, retry_at, now)
+        counted = self.attempts - self.stopped_attempts
+        if counted <= 1:
+            taken = "the partner took the message"
+        elif run >= counted:
+            taken = (
+                f"the partner took the message each time ({counted} attempts, the same Message-ID)"
+            )
+        else:
+            last = "the last attempt" if run == 1 else f"the last {run} attempts"
+            taken = f"the partner took the message on {last} of {counted} (the same Message-ID)"
+        reason = (
+            f"{taken} but its receipt could not be read, so it may have the document: ask the "
+            f"partner before sending it again (last answer: {detail})"
+        )
+        return self.fail("mdn-unreadable", reason, now)
+
+    def unreadable_receipts_in_a_row(self) -> int:
+        """How many attempts in a row, up to the latest, ended in a receipt that could not be
+        read (told by the latest one's reason)."""
+        if self.last_error is None or not self.last_error.startswith(RECEIPT_UNREADABLE):
+            return 0
+        found = _IN_A_ROW.match(self.last_error)
+        return int(found.group(1)) if found else 1
 
     def delivered_without_mdn(self, now: datetime) -> MessageDelivered:
         """No MDN was asked for: the partner's 2xx is the delivery."""
