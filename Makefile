@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # the time, so two keep a 2-core machine busy; 0 runs them in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres chromium nodejs clean images bench
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres chromium nodejs clean images bench chaos fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,10 +42,11 @@ examples/nodejs/node_modules: examples/nodejs/package-lock.json
 run: sync ## run the whole gateway locally (nats-server + every service, SQLite, data in ./var)
 	$(UV) run --frozen as2bus up
 
-lint: sync ## ruff (lint + format check), mypy and the import boundaries (lint-imports)
+lint: sync ## ruff (lint + format check), mypy (packages and test suites) and the import boundaries (lint-imports)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+	$(UV) run --frozen scripts/typecheck-tests.sh
 	$(UV) run --frozen lint-imports
 
 fmt: sync ## apply ruff's fixes and formatting
@@ -53,7 +54,7 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff format .
 
 test: sync postgres chromium nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium), TEST_WORKERS in parallel
-	$(UV) run --frozen pytest -m "not bench" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -m "not bench and not fuzz" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
 	$(UV) run --frozen pytest -m bench tests/bench
@@ -61,8 +62,21 @@ bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the 
 	$(UV) run --frozen python -m bench.codec
 	$(UV) run --frozen python -m bench.scale_out
 
-typecheck: sync ## mypy over every package (strict), as lint runs it
+# The big fuzz run (docs/reliability.md): FUZZ_CASES (100000) in FUZZ_WORKERS processes (2),
+# FUZZ_SEED to replay a run; every failing case, with its bytes, in var/fuzz/failures.jsonl.
+fuzz: sync ## fuzz the AS2 endpoint: 100,000+ generated requests at the real receive path, prints count, rate and every failure (FUZZ_CASES=, FUZZ_SEED=)
+	$(UV) run --frozen pytest -m fuzz -p no:cacheprovider -p no:logging -s services/inbound-svc/tests/fuzz/test_fuzz_big.py $(PYTEST_ARGS)
+
+# Fault injection, each scenario its own run of the stack (about 2 min each, 4-5 when one
+# fails; CHAOS_ARGS=--only outbound-sqlite nats-sqlite ..., --quick for a small load), then
+# the fuzzers (`make fuzz`), whatever the scenarios found; it fails if either did.
+chaos: sync postgres ## fault injection: kill -9 one process at a time under load, count lost/duplicated/stuck, update docs/reliability.md (CHAOS_ARGS=--only KEY...), then make fuzz
+	@status=0; $(UV) run --frozen python -m chaos.run $(CHAOS_ARGS) || status=$$?; \
+	$(MAKE) fuzz || status=1; exit $$status
+
+typecheck: sync ## mypy over every package and every test suite (strict), as lint runs it
 	$(UV) run --frozen mypy
+	$(UV) run --frozen scripts/typecheck-tests.sh
 
 integration: sync postgres chromium nodejs ## integration and browser tests only (real NATS + PostgreSQL + Chromium)
 	$(UV) run --frozen pytest -m "not bench" $$(find . -path ./.venv -prune -o -path '*/node_modules' -prune -o -type d -name integration -print) $(PYTEST_ARGS)

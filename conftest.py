@@ -125,7 +125,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
     for path, tests in by_file.items():
-        uses_stack = any("running_stack" in test.fixturenames for test in tests)
+        uses_stack = any(
+            isinstance(test, pytest.Function) and "running_stack" in test.fixturenames
+            for test in tests
+        )
         group = "running-stack" if uses_stack else path
         for test in tests:
             test.add_marker(pytest.mark.xdist_group(group))
@@ -138,7 +141,7 @@ def _join_group(item: pytest.Item, group: str) -> None:
     3.8 adds by setting ``Item._nodeid``; pytest 9.2 reads the id from ``Item._id`` instead,
     so without this every test was scheduled on its own (CI23 ran that way, and the running
     stack was started on both workers). Checked by tests/unit/test_xdist_groups.py."""
-    item._id = coerce_node_id(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
+    item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 
 pytest_plugins = ["as2bus.testing.plugin"]

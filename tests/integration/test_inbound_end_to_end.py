@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,8 @@ def report_fields(report: bytes) -> dict[str, str]:
     for part in message.walk():
         if part.get_content_type() == "message/disposition-notification":
             payload = part.get_payload()
-            text = payload[0].as_string() if isinstance(payload, list) else str(payload)
+            first = payload[0] if isinstance(payload, list) else payload
+            text = first.as_string() if isinstance(first, Message) else str(first)
             # Field names are case-insensitive (pyas2lib writes "Received-content-MIC").
             return {k.lower(): v for k, v in email.message_from_string(text).items()}
     raise AssertionError(f"no disposition-notification in {report[:300]!r}")

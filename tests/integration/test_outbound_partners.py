@@ -259,7 +259,7 @@ async def set_up(
         ).json()
         ours = (await certs.post("/api/v1/certificates/own", json={"alias": "myco"})).json()
         server = PartnerServer(theirs, ours["cert_pem"].encode())
-        specs = {
+        specs: dict[str, dict[str, object]] = {
             "openssl": {"mdn_mode": "none"},
             "pyas2lib": {"mdn_mode": "sync"},
             "flaky": {"mdn_mode": "none"},

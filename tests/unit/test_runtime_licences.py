@@ -50,7 +50,7 @@ def runtime_closure(root: str) -> set[str]:
 
 def licence_of(name: str) -> str:
     meta = metadata.metadata(name)
-    parts = [meta.get("License-Expression") or "", meta.get("License") or ""]
+    parts = [meta[field] for field in ("License-Expression", "License") if field in meta]
     parts += [c for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
     return " | ".join(p.strip() for p in parts if p and p.strip())
 

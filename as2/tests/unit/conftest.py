@@ -7,7 +7,7 @@ import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import pytest
 from cryptography import x509
@@ -17,6 +17,9 @@ from cryptography.x509.oid import NameOID
 
 from as2bus import as2
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 #: X12 with CRLF segment ends, plus LF-only lines and a bare CR: line ends must survive as sent.
 EDI = (
@@ -52,8 +55,20 @@ def make_pair(cn: str) -> KeyPair:
     )
 
 
-def replace(party: Any, **changes: Any) -> Any:
+#: A party (or any dataclass) that ``replace`` copies.
+Dataclass = TypeVar("Dataclass", bound="DataclassInstance")
+
+
+def replace(party: Dataclass, **changes: Any) -> Dataclass:
     return dataclasses.replace(party, **changes)
+
+
+class StreamerOptions(TypedDict, total=False):
+    """What the tests pass on to ``Streamer`` by keyword, besides the parties."""
+
+    filename: str
+    content_type: str
+    subject: str
 
 
 @pytest.fixture(scope="session")
@@ -204,7 +219,7 @@ def smime_split(smime: bytes) -> tuple[dict[str, str], bytes]:
     end = re.search(rb"\r?\n\r?\n", smime)
     assert end is not None
     head, body = smime[: end.start()], smime[end.end() :]
-    headers = {}
+    headers: dict[str, str] = {}
     for line in head.decode().replace("\r\n", "\n").split("\n"):
         if line.startswith((" ", "\t")):
             last = next(reversed(headers))

@@ -32,10 +32,10 @@ class TempFiles:
 
     def __call__(self) -> BinaryIO:
         file = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by spooled or the test
-        self.made.append(file)  # type: ignore[arg-type]
+        self.made.append(file)
         if self.track_sizes:
             self.dups.append(os.dup(file.fileno()))
-        return file  # type: ignore[return-value]
+        return file
 
     def sizes(self) -> list[int]:
         return [os.fstat(fd).st_size for fd in self.dups]

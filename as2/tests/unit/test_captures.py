@@ -46,7 +46,8 @@ def lookup(as2_from: str, as2_to: str) -> tuple[LocalParty, RemoteParty]:
 
 
 def body_of(capture: dict[str, Any]) -> bytes:
-    return (CAPTURES / capture["body"]).read_bytes()
+    name: str = capture["body"]
+    return (CAPTURES / name).read_bytes()
 
 
 def from_file(headers: dict[str, str], body: bytes) -> tuple[ReceivedMessage, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from importlib import metadata
+from typing import Unpack
 
 import pytest
 
@@ -15,7 +16,7 @@ from as2bus.as2.headers import USER_AGENT
 from as2bus.as2.stages import Canonicalize, Encoder
 from as2bus.as2.streaming import Streamer
 
-from .conftest import EDI, OpensslPeer, openssl, replace
+from .conftest import EDI, OpensslPeer, StreamerOptions, openssl, replace
 from .test_mdn import received
 from .test_write_openssl import entity_of, signature_of
 
@@ -36,7 +37,11 @@ def crlf_splits(payload: bytes) -> list[bytes]:
 
 
 def stream(
-    sender: LocalParty, receiver: RemoteParty, first: list[bytes], second: list[bytes], **kw: str
+    sender: LocalParty,
+    receiver: RemoteParty,
+    first: list[bytes],
+    second: list[bytes],
+    **kw: Unpack[StreamerOptions],
 ) -> tuple[dict[str, str], bytes, str | None]:
     """Streamed: the first reading in ``first``'s pieces, the second in ``second``'s."""
     streamer = Streamer(sum(map(len, first)), sender=sender, receiver=receiver, **kw)
@@ -90,13 +95,13 @@ def test_openssl_in_text_mode_verifies_only_what_was_canonicalized(
     def verify(receiver: RemoteParty, *mode: str, ok: bool = True) -> bytes:
         headers, body, mic = stream(alice, receiver, [LF_TEXT], [LF_TEXT], **options)
         content, signature = signature_of(entity_of(headers, body))
-        args = ["-verify", *mode, "-noverify", "-inform", "DER"]
+        args: list[object] = ["-verify", *mode, "-noverify", "-inform", "DER"]
         args += ["-in", peer.write("s.der", signature), "-content", peer.write("c.bin", content)]
         openssl("cms", *args, ok=ok)
         assert mic == as2.compute_mic(content, SigningAlg.SHA256)
         return content
 
-    options = {"filename": "note.txt", "content_type": "text/plain"}
+    options: StreamerOptions = {"filename": "note.txt", "content_type": "text/plain"}
     plain = replace(bob_as_seen_by_alice, encryption=None)
     canonicalized = replace(plain, canonicalize_line_endings=True)
     assert verify(canonicalized) == LEAF_HEAD + mime.canonical(LF_TEXT)  # text mode

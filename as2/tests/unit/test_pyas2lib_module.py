@@ -41,7 +41,7 @@ def test_our_parties_converted_for_pyas2lib(
 ) -> None:
     org = pyas2lib_peer.to_organization(alice, mdn_url="https://alice.example/mdn")
     assert (org.as2_name, org.mdn_url) == ("ALICE", "https://alice.example/mdn")
-    assert org.sign_key == pyas2lib_peer.private_key(alice.signing)  # type: ignore[arg-type]
+    assert org.sign_key == pyas2lib_peer.private_key(alice.signing)
     assert org.decrypt_key == pyas2lib_peer.private_key(alice.decryption[0])
     remote = replace(
         bob_as_seen_by_alice,

@@ -81,7 +81,10 @@ def test_during_a_rotation_the_certificate_in_service_verifies(
 
 
 def test_a_signature_without_attributes_is_judged_at_the_time_of_reading(
-    expired_peer: OpensslPeer, bob: LocalParty, alice_expired_keys: KeyPair, alice_as_seen_by_bob
+    expired_peer: OpensslPeer,
+    bob: LocalParty,
+    alice_expired_keys: KeyPair,
+    alice_as_seen_by_bob: RemoteParty,
 ) -> None:
     body = expired_peer.encrypt(expired_peer.sign(expired_peer.entity(), "sha256", "-noattr"))
     them = replace(alice_as_seen_by_bob, verify_certs=[alice_expired_keys.cert_pem])

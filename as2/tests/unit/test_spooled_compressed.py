@@ -56,10 +56,13 @@ def compressed_data(content: bytes, *, ber: bool = False, deflated: bytes | None
                 "encap_content_info": {"content_type": "data", "content": data},
             }
         )
-        return cms.ContentInfo({"content_type": "compressed_data", "content": compressed}).dump()
+        der: bytes = cms.ContentInfo(
+            {"content_type": "compressed_data", "content": compressed}
+        ).dump()
+        return der
     pieces = (data[i : i + 1000] for i in range(0, len(data), 1000))
     segments = b"".join(cms.OctetString(piece).dump() for piece in pieces)
-    return (
+    indefinite: bytes = (
         b"\x30\x80" + cms.ContentType("compressed_data").dump()
         + b"\xa0\x80\x30\x80" + cms.Integer(0).dump()
         + cms.CompressionAlgorithm({"algorithm": "zlib"}).dump()
@@ -67,6 +70,7 @@ def compressed_data(content: bytes, *, ber: bool = False, deflated: bytes | None
         + b"\xa0\x80\x24\x80" + segments
         + EOC * 6
     )  # fmt: skip
+    return indefinite
 
 
 def compressed_entity(content: bytes, **kw: Any) -> bytes:

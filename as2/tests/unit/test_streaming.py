@@ -10,6 +10,7 @@ import os
 import re
 import tracemalloc
 from collections.abc import Iterator
+from typing import Unpack
 
 import pytest
 from asn1crypto import cms as asn1_cms
@@ -19,7 +20,7 @@ from as2bus.as2 import LocalParty, RemoteParty, mime
 from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.as2.streaming import BoundaryInContentError, Streamer, StreamPlan
 
-from .conftest import EDI, OpensslPeer, replace
+from .conftest import EDI, OpensslPeer, StreamerOptions, replace
 from .test_openssl_interop import _decrypt, _verify_detached
 
 
@@ -32,7 +33,7 @@ def stream(
     alice: LocalParty,
     receiver: RemoteParty,
     chunk: int = 7,
-    **options: str,
+    **options: Unpack[StreamerOptions],
 ) -> tuple[StreamPlan, bytes]:
     """Both passes, as outbound-svc runs them, with small chunks to cross every edge."""
     streamer = Streamer(len(payload), sender=alice, receiver=receiver, **options)

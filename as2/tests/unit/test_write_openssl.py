@@ -100,7 +100,7 @@ def openssl_verify(peer: OpensslPeer, signed: bytes, *, ok: bool = True) -> byte
     """The content of a multipart/signed entity, verified by openssl as the exact bytes (its
     own S/MIME reader would rewrite line ends), with the certificate the signature carries."""
     content, signature = signature_of(signed)
-    args = ["-verify", "-binary", "-noverify", "-inform", "DER"]
+    args: list[object] = ["-verify", "-binary", "-noverify", "-inform", "DER"]
     args += ["-in", peer.write("sig.der", signature), "-content", peer.write("c.bin", content)]
     return openssl("cms", *args, ok=ok)
 

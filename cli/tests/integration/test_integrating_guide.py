@@ -81,9 +81,9 @@ async def _python_system(data: Path, ports: tuple[int, int]) -> None:
         while len(got) < 2 and time.monotonic() < deadline:
             for event in await received.next():
                 assert isinstance(event, MessageReceived)
-                data = b"".join([c async for c in store.chunks(event.data.document)])
-                assert hashlib.sha256(data).hexdigest() == event.data.document.sha256
-                got[event.data.filename or event.data.message_id] = data
+                content = b"".join([c async for c in store.chunks(event.data.document)])
+                assert hashlib.sha256(content).hexdigest() == event.data.document.sha256
+                got[event.data.filename or event.data.message_id] = content
         assert got == {"a": SMALL, "b": LARGE}
     finally:
         await nc.close()

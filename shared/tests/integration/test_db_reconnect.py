@@ -19,7 +19,7 @@ async def _backend_pid(engine: AsyncEngine) -> int:
 
 async def test_a_killed_connection_fails_once_then_the_pool_reconnects(postgres_url: str) -> None:
     engine = create_engine(postgres_url)
-    assert engine.pool._pre_ping is False  # type: ignore[attr-defined]
+    assert engine.pool._pre_ping is False
     try:
         first = await _backend_pid(engine)
         url = make_url(postgres_url)

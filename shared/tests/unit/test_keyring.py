@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from as2bus.contracts import KeyMaterialEntry
+from as2bus.contracts.certs import CertKind
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -36,10 +37,10 @@ def make_cert(cn: str, not_after: datetime) -> tuple[rsa.RSAPrivateKey, str]:
 
 
 def entry(
-    pem: str, kind: str, activation: datetime, retirement: datetime | None, not_after: datetime
+    pem: str, kind: CertKind, activation: datetime, retirement: datetime | None, not_after: datetime
 ) -> KeyMaterialEntry:
     return KeyMaterialEntry(
-        id=uuid.uuid4(), alias="acme", kind=kind, subject="CN=x", issuer="CN=x", serial="1",  # type: ignore[arg-type]
+        id=uuid.uuid4(), alias="acme", kind=kind, subject="CN=x", issuer="CN=x", serial="1",
         fingerprint_sha256=pem[-40:], not_before=T0 - 365 * DAY, not_after=not_after,
         activation_at=activation, retirement_at=retirement, cert_pem=pem,
     )  # fmt: skip

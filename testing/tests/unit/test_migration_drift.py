@@ -4,6 +4,7 @@ migration builds what the metadata declares, and names each kind of difference o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -65,7 +66,7 @@ def declared(
     extra_table: bool = False,
 ) -> sa.MetaData:
     metadata = new_metadata()
-    columns = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("name", sa.String(name_length), nullable=name_nullable),
         sa.Column("count", sa.Integer(), server_default=count_default, nullable=False),

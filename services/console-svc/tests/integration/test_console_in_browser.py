@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app as cli
@@ -35,6 +35,11 @@ from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
 SHOTS = Path(__file__).parents[4] / "docs" / "console"
 DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40
 NOTES = b"Deliver to dock 4, not before 8:00.\r\n"
+
+
+def edi_file(name: str) -> FilePayload:
+    """DOCUMENT as a file chosen in Send File's file input."""
+    return {"name": name, "mimeType": "application/edi-x12", "buffer": DOCUMENT}
 
 
 def chromium() -> str:
@@ -109,9 +114,8 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
 
     await page.click("text=Send File")
     # Two files: one AS2 message (RFC 6362), the first its document, the second attached.
-    upload = {"name": "po-4711.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
-    notes = {"name": "po-4711-notes.txt", "mimeType": "text/plain", "buffer": NOTES}
-    await page.set_input_files("input[name=file]", files=[upload, notes])  # type: ignore[list-item]
+    notes: FilePayload = {"name": "po-4711-notes.txt", "mimeType": "text/plain", "buffer": NOTES}
+    await page.set_input_files("input[name=file]", files=[edi_file("po-4711.x12"), notes])
     chosen = page.locator("ol.chosen-files li")
     await expect(chosen).to_have_text([re.compile(r"^po-4711\.x12 .*main document"),
                                        re.compile(r"^po-4711-notes\.txt ")])  # fmt: skip
@@ -343,8 +347,7 @@ async def test_the_tracklog_updates_live_without_a_reload(
     await watching.evaluate("window.notReloaded = true")  # gone if the page reloads
 
     await sending.goto(f"{console.url}/send")
-    upload = {"name": "live-1.x12", "mimeType": "application/edi-x12", "buffer": DOCUMENT}
-    await sending.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    await sending.set_input_files("input[name=file]", files=[edi_file("live-1.x12")])
     await sending.click("#send-file button[type=submit]")
 
     row = watching.locator("table.messages tbody tr", has_text="live-1.x12")
@@ -356,8 +359,7 @@ async def test_the_tracklog_updates_live_without_a_reload(
 async def _send_file(page: Page, console: Console, name: str) -> None:
     """Send File in the browser; returns on the new message's page."""
     await page.goto(f"{console.url}/send")
-    upload = {"name": name, "mimeType": "application/edi-x12", "buffer": DOCUMENT}
-    await page.set_input_files("input[name=file]", files=[upload])  # type: ignore[list-item]
+    await page.set_input_files("input[name=file]", files=[edi_file(name)])
     await page.click("#send-file button[type=submit]")
     await page.wait_for_url("**/tracklog/*", timeout=30_000)
 
@@ -817,7 +819,9 @@ async def _sent_event(console: Console, request_id: str) -> dict[str, Any]:
             found = log.get("/api/v1/messages", params={"q": request_id}).json()["items"]
             if found:
                 timeline = log.get(f"/api/v1/messages/{found[0]['id']}").json()["timeline"]
-                sent = [e["data"] for e in timeline if e["event_type"] == "MessageSent"]
+                sent: list[dict[str, Any]] = [
+                    e["data"] for e in timeline if e["event_type"] == "MessageSent"
+                ]
                 if sent:
                     return sent[-1]
             await asyncio.sleep(0.1)
@@ -847,9 +851,9 @@ def _rotation_pair(console: Console, inbound_url: str) -> dict[str, str]:
         a = cert.post("/api/v1/keystores", json=body)
         assert a.status_code == 201, a.text
         a_cer = cert.get(f"/api/v1/keystores/{a.json()['id']}/certificate.cer").text
-        theirs = cert.post("/api/v1/certificates/partner", data={"alias": "rota"},
-                           files={"file": ("rota.cer", a_cer.encode())})  # fmt: skip
-        assert theirs.status_code == 201, theirs.text
+        uploaded = cert.post("/api/v1/certificates/partner", data={"alias": "rota"},
+                             files={"file": ("rota.cer", a_cer.encode())})  # fmt: skip
+        assert uploaded.status_code == 201, uploaded.text
     return {"ROTA→ROTB": a.json()["id"], "ROTB→ROTA": b.json()["id"]}
 
 

@@ -1,5 +1,7 @@
 """Fakes of cert-svc, config-svc, tracklog-svc and the sender for the certificate pages'
-tests, recording what they are asked, and cert-svc's views of keystores and certificates."""
+tests, recording what they are asked, and cert-svc's views of keystores and certificates.
+Subclasses of the adapters they stand in for, as in conftest.py; ``cert_fakes_of`` gives a
+test those an app holds."""
 
 from __future__ import annotations
 
@@ -7,15 +9,17 @@ import functools
 import html
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from as2bus.console.adapters.backends import Change, File
+from as2bus.console.adapters.backends import Backend, Backends, Change, File
+from as2bus.console.adapters.sending import Sender
 from as2bus.console.domain.roles import Role
 from as2bus.console.wiring import wiring
 
@@ -55,7 +59,7 @@ def keystore_view(own_days: int = 400, partner_days: int = 400) -> dict[str, Any
     }
 
 
-class FakeCert:
+class FakeCert(Backend):
     """cert-svc: keystores and certificates a test puts in; records every change and answers
     with what a test sets for its path (default: done)."""
 
@@ -90,7 +94,7 @@ class FakeCert:
         return self.files.get(path)
 
 
-class FakeConfig:
+class FakeConfig(Backend):
     name = "config-svc"
 
     def __init__(self) -> None:
@@ -115,7 +119,7 @@ class FakeConfig:
         }[path]
 
 
-class FakeTracklog:
+class FakeTracklog(Backend):
     name = "tracklog-svc"
 
     def __init__(self) -> None:
@@ -129,7 +133,13 @@ class FakeTracklog:
         return self.details.get(path.rsplit("/", 1)[1])
 
 
-class FakeBackends:
+class FakeBackends(Backends):
+    """cert-svc, config-svc and tracklog-svc (no outbound-svc)."""
+
+    cert: FakeCert
+    config: FakeConfig
+    tracklog: FakeTracklog
+
     def __init__(self) -> None:
         self.cert = FakeCert()
         self.config = FakeConfig()
@@ -139,13 +149,29 @@ class FakeBackends:
         return self.config.partnerships
 
 
-class FakeSender:
+class FakeSender(Sender):
     def __init__(self) -> None:
         self.sent: list[tuple[bytes, int, dict[str, Any]]] = []
 
-    async def send_file(self, file: Any, size: int, **fields: Any) -> str:
+    async def send_file(self, file: BinaryIO, size: int, **fields: Any) -> str:
         self.sent.append((file.read(), size, fields))
         return "console-req-9"
+
+
+@dataclass(frozen=True)
+class CertFakes:
+    """The parts ``install_fakes`` wires in."""
+
+    sender: FakeSender
+    backends: FakeBackends
+
+
+def cert_fakes_of(app: Any) -> CertFakes:
+    """The fakes an app from ``install_fakes`` holds now."""
+    parts = wiring.of(app)
+    assert isinstance(parts.sender, FakeSender)
+    assert isinstance(parts.backends, FakeBackends)
+    return CertFakes(parts.sender, parts.backends)
 
 
 async def install_fakes(app: Any) -> Any:

@@ -1,30 +1,38 @@
 """The console in process for the unit tests: fake backends (tracklog-svc, config-svc), a fake
-object store, a fake sender, and SQLite on a temporary file."""
+object store, a fake sender, and SQLite on a temporary file.
+
+The console's components take its adapters themselves (``Backend``, ``Backends``, ``Sender``,
+``DocumentStore``), not ports: each fake is a subclass that answers in process, without the
+client or connection its adapter would have (what a fake does not answer fails). ``fakes_of``
+gives a test the fakes an app holds, typed as such."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
 from nats.js.errors import ObjectNotFoundError
 
+from as2bus.console.adapters.backends import Backend, Backends
+from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.adapters.tables import metadata
 from as2bus.console.bootstrap import assemble
 from as2bus.console.domain.roles import Role
 from as2bus.console.settings import ConsoleSettings
-from as2bus.console.wiring import wiring
+from as2bus.console.wiring import Components, wiring
 from as2bus.contracts import DOCUMENTS_BUCKET, DocumentRef
+from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.db import create_engine
 
 TOKEN = "console-unit-token"
 
 
-class FakeTracklog:
+class FakeTracklog(Backend):
     """Two pages of messages (a cursor between them) when asked for partner ACME; the details
     and certificates a test puts in."""
 
@@ -53,14 +61,22 @@ class FakeTracklog:
         return None
 
 
-class FakeConfig:
+class FakeConfig(Backend):
     name = "config-svc"
+
+    def __init__(self) -> None:
+        """No client: it answers itself."""
 
     async def get(self, path: str, params: Any = None) -> Any:
         return []  # no partners
 
 
-class FakeBackends:
+class FakeBackends(Backends):
+    """tracklog-svc and config-svc (no cert-svc, no outbound-svc)."""
+
+    tracklog: FakeTracklog
+    config: FakeConfig
+
     def __init__(self) -> None:
         self.tracklog = FakeTracklog()
         self.config = FakeConfig()
@@ -69,7 +85,7 @@ class FakeBackends:
         return [{"id": "p1", "station_as2_id": "MYCO", "partner_as2_id": "ACME"}]
 
 
-class FakeSender:
+class FakeSender(Sender):
     """Records what it was asked to send: per message, the first file's bytes and the fields
     (its filename and content_type among them) in ``sent``, every file in ``files``."""
 
@@ -77,7 +93,7 @@ class FakeSender:
         self.sent: list[tuple[bytes, dict[str, Any]]] = []
         self.files: list[list[tuple[str | None, str, bytes]]] = []
 
-    async def send_files(self, uploads: Any, **fields: Any) -> str:
+    async def send_files(self, uploads: Sequence[Upload], **fields: Any) -> str:
         files = []
         for upload in uploads:
             upload.file.seek(0)
@@ -91,7 +107,7 @@ class FakeSender:
         return "console-req-1"
 
 
-class FakeDocuments:
+class FakeDocuments(DocumentStore):
     """The object store (DocumentStore's methods): reads in small chunks, counting the chunks
     read and the reads not closed yet; writes, one of which may fail."""
 
@@ -103,7 +119,7 @@ class FakeDocuments:
         self.puts = 0
         self.fail_at_put: int | None = None  # that put_file (from 1) raises
 
-    async def put_file(self, name: str, file: Any, offset: int, size: int) -> DocumentRef:
+    async def put_file(self, name: str, file: BinaryIO, offset: int, size: int) -> DocumentRef:
         self.puts += 1
         if self.puts == self.fail_at_put:
             raise OSError(f"the store refused {name}")
@@ -154,6 +170,33 @@ async def app(tmp_path: Path) -> Any:
     for email, role in (("admin@example.com", Role.ADMIN), ("viewer@example.com", Role.VIEWER)):
         await fakes.accounts.create_user(email, role, "correct horse battery")
     return application
+
+
+class Fakes:
+    """The parts ``app`` (or ``proxied``) wires in place of what its lifespan would connect,
+    as the app holds them now: a test may have put a real one in place of a fake."""
+
+    def __init__(self, parts: Components) -> None:
+        self._parts = parts
+
+    @property
+    def sender(self) -> FakeSender:
+        assert isinstance(self._parts.sender, FakeSender)
+        return self._parts.sender
+
+    @property
+    def documents(self) -> FakeDocuments:
+        assert isinstance(self._parts.documents, FakeDocuments)
+        return self._parts.documents
+
+    @property
+    def backends(self) -> FakeBackends:
+        assert isinstance(self._parts.backends, FakeBackends)
+        return self._parts.backends
+
+
+def fakes_of(app: Any) -> Fakes:
+    return Fakes(wiring.of(app))
 
 
 def client(app: Any) -> httpx.AsyncClient:

@@ -8,16 +8,17 @@ import html
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from as2bus.console.adapters.backends import Change, File
-from as2bus.console.wiring import wiring
 
 from .cert_fakes import (
     KEYSTORE,
     NEW_KEYSTORE,
+    cert_fakes_of,
     certificate_view,
     install_fakes,
     keystore_view,
@@ -35,7 +36,7 @@ async def certs_app(app: Any) -> Any:
 # --- the list and its downloads ----------------------------------------------------------------
 async def test_the_list_highlights_and_words_a_certificate_under_30_days(certs_app: Any) -> None:
     view = keystore_view(partner_days=12)
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = view
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = view
     by = (
         (datetime.fromisoformat(view["partner_certificates"][0]["not_after"]) - timedelta(days=7))
         .date()
@@ -56,7 +57,7 @@ async def test_the_list_highlights_and_words_a_certificate_under_30_days(certs_a
 
 
 async def test_an_admin_sees_the_p12_downloads_with_the_warning(certs_app: Any) -> None:
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view(own_days=-2)
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view(own_days=-2)
     async with client(certs_app) as http:
         await sign_in(http, "admin@example.com")
         page = (await http.get("/certificates")).text
@@ -79,7 +80,7 @@ async def test_with_no_keystore_the_list_says_create_cert(certs_app: Any) -> Non
 
 
 async def test_the_three_downloads_and_who_may_have_them(certs_app: Any) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     cert.keystores[KEYSTORE] = keystore_view()
     base = f"/api/v1/keystores/{KEYSTORE}"
     cert.files[f"{base}/certificate.cer"] = File(
@@ -116,7 +117,7 @@ async def test_the_three_downloads_and_who_may_have_them(certs_app: Any) -> None
 async def test_a_download_without_a_certificate_in_service_says_why(certs_app: Any) -> None:
     view = keystore_view()
     view["partner_certificates"] = []
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = view
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = view
     async with client(certs_app) as http:
         await sign_in(http, "admin@example.com")
         answer = await http.get(f"/certificates/{KEYSTORE}/partner.p12")
@@ -127,7 +128,7 @@ async def test_a_download_without_a_certificate_in_service_says_why(certs_app: A
 
 
 # --- Create Cert -------------------------------------------------------------------------------
-async def create_form(http: Any, station: str = "MYCO", partner: str = "ACME") -> str:
+async def create_form(http: httpx.AsyncClient, station: str = "MYCO", partner: str = "ACME") -> str:
     await sign_in(http, "admin@example.com")
     page = await http.get("/certificates/new", params={"station": station, "partner": partner})
     assert page.status_code == 200, page.text
@@ -135,7 +136,8 @@ async def create_form(http: Any, station: str = "MYCO", partner: str = "ACME") -
 
 
 async def test_create_cert_offers_only_partnerships_without_a_keystore(certs_app: Any) -> None:
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()  # MYCO → ACME has one
+    view = keystore_view()  # MYCO → ACME has one
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = view
     async with client(certs_app) as http:
         await sign_in(http, "admin@example.com")
         first = (await http.get("/certificates/new")).text
@@ -157,7 +159,7 @@ async def test_create_cert_offers_only_partnerships_without_a_keystore(certs_app
 async def test_create_cert_option_a_sends_the_keystore_with_the_partner_cert(
     certs_app: Any,
 ) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     async with client(certs_app) as http:
         form = await create_form(http)
         answer = await http.post(
@@ -190,7 +192,7 @@ async def test_create_cert_option_a_sends_the_keystore_with_the_partner_cert(
 
 
 async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     # The partner's certificate is held already: the file may stay empty, none is sent.
     cert.certificates.append(certificate_view("acme", "partner", 300))
     async with client(certs_app) as http:
@@ -241,7 +243,7 @@ async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
 async def test_a_refused_import_is_shown_next_to_its_field_and_nothing_else_runs(
     certs_app: Any, field: str, sentence: str
 ) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     refusal = {"detail": [{"loc": ["body", field], "msg": sentence, "type": "value_error"}]}
     cert.answers["/api/v1/keystores/import"] = Change(422, refusal, {field: sentence})
     async with client(certs_app) as http:
@@ -274,7 +276,7 @@ async def test_a_refused_import_is_shown_next_to_its_field_and_nothing_else_runs
 async def test_a_refused_partner_certificate_is_shown_next_to_the_partner_file(
     certs_app: Any,
 ) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     sentence = (
         "partner_certificate holds a private key; upload only the partner's public certificate "
         "(PEM or DER)"

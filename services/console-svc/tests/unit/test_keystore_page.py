@@ -7,12 +7,20 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import httpx
 import pytest
 
 from as2bus.console.adapters.backends import Change
-from as2bus.console.wiring import wiring
 
-from .cert_fakes import KEYSTORE, NOW, install_fakes, keystore_view, partner_pem, text_of
+from .cert_fakes import (
+    KEYSTORE,
+    NOW,
+    cert_fakes_of,
+    install_fakes,
+    keystore_view,
+    partner_pem,
+    text_of,
+)
 from .conftest import client, csrf_of, sign_in
 
 
@@ -22,7 +30,7 @@ async def certs_app(app: Any) -> Any:
 
 
 # --- the keystore page: rotation and the test message ------------------------------------------
-async def keystore_page(http: Any, email: str = "admin@example.com") -> str:
+async def keystore_page(http: httpx.AsyncClient, email: str = "admin@example.com") -> str:
     await sign_in(http, email)
     page = await http.get(f"/certificates/{KEYSTORE}")
     assert page.status_code == 200, page.text
@@ -30,7 +38,7 @@ async def keystore_page(http: Any, email: str = "admin@example.com") -> str:
 
 
 async def test_the_partners_new_certificate_is_uploaded_with_its_switch(certs_app: Any) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     cert.keystores[KEYSTORE] = keystore_view()
     cert.answers["/api/v1/certificates/partner"] = Change(201, {"warnings": []})
     async with client(certs_app) as http:
@@ -57,7 +65,7 @@ async def test_the_partners_new_certificate_is_uploaded_with_its_switch(certs_ap
 
 
 async def test_our_new_certificate_generated_or_imported(certs_app: Any) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     cert.keystores[KEYSTORE] = keystore_view()
     async with client(certs_app) as http:
         page = await keystore_page(http)
@@ -97,7 +105,7 @@ async def test_our_new_certificate_generated_or_imported(certs_app: Any) -> None
 
 
 async def test_a_refused_rotation_shows_the_reason_next_to_the_field(certs_app: Any) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     cert.keystores[KEYSTORE] = keystore_view()
     sentence = "the previous certificates cannot retire before the new one activates"
     path = f"/api/v1/keystores/{KEYSTORE}/rotate"
@@ -118,7 +126,7 @@ async def test_a_refused_rotation_shows_the_reason_next_to_the_field(certs_app: 
 
 
 async def test_the_test_message_goes_through_the_sender_to_its_page(certs_app: Any) -> None:
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()
     async with client(certs_app) as http:
         page = await keystore_page(http, "operator@example.com")
         assert 'id="send-test"' in page
@@ -127,7 +135,7 @@ async def test_the_test_message_goes_through_the_sender_to_its_page(certs_app: A
         answer = await http.post(f"/certificates/{KEYSTORE}/test", data={"csrf": csrf_of(page)})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/sent/console-req-9"  # then the message's page
-    ((document, size, fields),) = wiring.of(certs_app).sender.sent
+    ((document, size, fields),) = cert_fakes_of(certs_app).sender.sent
     assert size == len(document)
     assert document.startswith(b"as2bus test message from MYCO to ACME, sent by operator@")
     assert (fields["station"], fields["partner"]) == ("MYCO", "ACME")
@@ -135,26 +143,26 @@ async def test_the_test_message_goes_through_the_sender_to_its_page(certs_app: A
 
 
 async def test_no_test_message_on_a_disabled_partnership(certs_app: Any) -> None:
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()
-    wiring.of(certs_app).backends.config.partnerships = []
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()
+    cert_fakes_of(certs_app).backends.config.partnerships = []
     async with client(certs_app) as http:
         page = await keystore_page(http, "operator@example.com")
         answer = await http.post(f"/certificates/{KEYSTORE}/test", data={"csrf": csrf_of(page)})
     assert answer.status_code == 422
     assert "MYCO → ACME cannot send" in html.unescape(answer.text)
-    assert wiring.of(certs_app).sender.sent == []
+    assert cert_fakes_of(certs_app).sender.sent == []
 
 
 async def test_the_page_says_which_certificate_each_recent_message_used(certs_app: Any) -> None:
     view = keystore_view()
     ours, theirs = view["own_certificates"][0], view["partner_certificates"][0]
-    wiring.of(certs_app).backends.cert.keystores[KEYSTORE] = view
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = view
     sent = {
         "headers": {"AS2-To": "ACME"},
         "signed_with": ours["fingerprint_sha256"],
         "encrypted_for": "AA:" * 31 + "AA",
     }
-    wiring.of(certs_app).backends.tracklog.details["m1"] = {
+    cert_fakes_of(certs_app).backends.tracklog.details["m1"] = {
         "id": "m1",
         "direction": "outbound",
         "status": "delivered",
@@ -165,7 +173,7 @@ async def test_the_page_says_which_certificate_each_recent_message_used(certs_ap
     async with client(certs_app) as http:
         page = await keystore_page(http, "viewer@example.com")
     assert ("/api/v1/messages", {"station": "MYCO", "partner": "ACME", "limit": 10}) in (
-        wiring.of(certs_app).backends.tracklog.asked
+        cert_fakes_of(certs_app).backends.tracklog.asked
     )
     table = text_of(page[page.index('class="message-certificates"') :])
     assert f"signed with: CN=myco {ours['fingerprint_sha256'][:11]}… (now active)" in table
@@ -175,7 +183,7 @@ async def test_the_page_says_which_certificate_each_recent_message_used(certs_ap
 
 
 async def test_a_viewer_gets_403_on_every_post_even_with_its_token(certs_app: Any) -> None:
-    cert = wiring.of(certs_app).backends.cert
+    cert = cert_fakes_of(certs_app).backends.cert
     cert.keystores[KEYSTORE] = keystore_view()
     async with client(certs_app) as http:
         csrf = csrf_of(await keystore_page(http, "viewer@example.com"))
@@ -204,4 +212,4 @@ async def test_a_viewer_gets_403_on_every_post_even_with_its_token(certs_app: An
         answer = await http.post(f"/certificates/{KEYSTORE}/rotate", data={"csrf": "guess"})
         assert answer.status_code == 403
     assert cert.changes == []
-    assert wiring.of(certs_app).sender.sent == []
+    assert cert_fakes_of(certs_app).sender.sent == []

@@ -6,9 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from as2bus.console.wiring import wiring
-
-from .conftest import FakeDocuments, client, sign_in
+from .conftest import FakeDocuments, client, fakes_of, sign_in
 
 FINGERPRINT = "ab" * 32
 SENT = b"AS2-From: MYCO\r\nAS2-To: ACME\r\n\r\n" + bytes(range(256))
@@ -39,7 +37,7 @@ def delivered(store: FakeDocuments, **sent: Any) -> dict[str, Any]:
 
 
 async def test_the_message_as_sent_downloads_byte_for_byte(app: Any) -> None:
-    wiring.of(app).backends.tracklog.details["m1"] = delivered(wiring.of(app).documents)
+    fakes_of(app).backends.tracklog.details["m1"] = delivered(fakes_of(app).documents)
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         page = await http.get("/tracklog/m1")
@@ -52,10 +50,10 @@ async def test_the_message_as_sent_downloads_byte_for_byte(app: Any) -> None:
 
 
 async def test_a_message_not_kept_or_gone_is_410(app: Any) -> None:
-    tracklog = wiring.of(app).backends.tracklog
-    tracklog.details["m1"] = delivered(wiring.of(app).documents, raw=None)
-    tracklog.details["m2"] = delivered(wiring.of(app).documents)
-    wiring.of(app).documents.objects.pop("sent/1")
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["m1"] = delivered(fakes_of(app).documents, raw=None)
+    tracklog.details["m2"] = delivered(fakes_of(app).documents)
+    fakes_of(app).documents.objects.pop("sent/1")
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         assert "The message as sent: not kept" in (await http.get("/tracklog/m1")).text
@@ -68,8 +66,8 @@ async def test_a_message_not_kept_or_gone_is_410(app: Any) -> None:
 
 
 async def test_the_mdn_section_shows_what_the_partner_answered(app: Any) -> None:
-    tracklog = wiring.of(app).backends.tracklog
-    tracklog.details["m1"] = delivered(wiring.of(app).documents)
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["m1"] = delivered(fakes_of(app).documents)
     tracklog.certificates = [{"kind": "partner", "alias": "acme-2026", "subject": "CN=ACME",
                               "fingerprint_sha256": FINGERPRINT}]  # fmt: skip
     async with client(app) as http:
@@ -86,17 +84,17 @@ async def test_the_mdn_section_shows_what_the_partner_answered(app: Any) -> None
     assert "Signature verified with: acme-2026 (partner, CN=ACME)" in text
     headers = "AS2-From: ACME\nContent-Type: multipart/signed"
     assert f'<pre class="mdn-headers">{headers}</pre>' in section
-    assert wiring.of(app).documents.open_reads == 0
+    assert fakes_of(app).documents.open_reads == 0
     assert '<li class="done"><span class="milestone">MDN received</span>' in page
 
 
 async def test_an_unverified_mdn_and_a_wrong_mic_say_so_and_stop_delivery(app: Any) -> None:
-    detail = delivered(wiring.of(app).documents)
+    detail = delivered(fakes_of(app).documents)
     detail["timeline"][1]["data"].update(signature_valid=None, verified_with=None)
     detail.update(status="failed", failed_at=T, error_code="mic-mismatch",
                   error="the MIC does not match", mic_matches=False, mdn_mic="b3RoZXI=",
                   mdn_raw=None)  # fmt: skip
-    wiring.of(app).backends.tracklog.details["m1"] = detail
+    fakes_of(app).backends.tracklog.details["m1"] = detail
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         page = (await http.get("/tracklog/m1")).text
@@ -109,15 +107,15 @@ async def test_an_unverified_mdn_and_a_wrong_mic_say_so_and_stop_delivery(app: A
 
 
 async def test_an_inbound_message_names_the_certificate_that_verified_it(app: Any) -> None:
-    raw = wiring.of(app).documents.keep("received/1", SENT).model_dump()
+    raw = fakes_of(app).documents.keep("received/1", SENT).model_dump()
     received = {"headers": {"AS2-From": "ACME"}, "signed_with": FINGERPRINT, "raw": raw}
-    wiring.of(app).backends.tracklog.details["i1"] = {
+    fakes_of(app).backends.tracklog.details["i1"] = {
         "id": "i1", "direction": "inbound", "status": "received", "attempts": 0, "document": None,
         "created_at": T, "received_at": T, "signature": "valid",
         "timeline": [{"event_type": "MessageReceived", "occurred_at": T, "summary": "",
                       "data": received}],
     }  # fmt: skip
-    wiring.of(app).backends.tracklog.certificates = [
+    fakes_of(app).backends.tracklog.certificates = [
         {"kind": "partner", "alias": "acme-2026", "subject": "CN=ACME",
          "fingerprint_sha256": FINGERPRINT}]  # fmt: skip
     async with client(app) as http:
@@ -148,7 +146,7 @@ def several(store: FakeDocuments) -> dict[str, Any]:
 
 
 async def test_every_document_of_a_message_is_listed_and_downloads(app: Any) -> None:
-    wiring.of(app).backends.tracklog.details["i3"] = several(wiring.of(app).documents)
+    fakes_of(app).backends.tracklog.details["i3"] = several(fakes_of(app).documents)
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         page = (await http.get("/tracklog/i3")).text
@@ -167,13 +165,13 @@ async def test_every_document_of_a_message_is_listed_and_downloads(app: Any) -> 
     assert "filename*=UTF-8''invoice%20%3C1%3E.xml" in second.headers["content-disposition"]
     assert third.headers["content-type"] == "application/pdf"
     assert "filename*=UTF-8''document-3" in third.headers["content-disposition"]
-    assert wiring.of(app).documents.open_reads == 0
+    assert fakes_of(app).documents.open_reads == 0
 
 
 async def test_a_document_out_of_range_or_gone_is_said_so(app: Any) -> None:
-    wiring.of(app).backends.tracklog.details["i3"] = several(wiring.of(app).documents)
-    wiring.of(app).backends.tracklog.details["m1"] = delivered(wiring.of(app).documents)
-    wiring.of(app).documents.objects.pop("in/x/attachment-2")
+    fakes_of(app).backends.tracklog.details["i3"] = several(fakes_of(app).documents)
+    fakes_of(app).backends.tracklog.details["m1"] = delivered(fakes_of(app).documents)
+    fakes_of(app).documents.objects.pop("in/x/attachment-2")
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         gone = await http.get("/tracklog/i3/download/attachment/2")
@@ -190,9 +188,9 @@ async def test_a_document_out_of_range_or_gone_is_said_so(app: Any) -> None:
 
 
 async def test_a_message_of_one_document_lists_no_more(app: Any) -> None:
-    detail = several(wiring.of(app).documents)
+    detail = several(fakes_of(app).documents)
     del detail["attachments"]  # as from a tracklog-svc before attachments
-    wiring.of(app).backends.tracklog.details["i1"] = detail
+    fakes_of(app).backends.tracklog.details["i1"] = detail
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         page = (await http.get("/tracklog/i1")).text

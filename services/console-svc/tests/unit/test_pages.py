@@ -19,7 +19,16 @@ from as2bus.console.settings import ConsoleSettings
 from as2bus.console.wiring import wiring
 from as2bus.shared.db import create_engine
 
-from .conftest import TOKEN, FakeBackends, FakeDocuments, FakeSender, client, csrf_of, sign_in
+from .conftest import (
+    TOKEN,
+    FakeBackends,
+    FakeDocuments,
+    FakeSender,
+    client,
+    csrf_of,
+    fakes_of,
+    sign_in,
+)
 
 
 async def test_pages_need_a_session_and_the_cookie_is_http_only(app: Any) -> None:
@@ -63,7 +72,7 @@ async def test_send_file_needs_the_operator_role_and_the_form_token(app: Any) ->
         data = {"csrf": csrf_of(form.text), "partnership": "p1", "subject": "PO 1"}
         sent = await admin.post("/send", data=data, files=files)
         assert sent.headers["location"] == "/sent/console-req-1"
-    ((body, fields),) = wiring.of(app).sender.sent
+    ((body, fields),) = fakes_of(app).sender.sent
     assert body == b"ISA*00~"
     assert (fields["station"], fields["partner"], fields["subject"]) == ("MYCO", "ACME", "PO 1")
 
@@ -90,7 +99,7 @@ async def test_the_csv_export_has_every_page_of_the_filtered_list(app: Any) -> N
     rows = list(csv.reader(io.StringIO(answer.text)))
     assert rows[0][:3] == ["created_at", "updated_at", "direction"]
     assert [r[5] for r in rows[1:]] == ["a.x12", "b.x12", 'c, "quoted".x12']
-    tracklog = wiring.of(app).backends.tracklog
+    tracklog = fakes_of(app).backends.tracklog
     asked = [params for path, params in tracklog.asked if "messages" in path]
     assert [a.get("cursor") for a in asked] == [None, "page-2"]  # the page's own cursor dropped
 
@@ -148,5 +157,6 @@ async def test_the_proxys_groups_decide_the_role_each_time(proxied: Any) -> None
         now_ops = {**admin, "X-Forwarded-Groups": "as2-ops"}
         assert (await http.get("/send", headers=now_ops)).status_code == 200
         user = await wiring.of(proxied).accounts._repo.user_by_email("cy@example.com")
+        assert user is not None
         assert user.role is Role.OPERATOR
         assert user.password_hash is None  # cannot sign in with a password

@@ -14,7 +14,7 @@ from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS, SEND_SUBJECT, SendRequest
 
-from .conftest import FakeDocuments, client, csrf_of, sign_in
+from .conftest import FakeDocuments, client, csrf_of, fakes_of, sign_in
 
 
 class FakeBus:
@@ -37,7 +37,7 @@ class FakeBus:
 def bus(app: Any) -> FakeBus:
     """The app with the real Sender on a fake bus and the app's fake object store."""
     found = FakeBus()
-    wiring.replace(app, sender=Sender(found, wiring.of(app).documents))  # type: ignore[arg-type]
+    wiring.replace(app, sender=Sender(found, fakes_of(app).documents))  # type: ignore[arg-type]
     return found
 
 
@@ -73,7 +73,7 @@ async def test_two_files_go_as_one_message_the_first_its_document(app: Any, bus:
     assert (request.filename, request.content_type) == ("po.x12", "application/edi-x12")
     (attachment,) = request.attachments
     assert (attachment.filename, attachment.content_type) == ("drawing.pdf", "application/pdf")
-    store: FakeDocuments = wiring.of(app).documents
+    store: FakeDocuments = fakes_of(app).documents
     assert request.document is not None
     assert attachment.document is not None
     assert store.objects[request.document.name] == b"ISA*00~ST*850~"
@@ -125,7 +125,7 @@ async def test_files_it_cannot_send_are_refused_in_a_sentence_and_nothing_is_sto
     assert f'<p class="error" role="alert">{error}</p>' in answer.text
     assert '<form class="card" method="post" action="/send"' in answer.text  # the form again
     assert bus.published == []
-    assert wiring.of(app).documents.objects == {}
+    assert fakes_of(app).documents.objects == {}
 
 
 async def test_exactly_the_most_files_a_message_holds_are_sent(app: Any, bus: FakeBus) -> None:
@@ -177,8 +177,8 @@ async def post_resend(app: Any) -> Any:
 
 
 async def test_a_resend_sends_every_document_again_in_order(app: Any, bus: FakeBus) -> None:
-    original = sent_with_attachments(wiring.of(app).documents)
-    wiring.of(app).backends.tracklog.details["m1"] = original
+    original = sent_with_attachments(fakes_of(app).documents)
+    fakes_of(app).backends.tracklog.details["m1"] = original
     answer = await post_resend(app)
     assert answer.status_code == 303
     ((request, _),) = bus.published
@@ -208,13 +208,13 @@ NOT_KEPT = {
 async def test_a_resend_with_a_document_not_kept_says_which_and_sends_nothing(
     app: Any, bus: FakeBus, gone: str, error: str
 ) -> None:
-    store: FakeDocuments = wiring.of(app).documents
+    store: FakeDocuments = fakes_of(app).documents
     if gone == "inline":  # a document the gateway kept in its database
         original = sent_with_attachments(store, document=None)
     else:
         original = sent_with_attachments(store)
         del store.objects["console/r1/1"]
-    wiring.of(app).backends.tracklog.details["m1"] = original
+    fakes_of(app).backends.tracklog.details["m1"] = original
     answer = await post_resend(app)
     assert answer.status_code == 200
     assert f"Cannot resend: {error}" in answer.text

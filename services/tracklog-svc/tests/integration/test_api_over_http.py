@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from as2bus.contracts import CertExpiring, CertExpiry, Event
-from as2bus.testing.tracklog import T0, in_memory, inbound, outbound, rejected
+from as2bus.testing.tracklog import T0, Mdn, in_memory, inbound, outbound, rejected
 from as2bus.tracklog.domain import MessageState
 
 from .conftest import client, publish, wait_applied
@@ -34,7 +34,7 @@ def dataset() -> list[Event]:
         elif n % 8 == 6:
             events += outbound(f"<out{n}@myco>", **where, retries=1, fail="CERT_HAS_EXPIRED: x")
         else:
-            mdn = ("processed", "processed/warning")[n % 4 == 2]
+            mdn: Mdn = "processed/warning" if n % 4 == 2 else "processed"
             events += outbound(f"<out{n}@myco>", **where, mdn=mdn, step=timedelta(seconds=n + 1))
     events.append(rejected(direction="outbound", request_id="req-x", at=T0 + timedelta(hours=3)))
     expiry = CertExpiry(certificate_id=uuid.uuid4(), alias="acme", kind="partner",

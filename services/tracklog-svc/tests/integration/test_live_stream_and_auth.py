@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -17,7 +17,9 @@ from .conftest import client, publish
 __all__ = ["client"]  # the fixture, used by name
 
 
-async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+async def sse_events(
+    response: httpx.Response,
+) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
     """(event, data) of each Server-Sent Event; comments (keep-alives) are skipped."""
     kind, data = "message", ""
     async for line in response.aiter_lines():

@@ -55,8 +55,10 @@ def latest(rows: list[MessageState], statuses: list[str]) -> str | None:
 
 async def one_by_one(api: httpx.AsyncClient, partner: str, statuses: list[str]) -> Any:
     """The latest message as the console asked for it before, one partner at a time."""
-    params = {"partner": partner, "direction": "outbound", "status": statuses, "limit": 1,
-              "sort": "updated_at"}  # fmt: skip
+    params: dict[str, str | int | list[str]] = {
+        "partner": partner, "direction": "outbound", "status": statuses, "limit": 1,
+        "sort": "updated_at",
+    }  # fmt: skip
     items = (await api.get("/api/v1/messages", params=params)).json()["items"]
     return items[0]["id"] if items else None
 

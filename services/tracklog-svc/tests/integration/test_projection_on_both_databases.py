@@ -9,6 +9,7 @@ from typing import Any
 
 import nats
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event
 from as2bus.shared.db import create_engine, session_factory
@@ -98,14 +99,20 @@ async def test_a_lifecycle_as_it_happens_and_its_timeline(nats_url: str, migrate
 
 
 class FailsOnce(Projector):
-    """Fails its first batch after writing it, as a database error at commit would."""
+    """Fails its first batch after writing it, as a database error at commit would.
+    (``Projector._save`` is static, so the flag is the class's: one FailsOnce at a time.)"""
 
     failed = False
 
-    async def _save(self, *args: Any) -> None:
-        await super()._save(*args)
-        if not self.failed:
-            self.failed = True
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions)
+        FailsOnce.failed = False
+
+    @staticmethod
+    async def _save(*args: Any) -> None:
+        await Projector._save(*args)
+        if not FailsOnce.failed:
+            FailsOnce.failed = True
             raise RuntimeError("the database went away")
 
 

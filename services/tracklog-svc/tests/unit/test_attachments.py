@@ -53,8 +53,11 @@ def test_one_document_keeps_none_and_the_timeline_says_how_many() -> None:
 def test_the_detail_lists_them_with_their_sizes() -> None:
     row = only(inbound("<m@acme>", attachments=MORE))
     detail = MessageDetail.model_validate(row.__dict__ | {"timeline": []})
-    assert [(a.filename, a.content_type, a.size, a.document["name"])
-            for a in detail.attachments] == [
+    listed = []
+    for a in detail.attachments:
+        assert a.document is not None
+        listed.append((a.filename, a.content_type, a.size, a.document["name"]))
+    assert listed == [
         ("invoice.xml", "application/xml", 10, "in/<m@acme>/attachment-1"),
         (None, "application/pdf", 8, "in/<m@acme>/attachment-2"),
     ]  # fmt: skip

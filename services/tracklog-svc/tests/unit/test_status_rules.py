@@ -15,6 +15,7 @@ from as2bus.contracts import (
     MdnFacts,
     MdnReceived,
     MdnReport,
+    MdnSent,
     MessageFailed,
     MessageQueued,
     MessageRetrying,
@@ -52,7 +53,7 @@ def only(events: list[Event]) -> MessageState:
     ],
 )  # fmt: skip
 def test_an_outbound_lifecycle_ends_in_the_status_an_operator_expects(
-    kwargs: dict[str, object], status: str, code: str | None
+    kwargs: dict[str, Any], status: str, code: str | None
 ) -> None:
     row = only(outbound("<m1@myco>", **kwargs))
     assert (row.status, row.error_code) == (status, code)
@@ -101,6 +102,7 @@ def test_an_inbound_message_from_receipt_to_mdn() -> None:
     assert (row.status, row.mdn_error) == ("mdn-failed", "HTTP 502")
     assert row.error_code == "mdn-undelivered"
     later = inbound("<p1@acme>", mdn_mode="async", at=T0 + timedelta(minutes=1))[1]
+    assert isinstance(later, MdnSent)
     retried = later.model_copy(update={"data": later.data.model_copy(update={"attempts": 2})})
     assert only([retried, *events]).status == "mdn-sent"
 
