@@ -197,10 +197,29 @@ class ReceivedMdn:
     verified_by: bytes | None = None  # the certificate (PEM) that verified the signature
 
 
+#: The longest reason an error keeps. Ours are a line or two; what makes one longer is a
+#: partner's value it quotes (a header field, a boundary, an OID: the fuzzer sent a 70 KB
+#: one), cut short here so that the refusal, its MDN, its event and its log line stay
+#: readable whatever was sent.
+REASON_LIMIT = 1000
+
+
+def shown_reason(reason: str, limit: int = REASON_LIMIT) -> str:
+    """``reason`` as a person can read it whatever a partner's value it quotes holds:
+    characters that do not print (control characters, a binary header field) escaped as
+    ``\\x13``, and only its first ``limit`` characters, saying how long it was."""
+    if not reason.isprintable():
+        reason = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in reason)
+    if len(reason) <= limit:
+        return reason
+    return f"{reason[:limit]}... ({len(reason)} characters in all)"
+
+
 class As2Error(Exception):
     """A message could not be processed; ``modifier`` goes into the negative MDN."""
 
     def __init__(self, modifier: Modifier, reason: str) -> None:
+        reason = shown_reason(reason)
         super().__init__(f"{modifier}: {reason}")
         self.modifier = modifier
         self.reason = reason
@@ -213,6 +232,9 @@ class UnknownPartyError(As2Error):
 
 class MdnError(ValueError):
     """An MDN could not be read or verified (wrong signature, not an MDN, no original id)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(shown_reason(reason))
 
 
 Headers = Mapping[str, str]

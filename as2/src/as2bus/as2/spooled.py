@@ -69,6 +69,18 @@ SIGNATURE_LIMIT = 4 << 20  # a detached signature part (or a SignedData's rest) 
 #: The most documents in one multipart/related (each is an object in memory).
 
 
+#: How much of a layer a message parsed in memory (``parse_message``) keeps in memory; the
+#: rest goes to a temporary file. A small body may inflate to the payload limit (1 GiB by
+#: default in inbound-svc): a compression bomb outside the signature, which anyone can
+#: encrypt for us, held 1 GiB of memory until it was refused (found by the fuzzer).
+MEMORY_FILE_BYTES = 8 << 20
+
+
+def _memory_file() -> BinaryIO:
+    # closed as the ones of temp_file are
+    return cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=MEMORY_FILE_BYTES))
+
+
 def parse_spooled(
     headers: Mapping[str, str],
     body: BinaryIO,
@@ -92,9 +104,9 @@ def parse_message(
     lookup: PartyLookup,
     max_payload_bytes: int = 500 * 1024 * 1024,
 ) -> ReceivedMessage:
-    """``parse_spooled`` on a body in memory, with in-memory files; the document in
-    ``payload``."""
-    message = _parse(headers, io.BytesIO(body), lookup, max_payload_bytes, io.BytesIO)
+    """``parse_spooled`` on a body in memory, with files held in memory up to
+    ``MEMORY_FILE_BYTES`` each (then on disk); the document in ``payload``."""
+    message = _parse(headers, io.BytesIO(body), lookup, max_payload_bytes, _memory_file)
     kept = message.payload_file
     assert kept is not None
     spooled = [kept, *(a.payload_file for a in message.attachments if a.payload_file)]

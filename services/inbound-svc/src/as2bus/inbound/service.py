@@ -354,12 +354,14 @@ class Receiver:
         summary = as2.summarize_request(headers)
         partner = self._parties.partner_by_as2_id(summary.as2_from or "")
         if partner is None:
-            return Answer.text(403, f"unknown-trading-partner: {summary.as2_from!r}")
+            # The partner's header, shown bounded and printable (the fuzzer sent 9 KB of it).
+            shown = as2.model.shown_reason(repr(summary.as2_from), limit=200)
+            return Answer.text(403, f"unknown-trading-partner: {shown}")
         if self._parties.station_by_as2_id(summary.as2_to or "") is None:
             return Answer.text(
                 403,
-                f"unknown-trading-partner: the MDN is addressed to {summary.as2_to!r}, "
-                "none of our stations",
+                "unknown-trading-partner: the MDN is addressed to "
+                f"{as2.model.shown_reason(repr(summary.as2_to), limit=200)}, none of our stations",
             )
         certs = await self._parties.mdn_verify_certs(partner)
         try:

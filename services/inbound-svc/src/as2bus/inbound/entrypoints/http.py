@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
 from as2bus import as2
 from as2bus.inbound.wiring import wiring
@@ -79,12 +80,19 @@ async def _chunks(request: Request, idle_seconds: float) -> AsyncIterator[bytes]
         except TimeoutError:
             reason = f"no bytes of the request body for {idle_seconds:g} s"
             raise Refused(408, reason, close=True) from None
+        except ClientDisconnect:
+            # The client went away mid-body, or the server gave up on it (uvicorn ends a
+            # request whose chunked framing is broken this way, after answering 400 itself):
+            # nothing to answer, and nothing that should reach the log as an error.
+            reason = "the request body ended before it was complete (the client went away)"
+            raise Refused(400, reason, close=True) from None
         yield chunk
 
 
 async def read_body(request: Request, spooling: Spooling, limits: BodyLimits) -> bytes | BinaryIO:
     """The request body: bytes, or an open temporary file (position 0) when it is large.
-    Raises `Refused` for an MDN over its limit or a body that stops coming."""
+    Raises `Refused` for an MDN over its limit, a body that stops coming, or one whose
+    client went away before its end."""
     headers = request.headers
     mdn_limit = _mdn_limit_refusal(limits.max_mdn_bytes)
     declared = headers.get("content-length", "")
