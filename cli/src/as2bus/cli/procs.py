@@ -3,7 +3,9 @@
 Each child runs in its own process group (a Ctrl-C in the terminal reaches only us, and we stop
 the children in order), is asked by Linux to die with us (``PR_SET_PDEATHSIG``, so even a
 SIGKILLed ``as2bus up`` leaves nothing behind), and has its output copied line by line to its
-log file and, prefixed with its name, to our terminal.
+log file and, prefixed with its name, to our terminal. A child that dies is started again by
+``as2bus up`` after a delay that doubles at each quick death (``Backoff``), as Kubernetes
+restarts a crashed container.
 """
 
 from __future__ import annotations
@@ -21,6 +23,38 @@ from pathlib import Path
 
 _ECHO = threading.Lock()
 PR_SET_PDEATHSIG = 1
+#: Restart delays: 1 s, 2 s, 4 s ... up to 30 s; back to 1 s once a child stayed up 60 s.
+BACKOFF_FIRST, BACKOFF_CAP, BACKOFF_RESET_AFTER = 1.0, 30.0, 60.0
+
+
+class Backoff:
+    """How long to wait before restarting a child that died after running ``ran_for`` s."""
+
+    def __init__(
+        self,
+        first: float = BACKOFF_FIRST,
+        cap: float = BACKOFF_CAP,
+        reset_after: float = BACKOFF_RESET_AFTER,
+    ) -> None:
+        self.first, self.cap, self.reset_after = first, cap, reset_after
+        self._next = first
+
+    def delay(self, ran_for: float) -> float:
+        if ran_for >= self.reset_after:  # it had recovered: a new incident starts over
+            self._next = self.first
+        delay = self._next
+        self._next = min(self.cap, self._next * 2)
+        return delay
+
+
+def exit_reason(code: int) -> str:
+    """``exit code 1`` or ``killed by SIGKILL`` (Popen's negative return codes)."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def die_with_parent() -> Callable[[], None]:
@@ -49,9 +83,16 @@ class Child:
         self.tail: collections.deque[str] = collections.deque(maxlen=20)
         self.proc: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
+        self.started_at = 0.0  # time.monotonic() of the last start
+        self.starts = 0
+        self.backoff = Backoff()
 
     def start(self) -> None:
-        mark = f"----- {time.strftime('%Y-%m-%d %H:%M:%S')} as2bus up starts {self.name}\n"
+        """Start it, or start it again once it has died (the same command and environment)."""
+        if self._pump is not None:
+            self._pump.join(timeout=2)  # the last one's output is copied before the mark
+        verb = "restarts" if self.starts else "starts"
+        mark = f"----- {time.strftime('%Y-%m-%d %H:%M:%S')} as2bus up {verb} {self.name}\n"
         with self.log_path.open("ab") as log:  # runs append: mark where this one begins
             log.write(mark.encode())
         self.proc = subprocess.Popen(
@@ -63,6 +104,7 @@ class Child:
             process_group=0,
             preexec_fn=die_with_parent(),
         )
+        self.started_at, self.starts = time.monotonic(), self.starts + 1
         self._pump = threading.Thread(target=self._copy_output, name=self.name, daemon=True)
         self._pump.start()
 

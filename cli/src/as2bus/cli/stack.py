@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import IO, Annotated
@@ -19,7 +20,7 @@ import typer
 from as2bus.cli.client import CliError
 from as2bus.cli.console_admin import first_admin
 from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, set_up_demo
-from as2bus.cli.procs import Child, echo
+from as2bus.cli.procs import Child, echo, exit_reason
 from as2bus.cli.stack_nats import nats_passwords, password_env, user_url, write_nats_conf
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
@@ -45,6 +46,7 @@ class Stack:
         self.nats_url = f"nats://127.0.0.1:{nats_port}"
         self.services = installed()
         self.children: list[Child] = []
+        self.probes: dict[str, Callable[[], bool]] = {}  # each child's readiness
         self._lock_file: IO[str] | None = None
         self.width = max([len("nats"), *(len(s.name) for s in self.services)])
 
@@ -61,10 +63,13 @@ class Stack:
                     f"nats-server running? Stop it, or choose another port with {option}."
                 )
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str], probe: Callable[[], bool]
+    ) -> Child:
         child = Child(name, argv, env, self.data / "logs" / f"{name}.log", self.width)
         child.start()
         self.children.append(child)
+        self.probes[name] = probe
         return child
 
     def _lock(self) -> None:
@@ -89,8 +94,8 @@ class Stack:
         argv = [str(binary), "-c", str(write_nats_conf(self.data)), "-js"]
         argv += ["-a", "127.0.0.1", "-p", str(self.nats_port), "-sd", str(self.data / "nats")]
         echo(f"starting nats-server on {self.nats_url} (a user per service, no anonymous client)")
-        nats = self._spawn("nats", argv, {**os.environ, **password_env(passwords)})
         probe = functools.partial(nats_ready, self.nats_port)
+        nats = self._spawn("nats", argv, {**os.environ, **password_env(passwords)}, probe)
         if not wait_ready(nats, "nats-server", probe, stopping, NATS_START_TIMEOUT):
             return False
         for service in self.services:
@@ -108,8 +113,9 @@ class Stack:
                 env["AS2BUS_DATABASE_URL"] = service.database.format(data=self.data)
             env.update(self._service_env(service))
             echo(f"starting {service.name} on http://127.0.0.1:{port}")
-            child = self._spawn(service.name, [sys.executable, "-m", service.module], env)
             probe = functools.partial(service_ready, port)
+            argv = [sys.executable, "-m", service.module]
+            child = self._spawn(service.name, argv, env, probe)
             if not wait_ready(child, service.name, probe, stopping, SERVICE_START_TIMEOUT):
                 return False
         return True
@@ -157,13 +163,31 @@ class Stack:
         intro = "Loopback demo created" if created else "Loopback demo (if you kept it)"
         return f"{intro}: {DEMO_FROM} sends to {DEMO_TO} through this gateway. Try:\n  {TRY_IT}\n"
 
-    def watch(self, stopping: threading.Event) -> Child | None:
-        """Wait for a stop request (None) or for a child to die (that child)."""
+    def watch(self, stopping: threading.Event) -> None:
+        """Until a stop is requested, restart each child that dies, as the platform would: the
+        others keep running, and the dead one starts again after its backoff (1 s, 2 s, 4 s...
+        30 s at most; 1 s again once it had stayed up a minute). Called from the main thread:
+        a child's PR_SET_PDEATHSIG watches the thread that started it."""
+        due: dict[str, float] = {}  # dead child -> when it starts again
+        coming_back: set[str] = set()  # restarted, not ready yet
         while not stopping.wait(0.2):
             for child in self.children:
-                if child.exit_code() is not None:
-                    return child
-        return None
+                now, code = time.monotonic(), child.exit_code()
+                if code is not None and child.name not in due:
+                    delay = child.backoff.delay(now - child.started_at)
+                    due[child.name] = now + delay
+                    coming_back.discard(child.name)
+                    echo(
+                        f"{child.name} died ({exit_reason(code)}); restarting it in {delay:g} s "
+                        f"(its log: {child.log_path})"
+                    )
+                elif code is not None and now >= due[child.name]:
+                    del due[child.name]
+                    child.start()
+                    coming_back.add(child.name)
+                elif code is None and child.name in coming_back and self.probes[child.name]():
+                    coming_back.discard(child.name)
+                    echo(f"{child.name} is ready again")
 
     def stop(self, hurry: threading.Event) -> None:
         """Services first (newest first), NATS last: SIGTERM, then SIGKILL after 10 s."""
@@ -204,7 +228,9 @@ def up(
 ) -> None:
     """Run the gateway locally: NATS and every installed service.
 
-    Ctrl-C stops it all; the data (and the secrets it was stored with) is kept for the next run.
+    A service (or nats-server) that dies is restarted, with a growing delay between quick
+    deaths; the others keep running. Ctrl-C stops it all; the data (and the secrets it was
+    stored with) is kept for the next run.
     """
     stack = Stack(data_dir, nats_port, base_port)
     stopping, hurry = threading.Event(), threading.Event()
@@ -223,7 +249,6 @@ def up(
 
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {sig: signal.signal(sig, on_signal) for sig in handled}
-    dead = None
     try:
         if stack.start(stopping):
             demo = stack.demo() if with_demo else None
@@ -232,17 +257,9 @@ def up(
             for told in (demo, console):
                 if told is not None:
                     echo(told)
-            dead = stack.watch(stopping)
-        if dead is not None:
-            typer.echo(
-                f"error: {dead.name} exited unexpectedly (code {dead.exit_code()}); "
-                f"its last log lines ({dead.log_path}):\n{dead.last_lines()}",
-                err=True,
-            )
+            stack.watch(stopping)
     finally:
         stack.stop(hurry)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if dead is not None:
-        raise typer.Exit(1)
     echo("as2bus stopped; data kept in " + str(stack.data))
