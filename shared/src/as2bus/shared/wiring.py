@@ -65,7 +65,8 @@ class Wiring(Generic[T]):
 
     def uninstall(self, app: Starlette) -> None:
         """Forget the app's components (nothing happens if none are installed)."""
-        with contextlib.suppress(AttributeError):
+        # Starlette's State raises KeyError for an attribute it never had (not AttributeError).
+        with contextlib.suppress(AttributeError, KeyError):
             delattr(app.state, self._key)
 
     @contextlib.contextmanager

@@ -36,6 +36,7 @@ class Workers:
         workers: int,
         clock: Callable[[], datetime],
         lease_renewal_seconds: float,
+        deadline_check_seconds: float = 5.0,
     ) -> None:
         self._claims = claims
         self._config = config
@@ -44,6 +45,7 @@ class Workers:
         self._free = workers  # sending slots of this replica not in use
         self._clock = clock
         self._lease_renewal_seconds = lease_renewal_seconds
+        self._deadline_check_seconds = deadline_check_seconds
         self._sending: dict[asyncio.Task[Any], Message] = {}  # task → the message as claimed
         self._stopping = False
         self._loop_ended = asyncio.Event()  # no claim in progress or to come
@@ -64,9 +66,9 @@ class Workers:
                 self.wake.clear()
                 if self._free:  # with every slot busy, a finished send wakes us
                     await self.dispatch()
-                if time.monotonic() - last_deadline_check > 5:
+                if time.monotonic() - last_deadline_check > self._deadline_check_seconds:
                     last_deadline_check = time.monotonic()
-                    await self._settlement.expire_deadlines()
+                    await self._expire_deadlines()
                 # dispatch() claimed all it could; what changes that is a commit (a new
                 # message, a retry due), a finished send or, for a rate limit, time.
                 with contextlib.suppress(TimeoutError):  # not wait_for: see OutboxRelay.run
@@ -111,6 +113,14 @@ class Workers:
                     log.info("released %s for an immediate retry", message.message_id)
             except Exception:  # the lease runs out instead: the message is retried then
                 log.warning("releasing %s failed", message.message_id, exc_info=True)
+
+    async def _expire_deadlines(self) -> None:
+        """Like a dispatch, a database that is away for a moment must not end the loop: make
+        chaos saw sending stop for good after a PostgreSQL restart when this raised."""
+        try:
+            await self._settlement.expire_deadlines()
+        except Exception:
+            log.exception("checking async-MDN deadlines failed; checking again shortly")
 
     async def dispatch(self) -> None:
         """Claim, partner by partner, as many due messages as the free slots and the
