@@ -81,14 +81,19 @@ check() {
     echo "$status" >"$out/$n.rc"
 }
 
-# Cold: the first suite alone, then the others start from its cache.
-seed="$(ls -dt "$cache_root"/*/ 2>/dev/null | head -n 1 || true)"
+# The seed of the caches not made yet: the root suite's, which imports nearly every library
+# (its tests start the whole stack); else any. On a cold start, that suite runs first, alone.
+seed="$(cache_of .)"
+[[ -d "$seed" ]] || seed="$(ls -dt "$cache_root"/*/ 2>/dev/null | head -n 1 || true)"
 seed="${seed%/}"
-first=0
+done_first=-1
 if [[ -z "$seed" ]]; then
-    check 0 "${suites[0]}"
-    seed="$(cache_of "${suites[0]}")"
-    first=1
+    done_first=0
+    for n in "${!suites[@]}"; do
+        [[ "${suites[n]}" == "." ]] && done_first=$n
+    done
+    check "$done_first" "${suites[done_first]}"
+    seed="$(cache_of "${suites[done_first]}")"
 fi
 for dir in "${suites[@]}"; do
     cache="$(cache_of "$dir")"
@@ -96,7 +101,8 @@ for dir in "${suites[@]}"; do
         cp -a "$seed" "$cache"
     fi
 done
-for ((n = first; n < ${#suites[@]}; n++)); do
+for n in "${!suites[@]}"; do
+    [[ $n -eq $done_first ]] && continue
     while [[ $(jobs -rp | wc -l) -ge $parallel ]]; do
         wait -n || true
     done
