@@ -8,6 +8,7 @@ import base64
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from as2bus import as2
 from as2bus.contracts import (
@@ -23,6 +24,7 @@ from as2bus.contracts import (
     SendRequest,
 )
 from as2bus.outbound.domain import Message
+from as2bus.outbound.settle import MdnBeforeItsMessage
 from as2bus.shared.bus.documents import mdn_object_name, sent_object_name
 
 from ..fakes import FakeUnitOfWork
@@ -250,6 +252,21 @@ async def test_an_async_mdn_settles_the_message_it_is_for_once() -> None:
     assert done.data.mdn is not None
     assert done.data.mdn.mode == "async"
     assert world.store.stored(message.message_id).content is None
+
+
+async def test_an_async_mdn_that_overtakes_its_send_is_kept_for_later_not_dropped() -> None:
+    """The partner's MDN can arrive before the sender has recorded its POST's 2xx: the
+    message is still ``sending``. The MDN must come again (the bus redelivers it), and then
+    settle the message like any other."""
+    world = outbound(mdn_mode="async")
+    message = await claimed(world, await accepted(world))
+    early = async_report(world, message, mic="not known yet=")
+    with pytest.raises(MdnBeforeItsMessage, match=message.message_id):
+        await world.settlement.mdn_received(early)
+    assert world.store.stored(message.message_id).status == "sending"
+    assert world.store.of_type(MessageDelivered) == []
+    assert await world.sender.send(message) == "awaiting-mdn"
+    assert await world.settlement.mdn_received(async_report(world, message)) == "delivered"
 
 
 async def test_an_async_mdn_for_another_mic_fails_the_message() -> None:

@@ -1,5 +1,10 @@
 """Async MDNs and their deadlines: a message ``awaiting-mdn`` is settled by the MdnReceived
-that inbound-svc publishes when the partner's MDN arrives, or by its deadline."""
+that inbound-svc publishes when the partner's MDN arrives, or by its deadline.
+
+A partner may answer with its async MDN before the sender has committed ``awaiting-mdn``
+(the POST's 2xx and the MDN's own POST race; ``make chaos`` saw it about once in 120
+messages on loopback). The message is then still ``sending``: the MDN is not settled and not
+dropped either, but handled again a moment later (``MdnBeforeItsMessage``, redelivered)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,11 @@ from as2bus.contracts import DocumentRef, MdnReport
 from as2bus.outbound.domain import Message
 from as2bus.outbound.metrics import FAILED, SENT, TIME_TO_MDN
 from as2bus.outbound.ports import Documents, UnitsOfWork
+
+
+class MdnBeforeItsMessage(Exception):
+    """An async MDN for a message of ours that is still being sent: handle it again later
+    (the bus handler has it delivered again after a delay; nothing is wrong)."""
 
 
 class Settlement:
@@ -32,6 +42,10 @@ class Settlement:
             return None  # sync MDNs are settled by the sender itself
         async with self._units_of_work() as uow:
             message = await uow.messages.get(report.original_message_id)
+            if message is not None and message.status == "sending":
+                raise MdnBeforeItsMessage(
+                    f"the MDN for {message.message_id} came before its send was recorded"
+                )
             if message is None or message.status != "awaiting-mdn":
                 # Not ours, or already settled (a redelivered event, a late or second MDN).
                 if report.raw is not None and _unowned(message):

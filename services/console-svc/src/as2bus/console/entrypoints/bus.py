@@ -14,6 +14,7 @@ from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.domain.audit import audit_entry
 from as2bus.contracts import UnknownEventError, parse_event
 from as2bus.contracts.subjects import EVENTS_STREAM
+from as2bus.shared.bus.redelivery import redelivered_later
 
 CHANGE_SUBJECTS = {
     "console-audit-config": "as2.evt.config.>",
@@ -50,4 +51,6 @@ def register_consumers(
                 return  # a type this console does not know: nothing to record
             entry = audit_entry(event.model_dump(mode="json"))
             if entry is not None:
-                await trail().record(entry)
+                # the database away: recorded later, not dropped (faststream's default)
+                async with redelivered_later(broker.context, "an audit entry"):
+                    await trail().record(entry)

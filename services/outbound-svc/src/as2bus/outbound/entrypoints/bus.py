@@ -2,7 +2,9 @@
 
 Both are durable pull consumers, so every replica shares the work and a restart continues
 where the last acknowledged message was. Each takes the raw body: a malformed command is
-refused with a MessageRejected instead of being redelivered forever.
+refused with a MessageRejected instead of being redelivered forever. A handler that fails
+(the database away) has its message delivered again after a growing delay
+(``redelivered_later``): faststream's default would drop it.
 
 The body comes from a decoder (``_raw_body``) rather than by asking for the ``NatsMessage``:
 fast_depends resolves a context parameter with a synchronous call, which it runs on a worker
@@ -18,7 +20,8 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from as2bus.contracts import SEND_SUBJECT, MdnReceived, UnknownEventError, parse_event
 from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
 from as2bus.outbound.accept import Acceptor
-from as2bus.outbound.settle import Settlement
+from as2bus.outbound.settle import MdnBeforeItsMessage, Settlement
+from as2bus.shared.bus.redelivery import redelivered_later
 
 
 async def _raw_body(msg: NatsMessage) -> bytes:
@@ -47,7 +50,8 @@ def register_consumers(
         description="Send requests from other systems (as2.cmd.send), consumed once.",
     )
     async def on_send(body: bytes) -> None:
-        await acceptor().accept_raw(body)
+        async with redelivered_later(broker.context, "a send request"):
+            await acceptor().accept_raw(body)
 
     @broker.subscriber(
         MdnReceived.subject,
@@ -65,4 +69,6 @@ def register_consumers(
         except UnknownEventError:
             return
         if isinstance(event, MdnReceived):
-            await settlement().mdn_received(event.data)
+            early = (MdnBeforeItsMessage,)  # its message still being sent: in a moment
+            async with redelivered_later(broker.context, "an async MDN", not_yet=early):
+                await settlement().mdn_received(event.data)

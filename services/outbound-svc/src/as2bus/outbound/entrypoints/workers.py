@@ -119,8 +119,8 @@ class Workers:
         chaos saw sending stop for good after a PostgreSQL restart when this raised."""
         try:
             await self._settlement.expire_deadlines()
-        except Exception:
-            log.exception("checking async-MDN deadlines failed; checking again shortly")
+        except Exception as err:
+            _passing("checking async-MDN deadlines failed; checking again shortly", err)
 
     async def dispatch(self) -> None:
         """Claim, partner by partner, as many due messages as the free slots and the
@@ -140,8 +140,8 @@ class Workers:
                         task.add_done_callback(self._forget)
                     if not claimed:
                         break
-        except Exception:
-            log.exception("dispatching failed; retrying shortly")
+        except Exception as err:
+            _passing("dispatching failed; retrying shortly", err)
 
     def _forget(self, task: asyncio.Task[Any]) -> None:
         self._sending.pop(task, None)
@@ -174,3 +174,12 @@ class Workers:
                     return
             except Exception:  # database briefly away: the lease has slack, try again
                 log.warning("renewing the lease on %s failed", message.message_id, exc_info=True)
+
+
+def _passing(what: str, err: Exception) -> None:
+    """One line for what is usually a passing fault (the database away for a moment): a
+    traceback every quarter of a second buried the rest of the log during an outage. The
+    traceback is still there at DEBUG."""
+    first = (str(err).strip().splitlines() or [""])[0][:300]
+    log.warning("%s: %s%s", what, type(err).__name__, f": {first}" if first else "")
+    log.debug("%s", what, exc_info=err)
