@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ class Service(ServiceProcess):
 
 
 class Stack:
+    #: The PostgreSQL server's settings (None: the tests' fast, throw-away ones).
+    pg_settings: Sequence[str] | None = None
+
     def __init__(
         self,
         *,
@@ -89,7 +93,7 @@ class Stack:
     def _start(self) -> None:
         self.nats = LocalNats()
         if self.use_postgres:
-            self.pg = LocalPostgres()
+            self.pg = LocalPostgres(self.pg_settings)
         config = self._spawn("config-svc", "as2bus.config")
         cert = self._spawn("cert-svc", "as2bus.cert")
         self._start_all([config, cert])

@@ -10,7 +10,7 @@ import signal
 import time
 
 from as2bus.testing.infra import (
-    PG_SETTINGS,
+    CRASH_SAFE_PG_SETTINGS,
     LocalNats,
     LocalPostgres,
     _spawn,
@@ -22,6 +22,8 @@ NATS, POSTGRES = "nats-server", "postgres"
 
 
 class ChaosStack(Stack):
+    pg_settings = CRASH_SAFE_PG_SETTINGS  # the server is killed: no commit may be lost
+
     def targets(self) -> list[str]:
         names = [s.name for s in self.services] + [NATS]
         return [*names, POSTGRES] if self.pg is not None else names
@@ -68,7 +70,7 @@ class ChaosStack(Stack):
         argv: list[object] = [pg.bindir / "postgres", "-D", pg.workdir / "data"]
         argv += ["-p", pg.port, "-h", pg.host]
         argv += ["-k", pg.workdir / "sock"]
-        argv += [arg for setting in PG_SETTINGS for arg in ("-c", setting)]
+        argv += [arg for setting in pg.settings for arg in ("-c", setting)]
         account = _unprivileged_account() if os.geteuid() == 0 else None
         deadline = time.monotonic() + timeout
         while True:

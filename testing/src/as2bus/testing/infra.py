@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,11 @@ PG_IMAGE = os.environ.get("AS2BUS_PG_IMAGE", "postgres:16-alpine")
 START_TIMEOUT = 10.0
 # Durability is pointless for throw-away test data; these settings make DDL-heavy tests fast.
 PG_SETTINGS = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"]
+# For a server that is SIGKILLed on purpose (make chaos): with synchronous_commit off, a
+# commit is answered before its WAL leaves the server's memory, so a kill loses transactions
+# the client saw committed (tracklog-svc rows missing after the kill, its events acknowledged).
+# fsync and full-page writes only guard against the machine itself going down: still off.
+CRASH_SAFE_PG_SETTINGS = ["fsync=off", "full_page_writes=off", "max_connections=200"]
 PG_MISSING = (
     "No Docker engine and no PostgreSQL server binaries (initdb, postgres) in AS2BUS_PG_BINDIR "
     "or /usr/lib/postgresql/*/bin. Install them: `apt-get install postgresql`, or "
@@ -332,11 +337,12 @@ def _has_server(bindir: Path) -> bool:
 class LocalPostgres(_Postgres):
     backend = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Sequence[str] | None = None) -> None:
         bindir = find_pg_bindir()
         if bindir is None or not _has_server(bindir):
             raise RuntimeError(PG_MISSING)
         self.bindir, self.port = bindir, free_port()
+        self.settings = list(PG_SETTINGS if settings is None else settings)
         self.workdir = scratch_dir("as2bus-pg-")
         data, sockets, log = self.workdir / "data", self.workdir / "sock", self.workdir / "pg.log"
         sockets.mkdir()
@@ -352,7 +358,7 @@ class LocalPostgres(_Postgres):
             shutil.rmtree(self.workdir, ignore_errors=True)
             raise RuntimeError(f"initdb failed ({code}):\n{_tail(log)}")
         argv = [bindir / "postgres", "-D", data, "-p", self.port, "-h", self.host, "-k", sockets]
-        argv += [arg for setting in PG_SETTINGS for arg in ("-c", setting)]
+        argv += [arg for setting in self.settings for arg in ("-c", setting)]
         # SIGQUIT on our death = immediate shutdown, which also takes down the backends.
         self.proc = _spawn(argv, log, signal.SIGQUIT, account)
         try:
