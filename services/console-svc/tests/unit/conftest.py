@@ -42,6 +42,7 @@ class FakeTracklog(Backend):
         self.asked: list[Any] = []
         self.details: dict[str, dict[str, Any]] = {}
         self.certificates: list[dict[str, Any]] = []
+        self.listed: list[dict[str, Any]] = []  # the unfiltered list's one page
 
     async def get(self, path: str, params: Any = None) -> Any:
         self.asked.append((path, params))
@@ -53,7 +54,7 @@ class FakeTracklog(Backend):
             items = [{"filename": n, "partner": "ACME", "status": "delivered"} for n in names]
             return {"items": items, "next_cursor": "page-2" if first else None}
         if path == "/api/v1/messages":
-            return {"items": [], "next_cursor": None}
+            return {"items": self.listed, "next_cursor": None}
         if path == "/api/v1/certificates":
             return self.certificates
         if path.startswith("/api/v1/messages/"):

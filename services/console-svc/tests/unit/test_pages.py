@@ -104,6 +104,28 @@ async def test_the_csv_export_has_every_page_of_the_filtered_list(app: Any) -> N
     assert [a.get("cursor") for a in asked] == [None, "page-2"]  # the page's own cursor dropped
 
 
+async def test_a_request_refused_before_it_was_read_is_listed_without_none(app: Any) -> None:
+    """A send request that was not even JSON is rejected with no station, partner, file,
+    Message-ID or request id: the list and its page say so instead of printing "None"."""
+    unread = {"id": "f00d", "direction": "outbound", "status": "rejected", "attempts": 0,
+              "station": None, "partner": None, "filename": None, "message_id": None,
+              "request_id": None, "created_at": "2026-12-04T10:00:00+00:00",
+              "updated_at": "2026-12-04T10:00:00+00:00", "timeline": []}  # fmt: skip
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.listed = [unread]
+    tracklog.details["f00d"] = unread
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        listed = (await http.get("/tracklog")).text
+        detail = (await http.get("/tracklog/f00d")).text
+    row = listed[listed.index("<tbody>") : listed.index("</tbody>")]
+    assert "None" not in row
+    assert row.count("<td>—</td>") == 2  # station, partner
+    assert '<a href="/tracklog/f00d">a request that could not be read</a>' in row
+    assert "None" not in detail
+    assert "<h1>a request that could not be read" in detail
+
+
 @pytest.fixture
 async def proxied(tmp_path: Path) -> Any:
     """The console behind an authenticating proxy at 10.0.0.0/8."""
