@@ -1,4 +1,4 @@
-"""Memory figures of a process from /proc, and the machine's description."""
+"""Memory and CPU figures of a process from /proc, and the machine's description."""
 
 from __future__ import annotations
 
@@ -28,6 +28,47 @@ def reset_peak(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from field 3 (state) on: the name in field 2 may hold spaces."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """User + system CPU used by every thread of the process so far (0.0 once it is gone).
+    ``with_children``: also its child processes, those alive (PostgreSQL's backends, read
+    now) and those ended and reaped (counted in its cutime and cstime)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5): here from index 11
+    own = int(fields[11]) + int(fields[12])
+    if not with_children:
+        return own / CLOCK_TICKS
+    reaped = int(fields[13]) + int(fields[14])
+    alive = sum(cpu_seconds(child) for child in children(pid))
+    return (own + reaped) / CLOCK_TICKS + alive
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` right now."""
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    return [p for p in pids if (fields := _stat_fields(p)) is not None and int(fields[1]) == pid]
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
 
 
 def machine() -> dict[str, Any]:

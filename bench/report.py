@@ -28,6 +28,15 @@ def exchange_line(row: dict[str, Any]) -> str:
     )
 
 
+def cpu_line(row: dict[str, Any]) -> str:
+    cpu = row["max"]["cpu_ms"]
+    each = ", ".join(f"{k} {v}" for k, v in cpu.items() if k not in ("services", "machine_busy"))
+    return (
+        f"{'':>7} CPU ms per exchange in the burst: services {cpu['services']} ({each}); "
+        f"machine {cpu['machine_busy']:.0%} busy"
+    )
+
+
 def large_line(row: dict[str, Any]) -> str:
     peaks = ", ".join(f"{k} {v['peak_rss_mb']} MB" for k, v in row["services"].items())
     return (
@@ -94,6 +103,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {lat['p50']} | {lat['p95']} | {lat['p99']} | {ratios['to_rsa_ceiling']:.1%} "
             f"| {'' if plain is None else f'{plain}x'} |"
         )
+    lines += cpu_table(results["exchanges"])
     lines += [
         "",
         "| document | seconds | MB/s | ÷ crypto MB/s "
@@ -127,6 +137,28 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
+    """CPU per exchange during each burst (the maximum rate), each process in a column."""
+    if not rows or "cpu_ms" not in rows[0]["max"]:
+        return []
+    names = [k for k in rows[0]["max"]["cpu_ms"] if k not in ("services", "machine_busy")]
+    lines = [
+        "",
+        "CPU ms per exchange during the burst (all threads of each process, from /proc):",
+        "",
+        "| document | MDN | " + " | ".join(names) + " | all services | machine busy |",
+        "|---|---|" + "---|" * (len(names) + 2),
+    ]
+    for r in rows:
+        cpu = r["max"]["cpu_ms"]
+        lines.append(
+            f"| {size_label(r['size'])} | {r['mdn']} | "
+            + " | ".join(str(cpu.get(n, "")) for n in names)
+            + f" | **{cpu['services']}** | {cpu['machine_busy']:.0%} |"
+        )
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

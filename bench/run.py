@@ -37,6 +37,34 @@ FULL = Plan({KB: 300, 100 * KB: 200, 10 * MB: 20}, 20, [100 * MB], 2.0, [KB, 100
 QUICK = Plan({KB: 40, 100 * KB: 10, 10 * MB: 2}, 3, [20 * MB], 0.3, [KB, 100 * KB])
 
 
+def cpu_now(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each process of the stack, and by this one (the load
+    generator: it publishes the requests and reads the outcomes)."""
+    used = {s.name: procfs.cpu_seconds(s.pid) for s in stack.services}
+    assert stack.nats is not None
+    used["nats-server"] = procfs.cpu_seconds(stack.nats.pid)
+    if stack.pg is not None:  # the postmaster and its backends
+        used["postgres"] = procfs.cpu_seconds(stack.pg.proc.pid, with_children=True)
+    used["load generator"] = procfs.cpu_seconds(os.getpid())
+    return used
+
+
+def cpu_per_exchange(
+    stack: Stack, before: dict[str, float], ticks: tuple[int, int], delivered: int
+) -> dict[str, Any]:
+    """Milliseconds of CPU per delivered exchange, each process and the services together,
+    since ``before``; and how busy the whole machine was meanwhile."""
+    after, (busy, total) = cpu_now(stack), procfs.machine_ticks()
+    per = {
+        name: round(1000 * (after[name] - used) / max(delivered, 1), 2)
+        for name, used in before.items()
+    }
+    services = {s.name for s in stack.services}
+    per["services"] = round(sum(v for k, v in per.items() if k in services), 2)
+    per["machine_busy"] = round((busy - ticks[0]) / max(total - ticks[1], 1), 3)
+    return per
+
+
 async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
     rows = []
     async with Driver(stack.nats_url) as driver:
@@ -44,7 +72,9 @@ async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
         for size, count in plan.bursts.items():
             for mdn in ("sync", "async"):
                 timeout = 120 + count * size / MB
+                before, ticks = cpu_now(stack), procfs.machine_ticks()
                 top = summarize(await driver.burst(count, size, mdn, timeout))
+                top["cpu_ms"] = cpu_per_exchange(stack, before, ticks, top["delivered"])
                 rate = max(0.2, top["exchanges_per_s"] / 2)
                 steady = summarize(
                     await driver.steady(rate, plan.steady_seconds, size, mdn, timeout)
@@ -52,6 +82,7 @@ async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
                 steady["offered_per_s"] = round(rate, 2)
                 row = {"size": size, "mdn": mdn, "max": top, "half_load": steady}
                 print(report.exchange_line(row), flush=True)
+                print(report.cpu_line(row), flush=True)
                 rows.append(row)
     return rows
 
@@ -113,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     with Stack(postgres=args.postgres, keep=args.keep) as stack:
         results["stack"] = stack.describe()
         print(f"stack: {results['stack']} (logs: {stack.workdir})", flush=True)
+        results["cpu_processes"] = [s.name for s in stack.services] + ["nats-server"]
         results["exchanges"] = asyncio.run(exchanges(stack, plan))
         results["large"] = asyncio.run(large(stack, large_sizes))
     results["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]

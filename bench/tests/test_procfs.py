@@ -1,0 +1,42 @@
+"""The bench's CPU figures from /proc: a process's own threads, and a parent's children alive
+or reaped (how PostgreSQL's backends are counted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bench import procfs
+
+SPIN = "import time\nend = time.process_time() + {0}\nwhile time.process_time() < end: pass\n"
+
+
+def test_a_process_cpu_is_its_own_and_a_parents_includes_its_children() -> None:
+    # A child that spins 0.4 s of CPU, then sleeps: its CPU stays there however long we wait.
+    # (/proc counts in clock ticks, a little behind the clock the child spins on: 0.3 asked.)
+    child = subprocess.Popen([sys.executable, "-c", SPIN.format(0.4) + "time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while procfs.cpu_seconds(child.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        spent = procfs.cpu_seconds(child.pid)
+        assert 0.3 <= spent < 1.5  # the spin plus the interpreter's start
+        assert child.pid in procfs.children(os.getpid())
+        mine = procfs.cpu_seconds(os.getpid())
+        assert procfs.cpu_seconds(os.getpid(), with_children=True) >= mine + spent
+    finally:
+        child.kill()
+        child.wait()
+    assert procfs.cpu_seconds(child.pid) == 0.0  # gone
+
+
+def test_the_machine_is_busier_while_something_spins() -> None:
+    busy0, total0 = procfs.machine_ticks()
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    busy1, total1 = procfs.machine_ticks()
+    assert total1 > total0
+    assert busy1 - busy0 >= 0.25 * procfs.CLOCK_TICKS  # at least our spin
