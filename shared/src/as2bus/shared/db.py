@@ -115,7 +115,13 @@ def autocommit_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     """Sessions whose every statement commits on its own, for writes that are one statement
     each: no BEGIN and no COMMIT, two round trips fewer on PostgreSQL (where each waited
     10-35 ms for a busy backend in the benchmark). ``session.begin()`` still works and commits
-    nothing more. Never for several statements that must succeed or fail together."""
+    nothing more. Never for several statements that must succeed or fail together.
+
+    On SQLite, ordinary sessions: BEGIN and COMMIT cost no round trip there, while switching a
+    pooled connection to autocommit and back runs a PRAGMA each time (about 6 % of
+    inbound-svc's CPU in the benchmark's profile, issue 23)."""
+    if engine.dialect.name == "sqlite":
+        return session_factory(engine)
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
