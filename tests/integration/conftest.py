@@ -108,15 +108,22 @@ def inbound_svc(
 
 
 async def partnership_with_keys(
-    config_svc: ServiceProcess, cert_svc: ServiceProcess, *, expired_partner_cert: bool = False
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    *,
+    expired_partner_cert: bool = False,
+    replay_protection: bool | None = None,
 ) -> tuple[bytes, x509.OwnKey]:
-    """MYCO (us) paired with acme, certificates exchanged both ways: (our cert PEM, acme's key)."""
+    """MYCO (us) paired with acme, certificates exchanged both ways: (our cert PEM, acme's key).
+    ``replay_protection``: acme's setting (None: config-svc's default for a new partner)."""
+    partner: dict[str, object] = {
+        "as2_id": "acme", "name": "Acme", "as2_url": "http://127.0.0.1:9/as2"
+    }  # fmt: skip
+    if replay_protection is not None:
+        partner["replay_protection"] = replay_protection
     async with client(config_svc) as config, client(cert_svc) as certs:
         station = await config.post("/api/v1/stations", json={"as2_id": "MYCO", "name": "Me"})
-        acme = await config.post(
-            "/api/v1/partners",
-            json={"as2_id": "acme", "name": "Acme", "as2_url": "http://127.0.0.1:9/as2"},
-        )
+        acme = await config.post("/api/v1/partners", json=partner)
         link = {"station_id": station.json()["id"], "partner_id": acme.json()["id"]}
         assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
         ours = await certs.post("/api/v1/certificates/own", json={"alias": "myco"})

@@ -29,6 +29,7 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
                  "--compression", "before-signing", "--signature-scheme", "rsassa-pss",
                  "--key-transport", "rsa-oaep-sha256", "--accept-expired-mdn-cert",
                  "--canonicalize-line-endings", "--as2-version", "1.1",
+                 "--no-replay-protection",
                  "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
                  "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -39,7 +40,7 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
         "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
         "rate_limit_per_second": 2.5, "enabled": False, "signature_scheme": "rsassa-pss",
         "key_transport": "rsa-oaep-sha256", "accept_expired_mdn_certificate": True,
-        "canonicalize_line_endings": True, "as2_version": "1.1",
+        "canonicalize_line_endings": True, "as2_version": "1.1", "replay_protection": False,
     }]  # fmt: skip
 
 
@@ -61,6 +62,13 @@ def test_partner_update_sends_only_the_changes(run: Run, api: Any) -> None:
         {"as2_url": "https://b.test/", "mdn_signature": "preferred", "rate_limit_per_second": None}
     ]
     assert value(result.stdout, "as2_url") == "https://b.test/"
+
+
+def test_partner_update_turns_replay_protection_on(run: Run, api: Any) -> None:
+    api.add("partners", as2_id="amazon", name="Amazon", as2_url="https://a.test/")
+    result = run("partner", "update", "amazon", "--replay-protection")
+    assert result.exit_code == 0, result.output
+    assert api.bodies("PATCH") == [{"replay_protection": True}]
 
 
 def test_an_update_without_changes_is_an_error(run: Run, api: Any) -> None:

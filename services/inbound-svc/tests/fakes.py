@@ -29,7 +29,7 @@ from as2bus.contracts import (
     StationState,
 )
 from as2bus.inbound.parties import Parties
-from as2bus.inbound.ports import Claim
+from as2bus.inbound.ports import Claim, SeenSignature, SignatureClaim
 from as2bus.shared.bus.documents import mdn_object_name, raw_http_message
 
 E = TypeVar("E", bound=Event)
@@ -100,6 +100,73 @@ class FakeLedger:
     async def release(self, partner: str, message_id: str) -> None:
         self._reach("release")
         self.rows.pop((partner, message_id), None)
+
+
+@dataclass
+class SeenRow:
+    """One row of ``seen_signatures``, as ``adapters.seen_signatures.SeenSignatureTable``
+    keeps it."""
+
+    message_id: str
+    status: str  # "receiving", then "accepted"
+    signed_at: datetime | None
+    claimed_at: datetime
+    kept_until: datetime
+    accepted_at: datetime | None = None
+
+
+class FakeSeenSignatures:
+    """``SeenSignatures``: one row per (partner, key), as the real table's unique key.
+    ``down``: every call fails as the real one's do with the database gone."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], SeenRow] = {}
+        self.down = False
+
+    def _reach(self, call: str) -> None:
+        if self.down:
+            raise sa.exc.OperationalError(
+                f"{call} on seen_signatures", None, ConnectionRefusedError("database is down")
+            )
+
+    async def claim(
+        self,
+        partner: str,
+        key: str,
+        message_id: str,
+        *,
+        signed_at: datetime | None,
+        now: datetime,
+        kept_until: datetime,
+    ) -> SeenSignature:
+        self._reach("claim")
+        row = self.rows.get((partner, key))  # no await in here: one concurrent claim wins
+        if row is None:
+            self.rows[partner, key] = SeenRow(message_id, "receiving", signed_at, now, kept_until)
+            return SeenSignature("new", message_id, now)
+        if row.message_id == message_id:
+            return SeenSignature("new", message_id, row.claimed_at)
+        held: SignatureClaim = "accepted" if row.status == "accepted" else "pending"
+        return SeenSignature(held, row.message_id, row.claimed_at)
+
+    async def accepted(self, partner: str, key: str, message_id: str, now: datetime) -> None:
+        self._reach("accepted")
+        row = self.rows.get((partner, key))
+        if row is not None and row.message_id == message_id:
+            row.status, row.accepted_at = "accepted", now
+
+    async def release(self, partner: str, key: str, message_id: str) -> None:
+        self._reach("release")
+        row = self.rows.get((partner, key))
+        if row is not None and row.message_id == message_id:
+            del self.rows[partner, key]
+
+    async def purge(self, now: datetime) -> int:
+        self._reach("purge")
+        over = [k for k, row in self.rows.items() if row.kept_until < now]
+        for k in over:
+            del self.rows[k]
+        return len(over)
 
 
 def document_ref(name: str, data: bytes) -> DocumentRef:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO, Literal
 
 from as2bus.as2.algorithms import (
@@ -150,6 +151,12 @@ class ReceivedMessage:
     verified_by: bytes | None = None
     #: The documents after the first, in order (RFC 6362 multiple attachments).
     attachments: tuple[ReceivedAttachment, ...] = ()
+    #: The signature's signing time (its signed attribute); None when unsigned or not given.
+    signed_at: datetime | None = None
+    #: A hex SHA-256 of what the signature signs (its signed attributes: the content's digest
+    #: and the signing time; without any, the digest): the same for the same signed message
+    #: posted again under another Message-ID, which no signature covers. None when unsigned.
+    signature_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from as2bus.as2 import mime
@@ -34,6 +35,8 @@ class Unwrapped:
     mic: str | None = None
     mic_alg: SigningAlg | None = None
     verified_by: bytes | None = None  # the partner's certificate that verified the signature
+    signed_at: datetime | None = None  # the signature's signing time, when it has one
+    signature_key: str | None = None  # ``verify.Signature.key`` of the verified signature
     #: What the MIC covers if no signature does (RFC 4130 §7.3.1): the decrypted MIME entity,
     #: else the body as received. Read only if needed, dropped once a signature is verified.
     unsigned_content: Callable[[], Iterable[bytes]] | None = None
@@ -170,6 +173,8 @@ def received(
         mic_alg=got.mic_alg,
         mdn=mdn_request(h),
         verified_by=got.verified_by,
+        signed_at=got.signed_at,
+        signature_key=got.signature_key,
     )
 
 

@@ -283,6 +283,7 @@ def _signed_by(
     covered, digest = checked.covers(candidates, remote.verify_certs)
     got.mic, got.mic_alg = mic_of(digest), checked.alg
     got.verified_by = checked.verified_by
+    got.signed_at, got.signature_key = checked.signed_at, checked.key(digest)
     got.unsigned_content = None
     return covered
 

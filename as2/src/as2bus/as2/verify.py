@@ -39,6 +39,8 @@ class Verified:
     alg: SigningAlg
     digest: bytes
     cert: bytes  # the certificate (PEM) that verified it
+    signed_at: datetime | None  # the signing-time signed attribute
+    key: str  # ``Signature.key``: what the signature signs, as a hex SHA-256
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ def verify(
     pairs = ((c, _digest(checked.alg, c)) for c in candidates)
     content, digest = checked.covers(pairs, certs, allow_expired=allow_expired)
     assert checked.verified_by is not None  # covers() returned: one of certs verified
-    return Verified(content, checked.alg, digest, checked.verified_by)
+    return Verified(
+        content, checked.alg, digest, checked.verified_by, checked.signed_at, checked.key(digest)
+    )
 
 
 class Signature:
@@ -107,6 +111,20 @@ class Signature:
         #: Which certificate (PEM) verified it, once ``covers`` has returned: with several
         #: in service during a rotation, the record says which one it was.
         self.verified_by: bytes | None = None
+
+    @property
+    def signed_at(self) -> datetime | None:
+        """The signing-time signed attribute, when the signer gave one."""
+        return self._signer.signing_time
+
+    def key(self, digest: bytes) -> str:
+        """What this signature signs, as a hex SHA-256, given the content's ``digest``: the
+        DER of its signed attributes (the content's digest and the signing time among them;
+        no one can change them without breaking the signature), or, without any, the digest
+        itself. The same signed message posted again has the same key, whatever its
+        Message-ID (an HTTP header, which no signature covers): the mark of a replay."""
+        signed = self._signer.to_be_signed
+        return hashlib.sha256(digest if signed is None else signed).hexdigest()
 
     def covers(
         self,

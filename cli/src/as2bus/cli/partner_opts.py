@@ -105,6 +105,16 @@ CanonicalizeLineEndings = Annotated[
     ),
 ]
 
+ReplayProtection = Annotated[
+    bool | None,
+    typer.Option(
+        "--replay-protection/--no-replay-protection",
+        help="Whether a signed message is delivered once per signature, not once per "
+        "Message-ID: a replay of one accepted before is answered as a duplicate, a signing "
+        "time outside the replay window refused (default for new partners: on).",
+    ),
+]
+
 
 class As2Version(StrEnum):
     V1_0 = "1.0"
@@ -195,6 +205,7 @@ FIELDS = {
     "key_transport": "key_transport",
     "accept_expired_mdn_cert": "accept_expired_mdn_certificate",
     "canonicalize_line_endings": "canonicalize_line_endings", "as2_version": "as2_version",
+    "replay_protection": "replay_protection",
 }  # fmt: skip
 BASIC_OPTS = ("username", "password")
 TOKEN_OPTS = {

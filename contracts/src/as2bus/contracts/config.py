@@ -127,6 +127,11 @@ class PartnerState(Contract):
     canonicalize_line_endings: bool = False
     #: The AS2-Version header of the messages sent to the partner (1.0: no compression).
     as2_version: As2Version = "1.2"
+    #: inbound-svc answers a signed message whose signature it accepted already (under another
+    #: Message-ID, which no signature covers) as a duplicate, and refuses a signing time
+    #: outside its window. False here, not config-svc's True for new partners, so that a
+    #: state stored or published before this field reads as it behaved: without it.
+    replay_protection: bool = False
     compression: Compression = Compression.NONE
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
     http_auth: HttpAuthPublic = Field(default_factory=NoAuth)

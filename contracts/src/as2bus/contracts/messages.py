@@ -94,6 +94,11 @@ class Duplicate(Contract):
     station: str
     partner: str
     first_received_at: datetime
+    reason: str | None = Field(
+        default=None,
+        description="Why it is a duplicate when its Message-ID is not a repeat: its signature "
+        "was accepted already under another Message-ID (replay protection), named here",
+    )
 
 
 class MdnOutcome(Contract):

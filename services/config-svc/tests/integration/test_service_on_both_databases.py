@@ -144,3 +144,23 @@ async def test_required_fields_cannot_be_nulled(service: ConfigService) -> None:
     with pytest.raises(InvalidFieldsError) as err:
         await service.update_partner(partner.id, PartnerUpdate.model_validate({"as2_url": None}))
     assert [e.field for e in err.value.errors] == ["as2_url"]
+
+
+async def test_a_partner_stored_before_replay_protection_reads_without_it_until_set(
+    service: ConfigService, sessions: Sessions
+) -> None:
+    """New partners have it; one stored before the setting existed keeps working as it did
+    (off: its settings have no such key) until it is turned on."""
+    new = await service.create_partner(partner_input("globex"))
+    assert new.replay_protection is True
+    old = await service.create_partner(partner_input())
+    async with sessions() as session, session.begin():
+        row = (await session.execute(sa.select(partners).where(partners.c.id == old.id))).one()
+        settings = {k: v for k, v in row.settings.items() if k != "replay_protection"}
+        await session.execute(
+            sa.update(partners).where(partners.c.id == old.id).values(settings=settings)
+        )
+    assert (await service.get_partner(old.id)).replay_protection is False
+    on = await service.update_partner(old.id, PartnerUpdate(replay_protection=True))
+    assert (on.replay_protection, on.revision) == (True, 2)
+    assert (await service.get_partner(old.id)).replay_protection is True

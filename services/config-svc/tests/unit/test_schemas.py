@@ -131,3 +131,14 @@ def test_as2_1_0_with_compression_is_a_field_error(model: type[PartnerCreate]) -
     assert "AS2 1.0 has no compression" in str(err.value)
     model.model_validate({**BASE, "as2_version": "1.1", "compression": "after-signing"})
     model.model_validate({**BASE, "as2_version": "1.0", "compression": "none"})
+
+
+def test_replay_protection_is_on_for_new_partners_and_optional_in_an_update() -> None:
+    assert PartnerCreate.model_validate(BASE).replay_protection is True
+    assert (
+        PartnerCreate.model_validate({**BASE, "replay_protection": False}).replay_protection
+        is False
+    )
+    update = PartnerUpdate.model_validate({})
+    assert "replay_protection" not in update.model_dump(exclude_unset=True)  # kept as it is
+    assert PartnerUpdate.model_validate({"replay_protection": True}).replay_protection is True

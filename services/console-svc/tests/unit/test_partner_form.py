@@ -63,7 +63,7 @@ def test_a_new_partner_leaves_out_what_is_empty_and_parses_numbers() -> None:
         "max_concurrency": 25, "max_attempts": 7, "http_auth": {"type": "none"},
         "signature_scheme": "rsa-pkcs1v15", "key_transport": "rsa-pkcs1v15",
         "accept_expired_mdn_certificate": False, "canonicalize_line_endings": False,
-        "as2_version": "1.2",
+        "replay_protection": True, "as2_version": "1.2",
     }  # fmt: skip
 
 
@@ -100,6 +100,17 @@ def test_line_endings_and_the_as2_version_reach_the_api_and_come_back() -> None:
     assert changes == {"canonicalize_line_endings": False}
     changes, _ = partner_body({**values, "as2_version": "1.1"}, stored)
     assert changes == {"as2_version": "1.1"}
+
+
+def test_replay_protection_is_on_for_a_new_partner_and_can_be_turned_on_for_an_old_one() -> None:
+    body, _ = partner_body(new_form(replay_protection="off"), None)
+    assert body["replay_protection"] is False
+    # STORED is a partner from before the setting: off, and an untouched form leaves it so.
+    values = partner_values(STORED)
+    assert values["replay_protection"] == "off"
+    assert partner_body(values, STORED)[0] == {}
+    changes, _ = partner_body({**values, "replay_protection": "on"}, STORED)
+    assert changes == {"replay_protection": True}
 
 
 def test_required_fields_left_empty_are_sent_empty_for_the_api_to_explain() -> None:

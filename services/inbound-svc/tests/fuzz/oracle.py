@@ -29,10 +29,18 @@ from typing import Any, BinaryIO, Literal
 
 from as2bus import as2
 from as2bus.contracts import MdnReceived, MessageReceived
+from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
 
-from ..fakes import FakeBus, FakeDocumentStore, FakeLedger, FakeMdnQueue, FakePartyDirectory
-from ..unit.receiving import STATION
+from ..fakes import (
+    FakeBus,
+    FakeDocumentStore,
+    FakeLedger,
+    FakeMdnQueue,
+    FakePartyDirectory,
+    FakeSeenSignatures,
+)
+from ..unit.receiving import STATION, WINDOW
 from .grammar import LAX, MAX_PAYLOAD, Request, keys, partnerships
 
 #: A reason longer than this is not one a person reads.
@@ -62,8 +70,9 @@ class Sut:
 def fresh_sut(*, max_payload_bytes: int = MAX_PAYLOAD) -> Sut:
     parties = FakePartyDirectory(*partnerships())
     ledger, documents, mdns, bus = FakeLedger(), FakeDocumentStore(), FakeMdnQueue(), FakeBus()
+    replays = ReplayProtection(FakeSeenSignatures(), WINDOW)
     receiver = Receiver(
-        parties, ledger, documents, mdns, bus, max_payload_bytes=max_payload_bytes
+        parties, ledger, documents, mdns, bus, replays=replays, max_payload_bytes=max_payload_bytes
     )  # fmt: skip
     return Sut(receiver, ledger, documents, mdns, bus)
 

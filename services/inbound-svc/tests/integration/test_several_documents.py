@@ -30,10 +30,12 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.retention import ReceivedDocuments
+from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.domain import attachment_name, document_name
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import Parties
+from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
 from as2bus.inbound.wiring import Components, wiring
 from as2bus.shared.bus import Bus, open_bus, publish_event
@@ -41,6 +43,8 @@ from as2bus.shared.bus.documents import DocumentStore
 from as2bus.testing.config_states import partner_state, station_state
 from as2bus.testing.infra import free_port
 from as2bus.testing.waiting import until
+
+from ..unit.receiving import WINDOW
 
 Sessions = async_sessionmaker[AsyncSession]
 FIRST = b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           ~\r\n" * 40
@@ -137,6 +141,7 @@ async def inbound(
         documents,
         mdns=None,  # type: ignore[arg-type]
         publish=publish,
+        replays=ReplayProtection(SeenSignatureTable(ledger_sessions), WINDOW),
         max_payload_bytes=1 << 20,
     )
     spool = 0 if request.param == "spooled" else 1 << 20  # 0: every body goes to a file

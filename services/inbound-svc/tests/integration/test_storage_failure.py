@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from as2bus import as2
 from as2bus.contracts import DocumentRef, Event
 from as2bus.inbound.adapters.ledger import Ledger
+from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.parties import Parties
+from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import RETRY_AFTER_SECONDS, Receiver
 from as2bus.testing.config_states import partner_state, station_state
+
+from ..unit.receiving import WINDOW
 
 STATION = station_state("MYCO", name="Me")
 PARTNER = partner_state("ACME", name="Acme", as2_alias="acme", as2_url="http://x/as2")
@@ -66,6 +70,7 @@ async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
         store,  # type: ignore[arg-type]
         mdns=None,  # type: ignore[arg-type]  # never used: async MDNs only
         publish=publish,
+        replays=ReplayProtection(SeenSignatureTable(ledger_sessions), WINDOW),
         max_payload_bytes=1024 * 1024,
     )
     sender = as2.LocalParty(as2_id="ACME", signing=None)

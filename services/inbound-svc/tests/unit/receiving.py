@@ -4,6 +4,7 @@ real keys, messages ACME builds with our codec, and a ``Receiver`` wired to the 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,11 +15,20 @@ from cryptography.x509.oid import NameOID
 
 from as2bus import as2
 from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
+from as2bus.inbound.domain import ReplayWindow
 from as2bus.inbound.parties import Parties
+from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
 from as2bus.testing.config_states import partner_state, station_state
 
-from ..fakes import FakeBus, FakeDocumentStore, FakeLedger, FakeMdnQueue, FakePartyDirectory
+from ..fakes import (
+    FakeBus,
+    FakeDocumentStore,
+    FakeLedger,
+    FakeMdnQueue,
+    FakePartyDirectory,
+    FakeSeenSignatures,
+)
 
 PARTNER, STATION = "ACME", "MYCO"
 EDI = b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MYCO           ~\r\nIEA*1*1~\r\n"
@@ -44,12 +54,24 @@ def key_pair(common_name: str, *, expired: bool = False) -> as2.KeyPair:
     return as2.KeyPair(pem, cert.public_bytes(serialization.Encoding.PEM))
 
 
-def partnership(*, require_signed: bool = True, require_encrypted: bool = True) -> Parties:
+#: inbound-svc's default replay window and clock skew.
+WINDOW = ReplayWindow(timedelta(hours=48), timedelta(minutes=15))
+
+
+def partnership(
+    *, require_signed: bool = True, require_encrypted: bool = True, replay_protection: bool = False
+) -> Parties:
     """MYCO and ACME as the resolver would give them: our keys, ACME's certificate."""
     acme, myco = key_pair("acme"), key_pair("myco")
     return Parties(
         station_state(STATION, name="Me"),
-        partner_state(PARTNER, name="Acme", as2_alias="acme", as2_url="https://acme.example/as2"),
+        partner_state(
+            PARTNER,
+            name="Acme",
+            as2_alias="acme",
+            as2_url="https://acme.example/as2",
+            replay_protection=replay_protection,
+        ),
         as2.LocalParty(as2_id=STATION, signing=myco, decryption=[myco]),
         as2.RemoteParty(
             as2_id=PARTNER,
@@ -112,21 +134,29 @@ class Inbound:
     documents: FakeDocumentStore
     mdns: FakeMdnQueue
     bus: FakeBus
+    signatures: FakeSeenSignatures
 
 
-def inbound(*partnerships: Parties, keep_received_messages: bool = True) -> Inbound:
+def inbound(
+    *partnerships: Parties,
+    keep_received_messages: bool = True,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Inbound:
+    """``clock``: our time, as replay protection reads it."""
     parties = FakePartyDirectory(*(partnerships or (partnership(),)))
     ledger, documents, mdns, bus = FakeLedger(), FakeDocumentStore(), FakeMdnQueue(), FakeBus()
+    signatures = FakeSeenSignatures()
     receiver = Receiver(
         parties,
         ledger,
         documents,
         mdns,
         bus,
+        replays=ReplayProtection(signatures, WINDOW, clock),
         max_payload_bytes=1 << 20,
         keep_received_messages=keep_received_messages,
     )
-    return Inbound(receiver, parties, ledger, documents, mdns, bus)
+    return Inbound(receiver, parties, ledger, documents, mdns, bus, signatures)
 
 
 def read_our_mdn(headers: dict[str, str], body: bytes) -> as2.ReceivedMdn:

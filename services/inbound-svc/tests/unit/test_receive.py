@@ -253,6 +253,7 @@ async def test_a_resent_message_is_a_duplicate_answered_again_but_not_delivered_
         "station": STATION,
         "partner": PARTNER,
         "first_received_at": received.data.received_at,
+        "reason": None,  # the Message-ID says it: no replay to explain
     }
 
 

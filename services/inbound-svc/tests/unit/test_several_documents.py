@@ -18,8 +18,12 @@ from as2bus.contracts import DocumentRef, Event, MessageReceived
 from as2bus.inbound.domain import attachment_name, document_name
 from as2bus.inbound.metrics import DOCUMENTS, RECEIVED
 from as2bus.inbound.parties import Parties
+from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver, close_documents
 from as2bus.testing.config_states import partner_state, station_state
+
+from ..fakes import FakeSeenSignatures
+from .receiving import WINDOW
 
 PARTIES = Parties(
     station_state("MYCO", name="Me"),
@@ -160,6 +164,7 @@ def receiver(
         documents=store,
         mdns=None,  # no async MDN asked
         publish=publish,
+        replays=ReplayProtection(FakeSeenSignatures(), WINDOW),
         max_payload_bytes=1 << 20,
     )
 

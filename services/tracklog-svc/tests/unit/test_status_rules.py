@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from as2bus.contracts import (
     MdnReceived,
     MdnReport,
     MdnSent,
+    MessageDuplicate,
     MessageFailed,
     MessageQueued,
     MessageRetrying,
@@ -31,6 +33,7 @@ from as2bus.contracts.verdict import observe
 from as2bus.testing.tracklog import T0, in_memory, inbound, outbound, rejected
 from as2bus.tracklog.domain import MessageState
 from as2bus.tracklog.keys import message_ref
+from as2bus.tracklog.merge import apply, new_state
 
 
 def only(events: list[Event]) -> MessageState:
@@ -112,6 +115,20 @@ def test_a_resend_is_counted_on_the_original_not_a_new_row() -> None:
     assert (row.status, row.duplicates, row.events) == ("mdn-sent", 2, 4)
     dup_only = only(inbound("<p1@acme>", duplicates=1)[2:])  # the original is not on the stream
     assert dup_only.status == "duplicate"
+
+
+def test_a_replay_stopped_by_its_signature_is_a_duplicate_row_saying_why() -> None:
+    """Replay protection: a new Message-ID, so a row of its own, its timeline the reason."""
+    (dup,) = inbound("<p1@acme>", duplicates=1)[2:]
+    assert isinstance(dup, MessageDuplicate)
+    reason = "the same message was accepted on ... as Message-ID <p0@acme>: not delivered again"
+    replay = dup.model_copy(update={"data": dup.data.model_copy(update={"reason": reason})})
+    ref = uuid.uuid4()
+    state = new_state(ref, "inbound", replay)
+    entry = apply(state, replay)
+    assert (state.status, entry.summary) == ("duplicate", f"duplicate: {reason}")
+    plain = new_state(ref, "inbound", dup)
+    assert apply(plain, dup).summary.startswith("duplicate: first received at ")
 
 
 def test_a_message_received_after_a_rejected_attempt_counts_as_received() -> None:

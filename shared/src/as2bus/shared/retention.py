@@ -29,18 +29,24 @@ def retention(hours: float) -> timedelta | None:
 
 
 async def purge_periodically(
-    service: str, purge: Callable[[], Awaitable[int]], every_seconds: float
+    service: str,
+    purge: Callable[[], Awaitable[int]],
+    every_seconds: float,
+    *,
+    what: str = "documents",
 ) -> None:
     """Run ``purge`` now and then every ``every_seconds`` until cancelled. A purge that fails
     (NATS or the database away for a moment) is logged in one line and tried at the next turn:
-    nothing is lost by deleting later."""
+    nothing is lost by deleting later. ``what`` the purge deletes, for the log; only
+    documents are counted in ``as2bus_documents_purged_total``."""
     while True:
         try:
             while (purged := await purge()) > 0:  # a backlog goes in batches, back to back
-                PURGED.labels(service).inc(purged)
-                log.info("deleted %d document(s) whose retention is over", purged)
+                if what == "documents":
+                    PURGED.labels(service).inc(purged)
+                log.info("deleted %d %s whose retention is over", purged, what)
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            log.warning("deleting documents whose retention is over failed: %s", err)
+            log.warning("deleting %s whose retention is over failed: %s", what, err)
         await asyncio.sleep(every_seconds)

@@ -184,6 +184,13 @@ class PartnerFields(Input):
         description="Every bare LF of the document as CRLF before signing, for partners that "
         "verify text in text mode (one document per message)",
     )
+    replay_protection: bool = Field(
+        default=True,
+        description="Deliver a signed message once per signature, not once per Message-ID "
+        "(which no signature covers): one whose signature was accepted already is answered "
+        "as a duplicate, one whose signing time is outside inbound-svc's replay window is "
+        "refused. On for new partners; partners created before it have it off until set",
+    )
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: RatePerSecond | None = None
     async_mdn_url: Url | None = None

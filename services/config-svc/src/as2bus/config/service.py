@@ -55,7 +55,7 @@ _NOT_NULL = {
     "accepted_signing_algs", "incoming_encoding", "as2_alias", "enabled", "as2_url", "mdn_mode",
     "mdn_signature", "compression", "outgoing_encoding", "http_auth", "max_concurrency",
     "signature_scheme", "key_transport", "accept_expired_mdn_certificate",
-    "canonicalize_line_endings", "as2_version",
+    "canonicalize_line_endings", "as2_version", "replay_protection",
 }  # fmt: skip
 
 

@@ -18,8 +18,11 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
 from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
+from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
+from as2bus.inbound.domain import ReplayWindow
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
+from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
 from as2bus.inbound.settings import InboundSettings
 from as2bus.inbound.wiring import Components, wiring
@@ -75,17 +78,30 @@ def create_app(settings: InboundSettings) -> FastAPI:
             max_attempts=settings.async_mdn_attempts,
             backoff_seconds=settings.async_mdn_backoff_seconds,
         )
+        signatures = SeenSignatureTable(autocommit_session_factory(engine))
+        window = ReplayWindow(
+            timedelta(seconds=settings.replay_window_seconds),
+            timedelta(seconds=settings.replay_clock_skew_seconds),
+        )
         receiver = Receiver(
             PartyResolver(replica, keys),
             Ledger(autocommit_session_factory(engine)),
             documents,
             mdns,
             publish,
+            replays=ReplayProtection(signatures, window),
             max_payload_bytes=settings.max_payload_bytes,
             keep_received_messages=settings.keep_received_messages,
         )
         with wiring.installed(app, Components(receiver=receiver)):
             tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
+            forgetting = purge_periodically(
+                "inbound-svc",
+                lambda: signatures.purge(datetime.now(UTC)),
+                settings.retention_check_seconds,
+                what="signatures out of the replay window",
+            )
+            tasks.append(asyncio.create_task(forgetting, name="replay-retention"))
             keep = retention(settings.document_retention_hours)
             if keep is not None:
                 received = ReceivedDocuments(

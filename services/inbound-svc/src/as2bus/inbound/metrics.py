@@ -18,6 +18,12 @@ REJECTED = Counter(
 DUPLICATES = Counter(
     "as2bus_inbound_duplicates_total", "Resent Message-IDs not delivered again", ["partner"]
 )
+REPLAYS = Counter(
+    "as2bus_inbound_replays_refused_total",
+    "Signed messages not delivered by replay protection, by why: signature-seen (a duplicate), "
+    "signature-in-delivery (sent again later), signing-time-too-old, signing-time-in-future",
+    ["partner", "reason"],
+)
 STORE_FAILURES = Counter(
     "as2bus_inbound_store_failures_total",
     "Messages answered 503 because the document could not be stored or announced",

@@ -9,12 +9,14 @@ in-memory fakes of ``tests/fakes.py`` instead, whose behaviour the contract test
     DocumentStorage shared.bus.documents.DocumentStore      documents and records, by name
     MdnQueue        adapters.mdn_delivery.MdnDelivery       async MDNs to POST later
     PartyDirectory  parties.PartyResolver                   who a message is between
+    SeenSignatures  adapters.seen_signatures.SeenSignatureTable  signatures accepted (replays)
     Publish         bootstrap.py's publish                  an event onto the bus
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol
 
@@ -54,6 +56,53 @@ class MessageLedger(Protocol):
 
     async def release(self, partner: str, message_id: str) -> None:
         """Forget the claim: the partner's resend is processed as if first seen."""
+        ...
+
+
+#: ``new``: not seen, or seen under this same Message-ID (a resend after a crash): now held
+#: for it, deliver; ``accepted``: delivered already under another Message-ID (a replay);
+#: ``pending``: held by another Message-ID still being delivered (or whose replica stopped
+#: before it was: its resend will settle it).
+SignatureClaim = Literal["new", "accepted", "pending"]
+
+
+@dataclass(frozen=True)
+class SeenSignature:
+    """Who holds a signature: the answer to ``SeenSignatures.claim``."""
+
+    claim: SignatureClaim
+    message_id: str  # the Message-ID it is held for (the claimant's own when ``new``)
+    claimed_at: datetime  # when that Message-ID claimed it
+
+
+class SeenSignatures(Protocol):
+    """The signatures (``as2.ReceivedMessage.signature_key``) of messages accepted from each
+    partner with replay protection, remembered until their signing time is out of the window.
+    One holder per (partner, key), like a unique key: of two copies at once, one is new."""
+
+    async def claim(
+        self,
+        partner: str,
+        key: str,
+        message_id: str,
+        *,
+        signed_at: datetime | None,
+        now: datetime,
+        kept_until: datetime,
+    ) -> SeenSignature:
+        """Hold the signature for ``message_id`` unless another Message-ID holds it."""
+        ...
+
+    async def accepted(self, partner: str, key: str, message_id: str, now: datetime) -> None:
+        """The message holding it is delivered: from now on a copy is a duplicate."""
+        ...
+
+    async def release(self, partner: str, key: str, message_id: str) -> None:
+        """Delivery failed (or the message was not delivered): forget ``message_id``'s hold."""
+        ...
+
+    async def purge(self, now: datetime) -> int:
+        """Forget the signatures kept until before ``now``; how many."""
         ...
 
 

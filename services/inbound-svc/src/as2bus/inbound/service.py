@@ -12,6 +12,8 @@ with our key where it requires encryption). A message refused before that (unkno
 signature missing or not the partner's, decryption failed, ...) has not shown who sent it,
 and the URL is anyone's choice: it gets its answer on the same connection, a 4xx saying why,
 never a POST from us (which would let anyone make us call any address: request forgery).
+Nor has a message that replay protection stops (``replay_protection``): a verified signature
+posted again proves only that someone captured it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from as2bus.inbound.metrics import (
     PROCESSING,
     RECEIVED,
     REJECTED,
+    REPLAYS,
     STORE_FAILURES,
 )
 from as2bus.inbound.parties import Parties
@@ -63,6 +66,7 @@ from as2bus.inbound.ports import (
     PartyDirectory,
     Publish,
 )
+from as2bus.inbound.replay_protection import Held, ReplayProtection, Verdict
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 
@@ -80,6 +84,7 @@ class Receiver:
         mdns: MdnQueue,
         publish: Publish,
         *,
+        replays: ReplayProtection,
         max_payload_bytes: int,
         keep_received_messages: bool = True,
     ) -> None:
@@ -88,6 +93,7 @@ class Receiver:
         self._documents = documents
         self._mdns = mdns
         self._publish = publish
+        self._replays = replays
         self._max_payload = max_payload_bytes
         self._keep_received = keep_received_messages
 
@@ -158,6 +164,15 @@ class Receiver:
                 )
             )
             return await self._answer(message, parties.local, None)
+        try:
+            verdict = await self._replays.check(parties.partner, message)
+        except Exception:  # the database unavailable: release the claim, ask to send again
+            log.exception("could not check %s from %s for a replay", message.message_id, partner)
+            await self._release(partner, message.message_id)
+            STORE_FAILURES.labels(partner).inc()
+            return send_again("could not record the message")
+        if verdict.outcome != "deliver":
+            return await self._not_replayed(verdict, message, parties, headers)
         count = 1 + len(message.attachments)
         try:
             name = document_name(partner, message.message_id)
@@ -209,6 +224,8 @@ class Receiver:
             # (see adapters/retention.py); a publisher that does not say is kept the longest.
             at = sequence if isinstance(sequence, int) else None
             kept = raw.name if raw is not None else None
+            if verdict.held is not None:  # before the ledger: see replay_protection.py
+                await self._replays.accepted(verdict.held)
             await self._ledger.delivered(
                 partner, message.message_id, name, at, kept, attachments=len(attachments)
             )
@@ -216,7 +233,7 @@ class Receiver:
             log.exception(
                 "could not deliver %s from %s (%d document(s))", message.message_id, partner, count
             )
-            await self._release(partner, message.message_id)
+            await self._release(partner, message.message_id, verdict.held)
             # A 503, not a negative MDN: senders (ours included) take "processed/error" as
             # final and give up, but retry a 5xx; the released claim lets the resend through.
             STORE_FAILURES.labels(partner).inc()
@@ -231,14 +248,59 @@ class Receiver:
             )  # fmt: skip
         return await self._answer(message, parties.local, None)
 
-    async def _release(self, partner: str, message_id: str) -> None:
+    async def _release(self, partner: str, message_id: str, held: Held | None = None) -> None:
         """Forget a claim after a failed delivery. When even that fails (the database gone),
         the claim stays ``receiving`` and the resend is a ``retry``: delivered all the same,
-        as the same event."""
+        as the same event. A signature held for it (replay protection) is released first:
+        kept, it makes copies under other Message-IDs wait (``pending``) until the resend."""
+        try:
+            if held is not None:
+                await self._replays.release(held)
+        except Exception as err:
+            log.warning(
+                "could not release the signature of %s from %s: %s", message_id, partner, err
+            )
         try:
             await self._ledger.release(partner, message_id)
         except Exception as err:
             log.warning("could not release the claim on %s from %s: %s", message_id, partner, err)
+
+    async def _not_replayed(
+        self,
+        verdict: Verdict,
+        message: as2.ReceivedMessage,
+        parties: Parties,
+        headers: Mapping[str, str],
+    ) -> Answer:
+        """The answer to a message replay protection stops; nothing delivered, and its claim
+        on the Message-ID released (a resend of it is checked again, never let through as a
+        ``retry``). An async MDN is not POSTed: a replayed signature proves only that someone
+        captured it, and the URL is a header anyone can change (see the module's note)."""
+        partner, station = parties.partner.as2_id, parties.station.as2_id
+        await self._release(partner, message.message_id)
+        REPLAYS.labels(partner, verdict.metric).inc()
+        if verdict.outcome == "refused":
+            return await self._reject(as2.summarize_request(headers), verdict.error, parties)
+        log.warning("not delivered %s from %s: %s", message.message_id, partner, verdict.reason)
+        if verdict.outcome == "pending":
+            return send_again(f"{verdict.reason}, so this copy could not be taken")
+        assert verdict.first is not None
+        await self._tell(
+            MessageDuplicate(
+                correlation_id=message.message_id,
+                data=Duplicate(
+                    message_id=message.message_id,
+                    station=station,
+                    partner=partner,
+                    first_received_at=verdict.first.claimed_at,
+                    reason=verdict.reason,
+                ),
+            )
+        )
+        if message.mdn is not None and message.mdn.mode == "async":
+            url = shown_url(message.mdn.async_url)
+            return Answer.text(200, f"duplicate: {verdict.reason}; no MDN was sent to {url}")
+        return await self._answer(message, parties.local, None)
 
     async def _store(
         self, name: str, payload: bytes, spooled: as2.SpooledPayload | None

@@ -84,6 +84,21 @@ class InboundSettings(ServiceSettings):
         validation_alias=_env("retention_check_seconds"),
         description="How often documents whose retention is over are looked for",
     )
+    replay_window_seconds: float = Field(
+        default=48 * 3600,
+        gt=0,
+        validation_alias=_env("replay_window_seconds"),
+        description="For partners with replay protection: a signed message whose signing time "
+        "is older than this is refused, and a signature accepted within it is not accepted "
+        "again under another Message-ID (answered as a duplicate)",
+    )
+    replay_clock_skew_seconds: float = Field(
+        default=900,
+        ge=0,
+        validation_alias=_env("replay_clock_skew_seconds"),
+        description="For partners with replay protection: how far ahead of our clock a signing "
+        "time may be (the partner's clock runs fast) before the message is refused",
+    )
     async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
     async_mdn_backoff_seconds: float = Field(
         default=30, gt=0, validation_alias=_env("async_mdn_backoff_seconds")

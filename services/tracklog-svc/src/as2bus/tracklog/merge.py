@@ -200,6 +200,8 @@ def _duplicate(state: MessageState, event: MessageDuplicate, t: datetime) -> str
     d = event.data
     _fill(state, message_id=d.message_id, station=d.station, partner=d.partner)
     state.duplicates += 1
+    if d.reason:  # a replay: its signature came before under another Message-ID
+        return f"duplicate: {d.reason}"
     return f"duplicate: first received at {utc(d.first_received_at):%Y-%m-%d %H:%M:%S}Z"
 
 

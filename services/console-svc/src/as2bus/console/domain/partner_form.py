@@ -32,7 +32,7 @@ CHOICE_FIELDS = (
     "key_transport", "as2_version",
 )  # fmt: skip
 #: Yes/no selects ("on"/"off"), like the partner's status.
-FLAG_FIELDS = ("accept_expired_mdn_certificate", "canonicalize_line_endings")
+FLAG_FIELDS = ("accept_expired_mdn_certificate", "canonicalize_line_endings", "replay_protection")
 SECRET_FIELDS = ("auth_password", "token", "refresh_token", "refresh_headers")
 AUTH_FIELDS = (
     "auth_type", "auth_username", "auth_password", "token_header_name", "token_scheme",
@@ -71,6 +71,7 @@ SIGNATURE_SCHEMES: Choices = [
     (SignatureScheme.PSS.value, "RSASSA-PSS (only if the partner asks for it)"),
 ]
 YES_NO: Choices = [("off", "No (recommended)"), ("on", "Yes")]
+YES_RECOMMENDED: Choices = [("on", "Yes (recommended)"), ("off", "No")]
 AS2_VERSIONS: Choices = [
     ("1.2", "1.2 (recommended)"),
     ("1.1", "1.1 (only if the partner asks for it)"),
@@ -100,7 +101,7 @@ NEW_PARTNER = {
     "encryption_alg": EncryptionAlg.AES256.value, "compression": Compression.NONE.value,
     "signature_scheme": SignatureScheme.PKCS1V15.value,
     "key_transport": KeyTransport.RSA_PKCS1V15.value, "accept_expired_mdn_certificate": "off",
-    "canonicalize_line_endings": "off", "as2_version": "1.2",
+    "canonicalize_line_endings": "off", "replay_protection": "on", "as2_version": "1.2",
     "outgoing_encoding": TransferEncoding.BINARY.value, "mdn_mode": "sync",
     "mdn_signature": "required", "mdn_signing_alg": SigningAlg.SHA256.value,
     "max_concurrency": str(MAX_PARTNER_CONCURRENCY), "auth_type": "none",

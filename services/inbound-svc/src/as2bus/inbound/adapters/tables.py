@@ -1,4 +1,5 @@
-"""inbound-svc's schema: the ledger of received Message-IDs and the async MDNs to deliver."""
+"""inbound-svc's schema: the ledger of received Message-IDs, the signatures replay protection
+remembers, and the async MDNs to deliver."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ received_messages = sa.Table(
     # ``document`` under ``domain.attachment_name``: the retention deletes them with it.
     sa.Column("attachments", sa.Integer(), nullable=False, server_default="0"),
     sa.UniqueConstraint("partner", "message_id", name="uq_received_messages_partner_msgid"),
+)
+
+#: One row per (partner, signature key) of a partner with replay protection: the Message-ID
+#: that holds it, ``receiving`` while it is delivered, ``accepted`` once MessageReceived is
+#: on the bus. The unique key decides between copies posted at once. Deleted after
+#: ``kept_until``, when its signing time is outside the replay window anyway.
+seen_signatures = sa.Table(
+    "seen_signatures",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("partner", sa.String(128), nullable=False),
+    sa.Column("signature_key", sa.String(64), nullable=False),
+    sa.Column("message_id", sa.String(998), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("signed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("kept_until", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.UniqueConstraint("partner", "signature_key", name="uq_seen_signatures_partner_key"),
 )
 
 #: Async MDNs waiting for (re)delivery; a restart resumes them.

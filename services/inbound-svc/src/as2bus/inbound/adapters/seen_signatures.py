@@ -1,0 +1,84 @@
+"""The signatures replay protection remembers (``ports.SeenSignatures``), in the service's
+database: one row per (partner, signature key), its unique key deciding between copies posted
+at once on several replicas. Every write is one statement (autocommit sessions, as the
+ledger's)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from as2bus.inbound.adapters.tables import seen_signatures
+from as2bus.inbound.ports import SeenSignature
+
+_T = seen_signatures
+
+
+def _one(partner: str, key: str) -> sa.ColumnElement[bool]:
+    return (_T.c.partner == partner) & (_T.c.signature_key == key)
+
+
+class SeenSignatureTable:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def claim(
+        self,
+        partner: str,
+        key: str,
+        message_id: str,
+        *,
+        signed_at: datetime | None,
+        now: datetime,
+        kept_until: datetime,
+    ) -> SeenSignature:
+        row = {
+            "partner": partner,
+            "signature_key": key,
+            "message_id": message_id,
+            "status": "receiving",
+            "signed_at": signed_at,
+            "claimed_at": now,
+            "kept_until": kept_until,
+        }
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(sa.insert(_T), row)
+            return SeenSignature("new", message_id, now)
+        except sa.exc.IntegrityError:
+            pass  # held already: by whom?
+        async with self._sessions() as session:
+            held = (
+                await session.execute(
+                    sa.select(_T.c.message_id, _T.c.status, _T.c.claimed_at).where(
+                        _one(partner, key)
+                    )
+                )
+            ).one()
+        at = held.claimed_at if held.claimed_at.tzinfo else held.claimed_at.replace(tzinfo=UTC)
+        if held.message_id == message_id:  # its own hold: a resend after a crash
+            return SeenSignature("new", message_id, at)
+        return SeenSignature(
+            "accepted" if held.status == "accepted" else "pending", held.message_id, at
+        )
+
+    async def accepted(self, partner: str, key: str, message_id: str, now: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.update(_T)
+                .where(_one(partner, key) & (_T.c.message_id == message_id))
+                .values(status="accepted", accepted_at=now)
+            )
+
+    async def release(self, partner: str, key: str, message_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.delete(_T).where(_one(partner, key) & (_T.c.message_id == message_id))
+            )
+
+    async def purge(self, now: datetime) -> int:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(sa.delete(_T).where(_T.c.kept_until < now))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
