@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from as2bus.shared.logs import configure_logging, redact
+from as2bus.shared.logs import configure_logging, one_line, redact
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,11 @@ def test_request_urls_with_query_tokens_are_not_logged(capsys: pytest.CaptureFix
     )
     assert "tok-secret" not in capsys.readouterr().err
     logging.getLogger().handlers.clear()
+
+
+def test_an_error_is_one_line_with_its_type() -> None:
+    assert one_line(ConnectionRefusedError("[Errno 111] Connect call failed\nmore")) == (
+        "ConnectionRefusedError: [Errno 111] Connect call failed"
+    )
+    assert one_line(TimeoutError()) == "TimeoutError"
+    assert len(one_line(ValueError("x" * 1000))) == 300

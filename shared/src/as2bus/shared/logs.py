@@ -29,6 +29,15 @@ def redact(text: str) -> str:
     return text
 
 
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """An error as one line for a log: its type and the first line of its message. For the
+    passing faults a loop retries (a database away for a moment), where a traceback at every
+    retry buried the rest of the log; loggers keep the traceback at DEBUG."""
+    lines = str(err).strip().splitlines()
+    first = lines[0] if lines else ""
+    return f"{type(err).__name__}: {first}"[:limit] if first else type(err).__name__
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -22,6 +22,8 @@ from contextlib import asynccontextmanager
 from faststream import ContextRepo
 from faststream.exceptions import HandlerException, NackMessage
 
+from as2bus.shared.logs import one_line
+
 log = logging.getLogger("as2bus.bus")
 
 FIRST_DELAY_SECONDS = 0.5
@@ -59,7 +61,7 @@ async def redelivered_later(
             what,
             delivery,
             delay,
-            _describe(err),
+            one_line(err),
         )
         raise NackMessage(delay=delay) from err
 
@@ -69,9 +71,3 @@ def _delivery_count(context: ContextRepo) -> int:
     raw = getattr(message, "raw_message", None)
     metadata = getattr(raw, "metadata", None)
     return int(getattr(metadata, "num_delivered", None) or 1)
-
-
-def _describe(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(err).__name__}: {first}"[:300] if first else type(err).__name__

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event, MdnOutcome, MdnSent
 from as2bus.inbound.adapters.tables import pending_mdns
+from as2bus.shared.logs import one_line
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,10 @@ class MdnDelivery:
             self._wake.clear()
             try:
                 await self.deliver_due()
-            except Exception:  # the table keeps the work; try again shortly
-                log.exception("async MDN delivery pass failed")
+            except Exception as err:  # the table keeps the work; try again shortly
+                # one line: a database away for a moment is the usual cause (make chaos)
+                log.warning("async MDN delivery pass failed, will retry: %s", one_line(err))
+                log.debug("async MDN delivery pass failed", exc_info=err)
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
             # that arrives with the wake-up, and the loop would outlive the service's stop.
             with contextlib.suppress(TimeoutError):

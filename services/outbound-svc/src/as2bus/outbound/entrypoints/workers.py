@@ -21,6 +21,7 @@ from as2bus.outbound.domain import Message
 from as2bus.outbound.sending import Sender
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.replica import ConfigReplica
+from as2bus.shared.logs import one_line
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,5 @@ def _passing(what: str, err: Exception) -> None:
     """One line for what is usually a passing fault (the database away for a moment): a
     traceback every quarter of a second buried the rest of the log during an outage. The
     traceback is still there at DEBUG."""
-    first = (str(err).strip().splitlines() or [""])[0][:300]
-    log.warning("%s: %s%s", what, type(err).__name__, f": {first}" if first else "")
+    log.warning("%s: %s", what, one_line(err))
     log.debug("%s", what, exc_info=err)
