@@ -64,13 +64,18 @@ bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the 
 
 # The big fuzz run (docs/reliability.md): FUZZ_CASES (100000) in FUZZ_WORKERS processes (2),
 # FUZZ_SEED to replay a run; every failing case, with its bytes, in var/fuzz/failures.jsonl.
+# About 6 to 7 min on the 2-core machine (371 to 418 s for 102,000 cases).
 fuzz: sync ## fuzz the AS2 endpoint: 100,000+ generated requests at the real receive path, prints count, rate and every failure (FUZZ_CASES=, FUZZ_SEED=)
 	$(UV) run --frozen pytest -m fuzz -p no:cacheprovider -p no:logging -s services/inbound-svc/tests/fuzz/test_fuzz_big.py $(PYTEST_ARGS)
 
-# Fault injection, each scenario its own run of the stack (about 2 min each, 4-5 when one
-# fails; CHAOS_ARGS=--only outbound-sqlite nats-sqlite ..., --quick for a small load), then
-# the fuzzers (`make fuzz`), whatever the scenarios found; it fails if either did.
-chaos: sync postgres ## fault injection: kill -9 one process at a time under load, count lost/duplicated/stuck, update docs/reliability.md (CHAOS_ARGS=--only KEY...), then make fuzz
+# Fault injection, each scenario its own run of the stack (chaos/scenarios.py): a process
+# killed (about 30 s each on a quiet machine, 1 min at a load of 12, up to 2.5 min more when
+# one fails), the partner stopped for 2 min (about 3), the network to it paused, async MDNs
+# that never come (about 1 each), then the slow clients on the endpoint (about 1);
+# CHAOS_ARGS=--only KEY ... (slow-clients for the last), --quick for a small load. Then the fuzzers
+# (`make fuzz`), whatever the scenarios found; it fails if either did. In all about 20 min
+# when the machine is quiet, 30 at a load of 12 (docs/reliability.md, "Time").
+chaos: sync postgres ## fault injection: kill -9, stop, pause or MDN loss under load, count lost/duplicated/stuck; slow clients; update docs/reliability.md (CHAOS_ARGS=--only KEY...), then make fuzz
 	@status=0; $(UV) run --frozen python -m chaos.run $(CHAOS_ARGS) || status=$$?; \
 	$(MAKE) fuzz || status=1; exit $$status
 

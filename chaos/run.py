@@ -1,20 +1,25 @@
 """``make chaos``: each scenario is its own run of the real stack (``chaos.stack``, the bench's
 stack): a steady load of send requests through the loopback partnership DEMO-A → DEMO-B (our
-own inbound-svc is the partner), one process SIGKILLed in the middle of it and started again by
-the supervisor, then the count of what became of every request:
+own inbound-svc is the partner), a fault in the middle of it (``chaos.scenarios``: one process
+SIGKILLed and started again by the supervisor; the partner stopped for minutes; the network to
+it paused by ``chaos.proxy``; its async MDNs swallowed), requests on until after the fault,
+then the count of what became of every request:
 
 - from the bus (the AS2_EVENTS stream, read whole after the run) and the receiving side (each
   MessageReceived, and the stored document, which starts with its request's id):
   **delivered once**; **delivered twice** (the partner got it more than once); **lost** (the
   partner never got it, yet nothing said it failed: reported delivered, or no trace at all);
   **stuck** (queued, no final outcome by the deadline); **failed** (MessageFailed or
-  MessageRejected: the sender is told, but with a healthy partner it is a defect here too);
+  MessageRejected: the sender is told, but with a healthy partner it is a defect here too;
+  a scenario whose fault makes one failure the right outcome declares its code, and such
+  failures are counted apart, as expected);
 - **settled after**: from the kill to the last request's final outcome;
 - **tracklog-svc's view**: each request's row with the bus's outcome, each received
   message's inbound row, within a minute of settling (a row missing or wrong fails it).
 
-The goal is 0 lost, 0 delivered twice, 0 stuck, 0 failed. Results: ``chaos/results/<key>.json``;
-the table between the markers in docs/reliability.md is regenerated from every result there.
+The goal is 0 lost, 0 delivered twice, 0 stuck, 0 failed. Then ``chaos.slow_clients`` (the
+key ``slow-clients``). Results: ``chaos/results/<key>.json``; the tables between the markers
+in docs/reliability.md are regenerated from every result there.
 Exit code 0 only when every scenario run passes.
 """
 
@@ -46,69 +51,23 @@ from bench import procfs
 from bench.driver import Driver, document
 from bench.scale_out import all_events, metric
 from bench.stack import PARTNER, STATION
+from chaos import slow_clients
+from chaos.proxy import MdnSink, PausableProxy
 from chaos.report import update_docs
-from chaos.stack import NATS, POSTGRES, ChaosStack
+from chaos.scenarios import (
+    BY_KEY,
+    LEASE_SECONDS,
+    NO_FAULT,
+    SCENARIOS,
+    Load,
+    Scenario,
+    fate_of,
+)
+from chaos.stack import ChaosStack
 
-NO_FAULT = "nothing"
-LEASE_SECONDS = 10  # how soon a claimed message of a dead outbound replica is taken over
 FINAL = ("MessageDelivered", "MessageFailed", "MessageRejected")
 RESULTS = Path(__file__).parent / "results"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    key: str
-    target: str  # a process of the stack: a service's name, nats-server or postgres
-    postgres: bool
-    what: str
-    outbound: int = 1
-    restart_after: float = 1.0  # as `as2bus up`'s first backoff step
-    mid_send: bool = False  # kill an outbound replica while it has a POST in flight
-    mdn: str = "sync"  # or "async": the partner's MDN comes later, in a POST of its own
-
-
-@dataclass(frozen=True)
-class Load:
-    rate: float = 5.0  # send requests per second
-    seconds: float = 24.0
-    fault_at: float = 8.0  # seconds into the load
-    settle_timeout: float = 150.0  # after the last request is published
-    size: int = 2048
-
-
-SCENARIOS = [
-    Scenario("outbound-sqlite", "outbound-svc-0", False,
-             "outbound-svc SIGKILLed while sending, restarted after 1 s", mid_send=True),
-    Scenario("outbound-postgres", "outbound-svc-0", True,
-             "1 of 2 outbound-svc replicas SIGKILLed while sending, restarted after the lease "
-             f"({LEASE_SECONDS} s): the other takes over", outbound=2,
-             restart_after=LEASE_SECONDS + 5, mid_send=True),
-    Scenario("nats-sqlite", NATS, False, "nats-server SIGKILLed, restarted after 1 s"),
-    Scenario("nats-postgres", NATS, True, "nats-server SIGKILLed, restarted after 1 s"),
-    Scenario("inbound-sqlite", "inbound-svc-0", False,
-             "inbound-svc (the partner) SIGKILLed, restarted after 1 s"),
-    Scenario("inbound-postgres", "inbound-svc-0", True,
-             "inbound-svc (the partner) SIGKILLed, restarted after 1 s"),
-    Scenario("postgres", POSTGRES, True, "the PostgreSQL server SIGKILLed, restarted after 1 s"),
-    Scenario("tracklog-sqlite", "tracklog-svc", False,
-             "tracklog-svc SIGKILLed, restarted after 1 s"),
-    Scenario("tracklog-postgres", "tracklog-svc", True,
-             "tracklog-svc SIGKILLed, restarted after 1 s"),
-    Scenario("config-sqlite", "config-svc", False, "config-svc SIGKILLed, restarted after 1 s"),
-    Scenario("cert-sqlite", "cert-svc", False, "cert-svc SIGKILLed, restarted after 1 s"),
-    Scenario("config-postgres", "config-svc", True, "config-svc SIGKILLed, restarted after 1 s"),
-    Scenario("cert-postgres", "cert-svc", True, "cert-svc SIGKILLed, restarted after 1 s"),
-    Scenario("inbound-async-sqlite", "inbound-svc-0", False,
-             "async MDNs: inbound-svc (the partner, and the receiver of its MDNs) SIGKILLed, "
-             "restarted after 1 s", mdn="async"),
-    Scenario("outbound-async-sqlite", "outbound-svc-0", False,
-             "async MDNs: outbound-svc SIGKILLed while sending, restarted after 1 s",
-             mid_send=True, mdn="async"),
-    Scenario("async-baseline-sqlite", NO_FAULT, False,
-             "async MDNs, nothing killed (the baseline)", mdn="async"),
-]  # fmt: skip
-BY_KEY = {s.key: s for s in SCENARIOS}
 
 
 class Outcomes:
@@ -167,29 +126,59 @@ async def wait_in_flight(stack: ChaosStack, name: str, timeout: float = 30) -> i
     return 0
 
 
-async def fault(stack: ChaosStack, scenario: Scenario, started: float) -> dict[str, Any]:
-    info: dict[str, Any] = {"target": scenario.target}
+@dataclass
+class Net:
+    """The network pieces a scenario puts between the services (None: not used)."""
+
+    proxy: PausableProxy | None = None
+    sink: MdnSink | None = None
+
+    def stop(self) -> None:
+        for piece in (self.proxy, self.sink):
+            if piece is not None:
+                piece.stop()
+
+
+async def fault(
+    stack: ChaosStack, scenario: Scenario, started: float, net: Net | None = None
+) -> dict[str, Any]:
+    info: dict[str, Any] = {"target": scenario.target, "how": scenario.how}
     if scenario.mid_send:
         info["in_flight_at_kill"] = await wait_in_flight(stack, scenario.target)
     info["killed_at_s"] = round(time.monotonic() - started, 2)
     killed = time.monotonic()
-    if scenario.target == NO_FAULT:  # the baseline: the same load, nothing killed
-        info["killed_monotonic"] = killed
+    info["killed_monotonic"] = info["back_monotonic"] = killed
+    if scenario.target == NO_FAULT or scenario.how == "none":  # nothing killed
         return info
-    info["killed_pid"] = stack.pid_of(scenario.target)
-    stack.kill(scenario.target)
-    await asyncio.sleep(scenario.restart_after)
-    await stack.restart(scenario.target)
+    if scenario.how == "pause":
+        assert net is not None
+        assert net.proxy is not None
+        net.proxy.pause()
+        await asyncio.sleep(scenario.restart_after)
+        net.proxy.resume()
+    else:
+        info["killed_pid"] = stack.pid_of(scenario.target)
+        if scenario.how == "stop":  # SIGTERM, a clean stop; down until started again
+            await asyncio.to_thread(stack.service(scenario.target).stop)
+        else:
+            stack.kill(scenario.target)
+        await asyncio.sleep(scenario.restart_after)
+        await stack.restart(scenario.target)
+    info["back_monotonic"] = time.monotonic()
     info["back_after_s"] = round(time.monotonic() - killed, 2)
-    info["killed_monotonic"] = killed
     return info
 
 
-async def count(js: JetStreamContext, ids: set[str]) -> dict[str, Any]:
-    """What became of each request, from the whole events stream and the stored documents."""
+async def count(
+    js: JetStreamContext, ids: set[str], expect_failed: str | None = None
+) -> dict[str, Any]:
+    """What became of each request, from the whole events stream and the stored documents.
+    With ``expect_failed``, a request that ends in MessageFailed with that code, its message
+    received by the partner exactly once, is counted as "failed as expected", not "failed"."""
     events = await all_events(js)
     queued: dict[str, set[str]] = defaultdict(set)
     outcomes: dict[str, list[str]] = defaultdict(list)
+    codes: dict[str, set[str | None]] = defaultdict(set)
     received: Counter[str] = Counter()
     sent: Counter[str] = Counter()
     duplicates = 0
@@ -200,6 +189,7 @@ async def count(js: JetStreamContext, ids: set[str]) -> dict[str, Any]:
             queued[data["request_id"]].add(data["message_id"])
         elif kind in FINAL and data.get("request_id") in ids:
             outcomes[data["request_id"]].append(kind)
+            codes[data["request_id"]].add(data.get("code"))
         elif kind == "MessageReceived":
             received[data["message_id"]] += 1
             received_events.append(data)
@@ -222,18 +212,7 @@ async def count(js: JetStreamContext, ids: set[str]) -> dict[str, Any]:
     for rid in ids:
         got = sum(received[m] for m in queued.get(rid, ()))
         said = outcomes.get(rid, [])
-        if got > 1:
-            fate["twice"] += 1
-        elif not said and rid in queued:
-            fate["stuck"] += 1
-        elif not said:  # not even queued
-            fate["lost"] += 1
-        elif set(said) != {"MessageDelivered"}:
-            fate["failed"] += 1
-        elif got == 0:  # said delivered, never arrived
-            fate["lost"] += 1
-        else:
-            fate["once"] += 1
+        fate[fate_of(got, said, codes[rid], rid in queued, expect_failed)] += 1
     return {
         "requested": len(ids),
         "delivered_once": fate["once"],
@@ -241,6 +220,8 @@ async def count(js: JetStreamContext, ids: set[str]) -> dict[str, Any]:
         "lost": fate["lost"],
         "stuck": fate["stuck"],
         "failed": fate["failed"],
+        "expected_failure": expect_failed,
+        "failed_as_expected": fate["failed_as_expected"],
         "wrong_document": wrong,
         "queued_more_than_once": sum(1 for ms in queued.values() if len(ms) > 1),
         "more_than_one_outcome": sum(1 for o in outcomes.values() if len(o) > 1),
@@ -325,9 +306,33 @@ def attempts_per_replica(stack: ChaosStack) -> dict[str, dict[str, int]]:
     }
 
 
-async def drive(stack: ChaosStack, scenario: Scenario, load: Load) -> dict[str, Any]:
+async def warm_up(stack: ChaosStack, net: Net) -> None:
+    """One exchange that works. With a proxy, until the exchange went through it: the
+    partner's new URL reaches outbound-svc through the bus, a moment after config-svc."""
+    deadline = time.monotonic() + 60
     async with Driver(stack.nats_url) as warm:
         await warm.warm_up()
+        while net.proxy is not None and not net.proxy.connections:
+            if time.monotonic() > deadline:
+                raise RuntimeError("outbound-svc never sent through the proxy")
+            await asyncio.sleep(0.5)
+            await warm.warm_up()
+
+
+async def drive(
+    stack: ChaosStack, scenario: Scenario, load: Load, net: Net | None = None
+) -> dict[str, Any]:
+    net = net or Net()
+    timing: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        timing[name] = round(time.monotonic() - mark, 1)
+        mark = time.monotonic()
+
+    await warm_up(stack, net)
+    phase("warm_up_s")
     retries: Counter[str] = Counter()
 
     async def on_error(err: Exception) -> None:  # a killed nats-server: reconnecting is normal
@@ -337,21 +342,28 @@ async def drive(stack: ChaosStack, scenario: Scenario, load: Load) -> dict[str, 
                             error_cb=on_error)  # fmt: skip
     try:
         js = nc.jetstream()
-        n = max(1, round(load.rate * load.seconds))
-        ids = [f"chaos-{uuid.uuid4()}" for _ in range(n)]
-        seen = Outcomes(set(ids))
+        ids: list[str] = []
+        seen = Outcomes(set())
         await js.subscribe("as2.evt.>", cb=seen.on_event, ordered_consumer=True)
-        started, tasks, killer = time.monotonic(), [], None
-        for i, rid in enumerate(ids):
-            await asyncio.sleep(max(0.0, started + i / load.rate - time.monotonic()))
+        started, tasks = time.monotonic(), []
+        killer: asyncio.Task[dict[str, Any]] | None = None
+        while True:
+            due = started + len(ids) / load.rate
+            back = killer.result()["back_monotonic"] if killer and killer.done() else None
+            if load.over(len(ids), due, back):
+                break
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
             if killer is None and time.monotonic() - started >= load.fault_at:
-                killer = asyncio.create_task(fault(stack, scenario, started))
+                killer = asyncio.create_task(fault(stack, scenario, started, net))
+            rid = f"chaos-{uuid.uuid4()}"
+            ids.append(rid)
+            seen.ids.add(rid)
             tasks.append(asyncio.create_task(publish(nc, rid, load.size, scenario.mdn, retries)))
-        if killer is None:
-            killer = asyncio.create_task(fault(stack, scenario, started))
         last_publish = time.monotonic()  # the last request's publish started
         await asyncio.gather(*tasks)
+        assert killer is not None  # the loop ends only after the fault
         info = await killer
+        phase("load_and_fault_s")
         published = time.monotonic()
         last_read = published
         while not seen.all_final() and time.monotonic() - published < load.settle_timeout:
@@ -360,13 +372,17 @@ async def drive(stack: ChaosStack, scenario: Scenario, load: Load) -> dict[str, 
                 seen.add(await all_events(js))
                 last_read = time.monotonic()
         settled = seen.all_final()
-        killed = info.pop("killed_monotonic")
+        killed, back = info.pop("killed_monotonic"), info.pop("back_monotonic")
         last = max(seen.final_at.values(), default=published)
         settle_s = round(last - killed, 1) if settled else None
         tail_s = round(last - last_publish, 1) if settled else None
+        back_s = round(max(0.0, last - back), 1) if settled else None
+        phase("settle_s")
         await asyncio.sleep(3)  # room for a late second delivery to show up
-        counted = await count(js, set(ids))
+        counted = await count(js, set(ids), scenario.expect_failed)
+        phase("count_s")
         view = await tracklog_view(stack, counted, timeout=60)
+        phase("tracklog_s")
         attempts = await asyncio.to_thread(attempts_per_replica, stack)
     finally:
         await nc.close()
@@ -376,32 +392,64 @@ async def drive(stack: ChaosStack, scenario: Scenario, load: Load) -> dict[str, 
         "what": scenario.what,
         "database": "PostgreSQL" if scenario.postgres else "SQLite",
         "stack": stack.describe(),
+        "env": dict(scenario.env),
         "load": asdict(load),
         "fault": info,
         "publish_retries": retries["publish"],
         "attempts_per_outbound_replica": attempts,  # the restarted one counts anew
         "settled_after_kill_s": settle_s,
         "settled_after_last_request_s": tail_s,
+        "settled_after_fault_ended_s": back_s,
         **counted,
         "tracklog": view,
+        "timing": timing,
     }
+    if net.proxy is not None:
+        result["proxy"] = {"connections": net.proxy.connections,
+                           "bytes_forwarded": net.proxy.bytes_forwarded}  # fmt: skip
+    if net.sink is not None:
+        result["mdns_swallowed"] = net.sink.requests
     result["ok"] = view["ok"] and not any(
         result[k] for k in ("delivered_twice", "lost", "stuck", "failed", "wrong_document")
     )
     return result
 
 
+def set_up_net(stack: ChaosStack, scenario: Scenario) -> Net:
+    """The scenario's proxy and MDN sink, and the partner's settings that lead through them."""
+    net, changes = Net(), {}
+    if scenario.proxy:
+        net.proxy = PausableProxy(stack.service("inbound-svc-0").port).start()
+        changes["as2_url"] = f"http://127.0.0.1:{net.proxy.port}/as2"
+    if scenario.mdn_sink:
+        net.sink = MdnSink().start()
+        changes["async_mdn_url"] = net.sink.url
+    if changes:
+        stack.update_partner(PARTNER, **changes)
+    return net
+
+
 def run(scenario: Scenario, load: Load, keep: bool = False) -> dict[str, Any]:
-    env = {"AS2BUS_OUTBOUND_LEASE_SECONDS": str(LEASE_SECONDS)}
+    env = {"AS2BUS_OUTBOUND_LEASE_SECONDS": str(LEASE_SECONDS), **dict(scenario.env)}
     machine = procfs.machine()
+    began = time.monotonic()
     stack = ChaosStack(postgres=scenario.postgres, outbound=scenario.outbound, env=env,
                        keep=keep)  # fmt: skip
     with stack:
+        up = round(time.monotonic() - began, 1)
         print(f"[{scenario.key}] {stack.describe()} (logs: {stack.workdir})", flush=True)
-        result = asyncio.run(drive(stack, scenario, load))
+        net = set_up_net(stack, scenario)
+        try:
+            result = asyncio.run(drive(stack, scenario, load, net))
+        finally:
+            net.stop()
+        result["timing"] = {"stack_start_s": up, **result["timing"]}
         if not result["ok"]:
             stack.keep = True  # the services' logs say why
             result["logs"] = str(stack.workdir)
+        stopping = time.monotonic()
+    result["timing"]["stack_stop_s"] = round(time.monotonic() - stopping, 1)
+    result["timing"]["total_s"] = round(time.monotonic() - began, 1)
     result["machine"] = {"load_avg_start": machine["load_avg_start"],
                          "load_avg_end": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     return result
@@ -409,7 +457,12 @@ def run(scenario: Scenario, load: Load, keep: bool = False) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos.run", description=__doc__)
-    parser.add_argument("--only", nargs="*", choices=list(BY_KEY), help="these scenarios")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=[*BY_KEY, slow_clients.KEY],
+        help="these scenarios (slow-clients: the slow-client measurement)",
+    )
     parser.add_argument("--quick", action="store_true", help="a small load (the test's)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--docs", type=Path, default=DOCS, help="the page to update")
@@ -419,15 +472,27 @@ def main(argv: list[str] | None = None) -> int:
     load = Load(rate=4, seconds=8, fault_at=2, settle_timeout=60) if args.quick else Load()
     args.results.mkdir(parents=True, exist_ok=True)
     ok = True
-    for scenario in [BY_KEY[k] for k in args.only] if args.only else SCENARIOS:
+    keys = args.only or [*BY_KEY, slow_clients.KEY]
+    for scenario in [BY_KEY[k] for k in keys if k in BY_KEY]:
         try:
-            result = run(scenario, load, args.keep)
+            result = run(scenario, load if args.quick else scenario.load or load, args.keep)
         except Exception as err:  # one broken run must not hide the others' figures
             result = {"scenario": scenario.key, "what": scenario.what, "ok": False,
                       "database": "PostgreSQL" if scenario.postgres else "SQLite",
                       "error": f"{type(err).__name__}: {err}"}  # fmt: skip
         ok = ok and result["ok"]
         (args.results / f"{scenario.key}.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2), flush=True)
+        if args.docs is not None:
+            update_docs(args.docs, args.results, [s.key for s in SCENARIOS])
+    if slow_clients.KEY in keys:
+        try:
+            result = slow_clients.run(args.keep)
+        except Exception as err:
+            result = {"scenario": slow_clients.KEY, "ok": False,
+                      "error": f"{type(err).__name__}: {err}"}  # fmt: skip
+        ok = ok and result["ok"]
+        (args.results / f"{slow_clients.KEY}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2), flush=True)
         if args.docs is not None:
             update_docs(args.docs, args.results, [s.key for s in SCENARIOS])

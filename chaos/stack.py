@@ -17,8 +17,7 @@ from as2bus.testing.infra import (
     _unprivileged_account,
 )
 from bench.stack import Service, Stack
-
-NATS, POSTGRES = "nats-server", "postgres"
+from chaos.scenarios import NATS, POSTGRES
 
 
 class ChaosStack(Stack):
