@@ -73,6 +73,9 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     tmp_path: Path,
 ) -> None:
     await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", mdn)
+    # its readiness covers its background loops (the send loop, the outbox relay) too
+    ready = httpx.get(f"{outbound_svc.base_url}/readyz", timeout=5).json()
+    assert ready["checks"] == {"database": "ok", "nats": "ok", "loops": "ok"}
     request = await send_document(nc, DOCUMENT, station="A", partner="B", filename="po.x12")
     js = nc.jetstream()
     queued = (await events_of(js, "MessageQueued"))[0]["data"]

@@ -3,6 +3,7 @@ secrets, and tell readiness probes whether the database and NATS answer."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from as2bus.shared.bus.connection import Bus
+from as2bus.shared.logs import one_line
 from as2bus.shared.settings import ServiceSettings
 from as2bus.shared.web import ApiTokens, Scope
 
@@ -69,6 +71,23 @@ def database_check(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
     async def check() -> None:
         async with engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
+
+    return check
+
+
+def loops_check(holder: dict[str, object]) -> Callable[[], Awaitable[None]]:
+    """Ready while every background task the lifespan put under ``holder["loops"]`` still
+    runs: a loop that ended leaves the service answering its probes while doing nothing
+    (``make chaos`` once saw outbound-svc's send loop end so, every request then queued and
+    never sent)."""
+
+    async def check() -> None:
+        loops = holder.get("loops")
+        for task in loops if isinstance(loops, list) else ():
+            if isinstance(task, asyncio.Task) and task.done():
+                error = None if task.cancelled() else task.exception()
+                ended = f"the {task.get_name()} loop has ended"
+                raise RuntimeError(f"{ended}: {one_line(error)}" if error else ended)
 
     return check
 

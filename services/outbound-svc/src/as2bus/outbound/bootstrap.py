@@ -43,6 +43,7 @@ from as2bus.shared.chassis import (
     api_tokens,
     bus_check,
     database_check,
+    loops_check,
     required_secrets,
 )
 from as2bus.shared.crypto import SecretBox
@@ -211,7 +212,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         components, running = await start(settings, sessions, bus, broker, box)
         with wiring.installed(app, components):
             await broker.start()
-            state.update(bus=bus)
+            state.update(bus=bus, loops=running.tasks)
             log.info("outbound-svc ready (ops on %s:%s)", settings.http_host, settings.http_port)
             try:
                 yield
@@ -233,5 +234,6 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         include_scoped(app, api.routers, api_tokens(settings))
     except MissingSettingError:
         log.info("no API tokens set: the connection-test API is off")
-    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    checks = {"database": database_check(engine), "nats": bus_check(state)}
+    add_ops_routes(app, checks | {"loops": loops_check(state)})
     return app
