@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # the time, so two keep a 2-core machine busy; 0 runs them in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres chromium nodejs clean images bench chaos fuzz
+.PHONY: help run test lint fmt typecheck unit integration asyncapi sync postgres chromium promtool nodejs clean images bench chaos fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ postgres: ## make sure PostgreSQL server binaries exist for the integration test
 
 chromium: ## make sure Debian's Chromium exists for the console's browser tests (Playwright)
 	@scripts/ensure-chromium.sh
+
+promtool: ## make sure promtool exists for the alert rules' tests (Debian's prometheus package)
+	@scripts/ensure-promtool.sh
 
 nodejs: examples/nodejs/node_modules ## the Node.js example client's packages (npm ci, from its lock file)
 
@@ -53,7 +56,7 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-test: sync postgres chromium nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium), TEST_WORKERS in parallel
+test: sync postgres chromium promtool nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium), TEST_WORKERS in parallel
 	$(UV) run --frozen pytest -m "not bench and not fuzz" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
@@ -83,7 +86,7 @@ typecheck: sync ## mypy over every package and every test suite (strict), as lin
 	$(UV) run --frozen mypy
 	$(UV) run --frozen scripts/typecheck-tests.sh
 
-integration: sync postgres chromium nodejs ## integration and browser tests only (real NATS + PostgreSQL + Chromium)
+integration: sync postgres chromium promtool nodejs ## integration and browser tests only (real NATS + PostgreSQL + Chromium)
 	$(UV) run --frozen pytest -m "not bench" $$(find . -path ./.venv -prune -o -path '*/node_modules' -prune -o -type d -name integration -print) $(PYTEST_ARGS)
 
 unit: sync ## unit tests only (no servers)

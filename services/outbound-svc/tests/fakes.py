@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, Self
 import httpx
 
 from as2bus.contracts import DOCUMENTS_BUCKET, DocumentRef, Event, PartnerState
-from as2bus.outbound.domain import Message, retryable_status
+from as2bus.outbound.domain import FINAL, Backlog, Message, retryable_status
 from as2bus.outbound.ports import DuplicateRequestError
 from as2bus.outbound.posting import Body, PostResult, Upload
 from as2bus.shared.bus.documents import mdn_object_name, raw_http_message
@@ -80,6 +80,16 @@ class FakeMessages:
             for m in self._store.messages.values()
             if m.status == "awaiting-mdn" and m.mdn_deadline is not None and m.mdn_deadline < now
         ]
+
+    async def backlog(self, now: datetime) -> list[Backlog]:
+        counts: dict[tuple[str, str], list[int]] = {}
+        for m in self._store.messages.values():
+            if m.status not in FINAL:
+                deadline = m.mdn_deadline if m.status == "awaiting-mdn" else None
+                count = counts.setdefault((m.partner, m.status), [0, 0])
+                count[0] += 1
+                count[1] += deadline is not None and deadline < now
+        return [Backlog(p, s, n, late) for (p, s), (n, late) in sorted(counts.items())]
 
 
 def _read(message: Message) -> Message:

@@ -160,3 +160,19 @@ async def test_one_claim_takes_as_many_messages_as_the_limits_allow(sessions: Se
             sa.select(sa.func.count()).select_from(messages).where(messages.c.status == "sending")
         )
     assert sending == 9
+
+
+async def test_a_claim_held_back_by_a_limit_says_which(sessions: Sessions) -> None:
+    """What the send loop counts as a limit wait (as2bus_outbound_limit_waits_total)."""
+    await queue(sessions, "acme", 5)
+    await queue(sessions, "beta", 5)
+    claims, held = Claims(sessions, timedelta(minutes=5)), list[str]()
+    one_at_a_time = Limits(max_concurrency=1, rate_per_second=None)
+    assert await claims.claim_many("acme", one_at_a_time, at(T0), at_most=5, held=held.append)
+    assert held == []
+    assert not await claims.claim_many("acme", one_at_a_time, at(T0), at_most=5, held=held.append)
+    assert held == ["concurrency"]
+    slow = Limits(max_concurrency=10, rate_per_second=0.5)  # a burst of one, then one per 2 s
+    assert await claims.claim_many("beta", slow, at(T0), at_most=5, held=held.append)
+    assert not await claims.claim_many("beta", slow, at(T0), at_most=5, held=held.append)
+    assert held == ["concurrency", "rate"]

@@ -219,3 +219,18 @@ async def test_the_claims_take_what_the_domain_calls_due(
     assert [m.message_id for m in claimed] == ([message.message_id] if message.is_due(T0) else [])
     assert all(m.persisted == m.version == ("sending", 2) for m in claimed)  # ready to save
     await sessions.kw["bind"].dispose()
+
+
+async def test_the_backlog_counts_unsettled_messages_by_partner_and_status(store: Store) -> None:
+    late = in_state("awaiting-mdn", mdn_deadline=T0 - timedelta(seconds=1))
+    waiting = in_state("awaiting-mdn", mdn_deadline=T0 + timedelta(seconds=1))
+    await add(store, late, waiting, queued(), queued(partner="BETA"), in_state("retrying"))
+    await add(store, in_state("delivered"), in_state("failed", partner="BETA"))
+    async with store.units() as uow:
+        backlog = await uow.messages.backlog(T0)
+    assert [(b.partner, b.status, b.messages, b.overdue) for b in backlog] == [
+        ("ACME", "awaiting-mdn", 2, 1),
+        ("ACME", "queued", 1, 0),
+        ("ACME", "retrying", 1, 0),
+        ("BETA", "queued", 1, 0),
+    ]

@@ -26,6 +26,7 @@ from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.retention import SentDocuments
 from as2bus.outbound.adapters.tables import outbox
+from as2bus.outbound.backlog import BacklogGauges
 from as2bus.outbound.connection_test import ConnectionTest
 from as2bus.outbound.entrypoints import api
 from as2bus.outbound.entrypoints.bus import register_consumers
@@ -153,6 +154,7 @@ async def start(
         workers=settings.workers,
         clock=utc_now,
         lease_renewal_seconds=settings.lease_seconds / 3,
+        backlog=BacklogGauges(plain, clock=utc_now).refresh,
     )
 
     def accepted() -> None:  # a new message: the workers look for it now, not in 250 ms

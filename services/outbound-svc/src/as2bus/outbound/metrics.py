@@ -20,3 +20,26 @@ TIME_TO_MDN = Histogram(
     ["partner"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400),
 )
+# Read from the database the replicas share (backlog.py), every ``backlog_check_seconds`` by
+# the send loop: each replica reports the same figures, so aggregate them with max(), not sum().
+BACKLOG = Gauge(
+    "as2bus_outbound_backlog_messages",
+    "Messages not settled yet, by status: queued, retrying, sending, awaiting-mdn",
+    ["partner", "status"],
+)
+MDN_OVERDUE = Gauge(
+    "as2bus_outbound_mdn_overdue_messages",
+    "Messages awaiting an async MDN past their deadline, not yet resent or failed",
+    ["partner"],
+)
+# Counted where it happens, by the replica that did it: sum() these.
+MDN_DEADLINES = Counter(
+    "as2bus_outbound_mdn_missed_total",
+    "Async MDNs that did not come by their deadline, by what followed: resent or failed",
+    ["partner", "outcome"],
+)
+LIMIT_WAITS = Counter(
+    "as2bus_outbound_limit_waits_total",
+    "Claims of a partner's due messages held back by its limits: rate or concurrency",
+    ["partner", "limit"],
+)

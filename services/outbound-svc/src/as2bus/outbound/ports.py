@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import BinaryIO, Protocol, Self
 
 from as2bus.contracts import DocumentRef, Event, KeyMaterialEntry, PartnerState
-from as2bus.outbound.domain import Message
+from as2bus.outbound.domain import Backlog, Message
 from as2bus.outbound.posting import Body, PostResult
 from as2bus.shared.keyring import KeyRing
 
@@ -37,6 +37,10 @@ class MessageRepository(Protocol):
 
     async def mdn_overdue(self, now: datetime) -> list[Message]:
         """Messages awaiting an async MDN whose deadline is before ``now``."""
+
+    async def backlog(self, now: datetime) -> list[Backlog]:
+        """How many messages each partner has in each unsettled status (those with none are
+        left out), and of those awaiting an async MDN how many are past their deadline."""
 
 
 class UnitOfWork(Protocol):

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from as2bus.contracts import DocumentRef, MdnReport
 from as2bus.outbound.domain import Message
-from as2bus.outbound.metrics import FAILED, SENT, TIME_TO_MDN
+from as2bus.outbound.metrics import FAILED, MDN_DEADLINES, SENT, TIME_TO_MDN
 from as2bus.outbound.ports import Documents, UnitsOfWork
 
 
@@ -76,6 +76,8 @@ class Settlement:
                 failed = message.mdn_overdue(now, resend=self._resend)
                 if not await uow.messages.save(message):
                     continue  # its MDN came meanwhile
+                outcome = "resent" if failed is None else "failed"
+                MDN_DEADLINES.labels(message.partner, outcome).inc()
                 if failed is not None:
                     FAILED.labels(message.partner, failed.data.code).inc()
                     uow.publish(failed)

@@ -75,11 +75,18 @@ class Claims:
         return claimed[0] if claimed else None
 
     async def claim_many(
-        self, partner: str, limits: Limits, clock: Callable[[], datetime], *, at_most: int
+        self,
+        partner: str,
+        limits: Limits,
+        clock: Callable[[], datetime],
+        *,
+        at_most: int,
+        held: Callable[[str], None] = lambda _limit: None,
     ) -> list[Message]:
         """Up to ``at_most`` of ``partner``'s oldest due messages, as many as its concurrency
         and rate limits allow now, each ``sending`` under our lease; one transaction for all
-        (a burst used to cost a transaction per message)."""
+        (a burst used to cost a transaction per message). When a limit leaves no room,
+        ``held`` hears which: ``concurrency`` or ``rate``."""
         async with self._lock, self._sessions() as session, session.begin():
             bucket, now = await self._lock_partner(session, partner, limits, clock)
             in_flight = await session.scalar(
@@ -91,10 +98,11 @@ class Claims:
                     messages.c.lease_until >= now,
                 )
             )
-            room = min(at_most, limits.max_concurrency - (in_flight or 0))
-            if limits.rate_per_second is not None:
-                room = min(room, math.floor(bucket))
+            free = limits.max_concurrency - (in_flight or 0)
+            tokens = math.floor(bucket) if limits.rate_per_second is not None else at_most
+            room = min(at_most, free, tokens)
             if room < 1:
+                held("concurrency" if free < 1 else "rate")
                 return []
             rows = (
                 (

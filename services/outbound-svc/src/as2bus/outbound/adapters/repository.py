@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event
 from as2bus.outbound.adapters.tables import messages, outbox
-from as2bus.outbound.domain import Message
+from as2bus.outbound.domain import FINAL, Backlog, Message
 from as2bus.outbound.ports import DuplicateRequestError
 from as2bus.shared.outbox import add_to_outbox
 
@@ -139,6 +139,22 @@ class SqlMessageRepository:
         )
         rows = (await self._session.execute(query)).mappings().all()
         return [to_message(row) for row in rows]
+
+    async def backlog(self, now: datetime) -> list[Backlog]:
+        overdue = sa.and_(messages.c.status == "awaiting-mdn", messages.c.mdn_deadline < now)
+        query = (
+            sa.select(
+                messages.c.partner,
+                messages.c.status,
+                sa.func.count(),
+                sa.func.count().filter(overdue),
+            )
+            .where(messages.c.status.not_in(sorted(FINAL)))
+            .group_by(messages.c.partner, messages.c.status)
+            .order_by(messages.c.partner, messages.c.status)
+        )
+        rows = (await self._session.execute(query)).all()
+        return [Backlog(partner, status, count, late) for partner, status, count, late in rows]
 
     async def _one(self, where: sa.ColumnElement[bool]) -> Message | None:
         row = (await self._session.execute(sa.select(messages).where(where))).mappings().first()

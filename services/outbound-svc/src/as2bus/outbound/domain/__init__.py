@@ -4,6 +4,7 @@ and the terminal events. No I/O here (import-linter keeps adapters, SQL and the 
 from as2bus.outbound.domain.message import (
     DUE,
     FINAL,
+    Backlog,
     IllegalTransitionError,
     Message,
     Status,
@@ -15,6 +16,7 @@ from as2bus.outbound.domain.rules import backoff, retryable_status
 __all__ = [
     "DUE",
     "FINAL",
+    "Backlog",
     "IllegalTransitionError",
     "Message",
     "Status",

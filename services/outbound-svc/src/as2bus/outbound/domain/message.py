@@ -57,6 +57,18 @@ Status = Literal[
 FINAL: frozenset[str] = frozenset({"delivered", "delivered-with-warnings", "failed"})
 DUE: frozenset[str] = frozenset({"queued", "retrying"})
 
+
+@dataclass(frozen=True)
+class Backlog:
+    """A partner's messages in one unsettled status, as the database holds them now:
+    ``overdue`` of them await an async MDN past its deadline (``awaiting-mdn`` only)."""
+
+    partner: str
+    status: str
+    messages: int
+    overdue: int = 0
+
+
 #: Where each state may go. ``sending`` → ``sending`` is another replica claiming a message
 #: whose lease ran out (the replica that held it died mid-send).
 _NEXT: dict[str, frozenset[str]] = {

@@ -1,5 +1,6 @@
 """The sending loop: claim due messages within each partner's limits and send them, at most
-``workers`` at a time in this replica; check async-MDN deadlines now and then.
+``workers`` at a time in this replica; check async-MDN deadlines and refresh the backlog
+gauges now and then.
 
 A clean stop (``stop``) claims nothing more, lets the sends in progress finish within a grace
 period, then cancels the rest and gives their leases back, so another replica (or this one,
@@ -12,12 +13,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from as2bus.outbound.adapters.claims import Claims, Limits
 from as2bus.outbound.domain import Message
+from as2bus.outbound.metrics import LIMIT_WAITS
 from as2bus.outbound.sending import Sender
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.replica import ConfigReplica
@@ -38,6 +40,8 @@ class Workers:
         clock: Callable[[], datetime],
         lease_renewal_seconds: float,
         deadline_check_seconds: float = 5.0,
+        backlog: Callable[[], Awaitable[object]] | None = None,
+        backlog_check_seconds: float = 15.0,
     ) -> None:
         self._claims = claims
         self._config = config
@@ -47,6 +51,8 @@ class Workers:
         self._clock = clock
         self._lease_renewal_seconds = lease_renewal_seconds
         self._deadline_check_seconds = deadline_check_seconds
+        self._backlog = backlog  # refreshes the backlog gauges (backlog.py)
+        self._backlog_check_seconds = backlog_check_seconds
         self._sending: dict[asyncio.Task[Any], Message] = {}  # task → the message as claimed
         self._stopping = False
         self._loop_ended = asyncio.Event()  # no claim in progress or to come
@@ -61,7 +67,7 @@ class Workers:
         return Limits(partner.max_concurrency, partner.rate_limit_per_second)
 
     async def run(self) -> None:
-        last_deadline_check = 0.0
+        last_deadline_check = last_backlog_check = 0.0
         try:
             while not self._stopping:
                 self.wake.clear()
@@ -70,6 +76,9 @@ class Workers:
                 if time.monotonic() - last_deadline_check > self._deadline_check_seconds:
                     last_deadline_check = time.monotonic()
                     await self._expire_deadlines()
+                if time.monotonic() - last_backlog_check > self._backlog_check_seconds:
+                    last_backlog_check = time.monotonic()
+                    await self._refresh_backlog()
                 # dispatch() claimed all it could; what changes that is a commit (a new
                 # message, a retry due), a finished send or, for a rate limit, time.
                 with contextlib.suppress(TimeoutError):  # not wait_for: see OutboxRelay.run
@@ -123,6 +132,15 @@ class Workers:
         except Exception as err:
             _passing("checking async-MDN deadlines failed; checking again shortly", err)
 
+    async def _refresh_backlog(self) -> None:
+        """A gauge that cannot be read now keeps its last figures: never end the loop."""
+        if self._backlog is None:
+            return
+        try:
+            await self._backlog()
+        except Exception as err:
+            _passing("reading the backlog for the metrics failed; reading it again later", err)
+
     async def dispatch(self) -> None:
         """Claim, partner by partner, as many due messages as the free slots and the
         partners' limits allow, and start sending them."""
@@ -131,7 +149,7 @@ class Workers:
                 limits = self.limits(partner)
                 while self._free:
                     claimed = await self._claims.claim_many(
-                        partner, limits, self._clock, at_most=self._free
+                        partner, limits, self._clock, at_most=self._free, held=_waits(partner)
                     )
                     for message in claimed:
                         self._free -= 1
@@ -175,6 +193,11 @@ class Workers:
                     return
             except Exception:  # database briefly away: the lease has slack, try again
                 log.warning("renewing the lease on %s failed", message.message_id, exc_info=True)
+
+
+def _waits(partner: str) -> Callable[[str], None]:
+    """Counts a claim of the partner's due messages that its limits held back."""
+    return lambda limit: LIMIT_WAITS.labels(partner, limit).inc()
 
 
 def _passing(what: str, err: Exception) -> None:
