@@ -130,6 +130,24 @@ SCENARIOS = [
              f"nothing); async-MDN deadline {MDN_DEADLINE_S:g} s, no resend: expected, every "
              "request failed `mdn-deadline`", how="none", mdn="async", mdn_sink=True,
              env=MDN_NEVER, expect_failed="mdn-deadline"),
+    # The same three beyond kills on PostgreSQL: the retries, the deadlines and the duplicate
+    # detection they lean on are SQL of their own there (row locks, leases, the ledger).
+    Scenario("partner-down-postgres", "inbound-svc-0", True,
+             f"the partner (inbound-svc) stopped (SIGTERM) for {PARTNER_DOWN_S:g} s, then "
+             "started again; requests keep coming (1/s) through the outage and 5 s after it; "
+             f"outbound {_policy(PARTNER_DOWN)}",
+             how="stop", restart_after=PARTNER_DOWN_S, env=PARTNER_DOWN,
+             load=Load(rate=1, seconds=16, fault_at=6)),
+    Scenario("network-pause-postgres", "partner-proxy", True,
+             f"the network between outbound-svc and the partner paused for {PAUSE_S:g} s (a "
+             "proxy moves no byte either way, connections stay open, new ones wait), requests "
+             f"(5/s) through it and 5 s after it; outbound {_policy(PAUSE)}",
+             how="pause", restart_after=PAUSE_S, env=PAUSE, proxy=True),
+    Scenario("async-mdn-never-postgres", NO_FAULT, True,
+             "async MDNs that never come (the partner's go to a sink that answers 200 and keeps "
+             f"nothing); async-MDN deadline {MDN_DEADLINE_S:g} s, no resend: expected, every "
+             "request failed `mdn-deadline`", how="none", mdn="async", mdn_sink=True,
+             env=MDN_NEVER, expect_failed="mdn-deadline"),
 ]  # fmt: skip
 BY_KEY = {s.key: s for s in SCENARIOS}
 
