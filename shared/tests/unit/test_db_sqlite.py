@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from as2bus.shared.db import LoopSqliteConnection, create_engine
+from as2bus.shared.db import DEFAULT_POOL_SIZE, LoopSqliteConnection, create_engine
 
 
 async def test_statements_run_on_the_event_loops_thread(tmp_path: Path) -> None:
@@ -71,3 +71,13 @@ async def test_connections_close_and_reopen(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     assert not [t for t in threading.enumerate() if "aiosqlite" in type(t).__module__]
+
+
+def test_postgresql_keeps_a_pool_sized_for_the_work_sqlite_one_connection(tmp_path: Path) -> None:
+    """No connection is made here: the pools are only configured."""
+    default = create_engine("postgresql+asyncpg://as2bus@127.0.0.1:1/none")
+    sized = create_engine("postgresql+asyncpg://as2bus@127.0.0.1:1/none", pool_size=24)
+    sqlite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", pool_size=24)
+    assert default.pool.size() == DEFAULT_POOL_SIZE == 20  # type: ignore[attr-defined]
+    assert sized.pool.size() == 24  # type: ignore[attr-defined]
+    assert sqlite.pool.size() == 1  # type: ignore[attr-defined]

@@ -70,9 +70,18 @@ def _sqlite_on_loop(database: str) -> Any:
     return connect
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+#: PostgreSQL connections a replica keeps once it has needed them (``AS2BUS_DB_POOL_SIZE``).
+#: SQLAlchemy's own default, 5, is below what outbound-svc's 16 send workers use at once: every
+#: checkout beyond it opened a new connection (TCP, an SSL attempt, authentication) and closed
+#: it after one transaction, about 8 % of outbound-svc's CPU in a burst; 10 was not enough
+#: either (docs/benchmarks.md, finding 17). A quiet service opens far fewer.
+DEFAULT_POOL_SIZE = 20
+
+
+def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> AsyncEngine:
     """An async engine; for SQLite, make the folder, enforce foreign keys, use WAL, run
-    calls on the event loop with one connection (``LoopSqliteConnection``)."""
+    calls on the event loop with one connection (``LoopSqliteConnection``); otherwise a pool
+    that keeps ``pool_size`` connections."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -102,6 +111,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # retries as it does for any database error (consumers redeliver, the outbox relay and the
     # sending workers try again, a partner resends after a 5xx). Connections are replaced
     # after 30 minutes, before idle-killing proxies and firewalls drop them silently.
+    kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)

@@ -44,6 +44,14 @@ class ServiceSettings(BaseSettings):
         "sha256:<hex> a line: mounted Secrets.",
     )
     master_key: SecretStr | None = None
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections each replica keeps open once it needed them (a "
+        "burst may open up to 10 more for a moment); below the concurrent work, connections "
+        "are opened and closed per transaction. SQLite always uses one.",
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Apply database migrations at start. Set false where a Job migrates.",
