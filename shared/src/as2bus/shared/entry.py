@@ -14,6 +14,7 @@ from as2bus.shared.chassis import MissingSettingError
 from as2bus.shared.db import upgrade_database
 from as2bus.shared.logs import configure_logging
 from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.tracing import configure_tracing
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -47,6 +48,7 @@ def service_main(
         upgrade_database(migrations, loaded.database_url)
         print(f"{name} database is at the latest migration")
         return 0
+    configure_tracing(name)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     try:
         app = create_app(loaded)
     except (MissingSettingError, ValueError) as err:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event, parse_event
 from as2bus.shared.bus.publish import publish_event
+from as2bus.shared.tracing import remember
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ async def add_to_outbox(
     ]
     if rows:
         await session.execute(sa.insert(table), rows if len(rows) > 1 else rows[0])
+    for event in events:  # the relay publishes them in this trace; the sender continues it
+        remember(str(event.event_id), event.correlation_id)
 
 
 class OutboxRelay:

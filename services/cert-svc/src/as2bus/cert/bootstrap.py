@@ -26,6 +26,7 @@ from as2bus.shared.chassis import api_tokens, bus_check, database_check, require
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.outbox import OutboxRelay
+from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import BodySizeLimit, add_error_handlers, add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.cert")
@@ -90,6 +91,7 @@ def create_app(settings: CertSettings) -> FastAPI:
                 await engine.dispose()
 
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         docs_url=None,  # served offline by add_ops_routes
         redoc_url=None,
         title="as2bus cert-svc",

@@ -20,6 +20,7 @@ from as2bus.shared.bus.replica import config_bucket
 from as2bus.shared.chassis import api_tokens, bus_check, database_check, required_secrets
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import add_error_handlers, add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.config")
@@ -67,6 +68,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
             raise RuntimeError(relay.last_error)  # type: ignore[attr-defined]
 
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         docs_url=None,  # served offline by add_ops_routes
         redoc_url=None,
         title="as2bus config-svc",

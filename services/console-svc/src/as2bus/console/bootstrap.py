@@ -35,6 +35,7 @@ from as2bus.shared.bus.connection import inbox_prefix, new_broker
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.chassis import api_tokens, bus_check, database_check
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import BodySizeLimit, add_error_handlers, add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.console")
@@ -145,6 +146,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
                 await engine.dispose()
 
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         docs_url=None,  # served offline by add_ops_routes
         redoc_url=None,
         title="as2bus console-svc",

@@ -39,6 +39,7 @@ from as2bus.shared.db import (
     upgrade_database_async,
 )
 from as2bus.shared.retention import purge_periodically, retention
+from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import BodySizeLimit, add_ops_routes
 
 log = logging.getLogger("as2bus.inbound")
@@ -136,6 +137,7 @@ def create_app(settings: InboundSettings) -> FastAPI:
                 await engine.dispose()
 
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         docs_url=None,  # served offline by add_ops_routes
         redoc_url=None,
         title="as2bus inbound-svc",

@@ -69,6 +69,7 @@ from as2bus.inbound.ports import (
 from as2bus.inbound.replay_protection import Held, ReplayProtection, Verdict
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.offload import INLINE_BYTES, run_sized
+from as2bus.shared.tracing import tag_span
 
 log = logging.getLogger(__name__)
 #: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
@@ -105,6 +106,7 @@ class Receiver:
             return Answer.text(
                 400, "not an AS2 message: Message-ID, AS2-From and AS2-To are required"
             )
+        tag_span(message_id=summary.message_id, partner=summary.as2_from, station=summary.as2_to)
         try:
             parties = await self._parties.resolve(summary.as2_from, summary.as2_to)
         except as2.As2Error as err:
@@ -425,6 +427,7 @@ class Receiver:
                 "unknown-trading-partner: the MDN is addressed to "
                 f"{as2.model.shown_reason(repr(summary.as2_to), limit=200)}, none of our stations",
             )
+        tag_span(message_id=summary.message_id, partner=partner.as2_id, station=summary.as2_to)
         certs = await self._parties.mdn_verify_certs(partner)
         try:
             mdn = await run_sized(

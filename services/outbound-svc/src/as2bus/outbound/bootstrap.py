@@ -51,6 +51,7 @@ from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.outbox import OutboxRelay
 from as2bus.shared.retention import purge_periodically, retention
+from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import add_ops_routes, include_scoped
 
 log = logging.getLogger("as2bus.outbound")
@@ -224,6 +225,7 @@ def create_app(settings: OutboundSettings) -> FastAPI:
                 await engine.dispose()
 
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         docs_url=None,  # served offline by add_ops_routes
         redoc_url=None,
         title="as2bus outbound-svc",

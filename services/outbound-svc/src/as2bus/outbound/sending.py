@@ -46,6 +46,7 @@ from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.keyring import CertificateUnavailableError
 from as2bus.shared.offload import run_sized
+from as2bus.shared.tracing import as2_span
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,13 @@ class Sender:
         IN_FLIGHT.labels(message.partner).inc()
         ATTEMPTS.labels(message.partner).inc()
         try:
-            return await self._send(copy.copy(message))
+            with as2_span(
+                "outbound-svc send",
+                message_id=message.message_id,
+                partner=message.partner,
+                station=message.station,
+            ):
+                return await self._send(copy.copy(message))
         finally:
             IN_FLIGHT.labels(message.partner).dec()
 

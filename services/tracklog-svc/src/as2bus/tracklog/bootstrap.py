@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from as2bus.shared.bus import open_bus
 from as2bus.shared.chassis import api_tokens, bus_check, database_check
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
+from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import add_error_handlers, add_ops_routes, include_scoped
 from as2bus.tracklog.entrypoints.api import routers
 from as2bus.tracklog.entrypoints.bus import Consumer
@@ -75,6 +76,7 @@ def create_app(settings: TracklogSettings) -> FastAPI:
             raise RuntimeError(reason)
 
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         docs_url=None,  # served offline by add_ops_routes
         redoc_url=None,
         title="as2bus tracklog-svc",

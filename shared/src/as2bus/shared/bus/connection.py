@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 
 from as2bus.shared.bus.streams import ensure_streams
 from as2bus.shared.settings import StreamSettings
+from as2bus.shared.tracing import broker_middlewares
 
 
 @dataclass
@@ -67,7 +68,8 @@ BUS_LOGGER.addFilter(_QuietIdleFetches())
 def new_broker(url: str, *, name: str) -> NatsBroker:
     """The faststream broker every service uses: reconnects forever, replies on the user's own
     prefix, and logs each consumed message at DEBUG (two INFO lines per message drowned what
-    an operator needs; failures are still logged)."""
+    an operator needs; failures are still logged). With tracing on (shared/tracing.py) it
+    carries the trace context in the NATS headers; off, it has no middleware at all."""
     return NatsBroker(
         url,
         name=name,
@@ -77,6 +79,7 @@ def new_broker(url: str, *, name: str) -> NatsBroker:
         graceful_timeout=10,
         logger=BUS_LOGGER,
         log_level=logging.DEBUG,
+        middlewares=broker_middlewares(),
     )
 
 

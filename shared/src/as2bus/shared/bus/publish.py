@@ -7,6 +7,7 @@ from nats.js.api import PubAck
 
 from as2bus.contracts.envelope import Event
 from as2bus.contracts.subjects import EVENTS_STREAM
+from as2bus.shared.tracing import resumed
 
 EVENT_TYPE_HEADER = "As2bus-Event-Type"
 
@@ -24,14 +25,17 @@ async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.
     """Publish to the events stream and wait for JetStream's ack.
 
     ``Nats-Msg-Id`` is the event id, so JetStream drops a re-publish of the same event inside
-    the dedup window (faststream's own message id is not used for that).
+    the dedup window (faststream's own message id is not used for that). An event from the
+    outbox is published in the trace of the transaction that stored it, or else of the
+    message it is about (shared/tracing.py).
     """
-    ack: PubAck = await broker.publish(
-        event.model_dump(mode="json"),
-        event.subject,
-        headers={"Nats-Msg-Id": str(event.event_id), EVENT_TYPE_HEADER: event.event_type},
-        correlation_id=event.correlation_id,
-        stream=EVENTS_STREAM,
-        timeout=timeout,
-    )
+    with resumed(str(event.event_id), forget=True, or_else=event.correlation_id):
+        ack: PubAck = await broker.publish(
+            event.model_dump(mode="json"),
+            event.subject,
+            headers={"Nats-Msg-Id": str(event.event_id), EVENT_TYPE_HEADER: event.event_type},
+            correlation_id=event.correlation_id,
+            stream=EVENTS_STREAM,
+            timeout=timeout,
+        )
     return ack

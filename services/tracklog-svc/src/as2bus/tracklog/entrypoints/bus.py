@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from as2bus.contracts import Event, UnknownEventError, parse_event
 from as2bus.contracts.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
+from as2bus.shared.tracing import consumer_spans, tracing_enabled
 from as2bus.tracklog.service import Projector
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,14 @@ class Consumer:
 
     async def _handle(self, msgs: list[Msg]) -> bool:
         events = [e for m in msgs if (e := decode(m.data)) is not None]
+        traced = (
+            [(m.headers, m.headers.get("correlation_id", "")) for m in msgs if m.headers]
+            if tracing_enabled()
+            else ()
+        )
         try:
-            await self._projector.apply(events)
+            with consumer_spans(traced):
+                await self._projector.apply(events)
         except Exception as err:  # database down, a lost race with another replica: retry
             FAILED_BATCHES.inc()
             self._batch_failing = True

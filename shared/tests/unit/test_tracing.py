@@ -1,0 +1,74 @@
+"""Tracing is off unless an OTLP endpoint is configured: then nothing is installed, and every
+helper the services call is a pass-through."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from as2bus.shared import tracing
+from as2bus.shared.bus.connection import new_broker
+
+
+def test_without_an_endpoint_nothing_is_configured() -> None:
+    assert tracing.configure_tracing("outbound-svc", environ={}) is False
+    assert not tracing.tracing_enabled()
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)  # the API's no-op
+    assert tracing.broker_middlewares() == ()
+    assert list(new_broker("nats://127.0.0.1:4222", name="t").middlewares) == []
+
+
+def test_without_an_endpoint_the_helpers_pass_through() -> None:
+    with tracing.as2_span("send", message_id="<m@a>", partner="B", station="A"):
+        assert not trace.get_current_span().get_span_context().is_valid
+    tracing.remember("<m@a>")
+    assert tracing._remembered == {}
+    with tracing.resumed("<m@a>"), tracing.consumer_spans([({"traceparent": "x"}, "c")]):
+        assert not trace.get_current_span().is_recording()
+    tracing.tag_span(message_id="<m@a>")
+
+
+PROBE = """
+import json
+from opentelemetry import trace
+from as2bus.shared import tracing
+from as2bus.shared.bus.connection import new_broker
+enabled = tracing.configure_tracing("probe-svc")
+provider = trace.get_tracer_provider()
+with tracing.as2_span("send", message_id="<m@a>", partner="B", station="A"):
+    span = trace.get_current_span()
+    attributes = dict(span.attributes)
+    tracing.remember("<m@a>")
+print(json.dumps({
+    "enabled": enabled,
+    "provider": type(provider).__name__,
+    "service": provider.resource.attributes["service.name"],
+    "middlewares": [type(m).__name__ for m in new_broker("nats://x:1", name="p").middlewares],
+    "attributes": attributes,
+    "remembered": list(tracing._remembered),
+}))
+"""
+
+
+def test_with_an_endpoint_each_process_exports_and_names_its_spans() -> None:
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
+    env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "0.2"  # nothing listens there: give up at exit quickly
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen["enabled"] is True
+    assert (seen["provider"], seen["service"]) == ("TracerProvider", "probe-svc")
+    assert seen["middlewares"] == ["NatsTelemetryMiddleware"]
+    assert seen["attributes"] == {
+        "as2.message_id": "<m@a>",
+        "as2.partner": "B",
+        "as2.station": "A",
+    }
+    assert seen["remembered"] == ["<m@a>"]

@@ -1,0 +1,189 @@
+"""One AS2 exchange is one trace: the test publishes a send request with a ``traceparent`` of
+its own, and outbound-svc, inbound-svc (the partner, on loopback) and tracklog-svc, real
+processes exporting over OTLP/HTTP to a receiver the test runs, report spans that all belong
+to that trace, form one tree under the test's span, and name the message without carrying the
+document or a secret."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import secrets
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from as2bus.contracts import SEND_SUBJECT, SendRequest
+from as2bus.contracts.subjects import COMMANDS_STREAM
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, until
+
+from .conftest import TOKEN, start, start_inbound, start_outbound, stop, tracked
+from .test_outbound_loopback import loopback
+
+DOCUMENT = b"ISA*00*TRACE-ME-NOT*00*          *ZZ*A              *ZZ*B~\r\n" * 20
+
+
+class Span:
+    def __init__(self, service: str, raw: Any) -> None:
+        self.service = service
+        self.name: str = raw.name
+        self.trace_id = raw.trace_id.hex()
+        self.span_id = raw.span_id.hex()
+        self.parent_id = raw.parent_span_id.hex()
+        self.attributes = {a.key: _value(a.value) for a in raw.attributes}
+
+    def __repr__(self) -> str:
+        return f"{self.service}: {self.name} {self.attributes}"
+
+
+def _value(value: Any) -> str:
+    kind = value.WhichOneof("value")
+    return str(getattr(value, kind)) if kind else ""
+
+
+class Receiver:
+    """An OTLP/HTTP trace receiver on loopback: ``POST /v1/traces`` in protobuf."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                request = ExportTraceServiceRequest.FromString(body)
+                for resource_spans in request.resource_spans:
+                    service = next(
+                        (
+                            a.value.string_value
+                            for a in resource_spans.resource.attributes
+                            if a.key == "service.name"
+                        ),
+                        "?",
+                    )
+                    for scope in resource_spans.scope_spans:
+                        receiver.spans.extend(Span(service, s) for s in scope.spans)
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    otlp = Receiver()
+    yield otlp
+    otlp.server.shutdown()
+    otlp.server.server_close()
+
+
+async def test_one_exchange_is_one_connected_trace(
+    nats_url: str,
+    master_key: str,
+    tmp_path: Path,
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    receiver: Receiver,
+) -> None:
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    inbound = start_inbound(nats_url, master_key, tmp_path, **otel)
+    as2_url = f"{inbound.base_url}/as2"
+    outbound = start_outbound(
+        nats_url, master_key, tmp_path, AS2BUS_OUTBOUND_ASYNC_MDN_URL=as2_url, **otel
+    )
+    tracklog = start("as2bus.tracklog", nats_url, tmp_path / "tl.db", master_key, tmp_path, **otel)
+    try:
+        await loopback(config_svc, cert_svc, as2_url, "sync")
+        trace_id, root = secrets.token_hex(16), secrets.token_hex(8)
+        request = SendRequest(
+            request_id="trace-1",
+            station="A",
+            partner="B",
+            filename="po.x12",
+            inline_base64=base64.b64encode(DOCUMENT).decode(),
+        )
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            await js.publish(
+                SEND_SUBJECT,
+                request.model_dump_json().encode(),
+                stream=COMMANDS_STREAM,
+                headers={
+                    "Nats-Msg-Id": request.request_id,
+                    "traceparent": f"00-{trace_id}-{root}-01",
+                },
+            )
+            (delivered,) = [e["data"] for e in await events_of(js, "MessageDelivered")]
+        finally:
+            await nc.close()
+        message_id = delivered["message_id"]
+        await tracked(tracklog, 1, direction="inbound", status="mdn-sent")
+
+        def ours() -> list[Span]:
+            return [s for s in receiver.spans if s.trace_id == trace_id]
+
+        async def all_three_reported() -> list[Span]:
+            spans = ours()
+            assert {s.service for s in spans} >= {"outbound-svc", "inbound-svc", "tracklog-svc"}
+            projected = [s for s in spans if s.service == "tracklog-svc"]
+            assert {s.attributes.get("as2.correlation_id") for s in projected} == {message_id}
+            assert len(projected) >= 6, projected  # queued, started, sent, received, ...
+            return spans
+
+        spans = await until(all_three_reported, what="the services' spans", timeout=20)
+    finally:
+        for proc in (tracklog, outbound, inbound):
+            stop(proc)
+    spans = ours()  # the last batches, flushed at exit
+
+    # One tree under the test's span: every parent is the test's span or one of the trace's.
+    ids = {s.span_id for s in spans} | {root}
+    assert [s for s in spans if s.parent_id not in ids] == []
+    assert [s.name for s in spans if s.parent_id == root] == ["as2.cmd.send process"]
+    # ... crossing from process to process: over HTTP, and over the bus.
+    service_of = {s.span_id: s.service for s in spans}
+    crossings = {(service_of.get(s.parent_id), s.service) for s in spans}
+    assert {
+        ("outbound-svc", "inbound-svc"),
+        ("outbound-svc", "tracklog-svc"),
+        ("inbound-svc", "tracklog-svc"),
+    } <= crossings
+    # The spans that name a message name this one, and none is outside the trace.
+    named = [s for s in receiver.spans if "as2.message_id" in s.attributes]
+    assert {s.attributes["as2.message_id"] for s in named} == {message_id}
+    assert {s.trace_id for s in named} == {trace_id}
+    send = [s for s in spans if s.name == "outbound-svc send"]
+    assert [s.attributes for s in send] == [
+        {"as2.message_id": message_id, "as2.partner": "B", "as2.station": "A"}
+    ]
+    posted = [s for s in spans if s.service == "inbound-svc" and "as2.partner" in s.attributes]
+    assert posted
+    assert {(s.attributes["as2.partner"], s.attributes["as2.station"]) for s in posted} == {
+        ("A", "B")
+    }
+    # Neither the document nor a secret in any attribute of any span.
+    values = [v for s in receiver.spans for v in (*s.attributes.values(), s.name)]
+    for secret in ("TRACE-ME-NOT", base64.b64encode(DOCUMENT).decode()[:40], TOKEN, master_key):
+        assert not [v for v in values if secret in v], secret
