@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
@@ -81,3 +82,11 @@ def test_postgresql_keeps_a_pool_sized_for_the_work_sqlite_one_connection(tmp_pa
     assert default.pool.size() == DEFAULT_POOL_SIZE == 20  # type: ignore[attr-defined]
     assert sized.pool.size() == 24  # type: ignore[attr-defined]
     assert sqlite.pool.size() == 1  # type: ignore[attr-defined]
+
+
+def test_the_pool_size_is_a_setting_of_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    from as2bus.shared.settings import ServiceSettings
+
+    assert ServiceSettings().db_pool_size == DEFAULT_POOL_SIZE
+    monkeypatch.setenv("AS2BUS_DB_POOL_SIZE", "7")
+    assert ServiceSettings().db_pool_size == 7

@@ -42,7 +42,7 @@ def create_app(settings: CertSettings) -> FastAPI:
     _, master_key = required_secrets(settings)
     tokens = api_tokens(settings)
     box = SecretBox(master_key)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     policy = CertPolicy(
         expiry_thresholds_days=sorted(settings.expiry_thresholds_days, reverse=True),

@@ -32,7 +32,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     _, master_key = required_secrets(settings)
     tokens = api_tokens(settings)
     box = SecretBox(master_key)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     state: dict[str, object] = {}
     broker = new_broker(settings.nats_url, name="config-svc")

@@ -67,7 +67,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     completes and installs them; tests that drive the app without it install them completed
     with stand-ins."""
     tokens = api_tokens(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     repository = Repository(sessions)
     trail = AuditTrail(sessions)

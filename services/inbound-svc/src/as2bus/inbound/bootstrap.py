@@ -50,7 +50,7 @@ MIGRATIONS = "as2bus.inbound:migrations"
 def create_app(settings: InboundSettings) -> FastAPI:
     _, master_key = required_secrets(settings, api_token=False)
     box = SecretBox(master_key)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     state: dict[str, object] = {}
 

@@ -193,7 +193,7 @@ async def start(
 def create_app(settings: OutboundSettings) -> FastAPI:
     _, master_key = required_secrets(settings, api_token=False)
     box = SecretBox(master_key)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     broker = new_broker(settings.nats_url, name="outbound-svc")
     state: dict[str, object] = {}

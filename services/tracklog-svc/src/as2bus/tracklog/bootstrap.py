@@ -31,7 +31,7 @@ MIGRATIONS = "as2bus.tracklog:migrations"
 def create_app(settings: TracklogSettings) -> FastAPI:
     # Unlike the other admin services, tracklog holds no secret data: no master key needed.
     tokens = api_tokens(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     reads = Reads(sessions)
     hub = ChangeHub()

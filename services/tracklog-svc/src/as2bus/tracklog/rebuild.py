@@ -36,7 +36,7 @@ def recreate_schema(url: str) -> None:
 async def rebuild(settings: TracklogSettings) -> int:
     """Replay the whole events stream into an empty projection; returns the events applied."""
     await asyncio.to_thread(recreate_schema, settings.database_url)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     bus = await open_bus(settings.nats_url, name="tracklog-rebuild", streams=settings.events)
     try:
         consumer = Consumer(
