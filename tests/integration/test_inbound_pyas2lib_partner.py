@@ -65,7 +65,9 @@ async def js(nats_url: str) -> Any:
     await nc.close()
 
 
-def pyas2lib_sender(ours: bytes, acme: x509.OwnKey, mdn_mode: str, mdn_url: str | None) -> Any:
+def pyas2lib_sender(
+    ours: bytes, acme: x509.OwnKey, mdn_mode: str, mdn_url: str | None, payload: bytes = PAYLOAD
+) -> Any:
     org = pyas2.Organization(
         as2_name="acme", sign_key=(acme.key_pem + acme.cert.cert_pem).encode(), mdn_url=mdn_url
     )
@@ -82,7 +84,7 @@ def pyas2lib_sender(ours: bytes, acme: x509.OwnKey, mdn_mode: str, mdn_url: str 
         mdn_digest_alg="sha256",
     )
     message = pyas2.Message(org, partner)
-    message.build(PAYLOAD, filename="orders.edi", content_type="application/EDIFACT")
+    message.build(payload, filename="orders.edi", content_type="application/EDIFACT")
     return message
 
 
@@ -115,7 +117,10 @@ async def test_pyas2lib_partner_with_sync_and_async_mdn(
     assert response.status_code == 200
     assert pyas2lib_reads_mdn(sync, dict(response.headers), response.content) == ("processed", None)
 
-    later = pyas2lib_sender(ours, acme, "ASYNC", mdn_inbox.url)
+    # Another document: the same one signed again within the same second would carry the
+    # same signature, and the partner's replay protection (on for new partners) would answer
+    # it as a replay (docs/reliability.md, "Replay protection").
+    later = pyas2lib_sender(ours, acme, "ASYNC", mdn_inbox.url, PAYLOAD + b"UNT+2+1'")
     response = await post(inbound_svc, later.headers, later.content)
     assert (response.status_code, response.content) == (200, b"")
     await until(lambda: mdn_inbox.received, what="the async MDN at the partner")
