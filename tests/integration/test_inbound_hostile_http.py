@@ -320,5 +320,10 @@ async def test_a_chunked_mdn_is_cut_off_at_its_limit(
     answer += await raw.answer(5)
     raw.close()
     assert answer.startswith(b"HTTP/1.1 413 "), answer
-    assert f"at most {MAX_MDN} bytes".encode() in answer
+    # The server closes with our unread chunks still in its buffer, so its kernel resets the
+    # connection and may drop the body's bytes not yet sent (CI saw the head without them):
+    # the reason is checked where it arrives whole (the Content-Length case above), here only
+    # when it did.
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert not text or f"at most {MAX_MDN} bytes".encode() in text, answer
     assert at < 4 << 20  # the answer came long before 64 MiB went out
