@@ -84,6 +84,30 @@ def _policy(env: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(short[k].format(v) for k, v in env if k in short)
 
 
+def _beyond_kills(database: str, postgres: bool) -> list[Scenario]:
+    """The faults beyond kills, on one database: on PostgreSQL the retries, the deadlines and
+    the duplicate detection they lean on are SQL of their own (row locks, leases, the ledger)."""
+    return [
+        Scenario(f"partner-down-{database}", "inbound-svc-0", postgres,
+                 f"the partner (inbound-svc) stopped (SIGTERM) for {PARTNER_DOWN_S:g} s, then "
+                 "started again; requests keep coming (1/s) through the outage and 5 s after "
+                 f"it; outbound {_policy(PARTNER_DOWN)}",
+                 how="stop", restart_after=PARTNER_DOWN_S, env=PARTNER_DOWN,
+                 load=Load(rate=1, seconds=16, fault_at=6)),
+        Scenario(f"network-pause-{database}", "partner-proxy", postgres,
+                 f"the network between outbound-svc and the partner paused for {PAUSE_S:g} s (a "
+                 "proxy moves no byte either way, connections stay open, new ones wait), "
+                 f"requests (5/s) through it and 5 s after it; outbound {_policy(PAUSE)}",
+                 how="pause", restart_after=PAUSE_S, env=PAUSE, proxy=True),
+        Scenario(f"async-mdn-never-{database}", NO_FAULT, postgres,
+                 "async MDNs that never come (the partner's go to a sink that answers 200 and "
+                 f"keeps nothing); async-MDN deadline {MDN_DEADLINE_S:g} s, no resend: "
+                 "expected, every request failed `mdn-deadline`", how="none", mdn="async",
+                 mdn_sink=True,
+                 env=MDN_NEVER, expect_failed="mdn-deadline"),
+    ]  # fmt: skip
+
+
 SCENARIOS = [
     Scenario("outbound-sqlite", "outbound-svc-0", False,
              "outbound-svc SIGKILLed while sending, restarted after 1 s", mid_send=True),
@@ -114,40 +138,8 @@ SCENARIOS = [
              mid_send=True, mdn="async"),
     Scenario("async-baseline-sqlite", NO_FAULT, False,
              "async MDNs, nothing killed (the baseline)", mdn="async"),
-    Scenario("partner-down-sqlite", "inbound-svc-0", False,
-             f"the partner (inbound-svc) stopped (SIGTERM) for {PARTNER_DOWN_S:g} s, then "
-             "started again; requests keep coming (1/s) through the outage and 5 s after it; "
-             f"outbound {_policy(PARTNER_DOWN)}",
-             how="stop", restart_after=PARTNER_DOWN_S, env=PARTNER_DOWN,
-             load=Load(rate=1, seconds=16, fault_at=6)),
-    Scenario("network-pause-sqlite", "partner-proxy", False,
-             f"the network between outbound-svc and the partner paused for {PAUSE_S:g} s (a "
-             "proxy moves no byte either way, connections stay open, new ones wait), requests "
-             f"(5/s) through it and 5 s after it; outbound {_policy(PAUSE)}",
-             how="pause", restart_after=PAUSE_S, env=PAUSE, proxy=True),
-    Scenario("async-mdn-never-sqlite", NO_FAULT, False,
-             "async MDNs that never come (the partner's go to a sink that answers 200 and keeps "
-             f"nothing); async-MDN deadline {MDN_DEADLINE_S:g} s, no resend: expected, every "
-             "request failed `mdn-deadline`", how="none", mdn="async", mdn_sink=True,
-             env=MDN_NEVER, expect_failed="mdn-deadline"),
-    # The same three beyond kills on PostgreSQL: the retries, the deadlines and the duplicate
-    # detection they lean on are SQL of their own there (row locks, leases, the ledger).
-    Scenario("partner-down-postgres", "inbound-svc-0", True,
-             f"the partner (inbound-svc) stopped (SIGTERM) for {PARTNER_DOWN_S:g} s, then "
-             "started again; requests keep coming (1/s) through the outage and 5 s after it; "
-             f"outbound {_policy(PARTNER_DOWN)}",
-             how="stop", restart_after=PARTNER_DOWN_S, env=PARTNER_DOWN,
-             load=Load(rate=1, seconds=16, fault_at=6)),
-    Scenario("network-pause-postgres", "partner-proxy", True,
-             f"the network between outbound-svc and the partner paused for {PAUSE_S:g} s (a "
-             "proxy moves no byte either way, connections stay open, new ones wait), requests "
-             f"(5/s) through it and 5 s after it; outbound {_policy(PAUSE)}",
-             how="pause", restart_after=PAUSE_S, env=PAUSE, proxy=True),
-    Scenario("async-mdn-never-postgres", NO_FAULT, True,
-             "async MDNs that never come (the partner's go to a sink that answers 200 and keeps "
-             f"nothing); async-MDN deadline {MDN_DEADLINE_S:g} s, no resend: expected, every "
-             "request failed `mdn-deadline`", how="none", mdn="async", mdn_sink=True,
-             env=MDN_NEVER, expect_failed="mdn-deadline"),
+    *_beyond_kills("sqlite", False),
+    *_beyond_kills("postgres", True),
 ]  # fmt: skip
 BY_KEY = {s.key: s for s in SCENARIOS}
 
