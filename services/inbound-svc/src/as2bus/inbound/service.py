@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -154,17 +155,7 @@ class Receiver:
             return send_again("could not record the message")
         if claim == "duplicate":
             DUPLICATES.labels(partner).inc()
-            await self._tell(
-                MessageDuplicate(
-                    correlation_id=message.message_id,
-                    data=Duplicate(
-                        message_id=message.message_id,
-                        station=station,
-                        partner=partner,
-                        first_received_at=first,
-                    ),
-                )
-            )
+            await self._tell(_duplicate(message.message_id, station, partner, first))
             return await self._answer(message, parties.local, None)
         try:
             verdict = await self._replays.check(parties.partner, message)
@@ -287,18 +278,8 @@ class Receiver:
         if verdict.outcome == "pending":
             return send_again(f"{verdict.reason}, so this copy could not be taken")
         assert verdict.first is not None
-        await self._tell(
-            MessageDuplicate(
-                correlation_id=message.message_id,
-                data=Duplicate(
-                    message_id=message.message_id,
-                    station=station,
-                    partner=partner,
-                    first_received_at=verdict.first.claimed_at,
-                    reason=verdict.reason,
-                ),
-            )
-        )
+        first = verdict.first.claimed_at
+        await self._tell(_duplicate(message.message_id, station, partner, first, verdict.reason))
         if message.mdn is not None and message.mdn.mode == "async":
             url = shown_url(message.mdn.async_url)
             return Answer.text(200, f"duplicate: {verdict.reason}; no MDN was sent to {url}")
@@ -507,3 +488,19 @@ def close_documents(message: as2.ReceivedMessage) -> None:
         if spooled is not None and not any(spooled.file is f for f in closed):
             closed.append(spooled.file)
             spooled.file.close()
+
+
+def _duplicate(
+    message_id: str, station: str, partner: str, first: datetime, reason: str | None = None
+) -> MessageDuplicate:
+    """A message not delivered again: a resend of its Message-ID, or (``reason``) a replay."""
+    return MessageDuplicate(
+        correlation_id=message_id,
+        data=Duplicate(
+            message_id=message_id,
+            station=station,
+            partner=partner,
+            first_received_at=first,
+            reason=reason,
+        ),
+    )
