@@ -96,6 +96,47 @@ class AuthFailureDetection(Contract):
     values: list[str] = Field(default_factory=list)
 
 
+TlsVersion = Literal["1.2", "1.3"]
+#: Hex SHA-256 (64 characters, lower case) of a certificate's DER or of its public key's
+#: SubjectPublicKeyInfo DER.
+SHA256_HEX_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class PartnerTls(Contract):
+    """How we speak TLS with one partner, both ways.
+
+    Sending (outbound-svc, to the partner's ``as2_url``): whom to trust, what to pin, whether
+    to present our client certificate (our key and certificate of the partnership's keystore),
+    the lowest TLS version, a proxy, redirects. Receiving (inbound-svc over HTTPS, mutual TLS):
+    which client certificates identify this partner.
+    """
+
+    #: PEM certificates (a private CA, or the server's own self-signed one) trusted for this
+    #: partner's server instead of outbound-svc's bundle. None: the bundle.
+    ca_bundle_pem: str | None = None
+    #: The partner's server certificate must match one of these: SHA-256 of the certificate
+    #: (DER) or of its SubjectPublicKeyInfo (public-key pinning survives a renewal with the
+    #: same key). Checked after, not instead of, verification. Empty: no pinning.
+    pinned_sha256: list[Annotated[str, Field(pattern=SHA256_HEX_PATTERN)]] = Field(
+        default_factory=list
+    )
+    #: Present our client certificate in the handshake (mutual TLS the partner demands).
+    client_certificate: bool = False
+    min_version: TlsVersion = "1.2"
+    #: False skips verification of the partner's server: only for a test partner, and every
+    #: send logs a warning saying so.
+    verify: bool = True
+    #: An HTTP(S) proxy for this partner (``http://host:port``, CONNECT for https). None: the
+    #: standard proxy environment variables, when set.
+    proxy_url: str | None = None
+    follow_redirects: bool = False
+    #: Receiving: a message claiming this partner's AS2-From must come over a TLS connection
+    #: whose client certificate matches ``client_certificates_pem``.
+    require_client_certificate: bool = False
+    #: PEM: the partner's TLS client certificate(s), or the CA certificate(s) that issue them.
+    client_certificates_pem: str | None = None
+
+
 class PartnerState(Contract):
     """A trading partner and its AS2 settings."""
 
@@ -141,6 +182,7 @@ class PartnerState(Contract):
     #: Sending policy for this partner; None means outbound-svc's defaults.
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     async_mdn_deadline_seconds: float | None = Field(default=None, gt=0)
+    tls: PartnerTls = Field(default_factory=PartnerTls)
     created_at: datetime
     updated_at: datetime
 
