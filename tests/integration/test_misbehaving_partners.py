@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import ipaddress
 import itertools
 import re
 import ssl
@@ -24,17 +23,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
 import uvicorn
-from cryptography import x509 as crypto_x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,6 +41,7 @@ from as2bus.contracts.send import send_document
 from as2bus.shared.crypto import generate_master_key
 from as2bus.testing.infra import NatsServer, free_port, run_sync, wipe_jetstream
 from as2bus.testing.services import ServiceProcess
+from as2bus.testing.tls import Pair, PrivateCa, write_pair
 from as2bus.testing.waiting import until, until_sync
 
 from .conftest import client, start, stop
@@ -66,77 +62,10 @@ ON_SOCKETS = ("hang", "cut", "tls_expired", "tls_mismatch", "tls_self_signed")
 # --- certificates for the TLS endpoints ---------------------------------------------------
 
 
-def _name(common_name: str) -> crypto_x509.Name:
-    return crypto_x509.Name([crypto_x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _pem(key: rsa.RSAPrivateKey, cert: crypto_x509.Certificate) -> tuple[bytes, bytes]:
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
-
-
-class PrivateCa:
-    """A private CA that outbound-svc trusts (AS2BUS_OUTBOUND_CA_BUNDLE), and its server
-    certificates: good, expired, or for another host name."""
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = datetime.now(UTC)
-        public = self.key.public_key()
-        self.cert = (
-            crypto_x509.CertificateBuilder().subject_name(_name("as2bus test CA"))
-            .issuer_name(_name("as2bus test CA")).public_key(public)
-            .serial_number(crypto_x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-            .add_extension(crypto_x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(crypto_x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(crypto_x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .sign(self.key, hashes.SHA256())
-        )  # fmt: skip
-
-    def issue(
-        self, *, host: str = "127.0.0.1", expired: bool = False, self_signed: bool = False
-    ) -> tuple[bytes, bytes]:
-        """(key PEM, certificate PEM) of a server certificate for ``host``."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = datetime.now(UTC)
-        start, end = now - timedelta(days=1), now + timedelta(days=30)
-        if expired:
-            start, end = now - timedelta(days=30), now - timedelta(days=1)
-        try:
-            alt: crypto_x509.GeneralName = crypto_x509.IPAddress(ipaddress.ip_address(host))
-        except ValueError:
-            alt = crypto_x509.DNSName(host)
-        issuer, signer = (_name(host), key) if self_signed else (self.cert.subject, self.key)
-        builder = (
-            crypto_x509.CertificateBuilder().subject_name(_name(host)).issuer_name(issuer)
-            .public_key(key.public_key()).serial_number(crypto_x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
-            .add_extension(crypto_x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(crypto_x509.SubjectAlternativeName([alt]), critical=False)
-            .add_extension(crypto_x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(crypto_x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
-        )  # fmt: skip
-        if not self_signed:
-            builder = builder.add_extension(
-                crypto_x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                critical=False,
-            )
-        return _pem(key, builder.sign(signer, hashes.SHA256()))
-
-
-def server_tls(directory: Path, name: str, pair: tuple[bytes, bytes]) -> ssl.SSLContext:
-    (directory / f"{name}.key").write_bytes(pair[0])
-    (directory / f"{name}.pem").write_bytes(pair[1])
+def server_tls(directory: Path, name: str, pair: Pair) -> ssl.SSLContext:
+    key_file, cert_file = write_pair(directory, name, pair)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / f"{name}.pem", directory / f"{name}.key")
+    context.load_cert_chain(cert_file, key_file)
     return context
 
 
@@ -328,7 +257,7 @@ class Partners:
 def start_partners(directory: Path) -> Partners:
     """Every partner's server, and the CA outbound-svc is to trust in ``ca.pem``."""
     ca = PrivateCa()
-    (directory / "ca.pem").write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "ca.pem").write_bytes(ca.cert_pem)
     found = Partners(directory, ca)
     server_tls(directory, "good", ca.issue())
     http, https = found.serve_http(), found.serve_http(tls="good")
