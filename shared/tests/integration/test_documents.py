@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 
 from as2bus.contracts import DOCUMENTS_BUCKET
-from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.documents import CHUNK_BYTES, documents_bucket, put_object
 from as2bus.shared.bus import open_bus
 from as2bus.shared.bus.documents import DocumentStore
 
@@ -75,10 +76,53 @@ async def test_streamed_in_and_out_without_holding_the_document(nats_url: str, s
         assert (ref.size, ref.sha256) == (size, hashlib.sha256(data).hexdigest())
         pieces = [piece async for piece in store.chunks(ref)]
         assert b"".join(pieces) == data
-        assert all(len(p) <= 128 * 1024 for p in pieces)
+        assert all(len(p) <= CHUNK_BYTES for p in pieces)
         assert await store.get(other) != data
         info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
         assert info.state.consumer_count == 0
+    finally:
+        await bus.close()
+
+
+async def test_what_we_store_reads_back_with_nats_py_and_replaces_cleanly(nats_url: str) -> None:
+    """Our pipelined put writes what every object-store client reads: nats-py's own get gives
+    the bytes and the digest it checks; storing the name again leaves only the new chunks."""
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        bucket = await documents_bucket(bus.js)
+        store = DocumentStore(bucket, bus.js)
+        first, second = os.urandom(3 * CHUNK_BYTES + 11), os.urandom(CHUNK_BYTES + 1)
+        await store.put("replaced", first)
+        info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
+        before = info.state.messages
+        ref = await store.put("replaced", second)
+        read = await bucket.get("replaced")  # nats-py's reader checks the digest we recorded
+        assert read.data == second
+        assert read.info.chunks == 2
+        assert ref.sha256 == hashlib.sha256(second).hexdigest()
+        info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
+        assert info.state.messages == before - 4 + 2  # the first's 4 chunks gone, 2 new ones
+    finally:
+        await bus.close()
+
+
+async def test_a_put_that_fails_part_way_leaves_no_chunks(nats_url: str) -> None:
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        bucket = await documents_bucket(bus.js)
+        info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
+        before = info.state.messages
+
+        def failing() -> Iterator[bytes]:
+            yield os.urandom(CHUNK_BYTES)
+            yield os.urandom(CHUNK_BYTES)
+            raise OSError("the disk went away")
+
+        with pytest.raises(OSError, match="the disk went away"):
+            await put_object(bus.js, bucket, "half-written", failing())
+        info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
+        assert info.state.messages == before
+        assert await DocumentStore(bucket, bus.js).stored("half-written") is None
     finally:
         await bus.close()
 

@@ -6,11 +6,22 @@ the documents too large to travel inline this way; the services read and keep do
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError
-from nats.js.object_store import ObjectStore
+from nats.js import JetStreamContext, api
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import MSG_ROLLUP_SUBJECT
+from nats.js.object_store import (
+    OBJ_CHUNKS_PRE_TEMPLATE,
+    OBJ_DIGEST_TEMPLATE,
+    OBJ_META_PRE_TEMPLATE,
+    OBJ_STREAM_TEMPLATE,
+    ObjectStore,
+)
 
 from as2bus.contracts.messages import DOCUMENTS_BUCKET, DocumentRef
 
@@ -27,19 +38,77 @@ async def documents_bucket(js: JetStreamContext, *, replicas: int = 1) -> Object
         )
 
 
-# Hashing a few hundred KB on the event loop costs less than a trip to a worker thread.
-_HASH_IN_THREAD_BYTES = 1 << 20
+#: The size of the chunks we store. nats-py's ``ObjectStore.put`` stores 128 KiB chunks and
+#: waits for each one's acknowledgement before it sends the next: a round trip per chunk, 800
+#: for 100 MB. Every object-store reader (nats-py's, the Go and Java clients', ours) reads
+#: chunks of any size, since the object's info says how many there are.
+CHUNK_BYTES = 512 * 1024
+#: Chunks sent before the first acknowledgement is awaited: the publisher holds at most this
+#: many chunks in memory (8 MiB), and JetStream stores them in order.
+CHUNKS_IN_FLIGHT = 16
 
 
-async def _sha256(data: bytes) -> str:
-    if len(data) < _HASH_IN_THREAD_BYTES:
-        return hashlib.sha256(data).hexdigest()
-    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+def _sliced(data: bytes) -> Iterable[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), CHUNK_BYTES):
+        yield bytes(view[start : start + CHUNK_BYTES])
+
+
+async def put_object(
+    js: JetStreamContext, bucket: ObjectStore, name: str, chunks: Iterable[bytes]
+) -> DocumentRef:
+    """Store the ``chunks`` (each at most ``CHUNK_BYTES``) as object ``name``: the same stream
+    messages and object info nats-py writes, but with ``CHUNKS_IN_FLIGHT`` chunks on the way
+    at once (measured for 100 MB against a local nats-server: 0.6 s with nats-py's put, 0.15 to
+    0.3 s this way). A failure deletes the chunks sent so far; an object of the same name is
+    replaced only once the new one is complete, as nats-py does."""
+    stream = OBJ_STREAM_TEMPLATE.format(bucket=bucket._name)
+    try:
+        replaced: api.ObjectInfo | None = await bucket.get_info(name)
+    except NotFoundError:
+        replaced = None
+    nuid = js._nc._nuid.next().decode()
+    subject = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=bucket._name, obj=nuid)
+    digest, size, count = hashlib.sha256(), 0, 0
+    in_flight: list[asyncio.Future[api.PubAck]] = []
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            in_flight.append(await js.publish_async(subject, chunk))
+            size, count = size + len(chunk), count + 1
+            if len(in_flight) >= CHUNKS_IN_FLIGHT:
+                await in_flight.pop(0)
+        await asyncio.gather(*in_flight)
+        info = api.ObjectInfo(
+            name=name,
+            bucket=bucket._name,
+            nuid=nuid,
+            size=size,
+            chunks=count,
+            mtime=datetime.now(UTC).isoformat(),
+            digest=OBJ_DIGEST_TEMPLATE.format(
+                digest=base64.urlsafe_b64encode(digest.digest()).decode()
+            ),
+            options=api.ObjectMetaOptions(max_chunk_size=CHUNK_BYTES),
+        )
+        meta = OBJ_META_PRE_TEMPLATE.format(
+            bucket=bucket._name, obj=base64.urlsafe_b64encode(name.encode()).decode()
+        )
+        rollup = {api.Header.ROLLUP.value: MSG_ROLLUP_SUBJECT}
+        await js.publish(meta, json.dumps(info.as_dict()).encode(), headers=rollup)
+    except BaseException:
+        for pending in in_flight:
+            pending.cancel()
+        await asyncio.shield(js.purge_stream(stream, subject=subject))
+        raise
+    if replaced is not None and not replaced.deleted:
+        old = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=bucket._name, obj=replaced.nuid)
+        await js.purge_stream(stream, subject=old)
+    return DocumentRef(bucket=bucket._name, name=name, size=size, sha256=digest.hexdigest())
 
 
 async def put_document(bucket: ObjectStore, name: str, data: bytes) -> DocumentRef:
     """Store ``data`` as ``name`` in the documents bucket; its reference for a send request."""
-    await bucket.put(name, data)
-    return DocumentRef(
-        bucket=DOCUMENTS_BUCKET, name=name, size=len(data), sha256=await _sha256(data)
-    )
+    # The bucket's own JetStream context: the one it was opened with (put_document's callers
+    # hold only the bucket, as nats-py's own put does).
+    return await put_object(bucket._js, bucket, name, _sliced(data))
