@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import secrets
 import threading
 from collections.abc import Iterator
@@ -106,7 +107,13 @@ async def test_one_exchange_is_one_connected_trace(
     cert_svc: ServiceProcess,
     receiver: Receiver,
 ) -> None:
-    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    otel = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        # JSON lines at the most talkative level: what a log could leak, it leaks here.
+        "AS2BUS_LOG_JSON": "true",
+        "AS2BUS_LOG_LEVEL": "DEBUG",
+    }
     inbound = start_inbound(nats_url, master_key, tmp_path, **otel)
     as2_url = f"{inbound.base_url}/as2"
     outbound = start_outbound(
@@ -183,7 +190,17 @@ async def test_one_exchange_is_one_connected_trace(
     assert {(s.attributes["as2.partner"], s.attributes["as2.station"]) for s in posted} == {
         ("A", "B")
     }
-    # Neither the document nor a secret in any attribute of any span.
+    # Neither the document nor a secret in any attribute of any span, or in any log line.
     values = [v for s in receiver.spans for v in (*s.attributes.values(), s.name)]
-    for secret in ("TRACE-ME-NOT", base64.b64encode(DOCUMENT).decode()[:40], TOKEN, master_key):
+    logs = {proc.module: proc.log() for proc in (tracklog, outbound, inbound)}
+    secrets_ = ("TRACE-ME-NOT", base64.b64encode(DOCUMENT).decode()[:40], TOKEN, master_key)
+    for secret in (*secrets_, "PRIVATE KEY"):
         assert not [v for v in values if secret in v], secret
+        assert not [m for m, text in logs.items() if secret in text], secret
+    # The log lines are JSON, and those of the send and of the receipt name the message and
+    # its trace (the lines of a process's start and of its library set-up may name neither).
+    lines = {m: [json.loads(x) for x in text.splitlines() if x.strip()] for m, text in logs.items()}
+    for module in ("as2bus.outbound", "as2bus.inbound"):
+        named = [line for line in lines[module] if line.get("message_id") == message_id]
+        assert named, f"no line of {module} names {message_id}"
+        assert {line.get("trace_id") for line in named} == {trace_id}, module

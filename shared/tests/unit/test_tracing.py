@@ -35,15 +35,20 @@ def test_without_an_endpoint_the_helpers_pass_through() -> None:
 
 PROBE = """
 import json
+import logging
 from opentelemetry import trace
 from as2bus.shared import tracing
 from as2bus.shared.bus.connection import new_broker
+from as2bus.shared.logs import configure_logging
+configure_logging("probe-svc", "INFO", json_lines=True)
 enabled = tracing.configure_tracing("probe-svc")
 provider = trace.get_tracer_provider()
 with tracing.as2_span("send", message_id="<m@a>", partner="B", station="A"):
     span = trace.get_current_span()
     attributes = dict(span.attributes)
+    ids = (f"{span.get_span_context().trace_id:032x}", f"{span.get_span_context().span_id:016x}")
     tracing.remember("<m@a>")
+    logging.getLogger("as2bus.probe").info("posting")
 print(json.dumps({
     "enabled": enabled,
     "provider": type(provider).__name__,
@@ -51,6 +56,7 @@ print(json.dumps({
     "middlewares": [type(m).__name__ for m in new_broker("nats://x:1", name="p").middlewares],
     "attributes": attributes,
     "remembered": list(tracing._remembered),
+    "ids": ids,
 }))
 """
 
@@ -72,3 +78,7 @@ def test_with_an_endpoint_each_process_exports_and_names_its_spans() -> None:
         "as2.station": "A",
     }
     assert seen["remembered"] == ["<m@a>"]
+    # The JSON log line made in the span names the message and the span's trace.
+    (line,) = [json.loads(x) for x in out.stderr.splitlines() if '"posting"' in x]
+    assert (line["message_id"], line["partner"], line["station"]) == ("<m@a>", "B", "A")
+    assert (line["trace_id"], line["span_id"]) == tuple(seen["ids"])

@@ -7,12 +7,14 @@ defence; the first line is never passing a secret to a logger at all.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import faulthandler
 import json
 import logging
 import re
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 _SECRET_PATTERNS = [
@@ -38,12 +40,59 @@ def one_line(err: BaseException, limit: int = 300) -> str:
     return f"{type(err).__name__}: {first}"[:limit] if first else type(err).__name__
 
 
+#: The AS2 message the current task works on (Message-ID, partner, station), for the JSON
+#: lines: set for the span of a send (``about_message``) and for the rest of an HTTP request's
+#: task once its message is known (``note_message``). A context variable, so concurrent sends
+#: and requests each see their own.
+_ABOUT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "as2bus_about_message", default=None
+)
+#: Where the formatter finds the current trace and span ids (``as2bus.shared.tracing`` sets
+#: it when tracing is on; without tracing there are none).
+trace_ids: Callable[[], dict[str, str]] = dict
+
+
+def _about(message_id: str | None, partner: str | None, station: str | None) -> dict[str, str]:
+    named = {"message_id": message_id, "partner": partner, "station": station}
+    return {key: value for key, value in named.items() if value}
+
+
+@contextlib.contextmanager
+def about_message(
+    message_id: str, *, partner: str | None = None, station: str | None = None
+) -> Iterator[None]:
+    """Every log line in the block names this AS2 message (in JSON lines)."""
+    token = _ABOUT.set(_about(message_id, partner, station))
+    try:
+        yield
+    finally:
+        _ABOUT.reset(token)
+
+
+def note_message(
+    message_id: str | None, *, partner: str | None = None, station: str | None = None
+) -> None:
+    """From here to the end of the current task (an HTTP request's), log lines name this
+    message."""
+    if message_id:
+        _ABOUT.set(_about(message_id, partner, station))
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        return True
+
+
+class ContextFilter(logging.Filter):
+    """Copies the current message and trace onto the record where it is made: the formatter
+    may run later or elsewhere, outside the task that logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.as2bus_context = {**(_ABOUT.get() or {}), **trace_ids()}
         return True
 
 
@@ -54,6 +103,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            **getattr(record, "as2bus_context", {}),
         }
         if record.exc_info:
             entry["exc"] = redact(self.formatException(record.exc_info))
@@ -69,6 +119,7 @@ def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = F
             faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
+    handler.addFilter(ContextFilter())
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

@@ -31,6 +31,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from as2bus.shared import logs
+from as2bus.shared.logs import about_message, note_message
+
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 #: Routes that are not part of an exchange: no span for them.
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -40,6 +43,14 @@ _state: dict[str, Any] = {"enabled": False, "provider": None}
 _remembered: OrderedDict[str, trace.SpanContext] = OrderedDict()
 _propagator = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("as2bus")
+
+
+def _current_ids() -> dict[str, str]:
+    """The current trace and span ids, as log lines carry them (W3C hex)."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
 
 
 def tracing_enabled() -> bool:
@@ -64,6 +75,7 @@ def configure_tracing(service_name: str, environ: Mapping[str, str] | None = Non
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     _state.update(enabled=True, provider=provider)
+    logs.trace_ids = _current_ids  # JSON log lines carry the trace from now on
     return True
 
 
@@ -98,7 +110,9 @@ def _as2_attributes(
 def tag_span(
     *, message_id: str | None = None, partner: str | None = None, station: str | None = None
 ) -> None:
-    """Name the AS2 message on the current span (the HTTP request being served)."""
+    """Name the AS2 message on the current span (the HTTP request being served), and on the
+    request's log lines from here on."""
+    note_message(message_id, partner=partner, station=station)
     if not tracing_enabled():
         return
     span = trace.get_current_span()
@@ -111,11 +125,14 @@ def as2_span(
     name: str, *, message_id: str, partner: str | None = None, station: str | None = None
 ) -> Iterator[None]:
     """A span for work on one AS2 message, continuing the context remembered for its
-    Message-ID (the send request that queued it) when there is one."""
+    Message-ID (the send request that queued it) when there is one; the block's log lines
+    name the message."""
     if not tracing_enabled():
-        yield
+        with about_message(message_id, partner=partner, station=station):
+            yield
         return
     with (
+        about_message(message_id, partner=partner, station=station),
         resumed(message_id),
         _tracer.start_as_current_span(
             name, attributes=_as2_attributes(message_id, partner, station)
