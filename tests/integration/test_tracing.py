@@ -201,6 +201,6 @@ async def test_one_exchange_is_one_connected_trace(
     # its trace (the lines of a process's start and of its library set-up may name neither).
     lines = {m: [json.loads(x) for x in text.splitlines() if x.strip()] for m, text in logs.items()}
     for module in ("as2bus.outbound", "as2bus.inbound"):
-        named = [line for line in lines[module] if line.get("message_id") == message_id]
-        assert named, f"no line of {module} names {message_id}"
-        assert {line.get("trace_id") for line in named} == {trace_id}, module
+        about = [line for line in lines[module] if line.get("message_id") == message_id]
+        assert about, f"no line of {module} names {message_id}"
+        assert {line.get("trace_id") for line in about} == {trace_id}, module
