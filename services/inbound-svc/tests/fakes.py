@@ -306,6 +306,9 @@ class FakePartyDirectory:
     def partner_by_as2_id(self, as2_id: str) -> PartnerState | None:
         return next((p.partner for p in self.partnerships if p.partner.as2_id == as2_id), None)
 
+    def partners(self) -> list[PartnerState]:
+        return [p.partner for p in self.partnerships]
+
     def station_by_as2_id(self, as2_id: str) -> StationState | None:
         return next((p.station for p in self.partnerships if p.station.as2_id == as2_id), None)
 

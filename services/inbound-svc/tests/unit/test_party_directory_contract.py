@@ -63,6 +63,7 @@ async def test_partners_are_found_by_as2_id_only_when_known(directory: PartyDire
     assert directory.partner_by_as2_id(PARTNER) == PARTIES.partner
     assert directory.partner_by_as2_id("EVIL") is None
     assert len(await directory.mdn_verify_certs(PARTIES.partner)) == 1
+    assert list(directory.partners()) == [PARTIES.partner]  # whose TLS client certificate?
 
 
 def test_stations_are_found_by_as2_id_only_when_ours(directory: PartyDirectory) -> None:

@@ -1,5 +1,6 @@
 """Composition root of inbound-svc: settings → database, bus, config replica, key material,
-document store → the receive use case → the AS2 HTTP endpoint and async MDN delivery."""
+document store → the receive use case → the AS2 HTTP endpoint and async MDN delivery; and,
+given a certificate, the endpoint's own HTTPS (``server_tls``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
 from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
 from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
+from as2bus.inbound.adapters.server_tls import ServerTls, TlsFiles, describe
 from as2bus.inbound.domain import ReplayWindow
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.parties import PartyResolver
@@ -47,7 +49,28 @@ log = logging.getLogger("as2bus.inbound")
 MIGRATIONS = "as2bus.inbound:migrations"
 
 
-def create_app(settings: InboundSettings) -> FastAPI:
+def server_tls(settings: InboundSettings) -> ServerTls | None:
+    """The endpoint's HTTPS, when a certificate is configured; None: plain HTTP (an Ingress or
+    proxy in front terminates TLS). Raises ValueError, one sentence, for unusable files."""
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    client_ca = settings.tls_client_ca_file
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise ValueError(
+                "AS2BUS_INBOUND_TLS_CLIENT_CA_FILE needs AS2BUS_INBOUND_TLS_CERT_FILE and "
+                "AS2BUS_INBOUND_TLS_KEY_FILE: client certificates exist only over HTTPS"
+            )
+        return None
+    if cert is None or key is None:
+        raise ValueError(
+            "AS2BUS_INBOUND_TLS_CERT_FILE and AS2BUS_INBOUND_TLS_KEY_FILE go together: set "
+            "both for HTTPS, or neither for plain HTTP"
+        )
+    files = TlsFiles(cert, key, client_ca)
+    return ServerTls(files, reload_seconds=settings.tls_reload_seconds)
+
+
+def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastAPI:
     _, master_key = required_secrets(settings, api_token=False)
     box = SecretBox(master_key)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -84,6 +107,8 @@ def create_app(settings: InboundSettings) -> FastAPI:
             timedelta(seconds=settings.replay_window_seconds),
             timedelta(seconds=settings.replay_clock_skew_seconds),
         )
+        if tls is not None:
+            tls.follow_partners(replica.partners.values)
         receiver = Receiver(
             PartyResolver(replica, keys),
             Ledger(autocommit_session_factory(engine)),
@@ -117,12 +142,16 @@ def create_app(settings: InboundSettings) -> FastAPI:
                     "inbound-svc", received.purge, settings.retention_check_seconds
                 )
                 tasks.append(asyncio.create_task(purging, name="document-retention"))
+            if tls is not None:
+                tasks.append(asyncio.create_task(tls.watch(), name="tls-reload"))
             state.update(bus=bus)
             log.info(
-                "inbound-svc ready: AS2 endpoint http://%s:%s%s",
+                "inbound-svc ready: AS2 endpoint %s://%s:%s%s%s",
+                "http" if tls is None else "https",
                 settings.http_host,
                 settings.http_port,
                 settings.path,
+                "" if tls is None else f" with the TLS certificate {describe(tls.certificate)}",
             )
             try:
                 yield

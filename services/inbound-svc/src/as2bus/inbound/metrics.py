@@ -12,7 +12,8 @@ DOCUMENTS = Counter(
 )
 REJECTED = Counter(
     "as2bus_inbound_rejected_total",
-    "Messages refused, by disposition modifier",
+    "Messages refused, by disposition modifier; messages and async MDNs refused for their TLS "
+    "client certificate, by client-certificate-missing, -other-partner or -not-partners",
     ["partner", "reason"],
 )
 DUPLICATES = Counter(

@@ -6,6 +6,7 @@ A partnership's required security is the partner's own setting: a partner config
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,6 +33,9 @@ class PartyResolver:
 
     def partner_by_as2_id(self, as2_id: str) -> PartnerState | None:
         return next((p for p in self._config.partners.values() if p.as2_id == as2_id), None)
+
+    def partners(self) -> Iterable[PartnerState]:
+        return self._config.partners.values()
 
     def station_by_as2_id(self, as2_id: str) -> StationState | None:
         return next((s for s in self._config.stations.values() if s.as2_id == as2_id), None)

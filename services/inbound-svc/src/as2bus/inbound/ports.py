@@ -15,7 +15,7 @@ in-memory fakes of ``tests/fakes.py`` instead, whose behaviour the contract test
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol
@@ -153,6 +153,10 @@ class PartyDirectory(Protocol):
         ...
 
     def partner_by_as2_id(self, as2_id: str) -> PartnerState | None: ...
+
+    def partners(self) -> Iterable[PartnerState]:
+        """Every partner, as configured now (whose TLS client certificates is this?)."""
+        ...
 
     def station_by_as2_id(self, as2_id: str) -> StationState | None: ...
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -37,10 +37,13 @@ from as2bus.contracts import (
     MessageDuplicate,
     MessageReceived,
     MessageRejected,
+    PartnerState,
     ReceivedAttachment,
     ReceivedDocument,
     Rejection,
 )
+from as2bus.inbound import client_certificates
+from as2bus.inbound.client_certificates import CertificateRefusal
 from as2bus.inbound.domain import (
     Answer,
     as_received_name,
@@ -73,6 +76,8 @@ from as2bus.shared.offload import INLINE_BYTES, run_sized
 from as2bus.shared.tracing import tag_span
 
 log = logging.getLogger(__name__)
+#: The disposition modifier of a message refused for its TLS client certificate (RFC 4130's).
+CERTIFICATE_MODIFIER = "authentication-failed"
 #: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
 RETRY_AFTER_SECONDS = 60
 
@@ -99,8 +104,14 @@ class Receiver:
         self._max_payload = max_payload_bytes
         self._keep_received = keep_received_messages
 
-    async def receive(self, headers: Mapping[str, str], body: bytes | BinaryIO) -> Answer:
-        """Answer a message; ``body`` is the request body, or a file holding a large one."""
+    async def receive(
+        self,
+        headers: Mapping[str, str],
+        body: bytes | BinaryIO,
+        client_certificate: bytes | None = None,
+    ) -> Answer:
+        """Answer a message; ``body`` is the request body, or a file holding a large one;
+        ``client_certificate`` the TLS client certificate (DER) of its connection, if any."""
         started = time.perf_counter()
         summary = as2.summarize_request(headers)
         if not (summary.message_id and summary.as2_from and summary.as2_to):
@@ -112,6 +123,9 @@ class Receiver:
             parties = await self._parties.resolve(summary.as2_from, summary.as2_to)
         except as2.As2Error as err:
             return await self._reject(summary, err, None)
+        refused = self._check_certificate(parties.partner, client_certificate)
+        if refused is not None:
+            return await self._refuse_connection(summary, refused)
         try:
             size = len(body) if isinstance(body, bytes) else INLINE_BYTES + 1  # a file: large
             message = await run_sized(size, self._parse, headers, body, parties)
@@ -353,6 +367,38 @@ class Receiver:
         )
         return await self._answer(summary, local, error)
 
+    def _check_certificate(
+        self, partner: PartnerState, certificate: bytes | None
+    ) -> CertificateRefusal | None:
+        # Whose certificate it is matters only when there is one.
+        partners = self._parties.partners() if certificate is not None else ()
+        refused = client_certificates.refusal(partner, certificate, partners, datetime.now(UTC))
+        if refused is not None:
+            REJECTED.labels(partner.as2_id, refused.metric).inc()
+        return refused
+
+    async def _refuse_connection(
+        self, summary: as2.RequestSummary, refused: CertificateRefusal
+    ) -> Answer:
+        """A 403 for a message its connection's client certificate does not allow (see
+        client_certificates.py): no MDN, as nothing of the message was looked at."""
+        log.warning("refused %s from %s: %s", summary.message_id, summary.as2_from, refused.reason)
+        await self._tell(
+            MessageRejected(
+                correlation_id=summary.message_id,
+                data=Rejection(
+                    direction="inbound",
+                    message_id=summary.message_id,
+                    station=summary.as2_to,
+                    partner=summary.as2_from,
+                    modifier=CERTIFICATE_MODIFIER,
+                    code=CERTIFICATE_MODIFIER,
+                    reason=refused.reason,
+                ),
+            )
+        )
+        return Answer.text(403, refused.reason)
+
     async def _answer(
         self,
         request: as2.ReceivedMessage | as2.RequestSummary,
@@ -394,8 +440,12 @@ class Receiver:
                 "could not publish %s for %s: %s", event.event_type, event.correlation_id, err
             )
 
-    async def receive_mdn(self, headers: Mapping[str, str], body: bytes) -> Answer:
-        """A partner's async MDN for a message we sent: check it and report it on the bus."""
+    async def receive_mdn(
+        self, headers: Mapping[str, str], body: bytes, client_certificate: bytes | None = None
+    ) -> Answer:
+        """A partner's async MDN for a message we sent: check it and report it on the bus.
+        Its connection's client certificate is held to the MDN's sender (its AS2-From) as a
+        message's is."""
         summary = as2.summarize_request(headers)
         partner = self._parties.partner_by_as2_id(summary.as2_from or "")
         if partner is None:
@@ -408,6 +458,10 @@ class Receiver:
                 "unknown-trading-partner: the MDN is addressed to "
                 f"{as2.model.shown_reason(repr(summary.as2_to), limit=200)}, none of our stations",
             )
+        refused = self._check_certificate(partner, client_certificate)
+        if refused is not None:
+            log.warning("refused an MDN from %s: %s", partner.as2_id, refused.reason)
+            return Answer.text(403, refused.reason)
         tag_span(message_id=summary.message_id, partner=partner.as2_id, station=summary.as2_to)
         certs = await self._parties.mdn_verify_certs(partner)
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from as2bus.shared.settings import ServiceSettings
@@ -98,6 +100,30 @@ class InboundSettings(ServiceSettings):
         validation_alias=_env("replay_clock_skew_seconds"),
         description="For partners with replay protection: how far ahead of our clock a signing "
         "time may be (the partner's clock runs fast) before the message is refused",
+    )
+    tls_cert_file: Path | None = Field(
+        default=None,
+        validation_alias=_env("tls_cert_file"),
+        description="Serve HTTPS with this PEM certificate (followed by its chain, if any). "
+        "Unset: plain HTTP, for a proxy or Ingress that terminates TLS",
+    )
+    tls_key_file: Path | None = Field(
+        default=None,
+        validation_alias=_env("tls_key_file"),
+        description="The PEM private key (unencrypted) of AS2BUS_INBOUND_TLS_CERT_FILE",
+    )
+    tls_client_ca_file: Path | None = Field(
+        default=None,
+        validation_alias=_env("tls_client_ca_file"),
+        description="PEM CA certificates trusted for TLS client certificates besides each "
+        "partner's own (its TLS client certificates setting)",
+    )
+    tls_reload_seconds: float = Field(
+        default=30,
+        gt=0,
+        validation_alias=_env("tls_reload_seconds"),
+        description="How often the TLS files are checked for a change; a changed pair is "
+        "loaded for the connections that follow, without a restart",
     )
     async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
     async_mdn_backoff_seconds: float = Field(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -153,13 +154,15 @@ def as2_router(
         except Refused as refused:
             return refused.response()
         headers = dict(request.headers)
+        certificate = client_certificate(request)
         try:
             if isinstance(body, bytes) and as2.is_mdn(headers, body):
-                answer = await receiver.receive_mdn(headers, body)
+                answer = await receiver.receive_mdn(headers, body, certificate)
             elif not isinstance(body, bytes) and as2.is_mdn(headers, _start(body)):
-                answer = await receiver.receive_mdn(headers, await asyncio.to_thread(body.read))
+                mdn = await asyncio.to_thread(body.read)
+                answer = await receiver.receive_mdn(headers, mdn, certificate)
             else:
-                answer = await receiver.receive(headers, body)
+                answer = await receiver.receive(headers, body, certificate)
         finally:
             if not isinstance(body, bytes):
                 body.close()
@@ -169,6 +172,14 @@ def as2_router(
         return Response(answer.body, status_code=answer.status_code, headers=answer_headers)
 
     return router
+
+
+def client_certificate(request: Request) -> bytes | None:
+    """The TLS client certificate (DER) the connection's handshake verified, from the ASGI
+    TLS extension (entrypoints/server.py); None without TLS or without one."""
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    return ssl.PEM_cert_to_DER_cert(chain[0]) if chain else None
 
 
 def _start(file: BinaryIO) -> bytes:

@@ -5,12 +5,17 @@ connection, and a slot of graceful shutdown, for as long as it likes. Here each 
 head must be complete within ``header_timeout`` seconds of the connection opening or of the
 previous response; otherwise the client gets a 408 and the connection is closed. The body has
 its own, idle timeout, in the endpoint (``http.read_body``), where what was spooled is freed.
+
+Over TLS, each request's scope also carries the ASGI TLS extension
+(``scope["extensions"]["tls"]``): the client certificate the handshake verified, if any, in
+``client_cert_chain`` (PEM; Python gives the leaf only), for the endpoint to pass on as data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
 import h11
@@ -28,6 +33,26 @@ def _answer_408(reason: str) -> bytes:
     return head.encode() + body
 
 
+#: ``ssl.SSLObject.version()`` as the TLS extension's ``tls_version`` (the wire value).
+_TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+def tls_extension(transport: asyncio.BaseTransport) -> dict[object, object] | None:
+    """The ASGI TLS extension of a connection; None when it is not TLS."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if not isinstance(ssl_object, ssl.SSLObject):
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return {
+        "server_cert": None,
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_name": None,
+        "client_cert_error": None,
+        "tls_version": _TLS_VERSIONS.get(ssl_object.version() or ""),
+        "cipher_suite": None,
+    }
+
+
 class HeaderDeadlineProtocol(H11Protocol):
     """``H11Protocol`` that closes a connection whose request head is late (see the module)."""
 
@@ -37,9 +62,11 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0  # of the request awaited: none yet means an idle connection
+        self._tls: dict[object, object] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._tls = tls_extension(transport)  # the handshake is over: its certificate is known
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -54,8 +81,10 @@ class HeaderDeadlineProtocol(H11Protocol):
     def handle_events(self) -> None:
         before = self.cycle
         super().handle_events()
-        if self.cycle is not before:  # a request's head was complete: its app is running
+        if self.cycle is not before:  # a request's head was complete: its app is about to run
             self._disarm()
+            if self._tls is not None:  # before the app's task starts: it has not run yet
+                self.cycle.scope.setdefault("extensions", {})["tls"] = dict(self._tls)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
