@@ -10,6 +10,7 @@ real ones do in an outage (``down``, ``refused``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -196,9 +197,11 @@ class FakeDocumentStore:
         return document_ref(name, data)
 
     async def put(self, name: str, data: bytes) -> DocumentRef:
+        await asyncio.sleep(0)  # as a real store waits for the server: other tasks run
         return self._write(name, data)
 
     async def put_file(self, name: str, file: BinaryIO, offset: int, size: int) -> DocumentRef:
+        await asyncio.sleep(0)
         file.seek(offset)
         data = file.read(size)
         if len(data) < size:
@@ -221,6 +224,9 @@ class FakeDocumentStore:
     ) -> DocumentRef | None:
         name = mdn_object_name(original_message_id)
         return await self.keep_http_message(name, headers, body, what="the MDN")
+
+    async def delete(self, name: str) -> bool:
+        return self.objects.pop(name, None) is not None
 
     async def stored(self, name: str) -> tuple[int, str | None] | None:
         data = self.objects.get(name)

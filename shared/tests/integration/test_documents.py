@@ -3,6 +3,7 @@ byte-identical, a wrong sha256 is refused, and reads create no consumers."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import tempfile
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from as2bus.contracts import DOCUMENTS_BUCKET
+from as2bus.contracts import documents as contract_documents
 from as2bus.contracts.documents import CHUNK_BYTES, documents_bucket, put_object
 from as2bus.shared.bus import open_bus
 from as2bus.shared.bus.documents import DocumentStore
@@ -102,6 +104,30 @@ async def test_what_we_store_reads_back_with_nats_py_and_replaces_cleanly(nats_u
         assert ref.sha256 == hashlib.sha256(second).hexdigest()
         info = await bus.js.stream_info(f"OBJ_{DOCUMENTS_BUCKET}")
         assert info.state.messages == before - 4 + 2  # the first's 4 chunks gone, 2 new ones
+    finally:
+        await bus.close()
+
+
+async def test_two_ranges_of_one_file_are_stored_at_once(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inbound-svc stores a signed message's document (a range of the request body) while it
+    keeps the whole body as received: two readers of one file object, interleaved."""
+    monkeypatch.setattr(contract_documents, "CHUNKS_IN_FLIGHT", 1)  # a wait after each chunk
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        store = DocumentStore(await documents_bucket(bus.js), bus.js)
+        data = os.urandom(5 * CHUNK_BYTES + 3)
+        with tempfile.TemporaryFile() as file:
+            file.write(data)
+            whole, middle = await asyncio.gather(
+                store.keep_http_message("whole", [("AS2-From", "A")], file, what="as received"),
+                store.put_file("middle", file, CHUNK_BYTES // 2, 3 * CHUNK_BYTES),
+            )
+        assert whole is not None
+        assert await store.get(whole) == b"AS2-From: A\r\n\r\n" + data
+        start = CHUNK_BYTES // 2
+        assert await store.get(middle) == data[start : start + 3 * CHUNK_BYTES]
     finally:
         await bus.close()
 

@@ -75,6 +75,16 @@ async def test_put_replaces_what_the_name_held(under_test: StoreUnderTest) -> No
         await store.get(old)
 
 
+async def test_delete_forgets_the_name_and_says_whether_it_held_anything(
+    under_test: StoreUnderTest,
+) -> None:
+    store = under_test.store
+    await store.put("in/doc/as-received", b"a copy of a message not delivered")
+    assert await store.delete("in/doc/as-received") is True
+    assert await store.stored("in/doc/as-received") is None
+    assert await store.delete("in/doc/as-received") is False
+
+
 async def test_put_file_keeps_the_slice_it_is_given(under_test: StoreUnderTest) -> None:
     store = under_test.store
     file = io.BytesIO(b"HEADERS|" + b"the document" + b"|TRAILER")

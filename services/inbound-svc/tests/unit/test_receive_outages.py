@@ -57,6 +57,8 @@ async def test_a_document_that_cannot_be_stored_is_a_503_and_the_resend_is_deliv
     assert sut.bus.events == []  # not announced, no MDN, no rejection
     assert sut.ledger.rows == {}  # the claim released: the resend is not a duplicate
     assert sut.mdns.queued == []
+    # The copy as received, stored alongside the documents, did not outlive the failure.
+    assert as_received_name(NAME) not in sut.documents.objects
 
     sut.documents.down, sut.documents.refused = False, set()
     assert_delivered_once(sut, await sut.receiver.receive(sent.headers, sent.body), sent)

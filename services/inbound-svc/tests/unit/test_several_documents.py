@@ -101,6 +101,9 @@ class FakeStore:
     ) -> DocumentRef | None:
         return self._ref(name, body)
 
+    async def delete(self, name: str) -> bool:
+        return self.objects.pop(name, None) is not None
+
 
 class CountedFile(io.BytesIO):
     """A temporary file that counts how often it is closed."""

@@ -129,6 +129,10 @@ class DocumentStorage(Protocol):
         """Keep a partner's MDN as it came; None, never an error, when it cannot."""
         ...
 
+    async def delete(self, name: str) -> bool:
+        """Delete what is stored under ``name``; False when there was nothing."""
+        ...
+
 
 class MdnQueue(Protocol):
     """Async MDNs, kept until they are POSTed to the partner's URL."""

@@ -24,17 +24,18 @@ log = logging.getLogger(__name__)
 
 def _file_chunks(file: BinaryIO, offset: int, size: int, head: bytes = b"") -> Iterator[bytes]:
     """``head``, then ``size`` bytes of ``file`` from ``offset``, in chunks of ``CHUNK_BYTES``.
-    Read on the event loop: half a MiB from the page cache takes a fraction of a millisecond,
-    less than a hand-off to a thread and back."""
-    file.seek(offset)
+    Each read seeks first: two stores may read one file at once (a signed message's document
+    is a range of the request body kept as received). Read on the event loop: half a MiB from
+    the page cache takes a fraction of a millisecond, less than a hand-off to a thread."""
     if head:
         yield head
-    left = size
+    position, left = offset, size
     while left:
+        file.seek(position)
         chunk = file.read(min(CHUNK_BYTES, left))
         if not chunk:
             raise ValueError(f"the file ended {left} bytes early")
-        left -= len(chunk)
+        position, left = position + len(chunk), left - len(chunk)
         yield chunk
 
 
