@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from as2bus.cli.main import app
 from as2bus.shared.crypto import generate_master_key
 from as2bus.testing.services import ServiceProcess
+from as2bus.testing.tls import PrivateCa
 
 TOKEN = "cli-integration-token-0123456789"
 SECRET = "hunter2-cli-secret-Zq8"
@@ -116,3 +117,35 @@ def test_a_whole_configuration_session(config_svc: ServiceProcess) -> None:
 
     assert all(SECRET not in output for output in cli.outputs)
     assert SECRET not in config_svc.log()
+
+
+def test_a_partners_tls_settings_from_the_cli(config_svc: ServiceProcess, tmp_path: Path) -> None:
+    cli = Cli(config_svc.base_url)
+    ca = PrivateCa("amazon private CA")
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem)
+    pin = ":".join(["AB"] * 32)
+    made = cli("partner", "create", "--as2-id", "amazon", "--name", "Amazon",
+               "--url", "https://as2.example.com/as2", "--tls-ca-file", str(tmp_path / "ca.pem"),
+               "--tls-pin", pin, "--tls-min-version", "1.3")  # fmt: skip
+    until = ca.cert.not_valid_after_utc.strftime("%Y-%m-%d")
+    assert value(made.stdout, "tls.ca_bundle_pem") == f"CN=amazon private CA, until {until}"
+    assert value(made.stdout, "tls.pinned_sha256") == "ab" * 32  # as config-svc stores it
+    assert value(made.stdout, "tls.min_version") == "1.3"
+
+    changed = cli("partner", "update", "amazon", "--tls-no-verify", "--proxy", "http://proxy:3128")
+    assert changed.stderr.startswith("warning: the partner's server certificate will not be")
+    shown = cli("partner", "show", "amazon").stdout
+    assert (value(shown, "tls.verify"), value(shown, "tls.proxy_url")) == (
+        "no",
+        "http://proxy:3128",
+    )
+    assert value(shown, "tls.ca_bundle_pem").startswith("CN=amazon private CA")  # kept
+
+    bad = cli("partner", "update", "amazon", "--tls-pin", "nope", "--proxy", "ftp://x", ok=False)
+    assert bad.stderr.splitlines() == [
+        "error: tls.pinned_sha256.0: must be a SHA-256 in hex: 64 hexadecimal digits (colons "
+        "allowed), of the certificate or of its public key (as2bus partner pin --from-url "
+        "prints both)",
+        "error: tls.proxy_url: must be an http:// or https:// URL with a host, e.g. "
+        "http://proxy:3128",
+    ]

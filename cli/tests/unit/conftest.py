@@ -110,6 +110,8 @@ class FakeApi:
         if request.method == "PATCH":
             if "http_auth" in body:
                 body["http_auth"] = _public_auth(body["http_auth"], table[ref]["http_auth"])
+            if "tls" in body:  # config-svc changes only the TLS fields given
+                body["tls"] = {**(table[ref].get("tls") or {}), **body["tls"]}
             table[ref] |= body
         return httpx.Response(200, json=table[ref])
 

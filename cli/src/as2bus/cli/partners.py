@@ -8,8 +8,10 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli import partner_opts as opt
+from as2bus.cli import partner_tls as tls
 from as2bus.cli.auth_opts import build_auth, secrets_in
 from as2bus.cli.client import CliError, CliState
+from as2bus.cli.partner_pin import pin
 from as2bus.cli.refs import resolve
 from as2bus.cli.stations import Yes
 
@@ -33,6 +35,19 @@ COLUMNS: list[output.Column] = [
     ("MDN", _mdn),
     ("AUTH", lambda p: (p.get("http_auth") or {}).get("type", "none")),
 ]
+
+
+def _settings(params: dict[str, Any]) -> dict[str, Any]:
+    body = opt.settings(params)
+    tls_settings = tls.tls_body(params)
+    if tls_settings is not None:
+        body["tls"] = tls_settings
+    return body
+
+
+def _show(partner: dict[str, Any], as_json: bool) -> None:
+    """One partner: as stored (JSON), or for people (certificates as subject and expiry)."""
+    output.show(partner if as_json else tls.readable(partner), as_json)
 
 
 @app.command("create")
@@ -70,20 +85,33 @@ def create(
     token_scheme: opt.TokenScheme = None,
     token_param: opt.TokenParam = None,
     token_body_field: opt.TokenBodyField = None,
+    tls_ca_file: tls.CaFile = None,
+    no_tls_ca: tls.NoCa = False,
+    tls_pin: tls.Pin = None,
+    no_tls_pins: tls.NoPins = False,
+    tls_client_certificate: tls.ClientCertificate = None,
+    tls_min_version: tls.MinVersion = None,
+    tls_verify: tls.Verify = None,
+    proxy: tls.Proxy = None,
+    no_proxy: tls.NoProxy = False,
+    follow_redirects: tls.FollowRedirects = None,
+    require_client_certificate: tls.RequireClientCertificate = None,
+    client_certificates_file: tls.ClientCertificatesFile = None,
+    no_client_certificates: tls.NoClientCertificates = False,
 ) -> None:
     """Create a partner.
 
     Unset options take the service's defaults: aes256-cbc, sha256, synchronous signed MDNs,
-    no HTTP authentication.
+    no HTTP authentication, TLS 1.2 or later verified with the default CA bundle.
     """
     state: CliState = ctx.obj
     client = state.client()
-    body = opt.settings(ctx.params)
+    body = _settings(ctx.params)
     http_auth = build_auth(ctx.params, None, f"partner {as2_id!r}")
     if http_auth is not None:
         body["http_auth"] = http_auth
     client.secrets |= secrets_in(http_auth)
-    output.show(client.post("/partners", body), state.json)
+    _show(client.post("/partners", body), state.json)
 
 
 @app.command("list")
@@ -98,7 +126,7 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, ref: opt.Ref) -> None:
     """Show one partner (secrets show only as password_set / token_set)."""
     state: CliState = ctx.obj
-    output.show(resolve(state.client(), "partner", ref), state.json)
+    _show(resolve(state.client(), "partner", ref), state.json)
 
 
 @app.command("update")
@@ -136,6 +164,19 @@ def update(
     token_scheme: opt.TokenScheme = None,
     token_param: opt.TokenParam = None,
     token_body_field: opt.TokenBodyField = None,
+    tls_ca_file: tls.CaFile = None,
+    no_tls_ca: tls.NoCa = False,
+    tls_pin: tls.Pin = None,
+    no_tls_pins: tls.NoPins = False,
+    tls_client_certificate: tls.ClientCertificate = None,
+    tls_min_version: tls.MinVersion = None,
+    tls_verify: tls.Verify = None,
+    proxy: tls.Proxy = None,
+    no_proxy: tls.NoProxy = False,
+    follow_redirects: tls.FollowRedirects = None,
+    require_client_certificate: tls.RequireClientCertificate = None,
+    client_certificates_file: tls.ClientCertificatesFile = None,
+    no_client_certificates: tls.NoClientCertificates = False,
 ) -> None:
     """Change a partner; only the options given change.
 
@@ -143,7 +184,7 @@ def update(
     """
     state: CliState = ctx.obj
     client = state.client()
-    body = opt.settings(ctx.params)
+    body = _settings(ctx.params)
     partner = resolve(client, "partner", ref)
     http_auth = build_auth(ctx.params, partner.get("http_auth"), f"partner {partner['as2_id']!r}")
     if http_auth is not None:
@@ -151,7 +192,10 @@ def update(
     client.secrets |= secrets_in(http_auth)
     if not body:
         raise CliError("give at least one option to change (see: as2bus partner update --help)")
-    output.show(client.patch(f"/partners/{partner['id']}", body), state.json)
+    _show(client.patch(f"/partners/{partner['id']}", body), state.json)
+
+
+app.command("pin")(pin)
 
 
 def _set_enabled(ctx: typer.Context, ref: str, enabled: bool) -> None:

@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.testing.services import ServiceProcess
+from as2bus.testing.tls import PrivateCa
 
 from .conftest import SECRET, TOKEN, payloads, wait_for_events
 
@@ -212,3 +213,32 @@ async def test_every_change_says_who_made_it_and_what_changed_without_secrets(
     everything = json.dumps([created_event, updated, deleted])
     assert SECRET not in everything
     assert TOKEN not in everything
+
+
+async def test_tls_settings_over_http_a_private_key_is_refused_unrepeated_and_changes_audited(
+    api: httpx.AsyncClient, js: JetStreamContext, config_svc: ServiceProcess
+) -> None:
+    ca = PrivateCa("partner TLS CA")
+    key, server = ca.issue(host="as2.example.com")
+    key_line = key.decode().splitlines()[1]
+    mistake = {**PARTNER, "tls": {"ca_bundle_pem": (key + server).decode()}}
+    refused = await api.post("/api/v1/partners", json=mistake)
+    assert refused.status_code == 422
+    (detail,) = refused.json()["detail"]
+    assert detail["loc"] == ["body", "tls", "ca_bundle_pem"]
+    assert "holds a private key" in detail["msg"]
+
+    partner = await created(api, "/api/v1/partners", {**PARTNER, "tls": {"verify": False}})
+    assert partner["tls"]["verify"] is False
+    pin = "AB:" * 31 + "AB"
+    changed = await api.patch(
+        f"/api/v1/partners/{partner['id']}", json={"tls": {"pinned_sha256": [pin]}}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["tls"] == {**partner["tls"], "pinned_sha256": ["ab" * 32]}
+    assert (await api.get(f"/api/v1/partners/{partner['id']}")).json()["tls"]["verify"] is False
+
+    _, updated = payloads(await wait_for_events(js, 2))
+    assert updated["audit"]["changes"] == {"tls.pinned_sha256": {"from": [], "to": ["ab" * 32]}}
+    everything = refused.text + config_svc.log() + json.dumps(updated)
+    assert key_line not in everything

@@ -19,8 +19,10 @@ from as2bus.config.schemas import (
     StationUpdate,
 )
 from as2bus.config.service import ConfigService
+from as2bus.contracts.config import PartnerTls
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
+from as2bus.testing.tls import PrivateCa, public_key_sha256
 
 from .conftest import SECRET
 
@@ -164,3 +166,87 @@ async def test_a_partner_stored_before_replay_protection_reads_without_it_until_
     on = await service.update_partner(old.id, PartnerUpdate(replay_protection=True))
     assert (on.replay_protection, on.revision) == (True, 2)
     assert (await service.get_partner(old.id)).replay_protection is True
+
+
+async def test_tls_settings_are_stored_and_a_partial_update_keeps_the_others(
+    service: ConfigService, sessions: Sessions
+) -> None:
+    ca = PrivateCa("partner TLS CA")
+    _, server = ca.issue(host="as2.example.com")
+    pin = public_key_sha256(server)
+    partner = await service.create_partner(partner_input(tls={
+        "ca_bundle_pem": ca.cert_pem.decode(), "pinned_sha256": [pin.upper()],
+        "client_certificate": True, "min_version": "1.3", "proxy_url": "http://proxy:3128",
+    }))  # fmt: skip
+    assert partner.tls == PartnerTls(
+        ca_bundle_pem=ca.cert_pem.decode(), pinned_sha256=[pin], client_certificate=True,
+        min_version="1.3", proxy_url="http://proxy:3128",
+    )  # fmt: skip
+    assert (await service.get_partner(partner.id)).tls == partner.tls
+
+    skip = await service.update_partner(
+        partner.id, PartnerUpdate.model_validate({"tls": {"verify": False}})
+    )
+    assert skip.tls == partner.tls.model_copy(update={"verify": False})
+    assert skip.revision == 2
+    cleared = await service.update_partner(
+        partner.id, PartnerUpdate.model_validate({"tls": {"ca_bundle_pem": None, "proxy_url": ""}})
+    )
+    assert (cleared.tls.ca_bundle_pem, cleared.tls.proxy_url) == (None, None)
+    assert (cleared.tls.pinned_sha256, cleared.tls.verify) == ([pin], False)
+    assert (await service.get_partner(partner.id)).tls == cleared.tls
+    # Unchanged settings are no change: no new revision, no event.
+    same = await service.update_partner(
+        partner.id, PartnerUpdate.model_validate({"tls": {"verify": False}})
+    )
+    assert same.revision == cleared.revision
+    assert (await outbox_types(sessions)).count("PartnerUpdated") == 2
+
+
+async def test_no_verification_is_in_the_published_state_and_tls_cannot_be_null(
+    service: ConfigService, sessions: Sessions
+) -> None:
+    partner = await service.create_partner(partner_input())
+    no_verify = PartnerUpdate.model_validate({"tls": {"verify": False}})
+    await service.update_partner(partner.id, no_verify)
+    async with sessions() as session:
+        rows = (await session.execute(sa.select(outbox.c.payload).order_by(outbox.c.seq))).all()
+    updated = json.loads(rows[-1].payload)
+    assert updated["data"]["tls"]["verify"] is False  # what every replica sees
+    with pytest.raises(InvalidFieldsError) as err:
+        await service.update_partner(partner.id, PartnerUpdate.model_validate({"tls": None}))
+    assert [e.field for e in err.value.errors] == ["tls"]
+
+
+async def test_mutual_tls_on_receipt_is_refused_without_the_partners_certificates(
+    service: ConfigService,
+) -> None:
+    partner = await service.create_partner(partner_input())
+    on = PartnerUpdate.model_validate({"tls": {"require_client_certificate": True}})
+    with pytest.raises(InvalidFieldsError) as err:
+        await service.update_partner(partner.id, on)
+    assert [e.field for e in err.value.errors] == ["tls.client_certificates_pem"]
+    client_ca = PrivateCa("partner client CA").cert_pem.decode()
+    given = await service.update_partner(
+        partner.id, PartnerUpdate.model_validate({"tls": {"client_certificates_pem": client_ca}})
+    )
+    assert (await service.update_partner(partner.id, on)).tls == given.tls.model_copy(
+        update={"require_client_certificate": True}
+    )
+
+
+async def test_a_partner_stored_before_tls_settings_reads_with_the_defaults(
+    service: ConfigService, sessions: Sessions
+) -> None:
+    old = await service.create_partner(partner_input())
+    async with sessions() as session, session.begin():
+        row = (await session.execute(sa.select(partners).where(partners.c.id == old.id))).one()
+        settings = {k: v for k, v in row.settings.items() if k != "tls"}
+        await session.execute(
+            sa.update(partners).where(partners.c.id == old.id).values(settings=settings)
+        )
+    assert (await service.get_partner(old.id)).tls == PartnerTls()
+    pinned = await service.update_partner(
+        old.id, PartnerUpdate.model_validate({"tls": {"pinned_sha256": ["ab" * 32]}})
+    )
+    assert pinned.tls == PartnerTls(pinned_sha256=["ab" * 32])

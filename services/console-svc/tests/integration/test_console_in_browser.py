@@ -31,6 +31,7 @@ from as2bus.contracts import (
 from as2bus.contracts.send import send_document
 from as2bus.shared.bus.connection import inbox_prefix
 from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
+from as2bus.testing.tls import PrivateCa, public_key_sha256
 
 SHOTS = Path(__file__).parents[4] / "docs" / "console"
 DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40
@@ -465,6 +466,63 @@ async def test_partner_health_and_the_connection_test(
     await expect(result.locator("li.bad", has_text="TCP")).to_contain_text("FAILED")
     await expect(result.locator("li.skipped", has_text="HTTP")).to_contain_text("not run")
     await expect(result.locator("li.bad", has_text="Partner certificate")).to_have_count(1)
+
+
+async def test_a_partners_tls_settings_are_set_in_the_browser(
+    console: Console, browser: Browser
+) -> None:
+    """The TLS section of a partner's form: a private CA, a pin (refused until it is one), no
+    verification (its warning shows as the box is ticked), a proxy, TLS 1.3, mutual TLS on
+    receipt; saved into config-svc, and shown again with each certificate's subject and expiry."""
+    ca = PrivateCa("TLSCO private CA")
+    _, client_cert = ca.issue_client("tlsco-client")
+    partner = {"as2_id": "TLSCO", "name": "TLS Co", "as2_url": "https://127.0.0.1:9/as2"}
+    made = console.config("POST", "/api/v1/partners", partner)
+    assert made.status_code == 201, made.text
+    password = console.add_user("tls@example.com", "admin")
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await console.sign_in(page, "tls@example.com", password)
+    await page.goto(f"{console.url}/partners/{made.json()['id']}")
+    warning = page.locator("#f-tls_skip_verify-warning")
+    await expect(warning).to_be_hidden()
+    await page.fill("#f-tls_ca_bundle_pem", ca.cert_pem.decode())
+    await page.fill("#f-tls_pinned_sha256", "not a pin")
+    await page.check("#f-tls_skip_verify")
+    await expect(warning).to_be_visible()
+    await page.select_option("#f-tls_min_version", "1.3")
+    await page.fill("#f-tls_proxy_url", "http://proxy.example:3128")
+    await page.select_option("#f-tls_require_client_certificate", "on")
+    await page.fill("#f-tls_client_certificates_pem", client_cert.decode())
+    await page.click("#partner-form button[type=submit]")
+    await expect(page.locator("#f-tls_pinned_sha256-error")).to_contain_text(
+        "pin 1: must be a SHA-256 in hex"
+    )
+    await expect(page.locator("#f-tls_proxy_url")).to_have_value("http://proxy.example:3128")
+    pin = public_key_sha256(ca.cert_pem)
+    await page.fill("#f-tls_pinned_sha256", ":".join(re.findall("..", pin.upper())))
+    await page.click("#partner-form button[type=submit]")
+    await expect(page.locator("#done")).to_have_text("Partner TLSCO saved.")
+
+    await page.goto(f"{console.url}/partners/{made.json()['id']}")
+    await expect(page.locator("#f-tls_pinned_sha256")).to_have_value(pin)  # as stored
+    until = f"{ca.cert.not_valid_after_utc:%Y-%m-%d}"
+    await expect(page.locator("#f-tls_ca_bundle_pem-stored li")).to_have_text(
+        [f"CN=TLSCO private CA, until {until}"]
+    )
+    await expect(page.locator("#f-tls_client_certificates_pem-stored li")).to_have_text(
+        [re.compile(r"^CN=tlsco-client, until \d{4}-\d\d-\d\d$")]
+    )
+    await expect(page.locator("#f-tls_skip_verify")).to_be_checked()
+    await expect(warning).to_be_visible()
+    await page.locator("#partner-tls").screenshot(path=SHOTS / "partner-tls.png")
+
+    tls = console.config("GET", f"/api/v1/partners/{made.json()['id']}").json()["tls"]
+    assert tls == {
+        "ca_bundle_pem": ca.cert_pem.decode(), "pinned_sha256": [pin],
+        "client_certificate": False, "min_version": "1.3", "verify": False,
+        "proxy_url": "http://proxy.example:3128", "follow_redirects": False,
+        "require_client_certificate": True, "client_certificates_pem": client_cert.decode(),
+    }  # fmt: skip
 
 
 async def _publish_many(running_stack: Any, count: int) -> None:
@@ -923,8 +981,9 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
 
 
 # Last: the pages hold what the tests before made (lists, certificates, the audit trail).
-PHONE_PAGES = ["/", "/tracklog", "/send", "/health", "/stations", "/partners", "/partnerships/new",
-               "/certificates", "/certificates/new", "/users", "/audit"]  # fmt: skip
+PHONE_PAGES = ["/", "/tracklog", "/send", "/health", "/stations", "/partners", "/partners/new",
+               "/partnerships/new", "/certificates", "/certificates/new", "/users",
+               "/audit"]  # fmt: skip
 
 
 async def test_pages_fit_a_phone_screen(console: Console, browser: Browser) -> None:

@@ -48,6 +48,10 @@ def test_which_events_are_changes_and_how_they_read() -> None:
     assert describe_change("algs", {"from": ["sha1"], "to": ["sha256", "sha384"]}) == (
         "algs: sha1 → sha256, sha384"
     )
+    two = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" * 2
+    assert describe_change("tls.ca_bundle_pem", {"from": None, "to": two}) == (
+        "tls.ca_bundle_pem: 2 PEM certificates"  # not the PEM text
+    )
     assert audit_entry(event("CertExpiring", {"alias": "acme"})) is None  # nobody's change
     assert audit_entry(event("MessageSent", {})) is None
 

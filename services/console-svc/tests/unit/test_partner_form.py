@@ -24,6 +24,7 @@ from as2bus.console.domain.partner_form import (
     stored_secrets,
     typed_back,
 )
+from as2bus.contracts.config import PartnerTls
 
 STORED: dict[str, Any] = {
     "id": "p-1", "as2_id": "ACME", "name": "Acme Corp", "as2_alias": "acme", "email": None,
@@ -64,6 +65,7 @@ def test_a_new_partner_leaves_out_what_is_empty_and_parses_numbers() -> None:
         "signature_scheme": "rsa-pkcs1v15", "key_transport": "rsa-pkcs1v15",
         "accept_expired_mdn_certificate": False, "canonicalize_line_endings": False,
         "replay_protection": True, "as2_version": "1.2",
+        "tls": PartnerTls().model_dump(),  # the contract's defaults
     }  # fmt: skip
 
 

@@ -27,6 +27,11 @@ AS2_1_0_COMPRESSION = (
     "as2_version to 1.1 or 1.2"
 )
 
+MUTUAL_TLS_WITHOUT_CERTIFICATES = (
+    "required when require_client_certificate is on: the partner's TLS client certificate(s) "
+    "or the CA that issues them, else every message from it would be refused"
+)
+
 
 def check_partner_rules(settings: dict[str, object], secrets: dict[str, object]) -> None:
     """Cross-field rules on a partner's complete settings (after a create or a patch)."""
@@ -41,8 +46,17 @@ def check_partner_rules(settings: dict[str, object], secrets: dict[str, object])
     auth = settings.get("http_auth")
     if isinstance(auth, dict):
         errors.extend(_auth_errors(auth, secrets))
+    tls = settings.get("tls")
+    if isinstance(tls, dict) and tls.get("require_client_certificate"):
+        errors.extend(_mutual_tls_errors(tls))
     if errors:
         raise InvalidFieldsError(*errors)
+
+
+def _mutual_tls_errors(tls: dict[str, object]) -> list[FieldError]:
+    if tls.get("client_certificates_pem"):
+        return []
+    return [FieldError("tls.client_certificates_pem", MUTUAL_TLS_WITHOUT_CERTIFICATES)]
 
 
 def _auth_errors(auth: dict[str, object], secrets: dict[str, object]) -> list[FieldError]:

@@ -31,6 +31,7 @@ from as2bus.as2.algorithms import (
     normalize_encryption,
     normalize_signing,
 )
+from as2bus.config import partner_tls
 from as2bus.config.domain import AS2_1_0_COMPRESSION, check_as2_id
 from as2bus.contracts.config import (
     ALIAS_PATTERN,
@@ -39,6 +40,7 @@ from as2bus.contracts.config import (
     AuthFailureDetection,
     MdnMode,
     MdnSignature,
+    TlsVersion,
     TokenPlacement,
 )
 
@@ -144,6 +146,55 @@ class TokenAuthIn(Input):
 HttpAuthIn = Annotated[NoAuthIn | BasicAuthIn | TokenAuthIn, Field(discriminator="type")]
 
 
+# --- partner TLS --------------------------------------------------------------------------
+
+CertificatesPem = Annotated[str | None, AfterValidator(partner_tls.certificates_pem)]
+Pin = Annotated[str, AfterValidator(partner_tls.pin)]
+ProxyUrl = Annotated[str | None, AfterValidator(partner_tls.proxy_url)]
+
+
+class PartnerTlsIn(Input):
+    """A partner's TLS settings (the contract's PartnerTls). In an update, only the fields
+    given change; the others keep what is stored."""
+
+    ca_bundle_pem: CertificatesPem = Field(
+        default=None,
+        description="PEM certificates trusted for the partner's server (its private CA, or its "
+        "self-signed certificate) instead of the default bundle; empty or null: the bundle",
+    )
+    pinned_sha256: Annotated[list[Pin], AfterValidator(partner_tls.pins)] = Field(
+        default_factory=list,
+        description="SHA-256 (hex, colons allowed) of the server's certificate or of its public "
+        "key; the server must match one, after verification. Empty: no pinning",
+    )
+    client_certificate: bool = Field(
+        default=False,
+        description="Present our client certificate (the partnership keystore's) when sending",
+    )
+    min_version: TlsVersion = Field(default="1.2", description="The lowest TLS version: 1.2 or 1.3")
+    verify: bool = Field(
+        default=True,
+        description="false skips verifying the partner's server: test partners only; every send "
+        "logs a warning",
+    )
+    proxy_url: ProxyUrl = Field(
+        default=None,
+        description="An http:// or https:// proxy for this partner, no credentials; null: the "
+        "proxy environment variables",
+    )
+    follow_redirects: bool = Field(default=False, description="Follow HTTP redirects when sending")
+    require_client_certificate: bool = Field(
+        default=False,
+        description="Receiving: a message from this partner must come over mutual TLS with a "
+        "client certificate matching client_certificates_pem",
+    )
+    client_certificates_pem: CertificatesPem = Field(
+        default=None,
+        description="PEM: the partner's TLS client certificate(s), or the CA certificate(s) that "
+        "issue them",
+    )
+
+
 # --- partners -----------------------------------------------------------------------------
 
 
@@ -245,6 +296,7 @@ class PartnerCreate(PartnerFields):
     outgoing_encoding: TransferEncoding = TransferEncoding.BINARY
     http_auth: HttpAuthIn = Field(default_factory=NoAuthIn)
     max_concurrency: Concurrency = MAX_PARTNER_CONCURRENCY
+    tls: PartnerTlsIn = Field(default_factory=PartnerTlsIn)
 
 
 class PartnerUpdate(PartnerFields):
@@ -259,6 +311,9 @@ class PartnerUpdate(PartnerFields):
     outgoing_encoding: TransferEncoding | None = None
     http_auth: HttpAuthIn | None = None
     max_concurrency: Concurrency | None = None
+    tls: PartnerTlsIn | None = Field(
+        default=None, description="Only the TLS fields given change; the others are kept"
+    )
 
 
 # --- partnerships -------------------------------------------------------------------------

@@ -55,7 +55,7 @@ _NOT_NULL = {
     "accepted_signing_algs", "incoming_encoding", "as2_alias", "enabled", "as2_url", "mdn_mode",
     "mdn_signature", "compression", "outgoing_encoding", "http_auth", "max_concurrency",
     "signature_scheme", "key_transport", "accept_expired_mdn_certificate",
-    "canonicalize_line_endings", "as2_version", "replay_protection",
+    "canonicalize_line_endings", "as2_version", "replay_protection", "tls",
 }  # fmt: skip
 
 
@@ -222,6 +222,8 @@ class ConfigService:
             current = await _must(repo.get_partner(partner_id), "partner", partner_id)
             secrets = old_secrets = await repo.get_partner_secrets(partner_id)
             merged = {**current.model_dump(mode="json"), **changes}
+            # Only the TLS fields given change: one pin added keeps the CA bundle.
+            merged["tls"] = {**current.tls.model_dump(mode="json"), **changes.get("tls", {})}
             if update.http_auth is not None:
                 merged["http_auth"], secrets = split_auth(
                     update.http_auth, merged["http_auth"], secrets
@@ -366,10 +368,20 @@ def _changed(
     """What a write changed, for the audit record: each field from and to (all of them for a
     new entity), and which secrets were set, replaced or removed, never their values."""
     old = before.model_dump(mode="json", exclude=_NOT_AUDITED) if before is not None else {}
-    found = differences(old, after.model_dump(mode="json", exclude=_NOT_AUDITED))
+    new = after.model_dump(mode="json", exclude=_NOT_AUDITED)
+    found = differences(_tls_apart(old), _tls_apart(new))
     if secrets is not None:
         found.update(secret_changes(*secrets))
     return found
+
+
+def _tls_apart(fields: dict[str, Any]) -> dict[str, Any]:
+    """A partner's TLS settings as one audited field each (``tls.verify``): the record of a
+    changed pin does not repeat the whole CA bundle."""
+    tls = fields.pop("tls", None)
+    if isinstance(tls, dict):
+        fields.update({f"tls.{name}": value for name, value in tls.items()})
+    return fields
 
 
 async def _must(lookup: Awaitable[T | None], entity: str, ref: uuid.UUID) -> T:

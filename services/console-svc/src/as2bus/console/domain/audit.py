@@ -99,4 +99,10 @@ def _shown(value: Any) -> str:
         return ", ".join(_shown(v) for v in value) or "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and _PEM_CERTIFICATE in value:
+        count = value.count(_PEM_CERTIFICATE)  # a partner's TLS certificates: not the PEM
+        return f"{count} PEM certificate{'s' if count > 1 else ''}"
     return "—" if value is None else str(value)
+
+
+_PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"

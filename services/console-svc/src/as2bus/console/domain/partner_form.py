@@ -18,6 +18,7 @@ from as2bus.as2.algorithms import (
     SigningAlg,
     TransferEncoding,
 )
+from as2bus.console.domain import partner_tls_form as tls
 from as2bus.console.domain.config_forms import only_changes, place_errors, typed
 from as2bus.contracts.config import MAX_PARTNER_CONCURRENCY, MdnMode, MdnSignature
 
@@ -40,7 +41,7 @@ AUTH_FIELDS = (
     "refresh_media_type", "refresh_token_path", "refresh_token", "refresh_headers",
 )  # fmt: skip
 FIELDS = (*TEXT_FIELDS, "enabled", *NUMBER_FIELDS, *ALGORITHM_FIELDS, *CHOICE_FIELDS,
-          *FLAG_FIELDS, *AUTH_FIELDS)  # fmt: skip
+          *FLAG_FIELDS, *AUTH_FIELDS, *tls.FIELDS)  # fmt: skip
 
 _ADVICE = {
     SigningAlg.SHA1: " (old: only if the partner can do nothing better)",
@@ -108,7 +109,7 @@ NEW_PARTNER = {
     "token_header_name": "Authorization", "token_scheme": "Bearer",
     "token_param_name": "access_token", "token_body_field": "access_token",
     "refresh_method": "POST", "refresh_media_type": "application/json",
-    "refresh_token_path": "access_token",
+    "refresh_token_path": "access_token", **tls.tls_values(None),
 }  # fmt: skip
 
 
@@ -133,6 +134,10 @@ def partner_body(
         elif current is not None and name != "max_concurrency":
             body[name] = None  # emptied: no limit, outbound-svc's default
     auth, mistakes = _auth(form)
+    tls_settings, tls_mistakes = tls.tls_body(form, current)
+    mistakes.update(tls_mistakes)
+    if tls_settings is not None:
+        body["tls"] = tls_settings  # a new partner's, or only the TLS fields that changed
     if current is None:
         return {**body, "http_auth": auth}, mistakes
     changes = only_changes(body, current)
@@ -243,6 +248,7 @@ def partner_values(state: Mapping[str, Any]) -> dict[str, str]:
                 values[f"refresh_{name}"] = str(refresh.get(name) or "")
     else:
         values["auth_type"] = "none"
+    values.update(tls.tls_values(state.get("tls")))
     return values
 
 
@@ -262,8 +268,9 @@ def stored_secrets(state: Mapping[str, Any]) -> dict[str, str]:
 
 
 def typed_back(form: Mapping[str, str]) -> dict[str, str]:
-    """What a refused form shows again: everything typed but the secrets."""
-    return {k: v for k, v in form.items() if k not in SECRET_FIELDS}
+    """What a refused form shows again: everything typed but the secrets (and a private key
+    pasted where certificates belong)."""
+    return tls.without_private_keys({k: v for k, v in form.items() if k not in SECRET_FIELDS})
 
 
 #: API field names (after the authentication's own prefix) → the form's.
@@ -293,4 +300,5 @@ def form_field(api_field: str) -> str:
 
 def partner_errors(errors: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The API's refusals of a partner form: by form field, and those of no field."""
+    errors = tls.tls_form_errors(errors)
     return place_errors(errors, FIELDS, {key: form_field(key) for key in errors})

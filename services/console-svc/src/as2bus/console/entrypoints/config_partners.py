@@ -4,6 +4,7 @@ The form ↔ JSON mapping (secrets write-only) is domain/partner_form.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -18,6 +19,7 @@ from as2bus.console.domain.partner_form import (
     stored_secrets,
     typed_back,
 )
+from as2bus.console.domain.partner_tls_form import stored_certificates
 from as2bus.console.entrypoints.config_common import (
     config,
     done,
@@ -108,6 +110,7 @@ async def _form_page(
     return view(request, who, "partner.html", status, active="partners", partner=state,
                 values=values, errors=by_field, on_top=on_top, form=partner_form,
                 secrets=stored_secrets(state) if state else {},
+                certificates=stored_certificates(state, datetime.now(UTC)) if state else {},
                 partnerships=partnerships)  # fmt: skip
 
 
