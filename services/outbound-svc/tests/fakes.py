@@ -19,7 +19,7 @@ import httpx
 from as2bus.contracts import DOCUMENTS_BUCKET, DocumentRef, Event, PartnerState
 from as2bus.outbound.domain import FINAL, Backlog, Message, retryable_status
 from as2bus.outbound.ports import DuplicateRequestError
-from as2bus.outbound.posting import Body, PostResult, Upload
+from as2bus.outbound.posting import Body, ClientIdentity, PostResult, Upload
 from as2bus.shared.bus.documents import mdn_object_name, raw_http_message
 
 
@@ -202,8 +202,17 @@ class FakePartners:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.posted: list[tuple[dict[str, str], bytes]] = []
+        self.identities: list[ClientIdentity | None] = []  # our TLS client certificate, each
 
-    async def post(self, partner: PartnerState, headers: dict[str, str], body: Body) -> PostResult:
+    async def post(
+        self,
+        partner: PartnerState,
+        headers: dict[str, str],
+        body: Body,
+        *,
+        identity: ClientIdentity | None = None,
+    ) -> PostResult:
+        self.identities.append(identity)
         content = b"".join([chunk async for chunk in body]) if isinstance(body, Upload) else body
         self.posted.append((dict(headers), content))
         answer = self.answer(dict(headers), content)

@@ -2,14 +2,26 @@
 
 Server certificates (good, expired, for another host, self-signed) and client certificates
 for mutual TLS, as PEM pairs; ``write_pair`` puts a pair in files as servers load them.
+``PartnerServer`` is a partner's HTTPS endpoint that counts connections and bytes received,
+``ConnectProxy`` an HTTP proxy opening CONNECT tunnels, both on a thread of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
+import socket
+import socketserver
+import ssl
+import tempfile
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -131,3 +143,205 @@ def public_key_sha256(cert_pem: bytes) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return hashlib.sha256(der).hexdigest()
+
+
+# --- servers for TLS tests: a partner's HTTPS endpoint and a CONNECT proxy --------------------
+
+
+def server_context(
+    pair: Pair,
+    *,
+    client_cas: bytes | None = None,
+    max_version: ssl.TLSVersion | None = None,
+) -> ssl.SSLContext:
+    """A server's TLS context from a pair (loaded from memory through a temporary directory);
+    ``client_cas``: require a client certificate issued by (or equal to) one of these PEMs."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as directory:
+        key_file, cert_file = write_pair(Path(directory), "server", pair)
+        context.load_cert_chain(cert_file, key_file)
+    if client_cas is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cadata=client_cas.decode())
+    if max_version is not None:
+        context.maximum_version = max_version
+    return context
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+@dataclass
+class _Loop:
+    """An event loop on a thread of its own, for servers that sync and async tests share."""
+
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    servers: list[asyncio.Server] = field(default_factory=list)
+    writers: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # A refused handshake is what some tests are about: not an error to print.
+        self.loop.set_exception_handler(lambda _loop, _context: None)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, work: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=10)
+
+    def close(self) -> None:
+        async def close() -> None:
+            for writer in list(self.writers):
+                writer.transport.abort()
+            for server in self.servers:
+                server.close()
+
+        self.run(close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+class PartnerServer:
+    """A partner's endpoint on loopback (``host`` "::1" for IPv6), HTTPS with ``context`` or
+    plain HTTP without: answers every request ``200 OK`` with keep-alive, or what ``routes``
+    say for its path (status, headers). It counts the connections it accepted (handshake
+    made), every byte it received on them, and the requests.
+
+    Blocking sockets on threads, not asyncio: a refused handshake sends its alert (asyncio's
+    TLS drops the connection without it), as the partners' real servers do."""
+
+    def __init__(
+        self,
+        context: ssl.SSLContext | None,
+        *,
+        host: str = "127.0.0.1",
+        routes: dict[str, tuple[int, dict[str, str]]] | None = None,
+    ) -> None:
+        self.context = context
+        self.routes = routes or {}
+        self.connections = 0
+        self.received = 0
+        self.requests: list[Request] = []
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._server = _Threading((host, 0), family, self._serve)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        scheme = "https" if context else "http"
+        self.origin = f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    def url(self, path: str = "/as2") -> str:
+        return self.origin + path
+
+    def _serve(self, connection: socket.socket) -> None:
+        try:
+            if self.context is not None:
+                connection = self.context.wrap_socket(connection, server_side=True)
+            self.connections += 1
+            with connection.makefile("rb") as reader:
+                while request := self._read(reader):
+                    self.requests.append(request)
+                    status, headers = self.routes.get(request.target, (200, {}))
+                    head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+                    head += "Content-Length: 2\r\n"
+                    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+                    connection.sendall(head.encode() + b"\r\nOK")
+        except (OSError, ValueError):
+            pass  # a refused handshake, or the client gone
+        finally:
+            connection.close()
+
+    def _read(self, reader: BinaryIO) -> Request | None:
+        first = reader.readline()
+        if not first:
+            return None
+        self.received += len(first)
+        method, target, _ = first.decode("latin-1").split(" ", 2)
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            self.received += len(line)
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.received += 2
+        body = reader.read(int(headers.get("content-length", "0")))
+        self.received += len(body)
+        return Request(method, target, headers, body)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+class _Threading(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        family: socket.AddressFamily,
+        serve: Callable[[socket.socket], None],
+    ) -> None:
+        self.address_family = family
+        self.serve = serve
+        super().__init__(address, _Handler)
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        assert isinstance(self.server, _Threading)
+        self.server.serve(self.request)
+
+
+class ConnectProxy:
+    """An HTTP proxy on loopback that opens CONNECT tunnels (``refuse``: answers 403 to
+    each instead) and counts the CONNECTs it was asked for, by target."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.connects: list[str] = []
+        self._loop = _Loop()
+        server = self._loop.run(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self._loop.servers.append(server)
+        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._loop.writers.add(writer)
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            method, target, _ = head.split("\r\n", 1)[0].split(" ", 2)
+            if method != "CONNECT" or self.refuse:
+                self.connects.append(target)
+                writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                return
+            self.connects.append(target)
+            host, _, port = target.rpartition(":")
+            up_reader, up_writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            self._loop.writers.add(up_writer)
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._loop.writers.discard(writer)
+            writer.close()
+
+    def close(self) -> None:
+        self._loop.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()

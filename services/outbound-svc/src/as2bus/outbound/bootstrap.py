@@ -22,10 +22,12 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.credentials import ConfigCredentials
+from as2bus.outbound.adapters.partner_clients import PartnerClients
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.retention import SentDocuments
 from as2bus.outbound.adapters.tables import outbox
+from as2bus.outbound.adapters.tls_context import default_context
 from as2bus.outbound.backlog import BacklogGauges
 from as2bus.outbound.connection_test import ConnectionTest
 from as2bus.outbound.entrypoints import api
@@ -64,16 +66,15 @@ def utc_now() -> datetime:
 
 
 def tls_context(settings: OutboundSettings) -> ssl.SSLContext:
-    """TLS verification stays on; a CA bundle may be added for partners with private CAs."""
-    context = ssl.create_default_context()
-    if settings.ca_bundle:
-        context.load_verify_locations(cafile=settings.ca_bundle)
-    return context
+    """TLS verification stays on; a CA bundle may be added for partners with private CAs
+    (a partner's own CA certificates, in its TLS settings, replace it for that partner)."""
+    return default_context(settings.ca_bundle)
 
 
 def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
-    """Every request names us, the token fetches and connection tests too (the messages'
-    headers carry the same ``as2bus/<version>``): partners' firewalls and logs see one product."""
+    """The client of partners with the default TLS settings. Every request names us, the
+    token fetches and connection tests too (the messages' headers carry the same
+    ``as2bus/<version>``): partners' firewalls and logs see one product."""
     return httpx.AsyncClient(
         timeout=settings.http_timeout_seconds,
         verify=tls_context(settings),
@@ -101,7 +102,7 @@ class Running:
     workers: Workers
     relay: OutboxRelay
     tasks: list[asyncio.Task[None]]
-    http: httpx.AsyncClient
+    http: PartnerClients
     clients: list[KeyMaterialClient | ConfigCredentials | ConfigReplica]
 
     async def stop(self, grace_seconds: float) -> None:
@@ -139,7 +140,11 @@ async def start(
     relay = OutboxRelay(
         sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
     )
-    http = http_client(settings)
+    http = PartnerClients(
+        http_client(settings),
+        ca_bundle=settings.ca_bundle,
+        timeout=settings.http_timeout_seconds,
+    )
     partners = PartnerHttp(http, credentials)
     claims = Claims(sessions, timedelta(seconds=settings.lease_seconds), after_commit=relay.wake)
     plain = units_of_work(sessions, after_commit=relay.wake)
@@ -185,7 +190,7 @@ async def start(
         settlement=settlement,
         replica=replica,
         claims=claims,
-        connection_test=ConnectionTest(partners, keys, tls_context(settings)),
+        connection_test=ConnectionTest(partners, http, keys, replica),
     )
     return components, Running(workers, relay, tasks, http, [credentials, keys, replica])
 

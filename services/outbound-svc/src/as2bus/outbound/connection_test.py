@@ -1,7 +1,11 @@
 """The connection test an operator runs against one partner: each step of reaching them, in
-order, with its result: DNS, TCP, TLS (chain, expiry, name), an HTTP request with the
+order, with its result: DNS, TCP (to the proxy, when the partner is reached through one), TLS
+(chain, expiry, name, pins, our client certificate, minimum version), an HTTP request with the
 partner's configured authentication, and the partner's certificates in our keystores.
-A step that fails stops the network steps after it (they could only fail the same way)."""
+A step that fails stops the network steps after it (they could only fail the same way).
+
+TLS and HTTP are one request made as a send makes it, with the partner's TLS settings (a new
+client each time, so there is always a handshake to report), and fail in the same words."""
 
 from __future__ import annotations
 
@@ -14,9 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cryptography import x509
+
 from as2bus.contracts import PartnerState
+from as2bus.outbound.adapters.partner_clients import PartnerClients, proxy_for
 from as2bus.outbound.adapters.partner_http import PartnerHttp
-from as2bus.shared.bus.keys import KeyMaterialClient
+from as2bus.outbound.adapters.pinning import fingerprints
+from as2bus.outbound.adapters.tls_context import TlsSetupError
+from as2bus.outbound.parties import client_identity
+from as2bus.outbound.ports import KeyMaterial
+from as2bus.outbound.posting import ClientIdentity, PostResult
+from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError
 
 TIMEOUT_SECONDS = 10.0
@@ -30,45 +42,99 @@ class Step:
     ms: int | None = None
 
 
+@dataclass
+class _Handshake:
+    version: str
+    certificate: bytes | None  # DER
+    at: float  # time.monotonic()
+
+
 class ConnectionTest:
-    def __init__(self, http: PartnerHttp, keys: KeyMaterialClient, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        http: PartnerHttp,
+        clients: PartnerClients,
+        keys: KeyMaterial,
+        config: ConfigReplica,
+    ) -> None:
         self._http = http
+        self._clients = clients
         self._keys = keys
-        self._tls = tls
+        self._config = config
 
     async def run(self, partner: PartnerState) -> list[Step]:
         url = urlsplit(partner.as2_url)
-        host = url.hostname or ""
-        port = url.port or (443 if url.scheme == "https" else 80)
+        proxy = proxy_for(partner)
+        first = urlsplit(proxy) if proxy else url  # the host we open a connection to
+        host = first.hostname or ""
+        port = first.port or (443 if first.scheme == "https" else 80)
+        via = f" (the proxy {host}:{port})" if proxy else ""
         steps: list[Step] = []
-        network: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+        for name, check in (
             ("DNS", lambda: _resolve(host, port)),
-            ("TCP", lambda: _connect(host, port)),
-        ]
-        if url.scheme == "https":
-            network.append(("TLS", lambda: _handshake(host, port, self._tls)))
-        network.append(("HTTP", lambda: self._request(partner)))
-        for name, check in network:
+            ("TCP", lambda: _connect(host, port, via)),
+        ):
             if steps and steps[-1].ok is False:
                 steps.append(Step(name, None, "not tried: the step before failed"))
                 continue
             steps.append(await _timed(name, check))
+        if steps[-1].ok is False:
+            names = ["TLS", "HTTP"] if url.scheme == "https" else ["HTTP"]
+            steps += [Step(n, None, "not tried: the step before failed") for n in names]
+        else:
+            steps += await self._exchange(partner, https=url.scheme == "https")
         steps.append(await self._certificates(partner))
         return steps
 
-    async def _request(self, partner: PartnerState) -> str:
-        """An empty POST with the partner's authentication: any answer but an authentication
-        failure or a server error shows the endpoint is there and lets us in."""
-        headers = {"Content-Type": "text/plain", "X-As2bus-Connection-Test": "1"}
-        result = await self._http.post(partner, headers, b"")
-        if result.response is None:
-            raise ConnectionError(result.error or "no answer")
-        status = result.response.status_code
-        if result.auth_failed:
-            raise PermissionError(result.error or f"HTTP {status}: authentication failed")
-        if status >= 500:
-            raise ConnectionError(f"HTTP {status}: the partner's server reports an error")
-        return f"HTTP {status}: the endpoint answers (an empty test request is not AS2)"
+    async def _exchange(self, partner: PartnerState, *, https: bool) -> list[Step]:
+        """TLS and HTTP, from one request: the handshake seen, then the answer."""
+        started = time.monotonic()
+        seen: list[_Handshake] = []
+
+        def observe(tls: ssl.SSLObject) -> None:
+            der = tls.getpeercert(binary_form=True)
+            seen.append(_Handshake(tls.version() or "TLS", der, time.monotonic()))
+
+        try:
+            identity = await self._identity(partner)
+            async with self._clients.one_off(partner, identity, observe) as client:
+                async with asyncio.timeout(TIMEOUT_SECONDS):
+                    result = await self._http.post(partner, _HEADERS, b"", client=client)
+        except TimeoutError:
+            result = PostResult(None, f"no answer within {TIMEOUT_SECONDS:.0f} s", True)
+        except (TlsSetupError, CertificateUnavailableError, LookupError) as err:
+            result = PostResult(None, f"TLS: {err}", retryable=False)
+        ms = int((time.monotonic() - started) * 1000)
+        steps: list[Step] = []
+        if https:
+            if not seen:
+                steps.append(Step("TLS", False, result.error or "no handshake", ms))
+                return [*steps, Step("HTTP", None, "not tried: the step before failed")]
+            shook = seen[0]
+            took = int(1000 * (shook.at - started))
+            steps.append(Step("TLS", True, _describe(shook, partner), took))
+        steps.append(_answer(result, ms))
+        return steps
+
+    async def _identity(self, partner: PartnerState) -> ClientIdentity | None:
+        """Our client certificate for the partner: that of its partnership (the first by
+        station, when it has several)."""
+        if not partner.tls.client_certificate:
+            return None
+        stations = self._config.stations
+        paired = sorted(
+            (stations[link.station_id] for link in self._config.partnerships.values()
+             if link.partner_id == partner.id and link.station_id in stations),
+            key=lambda station: station.as2_id,
+        )  # fmt: skip
+        station = paired[0] if paired else None
+        if station is None:
+            raise LookupError(
+                "the partner's TLS settings present our client certificate, but no station "
+                "is paired with it: no key of ours to present"
+            )
+        ring = await self._keys.keyring()
+        return client_identity(ring, self._keys, station, partner, datetime.now(UTC))
 
     async def _certificates(self, partner: PartnerState) -> Step:
         ring = await self._keys.keyring()
@@ -82,6 +148,52 @@ class ConnectionTest:
         latest = max(entries, key=lambda e: e.not_after)
         days = (latest.not_after - now).days
         return Step("Partner certificate", True, f"{partner.as2_alias}: valid, {days} days left")
+
+
+_HEADERS = {"Content-Type": "text/plain", "X-As2bus-Connection-Test": "1"}
+
+
+def _answer(result: PostResult, ms: int) -> Step:
+    """An empty POST with the partner's authentication: any answer but an authentication
+    failure or a server error shows the endpoint is there and lets us in."""
+    if result.response is None:
+        return Step("HTTP", False, result.error or "no answer", ms)
+    status = result.response.status_code
+    if result.auth_failed:
+        return Step("HTTP", False, result.error or f"HTTP {status}: authentication failed", ms)
+    if status >= 500:
+        return Step("HTTP", False, f"HTTP {status}: the partner's server reports an error", ms)
+    if result.error and 300 <= status < 400:
+        return Step("HTTP", False, result.error, ms)
+    answer = f"HTTP {status}: the endpoint answers (an empty test request is not AS2)"
+    if result.redirected_to:
+        answer += f", at {result.redirected_to} (redirected)"
+    return Step("HTTP", True, answer, ms)
+
+
+def _describe(shook: _Handshake, partner: PartnerState) -> str:
+    """Whose certificate, from whom, until when; how it was checked."""
+    tls = partner.tls
+    checks = ["not verified (test partner)"] if not tls.verify else ["verified"]
+    if tls.pinned_sha256:
+        checks.append("pinned")
+    if tls.client_certificate:
+        checks.append("our client certificate presented")
+    if shook.certificate is None:
+        return f"{shook.version}, no certificate"
+    cert = x509.load_der_x509_certificate(shook.certificate)
+    subject = _common_name(cert.subject) or "?"
+    issuer = _common_name(cert.issuer) or "?"
+    sha256 = fingerprints(shook.certificate)[0]
+    return (
+        f"{shook.version}, certificate of {subject} from {issuer}, valid until "
+        f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC, SHA-256 {sha256} ({', '.join(checks)})"
+    )
+
+
+def _common_name(name: x509.Name) -> str | None:
+    found = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(found[0].value) if found else None
 
 
 async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> Step:
@@ -105,23 +217,8 @@ async def _resolve(host: str, port: int) -> str:
     return f"{host} is {', '.join(addresses)}"
 
 
-async def _connect(host: str, port: int) -> str:
+async def _connect(host: str, port: int, via: str) -> str:
     _reader, writer = await asyncio.open_connection(host, port)
     writer.close()
     await writer.wait_closed()
-    return f"port {port} accepts connections"
-
-
-async def _handshake(host: str, port: int, tls: ssl.SSLContext) -> str:
-    """Verifies the chain and the name as every send does; says whose certificate and until
-    when."""
-    _reader, writer = await asyncio.open_connection(host, port, ssl=tls, server_hostname=host)
-    try:
-        cert = writer.get_extra_info("peercert") or {}
-        version = writer.get_extra_info("ssl_object").version()
-    finally:
-        writer.close()
-    subject = dict(item[0] for item in cert.get("subject", ())).get("commonName", host)
-    issuer = dict(item[0] for item in cert.get("issuer", ())).get("organizationName", "?")
-    expires = cert.get("notAfter", "?")
-    return f"{version}, certificate of {subject} from {issuer}, valid until {expires}"
+    return f"port {port} accepts connections{via}"

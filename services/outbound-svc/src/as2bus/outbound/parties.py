@@ -23,6 +23,7 @@ from as2bus.contracts import (
     TokenAuthPublic,
 )
 from as2bus.outbound.ports import KeyMaterial
+from as2bus.outbound.posting import ClientIdentity
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
@@ -37,6 +38,8 @@ class Sides:
     partner: PartnerState
     local: LocalParty
     remote: RemoteParty
+    #: Our TLS client certificate, when the partner's TLS settings present it.
+    tls_identity: ClientIdentity | None = None
 
 
 async def current_sides(
@@ -143,7 +146,22 @@ def _sides(
         mdn_signing_required=partner.mdn_signature == "required",
         async_mdn_url=(partner.async_mdn_url or async_mdn_url) if mdn_mode == "async" else None,
     )
-    return Sides(station, partner, LocalParty(as2_id=station.as2_id, signing=key), remote)
+    local = LocalParty(as2_id=station.as2_id, signing=key)
+    identity = client_identity(ring, keys, station, partner, at)
+    return Sides(station, partner, local, remote, identity)
+
+
+def client_identity(
+    ring: KeyRing, keys: KeyMaterial, station: StationState, partner: PartnerState, at: datetime
+) -> ClientIdentity | None:
+    """Our TLS client certificate for the partnership, when the partner's TLS settings want
+    it presented: the key and certificate the partnership signs with (its keystore's, else
+    its station's), so a rotation of that key rotates this one too."""
+    if not partner.tls.client_certificate:
+        return None
+    own_alias = ring.own_alias(station.as2_id, partner.as2_id, station.private_key_alias)
+    entry = ring.signing_key(own_alias, at)
+    return ClientIdentity(str(entry.id), entry.cert_pem.encode(), keys.private_key_pem(entry))
 
 
 def mdn_signature(remote: RemoteParty) -> MdnSignature:
@@ -165,6 +183,7 @@ __all__ = [
     "PartnershipUnavailableError",
     "Sides",
     "can_stream",
+    "client_identity",
     "mdn_signature",
     "resolve_sides",
 ]

@@ -12,7 +12,7 @@ from typing import BinaryIO, Protocol, Self
 
 from as2bus.contracts import DocumentRef, Event, KeyMaterialEntry, PartnerState
 from as2bus.outbound.domain import Backlog, Message
-from as2bus.outbound.posting import Body, PostResult
+from as2bus.outbound.posting import Body, ClientIdentity, PostResult
 from as2bus.shared.keyring import KeyRing
 
 
@@ -102,5 +102,14 @@ class KeyMaterial(Protocol):
 class Partners(Protocol):
     """The partners' AS2 endpoints (adapters.partner_http.PartnerHttp)."""
 
-    async def post(self, partner: PartnerState, headers: dict[str, str], body: Body) -> PostResult:
-        """POST a message; the result says whether it was taken and, if not, why."""
+    async def post(
+        self,
+        partner: PartnerState,
+        headers: dict[str, str],
+        body: Body,
+        *,
+        identity: ClientIdentity | None = None,
+    ) -> PostResult:
+        """POST a message (presenting ``identity`` as our TLS client certificate, when the
+        partner's TLS settings want it); the result says whether it was taken and, if not,
+        why."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import httpx
@@ -19,6 +19,20 @@ class PostResult:
     error: str | None  # a person-readable reason when not 2xx
     retryable: bool  # connection errors, timeouts, 5xx, 408/425/429
     auth_failed: bool = False  # recognised auth failure (after a refresh, if configured)
+    #: Where the message was taken when the partner redirected it (307/308, when its TLS
+    #: settings allow following): the final URL without user info or query.
+    redirected_to: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """Our TLS client certificate for a partner that demands one: the key and certificate of
+    the partnership's keystore (its station's key alias without one). ``version`` names the
+    certificate (cert-svc's id): a rotation gives a new version, hence a new HTTP client."""
+
+    version: str
+    cert_pem: bytes
+    key_pem: bytes = field(repr=False)  # never in a log line or an error
 
 
 class Upload:

@@ -156,7 +156,9 @@ class Sender:
             )
         built, body = await self._build(message, sides, documents)
         try:
-            result = await self._http.post(sides.partner, built.headers, body)
+            result = await self._http.post(
+                sides.partner, built.headers, body, identity=sides.tls_identity
+            )
             taken = result.error is None and result.response is not None
             raw = await self._keep_as_sent(message, built, body) if taken else None
         finally:
@@ -184,7 +186,7 @@ class Sender:
             mdn_mode=mode or "none",
             mic=built.mic,
             mdn_signature=mdn_signature(sides.remote),
-            headers=dict(built.headers),
+            headers=_recorded(built.headers, result.redirected_to),
             signed_with=certificate_fingerprint(sides.local.signing.cert_pem)
             if sides.remote.signing and sides.local.signing
             else None,
@@ -411,3 +413,14 @@ def _same_message_id(named: str, ours: str) -> bool:
     """Whether an MDN's Original-Message-ID names our message (angle brackets, spaces and
     case aside: some partners change them)."""
     return named.strip().strip("<>").strip().lower() == ours.strip().strip("<>").strip().lower()
+
+
+#: In MessageSent's record of headers, where a followed redirect took the message: SendAttempt
+#: has no field of its own for it (yet), and tracklog shows the record.
+REDIRECTED_TO = "X-As2bus-Redirected-To"
+
+
+def _recorded(headers: dict[str, str], redirected_to: str | None) -> dict[str, str]:
+    if redirected_to is None:
+        return dict(headers)
+    return {**headers, REDIRECTED_TO: redirected_to}

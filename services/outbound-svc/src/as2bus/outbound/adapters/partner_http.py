@@ -21,33 +21,41 @@ query.
 What a partner may do wrong, and the result (docs/reliability.md, "Misbehaving partners"):
 no connection, no answer in time, or a connection broken off before the whole answer is
 retryable (the reason says when the partner may have the message: every attempt carries the
-same Message-ID). A redirect (3xx) is never followed: the message is signed for, and its
-MDN asked by, the partner at its configured URL, and an HTTP client following a 301/302 with a
-POST may turn it into a GET; it fails with a reason that says to correct the URL. A TLS
-certificate we do not trust (expired, self-signed, for another host name) fails at once with
-a reason naming TLS; another TLS handshake failure is retried.
+same Message-ID). A redirect is refused unless the partner's TLS settings allow following
+307/308 (adapters/redirects.py). TLS is spoken as the partner's TLS settings demand, with a
+client of its own (adapters/partner_clients.py); what can go wrong connecting is put in words,
+retried or not, by adapters/transport_errors.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import ssl
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Protocol
+from urllib.parse import urljoin
 
 import httpx
 
-from as2bus.contracts import BasicAuthPublic, PartnerState, TokenAuthPublic
+from as2bus.contracts import BasicAuthPublic, NoAuth, PartnerState, TokenAuthPublic
 from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialSource,
     CredentialsUnavailableError,
 )
+from as2bus.outbound.adapters.partner_clients import proxy_for
+from as2bus.outbound.adapters.redirects import next_hop, safe_url, same_origin
+from as2bus.outbound.adapters.tls_context import TlsSetupError
+from as2bus.outbound.adapters.transport_errors import connection_failed
 from as2bus.outbound.domain import retryable_status
-from as2bus.outbound.posting import Body, PostResult
+from as2bus.outbound.posting import Body, ClientIdentity, PostResult
+
+log = logging.getLogger(__name__)
 
 _MISSING = object()
 _PART_HEADERS = {"content-type", "content-transfer-encoding"}
@@ -87,12 +95,6 @@ def auth_failed(partner: PartnerState, response: httpx.Response) -> bool:
     return not detection.values or text in detection.values
 
 
-def safe_url(url: str) -> str:
-    """The URL for messages: no user info, no query, no fragment."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
-
-
 def where(partner: PartnerState) -> str:
     auth = partner.http_auth
     if isinstance(auth, TokenAuthPublic):
@@ -104,32 +106,133 @@ def where(partner: PartnerState) -> str:
     return f"{auth.type} authentication"
 
 
+class ClientSource(Protocol):
+    """The HTTP client to reach a partner with (adapters.partner_clients.PartnerClients)."""
+
+    def lease(
+        self, partner: PartnerState, identity: ClientIdentity | None
+    ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]: ...
+
+    async def refusal(
+        self, partner: PartnerState, identity: ClientIdentity | None
+    ) -> ssl.SSLError | None: ...
+
+
+class OneClient:
+    """One client for every partner, whatever its TLS settings (tests of the HTTP side)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    @contextlib.asynccontextmanager
+    async def lease(
+        self, partner: PartnerState, identity: ClientIdentity | None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        yield self.client
+
+    async def refusal(
+        self, partner: PartnerState, identity: ClientIdentity | None
+    ) -> ssl.SSLError | None:
+        return None
+
+
 class PartnerHttp:
-    def __init__(self, client: httpx.AsyncClient, credentials: CredentialSource) -> None:
-        self._client = client
+    def __init__(
+        self, clients: ClientSource | httpx.AsyncClient, credentials: CredentialSource
+    ) -> None:
+        self._clients = OneClient(clients) if isinstance(clients, httpx.AsyncClient) else clients
         self._credentials = credentials
         self._refreshing: dict[uuid.UUID, asyncio.Lock] = {}
 
-    async def post(self, partner: PartnerState, headers: dict[str, str], body: Body) -> PostResult:
+    async def post(
+        self,
+        partner: PartnerState,
+        headers: dict[str, str],
+        body: Body,
+        *,
+        identity: ClientIdentity | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> PostResult:
+        """POST to the partner with its client (or ``client``: the connection test's own);
+        ``identity``: our TLS client certificate, for a partner whose TLS settings want it."""
+        if not partner.tls.verify:
+            log.warning(
+                "TLS verification is off for partner %s (%s): its server is not authenticated; "
+                "for a test partner only",
+                partner.as2_id,
+                safe_url(partner.as2_url),
+            )
+        try:
+            if client is not None:
+                return await self._post(client, partner, identity, headers, body)
+            async with self._clients.lease(partner, identity) as leased:
+                return await self._post(leased, partner, identity, headers, body)
+        except TlsSetupError as err:
+            return PostResult(None, f"TLS: {err}; not retried", retryable=False)
+
+    async def _post(
+        self,
+        client: httpx.AsyncClient,
+        partner: PartnerState,
+        identity: ClientIdentity | None,
+        headers: dict[str, str],
+        body: Body,
+    ) -> PostResult:
         try:
             creds = Credentials()
             if partner.http_auth.type != "none":
                 creds = await self._credentials.get(partner.id)
-            result = await self._attempt(partner, creds, headers, body)
+            result = await self._attempt(client, partner, identity, creds, headers, body)
             auth = partner.http_auth
             if not (result.auth_failed and isinstance(auth, TokenAuthPublic) and auth.refresh):
                 return result
-            fresh, refresh_error = await self._refreshed(partner, creds)
+            fresh, refresh_error = await self._refreshed(client, partner, creds)
         except CredentialsUnavailableError as err:
             return PostResult(None, str(err), retryable=True)
         if fresh is None:
             error = f"{result.error}; token refresh failed: {refresh_error}"
             return PostResult(result.response, error, retryable=False, auth_failed=True)
-        return await self._attempt(partner, fresh, headers, body)
+        return await self._attempt(client, partner, identity, fresh, headers, body)
 
     async def _attempt(
         self,
+        client: httpx.AsyncClient,
         partner: PartnerState,
+        identity: ClientIdentity | None,
+        creds: Credentials,
+        headers: dict[str, str],
+        body: Body,
+    ) -> PostResult:
+        """One POST, and the redirects the partner's settings allow following (each one the
+        same message again: a 307/308 keeps the body)."""
+        url, hops = partner.as2_url, 0
+        while True:
+            # Credentials go only where the partner's URL points: not to another origin.
+            sent_as = partner if same_origin(url, partner.as2_url) else _without_auth(partner)
+            result = await self._exchange(client, sent_as, identity, url, creds, headers, body)
+            response = result.response
+            if response is None or not 300 <= response.status_code < 400 or result.auth_failed:
+                if hops and result.error is None:
+                    return replace(result, redirected_to=safe_url(url))
+                return result
+            url_next, refusal = next_hop(partner, url, response, hops)
+            if url_next is None:
+                return PostResult(response, refusal, retryable=False)
+            log.info(
+                "%s redirected %s to %s (HTTP %d): following",
+                partner.as2_id,
+                safe_url(url),
+                safe_url(url_next),
+                response.status_code,
+            )
+            url, hops = url_next, hops + 1
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        partner: PartnerState,
+        identity: ClientIdentity | None,
+        url: str,
         creds: Credentials,
         headers: dict[str, str],
         body: Body,
@@ -150,30 +253,35 @@ class PartnerHttp:
                     raise TypeError("a token in the body needs the message in memory")
                 del request["content"]
                 request.update(_form(headers, body, auth.body_field, token))
-        target = safe_url(partner.as2_url)
+        target = safe_url(url)
         auth_flow = request.pop("auth", httpx.USE_CLIENT_DEFAULT)
         try:
-            # Redirects are never followed: see the module's docstring.
-            response = await self._client.send(
-                self._client.build_request("POST", partner.as2_url, **request),
+            # Redirects are followed (or not) by _attempt, never by httpx: see redirects.py.
+            response = await client.send(
+                client.build_request("POST", url, **request),
                 auth=auth_flow,
                 follow_redirects=False,
                 stream=True,  # the head first: an answer broken off after it is told apart
             )
         except httpx.ReadTimeout:
-            wait = self._client.timeout.read
+            wait = client.timeout.read
             reason = f"timed out posting to {target}: no answer within {wait:g} s{MAY_HAVE_IT}"
             return PostResult(None, reason, retryable=True)
         except httpx.TimeoutException as err:
             return PostResult(None, f"timed out posting to {target} ({type(err).__name__})", True)
-        except httpx.TransportError as err:
-            return _transport_error(target, err)
+        except (httpx.TransportError, ssl.SSLError) as err:
+            # An alert after the handshake (TLS 1.3: "certificate required") comes on the
+            # first read, from the ssl module itself: httpcore does not wrap it; or it is lost
+            # when the server closes under our request, and asking again finds it.
+            if isinstance(err, _DROPPED):
+                err = await self._clients.refusal(partner, identity) or err
+            return connection_failed(partner, target, err, _proxy_shown(partner))
         except httpx.RequestError as err:
             return PostResult(None, f"posting to {target} failed: {type(err).__name__}", False)
         status = response.status_code
         try:
             await response.aread()
-        except httpx.RequestError as err:
+        except (httpx.RequestError, ssl.SSLError) as err:
             reason = (
                 f"{target} answered HTTP {status}, then the connection broke off before the "
                 f"whole answer ({type(err).__name__}){MAY_HAVE_IT}"
@@ -184,14 +292,12 @@ class PartnerHttp:
         if auth_failed(partner, response):
             reason = f"authentication failed (HTTP {status} from {target}; {where(partner)})"
             return PostResult(response, reason, retryable=False, auth_failed=True)
-        if response.is_success:
+        if response.is_success or 300 <= status < 400:  # a redirect: for _attempt to judge
             return PostResult(response, None, retryable=False)
-        if 300 <= status < 400:
-            return PostResult(response, _redirected(partner, response), retryable=False)
         return PostResult(response, f"HTTP {status} from {target}", retryable_status(status))
 
     async def _refreshed(
-        self, partner: PartnerState, used: Credentials
+        self, client: httpx.AsyncClient, partner: PartnerState, used: Credentials
     ) -> tuple[Credentials | None, str | None]:
         """Credentials with a new token, refreshed once even when many sends were refused."""
         async with self._refreshing.setdefault(partner.id, asyncio.Lock()):
@@ -201,7 +307,7 @@ class PartnerHttp:
                     current,
                     None,
                 )  # another send refreshed it (or the partner changed)
-            refreshed, error = await self._refresh(partner, current)
+            refreshed, error = await self._refresh(client, partner, current)
             if refreshed is None:
                 return None, error
             token, refresh_token = refreshed
@@ -209,7 +315,7 @@ class PartnerHttp:
             return replace(current, token=token, refresh_token=refresh_token), None
 
     async def _refresh(
-        self, partner: PartnerState, creds: Credentials
+        self, client: httpx.AsyncClient, partner: PartnerState, creds: Credentials
     ) -> tuple[tuple[str, str | None] | None, str | None]:
         """((new token, refresh token to use next), None), or (None, why not)."""
         auth = partner.http_auth
@@ -226,8 +332,8 @@ class PartnerHttp:
         else:
             kwargs["data"] = payload
         try:
-            response = await self._client.request(refresh.method, url, **kwargs)
-        except httpx.HTTPError as err:
+            response = await client.request(refresh.method, url, **kwargs)
+        except (httpx.HTTPError, ssl.SSLError) as err:
             return None, f"{type(err).__name__} calling {safe_url(url)}"
         if not response.is_success:
             return None, f"{safe_url(url)} answered HTTP {response.status_code}"
@@ -243,49 +349,19 @@ class PartnerHttp:
         return (token, keep), None
 
 
+#: A connection the server dropped before any answer (under our request, maybe after an alert).
+_DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
 MAY_HAVE_IT = "; the partner may have the message: the retry carries the same Message-ID"
 
 
-def _redirected(partner: PartnerState, response: httpx.Response) -> str:
-    location = response.headers.get("location")
-    to = "a redirect"
-    if location:
-        to += f" to {safe_url(urljoin(partner.as2_url, location))}"
-    return (
-        f"HTTP {response.status_code} from {safe_url(partner.as2_url)}: {to}, not followed (a "
-        "signed message is posted only to the partner's URL as configured); correct the "
-        "partner's URL if it has moved"
-    )
+def _without_auth(partner: PartnerState) -> PartnerState:
+    return partner.model_copy(update={"http_auth": NoAuth()})
 
 
-def _transport_error(target: str, err: httpx.TransportError) -> PostResult:
-    """No answer: the connection could not be made or broke before any answer. A TLS
-    certificate we do not trust will not change by itself: not retried."""
-    tls = _ssl_error(err)
-    if isinstance(tls, ssl.SSLCertVerificationError):
-        why = tls.verify_message or tls.reason or str(tls)
-        reason = (
-            f"TLS: the certificate of {target} is not trusted ({why}); not retried: the "
-            "partner must fix its certificate (or the URL its host name), or its CA be added "
-            "with AS2BUS_OUTBOUND_CA_BUNDLE"
-        )
-        return PostResult(None, reason, retryable=False)
-    if tls is not None:
-        reason = f"TLS handshake with {target} failed: {tls.reason or type(tls).__name__}"
-        return PostResult(None, reason, retryable=True)
-    return PostResult(None, f"could not reach {target}: {type(err).__name__}", retryable=True)
-
-
-def _ssl_error(err: BaseException) -> ssl.SSLError | None:
-    """The TLS error under httpx's (httpx wraps httpcore's, which wraps the ssl module's)."""
-    seen: BaseException | None = err
-    for _ in range(8):  # a chain of causes is short; never loop on a cycle
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+def _proxy_shown(partner: PartnerState) -> str | None:
+    proxy = proxy_for(partner)
+    return safe_url(proxy).rstrip("/") if proxy else None
 
 
 def _form(headers: dict[str, str], body: bytes, field: str, token: str) -> dict[str, Any]:
