@@ -6,7 +6,6 @@ one sentence."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import ssl
@@ -30,21 +29,6 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs t
 SERVER_CA, ACME_CA, BOLT_CA, STRANGER_CA = (PrivateCa(n) for n in ("server", "acme", "bolt", "x"))
 
 
-@contextlib.contextmanager
-def trusting(ca_file: Path) -> Iterator[None]:
-    """ServiceProcess's readiness probe (httpx, default verification) trusting the test CA:
-    for this process only; the service's environment was copied before."""
-    before = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = str(ca_file)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["SSL_CERT_FILE"]
-        else:
-            os.environ["SSL_CERT_FILE"] = before
-
-
 @pytest.fixture
 def server_ca_file(tmp_path: Path) -> Path:
     path = tmp_path / "server-ca.pem"
@@ -65,11 +49,8 @@ def inbound_https(
         "AS2BUS_INBOUND_TLS_CERT_FILE": str(cert_file),
         "AS2BUS_INBOUND_TLS_KEY_FILE": str(key_file),
     }
-    proc = ServiceProcess("as2bus.inbound", env, tmp_path / "inbound.log")
-    proc.base_url = f"https://127.0.0.1:{proc.port}"
-    with trusting(server_ca_file):
-        proc.start()
-    yield proc
+    proc = ServiceProcess("as2bus.inbound", env, tmp_path / "inbound.log", tls_ca=server_ca_file)
+    yield proc.start()
     stop(proc)
 
 

@@ -41,7 +41,9 @@ async def test_a_new_certificate_is_served_to_new_connections_and_a_bad_one_is_n
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     tls = server_tls(CA, tmp_path)  # polls every 0.05 s
-    first = certificate_sha256(tls.files.cert_file.read_bytes())
+    served_files = tls.source
+    assert isinstance(served_files, TlsFiles)
+    first = certificate_sha256(served_files.cert_file.read_bytes())
     async with serving(inbound(), tls) as served:
         watching = asyncio.create_task(tls.watch())
         try:
@@ -57,7 +59,7 @@ async def test_a_new_certificate_is_served_to_new_connections_and_a_bad_one_is_n
 
             caplog.set_level(logging.WARNING, logger="as2bus.inbound")
             other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            tls.files.key_file.write_bytes(
+            served_files.key_file.write_bytes(
                 other_key.private_bytes(
                     serialization.Encoding.PEM,
                     serialization.PrivateFormat.PKCS8,
@@ -70,8 +72,8 @@ async def test_a_new_certificate_is_served_to_new_connections_and_a_bad_one_is_n
             watching.cancel()
     kept = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert kept == [
-        f"kept the TLS certificate in use: the TLS key in {tls.files.key_file} does not belong "
-        f"to the certificate in {tls.files.cert_file}"
+        f"kept the TLS certificate in use: the TLS key in {served_files.key_file} does not belong "
+        f"to the certificate in {served_files.cert_file}"
     ]
 
 

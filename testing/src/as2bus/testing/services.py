@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -25,12 +26,22 @@ def _free_port() -> int:
 
 
 class ServiceProcess:
-    """``python -m <module>`` with ``AS2BUS_*`` settings; ready once ``/readyz`` answers 200."""
+    """``python -m <module>`` with ``AS2BUS_*`` settings; ready once ``/readyz`` answers 200.
 
-    def __init__(self, module: str, env: dict[str, str], log_path: Path) -> None:
+    ``tls_ca``: the service serves HTTPS (inbound-svc with a certificate) with a certificate
+    for 127.0.0.1 issued by this CA (PEM file): ``base_url`` is ``https://`` and readiness is
+    asked over TLS, verified against that CA only."""
+
+    def __init__(
+        self, module: str, env: dict[str, str], log_path: Path, *, tls_ca: Path | None = None
+    ) -> None:
         self.module = module
         self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        scheme = "http" if tls_ca is None else "https"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
+        self._verify: ssl.SSLContext | bool = (
+            True if tls_ca is None else ssl.create_default_context(cafile=tls_ca)
+        )
         self.log_path = log_path
         self._env = {**os.environ, **env, "AS2BUS_HTTP_PORT": str(self.port)}
         self._proc: subprocess.Popen[bytes] | None = None
@@ -46,7 +57,8 @@ class ServiceProcess:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"{self.module} exited at start:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                ready = httpx.get(f"{self.base_url}/readyz", timeout=1, verify=self._verify)
+                if ready.status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

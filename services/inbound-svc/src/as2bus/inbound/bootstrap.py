@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from as2bus.contracts import Event, MessageReceived
 from as2bus.contracts.documents import documents_bucket
+from as2bus.inbound.adapters.cert_svc_tls import CertSvcKey, fetch_at_start
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
 from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
@@ -50,15 +51,27 @@ MIGRATIONS = "as2bus.inbound:migrations"
 
 
 def server_tls(settings: InboundSettings) -> ServerTls | None:
-    """The endpoint's HTTPS, when a certificate is configured; None: plain HTTP (an Ingress or
-    proxy in front terminates TLS). Raises ValueError, one sentence, for unusable files."""
+    """The endpoint's HTTPS, when a certificate is configured (two files, or our key alias in
+    cert-svc, fetched now); None: plain HTTP (an Ingress or proxy in front terminates TLS).
+    Raises ValueError, one sentence, for unusable settings, files or key."""
     cert, key = settings.tls_cert_file, settings.tls_key_file
-    client_ca = settings.tls_client_ca_file
+    alias, client_ca = settings.tls_key_alias, settings.tls_client_ca_file
+    if alias is not None:
+        if cert is not None or key is not None:
+            raise ValueError(
+                "AS2BUS_INBOUND_TLS_KEY_ALIAS and AS2BUS_INBOUND_TLS_CERT_FILE/_KEY_FILE are two "
+                "ways to give the TLS key: set one of them"
+            )
+        _, master_key = required_secrets(settings, api_token=False)
+        source = CertSvcKey(alias, client_ca_file=client_ca)
+        fetch_at_start(source, settings.nats_url, SecretBox(master_key))
+        return ServerTls(source, reload_seconds=settings.tls_reload_seconds)
     if cert is None and key is None:
         if client_ca is not None:
             raise ValueError(
                 "AS2BUS_INBOUND_TLS_CLIENT_CA_FILE needs AS2BUS_INBOUND_TLS_CERT_FILE and "
-                "AS2BUS_INBOUND_TLS_KEY_FILE: client certificates exist only over HTTPS"
+                "AS2BUS_INBOUND_TLS_KEY_FILE (or AS2BUS_INBOUND_TLS_KEY_ALIAS): client "
+                "certificates exist only over HTTPS"
             )
         return None
     if cert is None or key is None:
@@ -109,6 +122,8 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
         )
         if tls is not None:
             tls.follow_partners(replica.partners.values)
+            if isinstance(tls.source, CertSvcKey):  # its start's connection is closed
+                tls.source.use(keys)
         receiver = Receiver(
             PartyResolver(replica, keys),
             Ledger(autocommit_session_factory(engine)),

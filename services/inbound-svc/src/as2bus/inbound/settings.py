@@ -112,6 +112,14 @@ class InboundSettings(ServiceSettings):
         validation_alias=_env("tls_key_file"),
         description="The PEM private key (unencrypted) of AS2BUS_INBOUND_TLS_CERT_FILE",
     )
+    tls_key_alias: str | None = Field(
+        default=None,
+        validation_alias=_env("tls_key_alias"),
+        description="Serve HTTPS with our key and certificate held by cert-svc under this "
+        "alias (imported as PKCS#12 with `as2bus cert import`), instead of the two files: the "
+        "key never touches a disk, and an import under the same alias is served from its "
+        "activation on, without a restart",
+    )
     tls_client_ca_file: Path | None = Field(
         default=None,
         validation_alias=_env("tls_client_ca_file"),
@@ -122,8 +130,8 @@ class InboundSettings(ServiceSettings):
         default=30,
         gt=0,
         validation_alias=_env("tls_reload_seconds"),
-        description="How often the TLS files are checked for a change; a changed pair is "
-        "loaded for the connections that follow, without a restart",
+        description="How often the TLS files (or cert-svc's key) are checked for a change; a "
+        "changed pair is loaded for the connections that follow, without a restart",
     )
     async_mdn_attempts: int = Field(default=6, ge=1, validation_alias=_env("async_mdn_attempts"))
     async_mdn_backoff_seconds: float = Field(

@@ -1,9 +1,12 @@
-"""inbound-svc's own HTTPS: its certificate, reloaded when the files change, and the TLS
-client certificates it trusts (every partner's, kept current, and an optional CA file).
+"""inbound-svc's own HTTPS: its certificate, reloaded when it changes, and the TLS client
+certificates it trusts (every partner's, kept current, and an optional CA file).
+
+The key and certificate come from a ``TlsSource``: two files (``TlsFiles``, here), or one of our
+key aliases in cert-svc (``adapters/cert_svc_tls.py``).
 
 uvicorn listens with one SSLContext for its whole life (``ServerTls.context``). Its
 ``sni_callback`` runs in every handshake, with or without a server name, and hands the
-connection the *current* context (``ssl_object.context``), rebuilt when the files change
+connection the *current* context (``ssl_object.context``), rebuilt when the source changes
 (polled by ``watch``) or partners' client certificates do (compared at each handshake, a
 tuple of revisions): new connections get the new certificate and trust, open ones keep theirs.
 A context swapped in this way keeps the listening one's verify mode and flags (OpenSSL copies
@@ -21,9 +24,10 @@ import asyncio
 import logging
 import ssl
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -38,7 +42,31 @@ CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 class TlsSetupError(ValueError):
-    """The TLS files cannot be used; the message is one sentence an operator can act on."""
+    """The TLS key or certificate cannot be used; the message is one sentence an operator can
+    act on."""
+
+
+class TlsSource(Protocol):
+    """Where the endpoint's key and certificate come from."""
+
+    @property
+    def client_ca_file(self) -> Path | None: ...  # PEM: CAs trusted for client certificates
+
+    def stamp(self) -> Hashable:
+        """Changes whenever what ``load_into`` would load does."""
+        ...
+
+    def check(self) -> x509.Certificate:
+        """The certificate, once the pair is shown usable; raises ``TlsSetupError``."""
+        ...
+
+    def load_into(self, context: ssl.SSLContext) -> None:
+        """The key and certificate chain into ``context``; raises ``TlsSetupError``."""
+        ...
+
+    async def refresh(self) -> None:
+        """Learn of a change (``stamp`` then tells); raises ``TlsSetupError``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -49,10 +77,24 @@ class TlsFiles:
 
     def stamp(self) -> tuple[tuple[int, int] | None, ...]:
         """(mtime, size) of each file: a change of either is a change of the file."""
-        return tuple(_stat(p) for p in (self.cert_file, self.key_file, self.client_ca_file))
+        return tuple(file_stamp(p) for p in (self.cert_file, self.key_file, self.client_ca_file))
+
+    def check(self) -> x509.Certificate:
+        return check_files(self)
+
+    def load_into(self, context: ssl.SSLContext) -> None:
+        try:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        except (OSError, ssl.SSLError) as err:
+            raise TlsSetupError(
+                f"the TLS files {self.cert_file} and {self.key_file} cannot be used: {why(err)}"
+            ) from None
+
+    async def refresh(self) -> None:
+        """Nothing to ask: ``stamp`` looks at the files themselves."""
 
 
-def _stat(path: Path | None) -> tuple[int, int] | None:
+def file_stamp(path: Path | None) -> tuple[int, int] | None:
     try:
         info = path.stat() if path else None
     except OSError:
@@ -95,17 +137,24 @@ def check_files(files: TlsFiles) -> x509.Certificate:
             f"the TLS key in {files.key_file} does not belong to the certificate in "
             f"{files.cert_file}"
         )
-    if files.client_ca_file is not None:
-        try:
-            x509.load_pem_x509_certificates(_read(files.client_ca_file, "TLS client CA file"))
-        except ValueError:
-            raise TlsSetupError(
-                f"the TLS client CA file {files.client_ca_file} holds no PEM certificate"
-            ) from None
+    check_client_ca(files.client_ca_file)
     return leaf
 
 
-def build_context(files: TlsFiles, partner_certificates: str) -> ssl.SSLContext:
+def check_client_ca(path: Path | None) -> None:
+    """Raises ``TlsSetupError`` unless ``path`` (if any) holds PEM certificates."""
+    if path is not None:
+        try:
+            x509.load_pem_x509_certificates(_read(path, "TLS client CA file"))
+        except ValueError:
+            raise TlsSetupError(f"the TLS client CA file {path} holds no PEM certificate") from None
+
+
+def why(err: OSError | ssl.SSLError) -> str:
+    return str(getattr(err, "reason", None) or err.strerror or err)
+
+
+def build_context(source: TlsSource, partner_certificates: str) -> ssl.SSLContext:
     """A server context: our certificate, TLS 1.2 at least, modern ciphers, no compression,
     no renegotiation; client certificates asked for and, when sent, verified against
     ``partner_certificates`` (PEM) and the client CA file."""
@@ -117,16 +166,15 @@ def build_context(files: TlsFiles, partner_certificates: str) -> ssl.SSLContext:
     context.set_alpn_protocols(["http/1.1"])
     context.verify_mode = ssl.CERT_OPTIONAL
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a listed leaf or intermediate
+    source.load_into(context)
     try:
-        context.load_cert_chain(files.cert_file, files.key_file)
-        if files.client_ca_file is not None:
-            context.load_verify_locations(cafile=files.client_ca_file)
+        if source.client_ca_file is not None:
+            context.load_verify_locations(cafile=source.client_ca_file)
         if partner_certificates:
             context.load_verify_locations(cadata=partner_certificates)
     except (OSError, ssl.SSLError) as err:
-        reason = getattr(err, "reason", None) or err.strerror or str(err)
         raise TlsSetupError(
-            f"the TLS files {files.cert_file} and {files.key_file} cannot be used: {reason}"
+            f"the TLS client certificates to trust cannot be used: {why(err)}"
         ) from None
     return context
 
@@ -144,17 +192,18 @@ def describe(cert: x509.Certificate) -> str:
 class ServerTls:
     """The listening context, and the current one it hands each handshake (see the module)."""
 
-    def __init__(self, files: TlsFiles, *, reload_seconds: float) -> None:
-        self.files = files
+    def __init__(self, source: TlsSource, *, reload_seconds: float) -> None:
+        self.source = source
         self.reload_seconds = reload_seconds
-        self._stamp = files.stamp()
-        self.certificate = check_files(files)
+        self._stamp = source.stamp()
+        self.certificate = source.check()
         self._partners: Callable[[], Iterable[PartnerState]] = tuple
         self._revisions: tuple[tuple[uuid.UUID, int], ...] = ()
         self._partner_pem = ""
-        self._current = build_context(files, self._partner_pem)
+        self._current = build_context(source, self._partner_pem)
         #: What uvicorn listens with (``ssl_context_factory``).
-        self.context = build_context(files, self._partner_pem)
+        self.context = build_context(source, self._partner_pem)
+        self._refusal = ""  # the source's last refusal, logged once
         self.context.sni_callback = self._choose
 
     def follow_partners(self, partners: Callable[[], Iterable[PartnerState]]) -> None:
@@ -163,21 +212,33 @@ class ServerTls:
         self._trust_partners()
 
     async def watch(self) -> None:
-        """Reload the files when they change, every ``reload_seconds``; until cancelled."""
+        """Reload the pair when it changes, every ``reload_seconds``; until cancelled."""
         while True:
             await asyncio.sleep(self.reload_seconds)
+            await self.refresh()
             self.reload_if_changed()
 
+    async def refresh(self) -> None:
+        """Ask the source for news; a refusal is logged once (until it changes or ends)."""
+        try:
+            await self.source.refresh()
+        except TlsSetupError as err:
+            if str(err) != self._refusal:
+                log.warning("kept the TLS certificate in use: %s", err)
+            self._refusal = str(err)
+        else:
+            self._refusal = ""
+
     def reload_if_changed(self) -> bool:
-        """Load the files if they changed since last looked at; whether they were loaded. A
-        pair that cannot be used is logged and the one in use kept."""
-        stamp = self.files.stamp()
+        """Load the pair if it changed since last looked at; whether it was loaded. A pair
+        that cannot be used is logged and the one in use kept."""
+        stamp = self.source.stamp()
         if stamp == self._stamp:
             return False
         self._stamp = stamp
         try:
-            certificate = check_files(self.files)
-            self._current = build_context(self.files, self._partner_pem)
+            certificate = self.source.check()
+            self._current = build_context(self.source, self._partner_pem)
         except TlsSetupError as err:
             log.warning("kept the TLS certificate in use: %s", err)
             return False
@@ -200,6 +261,6 @@ class ServerTls:
         self._revisions = revisions
         self._partner_pem = partners_pem(partners)
         try:
-            self._current = build_context(self.files, self._partner_pem)
-        except TlsSetupError as err:  # the files changed under us: the next reload retries
+            self._current = build_context(self.source, self._partner_pem)
+        except TlsSetupError as err:  # the pair changed under us: the next reload retries
             log.warning("kept the TLS client certificates trusted so far: %s", err)

@@ -3,19 +3,18 @@
 Trust: the partner's own CA certificates instead of outbound-svc's bundle when it has some,
 else the system's and ``AS2BUS_OUTBOUND_CA_BUNDLE``'s; no verification at all for a test
 partner with ``verify`` off. The lowest TLS version. Our client certificate when the partner
-demands one: the private key goes from memory into OpenSSL through an anonymous in-memory file
-(``memfd_create``), because the ``ssl`` module loads keys only from a path; it never touches
-a disk and the file is gone as soon as it is closed, right after loading. Pinning is checked
-after the handshake (adapters/pinning.py), not here: OpenSSL offers Python no hook for it.
+demands one: the private key goes from memory into OpenSSL without touching a disk
+(``as2bus.shared.tls_files``). Pinning is checked after the handshake (adapters/pinning.py),
+not here: OpenSSL offers Python no hook for it.
 """
 
 from __future__ import annotations
 
-import os
 import ssl
 
 from as2bus.contracts.config import PartnerTls
 from as2bus.outbound.posting import ClientIdentity
+from as2bus.shared.tls_files import load_key_and_chain
 
 MINIMUM_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
@@ -64,17 +63,12 @@ def partner_context(
 
 def load_identity(context: ssl.SSLContext, identity: ClientIdentity) -> None:
     """Our key and certificate into ``context``, from memory only (see the module's doc)."""
-    fd = os.memfd_create("as2bus-tls-client", os.MFD_CLOEXEC)
     try:
-        with os.fdopen(os.dup(fd), "wb") as file:
-            file.write(identity.key_pem.rstrip(b"\n") + b"\n" + identity.cert_pem)
-        context.load_cert_chain(f"/proc/self/fd/{fd}")
+        load_key_and_chain(context, identity.key_pem, identity.cert_pem)
     except ssl.SSLError as err:
         raise TlsSetupError(
             f"our TLS client certificate (version {identity.version}) cannot be used: {_why(err)}"
         ) from None
-    finally:
-        os.close(fd)
 
 
 def _why(err: Exception) -> str:
