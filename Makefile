@@ -97,9 +97,9 @@ asyncapi: sync ## regenerate docs/asyncapi.json from the event contracts
 
 IMAGE_REGISTRY ?= ghcr.io/as2bus
 IMAGE_TAG ?= dev
-SERVICES := config-svc cert-svc inbound-svc outbound-svc tracklog-svc console-svc
+SERVICES := config-svc cert-svc inbound-svc outbound-svc tracklog-svc console-svc notify-svc
 
-images: ## build the six service images with docker (IMAGE_REGISTRY, IMAGE_TAG)
+images: ## build the seven service images with docker (IMAGE_REGISTRY, IMAGE_TAG)
 	@for svc in $(SERVICES); do \
 		echo "docker build $(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG)"; \
 		docker build -f services/$$svc/Dockerfile -t $(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG) . || exit 1; \

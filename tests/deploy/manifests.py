@@ -15,7 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 PROBES = ("livenessProbe", "readinessProbe")
-SERVICES = ["config-svc", "cert-svc", "inbound-svc", "outbound-svc", "tracklog-svc", "console-svc"]
+SERVICES = [
+    "config-svc",
+    "cert-svc",
+    "inbound-svc",
+    "outbound-svc",
+    "tracklog-svc",
+    "console-svc",
+    "notify-svc",
+]
 #: What may be reached from outside the cluster: the AS2 endpoint, and the console on its host.
 EXPOSED = {("inbound-svc", "/as2"), ("console-svc", "/")}
 #: What a committed value must not look like: a base64 master key, a long hex or token string.

@@ -175,7 +175,7 @@ def test_prod_runs_no_database_and_dev_one_per_service() -> None:
     prod = documents(render("prod"))
     assert not [d for d in prod if d["metadata"]["name"] == "postgres"]
     init = (K8S / "overlays" / "dev" / "init.sql").read_text()
-    for service in ("config", "cert", "inbound", "outbound", "tracklog", "console"):
+    for service in ("config", "cert", "inbound", "outbound", "tracklog", "console", "notify"):
         assert f"CREATE DATABASE as2bus_{service};" in init
 
 
@@ -295,7 +295,7 @@ def test_nats_is_a_three_node_cluster_with_volumes(rendered: tuple[str, str]) ->
     assert "jetstream {" in conf
 
 
-API_SERVICES = ["config-svc", "cert-svc", "tracklog-svc", "outbound-svc"]
+API_SERVICES = ["config-svc", "cert-svc", "tracklog-svc", "outbound-svc", "notify-svc"]
 
 
 def _token_sources(doc: dict[str, Any]) -> tuple[set[str], str | None]:

@@ -262,7 +262,7 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     )
 
 
-def test_the_service_monitor_scrapes_metrics_of_the_six_services(
+def test_the_service_monitor_scrapes_metrics_of_every_service(
     with_monitoring: list[dict[str, Any]],
 ) -> None:
     (monitor,) = [d for d in with_monitoring if d["kind"] == "ServiceMonitor"]

@@ -28,7 +28,14 @@ from as2bus.testing.waiting import until
 
 from .manifests import documents, nats_conf, render
 
-SERVICE_USERS = ["config-svc", "cert-svc", "inbound-svc", "outbound-svc", "tracklog-svc"]
+SERVICE_USERS = [
+    "config-svc",
+    "cert-svc",
+    "inbound-svc",
+    "outbound-svc",
+    "tracklog-svc",
+    "notify-svc",
+]
 USERS = [*SERVICE_USERS, "console-svc", "app", "admin", "sys"]
 KEY_MATERIAL = "as2.rpc.cert.key-material"
 
@@ -214,7 +221,7 @@ def test_every_service_runs_under_its_own_nats_user(
     }
     started: list[ServiceProcess] = []
     try:
-        for service in ("config", "cert", "inbound", "outbound", "tracklog"):
+        for service in ("config", "cert", "inbound", "outbound", "tracklog", "notify"):
             user = f"{service}-svc"
             env = common | {
                 "AS2BUS_NATS_URL": f"nats://{user}:pw-{user}@127.0.0.1:{server}",

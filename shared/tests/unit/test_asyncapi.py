@@ -8,6 +8,7 @@ from pathlib import Path
 from as2bus.contracts import SEND_SUBJECT, SendRequest, registered_events
 from as2bus.contracts.certs import KEY_MATERIAL_SUBJECT
 from as2bus.contracts.credentials import CREDENTIALS_SUBJECT
+from as2bus.contracts.notifications import SETUP_SUBJECT
 from as2bus.shared.asyncapi import (
     COMMAND_HEADERS,
     SEND_REQUEST_SCHEMA,
@@ -30,7 +31,8 @@ def test_the_committed_documents_are_current() -> None:
 def test_every_event_command_and_request_reply_is_documented_on_its_subject() -> None:
     addresses = {c["address"] for c in build_asyncapi()["channels"].values()}
     events = {e.subject for e in registered_events()}
-    assert addresses == events | {SEND_SUBJECT, KEY_MATERIAL_SUBJECT, CREDENTIALS_SUBJECT}
+    rpcs = {SEND_SUBJECT, KEY_MATERIAL_SUBJECT, CREDENTIALS_SUBJECT, SETUP_SUBJECT}
+    assert addresses == events | rpcs
 
 
 def _subject_literals() -> set[str]:

@@ -13,6 +13,7 @@ from as2bus.cli import (
     certs,
     inbox,
     keystores,
+    notifications,
     partners,
     partnerships,
     send,
@@ -49,6 +50,7 @@ CERTS, MESSAGES = "Certificates (through cert-svc)", "Messages"
 app.add_typer(stations.app, name="station", rich_help_panel=CONFIG)
 app.add_typer(partners.app, name="partner", rich_help_panel=CONFIG)
 app.add_typer(partnerships.app, name="partnership", rich_help_panel=CONFIG)
+app.add_typer(notifications.app, name="notification", rich_help_panel=CONFIG)
 app.add_typer(certs.app, name="cert", rich_help_panel=CERTS)
 app.add_typer(keystores.app, name="keystore", rich_help_panel=CERTS)
 certs.app.command("export")(keystores.export)

@@ -11,7 +11,7 @@ from as2bus.cli.stack_setup import secret_file
 
 #: Every user nats_accounts.conf names; ``app`` is what your systems and the CLI connect as.
 NATS_USERS = ("config-svc", "cert-svc", "inbound-svc", "outbound-svc", "tracklog-svc",
-              "console-svc", "app", "admin", "sys")  # fmt: skip
+              "console-svc", "notify-svc", "app", "admin", "sys")  # fmt: skip
 CLI_USER = "app"
 ACCOUNT = "AS2BUS"
 

@@ -41,7 +41,42 @@ SERVICES = [
     Service("outbound-svc", "as2bus.outbound", 8083, "sqlite+aiosqlite:///{data}/outbound.db"),
     Service("tracklog-svc", "as2bus.tracklog", 8084, "sqlite+aiosqlite:///{data}/tracklog.db"),
     Service("console-svc", "as2bus.console", 8085, "sqlite+aiosqlite:///{data}/console.db"),
+    Service("notify-svc", "as2bus.notify", 8086, "sqlite+aiosqlite:///{data}/notify.db"),
 ]
+
+
+@dataclass(frozen=True)
+class EndpointTls:
+    """``as2bus up --tls-cert/--tls-key [--tls-client-ca]``: inbound-svc serves HTTPS itself,
+    for a trial with a partner outside Kubernetes (docs/tls.md)."""
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None
+
+    def env(self) -> dict[str, str]:
+        """inbound-svc's settings; it checks the files itself (one sentence, exit code 2)."""
+        env = {
+            "AS2BUS_INBOUND_TLS_CERT_FILE": str(self.cert_file.resolve()),
+            "AS2BUS_INBOUND_TLS_KEY_FILE": str(self.key_file.resolve()),
+        }
+        if self.client_ca_file is not None:
+            env["AS2BUS_INBOUND_TLS_CLIENT_CA_FILE"] = str(self.client_ca_file.resolve())
+        return env
+
+
+def endpoint_tls(cert: Path | None, key: Path | None, client_ca: Path | None) -> EndpointTls | None:
+    """The options as one setting; CliError, one sentence, for a combination that cannot be."""
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise CliError("--tls-client-ca needs --tls-cert and --tls-key (HTTPS)")
+        return None
+    if cert is None or key is None:
+        raise CliError("--tls-cert and --tls-key go together: the certificate and its key")
+    for option, path in (("--tls-cert", cert), ("--tls-key", key), ("--tls-client-ca", client_ca)):
+        if path is not None and not path.is_file():
+            raise CliError(f"{option} {path}: no such file")
+    return EndpointTls(cert, key, client_ca)
 
 
 def is_installed(module: str) -> bool:
@@ -125,9 +160,13 @@ def nats_ready(port: int) -> bool:
         return False
 
 
-def service_ready(port: int) -> bool:
+def service_ready(port: int, *, tls: bool = False) -> bool:
+    """``/readyz`` answers 200. ``tls``: asked over HTTPS without verifying the certificate,
+    as the kubelet does: it is issued for the partners' host name, not 127.0.0.1, and this
+    asks our own child on the loopback whether it is ready, nothing more."""
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/readyz"
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+        return httpx.get(url, timeout=1, verify=not tls).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -153,12 +192,19 @@ def wait_ready(
 
 
 def banner(
-    data: Path, nats_url: str, services: list[Service], port_of: Callable[[Service], int]
+    data: Path,
+    nats_url: str,
+    services: list[Service],
+    port_of: Callable[[Service], int],
+    *,
+    endpoint_tls: bool = False,
 ) -> str:
     lines = ["", "as2bus is up.", f"  {'NATS':<12} {nats_url}  (JetStream data in {data}/nats)"]
     for service in services:
         url = f"http://127.0.0.1:{port_of(service)}"
         if service.module == "as2bus.inbound":  # the partner-facing endpoint, not an admin API
+            if endpoint_tls:
+                url = url.replace("http://", "https://", 1)
             lines.append(f"  {service.name:<12} {url}/as2  (the AS2 endpoint partners POST to)")
         elif service.module == "as2bus.console":
             lines.append(f"  {service.name:<12} {url}  (the web console: open it in a browser)")

@@ -5,3 +5,4 @@ CREATE DATABASE as2bus_inbound;
 CREATE DATABASE as2bus_outbound;
 CREATE DATABASE as2bus_tracklog;
 CREATE DATABASE as2bus_console;
+CREATE DATABASE as2bus_notify;

@@ -28,7 +28,7 @@ kubectl -n "$ns" create secret generic as2bus-postgres --from-literal=password="
 # One NATS user per service (permissions in deploy/k8s/base/nats/nats.conf), plus `app` for
 # your systems, `admin` for operators (backups) and `sys` for the system account.
 users=(--from-literal=app="$(rand)" --from-literal=admin="$(rand)" --from-literal=sys="$(rand)")
-for svc in config cert inbound outbound tracklog console; do
+for svc in config cert inbound outbound tracklog console notify; do
   pw=$(rand)
   users+=(--from-literal="$svc-svc=$pw")
   kubectl -n "$ns" create secret generic "as2bus-$svc-svc" \

@@ -31,6 +31,11 @@ from as2bus.contracts.credentials import (
     CredentialsReply,
     CredentialsRequest,
 )
+from as2bus.contracts.notifications import (
+    SETUP_SUBJECT,
+    NotificationSetupReply,
+    NotificationSetupRequest,
+)
 from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
 from as2bus.shared.bus.publish import EVENT_HEADERS
 
@@ -80,6 +85,7 @@ def build_asyncapi() -> dict[str, Any]:
     _document_commands(broker)
     _document_key_material(broker)
     _document_credentials(broker)
+    _document_notification_setup(broker)
     spec = AsyncAPI(broker, title="as2bus bus", version="1.4.0", description=DESCRIPTION)
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     _add_headers(document)
@@ -139,6 +145,18 @@ def _document_credentials(broker: NatsBroker) -> None:
         "permissions): a partner's HTTP credentials, still sealed with the master key.",
     )
     async def credentials(request: CredentialsRequest) -> CredentialsReply:
+        raise NotImplementedError  # documentation only; config-svc has the real handler
+
+
+def _document_notification_setup(broker: NatsBroker) -> None:
+    @broker.subscriber(
+        SETUP_SUBJECT,
+        queue="config-svc",
+        title="NotificationSetup:Request",
+        description="Request-reply, served by config-svc to notify-svc only (NATS permissions): "
+        "every notification rule and channel, the channels' secrets still sealed.",
+    )
+    async def notification_setup(request: NotificationSetupRequest) -> NotificationSetupReply:
         raise NotImplementedError  # documentation only; config-svc has the real handler
 
 

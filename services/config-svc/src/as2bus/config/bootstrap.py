@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from as2bus.config.adapters.relay import config_relay
+from as2bus.config.entrypoints import notification_api
 from as2bus.config.entrypoints.api import routers
 from as2bus.config.entrypoints.bus import register_credentials
+from as2bus.config.entrypoints.notification_bus import register_notification_setup
+from as2bus.config.notifications import NotificationConfig
 from as2bus.config.service import ConfigService
 from as2bus.config.settings import ConfigSettings
 from as2bus.config.wiring import Components, wiring
@@ -37,6 +40,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     state: dict[str, object] = {}
     broker = new_broker(settings.nats_url, name="config-svc")
     register_credentials(broker, lambda: wiring.of(app).service)
+    register_notification_setup(broker, lambda: wiring.of(app).notifications)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +51,10 @@ def create_app(settings: ConfigSettings) -> FastAPI:
         )
         kv = await config_bucket(bus.js, replicas=settings.events.replicas)
         relay = config_relay(sessions, bus.broker, kv, idle_seconds=settings.relay_idle_seconds)
-        components = Components(service=ConfigService(sessions, box, after_commit=relay.wake))
+        components = Components(
+            service=ConfigService(sessions, box, after_commit=relay.wake),
+            notifications=NotificationConfig(sessions, box, after_commit=relay.wake),
+        )
         with wiring.installed(app, components):
             await broker.start()  # the credentials responder goes live here
             relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
@@ -77,6 +84,7 @@ def create_app(settings: ConfigSettings) -> FastAPI:
         lifespan=lifespan,
     )
     include_scoped(app, routers, tokens)
+    include_scoped(app, notification_api.routers, tokens)
     add_error_handlers(app)
     add_ops_routes(
         app,

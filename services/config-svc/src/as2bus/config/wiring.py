@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from as2bus.config.notifications import NotificationConfig
 from as2bus.config.service import ConfigService
 from as2bus.shared.wiring import Wiring
 
@@ -11,6 +12,7 @@ from as2bus.shared.wiring import Wiring
 @dataclass(frozen=True)
 class Components:
     service: ConfigService
+    notifications: NotificationConfig
 
 
 wiring = Wiring(Components, "config-svc")

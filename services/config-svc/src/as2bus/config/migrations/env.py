@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import as2bus.config.adapters.notification_tables  # noqa: F401  (its tables join the metadata)
 from as2bus.config.adapters.tables import metadata
 from as2bus.shared.db import run_migrations_online
 

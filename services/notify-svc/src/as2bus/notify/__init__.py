@@ -1,0 +1,1 @@
+"""notify-svc: tells a person when something needs them (webhook and e-mail notifications)."""

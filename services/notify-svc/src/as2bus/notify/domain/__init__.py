@@ -1,0 +1,1 @@
+"""Incidents, notices and deliveries: the rules of notifying, without I/O."""
