@@ -42,8 +42,13 @@ def test_quick_bench_delivers_every_exchange_and_writes_its_reports(tmp_path: Pa
     for row in results["exchanges"]:
         for phase in (row["max"], row["half_load"]):
             assert phase["delivered"] == phase["sent"] > 0, row
-        cpu = row["max"]["cpu_ms"]  # every process of the stack did some work in the burst
-        assert all(cpu[name] > 0 for name in results["cpu_processes"]), cpu
+        # Every process on an exchange's path did some work in the burst; config-svc and
+        # cert-svc may not have (their answers are cached), but each was measured.
+        cpu = row["max"]["cpu_ms"]
+        assert set(results["cpu_processes"]) <= set(cpu), cpu
+        on_the_path = [n for n in results["cpu_processes"] if n.startswith(("in", "out", "track"))]
+        assert len(on_the_path) >= 3, results["cpu_processes"]
+        assert all(cpu[name] > 0 for name in on_the_path), cpu
         assert cpu["services"] > 0, cpu
         assert 0 < cpu["machine_busy"] <= 1, cpu
     assert all(r["result"]["delivered"] == 1 for r in results["large"])
@@ -77,3 +82,4 @@ def test_the_codec_benchmark_runs_and_checks_what_it_builds() -> None:
     assert "AES-256-CBC encrypt" in done.stdout
     assert done.stdout.count("| binary |") == 2
     assert done.stdout.count("| base64 |") == 2
+    assert "build MB/s, one reading" in done.stdout  # the plan made ahead, checked the same

@@ -1,6 +1,8 @@
 """Large documents leave outbound-svc streamed: read from the object store chunk by chunk,
-signed over a digest, encrypted while posted with an exact Content-Length. Partners we did
-not write (openssl, pyas2lib) must open them exactly as they open in-memory messages."""
+signed over a digest, encrypted while posted with an exact Content-Length; read once (the
+digest taken while posting), twice when compressed (a first reading counts the compressed
+length). Partners we did not write (openssl, pyas2lib) must open them exactly as they open
+in-memory messages."""
 
 from __future__ import annotations
 
@@ -78,6 +80,7 @@ async def test_large_documents_are_streamed_to_openssl_and_pyas2lib(
         await nc.close()
     log = streaming_outbound.log()
     assert log.count("streaming <") == 5, log  # not the in-memory build
+    assert log.count("bytes, one reading)") == 5, log  # signed and encrypted while posted
     assert "ERROR as2bus.outbound" not in log, log
 
 
@@ -134,6 +137,7 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
 
         # Compressed: outbound-svc streams it too (compressing as it reads, twice: once for
         # the lengths and the MIC, once for the body); inbound-svc inflates from its file.
+        # Every other layout here is read once, as posted.
         edi = LARGE
         compress = SendOverrides(compression="before-signing")
         await send_document(nc, edi, station="A", partner="B", overrides=compress)
@@ -162,4 +166,5 @@ async def test_a_large_binary_document_streams_out_and_spools_in_through_the_gat
         await nc.close()
     log = streaming_outbound.log()
     assert log.count("streaming <") == 4
+    assert (log.count("one reading)"), log.count("two readings)")) == (2, 2), log
     assert "in memory, about 6x" not in log

@@ -31,8 +31,8 @@ EDI = (
 CRLF_EDI = b"ISA*00*          *00*~\r\nST*850*0001~\r\nSE*2*0001~\r\n" * 30
 
 
-def make_pair(cn: str) -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def make_pair(cn: str, bits: int = 2048) -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     now = datetime.now(UTC)
     cert = (

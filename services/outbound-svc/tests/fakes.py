@@ -146,6 +146,7 @@ class FakeDocuments:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.failing = False  # every write fails, as when the store is unavailable
+        self.readings: list[str] = []  # the name of each object read in chunks, each time
 
     def ref(self, name: str) -> DocumentRef:
         data = self.objects[name]
@@ -165,6 +166,7 @@ class FakeDocuments:
         return data
 
     async def chunks(self, ref: DocumentRef) -> AsyncIterator[bytes]:
+        self.readings.append(ref.name)
         data = await self.get(ref)
         for start in range(0, len(data), 128 * 1024):
             yield data[start : start + 128 * 1024]

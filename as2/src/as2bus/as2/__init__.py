@@ -5,7 +5,7 @@ for); the rest of as2bus uses this surface. One path builds and one parses, what
 document's size: a document is read in chunks and never held whole unless it came in memory.
 
     build_message(payload, sender=LocalParty, receiver=RemoteParty, ...) -> OutgoingMessage
-    streaming.Streamer(size, sender=..., receiver=...)  # the same, for a document read twice
+    streaming.Streamer(size, sender=..., receiver=...)  # the same, read in chunks once or twice
     summarize_request(headers) -> RequestSummary            # never raises
     parse_message(headers, body, lookup=..., ...) -> ReceivedMessage    # raises As2Error
     parse_spooled(headers, file, lookup=..., ...) -> ReceivedMessage    # the same, from a file

@@ -4,7 +4,8 @@ Everything is written here as DER (BER for CompressedData) put together from par
 asn1crypto encodes, most of them once (it would take milliseconds to assemble a SignedData);
 ``cryptography`` does the RSA and the ciphers. Nothing needs the content whole:
 
-* ``sign_digest`` signs a digest computed while the content went by (detached SignedData);
+* ``sign_digest`` signs a digest computed while the content went by (detached SignedData),
+  whose length ``signed_data_length`` knows before the content is read;
 * ``Encryptor`` writes EnvelopedData (CBC) or AuthEnvelopedData (GCM, RFC 5083/5084) as a DER
   header of known length, then the ciphertext chunk by chunk (then, for GCM, the tag);
 * ``Compressor`` writes CompressedData (RFC 3274) with BER indefinite lengths, the zlib data
@@ -188,6 +189,29 @@ def sign_digest(
     else:
         pad = padding.PKCS1v15()
     signature = signer.key.sign(_der(0x31, attributes), pad, hash_alg)
+    return _signed_data(signer, alg, scheme, attributes, signature)
+
+
+@functools.lru_cache(maxsize=256)
+def signed_data_length(alg: SigningAlg, pair: KeyPair, scheme: SignatureScheme) -> int:
+    """The length of every ``sign_digest`` DER for these arguments, before any content was
+    read: nothing in it varies in length. The digest has the hash's size; the signing time
+    is a UTCTime of fixed width (seconds, ``Z``); the other attributes, the algorithms and
+    the certificate are constant; an RSA signature, PKCS#1 v1.5 or PSS, is exactly as long
+    as the modulus (I2OSP to k bytes, RFC 8017 §8.1.1, §8.2.1). So the DER around a
+    placeholder of those lengths has the length of the real one (``SignRun`` checks it)."""
+    signer = _signer(pair)
+    digest = bytes(HASHES[alg]().digest_size)
+    attributes = _signed_attributes(digest, datetime.now(UTC).replace(microsecond=0))
+    signature = bytes((signer.key.key_size + 7) // 8)
+    return len(_signed_data(signer, alg, scheme, attributes, signature))
+
+
+def _signed_data(
+    signer: _Signer, alg: SigningAlg, scheme: SignatureScheme, attributes: bytes, signature: bytes
+) -> bytes:
+    """ContentInfo { signed-data { ... one SignerInfo } } around the signed attributes'
+    content and the signature over them."""
     digest_alg, signature_alg = _algorithms(alg, scheme)
     signer_info = _der(
         0x30,

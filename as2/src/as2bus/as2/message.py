@@ -4,24 +4,39 @@ A message is a chain of stages around the document, inside out: the document's o
 (``Content-Transfer-Encoding: binary`` or base64, so it arrives byte for byte whatever its type
 and line endings), then as the partnership says CompressedData, multipart/signed,
 CompressedData, EnvelopedData / AuthEnvelopedData, each in its own entity. The document goes
-through the chain in chunks, twice, and is never held whole.
+through the chain in chunks, once or twice, and is never held whole.
 
 Several documents (RFC 6362 multiple attachments) go as one multipart/related entity, the first
 document its root part: the chain is the same around it, so the MIC covers the whole
 multipart/related. Its stage is given the documents one after the other, in chunks that need not
 stop where a document does, and writes each part's header fields and delimiter at its offset.
 
-1. ``Streamer.digest(chunk)`` for every chunk: the stages whose bytes must be known before the
-   body is written run here: the signature's digest (the MIC), and compression, whose length
-   is counted (zlib writes the same bytes again in the second reading);
-2. ``Streamer.plan()``: the signature, the framing and the CMS headers, so the exact body
-   length is known before sending (partners get a Content-Length, not chunked encoding,
-   which many AS2 servers refuse);
-3. per attempt, ``plan.encoder()``: ``head()``, ``update(chunk)`` (or ``pieces(chunk)``, the
-   same bytes unjoined) for every chunk, ``finish()``.
+The exact body length must be known before sending (partners get a Content-Length, not
+chunked encoding, which many AS2 servers refuse). Two paths:
 
-``build_message`` is that path for a document in memory. ``streaming`` is the import path
-outbound-svc uses for the same classes.
+* **One reading** (``Streamer.single_pass``: no compression, no canonicalized line ends):
+  every length is known before the document is read. The signature part's is too: the
+  digest has the hash's size, the signed attributes fixed widths, an RSA signature (PKCS#1
+  v1.5 or PSS, the only kinds we write) the modulus's size (``cms_write.signed_data_length``).
+  ``Streamer.plan_ahead()`` gives the plan at once; the one reading, ``plan.encoder()``'s,
+  digests the content as it goes by, looks for the boundaries, and signs at the end: the
+  plan's ``mic`` is known once an encoder finished. A document holding a boundary (never
+  seen: ``stages.BoundaryInContentError``) fails that reading, hence that attempt; the next
+  attempt is built anew, with new boundaries.
+* **Two readings** (compression: its length is the compressed data's; canonical line ends:
+  its length is the document's after them; any key whose signatures vary in length would be
+  here too, but the codec signs with RSA only):
+  1. ``Streamer.digest(chunk)`` for every chunk: the stages whose bytes must be known before
+     the body is written run here: compression, whose length is counted (zlib writes the
+     same bytes again in the second reading), and the signature around or inside it (the MIC;
+     one signature, so that what compresses it compresses the same twice);
+  2. ``Streamer.plan()``: the signature, the framing and the CMS headers;
+  3. per attempt, ``plan.encoder()``: ``head()``, ``update(chunk)`` (or ``pieces(chunk)``,
+     the same bytes unjoined) for every chunk, ``finish()``.
+
+``digest``/``plan`` work for every message (one reading more than needed when
+``single_pass``). ``build_message`` is the same path for a document in memory, in one reading
+when it can. ``streaming`` is the import path outbound-svc uses for the same classes.
 """
 
 from __future__ import annotations
@@ -79,13 +94,24 @@ class StreamPlan:
     message_id: str
     headers: dict[str, str]  # the POST's headers, Content-Length included
     length: int  # the body's exact length
-    mic: str | None  # expected in the MDN (as OutgoingMessage.mic)
-    mic_alg: SigningAlg | None
+    mic_alg: SigningAlg | None  # the MIC's, when the MDN is to return one
     _new_encoder: Callable[[], Encoder] = field(repr=False)
+    _sign: Sign | None = field(default=None, repr=False)  # the digest, once read
 
     def encoder(self) -> Encoder:
         """A fresh encoder: every attempt encrypts with a new key."""
         return self._new_encoder()
+
+    @property
+    def mic(self) -> str | None:
+        """Expected in the MDN (as OutgoingMessage.mic); None when no signed MDN is asked
+        for. A plan made ahead knows it once an encoder's reading finished: RuntimeError
+        before (a MIC cannot be recorded for a body not yet sent whole)."""
+        if self.mic_alg is None:
+            return None
+        if self._sign is None or self._sign.digest is None:
+            raise RuntimeError("the MIC is known once the whole body was written")
+        return mic_of(self._sign.digest)
 
 
 class Streamer:
@@ -151,14 +177,10 @@ class Streamer:
             assert receiver.encrypt_cert is not None  # check_sides
             encrypt = Encrypt(receiver.encryption, receiver.encrypt_cert, receiver.key_transport)
             self._enclose(encrypt, "enveloped-data", "smime.p7m", b64)
-        # The first reading runs the stages up to the last measured one.
-        measured = [i for i, stage in enumerate(self._stages) if stage.measured]
-        first = self._stages[: measured[-1] + 1] if measured else []
-        if related is not None and len(first) == 1:
-            self._first = Encoder([related.checker()])
-        else:
-            self._first = Encoder([stage.start() for stage in first])
-        self._first.head()
+        self._related = related
+        #: Whether ``plan_ahead`` can be used: every length known before reading.
+        self.single_pass = all(stage.sized_ahead for stage in self._stages)
+        self._first: Encoder | None = None
         self._plan: StreamPlan | None = None
 
     def _enclose(self, stage: Stage, kind: str, name: str, b64: bool) -> None:
@@ -168,16 +190,44 @@ class Streamer:
             self._stages.append(Base64())
         self._fields = smime_fields(kind, name, b64)
 
+    def _first_reading(self) -> Encoder:
+        """The stages up to the last measured one (a Related alone only checks)."""
+        if self._first is None:
+            if self._plan is not None:
+                raise ValueError("the plan was made ahead: the document is read once, to send")
+            measured = [i for i, stage in enumerate(self._stages) if stage.measured]
+            first = self._stages[: measured[-1] + 1] if measured else []
+            if self._related is not None and len(first) == 1:
+                self._first = Encoder([self._related.checker()])
+            else:
+                self._first = Encoder([stage.start() for stage in first])
+            self._first.head()
+        return self._first
+
     def digest(self, chunk: bytes) -> None:
         """Feed the document, in order, once (then each attachment's, with no need to cut
         the chunks where one ends)."""
-        for _ in self._first.pieces(chunk):
+        for _ in self._first_reading().pieces(chunk):
             pass  # this reading's bytes only feed the measured stages
 
     def plan(self) -> StreamPlan:
         """Everything but the document's bytes, once the document went through ``digest``."""
         if self._plan is None:
-            self._first.finish()
+            self._first_reading().finish()
+            self._plan = self._make_plan()
+        return self._plan
+
+    def plan_ahead(self) -> StreamPlan:
+        """The plan before any reading (``single_pass`` only): the document is read once,
+        by each encoder, as it is sent; the plan's ``mic`` once one got to the end."""
+        if not self.single_pass:
+            raise ValueError(
+                "compression and canonical line ends make the length known only after a "
+                "first reading: digest() every chunk, then plan()"
+            )
+        if self._first is not None:
+            raise ValueError("a first reading was started: finish it with plan()")
+        if self._plan is None:
             self._plan = self._make_plan()
         return self._plan
 
@@ -185,20 +235,16 @@ class Streamer:
         length = self._size
         for stage in self._stages:
             length = stage.size(length)
-        mic = None
-        if self._sign is not None:
-            assert self._sign.digest is not None
-            mic = mic_of(self._sign.digest)
         stages = list(self._stages)
         headers = {**self._headers, **dict(self._fields), "Content-Length": str(length)}
-        expect = expected_mic(self._receiver, mic)
+        returned = self._sign is not None and mdn_returns_mic(self._receiver)
         return StreamPlan(
             message_id=self._mid,
             headers=headers,
             length=length,
-            mic=expect,
-            mic_alg=self._receiver.signing if expect else None,
+            mic_alg=self._receiver.signing if returned else None,
             _new_encoder=lambda: Encoder([stage.start() for stage in stages]),
+            _sign=self._sign,
         )
 
 
@@ -231,9 +277,12 @@ def build_message(
         attachments=infos,
     )
     pieces = [(document, i) for document in documents for i in range(0, len(document), CHUNK)]
-    for document, i in pieces:
-        streamer.digest(document[i : i + CHUNK])
-    plan = streamer.plan()
+    if streamer.single_pass:
+        plan = streamer.plan_ahead()
+    else:
+        for document, i in pieces:
+            streamer.digest(document[i : i + CHUNK])
+        plan = streamer.plan()
     encoder = plan.encoder()
     body = b"".join(
         [
@@ -308,6 +357,6 @@ def post_headers(
     return mid, headers
 
 
-def expected_mic(receiver: RemoteParty, mic: str | None) -> str | None:
+def mdn_returns_mic(receiver: RemoteParty) -> bool:
     """The MIC is only worth expecting when the MDN that returns it is signed."""
-    return mic if receiver.mdn_mode is not None and receiver.mdn_signing is not None else None
+    return receiver.mdn_mode is not None and receiver.mdn_signing is not None

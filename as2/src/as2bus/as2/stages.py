@@ -5,10 +5,13 @@
 (bare LFs as CRLF, a partner setting), ``Base64``,
 ``Compress`` (CompressedData), ``Sign`` (multipart/signed), ``Encrypt`` (EnvelopedData or
 AuthEnvelopedData). A stage is ``start``ed once per reading of the document and gives a
-``Run``; ``measured`` stages need the first reading (a digest, a length) before the body
-can be written; ``size`` gives what a content of ``inner`` bytes becomes. ``Encoder`` pushes
-chunks through the runs of one reading, a
-small piece at a time.
+``Run``; ``size`` gives what a content of ``inner`` bytes becomes. ``sized_ahead`` stages
+know that before any reading; the others (compression, canonical line ends) only once the
+document went through them, in a first reading. When every stage is sized ahead, one reading
+is enough: ``Sign`` digests, signs and looks for its boundary in it, ``Related`` looks for
+its own. With a first reading, ``measured`` stages run in it (so that the second one writes
+what the first counted: one signature, whatever compresses it). ``Encoder`` pushes chunks
+through the runs of one reading, a small piece at a time.
 """
 
 from __future__ import annotations
@@ -87,8 +90,10 @@ class Run(Protocol):
 
 
 class Stage(Protocol):
-    #: Whether its bytes are needed in the first reading (digested, or counted).
+    #: Whether it runs in the first reading, when there is one (digested, or counted).
     measured: ClassVar[bool]
+    #: Whether ``size`` is known before the document is read.
+    sized_ahead: ClassVar[bool]
 
     def start(self) -> Run: ...
     def size(self, inner: int) -> int: ...
@@ -101,6 +106,7 @@ class Frame:
     prefix: bytes
     suffix: bytes = b""
     measured: ClassVar[bool] = False
+    sized_ahead: ClassVar[bool] = True
 
     def start(self) -> Frame:
         return self
@@ -127,6 +133,7 @@ class Base64:
     """Content-Transfer-Encoding: base64, in 76-character lines."""
 
     measured: ClassVar[bool] = False
+    sized_ahead: ClassVar[bool] = True
 
     def start(self) -> Run:
         return Base64Run()
@@ -142,6 +149,7 @@ class Canonicalize:
     stays one."""
 
     measured: ClassVar[bool] = True
+    sized_ahead: ClassVar[bool] = False  # how many bare LFs: counted in the first reading
 
     def __init__(self) -> None:
         self.length: int | None = None
@@ -183,6 +191,7 @@ class Compress:
     (and checks they came out the same)."""
 
     measured: ClassVar[bool] = True
+    sized_ahead: ClassVar[bool] = False  # how well it compresses: counted in the first reading
 
     def __init__(self) -> None:
         self.deflated: int | None = None
@@ -214,14 +223,21 @@ class CompressRun:
 
 
 class BoundaryInContentError(ValueError):
-    """The document contains the boundary chosen for it (never seen: 128 random bits)."""
+    """The document contains the boundary chosen for it. Never seen: a boundary holds a
+    uuid4's 122 random bits (``mime.new_boundary``), drawn after the document exists, so a
+    document of n bytes holds it with a chance below n * 2**-122: for a terabyte 2**-82, and
+    10**12 such messages together still below 10**-12. Checked all the same, in the reading
+    that digests: with one reading, while the body is sent, so that attempt fails (the
+    partner gets less than its Content-Length) and the next one is built with new ones."""
 
 
 class Sign:
-    """multipart/signed around the content. The first reading digests it (and makes sure the
-    boundary is not in it) and signs; the second only frames it."""
+    """multipart/signed around the content. The first reading to get to the end digests it
+    (making sure the boundary is not in it) and signs; later ones only frame it. Its size is
+    known ahead (``cms_write.signed_data_length``): that reading may be the one sent."""
 
     measured: ClassVar[bool] = True
+    sized_ahead: ClassVar[bool] = True
 
     def __init__(
         self, alg: SigningAlg, pair: KeyPair, scheme: SignatureScheme, boundary: str
@@ -231,13 +247,19 @@ class Sign:
         self.prefix = self.marker + _CRLF
         self.suffix: bytes | None = None
         self.digest: bytes | None = None
+        der_length = cms_write.signed_data_length(alg, pair, scheme)
+        self.suffix_length = len(self.closing(bytes(der_length)))
+
+    def closing(self, der: bytes) -> bytes:
+        """What follows the content: the signature part and the closing delimiter."""
+        marker = self.marker
+        return _CRLF + marker + _CRLF + signature_part(der) + _CRLF + marker + b"--\r\n"
 
     def start(self) -> Run:
         return SignRun(self) if self.suffix is None else Frame(self.prefix, self.suffix)
 
     def size(self, inner: int) -> int:
-        assert self.suffix is not None, "sized before the first reading"
-        return len(self.prefix) + inner + len(self.suffix)
+        return len(self.prefix) + inner + self.suffix_length
 
 
 class SignRun:
@@ -260,35 +282,39 @@ class SignRun:
 
     def finish(self) -> bytes:
         stage = self._stage
-        stage.digest = self._hash.digest()
-        der = cms_write.sign_digest(stage.digest, stage.alg, stage.pair, scheme=stage.scheme)
-        marker = stage.marker
-        stage.suffix = _CRLF + marker + _CRLF + signature_part(der) + _CRLF + marker + b"--\r\n"
-        return stage.suffix
+        digest = self._hash.digest()
+        der = cms_write.sign_digest(digest, stage.alg, stage.pair, scheme=stage.scheme)
+        suffix = stage.closing(der)
+        if len(suffix) != stage.suffix_length:  # a Content-Length already sent would be wrong
+            raise RuntimeError(
+                f"the signature came out {len(suffix)} bytes, not the {stage.suffix_length} planned"
+            )
+        stage.digest, stage.suffix = digest, suffix
+        return suffix
 
 
 class Related:
     """multipart/related of the documents (RFC 6362), each a part in the partnership's
     transfer encoding: given them one after the other, it writes each part's delimiter and
     header fields where the previous document ends. The first reading makes sure no document
-    holds the boundary (and that the documents have their announced sizes)."""
+    holds the boundary (and that the documents have their announced sizes): with one
+    reading, the first to get to the end."""
 
     measured: ClassVar[bool] = True
+    sized_ahead: ClassVar[bool] = True
 
     def __init__(self, parts: Sequence[tuple[int, Fields]], b64: bool, boundary: str) -> None:
         self.sizes = [size for size, _ in parts]
         self.heads = [mime.render(fields, b"") for _, fields in parts]
         self.b64 = b64
         self.marker = b"--" + boundary.encode()
-        self._checked = False
+        self.checked = False  # a reading got to the end of every document, looking
 
     def start(self) -> Run:
-        check, self._checked = not self._checked, True  # the first reading's run checks
-        return RelatedRun(self, check=check, frame=True)
+        return RelatedRun(self, check=not self.checked, frame=True)
 
     def checker(self) -> Run:
         """The first reading's run when no measured stage is around it: checks, writes none."""
-        self._checked = True
         return RelatedRun(self, check=True, frame=False)
 
     def size(self, inner: int) -> int:
@@ -356,6 +382,8 @@ class RelatedRun:
     def finish(self) -> bytes:
         out = [self._next() for _ in range(self._index + 1, len(self._stage.sizes))]
         out.append(self._closing())
+        if self._check:
+            self._stage.checked = True
         if self._frame:
             out.append(self._stage.marker + b"--" + _CRLF)
         return b"".join(out)
@@ -365,6 +393,7 @@ class Encrypt:
     """EnvelopedData / AuthEnvelopedData: a new content key for every ``start``."""
 
     measured: ClassVar[bool] = False
+    sized_ahead: ClassVar[bool] = True
 
     def __init__(self, alg: EncryptionAlg, cert_pem: bytes, transport: KeyTransport) -> None:
         self.alg, self.cert_pem, self.transport = alg, cert_pem, transport

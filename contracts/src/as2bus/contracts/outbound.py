@@ -201,6 +201,10 @@ class SendAttempt(Contract):
     #: This attempt's message as sent (``headers`` and the body byte for byte), in the object
     #: store for the retention; None when not kept.
     raw: DocumentRef | None = None
+    #: The URL the message was finally posted to when the partner redirected it (307/308,
+    #: followed as its TLS settings allow); None: its own URL. (Added in v1 as an optional
+    #: field: an older outbound-svc sends none.)
+    posted_to: str | None = None
 
 
 class Retry(Contract):

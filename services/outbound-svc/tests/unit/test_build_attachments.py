@@ -6,6 +6,7 @@ as the partner would)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from as2bus import as2
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
+from as2bus.as2.algorithms import Compression
 from as2bus.as2.streaming import StreamPlan
 from as2bus.contracts import DocumentRef, TokenAuthPublic
 from as2bus.outbound.domain import Message
@@ -164,21 +166,29 @@ async def test_built_in_memory_the_message_holds_every_document_in_order(
     assert received.mic == built.mic is not None  # what the MDN must report
 
 
+@pytest.mark.parametrize("compression", [None, "before-signing"])
 async def test_streamed_the_message_holds_every_document_in_order_at_every_pass(
-    keys: tuple[KeyPair, KeyPair],
+    keys: tuple[KeyPair, KeyPair], compression: Literal["before-signing"] | None
 ) -> None:
+    """Signed and encrypted, the documents are read once per pass, as sent; compressed, a
+    first reading measures them before the plan."""
     store = FakeDocuments(OBJECTS, chunk=777)  # chunk edges nowhere near the documents'
-    plan, body = await sender(store, "streamed")._build(ROW, sides_for(keys, "streamed"), DOCUMENTS)
+    sides = sides_for(keys, "streamed")
+    if compression:
+        sides = replace(sides, remote=replace(sides.remote, compression=Compression(compression)))
+    plan, body = await sender(store, "streamed")._build(ROW, sides, DOCUMENTS)
     assert isinstance(plan, StreamPlan)
     assert isinstance(body, Upload)
     stored_reads = ["out/first", "out/second", "out/fourth"]
-    assert store.read == stored_reads  # the plan's reading
+    planned = stored_reads if compression else []  # the plan's reading, if it needs one
+    assert store.read == planned
     for attempt in (1, 2):  # httpx may send the body twice: each pass reads every document
         sent = await body_of(body)
-        assert store.read == stored_reads * (attempt + 1)
+        assert store.read == planned + stored_reads * attempt
         assert len(sent) == plan.length == int(plan.headers["Content-Length"])
         received = as_the_partner_reads_it(keys, plan.headers, sent)
         assert documents_in(received) == EXPECTED
+        assert received.compressed == bool(compression)
         assert received.mic == plan.mic is not None
 
 

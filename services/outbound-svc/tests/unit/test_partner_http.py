@@ -417,7 +417,6 @@ async def test_a_streamed_body_is_sent_whole_again_after_a_token_refresh() -> No
         message_id="<m@x>",
         headers={**AS2_HEADERS, "Content-Length": str(len(expected))},
         length=len(expected),
-        mic=None,
         mic_alg=None,
         _new_encoder=lambda: Encoder([Frame(b"head\r\n", b"\r\ntail")]),
     )

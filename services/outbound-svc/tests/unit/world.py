@@ -142,6 +142,7 @@ def outbound(
     *,
     resend_on_deadline: bool = False,
     max_attempts: int = 3,
+    stream_bytes: int = 4 * 1024 * 1024,
     **partner: Any,
 ) -> Outbound:
     clock = Clock()
@@ -154,6 +155,7 @@ def outbound(
         backoff_max_seconds=600,
         async_mdn_deadline=timedelta(hours=1),
         async_mdn_url="https://myco.example/as2/mdn",
+        stream_bytes=stream_bytes,
     )
     return Outbound(
         store,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from as2bus import as2
-from as2bus.as2.streaming import Streamer, StreamPlan
+from as2bus.as2.streaming import BoundaryInContentError, Streamer, StreamPlan
 from as2bus.contracts import (
     DocumentRef,
     Event,
@@ -161,6 +161,14 @@ class Sender:
             )
             taken = result.error is None and result.response is not None
             raw = await self._keep_as_sent(message, built, body) if taken else None
+        except BoundaryInContentError as err:
+            # Read once, a document is searched for its MIME boundary while it is sent (a
+            # chance below 2^-80 per terabyte): the partner got less than the Content-Length,
+            # and the next attempt is built with new boundaries.
+            reason = f"{err}; the attempt was broken off and the next uses new boundaries"
+            if message.may_retry(self._max_attempts(sides.partner)):
+                return await self._retry(message, reason)
+            return await self._fail(message, "attempts-exhausted", reason)
         finally:
             if isinstance(body, Upload):
                 body.close()
@@ -176,6 +184,7 @@ class Sender:
             return await self._fail(message, "partner-refused", reason)
         message.keep_as_sent(raw)
         mode = sides.remote.mdn_mode
+        # built.mic from here on only: a plan made ahead knows it once the body went out whole
         sent = SendAttempt(
             request_id=message.request_id,
             message_id=message.message_id,
@@ -186,7 +195,8 @@ class Sender:
             mdn_mode=mode or "none",
             mic=built.mic,
             mdn_signature=mdn_signature(sides.remote),
-            headers=_recorded(built.headers, result.redirected_to),
+            headers=dict(built.headers),
+            posted_to=result.redirected_to,
             signed_with=certificate_fingerprint(sides.local.signing.cert_pem)
             if sides.remote.signing and sides.local.signing
             else None,
@@ -229,9 +239,12 @@ class Sender:
         self, message: Message, sides: Sides, documents: Sequence[Document]
     ) -> tuple[as2.OutgoingMessage | StreamPlan, bytes | Upload]:
         """The message to POST: in memory, or for large documents a plan and a body that
-        reads them again, chunk by chunk, for every attempt (and keeps a copy of what it
-        sent, if wanted). ``documents`` are the first and its attachments (RFC 6362), each
-        kept in the message's row (small inline ones) or in the object store."""
+        reads them, chunk by chunk, for every pass over it (and keeps a copy of what it
+        sent, if wanted). The plan is made ahead when the codec can (``single_pass``): the
+        documents are read once, as sent, and the plan's MIC is known after the upload;
+        compressed or canonicalized, a first reading measures them. ``documents`` are the
+        first and its attachments (RFC 6362), each kept in the message's row (small inline
+        ones) or in the object store."""
         first, *attachments = documents
         options: dict[str, Any] = {
             "filename": first.filename,
@@ -250,10 +263,20 @@ class Sender:
                 attachments=infos,
                 **options,
             )
-            async for chunk in self._chunks(documents):
-                streamer.digest(chunk)
-            plan = streamer.plan()
-            log.info("streaming %s (%d bytes) to %s", message.message_id, size, message.partner)
+            if streamer.single_pass:
+                plan = streamer.plan_ahead()
+            else:
+                async for chunk in self._chunks(documents):
+                    streamer.digest(chunk)
+                plan = streamer.plan()
+            readings = "one reading" if streamer.single_pass else "two readings"
+            log.info(
+                "streaming %s (%d bytes, %s) to %s",
+                message.message_id,
+                size,
+                readings,
+                message.partner,
+            )
             return plan, Upload(
                 plan,
                 lambda: self._chunks(documents),
@@ -413,14 +436,3 @@ def _same_message_id(named: str, ours: str) -> bool:
     """Whether an MDN's Original-Message-ID names our message (angle brackets, spaces and
     case aside: some partners change them)."""
     return named.strip().strip("<>").strip().lower() == ours.strip().strip("<>").strip().lower()
-
-
-#: In MessageSent's record of headers, where a followed redirect took the message: SendAttempt
-#: has no field of its own for it (yet), and tracklog shows the record.
-REDIRECTED_TO = "X-As2bus-Redirected-To"
-
-
-def _recorded(headers: dict[str, str], redirected_to: str | None) -> dict[str, str]:
-    if redirected_to is None:
-        return dict(headers)
-    return {**headers, REDIRECTED_TO: redirected_to}

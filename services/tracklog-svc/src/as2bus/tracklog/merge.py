@@ -112,7 +112,8 @@ def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
         state.sent_at, state.mdn_requested = t, d.mdn_mode
         state.mdn_signature, state.sent_mic = d.mdn_signature, d.mic
     _progress(state, "sent", d.attempt, t)
-    return f"attempt {d.attempt}: HTTP {d.http_status}, MDN {d.mdn_mode}"
+    summary = f"attempt {d.attempt}: HTTP {d.http_status}, MDN {d.mdn_mode}"
+    return summary + (f", posted to {d.posted_to} after a redirect" if d.posted_to else "")
 
 
 def _retrying(state: MessageState, event: MessageRetrying, t: datetime) -> str:

@@ -3,6 +3,7 @@ status, or why it failed) and how long it took."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,8 +43,14 @@ def attempts(timeline: list[dict[str, Any]]) -> list[Attempt]:
     return [found[n] for n in sorted(found)]
 
 
-_ENDINGS = {
-    "MessageSent": lambda d: f"the partner took it (MDN {d.get('mdn_mode', '?')})",
+def _taken(data: dict[str, Any]) -> str:
+    taken = f"the partner took it (MDN {data.get('mdn_mode', '?')})"
+    posted_to = data.get("posted_to")
+    return f"{taken}, posted to {posted_to} after a redirect" if posted_to else taken
+
+
+_ENDINGS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "MessageSent": _taken,
     "MessageRetrying": lambda d: f"failed, retried: {d.get('reason')}",
     "MessageFailed": lambda d: f"failed: {d.get('reason')}",
 }
