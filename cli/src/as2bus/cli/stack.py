@@ -24,8 +24,10 @@ from as2bus.cli.procs import Child, echo, exit_reason
 from as2bus.cli.stack_nats import nats_passwords, password_env, user_url, write_nats_conf
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
+    EndpointTls,
     Service,
     banner,
+    endpoint_tls,
     find_nats_server,
     installed,
     nats_ready,
@@ -45,6 +47,7 @@ class Stack:
         self.nats_port, self.base_port = nats_port, base_port
         self.nats_url = f"nats://127.0.0.1:{nats_port}"
         self.services = installed()
+        self.endpoint_tls: EndpointTls | None = None  # inbound-svc's own HTTPS (--tls-cert)
         self.children: list[Child] = []
         self.probes: dict[str, Callable[[], bool]] = {}  # each child's readiness
         self._lock_file: IO[str] | None = None
@@ -112,8 +115,10 @@ class Stack:
             if service.database:
                 env["AS2BUS_DATABASE_URL"] = service.database.format(data=self.data)
             env.update(self._service_env(service))
-            echo(f"starting {service.name} on http://127.0.0.1:{port}")
-            probe = functools.partial(service_ready, port)
+            tls = self.endpoint_tls is not None and service.module == "as2bus.inbound"
+            env.update(self.endpoint_tls.env() if self.endpoint_tls and tls else {})
+            echo(f"starting {service.name} on {'https' if tls else 'http'}://127.0.0.1:{port}")
+            probe = functools.partial(service_ready, port, tls=tls)
             argv = [sys.executable, "-m", service.module]
             child = self._spawn(service.name, argv, env, probe)
             if not wait_ready(child, service.name, probe, stopping, SERVICE_START_TIMEOUT):
@@ -147,6 +152,8 @@ class Stack:
 
     def demo(self) -> str | None:
         """Set up the loopback demo on an empty configuration; what to tell the user."""
+        if self.endpoint_tls is not None:  # outbound-svc would have to trust it for 127.0.0.1
+            return "No loopback demo with --tls-cert: it sends to http://127.0.0.1 (docs/tls.md)."
         urls = {s.module: f"http://127.0.0.1:{self.port_of(s)}" for s in self.services}
         needed = ("as2bus.config", "as2bus.cert", "as2bus.inbound", "as2bus.outbound")
         if not all(m in urls for m in needed):
@@ -222,6 +229,17 @@ def up(
     data_dir: DataDir = Path("var"),
     nats_port: NatsPort = 4222,
     base_port: BasePort = DEFAULT_BASE_PORT,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="Serve the AS2 endpoint over HTTPS: this PEM certificate (and chain)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="The PEM private key (unencrypted) of --tls-cert.")
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(help="PEM CA certificates trusted for partners' TLS client certificates."),
+    ] = None,
     with_demo: Annotated[
         bool, typer.Option("--demo/--no-demo", help="Create the loopback demo on a new data dir.")
     ] = True,
@@ -233,6 +251,7 @@ def up(
     stored with) is kept for the next run.
     """
     stack = Stack(data_dir, nats_port, base_port)
+    stack.endpoint_tls = endpoint_tls(tls_cert, tls_key, tls_client_ca)
     stopping, hurry = threading.Event(), threading.Event()
     first_signal_at: list[float] = []
 
@@ -253,7 +272,10 @@ def up(
         if stack.start(stopping):
             demo = stack.demo() if with_demo else None
             console = stack.console()
-            echo(banner(stack.data, stack.nats_url, stack.services, stack.port_of))
+            tls = stack.endpoint_tls is not None
+            echo(
+                banner(stack.data, stack.nats_url, stack.services, stack.port_of, endpoint_tls=tls)
+            )
             for told in (demo, console):
                 if told is not None:
                     echo(told)
