@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from faststream.nats import NatsBroker
 from prometheus_client import Counter, Gauge
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event, parse_event
 from as2bus.shared.bus.publish import publish_event
@@ -53,7 +53,7 @@ def outbox_table(metadata: sa.MetaData, *extra: sa.Column[Any]) -> sa.Table:
 
 
 async def add_to_outbox(
-    session: AsyncSession, table: sa.Table, *events: Event, **extra: Any
+    session: AsyncSession | AsyncConnection, table: sa.Table, *events: Event, **extra: Any
 ) -> None:
     """Record ``events`` in the caller's transaction, in this order, with one statement.
 
