@@ -2,11 +2,13 @@
 cert-svc, inbound-svc): a partner played by ``openssl s_client`` and by httpx sends over TLS
 with its client certificate and gets its MDN; without one, with another partner's, with one
 from an unknown CA or expired, over TLS 1.1, it is refused; a bad key file stops the start with
-one sentence."""
+one sentence. A failed handshake is explained on both sides: the partner's TLS client gets the
+alert, inbound-svc logs a line in words and counts it."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 
 from as2bus.testing.services import ServiceProcess
 from as2bus.testing.tls import PrivateCa, write_pair
@@ -162,11 +165,13 @@ async def test_the_wrong_connections_are_refused_each_saying_why(
     assert (bolts.status_code, bolts.text) == (
         403, "the TLS client certificate belongs to partner 'bolt', not to AS2-From 'acme'\n"
     )  # fmt: skip
-    for name, pair in [
-        ("stranger", STRANGER_CA.issue_client("acme")),
-        ("expired", ACME_CA.issue_client("acme", expired=True)),
+    for name, pair, alert in [
+        ("stranger", STRANGER_CA.issue_client("acme"), "alert unknown ca"),
+        ("expired", ACME_CA.issue_client("acme", expired=True), "alert certificate expired"),
     ]:
-        with pytest.raises(httpx.TransportError):  # the handshake fails: no HTTP at all
+        # The handshake fails: no HTTP at all, the alert says why (over TLS 1.3 it arrives as
+        # httpx reads the answer, and httpx lets it out unwrapped).
+        with pytest.raises((httpx.TransportError, ssl.SSLError), match=alert):
             await post(write_pair(tmp_path, name, pair))
     acme_key, acme_cert = write_pair(tmp_path, "acme-client", ACME_CA.issue_client("acme"))
     code, raw = s_client(
@@ -177,7 +182,39 @@ async def test_the_wrong_connections_are_refused_each_saying_why(
     assert b"HTTP/1.1" not in raw
     log = inbound_https.log()
     assert "must present its TLS client certificate" in log
+    assert "CA no partner lists (CN=acme, issuer CN=x)" in log
+    assert "failed: the client certificate has expired (CN=acme, expired " in log
+    assert "failed: the client offered TLS 1.1 at most; we require TLS 1.2 or later" in log
     assert "Traceback" not in log
+
+
+async def test_a_failed_handshake_is_explained_to_the_partner_and_to_the_operator(
+    inbound_https: ServiceProcess, partner: OpensslPartner, server_ca_file: Path, tmp_path: Path
+) -> None:
+    pair = ACME_CA.issue_client("acme", expired=True)
+    key_file, cert_file = write_pair(tmp_path, "expired", pair)
+    ended = f"{x509.load_pem_x509_certificate(pair[1]).not_valid_after_utc:%Y-%m-%d}"
+    body, _ = partner.signed_and_encrypted(PAYLOAD)
+    for version in ("-tls1_2", "-tls1_3"):
+        done = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{inbound_https.port}",
+             "-CAfile", str(server_ca_file), "-quiet", version,
+             "-cert", str(cert_file), "-key", str(key_file)],
+            input=http_request(partner.headers("MYCO"), body), capture_output=True, timeout=30,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode != 0
+        assert b"HTTP/1.1" not in done.stdout
+        assert b"sslv3 alert certificate expired" in done.stderr, done.stderr[-500:]
+    line = re.compile(
+        r"TLS handshake from 127\.0\.0\.1:\d+ failed: the client certificate has expired "
+        rf"\(CN=acme, expired {ended}\)"
+    )
+    assert len(line.findall(inbound_https.log())) == 1  # the second: within the minute, held
+    async with client_for(server_ca_file, None) as http:
+        metrics = await http.get(f"https://127.0.0.1:{inbound_https.port}/metrics")
+    counted = 'as2bus_inbound_tls_handshake_failures_total{reason="certificate-expired"} 2.0'
+    assert counted in metrics.text
 
 
 def test_a_key_file_that_is_not_a_key_stops_the_start_with_one_sentence(tmp_path: Path) -> None:

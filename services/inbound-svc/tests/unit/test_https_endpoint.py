@@ -105,15 +105,17 @@ async def test_tls_1_2_negotiates_ecdhe_and_aead_without_compression(tmp_path: P
 
 
 #: Clients that offer only what the server must refuse (the client's own floor lowered, so
-#: that it is the server that says no).
+#: that it is the server that says no), and the alert they receive.
 OUTDATED = pytest.mark.parametrize(
-    ("version", "ciphers", "server_says"),
+    ("version", "ciphers", "server_says", "client_sees"),
     [
-        (ssl.TLSVersion.TLSv1_1, "DEFAULT:@SECLEVEL=0", "UNSUPPORTED_PROTOCOL"),
-        (ssl.TLSVersion.TLSv1_2, "AES128-SHA:AES256-GCM-SHA384:@SECLEVEL=0", "NO_SHARED_CIPHER"),
+        (ssl.TLSVersion.TLSv1_1, "DEFAULT:@SECLEVEL=0", "UNSUPPORTED_PROTOCOL",
+         "TLSV1_ALERT_PROTOCOL_VERSION"),
+        (ssl.TLSVersion.TLSv1_2, "AES128-SHA:AES256-GCM-SHA384:@SECLEVEL=0", "NO_SHARED_CIPHER",
+         "SSLV3_ALERT_HANDSHAKE_FAILURE"),
     ],
     ids=["tls-1.1", "tls-1.2-without-ecdhe"],
-)
+)  # fmt: skip
 
 
 def outdated_client(version: ssl.TLSVersion, ciphers: str) -> ssl.SSLContext:
@@ -127,19 +129,17 @@ def outdated_client(version: ssl.TLSVersion, ciphers: str) -> ssl.SSLContext:
 
 
 @OUTDATED
-async def test_old_protocols_and_ciphers_find_no_connection(
-    tmp_path: Path, version: ssl.TLSVersion, ciphers: str, server_says: str
+async def test_old_protocols_and_ciphers_find_no_connection_and_are_told_why(
+    tmp_path: Path, version: ssl.TLSVersion, ciphers: str, server_says: str, client_sees: str
 ) -> None:
-    # asyncio's TLS closes a failed handshake without flushing the alert: the client sees the
-    # connection end. Why the server ends it is the next test's.
     async with serving(inbound(), server_tls(CA, tmp_path)) as served:
-        with pytest.raises((ssl.SSLError, ConnectionError)):
+        with pytest.raises(ssl.SSLError, match=client_sees):
             await asyncio.to_thread(_handshake, served.port, outdated_client(version, ciphers))
 
 
 @OUTDATED
-def test_the_server_context_refuses_old_protocols_and_ciphers(
-    tmp_path: Path, version: ssl.TLSVersion, ciphers: str, server_says: str
+def test_the_server_context_refuses_old_protocols_and_ciphers_alert_first(
+    tmp_path: Path, version: ssl.TLSVersion, ciphers: str, server_says: str, client_sees: str
 ) -> None:
     server = server_tls(CA, tmp_path).context
     to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -149,6 +149,10 @@ def test_the_server_context_refuses_old_protocols_and_ciphers(
     )
     with pytest.raises(ssl.SSLWantReadError):
         theirs.do_handshake()  # the ClientHello, into to_server
+    with pytest.raises(ssl.SSLWantReadError):
+        ours.do_handshake()  # refused: the alert into to_client, the error kept (handshake_watch)
+    with pytest.raises(ssl.SSLError, match=client_sees):
+        theirs.do_handshake()
     with pytest.raises(ssl.SSLError, match=server_says):
         ours.do_handshake()
 

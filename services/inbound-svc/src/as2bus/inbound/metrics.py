@@ -41,3 +41,10 @@ PROCESSING = Histogram(
     "From request to answer, for delivered messages",
     ["partner"],
 )
+TLS_HANDSHAKE_FAILURES = Counter(
+    "as2bus_inbound_tls_handshake_failures_total",
+    "TLS handshakes on our endpoint that failed, by why: certificate-expired, "
+    "certificate-not-yet-valid, unknown-ca, bad-certificate, no-certificate, protocol-version, "
+    "no-shared-cipher, plain-http, not-tls, client-alert (the client refused), other",
+    ["reason"],
+)

@@ -16,6 +16,9 @@ OpenSSL verifies a client certificate in the handshake: none is fine (CERT_OPTIO
 untrusted or expired one ends it. Which partner a certificate identifies is decided per request
 (``client_certificates.py``); a partner's listed certificate may be a leaf or an intermediate
 CA, hence partial chains are accepted as trust anchors.
+
+Every context reports a failed handshake in words, and lets its alert reach the client
+(``handshake_watch.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from as2bus.contracts import PartnerState
+from as2bus.inbound.adapters.handshake_report import HandshakeFailures
+from as2bus.inbound.adapters.handshake_watch import HandshakeWatch, ServerContext
 from as2bus.inbound.client_certificates import listed_certificates
 
 log = logging.getLogger("as2bus.inbound")
@@ -154,11 +159,11 @@ def why(err: OSError | ssl.SSLError) -> str:
     return str(getattr(err, "reason", None) or err.strerror or err)
 
 
-def build_context(source: TlsSource, partner_certificates: str) -> ssl.SSLContext:
+def build_context(source: TlsSource, partner_certificates: str) -> ServerContext:
     """A server context: our certificate, TLS 1.2 at least, modern ciphers, no compression,
     no renegotiation; client certificates asked for and, when sent, verified against
     ``partner_certificates`` (PEM) and the client CA file."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context = ServerContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(CIPHERS)
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
@@ -192,7 +197,13 @@ def describe(cert: x509.Certificate) -> str:
 class ServerTls:
     """The listening context, and the current one it hands each handshake (see the module)."""
 
-    def __init__(self, source: TlsSource, *, reload_seconds: float) -> None:
+    def __init__(
+        self,
+        source: TlsSource,
+        *,
+        reload_seconds: float,
+        failures: HandshakeFailures | None = None,
+    ) -> None:
         self.source = source
         self.reload_seconds = reload_seconds
         self._stamp = source.stamp()
@@ -200,9 +211,10 @@ class ServerTls:
         self._partners: Callable[[], Iterable[PartnerState]] = tuple
         self._revisions: tuple[tuple[uuid.UUID, int], ...] = ()
         self._partner_pem = ""
-        self._current = build_context(source, self._partner_pem)
+        self._watch = HandshakeWatch(failures or HandshakeFailures())
+        self._current = self._build()
         #: What uvicorn listens with (``ssl_context_factory``).
-        self.context = build_context(source, self._partner_pem)
+        self.context = self._build()
         self._refusal = ""  # the source's last refusal, logged once
         self.context.sni_callback = self._choose
 
@@ -238,13 +250,18 @@ class ServerTls:
         self._stamp = stamp
         try:
             certificate = self.source.check()
-            self._current = build_context(self.source, self._partner_pem)
+            self._current = self._build()
         except TlsSetupError as err:
             log.warning("kept the TLS certificate in use: %s", err)
             return False
         self.certificate = certificate
         log.info("loaded the TLS certificate %s for new connections", describe(certificate))
         return True
+
+    def _build(self) -> ServerContext:
+        context = build_context(self.source, self._partner_pem)
+        self._watch.install(context)
+        return context
 
     def _choose(self, ssl_object: ssl.SSLObject, _name: str | None, _ctx: ssl.SSLContext) -> None:
         try:
@@ -261,6 +278,6 @@ class ServerTls:
         self._revisions = revisions
         self._partner_pem = partners_pem(partners)
         try:
-            self._current = build_context(self.source, self._partner_pem)
+            self._current = self._build()
         except TlsSetupError as err:  # the pair changed under us: the next reload retries
             log.warning("kept the TLS client certificates trusted so far: %s", err)
