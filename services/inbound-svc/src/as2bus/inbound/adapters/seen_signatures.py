@@ -20,6 +20,22 @@ def _one(partner: str, key: str) -> sa.ColumnElement[bool]:
     return (_T.c.partner == partner) & (_T.c.signature_key == key)
 
 
+#: The hold of one message on one signature. Constant statements with parameters, as the
+#: ledger's: SQLAlchemy neither coerces the values into them nor derives a new cache key each
+#: time (about 0.3 ms per statement otherwise; two of these run for every message received).
+_HELD_BY = (
+    (_T.c.partner == sa.bindparam("key_partner"))
+    & (_T.c.signature_key == sa.bindparam("key_signature"))
+    & (_T.c.message_id == sa.bindparam("key_message"))
+)
+_ACCEPT = sa.update(_T).where(_HELD_BY).values(status="accepted", accepted_at=sa.bindparam("at"))
+_RELEASE = sa.delete(_T).where(_HELD_BY)
+
+
+def _held_by(partner: str, key: str, message_id: str) -> dict[str, str]:
+    return {"key_partner": partner, "key_signature": key, "key_message": message_id}
+
+
 class SeenSignatureTable:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -66,17 +82,11 @@ class SeenSignatureTable:
 
     async def accepted(self, partner: str, key: str, message_id: str, now: datetime) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                sa.update(_T)
-                .where(_one(partner, key) & (_T.c.message_id == message_id))
-                .values(status="accepted", accepted_at=now)
-            )
+            await session.execute(_ACCEPT, {**_held_by(partner, key, message_id), "at": now})
 
     async def release(self, partner: str, key: str, message_id: str) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                sa.delete(_T).where(_one(partner, key) & (_T.c.message_id == message_id))
-            )
+            await session.execute(_RELEASE, _held_by(partner, key, message_id))
 
     async def purge(self, now: datetime) -> int:
         async with self._sessions() as session, session.begin():
