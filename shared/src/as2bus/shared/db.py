@@ -117,6 +117,17 @@ def create_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any
     return create_async_engine(url, **kwargs)
 
 
+def engine_of(sessions: async_sessionmaker[Any]) -> AsyncEngine:
+    """The engine a session factory is bound to (the autocommit one's, for its factory). For
+    adapters whose statements are all core ones: a connection of the engine runs them without
+    the ORM session's bookkeeping, about a fifth of a small transaction's CPU
+    (docs/benchmarks.md, finding 19)."""
+    engine = sessions.kw["bind"]
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the session factory is not bound to an engine")
+    return engine
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

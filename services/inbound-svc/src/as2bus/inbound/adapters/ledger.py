@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.ports import Claim
+from as2bus.shared.db import engine_of
 
 #: One message's row; the columns to set are the other keys of the parameters. Constant
 #: statements with parameters spare SQLAlchemy coercing values and deriving cache keys on
@@ -26,13 +27,13 @@ _ONE = (
 
 class Ledger:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+        self._engine = engine_of(sessions)
 
     async def claim(self, partner: str, message_id: str, station: str) -> tuple[Claim, datetime]:
         """Take a Message-ID for delivery. Concurrent identical POSTs: one gets ``new``."""
         now = datetime.now(UTC)
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._engine.begin() as session:
                 claim = {
                     "partner": partner,
                     "message_id": message_id,
@@ -44,7 +45,7 @@ class Ledger:
             return "new", now
         except sa.exc.IntegrityError:
             pass
-        async with self._sessions() as session:
+        async with self._engine.connect() as session:
             row = (
                 await session.execute(
                     sa.select(received_messages.c.status, received_messages.c.received_at).where(
@@ -81,7 +82,7 @@ class Ledger:
 
     async def release(self, partner: str, message_id: str) -> None:
         """Delivery failed: forget the claim so the partner's resend is processed afresh."""
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             await session.execute(
                 sa.delete(received_messages).where(
                     received_messages.c.partner == partner,
@@ -90,5 +91,5 @@ class Ledger:
             )
 
     async def _set(self, partner: str, message_id: str, **values: Any) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             await session.execute(_ONE, {"key_partner": partner, "key_id": message_id, **values})

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.inbound.adapters.tables import seen_signatures
 from as2bus.inbound.ports import SeenSignature
+from as2bus.shared.db import engine_of
 
 _T = seen_signatures
 
@@ -38,7 +39,7 @@ def _held_by(partner: str, key: str, message_id: str) -> dict[str, str]:
 
 class SeenSignatureTable:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+        self._engine = engine_of(sessions)
 
     async def claim(
         self,
@@ -60,12 +61,12 @@ class SeenSignatureTable:
             "kept_until": kept_until,
         }
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._engine.begin() as session:
                 await session.execute(sa.insert(_T), row)
             return SeenSignature("new", message_id, now)
         except sa.exc.IntegrityError:
             pass  # held already: by whom?
-        async with self._sessions() as session:
+        async with self._engine.connect() as session:
             held = (
                 await session.execute(
                     sa.select(_T.c.message_id, _T.c.status, _T.c.claimed_at).where(
@@ -81,14 +82,14 @@ class SeenSignatureTable:
         )
 
     async def accepted(self, partner: str, key: str, message_id: str, now: datetime) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             await session.execute(_ACCEPT, {**_held_by(partner, key, message_id), "at": now})
 
     async def release(self, partner: str, key: str, message_id: str) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             await session.execute(_RELEASE, _held_by(partner, key, message_id))
 
     async def purge(self, now: datetime) -> int:
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             result = await session.execute(sa.delete(_T).where(_T.c.kept_until < now))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)

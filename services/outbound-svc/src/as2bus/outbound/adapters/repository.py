@@ -14,12 +14,13 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event
 from as2bus.outbound.adapters.tables import messages, outbox
 from as2bus.outbound.domain import FINAL, Backlog, Message
 from as2bus.outbound.ports import DuplicateRequestError
+from as2bus.shared.db import engine_of
 from as2bus.shared.outbox import add_to_outbox
 
 #: What transitions change; the rest of a message is written once, when it is added.
@@ -170,9 +171,7 @@ class SqlUnitOfWork:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], after_commit: Callable[[], None]
     ) -> None:
-        engine = sessions.kw["bind"]
-        assert isinstance(engine, AsyncEngine), "the sessions are bound to an engine"
-        self._engine = engine
+        self._engine = engine_of(sessions)
         self._after_commit = after_commit
         self._events: list[Event] = []
 
