@@ -136,6 +136,7 @@ class Stack:
             "AS2BUS_CONSOLE_CERT_URL": urls.get("as2bus.cert", ""),
             "AS2BUS_CONSOLE_TRACKLOG_URL": urls.get("as2bus.tracklog", ""),
             "AS2BUS_CONSOLE_OUTBOUND_URL": urls.get("as2bus.outbound", ""),
+            "AS2BUS_CONSOLE_NOTIFY_URL": urls.get("as2bus.notify", ""),
             "AS2BUS_CONSOLE_BACKEND_TOKEN": self.api_token,
         }
 

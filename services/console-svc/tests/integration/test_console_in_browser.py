@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +29,21 @@ from as2bus.contracts import (
     Failure,
     MessageFailed,
     MessageQueued,
+    MessageRetrying,
     OutboundMessage,
 )
+from as2bus.contracts.outbound import Retry
 from as2bus.contracts.send import send_document
 from as2bus.shared.bus.connection import inbox_prefix
 from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
+from as2bus.testing.infra import free_port
 from as2bus.testing.tls import PrivateCa, public_key_sha256
 
 SHOTS = Path(__file__).parents[4] / "docs" / "console"
 DOCUMENT = b"ISA*00*          *00*          *ZZ*DEMO-A         *ZZ*DEMO-B~\r\nST*850*0001~\r\n" * 40
 NOTES = b"Deliver to dock 4, not before 8:00.\r\n"
+HOOK_SECRET = "whsec-browser-test-0123456789"
+SMTP_PASSWORD = "smtp-browser-test-9876"
 
 
 def edi_file(name: str) -> FilePayload:
@@ -980,10 +988,165 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
         await nc.close()
 
 
+class HookReceiver:
+    """A webhook receiver on 127.0.0.1 that keeps every POST's JSON."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        received = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/as2bus"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+async def _publish(running_stack: Any, events: list[Event]) -> None:
+    """Events straight onto the events stream, as the admin NATS user."""
+    password = (running_stack.data / "secrets" / "nats" / "admin").read_text().strip()
+    nc = await nats.connect(f"nats://admin:{password}@127.0.0.1:{running_stack.nats_port}")
+    js = nc.jetstream()
+    for event in events:
+        dedup = {"Nats-Msg-Id": str(event.event_id)}
+        await js.publish(event.subject, event.to_bytes(), headers=dedup)
+    await nc.close()
+
+
+async def test_notification_channels_and_rules_are_set_up_and_tested_in_the_browser(
+    console: Console, browser: Browser, running_stack: Any
+) -> None:
+    """A webhook channel (refused first: http:// to another machine), an e-mail channel whose
+    server does not answer, two rules; a test notice through each (one arrives, one says why
+    not); then a partner's trouble shows as open incidents and deliveries, sent and retrying."""
+    receiver = HookReceiver()
+    partner = "NOTIFYCO"
+    try:
+        password = console.add_user("notify-admin@example.com", "admin")
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await console.sign_in(page, "notify-admin@example.com", password)
+        await page.click("header nav >> text=Notifications")
+        await expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+
+        await page.click("#new-webhook")
+        await page.fill("#f-name", "ops webhook")
+        await page.fill("#f-url", "http://hooks.example.com/as2bus")
+        await page.fill("#f-secret", HOOK_SECRET)
+        await page.click("#channel-form button[type=submit]")
+        await expect(page.locator("#f-url-error")).to_contain_text("must be https://")
+        await expect(page.locator("#f-secret")).to_have_value("")  # never sent back
+        await page.fill("#f-url", receiver.url)
+        await page.fill("#f-secret", HOOK_SECRET)
+        await page.click("#channel-form button[type=submit]")
+        await expect(page.locator("#done")).to_have_text("Channel ops webhook created.")
+
+        await page.click("#new-email")
+        await page.fill("#f-name", "ops mail")
+        await page.fill("#f-host", "127.0.0.1")
+        await page.fill("#f-port", str(free_port()))  # nothing listens: it cannot be sent
+        await page.fill("#f-username", "as2bus")
+        await page.fill("#f-password", SMTP_PASSWORD)
+        await page.fill("#f-sender", "as2bus@example.com")
+        await page.fill("#f-recipients", "ops@example.com\noncall@example.com")
+        await page.click("#channel-form button[type=submit]")
+        await expect(page.locator("#done")).to_have_text("Channel ops mail created.")
+
+        for name, kind, minutes in (("partner down", "partner-unreachable", "10"),
+                                    ("failed messages", "message-failed", "0")):  # fmt: skip
+            await page.click("#new-rule")
+            await page.fill("#f-name", name)
+            await page.select_option("#f-kind", kind)
+            await page.fill("#f-minutes", minutes)
+            await page.check("#rule-channels >> text=ops webhook")
+            await page.check("#rule-channels >> text=ops mail")
+            await page.click("#rule-form button[type=submit]")
+            await expect(page.locator("#done")).to_have_text(f"Rule {name} created.")
+        await expect(page.locator("#channel-list tbody tr")).to_have_count(2)
+        await expect(page.locator("#channel-list")).to_contain_text(
+            "ops@example.com, oncall@example.com via 127.0.0.1"
+        )
+        rules = page.locator("#rule-list tbody tr")
+        both = r"\s+ops mail, ops webhook\s+On"
+        await expect(rules).to_have_text([
+            re.compile(r"failed messages\s+Message failed\s+at once\s+60 min" + both),
+            re.compile(r"partner down\s+Partner unreachable\s+10 min\s+60 min" + both),
+        ])  # fmt: skip
+
+        await page.click("button[aria-label='Send a test through ops webhook']")
+        await expect(page.locator("#done")).to_have_text(
+            "A test notice went out through channel ops webhook."
+        )
+        assert [p["title"] for p in receiver.posts] == ["TEST: as2bus notifications reach you"]
+        await page.click("button[aria-label='Send a test through ops mail']")
+        await expect(page.locator("#form-problems")).to_contain_text(
+            "Channel ops mail: the test notice did not go out:"
+        )
+
+        retry = Retry(
+            request_id="n-1",
+            message_id="<n-1@us>",
+            station="DEMO-A",
+            partner=partner,
+            attempt=1,
+            reason="connection refused",
+            next_attempt_at=datetime.now(UTC),
+        )
+        failure = Failure(request_id="n-2", message_id="<n-2@us>", station="DEMO-A",
+                          partner=partner, attempts=3, reason="HTTP 403 from the partner",
+                          code="partner-refused")  # fmt: skip
+        await _publish(running_stack, [MessageRetrying(data=retry), MessageFailed(data=failure)])
+        await page.goto(f"{console.url}/notifications")
+        for _ in range(60):  # server-rendered: reload until the e-mail was tried once
+            if await page.locator("#delivery-list >> text=retrying").count():
+                break
+            await page.wait_for_timeout(250)
+            await page.reload()
+        incidents = page.locator("#incident-list tbody tr")
+        await expect(incidents).to_have_count(2)
+        await expect(incidents.filter(has_text="partner down")).to_contain_text("waiting")
+        await expect(incidents.filter(has_text="failed messages")).to_contain_text("firing")
+        deliveries = page.locator("#delivery-list tbody tr")
+        await expect(deliveries.filter(has_text="ops webhook")).to_contain_text("sent")
+        await expect(deliveries.filter(has_text="ops mail")).to_contain_text("retrying")
+        assert receiver.posts[-1]["title"] == f"FIRING: messages to {partner} failed"
+        await page.screenshot(path=SHOTS / "notifications.png", full_page=True)
+        assert HOOK_SECRET not in await page.content()
+
+        # Off, then gone: a rule switched off and deleted; nothing is left for other tests.
+        await page.click("button[aria-label='Disable failed messages']")
+        await expect(page.locator("#done")).to_have_text("Rule failed messages is off.")
+        for name in ("failed messages", "partner down"):
+            await page.click(f"#rule-list >> text={name}")
+            await page.click("#delete")
+            await page.click("#confirm-delete button[type=submit]")
+            await expect(page.locator("#done")).to_have_text(f"Rule {name} deleted.")
+        for name in ("ops webhook", "ops mail"):
+            await page.click(f"#channel-list >> text={name}")
+            await page.click("#delete")
+            await page.click("#confirm-delete button[type=submit]")
+            await expect(page.locator("#done")).to_have_text(f"Channel {name} deleted.")
+        await expect(page.locator("#no-channels")).to_be_visible()
+    finally:
+        receiver.close()
+
+
 # Last: the pages hold what the tests before made (lists, certificates, the audit trail).
 PHONE_PAGES = ["/", "/tracklog", "/send", "/health", "/stations", "/partners", "/partners/new",
                "/partnerships/new", "/certificates", "/certificates/new", "/users",
-               "/audit"]  # fmt: skip
+               "/notifications", "/audit"]  # fmt: skip
 
 
 async def test_pages_fit_a_phone_screen(console: Console, browser: Browser) -> None:

@@ -67,7 +67,9 @@ def split_target(
     secret = _reveal(target.secret, old_secrets.get("secret") if same else None)
     if not secret:
         raise InvalidFieldsError(
-            FieldError("target.secret", "a webhook needs a secret to sign with")
+            FieldError(
+                "target.secret", "a webhook needs a secret (at least 16 characters) to sign with"
+            )
         )
     return {**public, "secret_set": True}, {"secret": secret}
 

@@ -77,7 +77,8 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     )
     backend_token = settings.backend_token.get_secret_value() if settings.backend_token else None
     urls = {"tracklog": settings.tracklog_url, "config": settings.config_url,
-            "cert": settings.cert_url, "outbound": settings.outbound_url}  # fmt: skip
+            "cert": settings.cert_url, "outbound": settings.outbound_url,
+            "notify": settings.notify_url}  # fmt: skip
     state: dict[str, object] = {}
     accounts = Accounts(
         repository,

@@ -24,10 +24,15 @@ class ConsoleSettings(ServiceSettings):
         validation_alias=_env("outbound_url"),
         description="outbound-svc, for the partners' connection tests",
     )
+    notify_url: str = Field(
+        default="http://127.0.0.1:8086",
+        validation_alias=_env("notify_url"),
+        description="notify-svc, for the open incidents, the deliveries and a channel's test",
+    )
     backend_token: SecretStr | None = Field(
         default=None,
         validation_alias=_env("backend_token"),
-        description="The API token the console calls config-svc, cert-svc and tracklog-svc "
+        description="The API token the console calls the other services "
         "with (admin scope); it stays on the server, never in a page or a cookie",
     )
     cookie_secure: bool = Field(

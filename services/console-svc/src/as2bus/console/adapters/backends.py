@@ -47,15 +47,24 @@ class Backend:
         return await self._call("GET", path, params=params)
 
     async def change(
-        self, method: str, path: str, *, actor: str, timeout: float = 30, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        actor: str,
+        timeout: float = 30,
+        failed_from: int = 500,
+        **kwargs: Any,
     ) -> Change:
         """A write for the signed-in ``actor`` (``json=``, or ``data=`` and ``files=`` for an
         upload). The service records the actor in its audit trail next to the console's token.
-        A refusal (4xx) comes back with its reasons; only an unreachable service or a 5xx
-        raises BackendError."""
+        A refusal (4xx) comes back with its reasons; only an unreachable service or a status
+        from ``failed_from`` (5xx) raises BackendError. An action whose 502 says why something
+        beyond the service did not answer (a channel's test) passes 503."""
         answer = await self._send(
-            method, path, refused_from=500, headers={ACTOR_HEADER: actor}, timeout=timeout, **kwargs
-        )
+            method, path, refused_from=failed_from, headers={ACTOR_HEADER: actor},
+            timeout=timeout, **kwargs,
+        )  # fmt: skip
         assert answer is not None  # a 404 is a refusal with its reason, like any 4xx
         body = answer.json() if answer.content else None
         return Change(answer.status_code, body, _reasons(answer.status_code, body))
@@ -98,7 +107,7 @@ class Backend:
 
 
 class Backends:
-    """tracklog-svc, config-svc and cert-svc, one client each."""
+    """tracklog-svc, config-svc, cert-svc, outbound-svc and notify-svc, one client each."""
 
     def __init__(self, urls: dict[str, str], token: str | None, timeout: float = 10) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -111,6 +120,7 @@ class Backends:
         self.config = Backend("config-svc", named["config"])
         self.cert = Backend("cert-svc", named["cert"])
         self.outbound = Backend("outbound-svc", named["outbound"])
+        self.notify = Backend("notify-svc", named["notify"])
 
     async def enabled_partnerships(self) -> list[dict[str, Any]]:
         """Partnerships a file may be sent on: enabled, with an enabled partner."""

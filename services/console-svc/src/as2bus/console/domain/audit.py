@@ -14,8 +14,18 @@ _AUDITED = {
     "PartnerCreated", "PartnerUpdated", "PartnerDeleted",
     "PartnershipCreated", "PartnershipUpdated", "PartnershipDeleted",
     "CertImported", "CertRotated", "KeystoreCreated",
+    "NotificationChannelCreated", "NotificationChannelUpdated", "NotificationChannelDeleted",
+    "NotificationRuleCreated", "NotificationRuleUpdated", "NotificationRuleDeleted",
 }  # fmt: skip
-ENTITIES = ("station", "partner", "partnership", "certificate", "keystore", "user")
+#: As the audit trail stores them (at most 16 characters) and its filter offers them.
+ENTITIES = ("station", "partner", "partnership", "certificate", "keystore", "user",
+            "notify-channel", "notify-rule")  # fmt: skip
+#: Event type prefix → entity, longest first (Partnership before Partner).
+_ENTITY_OF = {
+    "NotificationChannel": "notify-channel", "NotificationRule": "notify-rule",
+    "Partnership": "partnership", "Partner": "partner", "Station": "station",
+    "Keystore": "keystore", "Cert": "certificate",
+}  # fmt: skip
 #: Said for changes recorded before changes carried who made them.
 UNRECORDED = "not recorded (before the audit trail)"
 
@@ -67,10 +77,9 @@ def _facts(entity: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _split(kind: str) -> tuple[str, str]:
-    for entity in ("Partnership", "Partner", "Station", "Keystore", "Cert"):
-        if kind.startswith(entity):
-            name = "certificate" if entity == "Cert" else entity.lower()
-            return name, kind.removeprefix(entity).lower()
+    for prefix, entity in _ENTITY_OF.items():
+        if kind.startswith(prefix):
+            return entity, kind.removeprefix(prefix).lower()
     raise ValueError(kind)  # not reached: _AUDITED names only these
 
 
@@ -80,7 +89,7 @@ def _label(entity: str, data: dict[str, Any]) -> str:
     if entity == "certificate":
         alias = data.get("alias") or (data.get("certificate") or {}).get("alias")
         return f"{alias} ({data.get('kind', '')})".replace(" ()", "")
-    return str(data.get("as2_id") or data.get("id") or "?")
+    return str(data.get("as2_id") or data.get("name") or data.get("id") or "?")
 
 
 def describe_change(name: str, change: dict[str, Any]) -> str:
