@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event
+from as2bus.shared.db import engine_of
 from as2bus.tracklog.adapters import repository as repo
 from as2bus.tracklog.certs import CertificateView, changes, merge
 from as2bus.tracklog.domain import MessageState, utc
@@ -62,12 +63,13 @@ class Projector:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], on_changes: OnChanges | None = None
     ) -> None:
-        self._sessions = sessions
+        # Core statements only: a connection, without the ORM session's bookkeeping.
+        self._engine = engine_of(sessions)
         self._on_changes = on_changes
 
     async def apply(self, events: Sequence[Event]) -> list[StatusChange]:
         """Apply the events not applied before; returns the status changes, once committed."""
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             fresh = await repo.claim_new(session, (e.event_id for e in events))
             todo = []
             for event in events:
@@ -85,7 +87,7 @@ class Projector:
             self._on_changes(found)
         return found
 
-    async def _load(self, session: AsyncSession, events: list[Event]) -> _Batch:
+    async def _load(self, session: AsyncConnection, events: list[Event]) -> _Batch:
         refs = {found[0] for event in events if (found := locate(event))}
         certs = {change.ref for event in events for change in changes(event)}
         rows = await repo.load_messages(session, refs)
@@ -106,7 +108,7 @@ class Projector:
         return apply(state, event)
 
     @staticmethod
-    async def _save(session: AsyncSession, batch: _Batch, entries: list[TimelineEntry]) -> None:
+    async def _save(session: AsyncConnection, batch: _Batch, entries: list[TimelineEntry]) -> None:
         rows = list(batch.messages.values())
         await repo.save_messages(
             session,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from as2bus.tracklog.adapters.tables import certificates, messages, processed_events, timeline
 from as2bus.tracklog.certs import CertificateView
@@ -22,6 +22,9 @@ from as2bus.tracklog.domain import MessageState, utc
 from as2bus.tracklog.merge import TimelineEntry
 
 T = TypeVar("T", MessageState, CertificateView)
+
+#: Where the projection's statements run: a connection (the projector's) or a session.
+Db = AsyncConnection | AsyncSession
 
 
 def from_row(cls: type[T], row: sa.RowMapping) -> T:
@@ -33,7 +36,7 @@ def to_row(state: MessageState | CertificateView) -> dict[str, Any]:
     return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
 
 
-async def claim_new(session: AsyncSession, event_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+async def claim_new(session: Db, event_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Record the ids not seen before and return them: the events this batch must apply.
 
     The batched form of ``shared.bus.idempotency.first_delivery`` (same table, same
@@ -57,7 +60,7 @@ async def claim_new(session: AsyncSession, event_ids: Iterable[uuid.UUID]) -> se
 
 
 async def _load(
-    session: AsyncSession, table: sa.Table, cls: type[T], ids: Collection[uuid.UUID]
+    session: Db, table: sa.Table, cls: type[T], ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, T]:
     if not ids:
         return {}
@@ -66,25 +69,29 @@ async def _load(
     return {row["id"]: from_row(cls, row) for row in rows}
 
 
-async def load_messages(
-    session: AsyncSession, ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, MessageState]:
+async def load_messages(session: Db, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, MessageState]:
     return await _load(session, messages, MessageState, ids)
 
 
 async def load_certificates(
-    session: AsyncSession, ids: Collection[uuid.UUID]
+    session: Db, ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, CertificateView]:
     return await _load(session, certificates, CertificateView, ids)
 
 
+async def _connection(db: Db) -> AsyncConnection:
+    """Executemany with core statements goes through a connection (a session's ORM bulk
+    paths would treat the rows as ORM objects)."""
+    return db if isinstance(db, AsyncConnection) else await db.connection()
+
+
 async def _save(
-    session: AsyncSession,
+    session: Db,
     table: sa.Table,
     new: list[MessageState] | list[CertificateView],
     changed: list[MessageState] | list[CertificateView],
 ) -> None:
-    connection = await session.connection()
+    connection = await _connection(session)
     if new:
         await connection.execute(sa.insert(table), [to_row(s) for s in new])
     if changed:
@@ -102,21 +109,19 @@ async def _save(
         await connection.execute(update, params)
 
 
-async def save_messages(
-    session: AsyncSession, new: list[MessageState], changed: list[MessageState]
-) -> None:
+async def save_messages(session: Db, new: list[MessageState], changed: list[MessageState]) -> None:
     await _save(session, messages, new, changed)
 
 
 async def save_certificates(
-    session: AsyncSession, new: list[CertificateView], changed: list[CertificateView]
+    session: Db, new: list[CertificateView], changed: list[CertificateView]
 ) -> None:
     await _save(session, certificates, new, changed)
 
 
-async def add_timeline(session: AsyncSession, entries: list[TimelineEntry]) -> None:
+async def add_timeline(session: Db, entries: list[TimelineEntry]) -> None:
     if entries:
-        connection = await session.connection()
+        connection = await _connection(session)
         await connection.execute(
             sa.insert(timeline),
             [dict(vars(entry)) for entry in entries],  # asdict deep-copies
