@@ -2,7 +2,8 @@
 its own, and outbound-svc, inbound-svc (the partner, on loopback) and tracklog-svc, real
 processes exporting over OTLP/HTTP to a receiver the test runs, report spans that all belong
 to that trace, form one tree under the test's span, and name the message without carrying the
-document or a secret."""
+document or a secret. An async MDN arrives in a trace of its own; outbound-svc settles it in the
+send's trace, linked to the MDN's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from as2bus.testing.waiting import events_of, until
 from .conftest import TOKEN, start, start_inbound, start_outbound, stop, tracked
 from .test_outbound_loopback import loopback
 
+DELIVERED = "as2.evt.message.outbound.delivered "  # + create, publish (faststream's spans)
 DOCUMENT = b"ISA*00*TRACE-ME-NOT*00*          *ZZ*A              *ZZ*B~\r\n" * 20
 
 
@@ -42,6 +45,7 @@ class Span:
         self.span_id = raw.span_id.hex()
         self.parent_id = raw.parent_span_id.hex()
         self.attributes = {a.key: _value(a.value) for a in raw.attributes}
+        self.links = [(link.trace_id.hex(), link.span_id.hex()) for link in raw.links]
 
     def __repr__(self) -> str:
         return f"{self.service}: {self.name} {self.attributes}"
@@ -99,14 +103,21 @@ def receiver() -> Iterator[Receiver]:
     otlp.server.server_close()
 
 
-async def test_one_exchange_is_one_connected_trace(
-    nats_url: str,
-    master_key: str,
-    tmp_path: Path,
-    config_svc: ServiceProcess,
-    cert_svc: ServiceProcess,
-    receiver: Receiver,
-) -> None:
+@dataclass
+class Gateway:
+    inbound: ServiceProcess
+    outbound: ServiceProcess
+    tracklog: ServiceProcess
+    as2_url: str
+
+    def stop(self) -> None:
+        for proc in (self.tracklog, self.outbound, self.inbound):
+            stop(proc)
+
+
+def traced_gateway(nats_url: str, master_key: str, tmp_path: Path, receiver: Receiver) -> Gateway:
+    """outbound-svc, inbound-svc (the partner, on loopback) and tracklog-svc, each exporting
+    its spans to ``receiver``."""
     otel = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_BSP_SCHEDULE_DELAY": "100",
@@ -120,32 +131,47 @@ async def test_one_exchange_is_one_connected_trace(
         nats_url, master_key, tmp_path, AS2BUS_OUTBOUND_ASYNC_MDN_URL=as2_url, **otel
     )
     tracklog = start("as2bus.tracklog", nats_url, tmp_path / "tl.db", master_key, tmp_path, **otel)
+    return Gateway(inbound, outbound, tracklog, as2_url)
+
+
+async def send_in_trace(nats_url: str, request_id: str, traceparent: str) -> str:
+    """Publish a send request carrying ``traceparent``; its Message-ID, once delivered."""
+    request = SendRequest(
+        request_id=request_id,
+        station="A",
+        partner="B",
+        filename="po.x12",
+        inline_base64=base64.b64encode(DOCUMENT).decode(),
+    )
+    nc = await nats.connect(nats_url)
     try:
-        await loopback(config_svc, cert_svc, as2_url, "sync")
-        trace_id, root = secrets.token_hex(16), secrets.token_hex(8)
-        request = SendRequest(
-            request_id="trace-1",
-            station="A",
-            partner="B",
-            filename="po.x12",
-            inline_base64=base64.b64encode(DOCUMENT).decode(),
+        js = nc.jetstream()
+        await js.publish(
+            SEND_SUBJECT,
+            request.model_dump_json().encode(),
+            stream=COMMANDS_STREAM,
+            headers={"Nats-Msg-Id": request.request_id, "traceparent": traceparent},
         )
-        nc = await nats.connect(nats_url)
-        try:
-            js = nc.jetstream()
-            await js.publish(
-                SEND_SUBJECT,
-                request.model_dump_json().encode(),
-                stream=COMMANDS_STREAM,
-                headers={
-                    "Nats-Msg-Id": request.request_id,
-                    "traceparent": f"00-{trace_id}-{root}-01",
-                },
-            )
-            (delivered,) = [e["data"] for e in await events_of(js, "MessageDelivered")]
-        finally:
-            await nc.close()
-        message_id = delivered["message_id"]
+        (delivered,) = [e["data"] for e in await events_of(js, "MessageDelivered")]
+    finally:
+        await nc.close()
+    return str(delivered["message_id"])
+
+
+async def test_one_exchange_is_one_connected_trace(
+    nats_url: str,
+    master_key: str,
+    tmp_path: Path,
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    receiver: Receiver,
+) -> None:
+    gateway = traced_gateway(nats_url, master_key, tmp_path, receiver)
+    tracklog, outbound, inbound = gateway.tracklog, gateway.outbound, gateway.inbound
+    try:
+        await loopback(config_svc, cert_svc, gateway.as2_url, "sync")
+        trace_id, root = secrets.token_hex(16), secrets.token_hex(8)
+        message_id = await send_in_trace(nats_url, "trace-1", f"00-{trace_id}-{root}-01")
         await tracked(tracklog, 1, direction="inbound", status="mdn-sent")
 
         def ours() -> list[Span]:
@@ -161,8 +187,7 @@ async def test_one_exchange_is_one_connected_trace(
 
         spans = await until(all_three_reported, what="the services' spans", timeout=20)
     finally:
-        for proc in (tracklog, outbound, inbound):
-            stop(proc)
+        gateway.stop()
     spans = ours()  # the last batches, flushed at exit
 
     # One tree under the test's span: every parent is the test's span or one of the trace's.
@@ -204,3 +229,65 @@ async def test_one_exchange_is_one_connected_trace(
         about = [line for line in lines[module] if line.get("message_id") == message_id]
         assert about, f"no line of {module} names {message_id}"
         assert {line.get("trace_id") for line in about} == {trace_id}, module
+
+
+async def test_an_async_mdn_is_settled_in_the_trace_of_its_send(
+    nats_url: str,
+    master_key: str,
+    tmp_path: Path,
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    receiver: Receiver,
+) -> None:
+    """The partner POSTs its async MDN later, in a trace of its own (inbound-svc's delivery
+    loop, on loopback); outbound-svc, which sent the message, settles it in the send's trace
+    and links the MDN's."""
+    gateway = traced_gateway(nats_url, master_key, tmp_path, receiver)
+    try:
+        await loopback(config_svc, cert_svc, gateway.as2_url, "async")
+        trace_id, root = secrets.token_hex(16), secrets.token_hex(8)
+        message_id = await send_in_trace(nats_url, "trace-async", f"00-{trace_id}-{root}-01")
+
+        async def settled() -> Span:
+            (settle,) = [s for s in receiver.spans if s.name == "outbound-svc settle"]
+            ours = [s for s in receiver.spans if s.trace_id == trace_id]
+            delivered = {s.span_id for s in ours if s.name.startswith(DELIVERED)}
+            # the settle's outcome, MessageDelivered, projected by tracklog-svc in the trace
+            assert [s for s in ours if s.service == "tracklog-svc" and s.parent_id in delivered]
+            return settle
+
+        settle = await until(settled, what="the settle span", timeout=30)
+    finally:
+        gateway.stop()
+    spans = [s for s in receiver.spans if s.trace_id == trace_id]
+
+    assert settle.service == "outbound-svc"
+    assert settle.attributes == {
+        "as2.message_id": message_id,
+        "as2.partner": "B",
+        "as2.station": "A",
+    }
+    # In the send's trace, under the span of the send request that queued the message ...
+    assert settle.trace_id == trace_id
+    (parent,) = [s for s in spans if s.span_id == settle.parent_id]
+    assert (parent.name, parent.parent_id) == ("as2.cmd.send process", root)
+    # ... and linked to the MDN's own trace, where inbound-svc received it and told the bus.
+    ((mdn_trace, _),) = settle.links
+    assert mdn_trace != trace_id
+    told = [s for s in receiver.spans if s.trace_id == mdn_trace and s.service == "inbound-svc"]
+    assert "as2.evt.mdn.inbound.received publish" in {s.name for s in told}
+    # What settling published (MessageDelivered) continues the send's trace, from the settle.
+    delivered = [s for s in spans if s.name == f"{DELIVERED}publish"]
+    ids = {s.span_id for s in spans} | {root}
+    assert delivered
+    assert [s for s in spans if s.parent_id not in ids] == []
+    assert _ancestors(delivered[0], spans) >= {settle.span_id}
+
+
+def _ancestors(span: Span, spans: list[Span]) -> set[str]:
+    by_id = {s.span_id: s for s in spans}
+    found: set[str] = set()
+    while span.parent_id in by_id and span.parent_id not in found:
+        found.add(span.parent_id)
+        span = by_id[span.parent_id]
+    return found

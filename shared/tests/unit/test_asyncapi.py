@@ -72,11 +72,18 @@ def test_the_send_command_is_strict_and_says_its_defaults() -> None:
 def test_every_message_documents_its_headers() -> None:
     messages = build_asyncapi()["components"]["messages"]
     for title, message in messages.items():
+        headers = message["headers"]
         if title.endswith(":Publisher:Message"):
-            assert set(message["headers"]["properties"]) == set(EVENT_HEADERS), title
+            required = set(EVENT_HEADERS)
         elif title.startswith("SendRequest:"):
-            assert set(message["headers"]["properties"]) == set(COMMAND_HEADERS)
+            required = set(COMMAND_HEADERS)
+        else:  # a request-reply's request
+            required = set()
+        # ... and the trace context's, which only a tracing publisher sets
+        assert set(headers["properties"]) == required | {"traceparent", "tracestate"}, title
+        assert set(headers.get("required", [])) == required, title
     assert any(t.startswith("SendRequest:") for t in messages)
+    assert any(t.startswith("KeyMaterial:") for t in messages)
 
 
 def test_the_send_request_schema_file_is_valid_json_schema_of_the_contract() -> None:

@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from as2bus.shared import tracing
 from as2bus.shared.bus.connection import new_broker
+from as2bus.shared.bus.log_context import MessageLogContext
 
 
 def test_without_an_endpoint_nothing_is_configured() -> None:
@@ -20,7 +21,8 @@ def test_without_an_endpoint_nothing_is_configured() -> None:
     assert not tracing.tracing_enabled()
     assert not isinstance(trace.get_tracer_provider(), TracerProvider)  # the API's no-op
     assert tracing.broker_middlewares() == ()
-    assert list(new_broker("nats://127.0.0.1:4222", name="t").middlewares) == []
+    # the log context's middleware only (shared/bus/log_context.py)
+    assert list(new_broker("nats://127.0.0.1:4222", name="t").middlewares) == [MessageLogContext]
 
 
 def test_without_an_endpoint_the_helpers_pass_through() -> None:
@@ -39,6 +41,7 @@ import logging
 from opentelemetry import trace
 from as2bus.shared import tracing
 from as2bus.shared.bus.connection import new_broker
+from as2bus.shared.bus.log_context import MessageLogContext
 from as2bus.shared.logs import configure_logging
 configure_logging("probe-svc", "INFO", json_lines=True)
 enabled = tracing.configure_tracing("probe-svc")
@@ -49,14 +52,33 @@ with tracing.as2_span("send", message_id="<m@a>", partner="B", station="A"):
     ids = (f"{span.get_span_context().trace_id:032x}", f"{span.get_span_context().span_id:016x}")
     tracing.remember("<m@a>")
     logging.getLogger("as2bus.probe").info("posting")
+def hexed(context):
+    return [f"{context.trace_id:032x}", f"{context.span_id:016x}"]
+with trace.get_tracer("probe").start_as_current_span("mdn received") as mdn:
+    with tracing.as2_span("settle", message_id="<m@a>"):  # the send's, linked to the MDN's
+        settle = trace.get_current_span()
+    with tracing.as2_span("settle", message_id="<other@a>"):  # nothing kept: the MDN's
+        other = trace.get_current_span()
+spans = {
+    name: {
+        "ids": hexed(span.get_span_context()),
+        "parent": hexed(span.parent) if span.parent else None,
+        "links": [hexed(link.context) for link in span.links],
+    }
+    for name, span in (("mdn", mdn), ("settle", settle), ("other", other))
+}
 print(json.dumps({
     "enabled": enabled,
     "provider": type(provider).__name__,
     "service": provider.resource.attributes["service.name"],
-    "middlewares": [type(m).__name__ for m in new_broker("nats://x:1", name="p").middlewares],
+    "middlewares": [
+        getattr(m, "__name__", type(m).__name__)
+        for m in new_broker("nats://x:1", name="p").middlewares
+    ],
     "attributes": attributes,
     "remembered": list(tracing._remembered),
     "ids": ids,
+    "spans": spans,
 }))
 """
 
@@ -71,13 +93,20 @@ def test_with_an_endpoint_each_process_exports_and_names_its_spans() -> None:
     seen = json.loads(out.stdout.splitlines()[-1])
     assert seen["enabled"] is True
     assert (seen["provider"], seen["service"]) == ("TracerProvider", "probe-svc")
-    assert seen["middlewares"] == ["NatsTelemetryMiddleware"]
+    assert seen["middlewares"] == ["MessageLogContext", "NatsTelemetryMiddleware"]
     assert seen["attributes"] == {
         "as2.message_id": "<m@a>",
         "as2.partner": "B",
         "as2.station": "A",
     }
     assert seen["remembered"] == ["<m@a>"]
+    # Begun in another trace, a message's span continues the message's and links the other.
+    trace_id, span_id = seen["ids"]
+    mdn, settle, other = (seen["spans"][name] for name in ("mdn", "settle", "other"))
+    assert settle["parent"] == [trace_id, span_id]
+    assert settle["ids"][0] == trace_id
+    assert settle["links"] == [mdn["ids"]]
+    assert (other["parent"], other["links"]) == (mdn["ids"], [])
     # The JSON log line made in the span names the message and the span's trace.
     (line,) = [json.loads(x) for x in out.stderr.splitlines() if '"posting"' in x]
     assert (line["message_id"], line["partner"], line["station"]) == ("<m@a>", "B", "A")

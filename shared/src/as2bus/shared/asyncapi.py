@@ -38,6 +38,7 @@ from as2bus.contracts.notifications import (
 )
 from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
 from as2bus.shared.bus.publish import EVENT_HEADERS
+from as2bus.shared.tracing import TRACE_HEADERS
 
 DESCRIPTION = " ".join(
     [
@@ -47,11 +48,12 @@ DESCRIPTION = " ".join(
         f"stream {EVENTS_STREAM}. Every event carries the envelope fields event_id,",
         "event_type, occurred_at, correlation_id and schema_version, and the headers",
         "Nats-Msg-Id (= event_id), As2bus-Event-Type (= event_type), correlation_id (= the",
-        "payload's), content-type and Nats-Expected-Stream. Every accepted send request ends",
-        "in exactly one MessageDelivered or MessageFailed; a refused one gets a",
-        "MessageRejected (direction outbound) with its request_id within a second. Events",
-        "are tolerant (ignore fields you do not know); commands are strict (an unknown field",
-        "is a refusal).",
+        "payload's), content-type and Nats-Expected-Stream. Any message (event, command,",
+        "request) may also carry the W3C trace context (traceparent, tracestate). Every",
+        "accepted send request ends in exactly one MessageDelivered or MessageFailed; a",
+        "refused one gets a MessageRejected (direction outbound) with its request_id within a",
+        "second. Events are tolerant (ignore fields you do not know); commands are strict (an",
+        "unknown field is a refusal).",
     ]
 )
 
@@ -93,13 +95,17 @@ def build_asyncapi() -> dict[str, Any]:
 
 
 def _headers_schema(headers: dict[str, str]) -> dict[str, Any]:
-    return {
+    """``headers`` required, the trace context's (``TRACE_HEADERS``) optional."""
+    described = {**headers, **TRACE_HEADERS}
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
-            name: {"type": "string", "description": text} for name, text in headers.items()
+            name: {"type": "string", "description": text} for name, text in described.items()
         },
-        "required": sorted(headers),
     }
+    if headers:
+        schema["required"] = sorted(headers)
+    return schema
 
 
 def _add_headers(document: dict[str, Any]) -> None:
@@ -109,6 +115,8 @@ def _add_headers(document: dict[str, Any]) -> None:
             message["headers"] = _headers_schema(COMMAND_HEADERS)
         elif title.endswith(":Publisher:Message"):
             message["headers"] = _headers_schema(EVENT_HEADERS)
+        else:  # a request-reply's request: faststream's own headers, and the trace's
+            message["headers"] = _headers_schema({})
 
 
 def _document_commands(broker: NatsBroker) -> None:

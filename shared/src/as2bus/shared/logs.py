@@ -14,7 +14,7 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
 _SECRET_PATTERNS = [
@@ -41,10 +41,11 @@ def one_line(err: BaseException, limit: int = 300) -> str:
 
 
 #: The AS2 message the current task works on (Message-ID, partner, station), for the JSON
-#: lines: set for the span of a send (``about_message``) and for the rest of an HTTP request's
-#: task once its message is known (``note_message``). A context variable, so concurrent sends
-#: and requests each see their own.
-_ABOUT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+#: lines: set for the span of a send (``about_message``), for the handling of a bus message
+#: (``about``: shared/bus/log_context.py) and for the rest of an HTTP request's task once its
+#: message is known (``note_message``). A context variable, so concurrent sends, requests and
+#: consumed messages each see their own.
+_ABOUT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "as2bus_about_message", default=None
 )
 #: Where the formatter finds the current trace and span ids (``as2bus.shared.tracing`` sets
@@ -58,15 +59,21 @@ def _about(message_id: str | None, partner: str | None, station: str | None) -> 
 
 
 @contextlib.contextmanager
-def about_message(
-    message_id: str, *, partner: str | None = None, station: str | None = None
-) -> Iterator[None]:
-    """Every log line in the block names this AS2 message (in JSON lines)."""
-    token = _ABOUT.set(_about(message_id, partner, station))
+def about(fields: Mapping[str, str]) -> Iterator[None]:
+    """Every log line in the block carries these fields (in JSON lines), e.g. ``message_id``;
+    the fields of an enclosing block come back after it."""
+    token = _ABOUT.set(fields)
     try:
         yield
     finally:
         _ABOUT.reset(token)
+
+
+def about_message(
+    message_id: str, *, partner: str | None = None, station: str | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """Every log line in the block names this AS2 message (in JSON lines)."""
+    return about(_about(message_id, partner, station))
 
 
 def note_message(

@@ -11,7 +11,9 @@ Two hops go through a database rather than a message, and carry no context by th
 send request is stored and sent later by the send loop, and events wait in the outbox for the
 relay. The context of the moment they were stored is kept in this process's memory
 (``remember``), keyed by the event id and the AS2 Message-ID, and taken up again where they
-continue (``resumed``). Another replica or a restart in between starts a new trace there.
+continue (``resumed``). Another replica or a restart in between starts a new trace there. The
+same memory brings an async MDN, which arrives in a trace of its own, back into its send's
+trace where outbound-svc settles it (``as2_span``, linked to the MDN's trace).
 
 Spans carry the AS2 Message-ID, partner and station (``as2_span``, ``tag_span``): never a
 payload, a header value beyond those, or a secret. With tracing off every function here is a
@@ -38,6 +40,15 @@ ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_
 #: Routes that are not part of an exchange: no span for them.
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 REMEMBERED_MAX = 10_000
+#: The NATS headers that carry the trace context (W3C Trace Context), on every message a
+#: tracing process publishes and on any other publisher's that traces (docs/asyncapi.json
+#: documents them from here, as optional).
+TRACE_HEADERS: dict[str, str] = {
+    "traceparent": "W3C trace context (00-<trace id>-<parent span id>-<flags>), present when "
+    "the publisher traces (OTEL_EXPORTER_OTLP_ENDPOINT set): the consumer's spans continue "
+    "that trace. A send request may carry one of your own to have its exchange in your trace",
+    "tracestate": "W3C vendor-specific trace state that goes with traceparent, when there is any",
+}
 
 _state: dict[str, Any] = {"enabled": False, "provider": None}
 _remembered: OrderedDict[str, trace.SpanContext] = OrderedDict()
@@ -126,19 +137,24 @@ def as2_span(
 ) -> Iterator[None]:
     """A span for work on one AS2 message, continuing the context remembered for its
     Message-ID (the send request that queued it) when there is one; the block's log lines
-    name the message."""
+    name the message.
+
+    Begun inside another trace (the handling of an async MDN, which came in a trace of its
+    own), the span still continues the message's, and links to the one it was begun in."""
     if not tracing_enabled():
         with about_message(message_id, partner=partner, station=station):
             yield
         return
-    with (
-        about_message(message_id, partner=partner, station=station),
-        resumed(message_id),
-        _tracer.start_as_current_span(
-            name, attributes=_as2_attributes(message_id, partner, station)
-        ),
-    ):
-        yield
+    outer = trace.get_current_span().get_span_context()
+    with about_message(message_id, partner=partner, station=station), resumed(message_id):
+        parent = trace.get_current_span().get_span_context()
+        other_trace = outer.is_valid and outer.trace_id != parent.trace_id
+        with _tracer.start_as_current_span(
+            name,
+            attributes=_as2_attributes(message_id, partner, station),
+            links=[trace.Link(outer)] if other_trace else None,
+        ):
+            yield
 
 
 def remember(*keys: str | None) -> None:

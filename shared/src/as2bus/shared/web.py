@@ -1,12 +1,15 @@
-"""HTTP chassis for the admin APIs: scoped token auth, health and readiness, Prometheus metrics."""
+"""HTTP chassis for the admin APIs: scoped token auth, health and readiness (also as the gauge
+``as2bus_ready``), Prometheus metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
@@ -14,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
 from as2bus.shared.api_docs import add_offline_docs
 from as2bus.shared.audit import ACTOR_HEADER, describe_actor, set_actor
@@ -143,9 +146,71 @@ def route_scope(route: APIRoute) -> Scope | None:
     return None
 
 
-def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """``/healthz`` (process alive), ``/readyz`` (every dependency answers), ``/metrics``."""
-    router = APIRouter(tags=["operations"])
+READY = Gauge(
+    "as2bus_ready",
+    "1 while the service's readiness checks (/readyz) pass, else 0",
+    ["service"],
+)
+#: How often ``as2bus_ready`` is refreshed when no probe asks, and how long the checks may
+#: take then before the service counts as not ready.
+READINESS_REFRESH_SECONDS = 10.0
+
+
+class Readiness:
+    """A service's readiness checks, run for ``/readyz`` and, while the app runs, every
+    ``every`` seconds: ``as2bus_ready{service}`` says the outcome to Prometheus without
+    kube-state-metrics, and stays current between probes (and where nothing probes)."""
+
+    def __init__(
+        self,
+        service: str,
+        checks: dict[str, ReadinessCheck],
+        *,
+        every: float = READINESS_REFRESH_SECONDS,
+    ) -> None:
+        self._checks = checks
+        self._every = every
+        self._gauge = READY.labels(service)
+        self._gauge.set(0)  # not ready until the checks have said so
+
+    async def evaluate(self) -> dict[str, str]:
+        """Each check's outcome ("ok" or "failing: ..."); the gauge follows."""
+        results: dict[str, str] = {}
+        for name, check in self._checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as err:  # a readiness probe reports, it does not raise
+                results[name] = f"failing: {type(err).__name__}: {err}"[:200]
+        self._gauge.set(1 if all(v == "ok" for v in results.values()) else 0)
+        return results
+
+    @contextlib.asynccontextmanager
+    async def refreshed(self, _app: Any) -> AsyncIterator[None]:
+        """A lifespan: the gauge refreshed on the timer for as long as the app runs."""
+        timer = asyncio.create_task(self._refresh_forever(), name="readiness")
+        try:
+            yield
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+            self._gauge.set(0)  # stopping: no longer taking work
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self._every):
+                    await self.evaluate()
+            except TimeoutError:  # a check that hangs (a database that does not answer)
+                self._gauge.set(0)
+            await asyncio.sleep(self._every)
+
+
+def ops_router(readiness: Readiness) -> APIRouter:
+    """``/healthz`` (process alive), ``/readyz`` (every dependency answers), ``/metrics``; its
+    lifespan refreshes ``as2bus_ready``."""
+    router = APIRouter(tags=["operations"], lifespan=readiness.refreshed)
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -153,13 +218,7 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(response: Response) -> dict[str, object]:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                await check()
-                results[name] = "ok"
-            except Exception as err:  # a readiness probe reports, it does not raise
-                results[name] = f"failing: {type(err).__name__}: {err}"[:200]
+        results = await readiness.evaluate()
         ready = all(v == "ok" for v in results.values())
         response.status_code = status.HTTP_200_OK if ready else status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "ok" if ready else "unavailable", "checks": results}
@@ -171,8 +230,17 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
-    app.include_router(ops_router(checks))
+def add_ops_routes(
+    app: FastAPI,
+    checks: dict[str, ReadinessCheck],
+    *,
+    service: str | None = None,
+    readiness_every: float = READINESS_REFRESH_SECONDS,
+) -> None:
+    """The operations routes and the offline API docs. ``service`` labels ``as2bus_ready``:
+    by default the app's title without its "as2bus " ("as2bus outbound-svc")."""
+    name = service or app.title.removeprefix("as2bus ")
+    app.include_router(ops_router(Readiness(name, checks, every=readiness_every)))
     add_offline_docs(app)
 
 

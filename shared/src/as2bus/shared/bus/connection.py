@@ -12,6 +12,7 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from as2bus.shared.bus.log_context import MessageLogContext
 from as2bus.shared.bus.streams import ensure_streams
 from as2bus.shared.settings import StreamSettings
 from as2bus.shared.tracing import broker_middlewares
@@ -68,8 +69,9 @@ BUS_LOGGER.addFilter(_QuietIdleFetches())
 def new_broker(url: str, *, name: str) -> NatsBroker:
     """The faststream broker every service uses: reconnects forever, replies on the user's own
     prefix, and logs each consumed message at DEBUG (two INFO lines per message drowned what
-    an operator needs; failures are still logged). With tracing on (shared/tracing.py) it
-    carries the trace context in the NATS headers; off, it has no middleware at all."""
+    an operator needs; failures are still logged). A handler's log lines name the message's
+    correlation id (bus/log_context.py); with tracing on (shared/tracing.py) the broker also
+    carries the trace context in the NATS headers."""
     return NatsBroker(
         url,
         name=name,
@@ -79,7 +81,7 @@ def new_broker(url: str, *, name: str) -> NatsBroker:
         graceful_timeout=10,
         logger=BUS_LOGGER,
         log_level=logging.DEBUG,
-        middlewares=broker_middlewares(),
+        middlewares=(MessageLogContext, *broker_middlewares()),
     )
 
 

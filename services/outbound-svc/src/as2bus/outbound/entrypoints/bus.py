@@ -13,15 +13,18 @@ thread, one hand-off per message (about 0.5 ms of CPU each on our benchmark VM).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
-from as2bus.contracts import SEND_SUBJECT, MdnReceived, UnknownEventError, parse_event
+from as2bus.contracts import SEND_SUBJECT, MdnReceived, MdnReport, UnknownEventError, parse_event
 from as2bus.contracts.subjects import COMMANDS_STREAM, EVENTS_STREAM
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.settle import MdnBeforeItsMessage, Settlement
 from as2bus.shared.bus.redelivery import redelivered_later
+from as2bus.shared.tracing import as2_span
 
 
 async def _raw_body(msg: NatsMessage) -> bytes:
@@ -70,5 +73,21 @@ def register_consumers(
             return
         if isinstance(event, MdnReceived):
             early = (MdnBeforeItsMessage,)  # its message still being sent: in a moment
-            async with redelivered_later(broker.context, "an async MDN", not_yet=early):
-                await settlement().mdn_received(event.data)
+            with _settle_span(event.data):
+                async with redelivered_later(broker.context, "an async MDN", not_yet=early):
+                    await settlement().mdn_received(event.data)
+
+
+def _settle_span(report: MdnReport) -> AbstractContextManager[None]:
+    """An async MDN arrives in a trace of its own (the partner's POST to inbound-svc): its
+    settling continues the trace of the message's send request instead, when this process
+    sent it (shared/tracing.py, ``as2_span``), linked to the MDN's. A sync MDN's event
+    settles nothing here (its sender did): no span."""
+    if report.mode != "async":
+        return contextlib.nullcontext()
+    return as2_span(
+        "outbound-svc settle",
+        message_id=report.original_message_id,
+        partner=report.partner,
+        station=report.station,
+    )

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from as2bus.contracts import Event, UnknownEventError, parse_event
 from as2bus.contracts.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
+from as2bus.shared.bus.log_context import about_bus_message
 from as2bus.shared.tracing import consumer_spans, tracing_enabled
 from as2bus.tracklog.service import Projector
 
@@ -144,7 +145,14 @@ class Consumer:
         self.consuming = True
 
     async def _handle(self, msgs: list[Msg]) -> bool:
-        events = [e for m in msgs if (e := decode(m.data)) is not None]
+        # A warning about one event names it (its correlation id); the batch is applied as
+        # one, so the lines about applying it name no single message (its spans do).
+        events = []
+        for msg in msgs:
+            with about_bus_message(msg.subject, msg.headers):
+                event = decode(msg.data)
+            if event is not None:
+                events.append(event)
         traced = (
             [(m.headers, m.headers.get("correlation_id", "")) for m in msgs if m.headers]
             if tracing_enabled()
