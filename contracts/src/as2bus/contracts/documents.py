@@ -97,14 +97,23 @@ async def put_object(
         rollup = {api.Header.ROLLUP.value: MSG_ROLLUP_SUBJECT}
         await js.publish(meta, json.dumps(info.as_dict()).encode(), headers=rollup)
     except BaseException:
-        for pending in in_flight:
-            pending.cancel()
-        await asyncio.shield(js.purge_stream(stream, subject=subject))
+        # The chunks already sent are stored whatever becomes of their futures, and a purge is
+        # not ordered after publishes still on their way: wait for their answers (briefly),
+        # then purge what they stored.
+        await asyncio.shield(_purge_after(js, in_flight, stream, subject))
         raise
     if replaced is not None and not replaced.deleted:
         old = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=bucket._name, obj=replaced.nuid)
         await js.purge_stream(stream, subject=old)
     return DocumentRef(bucket=bucket._name, name=name, size=size, sha256=digest.hexdigest())
+
+
+async def _purge_after(
+    js: JetStreamContext, in_flight: list[asyncio.Future[api.PubAck]], stream: str, subject: str
+) -> None:
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=5)
+    await js.purge_stream(stream, subject=subject)
 
 
 async def put_document(bucket: ObjectStore, name: str, data: bytes) -> DocumentRef:
