@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from as2bus.contracts import Event, parse_event
 from as2bus.shared.bus.publish import publish_event
+from as2bus.shared.db import engine_of
 from as2bus.shared.tracing import remember
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class OutboxRelay:
         idle_seconds: float = 1.0,
         gather_seconds: float = 0.005,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine_of(sessions)  # core statements only: no ORM session around them
         self._broker = broker
         self._table = table
         self._service = service
@@ -137,8 +138,8 @@ class OutboxRelay:
         """Publish one batch in ``seq`` order and delete it; returns how many rows went out
         (0 also when another replica holds the turn)."""
         self._turn_taken_elsewhere = False
-        async with self._sessions() as session:
-            if session.get_bind().dialect.name != "postgresql":
+        async with self._engine.connect() as session:
+            if session.dialect.name != "postgresql":
                 return await self._drain_sqlite(session)
             async with session.begin():
                 lock = sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_key))
@@ -151,7 +152,7 @@ class OutboxRelay:
         self._count(rows)
         return len(rows)
 
-    async def _drain_sqlite(self, session: AsyncSession) -> int:
+    async def _drain_sqlite(self, session: AsyncConnection) -> int:
         # One process writes an SQLite database. A WAL read transaction kept open while
         # publishing could not become a write afterwards (the snapshot is stale once anyone
         # else commits), so the read and the delete are separate transactions.
@@ -163,7 +164,7 @@ class OutboxRelay:
         self._count(rows)
         return len(rows)
 
-    async def _batch(self, session: AsyncSession) -> list[sa.Row[Any]]:
+    async def _batch(self, session: AsyncConnection) -> list[sa.Row[Any]]:
         table = self._table
         query = sa.select(table).order_by(table.c.seq).limit(self._batch_size)
         rows = list((await session.execute(query)).all())
@@ -184,7 +185,7 @@ class OutboxRelay:
             await publish_event(self._broker, parse_event(row.payload))
             await self._on_published(row)
 
-    async def _delete(self, session: AsyncSession, rows: list[sa.Row[Any]]) -> None:
+    async def _delete(self, session: AsyncConnection, rows: list[sa.Row[Any]]) -> None:
         if rows:
             seqs = [row.seq for row in rows]
             await session.execute(sa.delete(self._table).where(self._table.c.seq.in_(seqs)))

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from as2bus.outbound.adapters.repository import aware, save_all, to_message
 from as2bus.outbound.adapters.tables import messages, outbox, partner_limits
 from as2bus.outbound.domain import Message
+from as2bus.shared.db import engine_of
 from as2bus.shared.outbox import add_to_outbox
 
 
@@ -57,13 +58,13 @@ class Claims:
         *,
         after_commit: Callable[[], None] = lambda: None,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine_of(sessions)  # core statements only: no ORM session around them
         self._lease = lease
         self._lock = asyncio.Lock()
         self._after_commit = after_commit
 
     async def due_partners(self, now: datetime, limit: int = 50) -> list[str]:
-        async with self._sessions() as session:
+        async with self._engine.connect() as session:
             query = sa.select(messages.c.partner).where(_due(now)).distinct().limit(limit)
             return list((await session.scalars(query)).all())
 
@@ -87,7 +88,7 @@ class Claims:
         and rate limits allow now, each ``sending`` under our lease; one transaction for all
         (a burst used to cost a transaction per message). When a limit leaves no room,
         ``held`` hears which: ``concurrency`` or ``rate``."""
-        async with self._lock, self._sessions() as session, session.begin():
+        async with self._lock, self._engine.begin() as session:
             bucket, now = await self._lock_partner(session, partner, limits, clock)
             in_flight = await session.scalar(
                 sa.select(sa.func.count())
@@ -137,7 +138,7 @@ class Claims:
     ) -> tuple[int, float | None]:
         """(sends in progress to the partner, send tokens available now; None: no rate
         limit). A read for the console, without the claim's lock: a moment's view."""
-        async with self._sessions() as session:
+        async with self._engine.connect() as session:
             in_flight = await session.scalar(
                 sa.select(sa.func.count())
                 .select_from(messages)
@@ -158,7 +159,7 @@ class Claims:
 
     async def renew(self, message_id: uuid.UUID, attempt: int, now: datetime) -> bool:
         """Extend the lease of attempt ``attempt``; False when it is no longer ours."""
-        async with self._sessions() as session, session.begin():
+        async with self._engine.begin() as session:
             changed = await session.execute(
                 sa.update(messages)
                 .where(
@@ -168,11 +169,11 @@ class Claims:
                 )
                 .values(lease_until=now + self._lease)
             )
-            return bool(changed.rowcount)  # type: ignore[attr-defined]
+            return bool(changed.rowcount)
 
     async def _lock_partner(
         self,
-        session: AsyncSession,
+        session: AsyncConnection,
         partner: str,
         limits: Limits,
         clock: Callable[[], datetime],
@@ -191,7 +192,7 @@ class Claims:
             .where(partner_limits.c.partner == partner)
             .values(partner=partner_limits.c.partner)
         )
-        if (await session.execute(touch)).rowcount == 0:  # type: ignore[attr-defined]
+        if (await session.execute(touch)).rowcount == 0:
             now = clock()
             try:
                 async with session.begin_nested():
