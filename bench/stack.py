@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from as2bus.cli.demo import DEMO_FROM, DEMO_TO, set_up_demo
+from as2bus.cli.stack_nats import NATS_MEMORY_LIMIT
 from as2bus.shared.crypto import generate_master_key
 from as2bus.testing.infra import LocalNats, LocalPostgres
 from as2bus.testing.services import ServiceProcess
@@ -91,7 +92,7 @@ class Stack:
         return self
 
     def _start(self) -> None:
-        self.nats = LocalNats()
+        self.nats = LocalNats(memory_limit=NATS_MEMORY_LIMIT)
         if self.use_postgres:
             self.pg = LocalPostgres(self.pg_settings)
         config = self._spawn("config-svc", "as2bus.config")

@@ -11,6 +11,7 @@ import pytest
 
 from as2bus.cli.client import CliError
 from as2bus.cli.stack import Stack
+from as2bus.cli.stack_nats import NATS_MEMORY_LIMIT, memory_limit_env
 from as2bus.cli.stack_setup import (
     SERVICES,
     banner,
@@ -117,3 +118,12 @@ def test_one_up_per_data_dir(tmp_path: Path) -> None:
     first.stop(threading.Event())  # releases the lock
     second._lock()
     second.stop(threading.Event())
+
+
+def test_nats_server_gets_a_memory_limit_unless_the_environment_has_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    assert memory_limit_env() == {"GOMEMLIMIT": NATS_MEMORY_LIMIT}
+    monkeypatch.setenv("GOMEMLIMIT", "1GiB")
+    assert memory_limit_env() == {}  # the operator's own stays

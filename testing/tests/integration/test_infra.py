@@ -179,3 +179,12 @@ def test_server_dies_with_a_killed_test_run(server_class: str) -> None:
         survivors = _wait_gone(pids)
     shutil.rmtree(workdir, ignore_errors=True)  # the killed run never got to clean up
     assert survivors == []
+
+
+def test_nats_server_gets_the_memory_limit_it_is_given() -> None:
+    server = LocalNats(memory_limit="200MiB")
+    try:
+        environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+        assert b"GOMEMLIMIT=200MiB" in environ
+    finally:
+        server.stop()

@@ -21,7 +21,13 @@ from as2bus.cli.client import CliError
 from as2bus.cli.console_admin import first_admin
 from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, set_up_demo
 from as2bus.cli.procs import Child, echo, exit_reason
-from as2bus.cli.stack_nats import nats_passwords, password_env, user_url, write_nats_conf
+from as2bus.cli.stack_nats import (
+    memory_limit_env,
+    nats_passwords,
+    password_env,
+    user_url,
+    write_nats_conf,
+)
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
     EndpointTls,
@@ -98,7 +104,8 @@ class Stack:
         argv += ["-a", "127.0.0.1", "-p", str(self.nats_port), "-sd", str(self.data / "nats")]
         echo(f"starting nats-server on {self.nats_url} (a user per service, no anonymous client)")
         probe = functools.partial(nats_ready, self.nats_port)
-        nats = self._spawn("nats", argv, {**os.environ, **password_env(passwords)}, probe)
+        env = {**os.environ, **memory_limit_env(), **password_env(passwords)}
+        nats = self._spawn("nats", argv, env, probe)
         if not wait_ready(nats, "nats-server", probe, stopping, NATS_START_TIMEOUT):
             return False
         for service in self.services:

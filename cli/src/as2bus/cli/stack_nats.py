@@ -3,6 +3,7 @@ a password per user under ``<data>/secrets/nats/``, no anonymous client."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +26,19 @@ def nats_passwords(data: Path) -> dict[str, str]:
     vault = data / "secrets" / "nats"
     vault.mkdir(mode=0o700, parents=True, exist_ok=True)
     return {user: secret_file(vault / user, lambda: secrets.token_hex(24)) for user in NATS_USERS}
+
+
+#: nats-server's soft memory limit (the Go runtime's ``GOMEMLIMIT``) under ``as2bus up`` and in
+#: the benchmarks, unless the environment sets one. Without it the Go heap grows to twice what
+#: is live before collecting and keeps what it took: after a burst of 10 MB documents
+#: nats-server held 359-435 MB and peaked at 458 MB for a 100 MB one; with 160 MiB, 77 MB and
+#: 129 MB, at the same speed (docs/benchmarks.md, finding 20). A soft limit: past it the
+#: runtime collects more often, it does not fail.
+NATS_MEMORY_LIMIT = "256MiB"
+
+
+def memory_limit_env() -> dict[str, str]:
+    return {} if os.environ.get("GOMEMLIMIT") else {"GOMEMLIMIT": NATS_MEMORY_LIMIT}
 
 
 def password_env(passwords: dict[str, str]) -> dict[str, str]:

