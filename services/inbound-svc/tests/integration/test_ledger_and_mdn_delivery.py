@@ -1,4 +1,4 @@
-"""The Message-ID ledger and async MDN delivery, on both databases and over real HTTP."""
+"""The Message-ID ledger and async MDN delivery, on both databases and over real HTTP(S)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.contracts import Event, MdnOutcome, MdnSent
+from as2bus.contracts import Event, MdnOutcome, MdnSent, PartnerState
+from as2bus.contracts.config import PartnerTls
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.adapters.mdn_sender import MdnSender
 from as2bus.inbound.adapters.tables import pending_mdns
+from as2bus.shared.partner_tls.clients import PartnerClients
+from as2bus.shared.partner_tls.identity import ClientIdentity
+from as2bus.testing.config_states import partner_state
+from as2bus.testing.tls import PartnerServer, PrivateCa, server_context
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -77,6 +83,26 @@ def partner_endpoint() -> Iterator[PartnerEndpoint]:
     endpoint.close()
 
 
+class Partners:
+    """The config replica's face: acme, with ``tls`` settings (none of ours to present)."""
+
+    def __init__(self, tls: PartnerTls | None = None) -> None:
+        self.acme = partner_state("acme", tls=tls or PartnerTls())
+
+    def partner_by_as2_id(self, as2_id: str) -> PartnerState | None:
+        return self.acme if as2_id == "acme" else None
+
+    async def tls_identity(
+        self, station: str | None, partner: PartnerState
+    ) -> ClientIdentity | None:
+        return None
+
+
+def sender(http: httpx.AsyncClient, partners: Partners | None = None) -> MdnSender:
+    clients = PartnerClients(http, ca_bundle=None, timeout=5)
+    return MdnSender(clients, partners or Partners())
+
+
 def outcome(url: str) -> MdnOutcome:
     return MdnOutcome(
         original_message_id="<m3@acme>",
@@ -106,13 +132,13 @@ async def test_async_mdns_are_retried_with_backoff_and_survive_a_restart(
         events.append(event)
 
     async with httpx.AsyncClient() as http:
-        first = MdnDelivery(sessions, http, publish, max_attempts=5, backoff_seconds=60)
+        first = MdnDelivery(sessions, sender(http), publish, max_attempts=5, backoff_seconds=60)
         await first.enqueue(outcome(partner_endpoint.url), {"Content-Type": "x"}, b"MDN-BODY")
         assert await first.deliver_due() == 1  # 503
         assert await first.deliver_due() == 0  # backing off: not due for 60 s
         await make_due(sessions)
         # "Restart": a new delivery object on the same table picks the work up.
-        second = MdnDelivery(sessions, http, publish, max_attempts=5, backoff_seconds=60)
+        second = MdnDelivery(sessions, sender(http), publish, max_attempts=5, backoff_seconds=60)
         assert await second.deliver_due() == 1  # 503 again
         await make_due(sessions)
         assert await second.deliver_due() == 1  # delivered
@@ -135,7 +161,9 @@ async def test_async_mdn_delivery_gives_up_after_the_last_attempt(sessions: Sess
         events.append(event)
 
     async with httpx.AsyncClient() as http:
-        delivery = MdnDelivery(sessions, http, publish, max_attempts=2, backoff_seconds=0.01)
+        delivery = MdnDelivery(
+            sessions, sender(http), publish, max_attempts=2, backoff_seconds=0.01
+        )
         await delivery.enqueue(outcome("http://127.0.0.1:9/nothing-listens"), {}, b"x")
         await delivery.deliver_due()
         await make_due(sessions)
@@ -145,3 +173,35 @@ async def test_async_mdn_delivery_gives_up_after_the_last_attempt(sessions: Sess
     assert final.data.delivered is False
     assert final.data.attempts == 2
     assert "ConnectError" in (final.data.error or "")
+    assert final.data.error == "could not reach http://127.0.0.1:9/nothing-listens: ConnectError"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_tls_refusal_retrying_cannot_change_gives_the_mdn_up_at_once(
+    sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[Event] = []
+
+    async def publish(event: Event) -> None:
+        events.append(event)
+
+    server = PartnerServer(server_context(PrivateCa("theirs").issue()))
+    pinned = Partners(PartnerTls(verify=False, pinned_sha256=["ab" * 32]))
+    try:
+        async with httpx.AsyncClient() as http:
+            delivery = MdnDelivery(
+                sessions, sender(http, pinned), publish, max_attempts=5, backoff_seconds=0.01
+            )
+            await delivery.enqueue(outcome(server.url("/mdn")), {}, b"x")
+            assert await delivery.deliver_due() == 1
+            await make_due(sessions)
+            assert await delivery.deliver_due() == 0  # given up: nothing left to try
+    finally:
+        server.close()
+    (sent,) = [e for e in events if isinstance(e, MdnSent)]
+    assert (sent.data.delivered, sent.data.attempts) == (False, 1)
+    reason = sent.data.error or ""
+    assert reason.startswith("TLS: the partner's certificate (SHA-256 ")
+    assert f"matches none of the pinned ones ({server.url('/mdn')}); not retried" in reason
+    assert server.received == 0
+    assert f"async MDN for <m3@acme> to acme, attempt 1: {reason}; given up" in caplog.text

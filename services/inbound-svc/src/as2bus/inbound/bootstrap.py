@@ -19,6 +19,7 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.inbound.adapters.cert_svc_tls import CertSvcKey, fetch_at_start
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.adapters.mdn_sender import MdnSender
 from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
 from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
 from as2bus.inbound.adapters.server_tls import ServerTls, TlsFiles, describe
@@ -41,6 +42,7 @@ from as2bus.shared.db import (
     session_factory,
     upgrade_database_async,
 )
+from as2bus.shared.partner_tls.clients import NO_KEEPALIVE, PartnerClients
 from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import BodySizeLimit, add_ops_routes
@@ -107,10 +109,18 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             """Publish; the event's sequence number in the events stream."""
             return int((await publish_event(bus.broker, event)).seq)
 
-        http = httpx.AsyncClient(timeout=settings.async_mdn_timeout_seconds)
+        # Async MDNs go to each partner as its TLS settings demand (a client per profile;
+        # partners with the default settings share the default one). No connection is kept
+        # idle: an MDN is one POST per message, and a TLS connection kept to ourselves (a
+        # loopback partner) would hold our own graceful stop until asyncio's TLS shutdown
+        # gives up on it (30 s): the pool closing it comes only after.
+        timeout = settings.async_mdn_timeout_seconds
+        default = httpx.AsyncClient(timeout=timeout, limits=NO_KEEPALIVE)
+        clients = PartnerClients(default, ca_bundle=None, timeout=timeout, limits=NO_KEEPALIVE)
+        parties = PartyResolver(replica, keys)
         mdns = MdnDelivery(
             sessions,
-            http,
+            MdnSender(clients, parties),
             publish,
             max_attempts=settings.async_mdn_attempts,
             backoff_seconds=settings.async_mdn_backoff_seconds,
@@ -125,7 +135,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             if isinstance(tls.source, CertSvcKey):  # its start's connection is closed
                 tls.source.use(keys)
         receiver = Receiver(
-            PartyResolver(replica, keys),
+            parties,
             Ledger(autocommit_session_factory(engine)),
             documents,
             mdns,
@@ -174,7 +184,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await http.aclose()
+                await clients.aclose()
                 await keys.stop()
                 await replica.stop()
                 await bus.close()

@@ -16,6 +16,7 @@ from as2bus.contracts import PartnerState, StationState
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
+from as2bus.shared.partner_tls.identity import ClientIdentity, client_identity
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,18 @@ class PartyResolver:
             return LocalParty(as2_id=station.as2_id, signing=None)
         pair = KeyPair(self._keys.private_key_pem(signer), signer.cert_pem.encode())
         return LocalParty(as2_id=station.as2_id, signing=pair)
+
+    async def tls_identity(
+        self, station_as2_id: str | None, partner: PartnerState
+    ) -> ClientIdentity | None:
+        """Our TLS client certificate for a request to ``partner`` (an async MDN), when its TLS
+        settings present it: the partnership's key, as outbound-svc presents it. None when
+        they do not, or when we have no key to present (the send then says so)."""
+        station = self.station_by_as2_id(station_as2_id) if station_as2_id else None
+        if station is None or not partner.tls.client_certificate:
+            return None
+        ring = await self._keys.keyring()
+        try:
+            return client_identity(ring, self._keys, station, partner, datetime.now(UTC))
+        except CertificateUnavailableError:
+            return None

@@ -25,11 +25,11 @@ from as2bus.outbound.adapters.partner_clients import PartnerClients, proxy_for
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.pinning import fingerprints
 from as2bus.outbound.adapters.tls_context import TlsSetupError
-from as2bus.outbound.parties import client_identity
 from as2bus.outbound.ports import KeyMaterial
 from as2bus.outbound.posting import ClientIdentity, PostResult
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError
+from as2bus.shared.partner_tls.identity import client_identity
 
 TIMEOUT_SECONDS = 10.0
 

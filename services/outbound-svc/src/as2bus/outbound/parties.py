@@ -26,6 +26,7 @@ from as2bus.outbound.ports import KeyMaterial
 from as2bus.outbound.posting import ClientIdentity
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
+from as2bus.shared.partner_tls.identity import client_identity
 
 
 class PartnershipUnavailableError(LookupError):
@@ -151,19 +152,6 @@ def _sides(
     return Sides(station, partner, local, remote, identity)
 
 
-def client_identity(
-    ring: KeyRing, keys: KeyMaterial, station: StationState, partner: PartnerState, at: datetime
-) -> ClientIdentity | None:
-    """Our TLS client certificate for the partnership, when the partner's TLS settings want
-    it presented: the key and certificate the partnership signs with (its keystore's, else
-    its station's), so a rotation of that key rotates this one too."""
-    if not partner.tls.client_certificate:
-        return None
-    own_alias = ring.own_alias(station.as2_id, partner.as2_id, station.private_key_alias)
-    entry = ring.signing_key(own_alias, at)
-    return ClientIdentity(str(entry.id), entry.cert_pem.encode(), keys.private_key_pem(entry))
-
-
 def mdn_signature(remote: RemoteParty) -> MdnSignature:
     """The MDN signature a message to ``remote`` asks for (what its MDN is judged by)."""
     if remote.mdn_mode is None or remote.mdn_signing is None:
@@ -183,7 +171,6 @@ __all__ = [
     "PartnershipUnavailableError",
     "Sides",
     "can_stream",
-    "client_identity",
     "mdn_signature",
     "resolve_sides",
 ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import httpx
 
 from as2bus.as2.streaming import StreamPlan
+from as2bus.shared.partner_tls.identity import ClientIdentity as ClientIdentity  # shared
 
 
 @dataclass(frozen=True)
@@ -22,17 +23,6 @@ class PostResult:
     #: Where the message was taken when the partner redirected it (307/308, when its TLS
     #: settings allow following): the final URL without user info or query.
     redirected_to: str | None = None
-
-
-@dataclass(frozen=True)
-class ClientIdentity:
-    """Our TLS client certificate for a partner that demands one: the key and certificate of
-    the partnership's keystore (its station's key alias without one). ``version`` names the
-    certificate (cert-svc's id): a rotation gives a new version, hence a new HTTP client."""
-
-    version: str
-    cert_pem: bytes
-    key_pem: bytes = field(repr=False)  # never in a log line or an error
 
 
 class Upload:

@@ -1,6 +1,8 @@
 """Async MDNs: stored first, then POSTed to the partner's Receipt-Delivery-Option URL with
 retries and exponential backoff. A restart resumes from the table; each attempt's outcome is
-an MdnSent event (delivered, or not yet with the error, or given up)."""
+an MdnSent event (delivered, or not yet with the error, or given up). The POST speaks the
+partner's TLS settings (adapters/mdn_sender.py); a failure retrying cannot change (a
+certificate we do not trust, a pin mismatch, ...) gives up at once, as outbound-svc does."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.contracts import Event, MdnOutcome, MdnSent
+from as2bus.inbound.adapters.mdn_sender import MdnSender
 from as2bus.inbound.adapters.tables import pending_mdns
 from as2bus.shared.logs import one_line
 
@@ -33,14 +35,14 @@ class MdnDelivery:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        http: httpx.AsyncClient,
+        sender: MdnSender,
         publish: Publish,
         *,
         max_attempts: int,
         backoff_seconds: float,
     ) -> None:
         self._sessions = sessions
-        self._http = http
+        self._sender = sender
         self._publish = publish
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
@@ -95,14 +97,11 @@ class MdnDelivery:
 
     async def _attempt(self, row: sa.Row[Any]) -> None:
         attempts = row.attempts + 1
-        error = None
-        try:
-            response = await self._http.post(row.url, content=row.body, headers=row.headers)
-            if response.status_code >= 300:
-                error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as err:
-            error = f"{type(err).__name__}: {err}"[:300]
-        final = error is None or attempts >= self._max_attempts
+        posted = await self._sender.post(
+            row.url, row.headers, row.body, station=row.station, partner=row.partner
+        )
+        error = posted.error
+        final = error is None or not posted.retryable or attempts >= self._max_attempts
         async with self._sessions() as session, session.begin():
             if final:
                 await session.execute(sa.delete(pending_mdns).where(pending_mdns.c.id == row.id))
@@ -118,6 +117,15 @@ class MdnDelivery:
                 )
         outcome = "delivered" if error is None else ("failed" if final else "retrying")
         ASYNC_MDNS.labels(row.partner or "", outcome).inc()
+        if error is not None:
+            log.warning(
+                "async MDN for %s to %s, attempt %d: %s; %s",
+                row.original_message_id,
+                row.partner,
+                attempts,
+                error,
+                "given up" if final else "will retry",
+            )
         await self._publish(
             MdnSent(
                 correlation_id=row.original_message_id,

@@ -49,11 +49,12 @@ from as2bus.outbound.adapters.credentials import (
     CredentialsUnavailableError,
 )
 from as2bus.outbound.adapters.partner_clients import proxy_for
-from as2bus.outbound.adapters.redirects import next_hop, safe_url, same_origin
+from as2bus.outbound.adapters.redirects import next_hop, same_origin
 from as2bus.outbound.adapters.tls_context import TlsSetupError
 from as2bus.outbound.adapters.transport_errors import connection_failed
 from as2bus.outbound.domain import retryable_status
 from as2bus.outbound.posting import Body, ClientIdentity, PostResult
+from as2bus.shared.partner_tls.errors import safe_url
 
 log = logging.getLogger(__name__)
 

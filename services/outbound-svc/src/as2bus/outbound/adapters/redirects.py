@@ -14,15 +14,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from as2bus.contracts import PartnerState
+from as2bus.shared.partner_tls.errors import safe_url
 
 MAX_REDIRECTS = 3
 FOLLOWED = (307, 308)
-
-
-def safe_url(url: str) -> str:
-    """The URL for messages: no user info, no query, no fragment."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def same_origin(a: str, b: str) -> bool:

@@ -11,9 +11,9 @@ import pytest
 
 from as2bus.contracts import PartnerState
 from as2bus.contracts.config import PartnerTls
-from as2bus.outbound.adapters.partner_clients import PartnerClients, proxy_for
-from as2bus.outbound.adapters.tls_context import TlsSetupError, partner_context
-from as2bus.outbound.posting import ClientIdentity
+from as2bus.shared.partner_tls.clients import PartnerClients, proxy_for
+from as2bus.shared.partner_tls.context import TlsSetupError, partner_context
+from as2bus.shared.partner_tls.identity import ClientIdentity
 from as2bus.testing.config_states import partner_state
 from as2bus.testing.tls import PrivateCa
 
@@ -134,3 +134,24 @@ def test_the_proxy_is_the_partner_s_else_the_environment_s_unless_no_proxy(
     assert proxy_for(target) is None
     plain = target.model_copy(update={"as2_url": "http://as2.other.example/as2"})
     assert proxy_for(plain) is None  # HTTP_PROXY unset: http goes straight
+    # A request elsewhere (an async MDN's URL) is judged by its own host.
+    assert proxy_for(target, "https://mdn.other.example/mdn") == "http://proxy.example:3128"
+
+
+async def test_a_client_is_kept_for_the_proxy_of_the_url_it_posts_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "acme.example")
+    clients = PartnerClients(httpx.AsyncClient(), ca_bundle=None, timeout=5)
+    acme = partner(min_version="1.3").model_copy(update={"as2_url": "https://as2.acme.example/"})
+    async with clients.lease(acme, None) as straight:
+        pass
+    async with clients.lease(acme, None, "https://as2.acme.example/mdn") as same:
+        assert same is straight
+    async with clients.lease(acme, None, "https://mdn.elsewhere.example/mdn") as proxied:
+        assert proxied is not straight
+    await clients.aclose()

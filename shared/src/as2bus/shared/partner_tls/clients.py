@@ -1,0 +1,230 @@
+"""One HTTP client per partner TLS profile, kept while the profile holds.
+
+A partner with TLS settings of its own (trust, pins, client certificate, minimum version,
+proxy) gets its own ``httpx.AsyncClient``, kept by partner id for the partner's revision and,
+when it presents our client certificate, that certificate's version: its connections are
+reused from send to send (keep-alive), and a changed setting or a rotated key gives a new
+client on the next send. The client it replaces is closed once the sends using it are done.
+Partners with the default settings share the default client.
+
+The proxy: the partner's ``proxy_url``, else the standard environment (``HTTPS_PROXY``,
+``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), resolved for the host requests go to here
+because a client with a transport of its own does not read the environment. That host is the
+partner's AS2 URL's, unless a request goes elsewhere (``url``: an async MDN's URL), and a
+client is kept for the proxy it was built with too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from as2bus.as2.headers import USER_AGENT
+from as2bus.contracts import PartnerState
+from as2bus.contracts.config import PartnerTls
+from as2bus.shared.partner_tls.context import partner_context
+from as2bus.shared.partner_tls.identity import ClientIdentity
+from as2bus.shared.partner_tls.pinning import Observer, PinnedBackend
+
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+#: No connection kept once its answer is read (inbound-svc's async MDNs, see its bootstrap).
+NO_KEEPALIVE = httpx.Limits(max_connections=100, max_keepalive_connections=0)
+
+
+def proxy_for(partner: PartnerState, url_to: str | None = None) -> str | None:
+    """The proxy a request to the partner (at ``url_to``, by default its AS2 URL) goes
+    through, or None (straight)."""
+    if partner.tls.proxy_url:
+        return partner.tls.proxy_url
+    url = urlsplit(url_to or partner.as2_url)
+    found = urllib.request.getproxies_environment()
+    if not found or urllib.request.proxy_bypass(url.hostname or "", found):
+        return None
+    return found.get(url.scheme) or found.get("all")
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over an httpcore pool that uses our PinnedBackend."""
+
+    def __init__(
+        self, backend: PinnedBackend, proxy: str | None, limits: httpx.Limits = LIMITS
+    ) -> None:
+        super().__init__(verify=backend.context, trust_env=False)
+        common = {
+            "ssl_context": backend.context,
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": backend,
+        }
+        if proxy is None:
+            pool: httpcore.AsyncConnectionPool = httpcore.AsyncConnectionPool(**common)  # type: ignore[arg-type]
+        else:
+            via = httpx.Proxy(proxy)  # httpx's parsing: credentials in the URL, the scheme
+            pool = httpcore.AsyncHTTPProxy(
+                proxy_url=httpcore.URL(
+                    scheme=via.url.raw_scheme,
+                    host=via.url.raw_host,
+                    port=via.url.port,
+                    target=via.url.raw_path,
+                ),
+                proxy_auth=via.raw_auth,
+                proxy_headers=via.headers.raw,
+                proxy_ssl_context=via.ssl_context,
+                **common,  # type: ignore[arg-type]
+            )
+        # httpx takes no network backend; its transport sends every request to ``_pool``
+        # (httpx 0.28), which we build the same way with ours. The pinning tests fail if a
+        # later httpx stops doing so.
+        self._pool = pool
+
+
+def partner_client(
+    partner: PartnerState,
+    identity: ClientIdentity | None,
+    *,
+    ca_bundle: str | None,
+    timeout: float,
+    proxy: str | None,
+    observe: Observer | None = None,
+    limits: httpx.Limits = LIMITS,
+) -> httpx.AsyncClient:
+    """A new client speaking TLS as ``partner`` demands (TlsSetupError when it cannot),
+    through ``proxy`` (``proxy_for``'s answer)."""
+    context = partner_context(partner.tls, ca_bundle=ca_bundle, identity=identity)
+    backend = PinnedBackend(context, partner.tls.pinned_sha256, observe)
+    return httpx.AsyncClient(
+        transport=PinnedTransport(backend, proxy, limits),
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        trust_env=False,
+    )
+
+
+@dataclass
+class _Kept:
+    key: tuple[int, str | None, str | None]  # (revision, client certificate version, proxy)
+    client: httpx.AsyncClient
+    users: int = 0
+    retired: bool = False
+
+
+class PartnerClients:
+    """The client for each partner (see the module's doc)."""
+
+    def __init__(
+        self,
+        default: httpx.AsyncClient,
+        *,
+        ca_bundle: str | None,
+        timeout: float,
+        limits: httpx.Limits = LIMITS,
+    ) -> None:
+        self.default = default
+        self._ca_bundle = ca_bundle
+        self._timeout = timeout
+        self._limits = limits
+        self._kept: dict[uuid.UUID, _Kept] = {}
+
+    @contextlib.asynccontextmanager
+    async def lease(
+        self, partner: PartnerState, identity: ClientIdentity | None, url: str | None = None
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """The partner's client for one send (to ``url``, by default its AS2 URL); a client
+        replaced meanwhile stays open until its last send is done."""
+        if partner.tls == PartnerTls():
+            await self._retire(self._kept.pop(partner.id, None))
+            yield self.default
+            return
+        kept = await self._current(partner, identity, proxy_for(partner, url))
+        kept.users += 1
+        try:
+            yield kept.client
+        finally:
+            kept.users -= 1
+            if kept.retired and kept.users == 0:
+                await kept.client.aclose()
+
+    def one_off(
+        self, partner: PartnerState, identity: ClientIdentity | None, observe: Observer
+    ) -> httpx.AsyncClient:
+        """A new client of the partner's profile that tells ``observe`` of its handshake (the
+        connection test: never a reused connection, always a handshake to report)."""
+        return partner_client(
+            partner,
+            identity,
+            ca_bundle=self._ca_bundle,
+            timeout=self._timeout,
+            observe=observe,
+            proxy=proxy_for(partner),
+            limits=self._limits,
+        )
+
+    async def refusal(
+        self, partner: PartnerState, identity: ClientIdentity | None, url: str | None = None
+    ) -> ssl.SSLError | None:
+        """Why the partner's server dropped a connection just made, when it said so in a TLS
+        alert: a TLS 1.3 server judges our client certificate (or its absence) after the
+        handshake, and its alert is easily lost under the request we already sent. Asked
+        only after such a failure: a new handshake, then nothing sent, only read. None when
+        it says nothing (or the partner is behind a proxy). ``url``: where the failed request
+        went, by default the partner's AS2 URL."""
+        parts = urlsplit(url or partner.as2_url)
+        if parts.scheme != "https" or proxy_for(partner, url) is not None:
+            return None
+        context = partner_context(partner.tls, ca_bundle=self._ca_bundle, identity=identity)
+        backend = httpcore.AnyIOBackend()
+        host, port = parts.hostname or "", parts.port or 443
+        try:
+            stream = await backend.connect_tcp(host, port, timeout=self._timeout)
+            tls = await stream.start_tls(context, server_hostname=host, timeout=self._timeout)
+            try:
+                await tls.read(1, timeout=min(self._timeout, 2.0))
+            finally:
+                await tls.aclose()
+        except ssl.SSLError as err:
+            return err
+        except (httpcore.NetworkError, httpcore.TimeoutException, OSError):
+            return None
+        return None
+
+    async def _current(
+        self, partner: PartnerState, identity: ClientIdentity | None, proxy: str | None
+    ) -> _Kept:
+        version = identity.version if identity and partner.tls.client_certificate else None
+        key = (partner.revision, version, proxy)
+        kept = self._kept.get(partner.id)
+        if kept is not None and kept.key == key:
+            return kept
+        client = partner_client(
+            partner,
+            identity,
+            ca_bundle=self._ca_bundle,
+            timeout=self._timeout,
+            proxy=proxy,
+            limits=self._limits,
+        )
+        self._kept[partner.id] = fresh = _Kept(key, client)
+        await self._retire(kept)
+        return fresh
+
+    async def _retire(self, kept: _Kept | None) -> None:
+        if kept is None:
+            return
+        kept.retired = True
+        if kept.users == 0:
+            await kept.client.aclose()
+
+    async def aclose(self) -> None:
+        for kept in self._kept.values():
+            await kept.client.aclose()
+        self._kept.clear()
+        await self.default.aclose()
