@@ -351,20 +351,7 @@ class Receiver:
         partner = parties.partner.as2_id if parties else summary.as2_from
         REJECTED.labels(partner or "", error.modifier).inc()
         log.warning("rejected %s from %s: %s", summary.message_id, partner, error)
-        await self._tell(
-            MessageRejected(
-                correlation_id=summary.message_id,
-                data=Rejection(
-                    direction="inbound",
-                    message_id=summary.message_id,
-                    station=summary.as2_to,
-                    partner=summary.as2_from,
-                    modifier=error.modifier,
-                    code=error.modifier,
-                    reason=error.reason,
-                ),
-            )
-        )
+        await self._tell(_rejected(summary, error.modifier, error.reason))
         status = 403 if error.modifier == "unknown-trading-partner" else 400
         refusal = f"{error.modifier}: {error.reason}"
         if summary.mdn is None:
@@ -407,20 +394,7 @@ class Receiver:
         """A 403 for a message its connection's client certificate does not allow (see
         client_certificates.py): no MDN, as nothing of the message was looked at."""
         log.warning("refused %s from %s: %s", summary.message_id, summary.as2_from, refused.reason)
-        await self._tell(
-            MessageRejected(
-                correlation_id=summary.message_id,
-                data=Rejection(
-                    direction="inbound",
-                    message_id=summary.message_id,
-                    station=summary.as2_to,
-                    partner=summary.as2_from,
-                    modifier=CERTIFICATE_MODIFIER,
-                    code=CERTIFICATE_MODIFIER,
-                    reason=refused.reason,
-                ),
-            )
-        )
+        await self._tell(_rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
         return Answer.text(403, refused.reason)
 
     async def _answer(
@@ -566,6 +540,22 @@ def close_documents(message: as2.ReceivedMessage) -> None:
         if spooled is not None and not any(spooled.file is f for f in closed):
             closed.append(spooled.file)
             spooled.file.close()
+
+
+def _rejected(summary: as2.RequestSummary, modifier: str, reason: str) -> MessageRejected:
+    """A message refused before anything was delivered, as the bus hears of it."""
+    return MessageRejected(
+        correlation_id=summary.message_id,
+        data=Rejection(
+            direction="inbound",
+            message_id=summary.message_id,
+            station=summary.as2_to,
+            partner=summary.as2_from,
+            modifier=modifier,
+            code=modifier,
+            reason=reason,
+        ),
+    )
 
 
 def _duplicate(
