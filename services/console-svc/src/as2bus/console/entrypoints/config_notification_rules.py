@@ -19,7 +19,7 @@ from as2bus.console.entrypoints.config_common import (
     refusal,
     view,
 )
-from as2bus.console.entrypoints.config_notifications import list_page, settings_of
+from as2bus.console.entrypoints.config_notifications import settings_of, switch
 from as2bus.console.entrypoints.guard import Admin, CheckedForm, Viewer
 
 router = APIRouter()
@@ -98,16 +98,7 @@ async def _form_page(
 async def switch_rule(
     request: Request, ref: str, who: Admin, _form: CheckedForm, enabled: Annotated[str, Form()]
 ) -> Response:
-    state = await entity(request, RULES, ref)
-    if state is None:
-        return missing(request, who, f"notification rule {ref}")
-    on = enabled == "on"
-    answer = await config(request).change(
-        "PATCH", f"/api/v1/{RULES}/{ref}", actor=who.user.email, json={"enabled": on}
-    )
-    if answer.ok:
-        return done("/notifications", f"Rule {state['name']} is {'on' if on else 'off'}.")
-    return await list_page(request, who, refusal(answer), answer.status)
+    return await switch(request, who, RULES, ref, enabled == "on", "rule")
 
 
 @router.get("/notifications/rules/{ref}/delete", response_class=HTMLResponse)

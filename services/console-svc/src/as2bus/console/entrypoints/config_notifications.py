@@ -142,15 +142,22 @@ def _form_page(
 async def switch_channel(
     request: Request, ref: str, who: Admin, _form: CheckedForm, enabled: Annotated[str, Form()]
 ) -> Response:
-    state = await entity(request, CHANNELS, ref)
+    return await switch(request, who, CHANNELS, ref, enabled == "on", "channel")
+
+
+async def switch(
+    request: Request, who: Any, collection: str, ref: str, on: bool, what: str
+) -> Response:
+    """Turn a channel or a rule on or off; back to the list, saying so or why not."""
+    state = await entity(request, collection, ref)
     if state is None:
-        return missing(request, who, f"notification channel {ref}")
-    on = enabled == "on"
+        return missing(request, who, f"notification {what} {ref}")
     answer = await config(request).change(
-        "PATCH", f"/api/v1/{CHANNELS}/{ref}", actor=who.user.email, json={"enabled": on}
+        "PATCH", f"/api/v1/{collection}/{ref}", actor=who.user.email, json={"enabled": on}
     )
     if answer.ok:
-        return done("/notifications", f"Channel {state['name']} is {'on' if on else 'off'}.")
+        shown = f"{what.capitalize()} {state['name']} is {'on' if on else 'off'}."
+        return done("/notifications", shown)
     return await list_page(request, who, refusal(answer), answer.status)
 
 
