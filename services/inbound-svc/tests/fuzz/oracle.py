@@ -45,8 +45,6 @@ from .grammar import LAX, MAX_PAYLOAD, Request, keys, partnerships
 
 #: A reason longer than this is not one a person reads.
 REASON_LIMIT = 4096
-#: The endpoint's bound on a request's header fields (``AS2BUS_INBOUND_MAX_HEADER_BYTES``).
-HEADER_LIMIT = 16 * 1024
 #: The most a message may cost in memory: the codec holds intermediate layers in memory files
 #: (in-memory bodies), each bounded by the payload limit and about the body's size.
 MEMORY_SLACK = 16 << 20
@@ -326,12 +324,6 @@ def check_mdn(
         check(not must_report, f"a valid MDN was refused: {status} {body[:300]!r}")
         check(not reported, f"{status}, yet the MDN was reported")
         check(not sut.documents.objects, f"{status}, yet kept: {list(sut.documents.objects)}")
-        if status == 403 and len(body) > REASON_LIMIT:
-            # KNOWN, reported, not fixed here (service.py, edited by another helper):
-            # receive_mdn's 403 quotes AS2-From / AS2-To whole; the endpoint's 16 KiB header
-            # limit is the only bound. Counted apart so the run shows it.
-            readable(status, body, limit=HEADER_LIMIT + 200)
-            return Outcome("refused-quoting-whole-header", status, "known: receive_mdn 403")
         reason = readable(status, body)
         return Outcome("refused", status, reason.split(":")[0][:60])
     check(len(reported) == 1, f"200 with {len(reported)} MdnReceived")
