@@ -108,6 +108,35 @@ async def test_what_we_store_reads_back_with_nats_py_and_replaces_cleanly(nats_u
         await bus.close()
 
 
+async def test_a_new_name_is_stored_without_looking_it_up_first(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storing under a new name costs no lookup (JetStream checks that none exists); a name
+    stored before is looked up, its chunks replaced; a deleted one is stored again whole."""
+    bus = await open_bus(nats_url, name="test-documents")
+    try:
+        bucket = await documents_bucket(bus.js)
+        store = DocumentStore(bucket, bus.js)
+        looked_up: list[str] = []
+        get_info = bucket.get_info
+
+        async def counted(name: str, show_deleted: bool | None = False) -> object:
+            looked_up.append(name)
+            return await get_info(name, show_deleted)
+
+        monkeypatch.setattr(bucket, "get_info", counted)
+        await store.put("fresh-name", b"first")
+        assert looked_up == []
+        await store.put("fresh-name", b"second")
+        assert looked_up == ["fresh-name"]
+        assert (await bucket.get("fresh-name")).data == b"second"
+        await bucket.delete("fresh-name")
+        await store.put("fresh-name", b"third")
+        assert (await bucket.get("fresh-name")).data == b"third"
+    finally:
+        await bus.close()
+
+
 async def test_two_ranges_of_one_file_are_stored_at_once(
     nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
