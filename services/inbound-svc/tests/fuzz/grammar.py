@@ -240,7 +240,12 @@ class Message:
         A mutation at layer ``i`` is under every layer after it: ACME's signature there
         covers it. A sign layer's own signature, or its content changed after signing,
         is not covered by that same signature. A change under ACME's signature may also
-        take a layer away (one compression of two, say): ACME then signed what is left."""
+        take a layer away (one compression of two, say): ACME then signed what is left.
+
+        A change to a layer's own entity may take that layer away too, leaving the layers
+        inside it as they were built (the fuzzer stripped the outer of two signatures by
+        removing header lines, leaving ACME's inner one): when what is left is protected,
+        it is what ACME sent, and may be delivered, with the documents unchanged."""
         if not self.shape.keyed_right():
             return "never"
         if self.shape.partner == LAX:
@@ -248,7 +253,17 @@ class Message:
         for mutation in self.mutations:
             if any(_acme_signs(layer) for layer in self.shape.layers[mutation.layer :]):
                 return "any"
-        return "same" if self.shape.protected() else "never"
+        if self.shape.protected() or self._stripped().protected():
+            return "same"
+        return "never"
+
+    def _stripped(self) -> Shape:
+        """The shape without the layers whose own entity a mutation changed."""
+        changed = {m.layer for m in self.mutations if m.where == "entity"}
+        kept = tuple(
+            layer for index, layer in enumerate(self.shape.layers, 1) if index not in changed
+        )
+        return replace(self.shape, layers=kept)
 
 
 def _acme_signs(layer: Layer) -> bool:

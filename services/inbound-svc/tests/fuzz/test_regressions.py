@@ -16,8 +16,9 @@ from fastapi import FastAPI
 
 from as2bus.contracts import MdnReceived, MessageReceived
 
+from ..unit.receiving import PARTNER
 from . import harness
-from .grammar import BOMB_BYTES, LAX, bomb_der
+from .grammar import BOMB_BYTES, LAX, Layer, Message, Mutation, Shape, bomb_der, build
 from .oracle import fresh_sut
 
 
@@ -272,3 +273,40 @@ def test_a_compression_bomb_is_refused_in_bounded_memory(tmp_path: Path, spooled
     assert peak < 32 << 20, f"{peak / 2**20:.0f} MiB"
     assert sut.bus.of_type(MessageReceived) == []
     assert sut.documents.objects == {}
+
+
+# -- 4. An oracle mistake: a double signature stripped of its outer layer ------------------------
+
+#: ``make fuzz`` (2026-12-05, ``FUZZ_SEED=772247062``) counted a delivery as a violation:
+#: ACME's document signed twice, then encrypted (a nesting trick, refused), with two header
+#: lines removed from the outer signature's entity. What was left is the inner multipart/signed
+#: (ACME's valid signature over the document, the outer signature part as epilogue) inside the
+#: encryption: a message ACME did send, signed and encrypted once. The receiver delivers it
+#: with the document unchanged, rightly; the oracle now knows that such a change may take its
+#: layer away.
+STRIPPED = Message(
+    Shape(
+        partner=PARTNER,
+        base64=True,
+        layers=(Layer("sign"), Layer("sign"), Layer("encrypt", key="myco")),
+        mdn="async-signed",
+    ),
+    (Mutation(2, "entity", "header-remove", (0, 0, 0, 0)),) * 2,
+)
+
+
+def test_a_double_signature_stripped_of_its_outer_layer_is_acmes_signed_message() -> None:
+    assert not STRIPPED.shape.protected()
+    assert STRIPPED.expectation() == "same"
+    request = build(STRIPPED)
+    sut = fresh_sut()
+    answer = asyncio.run(sut.receiver.receive(request.mapping(), request.body))
+    assert answer.status_code == 200
+    [received] = sut.bus.of_type(MessageReceived)
+    assert received.data.signed
+    assert received.data.encrypted
+    assert sut.documents.objects[received.data.document.name] == STRIPPED.shape.payloads[0]
+    # Unbroken, the same shape is refused: a layer twice.
+    unbroken = build(Message(STRIPPED.shape, message_id="<order-2@acme>"))
+    refused = asyncio.run(sut.receiver.receive(unbroken.mapping(), unbroken.body))
+    assert len(sut.bus.of_type(MessageReceived)) == 1, refused.body
