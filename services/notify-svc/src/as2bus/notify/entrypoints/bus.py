@@ -9,18 +9,17 @@ event this version does not know is acknowledged and skipped.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter
-from pydantic import ValidationError
 
-from as2bus.contracts import Event, UnknownEventError, parse_event
 from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.notify.service import Notifier
+from as2bus.shared.bus.log_context import about_bus_message
+from as2bus.shared.bus.pull_consumer import RestartingConsumer, decode_event
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +27,7 @@ SUBJECTS = ["as2.evt.message.outbound.>", "as2.evt.cert.certificate.>"]
 HANDLED = Counter("as2bus_notify_events_total", "Events handled by outcome", ["outcome"])
 
 
-def decode(raw: bytes) -> Event | None:
-    try:
-        return parse_event(raw)
-    except UnknownEventError:
-        HANDLED.labels("unknown-type").inc()
-    except ValidationError as err:
-        HANDLED.labels("undecodable").inc()
-        log.warning("an event that does not match its contract was skipped: %s", err)
-    return None
-
-
-class Consumer:
+class Consumer(RestartingConsumer):
     def __init__(
         self,
         js: JetStreamContext,
@@ -50,29 +38,12 @@ class Consumer:
         retry_seconds: float = 2.0,
         batch_size: int = 50,
     ) -> None:
+        super().__init__(retry_seconds)
         self._js = js
         self._notifier = notifier
         self._durable = durable
         self._fetch_timeout = fetch_timeout
-        self._retry_seconds = retry_seconds
         self._batch_size = batch_size
-        self.consuming = False
-        self.last_error: str | None = None
-
-    def not_ready_reason(self) -> str | None:
-        if not self.consuming:
-            return self.last_error or "the consumer has not fetched from the stream yet"
-        return None
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.run()
-            except Exception as err:
-                self.consuming = False
-                self.last_error = f"{type(err).__name__}: {err}"[:300]
-                log.warning("consumer stopped, restarting: %s", self.last_error)
-                await asyncio.sleep(self._retry_seconds)
 
     async def run(self) -> None:
         await self._js.add_consumer(
@@ -95,12 +66,13 @@ class Consumer:
                     batch = []
                 self.consuming, self.last_error = True, None
                 for msg in batch:
-                    await self._handle(msg)
+                    with about_bus_message(msg.subject, msg.headers):  # its lines name it
+                        await self._handle(msg)
         finally:
             await subscription.unsubscribe()
 
     async def _handle(self, msg: Msg) -> None:
-        event = decode(msg.data)
+        event = decode_event(msg.data, HANDLED)
         if event is None:
             await msg.ack()
             return

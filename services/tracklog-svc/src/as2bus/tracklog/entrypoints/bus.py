@@ -20,11 +20,10 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
-from pydantic import ValidationError
 
-from as2bus.contracts import Event, UnknownEventError, parse_event
 from as2bus.contracts.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
 from as2bus.shared.bus.log_context import about_bus_message
+from as2bus.shared.bus.pull_consumer import RestartingConsumer, decode_event
 from as2bus.shared.tracing import consumer_spans, tracing_enabled
 from as2bus.tracklog.service import Projector
 
@@ -37,18 +36,7 @@ LAG = Gauge("as2bus_tracklog_lag_events", "Events on the stream not yet fetched 
 FAILED_BATCHES = Counter("as2bus_tracklog_failed_batches_total", "Batches that will be retried")
 
 
-def decode(raw: bytes) -> Event | None:
-    try:
-        return parse_event(raw)
-    except UnknownEventError:
-        SKIPPED.labels("unknown-type").inc()
-    except ValidationError as err:
-        SKIPPED.labels("undecodable").inc()
-        log.warning("an event that does not match its contract was skipped: %s", err)
-    return None
-
-
-class Consumer:
+class Consumer(RestartingConsumer):
     def __init__(
         self,
         js: JetStreamContext,
@@ -60,22 +48,21 @@ class Consumer:
         retry_seconds: float = 1.0,
         linger_seconds: float = 0.0,
     ) -> None:
+        super().__init__(retry_seconds)
         self._js = js
         self._projector = projector
         self._durable = durable
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
-        self._retry_seconds = retry_seconds
         self._linger_seconds = linger_seconds
-        self.last_error: str | None = None
         self.applied = 0
-        self.consuming = False  # a fetch has come back (with events or none) since the last stop
         self._batch_failing = False
 
     def not_ready_reason(self) -> str | None:
-        """Why the consumer is not consuming right now (None: it is)."""
+        """Why the consumer is not consuming right now (None: it is): also while its batches
+        fail (the database away), though it fetches."""
         if not self.consuming:
-            return self.last_error or "the consumer has not fetched from the stream yet"
+            return super().not_ready_reason()
         return self.last_error if self._batch_failing else None
 
     async def reset(self) -> None:
@@ -90,17 +77,6 @@ class Consumer:
         except NotFoundError:
             return None
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
-
-    async def run_forever(self) -> None:
-        """`run`, restarted after anything that stops it (NATS gone for a while, say)."""
-        while True:
-            try:
-                await self.run()
-            except Exception as err:
-                self.consuming = False
-                self.last_error = f"{type(err).__name__}: {err}"[:300]
-                log.warning("consumer stopped, restarting: %s", self.last_error)
-                await asyncio.sleep(self._retry_seconds)
 
     async def run(self, *, until_caught_up: bool = False) -> int:
         """Apply events until cancelled, or until none are waiting; returns how many."""
@@ -150,7 +126,7 @@ class Consumer:
         events = []
         for msg in msgs:
             with about_bus_message(msg.subject, msg.headers):
-                event = decode(msg.data)
+                event = decode_event(msg.data, SKIPPED)
             if event is not None:
                 events.append(event)
         traced = (
