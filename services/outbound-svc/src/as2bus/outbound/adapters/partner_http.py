@@ -16,7 +16,8 @@ JSON or form per ``media_type``, as query parameters for GET) and one retry. Con
 to one partner refresh once. A refresh answer that rotates the refresh token (a
 ``refresh_token`` beside the new token, as OAuth 2 servers do) is kept for the next refresh.
 Errors never hold a credential, and the partner URL appears in them without user info or
-query.
+query. Putting the credentials in the request, telling an authentication failure, and the
+refresh are adapters/partner_auth.py.
 
 What a partner may do wrong, and the result (docs/reliability.md, "Misbehaving partners"):
 no connection, no answer in time, or a connection broken off before the whole answer is
@@ -29,24 +30,26 @@ retried or not, by adapters/transport_errors.py.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
 import ssl
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any, Protocol
-from urllib.parse import urljoin
+from typing import Protocol
 
 import httpx
 
-from as2bus.contracts import BasicAuthPublic, NoAuth, PartnerState, TokenAuthPublic
+from as2bus.contracts import NoAuth, PartnerState, TokenAuthPublic
 from as2bus.outbound.adapters.credentials import (
     Credentials,
     CredentialSource,
     CredentialsUnavailableError,
+)
+from as2bus.outbound.adapters.partner_auth import (
+    TokenRefresh,
+    auth_failed,
+    authenticated_request,
+    where,
 )
 from as2bus.outbound.adapters.partner_clients import proxy_for
 from as2bus.outbound.adapters.redirects import next_hop, same_origin
@@ -57,54 +60,6 @@ from as2bus.outbound.posting import Body, ClientIdentity, PostResult
 from as2bus.shared.partner_tls.errors import safe_url
 
 log = logging.getLogger(__name__)
-
-_MISSING = object()
-_PART_HEADERS = {"content-type", "content-transfer-encoding"}
-
-
-def json_path(document: Any, path: str) -> Any:
-    """The value at a dotted path (list items by index), or ``_MISSING``."""
-    for key in path.split("."):
-        if isinstance(document, dict) and key in document:
-            document = document[key]
-        elif isinstance(document, list) and key.isdigit() and int(key) < len(document):
-            document = document[int(key)]
-        else:
-            return _MISSING
-    return document
-
-
-def auth_failed(partner: PartnerState, response: httpx.Response) -> bool:
-    if response.status_code in (401, 403):
-        return True
-    detection = partner.auth_failure
-    if detection is None:
-        return False
-    if detection.status_code is not None and response.status_code == detection.status_code:
-        return True
-    if not detection.path:
-        return False
-    if response.is_success and "json" not in response.headers.get("content-type", ""):
-        return False  # a 2xx MDN or plain "OK" is never read as an error document
-    try:
-        found = json_path(response.json(), detection.path)
-    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
-        return False
-    if found is _MISSING:
-        return False
-    text = found if isinstance(found, str) else json.dumps(found)
-    return not detection.values or text in detection.values
-
-
-def where(partner: PartnerState) -> str:
-    auth = partner.http_auth
-    if isinstance(auth, TokenAuthPublic):
-        return {
-            "header": f"token in header {auth.header_name!r}",
-            "query": f"token in query parameter {auth.param_name!r}",
-            "body": f"token in form field {auth.body_field!r}",
-        }[auth.placement]
-    return f"{auth.type} authentication"
 
 
 class ClientSource(Protocol):
@@ -143,7 +98,7 @@ class PartnerHttp:
     ) -> None:
         self._clients = OneClient(clients) if isinstance(clients, httpx.AsyncClient) else clients
         self._credentials = credentials
-        self._refreshing: dict[uuid.UUID, asyncio.Lock] = {}
+        self._refresh = TokenRefresh(credentials)
 
     async def post(
         self,
@@ -187,7 +142,7 @@ class PartnerHttp:
             auth = partner.http_auth
             if not (result.auth_failed and isinstance(auth, TokenAuthPublic) and auth.refresh):
                 return result
-            fresh, refresh_error = await self._refreshed(client, partner, creds)
+            fresh, refresh_error = await self._refresh.refreshed(client, partner, creds)
         except CredentialsUnavailableError as err:
             return PostResult(None, str(err), retryable=True)
         if fresh is None:
@@ -238,22 +193,7 @@ class PartnerHttp:
         headers: dict[str, str],
         body: Body,
     ) -> PostResult:
-        request: dict[str, Any] = {"headers": dict(headers), "content": body}
-        auth = partner.http_auth
-        if isinstance(auth, BasicAuthPublic):
-            request["auth"] = httpx.BasicAuth(auth.username, creds.password or "")
-        elif isinstance(auth, TokenAuthPublic):
-            token = creds.token or ""
-            if auth.placement == "header":
-                value = f"{auth.scheme} {token}" if auth.scheme else token
-                request["headers"][auth.header_name] = value
-            elif auth.placement == "query":
-                request["params"] = {auth.param_name: token}
-            else:
-                if not isinstance(body, bytes):
-                    raise TypeError("a token in the body needs the message in memory")
-                del request["content"]
-                request.update(_form(headers, body, auth.body_field, token))
+        request = authenticated_request(partner, creds, headers, body)
         target = safe_url(url)
         auth_flow = request.pop("auth", httpx.USE_CLIENT_DEFAULT)
         try:
@@ -297,58 +237,6 @@ class PartnerHttp:
             return PostResult(response, None, retryable=False)
         return PostResult(response, f"HTTP {status} from {target}", retryable_status(status))
 
-    async def _refreshed(
-        self, client: httpx.AsyncClient, partner: PartnerState, used: Credentials
-    ) -> tuple[Credentials | None, str | None]:
-        """Credentials with a new token, refreshed once even when many sends were refused."""
-        async with self._refreshing.setdefault(partner.id, asyncio.Lock()):
-            current = await self._credentials.get(partner.id)
-            if current.token and current.token != used.token:
-                return (
-                    current,
-                    None,
-                )  # another send refreshed it (or the partner changed)
-            refreshed, error = await self._refresh(client, partner, current)
-            if refreshed is None:
-                return None, error
-            token, refresh_token = refreshed
-            self._credentials.remember_token(partner.id, token, refresh_token)
-            return replace(current, token=token, refresh_token=refresh_token), None
-
-    async def _refresh(
-        self, client: httpx.AsyncClient, partner: PartnerState, creds: Credentials
-    ) -> tuple[tuple[str, str | None] | None, str | None]:
-        """((new token, refresh token to use next), None), or (None, why not)."""
-        auth = partner.http_auth
-        if not isinstance(auth, TokenAuthPublic) or auth.refresh is None:
-            return None, "no token refresh configured"
-        refresh = auth.refresh
-        url = urljoin(partner.as2_url, refresh.uri)
-        payload = {"refresh_token": creds.refresh_token or ""}
-        kwargs: dict[str, Any] = {"headers": dict(creds.refresh_headers)}
-        if refresh.method == "GET":
-            kwargs["params"] = payload
-        elif "json" in refresh.media_type.lower():
-            kwargs["json"] = payload
-        else:
-            kwargs["data"] = payload
-        try:
-            response = await client.request(refresh.method, url, **kwargs)
-        except (httpx.HTTPError, ssl.SSLError) as err:
-            return None, f"{type(err).__name__} calling {safe_url(url)}"
-        if not response.is_success:
-            return None, f"{safe_url(url)} answered HTTP {response.status_code}"
-        try:
-            answer = response.json()
-        except ValueError:
-            return None, f"{safe_url(url)} did not answer JSON"
-        token = json_path(answer, refresh.token_path)
-        if not isinstance(token, str) or not token:
-            return None, f"no token at {refresh.token_path!r} in the refresh answer"
-        rotated = json_path(answer, "refresh_token")
-        keep = rotated if isinstance(rotated, str) and rotated else creds.refresh_token
-        return (token, keep), None
-
 
 #: A connection the server dropped before any answer (under our request, maybe after an alert).
 _DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
@@ -363,16 +251,3 @@ def _without_auth(partner: PartnerState) -> PartnerState:
 def _proxy_shown(partner: PartnerState) -> str | None:
     proxy = proxy_for(partner)
     return safe_url(proxy).rstrip("/") if proxy else None
-
-
-def _form(headers: dict[str, str], body: bytes, field: str, token: str) -> dict[str, Any]:
-    """The request parts for a token "in the body": a multipart form around the AS2 body."""
-    outer = {k: v for k, v in headers.items() if not k.lower().startswith("content-")}
-    part = {k: v for k, v in headers.items() if k.lower() in _PART_HEADERS}
-    if not any(k.lower() == "content-type" for k in part):
-        part["Content-Type"] = "application/octet-stream"
-    return {
-        "headers": outer,
-        "data": {field: token},
-        "files": {"message": ("message", body, None, part)},
-    }
