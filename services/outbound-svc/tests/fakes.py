@@ -184,7 +184,11 @@ class FakeDocuments:
     async def keep_http_message(
         self, name: str, headers: list[tuple[str, str]], body: bytes | BinaryIO, *, what: str
     ) -> DocumentRef | None:
-        content = body if isinstance(body, bytes) else body.read()
+        if isinstance(body, bytes):
+            content = body
+        else:  # from its start, as the real store streams it
+            body.seek(0)
+            content = body.read()
         try:  # like the real store: a record that cannot be kept costs the record only
             return await self.put(name, raw_http_message(headers, content))
         except ConnectionError:
@@ -217,7 +221,11 @@ class FakePartners:
         self.identities.append(identity)
         content = b"".join([chunk async for chunk in body]) if isinstance(body, Upload) else body
         self.posted.append((dict(headers), content))
-        answer = self.answer(dict(headers), content)
+        return self.outcome(self.answer(dict(headers), content))
+
+    @staticmethod
+    def outcome(answer: httpx.Response | PostResult) -> PostResult:
+        """What the HTTP adapter makes of the partner's answer."""
         if isinstance(answer, PostResult):
             return answer
         if answer.is_success:

@@ -4,16 +4,20 @@ MIC, known only once the body went out, is recorded and checked against the MDN.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from as2bus.as2 import mime
 from as2bus.as2.algorithms import Compression
-from as2bus.contracts import MessageDelivered, MessageRetrying, MessageSent
+from as2bus.contracts import MessageDelivered, MessageRetrying, MessageSent, PartnerState
 from as2bus.outbound.domain import Message
+from as2bus.outbound.posting import Body, ClientIdentity, PostResult, Upload
 from as2bus.shared.bus.documents import sent_object_name
+from as2bus.testing.waiting import until
 
+from ..fakes import Answer, FakePartners
 from .test_sending import accepted, claimed, request
-from .world import Outbound, acme_reads, outbound
+from .world import Outbound, acme_answers, acme_reads, outbound
 
 #: Over the 64 KiB kept in the message's row: kept in the object store, and streamed.
 LARGE = b"ISA*00*large~\r\n" * 13_000 + bytes(range(256)) * 40
@@ -91,3 +95,68 @@ async def test_a_document_holding_its_boundary_fails_the_attempt_and_the_next_ha
     ((headers, body),) = world.partner.posted
     assert boundary not in headers["Content-Type"]
     assert acme_reads(headers, body).payload == document[:250_000]
+
+
+class AnswersOnceKept(FakePartners):
+    """ACME, answering a streamed message only once its copy as sent is in the object store
+    (or, with ``passes=2``, after reading the body twice, as after a followed redirect)."""
+
+    def __init__(self, world: Outbound, answer: Answer, *, passes: int = 1) -> None:
+        super().__init__(answer)
+        self.world, self.passes = world, passes
+        self.kept_before_answer: bytes | None = None
+
+    async def post(
+        self,
+        partner: PartnerState,
+        headers: dict[str, str],
+        body: Body,
+        *,
+        identity: ClientIdentity | None = None,
+    ) -> PostResult:
+        assert isinstance(body, Upload)
+        for _ in range(self.passes):
+            content = b"".join([chunk async for chunk in body])
+        name = sent_object_name(headers["Message-ID"])
+        objects = self.world.documents.objects
+        self.kept_before_answer = await until(lambda: objects.get(name), what="the copy as sent")
+        self.posted.append((dict(headers), content))
+        return self.outcome(self.answer(dict(headers), content))
+
+
+def _kept_body(world: Outbound, message: Message) -> bytes:
+    return world.documents.objects[sent_object_name(message.message_id)].split(b"\r\n\r\n", 1)[1]
+
+
+async def test_the_copy_as_sent_is_kept_while_the_partner_answers_not_after() -> None:
+    world = outbound(stream_bytes=STREAM_BYTES)
+    world.sender._http = partner = AnswersOnceKept(world, acme_answers)
+    message = await large_message(world)
+    assert await world.sender.send(message) == "delivered"
+    ((_, body),) = partner.posted
+    assert partner.kept_before_answer is not None
+    assert partner.kept_before_answer.endswith(body)
+    assert _kept_body(world, message) == body
+    (sent,) = world.store.of_type(MessageSent)
+    assert sent.data.raw is not None
+    assert sent.data.raw.name == sent_object_name(message.message_id)
+
+
+async def test_an_early_copy_of_an_attempt_not_taken_is_deleted() -> None:
+    world = outbound(stream_bytes=STREAM_BYTES)
+    world.sender._http = partner = AnswersOnceKept(world, lambda *_: httpx.Response(503))
+    message = await large_message(world)
+    assert await world.sender.send(message) == "retrying"
+    assert partner.kept_before_answer is not None  # it had been kept, then
+    assert sent_object_name(message.message_id) not in world.documents.objects
+
+
+async def test_a_body_sent_again_after_its_copy_was_kept_is_kept_as_last_sent() -> None:
+    """A second pass (a followed redirect, a token refresh) encrypts anew: the copy kept is
+    the last pass's, not the first's that was kept early."""
+    world = outbound(stream_bytes=STREAM_BYTES)
+    world.sender._http = partner = AnswersOnceKept(world, acme_answers, passes=2)
+    message = await large_message(world)
+    assert await world.sender.send(message) == "delivered"
+    ((_, last),) = partner.posted
+    assert _kept_body(world, message) == last

@@ -3,6 +3,7 @@ sent) and the result. Shared by the sending use case, its port and the HTTP adap
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -42,8 +43,13 @@ class Upload:
         #: With ``keep_copy``, the latest pass's bytes (the message as sent), in a temporary
         #: file that ``close`` removes.
         self.copy: BinaryIO | None = tempfile.TemporaryFile() if keep_copy else None  # noqa: SIM115
+        #: Passes over the body so far (a retry after a token refresh, a followed redirect).
+        self.passes = 0
+        self._whole = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.passes += 1
+        self._whole.clear()
         encoder = self._plan.encoder()
         if self.copy is not None:
             self.copy.seek(0)
@@ -53,6 +59,18 @@ class Upload:
             for piece in encoder.pieces(chunk):
                 yield self._copied(piece)
         yield self._copied(encoder.finish())
+        # Asked for more: the HTTP client has written the last piece.
+        self._whole.set()
+
+    @property
+    def whole_sent(self) -> bool:
+        """Whether the latest pass has been sent to its end."""
+        return self._whole.is_set()
+
+    async def sent_whole(self) -> int:
+        """Wait until a pass over the body has been sent to its end; which pass it was."""
+        await self._whole.wait()
+        return self.passes
 
     def _copied(self, piece: bytes) -> bytes:
         if self.copy is not None:

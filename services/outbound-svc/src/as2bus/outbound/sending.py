@@ -8,6 +8,7 @@ the message over.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -155,12 +156,14 @@ class Sender:
                 "raise the limit with the memory limit, or ask the partner for a token header",
             )
         built, body = await self._build(message, sides, documents)
+        early = self._keep_once_sent(message, built, body)
+        raw: DocumentRef | None = None
         try:
             result = await self._http.post(
                 sides.partner, built.headers, body, identity=sides.tls_identity
             )
             taken = result.error is None and result.response is not None
-            raw = await self._keep_as_sent(message, built, body) if taken else None
+            raw = await self._kept(early, message, built, body) if taken else None
         except BoundaryInContentError as err:
             # Read once, a document is searched for its MIME boundary while it is sent (a
             # chance below 2^-80 per terabyte): the partner got less than the Content-Length,
@@ -170,6 +173,8 @@ class Sender:
                 return await self._retry(message, reason)
             return await self._fail(message, "attempts-exhausted", reason)
         finally:
+            if early is not None and raw is None:
+                await self._drop_early(early)
             if isinstance(body, Upload):
                 body.close()
         if result.error is not None or result.response is None:
@@ -217,6 +222,48 @@ class Sender:
             message.await_mdn(mic=built.mic, signature=signature, deadline=deadline, now=now)
             return await self._finish(message, [sent_event])
         return await self._settle_sync(message, sides, built, result.response, sent_event)
+
+    def _keep_once_sent(
+        self, message: Message, built: as2.OutgoingMessage | StreamPlan, body: bytes | Upload
+    ) -> asyncio.Task[tuple[int, DocumentRef | None]] | None:
+        """A streamed body's copy goes to the object store as soon as the body has gone out
+        whole, while the partner is still reading and answering it: kept after the answer,
+        a 100 MB message waited about 0.4 s more for its outcome."""
+        if not (self._policy.keep_sent_messages and isinstance(body, Upload) and body.copy):
+            return None
+
+        async def keep() -> tuple[int, DocumentRef | None]:
+            sent = await body.sent_whole()
+            return sent, await self._keep_as_sent(message, built, body)
+
+        return asyncio.ensure_future(keep())
+
+    async def _kept(
+        self,
+        early: asyncio.Task[tuple[int, DocumentRef | None]] | None,
+        message: Message,
+        built: as2.OutgoingMessage | StreamPlan,
+        body: bytes | Upload,
+    ) -> DocumentRef | None:
+        """The copy as sent of an attempt the partner took: the one kept early, unless the
+        body went out again after it (a token refresh, a followed redirect)."""
+        if early is None or not isinstance(body, Upload):
+            return await self._keep_as_sent(message, built, body)
+        if not body.whole_sent:  # answered before the body's end (a partner should not)
+            await self._drop_early(early)
+            return await self._keep_as_sent(message, built, body)
+        sent, raw = await early
+        return raw if sent == body.passes else await self._keep_as_sent(message, built, body)
+
+    async def _drop_early(self, early: asyncio.Task[tuple[int, DocumentRef | None]]) -> None:
+        """The early copy of an attempt that came to nothing: stopped, or deleted if kept."""
+        early.cancel()
+        await asyncio.wait([early])
+        if early.cancelled() or early.exception() is not None:
+            return
+        _, kept = early.result()
+        if kept is not None:
+            await self._documents.delete(kept.name)
 
     async def _keep_as_sent(
         self,
