@@ -1,0 +1,67 @@
+"""The endpoint's body reading: a large body goes to a file whole, written a MiB at a time
+(not one thread hop per piece the server hands over), a small one stays in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from starlette.requests import Request
+
+from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, read_body
+
+PIECE = 64 * 1024
+
+
+def request_of(body: bytes) -> Request:
+    pieces = [body[i : i + PIECE] for i in range(0, len(body), PIECE)] or [b""]
+    messages = [
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
+        for i, piece in enumerate(pieces)
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/as2",
+        "headers": [(b"content-type", b"application/pkcs7-mime"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    return Request(scope, receive)
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The thread hops taken (the name of each function sent to a thread)."""
+    taken: list[str] = []
+    to_thread = asyncio.to_thread
+
+    def counted(func: Callable[..., Any], /, *args: Any) -> Awaitable[Any]:
+        taken.append(getattr(func, "__name__", repr(func)))
+        return to_thread(func, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    return taken
+
+
+async def test_a_large_body_is_spooled_whole_a_mib_at_a_time(hops: list[str]) -> None:
+    body = os.urandom(3 * (1 << 20) + 7)
+    read = await read_body(request_of(body), Spooling(16 * 1024), BodyLimits(1 << 20, 5.0))
+    assert not isinstance(read, bytes)
+    with read:
+        assert read.read() == body
+    assert 3 <= len(hops) <= 5  # 49 pieces of 64 KiB: one hop each before
+    assert set(hops) == {"writelines"}
+
+
+async def test_a_small_body_stays_in_memory(hops: list[str]) -> None:
+    body = os.urandom(10_000)
+    read = await read_body(request_of(body), Spooling(16 * 1024), BodyLimits(1 << 20, 5.0))
+    assert read == body
+    assert hops == []
