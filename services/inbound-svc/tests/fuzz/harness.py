@@ -113,7 +113,7 @@ def _mdn_expectations(mdn: Mdn) -> tuple[tuple[str, str, str | None] | None, boo
 
 
 async def mdn_case(mdn: Mdn, request: Request | None = None, header_ops: HeaderOps = ()) -> Outcome:
-    """Level (a) for an MDN: ``Receiver.receive_mdn``, its request's header fields changed
+    """Level (a) for an MDN: ``MdnReceiver.receive``, its request's header fields changed
     by ``header_ops``."""
     facts, stranger, must = _mdn_expectations(mdn)
     request = request or with_header_ops(build_mdn(mdn), header_ops)
@@ -146,7 +146,7 @@ def install(app: FastAPI) -> Sut:
     # raises KeyError there (not the AttributeError it suppresses).
     with contextlib.suppress(KeyError):
         wiring.uninstall(app)
-    wiring.install(app, Components(receiver=sut.receiver))
+    wiring.install(app, Components(receiver=sut.receiver, mdn_receiver=sut.mdn_receiver))
     return sut
 
 

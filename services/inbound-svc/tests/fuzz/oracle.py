@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, Literal
 
 from as2bus import as2
 from as2bus.contracts import MdnReceived, MessageReceived
+from as2bus.inbound.mdn_receipt import MdnReceiver
 from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
 
@@ -59,6 +60,7 @@ class Sut:
     """The receive use case on fresh fakes (one per case: what reached them is the case's)."""
 
     receiver: Receiver
+    mdn_receiver: MdnReceiver
     ledger: FakeLedger
     documents: FakeDocumentStore
     mdns: FakeMdnQueue
@@ -72,7 +74,8 @@ def fresh_sut(*, max_payload_bytes: int = MAX_PAYLOAD) -> Sut:
     receiver = Receiver(
         parties, ledger, documents, mdns, bus, replays=replays, max_payload_bytes=max_payload_bytes
     )  # fmt: skip
-    return Sut(receiver, ledger, documents, mdns, bus)
+    mdn_receiver = MdnReceiver(parties, documents, bus)
+    return Sut(receiver, mdn_receiver, ledger, documents, mdns, bus)
 
 
 @dataclass
@@ -349,9 +352,9 @@ async def receive_mdn(
     wrong_signer: bool,
     must_report: bool = False,
 ) -> Outcome:
-    """Level (a): ``Receiver.receive_mdn``, as the endpoint calls it for an MDN."""
+    """Level (a): ``MdnReceiver.receive``, as the endpoint calls it for an MDN."""
     sut = fresh_sut()
-    answer = await sut.receiver.receive_mdn(request.mapping(), request.body)
+    answer = await sut.mdn_receiver.receive(request.mapping(), request.body)
     return check_mdn(
         sut, answer.status_code, answer.body, facts, wrong_signer=wrong_signer,
         must_report=must_report,

@@ -167,7 +167,7 @@ MDN_HEADERS = {
 
 def test_an_unreadable_mdn_is_refused_with_a_short_reason() -> None:
     sut = fresh_sut()
-    answer = asyncio.run(sut.receiver.receive_mdn(MDN_HEADERS, LONG_ENCODING_MDN))
+    answer = asyncio.run(sut.mdn_receiver.receive(MDN_HEADERS, LONG_ENCODING_MDN))
     assert answer.status_code == 400
     reason = answer.body.decode()
     assert reason.startswith("not a readable MDN: unknown Content-Transfer-Encoding 'xxx")
@@ -226,7 +226,7 @@ FOLDED_MDN = (
 def test_an_mdn_refused_for_a_folded_type_says_so_on_one_line() -> None:
     sut = fresh_sut()
     headers = {k: v for k, v in MDN_HEADERS.items() if k != "content-type"}
-    answer = asyncio.run(sut.receiver.receive_mdn(headers, FOLDED_MDN))
+    answer = asyncio.run(sut.mdn_receiver.receive(headers, FOLDED_MDN))
     assert answer.status_code == 400
     assert answer.body == b"not an MDN: m\\r\\n ultipart/report\n"
 
@@ -234,7 +234,7 @@ def test_an_mdn_refused_for_a_folded_type_says_so_on_one_line() -> None:
 def test_an_mdn_from_an_unknown_partner_is_refused_with_a_short_reason() -> None:
     sut = fresh_sut()
     headers = {**MDN_HEADERS, "as2-from": "E" * 9000}
-    answer = asyncio.run(sut.receiver.receive_mdn(headers, LONG_ENCODING_MDN))
+    answer = asyncio.run(sut.mdn_receiver.receive(headers, LONG_ENCODING_MDN))
     assert answer.status_code == 403
     assert len(answer.body) < 1100  # 9,030 bytes
 

@@ -34,6 +34,7 @@ from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.domain import attachment_name, document_name
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
+from as2bus.inbound.mdn_receipt import MdnReceiver
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
@@ -135,8 +136,9 @@ async def inbound(
     async def publish(event: Event) -> int:
         return int((await publish_event(bus.broker, event)).seq)
 
+    parties = Resolver(keys)
     receiver = Receiver(
-        Resolver(keys),  # type: ignore[arg-type]
+        parties,  # type: ignore[arg-type]
         Ledger(ledger_sessions),
         documents,
         mdns=None,  # type: ignore[arg-type]
@@ -147,7 +149,8 @@ async def inbound(
     spool = 0 if request.param == "spooled" else 1 << 20  # 0: every body goes to a file
     app = FastAPI()
     app.include_router(as2_router("/as2", 64 * 1024, Spooling(spool), BodyLimits(65536, 30)))
-    wiring.install(app, Components(receiver=receiver))
+    mdn_receiver = MdnReceiver(parties, documents, publish)  # type: ignore[arg-type]
+    wiring.install(app, Components(receiver=receiver, mdn_receiver=mdn_receiver))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

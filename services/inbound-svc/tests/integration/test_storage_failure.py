@@ -13,9 +13,10 @@ from as2bus.contracts import DocumentRef, Event
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
 from as2bus.inbound.adapters.tables import received_messages
+from as2bus.inbound.domain import RETRY_AFTER_SECONDS
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.replay_protection import ReplayProtection
-from as2bus.inbound.service import RETRY_AFTER_SECONDS, Receiver
+from as2bus.inbound.service import Receiver
 from as2bus.testing.config_states import partner_state, station_state
 
 from ..unit.receiving import WINDOW

@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from as2bus import as2
 from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
 from as2bus.inbound.domain import ReplayWindow
+from as2bus.inbound.mdn_receipt import MdnReceiver
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
@@ -129,6 +130,7 @@ class Inbound:
     """The use case and the fakes around it, for a test to drive and inspect."""
 
     receiver: Receiver
+    mdn_receiver: MdnReceiver
     parties: FakePartyDirectory
     ledger: FakeLedger
     documents: FakeDocumentStore
@@ -156,7 +158,8 @@ def inbound(
         max_payload_bytes=1 << 20,
         keep_received_messages=keep_received_messages,
     )
-    return Inbound(receiver, parties, ledger, documents, mdns, bus, signatures)
+    mdn_receiver = MdnReceiver(parties, documents, bus)
+    return Inbound(receiver, mdn_receiver, parties, ledger, documents, mdns, bus, signatures)
 
 
 def read_our_mdn(headers: dict[str, str], body: bytes) -> as2.ReceivedMdn:

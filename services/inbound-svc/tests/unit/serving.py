@@ -30,7 +30,8 @@ from .receiving import Inbound
 def endpoint(sut: Inbound) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with wiring.installed(app, Components(receiver=sut.receiver)):
+        components = Components(receiver=sut.receiver, mdn_receiver=sut.mdn_receiver)
+        with wiring.installed(app, components):
             yield
 
     app = FastAPI(lifespan=lifespan)

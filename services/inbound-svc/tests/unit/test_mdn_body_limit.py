@@ -22,13 +22,17 @@ ENOUGH = 4 << 20  # where the client stops, so that a service reading it all sti
 
 
 class Receiver:
-    """Stands in for the use case: what reaches it was read whole."""
+    """Stands in for the message use case."""
 
-    async def receive_mdn(self, _headers: object, body: bytes) -> Answer:
-        return Answer.text(200, f"read {len(body)} bytes")
-
-    async def receive(self, _headers: object, _body: object) -> Answer:
+    async def receive(self, _headers: object, _body: object, _certificate: object) -> Answer:
         return Answer.text(200, "read as a message")
+
+
+class MdnReceiver:
+    """Stands in for the MDN use case: what reaches it was read whole."""
+
+    async def receive(self, _headers: object, body: bytes, _certificate: object) -> Answer:
+        return Answer.text(200, f"read {len(body)} bytes")
 
 
 @pytest.fixture
@@ -40,7 +44,8 @@ def app(tmp_path: Path) -> FastAPI:
         AS2BUS_INBOUND_SPOOL_BYTES=1024,
     )
     app = create_app(settings)  # no lifespan: the use case is a stand-in
-    wiring.install(app, Components(receiver=Receiver()))  # type: ignore[arg-type]  # a stand-in
+    stand_ins = Components(receiver=Receiver(), mdn_receiver=MdnReceiver())  # type: ignore[arg-type]
+    wiring.install(app, stand_ins)
     return app
 
 

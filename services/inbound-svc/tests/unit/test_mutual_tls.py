@@ -126,12 +126,12 @@ async def test_an_async_mdn_is_held_to_its_senders_certificate_too() -> None:
     mdn = acme_answers(our_message_to_acme())
     before = rejected("client-certificate-missing")
 
-    refused = await sut.receiver.receive_mdn(mdn.headers, mdn.body, None)
+    refused = await sut.mdn_receiver.receive(mdn.headers, mdn.body, None)
 
     assert refused.status_code == 403
     assert refused.body.startswith(b"partner 'ACME' must present its TLS client certificate")
     assert rejected("client-certificate-missing") == before + 1
     assert sut.bus.events == []
     der = x509.load_pem_x509_certificate(ACME_CLIENT[1]).public_bytes(Encoding.DER)
-    accepted = await sut.receiver.receive_mdn(mdn.headers, mdn.body, der)
+    accepted = await sut.mdn_receiver.receive(mdn.headers, mdn.body, der)
     assert accepted.status_code == 200, accepted.body

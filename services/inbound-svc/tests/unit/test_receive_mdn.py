@@ -1,4 +1,4 @@
-"""A partner's async MDN for a message we sent (``Receiver.receive_mdn``): checked against the
+"""A partner's async MDN for a message we sent (``MdnReceiver.receive``): checked against the
 partner's certificates, kept as it came (the record that it signed for our document), and
 reported on the bus as MdnReceived, which outbound-svc waits for to settle the message."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from as2bus import as2
 from as2bus.contracts import MdnReceived
-from as2bus.inbound.service import RETRY_AFTER_SECONDS
+from as2bus.inbound.domain import RETRY_AFTER_SECONDS
 from as2bus.shared.bus.documents import mdn_object_name, raw_http_message
 from as2bus.shared.crypto import certificate_fingerprint
 
@@ -53,7 +53,7 @@ async def test_a_partners_signed_mdn_is_kept_as_it_came_and_reported() -> None:
     sent = our_message_to_acme()
     mdn = acme_answers(sent)
 
-    answer = await sut.receiver.receive_mdn(mdn.headers, mdn.body)
+    answer = await sut.mdn_receiver.receive(mdn.headers, mdn.body)
 
     assert (answer.status_code, answer.body) == (200, b"")
     as_it_came = raw_http_message(list(mdn.headers.items()), mdn.body)
@@ -85,7 +85,7 @@ async def test_an_mdn_signed_with_another_key_is_reported_as_not_verified() -> N
     sut = inbound()
     mdn = acme_answers(our_message_to_acme(), signer=key_pair("stranger"))
 
-    answer = await sut.receiver.receive_mdn(mdn.headers, mdn.body)
+    answer = await sut.mdn_receiver.receive(mdn.headers, mdn.body)
 
     assert answer.status_code == 200
     (reported,) = sut.bus.of_type(MdnReceived)
@@ -106,7 +106,7 @@ async def test_an_mdn_signed_with_an_expired_certificate_counts_only_where_accep
     sut = inbound(dataclasses.replace(usual, partner=partner, remote=remote))
     mdn = acme_answers(our_message_to_acme(), signer=expired)
 
-    assert (await sut.receiver.receive_mdn(mdn.headers, mdn.body)).status_code == 200
+    assert (await sut.mdn_receiver.receive(mdn.headers, mdn.body)).status_code == 200
 
     (reported,) = sut.bus.of_type(MdnReceived)
     assert reported.data.signature_valid is accepted
@@ -119,7 +119,7 @@ async def test_an_mdn_from_a_stranger_is_a_403_and_neither_kept_nor_reported() -
     mdn = acme_answers(our_message_to_acme())
     headers = {**mdn.headers, "AS2-From": "EVIL"}
 
-    answer = await sut.receiver.receive_mdn(headers, mdn.body)
+    answer = await sut.mdn_receiver.receive(headers, mdn.body)
 
     assert (answer.status_code, answer.body) == (403, b"unknown-trading-partner: 'EVIL'\n")
     assert (sut.bus.events, sut.documents.objects) == ([], {})
@@ -130,7 +130,7 @@ async def test_an_unreadable_mdn_is_a_400_saying_why() -> None:
     mdn = acme_answers(our_message_to_acme())
     headers = {**mdn.headers, "Content-Type": "multipart/report; boundary=nothing-like-it"}
 
-    answer = await sut.receiver.receive_mdn(headers, b"--elsewhere\r\n\r\nhello\r\n")
+    answer = await sut.mdn_receiver.receive(headers, b"--elsewhere\r\n\r\nhello\r\n")
 
     assert answer.status_code == 400
     why = "the multipart body has no boundary 'nothing-like-it'"
@@ -143,7 +143,7 @@ async def test_an_mdn_that_cannot_be_kept_is_still_reported() -> None:
     sut.documents.down = True
     mdn = acme_answers(our_message_to_acme())
 
-    assert (await sut.receiver.receive_mdn(mdn.headers, mdn.body)).status_code == 200
+    assert (await sut.mdn_receiver.receive(mdn.headers, mdn.body)).status_code == 200
 
     (reported,) = sut.bus.of_type(MdnReceived)
     assert (reported.data.disposition, reported.data.raw) == ("processed", None)
@@ -161,7 +161,7 @@ async def test_an_mdn_addressed_to_none_of_our_stations_is_a_403_and_neither_kep
     if as2_to is not None:
         headers["AS2-To"] = as2_to
 
-    answer = await sut.receiver.receive_mdn(headers, mdn.body)
+    answer = await sut.mdn_receiver.receive(headers, mdn.body)
 
     assert answer.status_code == 403
     why = f"the MDN is addressed to {as2_to!r}, none of our stations"
@@ -177,7 +177,7 @@ async def test_an_mdn_that_cannot_be_reported_is_a_503_and_its_resend_is_reporte
     sut.bus.down = True
     mdn = acme_answers(our_message_to_acme())
 
-    answer = await sut.receiver.receive_mdn(mdn.headers, mdn.body)
+    answer = await sut.mdn_receiver.receive(mdn.headers, mdn.body)
 
     assert answer.status_code == 503
     assert answer.headers == {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -185,7 +185,7 @@ async def test_an_mdn_that_cannot_be_reported_is_a_503_and_its_resend_is_reporte
     assert sut.bus.events == []
 
     sut.bus.down = False
-    assert (await sut.receiver.receive_mdn(mdn.headers, mdn.body)).status_code == 200
+    assert (await sut.mdn_receiver.receive(mdn.headers, mdn.body)).status_code == 200
     (reported,) = sut.bus.of_type(MdnReceived)
     assert reported.data.original_message_id == SENT_ID
     as_it_came = raw_http_message(list(mdn.headers.items()), mdn.body)

@@ -10,8 +10,13 @@ import pytest
 
 from as2bus import as2
 from as2bus.contracts import MessageReceived
-from as2bus.inbound.domain import Answer, as_received_name, attachment_name, document_name
-from as2bus.inbound.service import RETRY_AFTER_SECONDS
+from as2bus.inbound.domain import (
+    RETRY_AFTER_SECONDS,
+    Answer,
+    as_received_name,
+    attachment_name,
+    document_name,
+)
 
 from .receiving import EDI, PARTNER, Inbound, acme_sends, inbound, read_our_mdn
 

@@ -25,6 +25,7 @@ from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
 from as2bus.inbound.adapters.server_tls import ServerTls, TlsFiles, describe
 from as2bus.inbound.domain import ReplayWindow
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
+from as2bus.inbound.mdn_receipt import MdnReceiver
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
@@ -144,7 +145,8 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             max_payload_bytes=settings.max_payload_bytes,
             keep_received_messages=settings.keep_received_messages,
         )
-        with wiring.installed(app, Components(receiver=receiver)):
+        mdn_receiver = MdnReceiver(parties, documents, publish)
+        with wiring.installed(app, Components(receiver=receiver, mdn_receiver=mdn_receiver)):
             tasks = [asyncio.create_task(mdns.run(), name="async-mdn-delivery")]
             forgetting = purge_periodically(
                 "inbound-svc",

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from as2bus.contracts.messages import Duplicate, MessageDuplicate, MessageRejected, Rejection
+
+if TYPE_CHECKING:
+    from as2bus.as2 import RequestSummary
+
+#: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
+RETRY_AFTER_SECONDS = 60
 
 _NAMESPACE = uuid.UUID("5d0c2f8e-7b1e-4f35-9a53-0b3c1c9e2a10")
 
@@ -90,3 +101,64 @@ def span(length: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size} {unit}"
     return f"{seconds} seconds"
+
+
+def send_again(what: str) -> Answer:
+    """A 503 asking the partner to send again later: ``what`` could not be done just now."""
+    return Answer(
+        503,
+        f"{what} just now; please send it again later\n".encode(),
+        {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def shown_url(url: str | None) -> str:
+    """A URL a sender named, fit for a log or an answer: without user info, query or
+    fragment (where credentials travel)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. a bad IPv6 literal
+        parts = urlsplit("")
+    if not (parts.scheme and parts.netloc):
+        return "the URL it named"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+#: Request headers never recorded: credentials a partner (or a proxy) may send along.
+_UNRECORDED = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+
+
+def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in _UNRECORDED}
+
+
+def rejected(summary: RequestSummary, modifier: str, reason: str) -> MessageRejected:
+    """A message refused before anything was delivered, as the bus hears of it."""
+    return MessageRejected(
+        correlation_id=summary.message_id,
+        data=Rejection(
+            direction="inbound",
+            message_id=summary.message_id,
+            station=summary.as2_to,
+            partner=summary.as2_from,
+            modifier=modifier,
+            code=modifier,
+            reason=reason,
+        ),
+    )
+
+
+def duplicate(
+    message_id: str, station: str, partner: str, first: datetime, reason: str | None = None
+) -> MessageDuplicate:
+    """A message not delivered again: a resend of its Message-ID, or (``reason``) a replay."""
+    return MessageDuplicate(
+        correlation_id=message_id,
+        data=Duplicate(
+            message_id=message_id,
+            station=station,
+            partner=partner,
+            first_received_at=first,
+            reason=reason,
+        ),
+    )

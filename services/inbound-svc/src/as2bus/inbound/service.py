@@ -22,41 +22,36 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 from as2bus import as2
 from as2bus.contracts import (
     DocumentRef,
-    Duplicate,
     Event,
     MdnOutcome,
-    MdnReceived,
-    MdnReport,
     MdnSent,
-    MessageDuplicate,
     MessageReceived,
-    MessageRejected,
-    PartnerState,
     ReceivedAttachment,
     ReceivedDocument,
-    Rejection,
 )
-from as2bus.inbound import client_certificates
+from as2bus.inbound.certificate_check import refused_certificate
 from as2bus.inbound.client_certificates import CertificateRefusal
 from as2bus.inbound.domain import (
     Answer,
     as_received_name,
     attachment_name,
     document_name,
+    duplicate,
     received_event_id,
+    recorded_headers,
+    rejected,
+    send_again,
+    shown_url,
 )
 from as2bus.inbound.metrics import (
     DOCUMENTS,
     DUPLICATES,
     MDNS,
-    MDNS_RECEIVED,
     PROCESSING,
     RECEIVED,
     REJECTED,
@@ -79,8 +74,6 @@ from as2bus.shared.tracing import tag_span
 log = logging.getLogger(__name__)
 #: The disposition modifier of a message refused for its TLS client certificate (RFC 4130's).
 CERTIFICATE_MODIFIER = "authentication-failed"
-#: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
-RETRY_AFTER_SECONDS = 60
 
 
 class Receiver:
@@ -124,7 +117,7 @@ class Receiver:
             parties = await self._parties.resolve(summary.as2_from, summary.as2_to)
         except as2.As2Error as err:
             return await self._reject(summary, err, None)
-        refused = self._check_certificate(parties.partner, client_certificate)
+        refused = refused_certificate(self._parties, parties.partner, client_certificate)
         if refused is not None:
             return await self._refuse_connection(summary, refused)
         try:
@@ -170,7 +163,7 @@ class Receiver:
             return send_again("could not record the message")
         if claim == "duplicate":
             DUPLICATES.labels(partner).inc()
-            await self._tell(_duplicate(message.message_id, station, partner, first))
+            await self._tell(duplicate(message.message_id, station, partner, first))
             return await self._answer(message, parties.local, None)
         try:
             verdict = await self._replays.check(parties.partner, message)
@@ -286,7 +279,7 @@ class Receiver:
             return send_again(f"{verdict.reason}, so this copy could not be taken")
         assert verdict.first is not None
         first = verdict.first.claimed_at
-        await self._tell(_duplicate(message.message_id, station, partner, first, verdict.reason))
+        await self._tell(duplicate(message.message_id, station, partner, first, verdict.reason))
         if message.mdn is not None and message.mdn.mode == "async":
             url = shown_url(message.mdn.async_url)
             return Answer.text(200, f"duplicate: {verdict.reason}; no MDN was sent to {url}")
@@ -351,7 +344,7 @@ class Receiver:
         partner = parties.partner.as2_id if parties else summary.as2_from
         REJECTED.labels(partner or "", error.modifier).inc()
         log.warning("rejected %s from %s: %s", summary.message_id, partner, error)
-        await self._tell(_rejected(summary, error.modifier, error.reason))
+        await self._tell(rejected(summary, error.modifier, error.reason))
         status = 403 if error.modifier == "unknown-trading-partner" else 400
         refusal = f"{error.modifier}: {error.reason}"
         if summary.mdn is None:
@@ -378,23 +371,13 @@ class Receiver:
         )
         return await self._answer(summary, local, error)
 
-    def _check_certificate(
-        self, partner: PartnerState, certificate: bytes | None
-    ) -> CertificateRefusal | None:
-        # Whose certificate it is matters only when there is one.
-        partners = self._parties.partners() if certificate is not None else ()
-        refused = client_certificates.refusal(partner, certificate, partners, datetime.now(UTC))
-        if refused is not None:
-            REJECTED.labels(partner.as2_id, refused.metric).inc()
-        return refused
-
     async def _refuse_connection(
         self, summary: as2.RequestSummary, refused: CertificateRefusal
     ) -> Answer:
         """A 403 for a message its connection's client certificate does not allow (see
         client_certificates.py): no MDN, as nothing of the message was looked at."""
         log.warning("refused %s from %s: %s", summary.message_id, summary.as2_from, refused.reason)
-        await self._tell(_rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
+        await self._tell(rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
         return Answer.text(403, refused.reason)
 
     async def _answer(
@@ -438,98 +421,6 @@ class Receiver:
                 "could not publish %s for %s: %s", event.event_type, event.correlation_id, err
             )
 
-    async def receive_mdn(
-        self, headers: Mapping[str, str], body: bytes, client_certificate: bytes | None = None
-    ) -> Answer:
-        """A partner's async MDN for a message we sent: check it and report it on the bus.
-        Its connection's client certificate is held to the MDN's sender (its AS2-From) as a
-        message's is."""
-        summary = as2.summarize_request(headers)
-        partner = self._parties.partner_by_as2_id(summary.as2_from or "")
-        if partner is None:
-            # The partner's header, shown bounded and printable (the fuzzer sent 9 KB of it).
-            shown = as2.model.shown_reason(repr(summary.as2_from), limit=200)
-            return Answer.text(403, f"unknown-trading-partner: {shown}")
-        if self._parties.station_by_as2_id(summary.as2_to or "") is None:
-            return Answer.text(
-                403,
-                "unknown-trading-partner: the MDN is addressed to "
-                f"{as2.model.shown_reason(repr(summary.as2_to), limit=200)}, none of our stations",
-            )
-        refused = self._check_certificate(partner, client_certificate)
-        if refused is not None:
-            log.warning("refused an MDN from %s: %s", partner.as2_id, refused.reason)
-            return Answer.text(403, refused.reason)
-        tag_span(message_id=summary.message_id, partner=partner.as2_id, station=summary.as2_to)
-        certs = await self._parties.mdn_verify_certs(partner)
-        try:
-            mdn = await run_sized(
-                len(body),
-                as2.parse_mdn,
-                headers,
-                body,
-                verify_certs=certs,
-                allow_expired=partner.accept_expired_mdn_certificate,
-            )
-        except as2.MdnError as err:
-            return Answer.text(400, str(err))  # "not a readable MDN: ..." and the like
-        raw = await self._documents.keep_mdn(mdn.original_message_id, list(headers.items()), body)
-        report = MdnReport(
-            original_message_id=mdn.original_message_id,
-            station=summary.as2_to,
-            partner=partner.as2_id,
-            disposition=mdn.disposition,
-            modifier=mdn.modifier,
-            text=mdn.text,
-            mic=mdn.mic,
-            mic_alg=mdn.mic_alg,
-            signed=mdn.signed,
-            signature_valid=mdn.signature_valid,
-            mode="async",
-            raw=raw,
-            verified_with=certificate_fingerprint(mdn.verified_by) if mdn.verified_by else None,
-        )
-        # Critical: outbound waits for this to settle the message, so a failure is a 503 and
-        # the partner retries (the MDN as it came is kept again, under the same name).
-        try:
-            await self._publish(MdnReceived(correlation_id=mdn.original_message_id, data=report))
-        except Exception:
-            log.exception(
-                "could not report the MDN for %s from %s", mdn.original_message_id, partner.as2_id
-            )
-            return send_again("could not take the MDN")
-        MDNS_RECEIVED.labels(partner.as2_id, mdn.disposition).inc()
-        return Answer(200)
-
-
-def send_again(what: str) -> Answer:
-    """A 503 asking the partner to send again later: ``what`` could not be done just now."""
-    return Answer(
-        503,
-        f"{what} just now; please send it again later\n".encode(),
-        {"Content-Type": "text/plain", "Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
-
-
-def shown_url(url: str | None) -> str:
-    """A URL a sender named, fit for a log or an answer: without user info, query or
-    fragment (where credentials travel)."""
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:  # e.g. a bad IPv6 literal
-        parts = urlsplit("")
-    if not (parts.scheme and parts.netloc):
-        return "the URL it named"
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
-
-
-#: Request headers never recorded: credentials a partner (or a proxy) may send along.
-_UNRECORDED = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
-
-
-def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in _UNRECORDED}
-
 
 def close_documents(message: as2.ReceivedMessage) -> None:
     """Close the files the codec left the documents in, each once (several documents may
@@ -540,35 +431,3 @@ def close_documents(message: as2.ReceivedMessage) -> None:
         if spooled is not None and not any(spooled.file is f for f in closed):
             closed.append(spooled.file)
             spooled.file.close()
-
-
-def _rejected(summary: as2.RequestSummary, modifier: str, reason: str) -> MessageRejected:
-    """A message refused before anything was delivered, as the bus hears of it."""
-    return MessageRejected(
-        correlation_id=summary.message_id,
-        data=Rejection(
-            direction="inbound",
-            message_id=summary.message_id,
-            station=summary.as2_to,
-            partner=summary.as2_from,
-            modifier=modifier,
-            code=modifier,
-            reason=reason,
-        ),
-    )
-
-
-def _duplicate(
-    message_id: str, station: str, partner: str, first: datetime, reason: str | None = None
-) -> MessageDuplicate:
-    """A message not delivered again: a resend of its Message-ID, or (``reason``) a replay."""
-    return MessageDuplicate(
-        correlation_id=message_id,
-        data=Duplicate(
-            message_id=message_id,
-            station=station,
-            partner=partner,
-            first_received_at=first,
-            reason=reason,
-        ),
-    )

@@ -153,7 +153,8 @@ def as2_router(
         header_bytes = sum(len(k) + len(v) for k, v in request.headers.raw)
         if header_bytes > max_header_bytes:
             return Response(f"headers larger than {max_header_bytes} bytes\n", status_code=400)
-        receiver = wiring.get(request).receiver
+        components = wiring.get(request)
+        receiver, mdn_receiver = components.receiver, components.mdn_receiver
         try:
             body = await read_body(request, spooling, limits)
         except Refused as refused:
@@ -162,10 +163,10 @@ def as2_router(
         certificate = client_certificate(request)
         try:
             if isinstance(body, bytes) and as2.is_mdn(headers, body):
-                answer = await receiver.receive_mdn(headers, body, certificate)
+                answer = await mdn_receiver.receive(headers, body, certificate)
             elif not isinstance(body, bytes) and as2.is_mdn(headers, _start(body)):
                 mdn = await asyncio.to_thread(body.read)
-                answer = await receiver.receive_mdn(headers, mdn, certificate)
+                answer = await mdn_receiver.receive(headers, mdn, certificate)
             else:
                 answer = await receiver.receive(headers, body, certificate)
         finally:
