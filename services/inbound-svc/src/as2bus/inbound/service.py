@@ -27,15 +27,11 @@ from typing import BinaryIO
 from as2bus import as2
 from as2bus.contracts import (
     DocumentRef,
-    Event,
-    MdnOutcome,
-    MdnSent,
     MessageReceived,
     ReceivedAttachment,
     ReceivedDocument,
 )
 from as2bus.inbound.certificate_check import refused_certificate
-from as2bus.inbound.client_certificates import CertificateRefusal
 from as2bus.inbound.domain import (
     Answer,
     as_received_name,
@@ -44,17 +40,14 @@ from as2bus.inbound.domain import (
     duplicate,
     received_event_id,
     recorded_headers,
-    rejected,
     send_again,
     shown_url,
 )
 from as2bus.inbound.metrics import (
     DOCUMENTS,
     DUPLICATES,
-    MDNS,
     PROCESSING,
     RECEIVED,
-    REJECTED,
     REPLAYS,
     STORE_FAILURES,
 )
@@ -67,13 +60,12 @@ from as2bus.inbound.ports import (
     Publish,
 )
 from as2bus.inbound.replay_protection import Held, ReplayProtection, Verdict
+from as2bus.inbound.replies import Replies
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 from as2bus.shared.tracing import tag_span
 
 log = logging.getLogger(__name__)
-#: The disposition modifier of a message refused for its TLS client certificate (RFC 4130's).
-CERTIFICATE_MODIFIER = "authentication-failed"
 
 
 class Receiver:
@@ -92,8 +84,8 @@ class Receiver:
         self._parties = parties
         self._ledger = ledger
         self._documents = documents
-        self._mdns = mdns
         self._publish = publish
+        self._replies = Replies(parties, mdns, publish)
         self._replays = replays
         self._max_payload = max_payload_bytes
         self._keep_received = keep_received_messages
@@ -116,15 +108,15 @@ class Receiver:
         try:
             parties = await self._parties.resolve(summary.as2_from, summary.as2_to)
         except as2.As2Error as err:
-            return await self._reject(summary, err, None)
+            return await self._replies.reject(summary, err, None)
         refused = refused_certificate(self._parties, parties.partner, client_certificate)
         if refused is not None:
-            return await self._refuse_connection(summary, refused)
+            return await self._replies.refuse_connection(summary, refused)
         try:
             size = len(body) if isinstance(body, bytes) else INLINE_BYTES + 1  # a file: large
             message = await run_sized(size, self._parse, headers, body, parties)
         except as2.As2Error as err:
-            return await self._reject(summary, err, parties)
+            return await self._replies.reject(summary, err, parties)
         try:
             answer = await self._deliver(message, parties, headers, body)
         finally:
@@ -163,8 +155,8 @@ class Receiver:
             return send_again("could not record the message")
         if claim == "duplicate":
             DUPLICATES.labels(partner).inc()
-            await self._tell(duplicate(message.message_id, station, partner, first))
-            return await self._answer(message, parties.local, None)
+            await self._replies.tell(duplicate(message.message_id, station, partner, first))
+            return await self._replies.answer(message, parties.local, None)
         try:
             verdict = await self._replays.check(parties.partner, message)
         except Exception:  # the database unavailable: release the claim, ask to send again
@@ -239,7 +231,7 @@ class Receiver:
                 "received %s from %s: %d documents, %d bytes", message.message_id, partner,
                 count, total,
             )  # fmt: skip
-        return await self._answer(message, parties.local, None)
+        return await self._replies.answer(message, parties.local, None)
 
     async def _release(self, partner: str, message_id: str, held: Held | None = None) -> None:
         """Forget a claim after a failed delivery. When even that fails (the database gone),
@@ -273,17 +265,21 @@ class Receiver:
         await self._release(partner, message.message_id)
         REPLAYS.labels(partner, verdict.metric).inc()
         if verdict.outcome == "refused":
-            return await self._reject(as2.summarize_request(headers), verdict.error, parties)
+            return await self._replies.reject(
+                as2.summarize_request(headers), verdict.error, parties
+            )
         log.warning("not delivered %s from %s: %s", message.message_id, partner, verdict.reason)
         if verdict.outcome == "pending":
             return send_again(f"{verdict.reason}, so this copy could not be taken")
         assert verdict.first is not None
         first = verdict.first.claimed_at
-        await self._tell(duplicate(message.message_id, station, partner, first, verdict.reason))
+        await self._replies.tell(
+            duplicate(message.message_id, station, partner, first, verdict.reason)
+        )
         if message.mdn is not None and message.mdn.mode == "async":
             url = shown_url(message.mdn.async_url)
             return Answer.text(200, f"duplicate: {verdict.reason}; no MDN was sent to {url}")
-        return await self._answer(message, parties.local, None)
+        return await self._replies.answer(message, parties.local, None)
 
     async def _store_all(
         self, name: str, message: as2.ReceivedMessage
@@ -334,92 +330,6 @@ class Receiver:
         name = as_received_name(document)
         recorded = list(recorded_headers(headers).items())
         return await self._documents.keep_http_message(name, recorded, body, what="as received")
-
-    async def _reject(
-        self,
-        summary: as2.RequestSummary,
-        error: as2.As2Error,
-        parties: Parties | None,
-    ) -> Answer:
-        partner = parties.partner.as2_id if parties else summary.as2_from
-        REJECTED.labels(partner or "", error.modifier).inc()
-        log.warning("rejected %s from %s: %s", summary.message_id, partner, error)
-        await self._tell(rejected(summary, error.modifier, error.reason))
-        status = 403 if error.modifier == "unknown-trading-partner" else 400
-        refusal = f"{error.modifier}: {error.reason}"
-        if summary.mdn is None:
-            return Answer.text(status, refusal)
-        if summary.mdn.mode == "async":
-            # Refused here, the message has not shown who sent it (the codec accepted nothing):
-            # its URL is anyone's choice, and a POST to it would let anyone make us call any
-            # address (server-side request forgery). The answer goes back on this connection.
-            url = shown_url(summary.mdn.async_url)
-            log.warning(
-                "no MDN sent to %s for %s (claiming to be from %s): its sender is not "
-                "authenticated; answered %d instead",
-                url, summary.message_id, summary.as2_from, status,
-            )  # fmt: skip
-            return Answer.text(
-                status,
-                f"{refusal}; no MDN was sent to {url}, as an asynchronous MDN goes only to a "
-                "sender whose message could be authenticated",
-            )
-        local = (
-            parties.local
-            if parties
-            else await self._parties.signer_for(summary.as2_to, summary.as2_from)
-        )
-        return await self._answer(summary, local, error)
-
-    async def _refuse_connection(
-        self, summary: as2.RequestSummary, refused: CertificateRefusal
-    ) -> Answer:
-        """A 403 for a message its connection's client certificate does not allow (see
-        client_certificates.py): no MDN, as nothing of the message was looked at."""
-        log.warning("refused %s from %s: %s", summary.message_id, summary.as2_from, refused.reason)
-        await self._tell(rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
-        return Answer.text(403, refused.reason)
-
-    async def _answer(
-        self,
-        request: as2.ReceivedMessage | as2.RequestSummary,
-        local: as2.LocalParty | None,
-        error: as2.As2Error | None,
-    ) -> Answer:
-        """The MDN: in the response, or queued for the URL the sender named. Only a message
-        the codec accepted (``_deliver``) may ask the latter; ``_reject`` answers an async
-        request itself."""
-        if request.mdn is None:
-            return Answer(200)
-        mdn = as2.build_mdn(request, local=local, error=error)  # small: on the loop (offload)
-        outcome = MdnOutcome(
-            original_message_id=request.message_id or "",
-            station=request.as2_to,
-            partner=request.as2_from,
-            mode=request.mdn.mode,
-            disposition="processed" if error is None else "failed",
-            modifier=error.modifier if error else None,
-            signed=bool(request.mdn.signing and local and local.signing),
-            url=request.mdn.async_url,
-            delivered=request.mdn.mode == "sync",
-        )
-        if request.mdn.mode == "async" and request.mdn.async_url:
-            await self._mdns.enqueue(outcome, mdn.headers, mdn.body)
-            MDNS.labels(request.as2_from or "", "async").inc()
-            return Answer(200)
-        MDNS.labels(request.as2_from or "", "sync").inc()
-        await self._tell(MdnSent(correlation_id=outcome.original_message_id, data=outcome))
-        return Answer(200, mdn.body, mdn.headers)
-
-    async def _tell(self, event: Event) -> None:
-        """Publish an event that reports rather than delivers: a failure is logged, the partner
-        still gets its answer."""
-        try:
-            await self._publish(event)
-        except Exception as err:
-            log.warning(
-                "could not publish %s for %s: %s", event.event_type, event.correlation_id, err
-            )
 
 
 def close_documents(message: as2.ReceivedMessage) -> None:
