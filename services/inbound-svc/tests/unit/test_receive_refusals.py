@@ -136,7 +136,7 @@ async def test_an_unauthenticated_message_asking_an_async_mdn_gets_a_4xx_and_not
     sut = inbound(parties)
     sent = acme_sends(message_id=MESSAGE_ID, mdn="async", **how)
 
-    with caplog.at_level(logging.WARNING, logger="as2bus.inbound.service"):
+    with caplog.at_level(logging.WARNING, logger="as2bus.inbound.replies"):
         answer = await sut.receiver.receive(sent.headers, sent.body)
 
     (rejected,) = sut.bus.of_type(MessageRejected)
@@ -163,7 +163,7 @@ async def test_the_url_shown_for_an_mdn_not_sent_carries_no_credentials(
     url = "https://acme:s3cret@acme.example/as2/mdn?token=t0ken#x"
     headers = {**sent.headers, "Receipt-Delivery-Option": url}
 
-    with caplog.at_level(logging.WARNING, logger="as2bus.inbound.service"):
+    with caplog.at_level(logging.WARNING, logger="as2bus.inbound.replies"):
         answer = await sut.receiver.receive(headers, sent.body)
 
     assert answer.status_code == 400

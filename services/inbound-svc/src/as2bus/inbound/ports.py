@@ -1,7 +1,8 @@
-"""What the receive use case (``service.Receiver``) needs from the world, as protocols.
+"""What the use cases (``service.Receiver``, ``mdn_receipt.MdnReceiver``) need from the world,
+as protocols.
 
-Each is the part of a real adapter the use case calls, no more: the adapters satisfy them
-structurally (mypy checks it where bootstrap.py wires them in), and tests hand the use case the
+Each is the part of a real adapter the use cases call, no more: the adapters satisfy them
+structurally (mypy checks it where bootstrap.py wires them in), and tests hand the use cases the
 in-memory fakes of ``tests/fakes.py`` instead, whose behaviour the contract tests in
 ``tests/integration`` hold to the adapters'.
 
