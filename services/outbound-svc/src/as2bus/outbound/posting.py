@@ -67,7 +67,7 @@ class Upload:
         """Whether the latest pass has been sent to its end."""
         return self._whole.is_set()
 
-    async def sent_whole(self) -> int:
+    async def wait_until_sent(self) -> int:
         """Wait until a pass over the body has been sent to its end; which pass it was."""
         await self._whole.wait()
         return self.passes

@@ -233,7 +233,7 @@ class Sender:
             return None
 
         async def keep() -> tuple[int, DocumentRef | None]:
-            sent = await body.sent_whole()
+            sent = await body.wait_until_sent()
             return sent, await self._keep_as_sent(message, built, body)
 
         return asyncio.ensure_future(keep())
