@@ -42,6 +42,15 @@ def _stat_fields(pid: int) -> list[str] | None:
     return stat[stat.rindex(")") + 2 :].split()
 
 
+def user_and_system_seconds(pid: int) -> tuple[float, float]:
+    """The process's CPU so far, in user space and in the kernel ((0, 0) once it is gone).
+    Large documents are mostly the kernel's: copies through files and sockets."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0, 0.0
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
 def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
     """User + system CPU used by every thread of the process so far (0.0 once it is gone).
     ``with_children``: also its child processes, those alive (PostgreSQL's backends, read

@@ -37,11 +37,26 @@ def cpu_line(row: dict[str, Any]) -> str:
     )
 
 
+def large_label(row: dict[str, Any]) -> str:
+    return size_label(row["size"]) + (" again" if row.get("again") else "")
+
+
+def cpu_split(row: dict[str, Any]) -> str:
+    """CPU seconds per process, user + system, for those that used a tenth of a second."""
+    used = row.get("cpu_user_system_s", {})
+    return ", ".join(
+        f"{name.split('-svc')[0]} {user}+{system}"
+        for name, (user, system) in used.items()
+        if user + system >= 0.1
+    )
+
+
 def large_line(row: dict[str, Any]) -> str:
     peaks = ", ".join(f"{k} {v['peak_rss_mb']} MB" for k, v in row["services"].items())
     return (
-        f"{size_label(row['size'])}: {row['result']['seconds']} s, {row['mb_per_s']} MB/s, "
-        f"peak RSS: {peaks}; nats-server {row['nats_peak_rss_mb']} MB"
+        f"{large_label(row)}: {row['result']['seconds']} s, {row['mb_per_s']} MB/s, "
+        f"peak RSS: {peaks}; nats-server {row['nats_peak_rss_mb']} MB; "
+        f"CPU s user+system: {cpu_split(row)}"
     )
 
 
@@ -107,8 +122,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         "| document | seconds | MB/s | ÷ crypto MB/s "
-        "| peak RSS per process, MB (peak ÷ size; growth ÷ size) |",
-        "|---|---|---|---|---|",
+        "| peak RSS per process, MB (peak ÷ size; growth ÷ size) | CPU s, user+system |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results["large"]:
         peaks = "; ".join(
@@ -116,8 +131,9 @@ def markdown(results: dict[str, Any]) -> str:
             for k, v in r["services"].items()
         )
         lines.append(
-            f"| {size_label(r['size'])} | {r['result']['seconds']} | {r['mb_per_s']} "
-            f"| {r['mb_s_to_crypto']:.1%} | {peaks}; nats-server {r['nats_peak_rss_mb']} |"
+            f"| {large_label(r)} | {r['result']['seconds']} | {r['mb_per_s']} "
+            f"| {r['mb_s_to_crypto']:.1%} | {peaks}; nats-server {r['nats_peak_rss_mb']} "
+            f"| {cpu_split(r)} |"
         )
     rsa, crypto = refs["rsa2048"], refs["crypto"]
     plain = ", ".join(

@@ -88,15 +88,29 @@ async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
 
 
 async def large(stack: Stack, sizes: list[int]) -> list[dict[str, Any]]:
-    """One document at a time; each process's peak RSS is reset first so it is this one's."""
+    """One document at a time, each size twice: the first after smaller ones, then ``again``,
+    as in a steady flow of large documents (the services' temporary files, kept from the
+    first, are written over: see as2bus.shared.recycled_files). Each process's peak RSS is
+    reset first so it is this document's."""
     rows = []
     async with Driver(stack.nats_url) as driver:
-        for size in sizes:
+        for size, again in [(size, again) for size in sizes for again in (False, True)]:
             before = {s.name: procfs.memory(s.pid) for s in stack.services}
             reset = all([procfs.reset_peak(s.pid) for s in stack.services])
             assert stack.nats is not None
             procfs.reset_peak(stack.nats.pid)
+            pids = {s.name: s.pid for s in stack.services} | {"nats-server": stack.nats.pid}
+            cpu_before = {name: procfs.user_and_system_seconds(pid) for name, pid in pids.items()}
             result = summarize(await driver.burst(1, size, "sync", 600 + 10 * size / MB))
+            cpu = {
+                name: [
+                    round(after - first, 2)
+                    for after, first in zip(
+                        procfs.user_and_system_seconds(pid), cpu_before[name], strict=True
+                    )
+                ]
+                for name, pid in pids.items()
+            }
             services = {}
             for s in stack.services:
                 peak = procfs.memory(s.pid).get("VmHWM", 0)
@@ -110,6 +124,8 @@ async def large(stack: Stack, sizes: list[int]) -> list[dict[str, Any]]:
             nats_peak = procfs.memory(stack.nats.pid).get("VmHWM", 0)
             row = {
                 "size": size,
+                "again": again,
+                "cpu_user_system_s": cpu,
                 "result": result,
                 "mb_per_s": round(size / MB / result["seconds"], 1) if result["delivered"] else 0,
                 "peak_reset": reset,

@@ -40,3 +40,19 @@ def test_the_machine_is_busier_while_something_spins() -> None:
     busy1, total1 = procfs.machine_ticks()
     assert total1 > total0
     assert busy1 - busy0 >= 0.25 * procfs.CLOCK_TICKS  # at least our spin
+
+
+def test_a_processes_cpu_splits_into_user_and_system_time() -> None:
+    child = subprocess.Popen([sys.executable, "-c", SPIN.format(0.4) + "time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while sum(procfs.user_and_system_seconds(child.pid)) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        user, system = procfs.user_and_system_seconds(child.pid)
+        assert user + system >= 0.3
+        assert user > 0.05  # the spin, mostly (on a VM, faults make much of it system time)
+        assert abs(user + system - procfs.cpu_seconds(child.pid)) < 0.02
+    finally:
+        child.kill()
+        child.wait()
+    assert procfs.user_and_system_seconds(child.pid) == (0.0, 0.0)

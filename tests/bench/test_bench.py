@@ -52,6 +52,11 @@ def test_quick_bench_delivers_every_exchange_and_writes_its_reports(tmp_path: Pa
         assert cpu["services"] > 0, cpu
         assert 0 < cpu["machine_busy"] <= 1, cpu
     assert all(r["result"]["delivered"] == 1 for r in results["large"])
+    # Each large size twice (first, then again), with each process's CPU split in two.
+    assert [r["again"] for r in results["large"]] == [False, True] * (len(results["large"]) // 2)
+    for row in results["large"]:
+        user, system = row["cpu_user_system_s"]["inbound-svc-0"]
+        assert user + system > 0, row
     assert (out / "throughput.png").stat().st_size > 0
     assert "| 1 KB | sync |" in (out / "bench.md").read_text()
     assert "CPU ms per exchange during the burst" in (out / "bench.md").read_text()

@@ -175,11 +175,13 @@ def decrypt_spooled(
     """Deciphers the (Auth)EnvelopedData in ``der`` into ``out`` a chunk at a time; the
     plaintext's size, or ``too_large`` as soon as it exceeds ``room``. A wrong content key
     (or, for AES-GCM, a wrong tag) only shows at the end: the next candidate then deciphers
-    from the start again, and when none is left ``out`` is emptied before the error."""
+    from the start again, and when none is left ``out`` is emptied before the error.
+
+    ``out`` is written from its start and not cut: what lies past the plaintext's size (in a
+    file used before) is not the plaintext's, and is never read as it."""
     envelope, sealed = spooled_envelope(der)
     for cek in content_keys(envelope, keys):
         out.seek(0)
-        out.truncate()
         size = 0
         try:
             decipher = _Decipher(envelope, cek)

@@ -87,14 +87,17 @@ def parse_spooled(
     *,
     lookup: PartyLookup,
     max_payload_bytes: int,
+    new_file: Callable[[], BinaryIO] | None = None,
 ) -> ReceivedMessage:
     """The delivered document and what protected it, for a body in a seekable file (read from
-    its current position); As2Error with the MDN modifier if not.
+    its current position to the file's end); As2Error with the MDN modifier if not.
 
     The document is ``payload_file``: the caller closes ``payload_file.file``; ``body`` stays
     the caller's. Those of a multipart/related after the first are ``attachments``, their
-    ``payload_file`` ranges in the same file as the first's."""
-    return _parse(headers, body, lookup, max_payload_bytes, temp_file)
+    ``payload_file`` ranges in the same file as the first's. ``new_file`` makes the temporary
+    files (``temp_file`` by default); the parser reads only what it wrote to them, so a file
+    written before (``as2bus.shared.recycled_files``) will do."""
+    return _parse(headers, body, lookup, max_payload_bytes, new_file or temp_file)
 
 
 def parse_message(

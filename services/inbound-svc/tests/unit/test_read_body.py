@@ -12,6 +12,7 @@ import pytest
 from starlette.requests import Request
 
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, read_body
+from as2bus.shared.recycled_files import RecycledFiles
 
 PIECE = 64 * 1024
 
@@ -65,3 +66,21 @@ async def test_a_small_body_stays_in_memory(hops: list[str]) -> None:
     read = await read_body(request_of(body), Spooling(16 * 1024), BodyLimits(1 << 20, 5.0))
     assert read == body
     assert hops == []
+
+
+async def test_a_body_spooled_to_a_file_used_before_ends_where_the_body_ends() -> None:
+    """The spool may be a file written over (``RecycledFiles``): the receiver reads it to its
+    end, so it is cut there, and nothing of the longer body before it is read as this one's."""
+    pool = RecycledFiles()
+    earlier = pool.take()
+    earlier.write(b"E" * (5 << 20))
+    earlier.close()
+    body = os.urandom(3 * (1 << 20) + 7)
+    spooling = Spooling(16 * 1024, pool.take)
+    read = await read_body(request_of(body), spooling, BodyLimits(1 << 20, 5.0))
+    assert not isinstance(read, bytes)
+    with read:
+        assert pool.kept_files == 0  # the earlier file is the one lent
+        assert read.read() == body
+    assert pool.kept_bytes == len(body)
+    pool.close()

@@ -13,6 +13,7 @@ from as2bus.contracts import MessageDelivered, MessageRetrying, MessageSent, Par
 from as2bus.outbound.domain import Message
 from as2bus.outbound.posting import Body, ClientIdentity, PostResult, Upload
 from as2bus.shared.bus.documents import sent_object_name
+from as2bus.shared.recycled_files import RecycledFiles
 from as2bus.testing.waiting import until
 
 from ..fakes import Answer, FakePartners
@@ -160,3 +161,21 @@ async def test_a_body_sent_again_after_its_copy_was_kept_is_kept_as_last_sent() 
     assert await world.sender.send(message) == "delivered"
     ((_, last),) = partner.posted
     assert _kept_body(world, message) == last
+
+
+async def test_a_copy_written_over_an_earlier_longer_one_is_this_message_only() -> None:
+    """The copy's file comes from a pool of files used before (``RecycledFiles``): written
+    over from its start and cut where this message ends, and back in the pool afterwards."""
+    world = outbound(stream_bytes=STREAM_BYTES)
+    pool = RecycledFiles()
+    earlier = pool.take()
+    earlier.write(b"EARLIER" * 200_000)  # longer than this message
+    earlier.close()
+    world.sender._new_file = pool.take
+    world.sender._http = partner = AnswersOnceKept(world, acme_answers)
+    message = await large_message(world)
+    assert await world.sender.send(message) == "delivered"
+    ((_, body),) = partner.posted
+    assert _kept_body(world, message) == body
+    assert (pool.kept_files, pool.kept_bytes) == (1, len(body))
+    pool.close()

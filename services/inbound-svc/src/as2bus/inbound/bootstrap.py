@@ -44,6 +44,7 @@ from as2bus.shared.db import (
     upgrade_database_async,
 )
 from as2bus.shared.partner_tls.clients import NO_KEEPALIVE, PartnerClients
+from as2bus.shared.recycled_files import RecycledFiles
 from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import BodySizeLimit, add_ops_routes
@@ -92,6 +93,9 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     state: dict[str, object] = {}
+    # Spooled bodies and their plaintexts: large messages reuse the files (and page cache)
+    # the ones before them wrote.
+    files = RecycledFiles(settings.recycled_file_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,6 +148,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             replays=ReplayProtection(signatures, window),
             max_payload_bytes=settings.max_payload_bytes,
             keep_received_messages=settings.keep_received_messages,
+            new_file=files.take,
         )
         mdn_receiver = MdnReceiver(parties, documents, publish)
         with wiring.installed(app, Components(receiver=receiver, mdn_receiver=mdn_receiver)):
@@ -191,6 +196,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
                 await replica.stop()
                 await bus.close()
                 await engine.dispose()
+                files.close()
 
     app = FastAPI(
         telemetry=fastapi_telemetry(),
@@ -205,7 +211,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
         as2_router(
             settings.path,
             settings.max_header_bytes,
-            Spooling(settings.spool_bytes),
+            Spooling(settings.spool_bytes, files.take),
             BodyLimits(settings.max_mdn_bytes, settings.body_timeout_seconds),
         )
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from as2bus import as2
@@ -80,6 +80,7 @@ class Receiver:
         replays: ReplayProtection,
         max_payload_bytes: int,
         keep_received_messages: bool = True,
+        new_file: Callable[[], BinaryIO] | None = None,
     ) -> None:
         self._parties = parties
         self._ledger = ledger
@@ -89,6 +90,7 @@ class Receiver:
         self._replays = replays
         self._max_payload = max_payload_bytes
         self._keep_received = keep_received_messages
+        self._new_file = new_file  # the codec's temporary files (its own default: None)
 
     async def receive(
         self,
@@ -137,7 +139,13 @@ class Receiver:
             return as2.parse_message(
                 headers, body, lookup=lookup, max_payload_bytes=self._max_payload
             )
-        return as2.parse_spooled(headers, body, lookup=lookup, max_payload_bytes=self._max_payload)
+        return as2.parse_spooled(
+            headers,
+            body,
+            lookup=lookup,
+            max_payload_bytes=self._max_payload,
+            new_file=self._new_file,
+        )
 
     async def _deliver(
         self,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field
 
+from as2bus.shared.recycled_files import DEFAULT_KEPT_BYTES
 from as2bus.shared.settings import ServiceSettings
 
 
@@ -36,6 +37,15 @@ class InboundSettings(ServiceSettings):
         validation_alias=_env("spool_bytes"),
         description="Request bodies larger than this go to a temporary file and are decrypted "
         "and verified from there (in $TMPDIR), never held whole in memory",
+    )
+    recycled_file_bytes: int = Field(
+        default=DEFAULT_KEPT_BYTES,
+        ge=0,
+        validation_alias=_env("recycled_file_bytes"),
+        description="Temporary files (spooled bodies, plaintexts) kept for the next large "
+        "message, up to this many bytes together: written over, they keep their page cache, "
+        "which on a VM that returns free memory to its host is several times cheaper than "
+        "new pages. 0 makes every file anew",
     )
     max_mdn_bytes: int = Field(
         default=64 * 1024,

@@ -52,6 +52,7 @@ from as2bus.shared.chassis import (
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.db import create_engine, session_factory, upgrade_database_async
 from as2bus.shared.outbox import OutboxRelay
+from as2bus.shared.recycled_files import RecycledFiles
 from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.tracing import fastapi_telemetry
 from as2bus.shared.web import add_ops_routes, include_scoped
@@ -104,6 +105,7 @@ class Running:
     tasks: list[asyncio.Task[None]]
     http: PartnerClients
     clients: list[KeyMaterialClient | ConfigCredentials | ConfigReplica]
+    files: RecycledFiles
 
     async def stop(self, grace_seconds: float) -> None:
         # A clean stop gives back what it holds: sends still running after the grace period
@@ -118,6 +120,7 @@ class Running:
         await self.http.aclose()
         for client in self.clients:
             await client.stop()
+        self.files.close()
 
 
 async def start(
@@ -151,7 +154,12 @@ async def start(
     settlement = Settlement(
         plain, resend_on_deadline=settings.async_mdn_resend, clock=utc_now, documents=documents
     )
-    sender = Sender(plain, replica, keys, documents, partners, policy(settings), clock=utc_now)
+    # The copies of large messages as sent reuse the files (and page cache) of the ones before.
+    files = RecycledFiles(settings.recycled_file_bytes)
+    sender = Sender(
+        plain, replica, keys, documents, partners, policy(settings), clock=utc_now,
+        new_file=files.take,
+    )  # fmt: skip
     workers = Workers(
         claims,
         replica,
@@ -192,7 +200,7 @@ async def start(
         claims=claims,
         connection_test=ConnectionTest(partners, http, keys, replica),
     )
-    return components, Running(workers, relay, tasks, http, [credentials, keys, replica])
+    return components, Running(workers, relay, tasks, http, [credentials, keys, replica], files)
 
 
 def create_app(settings: OutboundSettings) -> FastAPI:

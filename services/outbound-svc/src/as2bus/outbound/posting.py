@@ -37,12 +37,16 @@ class Upload:
         document: Callable[[], AsyncIterator[bytes]],
         *,
         keep_copy: bool = False,
+        new_file: Callable[[], BinaryIO] | None = None,
     ) -> None:
         self._plan = plan
         self._document = document
         #: With ``keep_copy``, the latest pass's bytes (the message as sent), in a temporary
-        #: file that ``close`` removes.
-        self.copy: BinaryIO | None = tempfile.TemporaryFile() if keep_copy else None  # noqa: SIM115
+        #: file (from ``new_file``, perhaps used before) that ``close`` closes; it ends where
+        #: the latest pass ended, once that pass has been sent whole.
+        self.copy: BinaryIO | None = None
+        if keep_copy:
+            self.copy = (new_file or tempfile.TemporaryFile)()
         #: Passes over the body so far (a retry after a token refresh, a followed redirect).
         self.passes = 0
         self._whole = asyncio.Event()
@@ -52,13 +56,14 @@ class Upload:
         self._whole.clear()
         encoder = self._plan.encoder()
         if self.copy is not None:
-            self.copy.seek(0)
-            self.copy.truncate()
+            self.copy.seek(0)  # written over, not emptied: its pages are reused
         yield self._copied(encoder.head())
         async for chunk in self._document():
             for piece in encoder.pieces(chunk):
                 yield self._copied(piece)
         yield self._copied(encoder.finish())
+        if self.copy is not None:
+            self.copy.truncate()  # the copy ends where this pass did
         # Asked for more: the HTTP client has written the last piece.
         self._whole.set()
 

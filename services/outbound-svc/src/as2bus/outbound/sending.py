@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from as2bus import as2
 from as2bus.as2.streaming import BoundaryInContentError, Streamer, StreamPlan
@@ -78,8 +78,10 @@ class Sender:
         policy: Policy,
         *,
         clock: Callable[[], datetime],
+        new_file: Callable[[], BinaryIO] | None = None,
     ) -> None:
         self._units_of_work = units_of_work
+        self._new_file = new_file  # for the copies of streamed messages as sent
         self._config = config
         self._keys = keys
         self._documents = documents
@@ -328,6 +330,7 @@ class Sender:
                 plan,
                 lambda: self._chunks(documents),
                 keep_copy=self._policy.keep_sent_messages,
+                new_file=self._new_file,
             )
         if stored and size >= self._policy.stream_bytes:
             log.warning(

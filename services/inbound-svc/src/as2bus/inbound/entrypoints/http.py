@@ -15,7 +15,7 @@ import asyncio
 import re
 import ssl
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -38,6 +38,9 @@ _SPOOL_WRITE_BYTES = 1 << 20
 @dataclass(frozen=True)
 class Spooling:
     threshold: int  # bodies over this many bytes go to a temporary file (in $TMPDIR)
+    #: Makes that file; it may have been used before (``as2bus.shared.recycled_files``):
+    #: ``read_body`` cuts it where the body ends.
+    new_file: Callable[[], BinaryIO] = tempfile.TemporaryFile
 
 
 @dataclass(frozen=True)
@@ -117,13 +120,15 @@ async def read_body(request: Request, spooling: Spooling, limits: BodyLimits) ->
             held.append(chunk)
             held_bytes += len(chunk)
             if file is None and size > spooling.threshold:
-                file = tempfile.TemporaryFile()  # noqa: SIM115 (returned)
+                file = spooling.new_file()
             if file is not None and held_bytes >= _SPOOL_WRITE_BYTES:
                 await asyncio.to_thread(file.writelines, held)
                 held.clear()
                 held_bytes = 0
         if file is not None and held:
             await asyncio.to_thread(file.writelines, held)
+        if file is not None:
+            file.truncate()  # where the body ends: the receiver reads the file to its end
     except BaseException:
         if file is not None:
             file.close()
