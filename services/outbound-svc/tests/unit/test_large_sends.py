@@ -4,11 +4,15 @@ MIC, known only once the body went out, is recorded and checked against the MDN.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
+
 import httpx
 import pytest
 
 from as2bus.as2 import mime
 from as2bus.as2.algorithms import Compression
+from as2bus.as2.streaming import Encoder, Frame, StreamPlan
 from as2bus.contracts import MessageDelivered, MessageRetrying, MessageSent, PartnerState
 from as2bus.outbound.domain import Message
 from as2bus.outbound.posting import Body, ClientIdentity, PostResult, Upload
@@ -178,4 +182,75 @@ async def test_a_copy_written_over_an_earlier_longer_one_is_this_message_only() 
     ((_, body),) = partner.posted
     assert _kept_body(world, message) == body
     assert (pool.kept_files, pool.kept_bytes) == (1, len(body))
+    pool.close()
+
+
+class AnswersBeforeTheEnd(FakePartners):
+    """A partner that answers after reading the first pieces of a streamed body."""
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__(lambda *_: httpx.Response(200, text="thanks"))
+        self.pieces = pieces
+        self.read = b""
+
+    async def post(
+        self,
+        partner: PartnerState,
+        headers: dict[str, str],
+        body: Body,
+        *,
+        identity: ClientIdentity | None = None,
+    ) -> PostResult:
+        assert isinstance(body, Upload)
+        stream = cast(AsyncGenerator[bytes, None], body.__aiter__())
+        for _ in range(self.pieces):
+            self.read += await anext(stream)
+        await stream.aclose()
+        self.posted.append((dict(headers), self.read))
+        return self.outcome(self.answer(dict(headers), self.read))
+
+
+async def test_a_2xx_before_the_body_s_end_is_no_delivery_and_keeps_no_copy() -> None:
+    """The partner answered early (and closed): it cannot have processed the message, and
+    the MDN could not be checked. Retried; nothing of the attempt is kept."""
+    world = outbound(stream_bytes=STREAM_BYTES)
+    world.sender._http = partner = AnswersBeforeTheEnd(pieces=3)
+    message = await large_message(world)
+    assert await world.sender.send(message) == "retrying"
+    assert len(partner.read) > 0
+    (retrying,) = world.store.of_type(MessageRetrying)
+    assert "answered before it had the whole message" in retrying.data.reason
+    assert sent_object_name(message.message_id) not in world.documents.objects
+
+
+async def test_the_copy_of_a_pass_not_sent_whole_is_what_went_out_of_it_only() -> None:
+    """Cut where the pass's bytes end, not at the file's end: in a file used before, that
+    would keep the rest of an earlier message as if sent."""
+    pool = RecycledFiles()
+    earlier = pool.take()
+    earlier.write(b"EARLIER" * 10_000)
+    earlier.close()
+    pieces = [b"head", b"x" * 5000, b"y" * 7000, b"tail"]
+
+    async def document() -> AsyncIterator[bytes]:
+        for piece in pieces[1:-1]:
+            yield piece
+
+    plan = StreamPlan(
+        message_id="<m@x>",
+        headers={},
+        length=sum(map(len, pieces)),
+        mic_alg=None,
+        _new_encoder=lambda: Encoder([Frame(pieces[0], pieces[-1])]),
+    )
+    upload = Upload(plan, document, keep_copy=True, new_file=pool.take)
+    stream = cast(AsyncGenerator[bytes, None], upload.__aiter__())
+    went_out = await anext(stream) + await anext(stream)
+    await stream.aclose()
+    copy = upload.copy_as_sent()
+    assert copy is not None
+    copy.seek(0)
+    assert copy.read() == went_out == b"head" + b"x" * 5000
+    upload.close()
+    assert pool.kept_bytes == len(went_out)
     pool.close()

@@ -50,20 +50,19 @@ class Upload:
         #: Passes over the body so far (a retry after a token refresh, a followed redirect).
         self.passes = 0
         self._whole = asyncio.Event()
+        self._copy_end = 0  # where the latest pass's bytes end in the copy
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self.passes += 1
         self._whole.clear()
         encoder = self._plan.encoder()
-        if self.copy is not None:
-            self.copy.seek(0)  # written over, not emptied: its pages are reused
+        self._copy_end = 0  # written over, not emptied: the file's pages are reused
         yield self._copied(encoder.head())
         async for chunk in self._document():
             for piece in encoder.pieces(chunk):
                 yield self._copied(piece)
         yield self._copied(encoder.finish())
-        if self.copy is not None:
-            self.copy.truncate()  # the copy ends where this pass did
+        self.copy_as_sent()  # cut where this pass ended, before anyone reads it
         # Asked for more: the HTTP client has written the last piece.
         self._whole.set()
 
@@ -77,9 +76,21 @@ class Upload:
         await self._whole.wait()
         return self.passes
 
+    def copy_as_sent(self) -> BinaryIO | None:
+        """The copy, cut where the latest pass's bytes end (all of them once it was sent
+        whole; what went out, when the partner answered before the end)."""
+        if self.copy is not None:
+            self.copy.truncate(self._copy_end)
+        return self.copy
+
     def _copied(self, piece: bytes) -> bytes:
         if self.copy is not None:
-            self.copy.write(piece)  # into the page cache: cheaper than a thread hop
+            # At its place rather than the file's position: the copy kept early may still be
+            # read (each read seeks) while a second pass writes. Into the page cache: cheaper
+            # than a thread hop.
+            self.copy.seek(self._copy_end)
+            self.copy.write(piece)
+            self._copy_end += len(piece)
         return piece
 
     def close(self) -> None:

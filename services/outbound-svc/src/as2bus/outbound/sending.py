@@ -12,7 +12,7 @@ import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -41,7 +41,7 @@ from as2bus.outbound.parties import (
     resolve_sides,
 )
 from as2bus.outbound.ports import Documents, KeyMaterial, Partners, UnitsOfWork
-from as2bus.outbound.posting import Upload
+from as2bus.outbound.posting import PostResult, Upload
 from as2bus.shared.bus.documents import sent_object_name
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.crypto import certificate_fingerprint
@@ -161,8 +161,11 @@ class Sender:
         early = self._keep_once_sent(message, built, body)
         raw: DocumentRef | None = None
         try:
-            result = await self._http.post(
-                sides.partner, built.headers, body, identity=sides.tls_identity
+            result = cut_short(
+                await self._http.post(
+                    sides.partner, built.headers, body, identity=sides.tls_identity
+                ),
+                body,
             )
             taken = result.error is None and result.response is not None
             raw = await self._kept(early, message, built, body) if taken else None
@@ -251,10 +254,7 @@ class Sender:
         body went out again after it (a token refresh, a followed redirect)."""
         if early is None or not isinstance(body, Upload):
             return await self._keep_as_sent(message, built, body)
-        if not body.whole_sent:  # answered before the body's end (a partner should not)
-            await self._drop_early(early)
-            return await self._keep_as_sent(message, built, body)
-        sent, raw = await early
+        sent, raw = await early  # the body went out whole: see cut_short
         return raw if sent == body.passes else await self._keep_as_sent(message, built, body)
 
     async def _drop_early(self, early: asyncio.Task[tuple[int, DocumentRef | None]]) -> None:
@@ -277,7 +277,7 @@ class Sender:
         the AS2 headers we built, not the authorization the HTTP client adds)."""
         if not self._policy.keep_sent_messages:
             return None
-        content = body if isinstance(body, bytes) else body.copy
+        content = body if isinstance(body, bytes) else body.copy_as_sent()
         if content is None:
             return None
         name = sent_object_name(message.message_id)
@@ -486,3 +486,13 @@ def _same_message_id(named: str, ours: str) -> bool:
     """Whether an MDN's Original-Message-ID names our message (angle brackets, spaces and
     case aside: some partners change them)."""
     return named.strip().strip("<>").strip().lower() == ours.strip().strip("<>").strip().lower()
+
+
+def cut_short(result: PostResult, body: bytes | Upload) -> PostResult:
+    """A 2xx to a streamed body not sent to its end (the partner answered early and closed
+    the connection) is no delivery: the partner cannot have processed a message cut short,
+    and its MDN could not be checked (the MIC is known at the body's end). Sent again."""
+    if result.error is not None or not isinstance(body, Upload) or body.whole_sent:
+        return result
+    reason = "the partner answered before it had the whole message"
+    return replace(result, error=reason, retryable=True)
