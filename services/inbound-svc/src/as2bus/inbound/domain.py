@@ -9,10 +9,20 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from as2bus.contracts.messages import Duplicate, MessageDuplicate, MessageRejected, Rejection
+from as2bus.contracts.messages import (
+    DocumentRef,
+    Duplicate,
+    MessageDuplicate,
+    MessageReceived,
+    MessageRejected,
+    ReceivedAttachment,
+    ReceivedDocument,
+    Rejection,
+)
+from as2bus.shared.crypto import certificate_fingerprint
 
 if TYPE_CHECKING:
-    from as2bus.as2 import RequestSummary
+    from as2bus.as2 import ReceivedMessage, RequestSummary
 
 #: What a 503 asks a partner to wait before sending again (storage or the bus unavailable).
 RETRY_AFTER_SECONDS = 60
@@ -43,6 +53,44 @@ def attachment_name(document: str, index: int) -> str:
 def as_received_name(document: str) -> str:
     """Where the message as received is kept, beside its document."""
     return f"{document}/as-received"
+
+
+def received(
+    message: ReceivedMessage,
+    station: str,
+    partner: str,
+    headers: Mapping[str, str],
+    first: datetime,
+    document: DocumentRef,
+    raw: DocumentRef | None,
+    attachments: list[ReceivedAttachment],
+) -> MessageReceived:
+    """The event of a delivered message, its documents stored (first received at ``first``;
+    ``raw`` the copy as received, if kept)."""
+    verified_by = message.verified_by
+    return MessageReceived(
+        event_id=received_event_id(partner, message.message_id),
+        correlation_id=message.message_id,
+        data=ReceivedDocument(
+            message_id=message.message_id,
+            station=station,
+            partner=partner,
+            filename=message.filename,
+            content_type=message.content_type,
+            subject=message.subject,
+            document=document,
+            signed=message.signed,
+            encrypted=message.encrypted,
+            compressed=message.compressed,
+            mic=message.mic,
+            mic_alg=message.mic_alg,
+            received_at=first,
+            headers=recorded_headers(headers),
+            signed_with=certificate_fingerprint(verified_by) if verified_by else None,
+            raw=raw,
+            attachments=attachments,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from as2bus import as2
-from as2bus.contracts import (
-    DocumentRef,
-    MessageReceived,
-    ReceivedAttachment,
-    ReceivedDocument,
-)
+from as2bus.contracts import DocumentRef, ReceivedAttachment
 from as2bus.inbound.certificate_check import refused_certificate
 from as2bus.inbound.domain import (
     Answer,
@@ -38,7 +33,7 @@ from as2bus.inbound.domain import (
     attachment_name,
     document_name,
     duplicate,
-    received_event_id,
+    received,
     recorded_headers,
     send_again,
     shown_url,
@@ -61,7 +56,6 @@ from as2bus.inbound.ports import (
 )
 from as2bus.inbound.replay_protection import Held, ReplayProtection, Verdict
 from as2bus.inbound.replies import Replies
-from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 from as2bus.shared.tracing import tag_span
 
@@ -187,31 +181,7 @@ class Receiver:
                 raise
             raw = await keeping
             sequence = await self._publish(
-                MessageReceived(
-                    event_id=received_event_id(partner, message.message_id),
-                    correlation_id=message.message_id,
-                    data=ReceivedDocument(
-                        message_id=message.message_id,
-                        station=station,
-                        partner=partner,
-                        filename=message.filename,
-                        content_type=message.content_type,
-                        subject=message.subject,
-                        document=ref,
-                        signed=message.signed,
-                        encrypted=message.encrypted,
-                        compressed=message.compressed,
-                        mic=message.mic,
-                        mic_alg=message.mic_alg,
-                        received_at=first,
-                        headers=recorded_headers(headers),
-                        signed_with=certificate_fingerprint(message.verified_by)
-                        if message.verified_by
-                        else None,
-                        raw=raw,
-                        attachments=attachments,
-                    ),
-                )
+                received(message, station, partner, headers, first, ref, raw, attachments)
             )
             # Its place in the events stream tells when every consumer has acknowledged it
             # (see adapters/retention.py); a publisher that does not say is kept the longest.
