@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 import httpx
@@ -99,3 +99,13 @@ class Upload:
 
 
 Body = bytes | Upload
+
+
+def cut_short(result: PostResult, body: bytes | Upload) -> PostResult:
+    """A 2xx to a streamed body not sent to its end (the partner answered early and closed
+    the connection) is no delivery: the partner cannot have processed a message cut short,
+    and its MDN could not be checked (the MIC is known at the body's end). Sent again."""
+    if result.error is not None or not isinstance(body, Upload) or body.whole_sent:
+        return result
+    reason = "the partner answered before it had the whole message"
+    return replace(result, error=reason, retryable=True)

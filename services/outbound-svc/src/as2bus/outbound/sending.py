@@ -8,11 +8,10 @@ the message over.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -30,6 +29,7 @@ from as2bus.contracts import (
     SendOverrides,
     judge_mdn,
 )
+from as2bus.outbound.as_sent import AsSentCopy
 from as2bus.outbound.domain import Message, Status, backoff
 from as2bus.outbound.domain.documents import Document, documents_of
 from as2bus.outbound.metrics import ATTEMPTS, FAILED, IN_FLIGHT, SENT, TIME_TO_MDN
@@ -41,8 +41,7 @@ from as2bus.outbound.parties import (
     resolve_sides,
 )
 from as2bus.outbound.ports import Documents, KeyMaterial, Partners, UnitsOfWork
-from as2bus.outbound.posting import PostResult, Upload
-from as2bus.shared.bus.documents import sent_object_name
+from as2bus.outbound.posting import Upload, cut_short
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.crypto import certificate_fingerprint
 from as2bus.shared.keyring import CertificateUnavailableError
@@ -158,7 +157,14 @@ class Sender:
                 "raise the limit with the memory limit, or ask the partner for a token header",
             )
         built, body = await self._build(message, sides, documents)
-        early = self._keep_once_sent(message, built, body)
+        copy = AsSentCopy(
+            self._documents,
+            message.message_id,
+            built,
+            body,
+            keep=self._policy.keep_sent_messages,
+        )
+        copy.start()
         raw: DocumentRef | None = None
         try:
             result = cut_short(
@@ -168,7 +174,7 @@ class Sender:
                 body,
             )
             taken = result.error is None and result.response is not None
-            raw = await self._kept(early, message, built, body) if taken else None
+            raw = await copy.taken() if taken else None
         except BoundaryInContentError as err:
             # Read once, a document is searched for its MIME boundary while it is sent (a
             # chance below 2^-80 per terabyte): the partner got less than the Content-Length,
@@ -178,8 +184,8 @@ class Sender:
                 return await self._retry(message, reason)
             return await self._fail(message, "attempts-exhausted", reason)
         finally:
-            if early is not None and raw is None:
-                await self._drop_early(early)
+            if raw is None:
+                await copy.drop()
             if isinstance(body, Upload):
                 body.close()
         if result.error is not None or result.response is None:
@@ -227,62 +233,6 @@ class Sender:
             message.await_mdn(mic=built.mic, signature=signature, deadline=deadline, now=now)
             return await self._finish(message, [sent_event])
         return await self._settle_sync(message, sides, built, result.response, sent_event)
-
-    def _keep_once_sent(
-        self, message: Message, built: as2.OutgoingMessage | StreamPlan, body: bytes | Upload
-    ) -> asyncio.Task[tuple[int, DocumentRef | None]] | None:
-        """A streamed body's copy goes to the object store as soon as the body has gone out
-        whole, while the partner is still reading and answering it: kept after the answer,
-        a 100 MB message waited about 0.4 s more for its outcome."""
-        if not (self._policy.keep_sent_messages and isinstance(body, Upload) and body.copy):
-            return None
-
-        async def keep() -> tuple[int, DocumentRef | None]:
-            sent = await body.wait_until_sent()
-            return sent, await self._keep_as_sent(message, built, body)
-
-        return asyncio.ensure_future(keep())
-
-    async def _kept(
-        self,
-        early: asyncio.Task[tuple[int, DocumentRef | None]] | None,
-        message: Message,
-        built: as2.OutgoingMessage | StreamPlan,
-        body: bytes | Upload,
-    ) -> DocumentRef | None:
-        """The copy as sent of an attempt the partner took: the one kept early, unless the
-        body went out again after it (a token refresh, a followed redirect)."""
-        if early is None or not isinstance(body, Upload):
-            return await self._keep_as_sent(message, built, body)
-        sent, raw = await early  # the body went out whole: see cut_short
-        return raw if sent == body.passes else await self._keep_as_sent(message, built, body)
-
-    async def _drop_early(self, early: asyncio.Task[tuple[int, DocumentRef | None]]) -> None:
-        """The early copy of an attempt that came to nothing: stopped, or deleted if kept."""
-        early.cancel()
-        await asyncio.wait([early])
-        if early.cancelled() or early.exception() is not None:
-            return
-        _, kept = early.result()
-        if kept is not None:
-            await self._documents.delete(kept.name)
-
-    async def _keep_as_sent(
-        self,
-        message: Message,
-        built: as2.OutgoingMessage | StreamPlan,
-        body: bytes | Upload,
-    ) -> DocumentRef | None:
-        """The message as the partner took it, for the console's download (never credentials:
-        the AS2 headers we built, not the authorization the HTTP client adds)."""
-        if not self._policy.keep_sent_messages:
-            return None
-        content = body if isinstance(body, bytes) else body.copy_as_sent()
-        if content is None:
-            return None
-        name = sent_object_name(message.message_id)
-        headers = list(built.headers.items())
-        return await self._documents.keep_http_message(name, headers, content, what="as sent")
 
     async def _build(
         self, message: Message, sides: Sides, documents: Sequence[Document]
@@ -486,13 +436,3 @@ def _same_message_id(named: str, ours: str) -> bool:
     """Whether an MDN's Original-Message-ID names our message (angle brackets, spaces and
     case aside: some partners change them)."""
     return named.strip().strip("<>").strip().lower() == ours.strip().strip("<>").strip().lower()
-
-
-def cut_short(result: PostResult, body: bytes | Upload) -> PostResult:
-    """A 2xx to a streamed body not sent to its end (the partner answered early and closed
-    the connection) is no delivery: the partner cannot have processed a message cut short,
-    and its MDN could not be checked (the MIC is known at the body's end). Sent again."""
-    if result.error is not None or not isinstance(body, Upload) or body.whole_sent:
-        return result
-    reason = "the partner answered before it had the whole message"
-    return replace(result, error=reason, retryable=True)
