@@ -41,6 +41,8 @@ def test_an_empty_pool_makes_a_new_file() -> None:
     pool = RecycledFiles()
     one, two = pool.take(), pool.take()
     assert inode(one) != inode(two)
+    one.write(b"1")
+    two.write(b"2")
     one.close()
     two.close()
     assert pool.kept_files == 2
@@ -63,6 +65,7 @@ def test_no_more_files_are_kept_than_the_limit() -> None:
     pool = RecycledFiles(max_files=2)
     lent = [pool.take() for _ in range(4)]
     for file in lent:
+        file.write(b"data")
         file.close()
     assert pool.kept_files == 2
     pool.close()
@@ -87,9 +90,23 @@ def test_a_file_its_user_forgot_to_close_comes_back_when_collected() -> None:
     pool.close()
 
 
+def test_a_file_given_back_empty_is_closed_not_kept() -> None:
+    """Emptied by its user (what it held is to be freed), or never written: no pages to lend."""
+    pool = RecycledFiles()
+    written, emptied, unused = pool.take(), pool.take(), pool.take()
+    written.write(b"kept")
+    emptied.write(b"x" * 10_000)
+    emptied.truncate(0)
+    for file in (written, emptied, unused):
+        file.close()
+    assert (pool.kept_files, pool.kept_bytes) == (1, 4)
+    pool.close()
+
+
 def test_closing_twice_gives_the_file_back_once() -> None:
     pool = RecycledFiles()
     file = pool.take()
+    file.write(b"once")
     file.close()
     file.close()
     assert pool.kept_files == 1

@@ -10,9 +10,10 @@ writing 100 MB to a new file took 0.7 s of system time, writing it over an old o
 A file taken from the pool may hold a previous user's bytes past what the new user wrote. Users
 read only what they wrote (the codec reads by ranges), or cut the file where their writing ends
 (``truncate()`` at that position) before anything reads it to its end. A file is kept for the
-next user while the pool's bytes stay under its limit; the rest are closed (and their space
-freed) as usual. The files are unlinked from the start, like ``tempfile.TemporaryFile``: only
-this process can reach them, and they vanish with it.
+next user while the pool's bytes stay under its limit; the rest, and files given back empty
+(``truncate(0)`` first frees what a file holds), are closed as usual. The files are unlinked
+from the start, like ``tempfile.TemporaryFile``: only this process can reach them, and they
+vanish with it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ class RecycledFiles:
             return
         with self._lock:
             fits = sum(s for _, s in self._kept) + size <= self._max_bytes
-            if fits and len(self._kept) < self._max_files:
+            # An empty file has no pages to lend: emptied by its user (a body abandoned
+            # half-way is freed, not kept), or never written.
+            if size and fits and len(self._kept) < self._max_files:
                 self._kept.append((origin, size))
                 return
         origin.close()

@@ -131,6 +131,7 @@ async def read_body(request: Request, spooling: Spooling, limits: BodyLimits) ->
             file.truncate()  # where the body ends: the receiver reads the file to its end
     except BaseException:
         if file is not None:
+            file.truncate(0)  # what an abandoned body spooled is freed, not kept for reuse
             file.close()
         raise
     if file is None:
