@@ -5,6 +5,7 @@ send are the contracts' (``as2bus.contracts.documents``): publishers need them w
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import BinaryIO
 
 from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
 from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import OBJ_CHUNKS_PRE_TEMPLATE, OBJ_STREAM_TEMPLATE, ObjectStore
 
@@ -59,17 +61,33 @@ class DocumentStore:
         info = await self._store.get_info(ref.name)
         stream = OBJ_STREAM_TEMPLATE.format(bucket=ref.bucket)
         subject = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=ref.bucket, obj=info.nuid)
-        digest, seen, seq = hashlib.sha256(), 0, 1
-        for _ in range(info.chunks or 0):
+        digest, seen, count = hashlib.sha256(), 0, info.chunks or 0
+
+        def ask(after: int) -> asyncio.Future[RawStreamMsg]:
             # A direct get answers with the raw bytes (the API's answer is base64 in JSON).
-            message = await self._js.get_msg(
-                stream, seq=seq, subject=subject, next=True, direct=True
+            return asyncio.ensure_future(
+                self._js.get_msg(stream, seq=after, subject=subject, next=True, direct=True)
             )
-            data = message.data or b""
-            seq = (message.seq or seq) + 1
-            digest.update(data)
-            seen += len(data)
-            yield data
+
+        # The next chunk is asked for as soon as one arrives, before the caller has done with
+        # it: the round trip (about a millisecond per 512 KiB) overlaps the caller's work
+        # instead of adding to it (a 100 MB document: 200 round trips, 0.25 s).
+        seq = 1
+        asked = ask(seq) if count else None
+        try:
+            for index in range(count):
+                assert asked is not None
+                message = await asked
+                data = message.data or b""
+                seq = (message.seq or seq) + 1
+                asked = ask(seq) if index + 1 < count else None
+                digest.update(data)
+                seen += len(data)
+                yield data
+        finally:
+            if asked is not None:  # the caller stopped early
+                asked.cancel()
+                await asyncio.gather(asked, return_exceptions=True)
         if seen != ref.size or digest.hexdigest() != ref.sha256:
             raise ValueError(f"document {ref.name} does not match its size and sha256")
 
