@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -94,7 +95,7 @@ async def large(stack: Stack, sizes: list[int]) -> list[dict[str, Any]]:
     reset first so it is this document's."""
     rows = []
     async with Driver(stack.nats_url) as driver:
-        for size, again in [(size, again) for size in sizes for again in (False, True)]:
+        for size, again in itertools.product(sizes, (False, True)):
             before = {s.name: procfs.memory(s.pid) for s in stack.services}
             reset = all([procfs.reset_peak(s.pid) for s in stack.services])
             assert stack.nats is not None

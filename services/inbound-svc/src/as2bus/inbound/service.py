@@ -84,7 +84,7 @@ class Receiver:
         self._replays = replays
         self._max_payload = max_payload_bytes
         self._keep_received = keep_received_messages
-        self._new_file = new_file  # the codec's temporary files (its own default: None)
+        self._new_file = new_file  # makes the codec's temporary files (None: its default)
 
     async def receive(
         self,
