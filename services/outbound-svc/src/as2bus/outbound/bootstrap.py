@@ -22,7 +22,7 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.credentials import ConfigCredentials
-from as2bus.outbound.adapters.partner_clients import PartnerClients
+from as2bus.outbound.adapters.partner_clients import PartnerClients, default_transport
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.retention import SentDocuments
@@ -76,10 +76,12 @@ def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
     """The client of partners with the default TLS settings. Every request names us, the
     token fetches and connection tests too (the messages' headers carry the same
     ``as2bus/<version>``): partners' firewalls and logs see one product."""
+    context = tls_context(settings)
     return httpx.AsyncClient(
         timeout=settings.http_timeout_seconds,
-        verify=tls_context(settings),
+        verify=context,
         headers={"User-Agent": USER_AGENT},
+        transport=default_transport(context),
     )
 
 

@@ -87,6 +87,16 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         self._pool = pool
 
 
+def default_transport(context: ssl.SSLContext) -> httpx.AsyncBaseTransport | None:
+    """The transport of the client that partners with the default TLS settings share: ours,
+    for its cheaper check of idle connections (``pinning``; no pins), unless the environment
+    names a proxy. Then None: httpx's own transport, which applies the environment's proxies
+    per URL (a client given a transport reads none)."""
+    if urllib.request.getproxies_environment():
+        return None
+    return PinnedTransport(PinnedBackend(context, ()), proxy=None)
+
+
 def partner_client(
     partner: PartnerState,
     identity: ClientIdentity | None,

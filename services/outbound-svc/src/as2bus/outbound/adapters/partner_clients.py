@@ -7,8 +7,16 @@ from as2bus.shared.partner_tls.clients import (
     LIMITS,
     PartnerClients,
     PinnedTransport,
+    default_transport,
     partner_client,
     proxy_for,
 )
 
-__all__ = ["LIMITS", "PartnerClients", "PinnedTransport", "partner_client", "proxy_for"]
+__all__ = [
+    "LIMITS",
+    "PartnerClients",
+    "PinnedTransport",
+    "default_transport",
+    "partner_client",
+    "proxy_for",
+]
