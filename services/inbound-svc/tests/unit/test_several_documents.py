@@ -19,7 +19,8 @@ from as2bus.inbound.domain import attachment_name, document_name
 from as2bus.inbound.metrics import DOCUMENTS, RECEIVED
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.replay_protection import ReplayProtection
-from as2bus.inbound.service import Receiver, close_documents
+from as2bus.inbound.service import Receiver
+from as2bus.inbound.storing import close_documents
 from as2bus.testing.config_states import partner_state, station_state
 
 from ..fakes import FakeSeenSignatures

@@ -25,16 +25,12 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from as2bus import as2
-from as2bus.contracts import DocumentRef, ReceivedAttachment
 from as2bus.inbound.certificate_check import refused_certificate
 from as2bus.inbound.domain import (
     Answer,
-    as_received_name,
-    attachment_name,
     document_name,
     duplicate,
     received,
-    recorded_headers,
     send_again,
     shown_url,
 )
@@ -56,6 +52,7 @@ from as2bus.inbound.ports import (
 )
 from as2bus.inbound.replay_protection import Held, ReplayProtection, Verdict
 from as2bus.inbound.replies import Replies
+from as2bus.inbound.storing import Storing, close_documents
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 from as2bus.shared.tracing import tag_span
 
@@ -78,12 +75,11 @@ class Receiver:
     ) -> None:
         self._parties = parties
         self._ledger = ledger
-        self._documents = documents
+        self._storing = Storing(documents, keep_received=keep_received_messages)
         self._publish = publish
         self._replies = Replies(parties, mdns, publish)
         self._replays = replays
         self._max_payload = max_payload_bytes
-        self._keep_received = keep_received_messages
         self._new_file = new_file  # makes the codec's temporary files (None: its default)
 
     async def receive(
@@ -173,11 +169,11 @@ class Receiver:
             name = document_name(partner, message.message_id)
             # The copy as received is stored alongside the documents, not after them: two
             # object-store writes at once (a 100 MB message: about half a second less).
-            keeping = asyncio.ensure_future(self._keep_as_received(name, headers, body))
+            keeping = asyncio.ensure_future(self._storing.as_received(name, headers, body))
             try:
-                ref, attachments = await self._store_all(name, message)
+                ref, attachments = await self._storing.documents(name, message)
             except BaseException:
-                await self._drop_copy(keeping)  # of a message not delivered
+                await self._storing.drop_copy(keeping)  # of a message not delivered
                 raise
             raw = await keeping
             sequence = await self._publish(
@@ -258,64 +254,3 @@ class Receiver:
             url = shown_url(message.mdn.async_url)
             return Answer.text(200, f"duplicate: {verdict.reason}; no MDN was sent to {url}")
         return await self._replies.answer(message, parties.local, None)
-
-    async def _store_all(
-        self, name: str, message: as2.ReceivedMessage
-    ) -> tuple[DocumentRef, list[ReceivedAttachment]]:
-        """The message's document and its attachments into the object store."""
-        ref = await self._store(name, message.payload, message.payload_file)
-        # One at a time, each from where the codec left it (memory or its file): never a
-        # second copy of a document in memory. Names follow the first document's, so a
-        # message processed again after a crash overwrites rather than adds.
-        attachments = []
-        for index, attachment in enumerate(message.attachments, 1):
-            stored = await self._store(
-                attachment_name(name, index), attachment.payload, attachment.payload_file
-            )
-            attachments.append(
-                ReceivedAttachment(
-                    document=stored,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                )
-            )
-        return ref, attachments
-
-    async def _store(
-        self, name: str, payload: bytes, spooled: as2.SpooledPayload | None
-    ) -> DocumentRef:
-        """A document into the object store: from memory, or streamed from its file."""
-        if spooled is None:
-            return await self._documents.put(name, payload)
-        return await self._documents.put_file(name, spooled.file, spooled.offset, spooled.size)
-
-    async def _drop_copy(self, keeping: asyncio.Future[DocumentRef | None]) -> None:
-        keeping.cancel()
-        kept = None if keeping.cancelled() else keeping.result()
-        if kept is not None:
-            try:
-                await self._documents.delete(kept.name)
-            except Exception as err:
-                log.warning("could not delete %s: %s", kept.name, err)
-
-    async def _keep_as_received(
-        self, document: str, headers: Mapping[str, str], body: bytes | BinaryIO
-    ) -> DocumentRef | None:
-        """The message as it came (headers as recorded, never credentials; the body byte for
-        byte), for the console's download: what the partner signed."""
-        if not self._keep_received:
-            return None
-        name = as_received_name(document)
-        recorded = list(recorded_headers(headers).items())
-        return await self._documents.keep_http_message(name, recorded, body, what="as received")
-
-
-def close_documents(message: as2.ReceivedMessage) -> None:
-    """Close the files the codec left the documents in, each once (several documents may
-    share one file)."""
-    files = [message.payload_file, *(a.payload_file for a in message.attachments)]
-    closed: list[BinaryIO] = []
-    for spooled in files:
-        if spooled is not None and not any(spooled.file is f for f in closed):
-            closed.append(spooled.file)
-            spooled.file.close()
