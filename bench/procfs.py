@@ -67,6 +67,31 @@ def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
     return (own + reaped) / CLOCK_TICKS + alive
 
 
+def switches_and_faults(pid: int) -> tuple[int, int]:
+    """Context switches (voluntary and not, of every thread alive) and minor page faults (of
+    the whole process) so far; (0, 0) once it is gone. Unlike CPU time, these counts do not
+    move with the machine's speed: a thread hand-off, a wake-up of the event loop or a page
+    of fresh memory shows up here whatever the VM's hour (docs/benchmarks.md, finding 23)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0, 0
+    faults = int(fields[7])  # minflt, field 10 of stat(5)
+    switches = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0, 0
+    for task in tasks:
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        for line in status.splitlines():
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                switches += int(line.split()[1])
+    return switches, faults
+
+
 def children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` right now."""
     pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]

@@ -119,6 +119,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {'' if plain is None else f'{plain}x'} |"
         )
     lines += cpu_table(results["exchanges"])
+    lines += work_table(results["exchanges"])
     lines += [
         "",
         "| document | seconds | MB/s | ÷ crypto MB/s "
@@ -174,6 +175,26 @@ def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
             + " | ".join(str(cpu.get(n, "")) for n in names)
             + f" | **{cpu['services']}** | {cpu['machine_busy']:.0%} |"
         )
+    return lines
+
+
+def work_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Context switches and minor page faults per exchange during each burst: counts that do
+    not move with the VM's speed, to compare two versions of the code on a noisy machine."""
+    if not rows or "switches_faults" not in rows[0]["max"]:
+        return []
+    names = list(rows[0]["max"]["switches_faults"])
+    lines = [
+        "",
+        "Context switches / minor page faults per exchange during the burst (from /proc):",
+        "",
+        "| document | MDN | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for r in rows:
+        counts = r["max"]["switches_faults"]
+        cells = (f"{counts[n][0]:g} / {counts[n][1]:g}" if n in counts else "" for n in names)
+        lines.append(f"| {size_label(r['size'])} | {r['mdn']} | " + " | ".join(cells) + " |")
     return lines
 
 

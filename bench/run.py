@@ -66,6 +66,27 @@ def cpu_per_exchange(
     return per
 
 
+def work_now(stack: Stack) -> dict[str, tuple[int, int]]:
+    """Context switches and minor page faults so far of the services, nats-server and the
+    load generator (``procfs.switches_and_faults``)."""
+    pids = {s.name: s.pid for s in stack.services}
+    assert stack.nats is not None
+    pids["nats-server"] = stack.nats.pid
+    pids["load generator"] = os.getpid()
+    return {name: procfs.switches_and_faults(pid) for name, pid in pids.items()}
+
+
+def work_per_exchange(
+    stack: Stack, before: dict[str, tuple[int, int]], delivered: int
+) -> dict[str, list[float]]:
+    """[context switches, minor page faults] per delivered exchange since ``before``."""
+    after = work_now(stack)
+    return {
+        name: [round((after[name][i] - counts[i]) / max(delivered, 1), 1) for i in (0, 1)]
+        for name, counts in before.items()
+    }
+
+
 async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
     rows = []
     async with Driver(stack.nats_url) as driver:
@@ -74,8 +95,10 @@ async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
             for mdn in ("sync", "async"):
                 timeout = 120 + count * size / MB
                 before, ticks = cpu_now(stack), procfs.machine_ticks()
+                counted = work_now(stack)
                 top = summarize(await driver.burst(count, size, mdn, timeout))
                 top["cpu_ms"] = cpu_per_exchange(stack, before, ticks, top["delivered"])
+                top["switches_faults"] = work_per_exchange(stack, counted, top["delivered"])
                 rate = max(0.2, top["exchanges_per_s"] / 2)
                 steady = summarize(
                     await driver.steady(rate, plan.steady_seconds, size, mdn, timeout)

@@ -1,5 +1,5 @@
-"""The bench's CPU figures from /proc: a process's own threads, and a parent's children alive
-or reaped (how PostgreSQL's backends are counted)."""
+"""The bench's figures from /proc: CPU of a process's own threads, and a parent's children alive
+or reaped (how PostgreSQL's backends are counted); context switches and page faults."""
 
 from __future__ import annotations
 
@@ -56,3 +56,31 @@ def test_a_processes_cpu_splits_into_user_and_system_time() -> None:
         child.kill()
         child.wait()
     assert procfs.user_and_system_seconds(child.pid) == (0.0, 0.0)
+
+
+SLEEPER = "import time\nfor _ in range({0}): time.sleep(0.002)\ntime.sleep(30)\n"
+TOUCHER = "import mmap\nm = mmap.mmap(-1, {0})\nfor i in range(0, {0}, 4096): m[i] = 1\n"
+
+
+def test_a_process_that_sleeps_often_switches_often_and_fresh_memory_faults() -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", SLEEPER.format(200)])
+    toucher = subprocess.Popen(
+        [sys.executable, "-c", TOUCHER.format(64 << 20) + "import time\ntime.sleep(30)\n"]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            slept, _ = procfs.switches_and_faults(sleeper.pid)
+            _, touched = procfs.switches_and_faults(toucher.pid)
+            if slept >= 200 and touched >= 16384:
+                break
+            time.sleep(0.05)
+        assert slept >= 200  # each sleep gives the CPU up once
+        assert touched >= 16384  # a fault per fresh 4 KiB page of the 64 MiB touched
+        _, sleeper_faults = procfs.switches_and_faults(sleeper.pid)
+        assert sleeper_faults < touched / 2
+    finally:
+        for child in (sleeper, toucher):
+            child.kill()
+            child.wait()
+    assert procfs.switches_and_faults(sleeper.pid) == (0, 0)  # gone
