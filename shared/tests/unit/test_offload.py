@@ -13,7 +13,7 @@ def where(tag: str, *, suffix: str) -> tuple[str, int]:
     return tag + suffix, threading.get_ident()
 
 
-@pytest.mark.parametrize("size", [0, 1024, INLINE_BYTES])
+@pytest.mark.parametrize("size", [0, 1024, 100 * 1024, INLINE_BYTES])
 async def test_small_work_runs_on_the_event_loops_thread(size: int) -> None:
     result, thread = await run_sized(size, where, "built", suffix="!")
     assert result == "built!"

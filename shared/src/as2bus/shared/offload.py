@@ -18,8 +18,12 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-#: Work on up to this many bytes runs on the event loop (a few ms of CPU at most).
-INLINE_BYTES = 64 * 1024
+#: Work on up to this many bytes runs on the event loop (a few ms of CPU at most: a 256 KiB
+#: document adds about 0.6 ms of AES and SHA-256 to the RSA). 64 KiB before: 100 KB
+#: documents then took two hand-offs per exchange, and three interleaved pairs of 100 KB
+#: bursts ran 25 % faster on the loop (72 / 72 / 64 -> 93 / 92 / 79 exchanges/s; context
+#: switches per exchange in outbound-svc 39-41 -> 9-15; docs/benchmarks.md, finding 23).
+INLINE_BYTES = 256 * 1024
 
 
 async def run_sized(size: int, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
