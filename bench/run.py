@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import procfs, references, report
 from bench.driver import Driver, summarize
-from bench.stack import Stack
+from bench.stack import Stack, stop_on_sigterm
 
 KB, MB = 1024, 1024 * 1024
 
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("bench/results"))
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs and data")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     plan = QUICK if args.quick else FULL
     large_sizes = plan.large + ([1024 * MB] if args.huge else [])
     started = time.monotonic()

@@ -34,7 +34,7 @@ from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.shared.bus.documents import DocumentStore
 from bench import procfs
 from bench.driver import Driver, Exchange, summarize
-from bench.stack import PARTNER, Service, Stack
+from bench.stack import PARTNER, Service, Stack, stop_on_sigterm
 
 LEASE_SECONDS = 10  # how soon another replica takes over what the killed one was sending
 
@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("bench/results/scale-out"))
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs and data")
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     result: dict[str, Any] = {"machine": procfs.machine(), "args": vars(args) | {"results": ""}}
     env = {"AS2BUS_OUTBOUND_LEASE_SECONDS": str(LEASE_SECONDS)}
     with Stack(
