@@ -104,3 +104,27 @@ def test_only_expired_certificates_give_cert_has_expired() -> None:
     with pytest.raises(CertificateUnavailableError) as missing:
         ring.signing_key("acme", T0 + DAY)
     assert missing.value.reason == "CERT_NOT_FOUND"
+
+
+def test_a_certificate_coming_into_service_verifies_only_when_asked_for_up_to_its_time() -> None:
+    """For a sync MDN: signed after the partner's switch, answering a message sent before."""
+    old_key, old_pem = make_cert("old", T0 + 365 * DAY)
+    new_key, new_pem = make_cert("new", T0 + 730 * DAY)
+    switch = T0 + timedelta(seconds=1)
+    ring = KeyRing(
+        [
+            entry(old_pem, "partner", T0 - 100 * DAY, switch + 7 * DAY, T0 + 365 * DAY),
+            entry(new_pem, "partner", switch, None, T0 + 730 * DAY),
+        ]
+    )
+
+    def pems(coming_until: datetime | None = None) -> set[str]:
+        found = ring.verification_certificates("acme", T0, coming_until=coming_until)
+        return {e.cert_pem for e in found}
+
+    assert pems() == {old_pem}
+    assert pems(T0 + timedelta(hours=1)) == {old_pem, new_pem}
+    assert pems(T0 + timedelta(milliseconds=500)) == {old_pem}  # not yet by then
+    newest_first = ring.verification_certificates("acme", T0, coming_until=switch)
+    assert [e.cert_pem for e in newest_first] == [new_pem, old_pem]
+    assert sign(new_key, b"x") != sign(old_key, b"x")  # two keys, really

@@ -978,7 +978,11 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
         await sender
     try:
         ended = await outcomes.outcomes(sent, timeout=60)
-        failed = {r: e.event_type for r, e in ended.items() if e.event_type != "MessageDelivered"}
+        failed = {  # with the reason: a failure under rotation must say which side refused
+            r: f"{e.event_type}: {getattr(e.data, 'reason', '')}"
+            for r, e in ended.items()
+            if e.event_type != "MessageDelivered"
+        }
         assert failed == {}, failed
         assert len(sent) > 25  # messages before, during and after the switch
         sent_as = await _sent_event(console, sent[-1])

@@ -4,7 +4,7 @@ own ports; the real client's refresh is tested against cert-svc in tests/integra
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,3 +48,21 @@ async def test_a_certificate_really_missing_still_fails_with_its_reason() -> Non
     with pytest.raises(CertificateUnavailableError, match="CERT_NOT_FOUND"):
         await resolve(keys)
     assert keys.asked_fresh == 1
+
+
+async def test_a_partner_certificate_switching_in_before_the_answer_verifies_its_mdn() -> None:
+    """A message sent a second before the partner's switch to a new certificate gets its sync
+    MDN signed after it, with the new key (the console's rotation test lost a message to this
+    under load): the certificates the MDN is verified with include the coming one."""
+    ours = certificate_entry("myco", "own", NOW)
+    old = certificate_entry("acme", "partner", NOW)
+    new = certificate_entry("acme", "partner", NOW).model_copy(
+        update={"activation_at": NOW + timedelta(seconds=1), "fingerprint_sha256": "new"}
+    )
+    later = certificate_entry("acme", "partner", NOW).model_copy(
+        update={"activation_at": NOW + timedelta(days=2), "fingerprint_sha256": "later"}
+    )
+    ring = KeyRing([ours, old, new, later], [])
+    sides = await resolve(StaleKeys(ring, ring))
+    assert sides.remote.encrypt_cert == old.cert_pem.encode()  # still the old one, until then
+    assert set(sides.remote.verify_certs) == {old.cert_pem.encode(), new.cert_pem.encode()}

@@ -84,10 +84,27 @@ class KeyRing:
         return self._in_service(alias, "own", at)
 
     def verification_certificates(
-        self, alias: str, at: datetime, *, expired_too: bool = False
+        self,
+        alias: str,
+        at: datetime,
+        *,
+        expired_too: bool = False,
+        coming_until: datetime | None = None,
     ) -> list[KeyMaterialEntry]:
         """The partner's certificates in service. ``expired_too`` for MDNs: the codec checks
         each against the signature's signing time, and says "expired on ..." when it has to
-        refuse one (or accepts it, for a partner set to ``accept_expired_mdn_certificate``)."""
+        refuse one (or accepts it, for a partner set to ``accept_expired_mdn_certificate``).
+        ``coming_until``: also those that come into service up to then (a sync MDN to a
+        message sent at ``at`` may be signed after the partner's switch to a new key)."""
         found = self._in_service(alias, "partner", at)
+        if coming_until is not None:
+            coming = [
+                e
+                for e in self.entries
+                if e.alias == alias
+                and e.kind == "partner"
+                and at < e.activation_at <= coming_until
+                and (e.retirement_at is None or e.activation_at < e.retirement_at)
+            ]
+            found = sorted(found + coming, key=lambda e: e.activation_at, reverse=True)
         return found if expired_too else [e for e in found if not expired(e, at)]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty
 from as2bus.as2.algorithms import (
@@ -27,6 +27,12 @@ from as2bus.outbound.posting import ClientIdentity
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 from as2bus.shared.partner_tls.identity import client_identity
+
+#: How long after a message is built its sync MDN may still be signed: longer than any POST
+#: (AS2BUS_OUTBOUND_HTTP_TIMEOUT_SECONDS, 120 s by default). A partner certificate that comes
+#: into service within it verifies the MDN: the partner switches keys when it said it would,
+#: and the answer to a message sent a moment before is signed with the new one.
+SYNC_ANSWER_HORIZON = timedelta(hours=1)
 
 
 class PartnershipUnavailableError(LookupError):
@@ -123,8 +129,11 @@ def _sides(
     encrypt_cert = None
     if encryption is not None:
         encrypt_cert = ring.encryption_certificate(partner.as2_alias, at).cert_pem.encode()
-    # What the partner's MDNs are verified with: expired ones too, for the codec to judge.
-    certs = ring.verification_certificates(partner.as2_alias, at, expired_too=True)
+    # What the partner's MDNs are verified with: expired ones too, for the codec to judge, and
+    # those coming into service while the answer may still come (a rotation at this second).
+    certs = ring.verification_certificates(
+        partner.as2_alias, at, expired_too=True, coming_until=at + SYNC_ANSWER_HORIZON
+    )
     verify = [e.cert_pem.encode() for e in certs]
     # The contracts name the algorithms with their own enums (equal values): the codec's are
     # what the codec takes.
