@@ -365,6 +365,45 @@ async def test_the_tracklog_updates_live_without_a_reload(
     assert await watching.evaluate("window.notReloaded") is True
 
 
+#: The text of every element among ``els`` that the browser laid out on more than one line.
+_WRAPPED = """els => els.filter(e => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
+}).map(e => e.textContent.trim())"""
+
+
+async def test_a_long_file_name_breaks_but_column_titles_and_statuses_stay_whole(
+    console: Console, browser: Browser
+) -> None:
+    """A file name with no break opportunity squeezed every column: the list read "Statio n"
+    and "delivere d" (seen in docs/console/tracklog.png), and on a phone "12/5/202 6". The name
+    breaks anywhere; titles, statuses and times only between words."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await console.sign_in(page, *console.admin)
+    long_name = "ORDERS-" + "0123456789ABCDEF" * 6 + ".x12"
+    await _send_file(page, console, long_name)
+    await page.goto(f"{console.url}/tracklog?q={long_name}")
+    row = page.locator("table.messages tbody tr", has_text=long_name[:40])
+    await expect(row.first).to_be_visible()
+    assert await page.locator("table.messages th").evaluate_all(_WRAPPED) == []
+    assert await page.locator("table.messages .status").evaluate_all(_WRAPPED) == []
+    assert await row.first.locator("td a").first.evaluate_all(_WRAPPED) != []  # it did break
+    # At phone width a time wraps between its words, never inside "12/5/2026,".
+    await page.set_viewport_size({"width": 390, "height": 844})
+    times = await page.locator("table.messages time").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().width).filter(w => w > 0)"
+    )  # the last change's column is hidden at this width
+    widest_word = await page.locator("table.messages time").first.evaluate(
+        """e => { const s = document.createElement('span'); s.style.whiteSpace = 'nowrap';
+                  s.textContent = e.textContent.split(' ')[0];
+                  e.parentElement.appendChild(s); const w = s.getBoundingClientRect().width;
+                  s.remove(); return w; }"""
+    )
+    assert times
+    assert min(times) >= widest_word - 0.5
+
+
 async def _send_file(page: Page, console: Console, name: str) -> None:
     """Send File in the browser; returns on the new message's page."""
     await page.goto(f"{console.url}/send")
