@@ -38,15 +38,19 @@ FULL = Plan({KB: 300, 100 * KB: 200, 10 * MB: 20}, 20, [100 * MB], 2.0, [KB, 100
 QUICK = Plan({KB: 40, 100 * KB: 10, 10 * MB: 2}, 3, [20 * MB], 0.3, [KB, 100 * KB])
 
 
-def cpu_now(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far by each process of the stack, and by this one (the load
-    generator: it publishes the requests and reads the outcomes)."""
-    used = {s.name: procfs.cpu_seconds(s.pid) for s in stack.services}
+def processes(stack: Stack) -> dict[str, int]:
+    """The pid of each service, of nats-server, and of this process (the load generator: it
+    publishes the requests and reads the outcomes)."""
     assert stack.nats is not None
-    used["nats-server"] = procfs.cpu_seconds(stack.nats.pid)
+    pids = {s.name: s.pid for s in stack.services}
+    return pids | {"nats-server": stack.nats.pid, "load generator": os.getpid()}
+
+
+def cpu_now(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each of ``processes`` and by PostgreSQL, if any."""
+    used = {name: procfs.cpu_seconds(pid) for name, pid in processes(stack).items()}
     if stack.pg is not None:  # the postmaster and its backends
         used["postgres"] = procfs.cpu_seconds(stack.pg.proc.pid, with_children=True)
-    used["load generator"] = procfs.cpu_seconds(os.getpid())
     return used
 
 
@@ -67,13 +71,8 @@ def cpu_per_exchange(
 
 
 def work_now(stack: Stack) -> dict[str, tuple[int, int]]:
-    """Context switches and minor page faults so far of the services, nats-server and the
-    load generator (``procfs.switches_and_faults``)."""
-    pids = {s.name: s.pid for s in stack.services}
-    assert stack.nats is not None
-    pids["nats-server"] = stack.nats.pid
-    pids["load generator"] = os.getpid()
-    return {name: procfs.switches_and_faults(pid) for name, pid in pids.items()}
+    """Context switches and minor page faults so far of each of ``processes``."""
+    return {name: procfs.switches_and_faults(pid) for name, pid in processes(stack).items()}
 
 
 def work_per_exchange(

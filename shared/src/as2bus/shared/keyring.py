@@ -33,8 +33,10 @@ class CertificateUnavailableError(LookupError):
         self.kind = kind
 
 
-def in_service(entry: KeyMaterialEntry, at: datetime) -> bool:
-    return entry.activation_at <= at and (entry.retirement_at is None or at < entry.retirement_at)
+def in_service(entry: KeyMaterialEntry, at: datetime, until: datetime | None = None) -> bool:
+    """In service at ``at``, or with ``until`` at some moment from ``at`` to ``until``."""
+    start, retired = entry.activation_at, entry.retirement_at
+    return start <= (until or at) and (retired is None or (at < retired and start < retired))
 
 
 def expired(entry: KeyMaterialEntry, at: datetime) -> bool:
@@ -54,9 +56,13 @@ class KeyRing:
         """Our key alias for a partnership: its keystore's, or ``station_alias`` without one."""
         return self._own_aliases.get((station_as2_id, partner_as2_id), station_alias)
 
-    def _in_service(self, alias: str, kind: CertKind, at: datetime) -> list[KeyMaterialEntry]:
+    def _in_service(
+        self, alias: str, kind: CertKind, at: datetime, until: datetime | None = None
+    ) -> list[KeyMaterialEntry]:
         found = [
-            e for e in self.entries if e.alias == alias and e.kind == kind and in_service(e, at)
+            e
+            for e in self.entries
+            if e.alias == alias and e.kind == kind and in_service(e, at, until)
         ]
         return sorted(found, key=lambda e: e.activation_at, reverse=True)
 
@@ -96,15 +102,5 @@ class KeyRing:
         refuse one (or accepts it, for a partner set to ``accept_expired_mdn_certificate``).
         ``coming_until``: also those that come into service up to then (a sync MDN to a
         message sent at ``at`` may be signed after the partner's switch to a new key)."""
-        found = self._in_service(alias, "partner", at)
-        if coming_until is not None:
-            coming = [
-                e
-                for e in self.entries
-                if e.alias == alias
-                and e.kind == "partner"
-                and at < e.activation_at <= coming_until
-                and (e.retirement_at is None or e.activation_at < e.retirement_at)
-            ]
-            found = sorted(found + coming, key=lambda e: e.activation_at, reverse=True)
+        found = self._in_service(alias, "partner", at, coming_until)
         return found if expired_too else [e for e in found if not expired(e, at)]
