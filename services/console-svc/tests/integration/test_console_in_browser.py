@@ -372,6 +372,22 @@ _WRAPPED = """els => els.filter(e => {
     return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
 }).map(e => e.textContent.trim())"""
 
+#: The lines an element's text was laid out on, as the strings shown on each.
+_LINES = """e => {
+    const lines = new Map(), range = document.createRange();
+    const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.length; i++) {
+            range.setStart(node, i); range.setEnd(node, i + 1);
+            const box = range.getBoundingClientRect();
+            if (box.width === 0) continue;  // white space at a line's end
+            const top = Math.round(box.top);
+            lines.set(top, (lines.get(top) || '') + node.data[i]);
+        }
+    }
+    return [...lines.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s.trim());
+}"""
+
 
 async def test_a_long_file_name_breaks_but_column_titles_and_statuses_stay_whole(
     console: Console, browser: Browser
@@ -668,6 +684,18 @@ async def test_users_are_managed_in_the_browser_and_every_change_is_in_the_audit
         "viewer"
     )
     await page.screenshot(path=SHOTS / "users.png", full_page=True)
+    # The list read "operato r" and "guessed@example.co m": words stay whole, an address breaks
+    # after its "@" at most, even on a phone.
+    words = "table.users :is(td.email, td:nth-child(2), .status, td:nth-child(4))"
+    assert await page.locator(words).evaluate_all(_WRAPPED) == []
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for lines in await page.locator("table.users td.email").evaluate_all(
+        f"els => els.map({_LINES})"
+    ):
+        address = "".join(lines)
+        assert lines in ([address], [address.split("@")[0] + "@", address.split("@")[1]])
+    assert await page.locator("table.users td:nth-child(2)").evaluate_all(_WRAPPED) == []
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     # A change made with the API token directly (what the CLI does) is audited too: projected
     # from config-svc's event, naming the token by its digest's start, never the token.
