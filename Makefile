@@ -59,11 +59,12 @@ fmt: sync ## apply ruff's fixes and formatting
 test: sync postgres chromium promtool nodejs lint ## lint, type check, unit, integration and browser tests (real NATS + PostgreSQL + Chromium), TEST_WORKERS in parallel
 	$(UV) run --frozen pytest -m "not bench and not fuzz" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof (BENCH_ARGS=--postgres|--huge|--quick)
+bench: sync postgres ## the benchmarks' smoke tests, then the benchmarks of the local stack + scale-out proof and curve (BENCH_ARGS=--postgres|--huge|--quick)
 	$(UV) run --frozen pytest -m bench tests/bench
 	$(UV) run --frozen python -m bench.run $(BENCH_ARGS)
 	$(UV) run --frozen python -m bench.codec
 	$(UV) run --frozen python -m bench.scale_out
+	$(UV) run --frozen python -m bench.scale_curve
 
 # The big fuzz run (docs/reliability.md): FUZZ_CASES (100000) in FUZZ_WORKERS processes (2),
 # FUZZ_SEED to replay a run; every failing case, with its bytes, in var/fuzz/failures.jsonl.

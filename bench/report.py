@@ -31,9 +31,11 @@ def exchange_line(row: dict[str, Any]) -> str:
 def cpu_line(row: dict[str, Any]) -> str:
     cpu = row["max"]["cpu_ms"]
     each = ", ".join(f"{k} {v}" for k, v in cpu.items() if k not in ("services", "machine_busy"))
+    half = row["half_load"].get("cpu_ms", {})
     return (
         f"{'':>7} CPU ms per exchange in the burst: services {cpu['services']} ({each}); "
         f"machine {cpu['machine_busy']:.0%} busy"
+        + (f"; at half load: services {half['services']}" if half else "")
     )
 
 
@@ -165,15 +167,17 @@ def cpu_table(rows: list[dict[str, Any]]) -> list[str]:
         "",
         "CPU ms per exchange during the burst (all threads of each process, from /proc):",
         "",
-        "| document | MDN | " + " | ".join(names) + " | all services | machine busy |",
-        "|---|---|" + "---|" * (len(names) + 2),
-    ]
+        "| document | MDN | " + " | ".join(names)
+        + " | all services | machine busy | all services at half load |",
+        "|---|---|" + "---|" * (len(names) + 3),
+    ]  # fmt: skip
     for r in rows:
-        cpu = r["max"]["cpu_ms"]
+        cpu, half = r["max"]["cpu_ms"], r["half_load"].get("cpu_ms", {})
         lines.append(
             f"| {size_label(r['size'])} | {r['mdn']} | "
             + " | ".join(str(cpu.get(n, "")) for n in names)
-            + f" | **{cpu['services']}** | {cpu['machine_busy']:.0%} |"
+            + f" | **{cpu['services']}** | {cpu['machine_busy']:.0%} | "
+            + f"{half.get('services', '')} |"
         )
     return lines
 

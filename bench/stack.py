@@ -79,8 +79,12 @@ class Stack:
         outbound: int = 1,
         env: dict[str, str] | None = None,
         keep: bool = False,
+        proxy: bool = False,
     ) -> None:
+        """``proxy``: the round-robin proxy in front of a single inbound replica too (it is
+        there whenever there are several), so that stacks of any size compare."""
         self.use_postgres, self.n_inbound, self.n_outbound = postgres, inbound, outbound
+        self.use_proxy = proxy or inbound > 1
         self.workdir = Path(tempfile.mkdtemp(prefix="as2bus-bench-"))
         self.keep = keep
         self.token = secrets.token_urlsafe(24)
@@ -115,7 +119,7 @@ class Stack:
             self._spawn(f"inbound-svc-{i}", "as2bus.inbound", migrate=i == 0)
             for i in range(self.n_inbound)
         ]
-        if self.n_inbound > 1:
+        if self.use_proxy:
             self.proxy = RoundRobinProxy([s.port for s in inbound]).start()
             self.inbound_url = f"http://127.0.0.1:{self.proxy.port}/as2"
         else:
