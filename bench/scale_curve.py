@@ -43,7 +43,7 @@ async def measure(stack: Stack, messages: int, rounds: int) -> list[dict[str, An
     """A warm-up burst, then ``rounds`` bursts of ``messages`` 1 KB sync exchanges."""
     async with Driver(stack.nats_url) as driver:
         await driver.warm_up()
-        await driver.burst(min(messages, 50), KB, "sync", 120)  # connections, caches, JIT-free
+        await driver.burst(min(messages, 50), KB, "sync", 120)  # connections and caches made
         bursts = []
         for _ in range(rounds):
             before, ticks = cpu_now(stack), procfs.machine_ticks()

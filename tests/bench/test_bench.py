@@ -1,7 +1,8 @@
-"""The benchmarks cannot rot: ``make bench`` first runs the quick bench and a small scale-out
-once (marker ``bench``; ``make test`` leaves them out: about 110 s of its 15-minute budget).
+"""The benchmarks cannot rot: ``make bench`` first runs the quick bench, a small scale-out and
+a two-point scale curve once (marker ``bench``; ``make test`` leaves them out: about 2 minutes
+of its 15-minute budget).
 
-Both run as subprocesses, exactly as ``make bench`` does. They assert correctness (every
+Each runs as a subprocess, exactly as ``make bench`` does. They assert correctness (every
 exchange delivered, exactly once, within the rate limit), never a timing.
 """
 
