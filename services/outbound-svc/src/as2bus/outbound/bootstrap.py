@@ -171,14 +171,10 @@ async def start(
         clock=utc_now,
         lease_renewal_seconds=settings.lease_seconds / 3,
         backlog=BacklogGauges(plain, clock=utc_now).refresh,
+        announce=relay.wake,
     )
-
-    def accepted() -> None:  # a new message: the workers look for it now, not in 250 ms
-        relay.wake()
-        workers.wake.set()
-
     acceptor = Acceptor(
-        units_of_work(sessions, after_commit=accepted),
+        units_of_work(sessions, after_commit=workers.accepted),
         replica,
         keys,
         documents,

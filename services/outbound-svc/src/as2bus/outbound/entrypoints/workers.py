@@ -42,6 +42,7 @@ class Workers:
         deadline_check_seconds: float = 5.0,
         backlog: Callable[[], Awaitable[object]] | None = None,
         backlog_check_seconds: float = 15.0,
+        announce: Callable[[], None] = lambda: None,
     ) -> None:
         self._claims = claims
         self._config = config
@@ -53,10 +54,24 @@ class Workers:
         self._deadline_check_seconds = deadline_check_seconds
         self._backlog = backlog  # refreshes the backlog gauges (backlog.py)
         self._backlog_check_seconds = backlog_check_seconds
+        self._announce = announce  # wakes the outbox relay
+        self._accepted = False  # a message was accepted since the last pass
         self._sending: dict[asyncio.Task[Any], Message] = {}  # task → the message as claimed
         self._stopping = False
         self._loop_ended = asyncio.Event()  # no claim in progress or to come
         self.wake = asyncio.Event()
+
+    def accepted(self) -> None:
+        """A message was accepted: look for it now, not at the next poll.
+
+        Its MessageQueued is announced after this pass rather than at once, so that the
+        outbox relay publishes it together with the AttemptStarted of its claim: one relay
+        pass per accepted message instead of two (at a few messages a second, each pass is a
+        read, a publish and a delete of its own)."""
+        self._accepted = True
+        self.wake.set()
+        if self._stopping:  # no more passes: the relay must not wait for one
+            self._announce()
 
     def limits(self, partner_as2_id: str) -> Limits:
         partner = next(
@@ -71,8 +86,12 @@ class Workers:
         try:
             while not self._stopping:
                 self.wake.clear()
+                # Only a pass that began after the commit can have claimed what it accepted.
+                announcing, self._accepted = self._accepted, False
                 if self._free:  # with every slot busy, a finished send wakes us
                     await self.dispatch()
+                if announcing:
+                    self._announce()
                 if time.monotonic() - last_deadline_check > self._deadline_check_seconds:
                     last_deadline_check = time.monotonic()
                     await self._expire_deadlines()
@@ -146,19 +165,22 @@ class Workers:
         partners' limits allow, and start sending them."""
         try:
             for partner in await self._claims.due_partners(self._clock()):
+                if not self._free:
+                    break
+                # One claim per partner: it takes all the free slots and the partner's limits
+                # allow, so fewer means nothing more can be claimed now. (Asking again cost a
+                # transaction per pass that found nothing.) A message accepted meanwhile
+                # wakes the next pass.
                 limits = self.limits(partner)
-                while self._free:
-                    claimed = await self._claims.claim_many(
-                        partner, limits, self._clock, at_most=self._free, held=_waits(partner)
-                    )
-                    for message in claimed:
-                        self._free -= 1
-                        name = f"send {message.message_id}"
-                        task = asyncio.create_task(self._send(message), name=name)
-                        self._sending[task] = message
-                        task.add_done_callback(self._forget)
-                    if not claimed:
-                        break
+                claimed = await self._claims.claim_many(
+                    partner, limits, self._clock, at_most=self._free, held=_waits(partner)
+                )
+                for message in claimed:
+                    self._free -= 1
+                    name = f"send {message.message_id}"
+                    task = asyncio.create_task(self._send(message), name=name)
+                    self._sending[task] = message
+                    task.add_done_callback(self._forget)
         except Exception as err:
             _passing("dispatching failed; retrying shortly", err)
 
