@@ -73,7 +73,19 @@ def reference_lines(refs: dict[str, Any]) -> str:
         f"AES-256-CBC {crypto['aes256cbc_encrypt_mb_s']}/{crypto['aes256cbc_decrypt_mb_s']} MB/s "
         f"(enc/dec), SHA-256 {crypto['sha256_mb_s']} MB/s -> "
         f"{crypto['exchange_crypto_ceiling_mb_s_one_core']} MB/s per core for an exchange\n"
-        f"pyas2lib alone, one process: {plain}"
+        f"pyas2lib alone, one process: {plain}\n{spaced_line(refs)}"
+    )
+
+
+def spaced_line(refs: dict[str, Any]) -> str:
+    """The machine's share of a spread-out exchange's extra CPU (references.py)."""
+    size, plain = min(refs["pyas2lib"].items(), key=lambda kv: int(kv[0]))
+    more = plain["cpu_ms_spaced"] - plain["cpu_ms_back_to_back"]
+    return (
+        f"pyas2lib alone, CPU per {size_label(int(size))} exchange: "
+        f"{plain['cpu_ms_back_to_back']} ms back to back, {plain['cpu_ms_spaced']} ms with "
+        f"{plain['spaced_pause_ms']} ms idle before each ({more:+.2f} ms: the same code after "
+        f"a pause)"
     )
 
 
@@ -152,7 +164,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{crypto['aes256cbc_decrypt_mb_s']} MB/s decrypt, SHA-256 {crypto['sha256_mb_s']} MB/s → "
         f"{crypto['exchange_crypto_ceiling_mb_s_one_core']} MB/s per core for an exchange's crypto "
         f"(encrypt + decrypt + hash twice). Targets: {TARGET_1KB_PER_S} exchanges/s for 1 KB; "
-        f"peak RSS < {TARGET_RSS_RATIO}x a 100 MB document.",
+        f"peak RSS < {TARGET_RSS_RATIO}x a 100 MB document. {spaced_line(refs)}.",
         "",
     ]
     return "\n".join(lines)

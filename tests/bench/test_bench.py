@@ -64,6 +64,11 @@ def test_quick_bench_delivers_every_exchange_and_writes_its_reports(tmp_path: Pa
     for row in results["large"]:
         user, system = row["cpu_user_system_s"]["inbound-svc-0"]
         assert user + system > 0, row
+    # pyas2lib's CPU per 1 KB exchange back to back and spread out, in the same run.
+    plain = results["references"]["pyas2lib"]["1024"]
+    assert plain["cpu_ms_back_to_back"] > 0, plain
+    assert plain["cpu_ms_spaced"] > 0, plain
+    assert "idle before each" in (out / "bench.md").read_text()
     assert (out / "throughput.png").stat().st_size > 0
     assert "| 1 KB | sync |" in (out / "bench.md").read_text()
     assert "CPU ms per exchange during the burst" in (out / "bench.md").read_text()
