@@ -172,3 +172,42 @@ async def test_a_pipelined_batch_reaches_the_stream_in_outbox_order_once(
         await bus.close()
     assert [e["data"]["as2_id"] for e in events] == [f"ST{n}" for n in range(40)]
     assert total == 40
+
+
+async def test_a_relay_waits_for_more_events_only_while_they_come_fast(
+    service: ConfigService,
+    sessions: async_sessionmaker[AsyncSession],
+    nats_url: str,
+    js: JetStreamContext,
+) -> None:
+    """After a pass that found a few rows, a wake-up is served at once: waiting for more
+    would only cost a timer's wake-up. After a pass that found many (a burst), it waits
+    ``gather_seconds`` so that one pass takes what the next commits add."""
+    bus = await open_bus(nats_url, name="test-relay-gather")
+    relay = OutboxRelay(
+        sessions, bus.broker, outbox, service="config", idle_seconds=60, gather_seconds=30
+    )
+    running = asyncio.create_task(relay.run())
+
+    async def station(n: int) -> None:
+        await service.create_station(StationCreate(as2_id=f"ST{n}", name=f"Station {n}"))
+
+    async def stored() -> int:
+        return (await js.stream_info("AS2_EVENTS")).state.messages
+
+    try:
+        await station(0)
+        relay.wake()
+        await wait_for_events(js, 1, timeout=5)  # not after 30 s
+        for n in range(1, 6):
+            await station(n)
+        relay.wake()
+        await wait_for_events(js, 6, timeout=5)  # one pass of five: busy
+        await station(6)
+        relay.wake()
+        await asyncio.sleep(1)
+        assert await stored() == 6  # gathering for the rest of a burst
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await bus.close()

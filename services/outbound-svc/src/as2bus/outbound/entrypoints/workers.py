@@ -88,8 +88,9 @@ class Workers:
                 self.wake.clear()
                 # Only a pass that began after the commit can have claimed what it accepted.
                 announcing, self._accepted = self._accepted, False
+                claimed = 0
                 if self._free:  # with every slot busy, a finished send wakes us
-                    await self.dispatch()
+                    claimed = await self.dispatch()
                 if announcing:
                     self._announce()
                 if time.monotonic() - last_deadline_check > self._deadline_check_seconds:
@@ -103,8 +104,10 @@ class Workers:
                 with contextlib.suppress(TimeoutError):  # not wait_for: see OutboxRelay.run
                     async with asyncio.timeout(0.25):
                         await self.wake.wait()
-                    # Wake-ups come in bunches (each send commits twice): one pass for all.
-                    await asyncio.sleep(0.005)
+                    # In a burst wake-ups come in bunches (each send commits twice): one pass
+                    # for all. A pass that claimed one message at most saw no burst: waiting
+                    # would cost a timer's wake-up, and gather nothing.
+                    await asyncio.sleep(0.005 if claimed > 1 or not self._free else 0)
         finally:
             self._loop_ended.set()
             if not self._stopping:  # cancelled without stop(): stop() owns the sends otherwise
@@ -160,9 +163,10 @@ class Workers:
         except Exception as err:
             _passing("reading the backlog for the metrics failed; reading it again later", err)
 
-    async def dispatch(self) -> None:
+    async def dispatch(self) -> int:
         """Claim, partner by partner, as many due messages as the free slots and the
-        partners' limits allow, and start sending them."""
+        partners' limits allow, and start sending them; returns how many."""
+        started = 0
         try:
             for partner in await self._claims.due_partners(self._clock()):
                 if not self._free:
@@ -175,6 +179,7 @@ class Workers:
                 claimed = await self._claims.claim_many(
                     partner, limits, self._clock, at_most=self._free, held=_waits(partner)
                 )
+                started += len(claimed)
                 for message in claimed:
                     self._free -= 1
                     name = f"send {message.message_id}"
@@ -183,6 +188,7 @@ class Workers:
                     task.add_done_callback(self._forget)
         except Exception as err:
             _passing("dispatching failed; retrying shortly", err)
+        return started
 
     def _forget(self, task: asyncio.Task[Any]) -> None:
         self._sending.pop(task, None)
