@@ -79,6 +79,19 @@ class RoomyWorkers(Workers):
         return Limits(max_concurrency=8, rate_per_second=None)
 
 
+def workers_for(sessions: Sessions, claims: Claims, announce: Callable[[], None]) -> Workers:
+    return RoomyWorkers(
+        claims,
+        ConfigReplica(),
+        WaitingSender(sessions),
+        Settlement(units_of_work(sessions), resend_on_deadline=False, clock=now),
+        workers=8,
+        clock=now,
+        lease_renewal_seconds=100,
+        announce=announce,
+    )
+
+
 async def queue_one(sessions: Sessions) -> None:
     """A message as the acceptor commits it: its row and its MessageQueued in the outbox."""
     async with sessions() as session, session.begin():
@@ -111,16 +124,7 @@ async def test_messages_one_at_a_time_cost_one_claim_and_one_announcement_each(
     def announce() -> None:  # the relay's wake-up: what would its pass find now?
         tasks.append(asyncio.ensure_future(_look(sessions, seen_by_relay)))
 
-    workers = RoomyWorkers(
-        claims,
-        ConfigReplica(),
-        WaitingSender(sessions),
-        Settlement(units_of_work(sessions), resend_on_deadline=False, clock=now),
-        workers=8,
-        clock=now,
-        lease_renewal_seconds=100,
-        announce=announce,
-    )
+    workers = workers_for(sessions, claims, announce)
     loop = asyncio.create_task(workers.run())
     try:
         for sent in range(1, 4):
@@ -150,16 +154,7 @@ async def _look(sessions: Sessions, seen: list[int]) -> None:
 
 async def test_a_stopping_send_loop_tells_the_relay_at_once(sessions: Sessions) -> None:
     told: list[bool] = []
-    workers = Workers(
-        CountedClaims(sessions),
-        ConfigReplica(),
-        WaitingSender(sessions),
-        Settlement(units_of_work(sessions), resend_on_deadline=False, clock=now),
-        workers=1,
-        clock=now,
-        lease_renewal_seconds=100,
-        announce=lambda: told.append(True),
-    )
+    workers = workers_for(sessions, CountedClaims(sessions), lambda: told.append(True))
     await workers.stop(0)  # no pass will come: the message's event must not wait for one
     workers.accepted()
     assert told == [True]
