@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from as2bus.shared.chassis import MissingSettingError
 from as2bus.shared.db import upgrade_database
+from as2bus.shared.heap import frozen_after_start_up
 from as2bus.shared.logs import configure_logging
 from as2bus.shared.settings import ServiceSettings
 from as2bus.shared.tracing import configure_tracing
@@ -54,6 +55,7 @@ def service_main(
     except (MissingSettingError, ValueError) as err:
         print(f"{name}: {err}", file=sys.stderr)
         return 2
+    frozen_after_start_up(app)
     uvicorn.run(
         app,
         host=loaded.http_host,
