@@ -117,12 +117,19 @@ class Driver:
         if self.nc is not None:
             await self.nc.close()
 
-    async def send(self, size: int, *, mdn: str = "sync", tag: str = "") -> str:
+    async def send(
+        self, size: int, *, mdn: str = "sync", tag: str = "", encoding: str = "binary"
+    ) -> str:
+        """One send request; ``encoding``: the body's Content-Transfer-Encoding (the demo
+        partnership's is binary)."""
         assert self.nc is not None
         request_id = f"{tag}{uuid.uuid4()}"
         data = document(size, request_id)
         self.watch.exchanges[request_id] = Exchange(request_id, time.monotonic())
-        overrides = SendOverrides(mdn_mode="async") if mdn == "async" else None
+        changes: dict[str, str] = {"mdn_mode": "async"} if mdn == "async" else {}
+        if encoding != "binary":
+            changes["encoding"] = encoding
+        overrides = SendOverrides.model_validate(changes) if changes else None
         await send_document(
             self.nc,
             data,
@@ -154,13 +161,15 @@ class Driver:
             await asyncio.sleep(1)
         raise RuntimeError(f"the stack never delivered a warm-up exchange: {ex.failure}")
 
-    async def burst(self, n: int, size: int, mdn: str, timeout: float) -> list[Exchange]:
+    async def burst(
+        self, n: int, size: int, mdn: str, timeout: float, encoding: str = "binary"
+    ) -> list[Exchange]:
         """``n`` send requests as fast as they can be published, then wait for all of them."""
         gate = asyncio.Semaphore(32)
 
         async def one() -> str:
             async with gate:
-                return await self.send(size, mdn=mdn)
+                return await self.send(size, mdn=mdn, encoding=encoding)
 
         ids = await asyncio.gather(*(one() for _ in range(n)))
         await self.wait(list(ids), timeout)

@@ -40,7 +40,8 @@ def cpu_line(row: dict[str, Any]) -> str:
 
 
 def large_label(row: dict[str, Any]) -> str:
-    return size_label(row["size"]) + (" again" if row.get("again") else "")
+    base64 = " base64" if row.get("encoding") == "base64" else ""
+    return size_label(row["size"]) + base64 + (" again" if row.get("again") else "")
 
 
 def cpu_split(row: dict[str, Any]) -> str:

@@ -114,21 +114,24 @@ async def exchanges(stack: Stack, plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
-async def large(stack: Stack, sizes: list[int]) -> list[dict[str, Any]]:
+async def large(stack: Stack, sizes: list[int], base64_sizes: list[int]) -> list[dict[str, Any]]:
     """One document at a time, each size twice: the first after smaller ones, then ``again``,
     as in a steady flow of large documents (the services' temporary files, kept from the
-    first, are written over: see as2bus.shared.recycled_files). Each process's peak RSS is
-    reset first so it is this document's."""
+    first, are written over: see as2bus.shared.recycled_files); then the ``base64_sizes``
+    twice with a base64 body (the issue's second figure for large documents). Each process's
+    peak RSS is reset first so it is this document's."""
     rows = []
+    runs = [("binary", size) for size in sizes] + [("base64", size) for size in base64_sizes]
     async with Driver(stack.nats_url) as driver:
-        for size, again in itertools.product(sizes, (False, True)):
+        for (encoding, size), again in itertools.product(runs, (False, True)):
             before = {s.name: procfs.memory(s.pid) for s in stack.services}
             reset = all([procfs.reset_peak(s.pid) for s in stack.services])
             assert stack.nats is not None
             procfs.reset_peak(stack.nats.pid)
             pids = {s.name: s.pid for s in stack.services} | {"nats-server": stack.nats.pid}
             cpu_before = {name: procfs.user_and_system_seconds(pid) for name, pid in pids.items()}
-            result = summarize(await driver.burst(1, size, "sync", 600 + 10 * size / MB))
+            timeout = 600 + 10 * size / MB
+            result = summarize(await driver.burst(1, size, "sync", timeout, encoding))
             cpu = {
                 name: [
                     round(after - first, 2)
@@ -151,6 +154,7 @@ async def large(stack: Stack, sizes: list[int]) -> list[dict[str, Any]]:
             nats_peak = procfs.memory(stack.nats.pid).get("VmHWM", 0)
             row = {
                 "size": size,
+                "encoding": encoding,
                 "again": again,
                 "cpu_user_system_s": cpu,
                 "result": result,
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stack: {results['stack']} (logs: {stack.workdir})", flush=True)
         results["cpu_processes"] = [s.name for s in stack.services] + ["nats-server"]
         results["exchanges"] = asyncio.run(exchanges(stack, plan))
-        results["large"] = asyncio.run(large(stack, large_sizes))
+        results["large"] = asyncio.run(large(stack, large_sizes, plan.large))
     results["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - started, 1)
     report.add_ratios(results)

@@ -59,8 +59,12 @@ def test_quick_bench_delivers_every_exchange_and_writes_its_reports(tmp_path: Pa
     # The CPU per exchange at half load too, beside the burst's.
     assert all(row["half_load"]["cpu_ms"]["services"] > 0 for row in results["exchanges"])
     assert all(r["result"]["delivered"] == 1 for r in results["large"])
-    # Each large size twice (first, then again), with each process's CPU split in two.
-    assert [r["again"] for r in results["large"]] == [False, True] * (len(results["large"]) // 2)
+    # Each large size twice (first, then again), binary then base64, with each process's CPU
+    # split in two.
+    assert [(r["encoding"], r["again"]) for r in results["large"]] == [
+        ("binary", False), ("binary", True), ("base64", False), ("base64", True)
+    ]  # fmt: skip
+    assert "| 20 MB base64 again |" in (out / "bench.md").read_text()
     for row in results["large"]:
         user, system = row["cpu_user_system_s"]["inbound-svc-0"]
         assert user + system > 0, row

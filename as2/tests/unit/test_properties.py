@@ -5,15 +5,28 @@ it arrives byte for byte, with the MIC the sender expects; and the MIME pieces i
 
 from __future__ import annotations
 
+import binascii
+import itertools
+from collections.abc import Callable
 from dataclasses import replace
 
+import pybase64
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from as2bus import as2
 from as2bus.as2 import LocalParty, RemoteParty
 from as2bus.as2.algorithms import EncryptionAlg, SigningAlg, TransferEncoding
-from as2bus.as2.mime import Base64Lines, canonical, encode_base64, multipart, split_multipart
+from as2bus.as2.mime import (
+    Base64Lines,
+    MimeError,
+    base64_decoded,
+    canonical,
+    decode_transfer,
+    encode_base64,
+    multipart,
+    split_multipart,
+)
 
 #: Pieces that stress MIME: line ends of every kind, whitespace before them, boundary-like
 #: lines, and arbitrary bytes around them.
@@ -90,6 +103,49 @@ def test_base64_in_pieces_is_base64_in_one_go(data: bytes, cuts: list[int]) -> N
     out.append(encoder.finish())
     assert b"".join(out) == encode_base64(data)
     assert Base64Lines.length(len(data)) == len(encode_base64(data))
+
+
+#: Base64 text as partners send it, and as they should not: line breaks anywhere, stray and
+#: early padding, bytes outside the alphabet.
+BASE64_TEXT = st.one_of(
+    st.binary(max_size=600).map(encode_base64),
+    st.lists(
+        st.one_of(
+            st.sampled_from([b"\r\n", b"\n", b" ", b"=", b"==", b"===", b"\x00", b"\xff", b"-_"]),
+            st.binary(max_size=30).map(pybase64.b64encode),
+            st.text(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", max_size=7
+            ).map(str.encode),
+        ),
+        max_size=40,
+    ).map(b"".join),
+)
+
+
+def _a2b_or_error(text: bytes) -> bytes | None:
+    try:
+        return binascii.a2b_base64(text)
+    except binascii.Error:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=BASE64_TEXT, cuts=st.lists(st.integers(0, 1000), max_size=8))
+def test_base64_decoded_in_pieces_is_a2b_base64_in_one_go(text: bytes, cuts: list[int]) -> None:
+    """The fast decoder (pybase64 on whole quanta) gives what the standard library gives over
+    the whole text, however the text is cut, and fails where it fails."""
+    edges = [0, *sorted(min(c, len(text)) for c in cuts), len(text)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(edges)]
+    expected = _a2b_or_error(text)
+    assert _or_none(lambda: b"".join(base64_decoded(pieces))) == expected
+    assert _or_none(lambda: decode_transfer(text, "base64")) == expected
+
+
+def _or_none(decode: Callable[[], bytes]) -> bytes | None:
+    try:
+        return decode()
+    except MimeError:
+        return None
 
 
 @settings(max_examples=200, deadline=None)

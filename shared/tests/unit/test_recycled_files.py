@@ -37,6 +37,23 @@ def test_a_file_given_back_is_lent_again_from_its_start() -> None:
     pool.close()
 
 
+def test_the_largest_kept_file_is_lent_first() -> None:
+    """A message's files come in the order body, DER, plaintext, document, each no larger than
+    the one before: lent largest first, each is written over as far as the last one went."""
+    pool = RecycledFiles(max_bytes=1 << 20)
+    lent = [pool.take() for _ in range(3)]
+    for file, size in zip(lent, (300, 900, 600), strict=True):
+        file.write(b"x" * size)
+    numbers = [inode(file) for file in lent]
+    for file in lent:
+        file.close()
+    again = [pool.take() for _ in range(3)]
+    assert [inode(file) for file in again] == [numbers[1], numbers[2], numbers[0]]  # 900, 600, 300
+    for file in again:
+        file.close()
+    pool.close()
+
+
 def test_an_empty_pool_makes_a_new_file() -> None:
     pool = RecycledFiles()
     one, two = pool.take(), pool.take()

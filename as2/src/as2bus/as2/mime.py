@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import re
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -144,13 +145,67 @@ def decode_transfer(body: bytes, encoding: str) -> bytes:
     if encoding in ("", "binary", "7bit", "8bit"):
         return body
     if encoding == "base64":
-        try:
-            return binascii.a2b_base64(body)  # skips line breaks and other whitespace
-        except binascii.Error as err:
-            raise MimeError(f"invalid base64 content: {err}") from None
+        return b"".join(base64_decoded((body,)))  # line breaks and other bytes skipped
     if encoding == "quoted-printable":
         return binascii.a2b_qp(body)
     raise MimeError(f"unknown Content-Transfer-Encoding {encoding!r}")
+
+
+_NOT_BASE64 = bytes(
+    b
+    for b in range(256)
+    if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+)
+
+
+def base64_decoded(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``binascii.a2b_base64`` over the concatenation, a chunk at a time: other bytes are
+    skipped, a stray ``=`` too, and decoding stops at the padding that ends a quantum.
+
+    What reaches the decoder is whole quanta of the alphabet only, so pybase64's strict
+    decoder gives a2b_base64's result at about forty times its speed (a2b_base64 took 1.9 ms
+    per MiB and held base64 messages end to end to about 20 MB/s: docs/benchmarks.md)."""
+    held = b""
+    for chunk in chunks:
+        data = chunk.translate(None, _NOT_BASE64)
+        if held:
+            data = held + data
+        data, done = _up_to_padding(data)
+        # "xy=" at the end (the second "=" may come next) is 3 past a quantum: kept back
+        cut = len(data) if done else len(data) // 4 * 4
+        yield _a2b(memoryview(data)[:cut])
+        held = data[cut:]
+        if done:
+            return
+    if held:
+        yield _a2b(memoryview(held))  # an incomplete quantum: the same error a2b_base64 gives
+
+
+def _up_to_padding(data: bytes) -> tuple[bytes, bool]:
+    """(data without stray "=", whether it ends with the padding that ends the data)."""
+    if b"=" not in data:
+        return data, False
+    pieces = data.split(b"=")
+    kept, q = [pieces[0]], len(pieces[0]) % 4
+    for i, piece in enumerate(pieces[1:], 1):
+        if q == 3 or (q == 2 and piece == b"" and i + 1 < len(pieces)):
+            return b"".join(kept) + b"=" * (4 - q), True
+        if q == 2 and i + 1 == len(pieces) and piece == b"":
+            return b"".join(kept) + b"=", False
+        kept.append(piece)  # a2b_base64 skips an "=" inside a quantum
+        q = (q + len(piece)) % 4
+    return b"".join(kept), False
+
+
+def _a2b(quanta: memoryview) -> bytes:
+    try:
+        return pybase64.b64decode(quanta, validate=True)
+    except binascii.Error:
+        pass  # not whole quanta (a truncated end): a2b_base64 says what is wrong
+    try:
+        return binascii.a2b_base64(quanta)
+    except binascii.Error as err:
+        raise MimeError(f"invalid base64 content: {err}") from None
 
 
 def encode_base64(data: bytes) -> bytes:

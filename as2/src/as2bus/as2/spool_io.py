@@ -13,16 +13,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from as2bus.as2 import mime
+from as2bus.as2.mime import base64_decoded as base64_decoded  # its streams' home before
 from as2bus.as2.model import As2Error
 
 #: The most of a document held in memory at once (tests set it small to cross every edge).
 CHUNK = 1 << 20
 _MAX_DEPTH = 16  # BER nesting we follow; CMS needs about 6
-_NOT_BASE64 = bytes(
-    b
-    for b in range(256)
-    if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-)
 
 
 class BerError(Exception):
@@ -172,46 +168,6 @@ def octets(r: Range, tlv: Tlv, depth: int = 0) -> Iterator[bytes]:
         at = end_of(r, child)
         if end is not None and at > end:
             raise BerError("a segment overruns its OCTET STRING")
-
-
-def base64_decoded(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """``binascii.a2b_base64`` over the concatenation, a chunk at a time: other bytes are
-    skipped, a stray ``=`` too, and decoding stops at the padding that ends a quantum."""
-    data = b""
-    for chunk in chunks:
-        data += chunk.translate(None, _NOT_BASE64)
-        data, done = _up_to_padding(data)
-        # "xy=" at the end (the second "=" may come next) is 3 past a quantum: kept back
-        cut = len(data) if done else len(data) // 4 * 4
-        yield _a2b(data[:cut])
-        data = data[cut:]
-        if done:
-            return
-    if data:
-        yield _a2b(data)  # an incomplete quantum: the same error a2b_base64 gives
-
-
-def _up_to_padding(data: bytes) -> tuple[bytes, bool]:
-    """(data without stray "=", whether it ends with the padding that ends the data)."""
-    if b"=" not in data:
-        return data, False
-    pieces = data.split(b"=")
-    kept, q = [pieces[0]], len(pieces[0]) % 4
-    for i, piece in enumerate(pieces[1:], 1):
-        if q == 3 or (q == 2 and piece == b"" and i + 1 < len(pieces)):
-            return b"".join(kept) + b"=" * (4 - q), True
-        if q == 2 and i + 1 == len(pieces) and piece == b"":
-            return b"".join(kept) + b"=", False
-        kept.append(piece)  # a2b_base64 skips an "=" inside a quantum
-        q = (q + len(piece)) % 4
-    return b"".join(kept), False
-
-
-def _a2b(data: bytes) -> bytes:
-    try:
-        return binascii.a2b_base64(data)
-    except binascii.Error as err:
-        raise mime.MimeError(f"invalid base64 content: {err}") from None
 
 
 def canonical(chunks: Iterable[bytes]) -> Iterator[bytes]:

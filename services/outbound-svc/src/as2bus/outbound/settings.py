@@ -96,7 +96,7 @@ class OutboundSettings(ServiceSettings):
         "download; costs about the document's size again in storage",
     )
     recycled_file_bytes: int = Field(
-        default=DEFAULT_KEPT_BYTES // 2,  # one file per message here; inbound-svc has two
+        default=DEFAULT_KEPT_BYTES // 3,  # one file per message here; inbound-svc has up to four
         ge=0,
         validation_alias=_env("recycled_file_bytes"),
         description="Temporary files (the copies of large messages as sent) kept for the next "
