@@ -1,9 +1,9 @@
 """Keep what a service builds at start-up out of Python's full garbage collections.
 
-A service holds a few hundred thousand objects for its whole life: modules, classes, pydantic
-and SQLAlchemy models, compiled statements, the bus connection. CPython's full collection walks
-every one of them, and one ran every few hundred exchanges under load, each taking 70-100 ms:
-about 6 % of the services' CPU per exchange and a pause in the middle of someone's request
+A service holds about 150,000 objects for its whole life: modules, classes, pydantic and
+SQLAlchemy models, compiled statements, the bus connection. CPython's full collection walks
+every one of them, and one ran every 300-1,200 exchanges under load, each taking 70-160 ms:
+about 4 % of the services' CPU per exchange, and a pause in the middle of partners' requests
 (docs/benchmarks.md, finding 26). ``gc.freeze`` moves them into a generation the collector does
 not scan; what is created later, per message, is collected as before.
 """
