@@ -5,12 +5,12 @@ document, all under the payload limit."""
 from __future__ import annotations
 
 from as2bus.as2 import mime, receive
+from as2bus.as2.mime import base64_decoded
 from as2bus.as2.model import As2Error, ReceivedAttachment, SpooledPayload
 from as2bus.as2.receive import Unwrapped
 from as2bus.as2.spool_io import (
     Range,
     TempFiles,
-    base64_decoded,
     entity_at,
     qp_decoded,
     split_multipart,

@@ -1,5 +1,6 @@
 """Reading a message that lies in a file, a bounded chunk at a time (for ``spooled``): byte
-ranges, BER/DER TLV headers, base64 and CRLF conversion as streams, and delimiter search.
+ranges, BER/DER TLV headers, CRLF and quoted-printable conversion as streams (base64's is
+``mime.base64_decoded``), and delimiter search.
 
 Each read seeks first, so several readers may take turns on one file.
 """
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from as2bus.as2 import mime
-from as2bus.as2.mime import base64_decoded as base64_decoded  # its streams' home before
 from as2bus.as2.model import As2Error
 
 #: The most of a document held in memory at once (tests set it small to cross every edge).

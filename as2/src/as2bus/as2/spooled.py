@@ -30,6 +30,7 @@ from as2bus.as2 import decrypt, mime, receive, spool_io, spool_zlib, verify
 from as2bus.as2.algorithms import SigningAlg
 from as2bus.as2.headers import lower_keys
 from as2bus.as2.mic import mic_of
+from as2bus.as2.mime import base64_decoded
 from as2bus.as2.model import (
     As2Error,
     KeyPair,
@@ -45,7 +46,6 @@ from as2bus.as2.spool_io import (
     Range,
     TempFiles,
     Tlv,
-    base64_decoded,
     canonical,
     der_tlv,
     element,
