@@ -66,6 +66,7 @@ async def test_list_show_stats_and_watch(nats_url: str, tracklog: ServiceProcess
     await publish(nats_url, inbound("<i1@acme>", at=T0.replace(hour=10)))
     await asyncio.to_thread(watcher.join, 20)
     assert watched, "watch did not see two changes"
+    assert watched[0].stderr == "watching status changes (Ctrl-C stops)\n"  # before any change
     assert [line.split()[-2:] for line in watched[0].stdout.splitlines()] == [
         ["failed", "<o1@myco>"], ["mdn-sent", "<i1@acme>"],
     ]  # fmt: skip

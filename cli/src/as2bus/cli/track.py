@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -154,8 +154,10 @@ def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
             kind, data = "message", ""
 
 
-def _stream(ctx: typer.Context, path: str) -> Generator[tuple[str, dict[str, Any]]]:
-    """The Server-Sent Events of ``path``, as (event, data)."""
+def _stream(
+    ctx: typer.Context, path: str, opened: Callable[[], None] = lambda: None
+) -> Generator[tuple[str, dict[str, Any]]]:
+    """The Server-Sent Events of ``path``, as (event, data); ``opened`` once they flow."""
     client, state = _client(ctx), _state(ctx)
     token = state.token or stored_token()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -170,6 +172,7 @@ def _stream(ctx: typer.Context, path: str) -> Generator[tuple[str, dict[str, Any
                 raise CliError(TOKEN_REFUSED)
             if not response.is_success:
                 raise CliError(f"tracklog-svc answered {response.status_code}: {response.read()!r}")
+            opened()
             yield from _sse(response.iter_lines())
     except httpx.TransportError as err:
         raise CliError(f"cannot reach tracklog-svc at {client.base_url}: {err}") from None
@@ -192,7 +195,12 @@ def watch(
     """Print each status change as it happens (Ctrl-C stops)."""
     path = _query("/stream", partner=partner, direction=direction, status=status)
     as_json, seen = _state(ctx).json, 0
-    with contextlib.suppress(KeyboardInterrupt), contextlib.closing(_stream(ctx, path)) as events:
+
+    def opened() -> None:  # on stderr: the changes alone go to stdout, for a pipe
+        typer.echo("watching status changes (Ctrl-C stops)", err=True)
+
+    stream = _stream(ctx, path, opened)
+    with contextlib.suppress(KeyboardInterrupt), contextlib.closing(stream) as events:
         for kind, change in events:
             if kind == "overflow":
                 raise CliError("changes came faster than they were read; start again")
