@@ -211,6 +211,7 @@ async def test_the_command_runs_until_sigterm_then_says_what_it_saved(
     finally:
         proc.kill()
     assert proc.returncode == 0, output
+    assert output.splitlines()[0] == f"saving received documents into {tmp_path} (Ctrl-C stops)"
     assert output.splitlines()[-1] == "stopped; 1 document(s) saved", output
     assert "Traceback" not in output
 

@@ -90,9 +90,16 @@ class Follower:
         self._done = seen(directory)
 
     async def run(
-        self, nats_url: str, *, durable: str, once: bool = False, fetch_seconds: float = 5.0
+        self,
+        nats_url: str,
+        *,
+        durable: str,
+        once: bool = False,
+        fetch_seconds: float = 5.0,
+        following: Callable[[], None] = lambda: None,
     ) -> int:
-        """Save documents until cancelled (or, with ``once``, until none are waiting)."""
+        """Save documents until cancelled (or, with ``once``, until none are waiting);
+        ``following`` once the documents can come."""
         nc = await connect(nats_url, self.report)
         try:
             js = nc.jetstream()
@@ -103,6 +110,7 @@ class Follower:
                 config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_wait=60),
             )
             store = DocumentStore(await documents_bucket(js), js)
+            following()
             while True:
                 try:
                     batch = await subscription.fetch(10, timeout=1 if once else fetch_seconds)
@@ -174,9 +182,12 @@ async def follow(
     return await follower.run(nats_url, durable=durable, once=once, fetch_seconds=fetch_seconds)
 
 
-async def _until_stopped(follower: Follower, nats_url: str, durable: str, once: bool) -> bool:
+async def _until_stopped(
+    follower: Follower, nats_url: str, durable: str, once: bool, following: Callable[[], None]
+) -> bool:
     """Run the follower; True when a signal (Ctrl-C, SIGTERM) stopped it."""
-    task = asyncio.create_task(follower.run(nats_url, durable=durable, once=once))
+    run = follower.run(nats_url, durable=durable, once=once, following=following)
+    task = asyncio.create_task(run)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
@@ -202,8 +213,13 @@ def inbox_command(
     """Save every received document into a folder (atomically, never overwriting), until
     stopped with Ctrl-C or SIGTERM."""
     follower = Follower(follow_dir, lambda line: typer.echo(line))
+
+    def following() -> None:  # on stderr: stdout names only what was saved, for a pipe
+        if not once:
+            typer.echo(f"saving received documents into {follow_dir} (Ctrl-C stops)", err=True)
+
     try:
-        stopped = asyncio.run(_until_stopped(follower, nats_url, durable, once))
+        stopped = asyncio.run(_until_stopped(follower, nats_url, durable, once, following))
     except OSError as err:
         raise CliError(f"cannot write to {follow_dir}: {err.strerror or err}") from None
     if stopped:
