@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from as2bus.cli import track
-from as2bus.cli.client import CliState
+from as2bus.cli.client import CliError, CliState
 from as2bus.contracts import Event
 from as2bus.shared.bus import open_bus, publish_event
 from as2bus.testing.services import ServiceProcess
@@ -80,3 +80,29 @@ async def test_list_show_stats_and_watch(nats_url: str, tracklog: ServiceProcess
     figures = json.loads(cli(tracklog, "stats", "--json", *window, "--bucket", "day").stdout)
     counts = {(c["status"], c["count"]) for c in figures["counts"]}
     assert counts == {("failed", 1), ("mdn-sent", 1)}
+
+
+async def test_a_message_id_seen_both_ways_is_shown_by_direction(
+    nats_url: str, tracklog: ServiceProcess
+) -> None:
+    """The loopback demo sends to itself: one Message-ID, an outbound and an inbound row."""
+    await publish(nats_url, outbound("<loop@myco>") + inbound("<loop@myco>"))
+
+    async def both_rows() -> bool:
+        listed = await asyncio.to_thread(cli, tracklog, "list", "--json")
+        rows = json.loads(listed.stdout)["items"]
+        return [r["message_id"] for r in rows].count("<loop@myco>") == 2
+
+    await until(both_rows, what="both rows of <loop@myco>")
+    state = CliState(token=TOKEN, json=False)
+    ambiguous = CliRunner().invoke(
+        track.app, ["--tracklog-url", tracklog.base_url, "show", "<loop@myco>"], obj=state
+    )
+    assert ambiguous.exit_code == 1
+    assert isinstance(ambiguous.exception, CliError)  # the CLI's root prints it as "error: ..."
+    assert "add --direction outbound or inbound" in ambiguous.exception.lines[0]
+    for direction in ("inbound", "outbound"):
+        shown = json.loads(
+            cli(tracklog, "show", "<loop@myco>", "--direction", direction, "--json").stdout
+        )
+        assert (shown["direction"], shown["message_id"]) == (direction, "<loop@myco>")

@@ -67,7 +67,9 @@ class Fake:
             return httpx.Response(401, json={"detail": "missing or wrong API token"})
         path = request.url.path.removeprefix("/api/v1")
         if path == "/messages":
-            return httpx.Response(200, json={"items": self.rows, "next_cursor": "CUR"})
+            way = request.url.params.get("direction")
+            rows = [r for r in self.rows if way in (None, r["direction"])]
+            return httpx.Response(200, json={"items": rows, "next_cursor": "CUR"})
         if path == f"/messages/{ROW['id']}":
             return httpx.Response(200, json=ROW | {"timeline": [EVENT]})
         if path == "/stream":
@@ -128,12 +130,20 @@ def test_show_finds_a_message_by_its_message_id_and_prints_its_timeline(
     fake.rows = [ROW, ROW | {"id": "7e0c0000-0000-5000-8000-000000000000", "direction": "inbound"}]
     several = error(run("show", "<m1@myco>"))
     assert several.splitlines() == [
-        "several messages have Message-ID <m1@myco>; give one id:",
+        "several messages have Message-ID <m1@myco>; add --direction outbound or inbound, or "
+        "give one id:",
         f"{ROW['id']} (outbound, acme)",
         "7e0c0000-0000-5000-8000-000000000000 (inbound, acme)",
     ]
+    one_way = run("show", "<m1@myco>", "--direction", "outbound")  # the loopback demo's case
+    assert one_way.exit_code == 0, one_way.output
+    assert "MessageQueued  queued for acme" in one_way.stdout
+    assert fake.requests[-2].url.params["direction"] == "outbound"
     fake.rows = []
     assert error(run("show", "<zz@x>")) == "no message with Message-ID <zz@x>"
+    assert error(run("show", "<zz@x>", "--direction", "inbound")) == (
+        "no inbound message with Message-ID <zz@x>"
+    )
 
 
 def test_watch_prints_each_change_and_stops_after_count(run: Any, fake: Fake) -> None:

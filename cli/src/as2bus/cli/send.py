@@ -131,7 +131,8 @@ async def _send(
 
 def _check_later(request: SendRequest, outcome: Outcome | None) -> str:
     if outcome is not None and outcome.message_id:
-        return f"as2bus track show '{outcome.message_id}'"
+        # Outbound: a message sent to ourselves (the loopback demo) has a row each way.
+        return f"as2bus track show '{outcome.message_id}' --direction outbound"
     return f"as2bus track list --request-id '{request.request_id}'"
 
 
@@ -167,7 +168,7 @@ def send(
 
     Exit codes: 0 delivered; 1 failed or rejected, or the gateway cannot be reached; 2 usage
     error; 3 delivered with warnings; 4 no outcome within --wait (the line says what to run to
-    check later: as2bus track show MESSAGE-ID).
+    check later: as2bus track show MESSAGE-ID --direction outbound).
     """
     if len(files) > MAX_ATTACHMENTS:
         raise CliError(f"{len(files)} files: one message holds at most {MAX_ATTACHMENTS}")

@@ -111,18 +111,23 @@ def list_(
         typer.echo(f"(more: add --cursor {page['next_cursor']})")
 
 
-def _find(client: ConfigClient, ref: str) -> str:
-    """A row id from an id or a Message-ID (which both directions may share)."""
+def _find(client: ConfigClient, ref: str, direction: str | None = None) -> str:
+    """A row id from an id or a Message-ID (which both directions may share: a message we
+    sent to ourselves, as the loopback demo does, is one row each way)."""
     try:
         return str(uuid.UUID(ref))
     except ValueError:
         pass
-    rows = client.get(_query("/messages", message_id=ref))["items"]
+    rows = client.get(_query("/messages", message_id=ref, direction=direction))["items"]
     if not rows:
-        raise CliError(f"no message with Message-ID {ref}")
+        raise CliError(f"no {direction + ' ' if direction else ''}message with Message-ID {ref}")
     if len(rows) > 1:
         choices = [f"{r['id']} ({r['direction']}, {r['partner']})" for r in rows]
-        raise CliError(f"several messages have Message-ID {ref}; give one id:", *choices)
+        raise CliError(
+            f"several messages have Message-ID {ref}; add --direction outbound or inbound, "
+            "or give one id:",
+            *choices,
+        )
     return str(rows[0]["id"])
 
 
@@ -130,10 +135,11 @@ def _find(client: ConfigClient, ref: str) -> str:
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="The message's id, or its Message-ID.")],
+    direction: Direction = None,
 ) -> None:
     """Show one message: what is known about it, and its timeline."""
     client = _client(ctx)
-    detail = client.get(f"/messages/{_find(client, ref)}")
+    detail = client.get(f"/messages/{_find(client, ref, direction)}")
     if _state(ctx).json:
         output.print_json(detail)
         return
