@@ -1,5 +1,5 @@
-"""The SSLContext built from a partner's TLS settings, and the cache of clients per partner
-TLS profile (no network: what is built, reused, replaced and closed)."""
+"""The SSLContext built from a partner's TLS settings, and the clients kept per partner TLS
+profile (no network: what is built, reused, replaced and closed)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from as2bus.contracts.config import PartnerTls
 from as2bus.shared.partner_tls.clients import PartnerClients, proxy_for
 from as2bus.shared.partner_tls.context import TlsSetupError, partner_context
 from as2bus.shared.partner_tls.identity import ClientIdentity
+from as2bus.shared.partner_tls.shelf import ClientFactory
 from as2bus.testing.config_states import partner_state
 from as2bus.testing.tls import PrivateCa
 
@@ -72,9 +73,20 @@ def test_unreadable_partner_ca_certificates_are_one_sentence() -> None:
         partner_context(PartnerTls(ca_bundle_pem="not PEM"), ca_bundle=None, identity=None)
 
 
+def made() -> tuple[list[httpx.AsyncClient], ClientFactory]:
+    """A factory of default-profile clients, and the list of those it made."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        clients.append(httpx.AsyncClient())
+        return clients[-1]
+
+    return clients, make
+
+
 async def test_a_client_is_kept_per_revision_and_key_version_and_the_old_one_closed() -> None:
-    default = httpx.AsyncClient()
-    clients = PartnerClients(default, ca_bundle=None, timeout=5)
+    defaults, make = made()
+    clients = PartnerClients(make, ca_bundle=None, timeout=5)
     acme = partner(client_certificate=True)
     async with clients.lease(acme, identity()) as first:
         pass
@@ -88,13 +100,15 @@ async def test_a_client_is_kept_per_revision_and_key_version_and_the_old_one_clo
         assert revised is not rotated
         assert not closed(revised)
     assert closed(rotated)
+    async with clients.lease(partner_state("acme"), None) as default:
+        assert default in defaults
     await clients.aclose()
     assert closed(revised)
     assert closed(default)
 
 
 async def test_a_client_replaced_during_a_send_closes_when_that_send_is_done() -> None:
-    clients = PartnerClients(httpx.AsyncClient(), ca_bundle=None, timeout=5)
+    clients = PartnerClients(made()[1], ca_bundle=None, timeout=5)
     acme = partner(min_version="1.3")
     async with clients.lease(acme, None) as sending:
         async with clients.lease(acme.model_copy(update={"revision": 2}), None) as newer:
@@ -104,18 +118,38 @@ async def test_a_client_replaced_during_a_send_closes_when_that_send_is_done() -
     await clients.aclose()
 
 
-async def test_default_settings_share_the_default_client() -> None:
-    default = httpx.AsyncClient()
-    clients = PartnerClients(default, ca_bundle=None, timeout=5)
+async def test_sends_in_flight_at_once_each_have_a_client_and_one_after_reuses_one() -> None:
+    clients = PartnerClients(made()[1], ca_bundle=None, timeout=5)
+    pinned = partner(pinned_sha256=["a" * 64])
+    async with clients.lease(pinned, None) as one, clients.lease(pinned, None) as two:
+        assert one is not two
+    async with clients.lease(pinned, None) as later:
+        assert later is one  # put back last (after two): its connection is the warmest
+    await clients.aclose()
+    assert closed(one)
+    assert closed(two)
+
+
+async def test_default_settings_share_the_default_profile_s_clients_by_origin() -> None:
+    defaults, make = made()
+    clients = PartnerClients(make, ca_bundle=None, timeout=5)
     pinned = partner(pinned_sha256=["a" * 64])
     async with clients.lease(pinned, None) as own:
-        assert own is not default
-    async with clients.lease(partner_state("acme"), None) as shared:
-        assert shared is default
+        assert own not in defaults
+    acme = partner_state("acme", as2_url="https://as2.acme.example/as2")
+    async with clients.lease(acme, None) as shared:
+        assert shared in defaults
+    other = partner_state("other", as2_url="https://as2.acme.example/other")  # same origin
+    async with clients.lease(other, None) as same:
+        assert same is shared
     async with clients.lease(pinned.model_copy(update={"tls": PartnerTls()}), None) as back:
-        assert back is default
+        assert back in defaults
+        assert back is not shared
     assert closed(own)  # the partner went back to the defaults: its own client is gone
+    async with clients.lease_default("https://as2.acme.example/mdn") as unknown:
+        assert unknown is shared  # a partner no longer configured: the default profile
     await clients.aclose()
+    assert all(closed(client) for client in defaults)
 
 
 def test_the_proxy_is_the_partner_s_else_the_environment_s_unless_no_proxy(
@@ -146,7 +180,7 @@ async def test_a_client_is_kept_for_the_proxy_of_the_url_it_posts_to(
         monkeypatch.delenv(name.lower(), raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "acme.example")
-    clients = PartnerClients(httpx.AsyncClient(), ca_bundle=None, timeout=5)
+    clients = PartnerClients(made()[1], ca_bundle=None, timeout=5)
     acme = partner(min_version="1.3").model_copy(update={"as2_url": "https://as2.acme.example/"})
     async with clients.lease(acme, None) as straight:
         pass

@@ -99,7 +99,7 @@ class Partners:
 
 
 def sender(http: httpx.AsyncClient, partners: Partners | None = None) -> MdnSender:
-    clients = PartnerClients(http, ca_bundle=None, timeout=5)
+    clients = PartnerClients(lambda: http, ca_bundle=None, timeout=5)
     return MdnSender(clients, partners or Partners())
 
 

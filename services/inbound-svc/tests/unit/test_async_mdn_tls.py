@@ -61,7 +61,7 @@ def servers() -> Iterator[list[PartnerServer]]:
 
 @pytest.fixture
 async def clients() -> AsyncIterator[PartnerClients]:
-    kept = PartnerClients(httpx.AsyncClient(timeout=5), ca_bundle=None, timeout=5)
+    kept = PartnerClients(lambda: httpx.AsyncClient(timeout=5), ca_bundle=None, timeout=5)
     yield kept
     await kept.aclose()
 

@@ -19,7 +19,7 @@ from as2bus.contracts import KeyMaterialEntry, PartnerState
 from as2bus.contracts.config import PartnerTls
 from as2bus.outbound.adapters.partner_clients import PartnerClients
 from as2bus.outbound.adapters.partner_http import PartnerHttp
-from as2bus.outbound.bootstrap import http_client
+from as2bus.outbound.bootstrap import http_clients
 from as2bus.outbound.connection_test import ConnectionTest
 from as2bus.outbound.posting import ClientIdentity, PostResult
 from as2bus.outbound.settings import OutboundSettings
@@ -68,7 +68,7 @@ def servers() -> Iterator[list[PartnerServer | ConnectProxy]]:
 
 @pytest.fixture
 async def clients() -> AsyncIterator[PartnerClients]:
-    kept = PartnerClients(http_client(OutboundSettings()), ca_bundle=None, timeout=5)
+    kept = PartnerClients(http_clients(OutboundSettings()), ca_bundle=None, timeout=5)
     yield kept
     await kept.aclose()
 

@@ -114,13 +114,17 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             """Publish; the event's sequence number in the events stream."""
             return int((await publish_event(bus.broker, event)).seq)
 
-        # Async MDNs go to each partner as its TLS settings demand (a client per profile;
-        # partners with the default settings share the default one). No connection is kept
-        # idle: an MDN is one POST per message, and a TLS connection kept to ourselves (a
-        # loopback partner) would hold our own graceful stop until asyncio's TLS shutdown
-        # gives up on it (30 s): the pool closing it comes only after.
+        # Async MDNs go to each partner as its TLS settings demand (clients per profile;
+        # partners with the default settings share the default profile's, on one SSLContext).
+        # No connection is kept idle: an MDN is one POST per message, and a TLS connection
+        # kept to ourselves (a loopback partner) would hold our own graceful stop until
+        # asyncio's TLS shutdown gives up on it (30 s): the pool closing it comes only after.
         timeout = settings.async_mdn_timeout_seconds
-        default = httpx.AsyncClient(timeout=timeout, limits=NO_KEEPALIVE)
+        context = httpx.create_ssl_context()
+
+        def default() -> httpx.AsyncClient:
+            return httpx.AsyncClient(timeout=timeout, limits=NO_KEEPALIVE, verify=context)
+
         clients = PartnerClients(default, ca_bundle=None, timeout=timeout, limits=NO_KEEPALIVE)
         parties = PartyResolver(replica, keys)
         mdns = MdnDelivery(

@@ -22,7 +22,11 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.adapters.credentials import ConfigCredentials
-from as2bus.outbound.adapters.partner_clients import PartnerClients, default_transport
+from as2bus.outbound.adapters.partner_clients import (
+    ClientFactory,
+    PartnerClients,
+    default_transport,
+)
 from as2bus.outbound.adapters.partner_http import PartnerHttp
 from as2bus.outbound.adapters.repository import units_of_work
 from as2bus.outbound.adapters.retention import SentDocuments
@@ -72,17 +76,27 @@ def tls_context(settings: OutboundSettings) -> ssl.SSLContext:
     return default_context(settings.ca_bundle)
 
 
-def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
-    """The client of partners with the default TLS settings. Every request names us, the
-    token fetches and connection tests too (the messages' headers carry the same
+def http_clients(settings: OutboundSettings) -> ClientFactory:
+    """What makes the clients of partners with the default TLS settings (one per send in
+    flight, ``PartnerClients``), all on one SSLContext. Every request names us, the token
+    fetches and connection tests too (the messages' headers carry the same
     ``as2bus/<version>``): partners' firewalls and logs see one product."""
     context = tls_context(settings)
-    return httpx.AsyncClient(
-        timeout=settings.http_timeout_seconds,
-        verify=context,
-        headers={"User-Agent": USER_AGENT},
-        transport=default_transport(context),
-    )
+
+    def make() -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=settings.http_timeout_seconds,
+            verify=context,
+            headers={"User-Agent": USER_AGENT},
+            transport=default_transport(context),
+        )
+
+    return make
+
+
+def http_client(settings: OutboundSettings) -> httpx.AsyncClient:
+    """One client of partners with the default TLS settings."""
+    return http_clients(settings)()
 
 
 def policy(settings: OutboundSettings) -> Policy:
@@ -146,7 +160,7 @@ async def start(
         sessions, broker, outbox, service="outbound", idle_seconds=settings.relay_idle_seconds
     )
     http = PartnerClients(
-        http_client(settings),
+        http_clients(settings),
         ca_bundle=settings.ca_bundle,
         timeout=settings.http_timeout_seconds,
     )

@@ -1,23 +1,26 @@
-"""One HTTP client per partner TLS profile, kept while the profile holds.
+"""The HTTP clients for each partner TLS profile, kept while the profile holds.
 
 A partner with TLS settings of its own (trust, pins, client certificate, minimum version,
-proxy) gets its own ``httpx.AsyncClient``, kept by partner id for the partner's revision and,
-when it presents our client certificate, that certificate's version: its connections are
-reused from send to send (keep-alive), and a changed setting or a rotated key gives a new
-client on the next send. The client it replaces is closed once the sends using it are done.
-Partners with the default settings share the default client.
+proxy) gets clients of its own, kept by partner id for the partner's revision and, when it
+presents our client certificate, that certificate's version: their connections are reused
+from send to send (keep-alive), and a changed setting or a rotated key gives new clients on the
+next send. The clients it replaces are closed once the sends using them are done. Partners
+with the default settings share the default profile's clients, kept by the origin (scheme,
+host, port) they post to. Each send in flight has a client of its own (``shelf``: one pool per
+send costs less CPU than one pool for all of them).
 
 The proxy: the partner's ``proxy_url``, else the standard environment (``HTTPS_PROXY``,
 ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), resolved for the host requests go to here
 because a client with a transport of its own does not read the environment. That host is the
-partner's AS2 URL's, unless a request goes elsewhere (``url``: an async MDN's URL), and a
-client is kept for the proxy it was built with too.
+partner's AS2 URL's, unless a request goes elsewhere (``url``: an async MDN's URL), and clients
+are kept for the proxy they were built with too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ssl
+import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
@@ -33,6 +36,7 @@ from as2bus.contracts.config import PartnerTls
 from as2bus.shared.partner_tls.context import partner_context
 from as2bus.shared.partner_tls.identity import ClientIdentity
 from as2bus.shared.partner_tls.pinning import Observer, PinnedBackend
+from as2bus.shared.partner_tls.shelf import ClientFactory, ClientShelf
 
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 #: No connection kept once its answer is read (inbound-svc's async MDNs, see its bootstrap).
@@ -109,59 +113,104 @@ def partner_client(
 ) -> httpx.AsyncClient:
     """A new client speaking TLS as ``partner`` demands (TlsSetupError when it cannot),
     through ``proxy`` (``proxy_for``'s answer)."""
+    return partner_clients(
+        partner,
+        identity,
+        ca_bundle=ca_bundle,
+        timeout=timeout,
+        proxy=proxy,
+        observe=observe,
+        limits=limits,
+    )()
+
+
+def partner_clients(
+    partner: PartnerState,
+    identity: ClientIdentity | None,
+    *,
+    ca_bundle: str | None,
+    timeout: float,
+    proxy: str | None,
+    observe: Observer | None = None,
+    limits: httpx.Limits = LIMITS,
+) -> ClientFactory:
+    """What makes clients of ``partner``'s TLS profile: its SSLContext is built once, here
+    (TlsSetupError when it cannot be), and shared by every client made."""
     context = partner_context(partner.tls, ca_bundle=ca_bundle, identity=identity)
     backend = PinnedBackend(context, partner.tls.pinned_sha256, observe)
-    return httpx.AsyncClient(
-        transport=PinnedTransport(backend, proxy, limits),
-        timeout=timeout,
-        headers={"User-Agent": USER_AGENT},
-        trust_env=False,
-    )
+
+    def make() -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=PinnedTransport(backend, proxy, limits),
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT},
+            trust_env=False,
+        )
+
+    return make
 
 
 @dataclass
 class _Kept:
     key: tuple[int, str | None, str | None]  # (revision, client certificate version, proxy)
-    client: httpx.AsyncClient
-    users: int = 0
-    retired: bool = False
+    clients: ClientShelf
+
+
+Origin = tuple[str, str, int | None]
+
+
+def _origin(url: str) -> Origin:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port
 
 
 class PartnerClients:
-    """The client for each partner (see the module's doc)."""
+    """The clients of each partner (see the module's doc). ``default``: makes a client of the
+    default profile (partners with the default TLS settings); they share its SSLContext."""
 
     def __init__(
         self,
-        default: httpx.AsyncClient,
+        default: ClientFactory,
         *,
         ca_bundle: str | None,
         timeout: float,
         limits: httpx.Limits = LIMITS,
     ) -> None:
-        self.default = default
+        self._make_default = default
         self._ca_bundle = ca_bundle
         self._timeout = timeout
         self._limits = limits
         self._kept: dict[uuid.UUID, _Kept] = {}
+        self._default: dict[Origin, ClientShelf] = {}
+        self._idle_seconds = limits.keepalive_expiry or 5.0
+        self._swept_at = time.monotonic()
 
     @contextlib.asynccontextmanager
     async def lease(
         self, partner: PartnerState, identity: ClientIdentity | None, url: str | None = None
     ) -> AsyncIterator[httpx.AsyncClient]:
-        """The partner's client for one send (to ``url``, by default its AS2 URL); a client
-        replaced meanwhile stays open until its last send is done."""
+        """A client of the partner's profile for one send (to ``url``, by default its AS2
+        URL); clients replaced meanwhile stay open until their sends are done."""
+        await self._sweep()
         if partner.tls == PartnerTls():
             await self._retire(self._kept.pop(partner.id, None))
-            yield self.default
+            async with self.lease_default(url or partner.as2_url) as client:
+                yield client
             return
         kept = await self._current(partner, identity, proxy_for(partner, url))
-        kept.users += 1
-        try:
-            yield kept.client
-        finally:
-            kept.users -= 1
-            if kept.retired and kept.users == 0:
-                await kept.client.aclose()
+        async with kept.clients.lease() as client:
+            yield client
+
+    @contextlib.asynccontextmanager
+    async def lease_default(self, url: str) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the default profile for one request to ``url`` (a partner with the
+        default TLS settings, or one no longer configured)."""
+        origin = _origin(url)
+        shelf = self._default.get(origin)
+        if shelf is None:
+            shelf = self._default[origin] = self._shelf(self._make_default)
+        async with shelf.lease() as client:
+            yield client
 
     def one_off(
         self, partner: PartnerState, identity: ClientIdentity | None, observe: Observer
@@ -206,6 +255,9 @@ class PartnerClients:
             return None
         return None
 
+    def _shelf(self, make: ClientFactory) -> ClientShelf:
+        return ClientShelf(make, idle_seconds=self._idle_seconds)
+
     async def _current(
         self, partner: PartnerState, identity: ClientIdentity | None, proxy: str | None
     ) -> _Kept:
@@ -214,7 +266,7 @@ class PartnerClients:
         kept = self._kept.get(partner.id)
         if kept is not None and kept.key == key:
             return kept
-        client = partner_client(
+        make = partner_clients(
             partner,
             identity,
             ca_bundle=self._ca_bundle,
@@ -222,19 +274,32 @@ class PartnerClients:
             proxy=proxy,
             limits=self._limits,
         )
-        self._kept[partner.id] = fresh = _Kept(key, client)
+        self._kept[partner.id] = fresh = _Kept(key, self._shelf(make))
         await self._retire(kept)
         return fresh
 
     async def _retire(self, kept: _Kept | None) -> None:
-        if kept is None:
+        if kept is not None:
+            await kept.clients.retire()
+
+    async def _sweep(self) -> None:
+        """Now and then (once per keep-alive expiry), close the clients idle for longer than
+        it, and forget the default profile's origins nothing posts to any more."""
+        now = time.monotonic()
+        if now - self._swept_at < self._idle_seconds:
             return
-        kept.retired = True
-        if kept.users == 0:
-            await kept.client.aclose()
+        self._swept_at = now
+        for kept in self._kept.values():
+            await kept.clients.sweep()
+        for origin, shelf in list(self._default.items()):
+            await shelf.sweep()
+            if not shelf.idle and not shelf.lent:
+                del self._default[origin]
 
     async def aclose(self) -> None:
         for kept in self._kept.values():
-            await kept.client.aclose()
+            await kept.clients.retire()
         self._kept.clear()
-        await self.default.aclose()
+        for shelf in self._default.values():
+            await shelf.retire()
+        self._default.clear()

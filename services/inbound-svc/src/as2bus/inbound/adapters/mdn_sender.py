@@ -60,7 +60,8 @@ class MdnSender:
         """POST the MDN from ``station`` (our AS2 ID) to ``partner`` (its AS2 ID) at ``url``."""
         known = self._partners.partner_by_as2_id(partner) if partner else None
         if known is None:
-            return await self._post(self._clients.default, None, None, url, headers, body)
+            async with self._clients.lease_default(url) as client:
+                return await self._post(client, None, None, url, headers, body)
         if not known.tls.verify:
             log.warning(
                 "TLS verification is off for partner %s (async MDN to %s): its server is not "
