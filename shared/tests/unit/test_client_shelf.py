@@ -168,3 +168,24 @@ async def test_sixteen_requests_at_once_use_sixteen_pools_of_one_connection() ->
     assert len(used) == 16  # the second sixteen took the clients the first put back
     assert len(accepted) == 16  # and their connections, kept alive
     assert [len(connections) for connections in pools] == [1] * 16
+
+
+async def test_closing_the_idle_clients_leaves_the_lent_ones_alone() -> None:
+    """What a caller with nothing more to send does (inbound-svc's async MDNs, when none is
+    due): every client not lent is closed, with its connections."""
+    made: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        made.append(httpx.AsyncClient())
+        return made[-1]
+
+    clients = PartnerClients(make, ca_bundle=None, timeout=5)
+    async with clients.lease_default("https://a.example/as2") as lent:
+        async with clients.lease_default("https://b.example/as2") as idle:
+            pass
+        await clients.close_idle()
+        assert closed(idle)
+        assert not closed(lent)
+    async with clients.lease_default("https://a.example/as2") as again:
+        assert again is lent  # put back after the close: kept for the next request
+    await clients.aclose()

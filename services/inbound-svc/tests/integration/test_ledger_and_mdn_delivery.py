@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -205,3 +206,78 @@ async def test_a_tls_refusal_retrying_cannot_change_gives_the_mdn_up_at_once(
     assert f"matches none of the pinned ones ({server.url('/mdn')}); not retried" in reason
     assert server.received == 0
     assert f"async MDN for <m3@acme> to acme, attempt 1: {reason}; given up" in caplog.text
+
+
+class KeepAliveEndpoint:
+    """A partner's MDN URL over HTTP/1.1 that keeps connections open: it records, per
+    connection it accepted, how many MDNs came on it and whether the client has closed it."""
+
+    def __init__(self) -> None:
+        self.connections: list[dict[str, int | bool]] = []
+        self.url = ""
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> KeepAliveEndpoint:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/mdn"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection: dict[str, int | bool] = {"mdns": 0, "closed": False}
+        self.connections.append(connection)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+                connection["mdns"] = int(connection["mdns"]) + 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            connection["closed"] = True  # the client closed it
+        writer.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_mdns_coming_one_after_another_share_a_connection_closed_once_none_is_due(
+    sessions: Sessions,
+) -> None:
+    """No TCP (or TLS) handshake per MDN while they keep coming; and no connection kept once
+    none is due, so that one to this very service cannot hold its graceful stop."""
+    sent: list[Event] = []
+
+    async def publish(event: Event) -> None:
+        sent.append(event)
+
+    async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+        async with asyncio.timeout(seconds):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+    clients = PartnerClients(httpx.AsyncClient, ca_bundle=None, timeout=5)
+    delivery = MdnDelivery(
+        sessions, MdnSender(clients, Partners()), publish, max_attempts=2, backoff_seconds=1
+    )
+    async with KeepAliveEndpoint() as endpoint:
+        running = asyncio.create_task(delivery.run())
+        try:
+            for count in (1, 2, 3):
+                await delivery.enqueue(outcome(endpoint.url), {}, b"MDN")
+                await until(lambda count=count: len(sent) == count)  # type: ignore[misc]
+                assert endpoint.connections == [{"mdns": count, "closed": False}]
+            await until(lambda: bool(endpoint.connections[0]["closed"]), seconds=3.0)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await clients.aclose()
+    assert all(isinstance(e, MdnSent) and e.data.delivered for e in sent)
+    assert endpoint.connections == [{"mdns": 3, "closed": True}]

@@ -43,7 +43,7 @@ from as2bus.shared.db import (
     session_factory,
     upgrade_database_async,
 )
-from as2bus.shared.partner_tls.clients import NO_KEEPALIVE, PartnerClients
+from as2bus.shared.partner_tls.clients import PartnerClients
 from as2bus.shared.recycled_files import RecycledFiles
 from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.tracing import fastapi_telemetry
@@ -116,16 +116,15 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
 
         # Async MDNs go to each partner as its TLS settings demand (clients per profile;
         # partners with the default settings share the default profile's, on one SSLContext).
-        # No connection is kept idle: an MDN is one POST per message, and a TLS connection
-        # kept to ourselves (a loopback partner) would hold our own graceful stop until
-        # asyncio's TLS shutdown gives up on it (30 s): the pool closing it comes only after.
+        # Connections are kept while MDNs keep coming (no TLS handshake per MDN) and closed
+        # when none is due (MdnDelivery.run says why).
         timeout = settings.async_mdn_timeout_seconds
         context = httpx.create_ssl_context()
 
         def default() -> httpx.AsyncClient:
-            return httpx.AsyncClient(timeout=timeout, limits=NO_KEEPALIVE, verify=context)
+            return httpx.AsyncClient(timeout=timeout, verify=context)
 
-        clients = PartnerClients(default, ca_bundle=None, timeout=timeout, limits=NO_KEEPALIVE)
+        clients = PartnerClients(default, ca_bundle=None, timeout=timeout)
         parties = PartyResolver(replica, keys)
         mdns = MdnDelivery(
             sessions,

@@ -39,8 +39,6 @@ from as2bus.shared.partner_tls.pinning import Observer, PinnedBackend
 from as2bus.shared.partner_tls.shelf import ClientFactory, ClientShelf
 
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-#: No connection kept once its answer is read (inbound-svc's async MDNs, see its bootstrap).
-NO_KEEPALIVE = httpx.Limits(max_connections=100, max_keepalive_connections=0)
 
 
 def proxy_for(partner: PartnerState, url_to: str | None = None) -> str | None:
@@ -295,6 +293,14 @@ class PartnerClients:
             await shelf.sweep()
             if not shelf.idle and not shelf.lent:
                 del self._default[origin]
+
+    async def close_idle(self) -> None:
+        """Close every client not in use now, and so its connections (a caller with nothing
+        more to send for a while: see inbound-svc's async MDN delivery)."""
+        for kept in self._kept.values():
+            await kept.clients.sweep(0)
+        for shelf in self._default.values():
+            await shelf.sweep(0)
 
     async def aclose(self) -> None:
         for kept in self._kept.values():

@@ -60,11 +60,12 @@ class ClientShelf:
             else:
                 self._idle.append((client, self._clock()))
 
-    async def sweep(self) -> None:
-        """Close the clients idle for longer than ``idle_seconds`` (the oldest come first)."""
-        cutoff = self._clock() - self._idle_seconds
+    async def sweep(self, idle_seconds: float | None = None) -> None:
+        """Close the clients idle for longer than ``idle_seconds`` (by default the shelf's;
+        0: every idle one). The oldest come first."""
+        cutoff = self._clock() - (self._idle_seconds if idle_seconds is None else idle_seconds)
         stale = 0
-        while stale < len(self._idle) and self._idle[stale][1] < cutoff:
+        while stale < len(self._idle) and self._idle[stale][1] <= cutoff:
             stale += 1
         expired, self._idle = self._idle[:stale], self._idle[stale:]
         for client, _ in expired:

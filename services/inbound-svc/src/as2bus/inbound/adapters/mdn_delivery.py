@@ -7,7 +7,6 @@ certificate we do not trust, a pin mismatch, ...) gives up at once, as outbound-
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -70,19 +69,28 @@ class MdnDelivery:
         self._wake.set()
 
     async def run(self) -> None:
+        quiet = False  # no MDN came during the last wait (a second)
         while True:
             self._wake.clear()
             try:
-                await self.deliver_due()
+                if not await self.deliver_due() and quiet:
+                    # None for a second: the connections kept while MDNs were coming are
+                    # closed. One kept to this very service over TLS would otherwise hold its
+                    # graceful stop until asyncio gives up the TLS shutdown (30 s): the server
+                    # waits for it, and this loop runs meanwhile, so it closes in a second or two.
+                    await self._sender.rest()
             except Exception as err:  # the table keeps the work; try again shortly
                 # one line: a database away for a moment is the usual cause (make chaos)
                 log.warning("async MDN delivery pass failed, will retry: %s", one_line(err))
                 log.debug("async MDN delivery pass failed", exc_info=err)
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
             # that arrives with the wake-up, and the loop would outlive the service's stop.
-            with contextlib.suppress(TimeoutError):
+            quiet = False
+            try:
                 async with asyncio.timeout(1.0):
                     await self._wake.wait()
+            except TimeoutError:
+                quiet = True
 
     async def deliver_due(self) -> int:
         now = datetime.now(UTC)

@@ -76,6 +76,10 @@ class MdnSender:
         except TlsSetupError as err:
             return Posted(f"TLS: {err}; not retried", retryable=False)
 
+    async def rest(self) -> None:
+        """Nothing more to send for now: close the connections kept for the next MDN."""
+        await self._clients.close_idle()
+
     async def _post(
         self,
         client: httpx.AsyncClient,
