@@ -6,13 +6,12 @@ the next sixteen."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import httpx
 
 from as2bus.shared.partner_tls.clients import PartnerClients
 from as2bus.shared.partner_tls.shelf import ClientShelf
+from as2bus.testing.local_http import local_http
 
 
 class Clock:
@@ -104,42 +103,6 @@ async def test_a_client_closed_while_lent_is_not_put_back() -> None:
         assert not closed(fresh)
 
 
-@contextlib.asynccontextmanager
-async def counting_server() -> AsyncIterator[tuple[str, list[int], list[int], asyncio.Event]]:
-    """An HTTP/1.1 server that counts the connections it accepts and the requests it gets, and
-    answers each request once ``release`` is set (so that requests are in flight together)."""
-    accepted: list[int] = []
-    requests: list[int] = []
-    release = asyncio.Event()
-    writers: list[asyncio.StreamWriter] = []
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        writers.append(writer)
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                await reader.readexactly(1)  # the body, b"x"
-                requests.append(1)
-                await release.wait()
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/as2", accepted, requests, release
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-
 async def test_sixteen_requests_at_once_use_sixteen_pools_of_one_connection() -> None:
     """The point of the shelf: httpcore's pool looks at all its connections at each request,
     so each request in flight has a pool of its own, holding one connection."""
@@ -150,23 +113,23 @@ async def test_sixteen_requests_at_once_use_sixteen_pools_of_one_connection() ->
         return used[-1]
 
     clients = PartnerClients(make, ca_bundle=None, timeout=5)
-    async with counting_server() as (url, accepted, requests, release):
+    async with local_http() as server:
 
         async def post() -> None:
-            async with clients.lease_default(url) as client:
-                assert (await client.post(url, content=b"x")).status_code == 200
+            async with clients.lease_default(server.url) as client:
+                assert (await client.post(server.url, content=b"x")).status_code == 200
 
         for round_ in (1, 2):
-            release.clear()
+            server.release.clear()
             sends = [asyncio.create_task(post()) for _ in range(16)]
-            while len(requests) < 16 * round_:  # all sixteen in flight
+            while server.requests < 16 * round_:  # all sixteen in flight
                 await asyncio.sleep(0.01)
-            release.set()
+            server.release.set()
             await asyncio.gather(*sends)
         pools = [client._transport._pool.connections for client in used]  # type: ignore[attr-defined]
         await clients.aclose()
     assert len(used) == 16  # the second sixteen took the clients the first put back
-    assert len(accepted) == 16  # and their connections, kept alive
+    assert len(server.connections) == 16  # and their connections, kept alive
     assert [len(connections) for connections in pools] == [1] * 16
 
 

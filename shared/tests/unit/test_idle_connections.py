@@ -5,11 +5,9 @@ connection the server closed is not reused, an open one is (real sockets on loca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import ssl
 import typing
-from collections.abc import AsyncIterator
 
 import httpcore
 import httpx
@@ -17,6 +15,7 @@ import pytest
 
 from as2bus.shared.partner_tls.clients import PinnedTransport, default_transport
 from as2bus.shared.partner_tls.pinning import PinnedBackend
+from as2bus.testing.local_http import local_http
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy")
 
@@ -70,50 +69,19 @@ async def test_readable_is_answered_from_the_socket_not_the_inner_stream() -> No
     assert stream.get_extra_info("is_readable") is True  # a closed socket: readable
 
 
-async def _server(close_after_answer: bool) -> AsyncIterator[tuple[str, list[int]]]:
-    accepted: list[int] = []
-    writers: list[asyncio.StreamWriter] = []
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        writers.append(writer)
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-                if close_after_answer:  # without "Connection: close": the pool keeps it
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/", accepted
-    finally:
-        server.close()
-        for writer in writers:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-        await server.wait_closed()
-
-
 @pytest.mark.parametrize(("closes", "connections"), [(True, 2), (False, 1)])
 async def test_an_idle_connection_is_reused_only_while_the_server_keeps_it(
     closes: bool, connections: int
 ) -> None:
     transport = default_transport(ssl.create_default_context())
     assert isinstance(transport, PinnedTransport)
-    async for url, accepted in _server(close_after_answer=closes):
+    async with local_http(close_after_answer=closes) as server:
         async with httpx.AsyncClient(transport=transport) as client:
-            first = await client.get(url)
+            first = await client.get(server.url)
             await asyncio.sleep(0.1)  # the server's FIN, if any, arrives
-            second = await client.get(url)  # on a closed connection: "Server disconnected"
+            second = await client.get(server.url)  # on a closed connection: "Server disconnected"
         assert (first.text, second.text) == ("ok", "ok")
-        assert len(accepted) == connections
+        assert len(server.connections) == connections
 
 
 def test_the_environment_s_proxies_keep_httpx_s_own_transport(

@@ -23,6 +23,7 @@ from as2bus.inbound.adapters.tables import pending_mdns
 from as2bus.shared.partner_tls.clients import PartnerClients
 from as2bus.shared.partner_tls.identity import ClientIdentity
 from as2bus.testing.config_states import partner_state
+from as2bus.testing.local_http import Connection, local_http
 from as2bus.testing.tls import PartnerServer, PrivateCa, server_context
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -208,44 +209,6 @@ async def test_a_tls_refusal_retrying_cannot_change_gives_the_mdn_up_at_once(
     assert f"async MDN for <m3@acme> to acme, attempt 1: {reason}; given up" in caplog.text
 
 
-class KeepAliveEndpoint:
-    """A partner's MDN URL over HTTP/1.1 that keeps connections open: it records, per
-    connection it accepted, how many MDNs came on it and whether the client has closed it."""
-
-    def __init__(self) -> None:
-        self.connections: list[dict[str, int | bool]] = []
-        self.url = ""
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> KeepAliveEndpoint:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/mdn"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection: dict[str, int | bool] = {"mdns": 0, "closed": False}
-        self.connections.append(connection)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                await reader.readexactly(length)
-                connection["mdns"] = int(connection["mdns"]) + 1
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            connection["closed"] = True  # the client closed it
-        writer.close()
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_mdns_coming_one_after_another_share_a_connection_closed_once_none_is_due(
     sessions: Sessions,
@@ -266,18 +229,18 @@ async def test_mdns_coming_one_after_another_share_a_connection_closed_once_none
     delivery = MdnDelivery(
         sessions, MdnSender(clients, Partners()), publish, max_attempts=2, backoff_seconds=1
     )
-    async with KeepAliveEndpoint() as endpoint:
+    async with local_http(path="/mdn") as endpoint:
         running = asyncio.create_task(delivery.run())
         try:
             for count in (1, 2, 3):
                 await delivery.enqueue(outcome(endpoint.url), {}, b"MDN")
                 await until(lambda count=count: len(sent) == count)  # type: ignore[misc]
-                assert endpoint.connections == [{"mdns": count, "closed": False}]
-            await until(lambda: bool(endpoint.connections[0]["closed"]), seconds=3.0)
+                assert endpoint.connections == [Connection(requests=count, closed=False)]
+            await until(lambda: endpoint.connections[0].closed, seconds=3.0)
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             await clients.aclose()
     assert all(isinstance(e, MdnSent) and e.data.delivered for e in sent)
-    assert endpoint.connections == [{"mdns": 3, "closed": True}]
+    assert endpoint.connections == [Connection(requests=3, closed=True)]

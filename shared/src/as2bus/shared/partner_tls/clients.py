@@ -99,29 +99,6 @@ def default_transport(context: ssl.SSLContext) -> httpx.AsyncBaseTransport | Non
     return PinnedTransport(PinnedBackend(context, ()), proxy=None)
 
 
-def partner_client(
-    partner: PartnerState,
-    identity: ClientIdentity | None,
-    *,
-    ca_bundle: str | None,
-    timeout: float,
-    proxy: str | None,
-    observe: Observer | None = None,
-    limits: httpx.Limits = LIMITS,
-) -> httpx.AsyncClient:
-    """A new client speaking TLS as ``partner`` demands (TlsSetupError when it cannot),
-    through ``proxy`` (``proxy_for``'s answer)."""
-    return partner_clients(
-        partner,
-        identity,
-        ca_bundle=ca_bundle,
-        timeout=timeout,
-        proxy=proxy,
-        observe=observe,
-        limits=limits,
-    )()
-
-
 def partner_clients(
     partner: PartnerState,
     identity: ClientIdentity | None,
@@ -215,7 +192,7 @@ class PartnerClients:
     ) -> httpx.AsyncClient:
         """A new client of the partner's profile that tells ``observe`` of its handshake (the
         connection test: never a reused connection, always a handshake to report)."""
-        return partner_client(
+        return partner_clients(
             partner,
             identity,
             ca_bundle=self._ca_bundle,
@@ -223,7 +200,7 @@ class PartnerClients:
             observe=observe,
             proxy=proxy_for(partner),
             limits=self._limits,
-        )
+        )()
 
     async def refusal(
         self, partner: PartnerState, identity: ClientIdentity | None, url: str | None = None

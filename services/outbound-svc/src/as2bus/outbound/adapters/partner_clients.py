@@ -8,7 +8,7 @@ from as2bus.shared.partner_tls.clients import (
     PartnerClients,
     PinnedTransport,
     default_transport,
-    partner_client,
+    partner_clients,
     proxy_for,
 )
 from as2bus.shared.partner_tls.shelf import ClientFactory
@@ -19,6 +19,6 @@ __all__ = [
     "PartnerClients",
     "PinnedTransport",
     "default_transport",
-    "partner_client",
+    "partner_clients",
     "proxy_for",
 ]
