@@ -94,4 +94,5 @@ async def test_a_store_failure_is_a_503_and_the_resend_is_delivered(
     document, as_received = store.stored.values()  # the document and the message as received
     assert document == b"ISA*00~\r\n"
     assert as_received == message.body
+    await receiver.reported()  # MdnSent goes out beside the answer
     assert [e.event_type for e in published] == ["MessageReceived", "MdnSent"]

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from as2bus import as2
 from as2bus.as2.algorithms import EncryptionAlg, SigningAlg
-from as2bus.inbound.domain import ReplayWindow
+from as2bus.inbound.domain import Answer, ReplayWindow
 from as2bus.inbound.mdn_receipt import MdnReceiver
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.replay_protection import ReplayProtection
@@ -125,6 +126,17 @@ def without(headers: dict[str, str], name: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() != name.lower()}
 
 
+class ReportingReceiver(Receiver):
+    """The Receiver, whose reports (MdnSent, MessageRejected, MessageDuplicate: published
+    beside the answer in the service) are on the fake bus by the time ``receive`` returns, for
+    a test to read them there."""
+
+    async def receive(self, *args: Any, **kwargs: Any) -> Answer:
+        answer = await super().receive(*args, **kwargs)
+        await self.reported()
+        return answer
+
+
 @dataclass
 class Inbound:
     """The use case and the fakes around it, for a test to drive and inspect."""
@@ -148,7 +160,7 @@ def inbound(
     parties = FakePartyDirectory(*(partnerships or (partnership(),)))
     ledger, documents, mdns, bus = FakeLedger(), FakeDocumentStore(), FakeMdnQueue(), FakeBus()
     signatures = FakeSeenSignatures()
-    receiver = Receiver(
+    receiver = ReportingReceiver(
         parties,
         ledger,
         documents,

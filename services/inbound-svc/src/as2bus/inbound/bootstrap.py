@@ -194,6 +194,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                await receiver.reported()  # the last answers' reports, before the bus closes
                 await clients.aclose()
                 await keys.stop()
                 await replica.stop()

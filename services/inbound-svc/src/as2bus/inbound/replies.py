@@ -13,7 +13,8 @@ from as2bus.inbound.client_certificates import CertificateRefusal
 from as2bus.inbound.domain import Answer, rejected, shown_url
 from as2bus.inbound.metrics import MDNS, REJECTED
 from as2bus.inbound.parties import Parties
-from as2bus.inbound.ports import MdnQueue, PartyDirectory, Publish
+from as2bus.inbound.ports import MdnQueue, PartyDirectory
+from as2bus.inbound.reports import Reports
 
 log = logging.getLogger(__name__)
 #: The disposition modifier of a message refused for its TLS client certificate (RFC 4130's).
@@ -21,10 +22,10 @@ CERTIFICATE_MODIFIER = "authentication-failed"
 
 
 class Replies:
-    def __init__(self, parties: PartyDirectory, mdns: MdnQueue, publish: Publish) -> None:
+    def __init__(self, parties: PartyDirectory, mdns: MdnQueue, reports: Reports) -> None:
         self._parties = parties
         self._mdns = mdns
-        self._publish = publish
+        self._reports = reports
 
     async def reject(
         self,
@@ -35,7 +36,7 @@ class Replies:
         partner = parties.partner.as2_id if parties else summary.as2_from
         REJECTED.labels(partner or "", error.modifier).inc()
         log.warning("rejected %s from %s: %s", summary.message_id, partner, error)
-        await self.tell(rejected(summary, error.modifier, error.reason))
+        self.tell(rejected(summary, error.modifier, error.reason))
         status = 403 if error.modifier == "unknown-trading-partner" else 400
         refusal = f"{error.modifier}: {error.reason}"
         if summary.mdn is None:
@@ -68,7 +69,7 @@ class Replies:
         """A 403 for a message its connection's client certificate does not allow (see
         client_certificates.py): no MDN, as nothing of the message was looked at."""
         log.warning("refused %s from %s: %s", summary.message_id, summary.as2_from, refused.reason)
-        await self.tell(rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
+        self.tell(rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
         return Answer.text(403, refused.reason)
 
     async def answer(
@@ -99,15 +100,10 @@ class Replies:
             MDNS.labels(request.as2_from or "", "async").inc()
             return Answer(200)
         MDNS.labels(request.as2_from or "", "sync").inc()
-        await self.tell(MdnSent(correlation_id=outcome.original_message_id, data=outcome))
+        self.tell(MdnSent(correlation_id=outcome.original_message_id, data=outcome))
         return Answer(200, mdn.body, mdn.headers)
 
-    async def tell(self, event: Event) -> None:
-        """Publish an event that reports rather than delivers: a failure is logged, the partner
-        still gets its answer."""
-        try:
-            await self._publish(event)
-        except Exception as err:
-            log.warning(
-                "could not publish %s for %s: %s", event.event_type, event.correlation_id, err
-            )
+    def tell(self, event: Event) -> None:
+        """Publish an event that reports rather than delivers, beside the answer (reports.py):
+        a failure is logged, the partner still gets its answer."""
+        self._reports.tell(event)

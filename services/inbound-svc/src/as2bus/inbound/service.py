@@ -52,6 +52,7 @@ from as2bus.inbound.ports import (
 )
 from as2bus.inbound.replay_protection import Held, ReplayProtection, Verdict
 from as2bus.inbound.replies import Replies
+from as2bus.inbound.reports import Reports
 from as2bus.inbound.storing import Storing, close_documents
 from as2bus.shared.offload import INLINE_BYTES, run_sized
 from as2bus.shared.tracing import tag_span
@@ -77,10 +78,16 @@ class Receiver:
         self._ledger = ledger
         self._storing = Storing(documents, keep_received=keep_received_messages)
         self._publish = publish
-        self._replies = Replies(parties, mdns, publish)
+        self._reports = Reports(publish)
+        self._replies = Replies(parties, mdns, self._reports)
         self._replays = replays
         self._max_payload = max_payload_bytes
         self._new_file = new_file  # makes the codec's temporary files (None: its default)
+
+    async def reported(self) -> None:
+        """Once the events reporting on the messages answered so far are published (the
+        answers do not wait for them: reports.py)."""
+        await self._reports.flushed()
 
     async def receive(
         self,
@@ -153,7 +160,7 @@ class Receiver:
             return send_again("could not record the message")
         if claim == "duplicate":
             DUPLICATES.labels(partner).inc()
-            await self._replies.tell(duplicate(message.message_id, station, partner, first))
+            self._replies.tell(duplicate(message.message_id, station, partner, first))
             return await self._replies.answer(message, parties.local, None)
         try:
             verdict = await self._replays.check(parties.partner, message)
@@ -247,9 +254,7 @@ class Receiver:
             return send_again(f"{verdict.reason}, so this copy could not be taken")
         assert verdict.first is not None
         first = verdict.first.claimed_at
-        await self._replies.tell(
-            duplicate(message.message_id, station, partner, first, verdict.reason)
-        )
+        self._replies.tell(duplicate(message.message_id, station, partner, first, verdict.reason))
         if message.mdn is not None and message.mdn.mode == "async":
             url = shown_url(message.mdn.async_url)
             return Answer.text(200, f"duplicate: {verdict.reason}; no MDN was sent to {url}")
