@@ -8,6 +8,7 @@ receives nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,25 @@ async def test_outbound_sends_to_inbound_over_https_with_mutual_tls_and_pins(
     await nothing_within(1, more_received, what="inbound-svc hearing of message C", interval=0.2)
     assert len(received) == 2
     assert not await events_of(js, "MessageRejected", count=0)
+
+
+async def test_inbound_stops_at_once_right_after_an_async_mdn_to_itself_over_https(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    inbound_https: ServiceProcess,
+    outbound: ServiceProcess,
+    tracklog_svc: ServiceProcess,
+    nc: Any,
+) -> None:
+    """inbound-svc keeps its async MDN connections while MDNs keep coming. One kept to itself
+    over TLS would hold its graceful stop until asyncio gave up the TLS shutdown (30 s): the
+    delivery loop closes it within a second or two of the stop, while uvicorn waits."""
+    await mutual_tls_loopback(config_svc, cert_svc, f"{inbound_https.base_url}/as2")
+    js = nc.jetstream()
+    async_mdn = SendOverrides(mdn_mode="async")
+    await send_document(nc, DOCUMENT, station="A", partner="B", overrides=async_mdn)
+    (mdn,) = [e["data"] for e in await events_of(js, "MdnSent", count=1)]
+    assert (mdn["mode"], mdn["delivered"]) == ("async", True)
+    started = time.monotonic()
+    stop(inbound_https)  # at once: the MDN's connection to inbound-svc is still kept
+    assert time.monotonic() - started < 8, inbound_https.log()

@@ -180,3 +180,22 @@ async def test_the_endpoint_listens_and_answers_on_ipv6(tmp_path: Path) -> None:
     assert served.url.startswith("https://[::1]:")
     assert response.status_code == 200, response.text
     assert len(sut.bus.of_type(MessageReceived)) == 1
+
+
+async def test_a_stop_does_not_wait_for_a_client_idling_on_a_kept_alive_tls_connection(
+    tmp_path: Path,
+) -> None:
+    """An HTTP client pool does not read a connection between requests, so it never answers
+    the server's TLS close_notify: asyncio's close waited 30 s for it, and the graceful stop
+    with it. An idle TLS connection is aborted at the stop instead."""
+    sut = inbound()
+    sent = acme_sends(message_id="<idle@acme>")
+    clock = asyncio.get_running_loop().time
+    async with httpx.AsyncClient(verify=client_context(CA)) as http:
+        async with serving(sut, server_tls(CA, tmp_path)) as served:
+            response = await http.post(served.url, headers=sent.headers, content=sent.body)
+            assert response.status_code == 200
+            started = clock()
+        # The server has stopped; the client still holds the connection, idle, unread.
+        stopped = clock() - started
+    assert stopped < 3, f"the stop took {stopped:.1f} s"

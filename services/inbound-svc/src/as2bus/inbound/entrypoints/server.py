@@ -86,6 +86,20 @@ class HeaderDeadlineProtocol(H11Protocol):
             if self._tls is not None:  # before the app's task starts: it has not run yet
                 self.cycle.scope.setdefault("extensions", {})["tls"] = dict(self._tls)
 
+    def shutdown(self) -> None:
+        # The server is stopping. A kept-alive TLS connection with no request under way is
+        # aborted rather than closed: asyncio's TLS close waits up to 30 s for the client's
+        # close_notify, and an HTTP client pool does not read an idle connection, so one
+        # partner's (or outbound-svc's) idle connection held the whole graceful stop that long.
+        # Only once its answer has left (an empty write buffer): nothing is cut short.
+        idle = self.cycle is None or self.cycle.response_complete
+        tls_idle = self._tls is not None and (idle or self.transport.is_closing())
+        if tls_idle and not self.transport.get_write_buffer_size():
+            self._disarm()
+            self.transport.abort()
+            return
+        super().shutdown()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.our_state is h11.IDLE:
