@@ -152,3 +152,30 @@ async def test_closing_the_idle_clients_leaves_the_lent_ones_alone() -> None:
     async with clients.lease_default("https://a.example/as2") as again:
         assert again is lent  # put back after the close: kept for the next request
     await clients.aclose()
+
+
+async def test_clients_idle_past_the_keep_alive_are_closed_by_a_later_lease_anywhere() -> None:
+    """Once per keep-alive expiry a lease sweeps every profile: the clients idle longer are
+    closed (their sockets, which the server has closed by then, go with them), and an origin
+    nothing posts to any more is forgotten."""
+    clock = Clock()
+    made: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        made.append(httpx.AsyncClient())
+        return made[-1]
+
+    clients = PartnerClients(make, ca_bundle=None, timeout=5, clock=clock)
+    async with clients.lease_default("https://old.example/as2") as old:
+        pass
+    clock.now += 4.0
+    async with clients.lease_default("https://new.example/as2") as new:
+        pass
+    assert not closed(old)  # 4 s idle: within the 5 s keep-alive
+    clock.now += 2.0
+    async with clients.lease_default("https://new.example/as2") as again:
+        assert again is new
+    assert closed(old)
+    async with clients.lease_default("https://old.example/as2") as fresh:
+        assert fresh is not old  # the old origin's shelf was forgotten, a new client made
+    await clients.aclose()

@@ -23,7 +23,7 @@ import ssl
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -150,6 +150,7 @@ class PartnerClients:
         ca_bundle: str | None,
         timeout: float,
         limits: httpx.Limits = LIMITS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._make_default = default
         self._ca_bundle = ca_bundle
@@ -158,7 +159,8 @@ class PartnerClients:
         self._kept: dict[uuid.UUID, _Kept] = {}
         self._default: dict[Origin, ClientShelf] = {}
         self._idle_seconds = limits.keepalive_expiry or 5.0
-        self._swept_at = time.monotonic()
+        self._clock = clock
+        self._swept_at = clock()
 
     @contextlib.asynccontextmanager
     async def lease(
@@ -180,6 +182,7 @@ class PartnerClients:
     async def lease_default(self, url: str) -> AsyncIterator[httpx.AsyncClient]:
         """A client of the default profile for one request to ``url`` (a partner with the
         default TLS settings, or one no longer configured)."""
+        await self._sweep()
         origin = _origin(url)
         shelf = self._default.get(origin)
         if shelf is None:
@@ -231,7 +234,7 @@ class PartnerClients:
         return None
 
     def _shelf(self, make: ClientFactory) -> ClientShelf:
-        return ClientShelf(make, idle_seconds=self._idle_seconds)
+        return ClientShelf(make, idle_seconds=self._idle_seconds, clock=self._clock)
 
     async def _current(
         self, partner: PartnerState, identity: ClientIdentity | None, proxy: str | None
@@ -260,7 +263,7 @@ class PartnerClients:
     async def _sweep(self) -> None:
         """Now and then (once per keep-alive expiry), close the clients idle for longer than
         it, and forget the default profile's origins nothing posts to any more."""
-        now = time.monotonic()
+        now = self._clock()
         if now - self._swept_at < self._idle_seconds:
             return
         self._swept_at = now
