@@ -105,15 +105,23 @@ async def mutual_tls_loopback(
             assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
 
 
-async def test_outbound_sends_to_inbound_over_https_with_mutual_tls_and_pins(
+@pytest.fixture
+async def loopback(
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
     inbound_https: ServiceProcess,
     outbound: ServiceProcess,
     tracklog_svc: ServiceProcess,
-    nc: Any,
-) -> None:
+) -> ServiceProcess:
+    """The stack with the HTTPS loopback partnerships set up; inbound-svc, for its URL."""
     await mutual_tls_loopback(config_svc, cert_svc, f"{inbound_https.base_url}/as2")
+    return inbound_https
+
+
+async def test_outbound_sends_to_inbound_over_https_with_mutual_tls_and_pins(
+    loopback: ServiceProcess, nc: Any
+) -> None:
+    inbound_https = loopback
     js = nc.jetstream()
     # (a) a sync MDN, (b) an async one, POSTed back to inbound-svc over HTTPS
     await send_document(nc, DOCUMENT, station="A", partner="B")
@@ -146,22 +154,16 @@ async def test_outbound_sends_to_inbound_over_https_with_mutual_tls_and_pins(
 
 
 async def test_inbound_stops_at_once_right_after_an_async_mdn_to_itself_over_https(
-    config_svc: ServiceProcess,
-    cert_svc: ServiceProcess,
-    inbound_https: ServiceProcess,
-    outbound: ServiceProcess,
-    tracklog_svc: ServiceProcess,
-    nc: Any,
+    loopback: ServiceProcess, nc: Any
 ) -> None:
     """inbound-svc keeps its async MDN connections while MDNs keep coming. One kept to itself
     over TLS would hold its graceful stop until asyncio gave up the TLS shutdown (30 s): the
     delivery loop closes it within a second or two of the stop, while uvicorn waits."""
-    await mutual_tls_loopback(config_svc, cert_svc, f"{inbound_https.base_url}/as2")
     js = nc.jetstream()
     async_mdn = SendOverrides(mdn_mode="async")
     await send_document(nc, DOCUMENT, station="A", partner="B", overrides=async_mdn)
     (mdn,) = [e["data"] for e in await events_of(js, "MdnSent", count=1)]
     assert (mdn["mode"], mdn["delivered"]) == ("async", True)
     started = time.monotonic()
-    stop(inbound_https)  # at once: the MDN's connection to inbound-svc is still kept
-    assert time.monotonic() - started < 8, inbound_https.log()
+    stop(loopback)  # at once: the MDN's connection to inbound-svc is still kept
+    assert time.monotonic() - started < 8, loopback.log()
