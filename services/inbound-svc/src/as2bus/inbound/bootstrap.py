@@ -117,7 +117,7 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
         # Async MDNs go to each partner as its TLS settings demand (clients per profile;
         # partners with the default settings share the default profile's, on one SSLContext).
         # Connections are kept while MDNs keep coming (no TLS handshake per MDN) and closed
-        # when none is due (MdnDelivery.run says why).
+        # once none has come for a second (MdnDelivery.run).
         timeout = settings.async_mdn_timeout_seconds
         context = httpx.create_ssl_context()
 

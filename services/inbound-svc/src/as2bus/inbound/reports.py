@@ -4,10 +4,9 @@ MessageDuplicate): published beside the partner's answer instead of before it.
 Waiting for JetStream's ack of such an event held every sync MDN back by a bus round trip, on
 the path a partner waits on: with PostgreSQL, where each exchange already waits for several
 database round trips on a busy machine, the stack did 10-20 % more exchanges a second without
-that wait (docs/benchmarks.md, finding 27). Nothing depends on the order: the partner's answer
-never depended on the report, whose failure was already only logged. A report is published in
-the order it was told, and the service's stop waits for those still under way
-(``flushed``) before it closes the bus.
+that wait (docs/benchmarks.md, finding 27). The answer never depended on the report, whose
+failure was already only logged. Reports are published in the order they were told, and the
+service's stop waits for those still under way (``flushed``) before it closes the bus.
 """
 
 from __future__ import annotations

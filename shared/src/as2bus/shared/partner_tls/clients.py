@@ -168,12 +168,12 @@ class PartnerClients:
     ) -> AsyncIterator[httpx.AsyncClient]:
         """A client of the partner's profile for one send (to ``url``, by default its AS2
         URL); clients replaced meanwhile stay open until their sends are done."""
-        await self._sweep()
         if partner.tls == PartnerTls():
             await self._retire(self._kept.pop(partner.id, None))
             async with self.lease_default(url or partner.as2_url) as client:
                 yield client
             return
+        await self._sweep()
         kept = await self._current(partner, identity, proxy_for(partner, url))
         async with kept.clients.lease() as client:
             yield client
@@ -267,25 +267,23 @@ class PartnerClients:
         if now - self._swept_at < self._idle_seconds:
             return
         self._swept_at = now
-        for kept in self._kept.values():
-            await kept.clients.sweep()
-        for origin, shelf in list(self._default.items()):
+        for shelf in self._shelves():
             await shelf.sweep()
+        for origin, shelf in list(self._default.items()):
             if not shelf.idle and not shelf.lent:
                 del self._default[origin]
 
     async def close_idle(self) -> None:
         """Close every client not in use now, and so its connections (a caller with nothing
         more to send for a while: see inbound-svc's async MDN delivery)."""
-        for kept in self._kept.values():
-            await kept.clients.sweep(0)
-        for shelf in self._default.values():
+        for shelf in self._shelves():
             await shelf.sweep(0)
 
     async def aclose(self) -> None:
-        for kept in self._kept.values():
-            await kept.clients.retire()
-        self._kept.clear()
-        for shelf in self._default.values():
+        for shelf in self._shelves():
             await shelf.retire()
+        self._kept.clear()
         self._default.clear()
+
+    def _shelves(self) -> list[ClientShelf]:
+        return [kept.clients for kept in self._kept.values()] + list(self._default.values())

@@ -75,9 +75,7 @@ class MdnDelivery:
             try:
                 if not await self.deliver_due() and quiet:
                     # None for a second: the connections kept while MDNs were coming are
-                    # closed. One kept to this very service over TLS would otherwise hold its
-                    # graceful stop until asyncio gives up the TLS shutdown (30 s): the server
-                    # waits for it, and this loop runs meanwhile, so it closes in a second or two.
+                    # closed, rather than held open to partners' servers until the next MDN.
                     await self._sender.rest()
             except Exception as err:  # the table keeps the work; try again shortly
                 # one line: a database away for a moment is the usual cause (make chaos)
