@@ -43,11 +43,12 @@ class FakeTracklog(Backend):
         self.details: dict[str, dict[str, Any]] = {}
         self.certificates: list[dict[str, Any]] = []
         self.listed: list[dict[str, Any]] = []  # the unfiltered list's one page
+        self.counts: list[dict[str, Any]] = []  # the dashboard's statistics
 
     async def get(self, path: str, params: Any = None) -> Any:
         self.asked.append((path, params))
         if path == "/api/v1/stats":
-            return {"counts": [], "time_to_mdn": [], "certificates": []}
+            return {"counts": self.counts, "time_to_mdn": [], "certificates": []}
         if path == "/api/v1/messages" and (params or {}).get("partner") == "ACME":
             first = (params or {}).get("cursor") is None
             names = ["a.x12", "b.x12"] if first else ['c, "quoted".x12']

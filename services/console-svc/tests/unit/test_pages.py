@@ -126,6 +126,24 @@ async def test_a_request_refused_before_it_was_read_is_listed_without_none(app: 
     assert "<h1>a request that could not be read" in detail
 
 
+async def test_the_dashboard_names_requests_refused_without_a_partner(app: Any) -> None:
+    """Their count has no partner: a row of its own, neither "None" nor a link to filter on it,
+    beside a partner as often failing."""
+    fakes_of(app).backends.tracklog.counts = [
+        {"partner": None, "direction": "outbound", "status": "rejected", "count": 1},
+        {"partner": "ACME", "direction": "outbound", "status": "failed", "count": 2},
+    ]
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/")).text
+    partners = page[
+        page.index("<h2>Partners</h2>") : page.index("</table>", page.index("<h2>Partners</h2>"))
+    ]
+    assert "None" not in partners
+    assert "<td>no partner (refused requests)</td><td>1</td>" in partners
+    assert partners.index("ACME") < partners.index("no partner")
+
+
 @pytest.fixture
 async def proxied(tmp_path: Path) -> Any:
     """The console behind an authenticating proxy at 10.0.0.0/8."""

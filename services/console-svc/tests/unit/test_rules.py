@@ -69,6 +69,22 @@ def test_dashboard_figures_from_tracklog_statistics() -> None:
     assert [c["alias"] for c in s.expiring] == ["old"]
 
 
+def test_requests_refused_without_a_partner_are_a_row_of_their_own() -> None:
+    """A send request refused before naming a known partner has none: tracklog counts it under
+    null, which sorted beside a partner at the same failure rate (both 100 % here) raised."""
+    stats = {
+        "counts": [
+            {"partner": None, "direction": "outbound", "status": "rejected", "count": 1},
+            {"partner": "ACME", "direction": "outbound", "status": "failed", "count": 2},
+        ]
+    }
+    s = summarise(stats)
+    assert [(p.partner, p.total, p.failure_rate) for p in s.partners] == [
+        ("ACME", 2, 1.0),
+        (None, 1, 1.0),
+    ]
+
+
 def test_after_sign_in_only_paths_of_this_site() -> None:
     assert _safe_next("/tracklog?status=failed") == "/tracklog?status=failed"
     for elsewhere in ("https://evil.example", "//evil.example", "/\\evil", "", None):

@@ -13,7 +13,7 @@ GOOD = ("delivered", "delivered-with-warnings", "mdn-sent", "received")
 
 @dataclass
 class PartnerRate:
-    partner: str
+    partner: str | None  # None: send requests refused before naming a known partner
     total: int
     failed: int
 
@@ -42,10 +42,13 @@ def summarise(stats: dict[str, Any], *, expiring_days: int = 30) -> Summary:
         summary.total += count
         summary.failed += count if status in FAILED else 0
         summary.delivered += count if status in GOOD else 0
-        rate = per_partner.setdefault(row["partner"] or "?", PartnerRate(row["partner"], 0, 0))
+        rate = per_partner.setdefault(row["partner"] or "", PartnerRate(row["partner"], 0, 0))
         rate.total += count
         rate.failed += count if status in FAILED else 0
-    summary.partners = sorted(per_partner.values(), key=lambda r: (-r.failure_rate, r.partner))
+    summary.partners = sorted(
+        per_partner.values(),
+        key=lambda r: (-r.failure_rate, r.partner is None, r.partner or ""),
+    )
     summary.time_to_mdn = next(
         (t for t in stats.get("time_to_mdn", []) if t.get("partner") is None), None
     )
