@@ -6,6 +6,8 @@ head must be complete within ``header_timeout`` seconds of the connection openin
 previous response; otherwise the client gets a 408 and the connection is closed. The body has
 its own, idle timeout, in the endpoint (``http.read_body``), where what was spooled is freed.
 
+A response's head leaves with the first part of its body (``HeadWithBody``).
+
 Over TLS, each request's scope also carries the ASGI TLS extension
 (``scope["extensions"]["tls"]``): the client certificate the handshake verified, if any, in
 ``client_cert_chain`` (PEM; Python gives the leaf only), for the endpoint to pass on as data.
@@ -20,6 +22,8 @@ from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from as2bus.inbound.entrypoints.head_with_body import HeadWithBody
 
 log = logging.getLogger("as2bus.inbound")
 
@@ -83,6 +87,7 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().handle_events()
         if self.cycle is not before:  # a request's head was complete: its app is about to run
             self._disarm()
+            self.cycle.transport = HeadWithBody(self.transport, self.cycle)
             if self._tls is not None:  # before the app's task starts: it has not run yet
                 self.cycle.scope.setdefault("extensions", {})["tls"] = dict(self._tls)
 
