@@ -200,3 +200,52 @@ async def test_the_proxys_groups_decide_the_role_each_time(proxied: Any) -> None
         assert user is not None
         assert user.role is Role.OPERATOR
         assert user.password_hash is None  # cannot sign in with a password
+
+
+async def test_a_link_opened_signed_out_lands_with_its_filters_after_sign_in(app: Any) -> None:
+    async with client(app) as http:
+        asked = "/tracklog?partner=R%26D&status=delivered"
+        sent_to = (await http.get(asked)).headers["location"]
+        assert sent_to == "/login?next=/tracklog%3Fpartner%3DR%2526D%26status%3Ddelivered"
+        form = await http.get(sent_to)
+        assert 'name="next" value="/tracklog?partner=R%26D&amp;status=delivered"' in form.text
+        answer = await http.post("/login", data={"email": "admin@example.com",
+                                 "password": "correct horse battery", "csrf": csrf_of(form.text),
+                                 "next": "/tracklog?partner=R%26D&status=delivered"})  # fmt: skip
+        assert answer.headers["location"] == asked
+
+
+async def test_a_refused_sign_in_keeps_the_address_typed_but_never_the_password(
+    app: Any,
+) -> None:
+    async with client(app) as http:
+        form = await http.get("/login")
+        answer = await http.post("/login", data={"email": "admin@example.com",
+                                 "password": "wrong horse battery", "csrf": csrf_of(form.text)})  # fmt: skip
+        assert answer.status_code == 401
+        assert 'value="admin@example.com"' in answer.text
+        assert "wrong horse battery" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\t/evil.example", "/\n/evil.example", "https://evil.example"]
+)
+async def test_sign_in_never_sends_a_user_to_another_site(app: Any, target: str) -> None:
+    async with client(app) as http:
+        form = await http.get("/login")
+        answer = await http.post("/login", data={"email": "admin@example.com",
+                                 "password": "correct horse battery", "csrf": csrf_of(form.text),
+                                 "next": target})  # fmt: skip
+        assert answer.headers["location"] == "/"
+
+
+async def test_a_page_the_role_may_not_open_keeps_the_header_and_names_the_role_needed(
+    app: Any,
+) -> None:
+    async with client(app) as viewer:
+        await sign_in(viewer, "viewer@example.com")
+        refused = await viewer.get("/send")
+        assert refused.status_code == 403
+        assert "this takes the operator role and yours is viewer; ask an admin" in refused.text
+        assert 'action="/logout"' in refused.text  # the header, with Sign out
+        assert 'href="/tracklog"' in refused.text  # and the navigation

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,10 +23,11 @@ from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.repository import Repository
 from as2bus.console.adapters.sending import Sender
 from as2bus.console.domain.proxy import TrustedProxy
+from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.sessions import Throttle
 from as2bus.console.entrypoints import admin_pages, api, cert_pages, config_pages, pages, signin
 from as2bus.console.entrypoints import bus as bus_entrypoints
-from as2bus.console.entrypoints.guard import Forbidden, SignInRequired
+from as2bus.console.entrypoints.guard import Forbidden, SignInRequired, signed_in
 from as2bus.console.settings import ConsoleSettings
 from as2bus.console.user_admin import UserAdmin
 from as2bus.console.wiring import Components, wiring
@@ -173,18 +175,25 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
 def _add_page_errors(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, err: SignInRequired) -> Response:
-        return RedirectResponse(f"/login?next={err.next_path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(err.next_path, safe='/')}", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, err: Forbidden) -> Response:
-        return _problem(request, 403, "Not allowed", str(err))
+        return await _problem(request, 403, "Not allowed", str(err))
 
     @app.exception_handler(BackendError)
     async def backend_down(request: Request, err: BackendError) -> Response:
-        return _problem(request, 503, "A service is not answering", str(err))
+        return await _problem(request, 503, "A service is not answering", str(err))
 
 
-def _problem(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    return pages.templates.TemplateResponse(
-        request, "problem.html", {"title": title, "detail": detail}, status_code=status
-    )
+async def _problem(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    context: dict[str, object] = {"title": title, "detail": detail}
+    try:  # a signed-in user keeps the console's header: its navigation and Sign out
+        who = await signed_in(request)
+    except Exception:  # not signed in, or the sign-in itself is what failed: no header
+        who = None
+    if who is not None:
+        context.update(
+            user=who.user, csrf=who.session.csrf, may_send=may(who.user.role, Action.SEND)
+        )
+    return pages.templates.TemplateResponse(request, "problem.html", context, status_code=status)

@@ -48,7 +48,8 @@ async def signed_in(request: Request) -> SignedIn:
                 raise Forbidden(str(err)) from None
     who = await accounts(request).signed_in(request.cookies.get(SESSION_COOKIE))
     if who is None:
-        raise SignInRequired(request.url.path)
+        query = request.url.query  # the filters of a TrackLog link, kept through sign-in
+        raise SignInRequired(request.url.path + (f"?{query}" if query else ""))
     return who
 
 
@@ -57,7 +58,8 @@ def allowed(action: Action) -> object:
 
     async def check(who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
         if not may(who.user.role, action):
-            raise Forbidden(f"your role ({who.user.role.label}) may not do this")
+            needed, role = action.value.label, who.user.role.label
+            raise Forbidden(f"this takes the {needed} role and yours is {role}; ask an admin")
         return who
 
     return Depends(check)

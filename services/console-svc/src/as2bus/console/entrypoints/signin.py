@@ -24,18 +24,21 @@ router = APIRouter()
 
 
 def _safe_next(path: str | None) -> str:
-    """Only a path of this site: never an address elsewhere (an open redirect)."""
+    """Only a path of this site: never an address elsewhere (an open redirect). Browsers drop
+    tabs and line breaks from a URL, so "/\t/evil.example" would become "//evil.example"."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    if any(ch.isspace() or not ch.isprintable() for ch in path):
         return "/"
     return path
 
 
-def _login_page(request: Request, error: str | None, next_path: str, status: int) -> Response:
+def _login_page(
+    request: Request, error: str | None, next_path: str, status: int, email: str = ""
+) -> Response:
     token = new_token()
-    answer = templates.TemplateResponse(
-        request, "login.html", {"error": error, "csrf": token, "next": next_path},
-        status_code=status,
-    )  # fmt: skip
+    context = {"error": error, "csrf": token, "next": next_path, "email": email}
+    answer = templates.TemplateResponse(request, "login.html", context, status_code=status)
     answer.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                       secure=wiring.get(request).cookie_secure, path="/login")  # fmt: skip
     return answer
@@ -58,12 +61,12 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf, expected):
         message = "the sign-in form was out of date; please try again"
-        return _login_page(request, message, target, 403)
+        return _login_page(request, message, target, 403, email)
     address = request.client.host if request.client else "unknown"
     try:
         token, _who = await accounts(request).sign_in(email, password, address)
     except SignInError as err:
-        return _login_page(request, str(err), target, 401)
+        return _login_page(request, str(err), target, 401, email)
     answer = RedirectResponse(target, status_code=303)
     answer.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                       secure=wiring.get(request).cookie_secure,
