@@ -132,3 +132,43 @@ async def test_the_audit_trail_keeps_each_event_once_and_pages_newest_first(app:
         assert "S09" in second
         assert "S00" in second
         assert "S59" not in second
+
+
+async def test_disabling_a_user_or_resetting_a_password_asks_first(app: Any) -> None:
+    async with client(app) as admin:
+        await sign_in(admin, "admin@example.com")
+        listed = (await admin.get("/users")).text
+        # one click on the list only opens the question: nothing changed yet
+        assert 'href="/users/viewer%40example.com/disable"' in listed
+        assert 'href="/users/viewer%40example.com/password"' in listed
+        question = await admin.get("/users/viewer%40example.com/disable")
+        assert "Disable viewer@example.com?" in question.text
+        assert 'action="/users/viewer%40example.com"' in question.text
+        assert 'name="status" value="disabled"' in question.text
+        reset = await admin.get("/users/viewer@example.com/password")
+        assert "Reset the password of viewer@example.com?" in reset.text
+        assert 'action="/users/viewer%40example.com/password"' in reset.text
+        users = await wiring.of(app).user_admin.users()
+        viewer = next(u for u in users if u.email == "viewer@example.com")
+        assert not viewer.disabled
+        unknown = await admin.get("/users/nobody@example.com/disable")
+        assert "there is no user nobody@example.com" in unknown.text
+        # answering the question does it
+        confirmed = {"csrf": csrf_of(question.text), "status": "disabled"}
+        answer = await admin.post("/users/viewer%40example.com", data=confirmed)
+        assert answer.status_code == 303
+        users = await wiring.of(app).user_admin.users()
+        assert next(u for u in users if u.email == "viewer@example.com").disabled
+
+
+async def test_a_refused_new_user_keeps_what_was_typed_next_to_the_reason(app: Any) -> None:
+    async with client(app) as admin:
+        await sign_in(admin, "admin@example.com")
+        csrf = csrf_of((await admin.get("/users")).text)
+        again = {"csrf": csrf, "email": "viewer@example.com", "role": "operator"}
+        refused = await admin.post("/users", data=again)
+        assert refused.status_code == 422
+        form = refused.text.split('id="new-user"')[1]
+        assert 'class="error"' in form  # the reason, at the form
+        assert 'value="viewer@example.com"' in form
+        assert '<option value="operator" selected>' in form

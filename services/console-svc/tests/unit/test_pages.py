@@ -220,8 +220,8 @@ async def test_a_refused_sign_in_keeps_the_address_typed_but_never_the_password(
 ) -> None:
     async with client(app) as http:
         form = await http.get("/login")
-        answer = await http.post("/login", data={"email": "admin@example.com",
-                                 "password": "wrong horse battery", "csrf": csrf_of(form.text)})  # fmt: skip
+        typed = {"email": "admin@example.com", "password": "wrong horse battery"}
+        answer = await http.post("/login", data={**typed, "csrf": csrf_of(form.text)})
         assert answer.status_code == 401
         assert 'value="admin@example.com"' in answer.text
         assert "wrong horse battery" not in answer.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -74,15 +74,49 @@ async def users(request: Request, who: Admin) -> HTMLResponse:
 
 
 async def _users_page(
-    request: Request, who: Any, *, error: str | None = None, shown: dict[str, str] | None = None
+    request: Request,
+    who: Any,
+    *,
+    error: str | None = None,
+    shown: dict[str, str] | None = None,
+    refused_new: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The Users page; ``refused_new``: a refused new user's form, typed values and reason,
+    shown at the form (a long list of users stands between it and the top of the page)."""
     listed = await _users(request).users()
+    typed = refused_new or {"email": "", "role": Role.VIEWER.label}
     answer = page(request, "users.html", who, active="users", users=listed,
-                  roles=[r.label for r in Role], error=error, shown=shown,
+                  roles=[r.label for r in Role], error=error, shown=shown, typed=typed,
+                  new_user_error=refused_new and refused_new["reason"],
                   done=request.query_params.get("done"))  # fmt: skip
-    if error:
+    if error or refused_new:
         answer.status_code = 422
     return answer
+
+
+@router.get("/users/{email}/disable", response_class=HTMLResponse)
+async def confirm_disable(request: Request, email: str, who: Admin) -> HTMLResponse:
+    return await _confirm(request, who, email, question=f"Disable {email}?",
+                          consequence="They are signed out everywhere at once and cannot sign "
+                          "in until an admin enables them again.",
+                          action=f"/users/{quote(email)}", fields={"status": "disabled"},
+                          button="Disable")  # fmt: skip
+
+
+@router.get("/users/{email}/password", response_class=HTMLResponse)
+async def confirm_reset(request: Request, email: str, who: Admin) -> HTMLResponse:
+    return await _confirm(request, who, email, question=f"Reset the password of {email}?",
+                          consequence="Their current password stops working and they are "
+                          "signed out everywhere. The new password is shown once, on the page "
+                          "that follows: hand it to them.",
+                          action=f"/users/{quote(email)}/password", fields={},
+                          button="Reset password")  # fmt: skip
+
+
+async def _confirm(request: Request, who: Any, email: str, **context: Any) -> HTMLResponse:
+    if not any(user.email == email for user in await _users(request).users()):
+        return await _users_page(request, who, error=f"there is no user {email}")
+    return page(request, "user_confirm.html", who, active="users", **context)
 
 
 @router.post("/users", response_model=None)
@@ -99,7 +133,8 @@ async def create_user(
             email, Role.named(role), None, actor=who.user.email
         )
     except (UserError, ValueError) as err:
-        return await _users_page(request, who, error=str(err))
+        refused = {"email": email, "role": role, "reason": str(err)}
+        return await _users_page(request, who, refused_new=refused)
     assert password is not None
     return await _users_page(request, who, shown={"email": user.email, "password": password})
 
