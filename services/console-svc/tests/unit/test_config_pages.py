@@ -220,6 +220,31 @@ async def test_a_refusal_shows_next_to_its_field_and_the_form_keeps_what_was_typ
     assert 'value="Acme &lt;Corp&gt;"' in html
     assert 'value="basic" selected' in html
     assert SECRET not in html
+    # the emptied password says why, rather than look as if it had been kept
+    note = re.search(r'id="f-auth_password-set">([^<]*)<', html)
+    assert note is not None
+    assert note.group(1) == "Not kept after the refusal: type it again."
+    assert 'aria-describedby="f-auth_password-set"' in html
+
+
+async def test_a_refused_edit_says_the_stored_password_stays_if_left_empty(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    partner = backends.config.partners[ship["partner_id"]]
+    partner["http_auth"] = {"type": "basic", "username": "myco", "password_set": True}
+    backends.config.refuse_next = Change(422, None, {"name": "String should have at most 80"})
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = await http.get(f"/partners/{partner['id']}")
+        assert "Not kept after the refusal" not in page.text  # nothing refused yet
+        fields = {**partner_values(partner), "name": "x" * 90, "auth_password": SECRET}
+        answer = await http.post(f"/partners/{partner['id']}",
+                                 data={**fields, "csrf": csrf_of(page.text)})  # fmt: skip
+    assert answer.status_code == 422
+    assert SECRET not in answer.text
+    assert ("Not kept after the refusal: type it again, or leave it empty to keep the stored "
+            "one.") in answer.text  # fmt: skip
 
 
 async def test_saving_a_partner_sends_only_what_changed_and_keeps_its_secrets(
