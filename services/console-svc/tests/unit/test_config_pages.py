@@ -333,8 +333,16 @@ async def test_switching_a_partner_off(app: Any, backends: ConfigBackends) -> No
     async with client(app) as http:
         await sign_in(http, ADMIN)
         page = await http.get("/partners")
-        answer = await http.post(f"/partners/{ship['partner_id']}/enabled",
-                                 data={"csrf": csrf_of(page.text), "enabled": "off"})  # fmt: skip
+        switch = f"/partners/{ship['partner_id']}/enabled"
+        # The list's Disable asks first: switching a partner off stops its traffic at once.
+        question = await http.post(switch, data={"csrf": csrf_of(page.text), "enabled": "off"})
+        assert question.status_code == 200
+        assert "Switch partner ACME off?" in question.text
+        assert "unknown-trading-partner" in question.text
+        assert '<a href="/partners">Cancel</a>' in question.text
+        assert backends.config.changes == []
+        answer = await http.post(switch, data={"csrf": csrf_of(question.text), "enabled": "off",
+                                               "back": "list", "confirmed": "yes"})  # fmt: skip
         assert answer.headers["location"] == "/partners?done=Partner+ACME+is+off."
         after = await http.get(answer.headers["location"])
     assert backends.config.changes == [("PATCH", f"/api/v1/partners/{ship['partner_id']}",
@@ -422,3 +430,25 @@ async def test_stations_are_created_and_saved_for_the_user(
         ("PATCH", f"/api/v1/stations/{ref}", ADMIN, {"email": "as2@myco.example"}),
     ]
     assert missing.status_code == 404
+
+
+async def test_switching_a_partnership_off_from_its_page_asks_first_and_returns_there(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = await http.get(f"/partnerships/{ship['id']}")
+        switch = f"/partnerships/{ship['id']}/enabled"
+        fields = {"csrf": csrf_of(page.text), "enabled": "off", "back": "detail"}
+        question = await http.post(switch, data=fields)
+        assert "Switch PartnerShip MYCO → ACME off?" in question.text
+        assert f'<a href="/partnerships/{ship["id"]}">Cancel</a>' in question.text
+        assert 'name="back" value="detail"' in question.text
+        assert backends.config.changes == []
+        answer = await http.post(switch, data={**fields, "confirmed": "yes"})
+        assert answer.headers["location"].startswith(f"/partnerships/{ship['id']}?done=")
+        on = await http.post(switch, data={**fields, "enabled": "on"})  # on: no question
+        assert on.status_code == 303
+    assert [change[3] for change in backends.config.changes] == [
+        {"enabled": False}, {"enabled": True}]  # fmt: skip

@@ -68,3 +68,11 @@ def missing(request: Request, who: Any, what: str) -> HTMLResponse:
 def refusal(change: Change) -> str:
     """The API's reasons for refusing a whole action (a delete, an enable), as one text."""
     return " ".join(sentence(reason) for reason in change.errors.values())
+
+
+def confirm_off(request: Request, who: Any, *, title: str, consequence: str, action: str,
+                back: str, cancel: str, active: str) -> HTMLResponse:  # fmt: skip
+    """The question before switching something off that stops a partner's traffic: the
+    switch's own form again, answered; ``cancel`` is where the page came from."""
+    return view(request, who, "confirm_off.html", active=active, title=title,
+                consequence=consequence, action=action, back=back, cancel=cancel)  # fmt: skip

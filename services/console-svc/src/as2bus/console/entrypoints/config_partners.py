@@ -22,6 +22,7 @@ from as2bus.console.domain.partner_form import (
 from as2bus.console.domain.partner_tls_form import stored_certificates
 from as2bus.console.entrypoints.config_common import (
     config,
+    confirm_off,
     done,
     entity,
     missing,
@@ -122,16 +123,25 @@ async def switch_partner(
     _form: CheckedForm,
     enabled: Annotated[str, Form()],
     back: Annotated[str, Form()] = "list",
+    confirmed: Annotated[str, Form()] = "",
 ) -> Response:
-    """Status On or Off (``enabled`` "on"/"off"); back to the list or to the partner's page."""
+    """Status On or Off (``enabled`` "on"/"off"); back to the list or to the partner's page.
+    Off is asked about first: it stops every exchange with the partner at once."""
     state = await entity(request, "partners", ref)
     if state is None:
         return missing(request, who, f"partner {ref}")
     switched_on = enabled == "on"
+    path = f"/partners/{ref}" if back == "detail" else "/partners"
+    if not switched_on and confirmed != "yes":
+        consequence = ("Every exchange with it stops at once: its messages are refused "
+                       "(unknown-trading-partner) and send requests to it are rejected, until "
+                       "it is switched on again.")  # fmt: skip
+        return confirm_off(request, who, title=f"Switch partner {state['as2_id']} off?",
+                           consequence=consequence, action=f"/partners/{ref}/enabled",
+                           back=back, active="partners", cancel=path)  # fmt: skip
     answer = await config(request).change(
         "PATCH", f"/api/v1/partners/{ref}", actor=who.user.email, json={"enabled": switched_on}
     )
-    path = f"/partners/{ref}" if back == "detail" else "/partners"
     if answer.ok:
         return done(path, f"Partner {state['as2_id']} is {'on' if switched_on else 'off'}.")
     if back == "detail":

@@ -21,6 +21,7 @@ from as2bus.console.domain.config_forms import (
 )
 from as2bus.console.entrypoints.config_common import (
     config,
+    confirm_off,
     done,
     entity,
     missing,
@@ -154,17 +155,26 @@ async def switch_partnership(
     _form: CheckedForm,
     enabled: Annotated[str, Form()],
     back: Annotated[str, Form()] = "list",
+    confirmed: Annotated[str, Form()] = "",
 ) -> Response:
-    """Status On or Off; config-svc refuses On while the partner is off (shown as it says)."""
+    """Status On or Off; config-svc refuses On while the partner is off (shown as it says).
+    Off is asked about first: it stops the partnership's exchanges at once."""
     state = await entity(request, "partnerships", ref)
     if state is None:
         return missing(request, who, f"partnership {ref}")
     switched_on = enabled == "on"
+    path = f"/partnerships/{ref}" if back == "detail" else "/partnerships"
+    if not switched_on and confirmed != "yes":
+        consequence = ("Its exchanges stop at once: the partner's messages to this AS2 "
+                       "Instance are refused (unknown-trading-partner) and send requests on it "
+                       "are rejected, until it is switched on again.")  # fmt: skip
+        return confirm_off(request, who, title=f"Switch PartnerShip {_name(state)} off?",
+                           consequence=consequence, action=f"/partnerships/{ref}/enabled",
+                           back=back, active="partnerships", cancel=path)  # fmt: skip
     answer = await config(request).change(
         "PATCH", f"/api/v1/partnerships/{ref}", actor=who.user.email,
         json={"enabled": switched_on},
     )  # fmt: skip
-    path = f"/partnerships/{ref}" if back == "detail" else "/partnerships"
     if answer.ok:
         return done(path, f"PartnerShip {_name(state)} is {'on' if switched_on else 'off'}.")
     if back == "detail":
