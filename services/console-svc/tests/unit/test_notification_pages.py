@@ -144,10 +144,15 @@ async def test_everybody_reads_channels_rules_incidents_and_deliveries_and_admin
 ) -> None:
     hook, letter = webhook(backends), mail(backends)
     rule = backends.config.rule("partner down", "partner-unreachable", [hook["id"], letter["id"]])
+    backends.config.rule("stale", "message-failed", [hook["id"], "c-deleted-1234"])
     backends.notify.incidents = [{
         "rule_id": rule["id"], "kind": "partner-unreachable", "subject": "ACME",
         "state": "firing", "first_seen": "2026-12-04T09:00:00+00:00", "count": 3,
         "last_seen": "2026-12-04T09:05:00+00:00", "detail": "attempt 3: connection refused",
+    }, {
+        "rule_id": "r-deleted-5678", "kind": "message-failed", "subject": "BETA",
+        "state": "firing", "first_seen": "2026-12-04T09:00:00+00:00", "count": 1,
+        "last_seen": "2026-12-04T09:05:00+00:00", "detail": "failed",
     }]  # fmt: skip
     payload = {"title": "FIRING: partner ACME unreachable", "at": "2026-12-04T09:05:00+00:00"}
     backends.notify.deliveries = [
@@ -164,8 +169,11 @@ async def test_everybody_reads_channels_rules_incidents_and_deliveries_and_admin
                       " via smtp.example.com:587", "Partner unreachable", "30 s", "60 min",
                       "ops hook, ops mail", "attempt 3: connection refused",
                       "status-failed\">firing", "retrying (2 failed)", "failed after 12 attempts",
-                      "a deleted channel", "the SMTP server refused the login"):  # fmt: skip
+                      "a deleted channel", "the SMTP server refused the login",
+                      "ops hook, a deleted channel", "a deleted rule"):  # fmt: skip
             assert shown in page, shown
+        assert "c-deleted-1234" not in page  # a deleted channel or rule is never shown by id
+        assert "r-deleted-5678" not in page
         assert "Send a test" not in page
         assert "Disable" not in page
         assert "New rule" not in page
