@@ -126,6 +126,14 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
 
     rotated = cli("keystore", "rotate", "MYCO:acme")
     assert "as2bus cert export --keystore MYCO:acme --what public" in rotated.output
+    # A switch in the past would retire the key just replaced at once: refused, in a sentence.
+    past = cli("keystore", "rotate", "MYCO:acme", "--activate-at", "2020-01-10T09:30:00Z",
+               ok=False)  # fmt: skip
+    assert past.output == (
+        "error: the switch time 2020-01-10T09:30:00+00:00 has passed, and a rotation cannot "
+        "start in the past (the previous certificate would retire early): give a time from now "
+        "on, or none to switch now\n"
+    )
     own = json.loads(cli("--json", "cert", "list", "--alias", "myco@acme").output)
     assert len(own) == 2
     assert sum(1 for c in own if c["retirement_at"]) == 1  # the old key overlaps, then retires

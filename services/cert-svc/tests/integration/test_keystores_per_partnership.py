@@ -5,6 +5,7 @@ with its overlap; a keystore needs a partnership. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -123,6 +124,40 @@ async def test_a_rotation_overlaps_old_and_new_keys_for_that_partnership_only(
     clock.advance(days=7, seconds=1)  # the default switchover
     assert await keys_of(stores, "A") == (new, [new])
     assert await keys_of(stores, "B") == b_before
+
+
+async def test_a_rotation_switching_in_the_past_is_refused_and_changes_nothing(
+    two_partnerships: Keystores, clock: Clock
+) -> None:
+    """A switch time in the past would put the new key in use since then and retire the old
+    one at once (its overlap counted from that time): refused, in one sentence that the CLI
+    and the console show as it is. A switch a moment ago (a client's "now") still goes."""
+    stores = two_partnerships
+    store_a = await stores.create(create("MYCO", "A"))
+    old = str(store_a.own_certificates[0].id)
+    clock.advance(days=30)
+    past = clock.now - timedelta(days=3)
+    with pytest.raises(InvalidFieldsError) as refused:
+        await stores.rotate(
+            store_a.id,
+            KeystoreRotate(activation_at=past, retire_previous_at=past + timedelta(days=3)),
+        )
+    (error,) = refused.value.errors
+    assert (error.field, error.code) == ("activation_at", "activation_in_past")
+    assert error.message == (
+        f"the switch time {past.isoformat()} has passed, and a rotation cannot start in the "
+        "past (the previous certificate would retire early): give a time from now on, or none "
+        "to switch now"
+    )
+    assert await keys_of(stores, "A") == (old, [old])  # nothing stored, nothing retired
+    (unchanged,) = (await stores.get(store_a.id)).own_certificates
+    assert unchanged.retirement_at is None
+
+    just_now = clock.now - timedelta(minutes=1)
+    rotated = await stores.rotate(store_a.id, KeystoreRotate(activation_at=just_now))
+    assert len(rotated.own_certificates) == 2
+    new = next(str(c.id) for c in rotated.own_certificates if str(c.id) != old)
+    assert await keys_of(stores, "A") == (new, [new, old])  # the old one still decrypts
 
 
 async def test_existing_keystores_sharing_the_station_key_keep_it_until_one_rotates(

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from as2bus.cert.domain import Certificate, expiry_threshold_due
+from as2bus.cert.domain import Certificate, expiry_threshold_due, switch_has_passed
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -54,6 +54,24 @@ def test_retirement_is_only_ever_brought_forward() -> None:
     early = cert(retirement_at=T0 + DAY)
     assert early.retired_by(T0 + 10 * DAY).retirement_at == T0 + DAY
     assert cert().retired_by(T0 + 10 * DAY).retirement_at == T0 + 10 * DAY
+
+
+@pytest.mark.parametrize(
+    ("activation_at", "passed"),
+    [
+        (T0 + DAY, False),
+        (T0, False),
+        (T0 - timedelta(minutes=5), False),  # "now" read a moment before, clocks apart
+        (T0 - timedelta(minutes=5, seconds=1), True),
+        (T0 - 400 * DAY, True),
+        (datetime(2026, 5, 31, 23, 58), False),  # without a zone: UTC, as stored
+        (datetime(2026, 5, 31, 12), True),
+    ],
+)
+def test_a_switch_time_more_than_a_few_minutes_back_has_passed(
+    activation_at: datetime, passed: bool
+) -> None:
+    assert switch_has_passed(activation_at, T0) is passed
 
 
 def test_days_left_rounds_down() -> None:

@@ -869,7 +869,9 @@ async def test_a_partner_is_onboarded_in_the_browser_and_a_test_message_is_deliv
     # A test message through the new partnership reaches delivered.
     await page.goto(keystore_url)
     await page.screenshot(path=SHOTS / "keystore.png", full_page=True)
-    await page.click("#send-test button")
+    await page.click("#send-test")  # it reaches the partner: a page asks first
+    await expect(page.locator("h1")).to_have_text("Send a test message?")
+    await page.click("#confirm-test button")
     await page.wait_for_url("**/tracklog/*", timeout=30_000)
     for _ in range(60):
         if "delivered" in await page.inner_text("h1"):

@@ -215,14 +215,41 @@ def test_the_overlap_window_sets_when_the_previous_certificates_retire() -> None
         "activation_at": "2027-01-10T09:00:00+00:00",
         "retire_previous_at": "2027-01-17T09:00:00+00:00",
     }
+    # "Now" with an overlap: sent as this very time, so that cert-svc counts the overlap
+    # from the switch (its own "now", a moment later, would end an overlap of 0 before it).
     assert switch("", "1.5", "0", NOW).form_fields() == {
-        "retire_previous_at": (NOW + timedelta(days=1.5)).isoformat()
+        "activation_at": NOW.isoformat(),
+        "retire_previous_at": (NOW + timedelta(days=1.5)).isoformat(),
+    }
+    assert switch("", "0", "0", NOW).form_fields() == {
+        "activation_at": NOW.isoformat(),
+        "retire_previous_at": NOW.isoformat(),
     }
     assert switch("", "", "0", NOW).form_fields() == {}  # cert-svc's defaults
     for wrong in ("a week", "-1", "400"):
         with pytest.raises(FormError) as bad:
             switch("", wrong, "0", NOW)
         assert bad.value.field == "overlap_days"
+
+
+def test_a_switch_time_in_the_past_is_refused_at_its_field() -> None:
+    """It would put the new certificate in use since then and retire the previous one at
+    once (the overlap counted from that time). A few minutes back is still "now"."""
+    for past in ("2020-01-10T09:30", "2026-12-04T09:54:59"):
+        with pytest.raises(FormError) as bad:
+            switch(past, "3", "0", NOW)
+        assert (bad.value.field, bad.value.message) == (
+            "activation_at",
+            "that time has passed: give a time from now on, or leave it empty to switch now",
+        )
+    with pytest.raises(FormError):  # in the browser's zone: 10:30 in Paris is 09:30 UTC
+        switch("2026-12-04T10:30", "", "-60", NOW)
+    assert not switch("2026-12-04T09:00", "", "300", NOW).takes_over_now(NOW)  # 14:00 UTC
+    moment_ago = switch("2026-12-04T09:56", "3", "0", NOW)
+    assert moment_ago.takes_over_now(NOW)
+    assert moment_ago.retire_previous_at == datetime(2026, 12, 7, 9, 56, tzinfo=UTC)
+    assert switch("", "", "0", NOW).takes_over_now(NOW)
+    assert not switch("2026-12-04T10:01", "", "0", NOW).takes_over_now(NOW)
 
 
 def test_cert_svc_refusals_go_next_to_the_forms_fields() -> None:
@@ -235,3 +262,12 @@ def test_cert_svc_refusals_go_next_to_the_forms_fields() -> None:
     assert found.of("partner", "file") == "not a certificate"
     assert found.of("partner", "") == "bad alias"  # not a field of this form: above it
     assert found.of("import", "file") == ""  # another form of the page
+
+
+def test_a_refused_form_shows_what_was_typed_in_its_own_fields_only() -> None:
+    found = problems("import", {"password": "wrong password"}, ("password", "key_alias"),
+                     typed={"key_alias": "mykey", "overlap_days": "14"})  # fmt: skip
+    assert found.value("import", "key_alias") == "mykey"
+    assert found.value("import", "overlap_days", "7") == "14"
+    assert found.value("import", "activation_at") == ""
+    assert found.value("generate", "overlap_days", "7") == "7"  # another form: its default

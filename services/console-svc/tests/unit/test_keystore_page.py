@@ -5,6 +5,7 @@ CSRF token every POST of the certificate pages needs."""
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -100,7 +101,11 @@ async def test_our_new_certificate_generated_or_imported(certs_app: Any) -> None
     assert rotate_import[1] == f"/api/v1/keystores/{KEYSTORE}/rotate/import"
     data = rotate_import[3]["data"]
     assert data["password"] == "p12-secret"
-    assert set(data) == {"password", "retire_previous_at"}  # activation: now
+    assert set(data) == {"password", "activation_at", "retire_previous_at"}
+    # Switched now: the overlap is counted from the very time sent as the switch.
+    switched = datetime.fromisoformat(data["activation_at"])
+    assert abs(switched - datetime.now(UTC)) < timedelta(minutes=1)
+    assert datetime.fromisoformat(data["retire_previous_at"]) - switched == timedelta(days=3)
     assert rotate_import[3]["files"]["file"][:2] == ("new.p12", b"\x30\x82new")
 
 
@@ -125,14 +130,121 @@ async def test_a_refused_rotation_shows_the_reason_next_to_the_field(certs_app: 
     assert sentence in overlap[: overlap.index("</label>")]
 
 
-async def test_the_test_message_goes_through_the_sender_to_its_page(certs_app: Any) -> None:
+def form_of(page: str, form_id: str) -> str:
+    start = page.rindex("<form", 0, page.index(f'id="{form_id}"'))
+    return page[start : page.index("</form>", start)]
+
+
+def field_of(form: str, name: str) -> str:
+    """The field's tag and what follows it in its label (the refusal next to it)."""
+    start = form.index(f'name="{name}"')
+    return html.unescape(form[start : form.index("</label>", start)])
+
+
+async def test_a_switch_time_in_the_past_is_refused_at_its_field_keeping_the_form(
+    certs_app: Any,
+) -> None:
+    """2020 as the switch: refused next to the field before cert-svc is asked, with the form
+    as it was typed."""
+    cert = cert_fakes_of(certs_app).backends.cert
+    cert.keystores[KEYSTORE] = keystore_view()
+    async with client(certs_app) as http:
+        page = await keystore_page(http)
+        answer = await http.post(
+            f"/certificates/{KEYSTORE}/rotate",
+            data={
+                "csrf": csrf_of(page),
+                "key_bits": "3072",
+                "validity_days": "365",
+                "activation_at": "2020-01-10T09:30",
+                "tz": "0",
+                "overlap_days": "3",
+            },
+        )
+    assert answer.status_code == 422
+    assert cert.changes == []
+    form = form_of(answer.text, "rotate-generate")
+    switch_field = field_of(form, "activation_at")
+    assert 'value="2020-01-10T09:30"' in switch_field
+    assert "that time has passed: give a time from now on, or leave it empty" in switch_field
+    assert 'value="3"' in field_of(form, "overlap_days")
+    assert '<option value="3072" selected>' in form
+    assert 'value="365"' in field_of(form, "validity_days")
+
+
+async def test_refused_rotation_forms_keep_what_was_typed_but_no_secret(certs_app: Any) -> None:
+    cert = cert_fakes_of(certs_app).backends.cert
+    cert.keystores[KEYSTORE] = keystore_view()
+    cert.answers[f"/api/v1/keystores/{KEYSTORE}/rotate/import"] = Change(
+        422, {}, {"password": "the password does not open new.p12"}
+    )
+    cert.answers["/api/v1/certificates/partner"] = Change(422, {}, {"file": "not a certificate"})
+    async with client(certs_app) as http:
+        csrf = csrf_of(await keystore_page(http))
+        imported = await http.post(
+            f"/certificates/{KEYSTORE}/rotate/import",
+            data={"csrf": csrf, "password": "p12-secret", "key_alias": "mykey",
+                  "activation_at": "2031-05-01T08:00", "tz": "0", "overlap_days": "14"},
+            files={"file": ("new.p12", b"\x30\x82new", "application/x-pkcs12")},
+        )  # fmt: skip
+        uploaded = await http.post(
+            f"/certificates/{KEYSTORE}/partner",
+            data={"csrf": csrf, "activation_at": "2031-06-01T08:00:30", "overlap_days": "2.5"},
+            files={"file": ("acme.cer", b"junk", "application/pkix-cert")},
+        )
+    assert (imported.status_code, uploaded.status_code) == (422, 422)
+    form = form_of(imported.text, "rotate-import")
+    assert 'value="mykey"' in field_of(form, "key_alias")
+    assert 'value="2031-05-01T08:00"' in field_of(form, "activation_at")
+    assert 'value="14"' in field_of(form, "overlap_days")
+    assert "the password does not open new.p12" in field_of(form, "password")
+    assert "p12-secret" not in imported.text
+    generate = form_of(imported.text, "rotate-generate")  # the other forms: their defaults
+    assert 'value="730"' in generate
+    assert 'value=""' in field_of(generate, "activation_at")
+    form = form_of(uploaded.text, "upload-partner-certificate")
+    assert 'value="2031-06-01T08:00:30"' in field_of(form, "activation_at")
+    assert 'value="2.5"' in field_of(form, "overlap_days")
+
+
+async def test_the_done_sentence_says_to_send_our_certificate_before_or_at_once(
+    certs_app: Any,
+) -> None:
+    """Before the switch while it is to come; at once when it takes over now."""
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()
+    async with client(certs_app) as http:
+        csrf = csrf_of(await keystore_page(http))
+        path = f"/certificates/{KEYSTORE}/rotate"
+        later = await http.post(path, data={"csrf": csrf, "activation_at": "2031-05-01T08:00"})
+        now = await http.post(path, data={"csrf": csrf, "overlap_days": "7"})
+        later_page = text_of((await http.get(later.headers["location"])).text)
+        now_page = text_of((await http.get(now.headers["location"])).text)
+    assert "before it takes over" in later_page
+    assert "It is in use now" not in later_page
+    assert "It is in use now: send the partner its public certificate" in now_page
+    assert "before it takes over" not in now_page
+
+
+async def test_the_test_message_is_confirmed_first_then_goes_to_its_page(certs_app: Any) -> None:
     cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view()
     async with client(certs_app) as http:
         page = await keystore_page(http, "operator@example.com")
-        assert 'id="send-test"' in page
+        assert f'href="/certificates/{KEYSTORE}/test" id="send-test"' in page  # a link: asks
         assert "Complete KeyStore" not in page
         assert 'id="rotation"' not in page
-        answer = await http.post(f"/certificates/{KEYSTORE}/test", data={"csrf": csrf_of(page)})
+        confirm = await http.get(f"/certificates/{KEYSTORE}/test")
+        assert confirm.status_code == 200
+        assert cert_fakes_of(certs_app).sender.sent == []  # asking sends nothing
+        question = text_of(confirm.text)
+        assert "Send a test message?" in question
+        assert "from MYCO to ACME" in question
+        assert "the partner receives it" in question
+        form = form_of(confirm.text, "confirm-test")
+        assert f'action="/certificates/{KEYSTORE}/test"' in form
+        assert "Send it" in form
+        answer = await http.post(
+            f"/certificates/{KEYSTORE}/test", data={"csrf": csrf_of(confirm.text)}
+        )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/sent/console-req-9"  # then the message's page
     ((document, size, fields),) = cert_fakes_of(certs_app).sender.sent
@@ -147,7 +259,10 @@ async def test_no_test_message_on_a_disabled_partnership(certs_app: Any) -> None
     cert_fakes_of(certs_app).backends.config.partnerships = []
     async with client(certs_app) as http:
         page = await keystore_page(http, "operator@example.com")
+        confirm = await http.get(f"/certificates/{KEYSTORE}/test")  # says so before asking
         answer = await http.post(f"/certificates/{KEYSTORE}/test", data={"csrf": csrf_of(page)})
+    assert "MYCO → ACME cannot send" in html.unescape(confirm.text)
+    assert "Send it" not in confirm.text
     assert answer.status_code == 422
     assert "MYCO → ACME cannot send" in html.unescape(answer.text)
     assert cert_fakes_of(certs_app).sender.sent == []
@@ -196,6 +311,7 @@ async def test_a_viewer_gets_403_on_every_post_even_with_its_token(certs_app: An
         ):
             data = {"csrf": csrf, "station": "MYCO", "partner": "BETA"}
             assert (await http.post(path, data=data)).status_code == 403, path
+        assert (await http.get(f"/certificates/{KEYSTORE}/test")).status_code == 403
     async with client(certs_app) as http:
         csrf = csrf_of(await keystore_page(http, "operator@example.com"))
         for path in (

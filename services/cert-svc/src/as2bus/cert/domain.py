@@ -6,13 +6,16 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from as2bus.contracts.certs import CertificateSummary, CertKind, CertSource
 
 CertState = Literal["pending", "active", "retired", "expired"]
 MAX_ALIAS_LENGTH = 128  # as ALIAS_PATTERN allows
+#: How far back a rotation's switch time may be: "now" as a client read it a moment before the
+#: request, on a clock a little apart from ours. Further back is a mistake (see switch_has_passed).
+SWITCH_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,17 @@ class Certificate:
             retirement_at=self.retirement_at,
             cert_pem=self.cert_pem,
         )
+
+
+def switch_has_passed(activation_at: datetime, now: datetime) -> bool:
+    """Whether a rotation's switch time is too far in the past to accept. The new certificate
+    would have been in use since then without the partner having it, and the previous ones'
+    overlap window, counted from the switch, would be cut short or over already: they would
+    retire at once, with messages still on their way to them. A time without a zone is UTC,
+    as everything stored is."""
+    if activation_at.tzinfo is None:
+        activation_at = activation_at.replace(tzinfo=UTC)
+    return activation_at < now - SWITCH_TOLERANCE
 
 
 def expiry_threshold_due(days_left: int, thresholds: list[int], notified: set[int]) -> int | None:

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.cert import x509
 from as2bus.cert.adapters.repository import CertRepository
-from as2bus.cert.domain import Certificate, KeyUse, expiry_threshold_due, key_uses
+from as2bus.cert.domain import (
+    Certificate,
+    KeyUse,
+    expiry_threshold_due,
+    key_uses,
+    switch_has_passed,
+)
 from as2bus.cert.schemas import CertificateView, GenerateOwn, Reschedule, UsedBy
 from as2bus.contracts import (
     CertExpired,
@@ -303,7 +309,8 @@ class CertService:
         self, repo: CertRepository, cert: Certificate, retire_previous_at: datetime | None
     ) -> None:
         """Add ``cert`` in ``repo``'s transaction; the alias's others in service then retire at
-        ``retire_previous_at`` (default: activation + switchover): a rotation."""
+        ``retire_previous_at`` (default: activation + switchover): a rotation, which cannot
+        switch in the past. An alias's first certificate may carry any activation."""
         now = self.clock()
         retire_at = retire_previous_at or cert.activation_at + self.policy.switchover
         if retire_at < cert.activation_at:
@@ -326,6 +333,16 @@ class CertService:
                 )
             )
         previous = [c for c in existing if c.state(now) != "retired"]
+        if previous and switch_has_passed(cert.activation_at, now):
+            raise InvalidFieldsError(
+                FieldError(
+                    "activation_at",
+                    f"the switch time {cert.activation_at.isoformat()} has passed, and "
+                    "a rotation cannot start in the past (the previous certificate would retire "
+                    "early): give a time from now on, or none to switch now",
+                    "activation_in_past",
+                )
+            )
         await repo.add_certificate(cert)
         for old in previous:
             await repo.save_schedule(old.retired_by(retire_at))

@@ -1,5 +1,6 @@
 """What the certificate forms hold, read for cert-svc: the switch time typed in the browser's
-time zone, the overlap window in days, and cert-svc's refusals put next to the form's fields."""
+time zone, the overlap window in days, and cert-svc's refusals put next to the form's fields
+with what was typed, so that a refused form comes back filled in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 #: An overlap longer than this is surely a typo (cert-svc's default switchover is 7 days).
 MAX_OVERLAP_DAYS = 365
+#: How far back a switch time may be (cert-svc allows as much): a time typed as "now" and sent
+#: a few minutes later. Further back, the new certificate would have been in use since then and
+#: the overlap, counted from the switch, would retire the previous one early.
+SWITCH_TOLERANCE = timedelta(minutes=5)
+PASSED = "that time has passed: give a time from now on, or leave it empty to switch now"
 
 
 class FormError(ValueError):
@@ -19,13 +25,19 @@ class FormError(ValueError):
 
 @dataclass
 class FormProblems:
-    """The refusal of one form of a page: sentences by field ("" for the whole form)."""
+    """The refusal of one form of a page: sentences by field ("" for the whole form), and
+    what was typed in its fields (never a password or a file), to show them again."""
 
     form: str = ""  # which form of the page was sent
     errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)
 
     def of(self, form: str, name: str) -> str:
         return self.errors.get(name, "") if form == self.form else ""
+
+    def value(self, form: str, name: str, default: str = "") -> str:
+        """What ``form``'s field shows: as typed when that form was refused, else ``default``."""
+        return self.typed.get(name, default) if form == self.form else default
 
 
 def local_time(value: str, offset_minutes: str | None) -> datetime | None:
@@ -54,6 +66,9 @@ class Switch:
     activation_at: datetime | None
     retire_previous_at: datetime | None
 
+    def takes_over_now(self, now: datetime) -> bool:
+        return self.activation_at is None or self.activation_at <= now
+
     def form_fields(self) -> dict[str, str]:
         """The fields cert-svc's forms and JSON bodies take, the unset ones left out."""
         found = {"activation_at": self.activation_at,
@@ -62,7 +77,10 @@ class Switch:
 
 
 def switch(activation: str, overlap_days: str, tz: str | None, now: datetime) -> Switch:
+    """The switch the form asks for: never in the past, the overlap counted from the switch."""
     activation_at = local_time(activation, tz)
+    if activation_at is not None and activation_at < now - SWITCH_TOLERANCE:
+        raise FormError("activation_at", PASSED)
     overlap = overlap_days.strip()
     if not overlap:
         return Switch(activation_at, None)
@@ -72,7 +90,10 @@ def switch(activation: str, overlap_days: str, tz: str | None, now: datetime) ->
         raise FormError("overlap_days", "give the overlap window as a number of days") from None
     if not 0 <= days <= MAX_OVERLAP_DAYS:
         raise FormError("overlap_days", f"the overlap window is 0 to {MAX_OVERLAP_DAYS} days")
-    return Switch(activation_at, (activation_at or now) + timedelta(days=days))
+    # "Now" goes to cert-svc as this very time: its own "now", a moment later, would make an
+    # overlap of 0 end before the switch, and cut any other one short.
+    activation_at = activation_at or now
+    return Switch(activation_at, activation_at + timedelta(days=days))
 
 
 #: cert-svc's field names where the console's forms call them otherwise.
@@ -84,13 +105,14 @@ def problems(
     errors: dict[str, str],
     fields: tuple[str, ...],
     renamed: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
 ) -> FormProblems:
     """cert-svc's refusal by the console form's field names (``renamed``: this call's own):
-    next to one of the form's ``fields``, else above the form."""
+    next to one of the form's ``fields``, else above the form; with what was ``typed``."""
     names = {**_FORM_FIELDS, **(renamed or {})}
     placed: dict[str, str] = {}
     for name, sentence in errors.items():
         key = names.get(name, name)
         key = key if key in fields else ""
         placed[key] = f"{placed[key]}; {sentence}" if key in placed else sentence
-    return FormProblems(form, placed)
+    return FormProblems(form, placed, typed or {})
