@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -357,15 +358,30 @@ async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) 
     return page(request, "resend.html", who, m=detail, error=error)
 
 
+#: How long the "Sent to the gateway" page asks for the request before it stops: tracklog-svc
+#: records a request within a second or two, so a minute without it means something is wrong.
+SENT_WAIT_SECONDS = 60
+
+
 @router.get("/sent/{request_id}", response_class=HTMLResponse, response_model=None)
 async def sent(request: Request, request_id: str, who: Viewer) -> Response:
-    """Where Send File leads: the message's page as soon as tracklog-svc has it."""
+    """Where Send File leads: the message's page as soon as tracklog-svc has it. The page
+    reloads itself each second, carrying the time it started (``since``), and stops after
+    SENT_WAIT_SECONDS with what to do instead of reloading for ever."""
     found = await backends(request).tracklog.get(
         "/api/v1/messages", {"request_id": request_id, "limit": 1}
     )
     if found["items"]:
         return RedirectResponse(f"/tracklog/{found['items'][0]['id']}", status_code=303)
-    return page(request, "sent.html", who, request_id=request_id)
+    now = time.time()
+    try:
+        since = min(float(request.query_params.get("since", now)), now)
+    except ValueError:
+        since = now
+    refresh = f"/sent/{quote(request_id, safe='')}?since={since:.0f}"
+    return page(request, "sent.html", who, request_id=request_id, refresh=refresh,
+                waited_too_long=now - since >= SENT_WAIT_SECONDS,
+                wait_seconds=SENT_WAIT_SECONDS)  # fmt: skip
 
 
 @router.get("/send", response_class=HTMLResponse)
@@ -374,9 +390,14 @@ async def send_form(request: Request, who: Operator) -> HTMLResponse:
     return _send_page(request, who, partnerships, error=None)
 
 
-def _send_page(request: Request, who: Any, partnerships: Any, error: str | None) -> HTMLResponse:
+def _send_page(
+    request: Request, who: Any, partnerships: Any, error: str | None, **typed: str
+) -> HTMLResponse:
+    """The form; after a refusal with what was typed (``partnership``, ``subject``,
+    ``content_type``), so a second try goes to the same partner. Files cannot come back: a
+    browser never lets a page fill a file input."""
     return page(request, "send.html", who, partnerships=partnerships, error=error,
-                max_files=MAX_ATTACHMENTS)  # fmt: skip
+                typed=typed, max_files=MAX_ATTACHMENTS)  # fmt: skip
 
 
 @router.post("/send", response_model=None)
@@ -402,7 +423,8 @@ async def send_file(
     else:
         error = _upload_problem(chosen_files, wiring.get(request).max_upload_bytes)
     if error is not None:
-        return _send_page(request, who, partnerships, error)
+        return _send_page(request, who, partnerships, error, partnership=partnership,
+                          subject=subject, content_type=content_type)  # fmt: skip
     assert chosen is not None
     uploads = [
         Upload(f.file, f.size or 0, f.filename,
