@@ -1,20 +1,23 @@
 """The Partner health page asks the other services a fixed number of times, however many
 partners there are (it asked five times per partner before), and shows each partner's facts:
-last success, last failure and why, success rate, waiting messages, limits in use."""
+last success, last failure and why, success rate, waiting messages, limits in use; all of
+them about outbound messages. Its links and connection test work for any AS2 ID."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from markupsafe import escape
 
 from as2bus.console.adapters.backends import BackendError
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.wiring import wiring
 
-from .conftest import client, sign_in
+from .conftest import client, csrf_of, sign_in
 
 EARLY, LATE = "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"
 
@@ -34,7 +37,12 @@ def latest_messages(n: int) -> dict[str, Any] | None:
               "status": "failed", "updated_at": EARLY if n % 3 else LATE,
               "error_code": "mic-mismatch", "error": "MIC mismatch"}  # fmt: skip
     return {"partner": as2_id(n), "last_delivered": delivered, "last_failed": failed,
-            "waiting": n % 4}  # fmt: skip
+            "waiting": n % 4, "waiting_by_status": waiting_by_status(n)}  # fmt: skip
+
+
+def waiting_by_status(n: int) -> dict[str, int]:
+    """n % 4 waiting: one queued and the rest retrying."""
+    return {s: c for s, c in (("queued", min(n % 4, 1)), ("retrying", n % 4 - 1)) if c > 0}
 
 
 class Fake:
@@ -55,9 +63,11 @@ class HealthBackends:
     def __init__(self, partners: int, *, outbound_away: bool = False) -> None:
         self.calls: Counter[str] = Counter()
         ids = [as2_id(n) for n in range(partners)]
-        counts = [{"partner": p, "direction": "outbound", "status": status, "count": count,
-                   "bucket": LATE} for p in ids for status, count in (("delivered", 9),
-                                                                      ("failed", 1))]  # fmt: skip
+        # Received messages count in the statistics but not in the page's outbound figures.
+        counts = [{"partner": p, "direction": direction, "status": status, "count": count,
+                   "bucket": LATE} for p in ids for direction, status, count in (
+                       ("outbound", "delivered", 9), ("outbound", "failed", 1),
+                       ("inbound", "received", 30))]  # fmt: skip
         limits: Any = [{"as2_id": as2_id(n), "in_flight": n % 5, "max_concurrency": 25,
                         "rate_limit_per_second": None, "tokens_available": None}
                        for n in range(partners)]  # fmt: skip
@@ -99,8 +109,15 @@ def check_row(n: int, failing: bool, cells: list[str], *, limits: bool = True) -
         assert delivered["updated_at"][:19].replace("T", " ") + " UTC" in success
         assert f'href="/tracklog/{failed["id"]}"' in failure
         assert cause_of("mic-mismatch").what in failure
-        assert re.sub(r"<[^>]+>", "", waiting) == str(n % 4)
-    assert rate == "90.0 % of 10"
+        # Each waiting status links to the TrackLog filtered on it: those messages exactly.
+        links = re.findall(r'<a href="([^"]+)">(\d+) (\w+)</a>', waiting)
+        assert {s: int(c) for _, c, s in links} == waiting_by_status(n)
+        for href, _, st in links:
+            asked = parse_qs(urlsplit(href.replace("&amp;", "&")).query)
+            assert asked == {"partner": [as2_id(n)], "direction": ["outbound"], "status": [st]}
+        assert links or waiting == "0"
+    # Outbound only, like the last delivered and failed: 9 of 10 sent, not 39 of 40.
+    assert rate == "90.0 % of 10 sent"
     assert in_use == (f"{n % 5} of 25 sending; no rate limit" if limits else "—")
 
 
@@ -135,3 +152,74 @@ async def test_without_outbound_svc_the_page_stands_without_limits(app: Any) -> 
     assert dashboard.status_code == 200
     assert re.findall(r'<a href="/health">(P\d+)</a>', dashboard.text) == ["P00", "P03"]
     assert backends.calls == {"config-svc": 2, "tracklog-svc": 6, "outbound-svc": 2}
+
+
+ODD_ID = "R&D/EU+1#2"
+
+
+class OddIdBackends(HealthBackends):
+    """One partner whose AS2 ID holds "&", "/", "+" and "#", its latest message refused before
+    sending, two waiting; outbound-svc records the connection tests it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.tested: list[str] = []
+        self.config = Fake("config-svc", self.calls, {
+            "/api/v1/partners": [{"as2_id": ODD_ID, "as2_url": "https://rd.example/as2"}],
+        })  # fmt: skip
+        refused = {"id": "refused-1", "message_id": None, "filename": "po.x12",
+                   "status": "rejected", "updated_at": LATE, "error_code": "CERT_NOT_FOUND",
+                   "error": "CERT_NOT_FOUND: partner certificate 'rd': none"}  # fmt: skip
+        counts = [{"partner": ODD_ID, "direction": "outbound", "status": "rejected",
+                   "count": 1, "bucket": LATE}]  # fmt: skip
+        self.tracklog = Fake("tracklog-svc", self.calls, {
+            "/api/v1/stats": {"counts": counts, "time_to_mdn": [], "certificates": []},
+            "/api/v1/partners/health": [{"partner": ODD_ID, "last_delivered": None,
+                                         "last_failed": refused, "waiting": 2,
+                                         "waiting_by_status": {"sent": 2}}],
+            "/api/v1/messages": {"items": [], "next_cursor": None},
+        })  # fmt: skip
+        self.outbound.post = self.connection_test  # type: ignore[attr-defined]
+
+    async def connection_test(self, path: str, body: Any = None, *, timeout: float = 10) -> Any:
+        self.tested.append(path)
+        return [{"name": "DNS", "ok": True, "ms": 3, "detail": "rd.example: 192.0.2.7"}]
+
+
+async def test_an_as2_id_with_url_characters_links_and_tests_right(app: Any) -> None:
+    backends = OddIdBackends()
+    wiring.replace(app, backends=backends)
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = await http.get("/health")
+        (waiting,) = re.findall(r'<a href="(/tracklog\?[^"]+)">2 sent</a>', page.text)
+        assert parse_qs(urlsplit(waiting.replace("&amp;", "&")).query)["partner"] == [ODD_ID]
+        # The button posts the AS2 ID as a form field (escaped for HTML only), not in a path.
+        form = page.text[page.text.index('action="/health/test"') :]
+        assert 'name="partner" value="R&amp;D/EU+1#2"' in form[: form.index("</form>")]
+        tested = await http.post("/health/test",
+                                 data={"csrf": csrf_of(page.text), "partner": ODD_ID})  # fmt: skip
+    assert tested.status_code == 200
+    assert "Connection test: R&amp;D/EU+1#2" in tested.text
+    assert "rd.example: 192.0.2.7" in tested.text
+    (path,) = backends.tested
+    assert path == "/api/v1/partners/R%26D%2FEU%2B1%232/connection-test"
+    assert unquote(path.split("/")[4]) == ODD_ID
+
+
+async def test_a_request_refused_before_sending_is_the_last_failure(app: Any) -> None:
+    wiring.replace(app, backends=OddIdBackends())
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = await http.get("/health")
+        dashboard = await http.get("/")
+    ((failing, cells),) = health_rows(page.text).values()
+    _, success, failure, rate, *_ = cells
+    assert failing
+    assert (success, rate) == ("never", "0.0 % of 1 sent")
+    assert 'href="/tracklog/refused-1"' in failure
+    assert escape(cause_of("CERT_NOT_FOUND").what) in failure
+    # The dashboard names the partner among those whose last sent message failed.
+    failing_section = dashboard.text[dashboard.text.index("last sent message failed") :]
+    named = f'<a href="/health">R&amp;D/EU+1#2</a>: {escape(cause_of("CERT_NOT_FOUND").what)}'
+    assert named in failing_section

@@ -1,6 +1,7 @@
 """The console's rules without I/O: roles, throttling, causes, dashboard figures, redirects."""
 
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import pytest
 
@@ -10,6 +11,7 @@ from as2bus.console.domain.roles import Action, Role, may
 from as2bus.console.domain.sessions import Throttle
 from as2bus.console.domain.users import UserError, check_password, normalised_email
 from as2bus.console.entrypoints.signin import _safe_next
+from as2bus.shared.keyring import Reason
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 
@@ -48,6 +50,21 @@ def test_every_failure_code_has_words_and_unknown_ones_fall_back() -> None:
         assert cause.todo
     assert cause_of("something-new") is UNKNOWN
     assert cause_of(None) is UNKNOWN
+
+
+#: The codes of an outbound send request the gateway refused (MessageRejected, listed in
+#: docs/integrating.md), and the certificate problems it refuses for (shared keyring's Reason).
+REFUSALS = ("INVALID_JSON", "INVALID_REQUEST", "REQUEST_ID_REUSED", "UNKNOWN_PARTNERSHIP",
+            "DOCUMENT_NOT_FOUND", "DOCUMENT_MISMATCH", "DOCUMENT_TOO_LARGE",
+            *get_args(Reason))  # fmt: skip
+
+
+@pytest.mark.parametrize("code", REFUSALS)
+def test_every_refusal_says_what_happened_and_what_to_do(code: str) -> None:
+    cause = cause_of(code)
+    assert cause is not UNKNOWN
+    assert cause.what.startswith("The gateway refused")  # nothing reached the partner
+    assert "again" in cause.todo  # not a resend: the message never left
 
 
 def test_dashboard_figures_from_tracklog_statistics() -> None:

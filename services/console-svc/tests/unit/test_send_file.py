@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS, SEND_SUBJECT, SendRequest
 
-from .conftest import FakeDocuments, client, csrf_of, fakes_of, sign_in
+from .conftest import FakeBackends, FakeDocuments, client, csrf_of, fakes_of, sign_in
 
 
 class FakeBus:
@@ -122,7 +124,9 @@ async def test_files_it_cannot_send_are_refused_in_a_sentence_and_nothing_is_sto
     # None chosen: a browser sends the empty input as a part without a name or bytes.
     answer = await post_send(app, parts or [("file", ("", b"", "application/octet-stream"))])
     assert answer.status_code == 200
-    assert f'<p class="error" role="alert">{error}</p>' in answer.text
+    assert f'<p class="error" role="alert">Nothing was sent: {error}. Choose the files again' in (
+        answer.text
+    )
     assert '<form class="card" method="post" action="/send"' in answer.text  # the form again
     assert bus.published == []
     assert fakes_of(app).documents.objects == {}
@@ -219,3 +223,58 @@ async def test_a_resend_with_a_document_not_kept_says_which_and_sends_nothing(
     assert answer.status_code == 200
     assert f"Cannot resend: {error}" in answer.text
     assert bus.published == []
+
+
+class TwoPartnerships(FakeBackends):
+    async def enabled_partnerships(self) -> list[dict[str, Any]]:
+        return [{"id": "p1", "station_as2_id": "MYCO", "partner_as2_id": "ACME"},
+                {"id": "p2", "station_as2_id": "MYCO", "partner_as2_id": "SLOW"}]  # fmt: skip
+
+
+async def test_a_refused_form_keeps_the_partnership_and_the_fields_typed(
+    app: Any, bus: FakeBus
+) -> None:
+    """Back on the first partnership, a second try would go to the wrong partner."""
+    wiring.replace(app, backends=TwoPartnerships())
+    empty = [("file", ("empty.x12", b"", "application/edi-x12"))]
+    answer = await post_send(app, empty, partnership="p2", subject="PO 7",
+                             content_type="application/edi-x12")  # fmt: skip
+    assert "Nothing was sent: empty.x12 is empty. Choose the files again" in answer.text
+    options = re.findall(r'<option value="(p\d)"( selected)?>', answer.text)
+    assert options == [("p1", ""), ("p2", " selected")]
+    assert 'name="subject" placeholder="AS2 Message" value="PO 7"' in answer.text
+    assert 'value="application/edi-x12"' in answer.text
+    assert bus.published == []
+
+
+async def sent_page(app: Any, url: str) -> Any:
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        return await http.get(url)
+
+
+async def test_the_sent_page_waits_for_the_track_log_then_says_what_to_do(app: Any) -> None:
+    """tracklog-svc never records the request: the page reloads itself, carrying the time it
+    started, for a minute, then stops and points at the TrackLog."""
+    first = await sent_page(app, "/sent/console-r1")
+    refresh = re.search(r'<meta http-equiv="refresh" content="1; url=([^"]+)">', first.text)
+    assert refresh is not None
+    since = int(refresh.group(1).split("since=")[1])
+    assert refresh.group(1) == f"/sent/console-r1?since={since}"
+    assert abs(since - time.time()) < 5
+    assert "is on its way" in first.text
+
+    later = await sent_page(app, f"/sent/console-r1?since={since - 30}")
+    assert f"url=/sent/console-r1?since={since - 30}" in later.text  # the same start
+
+    given_up = await sent_page(app, f"/sent/console-r1?since={since - 61}")
+    assert 'http-equiv="refresh"' not in given_up.text
+    assert "has not recorded request <code>console-r1</code> after 60 seconds" in given_up.text
+    assert '<a href="/tracklog?q=console-r1">TrackLog</a>' in given_up.text
+    assert '<a href="/sent/console-r1">Wait again</a>' in given_up.text
+
+
+async def test_the_sent_page_opens_the_message_once_recorded(app: Any) -> None:
+    fakes_of(app).backends.tracklog.listed = [{"id": "m1"}]
+    answer = await sent_page(app, "/sent/console-r1?since=1")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/tracklog/m1")

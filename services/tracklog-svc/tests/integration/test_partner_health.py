@@ -1,6 +1,6 @@
 """GET /api/v1/partners/health over HTTP, on SQLite and PostgreSQL: every partner's latest
-delivered and latest failed outbound message and its waiting count, in one answer, the same
-facts the message list gives one partner at a time."""
+delivered and latest failed (or refused) outbound message and its waiting count per status, in
+one answer, the same facts the message list gives one partner at a time."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from .conftest import client, publish, wait_applied
 __all__ = ["client"]  # the fixture, used by name
 
 DELIVERED = ["delivered", "delivered-with-warnings"]
+#: A request refused before sending counts as a failure, as the console's dashboard counts it.
+FAILED = ["failed", "rejected"]
+WAITING = ("queued", "sending", "sent", "retrying")
 
 
 def minute(n: int) -> datetime:
@@ -43,7 +46,11 @@ def traffic() -> list[Event]:
         *outbound("<i2@myco>", partner="initech", at=minute(30)),
         # hooli sends to us only; umbrella's one request was refused before any sending.
         *inbound("<h1@hooli>", partner="hooli"),
-        rejected(direction="outbound", request_id="req-refused", partner="umbrella"),
+        rejected(direction="outbound", request_id="req-refused", partner="umbrella",
+                 code="CERT_NOT_FOUND", reason="partner certificate 'umbrella': none"),
+        # initech's latest exchange: a request refused after its two deliveries.
+        rejected(direction="outbound", request_id="req-initech", partner="initech",
+                 at=minute(40), code="UNKNOWN_PARTNERSHIP", reason="partnership disabled"),
     ]  # fmt: skip
 
 
@@ -82,23 +89,30 @@ async def test_every_partners_latest_messages_and_waiting_count_in_one_answer(
         "<a3@myco>", "delivered-with-warnings")  # fmt: skip
     assert acme["last_failed"]["message_id"] == "<a2@myco>"
     assert acme["last_failed"]["error"] == "HTTP 500 from the partner"
-    assert acme["waiting"] == 1
+    assert (acme["waiting"], acme["waiting_by_status"]) == (1, {"queued": 1})
     assert globex["last_delivered"] is None
     failure = globex["last_failed"]
     assert (failure["message_id"], failure["error_code"]) == ("<g1@myco>", "CERT_HAS_EXPIRED")
     assert failure["updated_at"] == minute(40).isoformat().replace("+00:00", "Z")
     assert failure["filename"] == "invoice.edi"
-    assert globex["waiting"] == 2
-    assert health["umbrella"] == {"partner": "umbrella", "last_delivered": None,
-                                  "last_failed": None, "waiting": 0}  # fmt: skip
+    assert (globex["waiting"], globex["waiting_by_status"]) == (2, {"sent": 1, "retrying": 1})
+    umbrella = health["umbrella"]
+    assert (umbrella["last_delivered"], umbrella["waiting"], umbrella["waiting_by_status"]) == (
+        None, 0, {})  # fmt: skip
+    refused = umbrella["last_failed"]
+    assert (refused["status"], refused["error_code"]) == ("rejected", "CERT_NOT_FOUND")
+    assert health["initech"]["last_failed"]["error_code"] == "UNKNOWN_PARTNERSHIP"
 
     for partner, h in health.items():
         mine = [r for r in rows if r.partner == partner]
         delivered, failed = h["last_delivered"], h["last_failed"]
         assert (delivered and delivered["id"]) == latest(mine, DELIVERED), partner
-        assert (failed and failed["id"]) == latest(mine, ["failed"]), partner
-        assert h["waiting"] == sum(r.status in ("queued", "sending", "sent", "retrying")
-                                   for r in mine)  # fmt: skip
+        assert (failed and failed["id"]) == latest(mine, FAILED), partner
+        assert h["waiting"] == sum(r.status in WAITING for r in mine)
+        assert h["waiting_by_status"] == {
+            s: n for s in WAITING if (n := sum(r.status == s for r in mine))
+        }
         # The same message the list, newest activity first, puts first (ties by id too).
         assert (delivered and delivered["id"]) == await one_by_one(api, partner, DELIVERED)
-        assert (failed and failed["id"]) == await one_by_one(api, partner, ["failed"])
+        # The list takes several statuses at once (the console's dashboard asks so).
+        assert (failed and failed["id"]) == await one_by_one(api, partner, FAILED)

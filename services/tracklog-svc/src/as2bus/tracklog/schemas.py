@@ -167,8 +167,13 @@ class PartnerHealth(BaseModel):
     last_delivered: PartnerMessage | None = Field(
         description="Latest outbound message delivered, with or without warnings"
     )
-    last_failed: PartnerFailure | None = Field(description="Latest outbound message failed")
+    last_failed: PartnerFailure | None = Field(
+        description="Latest outbound message failed, or refused before it was sent (rejected)"
+    )
     waiting: int = Field(description="Outbound messages queued, sending, sent or retrying")
+    waiting_by_status: dict[Status, int] = Field(
+        description="The waiting messages per status, those with none left out"
+    )
 
 
 class CertificateOut(BaseModel):

@@ -64,13 +64,59 @@ _CAUSES = {
         "The partnership was disabled or deleted after the message was queued.",
         "Enable the partnership again if the message should go, then resend.",
     ),
+    # A send request the gateway refused before sending anything (MessageRejected's codes,
+    # docs/integrating.md "Refusals"): nothing reached the partner, so "send again", not resend.
     "UNKNOWN_PARTNERSHIP": Cause(
-        "There is no enabled partnership between this station and partner.",
-        "Create or enable the partnership, then send again.",
+        "The gateway refused to send: there is no enabled partnership between this station "
+        "and partner (or the partner is disabled).",
+        "Create or enable the partnership (PartnerShip page) and the partner, then send the "
+        "file again.",
     ),
     "DOCUMENT_TOO_LARGE": Cause(
-        "The document is larger than the gateway accepts.",
-        "Raise AS2BUS_OUTBOUND_MAX_DOCUMENT_BYTES if the partner accepts such files.",
+        "The gateway refused to send: the document, or the documents together, are larger "
+        "than it accepts.",
+        "Send a smaller file, or raise AS2BUS_OUTBOUND_MAX_DOCUMENT_BYTES if the partner "
+        "accepts such files, then send it again.",
+    ),
+    "CERT_NOT_FOUND": Cause(
+        "The gateway refused to send: a certificate it needs is not in service, our own to "
+        "sign or the partner's to encrypt (the message's reason says which).",
+        "Open the partnership's keystore (Certificate page): upload the partner's certificate "
+        "or add ours, check that it is in use from now, then send the file again.",
+    ),
+    "CERT_HAS_EXPIRED": Cause(
+        "The gateway refused to send: the certificate it would sign or encrypt with has "
+        "expired (the message's reason says which).",
+        "Rotate it on the partnership's keystore (Certificate page): get the partner's new "
+        "certificate, or give ours a successor and send the partner its public certificate. "
+        "Then send the file again.",
+    ),
+    "DOCUMENT_NOT_FOUND": Cause(
+        "The gateway refused to send: the document the request points to is not in the "
+        "object store (it was never stored, or its retention is over).",
+        "Send the file again; if your own system sent the request, have it store the "
+        "document in the bucket as2_documents first.",
+    ),
+    "DOCUMENT_MISMATCH": Cause(
+        "The gateway refused to send: the stored document's size or checksum is not the one "
+        "the request gives, so it may be incomplete or another file.",
+        "Send the file again; if your own system sent the request, check the size and "
+        "SHA-256 it gives for the stored document.",
+    ),
+    "INVALID_JSON": Cause(
+        "The gateway refused a send request that was not readable (not a JSON object).",
+        "Fix what the sending system publishes (docs/integrating.md), then send again; "
+        "files sent from this console never get this.",
+    ),
+    "INVALID_REQUEST": Cause(
+        "The gateway refused a send request with a missing, unknown or wrong field (the "
+        "message's reason names it).",
+        "Fix the sending system's request (docs/integrating.md), then send again.",
+    ),
+    "REQUEST_ID_REUSED": Cause(
+        "The gateway refused a send request whose request id was used before for another "
+        "request; the first one stands and this one was not sent.",
+        "Send it again under a new request id: the sending system must not reuse ids.",
     ),
     "decryption-failed": Cause(
         "We could not decrypt the partner's message: it was encrypted for another certificate.",

@@ -35,20 +35,13 @@ class Summary:
 
 def summarise(stats: dict[str, Any], *, expiring_days: int = 30) -> Summary:
     summary = Summary()
-    per_partner: dict[str, PartnerRate] = {}
     for row in stats.get("counts", []):
         count, status = int(row["count"]), row["status"]
         summary.totals[f"{row['direction']} {status}"] += count
         summary.total += count
         summary.failed += count if status in FAILED else 0
         summary.delivered += count if status in GOOD else 0
-        rate = per_partner.setdefault(row["partner"] or "", PartnerRate(row["partner"], 0, 0))
-        rate.total += count
-        rate.failed += count if status in FAILED else 0
-    summary.partners = sorted(
-        per_partner.values(),
-        key=lambda r: (-r.failure_rate, r.partner is None, r.partner or ""),
-    )
+    summary.partners = partner_rates(stats)
     summary.time_to_mdn = next(
         (t for t in stats.get("time_to_mdn", []) if t.get("partner") is None), None
     )
@@ -57,3 +50,20 @@ def summarise(stats: dict[str, Any], *, expiring_days: int = 30) -> Summary:
         if c.get("days_left") is not None and c["days_left"] <= expiring_days
     ]  # fmt: skip
     return summary
+
+
+def partner_rates(stats: dict[str, Any], direction: str | None = None) -> list[PartnerRate]:
+    """Each partner's messages and failures in the statistics, the highest failure rate first:
+    both directions, or only ``direction``'s (Partner health counts what we send)."""
+    per_partner: dict[str, PartnerRate] = {}
+    for row in stats.get("counts", []):
+        if direction is not None and row["direction"] != direction:
+            continue
+        count = int(row["count"])
+        rate = per_partner.setdefault(row["partner"] or "", PartnerRate(row["partner"], 0, 0))
+        rate.total += count
+        rate.failed += count if row["status"] in FAILED else 0
+    return sorted(
+        per_partner.values(),
+        key=lambda r: (-r.failure_rate, r.partner is None, r.partner or ""),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from as2bus.console.adapters.kept import http_head
 from as2bus.console.adapters.sending import ResendError, Upload
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
-from as2bus.console.domain.dashboard import summarise
+from as2bus.console.domain.dashboard import FAILED, partner_rates, summarise
 from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
@@ -58,7 +59,10 @@ def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
 async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
     tracklog = backends(request).tracklog
     summary = summarise(await tracklog.get("/api/v1/stats") or {})
-    failures = await tracklog.get("/api/v1/messages", {"status": "failed", "limit": 5})
+    # Failed and refused, as the tile counts them; by last activity, the time the table shows.
+    failures = await tracklog.get(
+        "/api/v1/messages", {"status": list(FAILED), "sort": "updated_at", "limit": 5}
+    )
     failing = [h for h in await _health(backends(request)) if h.failing]
     return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
                 failing=failing, cause_of=cause_of, active="dashboard")  # fmt: skip
@@ -282,26 +286,30 @@ async def partner_health(request: Request, who: Viewer) -> HTMLResponse:
                 active="health", cause_of=cause_of)  # fmt: skip
 
 
-@router.post("/health/{as2_id}/test", response_class=HTMLResponse)
+@router.post("/health/test", response_class=HTMLResponse)
 async def connection_test(
-    request: Request, as2_id: str, who: Operator, _form: CheckedForm
+    request: Request, who: Operator, _form: CheckedForm, partner: Annotated[str, Form()]
 ) -> HTMLResponse:
     """Ask outbound-svc (which has the partner's credentials and egress) to reach the partner
-    step by step; show each step's result above the health table."""
+    step by step; show each step's result above the health table. The AS2 ID comes as a form
+    field, not in the path: it may hold "/", "#", "&" or "+"."""
     b = backends(request)
-    steps = await b.outbound.post(f"/api/v1/partners/{as2_id}/connection-test", timeout=60)
+    path = f"/api/v1/partners/{quote(partner, safe='')}/connection-test"
+    steps = await b.outbound.post(path, timeout=60)
     health = await _health(b)
-    return page(request, "health.html", who, health=health, steps=steps or [], tested=as2_id,
+    return page(request, "health.html", who, health=health, steps=steps or [], tested=partner,
                 active="health", cause_of=cause_of)  # fmt: skip
 
 
 async def _health(b: Backends) -> list[PartnerHealth]:
     """Four calls whatever the number of partners: config-svc's partners, tracklog-svc's
-    statistics and every partner's latest messages, outbound-svc's limits of every partner."""
+    statistics and every partner's latest messages, outbound-svc's limits of every partner.
+    Outbound messages only, every figure (see domain/health.py)."""
     partners = await b.config.get("/api/v1/partners") or []
     if not partners:
         return []  # nothing to ask the others about
-    rates = {r.partner: r for r in summarise(await b.tracklog.get("/api/v1/stats") or {}).partners}
+    stats = await b.tracklog.get("/api/v1/stats") or {}
+    rates = {r.partner: r for r in partner_rates(stats, direction="outbound")}
     latest = {h["partner"]: h for h in await b.tracklog.get("/api/v1/partners/health") or []}
     try:
         limits = {p["as2_id"]: p for p in await b.outbound.get("/api/v1/partners/limits") or []}
@@ -313,7 +321,8 @@ async def _health(b: Backends) -> list[PartnerHealth]:
         h = latest.get(as2_id, {})  # none: no outbound message to this partner yet
         found.append(PartnerHealth(p, h.get("last_delivered"), h.get("last_failed"),
                                    h.get("waiting", 0), rates.get(as2_id),
-                                   limits.get(as2_id)))  # fmt: skip
+                                   limits.get(as2_id),
+                                   h.get("waiting_by_status", {})))  # fmt: skip
     return found
 
 
@@ -349,15 +358,30 @@ async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) 
     return page(request, "resend.html", who, m=detail, error=error)
 
 
+#: How long the "Sent to the gateway" page asks for the request before it stops: tracklog-svc
+#: records a request within a second or two, so a minute without it means something is wrong.
+SENT_WAIT_SECONDS = 60
+
+
 @router.get("/sent/{request_id}", response_class=HTMLResponse, response_model=None)
 async def sent(request: Request, request_id: str, who: Viewer) -> Response:
-    """Where Send File leads: the message's page as soon as tracklog-svc has it."""
+    """Where Send File leads: the message's page as soon as tracklog-svc has it. The page
+    reloads itself each second, carrying the time it started (``since``), and stops after
+    SENT_WAIT_SECONDS with what to do instead of reloading for ever."""
     found = await backends(request).tracklog.get(
         "/api/v1/messages", {"request_id": request_id, "limit": 1}
     )
     if found["items"]:
         return RedirectResponse(f"/tracklog/{found['items'][0]['id']}", status_code=303)
-    return page(request, "sent.html", who, request_id=request_id)
+    now = time.time()
+    try:
+        since = min(float(request.query_params.get("since", now)), now)
+    except ValueError:
+        since = now
+    refresh = f"/sent/{quote(request_id, safe='')}?since={since:.0f}"
+    return page(request, "sent.html", who, request_id=request_id, refresh=refresh,
+                waited_too_long=now - since >= SENT_WAIT_SECONDS,
+                wait_seconds=SENT_WAIT_SECONDS)  # fmt: skip
 
 
 @router.get("/send", response_class=HTMLResponse)
@@ -366,9 +390,14 @@ async def send_form(request: Request, who: Operator) -> HTMLResponse:
     return _send_page(request, who, partnerships, error=None)
 
 
-def _send_page(request: Request, who: Any, partnerships: Any, error: str | None) -> HTMLResponse:
+def _send_page(
+    request: Request, who: Any, partnerships: Any, error: str | None, **typed: str
+) -> HTMLResponse:
+    """The form; after a refusal with what was typed (``partnership``, ``subject``,
+    ``content_type``), so a second try goes to the same partner. Files cannot come back: a
+    browser never lets a page fill a file input."""
     return page(request, "send.html", who, partnerships=partnerships, error=error,
-                max_files=MAX_ATTACHMENTS)  # fmt: skip
+                typed=typed, max_files=MAX_ATTACHMENTS)  # fmt: skip
 
 
 @router.post("/send", response_model=None)
@@ -394,7 +423,8 @@ async def send_file(
     else:
         error = _upload_problem(chosen_files, wiring.get(request).max_upload_bytes)
     if error is not None:
-        return _send_page(request, who, partnerships, error)
+        return _send_page(request, who, partnerships, error, partnership=partnership,
+                          subject=subject, content_type=content_type)  # fmt: skip
     assert chosen is not None
     uploads = [
         Upload(f.file, f.size or 0, f.filename,

@@ -55,9 +55,10 @@ def _partner(request: Request, as2_id: str) -> PartnerState:
     return partner
 
 
-@operate.post("/partners/{as2_id}/connection-test", tags=["partners"])
+# A path converter: an AS2 ID may hold "/" (percent-encoded, and decoded before routing).
+@operate.post("/partners/{as2_id:path}/connection-test", tags=["partners"])
 async def connection_test(as2_id: str, request: Request) -> list[dict[str, Any]]:
     """Reach the partner step by step (DNS, TCP, TLS, HTTP with its authentication) and check
-    its certificates; each step with its result, in order."""
+    its certificates; each step with its result, in order. ``as2_id`` percent-encoded."""
     steps = await wiring.get(request).connection_test.run(_partner(request, as2_id))
     return [asdict(step) for step in steps]

@@ -1,5 +1,6 @@
 """Every partner's outbound health in one statement, for the console's Partner health page:
-the latest delivered and the latest failed message (by last activity) and how many wait.
+the latest delivered and the latest failed or refused message (by last activity) and how many
+wait, in all and per status.
 
 One pass groups the outbound rows by partner (the two latest times and the waiting count);
 each latest time is then joined back to its row, an index lookup (updated_at leads two). The
@@ -18,7 +19,9 @@ from as2bus.tracklog.domain import Status, utc
 
 #: A MessageDelivered ends both (see as2bus.contracts.verdict): the partner has it.
 DELIVERED: tuple[Status, ...] = ("delivered", "delivered-with-warnings")
-FAILED: tuple[Status, ...] = ("failed",)
+#: A refused send request (MessageRejected) never reached the partner either: the console
+#: counts both as failures (its dashboard tile says "failed or refused").
+FAILED: tuple[Status, ...] = ("failed", "rejected")
 #: Accepted, not settled yet.
 WAITING: tuple[Status, ...] = ("queued", "sending", "sent", "retrying")
 
@@ -28,7 +31,8 @@ FAILURE_COLUMNS = (*MESSAGE_COLUMNS, "error_code", "error")
 
 async def health_by_partner(session: AsyncSession) -> list[dict[str, Any]]:
     """One dict per partner with outbound messages, by partner: partner, waiting,
-    last_delivered and last_failed (dicts of MESSAGE_COLUMNS / FAILURE_COLUMNS, or None)."""
+    waiting_by_status (each status of WAITING with its count, zeros left out), last_delivered
+    and last_failed (dicts of MESSAGE_COLUMNS / FAILURE_COLUMNS, or None)."""
     c = messages.c
 
     def latest(statuses: tuple[Status, ...]) -> sa.ColumnElement[Any]:
@@ -37,7 +41,7 @@ async def health_by_partner(session: AsyncSession) -> list[dict[str, Any]]:
     per_partner = (
         sa.select(
             c.partner,
-            sa.func.sum(sa.case((c.status.in_(WAITING), 1), else_=0)).label("waiting"),
+            *(sa.func.sum(sa.case((c.status == s, 1), else_=0)).label(s) for s in WAITING),
             latest(DELIVERED).label("delivered_at"),
             latest(FAILED).label("failed_at"),
         )
@@ -54,7 +58,7 @@ async def health_by_partner(session: AsyncSession) -> list[dict[str, Any]]:
     query = (
         sa.select(
             per_partner.c.partner,
-            per_partner.c.waiting,
+            *(per_partner.c[s] for s in WAITING),
             *(delivered.c[name].label(f"delivered_{name}") for name in MESSAGE_COLUMNS),
             *(failed.c[name].label(f"failed_{name}") for name in FAILURE_COLUMNS),
         )
@@ -65,9 +69,10 @@ async def health_by_partner(session: AsyncSession) -> list[dict[str, Any]]:
     )
     found: dict[str, dict[str, Any]] = {}
     for row in (await session.execute(query)).mappings():
+        by_status = {s: int(row[s]) for s in WAITING if row[s]}
         health = found.setdefault(row["partner"], {
-            "partner": row["partner"], "waiting": int(row["waiting"]),
-            "last_delivered": None, "last_failed": None,
+            "partner": row["partner"], "waiting": sum(by_status.values()),
+            "waiting_by_status": by_status, "last_delivered": None, "last_failed": None,
         })  # fmt: skip
         # Two rows at the same latest time give one joined row each: keep the highest id,
         # the row the message list (updated_at, then id, newest first) shows first.

@@ -113,7 +113,8 @@ async def get_stats(
 @read.get("/partners/health", tags=["dashboard"])
 async def partner_health(service: ReadsDep) -> list[PartnerHealth]:
     """Every partner with outbound messages, by AS2 ID: its latest delivered and latest failed
-    message (by last activity) and how many wait, all partners in one answer."""
+    or refused message (by last activity) and how many wait (in all and per status), all
+    partners in one answer."""
     return await service.partner_health()
 
 
