@@ -153,8 +153,8 @@ class ConfigClient:
         }
         return self._send("POST", path, data=data, files={"file": file})
 
-    def download(self, path: str) -> bytes:
-        content: bytes = self._send("GET", path, raw=True)
+    def download(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        content: bytes = self._send("GET", path, raw=True, params=params)
         return content
 
     def _send(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
