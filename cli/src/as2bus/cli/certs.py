@@ -16,8 +16,9 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.client import CliError, CliState
+from as2bus.cli.help import new_app
 
-app = typer.Typer(help="Certificates: generate, import, upload, rotate, export, list.")
+app = new_app(help="Certificates: generate, import, upload, rotate, export, list.")
 
 Alias = Annotated[
     str,

@@ -29,8 +29,9 @@ from as2bus.cli.certs import (
 )
 from as2bus.cli.certs import Password as P12Password
 from as2bus.cli.client import CliError, CliState, ConfigClient
+from as2bus.cli.help import new_app
 
-app = typer.Typer(help="Keystores: a partnership's key and certificates, with an export password.")
+app = new_app(help="Keystores: a partnership's key and certificates, with an export password.")
 
 Ref = Annotated[str, typer.Argument(help="The keystore's id, or STATION:PARTNER (AS2 IDs).")]
 Station = Annotated[str, typer.Option("--station", help="Our station's AS2 ID.")]
