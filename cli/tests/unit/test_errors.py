@@ -121,7 +121,7 @@ def test_field_lines_tolerate_odd_shapes() -> None:
         "station_id: bad uuid"
     ]
     assert field_lines([{"loc": ["body", "accepted_signing_algs", 1], "msg": "x"}]) == [
-        "accepted_signing_algs: x"
+        "accepted_signing_algs (value 2): x"
     ]
     assert field_lines([]) == ["the request was refused"]
 
@@ -172,10 +172,10 @@ def test_a_secret_is_masked_only_where_it_stands_as_a_whole_value() -> None:
     assert err.value.lines == ["password: no passwords like *** (***)"]
 
 
-def test_list_positions_are_left_out_of_field_paths(run: Run, api: Any) -> None:
+def test_a_list_position_reads_as_people_count(run: Run, api: Any) -> None:
     detail = [{"loc": ["query", "status", 0], "msg": "Input should be 'new' or 'sent'",
                "type": "enum"}]  # fmt: skip
     api.fail("GET", "/messages", 422, {"detail": detail})
     result = run("track", "list", "--status", "bogus")
     assert result.exit_code == 1
-    assert result.stderr == "error: status: Input should be 'new' or 'sent'\n"
+    assert result.stderr == "error: status (value 1): Input should be 'new' or 'sent'\n"

@@ -78,9 +78,9 @@ def field_lines(detail: Any, scrub: Callable[[str], str] = str) -> list[str]:
     """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines; a
     message with an ``error_code`` beside it is a whole sentence, shown alone.
 
-    An item's ``input`` (the value submitted, a password included) is never shown, and list
-    positions are left out of the path (``status``, not ``status.0``): the message names what
-    the field accepts. ``scrub`` masks secrets in the messages (never in the field paths)."""
+    An item's ``input`` (the value submitted, a password included) is never shown. A list
+    position reads as people count: ``status (value 1)``, not ``status.0``. ``scrub`` masks
+    secrets in the messages (never in the field paths)."""
     if not isinstance(detail, list):
         return [scrub(str(detail))]
     lines = []
@@ -94,11 +94,14 @@ def field_lines(detail: Any, scrub: Callable[[str], str] = str) -> list[str]:
         loc = [str(part) for part in item.get("loc", []) if not isinstance(part, int)]
         if loc and loc[0] in ("body", "query", "path"):
             loc = loc[1:]
+        field = ".".join(loc)
+        if positions := [part for part in item.get("loc", []) if isinstance(part, int)]:
+            field += f" (value {positions[-1] + 1})"
         msg = str(item.get("msg", "invalid"))
         for prefix in _MSG_PREFIXES:
             msg = msg.removeprefix(prefix)
         msg = scrub(msg)
-        lines.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+        lines.append(f"{field}: {msg}" if loc else msg)
     return lines or ["the request was refused"]
 
 
