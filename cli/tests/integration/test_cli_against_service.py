@@ -143,8 +143,8 @@ def test_a_partners_tls_settings_from_the_cli(config_svc: ServiceProcess, tmp_pa
 
     bad = cli("partner", "update", "amazon", "--tls-pin", "nope", "--proxy", "ftp://x", ok=False)
     assert bad.stderr.splitlines() == [
-        "error: tls.pinned_sha256.0: must be a SHA-256 in hex: 64 hexadecimal digits (colons "
-        "allowed), of the certificate or of its public key (as2bus partner pin --from-url "
+        "error: tls.pinned_sha256 (value 1): must be a SHA-256 in hex: 64 hexadecimal digits "
+        "(colons allowed), of the certificate or of its public key (as2bus partner pin --from-url "
         "prints both)",
         "error: tls.proxy_url: must be an http:// or https:// URL with a host, e.g. "
         "http://proxy:3128",

@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,21 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
 
     pem = cli("cert", "pem", own[0]["id"]).output
     assert pem.startswith("-----BEGIN CERTIFICATE-----")
+
+    # A rotation that takes over later: the command it suggests writes the new certificate.
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat(timespec="seconds")
+    waits = cli("keystore", "rotate", "MYCO:acme", "--activate-at", later)
+    suggested = "as2bus cert export --keystore MYCO:acme --what public --pending -o FILE"
+    assert suggested in waits.output
+    new_cer = tmp_path / "new.cer"
+    cli(*suggested.split()[1:-1], str(new_cer))
+    own = json.loads(cli("--json", "cert", "list", "--alias", "myco@acme").output)
+    [waiting] = [c for c in own if c["state"] == "pending"]
+    assert new_cer.read_text().strip() == waiting["cert_pem"].strip()
+    in_use = cli("cert", "export", "--keystore", "MYCO:acme", "--what", "public", "-o",
+                 str(tmp_path / "now.cer"))  # fmt: skip
+    assert "not the new one" in in_use.output
+    assert (tmp_path / "now.cer").read_text() != new_cer.read_text()
     bad = cli("cert", "upload-partner", str(exported), "--alias", "acme", ok=False)
     assert bad.output == (
         "error: this PKCS#12 file holds a private key; upload only the partner's public "

@@ -44,14 +44,14 @@ def test_errors_name_the_service_and_hide_secrets() -> None:
 
     def wrong(request: httpx.Request) -> httpx.Response:
         detail = [
-            {"loc": ["body", "password"], "msg": "wrong password s3cret", "type": "value_error"}
+            {"loc": ["body", "password"], "msg": "wrong password s3cret-pw", "type": "value_error"}
         ]
         return httpx.Response(422, json={"detail": detail})
 
     c = client(wrong)
-    c.secrets.add("s3cret")
+    c.secrets.add("s3cret-pw")
     with pytest.raises(CliError) as err:
-        c.upload("/x", {"password": "s3cret"}, ("f", b"x"))
+        c.upload("/x", {"password": "s3cret-pw"}, ("f", b"x"))
     assert err.value.lines == ["password: wrong password ***"]
 
     def down(request: httpx.Request) -> httpx.Response:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
-from as2bus.cli.client import TOKEN_REFUSED, CliState, field_lines
+from as2bus.cli.client import TOKEN_REFUSED, CliError, CliState, field_lines
 from as2bus.cli.main import app
 
 Run = Callable[..., Any]
@@ -120,7 +121,7 @@ def test_field_lines_tolerate_odd_shapes() -> None:
         "station_id: bad uuid"
     ]
     assert field_lines([{"loc": ["body", "accepted_signing_algs", 1], "msg": "x"}]) == [
-        "accepted_signing_algs.1: x"
+        "accepted_signing_algs (value 2): x"
     ]
     assert field_lines([]) == ["the request was refused"]
 
@@ -137,3 +138,44 @@ def test_something_else_at_the_url_is_pointed_out() -> None:
     assert result.stderr == (
         "error: http://web.test did not answer like config-svc (no JSON); check --config-url\n"
     )
+
+
+def test_a_short_secret_leaves_the_servers_sentence_whole(run: Run, api: Any) -> None:
+    """Masking "x" everywhere once gave "the e***port password ..." (and showed the secret)."""
+    rule = "the export password must be at least 8 characters long (and at most 256)"
+    detail = [{"loc": ["body", "password"], "msg": rule, "type": "value_error",
+               "error_code": "invalid_password"}]  # fmt: skip
+    api.fail("POST", "/keystores", 422, {"detail": detail})
+    args = ["keystore", "create", "--station", "MYCO", "--partner", "amazon", "--password", "x"]
+    result = run(*args)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {rule}\n"
+
+    detail = [{"loc": ["body", "as2_url"], "msg": "URL scheme should be 'http' or 'https'",
+               "type": "url_scheme"}]  # fmt: skip
+    api.fail("POST", "/partners", 422, {"detail": detail})
+    result = run("partner", "create", "--as2-id", "bad2", "--name", "Bad", "--url", "ftp://x",
+                 "--auth", "basic", "--username", "u", "--password", "e")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == "error: as2_url: URL scheme should be 'http' or 'https'\n"
+
+
+def test_a_secret_is_masked_only_where_it_stands_as_a_whole_value() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        detail = [{"loc": ["body", "password"], "msg": "no passwords like password (password)"}]
+        return httpx.Response(422, json={"detail": detail})
+
+    client = CliState(transport=httpx.MockTransport(echo)).client()
+    client.secrets.add("password")
+    with pytest.raises(CliError) as err:
+        client.post("/x", {})
+    assert err.value.lines == ["password: no passwords like *** (***)"]
+
+
+def test_a_list_position_reads_as_people_count(run: Run, api: Any) -> None:
+    detail = [{"loc": ["query", "status", 0], "msg": "Input should be 'new' or 'sent'",
+               "type": "enum"}]  # fmt: skip
+    api.fail("GET", "/messages", 422, {"detail": detail})
+    result = run("track", "list", "--status", "bogus")
+    assert result.exit_code == 1
+    assert result.stderr == "error: status (value 1): Input should be 'new' or 'sent'\n"

@@ -16,8 +16,9 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.client import CliError, CliState
+from as2bus.cli.help import new_app
 
-app = typer.Typer(help="Certificates: generate, import, upload, rotate, export, list.")
+app = new_app(help="Certificates: generate, import, upload, rotate, export, list.")
 
 Alias = Annotated[
     str,
@@ -157,6 +158,7 @@ def pem(
     out: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file instead of printing.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Print a certificate's public PEM (safe to send to a partner)."""
     state: CliState = ctx.obj
@@ -164,7 +166,7 @@ def pem(
     if out is None:
         typer.echo(text.decode().rstrip())
     else:
-        out.write_bytes(text)
+        write_new(out, text, force=force, private=False)
         typer.echo(f"wrote {out}")
 
 
@@ -337,11 +339,18 @@ def schedule(
 
 
 def write_new(path: Path, data: bytes, *, force: bool, private: bool) -> None:
+    """Write ``data`` to ``path`` (owner-only if ``private``); an existing file only with
+    ``force``. Any failure to write is one sentence, not a traceback."""
+    if path.is_dir():
+        raise CliError(f"{path} is a folder: give a file name, e.g. {path / 'certificate.cer'}")
     if path.exists() and not force:
         raise CliError(f"{path} exists; use --force to overwrite it")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    if private:
-        os.chmod(path, 0o600)
+    try:
+        fd = os.open(path, flags, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if private:
+            os.chmod(path, 0o600)
+    except OSError as err:
+        raise CliError(f"cannot write {path}: {err.strerror or err}") from None

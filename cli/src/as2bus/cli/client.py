@@ -7,6 +7,8 @@ The CLI never imports a service: it talks to it over HTTP. Tests inject an
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,12 @@ TOKEN_REFUSED = (
     "scope in var/secrets/tokens/)"
 )
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
+#: Secrets shorter than this are not masked. No service writes a submitted value into its
+#: sentences (their 422 bodies leave FastAPI's ``input`` out, and so does `field_lines`), so a
+#: short secret found in a sentence ("x", "8", "long") is the service's own word: masking it
+#: would garble the sentence and show which word the secret is. The services refuse shorter
+#: keystore, console and webhook secrets anyway (8, 12 and 16 characters).
+MIN_MASKED_SECRET = 8
 
 
 class CliError(Exception):
@@ -66,26 +74,34 @@ def with_stored_nats_user(url: str) -> str:
     return f"{scheme}://app:{password}@{rest}" if password else url
 
 
-def field_lines(detail: Any) -> list[str]:
+def field_lines(detail: Any, scrub: Callable[[str], str] = str) -> list[str]:
     """FastAPI-style ``[{"loc": [...], "msg": ...}]`` as ``<field path>: <msg>`` lines; a
-    message with an ``error_code`` beside it is a whole sentence, shown alone."""
+    message with an ``error_code`` beside it is a whole sentence, shown alone.
+
+    An item's ``input`` (the value submitted, a password included) is never shown. A list
+    position reads as people count: ``status (value 1)``, not ``status.0``. ``scrub`` masks
+    secrets in the messages (never in the field paths)."""
     if not isinstance(detail, list):
-        return [str(detail)]
+        return [scrub(str(detail))]
     lines = []
     for item in detail:
         if not isinstance(item, dict):
-            lines.append(str(item))
+            lines.append(scrub(str(item)))
             continue
         if item.get("error_code") and item.get("msg"):
-            lines.append(str(item["msg"]))
+            lines.append(scrub(str(item["msg"])))
             continue
-        loc = [str(part) for part in item.get("loc", [])]
+        loc = [str(part) for part in item.get("loc", []) if not isinstance(part, int)]
         if loc and loc[0] in ("body", "query", "path"):
             loc = loc[1:]
+        field = ".".join(loc)
+        if positions := [part for part in item.get("loc", []) if isinstance(part, int)]:
+            field += f" (value {positions[-1] + 1})"
         msg = str(item.get("msg", "invalid"))
         for prefix in _MSG_PREFIXES:
             msg = msg.removeprefix(prefix)
-        lines.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+        msg = scrub(msg)
+        lines.append(f"{field}: {msg}" if loc else msg)
     return lines or ["the request was refused"]
 
 
@@ -140,8 +156,8 @@ class ConfigClient:
         }
         return self._send("POST", path, data=data, files={"file": file})
 
-    def download(self, path: str) -> bytes:
-        content: bytes = self._send("GET", path, raw=True)
+    def download(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        content: bytes = self._send("GET", path, raw=True, params=params)
         return content
 
     def _send(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
@@ -180,7 +196,7 @@ class ConfigClient:
         elif status == 404:
             lines = [str(detail or f"not found: {response.request.url.path}")]
         elif status in (409, 422) and detail is not None:
-            lines = field_lines(detail)
+            return CliError(*field_lines(detail, self._scrub))
         elif status == 413:
             lines = [f"file too large: {detail or 'the service refused the upload'}"]
         else:
@@ -189,9 +205,13 @@ class ConfigClient:
         return CliError(*(self._scrub(line) for line in lines))
 
     def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
+        """``text`` with each secret masked where it stands as a whole value: not inside a
+        word ("x" leaves "export" alone) and only secrets of `MIN_MASKED_SECRET` characters
+        or more. A last guard: `field_lines` never shows a submitted value."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= MIN_MASKED_SECRET:
+                whole = rf"(?<!\w){re.escape(secret)}(?!\w)"
+                text = re.sub(whole, "***", text)
         return text
 
 

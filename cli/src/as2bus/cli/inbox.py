@@ -212,6 +212,8 @@ def inbox_command(
 ) -> None:
     """Save every received document into a folder (atomically, never overwriting), until
     stopped with Ctrl-C or SIGTERM."""
+    if follow_dir.exists() and not follow_dir.is_dir():
+        raise CliError(f"{follow_dir} is not a folder: give the folder to save documents into")
     follower = Follower(follow_dir, lambda line: typer.echo(line))
 
     def following() -> None:  # on stderr: stdout names only what was saved, for a pipe

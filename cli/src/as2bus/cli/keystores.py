@@ -7,6 +7,7 @@ partner's certificate. Giving a partnership a new key is ``keystore rotate``, wi
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,8 +29,9 @@ from as2bus.cli.certs import (
 )
 from as2bus.cli.certs import Password as P12Password
 from as2bus.cli.client import CliError, CliState, ConfigClient
+from as2bus.cli.help import new_app
 
-app = typer.Typer(help="Keystores: a partnership's key and certificates, with an export password.")
+app = new_app(help="Keystores: a partnership's key and certificates, with an export password.")
 
 Ref = Annotated[str, typer.Argument(help="The keystore's id, or STATION:PARTNER (AS2 IDs).")]
 Station = Annotated[str, typer.Option("--station", help="Our station's AS2 ID.")]
@@ -177,7 +179,7 @@ def rotate(
 ) -> None:
     """Give a partnership a new key. The old one keeps decrypting until it retires (default:
     a switchover window after activation); from --activate-at on we sign with the new one, so
-    send the partner the new certificate before then (cert export --what public)."""
+    send the partner the new certificate before then (cert export --what public --pending)."""
     state: CliState = ctx.obj
     client = state.cert_client()
     found = resolve(client, ref)
@@ -200,10 +202,15 @@ def rotate(
     show_keystore(view, state.json)
     if not state.json:
         name = f"{view['station_as2_id']}:{view['partner_as2_id']}"
-        typer.echo(
-            f"\nSend the partner our new certificate: "
-            f"as2bus cert export --keystore {name} --what public -o FILE"
-        )
+        command = f"as2bus cert export --keystore {name} --what public"
+        waiting = next_certificate(view)
+        if waiting is None:  # active at once: the certificate in use is the new one
+            typer.echo(f"\nSend the partner our new certificate, in use now:\n  {command} -o FILE")
+        else:
+            typer.echo(
+                "\nSend the partner our new certificate before it takes over at "
+                f"{when(waiting['activation_at'])}:\n  {command} --pending -o FILE"
+            )
 
 
 @app.command("list")
@@ -248,14 +255,72 @@ def export(
         ),
     ] = "keystore",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="With --what public: our new certificate from keystore rotate, waiting to "
+            "take over, instead of the one in use.",
+        ),
+    ] = False,
 ) -> None:
     """Export a keystore (.p12), the partner certificate (.p12) or our public certificate (.cer)."""
     paths = {"keystore": "keystore.p12", "partner": "partner.p12", "public": "certificate.cer"}
     if what not in paths:
         raise CliError("--what must be keystore, partner or public")
+    if pending and what != "public":
+        raise CliError("--pending goes with --what public (our new certificate)")
     state: CliState = ctx.obj
     client = state.cert_client()
     found = resolve(client, keystore)
-    data = client.download(f"/keystores/{found['id']}/{paths[what]}")
+    path = f"/keystores/{found['id']}/{paths[what]}"
+    data = client.download(path, params={"which": "next"} if pending else None)
     write_new(out, data, force=force, private=what != "public")
     typer.echo(f"wrote {out} ({len(data)} bytes)")
+    if what == "public":
+        for line in _which_certificate(found, data.decode(), pending):
+            typer.echo(f"  {line}")
+
+
+def next_certificate(view: dict[str, Any]) -> dict[str, Any] | None:
+    """Our newest certificate waiting to take over, as cert-svc picks it for ``which=next``
+    (one retiring before it would activate never takes over); None when none waits."""
+    waiting = [
+        c
+        for c in view.get("own_certificates", [])
+        if c["state"] == "pending"
+        and (not c.get("retirement_at") or _time(c["retirement_at"]) > _time(c["activation_at"]))
+    ]
+    return max(waiting, key=lambda c: _time(c["activation_at"]), default=None)
+
+
+def _time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone(UTC)
+
+
+def when(iso: str) -> str:
+    """An API time as people read it: ``2027-01-15 00:00 UTC``."""
+    return _time(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _which_certificate(keystore: dict[str, Any], pem: str, pending: bool) -> list[str]:
+    """Which certificate was written, said when a new one waits to take over: the partner
+    must get the right one, and both look alike."""
+    waiting = next_certificate(keystore)
+    written = next(
+        (c for c in keystore["own_certificates"] if c["cert_pem"].strip() == pem.strip()), None
+    )
+    if waiting is None or written is None:
+        return []
+    since = when(written["activation_at"])
+    if pending:
+        return [
+            f"our new certificate, in use from {since}: send it to the partner before then",
+            f"fingerprint (SHA-256) {written['fingerprint_sha256']}",
+        ]
+    return [
+        f"our certificate in use now (since {since}), not the new one",
+        f"fingerprint (SHA-256) {written['fingerprint_sha256']}",
+        f"the new one takes over at {when(waiting['activation_at'])}: export it with --pending "
+        "and send it to the partner before then",
+    ]

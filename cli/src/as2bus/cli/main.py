@@ -23,6 +23,7 @@ from as2bus.cli import (
     users,
 )
 from as2bus.cli.client import DEFAULT_CERT_URL, DEFAULT_CONFIG_URL, CliError, CliState
+from as2bus.cli.help import format_commands_by_panel, new_app
 from as2bus.shared.crypto import generate_master_key
 
 
@@ -37,8 +38,11 @@ class _Group(TyperGroup):
                 typer.echo(f"error: {line}", err=True)
             raise typer.Exit(1) from None
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        format_commands_by_panel(self, ctx, formatter)
 
-app = typer.Typer(
+
+app = new_app(
     name="as2bus",
     cls=_Group,
     help="Manage an as2bus AS2 gateway, or run one locally (as2bus up).",

@@ -15,10 +15,11 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.client import CliError, CliState, ConfigClient
+from as2bus.cli.help import new_app
 from as2bus.cli.notify_api import notify_client
 from as2bus.cli.stations import Yes
 
-app = typer.Typer(help="Notification channels: a webhook (signed JSON) or e-mail (SMTP).")
+app = new_app(help="Notification channels: a webhook (signed JSON) or e-mail (SMTP).")
 PATH = "/notification-channels"
 
 Ref = Annotated[str, typer.Argument(help="The channel's name or id.")]

@@ -11,11 +11,12 @@ import typer
 
 from as2bus.cli import notification_channels, output
 from as2bus.cli.client import CliError, CliState, ConfigClient
+from as2bus.cli.help import new_app
 from as2bus.cli.notify_api import DEFAULT_NOTIFY_URL, URL_KEY
 from as2bus.cli.stations import Yes
 
-app = typer.Typer(help="Notifications: rules (what needs a person) and channels (how to tell).")
-rules = typer.Typer(help="Notification rules: what is worth telling, after how long, to whom.")
+app = new_app(help="Notifications: rules (what needs a person) and channels (how to tell).")
+rules = new_app(help="Notification rules: what is worth telling, after how long, to whom.")
 app.add_typer(rules, name="rule")
 app.add_typer(notification_channels.app, name="channel")
 PATH = "/notification-rules"

@@ -11,11 +11,12 @@ from as2bus.cli import partner_opts as opt
 from as2bus.cli import partner_tls as tls
 from as2bus.cli.auth_opts import build_auth, secrets_in
 from as2bus.cli.client import CliError, CliState
+from as2bus.cli.help import new_app
 from as2bus.cli.partner_pin import pin
 from as2bus.cli.refs import resolve
 from as2bus.cli.stations import Yes
 
-app = typer.Typer(help="Trading partners: who we exchange AS2 messages with, and how.")
+app = new_app(help="Trading partners: who we exchange AS2 messages with, and how.")
 
 
 def _mdn(p: dict[str, Any]) -> str:

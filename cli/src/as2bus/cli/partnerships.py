@@ -8,10 +8,11 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.client import CliState
+from as2bus.cli.help import new_app
 from as2bus.cli.refs import resolve, resolve_partnership
 from as2bus.cli.stations import Yes
 
-app = typer.Typer(help="Partnerships: a station paired with a partner, so they can trade.")
+app = new_app(help="Partnerships: a station paired with a partner, so they can trade.")
 
 Ref = Annotated[
     str, typer.Argument(help="The partnership's id (UUID) or STATION:PARTNER (their AS2 IDs).")

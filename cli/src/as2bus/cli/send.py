@@ -143,6 +143,8 @@ def send(
             help="The document to send; several go as one message (RFC 6362 multiple "
             "attachments: the partner must support them).",
             metavar="FILE",
+            exists=True,  # a file that is not there is a usage error (exit 2), said at once
+            dir_okay=False,
         ),
     ],
     station: Annotated[str, typer.Option("--from", help="Our station's AS2 ID.")],
@@ -156,7 +158,9 @@ def send(
     ] = None,
     wait: Annotated[
         float,
-        typer.Option(help="Seconds to wait for the outcome (0: publish the request and exit 0)."),
+        typer.Option(
+            min=0, help="Seconds to wait for the outcome (0: publish the request and exit 0)."
+        ),
     ] = 30,
     nats_url: Annotated[
         str, typer.Option(envvar="AS2BUS_NATS_URL", help="The gateway's NATS.")

@@ -9,9 +9,10 @@ import typer
 from as2bus.as2.algorithms import TransferEncoding
 from as2bus.cli import output
 from as2bus.cli.client import CliError, CliState
+from as2bus.cli.help import new_app
 from as2bus.cli.refs import resolve
 
-app = typer.Typer(help="Stations: our own AS2 identities (who we are to partners).")
+app = new_app(help="Stations: our own AS2 identities (who we are to partners).")
 
 Ref = Annotated[str, typer.Argument(help="The station's AS2 ID or its id (UUID).")]
 As2Id = Annotated[str, typer.Option("--as2-id", help="The AS2 ID partners address us by.")]

@@ -15,11 +15,12 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.client import API, TOKEN_REFUSED, CliError, CliState, ConfigClient, stored_token
+from as2bus.cli.help import new_app
 
 DEFAULT_TRACKLOG_URL = "http://127.0.0.1:8084"
 _URL, _CLIENT = "as2bus.tracklog_url", "as2bus.tracklog_client"
 
-app = typer.Typer(help="Message tracking: list, show, watch, stats (through tracklog-svc).")
+app = new_app(help="Message tracking: list, show, watch, stats (through tracklog-svc).")
 
 Partner = Annotated[str | None, typer.Option(help="Only this partner's (AS2 ID).")]
 Direction = Annotated[str | None, typer.Option(help="inbound or outbound.")]

@@ -9,8 +9,9 @@ import typer
 
 from as2bus.cli import output
 from as2bus.cli.client import DEFAULT_CONSOLE_URL, CliState, ConfigClient
+from as2bus.cli.help import new_app
 
-app = typer.Typer(help="Users of the web console (console-svc).")
+app = new_app(help="Users of the web console (console-svc).")
 
 ConsoleUrl = Annotated[
     str,

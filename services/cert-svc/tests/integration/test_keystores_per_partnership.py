@@ -160,6 +160,37 @@ async def test_a_rotation_switching_in_the_past_is_refused_and_changes_nothing(
     assert await keys_of(stores, "A") == (new, [new, old])  # the old one still decrypts
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_next_certificate_is_exported_until_it_takes_over(
+    two_partnerships: Keystores, clock: Clock
+) -> None:
+    """After a rotation with a later activation, the partner needs the new certificate before
+    then: ``next`` gives it; ``current`` stays the one we sign with now."""
+    stores = two_partnerships
+    store = await stores.create(create("MYCO", "A"))
+    old = store.own_certificates[0].cert_pem
+    with pytest.raises(ConflictError) as err:
+        await stores.public_certificate(store.id, "next")
+    assert err.value.errors[0].code == "no_pending_certificate"
+    assert "as2bus cert export --keystore MYCO:A --what public" in err.value.errors[0].message
+
+    later = clock.now + timedelta(days=30)
+    rotated = await stores.rotate(store.id, KeystoreRotate(activation_at=later))
+    new = next(c.cert_pem for c in rotated.own_certificates if c.state == "pending")
+    assert await stores.public_certificate(store.id) == old
+    assert await stores.public_certificate(store.id, "next") == new
+
+    sooner = clock.now + timedelta(days=10)  # supersedes it: retires before it would activate
+    again = await stores.rotate(store.id, KeystoreRotate(activation_at=sooner))
+    newest = next(c.cert_pem for c in again.own_certificates if c.activation_at == sooner)
+    assert await stores.public_certificate(store.id, "next") == newest
+
+    clock.advance(days=10, seconds=1)
+    assert await stores.public_certificate(store.id) == newest
+    with pytest.raises(ConflictError):
+        await stores.public_certificate(store.id, "next")
+
+
 async def test_existing_keystores_sharing_the_station_key_keep_it_until_one_rotates(
     two_partnerships: Keystores, clock: Clock
 ) -> None:

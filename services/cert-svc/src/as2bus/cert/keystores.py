@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from as2bus.cert import x509
 from as2bus.cert.adapters.repository import CertRepository
@@ -31,6 +31,8 @@ from as2bus.contracts.certs import CertSource
 from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
 
 MIN_PASSWORD = 8
+#: Which public certificate to export: the one in use, or the next one (after a rotation).
+Which = Literal["current", "next"]
 
 
 def _password_context(keystore_id: uuid.UUID) -> str:
@@ -471,8 +473,36 @@ class Keystores:
             )
         return x509.export_partner_p12(partner_certs, self._password(row))
 
-    async def public_certificate(self, keystore_id: uuid.UUID) -> str:
-        return (await self._signing(await self._row(keystore_id))).cert_pem
+    async def public_certificate(self, keystore_id: uuid.UUID, which: Which = "current") -> str:
+        """Our public certificate: the one we sign with now, or (``next``) the one a rotation
+        put in, still waiting for its activation, which the partner needs before then."""
+        row = await self._row(keystore_id)
+        cert = await (self._signing(row) if which == "current" else self._next(row))
+        return cert.cert_pem
+
+    async def _next(self, row: dict[str, Any]) -> Certificate:
+        """The newest certificate waiting to take over; one that retires before it would
+        activate (superseded by a later rotation) never takes over."""
+        now = self.certs.clock()
+        async with self.certs.read() as repo:
+            own = await repo.certificates(alias=row["private_key_alias"], kind="own")
+        waiting = [
+            c
+            for c in own
+            if c.state(now) == "pending"
+            and (c.retirement_at is None or c.retirement_at > c.activation_at)
+        ]
+        if not waiting:
+            raise ConflictError(
+                FieldError(
+                    "which",
+                    f"{_name(row)} has no new certificate waiting to take over: the one in use "
+                    f"is the one to send (as2bus cert export --keystore {_name(row)} --what "
+                    "public)",
+                    "no_pending_certificate",
+                )
+            )
+        return max(waiting, key=lambda c: c.activation_at)
 
 
 def _keystore_exists(station: str, partner: str) -> ConflictError:

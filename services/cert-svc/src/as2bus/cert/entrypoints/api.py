@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import PlainTextResponse, Response
 
-from as2bus.cert.keystores import Keystores
+from as2bus.cert.keystores import Keystores, Which
 from as2bus.cert.schemas import (
     CertificateView,
     GenerateOwn,
@@ -230,9 +230,16 @@ async def export_partner(keystore_id: uuid.UUID, stores: Stores) -> Response:
 @read.get(
     "/keystores/{keystore_id}/certificate.cer", tags=["keystores"], response_class=PlainTextResponse
 )
-async def public_certificate(keystore_id: uuid.UUID, stores: Stores) -> Response:
-    """Our current public certificate (PEM): safe to send to the partner."""
+async def public_certificate(
+    keystore_id: uuid.UUID,
+    stores: Stores,
+    which: Annotated[
+        Which,
+        Query(description="current: the one we sign with now; next: the one a rotation put in"),
+    ] = "current",
+) -> Response:
+    """Our public certificate (PEM): safe to send to the partner."""
     view = await stores.get(keystore_id)
     return attachment(
-        await stores.public_certificate(keystore_id), PEM, f"{view.private_key_alias}.cer"
+        await stores.public_certificate(keystore_id, which), PEM, f"{view.private_key_alias}.cer"
     )

@@ -1,0 +1,34 @@
+"""Help as plain text, laid out by click rather than by typer's rich panels.
+
+typer's rich help is a table whose columns share the width: at 80 columns it cut option
+names short ("--mdn-signing-…", the second name of a --x/--no-x pair) and broke hard-wrapped
+docstrings mid-sentence. click's layout puts a long name on a line of its own and reflows the
+text, so every name reads whole at any width.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+
+def new_app(**settings: Any) -> typer.Typer:
+    """A ``typer.Typer`` whose help (and usage errors) are plain text."""
+    return typer.Typer(rich_markup_mode=None, **settings)
+
+
+def format_commands_by_panel(group: Any, ctx: Any, formatter: Any) -> None:
+    """A group's commands under their ``rich_help_panel`` titles, in the order given (plain
+    help would otherwise list them all under "Commands")."""
+    panels: dict[str, list[tuple[str, str]]] = {}
+    width = formatter.width - 6 - max((len(name) for name in group.list_commands(ctx)), default=0)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None or command.hidden:
+            continue
+        title = getattr(command, "rich_help_panel", None) or "Commands"
+        panels.setdefault(title, []).append((name, command.get_short_help_str(width)))
+    for title, rows in panels.items():
+        with formatter.section(title):
+            formatter.write_dl(rows)
