@@ -3,6 +3,7 @@ counts them) and its TrackLog links for any partner's AS2 ID."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -72,3 +73,46 @@ async def test_partner_links_are_encoded(app: Any) -> None:
     asked = [parse_qs(urlsplit(h).query) for h in hrefs]
     assert {"partner": [odd]} in asked
     assert {"direction": ["outbound"], "status": ["delivered"]} in asked
+
+
+class Expiring(FakeTracklog):
+    async def get(self, path: str, params: Any = None) -> Any:
+        if path == "/api/v1/stats":
+            return {"counts": [], "time_to_mdn": [], "certificates": [
+                {"alias": "acme", "kind": "partner", "days_left": 19, "state": "active"},
+                {"alias": "myco@acme", "kind": "own", "days_left": -2, "state": "expired"},
+                {"alias": "far", "kind": "partner", "days_left": 200, "state": "active"},
+                {"alias": "spare", "kind": "partner", "days_left": 1, "state": "active"},
+            ]}  # fmt: skip
+        return await super().get(path, params)
+
+
+class Keystores:
+    name = "cert-svc"
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        assert path == "/api/v1/keystores"
+        return [
+            {"id": "k1", "station_as2_id": "MYCO", "partner_as2_id": "ACME",
+             "private_key_alias": "myco@acme", "partner_cert_alias": "acme"},
+            {"id": "k2", "station_as2_id": "MYCO-EU", "partner_as2_id": "ACME",
+             "private_key_alias": "myco-eu@acme", "partner_cert_alias": "acme"},
+        ]  # fmt: skip
+
+
+async def test_expiring_certificates_say_where_they_are_used_and_an_expired_one_says_so(
+    app: Any,
+) -> None:
+    fakes_of(app).backends.tracklog = Expiring()
+    fakes_of(app).backends.cert = Keystores()  # type: ignore[assignment]
+    page = await dashboard(app)
+    listed = page[page.index('<ul id="expiring">') :]
+    items = re.findall(r"<li>(.*?)</li>", listed[: listed.index("</ul>")])
+    assert [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in items] == [
+        "myco@acme (our key): expired 2 days ago, used by MYCO → ACME",
+        "spare (partner's certificate): 1 day left, used by no partnership",
+        "acme (partner's certificate): 19 days left, used by MYCO → ACME, MYCO-EU → ACME",
+    ]
+    assert '<a href="/certificates/k1">MYCO → ACME</a>' in items[0]
+    assert '<a href="/certificates/k2">MYCO-EU → ACME</a>' in items[2]
+    assert "-2 days" not in page

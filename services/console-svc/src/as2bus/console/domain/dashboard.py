@@ -33,6 +33,45 @@ class Summary:
     expiring: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Expiring:
+    """A certificate near (or past) its end, with the keystores (partnerships) that hold it:
+    where an admin goes to replace it."""
+
+    alias: str
+    kind: str  # "own" (our key) or "partner"
+    days_left: int
+    keystores: list[tuple[str, str]]  # (keystore id, "STATION → PARTNER")
+
+    @property
+    def when(self) -> str:
+        if self.days_left < 0:
+            days = -self.days_left
+            return f"expired {days} day{'s' if days != 1 else ''} ago"
+        if self.days_left == 0:
+            return "expires today"
+        return f"{self.days_left} day{'s' if self.days_left != 1 else ''} left"
+
+    @property
+    def whose(self) -> str:
+        return "our key" if self.kind == "own" else "partner's certificate"
+
+
+def expiring_in_keystores(
+    expiring: list[dict[str, Any]], keystores: list[dict[str, Any]]
+) -> list[Expiring]:
+    """Each expiring certificate with the keystores that use its alias (our key alias or the
+    partner certificate alias), soonest first."""
+    found = []
+    for cert in expiring:
+        alias_key = "private_key_alias" if cert.get("kind") == "own" else "partner_cert_alias"
+        holders = [(str(k["id"]), f"{k['station_as2_id']} → {k['partner_as2_id']}")
+                   for k in keystores if k.get(alias_key) == cert["alias"]]  # fmt: skip
+        found.append(Expiring(cert["alias"], cert.get("kind", ""), int(cert["days_left"]),
+                              sorted(holders, key=lambda h: h[1])))  # fmt: skip
+    return sorted(found, key=lambda e: e.days_left)
+
+
 def summarise(stats: dict[str, Any], *, expiring_days: int = 30) -> Summary:
     summary = Summary()
     for row in stats.get("counts", []):

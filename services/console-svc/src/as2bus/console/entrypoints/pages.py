@@ -20,7 +20,7 @@ from as2bus.console.adapters.kept import http_head
 from as2bus.console.adapters.sending import ResendError, Upload
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
-from as2bus.console.domain.dashboard import FAILED, partner_rates, summarise
+from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
 from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
@@ -64,8 +64,13 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
         "/api/v1/messages", {"status": list(FAILED), "sort": "updated_at", "limit": 5}
     )
     failing = [h for h in await _health(backends(request)) if h.failing]
+    expiring = []
+    if summary.expiring:  # where each is used: cert-svc's keystores, asked only then
+        keystores = await backends(request).cert.get("/api/v1/keystores") or []
+        expiring = expiring_in_keystores(summary.expiring, keystores)
     return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
-                failing=failing, cause_of=cause_of, active="dashboard")  # fmt: skip
+                failing=failing, cause_of=cause_of, expiring=expiring,
+                active="dashboard")  # fmt: skip
 
 
 @router.get("/tracklog", response_class=HTMLResponse)
