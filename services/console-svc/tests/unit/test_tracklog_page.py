@@ -102,8 +102,8 @@ async def test_a_damaged_message_link_is_not_found_not_a_service_down(app: Any) 
         await sign_in(http, "admin@example.com")
         answers = [await http.get(link) for link in (
             "/tracklog/not-a-uuid", "/tracklog/zzz/download/document",
-            "/tracklog/zzz/download/attachment/1", "/tracklog/zzz/resend",
-            f"/tracklog/{uuid.uuid4()}",
+            "/tracklog/zzz/download/attachment/1", f"/tracklog/{AWAY}/download/attachment/x",
+            "/tracklog/zzz/resend", f"/tracklog/{uuid.uuid4()}",
         )]  # fmt: skip
         away = await http.get(f"/tracklog/{AWAY}")
     for answer in answers:

@@ -222,19 +222,22 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
 
 
 @router.get("/tracklog/{ref}/download/attachment/{number}", response_model=None)
-async def download_attachment(request: Request, ref: str, number: int, who: Viewer) -> Response:
+async def download_attachment(request: Request, ref: str, number: str, who: Viewer) -> Response:
     """One of a message's documents after the first (RFC 6362 multiple
     attachments; ``number`` from 1), streamed from the object store like the first."""
+    if not (number.isascii() and number.isdigit()):  # a damaged link: not found, no raw 422
+        return _missing(request, who, f'document "{number}" of message {ref}')
+    position = int(number)
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
     attached: list[dict[str, Any]] = detail.get("attachments") or []
-    if not 1 <= number <= len(attached):
-        return _missing(request, who, f"document {number + 1} of message {ref}")
-    found = attached[number - 1]
+    if not 1 <= position <= len(attached):
+        return _missing(request, who, f"document {position + 1} of message {ref}")
+    found = attached[position - 1]
     if not found.get("document"):  # a small sent document outbound-svc kept in its database
-        return _missing(request, who, f"document {number + 1} of message {ref}")
-    name = found.get("filename") or f"document-{number + 1}"
+        return _missing(request, who, f"document {position + 1} of message {ref}")
+    name = found.get("filename") or f"document-{position + 1}"
     return await _stream_kept(request, who, found["document"], "document", name,
                               found.get("content_type"))  # fmt: skip
 
