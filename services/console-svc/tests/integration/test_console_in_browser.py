@@ -365,6 +365,39 @@ async def test_the_tracklog_updates_live_without_a_reload(
     assert await watching.evaluate("window.notReloaded") is True
 
 
+async def test_an_empty_tracklog_stays_explained_until_a_match_arrives_with_its_header(
+    console: Console, browser: Browser
+) -> None:
+    """On a filtered list with no match, any status change hid "No messages match these
+    filters." and left a blank page; a match that arrived later showed as rows without the
+    table's header."""
+    password = console.add_user("emptywatch@example.com", "operator")
+    watching, sending = await browser.new_page(), await browser.new_page()
+    for page in (watching, sending):
+        await console.sign_in(page, "emptywatch@example.com", password)
+    await watching.goto(f"{console.url}/tracklog?q=emptylist-match")
+    empty = watching.locator("p.empty")
+    await expect(empty).to_contain_text("No messages match these filters.")
+    await expect(watching.locator("p.live")).to_be_visible()  # the live stream is open
+    # Each swap of the live listing is one refresh after status changes.
+    await watching.evaluate("""() => { window.swapped = 0; window.notReloaded = true;
+        new MutationObserver(() => window.swapped++).observe(
+            document.querySelector("[data-live]"), { childList: true }); }""")
+
+    await _send_file(sending, console, "emptylist-other.x12")  # changes, none matching
+    await watching.wait_for_function("window.swapped > 0", timeout=20_000)
+    await expect(empty).to_be_visible()
+    await expect(empty).to_contain_text("No messages match these filters.")
+    assert await watching.locator("table.messages tbody tr").count() == 0
+
+    await _send_file(sending, console, "emptylist-match.x12")
+    row = watching.locator("table.messages tbody tr", has_text="emptylist-match.x12")
+    await expect(row.first).to_be_visible(timeout=20_000)
+    await expect(watching.locator("table.messages thead th").first).to_contain_text("Created")
+    await expect(watching.locator("p.empty")).to_have_count(0)
+    assert await watching.evaluate("window.notReloaded") is True
+
+
 #: The text of every element among ``els`` that the browser laid out on more than one line.
 _WRAPPED = """els => els.filter(e => {
     const range = document.createRange();

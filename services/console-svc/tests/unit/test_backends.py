@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from as2bus.console.adapters.backends import Backend, BackendError
+from as2bus.console.adapters.backends import Backend, BackendError, BackendRefused
 
 
 def backend(answer: httpx.Response, seen: list[httpx.Request] | None = None) -> Backend:
@@ -54,3 +54,16 @@ async def test_a_failing_service_is_one_sentence_and_files_keep_their_names() ->
         b"PEM", "myco.cer", "application/x-pem-file",
     )  # fmt: skip
     assert await backend(httpx.Response(404)).file("/c") is None
+
+
+async def test_a_refusal_is_told_apart_from_a_service_away() -> None:
+    """A 4xx (a damaged id or filter in a link) brings its status and reasons, so that a page
+    can say what is wrong with the link; a 5xx is the service away, as before."""
+    said = "Input should be 'queued'"
+    refused = {"detail": [{"loc": ["query", "status", 0], "msg": said}]}
+    with pytest.raises(BackendRefused) as caught:
+        await backend(httpx.Response(422, json=refused)).get("/api/v1/messages")
+    assert (caught.value.status, caught.value.reasons) == (422, {"status.0": said})
+    with pytest.raises(BackendError) as away:
+        await backend(httpx.Response(503, text="down")).get("/api/v1/messages")
+    assert not isinstance(away.value, BackendRefused)

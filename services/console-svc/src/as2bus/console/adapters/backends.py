@@ -15,6 +15,17 @@ class BackendError(Exception):
     """A service the page needs did not answer as expected; the message says which, plainly."""
 
 
+class BackendRefused(BackendError):
+    """A 4xx: the service is up and refused what it was asked (a malformed id or filter from a
+    link, say), with its ``reasons`` by field as a Change has them. A page may say so; left
+    alone it is a BackendError like any other."""
+
+    def __init__(self, message: str, status: int, reasons: dict[str, str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reasons = reasons
+
+
 @dataclass(frozen=True)
 class Change:
     """The answer to a change asked for on a user's behalf: done, or refused with reasons a
@@ -98,7 +109,11 @@ class Backend:
         if answer.status_code == 404 and refused_from <= 404:
             return None
         if answer.status_code >= refused_from:
-            raise BackendError(f"{self.name} answered {answer.status_code}: {answer.text[:200]}")
+            said = f"{self.name} answered {answer.status_code}: {answer.text[:200]}"
+            if answer.status_code >= 500:
+                raise BackendError(said)
+            reasons = _reasons(answer.status_code, _json_or_none(answer))
+            raise BackendRefused(said, answer.status_code, reasons)
         return answer
 
     def stream(self, path: str, params: Any = None) -> Any:
@@ -134,6 +149,13 @@ class Backends:
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
+
+
+def _json_or_none(answer: httpx.Response) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return None
 
 
 def _reasons(status: int, body: Any) -> dict[str, str]:

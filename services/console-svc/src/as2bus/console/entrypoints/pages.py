@@ -9,13 +9,13 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
-from as2bus.console.adapters.backends import BackendError, Backends
+from as2bus.console.adapters.backends import Backend, BackendError, BackendRefused, Backends
 from as2bus.console.adapters.kept import http_head
 from as2bus.console.adapters.sending import ResendError, Upload
 from as2bus.console.domain.attempts import attempts, request_record
@@ -25,6 +25,7 @@ from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
+from as2bus.console.domain.tracklog_query import LIVE_FILTERS, TrackLogQuery, refusal_notes
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS, DocumentRef
@@ -33,11 +34,6 @@ from as2bus.shared.bus.documents import DocumentStore
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
 
-#: The TrackLog filters passed on to tracklog-svc as they are.
-FILTERS = ("q", "partner", "station", "direction", "status", "message_id", "request_id",
-           "filename", "since", "until", "sort", "order", "cursor")  # fmt: skip
-#: The filters tracklog-svc's live stream understands.
-LIVE_FILTERS = ("partner", "direction", "status")
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
 
@@ -75,22 +71,35 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
 
 @router.get("/tracklog", response_class=HTMLResponse)
 async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
-    query = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
-    asked: dict[str, str | int] = {**query, "limit": 50}
-    for bound in ("since", "until"):  # the form's local times; tracklog-svc wants a zone
-        if len(query.get(bound, "")) == 16:  # 2026-12-04T10:30 from the form
-            asked[bound] = _in_zone(query[bound], request.query_params.get("tz"))
-    listed = await backends(request).tracklog.get("/api/v1/messages", asked)
+    query = TrackLogQuery.of(request.query_params)
+    listed, query, notes = await _listed(backends(request).tracklog, query)
     next_page = None
     if listed["next_cursor"]:
-        next_page = "/tracklog?" + urlencode({**query, "cursor": listed["next_cursor"]})
-    export = "/tracklog.csv?" + urlencode({k: v for k, v in query.items() if k != "cursor"})
-    live = urlencode({k: v for k, v in query.items() if k in LIVE_FILTERS})
-    return page(request, "tracklog.html", who, messages=listed["items"], query=query,
-                next_page=next_page, statuses=STATUSES, export=export,
-                live_query=live, first_page="cursor" not in query,
-                sort_created=_sort_link(query, "created_at"),
-                sort_updated=_sort_link(query, "updated_at"))  # fmt: skip
+        next_page = query.link(cursor=listed["next_cursor"])
+    return page(request, "tracklog.html", who, messages=listed["items"], query=query.params,
+                filtered=query.filtered, notes=notes, statuses=STATUSES,
+                export=query.export_link(), live_query=query.live(),
+                next_page=next_page, newer=query.oldest_first,
+                first_page=None if query.first_page else query.first_page_link(),
+                sort_created=query.sort_link("created_at"),
+                sort_updated=query.sort_link("updated_at"))  # fmt: skip
+
+
+async def _listed(
+    tracklog: Backend, query: TrackLogQuery, limit: int = 50
+) -> tuple[dict[str, Any], TrackLogQuery, list[str]]:
+    """The first page ``query`` asks for, the query it was read with and notes on what was
+    left out: a filter value, page or order tracklog-svc refuses (a damaged or hand-edited
+    link) is dropped and said so, rather than the service blamed."""
+    try:
+        return await tracklog.get("/api/v1/messages", {**query.asked(), "limit": limit}), query, []
+    except BackendRefused as refused:
+        bad = [k for k in query.params if k in {f.split(".")[0] for f in refused.reasons}]
+        if refused.status != 422 or not bad:
+            raise
+    notes = refusal_notes(query, bad)
+    query = query.without(bad)
+    return await tracklog.get("/api/v1/messages", {**query.asked(), "limit": limit}), query, notes
 
 
 #: The columns of the CSV export, as tracklog-svc names them.
@@ -100,40 +109,22 @@ CSV_COLUMNS = ("created_at", "updated_at", "direction", "station", "partner", "f
 CSV_MAX_ROWS = 50_000
 
 
-def _in_zone(local: str, offset_minutes: str | None) -> str:
-    """A datetime-local value with the browser's UTC offset (sent by the page's script), or
-    taken as UTC without it."""
-    try:
-        minutes = int(offset_minutes or 0)
-    except ValueError:
-        minutes = 0
-    sign = "-" if minutes > 0 else "+"  # getTimezoneOffset() is UTC minus local
-    return f"{local}:00{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def _sort_link(query: dict[str, str], column: str) -> str:
-    """The link a column header sorts by: newest first, or oldest first when it already is."""
-    descending = query.get("sort", "created_at") == column and query.get("order", "desc") == "desc"
-    sorted_query = {k: v for k, v in query.items() if k != "cursor"}
-    sorted_query.update(sort=column, order="asc" if descending else "desc")
-    return "/tracklog?" + urlencode(sorted_query)
-
-
-@router.get("/tracklog.csv")
-async def tracklog_csv(request: Request, who: Viewer) -> StreamingResponse:
+@router.get("/tracklog.csv", response_model=None)
+async def tracklog_csv(request: Request, who: Viewer) -> Response:
     """The filtered list as CSV, every page of it (streamed: a large export is never whole in
-    memory)."""
-    query = {k: v for k, v in request.query_params.items() if k in FILTERS and k != "cursor"}
+    memory). A link with a filter tracklog-svc refuses leads to the list, which says why."""
+    query = TrackLogQuery.of(request.query_params).without(["cursor"])
     tracklog = backends(request).tracklog
+    listed, read_with, _notes = await _listed(tracklog, query, limit=500)
+    if read_with != query:
+        return RedirectResponse(query.link(), status_code=303)
 
-    async def rows() -> AsyncIterator[str]:
+    async def rows(listed: dict[str, Any]) -> AsyncIterator[str]:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        cursor, written = None, 0
+        written = 0
         while True:
-            params = {**query, "limit": 500, **({"cursor": cursor} if cursor else {})}
-            listed = await tracklog.get("/api/v1/messages", params)
             for item in listed["items"][: CSV_MAX_ROWS - written]:
                 writer.writerow([item.get(column) for column in CSV_COLUMNS])
             written += len(listed["items"])
@@ -146,9 +137,11 @@ async def tracklog_csv(request: Request, who: Viewer) -> StreamingResponse:
             if written >= CSV_MAX_ROWS:
                 yield f"# cut at {CSV_MAX_ROWS} rows: narrow the filters\n"
                 return
+            params = {**query.asked(), "limit": 500, "cursor": cursor}
+            listed = await tracklog.get("/api/v1/messages", params)
 
     headers = {"Content-Disposition": 'attachment; filename="tracklog.csv"'}
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(rows(listed), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/tracklog/live")
@@ -174,9 +167,9 @@ async def tracklog_live(request: Request, who: Viewer) -> StreamingResponse:
 
 @router.get("/tracklog/{ref}", response_class=HTMLResponse)
 async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
-    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    detail = await _message(request, ref)
     if detail is None:
-        return page(request, "missing.html", who, what=f"message {ref}")
+        return _missing(request, who, f"message {ref}")
     code = detail.get("error_code")
     cause = cause_of(code) if detail["status"] in ("failed", "rejected") else None
     tracklog = backends(request).tracklog
@@ -223,10 +216,10 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
     received (headers and body, byte for byte: the non-repudiation records), streamed from the
     object store."""
     if what not in DOWNLOADS:
-        return page(request, "missing.html", who, what=f"download {what!r}")
-    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+        return _missing(request, who, f'download "{what}"')
+    detail = await _message(request, ref)
     if detail is None:
-        return page(request, "missing.html", who, what=f"message {ref}")
+        return _missing(request, who, f"message {ref}")
     kept = _kept(detail, what)
     if kept is None:
         return _gone(request, who, f"There is no {what} to download: {DOWNLOADS[what]}.")
@@ -238,19 +231,22 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
 
 
 @router.get("/tracklog/{ref}/download/attachment/{number}", response_model=None)
-async def download_attachment(request: Request, ref: str, number: int, who: Viewer) -> Response:
+async def download_attachment(request: Request, ref: str, number: str, who: Viewer) -> Response:
     """One of a message's documents after the first (RFC 6362 multiple
     attachments; ``number`` from 1), streamed from the object store like the first."""
-    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    if not (number.isascii() and number.isdigit()):  # a damaged link: not found, no raw 422
+        return _missing(request, who, f'document "{number}" of message {ref}')
+    position = int(number)
+    detail = await _message(request, ref)
     if detail is None:
-        return page(request, "missing.html", who, what=f"message {ref}")
+        return _missing(request, who, f"message {ref}")
     attached: list[dict[str, Any]] = detail.get("attachments") or []
-    if not 1 <= number <= len(attached):
-        return page(request, "missing.html", who, what=f"document {number + 1} of message {ref}")
-    found = attached[number - 1]
+    if not 1 <= position <= len(attached):
+        return _missing(request, who, f"document {position + 1} of message {ref}")
+    found = attached[position - 1]
     if not found.get("document"):  # a small sent document outbound-svc kept in its database
-        return page(request, "missing.html", who, what=f"document {number + 1} of message {ref}")
-    name = found.get("filename") or f"document-{number + 1}"
+        return _missing(request, who, f"document {position + 1} of message {ref}")
+    name = found.get("filename") or f"document-{position + 1}"
     return await _stream_kept(request, who, found["document"], "document", name,
                               found.get("content_type"))  # fmt: skip
 
@@ -276,6 +272,27 @@ def _kept(detail: dict[str, Any], what: str) -> dict[str, Any] | None:
         return record.raw if record is not None else None
     found: dict[str, Any] | None = detail.get("document" if what == "document" else "mdn_raw")
     return found
+
+
+async def _message(request: Request, ref: str) -> dict[str, Any] | None:
+    """tracklog-svc's message ``ref``; None when there is none, and when tracklog-svc refuses
+    the ref itself (422: not one of its ids, a damaged or hand-edited link): the page then
+    says "not found" rather than blaming a service."""
+    try:
+        found: dict[str, Any] | None = await backends(request).tracklog.get(
+            f"/api/v1/messages/{quote(ref, safe='')}"
+        )
+    except BackendRefused as refused:
+        if refused.status != 422:
+            raise
+        return None
+    return found
+
+
+def _missing(request: Request, who: Any, what: str) -> HTMLResponse:
+    answer = page(request, "missing.html", who, what=what)
+    answer.status_code = 404
+    return answer
 
 
 def _gone(request: Request, who: Any, detail: str) -> HTMLResponse:
@@ -338,17 +355,17 @@ RESENDABLE = ("failed", "delivered", "delivered-with-warnings")
 @router.get("/tracklog/{ref}/resend", response_class=HTMLResponse)
 async def resend_form(request: Request, ref: str, who: Operator) -> HTMLResponse:
     """Resending is an explicit action: this page asks for the confirmation."""
-    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    detail = await _message(request, ref)
     if detail is None:
-        return page(request, "missing.html", who, what=f"message {ref}")
+        return _missing(request, who, f"message {ref}")
     return page(request, "resend.html", who, m=detail, error=None)
 
 
 @router.post("/tracklog/{ref}/resend", response_model=None)
 async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) -> Response:
-    detail = await backends(request).tracklog.get(f"/api/v1/messages/{ref}")
+    detail = await _message(request, ref)
     if detail is None:
-        return page(request, "missing.html", who, what=f"message {ref}")
+        return _missing(request, who, f"message {ref}")
     error = None
     if detail["status"] not in RESENDABLE:
         error = f"it is {detail['status']}: only a failed or delivered message is sent again"

@@ -75,24 +75,23 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // TrackLog: on each status change the console passes on, fetch this page again and swap
-  // its rows in (at most twice a second). Only the first page follows: older pages stay put.
-  const table = document.querySelector("table[data-live]");
-  if (!table || !window.EventSource || new URL(location.href).searchParams.get("cursor")) return;
-  const source = new EventSource(table.dataset.live);
+  // its listing in (at most twice a second). Only the first page follows: older pages stay put.
+  // The whole listing is swapped, not just the rows: an empty list keeps saying why until a
+  // matching message arrives, and then its rows come with the table's header.
+  const listing = document.querySelector("[data-live]");
+  if (!listing || !window.EventSource || new URL(location.href).searchParams.get("cursor")) return;
+  const source = new EventSource(listing.dataset.live);
   const banner = document.querySelector("p.live");
   let pending = null;
   const refresh = async () => {
     pending = null;
     const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
     if (!answer.ok) return;
-    const page = new DOMParser().parseFromString(await answer.text(), "text/html");
-    const rows = page.querySelector("table.messages tbody");
-    if (!rows) return;
-    localTimes(rows);
-    const current = document.querySelector("table.messages");
-    current.querySelector("tbody").replaceWith(rows);
-    current.hidden = false;
-    for (const empty of document.querySelectorAll("p.empty")) empty.hidden = true;
+    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
+      .querySelector("[data-live]");
+    if (!fresh) return;
+    localTimes(fresh);
+    listing.replaceChildren(...fresh.childNodes);
   };
   source.addEventListener("open", () => { if (banner) banner.hidden = false; });
   source.addEventListener("status", () => { pending = pending || setTimeout(refresh, 500); });

@@ -1,0 +1,135 @@
+"""The TrackLog list, its links and its CSV export; and what the TrackLog pages say to a
+damaged link. tracklog-svc is the fake of conftest.py, or here, where its refusals matter, its
+API as httpx's mock transport answering the way the service does."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from as2bus.console.adapters.backends import Backend
+from as2bus.console.wiring import wiring
+
+from .conftest import client, fakes_of, sign_in
+
+#: The page of the filter "until 16:00 in New York" (the browser sends its offset: 300).
+NEW_YORK = {"partner": "ACME", "until": "2026-12-05T16:00", "tz": "300"}
+
+
+def links(page: str) -> dict[str, str]:
+    """The TrackLog's own links on a page, by their text."""
+    found = re.findall(r'<a (?:class="button" )?href="(/tracklog[^"]*)"[^>]*>([^<]*)<', page)
+    return {text.strip(): html.unescape(href) for href, text in found}
+
+
+def params_of(link: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+
+
+async def test_a_time_range_means_the_same_in_every_link_and_in_the_export(app: Any) -> None:
+    """Until 16:00 in the browser's zone listed four messages, but Export CSV, the column
+    headers and the next page dropped the zone and asked for 16:00 UTC (none)."""
+    tracklog = fakes_of(app).backends.tracklog
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        listed = (await http.get("/tracklog", params=NEW_YORK)).text
+        found = links(listed)
+        followed = [found["Export CSV"], found["Created ↓"], found["Last change"],
+                    found["Older messages"]]  # fmt: skip
+        for link in followed:
+            assert params_of(link)["tz"] == "300", link
+            assert (await http.get(link)).status_code == 200
+    untils = [params["until"] for path, params in tracklog.asked if path == "/api/v1/messages"]
+    # The list, the export's two pages, the two sorts, the next page: 16:00 in New York.
+    assert untils == ["2026-12-05T16:00:00-05:00"] * 6
+
+
+async def test_the_pages_are_labelled_by_the_order_and_lead_back_to_the_first(app: Any) -> None:
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        newest_first = links((await http.get("/tracklog", params=NEW_YORK)).text)
+        ascending = {**NEW_YORK, "order": "asc"}
+        oldest_first = links((await http.get("/tracklog", params=ascending)).text)
+        second = links((await http.get(oldest_first["Newer messages"])).text)
+    assert "Newer messages" not in newest_first
+    assert "Older messages" not in oldest_first
+    assert "First page" not in newest_first  # already on it
+    assert params_of(second["First page"]) == ascending  # the filters and the order kept
+
+
+def imitated_tracklog() -> Backend:
+    """tracklog-svc's message API as it answers: 422 for what its parameters' types refuse
+    (a message ref that is no UUID, an unknown status, a cursor it did not make), 404 for a
+    message it does not have, 503 for the one message it cannot read just now."""
+
+    def refused(*loc: str | int) -> httpx.Response:
+        msg = "Input should be valid"
+        return httpx.Response(422, json={"detail": [{"loc": list(loc), "msg": msg}]})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path, params = request.url.path, request.url.params
+        if path.startswith("/api/v1/messages/"):
+            ref = path.rsplit("/", 1)[1]
+            if ref == str(AWAY):
+                return httpx.Response(503, text="database unavailable")
+            try:
+                uuid.UUID(ref)
+            except ValueError:
+                return refused("path", "message_ref")
+            return httpx.Response(404, json={"detail": "Not Found"})
+        if params.get("status", "delivered") != "delivered":
+            return refused("query", "status", 0)
+        if params.get("cursor", "page-2") != "page-2":
+            return refused("query", "cursor")
+        item = {"id": str(uuid.uuid4()), "filename": "a.x12", "status": "delivered"}
+        return httpx.Response(200, json={"items": [item], "next_cursor": None})
+
+    transport = httpx.MockTransport(answer)
+    return Backend("tracklog-svc", httpx.AsyncClient(transport=transport, base_url="http://t"))
+
+
+AWAY = uuid.UUID(int=1)
+
+
+async def test_a_damaged_message_link_is_not_found_not_a_service_down(app: Any) -> None:
+    wiring.of(app).backends.tracklog = imitated_tracklog()
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        answers = [await http.get(link) for link in (
+            "/tracklog/not-a-uuid", "/tracklog/zzz/download/document",
+            "/tracklog/zzz/download/attachment/1", f"/tracklog/{AWAY}/download/attachment/x",
+            "/tracklog/zzz/resend", f"/tracklog/{uuid.uuid4()}",
+        )]  # fmt: skip
+        away = await http.get(f"/tracklog/{AWAY}")
+    for answer in answers:
+        assert answer.status_code == 404, answer.url
+        assert "<h1>Not found</h1>" in answer.text
+        assert "answered" not in answer.text  # no service blamed, no JSON
+        assert "detail" not in answer.text
+    assert "There is no message not-a-uuid." in answers[0].text
+    # A service that is really away still says so.
+    assert away.status_code == 503
+    assert "A service is not answering" in away.text
+
+
+async def test_a_filter_or_page_the_tracklog_refuses_is_left_out_and_said_so(app: Any) -> None:
+    wiring.of(app).backends.tracklog = imitated_tracklog()
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        bogus = await http.get("/tracklog", params={"partner": "ACME", "status": "bogus"})
+        garbage = await http.get("/tracklog", params={"partner": "ACME", "cursor": "garbage"})
+        export = await http.get("/tracklog.csv", params={"status": "bogus"})
+    assert bogus.status_code == garbage.status_code == 200
+    assert "Status &#34;bogus&#34; is not a value this filter takes" in bogus.text
+    assert "a.x12" in bogus.text  # the list, filtered by the rest
+    assert params_of(links(bogus.text)["Export CSV"]) == {"partner": "ACME"}
+    assert "The link to that page was damaged, so this is the first page." in garbage.text
+    assert "a.x12" in garbage.text
+    # An export link with such a filter leads to the list, which says why.
+    assert export.status_code == 303
+    assert export.headers["location"] == "/tracklog?status=bogus"
