@@ -117,6 +117,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+#: What probes and scrapers ask every few seconds: Kubernetes (/healthz, /readyz), Prometheus
+#: (/metrics), and ``make run`` while a service starts. A line per ask buried everything else;
+#: readiness logs its own changes instead (``shared/web.py``).
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class ProbeAccessFilter(logging.Filter):
+    """Leaves probes' requests out of uvicorn's access log (its record's arguments are the
+    client, the method, the path with its query, the HTTP version and the status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            return args[2].partition("?")[0] not in PROBE_PATHS
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = False) -> None:
     # `kill -USR1 <pid>` prints every thread's stack to stderr: a hung request can be diagnosed
     # in place, without a debugger.
@@ -136,8 +153,12 @@ def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = F
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Access logs repeat every request line; keep them, but at the chosen level.
-    logging.getLogger("uvicorn.access").setLevel(level.upper())
+    # Access logs repeat every request line; keep them, but at the chosen level, and without
+    # the probes'.
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(level.upper())
+    if not any(isinstance(f, ProbeAccessFilter) for f in access.filters):
+        access.addFilter(ProbeAccessFilter())
     # httpx logs each request's full URL at INFO, query string included, which may carry a
     # partner's token (token-in-query authentication); our own code logs the outcomes.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

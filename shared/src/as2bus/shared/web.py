@@ -9,6 +9,7 @@ import enum
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_lat
 from as2bus.shared.api_docs import add_offline_docs
 from as2bus.shared.audit import ACTOR_HEADER, describe_actor, set_actor
 from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
+
+log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -172,9 +175,11 @@ class Readiness:
         self._every = every
         self._gauge = READY.labels(service)
         self._gauge.set(0)  # not ready until the checks have said so
+        self._failing: frozenset[str] | None = None  # the checks failing at the last look
 
     async def evaluate(self) -> dict[str, str]:
-        """Each check's outcome ("ok" or "failing: ..."); the gauge follows."""
+        """Each check's outcome ("ok" or "failing: ..."); the gauge follows, and a change is
+        logged (the probes' own requests are left out of the access log)."""
         results: dict[str, str] = {}
         for name, check in self._checks.items():
             try:
@@ -183,7 +188,23 @@ class Readiness:
             except Exception as err:  # a readiness probe reports, it does not raise
                 results[name] = f"failing: {type(err).__name__}: {err}"[:200]
         self._gauge.set(1 if all(v == "ok" for v in results.values()) else 0)
+        self._log_change(results)
         return results
+
+    def _log_change(self, results: dict[str, str]) -> None:
+        """One line when the checks failing change (by name: an error's text may vary from
+        one look to the next), not one per probe."""
+        failing = {name: outcome for name, outcome in results.items() if outcome != "ok"}
+        if self._failing == frozenset(failing):
+            return
+        said = "; ".join(f"{name} {outcome}" for name, outcome in failing.items())
+        if not failing:
+            log.info("ready: %s", ", ".join(results) or "no checks")
+        elif self._failing is None:  # the first look, while the service starts
+            log.info("not ready yet: %s", said)
+        else:
+            log.warning("not ready: %s", said)
+        self._failing = frozenset(failing)
 
     @contextlib.asynccontextmanager
     async def refreshed(self, _app: Any) -> AsyncIterator[None]:
