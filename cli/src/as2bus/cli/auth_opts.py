@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
-
+from as2bus.cli import ask
 from as2bus.cli.client import CliError
 from as2bus.cli.partner_opts import BASIC_OPTS, TOKEN_OPTS, TOKEN_PUBLIC
 
@@ -59,7 +58,7 @@ def _basic(params: dict[str, Any], current: dict[str, Any] | None, who: str) -> 
     body: dict[str, Any] = {"type": "basic", "username": username}
     password = params.get("password")
     if password is None and not (current or {}).get("password_set"):
-        password = typer.prompt(f"Password for {who}", hide_input=True)
+        password = ask.secret(f"Password for {who}")
     if password is not None:
         body["password"] = password
     return body
@@ -81,5 +80,5 @@ def _token(params: dict[str, Any], current: dict[str, Any] | None, who: str) -> 
     body |= {api: params[cli] for cli, api in TOKEN_OPTS.items() if params.get(cli) is not None}
     stored = current is not None and (current.get("token_set") or current.get("refresh"))
     if "token" not in body and not stored:
-        body["token"] = typer.prompt(f"Token for {who}", hide_input=True)
+        body["token"] = ask.secret(f"Token for {who}")
     return body

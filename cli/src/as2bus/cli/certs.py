@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from as2bus.cli import output
+from as2bus.cli import ask, output
 from as2bus.cli.client import CliError, CliState
 from as2bus.cli.help import new_app
 
@@ -121,9 +121,7 @@ def show_certificate(view: dict[str, Any], as_json: bool) -> None:
 
 
 def ask_password(password: str | None) -> str:
-    return (
-        password if password is not None else str(typer.prompt("PKCS#12 password", hide_input=True))
-    )
+    return password if password is not None else ask.secret("PKCS#12 password")
 
 
 @app.command("list")

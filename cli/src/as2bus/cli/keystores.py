@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from as2bus.cli import output
+from as2bus.cli import ask, output
 from as2bus.cli.certs import COLUMNS as CERT_COLUMNS
 from as2bus.cli.certs import (
     ActivateAt,
@@ -76,7 +76,7 @@ def resolve(client: ConfigClient, ref: str) -> dict[str, Any]:
 def new_password(password: str | None) -> str:
     if password is not None:
         return password
-    return str(typer.prompt("Keystore password", hide_input=True, confirmation_prompt=True))
+    return ask.secret("Keystore password", confirm=True)
 
 
 @app.command("create")
@@ -143,9 +143,7 @@ def import_(
     """Create a keystore from our existing PKCS#12 file."""
     state: CliState = ctx.obj
     client = state.cert_client()
-    secret = (
-        password if password is not None else str(typer.prompt("PKCS#12 password", hide_input=True))
-    )
+    secret = password if password is not None else ask.secret("PKCS#12 password")
     client.secrets.add(secret)
     fields = {
         "station": station,

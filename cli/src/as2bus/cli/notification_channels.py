@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from as2bus.cli import output
+from as2bus.cli import ask, output
 from as2bus.cli.client import CliError, CliState, ConfigClient
 from as2bus.cli.help import new_app
 from as2bus.cli.notify_api import notify_client
@@ -107,7 +107,7 @@ def _webhook(params: dict[str, Any], base: dict[str, Any], current: Any) -> dict
         raise CliError("--webhook URL is required for a webhook channel")
     secret = params.get("secret")
     if secret is None and not (current or {}).get("secret_set"):
-        secret = typer.prompt("HMAC secret for the webhook (16+ characters)", hide_input=True)
+        secret = ask.secret("HMAC secret for the webhook (16+ characters)")
     if secret is not None:
         base["secret"] = secret
     return base
@@ -131,7 +131,7 @@ def _email(params: dict[str, Any], base: dict[str, Any], current: Any) -> dict[s
     same_user = (current or {}).get("username") == base.get("username")
     kept = same_user and (current or {}).get("password_set")
     if base.get("username") and password is None and not kept:
-        password = typer.prompt(f"SMTP password for {base['username']}", hide_input=True)
+        password = ask.secret(f"SMTP password for {base['username']}")
     if password is not None:
         base["password"] = password
     return base
