@@ -98,6 +98,7 @@ def test_the_banner_says_where_everything_is(tmp_path: Path) -> None:
     assert "NATS passwords per user in nats/" in text
     assert f"export AS2BUS_DATA_DIR={tmp_path} AS2BUS_CONFIG_URL=http://127.0.0.1:9000" in text
     assert "./as2bus partner list" in text
+    assert " create " not in text  # what it suggests works on the second run as on the first
 
 
 def test_the_default_banner_needs_no_exports(

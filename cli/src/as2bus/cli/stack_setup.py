@@ -230,11 +230,12 @@ def banner(
     lines.append("Try, in another terminal:")
     if exports:
         lines.append(f"  export {' '.join(exports)}")
+    # Commands that work on every run: creating a station here failed on the second one.
     lines += [
-        '  ./as2bus station create --as2-id MYCO --name "My Co"',
-        "  ./as2bus partner create --as2-id amazon --name Amazon --url https://as2.example.com/as2",
-        "  ./as2bus partnership create --station MYCO --partner amazon",
         "  ./as2bus partner list",
+        "  ./as2bus track list",
+        "  ./as2bus --help",
+        "A partner of your own: README.md, \"Your own stations and partners\".",
         "Ctrl-C stops everything.",
         "",
     ]
