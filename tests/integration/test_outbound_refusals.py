@@ -82,6 +82,10 @@ async def test_refusals_and_a_partners_own_retry_maximum(
             for r in await events_of(js, "MessageRejected", count=2)
         }
         assert rejected["CERT_HAS_EXPIRED"]["partner"] == "rate"
+        # the reason is a sentence beside the code, not the code again ("CERT_HAS_EXPIRED: ...")
+        assert rejected["CERT_HAS_EXPIRED"]["code"] == "CERT_HAS_EXPIRED"
+        assert rejected["CERT_HAS_EXPIRED"]["reason"].startswith("partner certificate 'rate': ")
+        assert "expired on " in rejected["CERT_HAS_EXPIRED"]["reason"]
         assert rejected["DOCUMENT_NOT_FOUND"]["request_id"] == "missing-doc"
         assert len(server.arrivals) == 0  # nothing reached the partner with the expired certificate
     finally:

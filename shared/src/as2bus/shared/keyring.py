@@ -27,7 +27,11 @@ Reason = Literal["CERT_HAS_EXPIRED", "CERT_NOT_FOUND"]
 
 class CertificateUnavailableError(LookupError):
     def __init__(self, reason: Reason, alias: str, kind: CertKind, detail: str) -> None:
-        super().__init__(f"{reason}: {kind} certificate '{alias}': {detail}")
+        #: Without the reason code: for a record that carries the code beside it (a
+        #: MessageRejected's code and reason), where the code twice read "CERT_NOT_FOUND:
+        #: CERT_NOT_FOUND: ...".
+        self.sentence = f"{kind} certificate '{alias}': {detail}"
+        super().__init__(f"{reason}: {self.sentence}")
         self.reason = reason
         self.alias = alias
         self.kind = kind
@@ -74,10 +78,10 @@ class KeyRing:
         if candidates:
             last = max(e.not_after for e in candidates)
             raise CertificateUnavailableError(
-                "CERT_HAS_EXPIRED", alias, kind, f"expired on {last.isoformat()}"
+                "CERT_HAS_EXPIRED", alias, kind, f"expired on {last.isoformat(timespec='seconds')}"
             )
         raise CertificateUnavailableError(
-            "CERT_NOT_FOUND", alias, kind, f"none in service at {at.isoformat()}"
+            "CERT_NOT_FOUND", alias, kind, f"none in service at {at.isoformat(timespec='seconds')}"
         )
 
     def signing_key(self, alias: str, at: datetime) -> KeyMaterialEntry:

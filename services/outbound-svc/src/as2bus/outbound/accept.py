@@ -173,7 +173,7 @@ class Acceptor:
         except PartnershipUnavailableError as err:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         except CertificateUnavailableError as err:
-            return await reject(err.reason, str(err))
+            return await reject(err.reason, err.sentence)
         inline = sum(d.size for d in documents if d.kept is not None)
         if inline > self._keep_in_database_bytes:
             # Too much for the message's row: the inline documents go to the object store.
