@@ -712,10 +712,10 @@ async def test_users_are_managed_in_the_browser_and_every_change_is_in_the_audit
     station = page.locator("table.audit tr", has_text="AUDITED")
     await expect(station).to_contain_text(f"API token {token_id} (admin)")
     await expect(station).to_contain_text("station AUDITED created")
-    await expect(station).to_contain_text("name: Audited")
+    await expect(station).to_contain_text("Name: Audited")
     user_rows = page.locator("table.audit tr", has_text="auditor@example.com")
     await expect(user_rows.first).to_contain_text(console.admin[0])
-    await expect(user_rows.first).to_contain_text("role: operator → viewer")
+    await expect(user_rows.first).to_contain_text("Role: operator → viewer")
     assert console.token not in await page.content()
     assert password not in await page.content()
     await page.screenshot(path=SHOTS / "audit.png", full_page=True)
@@ -1307,7 +1307,7 @@ async def test_words_stay_whole_and_long_tokens_wrap_at_desktop_and_phone_width(
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await console.sign_in(page, *console.admin)
     pages = {"health": "/health", "certificates": "/certificates",
-             "keystore": f"/certificates/{keystore.json()['id']}"}  # fmt: skip
+             "keystore": f"/certificates/{keystore.json()['id']}", "audit": "/audit"}  # fmt: skip
     labels = "main :is(h1, h2, th, td, dt, dd, button, summary)"
     fingerprints: list[list[str]] = []
     for width in (1280, 390):
