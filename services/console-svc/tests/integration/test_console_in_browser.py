@@ -745,10 +745,10 @@ async def test_users_are_managed_in_the_browser_and_every_change_is_in_the_audit
     station = page.locator("table.audit tr", has_text="AUDITED")
     await expect(station).to_contain_text(f"API token {token_id} (admin)")
     await expect(station).to_contain_text("station AUDITED created")
-    await expect(station).to_contain_text("name: Audited")
+    await expect(station).to_contain_text("Name: Audited")
     user_rows = page.locator("table.audit tr", has_text="auditor@example.com")
     await expect(user_rows.first).to_contain_text(console.admin[0])
-    await expect(user_rows.first).to_contain_text("role: operator → viewer")
+    await expect(user_rows.first).to_contain_text("Role: operator → viewer")
     assert console.token not in await page.content()
     assert password not in await page.content()
     await page.screenshot(path=SHOTS / "audit.png", full_page=True)
@@ -1275,3 +1275,90 @@ async def test_pages_fit_a_phone_screen(console: Console, browser: Browser) -> N
         if path == "/tracklog":
             await page.screenshot(path=SHOTS / "tracklog-phone.png", full_page=True)
     assert too_wide == {}, f"wider than the screen (px, elements): {too_wide}"
+
+
+#: Each word of the elements' text that the browser laid out over more than one line ("Waitin"
+#: over "g"). A token that cannot be a word, a URL or anything over 30 characters (a Message-ID,
+#: a hash), may break; a fingerprint is a word per hex pair (the page puts a <wbr> after each
+#: colon). What is not shown (a screen reader's label, a closed menu) is left out.
+_BROKEN_WORDS = """els => els.flatMap(e => {
+    const broken = [], range = document.createRange();
+    const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.parentElement.closest('.sr-only, details:not([open]) > :not(summary)')) continue;
+        for (const m of node.data.matchAll(/\\S+/g)) {
+            if (m[0].length > 30 || m[0].includes('://')) continue;
+            range.setStart(node, m.index);
+            range.setEnd(node, m.index + m[0].length);
+            const lines = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                                   .map(r => Math.round(r.top)));
+            if (lines.size > 1) broken.push(m[0]);
+        }
+    }
+    return broken;
+})"""
+
+#: Elements of main that reach past the right edge of the viewport without a scrolling box (a
+#: table that scrolls inside itself) around them: the page would scroll sideways.
+_PAST_THE_EDGE = """() => {
+    const width = document.documentElement.clientWidth;
+    const scrolled = e => {
+        for (let box = e.parentElement; box && box !== document.body; box = box.parentElement) {
+            if (['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) return true;
+        }
+        return false;
+    };
+    return [...document.querySelectorAll('main *')]
+        .filter(e => e.getBoundingClientRect().right > width + 0.5 && !scrolled(e))
+        .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.trim().slice(0, 60));
+}"""
+
+
+async def test_words_stay_whole_and_long_tokens_wrap_at_desktop_and_phone_width(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    """The pages read "Waitin g", "Test the connectio n", "NEWC O", "Subje ct" and split a
+    fingerprint inside a hex pair: any text could break anywhere, so a crowded table shrank its
+    columns below their words. Titles, names, states and buttons stay whole; a partner's long
+    URL wraps; a fingerprint breaks between its pairs only; nothing runs off the page.
+    Screenshots of each page at both widths go to tmp_path."""
+    station = console.config("POST", "/api/v1/stations", {"as2_id": "WHOLECO", "name": "W"})
+    assert station.status_code == 201, station.text
+    long_url = "http://127.0.0.1:9/as2/" + "receive-documents-from-partners-" * 4
+    partner = console.config("POST", "/api/v1/partners", {
+        "as2_id": "WHOLEPARTNER", "name": "Whole words", "as2_url": long_url})  # fmt: skip
+    assert partner.status_code == 201, partner.text
+    link = {"station_id": station.json()["id"], "partner_id": partner.json()["id"]}
+    assert console.config("POST", "/api/v1/partnerships", link).status_code == 201
+    with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
+        body = {"station": "WHOLECO", "partner": "WHOLEPARTNER", "password": KEYSTORE_PASSWORD}
+        keystore = cert.post("/api/v1/keystores", json=body)
+        assert keystore.status_code == 201, keystore.text
+        ours = cert.get(f"/api/v1/keystores/{keystore.json()['id']}/certificate.cer").text
+        theirs = cert.post("/api/v1/certificates/partner", data={"alias": "wholepartner"},
+                           files={"file": ("wholepartner.cer", ours.encode())})  # fmt: skip
+        assert theirs.status_code == 201, theirs.text
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await console.sign_in(page, *console.admin)
+    pages = {"health": "/health", "certificates": "/certificates",
+             "keystore": f"/certificates/{keystore.json()['id']}", "audit": "/audit"}  # fmt: skip
+    labels = "main :is(h1, h2, th, td, dt, dd, button, summary)"
+    fingerprints: list[list[str]] = []
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 900})
+        for name, path in pages.items():
+            await page.goto(f"{console.url}{path}")
+            await page.screenshot(path=tmp_path / f"{name}-{width}.png", full_page=True)
+            where = f"{path} at {width} px"
+            assert await page.locator(labels).evaluate_all(_BROKEN_WORDS) == [], where
+            assert await page.evaluate(_PAST_THE_EDGE) == [], where
+            for lines in await page.locator("main code.fp").evaluate_all(
+                f"els => els.map({_LINES})"
+            ):
+                assert all(line.endswith(":") for line in lines[:-1]), (where, lines)
+                fingerprints.append(lines)
+            if name == "health" and width > 700:  # the table fits the page: the URL wraps
+                url = page.locator("table.health tr", has_text="WHOLEPARTNER").locator("small")
+                assert await url.evaluate_all(_WRAPPED) != []
+    assert any(len(lines) > 1 for lines in fingerprints)  # some did break: between pairs

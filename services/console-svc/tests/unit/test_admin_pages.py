@@ -8,7 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from as2bus.console.domain.audit import UNRECORDED, audit_entry, describe_change
+from as2bus.console.domain.audit import UNRECORDED, AuditEntry, audit_entry
+from as2bus.console.domain.audit_reading import describe_change
 from as2bus.console.wiring import wiring
 
 from .conftest import client, csrf_of, sign_in
@@ -19,6 +20,12 @@ def event(kind: str, data: dict[str, Any], audit: dict[str, Any] | None = None) 
             "occurred_at": datetime(2026, 12, 4, 9, tzinfo=UTC).isoformat()}  # fmt: skip
 
 
+def said(entry: AuditEntry) -> list[str]:
+    """An entry's changes as the page lists them, its times in UTC (before the browser writes
+    them in its own zone)."""
+    return [str(line) for line in entry.lines()]
+
+
 def test_which_events_are_changes_and_how_they_read() -> None:
     changes = {"name": {"from": "Acme", "to": "Acme EU"}, "secret password": {"to": "replaced"}}
     audit = {"actor": "alice@example.com via API token 1a2b3c4d", "changes": changes}
@@ -26,8 +33,7 @@ def test_which_events_are_changes_and_how_they_read() -> None:
     assert updated is not None
     assert (updated.entity, updated.action, updated.label) == ("partner", "updated", "ACME")
     assert updated.actor == "alice@example.com via API token 1a2b3c4d"
-    lines = [describe_change(k, v) for k, v in sorted(updated.changes.items())]
-    assert lines == ["name: Acme → Acme EU", "secret password: replaced"]
+    assert said(updated) == ["Name: Acme → Acme EU", "Password: replaced"]
     pair = {"station_as2_id": "MYCO", "partner_as2_id": "ACME"}
     link = audit_entry(event("PartnershipDeleted", pair))
     assert link is not None
@@ -42,15 +48,17 @@ def test_which_events_are_changes_and_how_they_read() -> None:
         "certificate", "rotated", "acme (partner)",
     )  # fmt: skip
     # cert-svc's events carry facts, not a list of changes: the page shows those.
-    assert [describe_change(k, v) for k, v in sorted(cert.changes.items())] == [
-        "change: new-certificate", "fingerprint_sha256: AB:CD", "subject: CN=acme",
+    assert said(cert) == [
+        "Subject: CN=acme", "Fingerprint (SHA-256): AB:CD",
+        "The previous certificate retires after the overlap",
     ]  # fmt: skip
-    assert describe_change("algs", {"from": ["sha1"], "to": ["sha256", "sha384"]}) == (
-        "algs: sha1 → sha256, sha384"
+    algs = {"from": ["sha1"], "to": ["sha256", "sha384"]}
+    assert describe_change("accepted_signing_algs", algs) == (
+        "Accepted signing algorithms: sha1 → sha256, sha384"
     )
     two = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" * 2
     assert describe_change("tls.ca_bundle_pem", {"from": None, "to": two}) == (
-        "tls.ca_bundle_pem: 2 PEM certificates"  # not the PEM text
+        "Trusted CA certificates: 2 PEM certificates"  # not the PEM text
     )
     assert audit_entry(event("CertExpiring", {"alias": "acme"})) is None  # nobody's change
     assert audit_entry(event("MessageSent", {})) is None
@@ -92,9 +100,9 @@ async def test_users_are_managed_by_admins_and_every_change_is_audited(app: Any)
         # The actor's cell, an address that may break after its "@": created, role, disabled,
         # password.
         assert audit.count('<td class="actor">admin@<wbr>example.com</td>') == 4
-        assert "role: operator → viewer" in audit
-        assert "status: enabled → disabled" in audit
-        assert "secret password: replaced" in audit
+        assert "Role: operator → viewer" in audit
+        assert "Status: enabled → disabled" in audit
+        assert "Password: replaced" in audit
         assert password not in audit
         only_new = (await admin.get("/audit", params={"q": "new@"})).text
         assert "viewer@<wbr>example.com" not in only_new  # as an address is shown
@@ -172,3 +180,113 @@ async def test_a_refused_new_user_keeps_what_was_typed_next_to_the_reason(app: A
         assert 'class="error"' in form  # the reason, at the form
         assert 'value="viewer@example.com"' in form
         assert '<option value="operator" selected>' in form
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+OLD_FP = ":".join(["A1"] * 32)
+NEW_FP = ":".join(["B2"] * 32)
+
+
+def certificate(fingerprint: str, activation_at: str) -> dict[str, Any]:
+    """A CertificateSummary as cert-svc's events carry it."""
+    return {"id": str(uuid.uuid4()), "alias": "myco@acme", "kind": "own", "subject": "CN=MYCO",
+            "issuer": "CN=MYCO", "serial": "01", "fingerprint_sha256": fingerprint,
+            "not_before": "2026-12-05T12:00:00Z", "not_after": "2028-12-04T12:00:00Z",
+            "activation_at": activation_at, "retirement_at": None, "cert_pem": PEM}  # fmt: skip
+
+
+def rotation() -> dict[str, Any]:
+    """A CertRotated event: our new certificate for MYCO → ACME, the old one retiring."""
+    return event("CertRotated", {
+        "alias": "myco@acme", "kind": "own", "change": "new-certificate",
+        "certificate": certificate(NEW_FP, "2026-12-05T12:02:45.096574Z"),
+        "previous_fingerprints": [OLD_FP], "previous_retire_at": "2026-12-12T12:02:45.096574Z",
+        "notify_partners": ["ACME"]}, {"actor": "alice@example.com"})  # fmt: skip
+
+
+def test_a_rotation_reads_as_what_happened_to_both_certificates() -> None:
+    """The page read "activation_at: 2026-12-05T12:02:45.096574Z" and "change: new-certificate"
+    and never said the previous certificate was retired."""
+    rotated = audit_entry(rotation())
+    assert rotated is not None
+    assert (rotated.what, rotated.label, rotated.action) == (
+        "certificate", "myco@acme (own)", "rotated",
+    )  # fmt: skip
+    assert said(rotated) == [
+        "Subject: CN=MYCO",
+        f"Fingerprint (SHA-256): {NEW_FP}",
+        "In use from: 2026-12-05 12:02:45 UTC",
+        "Valid until: 2028-12-04 12:00:00 UTC",
+        f"The previous certificate {OLD_FP} is accepted until 2026-12-12 12:02:45 UTC, then "
+        "retired",
+    ]
+    kinds = [[p.kind for p in line.parts if p.kind != "text"] for line in rotated.lines()]
+    assert kinds == [[], ["fingerprint"], ["time"], ["time"], ["fingerprint", "time"]]
+    moved = audit_entry(event("CertRotated", {
+        "alias": "myco@acme", "kind": "own", "change": "schedule",
+        "certificate": certificate(NEW_FP, "2026-12-06T08:00:00Z")}, {"actor": "x"}))  # fmt: skip
+    assert moved is not None
+    assert moved.action == "rescheduled"
+    assert said(moved)[0] == "Switch times changed"
+    assert "In use from: 2026-12-06 08:00:00 UTC" in said(moved)
+    made = audit_entry({**event("CertImported", certificate(OLD_FP, "2026-12-05T12:00:00Z"),
+                                {"actor": "x"}), "source": "generated"})  # fmt: skip
+    assert made is not None
+    assert made.action == "generated"
+
+
+def test_configuration_changes_read_with_the_forms_names_and_names_not_ids() -> None:
+    """The page read "accepted_encryption_algs", "tls.pinned_sha256" and a partnership's
+    partner_id and station_id."""
+    link = {"id": str(uuid.uuid4()), "station_id": str(uuid.uuid4()),
+            "partner_id": str(uuid.uuid4()), "station_as2_id": "MYCO", "partner_as2_id": "ACME",
+            "enabled": True}  # fmt: skip
+    made = {k: {"from": None, "to": v} for k, v in link.items() if k != "id"}
+    paired = audit_entry(event("PartnershipCreated", link, {"actor": "x", "changes": made}))
+    assert paired is not None
+    assert said(paired) == ["My AS2 ID: MYCO", "Partner AS2 ID: ACME", "Status: On"]
+    pin = "ab" * 32
+    changes = {
+        "tls.pinned_sha256": {"from": [], "to": [pin]},
+        "accepted_encryption_algs": {"from": ["3des", "aes256-cbc"], "to": ["aes256-cbc"]},
+        "http_auth": {"from": {"type": "none"},
+                      "to": {"type": "basic", "username": "acme", "password_set": True}},
+        "mdn_signature": {"from": "required", "to": "none"},
+        "mdn_signed": {"from": True, "to": False},
+        "new_setting": {"from": None, "to": 3},
+    }  # fmt: skip
+    partner = audit_entry(event("PartnerUpdated", {"as2_id": "ACME"},
+                                {"actor": "x", "changes": changes}))  # fmt: skip
+    assert partner is not None
+    assert said(partner) == [
+        "MDN signature: required → none",  # "mdn_signed" only repeats it
+        "Authentication: none → basic, user name: acme, password stored: yes",
+        f"Pinned certificates (SHA-256): none → {pin}",
+        "Accepted encryption algorithms: 3des, aes256-cbc → aes256-cbc",
+        "New setting: 3",  # not yet labelled: in words all the same
+    ]
+    rule = audit_entry(
+        event(
+            "NotificationRuleCreated",
+            {"name": "down"},
+            {"actor": "x", "changes": {"kind": {"from": None, "to": "partner-unreachable"}}},
+        )
+    )
+    assert rule is not None
+    assert (rule.what, said(rule)) == ("notification rule", ["Watches for: Partner unreachable"])
+
+
+async def test_the_audit_page_shows_times_and_fingerprints_as_the_console_does(app: Any) -> None:
+    entry = audit_entry(rotation())
+    assert entry is not None
+    assert await wiring.of(app).audit_trail.record(entry) is True
+    async with client(app) as admin:
+        await sign_in(admin, "admin@example.com")
+        page = (await admin.get("/audit")).text
+    # A <time> the console's script writes in the browser's zone, as on every other page.
+    assert 'In use from: <time datetime="2026-12-05T12:02:45.096574Z"' in page
+    assert "A1:<wbr>A1:<wbr>" in page  # a fingerprint breaks between its pairs only
+    assert ", then retired" in page
+    for raw in ("activation_at", "new-certificate", "fingerprint_sha256", "previous_retire_at"):
+        assert raw not in page
+    assert '<option value="notify-channel" >notification channel</option>' in page

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from as2bus.console.domain.audit import ENTITIES, audit_entry, describe_change
+from as2bus.console.domain.audit import ENTITIES, audit_entry
+from as2bus.console.domain.audit_reading import describe_change
 from as2bus.console.domain.notification_form import (
     channel_body,
     channel_field,
@@ -102,9 +103,7 @@ def test_channel_and_rule_changes_are_in_the_audit_trail_by_name_secrets_by_name
     entry = audit_entry(event)
     assert entry is not None
     assert (entry.entity, entry.action, entry.label) == ("notify-channel", "updated", "ops hook")
-    assert describe_change("secret secret", entry.changes["secret secret"]) == (
-        "secret secret: replaced"
-    )
+    assert describe_change("secret secret", entry.changes["secret secret"]) == "Secret: replaced"
     deleted = audit_entry({**event, "event_type": "NotificationRuleDeleted", "audit": {}})
     assert deleted is not None
     assert (deleted.entity, deleted.action) == ("notify-rule", "deleted")

@@ -1,5 +1,6 @@
 """The audit trail's entries, from configuration and certificate events: what was changed (the
-kind of thing and its name), by whom, and how. No I/O: the bus consumer and the page use it."""
+kind of thing and its name), by whom, and how. No I/O: the bus consumer and the page use it
+(how the changes read: audit_reading)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from as2bus.console.domain.audit_reading import Line, change_lines
 
 #: Events that are changes somebody made (expiry warnings are the gateway's own observations).
 _AUDITED = {
@@ -17,9 +20,12 @@ _AUDITED = {
     "NotificationChannelCreated", "NotificationChannelUpdated", "NotificationChannelDeleted",
     "NotificationRuleCreated", "NotificationRuleUpdated", "NotificationRuleDeleted",
 }  # fmt: skip
-#: As the audit trail stores them (at most 16 characters) and its filter offers them.
-ENTITIES = ("station", "partner", "partnership", "certificate", "keystore", "user",
-            "notify-channel", "notify-rule")  # fmt: skip
+#: As the audit trail stores them (at most 16 characters) → as the page and its filter say them.
+ENTITIES = {
+    "station": "station", "partner": "partner", "partnership": "partnership",
+    "certificate": "certificate", "keystore": "keystore", "user": "user",
+    "notify-channel": "notification channel", "notify-rule": "notification rule",
+}  # fmt: skip
 #: Event type prefix → entity, longest first (Partnership before Partner).
 _ENTITY_OF = {
     "NotificationChannel": "notify-channel", "NotificationRule": "notify-rule",
@@ -35,10 +41,21 @@ class AuditEntry:
     event_id: uuid.UUID
     occurred_at: datetime
     actor: str
-    action: str  # created, updated, deleted, imported, rotated
+    #: created, updated, deleted; a certificate: generated, imported, uploaded (one under an
+    #: alias that had none), rotated (a new one), rescheduled (its switch times)
+    action: str
     entity: str  # one of ENTITIES
     label: str  # the thing's name as people know it: an AS2 ID, "MYCO → ACME", an alias
     changes: dict[str, Any]
+
+    @property
+    def what(self) -> str:
+        """The kind of thing, in words: "notification channel"."""
+        return ENTITIES.get(self.entity, self.entity)
+
+    def lines(self) -> list[Line]:
+        """The changes as the page lists them."""
+        return change_lines(self.entity, self.changes)
 
 
 def audit_entry(event: dict[str, Any]) -> AuditEntry | None:
@@ -52,7 +69,7 @@ def audit_entry(event: dict[str, Any]) -> AuditEntry | None:
         event_id=uuid.UUID(str(event["event_id"])),
         occurred_at=datetime.fromisoformat(str(event["occurred_at"])),
         actor=str(audit.get("actor") or UNRECORDED),
-        action=action,
+        action=_action(action, event),
         entity=entity,
         label=_label(entity, data),
         changes=dict(audit.get("changes") or {}) or _facts(entity, data),
@@ -71,9 +88,21 @@ def _facts(entity: str, data: dict[str, Any]) -> dict[str, Any]:
         name: certificate.get(name)
         for name in ("subject", "fingerprint_sha256", "not_after", "activation_at", "retirement_at")
     }
-    if data.get("change"):
-        facts["change"] = data["change"]
+    # A rotation: the certificates it retires, and when (CertRotation).
+    for name in ("change", "previous_fingerprints", "previous_retire_at"):
+        facts[name] = data.get(name)
     return {name: {"from": None, "to": value} for name, value in facts.items() if value}
+
+
+def _action(action: str, event: dict[str, Any]) -> str:
+    """A certificate's first under its alias says how it came (generated, uploaded…); a
+    rotation that only moved switch times says so."""
+    data = event.get("data") or {}
+    if action == "imported" and event.get("source"):
+        return str(event["source"])
+    if action == "rotated" and data.get("change") == "schedule":
+        return "rescheduled"
+    return action
 
 
 def _split(kind: str) -> tuple[str, str]:
@@ -90,28 +119,3 @@ def _label(entity: str, data: dict[str, Any]) -> str:
         alias = data.get("alias") or (data.get("certificate") or {}).get("alias")
         return f"{alias} ({data.get('kind', '')})".replace(" ()", "")
     return str(data.get("as2_id") or data.get("name") or data.get("id") or "?")
-
-
-def describe_change(name: str, change: dict[str, Any]) -> str:
-    """One readable line for a field's change."""
-    if "from" not in change:
-        return f"{name}: {change.get('to')}"  # a secret: set, replaced or removed
-    if change["from"] is None:
-        return f"{name}: {_shown(change.get('to'))}"
-    return f"{name}: {_shown(change['from'])} → {_shown(change.get('to'))}"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_shown(v)}" for k, v in value.items() if v not in (None, [], {}))
-    if isinstance(value, list):
-        return ", ".join(_shown(v) for v in value) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and _PEM_CERTIFICATE in value:
-        count = value.count(_PEM_CERTIFICATE)  # a partner's TLS certificates: not the PEM
-        return f"{count} PEM certificate{'s' if count > 1 else ''}"
-    return "—" if value is None else str(value)
-
-
-_PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"

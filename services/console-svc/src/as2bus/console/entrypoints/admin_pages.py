@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from as2bus.console.adapters.audit_trail import AuditTrail
-from as2bus.console.domain.audit import ENTITIES, describe_change
+from as2bus.console.domain.audit import ENTITIES
 from as2bus.console.domain.roles import Role
 from as2bus.console.domain.users import UserError
 from as2bus.console.entrypoints.guard import Admin, CheckedForm
@@ -57,8 +57,7 @@ async def audit(
                  "before": entries[-1].occurred_at.isoformat()}  # fmt: skip
         next_page = "/audit?" + urlencode({k: v for k, v in query.items() if v})
     return page(request, "audit.html", who, active="audit", entries=entries, entities=ENTITIES,
-                query={"actor": actor, "entity": entity, "q": q}, next_page=next_page,
-                describe_change=describe_change)  # fmt: skip
+                query={"actor": actor, "entity": entity, "q": q}, next_page=next_page)  # fmt: skip
 
 
 def _instant(text: str) -> datetime | None:

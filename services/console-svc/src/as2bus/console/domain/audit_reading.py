@@ -1,0 +1,194 @@
+"""How an audit entry's changes read on the Audit page: each field by the name the console's
+forms give it ("Partner URL", not ``as2_url``), values in words (yes/no, On/Off), times and
+fingerprints marked so the page shows them as it shows them everywhere, and a certificate's
+facts as what happened to it and to the one it replaces. No I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from as2bus.console.domain.notification_form import KIND_NAMES
+
+#: Field → its name on the console's forms and pages, in the order the forms show them.
+LABELS = {
+    "as2_id": "AS2 ID", "station_as2_id": "My AS2 ID", "partner_as2_id": "Partner AS2 ID",
+    "name": "Name", "email": "Email", "enabled": "Status", "role": "Role", "status": "Status",
+    "private_key_alias": "Private key alias", "partner_cert_alias": "Partner certificate alias",
+    "as2_alias": "Partner AS2 Alias", "as2_url": "Partner URL", "as2_version": "AS2 version",
+    "signing_alg": "Signing algorithm", "encryption_alg": "Encryption algorithm",
+    "signature_scheme": "Signature scheme", "key_transport": "Key transport",
+    "compression": "Compression", "outgoing_encoding": "Transfer encoding",
+    "canonicalize_line_endings": "Canonicalize line endings",
+    "replay_protection": "Replay protection", "mdn_mode": "MDN mode",
+    "mdn_signature": "MDN signature", "mdn_signed": "Signed MDN",
+    "mdn_signing_alg": "MDN signing algorithm",
+    "accept_expired_mdn_certificate": "Accept an expired MDN certificate",
+    "async_mdn_url": "Async MDN URL", "async_mdn_deadline_seconds": "Async MDN deadline (seconds)",
+    "http_auth": "Authentication", "auth_failure": "Refused credentials detection",
+    "rate_limit_per_second": "Rate limit (messages per second)",
+    "max_concurrency": "Concurrency (messages at once)", "max_attempts": "Max attempts",
+    "tls.ca_bundle_pem": "Trusted CA certificates",
+    "tls.pinned_sha256": "Pinned certificates (SHA-256)", "tls.min_version": "Lowest TLS version",
+    "tls.client_certificate": "Present our client certificate", "tls.proxy_url": "Proxy",
+    "tls.follow_redirects": "Follow redirects",
+    "tls.verify": "Verify the partner's server certificate",
+    "tls.require_client_certificate": "Require the partner's client certificate",
+    "tls.client_certificates_pem": "Partner's client certificates",
+    "accepted_encryption_algs": "Accepted encryption algorithms",
+    "accepted_signing_algs": "Accepted signing algorithms",
+    "incoming_encoding": "Incoming transfer encoding",
+    "target": "Sends to", "kind": "Watches for", "minutes": "After (minutes)",
+    "repeat_minutes": "Summary at most every (minutes)", "channel_ids": "Channels",
+    # secrets: named, never shown
+    "secret password": "Password", "secret token": "Token",
+    "secret refresh_token": "Refresh token", "secret secret": "Secret",
+}  # fmt: skip
+#: A keystore's aliases as its page names them.
+_KEYSTORE_LABELS = {"private_key_alias": "Our key alias"}
+#: Settings inside a field (a partner's authentication, a channel's target), lower case.
+_INNER_LABELS = {
+    "username": "user name", "password_set": "password stored", "token_set": "token stored",
+    "refresh_token_set": "refresh token stored", "secret_set": "secret stored",
+    "header_name": "header name", "param_name": "URL parameter name",
+    "body_field": "form field name", "refresh": "token endpoint", "uri": "URL", "url": "URL",
+    "media_type": "media type", "token_path": "token path", "header_names": "headers",
+    "host": "SMTP server", "sender": "from", "recipients": "to",
+    "ca_bundle_pem": "trusted CA certificates", "status_code": "HTTP status",
+}  # fmt: skip
+#: An id the event also names: the name is shown, the id left out.
+_NAMED_BY = {"station_id": "station_as2_id", "partner_id": "partner_as2_id"}
+#: Fields that repeat another: ``mdn_signed`` follows ``mdn_signature``.
+_REPEATS = {"mdn_signed": "mdn_signature"}
+
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_FINGERPRINT = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,}$")
+_PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+
+
+@dataclass(frozen=True)
+class Part:
+    text: str
+    #: time: an ISO instant, shown as the console shows times; fingerprint: "AB:CD:…".
+    kind: Literal["text", "time", "fingerprint"] = "text"
+
+    def __str__(self) -> str:
+        return f"{self.text[:19].replace('T', ' ')} UTC" if self.kind == "time" else self.text
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an entry's changes, in parts; its text is what the page shows before the
+    browser writes the times in its own zone."""
+
+    parts: tuple[Part, ...]
+
+    def __str__(self) -> str:
+        return "".join(str(p) for p in self.parts)
+
+
+def change_lines(entity: str, changes: dict[str, Any]) -> list[Line]:
+    """What the Audit page lists for an entry's changes, in the order the forms show them."""
+    if entity == "certificate":
+        return _certificate_lines({k: (v or {}).get("to") for k, v in changes.items()})
+    order = list(LABELS)
+    shown = [
+        name for name in changes
+        if not (_NAMED_BY.get(name) in changes or _REPEATS.get(name) in changes)
+    ]  # fmt: skip
+    shown.sort(key=lambda n: (order.index(n) if n in order else len(order), n))
+    return [_change_line(name, changes[name], entity) for name in shown]
+
+
+def describe_change(name: str, change: dict[str, Any], entity: str = "") -> str:
+    """One field's change as one line of text."""
+    return str(_change_line(name, change, entity))
+
+
+def _change_line(name: str, change: dict[str, Any], entity: str) -> Line:
+    label = Part(f"{_label(name, entity)}: ")
+    if "from" not in change:  # a secret: set, replaced or removed
+        return Line((label, Part(str(change.get("to")))))
+    after = _value(name, change.get("to"))
+    if change["from"] is None:
+        return Line((label, *after))
+    return Line((label, *_value(name, change["from"]), Part(" → "), *after))
+
+
+def _label(name: str, entity: str) -> str:
+    if entity == "keystore" and name in _KEYSTORE_LABELS:
+        return _KEYSTORE_LABELS[name]
+    if name in LABELS:
+        return LABELS[name]
+    if name.startswith("secret "):
+        return _words(name.removeprefix("secret ")).capitalize()
+    return _words(name).capitalize()
+
+
+def _words(name: str) -> str:
+    """A name nobody labelled yet, in words rather than as a key: ``tls.new_thing``."""
+    return name.removeprefix("tls.").replace("_", " ").replace(".", " ")
+
+
+def _value(name: str, value: Any) -> tuple[Part, ...]:
+    if name == "enabled" and isinstance(value, bool):
+        return (Part("On" if value else "Off"),)
+    if name == "kind" and value in KIND_NAMES:
+        return (Part(KIND_NAMES[value]),)
+    if isinstance(value, str) and _INSTANT.match(value):
+        return (Part(value, "time"),)
+    if isinstance(value, str) and _FINGERPRINT.match(value):
+        return (Part(value, "fingerprint"),)
+    return (Part(_shown(value)),)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = [str(value["type"])] if value.get("type") else []
+        inner = [f"{_INNER_LABELS.get(k, _words(k))}: {_shown(v)}" for k, v in value.items()
+                 if k != "type" and v not in (None, [], {})]  # fmt: skip
+        return ", ".join(kind + inner) or "none"
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and _PEM_CERTIFICATE in value:
+        count = value.count(_PEM_CERTIFICATE)  # a partner's TLS certificates: not the PEM
+        return f"{count} PEM certificate{'s' if count > 1 else ''}"
+    return "—" if value is None else str(value)
+
+
+def _certificate_lines(facts: dict[str, Any]) -> list[Line]:
+    """cert-svc's facts about a certificate, as its page words them; a new certificate also
+    says what becomes of the one it replaces."""
+    lines = []
+    if facts.get("change") == "schedule":
+        lines.append(Line((Part("Switch times changed"),)))
+    for name, label in (("subject", "Subject"), ("fingerprint_sha256", "Fingerprint (SHA-256)"),
+                        ("activation_at", "In use from"), ("retirement_at", "Accepted until"),
+                        ("not_after", "Valid until")):  # fmt: skip
+        if facts.get(name):
+            lines.append(Line((Part(f"{label}: "), *_value(name, facts[name]))))
+    if facts.get("change") == "new-certificate":
+        lines.append(_previous_retired(facts))
+    return lines
+
+
+def _previous_retired(facts: dict[str, Any]) -> Line:
+    previous = [fp for fp in facts.get("previous_fingerprints") or [] if fp]
+    if not previous:  # recorded before the entries kept which one and when
+        return Line((Part("The previous certificate retires after the overlap"),))
+    parts = [
+        Part("The previous certificate " if len(previous) == 1 else "The previous certificates ")
+    ]
+    for number, fingerprint in enumerate(previous):
+        if number:
+            parts.append(Part(", "))
+        parts.append(Part(fingerprint, "fingerprint"))
+    verb = " is" if len(previous) == 1 else " are"
+    retire_at = facts.get("previous_retire_at")
+    if retire_at:
+        return Line((*parts, Part(f"{verb} accepted until "), Part(retire_at, "time"),
+                     Part(", then retired")))  # fmt: skip
+    return Line((*parts, Part(f"{verb} retired")))
