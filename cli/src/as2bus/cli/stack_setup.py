@@ -235,7 +235,7 @@ def banner(
         "  ./as2bus partner list",
         "  ./as2bus track list",
         "  ./as2bus --help",
-        "A partner of your own: README.md, \"Your own stations and partners\".",
+        'A partner of your own: README.md, "Your own stations and partners".',
         "Ctrl-C stops everything.",
         "",
     ]
