@@ -249,3 +249,12 @@ async def test_a_page_the_role_may_not_open_keeps_the_header_and_names_the_role_
         assert "this takes the operator role and yours is viewer; ask an admin" in refused.text
         assert 'action="/logout"' in refused.text  # the header, with Sign out
         assert 'href="/tracklog"' in refused.text  # and the navigation
+
+
+def test_dates_in_a_sentence_stay_on_one_line_and_the_rest_is_escaped() -> None:
+    from as2bus.console.entrypoints.pages import whole_dates
+
+    shown = whole_dates("<b>expires</b> — its successor is scheduled from 2026-12-28")
+    assert str(shown) == ("&lt;b&gt;expires&lt;/b&gt; — its successor is scheduled from "
+                          '<span class="nowrap">2026-12-28</span>')  # fmt: skip
+    assert str(whole_dates("no date here")) == "no date here"

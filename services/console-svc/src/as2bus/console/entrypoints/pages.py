@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from as2bus.console.adapters.backends import Backend, BackendError, BackendRefused, Backends
 from as2bus.console.adapters.kept import http_head
@@ -33,6 +35,18 @@ from as2bus.shared.bus.documents import DocumentStore
 
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def whole_dates(text: str) -> Markup:
+    """A sentence (escaped) with its dates kept on one line: a phone broke 2026-12-28 at a
+    hyphen."""
+    pieces, dates = _ISO_DATE.split(text), _ISO_DATE.findall(text)
+    kept = [Markup('<span class="nowrap">{}</span>').format(d) for d in dates] + [Markup()]
+    return Markup().join(escape(piece) + date for piece, date in zip(pieces, kept, strict=True))
+
+
+templates.env.filters["whole_dates"] = whole_dates
 
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
