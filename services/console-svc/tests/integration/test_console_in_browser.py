@@ -712,7 +712,7 @@ async def test_users_are_managed_in_the_browser_and_every_change_is_in_the_audit
     row = page.locator("table.users tr", has_text="auditor@example.com")
     await row.locator("select[name=role]").select_option("viewer")
     await row.locator("text=Set role").click()
-    await expect(page.locator("p.done")).to_contain_text("auditor@example.com saved")
+    await expect(page.locator("p.done")).to_contain_text("auditor@example.com is now viewer.")
     await expect(page.locator("table.users tr", has_text="auditor@example.com")).to_contain_text(
         "viewer"
     )

@@ -96,8 +96,10 @@ async def test_users_are_managed_by_admins_and_every_change_is_audited(app: Any)
         assert len(password) >= 12
         moved = await admin.post("/users/new@example.com", data={"csrf": csrf, "role": "viewer"})
         assert moved.status_code == 303
+        assert "new%40example.com+is+now+viewer." in moved.headers["location"]
         off = await admin.post("/users/new@example.com", data={"csrf": csrf, "status": "disabled"})
         assert off.status_code == 303
+        assert "new%40example.com+is+disabled." in off.headers["location"]
         last = await admin.post("/users/admin@example.com", data={"csrf": csrf, "role": "viewer"})
         assert last.status_code == 422
         assert "last enabled admin" in last.text

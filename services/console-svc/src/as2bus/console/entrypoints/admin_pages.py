@@ -156,7 +156,8 @@ async def change_user(
         )
     except (UserError, ValueError) as err:
         return await _users_page(request, who, error=str(err))
-    return RedirectResponse(f"/users?{urlencode({'done': f'{email} saved'})}", status_code=303)
+    said = f"{email} is now {role}" if role else f"{email} is {status or 'saved'}"
+    return RedirectResponse(f"/users?{urlencode({'done': said + '.'})}", status_code=303)
 
 
 @router.post("/users/{email}/password", response_model=None)
