@@ -52,6 +52,8 @@ class FakeCertSvc:
             state = "pending" if request.url.params.get("which") == "next" else "active"
             pem = [c for c in self.own if c["state"] == state][-1]["cert_pem"]
             return httpx.Response(200, text=pem)
+        if path == "/certificates":
+            return httpx.Response(200, json=self.own)
         if path == f"/certificates/{CERT_ID}/certificate.pem":
             return httpx.Response(200, text=NEW_PEM)
         return httpx.Response(404, json={"detail": f"no route {path}"})
@@ -165,3 +167,18 @@ def test_inbox_into_a_file_says_it_is_not_a_folder() -> None:
     assert result.stderr == (
         "error: README.md is not a folder: give the folder to save documents into\n"
     )
+
+
+def test_the_list_shows_when_each_takes_over_and_no_days_left_for_a_retired_one(
+    cert_svc: FakeCertSvc,
+) -> None:
+    cert_svc.rotated()
+    cert_svc.own[0]["state"] = "retired"
+    listed = run(cert_svc, "cert", "list")
+    assert listed.exit_code == 0, listed.output
+    header, old, new = listed.stdout.splitlines()
+    assert header.split()[:9] == ["ALIAS", "KIND", "STATE", "IN", "USE", "FROM", "RETIRES",
+                                  "DAYS", "LEFT"]  # fmt: skip
+    assert old.split()[:8] == ["myco@amazon", "own", "retired", "2026-06-01", "12:00",
+                               "2027-01-22", "00:00", "-"]  # fmt: skip
+    assert new.split()[:6] == ["myco@amazon", "own", "pending", "2027-01-15", "00:00", "700"]

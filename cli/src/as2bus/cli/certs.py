@@ -61,13 +61,20 @@ Password = Annotated[
     ),
 ]
 
+
+def _days_left(cert: dict[str, Any]) -> object:
+    # Until the certificate expires: what matters only while it is, or will be, in service.
+    return cert["days_left"] if cert["state"] in ("active", "pending") else "-"
+
+
 COLUMNS: list[output.Column] = [
     ("ALIAS", lambda c: c["alias"]),
     ("KIND", lambda c: c["kind"]),
     ("STATE", lambda c: c["state"]),
-    ("DAYS LEFT", lambda c: c["days_left"]),
+    ("IN USE FROM", lambda c: (c.get("activation_at") or "")[:16].replace("T", " ")),
+    ("RETIRES", lambda c: (c.get("retirement_at") or "")[:16].replace("T", " ")),
+    ("DAYS LEFT", _days_left),
     ("NOT AFTER", lambda c: c["not_after"][:10]),
-    ("RETIRES", lambda c: (c.get("retirement_at") or "")[:16]),
     ("FINGERPRINT", lambda c: c["fingerprint_sha256"][:23]),
     ("USED BY", lambda c: ", ".join(used_by(c["used_by"]))),
     ("ID", lambda c: c["id"]),
