@@ -1370,8 +1370,8 @@ async def test_an_operator_reads_a_partner_on_a_short_page_at_desktop_and_phone_
     """An operator or a viewer got the admin's form disabled: 4,400 px tall, marked
     "(required)", the partner's PartnerShips at the very bottom. They read its PartnerShips
     first, then its settings as the form groups them: no form control, a secret only as set,
-    a certificate by subject and expiry, words whole, nothing past the edge. Screenshots at both
-    widths go to tmp_path."""
+    a certificate by subject and expiry, words whole, nothing past the edge. An AS2 Instance's
+    page likewise. Screenshots at both widths go to tmp_path."""
     ca = PrivateCa("READCO private CA")
     station = console.config("POST", "/api/v1/stations", {"as2_id": "READCO", "name": "Reader"})
     assert station.status_code == 201, station.text
@@ -1410,3 +1410,10 @@ async def test_an_operator_reads_a_partner_on_a_short_page_at_desktop_and_phone_
         assert await page.evaluate(_PAST_THE_EDGE) == [], where
         if width > 700:  # two columns of groups: a short page
             assert await page.evaluate("document.documentElement.scrollHeight") < 2200
+        # The AS2 Instance's page likewise: its PartnerShips, then its settings.
+        await page.goto(f"{console.url}/stations/{station.json()['id']}")
+        await page.screenshot(path=tmp_path / f"station-read-{width}.png", full_page=True)
+        await expect(main.locator("input, select, textarea, button")).to_have_count(0)
+        await expect(page.locator("#fact-as2_id")).to_have_text("READCO")
+        assert await page.locator(labels).evaluate_all(_BROKEN_WORDS) == [], where
+        assert await page.evaluate(_PAST_THE_EDGE) == [], where

@@ -519,3 +519,22 @@ async def test_an_admin_still_gets_the_partner_form_under_the_same_labels(
     assert '<label for="f-as2_id">Partner AS2 ID <span class="required">(required)</span>' in page
     for name, label in LABELS.items():
         assert f'<label for="f-{name}">{label}' in html.unescape(page), name
+
+
+async def test_an_operator_reads_an_as2_instance_s_settings_and_an_admin_gets_the_form(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, OPERATOR)
+        page = main_of((await http.get(f"/stations/{ship['station_id']}")).text)
+    for control in ("<form", "<input", "(required)"):
+        assert control not in page, control
+    assert page.index(f'href="/partnerships/{ship["id"]}"') < page.index('id="station-settings"')
+    assert '<dt>My AS2 ID</dt><dd id="fact-as2_id">MYCO</dd>' in page
+    assert '<dt>Email</dt><dd id="fact-email">as2@myco.example</dd>' in page
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = main_of((await http.get(f"/stations/{ship['station_id']}")).text)
+    assert '<label for="f-as2_id">My AS2 ID <span class="required">(required)</span>' in page
+    assert 'id="station-settings"' not in page
