@@ -1362,3 +1362,58 @@ async def test_words_stay_whole_and_long_tokens_wrap_at_desktop_and_phone_width(
                 url = page.locator("table.health tr", has_text="WHOLEPARTNER").locator("small")
                 assert await url.evaluate_all(_WRAPPED) != []
     assert any(len(lines) > 1 for lines in fingerprints)  # some did break: between pairs
+
+
+async def test_an_operator_reads_a_partner_on_a_short_page_at_desktop_and_phone_width(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    """An operator or a viewer got the admin's form disabled: 4,400 px tall, marked
+    "(required)", the partner's PartnerShips at the very bottom. They read its PartnerShips
+    first, then its settings as the form groups them: no form control, a secret only as set,
+    a certificate by subject and expiry, words whole, nothing past the edge. An AS2 Instance's
+    page likewise. Screenshots at both widths go to tmp_path."""
+    ca = PrivateCa("READCO private CA")
+    station = console.config("POST", "/api/v1/stations", {"as2_id": "READCO", "name": "Reader"})
+    assert station.status_code == 201, station.text
+    partner = console.config("POST", "/api/v1/partners", {
+        "as2_id": "READPARTNER", "name": "Read only", "as2_url": "https://127.0.0.1:9/as2",
+        "http_auth": {"type": "basic", "username": "readco", "password": HOOK_SECRET},
+        "tls": {"ca_bundle_pem": ca.cert_pem.decode(),
+                "pinned_sha256": [public_key_sha256(ca.cert_pem)]},
+    })  # fmt: skip
+    assert partner.status_code == 201, partner.text
+    link = {"station_id": station.json()["id"], "partner_id": partner.json()["id"]}
+    assert console.config("POST", "/api/v1/partnerships", link).status_code == 201
+    password = console.add_user("reader@example.com", "operator")
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await console.sign_in(page, "reader@example.com", password)
+    main, until = page.locator("main"), f"{ca.cert.not_valid_after_utc:%Y-%m-%d}"
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await page.goto(f"{console.url}/partners/{partner.json()['id']}")
+        await page.screenshot(path=tmp_path / f"partner-read-{width}.png", full_page=True)
+        where = f"at {width} px"
+        await expect(main.locator("input, select, textarea, button")).to_have_count(0)
+        await expect(main).not_to_contain_text("(required)")
+        await expect(main).not_to_contain_text(HOOK_SECRET)
+        await expect(page.locator("#fact-auth_password")).to_have_text("Set")
+        await expect(page.locator("#fact-tls_ca_bundle_pem")).to_have_text(
+            f"CN=READCO private CA, until {until}"
+        )
+        ship = await page.locator("#partnerships").bounding_box()
+        first = await page.locator("#partner-identity").bounding_box()
+        assert ship is not None
+        assert first is not None
+        assert ship["y"] < first["y"], where  # PartnerShips first
+        labels = "main :is(h1, h2, h3, dt, dd, a)"
+        assert await page.locator(labels).evaluate_all(_BROKEN_WORDS) == [], where
+        assert await page.evaluate(_PAST_THE_EDGE) == [], where
+        if width > 700:  # two columns of groups: a short page
+            assert await page.evaluate("document.documentElement.scrollHeight") < 2200
+        # The AS2 Instance's page likewise: its PartnerShips, then its settings.
+        await page.goto(f"{console.url}/stations/{station.json()['id']}")
+        await page.screenshot(path=tmp_path / f"station-read-{width}.png", full_page=True)
+        await expect(main.locator("input, select, textarea, button")).to_have_count(0)
+        await expect(page.locator("#fact-as2_id")).to_have_text("READCO")
+        assert await page.locator(labels).evaluate_all(_BROKEN_WORDS) == [], where
+        assert await page.evaluate(_PAST_THE_EDGE) == [], where

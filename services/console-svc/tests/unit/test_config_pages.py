@@ -4,6 +4,7 @@ cert-svc with one keystore, and a fake tracklog-svc answering how many messages 
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from as2bus.console.adapters.backends import Change, File
-from as2bus.console.domain.partner_form import partner_values
+from as2bus.console.domain.partner_form import LABELS, partner_values
 from as2bus.console.domain.roles import Role
 from as2bus.console.wiring import wiring
 
@@ -157,7 +158,8 @@ async def test_every_role_reads_the_lists_and_only_admins_get_the_buttons(
             assert "Disable" not in page.text
         assert '<span class="status status-on">On</span>' in (await http.get("/partners")).text
         partner = await http.get(f"/partners/{ship['partner_id']}")
-        assert '<fieldset class="plain" disabled>' in partner.text  # read-only
+        assert 'id="partner-settings"' in partner.text  # its settings to read, no form
+        assert 'id="partner-form"' not in partner.text
         assert (await http.get("/partners/new")).status_code == 403
     async with client(app) as http:
         await sign_in(http, ADMIN)
@@ -452,3 +454,87 @@ async def test_switching_a_partnership_off_from_its_page_asks_first_and_returns_
         assert on.status_code == 303
     assert [change[3] for change in backends.config.changes] == [
         {"enabled": False}, {"enabled": True}]  # fmt: skip
+
+
+def main_of(page: str) -> str:
+    """The page without its header (whose sign-out button is a form)."""
+    return page.split("<main>", 1)[1].split("</main>", 1)[0]
+
+
+def fact(page: str, name: str) -> str:
+    found = re.search(rf'<dd id="fact-{name}"[^>]*>(.*?)</dd>', page, re.S)
+    assert found is not None, f"no fact {name}"
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1)))
+
+
+async def test_an_operator_or_viewer_reads_a_partner_s_settings_not_a_disabled_form(
+    app: Any, backends: ConfigBackends
+) -> None:
+    """Those who may not change a partner got the admin's form disabled, 4,400 px tall, marked
+    "(required)", with its PartnerShips at the bottom. They read its settings: PartnerShips
+    first, then the form's groups under the form's labels, secrets only as set or not."""
+    ship = pair(backends)
+    partner = backends.config.partners[ship["partner_id"]]
+    basic = {"type": "basic", "username": "myco", "password_set": True}
+    partner.update(email="as2@acme.example", rate_limit_per_second=5, http_auth=basic)
+    for who in (OPERATOR, VIEWER):
+        async with client(app) as http:
+            await sign_in(http, who)
+            answer = await http.get(f"/partners/{partner['id']}")
+        assert answer.status_code == 200
+        page = main_of(answer.text)
+        for control in ("<form", "<input", "<select", "<textarea", "<button", "(required)"):
+            assert control not in page, (who, control)
+        assert page.index(f'href="/partnerships/{ship["id"]}"') < page.index(
+            'id="partner-identity"'
+        )
+        assert fact(page, "as2_url") == "https://acme.example/as2"
+        assert fact(page, "email") == "as2@acme.example"
+        assert fact(page, "signing_alg") == "SHA-256"  # the choice, without its advice
+        assert fact(page, "encryption_alg") == "AES-256-CBC"
+        assert fact(page, "mdn_mode") == "Synchronous"
+        assert fact(page, "auth_type") == "User name and password (Basic)"
+        assert (fact(page, "auth_username"), fact(page, "auth_password")) == ("myco", "Set")
+        assert "fact-token" not in page  # only the chosen authentication's settings
+        assert fact(page, "tls_ca_bundle_pem") == "None: the public CAs"
+        assert fact(page, "rate_limit_per_second") == "5"
+        assert fact(page, "max_attempts") == "The gateway's default"
+        labels = re.findall(r'<dt>([^<]*)</dt><dd id="fact-(\w+)"', page)
+        assert len(labels) > 30
+        assert all(html.unescape(label) == LABELS[name] for label, name in labels)
+        for legend in ("Connection", "Security", "MDN (the partner&#39;s receipt)",
+                       "HTTP authentication", "TLS", "Limits"):  # fmt: skip
+            assert f'-title">{legend}</h2>' in page
+
+
+async def test_an_admin_still_gets_the_partner_form_under_the_same_labels(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = main_of((await http.get(f"/partners/{ship['partner_id']}")).text)
+    assert 'id="partner-form"' in page
+    assert 'id="partner-settings"' not in page
+    assert '<label for="f-as2_id">Partner AS2 ID <span class="required">(required)</span>' in page
+    for name, label in LABELS.items():
+        assert f'<label for="f-{name}">{label}' in html.unescape(page), name
+
+
+async def test_an_operator_reads_an_as2_instance_s_settings_and_an_admin_gets_the_form(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, OPERATOR)
+        page = main_of((await http.get(f"/stations/{ship['station_id']}")).text)
+    for control in ("<form", "<input", "(required)"):
+        assert control not in page, control
+    assert page.index(f'href="/partnerships/{ship["id"]}"') < page.index('id="station-settings"')
+    assert '<dt>My AS2 ID</dt><dd id="fact-as2_id">MYCO</dd>' in page
+    assert '<dt>Email</dt><dd id="fact-email">as2@myco.example</dd>' in page
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = main_of((await http.get(f"/stations/{ship['station_id']}")).text)
+    assert '<label for="f-as2_id">My AS2 ID <span class="required">(required)</span>' in page
+    assert 'id="station-settings"' not in page

@@ -17,7 +17,7 @@ from as2bus.contracts.config import PartnerTls
 from as2bus.testing.tls import PrivateCa
 
 from .conftest import client, csrf_of, sign_in
-from .test_config_pages import ADMIN, VIEWER, ConfigBackends, error_of, pair
+from .test_config_pages import ADMIN, VIEWER, ConfigBackends, error_of, fact, pair
 from .test_config_pages import backends as backends  # the fixture, re-exported for these tests
 
 CA = PrivateCa("acme private CA")
@@ -63,18 +63,25 @@ async def test_the_stored_tls_settings_are_shown_and_a_save_sends_only_what_chan
     assert body == {"tls": {"pinned_sha256": [PIN.upper()], "verify": True}}
 
 
-async def test_a_viewer_reads_the_tls_settings_in_a_disabled_form(
+async def test_a_viewer_reads_the_tls_settings_certificates_by_subject_and_expiry(
     app: Any, backends: ConfigBackends
 ) -> None:
     partner = stored_partner(backends, client_certificates_pem=CA.cert_pem.decode(),
-                             require_client_certificate=True)  # fmt: skip
+                             require_client_certificate=True, verify=False,
+                             pinned_sha256=[PIN])  # fmt: skip
     async with client(app) as http:
         await sign_in(http, VIEWER)
         page = (await http.get(f"/partners/{partner['id']}")).text
-    assert '<fieldset class="plain" disabled>' in page
-    assert page.index('<fieldset class="plain" disabled>') < page.index('id="partner-tls"')
-    assert "<li>CN=acme private CA, until " in page
-    assert 'value="on" selected>Yes</option>' in page.split('id="f-tls_require_client')[1]
+    assert "<textarea" not in page
+    tls = page.split('id="partner-tls"')[1]
+    until = f"{CA.cert.not_valid_after_utc:%Y-%m-%d}"
+    assert (fact(tls, "tls_client_certificates_pem"), fact(tls, "tls_require_client_certificate")
+            ) == (f"CN=acme private CA, until {until}", "Yes")  # fmt: skip
+    assert f'<span class="nowrap">until {until}</span>' in tls  # the date is never split
+    assert tls.index('id="partner-tls-receiving"') < tls.index("fact-tls_client_certificates_pem")
+    assert fact(tls, "tls_pinned_sha256") == PIN
+    assert fact(tls, "tls_ca_bundle_pem") == "None: the public CAs"
+    assert '<dd id="fact-tls_skip_verify" class="alarm">Yes: anyone on the network path' in tls
 
 
 async def test_the_apis_refusal_of_a_pin_is_shown_next_to_the_pins(

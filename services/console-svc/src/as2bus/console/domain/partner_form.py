@@ -112,6 +112,61 @@ NEW_PARTNER = {
     "refresh_token_path": "access_token", **tls.tls_values(None),
 }  # fmt: skip
 
+#: Each field's label: one source for the admin's form (partner.html) and the page the others
+#: read (partner_facts), so both speak alike.
+LABELS = {
+    "as2_id": "Partner AS2 ID", "name": "Partner Name", "as2_alias": "Partner AS2 Alias",
+    "email": "Partner Email", "enabled": "Status", "as2_url": "Partner URL",
+    "signing_alg": "Signing algorithm", "encryption_alg": "Encryption algorithm",
+    "signature_scheme": "Signature scheme", "key_transport": "Key transport",
+    "compression": "Compression", "outgoing_encoding": "Transfer encoding",
+    "canonicalize_line_endings": "Canonicalize line endings",
+    "replay_protection": "Replay protection", "as2_version": "AS2 version",
+    "mdn_mode": "MDN mode", "mdn_signature": "MDN signature",
+    "mdn_signing_alg": "MDN signing algorithm",
+    "accept_expired_mdn_certificate": "Accept an expired MDN certificate",
+    "async_mdn_url": "Async MDN URL",
+    "auth_type": "Authentication", "auth_username": "User name", "auth_password": "Password",
+    "token_header_name": "Header name", "token_scheme": "Scheme",
+    "token_param_name": "URL parameter name", "token_body_field": "Form field name",
+    "token": "Token", "refresh": "Get and refresh the token from a token endpoint",
+    "refresh_uri": "Token endpoint", "refresh_method": "Method",
+    "refresh_media_type": "Request media type",
+    "refresh_token_path": "Where the token is in the answer", "refresh_token": "Refresh token",
+    "refresh_headers": "Extra headers of the token request",
+    "tls_ca_bundle_pem": "Trusted CA certificates",
+    "tls_pinned_sha256": "Pinned certificates (SHA-256)", "tls_min_version": "Lowest TLS version",
+    "tls_client_certificate": "Present our client certificate", "tls_proxy_url": "Proxy",
+    "tls_follow_redirects": "Follow redirects",
+    "tls_skip_verify": "Skip verification of the partner's server certificate (test partners only)",
+    "tls_require_client_certificate": "Require the partner's client certificate",
+    "tls_client_certificates_pem": "Partner's client certificates",
+    "rate_limit_per_second": "Rate limit (messages per second)",
+    "max_concurrency": "Concurrency (messages at once)", "max_attempts": "Max attempts",
+}  # fmt: skip
+#: The form's groups (fieldset id → legend), which the read-only page keeps.
+GROUPS = {
+    "partner-identity": "Partner", "partner-connection": "Connection",
+    "partner-security": "Security", "partner-mdn": "MDN (the partner's receipt)",
+    "partner-auth": "HTTP authentication", "token-refresh": "Token endpoint", "partner-tls": "TLS",
+    "partner-tls-receiving": "Receiving (mutual TLS)", "partner-limits": "Limits",
+}  # fmt: skip
+#: Each select's choices (value, label).
+CHOICES: dict[str, Choices] = {
+    "enabled": [("on", "On"), ("off", "Off")],
+    "signing_alg": [*SIGNING, ("none", "Not signed")],
+    "encryption_alg": [*ENCRYPTION, ("none", "Not encrypted")],
+    "signature_scheme": SIGNATURE_SCHEMES, "key_transport": KEY_TRANSPORTS,
+    "compression": COMPRESSION, "outgoing_encoding": ENCODING,
+    "canonicalize_line_endings": YES_NO, "replay_protection": YES_RECOMMENDED,
+    "as2_version": AS2_VERSIONS, "mdn_mode": MDN_MODES, "mdn_signature": MDN_SIGNATURES,
+    "mdn_signing_alg": [*SIGNING, ("none", "None (only with MDN signature None)")],
+    "accept_expired_mdn_certificate": YES_NO, "auth_type": AUTH_TYPES,
+    "refresh_method": REFRESH_METHODS, "tls_min_version": tls.TLS_VERSIONS,
+    "tls_client_certificate": YES_NO, "tls_follow_redirects": YES_NO,
+    "tls_require_client_certificate": YES_NO,
+}  # fmt: skip
+
 
 def partner_body(
     form: Mapping[str, str], current: Mapping[str, Any] | None

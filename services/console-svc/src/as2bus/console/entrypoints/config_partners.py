@@ -1,6 +1,7 @@
 """Partner: our trading partners and their AS2 settings, listed, created, edited, switched on
 and off and deleted through config-svc. Everybody signed in reads them; admins change them.
-The form ↔ JSON mapping (secrets write-only) is domain/partner_form.py."""
+The form ↔ JSON mapping (secrets write-only) is domain/partner_form.py; what the others read
+instead of the form, domain/partner_facts.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from as2bus.console.domain import partner_form
+from as2bus.console.domain.partner_facts import partner_facts
 from as2bus.console.domain.partner_form import (
     NEW_PARTNER,
     partner_body,
@@ -25,6 +27,7 @@ from as2bus.console.entrypoints.config_common import (
     confirm_off,
     done,
     entity,
+    is_admin,
     missing,
     posted,
     refusal,
@@ -70,6 +73,10 @@ async def partner(request: Request, ref: str, who: Viewer) -> HTMLResponse:
     state = await entity(request, "partners", ref)
     if state is None:
         return missing(request, who, f"partner {ref}")
+    if not is_admin(who):  # the settings to read, not a disabled form
+        return view(request, who, "partner_facts.html", active="partners", partner=state,
+                    groups=partner_facts(state, datetime.now(UTC)),
+                    partnerships=await _partnerships(request, state))  # fmt: skip
     return await _form_page(request, who, state, partner_values(state))
 
 
@@ -103,16 +110,19 @@ async def _form_page(
     """The partner's form: new, filled from ``state`` (secrets only as "set"), or as typed
     (secrets left out) with the API's refusals next to their fields."""
     by_field, on_top = partner_errors(errors or {})
-    partnerships: list[dict[str, Any]] = []
-    if state is not None:
-        partnerships = await config(request).get(
-            "/api/v1/partnerships", {"partner_id": state["id"]}
-        ) or []  # fmt: skip
+    partnerships = await _partnerships(request, state) if state is not None else []
     return view(request, who, "partner.html", status, active="partners", partner=state,
                 values=values, errors=by_field, on_top=on_top, form=partner_form,
                 secrets=stored_secrets(state) if state else {},
                 certificates=stored_certificates(state, datetime.now(UTC)) if state else {},
                 partnerships=partnerships)  # fmt: skip
+
+
+async def _partnerships(request: Request, state: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await config(request).get(
+        "/api/v1/partnerships", {"partner_id": state["id"]}
+    ) or []  # fmt: skip
+    return found
 
 
 @router.post("/partners/{ref}/enabled", response_model=None)
