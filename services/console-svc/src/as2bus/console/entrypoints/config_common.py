@@ -21,7 +21,8 @@ def config(request: Request) -> Backend:
 
 
 def is_admin(who: Any) -> bool:
-    """Admins change the configuration; everybody else reads it (the forms are disabled)."""
+    """Admins change the configuration; everybody else reads it (a page of facts, or a form
+    without its buttons where there is no such page)."""
     return may(who.user.role, Action.CONFIGURE)
 
 
