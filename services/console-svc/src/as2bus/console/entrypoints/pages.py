@@ -27,6 +27,7 @@ from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
+from as2bus.console.domain.timeline import timeline_steps
 from as2bus.console.domain.tracklog_query import LIVE_FILTERS, TrackLogQuery, refusal_notes
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.console.wiring import wiring
@@ -213,7 +214,7 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
                 resends=resends, resendable=resendable, attempts=attempts(timeline),
                 record=record, mdn=mdn, mdn_headers=mdn_headers, certificates=certificates,
-                milestones=milestones(detail))  # fmt: skip
+                milestones=milestones(detail), timeline=timeline_steps(detail))  # fmt: skip
 
 
 #: What a message's page offers to download, and why each may be missing.
