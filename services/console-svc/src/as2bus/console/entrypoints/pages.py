@@ -93,7 +93,8 @@ async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
         next_page = query.link(cursor=listed["next_cursor"])
     return page(request, "tracklog.html", who, messages=listed["items"], query=query.params,
                 filtered=query.filtered, notes=notes, statuses=STATUSES,
-                export=query.export_link(), live_query=query.live(),
+                bounds=query.time_bounds(), export=query.export_link(),
+                live_query=query.live(),
                 next_page=next_page, newer=query.oldest_first,
                 first_page=None if query.first_page else query.first_page_link(),
                 sort_created=query.sort_link("created_at"),
