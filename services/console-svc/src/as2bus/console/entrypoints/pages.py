@@ -24,6 +24,7 @@ from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
 from as2bus.console.domain.health import PartnerHealth
+from as2bus.console.domain.lists import list_of
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
@@ -48,6 +49,7 @@ def whole_dates(text: str) -> Markup:
 
 
 templates.env.filters["whole_dates"] = whole_dates
+templates.env.globals["list_of"] = list_of  # the "Not found" page's way on, from any page
 
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
@@ -232,7 +234,7 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
     received (headers and body, byte for byte: the non-repudiation records), streamed from the
     object store."""
     if what not in DOWNLOADS:
-        return _missing(request, who, f'download "{what}"')
+        return _missing(request, who, f"{what} to download for message {ref}")
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
@@ -251,7 +253,7 @@ async def download_attachment(request: Request, ref: str, number: str, who: View
     """One of a message's documents after the first (RFC 6362 multiple
     attachments; ``number`` from 1), streamed from the object store like the first."""
     if not (number.isascii() and number.isdigit()):  # a damaged link: not found, no raw 422
-        return _missing(request, who, f'document "{number}" of message {ref}')
+        return _missing(request, who, f"document {number} of message {ref}")
     position = int(number)
     detail = await _message(request, ref)
     if detail is None:
