@@ -71,7 +71,11 @@ def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
     tracklog = backends(request).tracklog
-    summary = summarise(await tracklog.get("/api/v1/stats") or {})
+    stats = await tracklog.get("/api/v1/stats") or {}
+    summary = summarise(stats)
+    # The window the figures count (tracklog-svc's last 24 hours, by creation, as the
+    # TrackLog's From filters): a partner's link lists the messages its row counts.
+    counted = {"since": stats["since"]} if stats.get("since") else {}
     # Failed and refused, as the tile counts them; by last activity, the time the table shows.
     failures = await tracklog.get(
         "/api/v1/messages", {"status": list(FAILED), "sort": "updated_at", "limit": 5}
@@ -82,7 +86,7 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
         keystores = await backends(request).cert.get("/api/v1/keystores") or []
         expiring = expiring_in_keystores(summary.expiring, keystores)
     return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
-                failing=failing, cause_of=cause_of, expiring=expiring,
+                failing=failing, cause_of=cause_of, expiring=expiring, counted=counted,
                 active="dashboard")  # fmt: skip
 
 
