@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import nats
@@ -396,6 +398,48 @@ async def test_an_empty_tracklog_stays_explained_until_a_match_arrives_with_its_
     await expect(watching.locator("table.messages thead th").first).to_contain_text("Created")
     await expect(watching.locator("p.empty")).to_have_count(0)
     assert await watching.evaluate("window.notReloaded") is True
+
+
+#: Whether an input's placeholder fits inside it, as laid out.
+_PLACEHOLDER_FITS = """e => {
+    const style = getComputedStyle(e), ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = `${style.fontSize} ${style.fontFamily}`;
+    const inside = e.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return ctx.measureText(e.placeholder).width <= inside;
+}"""
+
+
+async def test_tracklog_filters_send_what_is_filled_in_the_browsers_own_zone(
+    console: Console, browser: Browser
+) -> None:
+    """The Filter address carried every empty field; a link's UTC time (the dashboard's 24
+    hours) showed in From as UTC, and Filter then read it in the browser's zone, hours off;
+    the Search hint was cut off ("Message-ID, request id o")."""
+    password = console.add_user("filterer@example.com", "viewer")
+    page = await browser.new_page(viewport={"width": 1280, "height": 800},
+                                  timezone_id="America/New_York")  # fmt: skip
+    await console.sign_in(page, "filterer@example.com", password)
+    await page.goto(f"{console.url}/tracklog?partner=FILTER-P&since=2026-12-04T15:30:00Z")
+    # 15:30 UTC as typed in New York with its offset now (the offset the form sends).
+    offset = datetime.now(ZoneInfo("America/New_York")).utcoffset() or timedelta()
+    local = f"{datetime(2026, 12, 4, 15, 30) + offset:%Y-%m-%dT%H:%M}"
+    await expect(page.locator("input[name=since]")).to_have_value(local)
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    filled = {"partner": "FILTER-P", "since": local, "tz": str(-offset // timedelta(minutes=1))}
+    assert page.url == f"{console.url}/tracklog?{urlencode(filled)}"  # no empty field
+    await page.select_option("select[name=status]", label="mdn sent")
+    await page.fill("input[name=since]", "")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    assert page.url == f"{console.url}/tracklog?partner=FILTER-P&status=mdn-sent"
+    await page.goto(f"{console.url}/tracklog")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    assert page.url == f"{console.url}/tracklog"
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 800})
+        assert await page.locator("input[name=q]").evaluate(_PLACEHOLDER_FITS), width
 
 
 #: The text of every element among ``els`` that the browser laid out on more than one line.

@@ -63,15 +63,35 @@ async def test_latest_failures_list_refused_requests_too(app: Any) -> None:
     assert asked["sort"] == "updated_at"  # the latest by last activity, the time shown
 
 
-async def test_partner_links_are_encoded(app: Any) -> None:
+class CountedSince(FakeTracklog):
+    """Statistics with the window they count, as tracklog-svc answers them."""
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        answer = await super().get(path, params)
+        if path == "/api/v1/stats":
+            return {**answer, "since": "2026-12-04T10:00:27.123456Z",
+                    "until": "2026-12-05T10:00:27.123456Z"}  # fmt: skip
+        return answer
+
+
+async def test_partner_links_are_encoded_and_list_the_24_hours_counted(app: Any) -> None:
+    """A partner's link led to its all-time TrackLog, while its row counts the last 24 hours."""
     odd = "R&D/EU+1#2"
+    fakes_of(app).backends.tracklog = CountedSince()
     fakes_of(app).backends.tracklog.counts = [
         {"partner": odd, "direction": "outbound", "status": "delivered", "count": 1},
     ]
     page = await dashboard(app)
     hrefs = [h.replace("&amp;", "&") for h in re.findall(r'href="(/tracklog\?[^"]+)"', page)]
     asked = [parse_qs(urlsplit(h).query) for h in hrefs]
-    assert {"partner": [odd]} in asked
+    assert {"partner": [odd], "since": ["2026-12-04T10:00:27.123456Z"]} in asked
+    async with client(app) as http:  # the TrackLog asks for that very window
+        await sign_in(http, "viewer@example.com")
+        (link,) = [h for h in hrefs if "partner=" in h]
+        listed = await http.get(link)
+    assert listed.status_code == 200
+    assert ("/api/v1/messages", {"partner": odd, "since": "2026-12-04T10:00:27.123456Z",
+                                 "limit": 50}) in fakes_of(app).backends.tracklog.asked  # fmt: skip
     assert {"direction": ["outbound"], "status": ["delivered"]} in asked
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from .conftest import FakeDocuments, client, fakes_of, sign_in
@@ -196,3 +197,45 @@ async def test_a_message_of_one_document_lists_no_more(app: Any) -> None:
         page = (await http.get("/tracklog/i1")).text
     assert "download/attachment" not in page
     assert 'class="documents"' not in page
+
+
+async def test_the_timeline_names_each_event_in_words(app: Any) -> None:
+    """It showed the event class names: "MessageQueued", "AttemptStarted", "MdnReceived"."""
+    detail = delivered(fakes_of(app).documents)
+    detail["timeline"] = [
+        {"event_type": kind, "occurred_at": T, "summary": f"line of {kind}", "data": {}}
+        for kind in ("MessageQueued", "AttemptStarted", "MessageSent", "MdnReceived",
+                     "MessageDelivered", "MessageArchivedToS3")
+    ]  # fmt: skip
+    fakes_of(app).backends.tracklog.details["m1"] = detail
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/m1")).text
+    timeline = page[page.index('<ol class="timeline">') :]
+    steps = re.findall(r'<span class="step">([^<]*)</span>', timeline)
+    assert steps == ["queued", "attempt started", "sent", "MDN received", "delivered",
+                     "message archived to S3"]  # fmt: skip
+    assert "line of AttemptStarted" in timeline  # tracklog-svc's line about it stays
+
+
+async def test_a_received_message_has_no_attempts_and_says_whose_signature_was_checked(
+    app: Any,
+) -> None:
+    """It read "Attempts 0" and, beside the MDN, "sync: processed, signature valid", though the
+    signature checked is the partner's on its message, not one on the MDN."""
+    fakes_of(app).backends.tracklog.details["i1"] = {
+        "id": "i1", "direction": "inbound", "status": "mdn-sent", "attempts": 0,
+        "document": None, "created_at": T, "received_at": T, "signature": "valid",
+        "mdn_mode": "sync", "mdn_disposition": "processed", "mdn_modifier": None,
+        "mdn_delivered": True, "mdn_attempts": 1, "mdn_at": T, "timeline": [],
+    }  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/i1")).text
+    facts = page[page.index('<dl class="facts">') :]
+    facts = html.unescape(" ".join(facts[: facts.index("</dl>")].split()))
+    assert "Attempts" not in facts
+    assert ("<dt>Signature</dt><dd class=\"message-signature\">the partner signed the "
+            "message; the signature was verified</dd>") in facts  # fmt: skip
+    assert '<dt>Our MDN</dt><dd class="mdn-sent">sync: processed, sent to the partner</dd>' in facts
+    assert "signature valid" not in facts

@@ -133,3 +133,20 @@ async def test_a_filter_or_page_the_tracklog_refuses_is_left_out_and_said_so(app
     # An export link with such a filter leads to the list, which says why.
     assert export.status_code == 303
     assert export.headers["location"] == "/tracklog?status=bogus"
+
+
+async def test_the_filters_read_as_the_list_does_and_keep_the_zone_they_were_typed_in(
+    app: Any,
+) -> None:
+    """The Status options read "mdn-sent" while the badges read "mdn sent"; the form sent
+    again without the script dropped the zone its times were typed in."""
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog", params={**NEW_YORK, "status": "mdn-sent"})).text
+    assert '<option value="mdn-sent" selected>mdn sent</option>' in page
+    assert '<option value="delivered-with-warnings">delivered with warnings</option>' in page
+    assert '<input type="hidden" name="tz" value="300">' in page
+    # What Until stands for, which the script shows in the browser's own zone.
+    assert ('name="until" value="2026-12-05T16:00" data-instant="2026-12-05T16:00:00-05:00"'
+            in page)  # fmt: skip
+    assert 'name="since" value="">' in page

@@ -52,6 +52,10 @@ class TrackLogQuery:
                 asked[bound] = in_zone(asked[bound], self.params.get("tz"))
         return asked
 
+    def time_bounds(self) -> dict[str, str]:
+        """The time range as instants (ISO with an offset): what From and Until stand for."""
+        return {k: v for k, v in self.asked().items() if k in ("since", "until")}
+
     def live(self) -> str:
         """The query of the live stream: the filters tracklog-svc applies to it."""
         return urlencode({k: v for k, v in self.params.items() if k in LIVE_FILTERS})

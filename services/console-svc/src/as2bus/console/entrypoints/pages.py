@@ -24,9 +24,11 @@ from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
 from as2bus.console.domain.health import PartnerHealth
+from as2bus.console.domain.lists import list_of
 from as2bus.console.domain.mdn import mdn_record
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
+from as2bus.console.domain.timeline import timeline_steps
 from as2bus.console.domain.tracklog_query import LIVE_FILTERS, TrackLogQuery, refusal_notes
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.console.wiring import wiring
@@ -47,6 +49,7 @@ def whole_dates(text: str) -> Markup:
 
 
 templates.env.filters["whole_dates"] = whole_dates
+templates.env.globals["list_of"] = list_of  # the "Not found" page's way on, from any page
 
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
@@ -68,7 +71,11 @@ def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
     tracklog = backends(request).tracklog
-    summary = summarise(await tracklog.get("/api/v1/stats") or {})
+    stats = await tracklog.get("/api/v1/stats") or {}
+    summary = summarise(stats)
+    # The window the figures count (tracklog-svc's last 24 hours, by creation, as the
+    # TrackLog's From filters): a partner's link lists the messages its row counts.
+    counted = {"since": stats["since"]} if stats.get("since") else {}
     # Failed and refused, as the tile counts them; by last activity, the time the table shows.
     failures = await tracklog.get(
         "/api/v1/messages", {"status": list(FAILED), "sort": "updated_at", "limit": 5}
@@ -79,7 +86,7 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
         keystores = await backends(request).cert.get("/api/v1/keystores") or []
         expiring = expiring_in_keystores(summary.expiring, keystores)
     return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
-                failing=failing, cause_of=cause_of, expiring=expiring,
+                failing=failing, cause_of=cause_of, expiring=expiring, counted=counted,
                 active="dashboard")  # fmt: skip
 
 
@@ -92,7 +99,8 @@ async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
         next_page = query.link(cursor=listed["next_cursor"])
     return page(request, "tracklog.html", who, messages=listed["items"], query=query.params,
                 filtered=query.filtered, notes=notes, statuses=STATUSES,
-                export=query.export_link(), live_query=query.live(),
+                bounds=query.time_bounds(), export=query.export_link(),
+                live_query=query.live(),
                 next_page=next_page, newer=query.oldest_first,
                 first_page=None if query.first_page else query.first_page_link(),
                 sort_created=query.sort_link("created_at"),
@@ -213,7 +221,7 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
                 resends=resends, resendable=resendable, attempts=attempts(timeline),
                 record=record, mdn=mdn, mdn_headers=mdn_headers, certificates=certificates,
-                milestones=milestones(detail))  # fmt: skip
+                milestones=milestones(detail), timeline=timeline_steps(detail))  # fmt: skip
 
 
 #: What a message's page offers to download, and why each may be missing.
@@ -230,7 +238,7 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
     received (headers and body, byte for byte: the non-repudiation records), streamed from the
     object store."""
     if what not in DOWNLOADS:
-        return _missing(request, who, f'download "{what}"')
+        return _missing(request, who, f"{what} to download for message {ref}")
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
@@ -249,7 +257,7 @@ async def download_attachment(request: Request, ref: str, number: str, who: View
     """One of a message's documents after the first (RFC 6362 multiple
     attachments; ``number`` from 1), streamed from the object store like the first."""
     if not (number.isascii() and number.isdigit()):  # a damaged link: not found, no raw 422
-        return _missing(request, who, f'document "{number}" of message {ref}')
+        return _missing(request, who, f"document {number} of message {ref}")
     position = int(number)
     detail = await _message(request, ref)
     if detail is None:

@@ -8,9 +8,29 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   };
   localTimes(document);
-  // The TrackLog's time range is in the browser's zone: tell the server which.
-  for (const tz of document.querySelectorAll("input[name=tz]")) {
-    tz.value = String(new Date().getTimezoneOffset());
+  // The TrackLog's time range is in the browser's zone: tell the server which, and show From
+  // and Until in it (a link may carry another zone's times, or the dashboard's UTC ones).
+  const offset = new Date().getTimezoneOffset();
+  for (const tz of document.querySelectorAll("input[name=tz]")) tz.value = String(offset);
+  for (const bound of document.querySelectorAll("input[data-instant]")) {
+    const instant = new Date(bound.dataset.instant);
+    // The same offset as tz says, so the form sent again asks for the same instant.
+    if (!isNaN(instant)) {
+      bound.value = new Date(instant.getTime() - offset * 60000).toISOString().slice(0, 16);
+    }
+  }
+  // Filters (TrackLog, Audit): the address carries the fields filled in, not every empty one
+  // (without this script the form sends them all, and the server ignores the empty ones).
+  for (const filters of document.querySelectorAll("form.filters[method=get]")) {
+    if (!window.URLSearchParams || !window.FormData) break;
+    filters.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const filled = new URLSearchParams();
+      for (const [name, value] of new FormData(filters)) if (value) filled.append(name, value);
+      if (!filled.has("since") && !filled.has("until")) filled.delete("tz");  // no range
+      const query = filled.toString();
+      location.assign(filters.action + (query ? `?${query}` : ""));
+    });
   }
 
   // Send File: upload with a progress bar (the form works without it, just without the bar).
