@@ -150,3 +150,18 @@ async def test_the_filters_read_as_the_list_does_and_keep_the_zone_they_were_typ
     assert ('name="until" value="2026-12-05T16:00" data-instant="2026-12-05T16:00:00-05:00"'
             in page)  # fmt: skip
     assert 'name="since" value="">' in page
+
+
+async def test_attempts_are_shown_for_what_we_send_only(app: Any) -> None:
+    row = {"id": str(uuid.uuid4()), "status": "delivered", "partner": "ACME", "station": "MYCO",
+           "filename": "po.x12", "created_at": "2026-12-05T10:00:00+00:00",
+           "updated_at": "2026-12-05T10:00:01+00:00"}  # fmt: skip
+    fakes_of(app).backends.tracklog.listed = [
+        {**row, "direction": "outbound", "attempts": 2},
+        {**row, "direction": "inbound", "attempts": 0},
+    ]
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog")).text
+    cells = re.findall(r"<td>(\d+|—)</td>", page)
+    assert cells == ["2", "—"]
