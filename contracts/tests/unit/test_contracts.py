@@ -6,8 +6,10 @@ import pytest
 
 from as2bus.contracts import (
     Deleted,
+    MessageRejected,
     PartnerCreated,
     PartnerState,
+    Rejection,
     StationDeleted,
     UnknownEventError,
     parse_event,
@@ -49,6 +51,31 @@ def test_consumers_ignore_fields_a_newer_producer_added() -> None:
     decoded = parse_event(json.dumps(raw))
     assert isinstance(decoded, PartnerCreated)
     assert decoded.data.as2_id == "amazon"
+
+
+def refused(**fields: object) -> MessageRejected:
+    """A send request outbound-svc refused: its partnership is gone."""
+    rejection = {"direction": "outbound", "message_id": None, "request_id": "console-1",
+                 "station": "MYCO", "partner": "ACME", "modifier": "UNKNOWN_PARTNERSHIP",
+                 "code": "UNKNOWN_PARTNERSHIP", "reason": "no partnership", **fields}  # fmt: skip
+    return MessageRejected(data=Rejection.model_validate(rejection), correlation_id="console-1")
+
+
+def test_a_refusal_round_trips_with_and_without_the_file_name_it_refused() -> None:
+    for event in (refused(filename="po.x12"), refused()):
+        assert parse_event(event.to_bytes()) == event
+    decoded = parse_event(refused(filename="po.x12").to_bytes())
+    assert isinstance(decoded, MessageRejected)
+    assert decoded.data.filename == "po.x12"
+
+
+def test_a_refusal_published_before_it_had_a_file_name_still_reads() -> None:
+    raw = json.loads(refused().to_bytes())
+    del raw["data"]["filename"]  # as published before the field was added
+    decoded = parse_event(json.dumps(raw))
+    assert isinstance(decoded, MessageRejected)
+    assert (decoded.schema_version, decoded.data.filename) == (1, None)
+    assert decoded.data.request_id == "console-1"
 
 
 def test_an_unknown_event_type_is_reported_not_guessed() -> None:

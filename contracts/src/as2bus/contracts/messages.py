@@ -75,6 +75,11 @@ class Rejection(Contract):
     )
     station: str | None
     partner: str | None
+    filename: str | None = Field(
+        default=None,
+        description="outbound: the refused send request's filename, whenever its body had one "
+        "(so the refusal names the file the person sent); inbound: None",
+    )
     modifier: str = Field(
         description="inbound: the RFC 4130 disposition modifier of the negative MDN (e.g. "
         "decryption-failed); outbound: the same as code"
