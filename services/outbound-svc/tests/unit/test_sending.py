@@ -81,7 +81,7 @@ async def test_the_same_request_again_is_a_duplicate_and_another_under_its_id_is
     assert await world.acceptor.accept(request()) == "duplicate"
     assert await world.acceptor.accept(request(data=b"another document")) == "rejected"
     (refused,) = world.store.of_type(MessageRejected)
-    assert refused.data.code == "REQUEST_ID_REUSED"
+    assert (refused.data.code, refused.data.filename) == ("REQUEST_ID_REUSED", "order.x12")
     assert first.message_id in refused.data.reason
     assert len(world.store.messages) == 1
 
@@ -94,6 +94,22 @@ async def test_a_request_for_an_unknown_partner_is_refused_with_the_reason() -> 
     assert refused.data.code == "UNKNOWN_PARTNERSHIP"
     assert "'NOBODY'" in refused.data.reason
     assert world.store.messages == {}
+
+
+async def test_a_refusal_names_the_file_of_the_request_and_none_of_a_body_not_read() -> None:
+    world = outbound()
+    assert await world.acceptor.accept(request().model_copy(update={"partner": "NOBODY"})) == (
+        "rejected"
+    )
+    invalid = b'{"request_id": "order-2", "filename": "invoice.x12", "station": 1}'
+    assert await world.acceptor.accept_raw(invalid) == "rejected"
+    assert await world.acceptor.accept_raw(b'{"filename": "lost.x12"') == "rejected"
+    refusals = world.store.of_type(MessageRejected)
+    assert [(r.data.code, r.data.filename) for r in refusals] == [
+        ("UNKNOWN_PARTNERSHIP", "order.x12"),
+        ("INVALID_REQUEST", "invoice.x12"),
+        ("INVALID_JSON", None),
+    ]
 
 
 async def test_a_sync_mdn_that_proves_delivery_settles_the_message() -> None:

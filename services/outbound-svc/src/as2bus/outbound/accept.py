@@ -125,10 +125,12 @@ class Acceptor:
         try:
             request = SendRequest.model_validate(body)
         except ValidationError as err:
-            request_id, station, partner = (
-                _text(body.get(name)) for name in ("request_id", "station", "partner")
+            request_id, station, partner, filename = (
+                _text(body.get(name)) for name in ("request_id", "station", "partner", "filename")
             )
-            await self._reject(request_id, station, partner, "INVALID_REQUEST", problems(err))
+            await self._reject(
+                request_id, station, partner, "INVALID_REQUEST", problems(err), filename=filename
+            )
             return "rejected"
         return await self.accept(request)
 
@@ -249,6 +251,7 @@ class Acceptor:
             f"the request id {request.request_id!r} was used on "
             f"{previous.created_at:%Y-%m-%d %H:%M:%S}Z for another request (Message-ID "
             f"{previous.message_id}); give each document its own request id",
+            filename=request.filename,
         )
         return "rejected"
 
@@ -313,7 +316,14 @@ class Acceptor:
         if previous is not None:
             # Accepted before: what changed since is not this request's fault.
             return await self._repeated(request, previous)
-        await self._reject(request.request_id, request.station, request.partner, code, reason)
+        await self._reject(
+            request.request_id,
+            request.station,
+            request.partner,
+            code,
+            reason,
+            filename=request.filename,
+        )
         return "rejected"
 
     async def _reject(
@@ -323,13 +333,18 @@ class Acceptor:
         partner: str | None,
         code: str,
         reason: str,
+        *,
+        filename: str | None = None,
     ) -> None:
+        """Refuses a request in one event. ``filename``: the request's, so whoever sent it sees
+        which file was refused; None for a body that could not be read."""
         rejection = Rejection(
             direction="outbound",
             message_id=None,
             request_id=request_id,
             station=station,
             partner=partner,
+            filename=filename,
             modifier=code,
             code=code,
             reason=reason[:1000],
