@@ -20,10 +20,12 @@ from as2bus.contracts import (
     MessageDuplicate,
     MessageFailed,
     MessageQueued,
+    MessageRejected,
     MessageRetrying,
     MessageSent,
     OutboundFacts,
     OutboundMessage,
+    Rejection,
     Retry,
     SendAttempt,
     judge_mdn,
@@ -149,6 +151,17 @@ def test_message_keys() -> None:
     row = only([refused])
     assert row.id == message_ref("outbound", message_id=None, request_id="req-9")
     assert (row.status, row.message_id, row.request_id) == ("rejected", None, "req-9")
+
+
+def test_a_refused_send_request_is_named_by_the_file_it_sent() -> None:
+    data = Rejection(direction="outbound", message_id=None, request_id="console-1",
+                     station="MYCO", partner="acme", filename="po.x12",
+                     modifier="CERT_NOT_FOUND", code="CERT_NOT_FOUND",
+                     reason="no certificate in service")  # fmt: skip
+    row = only([MessageRejected(correlation_id="console-1", occurred_at=T0, data=data)])
+    assert (row.status, row.filename, row.request_id) == ("rejected", "po.x12", "console-1")
+    older = rejected(direction="outbound", request_id="req-9")  # published without a filename
+    assert (only([older]).status, only([older]).filename) == ("rejected", None)
 
 
 def _published(signature: Any, mdn: MdnFacts | None, mode: Any = "sync") -> list[Event]:

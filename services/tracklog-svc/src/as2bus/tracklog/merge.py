@@ -169,8 +169,10 @@ def _mdn_received(state: MessageState, event: MdnReceived, t: datetime) -> str:
 
 def _rejected(state: MessageState, event: MessageRejected, t: datetime) -> str:
     d = event.data
+    # filename: the file the refused request sent, so the row is named by it rather than by
+    # the request id (None from publishers before the field was added).
     _fill(state, message_id=d.message_id, request_id=d.request_id, station=d.station,
-          partner=d.partner)  # fmt: skip
+          partner=d.partner, filename=d.filename)  # fmt: skip
     if d.code == REQUEST_ID_REUSED:
         # Another request under this message's request id was refused: this one stands.
         return f"a later request with this request id was refused: {d.reason}"
