@@ -239,3 +239,32 @@ async def test_a_received_message_has_no_attempts_and_says_whose_signature_was_c
             "message; the signature was verified</dd>") in facts  # fmt: skip
     assert '<dt>Our MDN</dt><dd class="mdn-sent">sync: processed, sent to the partner</dd>' in facts
     assert "signature valid" not in facts
+
+
+async def test_a_refused_send_request_says_nothing_was_sent_or_kept(app: Any) -> None:
+    """It showed "Size — bytes" and "The document: kept only while in flight (sent inline)"
+    for a request outbound-svc refused before sending anything (here: no partner
+    certificate), which is false: nothing of it was ever in flight."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["r1"] = {
+        "id": "r1", "direction": "outbound", "status": "rejected", "filename": "po.x12",
+        "request_id": "console-16d56f70", "message_id": None, "station": "MYCO",
+        "partner": "ACME", "size": None, "document": None, "attempts": 0, "created_at": T,
+        "rejected_at": T, "mic_matches": None, "error_code": "CERT_NOT_FOUND",
+        "error": "partner certificate 'acme': none in service", "timeline": [],
+    }  # fmt: skip
+    tracklog.details["m1"] = delivered(fakes_of(app).documents)  # sent inline, not kept
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = html.unescape(" ".join((await http.get("/tracklog/r1")).text.split()))
+        sent = html.unescape(" ".join((await http.get("/tracklog/m1")).text.split()))
+    assert "<h1>po.x12 " in page
+    assert "<dt>Size</dt>" not in page
+    downloads = page[page.index("<h2>Downloads</h2>") : page.index("<h2>Timeline</h2>")]
+    assert "kept only while in flight" not in downloads
+    assert ("Nothing to download: the request was refused before anything was sent, and "
+            "nothing of it was kept. Once the cause is fixed, send the file again with "
+            "Send File.") in downloads  # fmt: skip
+    # A message that was sent keeps its wording.
+    assert "<dt>Size</dt><dd>3 bytes</dd>" in sent
+    assert "The document: kept only while in flight (sent inline)" in sent
