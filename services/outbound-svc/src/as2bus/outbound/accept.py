@@ -344,7 +344,7 @@ class Acceptor:
             request_id=request_id,
             station=station,
             partner=partner,
-            filename=filename,
+            filename=filename[:255] if filename else None,  # from a body that may be anything
             modifier=code,
             code=code,
             reason=reason[:1000],
