@@ -19,7 +19,15 @@ def access_line(path: str, status: int = 200) -> None:
     )
 
 
-def test_probe_requests_are_left_out_of_the_access_log(capsys: pytest.CaptureFixture[str]) -> None:
+def test_probe_requests_are_left_out_of_the_access_log(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a service's uvicorn leaves it (log_config=None): no handler of its own, lines go to the
+    # root handler. A test before this one in the same process may have run uvicorn with its
+    # default logging, which gives the access log its own handler and stops propagation.
+    access = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access, "handlers", [])
+    monkeypatch.setattr(access, "propagate", True)
     configure_logging("test-svc", "INFO")
     configure_logging("test-svc", "INFO")  # configured twice: still one filter, same result
     try:
