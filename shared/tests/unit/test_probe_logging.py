@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import httpx
 import pytest
@@ -22,12 +23,13 @@ def access_line(path: str, status: int = 200) -> None:
 def test_probe_requests_are_left_out_of_the_access_log(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As a service's uvicorn leaves it (log_config=None): no handler of its own, lines go to the
-    # root handler. A test before this one in the same process may have run uvicorn with its
-    # default logging, which gives the access log its own handler and stops propagation.
-    access = logging.getLogger("uvicorn.access")
-    monkeypatch.setattr(access, "handlers", [])
-    monkeypatch.setattr(access, "propagate", True)
+    # As uvicorn's default logging leaves its loggers (a test before this one in the same
+    # process may have run it so): handlers of their own, no propagation. configure_logging
+    # brings their lines back to its one handler.
+    for name in ("uvicorn", "uvicorn.access"):
+        named = logging.getLogger(name)
+        monkeypatch.setattr(named, "handlers", [logging.StreamHandler(sys.stdout)])
+        monkeypatch.setattr(named, "propagate", False)
     configure_logging("test-svc", "INFO")
     configure_logging("test-svc", "INFO")  # configured twice: still one filter, same result
     try:

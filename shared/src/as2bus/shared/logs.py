@@ -155,6 +155,13 @@ def configure_logging(service: str, level: str = "INFO", *, json_lines: bool = F
     root.setLevel(level.upper())
     # Access logs repeat every request line; keep them, but at the chosen level, and without
     # the probes'.
+    # uvicorn's own logging config (its default, when something ran it so) gives its loggers
+    # their own handlers and stops them propagating: their lines would bypass this handler,
+    # the redaction with it.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        named = logging.getLogger(name)
+        named.handlers.clear()
+        named.propagate = True
     access = logging.getLogger("uvicorn.access")
     access.setLevel(level.upper())
     if not any(isinstance(f, ProbeAccessFilter) for f in access.filters):
