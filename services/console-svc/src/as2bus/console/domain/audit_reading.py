@@ -9,26 +9,32 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from as2bus.console.domain import partner_form
 from as2bus.console.domain.notification_form import KIND_NAMES
 
-#: Field → its name on the console's forms and pages, in the order the forms show them.
-LABELS = {
+#: The fields an entry may name, in the order the forms show them.
+_ORDER = (
+    "as2_id", "station_as2_id", "partner_as2_id", "name", "email", "enabled", "role", "status",
+    "private_key_alias", "partner_cert_alias", "as2_alias", "as2_url", "as2_version",
+    "signing_alg", "encryption_alg", "signature_scheme", "key_transport", "compression",
+    "outgoing_encoding", "canonicalize_line_endings", "replay_protection", "mdn_mode",
+    "mdn_signature", "mdn_signed", "mdn_signing_alg", "accept_expired_mdn_certificate",
+    "async_mdn_url", "async_mdn_deadline_seconds", "http_auth", "auth_failure",
+    "rate_limit_per_second", "max_concurrency", "max_attempts", "tls.ca_bundle_pem",
+    "tls.pinned_sha256", "tls.min_version", "tls.client_certificate", "tls.proxy_url",
+    "tls.follow_redirects", "tls.verify", "tls.require_client_certificate",
+    "tls.client_certificates_pem", "accepted_encryption_algs", "accepted_signing_algs",
+    "incoming_encoding", "target", "kind", "minutes", "repeat_minutes", "channel_ids",
+    "secret password", "secret token", "secret refresh_token", "secret secret",
+)  # fmt: skip
+#: Labels of the fields the partner form has not, or names for partners only (an audit
+#: entry's AS2 ID may be a station's); a partner's settings are named as its form names them.
+_OWN_LABELS = {
     "as2_id": "AS2 ID", "station_as2_id": "My AS2 ID", "partner_as2_id": "Partner AS2 ID",
-    "name": "Name", "email": "Email", "enabled": "Status", "role": "Role", "status": "Status",
+    "name": "Name", "email": "Email", "role": "Role", "status": "Status",
     "private_key_alias": "Private key alias", "partner_cert_alias": "Partner certificate alias",
-    "as2_alias": "Partner AS2 Alias", "as2_url": "Partner URL", "as2_version": "AS2 version",
-    "signing_alg": "Signing algorithm", "encryption_alg": "Encryption algorithm",
-    "signature_scheme": "Signature scheme", "key_transport": "Key transport",
-    "compression": "Compression", "outgoing_encoding": "Transfer encoding",
-    "canonicalize_line_endings": "Canonicalize line endings",
-    "replay_protection": "Replay protection", "mdn_mode": "MDN mode",
-    "mdn_signature": "MDN signature", "mdn_signed": "Signed MDN",
-    "mdn_signing_alg": "MDN signing algorithm",
-    "accept_expired_mdn_certificate": "Accept an expired MDN certificate",
-    "async_mdn_url": "Async MDN URL", "async_mdn_deadline_seconds": "Async MDN deadline (seconds)",
+    "mdn_signed": "Signed MDN", "async_mdn_deadline_seconds": "Async MDN deadline (seconds)",
     "http_auth": "Authentication", "auth_failure": "Refused credentials detection",
-    "rate_limit_per_second": "Rate limit (messages per second)",
-    "max_concurrency": "Concurrency (messages at once)", "max_attempts": "Max attempts",
     "tls.ca_bundle_pem": "Trusted CA certificates",
     "tls.pinned_sha256": "Pinned certificates (SHA-256)", "tls.min_version": "Lowest TLS version",
     "tls.client_certificate": "Present our client certificate", "tls.proxy_url": "Proxy",
@@ -38,13 +44,14 @@ LABELS = {
     "tls.client_certificates_pem": "Partner's client certificates",
     "accepted_encryption_algs": "Accepted encryption algorithms",
     "accepted_signing_algs": "Accepted signing algorithms",
-    "incoming_encoding": "Incoming transfer encoding",
-    "target": "Sends to", "kind": "Watches for", "minutes": "After (minutes)",
+    "incoming_encoding": "Incoming transfer encoding", "target": "Sends to",
+    "kind": "Watches for", "minutes": "After (minutes)",
     "repeat_minutes": "Summary at most every (minutes)", "channel_ids": "Channels",
-    # secrets: named, never shown
     "secret password": "Password", "secret token": "Token",
     "secret refresh_token": "Refresh token", "secret secret": "Secret",
 }  # fmt: skip
+#: Field → its name on the console's forms and pages, in the order the forms show them.
+LABELS = {name: _OWN_LABELS.get(name) or partner_form.LABELS[name] for name in _ORDER}
 #: A keystore's aliases as its page names them.
 _KEYSTORE_LABELS = {"private_key_alias": "Our key alias"}
 #: Settings inside a field (a partner's authentication, a channel's target), lower case.
