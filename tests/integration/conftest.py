@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -180,9 +181,11 @@ async def tracked(
 
 @pytest.fixture
 def partner_servers() -> Iterator[list[Any]]:
-    """Test partner web servers (uvicorn in a thread) to shut down after the test."""
+    """Test partner web servers (uvicorn in a thread) to shut down after the test, and their
+    working directories (which hold their private keys) to remove."""
     servers: list[Any] = []
     yield servers
     for server in servers:
         server.server.should_exit = True
         server.thread.join(timeout=10)
+        shutil.rmtree(server.dir, ignore_errors=True)

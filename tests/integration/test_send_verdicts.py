@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import shutil
 import sys
 import tempfile
 import threading
@@ -162,6 +163,7 @@ def partners() -> Any:
     for partner in started:
         partner.server.should_exit = True
         partner.thread.join(timeout=10)
+        shutil.rmtree(partner.dir, ignore_errors=True)  # it holds the partner's private keys
 
 
 async def test_the_cli_says_what_tracklog_says_for_every_kind_of_mdn(
