@@ -30,13 +30,22 @@ Status = Annotated[
 Since = Annotated[str | None, typer.Option(help="From this ISO time.")]
 Until = Annotated[str | None, typer.Option(help="Up to this ISO time (exclusive).")]
 
+
+def _filenames(message: dict[str, Any]) -> str | None:
+    """The first document's name, and how many follow it (``order.edi +2``): the column stays
+    one name wide; ``track show`` has every document."""
+    name: str | None = message["filename"]
+    more = message.get("attachment_count") or 0  # absent from an older tracklog-svc
+    return f"{name or '(no name)'} +{more}" if more else name
+
+
 COLUMNS: list[output.Column] = [
     ("CREATED", lambda m: m["created_at"][:19]),
     ("DIR", lambda m: m["direction"][:3]),
     ("PARTNER", lambda m: m["partner"]),
     ("STATUS", lambda m: m["status"]),
     ("MESSAGE-ID", lambda m: m["message_id"] or f"(request {m['request_id']})"),
-    ("FILENAME", lambda m: m["filename"]),
+    ("FILENAME", _filenames),
     ("ERROR", lambda m: (m["error"] or "")[:50] or None),
     ("ID", lambda m: m["id"]),
 ]
