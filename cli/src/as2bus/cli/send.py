@@ -175,7 +175,7 @@ def send(
 ) -> None:
     """Send a file (or several, in one message) to a partner and wait for its outcome (its
     MDN, or the HTTP answer when the partner sends no MDN). The last line is the verdict in
-    tracklog's words: delivered, delivered with warnings: ..., failed: ... or rejected: ...
+    the TrackLog's words: delivered, delivered with warnings: ..., failed: ... or rejected: ...
 
     Exit codes: 0 delivered; 1 failed or rejected, or the gateway cannot be reached; 2 usage
     error; 3 delivered with warnings; 4 no outcome within --wait (the line says what to run to

@@ -20,7 +20,7 @@ from as2bus.cli.help import new_app
 DEFAULT_TRACKLOG_URL = "http://127.0.0.1:8084"
 _URL, _CLIENT = "as2bus.tracklog_url", "as2bus.tracklog_client"
 
-app = new_app(help="Message tracking: list, show, watch, stats (through tracklog-svc).")
+app = new_app(help="Message tracking (the console's TrackLog): list, show, watch, stats.")
 
 Partner = Annotated[str | None, typer.Option(help="Only this partner's (AS2 ID).")]
 Direction = Annotated[str | None, typer.Option(help="inbound or outbound.")]
@@ -61,10 +61,12 @@ def track(
     ctx: typer.Context,
     tracklog_url: Annotated[
         str,
-        typer.Option(envvar="AS2BUS_TRACKLOG_URL", help="Base URL of tracklog-svc's API."),
+        typer.Option(
+            envvar="AS2BUS_TRACKLOG_URL", help="Base URL of the TrackLog API (tracklog-svc)."
+        ),
     ] = DEFAULT_TRACKLOG_URL,
 ) -> None:
-    """Message status and history, dashboard figures, live changes (through tracklog-svc)."""
+    """Message status and history, dashboard figures, live changes (the console's TrackLog)."""
     ctx.meta[_URL] = tracklog_url  # meta is shared by every context of this invocation
 
 
