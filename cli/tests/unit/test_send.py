@@ -1,4 +1,5 @@
-"""``as2bus send`` as a user runs it: an unreachable gateway is one line, at once."""
+"""``as2bus send`` as a user runs it: an unreachable gateway is one line, at once; each file
+goes with the content type of what it is, unless --content-type names one for all."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
+from as2bus.cli import send as send_command
 from as2bus.cli.main import app
 from as2bus.testing.infra import free_port
 
@@ -46,3 +51,63 @@ def test_a_negative_wait_or_a_missing_file_is_a_usage_error(tmp_path: Path) -> N
         result = CliRunner().invoke(app, ["send", *args, *route])
         assert result.exit_code == 2, result.output
         assert words in result.output
+
+
+class PublishedRequests:
+    """Stands in for ``_send`` (NATS): what ``as2bus send`` would publish."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def __call__(
+        self, nats_url: str, data: bytes, wait: float, **fields: Any
+    ) -> tuple[Any, None]:
+        self.sent.append({"data": data, **fields})
+        return SimpleNamespace(request_id="r1"), None
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> PublishedRequests:
+    found = PublishedRequests()
+    monkeypatch.setattr(send_command, "_send", found)
+    return found
+
+
+def test_without_content_type_each_file_goes_as_what_it_is(
+    tmp_path: Path, published: PublishedRequests
+) -> None:
+    """An EDIFACT file is not labelled X12 (partners route by the label), and the user sees
+    the type each file went as."""
+    (tmp_path / "order.edi").write_bytes(b"\xef\xbb\xbfUNA:+.? 'UNB+UNOC:3+MYCO+ACME'")
+    (tmp_path / "po.txt").write_bytes(b"ISA*00*          *00~")
+    (tmp_path / "invoice.xml").write_bytes(b"<Invoice/>")
+    (tmp_path / "drawing.pdf").write_bytes(b"%PDF-1.7")
+    files = ["order.edi", "po.txt", "invoice.xml", "drawing.pdf"]
+    result = CliRunner().invoke(app, ["send", *files, "--from", "MYCO", "--to", "acme",
+                                      "--wait", "0"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (request,) = published.sent
+    assert (request["filename"], request["content_type"]) == ("order.edi", "application/edifact")
+    assert [(a.filename, a.content_type) for a in request["attachments"]] == [
+        ("po.txt", "application/edi-x12"), ("invoice.xml", "application/xml"),
+        ("drawing.pdf", "application/pdf"),
+    ]  # fmt: skip
+    assert result.output.splitlines()[0] == (
+        "send request r1: order.edi as application/edifact, po.txt as application/edi-x12, "
+        "invoice.xml as application/xml, drawing.pdf as application/pdf (72 bytes) MYCO -> acme"
+    )
+
+
+def test_a_content_type_given_goes_for_every_file(
+    tmp_path: Path, published: PublishedRequests
+) -> None:
+    (tmp_path / "order.edi").write_bytes(b"UNB+UNOC:3+MYCO+ACME'")
+    (tmp_path / "drawing.pdf").write_bytes(b"%PDF-1.7")
+    result = CliRunner().invoke(app, ["send", "order.edi", "drawing.pdf", "--from", "MYCO",
+                                      "--to", "acme", "--wait", "0",
+                                      "--content-type", "text/plain"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (request,) = published.sent
+    assert request["content_type"] == "text/plain"
+    assert [a.content_type for a in request["attachments"]] == ["text/plain"]
+    assert "order.edi as text/plain, drawing.pdf as text/plain" in result.output

@@ -117,6 +117,24 @@ def test_list_sends_the_filters_and_shows_a_table_with_the_next_cursor(
     assert json.loads(as_json.stdout)["next_cursor"] == "CUR"
 
 
+def test_list_says_how_many_documents_follow_the_first(run: Any, fake: Fake) -> None:
+    """A message of several documents (RFC 6362) is one row: its first file's name and how
+    many more, not the first alone."""
+    fake.rows = [
+        ROW | {"filename": "order.edi", "attachment_count": 2},
+        ROW | {"filename": None, "attachment_count": 1},
+        ROW | {"filename": "one.edi", "attachment_count": 0},
+        ROW | {"filename": "older.edi"},  # a tracklog-svc without the count
+    ]
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()[:5]
+    start = header.index("FILENAME")
+    assert [row[start:].split("  ")[0].rstrip() for row in rows] == [
+        "order.edi +2", "(no name) +1", "one.edi", "older.edi",
+    ]  # fmt: skip
+
+
 def test_show_finds_a_message_by_its_message_id_and_prints_its_timeline(
     run: Any, fake: Fake
 ) -> None:

@@ -49,8 +49,8 @@ app = new_app(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
-CONFIG, RUN = "Configuration (through config-svc)", "Running as2bus"
-CERTS, MESSAGES = "Certificates (through cert-svc)", "Messages"
+CONFIG, RUN = "Configuration", "Running as2bus"
+CERTS, MESSAGES = "Certificates", "Messages"
 app.add_typer(stations.app, name="station", rich_help_panel=CONFIG)
 app.add_typer(partners.app, name="partner", rich_help_panel=CONFIG)
 app.add_typer(partnerships.app, name="partnership", rich_help_panel=CONFIG)
@@ -70,10 +70,13 @@ def root(
     ctx: typer.Context,
     config_url: Annotated[
         str,
-        typer.Option(envvar="AS2BUS_CONFIG_URL", help="Base URL of config-svc's admin API."),
+        typer.Option(
+            envvar="AS2BUS_CONFIG_URL", help="Base URL of the configuration API (config-svc)."
+        ),
     ] = DEFAULT_CONFIG_URL,
     cert_url: Annotated[
-        str, typer.Option(envvar="AS2BUS_CERT_URL", help="Base URL of cert-svc's admin API.")
+        str,
+        typer.Option(envvar="AS2BUS_CERT_URL", help="Base URL of the certificate API (cert-svc)."),
     ] = DEFAULT_CERT_URL,
     token: Annotated[
         str | None,

@@ -214,7 +214,7 @@ def delete(ctx: typer.Context, ref: Ref, yes: Yes = False) -> None:
 
 @app.command("test")
 def test(ctx: typer.Context, ref: Ref) -> None:
-    """Send a test notice through the channel now (through notify-svc) and say if it went."""
+    """Send a test notice through the channel now and say if it went."""
     state: CliState = ctx.obj
     channel = resolve_channel(state.client(), ref)
     result = notify_client(ctx).post(f"/channels/{channel['id']}/test", {})

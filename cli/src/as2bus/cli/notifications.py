@@ -54,7 +54,10 @@ COLUMNS: list[output.Column] = [
 def notification(
     ctx: typer.Context,
     notify_url: Annotated[
-        str, typer.Option(envvar="AS2BUS_NOTIFY_URL", help="Base URL of notify-svc's API.")
+        str,
+        typer.Option(
+            envvar="AS2BUS_NOTIFY_URL", help="Base URL of the notification API (notify-svc)."
+        ),
     ] = DEFAULT_NOTIFY_URL,
 ) -> None:
     """Rules and channels (through config-svc); channel tests through notify-svc."""

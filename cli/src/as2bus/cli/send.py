@@ -28,6 +28,7 @@ from as2bus.contracts import (
     Verdict,
     parse_event,
 )
+from as2bus.contracts.content_types import HEAD_BYTES, guess_content_type
 from as2bus.contracts.send import Attachment, send_document
 from as2bus.contracts.verdict import known, observe, outbound_verdict
 from as2bus.shared.bus import inbox_prefix
@@ -150,8 +151,14 @@ def send(
     station: Annotated[str, typer.Option("--from", help="Our station's AS2 ID.")],
     partner: Annotated[str, typer.Option("--to", help="The partner's AS2 ID.")],
     content_type: Annotated[
-        str, typer.Option(help="The document's MIME type.")
-    ] = "application/edi-x12",
+        str | None,
+        typer.Option(
+            help="The MIME type of every file sent (default: each file's own, from its "
+            "content and name: X12 application/edi-x12, EDIFACT application/edifact, XML "
+            "application/xml, else by extension, else application/octet-stream).",
+            show_default=False,
+        ),
+    ] = None,
     subject: Annotated[str, typer.Option(help="The AS2 Subject header.")] = "AS2 Message",
     request_id: Annotated[
         str | None, typer.Option(help="Idempotency key (default: a new UUID).")
@@ -168,7 +175,7 @@ def send(
 ) -> None:
     """Send a file (or several, in one message) to a partner and wait for its outcome (its
     MDN, or the HTTP answer when the partner sends no MDN). The last line is the verdict in
-    tracklog's words: delivered, delivered with warnings: ..., failed: ... or rejected: ...
+    the TrackLog's words: delivered, delivered with warnings: ..., failed: ... or rejected: ...
 
     Exit codes: 0 delivered; 1 failed or rejected, or the gateway cannot be reached; 2 usage
     error; 3 delivered with warnings; 4 no outcome within --wait (the line says what to run to
@@ -182,9 +189,13 @@ def send(
             contents.append(file.read_bytes())
         except OSError as err:
             raise CliError(f"cannot read {file}: {err.strerror}") from None
+    types = [
+        content_type or guess_content_type(file.name, data[:HEAD_BYTES])
+        for file, data in zip(files, contents, strict=True)
+    ]
     extra = [
-        Attachment(data, file.name, content_type)
-        for file, data in zip(files[1:], contents[1:], strict=True)
+        Attachment(data, file.name, kind)
+        for file, data, kind in zip(files[1:], contents[1:], types[1:], strict=True)
     ]
     request, outcome = asyncio.run(
         _send(
@@ -194,13 +205,14 @@ def send(
             station=station,
             partner=partner,
             filename=files[0].name,
-            content_type=content_type,
+            content_type=types[0],
             subject=subject,
             request_id=request_id,
             attachments=extra,
         )
     )
-    names = ", ".join(f.name for f in files)
+    # The type each file went as: a guess the user did not expect shows here, not at the partner.
+    names = ", ".join(f"{f.name} as {kind}" for f, kind in zip(files, types, strict=True))
     size = sum(len(c) for c in contents)
     typer.echo(f"send request {request.request_id}: {names} ({size} bytes) {station} -> {partner}")
     if outcome is None:

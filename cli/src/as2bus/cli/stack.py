@@ -228,7 +228,7 @@ BasePort = Annotated[
     int,
     typer.Option(
         envvar="AS2BUS_BASE_PORT",
-        help="HTTP port of config-svc; the other services take the ports after it.",
+        help="HTTP port of the first service (config-svc); the others take the ports after it.",
     ),
 ]
 

@@ -12,7 +12,10 @@ from as2bus.cli.client import CliError, CliState
 from as2bus.cli.help import new_app
 from as2bus.cli.refs import resolve
 
-app = new_app(help="Stations: our own AS2 identities (who we are to partners).")
+app = new_app(
+    help="Stations: our own AS2 identities (who we are to partners). The web console calls "
+    "them AS2 Instances."
+)
 
 Ref = Annotated[str, typer.Argument(help="The station's AS2 ID or its id (UUID).")]
 As2Id = Annotated[str, typer.Option("--as2-id", help="The AS2 ID partners address us by.")]
@@ -87,7 +90,10 @@ def create(
     accept_signing: AcceptSigning = None,
     incoming_encoding: Incoming = None,
 ) -> None:
-    """Create a station."""
+    """Create a station.
+
+    A station is what the web console calls an AS2 Instance.
+    """
     state: CliState = ctx.obj
     body = {"as2_id": as2_id, "name": name}
     body |= _fields(
@@ -103,7 +109,10 @@ def create(
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """List the stations."""
+    """List the stations.
+
+    A station is what the web console calls an AS2 Instance.
+    """
     state: CliState = ctx.obj
     rows = state.client().get("/stations")
     output.table(rows, COLUMNS, state.json, "No stations yet (create one: as2bus station create).")

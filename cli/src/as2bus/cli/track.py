@@ -20,7 +20,7 @@ from as2bus.cli.help import new_app
 DEFAULT_TRACKLOG_URL = "http://127.0.0.1:8084"
 _URL, _CLIENT = "as2bus.tracklog_url", "as2bus.tracklog_client"
 
-app = new_app(help="Message tracking: list, show, watch, stats (through tracklog-svc).")
+app = new_app(help="Message tracking (the console's TrackLog): list, show, watch, stats.")
 
 Partner = Annotated[str | None, typer.Option(help="Only this partner's (AS2 ID).")]
 Direction = Annotated[str | None, typer.Option(help="inbound or outbound.")]
@@ -30,13 +30,22 @@ Status = Annotated[
 Since = Annotated[str | None, typer.Option(help="From this ISO time.")]
 Until = Annotated[str | None, typer.Option(help="Up to this ISO time (exclusive).")]
 
+
+def _filenames(message: dict[str, Any]) -> str | None:
+    """The first document's name, and how many follow it (``order.edi +2``): the column stays
+    one name wide; ``track show`` has every document."""
+    name: str | None = message["filename"]
+    more = message.get("attachment_count") or 0  # absent from an older tracklog-svc
+    return f"{name or '(no name)'} +{more}" if more else name
+
+
 COLUMNS: list[output.Column] = [
     ("CREATED", lambda m: m["created_at"][:19]),
     ("DIR", lambda m: m["direction"][:3]),
     ("PARTNER", lambda m: m["partner"]),
     ("STATUS", lambda m: m["status"]),
     ("MESSAGE-ID", lambda m: m["message_id"] or f"(request {m['request_id']})"),
-    ("FILENAME", lambda m: m["filename"]),
+    ("FILENAME", _filenames),
     ("ERROR", lambda m: (m["error"] or "")[:50] or None),
     ("ID", lambda m: m["id"]),
 ]
@@ -52,10 +61,12 @@ def track(
     ctx: typer.Context,
     tracklog_url: Annotated[
         str,
-        typer.Option(envvar="AS2BUS_TRACKLOG_URL", help="Base URL of tracklog-svc's API."),
+        typer.Option(
+            envvar="AS2BUS_TRACKLOG_URL", help="Base URL of the TrackLog API (tracklog-svc)."
+        ),
     ] = DEFAULT_TRACKLOG_URL,
 ) -> None:
-    """Message status and history, dashboard figures, live changes (through tracklog-svc)."""
+    """Message status and history, dashboard figures, live changes (the console's TrackLog)."""
     ctx.meta[_URL] = tracklog_url  # meta is shared by every context of this invocation
 
 

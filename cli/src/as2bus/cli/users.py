@@ -11,11 +11,11 @@ from as2bus.cli import output
 from as2bus.cli.client import DEFAULT_CONSOLE_URL, CliState, ConfigClient
 from as2bus.cli.help import new_app
 
-app = new_app(help="Users of the web console (console-svc).")
+app = new_app(help="Users of the web console.")
 
 ConsoleUrl = Annotated[
     str,
-    typer.Option(envvar="AS2BUS_CONSOLE_URL", help="Base URL of console-svc."),
+    typer.Option(envvar="AS2BUS_CONSOLE_URL", help="Base URL of the web console (console-svc)."),
 ]
 
 

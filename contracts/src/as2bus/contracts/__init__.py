@@ -3,8 +3,9 @@
 The package other systems install to talk to the gateway (``as2bus-contracts``: pydantic and
 nats-py only). Beside the payloads: ``subjects`` (stream, subject and bucket names, contracts
 too), ``algorithms`` (the AS2 algorithm names the payloads carry), ``send`` (publishing a
-send request: ``send_document``) and ``documents`` (the documents bucket it stores large
-documents in). Those are imported from their modules.
+send request: ``send_document``), ``documents`` (the documents bucket it stores large
+documents in) and ``content_types`` (the content type a document is sent as when the sender
+names none). Those are imported from their modules.
 """
 
 from as2bus.contracts.certs import (

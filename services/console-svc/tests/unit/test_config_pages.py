@@ -167,6 +167,22 @@ async def test_every_role_reads_the_lists_and_only_admins_get_the_buttons(
         assert 'id="new-station">New AS2 Instance</a>' in (await http.get("/stations")).text
 
 
+async def test_the_as2_instances_page_says_once_what_the_cli_calls_them(
+    app: Any, backends: ConfigBackends
+) -> None:
+    """`as2bus station` and the console's AS2 Instances are one thing under two names: the
+    list says so, once; the other pages do not repeat it."""
+    hint = "The CLI calls them stations (<code>as2bus station list</code>)."
+    ship = pair(backends)
+    async with client(app) as http:
+        await sign_in(http, VIEWER)
+        assert (await http.get("/stations")).text.count(hint) == 1
+        for path in (f"/stations/{ship['station_id']}", "/partners", "/partnerships"):
+            other = await http.get(path)
+            assert other.status_code == 200
+            assert "The CLI calls" not in other.text
+
+
 async def test_creating_a_partner_sends_its_json_for_the_user_and_never_shows_the_secret(
     app: Any, backends: ConfigBackends
 ) -> None:

@@ -102,6 +102,44 @@ async def test_without_a_content_type_the_first_keeps_the_browsers_too(
     assert request.subject == "AS2 Message"
 
 
+async def test_a_file_the_browser_cannot_name_goes_as_what_its_content_says(
+    app: Any, bus: FakeBus
+) -> None:
+    """Browsers call an .edi file application/octet-stream (or nothing): without a content
+    type typed, the console guesses from the bytes as ``as2bus send`` does, not "bytes"."""
+    files = [
+        ("file", ("order.edi", b"UNA:+.? 'UNB+UNOC:3+MYCO+ACME'", "application/octet-stream")),
+        ("file", ("po.edi", b"\xef\xbb\xbf\r\nISA*00*~", "application/octet-stream")),
+        ("file", ("notes.zzz", b"just bytes", "application/octet-stream")),
+        ("file", ("b.edi", b"UNB+UNOC:3+MYCO+ACME'", "text/plain")),  # the browser's wins
+    ]
+    assert (await post_send(app, files)).status_code == 303
+    ((request, _),) = bus.published
+    assert [(d.filename, d.content_type) for d in [request, *request.attachments]] == [
+        ("order.edi", "application/edifact"), ("po.edi", "application/edi-x12"),
+        ("notes.zzz", "application/octet-stream"), ("b.edi", "text/plain"),
+    ]  # fmt: skip
+    store: FakeDocuments = fakes_of(app).documents
+    assert request.document is not None  # the guess read the head, the store got it all
+    assert store.objects[request.document.name] == b"UNA:+.? 'UNB+UNOC:3+MYCO+ACME'"
+
+
+async def test_a_content_type_typed_wins_over_the_guess(app: Any, bus: FakeBus) -> None:
+    files = [("file", ("order.edi", b"UNB+UNOC:3+MYCO+ACME'", "application/octet-stream"))]
+    sent = await post_send(app, files, content_type="application/octet-stream")
+    assert sent.status_code == 303
+    ((request, _),) = bus.published
+    assert request.content_type == "application/octet-stream"
+
+
+async def test_an_upload_without_a_browser_type_is_guessed_and_left_at_its_start() -> None:
+    file = io.BytesIO(b"UNB+UNOC:3+MYCO+ACME'")
+    file.seek(5)
+    upload = Upload.from_browser(file, 21, "order", None)
+    assert upload.content_type == "application/edifact"
+    assert file.tell() == 0
+
+
 TOO_MANY = [(f"{n}.x12", b"x") for n in range(MAX_ATTACHMENTS + 1)]
 REFUSED = {
     "none": ([], None, "choose at least one file"),

@@ -1,5 +1,6 @@
 """The real service over HTTP, migrated on SQLite and PostgreSQL: an inbound message of
-several documents (RFC 6362) is returned with the documents after the first."""
+several documents (RFC 6362) is returned with the documents after the first, and the list
+says how many follow the first."""
 
 from __future__ import annotations
 
@@ -36,3 +37,20 @@ async def test_the_detail_returns_every_document_of_a_message(
     ]  # fmt: skip
     assert detail["timeline"][0]["summary"].endswith("and 2 more documents (18 bytes)")
     assert details["<one@acme>"]["attachments"] == []
+    assert (detail["attachment_count"], details["<one@acme>"]["attachment_count"]) == (2, 0)
+
+
+async def test_the_list_says_how_many_documents_follow_the_first(
+    nats_url: str, database_url: str, start_service: Any, client: Any
+) -> None:
+    """``as2bus track list`` shows "order.edi +2" from it, without the detail of each row."""
+    several = inbound("<several@acme>", attachments=[("invoice.xml", "application/xml", 10),
+                                                     (None, "application/pdf", 8)])  # fmt: skip
+    one = inbound("<one@acme>")
+    api = client(start_service(database_url))
+    await publish(nats_url, [*several, *one])
+    await wait_applied(api, len(several) + len(one))
+    answer = await api.get("/api/v1/messages")
+    assert answer.status_code == 200, answer.text
+    counts = {m["message_id"]: m["attachment_count"] for m in answer.json()["items"]}
+    assert counts == {"<several@acme>": 2, "<one@acme>": 0}

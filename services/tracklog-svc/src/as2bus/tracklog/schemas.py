@@ -34,6 +34,11 @@ class MessageSummary(BaseModel):
     replays: str | None = Field(
         default=None, description="Outbound: the Message-ID of the message this one resends"
     )
+    attachment_count: int = Field(
+        default=0,
+        description="How many documents follow the first (RFC 6362 multiple attachments; "
+        "the detail's `attachments`); 0 for a message of one document",
+    )
 
     @computed_field(  # type: ignore[prop-decorator]
         description="The status and its reason in one line, as `as2bus send` prints it"
@@ -121,6 +126,13 @@ class MessageDetail(MessageSummary):
     @classmethod
     def _none_is_none_attached(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_the_attachments(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "attachment_count" not in value:
+            return value | {"attachment_count": len(value.get("attachments") or [])}
+        return value
 
 
 class StatusCount(BaseModel):

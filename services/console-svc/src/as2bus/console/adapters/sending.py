@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from nats.aio.client import Client
 
 from as2bus.contracts import DocumentRef, SendAttachment, SendRequest
+from as2bus.contracts.content_types import HEAD_BYTES, UNKNOWN, guess_content_type
 from as2bus.contracts.send import publish_send_request
 from as2bus.shared.bus.documents import DocumentStore
 
@@ -31,6 +32,20 @@ class Upload:
     size: int
     filename: str | None
     content_type: str
+
+    @classmethod
+    def from_browser(
+        cls, file: BinaryIO, size: int, filename: str | None, browser_type: str | None
+    ) -> Upload:
+        """A file with the type the browser gave it or, when it gave none or only
+        application/octet-stream (what browsers say of .edi or .x12), the type its first bytes
+        and name say, as ``as2bus send`` guesses it: an EDIFACT file is not sent as bytes."""
+        if browser_type and browser_type != UNKNOWN:
+            return cls(file, size, filename, browser_type)
+        file.seek(0)
+        head = file.read(HEAD_BYTES)
+        file.seek(0)  # the store reads it from its start again (put_file seeks anyway)
+        return cls(file, size, filename, guess_content_type(filename, head))
 
 
 class Sender:

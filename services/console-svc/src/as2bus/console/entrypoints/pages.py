@@ -456,7 +456,8 @@ async def send_file(
 ) -> Response:
     """One or more files as one AS2 message (RFC 6362 multiple attachments): the first is the
     message's document, the others follow in the order chosen. The content type given applies
-    to the first; the others keep the browser's."""
+    to the first; otherwise a file keeps the browser's type or, when that says nothing, gets
+    the one its content says (``Upload.from_browser``)."""
     partnerships = await backends(request).enabled_partnerships()
     chosen = next((p for p in partnerships if p["id"] == partnership), None)
     # A file input left empty still sends a part, without a file name: "" here.
@@ -471,8 +472,8 @@ async def send_file(
                           subject=subject, content_type=content_type)  # fmt: skip
     assert chosen is not None
     uploads = [
-        Upload(f.file, f.size or 0, f.filename,
-               (content_type if i == 0 else "") or f.content_type or "application/octet-stream")
+        Upload(f.file, f.size or 0, f.filename, content_type) if i == 0 and content_type
+        else Upload.from_browser(f.file, f.size or 0, f.filename, f.content_type)
         for i, f in enumerate(chosen_files)
     ]  # fmt: skip
     sender = wiring.get(request).sender
