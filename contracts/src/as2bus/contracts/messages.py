@@ -67,7 +67,11 @@ class ReceivedDocument(Contract):
 
 class Rejection(Contract):
     direction: Direction
-    message_id: str | None
+    message_id: str | None = Field(
+        description="inbound: the refused message's Message-ID, when it could be read; "
+        "outbound: null, except REQUEST_ID_REUSED: the Message-ID of the message accepted "
+        "under that request id before (it stands; this request was not sent)"
+    )
     request_id: str | None = Field(
         default=None,
         description="outbound: the refused send request's id, whenever its body had one "

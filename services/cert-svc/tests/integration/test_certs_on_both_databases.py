@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -55,6 +55,23 @@ async def test_keys_are_sealed_at_rest_and_nowhere_in_events(
     recorded = await events(sessions)
     assert [e["event_type"] for e in recorded] == ["CertImported"]
     assert "PRIVATE KEY" not in json.dumps(recorded)
+
+
+async def test_a_switch_time_given_with_an_offset_is_kept_as_that_instant(
+    certs: CertService, clock: Clock
+) -> None:
+    """SQLite kept a time's wall clock and dropped its offset: a switch at 10:00+02:00 (the
+    console's form in Berlin in summer) was stored as 10:00 UTC, two hours late."""
+    first = await certs.upload_partner("acme", partner_pem("acme-2026", clock))
+    berlin_summer = timezone(timedelta(hours=2))
+    activation = (T0 + timedelta(days=30)).astimezone(berlin_summer)
+    retire = activation + timedelta(days=3)
+    newer = partner_pem("acme-2027", clock)
+    second = await certs.upload_partner(
+        "acme", newer, activation_at=activation, retire_previous_at=retire
+    )
+    assert (await certs.get(second.id)).activation_at == T0 + timedelta(days=30)
+    assert (await certs.get(first.id)).retirement_at == T0 + timedelta(days=33)
 
 
 async def test_a_second_certificate_on_an_alias_is_a_rotation_with_a_window(

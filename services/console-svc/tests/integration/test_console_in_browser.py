@@ -420,13 +420,12 @@ async def test_tracklog_filters_send_what_is_filled_in_the_browsers_own_zone(
                                   timezone_id="America/New_York")  # fmt: skip
     await console.sign_in(page, "filterer@example.com", password)
     await page.goto(f"{console.url}/tracklog?partner=FILTER-P&since=2026-12-04T15:30:00Z")
-    # 15:30 UTC as typed in New York with its offset now (the offset the form sends).
-    offset = datetime.now(ZoneInfo("America/New_York")).utcoffset() or timedelta()
-    local = f"{datetime(2026, 12, 4, 15, 30) + offset:%Y-%m-%dT%H:%M}"
-    await expect(page.locator("input[name=since]")).to_have_value(local)
+    # 15:30 UTC in New York, at that date's offset; the form sends it with that offset.
+    local = datetime(2026, 12, 4, 15, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York"))
+    await expect(page.locator("input[name=since]")).to_have_value(f"{local:%Y-%m-%dT%H:%M}")
     async with page.expect_navigation():
         await page.click("form.filters button[type=submit]")
-    filled = {"partner": "FILTER-P", "since": local, "tz": str(-offset // timedelta(minutes=1))}
+    filled = {"partner": "FILTER-P", "since": local.isoformat()}
     assert page.url == f"{console.url}/tracklog?{urlencode(filled)}"  # no empty field
     await page.select_option("select[name=status]", label="mdn sent")
     await page.fill("input[name=since]", "")
@@ -1136,6 +1135,62 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
     finally:
         await outcomes.unsubscribe()
         await nc.close()
+
+
+async def test_times_typed_in_berlin_mean_that_dates_offset_winter_or_summer(
+    console: Console, browser: Browser
+) -> None:
+    """A switch time typed in Europe/Berlin was once shown an hour off: the form sent the
+    browser's offset of the day it was typed, so in winter a July time was read as +01:00,
+    not +02:00. A winter and a summer switch time, whatever today is, are stored as typed
+    in Berlin at their dates and shown back so, the zone named; the TrackLog's range too."""
+    station = console.config("POST", "/api/v1/stations", {"as2_id": "ZONECO", "name": "Zone"})
+    assert station.status_code == 201, station.text
+    partner = console.config("POST", "/api/v1/partners", {
+        "as2_id": "ZONEPARTNER", "name": "Zone", "as2_url": "http://127.0.0.1:9/as2"})  # fmt: skip
+    assert partner.status_code == 201, partner.text
+    link = {"station_id": station.json()["id"], "partner_id": partner.json()["id"]}
+    assert console.config("POST", "/api/v1/partnerships", link).status_code == 201
+    with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
+        body = {"station": "ZONECO", "partner": "ZONEPARTNER", "password": KEYSTORE_PASSWORD}
+        keystore = cert.post("/api/v1/keystores", json=body)
+        assert keystore.status_code == 201, keystore.text
+    context = await browser.new_context(timezone_id="Europe/Berlin", locale="en-US",
+                                        viewport={"width": 1280, "height": 900})  # fmt: skip
+    page = await context.new_page()
+    await console.sign_in(page, *console.admin)
+    await page.goto(f"{console.url}/certificates/{keystore.json()['id']}")
+    form = page.locator("#rotate-generate")
+    typed = {
+        "2027-01-15T10:00:00": datetime(2027, 1, 15, 9, tzinfo=UTC),  # CET, +01:00
+        "2027-07-01T10:00:00": datetime(2027, 7, 1, 8, tzinfo=UTC),
+    }  # CEST, +02:00
+    for scheduled, at in enumerate(typed, start=1):
+        await form.locator("input[name=activation_at]").fill(at)
+        await form.locator("text=Generate new certificate").click()
+        rows = page.locator("#own-certificates tr", has_text="scheduled")
+        await expect(rows).to_have_count(scheduled)
+    with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
+        stored = cert.get(f"/api/v1/keystores/{keystore.json()['id']}").json()
+    pending = {datetime.fromisoformat(c["activation_at"]) for c in stored["own_certificates"]
+               if c["state"] == "pending"}  # fmt: skip
+    assert pending == set(typed.values())
+    await expect(form.locator(".zone-name")).to_have_text(" (Europe/Berlin)")  # the form says
+    own = page.locator("#own-certificates")
+    await expect(own).to_contain_text("1/15/2027, 10:00:00 AM GMT+1")
+    await expect(own).to_contain_text("7/1/2027, 10:00:00 AM GMT+2")
+
+    # The TrackLog's range: each bound with its own date's offset, shown back as typed.
+    await page.goto(f"{console.url}/tracklog")
+    await page.fill("input[name=since]", "2027-01-15T10:00")
+    await page.fill("input[name=until]", "2027-07-01T10:00")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    sent = {"since": "2027-01-15T10:00:00+01:00", "until": "2027-07-01T10:00:00+02:00"}
+    assert page.url == f"{console.url}/tracklog?{urlencode(sent)}"
+    await expect(page.locator("input[name=since]")).to_have_value("2027-01-15T10:00")
+    await expect(page.locator("input[name=until]")).to_have_value("2027-07-01T10:00")
+    await context.close()
 
 
 class HookReceiver:

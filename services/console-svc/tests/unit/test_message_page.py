@@ -268,3 +268,64 @@ async def test_a_refused_send_request_says_nothing_was_sent_or_kept(app: Any) ->
     # A message that was sent keeps its wording.
     assert "<dt>Size</dt><dd>3 bytes</dd>" in sent
     assert "The document: kept only while in flight (sent inline)" in sent
+
+
+def refused_inbound() -> dict[str, Any]:
+    """A partner's message inbound-svc refused (it did not decrypt): no document was delivered
+    and no copy of it kept, as tracklog-svc projects it from MessageRejected alone."""
+    reason = "no key in service decrypts it"
+    return {
+        "id": "i9", "direction": "inbound", "status": "rejected", "message_id": "<9@acme>",
+        "station": "MYCO", "partner": "ACME", "filename": None, "size": None,
+        "document": None, "attempts": 0, "created_at": T, "rejected_at": T,
+        "error_code": "decryption-failed", "error": reason, "signature": None,
+        "timeline": [{"event_type": "MessageRejected", "occurred_at": T,
+                      "summary": f"rejected: decryption-failed: {reason}",
+                      "data": {"direction": "inbound", "modifier": "decryption-failed"}}],
+    }  # fmt: skip
+
+
+async def test_a_refused_inbound_message_says_no_document_was_handed_on(app: Any) -> None:
+    """Its page said "The document: kept only while in flight (sent inline)", and the
+    document link's answer "it was sent inline": neither is true of a message refused on
+    arrival, of which nothing was delivered."""
+    fakes_of(app).backends.tracklog.details["i9"] = refused_inbound()
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = html.unescape(" ".join((await http.get("/tracklog/i9")).text.split()))
+        document = await http.get("/tracklog/i9/download/document")
+        message = await http.get("/tracklog/i9/download/message")
+    downloads = page[page.index("<h2>Downloads</h2>") : page.index("<h2>Timeline</h2>")]
+    assert "in flight" not in downloads
+    assert ("The document: not delivered (the message was refused, so no document was "
+            "handed on)") in downloads  # fmt: skip
+    assert ("The message as received: not kept (a refused message is not kept, so that a "
+            "stranger cannot fill the object store)") in downloads  # fmt: skip
+    assert "<dt>Size</dt>" not in page
+    assert document.status_code == 410
+    answer = html.unescape(" ".join(document.text.split()))
+    assert ("There is no document to download: the message was refused, so no document was "
+            "handed on.") in answer  # fmt: skip
+    assert message.status_code == 410
+    assert "a refused message is not kept" in html.unescape(message.text)
+
+
+async def test_a_refused_send_request_has_no_document_to_download_and_says_why(
+    app: Any,
+) -> None:
+    """The link's answer said the document "was sent inline", of a request never sent."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["r1"] = {
+        "id": "r1", "direction": "outbound", "status": "rejected", "filename": "po.x12",
+        "request_id": "console-1", "message_id": None, "document": None, "timeline": [],
+    }  # fmt: skip
+    tracklog.details["m1"] = delivered(fakes_of(app).documents)  # sent inline, not kept
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        refused = await http.get("/tracklog/r1/download/document")
+        sent = await http.get("/tracklog/m1/download/document")
+    assert refused.status_code == sent.status_code == 410
+    assert ("There is no document to download: the request was refused before anything was "
+            "sent.") in html.unescape(refused.text)  # fmt: skip
+    assert ("There is no document to download: it was sent inline and kept only while in "
+            "flight.") in html.unescape(sent.text)  # fmt: skip

@@ -83,6 +83,8 @@ async def test_the_same_request_again_is_a_duplicate_and_another_under_its_id_is
     (refused,) = world.store.of_type(MessageRejected)
     assert (refused.data.code, refused.data.filename) == ("REQUEST_ID_REUSED", "order.x12")
     assert first.message_id in refused.data.reason
+    # It names the message that stands, so the TrackLog tells it on that message's row.
+    assert refused.data.message_id == first.message_id
     assert len(world.store.messages) == 1
 
 
@@ -91,7 +93,7 @@ async def test_a_request_for_an_unknown_partner_is_refused_with_the_reason() -> 
     unknown = request().model_copy(update={"partner": "NOBODY"})
     assert await world.acceptor.accept(unknown) == "rejected"
     (refused,) = world.store.of_type(MessageRejected)
-    assert refused.data.code == "UNKNOWN_PARTNERSHIP"
+    assert (refused.data.code, refused.data.message_id) == ("UNKNOWN_PARTNERSHIP", None)
     assert "'NOBODY'" in refused.data.reason
     assert world.store.messages == {}
 

@@ -164,6 +164,42 @@ def test_a_refused_send_request_is_named_by_the_file_it_sent() -> None:
     assert (only([older]).status, only([older]).filename) == ("rejected", None)
 
 
+def _reused(message_id: str | None) -> MessageRejected:
+    """outbound-svc's refusal of a request under the request id of <a@myco> (another file, to
+    another partner); ``message_id``: the message that stands, None as published before."""
+    reason = (
+        "the request id 'req-<a@myco>' was used on 2026-03-01 12:00:00Z for another "
+        "request (Message-ID <a@myco>); give each document its own request id"
+    )
+    data = Rejection(direction="outbound", message_id=message_id, request_id="req-<a@myco>",
+                     station="MYCO", partner="globex", filename="other.x12",
+                     modifier="REQUEST_ID_REUSED", code="REQUEST_ID_REUSED",
+                     reason=reason)  # fmt: skip
+    return MessageRejected(correlation_id="req-<a@myco>", occurred_at=T0 + timedelta(hours=1),
+                           data=data)  # fmt: skip
+
+
+def test_a_reused_request_id_is_a_line_on_the_message_that_stands_not_a_row() -> None:
+    stands = outbound("<a@myco>", filename=None)
+    refused = _reused("<a@myco>")
+    row = only([*stands, refused])  # no second row
+    assert (row.status, row.filename, row.partner) == ("delivered", None, "acme")
+    assert (row.rejected_at, row.error) == (None, None)
+    assert only([refused, *stands]) == row  # whichever comes first
+    line = apply(new_state(row.id, "outbound", refused), refused).summary
+    assert line.startswith("a later request with this request id was refused: the request id")
+
+
+def test_a_reused_request_id_published_without_the_message_that_stands_says_so() -> None:
+    row = only([_reused(None)])
+    assert (row.status, row.error_code, row.filename) == (
+        "rejected",
+        "REQUEST_ID_REUSED",
+        "other.x12",
+    )
+    assert "(Message-ID <a@myco>)" in (row.error or "")
+
+
 def _published(signature: Any, mdn: MdnFacts | None, mode: Any = "sync") -> list[Event]:
     """What outbound-svc publishes for one message: queued, sent, the MDN, and a
     MessageFailed with the verdict's code and reason when the MDN fails it."""

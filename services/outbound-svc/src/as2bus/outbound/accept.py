@@ -252,6 +252,9 @@ class Acceptor:
             f"{previous.created_at:%Y-%m-%d %H:%M:%S}Z for another request (Message-ID "
             f"{previous.message_id}); give each document its own request id",
             filename=request.filename,
+            # The message that stands: the refusal is told on its row (tracklog-svc), not as
+            # a second message under the same request id.
+            message_id=previous.message_id,
         )
         return "rejected"
 
@@ -335,12 +338,14 @@ class Acceptor:
         reason: str,
         *,
         filename: str | None = None,
+        message_id: str | None = None,
     ) -> None:
         """Refuses a request in one event. ``filename``: the request's, so whoever sent it sees
-        which file was refused; None for a body that could not be read."""
+        which file was refused; None for a body that could not be read. ``message_id``: only
+        for a request id used before, the Message-ID of the message accepted under it."""
         rejection = Rejection(
             direction="outbound",
-            message_id=None,
+            message_id=message_id,
             request_id=request_id,
             station=station,
             partner=partner,

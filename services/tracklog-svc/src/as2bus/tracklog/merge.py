@@ -169,13 +169,17 @@ def _mdn_received(state: MessageState, event: MdnReceived, t: datetime) -> str:
 
 def _rejected(state: MessageState, event: MessageRejected, t: datetime) -> str:
     d = event.data
+    if d.code == REQUEST_ID_REUSED and d.message_id is not None:
+        # Another request under this message's request id was refused: this one stands, and
+        # keeps its own file, station and partner (the refused request's may differ).
+        _fill(state, message_id=d.message_id, request_id=d.request_id)
+        return f"a later request with this request id was refused: {d.reason}"
     # filename: the file the refused request sent, so the row is named by it rather than by
-    # the request id (None from publishers before the field was added).
+    # the request id (None from publishers before the field was added). A REQUEST_ID_REUSED
+    # without the Message-ID that stands (outbound-svc before it named it) gets a refused
+    # row of its own: its reason names the message that stands.
     _fill(state, message_id=d.message_id, request_id=d.request_id, station=d.station,
           partner=d.partner, filename=d.filename)  # fmt: skip
-    if d.code == REQUEST_ID_REUSED:
-        # Another request under this message's request id was refused: this one stands.
-        return f"a later request with this request id was refused: {d.reason}"
     if state.rejected_at is None or (t, d.reason) > (state.rejected_at, state.rejection_reason):
         state.rejected_at, state.rejection_code, state.rejection_reason = t, d.modifier, d.reason
     return f"rejected: {d.modifier}: {d.reason}"

@@ -29,6 +29,16 @@ def _aware(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _in_utc(values: dict[str, Any]) -> dict[str, Any]:
+    """Times as UTC before they are stored: SQLite keeps a time's wall clock and drops its
+    offset, so a switch at 10:00+02:00 (an API caller may give any offset) would read back as
+    10:00 UTC."""
+    return {
+        k: v.astimezone(UTC) if isinstance(v, datetime) and v.tzinfo is not None else v
+        for k, v in values.items()
+    }
+
+
 class CertRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -59,13 +69,12 @@ class CertRepository:
         return Certificate(**_aware({k: row[k] for k in _CERT_FIELDS})) if row else None
 
     async def add_certificate(self, cert: Certificate) -> None:
-        await self.session.execute(sa.insert(certificates).values(asdict(cert)))
+        await self.session.execute(sa.insert(certificates).values(_in_utc(asdict(cert))))
 
     async def save_schedule(self, cert: Certificate) -> None:
+        times = {"activation_at": cert.activation_at, "retirement_at": cert.retirement_at}
         await self.session.execute(
-            sa.update(certificates)
-            .where(certificates.c.id == cert.id)
-            .values(activation_at=cert.activation_at, retirement_at=cert.retirement_at)
+            sa.update(certificates).where(certificates.c.id == cert.id).values(_in_utc(times))
         )
 
     async def keystores(self) -> list[dict[str, Any]]:

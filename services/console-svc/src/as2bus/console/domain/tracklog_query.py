@@ -15,7 +15,9 @@ FILTERS = {"q": "Search", "partner": "Partner", "station": "Station",
            "request_id": "Request id", "filename": "File", "since": "From",
            "until": "Until"}  # fmt: skip
 #: What the URL carries besides: ``tz`` is the browser's offset from UTC in minutes (as
-#: getTimezoneOffset() gives it) that From and Until were typed in.
+#: getTimezoneOffset() gives it) that From and Until were typed in, on links made before the
+#: page's script sent each bound with its own offset (one offset cannot hold both sides of a
+#: daylight-saving change).
 CARRIED = (*FILTERS, "tz", "sort", "order", "cursor")
 #: The filters tracklog-svc's live stream understands.
 LIVE_FILTERS = ("partner", "direction", "status")

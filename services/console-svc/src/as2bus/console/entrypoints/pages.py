@@ -23,6 +23,7 @@ from as2bus.console.adapters.sending import ResendError, Upload
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
+from as2bus.console.domain.downloads import DOWNLOADS, why_missing
 from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.lists import list_of
 from as2bus.console.domain.mdn import mdn_record
@@ -224,14 +225,6 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
                 milestones=milestones(detail), timeline=timeline_steps(detail))  # fmt: skip
 
 
-#: What a message's page offers to download, and why each may be missing.
-DOWNLOADS = {
-    "document": "it was sent inline and kept only while in flight",
-    "mdn": "no signed receipt was received for this message",
-    "message": "it was not kept when it was exchanged",
-}
-
-
 @router.get("/tracklog/{ref}/download/{what}", response_model=None)
 async def download(request: Request, ref: str, what: str, who: Viewer) -> Response:
     """The message's document, the AS2 message as sent or received, or the partner's MDN as
@@ -244,7 +237,7 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
         return _missing(request, who, f"message {ref}")
     kept = _kept(detail, what)
     if kept is None:
-        return _gone(request, who, f"There is no {what} to download: {DOWNLOADS[what]}.")
+        return _gone(request, who, f"There is no {what} to download: {why_missing(detail, what)}.")
     if what == "document":
         name, media = detail.get("filename") or "document", detail.get("content_type")
     else:

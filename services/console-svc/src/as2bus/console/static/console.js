@@ -1,23 +1,44 @@
 // as2bus console: small progressive enhancements; every page works without this file.
 document.addEventListener("DOMContentLoaded", () => {
-  // Times: shown in the browser's time zone, UTC kept in the title (hover).
+  // Times: shown in the browser's time zone, named (a summer time reads GMT+2 in Berlin, a
+  // winter one GMT+1), UTC kept in the title (hover).
   const localTimes = (root) => {
     for (const t of root.querySelectorAll("time[datetime]")) {
       const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString();
+      if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { timeZoneName: "short" });
     }
   };
   localTimes(document);
-  // The TrackLog's time range is in the browser's zone: tell the server which, and show From
-  // and Until in it (a link may carry another zone's times, or the dashboard's UTC ones).
-  const offset = new Date().getTimezoneOffset();
-  for (const tz of document.querySelectorAll("input[name=tz]")) tz.value = String(offset);
+  // A time typed in a form (datetime-local) is in the browser's zone, at the UTC offset of
+  // THAT date: 10:00 on a July day in Berlin is +02:00, even when typed in winter (today's
+  // offset, new Date().getTimezoneOffset(), put it an hour off). getTimezoneOffset() is UTC
+  // minus local, in minutes, as the server reads tz; a value without a zone is local time.
+  const pad = (n) => String(n).padStart(2, "0");
+  const offsetAt = (typed) => {
+    const at = typed ? new Date(typed) : new Date();
+    return isNaN(at) ? new Date().getTimezoneOffset() : at.getTimezoneOffset();
+  };
+  const withOffset = (typed) => {  // 2027-07-01T10:00 -> 2027-07-01T10:00:00+02:00
+    const east = -offsetAt(typed), hours = Math.floor(Math.abs(east) / 60);
+    const seconds = typed.length === 16 ? ":00" : "";
+    return `${typed}${seconds}${east < 0 ? "-" : "+"}${pad(hours)}:${pad(Math.abs(east) % 60)}`;
+  };
+  const localValue = (d) =>  // a datetime-local value: the instant's wall-clock time here
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) for (const named of document.querySelectorAll("[data-zone-name]")) named.textContent = ` (${zone})`;
+  // The key store's switch times: tz says the offset at the time typed, set as the form goes.
+  for (const tz of document.querySelectorAll("form input[name=tz]")) {
+    const typed = tz.form.querySelector("input[type=datetime-local]");
+    const fill = () => { tz.value = String(offsetAt(typed ? typed.value : "")); };
+    fill();
+    tz.form.addEventListener("submit", fill);
+  }
+  // The TrackLog's From and Until: shown in the browser's zone (a link may carry another
+  // zone's times, or the dashboard's UTC ones), and sent below each with its own offset.
   for (const bound of document.querySelectorAll("input[data-instant]")) {
     const instant = new Date(bound.dataset.instant);
-    // The same offset as tz says, so the form sent again asks for the same instant.
-    if (!isNaN(instant)) {
-      bound.value = new Date(instant.getTime() - offset * 60000).toISOString().slice(0, 16);
-    }
+    if (!isNaN(instant)) bound.value = localValue(instant);
   }
   // Filters (TrackLog, Audit): the address carries the fields filled in, not every empty one
   // (without this script the form sends them all, and the server ignores the empty ones).
@@ -26,8 +47,11 @@ document.addEventListener("DOMContentLoaded", () => {
     filters.addEventListener("submit", (event) => {
       event.preventDefault();
       const filled = new URLSearchParams();
-      for (const [name, value] of new FormData(filters)) if (value) filled.append(name, value);
-      if (!filled.has("since") && !filled.has("until")) filled.delete("tz");  // no range
+      for (const [name, value] of new FormData(filters)) {
+        if (!value || name === "tz") continue;  // each time carries its own offset instead
+        const local = filters.querySelector(`input[type=datetime-local][name="${name}"]`);
+        filled.append(name, local ? withOffset(value) : value);
+      }
       const query = filled.toString();
       location.assign(filters.action + (query ? `?${query}` : ""));
     });
