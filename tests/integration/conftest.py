@@ -188,4 +188,5 @@ def partner_servers() -> Iterator[list[Any]]:
     for server in servers:
         server.server.should_exit = True
         server.thread.join(timeout=10)
-        shutil.rmtree(server.dir, ignore_errors=True)
+        if (workdir := getattr(server, "dir", None)) is not None:  # the openssl partners'
+            shutil.rmtree(workdir, ignore_errors=True)
