@@ -67,9 +67,9 @@ class FakeMessages:
         if current is None or current.version != message.persisted:
             return False
         saved = copy.deepcopy(message)
-        saved.document_deleted_at = current.document_deleted_at  # the retention's, not ours
-        if message.content is not None:
-            saved.content = current.content  # once written, content only ever goes
+        # The retention's, not a save's: written once, content stays until the retention.
+        saved.document_deleted_at = current.document_deleted_at
+        saved.content = current.content
         self._staged[message.message_id] = saved
         message.persisted = message.version
         return True

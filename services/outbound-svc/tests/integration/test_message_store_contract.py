@@ -158,7 +158,11 @@ async def test_a_save_finds_the_version_it_read_or_changes_nothing(store: Store)
     assert (stored.status, stored.attempts, stored.last_error) == ("sending", 2, None)
 
 
-async def test_a_settled_message_drops_its_document_and_nothing_else_does(store: Store) -> None:
+async def test_a_settled_message_keeps_its_document_for_downloads_and_resends(
+    store: Store,
+) -> None:
+    """It dropped the document kept in its row once settled: the console could then neither
+    download nor resend an ordinary (small, inline) document."""
     retried, failed = in_state("sending", content=b"EDI"), in_state("sending", content=b"EDI")
     await add(store, retried, failed)
     one, two = await read(store, retried.message_id), await read(store, failed.message_id)
@@ -171,7 +175,7 @@ async def test_a_settled_message_drops_its_document_and_nothing_else_does(store:
         await uow.commit()
     kept, dropped = await read(store, retried.message_id), await read(store, failed.message_id)
     assert (kept.status, kept.content, kept.next_attempt_at) == ("retrying", b"EDI", LATER)
-    assert (dropped.status, dropped.content, dropped.last_error) == ("failed", None, "HTTP 400")
+    assert (dropped.status, dropped.content, dropped.last_error) == ("failed", b"EDI", "HTTP 400")
     assert [type(e) for e in await store.events()] == [MessageRetrying]
 
 

@@ -98,12 +98,14 @@ def test_a_released_attempt_is_due_at_once_and_does_not_count() -> None:
     assert message.may_retry(3)  # 3 attempts, one stopped: 2 counted
 
 
-def test_failing_drops_the_document_kept_inline() -> None:
+def test_failing_keeps_the_document_kept_inline_for_a_resend() -> None:
+    """It dropped it: a failed small document could then neither be downloaded nor resent
+    (the retention clears it later, adapters/retention.py)."""
     message = in_state("sending")
     event = message.fail("partner-refused", "HTTP 400: bad request", T0)
     assert (message.status, message.content, message.last_error) == (
         "failed",
-        None,
+        b"ISA*00~",
         "HTTP 400: bad request",
     )
     assert isinstance(event, MessageFailed)
@@ -117,7 +119,7 @@ def test_failing_drops_the_document_kept_inline() -> None:
 def test_a_2xx_without_an_mdn_asked_for_is_the_delivery() -> None:
     message = in_state("sending")
     event = message.delivered_without_mdn(T0)
-    assert (message.status, message.content) == ("delivered", None)
+    assert (message.status, message.content) == ("delivered", b"ISA*00~")  # for downloads
     assert isinstance(event, MessageDelivered)
     assert (event.data.status, event.data.mdn) == ("delivered", None)
 
@@ -144,7 +146,7 @@ def test_a_good_async_mdn_delivers_the_message() -> None:
     mdn = report(message)
     verdict = message.judge(mdn)
     event = message.settle(verdict, mdn, T0)
-    assert (message.status, message.content) == ("delivered", None)
+    assert (message.status, message.content) == ("delivered", b"ISA*00~")  # for downloads
     assert isinstance(event, MessageDelivered)
     assert event.data.mdn is not None
     assert event.data.mdn.mic_matches is True

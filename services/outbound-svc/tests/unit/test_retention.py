@@ -64,7 +64,7 @@ async def test_only_settled_messages_past_their_retention_lose_their_document(
 
 async def test_the_attachments_objects_go_with_their_message(tmp_path: Path) -> None:
     """Referenced attachments are deleted like the first document; those kept in the row have
-    no object (their bytes went with the row's content when the message was settled)."""
+    no object (their bytes go with the row's content, see the test below)."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
@@ -87,5 +87,41 @@ async def test_the_attachments_objects_go_with_their_message(tmp_path: Path) -> 
     purge = SentDocuments(sessions, store, timedelta(hours=24), clock=lambda: NOW)  # type: ignore[arg-type]
     assert await purge.purge() == 2
     assert sorted(store.deleted) == ["att-1", "att-2", "att-3", "several"]
+    assert await purge.purge() == 0
+    await engine.dispose()
+
+
+async def test_documents_kept_in_the_row_stay_after_settling_until_the_retention(
+    tmp_path: Path,
+) -> None:
+    """Small inline documents live only in the row's content: it stays once the message is
+    settled (downloads, resends) and is cleared with the objects when the retention is over,
+    also in a row that has nothing in the object store."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    rows = {
+        "old-inline": row("old-inline", "failed", 50),
+        "young-inline": row("young-inline", "delivered", 1),
+        "old-retrying": row("old-retrying", "retrying", 50),
+        "old-stored": row("old-stored", "delivered", 50) | {"content": None},
+    }
+    for name in ("old-inline", "young-inline", "old-retrying"):
+        rows[name].update(document=None, content=b"ISA*" + name.encode())
+    async with sessions() as session, session.begin():
+        await session.execute(sa.insert(messages), list(rows.values()))
+    store = FakeStore()
+    purge = SentDocuments(sessions, store, timedelta(hours=24), clock=lambda: NOW)  # type: ignore[arg-type]
+    assert await purge.purge() == 2
+    assert store.deleted == ["old-stored"]
+    async with sessions() as session:
+        found = (await session.execute(sa.select(messages.c.request_id, messages.c.content))).all()
+    assert {name: content for name, content in found} == {
+        "old-inline": None,
+        "young-inline": b"ISA*young-inline",
+        "old-retrying": b"ISA*old-retrying",  # not settled: kept however old
+        "old-stored": None,
+    }
     assert await purge.purge() == 0
     await engine.dispose()

@@ -124,7 +124,8 @@ async def test_a_sync_mdn_that_proves_delivery_settles_the_message() -> None:
     assert received.signed
     assert received.encrypted
     stored = world.store.stored(message.message_id)
-    assert (stored.status, stored.content, stored.attempts) == ("delivered", None, 1)
+    assert (stored.status, stored.attempts) == ("delivered", 1)
+    assert stored.content == EDI  # kept for downloads and resends
     assert stored.mic is not None
     assert stored.mic.split(",")[0] == received.mic
     sent, mdn, done = world.store.events[-3:]
@@ -155,7 +156,7 @@ async def test_an_mdn_signed_by_someone_else_fails_the_message() -> None:
     assert await world.sender.send(message) == "failed"
     (failed,) = world.store.of_type(MessageFailed)
     assert failed.data.code == "mdn-signature-invalid"
-    assert world.store.stored(message.message_id).content is None
+    assert world.store.stored(message.message_id).content == EDI  # kept for a resend
 
 
 async def test_a_5xx_is_retried_after_a_backoff_until_the_attempts_run_out() -> None:
@@ -269,7 +270,7 @@ async def test_an_async_mdn_settles_the_message_it_is_for_once() -> None:
     (done,) = world.store.of_type(MessageDelivered)
     assert done.data.mdn is not None
     assert done.data.mdn.mode == "async"
-    assert world.store.stored(message.message_id).content is None
+    assert world.store.stored(message.message_id).content == EDI  # kept for downloads
 
 
 async def test_an_async_mdn_that_overtakes_its_send_is_kept_for_later_not_dropped() -> None:

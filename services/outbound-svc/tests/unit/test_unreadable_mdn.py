@@ -81,7 +81,7 @@ async def test_a_2xx_without_an_mdn_is_sent_again_with_the_same_message_id_then_
     assert {headers["Message-ID"] for headers, _ in world.partner.posted} == {message.message_id}
     assert len(world.partner.posted) == 3
     assert world.store.of_type(MdnReceived) == []  # no receipt was read
-    assert world.store.stored(message.message_id).content is None
+    assert world.store.stored(message.message_id).content == EDI  # kept for a resend
 
 
 async def test_an_mdn_for_another_message_is_no_receipt_for_ours() -> None:

@@ -37,6 +37,7 @@ from as2bus.outbound.connection_test import ConnectionTest
 from as2bus.outbound.entrypoints import api
 from as2bus.outbound.entrypoints.bus import register_consumers
 from as2bus.outbound.entrypoints.workers import Workers
+from as2bus.outbound.kept_documents import KeptDocuments
 from as2bus.outbound.sending import Policy, Sender
 from as2bus.outbound.settings import OutboundSettings
 from as2bus.outbound.settle import Settlement
@@ -211,6 +212,7 @@ async def start(
         replica=replica,
         claims=claims,
         connection_test=ConnectionTest(partners, http, keys, replica),
+        documents=KeptDocuments(plain),
     )
     return components, Running(workers, relay, tasks, http, [credentials, keys, replica], files)
 

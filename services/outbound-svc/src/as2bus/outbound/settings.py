@@ -69,9 +69,10 @@ class OutboundSettings(ServiceSettings):
         ge=0,
         validation_alias=_env("keep_in_database_bytes"),
         description="Inline documents up to this size (a request's inline documents together, "
-        "attachments included) stay in the message's database row until it is settled, "
-        "instead of going to the object store (five NATS requests fewer per message); 0 "
-        "sends every document through the object store",
+        "attachments included) stay in the message's database row instead of going to the "
+        "object store (five NATS requests fewer per message), and after it is settled for the "
+        "document retention (downloads and resends from the console); 0 sends every document "
+        "through the object store",
     )
     stream_bytes: int = Field(
         default=4 * 1024 * 1024,
@@ -108,9 +109,10 @@ class OutboundSettings(ServiceSettings):
         default=30 * 24,
         ge=0,
         validation_alias=_env("document_retention_hours"),
-        description="How long a sent document stays in the object store after its message "
-        "was settled (delivered or failed), for downloads; then it is deleted, also when the "
-        "publisher stored it. 0 keeps documents forever",
+        description="How long a sent document stays in the object store (or in the message's "
+        "row, a small inline one) after its message was settled (delivered or failed), for "
+        "downloads and resends; then it is deleted, also when the publisher stored it. 0 keeps "
+        "documents forever",
     )
     retention_check_seconds: float = Field(
         default=600,

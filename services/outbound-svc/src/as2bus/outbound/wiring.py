@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from as2bus.outbound.accept import Acceptor
 from as2bus.outbound.adapters.claims import Claims
 from as2bus.outbound.connection_test import ConnectionTest
+from as2bus.outbound.kept_documents import KeptDocuments
 from as2bus.outbound.settle import Settlement
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.wiring import Wiring
@@ -19,6 +20,7 @@ class Components:
     replica: ConfigReplica
     claims: Claims
     connection_test: ConnectionTest
+    documents: KeptDocuments
 
 
 wiring = Wiring(Components, "outbound-svc")

@@ -24,7 +24,8 @@ from as2bus.shared.db import engine_of
 from as2bus.shared.outbox import add_to_outbox
 
 #: What transitions change; the rest of a message is written once, when it is added.
-#: ``content`` is not here: once written it only ever goes (see ``_changes``).
+#: ``content`` is not here: written once, it stays after the message is settled (for
+#: downloads and resends) until the retention clears it (adapters/retention.py).
 _CHANGING = (
     "status",
     "attempts",
@@ -50,7 +51,6 @@ _SAVE = (
     .where(messages.c.attempts == sa.bindparam("was_attempts"))
     .values({name: sa.bindparam(name) for name in _CHANGING})
 )
-_SAVE_SETTLED = _SAVE.values(content=None)
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -96,14 +96,11 @@ async def save_all(session: AsyncSession | AsyncConnection, batch: list[Message]
     """Save messages this session read and still holds locked (the claims), in one statement
     for all; each becomes the version saved. (No count to check: asyncpg gives none for a
     statement run with many parameter sets, and the lock promised that none changed.)"""
-    # Settled messages drop their inline content: a second statement for those.
-    for settled, statement in ((False, _SAVE), (True, _SAVE_SETTLED)):
-        chosen = [m for m in batch if (m.content is None) == settled]
-        if not chosen:
-            continue
-        await session.execute(statement, [_changes(m) for m in chosen])
-        for message in chosen:
-            message.persisted = message.version
+    if not batch:
+        return
+    await session.execute(_SAVE, [_changes(m) for m in batch])
+    for message in batch:
+        message.persisted = message.version
 
 
 class SqlMessageRepository:
@@ -126,9 +123,7 @@ class SqlMessageRepository:
         message.persisted = message.version
 
     async def save(self, message: Message) -> bool:
-        result = await self._session.execute(
-            _SAVE_SETTLED if message.content is None else _SAVE, _changes(message)
-        )
+        result = await self._session.execute(_SAVE, _changes(message))
         if result.rowcount == 0:  # type: ignore[attr-defined]
             return False
         message.persisted = message.version

@@ -1,7 +1,8 @@
 """Sent documents (attachments included), our messages as sent and their MDNs leave the
 object store once their message has been settled for longer than the retention
-(AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS, for downloads from the console), whether we stored
-them (inline requests, messages as sent, MDNs) or the publisher did (referenced objects)."""
+(AS2BUS_OUTBOUND_DOCUMENT_RETENTION_HOURS, for downloads and resends from the console), whether
+we stored them (inline requests, messages as sent, MDNs) or the publisher did (referenced
+objects). Inline documents kept in the message's row (``content``) go at the same time."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class SentDocuments:
                         | m.attachments.is_not(None)
                         | m.mdn_document.is_not(None)
                         | m.sent_document.is_not(None)
+                        | m.content.is_not(None)
                     )
                     .where(m.document_deleted_at.is_(None))
                     .limit(self._batch)
@@ -64,6 +66,6 @@ class SentDocuments:
                 await session.execute(
                     sa.update(messages)
                     .where(messages.c.id.in_([row.id for row in due]))
-                    .values(document_deleted_at=now)
+                    .values(document_deleted_at=now, content=None)
                 )
         return len(due)

@@ -24,7 +24,8 @@ messages = sa.Table(
     sa.Column("content_type", sa.String(200), nullable=False),
     sa.Column("subject", sa.String(500), nullable=False),
     # The document: a reference into the object store, or (small inline documents, see
-    # AS2BUS_OUTBOUND_KEEP_IN_DATABASE_BYTES) its bytes here until the message is settled.
+    # AS2BUS_OUTBOUND_KEEP_IN_DATABASE_BYTES) its bytes here, also after the message is settled
+    # until the document retention clears them (for downloads and resends).
     sa.Column("document", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("content", sa.LargeBinary(), nullable=True),
     # The documents after the first (RFC 6362 multiple attachments), NULL for one document:
@@ -52,7 +53,8 @@ messages = sa.Table(
     # The partner's MDN as received (object store), kept as long as the document.
     sa.Column("mdn_document", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("sent_document", sa.JSON(none_as_null=True), nullable=True),
-    # When the document's object was deleted, its retention after the message settled over.
+    # When the document's object (or the row's content) was deleted, its retention after the
+    # message settled over.
     sa.Column("document_deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_messages_due", "status", "next_attempt_at"),
     sa.Index("ix_messages_partner_status", "partner", "status"),

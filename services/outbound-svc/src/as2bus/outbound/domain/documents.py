@@ -6,15 +6,16 @@ request's inline documents were small together (AS2BUS_OUTBOUND_KEEP_IN_DATABASE
 start of the row's ``content``. The ones after it are the row's ``attachments`` (JSON, NULL
 for a single document): each with its filename, content type, size and either a reference
 (``document``) or null when its bytes follow in ``content``. So ``content`` is every inline
-document's bytes one after the other, in the message's order, and clearing it when the
-message is settled (as for a single document) forgets them all.
+document's bytes one after the other, in the message's order. It stays after the message is
+settled (the console downloads and resends them), and clearing it when the document retention
+is over (as for a single document) forgets them all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from as2bus.contracts import DocumentRef
 
@@ -98,3 +99,55 @@ def stored_refs(attachments: Sequence[Mapping[str, Any]] | None) -> list[Documen
         for entry in attachments or []
         if entry.get("document") is not None
     ]
+
+
+#: Where a document of a message is kept now: in the message's row (outbound-svc serves it),
+#: in the object store (by its reference), or nowhere any more (the retention is over).
+KeptIn = Literal["outbound-svc", "object-store", "no-longer"]
+
+
+@dataclass(frozen=True)
+class KeptDocument:
+    """One document of a message as the API lists it (``number`` 1 is the first document)."""
+
+    number: int
+    filename: str | None
+    content_type: str
+    size: int | None  # unknown for a first document kept in the row once its bytes are gone
+    kept_in: KeptIn
+    kept: bytes | None = None  # its bytes, when kept in the row
+
+
+def kept_documents(message: Message) -> list[KeptDocument]:
+    """What a message still keeps of each of its documents, the first first. Bytes kept in
+    the row are gone once the retention cleared ``content`` (in rows from before they were
+    kept after settling, once the message was settled); objects once the retention deleted
+    them."""
+    deleted = message.document_deleted_at is not None
+    try:
+        documents = documents_of(message)
+    except ValueError:  # the row's bytes are gone: what its columns still say
+        return _without_content(message, deleted)
+    listed = []
+    for number, d in enumerate(documents, start=1):
+        kept_in: KeptIn = "outbound-svc" if d.kept is not None else "object-store"
+        if d.ref is not None and deleted:
+            kept_in = "no-longer"
+        listed.append(KeptDocument(number, d.filename, d.content_type, d.size, kept_in, d.kept))
+    return listed
+
+
+def _without_content(message: Message, deleted: bool) -> list[KeptDocument]:
+    stored: KeptIn = "no-longer" if deleted else "object-store"
+    first = DocumentRef.model_validate(message.document) if message.document else None
+    listed = [
+        KeptDocument(
+            1, message.filename, message.content_type, first.size if first else None,
+            stored if first else "no-longer",
+        )
+    ]  # fmt: skip
+    for number, entry in enumerate(message.attachments or [], start=2):
+        where: KeptIn = stored if entry["document"] is not None else "no-longer"
+        size = int(entry["size"])
+        listed.append(KeptDocument(number, entry["filename"], entry["content_type"], size, where))
+    return listed

@@ -120,8 +120,9 @@ class Message:
     subject: str
     #: The first document's object-store reference (JSON), or None when it is kept inline.
     document: dict[str, Any] | None
-    #: Inline documents' bytes, one after the other (see domain/documents.py); dropped once
-    #: the message is settled.
+    #: Inline documents' bytes, one after the other (see domain/documents.py). Kept after the
+    #: message is settled, for downloads and resends, until the document retention clears
+    #: them (adapters/retention.py); no transition changes them.
     content: bytes | None
     attachments: list[dict[str, Any]] | None
     overrides: dict[str, Any] | None
@@ -189,7 +190,6 @@ class Message:
     def fail(self, code: str, reason: str, now: datetime) -> MessageFailed:
         self._move("failed", now)
         self.last_error = reason
-        self.content = None  # a document kept inline is not needed once settled
         return outcomes.failed(self, code, reason)
 
     def receipt_unreadable(
@@ -232,7 +232,6 @@ class Message:
     def delivered_without_mdn(self, now: datetime) -> MessageDelivered:
         """No MDN was asked for: the partner's 2xx is the delivery."""
         self._move("delivered", now)
-        self.content = None
         return outcomes.delivered(self, Verdict("delivered"), None)
 
     def await_mdn(
@@ -256,7 +255,6 @@ class Message:
             raise ValueError(f"an MDN's verdict settles a message; got {verdict.status!r}")
         self._move(cast(Status, verdict.status), now)
         self.last_error = verdict.reason
-        self.content = None
         return outcomes.delivered(self, verdict, report)
 
     def judge(self, report: MdnReport, *, expected_mic: str | None = None) -> Verdict:
