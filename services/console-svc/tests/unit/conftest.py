@@ -13,12 +13,13 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import unquote
 
 import httpx
 import pytest
 from nats.js.errors import ObjectNotFoundError
 
-from as2bus.console.adapters.backends import Backend, Backends
+from as2bus.console.adapters.backends import Backend, Backends, File
 from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.adapters.tables import metadata
 from as2bus.console.bootstrap import assemble
@@ -73,15 +74,52 @@ class FakeConfig(Backend):
         return []  # no partners
 
 
+class FakeOutbound(Backend):
+    """outbound-svc's documents of the messages we sent (its routes under
+    /api/v1/messages/{message_id}/documents): ``kept`` by Message-ID, each document's bytes
+    while it keeps them (sent inline), None when it does not (in the object store, or its
+    retention is over). A message it has no entry for is one it never sent."""
+
+    name = "outbound-svc"
+
+    def __init__(self) -> None:
+        self.kept: dict[str, list[bytes | None]] = {}
+        self.asked: list[str] = []
+
+    def _find(self, path: str) -> tuple[list[bytes | None] | None, int | None]:
+        self.asked.append(path)
+        found = re.fullmatch(r"/api/v1/messages/([^/]+)/documents(?:/(\d+))?", path)
+        assert found is not None, f"outbound-svc has no route {path}"
+        number = int(found.group(2)) if found.group(2) else None
+        return self.kept.get(unquote(found.group(1))), number
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        documents, _ = self._find(path)
+        if documents is None:
+            return None
+        return [{"number": n, "kept_in": "outbound-svc" if data is not None else "no-longer"}
+                for n, data in enumerate(documents, start=1)]  # fmt: skip
+
+    async def file(self, path: str) -> File | None:
+        documents, number = self._find(path)
+        assert number is not None
+        if documents is None or not 1 <= number <= len(documents):
+            return None
+        data = documents[number - 1]
+        return None if data is None else File(data, "application/octet-stream", "kept")
+
+
 class FakeBackends(Backends):
-    """tracklog-svc and config-svc (no cert-svc, no outbound-svc)."""
+    """tracklog-svc, config-svc and outbound-svc's documents (no cert-svc)."""
 
     tracklog: FakeTracklog
     config: FakeConfig
+    outbound: FakeOutbound
 
     def __init__(self) -> None:
         self.tracklog = FakeTracklog()
         self.config = FakeConfig()
+        self.outbound = FakeOutbound()
 
     async def enabled_partnerships(self) -> list[dict[str, Any]]:
         return [{"id": "p1", "station_as2_id": "MYCO", "partner_as2_id": "ACME"}]

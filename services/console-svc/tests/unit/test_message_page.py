@@ -253,7 +253,7 @@ async def test_a_refused_send_request_says_nothing_was_sent_or_kept(app: Any) ->
         "rejected_at": T, "mic_matches": None, "error_code": "CERT_NOT_FOUND",
         "error": "partner certificate 'acme': none in service", "timeline": [],
     }  # fmt: skip
-    tracklog.details["m1"] = delivered(fakes_of(app).documents)  # sent inline, not kept
+    tracklog.details["m1"] = delivered(fakes_of(app).documents)  # sent inline, retention over
     async with client(app) as http:
         await sign_in(http, "admin@example.com")
         page = html.unescape(" ".join((await http.get("/tracklog/r1")).text.split()))
@@ -267,7 +267,7 @@ async def test_a_refused_send_request_says_nothing_was_sent_or_kept(app: Any) ->
             "Send File.") in downloads  # fmt: skip
     # A message that was sent keeps its wording.
     assert "<dt>Size</dt><dd>3 bytes</dd>" in sent
-    assert "The document: kept only while in flight (sent inline)" in sent
+    assert "The document: no longer kept (the retention of sent documents is over)" in sent
 
 
 def refused_inbound() -> dict[str, Any]:
@@ -319,7 +319,7 @@ async def test_a_refused_send_request_has_no_document_to_download_and_says_why(
         "id": "r1", "direction": "outbound", "status": "rejected", "filename": "po.x12",
         "request_id": "console-1", "message_id": None, "document": None, "timeline": [],
     }  # fmt: skip
-    tracklog.details["m1"] = delivered(fakes_of(app).documents)  # sent inline, not kept
+    tracklog.details["m1"] = delivered(fakes_of(app).documents)  # sent inline, retention over
     async with client(app) as http:
         await sign_in(http, "viewer@example.com")
         refused = await http.get("/tracklog/r1/download/document")
@@ -327,5 +327,42 @@ async def test_a_refused_send_request_has_no_document_to_download_and_says_why(
     assert refused.status_code == sent.status_code == 410
     assert ("There is no document to download: the request was refused before anything was "
             "sent.") in html.unescape(refused.text)  # fmt: skip
-    assert ("There is no document to download: it was sent inline and kept only while in "
-            "flight.") in html.unescape(sent.text)  # fmt: skip
+    assert ("The document is no longer kept: the retention of sent documents is over"
+            ) in html.unescape(sent.text)  # fmt: skip
+
+
+async def test_documents_sent_inline_download_from_outbound_svc(app: Any) -> None:
+    """Small documents sent inline are kept by outbound-svc only (tracklog-svc's detail has no
+    reference for them): the page said "kept only while in flight" and offered no download."""
+    detail = delivered(fakes_of(app).documents, raw=None) | {
+        "filename": "po ü.x12", "content_type": "application/edi-x12",
+        "attachments": [
+            {"filename": "note.txt", "content_type": "text/plain", "size": 4, "document": None},
+            {"filename": "gone.csv", "content_type": "text/csv", "size": 3, "document": None},
+        ],
+    }  # fmt: skip
+    fakes_of(app).backends.tracklog.details["m1"] = detail
+    fakes_of(app).backends.outbound.kept["<1@myco>"] = [b"ISA*01~", b"note", None]
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = html.unescape((await http.get("/tracklog/m1")).text)
+        first = await http.get("/tracklog/m1/download/document")
+        second = await http.get("/tracklog/m1/download/attachment/1")
+        third = await http.get("/tracklog/m1/download/attachment/2")
+    assert '<a href="/tracklog/m1/download/document">The document</a> (po ü.x12)' in page
+    assert ('<a href="/tracklog/m1/download/attachment/1">Document 2</a> (note.txt, '
+            "text/plain, 4 bytes)") in page  # fmt: skip
+    assert ("Document 3 (gone.csv, text/csv, 3 bytes, no longer kept (the retention of sent "
+            "documents is over))") in page  # fmt: skip
+    assert "in flight" not in page
+    assert (first.status_code, first.content) == (200, b"ISA*01~")
+    assert first.headers["content-type"] == "application/edi-x12"
+    assert first.headers["content-disposition"] == "attachment; filename*=UTF-8''po%20%C3%BC.x12"
+    assert (second.status_code, second.content) == (200, b"note")
+    assert second.headers["content-type"].startswith("text/plain")
+    assert "filename*=UTF-8''note.txt" in second.headers["content-disposition"]
+    assert third.status_code == 410
+    assert "The document is no longer kept: the retention of sent documents is over" in (
+        html.unescape(third.text)
+    )
+    assert "/api/v1/messages/%3C1%40myco%3E/documents/1" in fakes_of(app).backends.outbound.asked

@@ -16,7 +16,15 @@ from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS, SEND_SUBJECT, SendRequest
 
-from .conftest import FakeBackends, FakeDocuments, client, csrf_of, fakes_of, sign_in
+from .conftest import (
+    FakeBackends,
+    FakeDocuments,
+    FakeOutbound,
+    client,
+    csrf_of,
+    fakes_of,
+    sign_in,
+)
 
 
 class FakeBus:
@@ -39,7 +47,9 @@ class FakeBus:
 def bus(app: Any) -> FakeBus:
     """The app with the real Sender on a fake bus and the app's fake object store."""
     found = FakeBus()
-    wiring.replace(app, sender=Sender(found, fakes_of(app).documents))  # type: ignore[arg-type]
+    fakes = fakes_of(app)
+    sender = Sender(found, fakes.documents, fakes.backends.outbound)  # type: ignore[arg-type]
+    wiring.replace(app, sender=sender)
     return found
 
 
@@ -185,7 +195,7 @@ async def test_a_file_the_store_refuses_sends_nothing_and_leaves_nothing_stored(
     uploads = [Upload(io.BytesIO(d), len(d), f"{i}.x12", "application/edi-x12")
                for i, d in enumerate((b"one", b"two", b"three"))]  # fmt: skip
     with pytest.raises(OSError, match="the store refused"):
-        await Sender(bus, store).send_files(  # type: ignore[arg-type]
+        await Sender(bus, store, FakeOutbound()).send_files(  # type: ignore[arg-type]
             uploads, station="MYCO", partner="ACME", subject="s"
         )
     assert store.puts == 3
@@ -240,9 +250,45 @@ async def test_a_resend_sends_every_document_again_in_order(app: Any, bus: FakeB
         assert sent.document.model_dump(mode="json") == kept["document"]
 
 
+async def test_a_resend_sends_documents_sent_inline_again_from_outbound_svc(
+    app: Any, bus: FakeBus
+) -> None:
+    """Small documents sent inline (``as2bus send``) are kept by outbound-svc only, which
+    tracklog-svc's detail shows as no reference: the resend refused them ("kept only while it
+    was in flight") though the message page offered it."""
+    store = fakes_of(app).documents
+    original = sent_with_attachments(store, document=None)  # the second one sent inline
+    original["document"] = None  # and the first
+    fakes_of(app).backends.outbound.kept["<1@myco>"] = [b"ISA*01~", b"%PDF drawing", None]
+    fakes_of(app).backends.tracklog.details["m1"] = original
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = await http.get("/tracklog/m1")
+        form = await http.get("/tracklog/m1/resend")
+        answer = await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form.text)})
+    assert '<a class="button" href="/tracklog/m1/resend">Resend…</a>' in page.text
+    assert "Cannot resend" not in form.text
+    assert answer.status_code == 303, answer.text
+    ((request, _),) = bus.published
+    assert answer.headers["location"] == f"/sent/{request.request_id}"
+    assert (request.replays, request.station, request.partner, request.subject) == (
+        "<1@myco>", "MYCO", "ACME", "PO 1"
+    )  # fmt: skip
+    assert (request.document, request.inline_bytes()) == (None, b"ISA*01~")
+    assert (request.filename, request.content_type) == ("po.x12", "application/edi-x12")
+    drawing, csv = request.attachments
+    assert (drawing.filename, drawing.content_type, drawing.inline_bytes()) == (
+        "drawing.pdf", "application/pdf", b"%PDF drawing"
+    )  # fmt: skip
+    assert csv.document is not None
+    assert (csv.document.name, csv.inline_base64) == ("console/r1/2", None)
+
+
+RETENTION_OVER = "is no longer kept: the retention of sent documents is over"
 NOT_KEPT = {
-    "expired": "its document 2 (drawing.pdf) is no longer kept",
-    "inline": "its document 2 (drawing.pdf) was kept only while it was in flight",
+    "expired": f"its document 2 (drawing.pdf) {RETENTION_OVER}",
+    "inline-expired": f"its document 2 (drawing.pdf) {RETENTION_OVER}",
+    "first-inline-expired": f"its document {RETENTION_OVER}",
 }
 
 
@@ -250,16 +296,29 @@ NOT_KEPT = {
 async def test_a_resend_with_a_document_not_kept_says_which_and_sends_nothing(
     app: Any, bus: FakeBus, gone: str, error: str
 ) -> None:
+    """Said on the confirmation page, without its "Resend it" button (it showed both), and
+    on the message page no Resend… is offered."""
     store: FakeDocuments = fakes_of(app).documents
-    if gone == "inline":  # a document the gateway kept in its database
+    outbound = fakes_of(app).backends.outbound
+    if gone == "inline-expired":  # outbound-svc kept it in its database, until the retention
         original = sent_with_attachments(store, document=None)
+        outbound.kept["<1@myco>"] = [None, None, None]
+    elif gone == "first-inline-expired":  # outbound-svc has it no more
+        original = sent_with_attachments(store) | {"document": None}
     else:
         original = sent_with_attachments(store)
         del store.objects["console/r1/1"]
     fakes_of(app).backends.tracklog.details["m1"] = original
-    answer = await post_resend(app)
-    assert answer.status_code == 200
-    assert f"Cannot resend: {error}" in answer.text
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = await http.get("/tracklog/m1")
+        form = await http.get("/tracklog/m1/resend")
+        answer = await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form.text)})
+    assert "Resend…" not in page.text
+    for refused in (form, answer):
+        assert refused.status_code == 200
+        assert f"Cannot resend: {error}" in refused.text
+        assert "Resend it" not in refused.text
     assert bus.published == []
 
 

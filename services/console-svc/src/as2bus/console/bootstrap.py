@@ -134,7 +134,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
             await documents_bucket(bus.js, replicas=settings.events.replicas), bus.js
         )
         backends = Backends(urls, backend_token)
-        sender = Sender(bus.client, documents)
+        sender = Sender(bus.client, documents, backends.outbound)
         components = complete(sender=sender, documents=documents, backends=backends)
         with wiring.installed(app, components):
             await broker.start()  # the audit trail's consumers

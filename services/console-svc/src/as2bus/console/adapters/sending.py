@@ -1,9 +1,11 @@
 """Send File: the uploaded files go to the object store from the temporary files the upload
 was spooled to (never whole in memory), then one send request goes on the bus: the first file
-its document, the others its attachments (RFC 6362 multiple attachments), in order."""
+its document, the others its attachments (RFC 6362 multiple attachments), in order. Resend
+sends a message's documents again the same way (adapters/sent_documents.py finds them)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from collections.abc import Sequence
@@ -12,6 +14,8 @@ from typing import Any, BinaryIO
 
 from nats.aio.client import Client
 
+from as2bus.console.adapters.backends import Backend
+from as2bus.console.adapters.sent_documents import RETENTION_OVER, SentDocument, SentDocuments
 from as2bus.contracts import DocumentRef, SendAttachment, SendRequest
 from as2bus.contracts.content_types import HEAD_BYTES, UNKNOWN, guess_content_type
 from as2bus.contracts.send import publish_send_request
@@ -49,9 +53,10 @@ class Upload:
 
 
 class Sender:
-    def __init__(self, client: Client, documents: DocumentStore) -> None:
+    def __init__(self, client: Client, documents: DocumentStore, outbound: Backend) -> None:
         self._client = client
         self._documents = documents
+        self._sent = SentDocuments(documents, outbound)
 
     async def send_file(
         self,
@@ -113,50 +118,39 @@ class Sender:
 
     async def resend(self, original: dict[str, Any]) -> str:
         """The original's documents (the first and its attachments) to the same partner
-        again, as a new message that says which one it replays; the new request id."""
+        again, as a new message that says which one it replays; the new request id. Those
+        in the object store go by their reference; those sent inline, which only outbound-svc
+        keeps, are read from it and go inline again."""
         if original.get("direction") != "outbound" or not original.get("message_id"):
             raise ResendError("only a message we sent can be sent again")
-        if not original.get("document"):
-            raise ResendError(
-                "its document was kept only while it was in flight (a small document sent "
-                "inline): send the file again with Send File"
-            )
-        ref = DocumentRef.model_validate(original["document"])
-        if await self._documents.stored(ref.name) is None:
-            raise ResendError(
-                "its document is no longer kept (the retention of sent documents is over)"
-            )
-        attachments: list[SendAttachment] = []
-        for number, attached in enumerate(original.get("attachments") or [], start=2):
-            which = f"document {number} ({attached.get('filename') or 'no file name'})"
-            if not attached.get("document"):
-                raise ResendError(
-                    f"its {which} was kept only while it was in flight (a small document sent "
-                    "inline): send the files again with Send File"
-                )
-            attached_ref = DocumentRef.model_validate(attached["document"])
-            if await self._documents.stored(attached_ref.name) is None:
-                raise ResendError(
-                    f"its {which} is no longer kept (the retention of sent documents is over)"
-                )
-            attachments.append(
-                SendAttachment(
-                    document=attached_ref,
-                    filename=attached.get("filename"),
-                    content_type=attached.get("content_type") or "application/octet-stream",
-                )
-            )
+        found = await self._sent.of(original)
+        for document in found:
+            if document.missing:
+                raise ResendError(f"{document.called} {document.missing}")
+        first, *others = [await self._again(original["message_id"], d) for d in found]
         request_id = f"console-{uuid.uuid4()}"
         request = SendRequest(
             request_id=request_id,
             station=original["station"],
             partner=original["partner"],
-            document=ref,
             filename=original.get("filename"),
-            content_type=original.get("content_type") or "application/octet-stream",
+            content_type=found[0].content_type,
             subject=original.get("subject") or "AS2 Message",
             replays=original["message_id"],
-            attachments=attachments,
+            attachments=[
+                SendAttachment(filename=d.filename, content_type=d.content_type, **fields)
+                for d, fields in zip(found[1:], others, strict=True)
+            ],
+            **first,
         )
         await publish_send_request(self._client, request)
         return request_id
+
+    async def _again(self, message_id: str, document: SentDocument) -> dict[str, Any]:
+        """The request's fields that give ``document`` again: its reference, or its bytes."""
+        if document.ref is not None:
+            return {"document": document.ref}
+        kept = await self._sent.read(message_id, document.number)
+        if kept is None:  # the retention took it since it was looked for
+            raise ResendError(f"{document.called} {RETENTION_OVER}")
+        return {"inline_base64": base64.b64encode(kept.content).decode()}

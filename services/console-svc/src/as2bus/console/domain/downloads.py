@@ -21,8 +21,10 @@ def why_missing(detail: dict[str, Any], what: str) -> str:
         if refused:  # inbound-svc keeps the copy as received of delivered messages only
             return "a refused message is not kept, so that a stranger cannot fill the object store"
         return "it was not kept when it was exchanged"
-    if not inbound:  # a small document, kept in outbound-svc's database until settled
-        return "it was sent inline and kept only while in flight"
+    if not inbound:  # sent inline: outbound-svc keeps it, by the Message-ID not known yet
+        return (
+            "it was sent inline and the track log has no Message-ID to ask outbound-svc for it by"
+        )
     if refused:
         return "the message was refused, so no document was handed on"
     # Only later events of it (a duplicate, our MDN): its receipt is older than the history.

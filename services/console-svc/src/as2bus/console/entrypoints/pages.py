@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from as2bus.console.adapters.backends import Backend, BackendError, BackendRefused, Backends
 from as2bus.console.adapters.kept import http_head
 from as2bus.console.adapters.sending import ResendError, Upload
+from as2bus.console.adapters.sent_documents import RETENTION_OVER, SentDocument, SentDocuments
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
@@ -203,7 +204,14 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
     if detail.get("message_id"):
         found = await tracklog.get("/api/v1/messages", {"replays": detail["message_id"]})
         resends = found["items"]
-    resendable = detail["direction"] == "outbound" and detail["status"] in RESENDABLE
+    sent = await _sent_documents(request, detail)
+    # Offered only when it can work: every document still kept (or outbound-svc away just
+    # now, when the resend's own answer says why).
+    resendable = (
+        detail["direction"] == "outbound"
+        and detail["status"] in RESENDABLE
+        and not any(d.missing for d in sent or [])
+    )
     timeline = detail.get("timeline", [])
     record = request_record(timeline)
     mdn = mdn_record(timeline) if detail["direction"] == "outbound" else None
@@ -220,7 +228,7 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
             for kind in ("own", "partner")
         }
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
-                resends=resends, resendable=resendable, attempts=attempts(timeline),
+                resends=resends, resendable=resendable, sent=sent, attempts=attempts(timeline),
                 record=record, mdn=mdn, mdn_headers=mdn_headers, certificates=certificates,
                 milestones=milestones(detail), timeline=timeline_steps(detail))  # fmt: skip
 
@@ -229,26 +237,29 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
 async def download(request: Request, ref: str, what: str, who: Viewer) -> Response:
     """The message's document, the AS2 message as sent or received, or the partner's MDN as
     received (headers and body, byte for byte: the non-repudiation records), streamed from the
-    object store."""
+    object store; a document we sent inline, from outbound-svc, which keeps it."""
     if what not in DOWNLOADS:
         return _missing(request, who, f"{what} to download for message {ref}")
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
-    kept = _kept(detail, what)
-    if kept is None:
-        return _gone(request, who, f"There is no {what} to download: {why_missing(detail, what)}.")
     if what == "document":
         name, media = detail.get("filename") or "document", detail.get("content_type")
     else:
         name, media = f"{'mdn' if what == 'mdn' else 'as2-message'}-{ref}.eml", "message/rfc822"
+    kept = _kept(detail, what)
+    if kept is None and what == "document" and _sent_inline(detail):
+        return await _from_outbound(request, who, detail, 1, name, media)
+    if kept is None:
+        return _gone(request, who, f"There is no {what} to download: {why_missing(detail, what)}.")
     return await _stream_kept(request, who, kept, what, name, media)
 
 
 @router.get("/tracklog/{ref}/download/attachment/{number}", response_model=None)
 async def download_attachment(request: Request, ref: str, number: str, who: Viewer) -> Response:
     """One of a message's documents after the first (RFC 6362 multiple
-    attachments; ``number`` from 1), streamed from the object store like the first."""
+    attachments; ``number`` from 1), streamed from the object store or outbound-svc like the
+    first."""
     if not (number.isascii() and number.isdigit()):  # a damaged link: not found, no raw 422
         return _missing(request, who, f"document {number} of message {ref}")
     position = int(number)
@@ -259,9 +270,12 @@ async def download_attachment(request: Request, ref: str, number: str, who: View
     if not 1 <= position <= len(attached):
         return _missing(request, who, f"document {position + 1} of message {ref}")
     found = attached[position - 1]
-    if not found.get("document"):  # a small sent document outbound-svc kept in its database
-        return _missing(request, who, f"document {position + 1} of message {ref}")
     name = found.get("filename") or f"document-{position + 1}"
+    if not found.get("document"):
+        if not _sent_inline(detail):
+            return _missing(request, who, f"document {position + 1} of message {ref}")
+        return await _from_outbound(request, who, detail, position + 1, name,
+                                    found.get("content_type"))  # fmt: skip
     return await _stream_kept(request, who, found["document"], "document", name,
                               found.get("content_type"))  # fmt: skip
 
@@ -278,6 +292,46 @@ async def _stream_kept(
     disposition = f"attachment; filename*=UTF-8''{quote(name)}"
     return StreamingResponse(store.chunks(ref_), media_type=media or "application/octet-stream",
                              headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+def _sent(request: Request) -> SentDocuments:
+    return SentDocuments(documents(request), backends(request).outbound)
+
+
+def _sent_inline(detail: dict[str, Any]) -> bool:
+    """A message we sent whose documents without a reference were sent inline: outbound-svc
+    keeps those (a request it refused at once has none)."""
+    return (
+        detail["direction"] == "outbound"
+        and detail["status"] != "rejected"
+        and bool(detail.get("message_id"))
+    )
+
+
+async def _sent_documents(request: Request, detail: dict[str, Any]) -> list[SentDocument] | None:
+    """What is still kept of a message we sent, for its downloads and Resend; None for a
+    received or refused one, and when outbound-svc cannot be asked just now (the page still
+    stands: a download or resend followed then says why)."""
+    if not _sent_inline(detail):
+        return None
+    try:
+        return await _sent(request).of(detail)
+    except BackendError:
+        return None
+
+
+async def _from_outbound(
+    request: Request, who: Any, detail: dict[str, Any], number: int, name: str, media: str | None
+) -> Response:
+    """A document sent inline, read from outbound-svc (which keeps it in its database), as a
+    download named ``name``; 410 when its retention is over."""
+    kept = await _sent(request).read(detail["message_id"], number)
+    if kept is None:
+        return _gone(request, who, f"The document {RETENTION_OVER} (docs/integrating.md, "
+                     "\"How long documents stay\").")  # fmt: skip
+    disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+    return Response(kept.content, media_type=media or kept.media_type,
+                    headers={"Content-Disposition": disposition})  # fmt: skip
 
 
 def _kept(detail: dict[str, Any], what: str) -> dict[str, Any] | None:
@@ -369,11 +423,16 @@ RESENDABLE = ("failed", "delivered", "delivered-with-warnings")
 
 @router.get("/tracklog/{ref}/resend", response_class=HTMLResponse)
 async def resend_form(request: Request, ref: str, who: Operator) -> HTMLResponse:
-    """Resending is an explicit action: this page asks for the confirmation."""
+    """Resending is an explicit action: this page asks for the confirmation, or says why the
+    message cannot be sent again (then with nothing to confirm)."""
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
-    return page(request, "resend.html", who, m=detail, error=None)
+    error = _not_resendable(detail)
+    if error is None and detail["direction"] == "outbound":
+        sent = await _sent(request).of(detail)
+        error = next((f"{d.called} {d.missing}" for d in sent if d.missing), None)
+    return page(request, "resend.html", who, m=detail, error=error)
 
 
 @router.post("/tracklog/{ref}/resend", response_model=None)
@@ -381,10 +440,8 @@ async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) 
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
-    error = None
-    if detail["status"] not in RESENDABLE:
-        error = f"it is {detail['status']}: only a failed or delivered message is sent again"
-    else:
+    error = _not_resendable(detail)
+    if error is None:
         sender = wiring.get(request).sender
         try:
             request_id = await sender.resend(detail)
@@ -393,6 +450,13 @@ async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) 
         else:
             return RedirectResponse(f"/sent/{request_id}", status_code=303)
     return page(request, "resend.html", who, m=detail, error=error)
+
+
+def _not_resendable(detail: dict[str, Any]) -> str | None:
+    """Why a message's status does not let it be sent again; None when it does."""
+    if detail["status"] not in RESENDABLE:
+        return f"it is {detail['status']}: only a failed or delivered message is sent again"
+    return None
 
 
 #: How long the "Sent to the gateway" page asks for the request before it stops: tracklog-svc
