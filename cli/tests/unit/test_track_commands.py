@@ -59,6 +59,7 @@ class Fake:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.rows = [ROW]
+        self.detail = ROW | {"timeline": [EVENT]}
         self.stream = sse(("status", CHANGE), ("status", CHANGE | {"status": "failed"}))
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -71,7 +72,7 @@ class Fake:
             rows = [r for r in self.rows if way in (None, r["direction"])]
             return httpx.Response(200, json={"items": rows, "next_cursor": "CUR"})
         if path == f"/messages/{ROW['id']}":
-            return httpx.Response(200, json=ROW | {"timeline": [EVENT]})
+            return httpx.Response(200, json=self.detail)
         if path == "/stream":
             return httpx.Response(200, content=self.stream,
                                   headers={"content-type": "text/event-stream"})  # fmt: skip
@@ -162,6 +163,19 @@ def test_show_finds_a_message_by_its_message_id_and_prints_its_timeline(
     assert error(run("show", "<zz@x>", "--direction", "inbound")) == (
         "no inbound message with Message-ID <zz@x>"
     )
+
+
+def test_show_says_where_a_document_sent_inline_is_kept(run: Any, fake: Fake) -> None:
+    """tracklog-svc has no reference for a small document sent inline: it printed
+    "document: -", though outbound-svc keeps it and the console downloads it."""
+    fake.detail = ROW | {"document": None, "timeline": [EVENT]}
+    result = run("show", ROW["id"])
+    assert result.exit_code == 0, result.output
+    assert ("document: sent inline: outbound-svc keeps it for the document retention (the "
+            "console downloads it)") in " ".join(result.stdout.split())  # fmt: skip
+    fake.detail = ROW | {"status": "rejected", "document": None, "timeline": []}
+    refused = run("show", ROW["id"])  # refused before it was sent: nothing of it is kept
+    assert ["document:", "-"] in [line.split() for line in refused.stdout.splitlines()]
 
 
 def test_watch_prints_each_change_and_stops_after_count(run: Any, fake: Fake) -> None:

@@ -155,9 +155,25 @@ def show(
     if _state(ctx).json:
         output.print_json(detail)
         return
-    output.show({k: v for k, v in detail.items() if k != "timeline"}, False)
+    output.show(_readable(detail), False)
     typer.echo("")
     output.table(detail["timeline"], TIMELINE, False, "No events.")
+
+
+#: A document we sent inline has no object-store reference in tracklog-svc (it printed "-"):
+#: outbound-svc keeps it in its database, for the retention of sent documents.
+SENT_INLINE = (
+    "sent inline: outbound-svc keeps it for the document retention (the console downloads it)"
+)
+
+
+def _readable(detail: dict[str, Any]) -> dict[str, Any]:
+    """A message's detail as ``track show`` prints it (its timeline goes in a table)."""
+    shown = {k: v for k, v in detail.items() if k != "timeline"}
+    sent = detail.get("direction") == "outbound" and detail.get("status") != "rejected"
+    if sent and "document" in detail and detail["document"] is None:
+        shown["document"] = SENT_INLINE
+    return shown
 
 
 def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
