@@ -102,7 +102,16 @@ def test_a_whole_configuration_session(config_svc: ServiceProcess) -> None:
     refused = cli("partnership", "create", "--station", "MYCO", "--partner", "acme", ok=False)
     assert refused.stderr == "error: partner_id: partner 'acme' is disabled; enable it first\n"
     in_use = cli("station", "delete", "MYCO", "--yes", ok=False)
-    assert in_use.stderr.startswith("error: id: station is used by 1 partnership(s) (MYCO->amazon)")
+    assert in_use.stderr == (
+        "error: station 'MYCO' is used by 1 partnership(s) (MYCO:amazon): delete it first: "
+        "as2bus partnership delete MYCO:amazon\n"
+    )
+    twin = cli("partner", "create", "--as2-id", "AMAZON", "--name", "Amazon (typo)",
+               "--url", "https://as2.example.com/as2", ok=False)  # fmt: skip
+    assert twin.stderr == (
+        "error: a partner 'amazon' exists; AS2 IDs that differ only in case are refused: "
+        "partners' products often compare them without case\n"
+    )
     wrong_token = cli("station", "list", token="wrong", ok=False)
     assert wrong_token.stderr.startswith("error: the API token was refused")
     assert "no station with AS2 ID" in cli("station", "show", "NOPE", ok=False).stderr

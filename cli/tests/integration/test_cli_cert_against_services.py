@@ -92,6 +92,12 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
             break
         time.sleep(0.1)  # a retry loop: the next try once cert-svc may know the partnership
     assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        "Next:\n"
+        "  upload the partner's certificate: as2bus cert upload-partner FILE --alias acme\n"
+        "  send the partner our certificate: as2bus cert export --keystore MYCO:acme --what "
+        "public -o FILE\n"
+    )
 
     partner_pem = tmp_path / "acme.cer"
     partner_pem.write_text(x509.generate_self_signed("acme", now=datetime.now(UTC)).cert.cert_pem)
@@ -184,3 +190,54 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
 
     everything = "".join(outputs) + config.log() + cert.log()
     assert KEYSTORE_PASSWORD not in everything
+
+
+def test_a_certificate_uploaded_under_the_wrong_alias_is_said_so_and_deleted(
+    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    config, cert = services
+
+    def cli(*args: str, ok: bool = True, input: str | None = None) -> Any:
+        root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
+        result = CliRunner().invoke(app, [*root, *args], input=input)
+        assert "Traceback" not in result.output
+        assert result.exit_code == (0 if ok else 1), result.output
+        return result
+
+    cli("partner", "create", "--as2-id", "ACMERETAIL", "--name", "Acme",
+        "--url", "https://acme.example/as2")  # fmt: skip
+    pem = tmp_path / "acme.cer"
+    for attempt in range(50):  # cert-svc learns of the partner over the bus
+        pem.write_text(x509.generate_self_signed(f"acme-{attempt}", now=datetime.now(UTC))
+                       .cert.cert_pem)  # fmt: skip
+        typo = cli("--json", "cert", "upload-partner", str(pem), "--alias", "ACMERETAIL")
+        view = json.loads(typo.stdout)
+        if "partner ACMERETAIL's" in " ".join(view["warnings"]):
+            break
+        cli("cert", "delete", "--alias", "ACMERETAIL", "--yes")  # an upload cert-svc judged early
+        time.sleep(0.1)
+    short = view["fingerprint_sha256"][:23]
+    assert typo.stderr == (
+        "warning: no partner uses the alias 'ACMERETAIL': partner ACMERETAIL's certificate "
+        "alias is 'acmeretail'\n"
+        f"  to remove it: as2bus cert delete --alias ACMERETAIL --fingerprint {short}\n"
+    )
+    kept = cli("cert", "delete", "--alias", "ACMERETAIL", input="n\n", ok=False)
+    assert f"Delete the partner certificate {short} under the alias 'ACMERETAIL'?" in kept.output
+    gone = cli("cert", "delete", "--alias", "ACMERETAIL", "--fingerprint", short.lower(),
+               input="y\n")  # fmt: skip
+    assert gone.stdout.endswith(
+        f"deleted the partner certificate {short} under the alias 'ACMERETAIL'\n"
+    )
+    assert json.loads(cli("--json", "cert", "list").stdout) == []
+    right = cli("cert", "upload-partner", str(pem), "--alias", "acmeretail")
+    assert "warning" not in right.stderr
+    in_use = cli("cert", "delete", "--alias", "acmeretail", "--yes", ok=False)
+    assert in_use.stderr == (
+        "error: partner ACMERETAIL uses the alias 'acmeretail': a certificate in use is not "
+        "deleted; upload its successor under the same alias (a rotation) instead\n"
+    )
+    missing = cli("cert", "delete", "--alias", "nobody", "--yes", ok=False)
+    assert missing.stderr == (
+        "error: no partner certificate under the alias 'nobody' (see: as2bus cert list)\n"
+    )

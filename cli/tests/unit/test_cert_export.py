@@ -169,6 +169,28 @@ def test_inbox_into_a_file_says_it_is_not_a_folder() -> None:
     )
 
 
+def test_inbox_takes_its_folder_as_the_argument_or_with_follow() -> None:
+    """'inbox DIR --once' was a usage error ("Missing option '--follow'")."""
+    Path("README.md").write_text("a file")
+    as_argument = CliRunner().invoke(
+        app, ["inbox", "README.md", "--once", "--nats-url", "nats://x"]
+    )
+    assert as_argument.exit_code == 1
+    assert as_argument.stderr == (
+        "error: README.md is not a folder: give the folder to save documents into\n"
+    )
+    nothing = CliRunner().invoke(app, ["inbox", "--once"])
+    assert nothing.exit_code == 1
+    assert nothing.stderr == (
+        "error: give the folder to save documents into: as2bus inbox FOLDER "
+        "(e.g. as2bus inbox ./received --once)\n"
+    )
+    two = CliRunner().invoke(app, ["inbox", "a", "--follow", "b"])
+    assert (
+        two.stderr == "error: two folders given (a and --follow b): give one, as2bus inbox FOLDER\n"
+    )
+
+
 def test_the_list_shows_when_each_takes_over_and_no_days_left_for_a_retired_one(
     cert_svc: FakeCertSvc,
 ) -> None:

@@ -94,11 +94,25 @@ def test_delete_asks_first(run: Run, api: Any) -> None:
     kept = run("station", "delete", "MYCO", input="n\n")
     assert kept.exit_code == 1
     assert "Delete station 'MYCO'?" in kept.output
-    assert [r.method for r in api.requests] == ["GET"]
+    assert [r.method for r in api.requests] == ["GET", "GET"]  # the station, its partnerships
     deleted = run("station", "delete", "MYCO", input="y\n")
     assert deleted.exit_code == 0, deleted.output
     assert deleted.stdout.endswith("deleted station MYCO\n")
     assert api.store["stations"] == {}
+
+
+def test_deleting_a_paired_partner_names_the_command_that_unpairs_it(run: Run, api: Any) -> None:
+    station = api.add("stations", as2_id="MYCO", name="My Co")
+    partner = api.add("partners", as2_id="big box", name="Big Box", as2_url="https://a.test/")
+    api.add("partnerships", station_id=station["id"], partner_id=partner["id"])
+    refused = run("partner", "delete", "big box")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: partner 'big box' is used by 1 partnership(s) (MYCO:big box): delete it first: "
+        "as2bus partnership delete 'MYCO:big box'\n"
+    )
+    assert "Delete partner" not in refused.output  # no question whose answer is refused
+    assert [r.method for r in api.requests] == ["GET", "GET"]
 
 
 def test_partnership_enable_disable_delete(run: Run, api: Any) -> None:

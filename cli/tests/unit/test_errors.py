@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,6 +67,21 @@ def test_a_refused_token_says_how_to_set_one(run: Run, api: Any) -> None:
     assert result.stderr == f"error: {TOKEN_REFUSED}\n"
     assert "AS2BUS_API_TOKEN" in TOKEN_REFUSED
     assert "--token" in TOKEN_REFUSED
+
+
+def test_no_token_anywhere_says_where_it_looked_not_that_one_was_refused(
+    run: Run, api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.fail("GET", "/stations", 401, {"detail": "missing or wrong API token"})
+    monkeypatch.setenv("AS2BUS_DATA_DIR", str(tmp_path / "checkout" / "var"))
+    result = run("station", "list", token=False)
+    assert result.exit_code == 1
+    looked = tmp_path / "checkout" / "var" / "secrets" / "tokens" / "admin"
+    assert result.stderr == (
+        f"error: no API token found (looked in {looked}): run `make run` first, or set "
+        "AS2BUS_API_TOKEN / --token\n"
+    )
+    assert "Authorization" not in api.requests[0].headers
 
 
 def test_a_token_without_the_scope_says_which_scope_the_command_needs(run: Run, api: Any) -> None:

@@ -208,8 +208,13 @@ def test_stats_prints_each_section(run: Any) -> None:
 def test_a_missing_token_is_reported_and_the_stored_one_is_used(
     run: Any, fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    looked = tmp_path / "var" / "secrets" / "tokens" / "admin"  # ./var, the working directory
     for command in (["list"], ["watch"]):
-        assert error(run(*command, token=None)).startswith("the API token was refused")
+        assert error(run(*command, token=None)) == (
+            f"no API token found (looked in {looked}): run `make run` first, or set "
+            "AS2BUS_API_TOKEN / --token"
+        )
+        assert error(run(*command, token="wrong")).startswith("the API token was refused")
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "api-token").write_text(TOKEN + "\n")
     monkeypatch.setenv("AS2BUS_DATA_DIR", str(tmp_path))

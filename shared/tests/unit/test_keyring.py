@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from as2bus.contracts import KeyMaterialEntry
+from as2bus.contracts import KeyMaterialEntry, PartnershipKey
 from as2bus.contracts.certs import CertKind
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 
@@ -104,6 +104,26 @@ def test_only_expired_certificates_give_cert_has_expired() -> None:
     with pytest.raises(CertificateUnavailableError) as missing:
         ring.signing_key("acme", T0 + DAY)
     assert missing.value.reason == "CERT_NOT_FOUND"
+
+
+def test_a_partnership_with_a_keystore_whose_key_is_gone_names_the_missing_certificate() -> None:
+    """Only a partnership never given a key is told to create its keystore; one that has a
+    keystore (or a key under its station's alias, even one out of service) lost a certificate."""
+    keystore = PartnershipKey(station_as2_id="MYCO", partner_as2_id="acme",
+                              private_key_alias="myco@acme", partner_cert_alias="acme")  # fmt: skip
+    with pytest.raises(CertificateUnavailableError) as lost:
+        KeyRing([], [keystore]).partnership_signing_key("MYCO", "acme", "myco", T0)
+    assert lost.value.sentence == "own certificate 'myco@acme': none in service at " + (
+        T0.isoformat(timespec="seconds")
+    )
+    _, pem = make_cert("old", T0 + DAY)
+    retired = entry(pem, "own", T0 - 100 * DAY, T0 - DAY, T0 + DAY)
+    with pytest.raises(CertificateUnavailableError) as gone:
+        KeyRing([retired]).partnership_signing_key("MYCO", "acme", "acme", T0)
+    assert gone.value.sentence.startswith("own certificate 'acme': none in service")
+    with pytest.raises(CertificateUnavailableError) as never:
+        KeyRing([]).partnership_signing_key("MYCO", "acme", "myco", T0)
+    assert never.value.sentence.startswith("MYCO -> acme has no key of ours yet")
 
 
 def test_a_certificate_coming_into_service_verifies_only_when_asked_for_up_to_its_time() -> None:

@@ -7,6 +7,7 @@ its retirement (by default a switchover window after the new one activates).
 from __future__ import annotations
 
 import os
+import shlex
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,9 @@ import typer
 from as2bus.cli import ask, output
 from as2bus.cli.client import CliError, CliState
 from as2bus.cli.help import new_app
+from as2bus.cli.stations import Yes
 
-app = new_app(help="Certificates: generate, import, upload, rotate, export, list.")
+app = new_app(help="Certificates: generate, import, upload, rotate, export, list, delete.")
 
 Alias = Annotated[
     str,
@@ -257,7 +259,55 @@ def upload_partner(
     }
     view = state.cert_client().upload("/certificates/partner", fields, read_file(file))
     warn(view)
+    if not view["used_by"]["partners"]:  # cert-svc warned: no partner uses the alias
+        short = view["fingerprint_sha256"][:23]
+        typer.echo(f"  to remove it: as2bus cert delete --alias {shlex.quote(alias)} "
+                   f"--fingerprint {short}", err=True)  # fmt: skip
     show_certificate(view, state.json)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    alias: Alias,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            help="Which of the alias's certificates: the start of its SHA-256 fingerprint "
+            "(as 'as2bus cert list' shows it); needed when the alias has several.",
+        ),
+    ] = None,
+    yes: Yes = False,
+) -> None:
+    """Delete a partner certificate no partner uses (one uploaded under a wrong alias)."""
+    state: CliState = ctx.obj
+    client = state.cert_client()
+    found = client.get("/certificates", params={"alias": alias, "kind": "partner"})
+    if fingerprint is not None:
+        found = [c for c in found if _hex(c["fingerprint_sha256"]).startswith(_hex(fingerprint))]
+    which = f" with a fingerprint starting {fingerprint}" if fingerprint else ""
+    if not found:
+        raise CliError(
+            f"no partner certificate under the alias {alias!r}{which} (see: as2bus cert list)"
+        )
+    if len(found) > 1:
+        starts = ", ".join(c["fingerprint_sha256"][:23] for c in found)
+        raise CliError(
+            f"the alias {alias!r} holds {len(found)} partner certificates{which}: say which "
+            f"with --fingerprint (theirs start {starts})"
+        )
+    cert = found[0]
+    name = f"the partner certificate {cert['fingerprint_sha256'][:23]} under the alias {alias!r}"
+    if not yes:
+        typer.confirm(f"Delete {name}?", abort=True)
+    client.delete(f"/certificates/{cert['id']}")
+    output.done(f"deleted {name}", {"deleted": cert["id"]}, state.json)
+
+
+def _hex(fingerprint: str) -> str:
+    """A fingerprint as hex digits alone, so that AB:CD, abcd and AB CD compare equal."""
+    return "".join(c for c in fingerprint.upper() if c in "0123456789ABCDEF")
 
 
 @app.command("rotate")

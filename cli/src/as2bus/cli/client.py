@@ -45,6 +45,18 @@ def data_dir() -> Path:
     return Path(os.environ.get("AS2BUS_DATA_DIR") or "var")
 
 
+def token_problem(token: str | None) -> str:
+    """What to say when a service answers 401: the token given was refused, or there was none
+    to give (no --token, no AS2BUS_API_TOKEN, no file `as2bus up` wrote in the data dir)."""
+    if token:
+        return TOKEN_REFUSED
+    where = (data_dir() / "secrets" / "tokens" / "admin").absolute()
+    return (
+        f"no API token found (looked in {where}): run `make run` first, or set "
+        "AS2BUS_API_TOKEN / --token"
+    )
+
+
 def stored_token() -> str | None:
     """The admin token `as2bus up` wrote under ``<data dir>/secrets/``, if readable.
 
@@ -123,6 +135,7 @@ class ConfigClient:
         self.service, self.url_option = service, url_option
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._token = token
         # A server that does not take the connection is said so within seconds; an answer
         # (an export, a large list) may take longer.
         timeout = httpx.Timeout(15.0, connect=3.0)
@@ -190,7 +203,7 @@ class ConfigClient:
             detail = None
         status = response.status_code
         if status == 401:
-            lines = [TOKEN_REFUSED]
+            lines = [token_problem(self._token)]
         elif status == 403:  # the service names the scope needed and the token's scope
             lines = [f"{self.service} refused: {detail or 'the token lacks the scope needed'}"]
         elif status == 404:

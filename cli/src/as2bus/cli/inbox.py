@@ -199,9 +199,18 @@ async def _until_stopped(
 
 
 def inbox_command(
-    follow_dir: Annotated[
-        Path, typer.Option("--follow", help="The folder to save documents into.")
-    ],
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="The folder to save documents into.", show_default=False),
+    ] = None,
+    follow: Annotated[
+        Path | None,
+        typer.Option(
+            "--follow",
+            help="The same as FOLDER (as2bus inbox --follow FOLDER).",
+            show_default=False,
+        ),
+    ] = None,
     nats_url: Annotated[
         str, typer.Option(envvar="AS2BUS_NATS_URL", help="NATS server of the gateway.")
     ] = "nats://127.0.0.1:4222",
@@ -211,7 +220,9 @@ def inbox_command(
     once: Annotated[bool, typer.Option("--once", help="Save what is waiting, then exit.")] = False,
 ) -> None:
     """Save every received document into a folder (atomically, never overwriting), until
-    stopped with Ctrl-C or SIGTERM."""
+    stopped with Ctrl-C or SIGTERM. The folder also gets .as2bus-inbox, the record of the
+    documents saved (a dot file, for a watcher of the folder to skip)."""
+    follow_dir = _folder(folder, follow)
     if follow_dir.exists() and not follow_dir.is_dir():
         raise CliError(f"{follow_dir} is not a folder: give the folder to save documents into")
     follower = Follower(follow_dir, lambda line: typer.echo(line))
@@ -228,3 +239,18 @@ def inbox_command(
         typer.echo(f"stopped; {follower.saved} document(s) saved")
     elif once:
         typer.echo(f"{follower.saved} document(s) saved")
+
+
+def _folder(folder: Path | None, follow: Path | None) -> Path:
+    """The folder, given as the argument or with --follow (the older form), not both."""
+    if folder is not None and follow is not None and folder != follow:
+        raise CliError(
+            f"two folders given ({folder} and --follow {follow}): give one, as2bus inbox FOLDER"
+        )
+    chosen = folder or follow
+    if chosen is None:
+        raise CliError(
+            "give the folder to save documents into: as2bus inbox FOLDER "
+            "(e.g. as2bus inbox ./received --once)"
+        )
+    return chosen

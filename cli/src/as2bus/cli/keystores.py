@@ -6,6 +6,7 @@ partner's certificate. Giving a partnership a new key is ``keystore rotate``, wi
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,6 +123,8 @@ def create(
     }
     keystore = client.post("/keystores", {k: v for k, v in body.items() if v is not None})
     show_keystore(keystore, state.json)
+    if not state.json:
+        next_steps(keystore)
 
 
 @app.command("import")
@@ -155,6 +158,8 @@ def import_(
     view = client.upload("/keystores/import", fields, read_file(file))
     warn(view)
     show_keystore(view, state.json)
+    if not state.json:
+        next_steps(view)
 
 
 @app.command("rotate")
@@ -224,6 +229,19 @@ def show(ctx: typer.Context, ref: Ref) -> None:
     """Show a keystore and its certificates."""
     state: CliState = ctx.obj
     show_keystore(resolve(state.cert_client(), ref), state.json)
+
+
+def next_steps(keystore: dict[str, Any]) -> None:
+    """After a new keystore, what is left before the first message: the partner's
+    certificate (unless cert-svc holds one under the alias), and sending them ours."""
+    name = shlex.quote(f"{keystore['station_as2_id']}:{keystore['partner_as2_id']}")
+    steps = [f"send the partner our certificate: as2bus cert export --keystore {name} "
+             "--what public -o FILE"]  # fmt: skip
+    if not keystore.get("partner_certificates"):
+        alias = shlex.quote(keystore["partner_cert_alias"])
+        steps.insert(0, "upload the partner's certificate: as2bus cert upload-partner FILE "
+                        f"--alias {alias}")  # fmt: skip
+    typer.echo("\nNext:\n" + "\n".join(f"  {step}" for step in steps))
 
 
 def show_keystore(keystore: dict[str, Any], as_json: bool) -> None:

@@ -43,7 +43,11 @@ NewAs2Id = Annotated[str | None, typer.Option("--as2-id", help="A new AS2 ID.")]
 NewName = Annotated[str | None, typer.Option("--name", help="A new display name.")]
 NewUrl = Annotated[str | None, typer.Option("--url", help="A new AS2 endpoint URL.")]
 Alias = Annotated[
-    str | None, typer.Option(help="Alias of the partner's certificate; defaults to the AS2 ID.")
+    str | None,
+    typer.Option(
+        help="Alias of the partner's certificate. Default: the AS2 ID in lower case (ACMERETAIL: "
+        "acmeretail), any character but letters, digits and . _ @ - made _."
+    ),
 ]
 Email = Annotated[str | None, typer.Option(help="The partner's contact e-mail.")]
 Mdn = Annotated[MdnMode | None, typer.Option(help="How the partner returns MDNs (receipts).")]

@@ -13,7 +13,7 @@ from as2bus.cli.auth_opts import build_auth, secrets_in
 from as2bus.cli.client import CliError, CliState
 from as2bus.cli.help import new_app
 from as2bus.cli.partner_pin import pin
-from as2bus.cli.refs import resolve
+from as2bus.cli.refs import refuse_while_paired, resolve
 from as2bus.cli.stations import Yes
 
 app = new_app(help="Trading partners: who we exchange AS2 messages with, and how.")
@@ -226,6 +226,7 @@ def delete(ctx: typer.Context, ref: opt.Ref, yes: Yes = False) -> None:
     state: CliState = ctx.obj
     client = state.client()
     partner = resolve(client, "partner", ref)
+    refuse_while_paired(client, "partner", partner)
     if not yes:
         typer.confirm(f"Delete partner {partner['as2_id']!r}?", abort=True)
     client.delete(f"/partners/{partner['id']}")

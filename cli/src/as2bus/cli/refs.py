@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from typing import Any
 
@@ -43,3 +44,18 @@ def resolve_partnership(client: ConfigClient, ref: str) -> dict[str, Any]:
         if f"{link['station_as2_id']}:{link['partner_as2_id']}" == ref:
             return link
     raise CliError(f"no partnership {ref!r} (see: as2bus partnership list)")
+
+
+def refuse_while_paired(client: ConfigClient, kind: str, entity: dict[str, Any]) -> None:
+    """A station or partner that partnerships use cannot be deleted (config-svc refuses it
+    too): say so before asking to confirm, with the command that deletes each partnership."""
+    links: list[dict[str, Any]] = client.get("/partnerships", params={f"{kind}_id": entity["id"]})
+    if not links:
+        return
+    names = [f"{link['station_as2_id']}:{link['partner_as2_id']}" for link in links]
+    commands = "; ".join(f"as2bus partnership delete {shlex.quote(name)}" for name in names)
+    them = "it" if len(links) == 1 else "them"
+    raise CliError(
+        f"{kind} {entity['as2_id']!r} is used by {len(links)} partnership(s) "
+        f"({', '.join(names)}): delete {them} first: {commands}"
+    )

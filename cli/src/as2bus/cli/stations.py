@@ -10,7 +10,7 @@ from as2bus.as2.algorithms import TransferEncoding
 from as2bus.cli import output
 from as2bus.cli.client import CliError, CliState
 from as2bus.cli.help import new_app
-from as2bus.cli.refs import resolve
+from as2bus.cli.refs import refuse_while_paired, resolve
 
 app = new_app(
     help="Stations: our own AS2 identities (who we are to partners). The web console calls "
@@ -24,7 +24,10 @@ NewAs2Id = Annotated[str | None, typer.Option("--as2-id", help="A new AS2 ID.")]
 NewName = Annotated[str | None, typer.Option("--name", help="A new display name.")]
 KeyAlias = Annotated[
     str | None,
-    typer.Option(help="Alias of our private key and certificate; defaults to the AS2 ID."),
+    typer.Option(
+        help="Alias of our private key and certificate. Default: the AS2 ID in lower case "
+        "(DISTCO: distco), any character but letters, digits and . _ @ - made _."
+    ),
 ]
 Email = Annotated[str | None, typer.Option(help="Contact e-mail sent in AS2 headers.")]
 MdnSigning = Annotated[
@@ -162,6 +165,7 @@ def delete(ctx: typer.Context, ref: Ref, yes: Yes = False) -> None:
     state: CliState = ctx.obj
     client = state.client()
     station = resolve(client, "station", ref)
+    refuse_while_paired(client, "station", station)
     if not yes:
         typer.confirm(f"Delete station {station['as2_id']!r}?", abort=True)
     client.delete(f"/stations/{station['id']}")

@@ -14,7 +14,7 @@ import httpx
 import typer
 
 from as2bus.cli import output
-from as2bus.cli.client import API, TOKEN_REFUSED, CliError, CliState, ConfigClient, stored_token
+from as2bus.cli.client import API, CliError, CliState, ConfigClient, stored_token, token_problem
 from as2bus.cli.help import new_app
 
 DEFAULT_TRACKLOG_URL = "http://127.0.0.1:8084"
@@ -203,7 +203,7 @@ def _stream(
             http.stream("GET", API + path) as response,
         ):  # fmt: skip
             if response.status_code == 401:
-                raise CliError(TOKEN_REFUSED)
+                raise CliError(token_problem(token))
             if not response.is_success:
                 raise CliError(f"tracklog-svc answered {response.status_code}: {response.read()!r}")
             opened()

@@ -9,6 +9,7 @@ names none). Those are imported from their modules.
 """
 
 from as2bus.contracts.certs import (
+    CertDeleted,
     CertExpired,
     CertExpiring,
     CertExpiry,
@@ -123,6 +124,7 @@ __all__ = [
     "AttemptStarted",
     "Audit",
     "BasicAuthPublic",
+    "CertDeleted",
     "CertExpired",
     "CertExpiring",
     "CertExpiry",

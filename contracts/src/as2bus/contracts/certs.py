@@ -78,6 +78,16 @@ class CertRotated(Event):
 
 
 @register
+class CertDeleted(Event):
+    subject = event_subject("cert", "certificate", "deleted")
+    summary = (
+        "A partner certificate that no partner or keystore used was deleted (an upload under "
+        "a wrong alias); its retirement_at is the moment of the deletion."
+    )
+    data: CertificateSummary
+
+
+@register
 class CertExpiring(Event):
     subject = event_subject("cert", "certificate", "expiring")
     summary = "A certificate crossed an expiry warning threshold (once per threshold)."

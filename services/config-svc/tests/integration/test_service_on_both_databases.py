@@ -108,10 +108,41 @@ async def test_duplicates_and_references_are_refused(service: ConfigService) -> 
         await service.create_partnership(
             PartnershipCreate(station_id=station.id, partner_id=partner.id)
         )
-    with pytest.raises(ConflictError, match="used by 1 partnership"):
+    with pytest.raises(ConflictError) as in_use:
         await service.delete_partner(partner.id)
+    assert in_use.value.errors[0].message == (
+        "partner 'amazon' is used by 1 partnership(s) (MYCO -> amazon): delete it first"
+    )
     with pytest.raises(NotFoundError):
         await service.get_partner(station.id)
+
+
+async def test_an_as2_id_differing_only_in_case_from_another_is_refused(
+    service: ConfigService,
+) -> None:
+    partner = await service.create_partner(partner_input("ACMERETAIL"))
+    with pytest.raises(ConflictError) as err:
+        await service.create_partner(partner_input("acmeretail"))
+    (problem,) = err.value.errors
+    assert (problem.field, problem.code) == ("as2_id", "as2_id_differs_only_in_case")
+    assert problem.message == (
+        "a partner 'ACMERETAIL' exists; AS2 IDs that differ only in case are refused: "
+        "partners' products often compare them without case"
+    )
+    other = await service.create_partner(partner_input("OTHER"))
+    with pytest.raises(ConflictError, match="a partner 'ACMERETAIL' exists"):
+        await service.update_partner(other.id, PartnerUpdate(as2_id="AcmeRetail"))
+    # A partner may change the case of its own AS2 ID.
+    renamed = await service.update_partner(partner.id, PartnerUpdate(as2_id="AcmeRetail"))
+    assert renamed.as2_id == "AcmeRetail"
+    station = await service.create_station(StationCreate(as2_id="DISTCO", name="Distco"))
+    with pytest.raises(ConflictError, match="a station 'DISTCO' exists; AS2 IDs that differ"):
+        await service.create_station(StationCreate(as2_id="distco", name="Again"))
+    spare = await service.create_station(StationCreate(as2_id="SPARE", name="Spare"))
+    with pytest.raises(ConflictError, match="a station 'DISTCO' exists"):
+        await service.update_station(spare.id, StationUpdate(as2_id="Distco"))
+    assert (await service.update_station(station.id, StationUpdate(as2_id="DistCo"))).revision == 2
+    assert sorted(p.as2_id for p in await service.list_partners()) == ["AcmeRetail", "OTHER"]
 
 
 async def test_a_disabled_partner_cannot_join_a_partnership(service: ConfigService) -> None:

@@ -245,6 +245,20 @@ def test_a_rotation_reads_as_what_happened_to_both_certificates() -> None:
     assert made.action == "generated"
 
 
+def test_a_deleted_partner_certificate_is_in_the_audit_trail() -> None:
+    orphan = certificate(OLD_FP, "2026-12-05T12:00:00Z") | {
+        "alias": "ACMERETAIL",
+        "kind": "partner",
+        "retirement_at": "2026-12-05T13:00:00Z",
+    }
+    gone = audit_entry(event("CertDeleted", orphan, {"actor": "alice@example.com"}))
+    assert gone is not None
+    assert (gone.what, gone.label, gone.action, gone.actor) == (
+        "certificate", "ACMERETAIL (partner)", "deleted", "alice@example.com",
+    )  # fmt: skip
+    assert f"Fingerprint (SHA-256): {OLD_FP}" in said(gone)
+
+
 def test_configuration_changes_read_with_the_forms_names_and_names_not_ids() -> None:
     """The page read "accepted_encryption_algs", "tls.pinned_sha256" and a partnership's
     partner_id and station_id."""

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from as2bus.console.adapters.backends import Change, File
+from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.partner_form import LABELS, partner_values
 from as2bus.console.domain.roles import Role
 from as2bus.console.wiring import wiring
+from as2bus.shared.keyring import no_key_yet
 
 from .conftest import FakeTracklog, client, csrf_of, sign_in
 
@@ -427,6 +429,12 @@ async def test_without_a_keystore_the_page_says_why_and_links_to_make_one(
     assert "this PartnerShip has no certificates" in page.text
     assert 'href="/certificates/new?station=MYCO&amp;partner=ACME"' in page.text
     assert download.status_code == 404
+    # A send before the keystore exists is told to use this link, by its words: the console's
+    # advice for the refusal and the refusal's reason (the CLI's verdict) both name it.
+    assert 'id="create-certificates">Create its certificates</a>' in page.text
+    for advice in (cause_of("CERT_NOT_FOUND").todo, cause_of("certificate-unavailable").todo):
+        assert "open the PartnerShip and Create its certificates" in advice
+    assert 'the PartnerShip\'s "Create its certificates"' in no_key_yet("MYCO", "ACME")
 
 
 async def test_stations_are_created_and_saved_for_the_user(

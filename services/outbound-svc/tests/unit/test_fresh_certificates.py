@@ -50,6 +50,19 @@ async def test_a_certificate_really_missing_still_fails_with_its_reason() -> Non
     assert keys.asked_fresh == 1
 
 
+async def test_a_partnership_never_given_a_key_says_to_create_its_keystore() -> None:
+    theirs = certificate_entry("acme", "partner", NOW)
+    keys = StaleKeys(KeyRing([theirs], []), KeyRing([theirs], []))
+    with pytest.raises(CertificateUnavailableError) as err:
+        await resolve(keys)
+    assert err.value.reason == "CERT_NOT_FOUND"
+    assert err.value.sentence == (
+        "MYCO -> acme has no key of ours yet: create its keystore (as2bus keystore create "
+        "--station MYCO --partner acme, or in the console: the PartnerShip's \"Create its "
+        'certificates")'
+    )
+
+
 async def test_a_partner_certificate_switching_in_before_the_answer_verifies_its_mdn() -> None:
     """A message sent a second before the partner's switch to a new certificate gets its sync
     MDN signed after it, with the new key (the console's rotation test lost a message to this

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from as2bus.contracts import (
+    CertDeleted,
     CertExpiring,
     CertExpiry,
     CertificateSummary,
@@ -69,3 +70,12 @@ def test_a_rotation_seen_before_its_predecessor_still_retires_it() -> None:
     expected = view(events)
     for order in itertools.permutations(events):
         assert view(list(order)) == expected
+
+
+def test_a_deleted_certificate_is_retired_from_its_deletion() -> None:
+    orphan = summary("CC", activation=NOW - timedelta(days=1), not_after=NOW + timedelta(days=300))
+    deleted = orphan.model_copy(update={"retirement_at": NOW})
+    rows = view([CertImported(source="uploaded", occurred_at=NOW - timedelta(days=1), data=orphan),
+                 CertDeleted(occurred_at=NOW, data=deleted)])  # fmt: skip
+    assert rows["CC"].retirement_at == NOW
+    assert rows["CC"].state(NOW) == "retired"

@@ -16,6 +16,7 @@ another one signs and decrypts with.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
@@ -26,15 +27,30 @@ Reason = Literal["CERT_HAS_EXPIRED", "CERT_NOT_FOUND"]
 
 
 class CertificateUnavailableError(LookupError):
-    def __init__(self, reason: Reason, alias: str, kind: CertKind, detail: str) -> None:
+    def __init__(
+        self, reason: Reason, alias: str, kind: CertKind, detail: str, sentence: str | None = None
+    ) -> None:
         #: Without the reason code: for a record that carries the code beside it (a
         #: MessageRejected's code and reason), where the code twice read "CERT_NOT_FOUND:
         #: CERT_NOT_FOUND: ...".
-        self.sentence = f"{kind} certificate '{alias}': {detail}"
+        self.sentence = sentence or f"{kind} certificate '{alias}': {detail}"
         super().__init__(f"{reason}: {self.sentence}")
         self.reason = reason
         self.alias = alias
         self.kind = kind
+
+
+def no_key_yet(station_as2_id: str, partner_as2_id: str) -> str:
+    """Why a partnership without a keystore (and no key under its station's alias) cannot
+    sign, and what to do: the same words in the CLI's verdict and the console's reason."""
+    command = (
+        f"as2bus keystore create --station {shlex.quote(station_as2_id)} "
+        f"--partner {shlex.quote(partner_as2_id)}"
+    )
+    return (
+        f"{station_as2_id} -> {partner_as2_id} has no key of ours yet: create its keystore "
+        f'({command}, or in the console: the PartnerShip\'s "Create its certificates")'
+    )
 
 
 def in_service(entry: KeyMaterialEntry, at: datetime, until: datetime | None = None) -> bool:
@@ -59,6 +75,24 @@ class KeyRing:
     def own_alias(self, station_as2_id: str, partner_as2_id: str, station_alias: str) -> str:
         """Our key alias for a partnership: its keystore's, or ``station_alias`` without one."""
         return self._own_aliases.get((station_as2_id, partner_as2_id), station_alias)
+
+    def partnership_signing_key(
+        self, station_as2_id: str, partner_as2_id: str, station_alias: str, at: datetime
+    ) -> KeyMaterialEntry:
+        """Our newest valid key for a partnership (its keystore's, else its station's)."""
+        alias = self.own_alias(station_as2_id, partner_as2_id, station_alias)
+        try:
+            return self.signing_key(alias, at)
+        except CertificateUnavailableError as err:
+            has_keystore = (station_as2_id, partner_as2_id) in self._own_aliases
+            ever_had_one = any(e.alias == alias and e.kind == "own" for e in self.entries)
+            if err.reason != "CERT_NOT_FOUND" or has_keystore or ever_had_one:
+                raise
+            # Not a key gone missing: the partnership was never given one.
+            raise CertificateUnavailableError(
+                "CERT_NOT_FOUND", alias, "own", err.sentence,
+                no_key_yet(station_as2_id, partner_as2_id),
+            ) from None  # fmt: skip
 
     def _in_service(
         self, alias: str, kind: CertKind, at: datetime, until: datetime | None = None

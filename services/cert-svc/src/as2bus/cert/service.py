@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,8 +21,10 @@ from as2bus.cert.domain import (
     key_uses,
     switch_has_passed,
 )
+from as2bus.cert.partner_aliases import PartnerAlias, deletion_refusal, unused_alias_warning
 from as2bus.cert.schemas import CertificateView, GenerateOwn, Reschedule, UsedBy
 from as2bus.contracts import (
+    CertDeleted,
     CertExpired,
     CertExpiring,
     CertExpiry,
@@ -235,9 +237,33 @@ class CertService:
         filename: str = "",
     ) -> CertificateView:
         info, warnings = self.partner_certificate(data, allow_invalid_dates, filename)
+        if unused := unused_alias_warning(alias, self.partner_aliases()):
+            warnings.append(unused)
         return await self.add(
             "partner", alias, "uploaded", info, None, activation_at, retire_previous_at, warnings
         )
+
+    def partner_aliases(self) -> list[PartnerAlias]:
+        return [PartnerAlias(p.as2_id, p.as2_alias) for p in self.config.partners.values()]
+
+    async def delete(self, cert_id: uuid.UUID) -> None:
+        """Delete a partner certificate that nothing uses (one uploaded under a wrong alias);
+        to the other services it is retired from now on (CertDeleted)."""
+        async with self.unit() as repo:
+            cert = await repo.certificate(cert_id)
+            if cert is None:
+                raise NotFoundError("certificate", cert_id, _no_certificate(cert_id))
+            keystores = [
+                (f"{k['station_as2_id']}:{k['partner_as2_id']}", k["partner_cert_alias"])
+                for k in await repo.keystores()
+            ]
+            if refusal := deletion_refusal(cert, self.partner_aliases(), keystores):
+                if cert.kind == "own":
+                    raise InvalidFieldsError(FieldError("id", refusal, "own_certificate"))
+                raise ConflictError(FieldError("id", refusal, "certificate_in_use"))
+            await repo.delete_certificate(cert_id)
+            gone = replace(cert, retirement_at=self.clock()).summary()
+            await repo.add_to_outbox(CertDeleted(data=gone, correlation_id=cert.alias))
 
     def partner_certificate(
         self, data: bytes, allow_invalid_dates: bool, filename: str = "", field: str = "file"

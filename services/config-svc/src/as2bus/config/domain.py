@@ -22,6 +22,18 @@ def check_as2_id(value: str) -> str:
     return value
 
 
+def differs_only_in_case(entity: str, existing: str) -> FieldError:
+    """A second station or partner whose AS2 ID equals one stored but for case: refused,
+    because partners' products often compare AS2 IDs without case (and its derived certificate
+    alias, lowercased, would be the existing one's)."""
+    return FieldError(
+        "as2_id",
+        f"a {entity} {existing!r} exists; AS2 IDs that differ only in case are refused: "
+        "partners' products often compare them without case",
+        "as2_id_differs_only_in_case",
+    )
+
+
 AS2_1_0_COMPRESSION = (
     "AS2 1.0 has no compression (RFC 5402 came with 1.1): set compression to none, or "
     "as2_version to 1.1 or 1.2"

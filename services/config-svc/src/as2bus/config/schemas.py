@@ -85,7 +85,11 @@ class Input(BaseModel):
 class StationCreate(Input):
     as2_id: As2Id
     name: Name
-    private_key_alias: Alias | None = Field(default=None, description="Defaults to the AS2 ID")
+    private_key_alias: Alias | None = Field(
+        default=None,
+        description="Default: the AS2 ID in lower case, any character but letters, digits and "
+        ". _ @ - made _ (DISTCO: distco)",
+    )
     email: Email | None = None
     mdn_signing_alg: Signing = SigningAlg.SHA256
     accepted_encryption_algs: list[Encryption] = Field(default_factory=lambda: list(EncryptionAlg))
@@ -285,7 +289,9 @@ class PartnerCreate(PartnerFields):
     as2_id: As2Id
     name: Name
     as2_alias: Alias | None = Field(
-        default=None, description="Certificate alias; defaults to the AS2 ID"
+        default=None,
+        description="Certificate alias; default: the AS2 ID in lower case, any character but "
+        "letters, digits and . _ @ - made _ (ACME RETAIL: acme_retail)",
     )
     enabled: bool = True
     as2_url: Url

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from as2bus.config.adapters.repository import ConfigRepository
 from as2bus.config.domain import check_partner_rules as _check_partner_rules
+from as2bus.config.domain import differs_only_in_case
 from as2bus.config.partner_auth import split_auth
 from as2bus.config.schemas import (
     PartnerCreate,
@@ -134,6 +135,7 @@ class ConfigService:
         async with self._unit(duplicate) as repo:
             if await repo.list_stations(data.as2_id):
                 raise ConflictError(duplicate)
+            await _refuse_case_twin(repo.station_as2_ids_ignoring_case(data.as2_id), "station")
             now = utc_now()
             fields = data.model_dump()
             fields["private_key_alias"] = data.private_key_alias or default_alias(data.as2_id)
@@ -156,8 +158,11 @@ class ConfigService:
             new = StationState.model_validate({**current.model_dump(), **changes})
             if new.model_dump(exclude=_VOLATILE) == current.model_dump(exclude=_VOLATILE):
                 return current
-            if new.as2_id != current.as2_id and await repo.list_stations(new.as2_id):
-                raise ConflictError(duplicate)
+            if new.as2_id != current.as2_id:
+                if await repo.list_stations(new.as2_id):
+                    raise ConflictError(duplicate)
+                twins = repo.station_as2_ids_ignoring_case(new.as2_id)
+                await _refuse_case_twin(twins, "station", station_id)
             new = new.model_copy(update={"revision": current.revision + 1, "updated_at": utc_now()})
             await repo.save_station(new)
             await self._announce(
@@ -172,7 +177,9 @@ class ConfigService:
     async def delete_station(self, station_id: uuid.UUID) -> None:
         async with self._unit() as repo:
             current = await _must(repo.get_station(station_id), "station", station_id)
-            await _refuse_if_used(repo.list_partnerships(station_id=station_id), "station")
+            await _refuse_if_used(
+                repo.list_partnerships(station_id=station_id), "station", current.as2_id
+            )
             await repo.delete_station(station_id)
             gone = Deleted(id=current.id, revision=current.revision + 1, as2_id=current.as2_id)
             await self._announce(repo, StationDeleted, "station", gone, deleted=True)
@@ -195,6 +202,7 @@ class ConfigService:
         async with self._unit(duplicate) as repo:
             if await repo.list_partners(data.as2_id):
                 raise ConflictError(duplicate)
+            await _refuse_case_twin(repo.partner_as2_ids_ignoring_case(data.as2_id), "partner")
             auth, secrets = split_auth(data.http_auth, {}, {})
             fields = data.model_dump(mode="json", exclude={"http_auth", "mdn_signed"})
             fields.update(http_auth=auth, as2_alias=data.as2_alias or default_alias(data.as2_id))
@@ -233,8 +241,11 @@ class ConfigService:
             unchanged = new.model_dump(exclude=_VOLATILE) == current.model_dump(exclude=_VOLATILE)
             if unchanged and update.http_auth is None:
                 return current
-            if new.as2_id != current.as2_id and await repo.list_partners(new.as2_id):
-                raise ConflictError(duplicate)
+            if new.as2_id != current.as2_id:
+                if await repo.list_partners(new.as2_id):
+                    raise ConflictError(duplicate)
+                twins = repo.partner_as2_ids_ignoring_case(new.as2_id)
+                await _refuse_case_twin(twins, "partner", partner_id)
             new = new.model_copy(update={"revision": current.revision + 1, "updated_at": utc_now()})
             await repo.save_partner(new, secrets)
             await self._announce(
@@ -253,7 +264,9 @@ class ConfigService:
     async def delete_partner(self, partner_id: uuid.UUID) -> None:
         async with self._unit() as repo:
             current = await _must(repo.get_partner(partner_id), "partner", partner_id)
-            await _refuse_if_used(repo.list_partnerships(partner_id=partner_id), "partner")
+            await _refuse_if_used(
+                repo.list_partnerships(partner_id=partner_id), "partner", current.as2_id
+            )
             await repo.delete_partner(partner_id)
             gone = Deleted(id=current.id, revision=current.revision + 1, as2_id=current.as2_id)
             await self._announce(repo, PartnerDeleted, "partner", gone, deleted=True)
@@ -391,12 +404,28 @@ async def _must(lookup: Awaitable[T | None], entity: str, ref: uuid.UUID) -> T:
     return found
 
 
-async def _refuse_if_used(lookup: Awaitable[list[PartnershipState]], entity: str) -> None:
+async def _refuse_if_used(
+    lookup: Awaitable[list[PartnershipState]], entity: str, as2_id: str
+) -> None:
     used = await lookup
     if used:
-        pairs = ", ".join(f"{p.station_as2_id}->{p.partner_as2_id}" for p in used[:5])
+        pairs = ", ".join(f"{p.station_as2_id} -> {p.partner_as2_id}" for p in used[:5])
+        them = "it" if len(used) == 1 else "them"
         raise ConflictError(
             FieldError(
-                "id", f"{entity} is used by {len(used)} partnership(s) ({pairs}); delete them first"
+                "id",
+                f"{entity} {as2_id!r} is used by {len(used)} partnership(s) ({pairs}): "
+                f"delete {them} first",
+                f"{entity}_in_use",
             )
         )
+
+
+async def _refuse_case_twin(
+    lookup: Awaitable[dict[uuid.UUID, str]], entity: str, itself: uuid.UUID | None = None
+) -> None:
+    """Refuse an AS2 ID that an existing station (or partner) has but for case; ``itself``
+    is the one being renamed, which may change the case of its own AS2 ID."""
+    others = sorted(as2_id for ref, as2_id in (await lookup).items() if ref != itself)
+    if others:
+        raise ConflictError(differs_only_in_case(entity, others[0]))

@@ -123,8 +123,9 @@ def _sides(
     key = None
     signed_mdn = partner.mdn_signature != "none"
     if signing is not None or (mdn_mode != "none" and signed_mdn):
-        own_alias = ring.own_alias(station.as2_id, partner.as2_id, station.private_key_alias)
-        entry = ring.signing_key(own_alias, at)
+        entry = ring.partnership_signing_key(
+            station.as2_id, partner.as2_id, station.private_key_alias, at
+        )
         key = KeyPair(keys.private_key_pem(entry), entry.cert_pem.encode())
     encrypt_cert = None
     if encryption is not None:

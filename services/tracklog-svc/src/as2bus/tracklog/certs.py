@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 from as2bus.contracts import (
+    CertDeleted,
     CertExpired,
     CertExpiring,
     CertificateSummary,
@@ -99,7 +100,7 @@ def _summary(cert: CertificateSummary) -> CertChange:
 
 def changes(event: Event) -> Iterator[CertChange]:
     """The certificate facts in a cert event (none for other events)."""
-    if isinstance(event, CertImported):
+    if isinstance(event, CertImported | CertDeleted):  # a deleted one: retired at the deletion
         yield _summary(event.data)
     elif isinstance(event, CertRotated):
         rotation = event.data

@@ -77,6 +77,13 @@ class CertRepository:
             sa.update(certificates).where(certificates.c.id == cert.id).values(_in_utc(times))
         )
 
+    async def delete_certificate(self, cert_id: uuid.UUID) -> None:
+        """The certificate and the record of the expiry warnings sent for it."""
+        await self.session.execute(
+            sa.delete(expiry_notices).where(expiry_notices.c.certificate_id == cert_id)
+        )
+        await self.session.execute(sa.delete(certificates).where(certificates.c.id == cert_id))
+
     async def keystores(self) -> list[dict[str, Any]]:
         query = sa.select(keystores).order_by(
             keystores.c.station_as2_id, keystores.c.partner_as2_id

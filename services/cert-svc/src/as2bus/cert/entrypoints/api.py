@@ -93,6 +93,15 @@ async def reschedule(cert_id: uuid.UUID, body: Reschedule, service: Certs) -> Ce
     return await service.reschedule(cert_id, body)
 
 
+@admin.delete(
+    "/certificates/{cert_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["certificates"]
+)
+async def delete_certificate(cert_id: uuid.UUID, service: Certs) -> None:
+    """Delete a partner certificate no partner or keystore uses (uploaded under a wrong
+    alias): refused for one in use (rotate it instead) and for our own."""
+    await service.delete(cert_id)
+
+
 @admin.post("/certificates/own", status_code=status.HTTP_201_CREATED, tags=["certificates"])
 async def generate_own(body: GenerateOwn, service: Certs) -> CertificateView:
     """Generate a key and self-signed certificate; on an alias in use, this is a rotation."""

@@ -60,6 +60,9 @@ class ConfigRepository:
         rows = (await self.session.execute(query)).all()
         return [StationState.model_validate(_state_fields(r)) for r in rows]
 
+    async def station_as2_ids_ignoring_case(self, as2_id: str) -> dict[uuid.UUID, str]:
+        return await self._as2_ids_ignoring_case(stations, as2_id)
+
     async def get_station(self, station_id: uuid.UUID) -> StationState | None:
         row = (
             await self.session.execute(sa.select(stations).where(stations.c.id == station_id))
@@ -84,6 +87,17 @@ class ConfigRepository:
             query = query.where(partners.c.as2_id == as2_id)
         rows = (await self.session.execute(query)).all()
         return [PartnerState.model_validate(_state_fields(r)) for r in rows]
+
+    async def partner_as2_ids_ignoring_case(self, as2_id: str) -> dict[uuid.UUID, str]:
+        return await self._as2_ids_ignoring_case(partners, as2_id)
+
+    async def _as2_ids_ignoring_case(self, table: sa.Table, as2_id: str) -> dict[uuid.UUID, str]:
+        """id -> AS2 ID of the rows whose AS2 ID equals ``as2_id`` ignoring case (AS2 IDs are
+        ASCII, so SQL's lower() and Python's agree on both databases)."""
+        query = sa.select(table.c.id, table.c.as2_id).where(
+            sa.func.lower(table.c.as2_id) == as2_id.lower()
+        )
+        return {row.id: row.as2_id for row in (await self.session.execute(query)).all()}
 
     async def get_partner(self, partner_id: uuid.UUID) -> PartnerState | None:
         row = (

@@ -16,7 +16,7 @@ _AUDITED = {
     "StationCreated", "StationUpdated", "StationDeleted",
     "PartnerCreated", "PartnerUpdated", "PartnerDeleted",
     "PartnershipCreated", "PartnershipUpdated", "PartnershipDeleted",
-    "CertImported", "CertRotated", "KeystoreCreated",
+    "CertImported", "CertRotated", "CertDeleted", "KeystoreCreated",
     "NotificationChannelCreated", "NotificationChannelUpdated", "NotificationChannelDeleted",
     "NotificationRuleCreated", "NotificationRuleUpdated", "NotificationRuleDeleted",
 }  # fmt: skip
@@ -42,7 +42,7 @@ class AuditEntry:
     occurred_at: datetime
     actor: str
     #: created, updated, deleted; a certificate: generated, imported, uploaded (one under an
-    #: alias that had none), rotated (a new one), rescheduled (its switch times)
+    #: alias that had none), rotated (a new one), rescheduled (its switch times), deleted
     action: str
     entity: str  # one of ENTITIES
     label: str  # the thing's name as people know it: an AS2 ID, "MYCO → ACME", an alias

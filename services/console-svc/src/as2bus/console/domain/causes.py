@@ -58,7 +58,8 @@ _CAUSES = {
     ),
     "certificate-unavailable": Cause(
         "A certificate needed to sign or encrypt was missing or expired when sending.",
-        "Check the partnership's keystore on the Certificate page, then resend.",
+        "If the reason says the partnership has no key of ours yet, open the PartnerShip and "
+        "Create its certificates; else check its keystore on the Certificate page. Then resend.",
     ),
     "partnership-unavailable": Cause(
         "The partnership was disabled or deleted after the message was queued.",
@@ -81,8 +82,10 @@ _CAUSES = {
     "CERT_NOT_FOUND": Cause(
         "The gateway refused to send: a certificate it needs is not in service, our own to "
         "sign or the partner's to encrypt (the message's reason says which).",
-        "Open the partnership's keystore (Certificate page): upload the partner's certificate "
-        "or add ours, check that it is in use from now, then send the file again.",
+        "If the reason says the partnership has no key of ours yet, open the PartnerShip and "
+        "Create its certificates (or: as2bus keystore create). Else open its keystore "
+        "(Certificate page): upload the partner's certificate or add ours, check that it is in "
+        "use from now. Then send the file again.",
     ),
     "CERT_HAS_EXPIRED": Cause(
         "The gateway refused to send: the certificate it would sign or encrypt with has "
