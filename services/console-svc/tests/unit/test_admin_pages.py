@@ -88,8 +88,8 @@ async def test_users_are_managed_by_admins_and_every_change_is_audited(app: Any)
         forged = await admin.post("/users", data={"csrf": "x", "email": "a@example.com",
                                                   "role": "viewer"})  # fmt: skip
         assert forged.status_code == 403
-        made = await admin.post("/users", data={"csrf": csrf, "email": "new@example.com",
-                                                "role": "operator"})  # fmt: skip
+        new_user = {"csrf": csrf, "email": "new@example.com", "role": "operator"}
+        made = await admin.post("/users", data=new_user, follow_redirects=True)
         assert made.status_code == 200
         assert "shown this once" in made.text
         password = made.text.split('<code class="password">')[1].split("<")[0]
@@ -103,7 +103,9 @@ async def test_users_are_managed_by_admins_and_every_change_is_audited(app: Any)
         last = await admin.post("/users/admin@example.com", data={"csrf": csrf, "role": "viewer"})
         assert last.status_code == 422
         assert "last enabled admin" in last.text
-        reset = await admin.post("/users/viewer@example.com/password", data={"csrf": csrf})
+        reset = await admin.post(
+            "/users/viewer@example.com/password", data={"csrf": csrf}, follow_redirects=True
+        )
         assert "shown this once" in reset.text
 
         audit = (await admin.get("/audit", params={"entity": "user"})).text
