@@ -12,12 +12,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from as2bus.console.adapters.audit_trail import AuditTrail
+from as2bus.console.adapters.backends import BackendError
 from as2bus.console.adapters.shown_once import SHOWN_WITHIN
 from as2bus.console.domain.audit import ENTITIES
 from as2bus.console.domain.roles import Role
 from as2bus.console.domain.users import UserError
 from as2bus.console.entrypoints.guard import Admin, CheckedForm
-from as2bus.console.entrypoints.pages import page
+from as2bus.console.entrypoints.pages import backends, page
 from as2bus.console.user_admin import UserAdmin
 from as2bus.console.wiring import wiring
 
@@ -58,8 +59,20 @@ async def audit(
         query = {"actor": actor, "entity": entity, "q": q,
                  "before": entries[-1].occurred_at.isoformat()}  # fmt: skip
         next_page = "/audit?" + urlencode({k: v for k, v in query.items() if v})
+    channels = await _channel_names(request) if any(e.names_channels for e in entries) else {}
     return page(request, "audit.html", who, active="audit", entries=entries, entities=ENTITIES,
-                query={"actor": actor, "entity": entity, "q": q}, next_page=next_page)  # fmt: skip
+                query={"actor": actor, "entity": entity, "q": q}, next_page=next_page,
+                channels=channels)  # fmt: skip
+
+
+async def _channel_names(request: Request) -> dict[str, str] | None:
+    """Notification channel id → name: a rule's entry names its channels by id only. Without
+    config-svc the page still stands (None: the channels go by a short id)."""
+    try:
+        listed = await backends(request).config.get("/api/v1/notification-channels") or []
+    except BackendError:
+        return None
+    return {str(c["id"]): str(c["name"]) for c in listed}
 
 
 def _instant(text: str) -> datetime | None:
