@@ -88,8 +88,8 @@ async def test_users_are_managed_by_admins_and_every_change_is_audited(app: Any)
         forged = await admin.post("/users", data={"csrf": "x", "email": "a@example.com",
                                                   "role": "viewer"})  # fmt: skip
         assert forged.status_code == 403
-        made = await admin.post("/users", data={"csrf": csrf, "email": "new@example.com",
-                                                "role": "operator"})  # fmt: skip
+        new_user = {"csrf": csrf, "email": "new@example.com", "role": "operator"}
+        made = await admin.post("/users", data=new_user, follow_redirects=True)
         assert made.status_code == 200
         assert "shown this once" in made.text
         password = made.text.split('<code class="password">')[1].split("<")[0]
@@ -103,7 +103,9 @@ async def test_users_are_managed_by_admins_and_every_change_is_audited(app: Any)
         last = await admin.post("/users/admin@example.com", data={"csrf": csrf, "role": "viewer"})
         assert last.status_code == 422
         assert "last enabled admin" in last.text
-        reset = await admin.post("/users/viewer@example.com/password", data={"csrf": csrf})
+        reset = await admin.post(
+            "/users/viewer@example.com/password", data={"csrf": csrf}, follow_redirects=True
+        )
         assert "shown this once" in reset.text
 
         audit = (await admin.get("/audit", params={"entity": "user"})).text
@@ -314,3 +316,57 @@ async def test_the_audit_page_shows_times_and_fingerprints_as_the_console_does(a
     for raw in ("activation_at", "new-certificate", "fingerprint_sha256", "previous_retire_at"):
         assert raw not in page
     assert '<option value="notify-channel" >notification channel</option>' in page
+
+
+HOOK, MAIL, GONE = (str(uuid.uuid4()) for _ in range(3))
+
+
+def rule_changed() -> dict[str, Any]:
+    """A rule's update as config-svc records it: channels by id only, minutes as floats."""
+    changes = {
+        "channel_ids": {"from": [HOOK], "to": [HOOK, MAIL, GONE]},
+        "minutes": {"from": 0.0, "to": 1.0},
+        "repeat_minutes": {"from": 60.0, "to": 0.5},
+    }
+    return event("NotificationRuleUpdated", {"name": "partner down"},
+                 {"actor": "x", "changes": changes})  # fmt: skip
+
+
+def test_a_rules_channels_read_by_name_and_whole_minutes_as_whole_numbers() -> None:
+    entry = audit_entry(rule_changed())
+    assert entry is not None
+    names = {HOOK: "ops hook", MAIL: "ops mail"}
+    assert [str(line) for line in entry.lines(names)] == [
+        "After (minutes): 0 → 1",
+        "Summary at most every (minutes): 60 → 0.5",
+        "Channels: ops hook → ops hook, ops mail, a channel deleted since",
+    ]
+    # Without config-svc's names: a short id, never "deleted" for want of asking.
+    assert said(entry)[2] == f"Channels: channel {HOOK[:8]} → channel {HOOK[:8]}, " + (
+        f"channel {MAIL[:8]}, channel {GONE[:8]}"
+    )
+
+
+class ChannelsConfig:
+    """config-svc's notification channels, and nothing else."""
+
+    name = "config-svc"
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        assert path == "/api/v1/notification-channels"
+        return [{"id": HOOK, "name": "ops hook"}, {"id": MAIL, "name": "ops mail"}]
+
+
+async def test_the_audit_page_names_a_rules_channels(app: Any) -> None:
+    entry = audit_entry(rule_changed())
+    assert entry is not None
+    assert await wiring.of(app).audit_trail.record(entry) is True
+    backends = wiring.of(app).backends
+    backends.config = ChannelsConfig()  # type: ignore[assignment]
+    async with client(app) as admin:
+        await sign_in(admin, "admin@example.com")
+        page = (await admin.get("/audit")).text
+    assert "Channels: ops hook → ops hook, ops mail, a channel deleted since" in page
+    assert "After (minutes): 0 → 1" in page
+    for raw in (HOOK, MAIL, GONE, "0.0", "1.0", "60.0"):
+        assert raw not in page

@@ -235,7 +235,7 @@ async def test_a_refusal_shows_next_to_its_field_and_the_form_keeps_what_was_typ
     assert answer.status_code == 422
     html = answer.text
     assert error_of(html, "as2_id") == "must not contain a double quote or a backslash"
-    assert error_of(html, "auth_username") == "String should have at least 1 character"
+    assert error_of(html, "auth_username") == "User name is required"
     assert 'value="AC&#34;ME"' in html
     assert 'value="Acme &lt;Corp&gt;"' in html
     assert 'value="basic" selected' in html

@@ -116,8 +116,8 @@ def check_row(n: int, failing: bool, cells: list[str], *, limits: bool = True) -
             asked = parse_qs(urlsplit(href.replace("&amp;", "&")).query)
             assert asked == {"partner": [as2_id(n)], "direction": ["outbound"], "status": [st]}
         assert links or waiting == "0"
-    # Outbound only, like the last delivered and failed: 9 of 10 sent, not 39 of 40.
-    assert rate == "90.0 % of 10 sent"
+    # Outbound only, like the last delivered and failed: 9 of 10, not 39 of 40.
+    assert rate == "90.0 % of the 10 that ended"
     assert in_use == (f"{n % 5} of 25 sending; no rate limit" if limits else "—")
 
 
@@ -152,6 +152,44 @@ async def test_without_outbound_svc_the_page_stands_without_limits(app: Any) -> 
     assert dashboard.status_code == 200
     assert re.findall(r'<a href="/health">(P\d+)</a>', dashboard.text) == ["P00", "P03"]
     assert backends.calls == {"config-svc": 2, "tracklog-svc": 6, "outbound-svc": 2}
+
+
+def with_counts(backends: HealthBackends, statuses: dict[str, int]) -> HealthBackends:
+    """Its one partner's outbound messages of the last 24 hours, per status."""
+    counts = [{"partner": as2_id(0), "direction": "outbound", "status": st, "count": c,
+               "bucket": LATE} for st, c in statuses.items()]  # fmt: skip
+    stats = {"counts": counts, "time_to_mdn": [], "certificates": []}
+    backends.tracklog._answers["/api/v1/stats"] = stats
+    return backends
+
+
+@pytest.mark.parametrize(
+    ("statuses", "shown"),
+    [
+        # 5 delivered, 3 retrying: once "100.0 % of 8 sent", as if all 8 were delivered.
+        ({"delivered": 5, "retrying": 3},
+         "100.0 % of the 5 that ended<br><small class=\"muted\">3 more still on the way, "
+         "not counted</small>"),
+        ({"delivered": 3, "delivered-with-warnings": 1, "failed": 1, "rejected": 1,
+          "queued": 1, "sending": 1, "sent": 1},
+         "66.7 % of the 6 that ended<br><small class=\"muted\">3 more still on the way, "
+         "not counted</small>"),
+        ({"retrying": 2},
+         "none ended yet<br><small class=\"muted\">2 more still on the way, not counted</small>"),
+        ({"delivered": 4}, "100.0 % of the 4 that ended"),
+        ({}, "nothing sent"),
+    ],
+)  # fmt: skip
+async def test_the_delivered_share_counts_only_messages_that_ended(
+    app: Any, statuses: dict[str, int], shown: str
+) -> None:
+    wiring.replace(app, backends=with_counts(HealthBackends(1), statuses))
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = await http.get("/health")
+    ((_, cells),) = health_rows(page.text).values()
+    assert cells[3] == shown
+    assert "share delivered of the messages that ended in the last 24 hours" in page.text
 
 
 ODD_ID = "R&D/EU+1#2"
@@ -216,7 +254,7 @@ async def test_a_request_refused_before_sending_is_the_last_failure(app: Any) ->
     ((failing, cells),) = health_rows(page.text).values()
     _, success, failure, rate, *_ = cells
     assert failing
-    assert (success, rate) == ("never", "0.0 % of 1 sent")
+    assert (success, rate) == ("never", "0.0 % of the 1 that ended")
     assert 'href="/tracklog/refused-1"' in failure
     assert escape(cause_of("CERT_NOT_FOUND").what) in failure
     # The dashboard names the partner among those whose last sent message failed.

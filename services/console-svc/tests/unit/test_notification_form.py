@@ -41,8 +41,8 @@ def test_a_rules_refusals_land_next_to_their_fields_or_on_top() -> None:
         "channel_ids": "no notification channel 1234", "minutes": "Input should be a valid number",
         "channel_ids.0": "Input should be a valid UUID", "": "refused (409)",
     })  # fmt: skip
-    assert by_field == {"channel_ids": "Input should be a valid UUID",
-                        "minutes": "Input should be a valid number"}  # fmt: skip
+    assert by_field == {"channel_ids": "Tell these channels must be one of those offered",
+                        "minutes": "After (minutes) must be a number"}  # fmt: skip
     assert on_top == ["refused (409)"]
 
 

@@ -122,7 +122,8 @@ def test_the_apis_tls_refusals_land_next_to_their_fields() -> None:
     assert by_field == {
         "tls_ca_bundle_pem": "must be one or more PEM certificates",
         "tls_pinned_sha256": "pin 2: must be a SHA-256 in hex; pin 4: must be a SHA-256 in hex",
-        "tls_skip_verify": "Input should be a valid boolean",
+        "tls_skip_verify": "Skip verification of the partner's server certificate (test partners "
+        "only) must be yes or no",
         "tls_proxy_url": "must be an http:// or https:// URL with a host",
     }
     assert on_top == ["tls: cannot be null"]

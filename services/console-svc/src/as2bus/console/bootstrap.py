@@ -22,6 +22,7 @@ from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.adapters.backends import BackendError, Backends
 from as2bus.console.adapters.repository import Repository
 from as2bus.console.adapters.sending import Sender
+from as2bus.console.adapters.shown_once import ShownOnce
 from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.sessions import Throttle
@@ -96,6 +97,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
         else b"",
     )
     user_admin = UserAdmin(accounts, repository, trail, utc_now)
+    shown_once = ShownOnce(sessions, utc_now)
     proxy = (
         TrustedProxy.parse(
             settings.trusted_proxies,
@@ -113,6 +115,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
             accounts=accounts,
             user_admin=user_admin,
             audit_trail=trail,
+            shown_once=shown_once,
             proxy=proxy,
             sender=sender,
             documents=documents,

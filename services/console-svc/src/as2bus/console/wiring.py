@@ -8,6 +8,7 @@ from as2bus.console.accounts import Accounts
 from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.adapters.backends import Backends
 from as2bus.console.adapters.sending import Sender
+from as2bus.console.adapters.shown_once import ShownOnce
 from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.user_admin import UserAdmin
 from as2bus.shared.bus.documents import DocumentStore
@@ -19,6 +20,7 @@ class Components:
     accounts: Accounts
     user_admin: UserAdmin
     audit_trail: AuditTrail
+    shown_once: ShownOnce  # generated passwords, each shown once after its form's redirect
     proxy: TrustedProxy | None  # None: no trusted proxy signs users in
     # Connected by the lifespan: NATS (Send File, the object store), the other services.
     sender: Sender

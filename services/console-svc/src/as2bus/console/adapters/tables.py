@@ -52,3 +52,18 @@ audit_entries = sa.Table(
     sa.Column("label", sa.String(400), nullable=False),
     sa.Column("changes", sa.JSON(), nullable=False),
 )
+
+#: A generated password between the form that made it and the page that shows it once (see
+#: adapters/shown_once.py): encrypted under a key only the redirect's token gives, blanked
+#: (``sealed`` None) when shown, dropped after a few minutes.
+shown_once = sa.Table(
+    "shown_once",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # SHA-256 of the redirect's token
+    sa.Column(
+        "viewer_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("email", sa.String(320), nullable=False),  # whose password it is
+    sa.Column("sealed", sa.LargeBinary(), nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)

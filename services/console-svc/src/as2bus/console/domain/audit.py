@@ -5,6 +5,7 @@ kind of thing and its name), by whom, and how. No I/O: the bus consumer and the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,9 +54,14 @@ class AuditEntry:
         """The kind of thing, in words: "notification channel"."""
         return ENTITIES.get(self.entity, self.entity)
 
-    def lines(self) -> list[Line]:
-        """The changes as the page lists them."""
-        return change_lines(self.entity, self.changes)
+    def lines(self, channels: Mapping[str, str] | None = None) -> list[Line]:
+        """The changes as the page lists them; ``channels``: notification channel id → name."""
+        return change_lines(self.entity, self.changes, channels)
+
+    @property
+    def names_channels(self) -> bool:
+        """Whether its changes name notification channels (by id)."""
+        return "channel_ids" in self.changes
 
 
 def audit_entry(event: dict[str, Any]) -> AuditEntry | None:

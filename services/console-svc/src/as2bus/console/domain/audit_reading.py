@@ -6,6 +6,7 @@ facts as what happened to it and to the one it replaces. No I/O."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,6 +65,8 @@ _INNER_LABELS = {
     "host": "SMTP server", "sender": "from", "recipients": "to",
     "ca_bundle_pem": "trusted CA certificates", "status_code": "HTTP status",
 }  # fmt: skip
+#: A rule's channel that is no longer there to name.
+DELETED_CHANNEL = "a channel deleted since"
 #: An id the event also names: the name is shown, the id left out.
 _NAMED_BY = {"station_id": "station_as2_id", "partner_id": "partner_as2_id"}
 #: Fields that repeat another: ``mdn_signed`` follows ``mdn_signature``.
@@ -95,8 +98,12 @@ class Line:
         return "".join(str(p) for p in self.parts)
 
 
-def change_lines(entity: str, changes: dict[str, Any]) -> list[Line]:
-    """What the Audit page lists for an entry's changes, in the order the forms show them."""
+def change_lines(
+    entity: str, changes: dict[str, Any], channels: Mapping[str, str] | None = None
+) -> list[Line]:
+    """What the Audit page lists for an entry's changes, in the order the forms show them.
+    ``channels``: notification channel id → name (a rule's change names only ids); None: no
+    names at hand."""
     if entity == "certificate":
         return _certificate_lines({k: (v or {}).get("to") for k, v in changes.items()})
     order = list(LABELS)
@@ -105,22 +112,24 @@ def change_lines(entity: str, changes: dict[str, Any]) -> list[Line]:
         if not (_NAMED_BY.get(name) in changes or _REPEATS.get(name) in changes)
     ]  # fmt: skip
     shown.sort(key=lambda n: (order.index(n) if n in order else len(order), n))
-    return [_change_line(name, changes[name], entity) for name in shown]
+    return [_change_line(name, changes[name], entity, channels) for name in shown]
 
 
 def describe_change(name: str, change: dict[str, Any], entity: str = "") -> str:
     """One field's change as one line of text."""
-    return str(_change_line(name, change, entity))
+    return str(_change_line(name, change, entity, None))
 
 
-def _change_line(name: str, change: dict[str, Any], entity: str) -> Line:
+def _change_line(
+    name: str, change: dict[str, Any], entity: str, channels: Mapping[str, str] | None
+) -> Line:
     label = Part(f"{_label(name, entity)}: ")
     if "from" not in change:  # a secret: set, replaced or removed
         return Line((label, Part(str(change.get("to")))))
-    after = _value(name, change.get("to"))
+    after = _value(name, change.get("to"), channels)
     if change["from"] is None:
         return Line((label, *after))
-    return Line((label, *_value(name, change["from"]), Part(" → "), *after))
+    return Line((label, *_value(name, change["from"], channels), Part(" → "), *after))
 
 
 def _label(name: str, entity: str) -> str:
@@ -138,7 +147,9 @@ def _words(name: str) -> str:
     return name.removeprefix("tls.").replace("_", " ").replace(".", " ")
 
 
-def _value(name: str, value: Any) -> tuple[Part, ...]:
+def _value(name: str, value: Any, channels: Mapping[str, str] | None = None) -> tuple[Part, ...]:
+    if name == "channel_ids" and isinstance(value, list):
+        return (Part(", ".join(_channel(str(v), channels) for v in value) or "none"),)
     if name == "enabled" and isinstance(value, bool):
         return (Part("On" if value else "Off"),)
     if name == "kind" and value in KIND_NAMES:
@@ -148,6 +159,14 @@ def _value(name: str, value: Any) -> tuple[Part, ...]:
     if isinstance(value, str) and _FINGERPRINT.match(value):
         return (Part(value, "fingerprint"),)
     return (Part(_shown(value)),)
+
+
+def _channel(channel_id: str, channels: Mapping[str, str] | None) -> str:
+    """A rule's channel by name, as the rule's form lists it. Deleted since, it has no name
+    left to give; with no names at hand (config-svc not answering), a short id."""
+    if channels is None:
+        return f"channel {channel_id[:8]}"
+    return channels.get(channel_id, DELETED_CHANNEL)
 
 
 def _shown(value: Any) -> str:
@@ -160,6 +179,8 @@ def _shown(value: Any) -> str:
         return ", ".join(_shown(v) for v in value) or "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # minutes 1.0 → 1, as the forms show them
     if isinstance(value, str) and _PEM_CERTIFICATE in value:
         count = value.count(_PEM_CERTIFICATE)  # a partner's TLS certificates: not the PEM
         return f"{count} PEM certificate{'s' if count > 1 else ''}"

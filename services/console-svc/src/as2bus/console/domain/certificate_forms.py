@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from as2bus.console.domain.config_forms import sentence
+
 #: An overlap longer than this is surely a typo (cert-svc's default switchover is 7 days).
 MAX_OVERLAP_DAYS = 365
 #: How far back a switch time may be (cert-svc allows as much): a time typed as "now" and sent
@@ -98,6 +100,15 @@ def switch(activation: str, overlap_days: str, tz: str | None, now: datetime) ->
 
 #: cert-svc's field names where the console's forms call them otherwise.
 _FORM_FIELDS = {"retire_previous_at": "overlap_days", "retirement_at": "overlap_days"}
+#: The certificate forms' fields as their labels name them, for cert-svc's refusals in
+#: pydantic's words ("Valid for (days) must be 3650 or less").
+LABELS = {
+    "partner_cert_alias": "Partner certificate alias", "private_key_alias": "Private key alias",
+    "password": "Password", "key_alias": "Alias of the private key entry",
+    "file": "PKCS#12 file", "partner_file": "Partner certificate", "own_key": "Our key",
+    "activation_at": "Switch time", "overlap_days": "Overlap window",
+    "key_bits": "Key size", "validity_days": "Valid for (days)",
+}  # fmt: skip
 
 
 def problems(
@@ -111,8 +122,9 @@ def problems(
     next to one of the form's ``fields``, else above the form; with what was ``typed``."""
     names = {**_FORM_FIELDS, **(renamed or {})}
     placed: dict[str, str] = {}
-    for name, sentence in errors.items():
+    for name, message in errors.items():
         key = names.get(name, name)
+        said = sentence(message, LABELS.get(key) or name or None)
         key = key if key in fields else ""
-        placed[key] = f"{placed[key]}; {sentence}" if key in placed else sentence
+        placed[key] = f"{placed[key]}; {said}" if key in placed else said
     return FormProblems(form, placed, typed or {})

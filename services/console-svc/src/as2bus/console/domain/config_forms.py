@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from as2bus.contracts.config import ALIAS_PATTERN
+from as2bus.console.domain.plain_errors import pydantic_sentence
+from as2bus.contracts.config import ALIAS_PATTERN, SHA256_HEX_PATTERN
 
 STATION_FIELDS = ("as2_id", "name", "private_key_alias", "email")
 #: Left blank, these are sent blank: the API's refusal says what is missing, next to the field.
@@ -60,36 +61,59 @@ def station_values(state: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(state.get(name) or "") for name in STATION_FIELDS}
 
 
+#: Each field's label on the AS2 Instance form (station.html): a refusal names it so.
+STATION_LABELS = {"as2_id": "My AS2 ID", "name": "Name", "private_key_alias": "Private key alias",
+                  "email": "Email"}  # fmt: skip
+#: The PartnerShip form's two choices (partnership_new.html).
+PARTNERSHIP_LABELS = {"station_id": "AS2 Instance (ours)", "partner_id": "Partner"}
+
 #: pydantic's wording of the API's patterns, and what it means to the person typing.
 PATTERNS = {
     ALIAS_PATTERN: "use 1 to 128 letters, digits and . _ @ - (no spaces), e.g. myco",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "must be an e-mail address, e.g. as2@example.com",
+    r"^[^@\s]+@[^@\s]+$": "must be an e-mail address, e.g. as2@example.com",
+    r"^[^\x00-\x1f]+$": "must be one line, without control characters",
+    SHA256_HEX_PATTERN: "must be a SHA-256 in hex (64 digits 0-9 and a-f)",
 }
 
 
-def sentence(message: str) -> str:
+def sentence(message: str, label: str | None = None) -> str:
     """An API message for people: "Value error, must be ..." → "must be ..."; a pattern said
-    in words."""
+    in words; any other wording of pydantic's as a sentence naming the field by its
+    ``label`` ("Partner URL is required"), never as pydantic says it."""
+    if "; " in message:  # several refusals of one field (adapters/backends.py joins them)
+        said = [sentence(part, label) for part in message.split("; ")]
+        return "; ".join(dict.fromkeys(said))
     for pattern, words in PATTERNS.items():
         if message == f"String should match pattern '{pattern}'":
             return words
+    plain = pydantic_sentence(message, label or "This value")
+    if plain is not None:
+        return plain
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def place_errors(
-    errors: Mapping[str, str], fields: Iterable[str], rename: Mapping[str, str] | None = None
+    errors: Mapping[str, str],
+    fields: Iterable[str],
+    rename: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Refusals next to their fields; what belongs to no field of the form goes on top.
-    ``rename`` maps an API field name to the form's when they differ."""
+    ``rename`` maps an API field name to the form's when they differ; ``labels``, a form
+    field's name to its label, which pydantic's refusals are said with."""
     known = set(fields)
     by_field: dict[str, str] = {}
     on_top: list[str] = []
     for key, message in errors.items():
         name = (rename or {}).get(key, key)
+        said = sentence(message, (labels or {}).get(name) or key or None)
         if name in known:
-            by_field[name] = sentence(message)
+            by_field[name] = said
+        elif key and pydantic_sentence(message, key) is None:
+            on_top.append(f"{key}: {said}")
         else:
-            on_top.append(f"{key}: {sentence(message)}" if key else sentence(message))
+            on_top.append(said)  # whole-form, or already naming its field
     return by_field, on_top
 
 

@@ -16,6 +16,7 @@ class PartnerRate:
     partner: str | None  # None: send requests refused before naming a known partner
     total: int
     failed: int
+    delivered: int = 0  # the rest of the total is still on its way
 
     @property
     def failure_rate(self) -> float:
@@ -102,6 +103,7 @@ def partner_rates(stats: dict[str, Any], direction: str | None = None) -> list[P
         rate = per_partner.setdefault(row["partner"] or "", PartnerRate(row["partner"], 0, 0))
         rate.total += count
         rate.failed += count if row["status"] in FAILED else 0
+        rate.delivered += count if row["status"] in GOOD else 0
     return sorted(
         per_partner.values(),
         key=lambda r: (-r.failure_rate, r.partner is None, r.partner or ""),

@@ -1,9 +1,10 @@
 """Partner health from the track log: when a message we sent each partner was last delivered,
-when one last failed or was refused and why, the share delivered over 24 hours, what is
-waiting. Every figure is about outbound messages, like the rest of the page (limits, the
-connection test): a success rate counting received messages too once showed "100 %" next to
-"Last success: never". tracklog-svc works out the latest messages and the waiting counts of
-every partner at once (``/partners/health``)."""
+when one last failed or was refused and why, the share delivered over 24 hours (of the
+messages that ended: delivered, failed or refused), what is waiting. Every figure is about
+outbound messages, like the rest of the page (limits, the connection test): a success rate
+counting received messages too once showed "100 %" next to "Last success: never".
+tracklog-svc works out the latest messages and the waiting counts of every partner at once
+(``/partners/health``)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,23 @@ class PartnerHealth:
     waiting_by_status: dict[str, int] = field(default_factory=dict)
 
     @property
+    def finished(self) -> int:
+        """Of the last 24 hours' messages, those that ended: delivered, failed or refused."""
+        return 0 if self.rate is None else self.rate.delivered + self.rate.failed
+
+    @property
+    def on_the_way(self) -> int:
+        """Of the last 24 hours' messages, those not ended yet (queued, sending, sent and
+        awaiting the MDN, retrying): counted apart, as neither delivered nor failed."""
+        return 0 if self.rate is None else self.rate.total - self.finished
+
+    @property
     def success_rate(self) -> float | None:
-        return None if self.rate is None or not self.rate.total else 1 - self.rate.failure_rate
+        """The share delivered of the messages that ended; None: none has. Counting those
+        still on the way as delivered once read "100 % of 8 sent" with 3 of them retrying."""
+        if self.rate is None or not self.finished:
+            return None
+        return self.rate.delivered / self.finished
 
     @property
     def failing(self) -> bool:

@@ -23,6 +23,18 @@ EMAIL_FIELDS = ("host", "port", "security", "username", "sender", "recipients", 
 SECRET_FIELDS = {"webhook": "secret", "email": "password"}
 CHANNEL_FIELDS = ("name", "enabled", *WEBHOOK_FIELDS, *EMAIL_FIELDS, *SECRET_FIELDS.values())
 RULE_FIELDS = ("name", "enabled", "kind", "minutes", "repeat_minutes", "channel_ids")
+#: Each field's label, for the forms (notification_channel.html, notification_rule.html) and
+#: the refusals that name them.
+CHANNEL_LABELS = {
+    "name": "Name", "enabled": "Status", "url": "URL", "secret": "Secret", "host": "SMTP server",
+    "port": "Port", "security": "Security", "username": "User name", "password": "Password",
+    "sender": "From", "recipients": "To", "ca_bundle_pem": "Trusted CA certificates",
+}  # fmt: skip
+RULE_LABELS = {
+    "name": "Name", "kind": "Watches for", "minutes": "After (minutes)",
+    "repeat_minutes": "Summary at most every (minutes)", "enabled": "Status",
+    "channel_ids": "Tell these channels",
+}  # fmt: skip
 
 _SECURITY_NAMES = {
     "starttls": "STARTTLS, usually port 587 (recommended)",
@@ -144,7 +156,8 @@ def channel_field(api_field: str) -> str:
 
 
 def channel_errors(errors: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    return place_errors(errors, CHANNEL_FIELDS, {key: channel_field(key) for key in errors})
+    rename = {key: channel_field(key) for key in errors}
+    return place_errors(errors, CHANNEL_FIELDS, rename, CHANNEL_LABELS)
 
 
 def where(state: Mapping[str, Any]) -> str:
@@ -191,7 +204,7 @@ def rule_values(state: Mapping[str, Any]) -> dict[str, str]:
 
 def rule_errors(errors: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     rename = {key: key.split(".")[0] for key in errors}  # channel_ids.0 → channel_ids
-    return place_errors(errors, RULE_FIELDS, rename)
+    return place_errors(errors, RULE_FIELDS, rename, RULE_LABELS)
 
 
 def minutes_text(minutes: float) -> str:

@@ -356,4 +356,4 @@ def form_field(api_field: str) -> str:
 def partner_errors(errors: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The API's refusals of a partner form: by form field, and those of no field."""
     errors = tls.tls_form_errors(errors)
-    return place_errors(errors, FIELDS, {key: form_field(key) for key in errors})
+    return place_errors(errors, FIELDS, {key: form_field(key) for key in errors}, LABELS)

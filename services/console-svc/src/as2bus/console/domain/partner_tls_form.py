@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography import x509
 
+from as2bus.console.domain.config_forms import sentence
 from as2bus.contracts.config import PartnerTls
 
 PEM_FIELDS = ("ca_bundle_pem", "client_certificates_pem")
@@ -135,6 +136,8 @@ def tls_form_errors(errors: Mapping[str, str]) -> dict[str, str]:
             continue
         name = _FORM_NAMES.get(parts[1], f"tls_{parts[1]}")
         if len(parts) > 2 and parts[2].isdigit():
-            message = f"pin {int(parts[2]) + 1}: {message.removeprefix('Value error, ')}"
+            pin = f"pin {int(parts[2]) + 1}"
+            said = sentence(message, pin.capitalize())  # pydantic's: "Pin 2 must be ..."
+            message = said if said.startswith("Pin ") else f"{pin}: {said}"
         placed[name] = f"{placed[name]}; {message}" if name in placed else message
     return placed

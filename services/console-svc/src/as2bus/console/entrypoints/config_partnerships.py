@@ -14,6 +14,7 @@ from as2bus.console.adapters.backends import BackendError
 from as2bus.console.domain.config_forms import (
     IN_FLIGHT,
     IN_FLIGHT_COUNTED,
+    PARTNERSHIP_LABELS,
     certificate_in_use,
     in_flight_refusal,
     keystore_of,
@@ -85,10 +86,10 @@ async def _form_page(
     c = config(request)
     stations = sorted(await c.get("/api/v1/stations") or [], key=lambda s: s["as2_id"].lower())
     partners = sorted(await c.get("/api/v1/partners") or [], key=lambda p: p["as2_id"].lower())
-    by_field, on_top = place_errors(errors or {}, ("station_id", "partner_id"))
+    by_field, on_top = place_errors(errors or {}, PARTNERSHIP_LABELS, labels=PARTNERSHIP_LABELS)
     return view(request, who, "partnership_new.html", status, active="partnerships",
                 stations=stations, partners=partners, values=values, errors=by_field,
-                on_top=on_top)  # fmt: skip
+                on_top=on_top, L=PARTNERSHIP_LABELS)  # fmt: skip
 
 
 @router.get("/partnerships/{ref}", response_class=HTMLResponse)

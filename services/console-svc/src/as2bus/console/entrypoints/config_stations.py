@@ -8,7 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from as2bus.console.domain.config_forms import STATION_FIELDS, place_errors, station_body
+from as2bus.console.domain.config_forms import (
+    STATION_FIELDS,
+    STATION_LABELS,
+    place_errors,
+    station_body,
+)
 from as2bus.console.domain.config_forms import station_values as values_of
 from as2bus.console.entrypoints.config_common import (
     config,
@@ -82,14 +87,14 @@ async def _form_page(
 ) -> HTMLResponse:
     """The station's form: empty (new), filled from ``state``, or as typed with the API's
     refusals next to their fields."""
-    by_field, on_top = place_errors(errors or {}, STATION_FIELDS)
+    by_field, on_top = place_errors(errors or {}, STATION_FIELDS, labels=STATION_LABELS)
     partnerships: list[dict[str, Any]] = []
     if state is not None:
         partnerships = await config(request).get(
             "/api/v1/partnerships", {"station_id": state["id"]}
         ) or []  # fmt: skip
     return view(request, who, "station.html", status, active="stations", station=state,
-                values=values, errors=by_field, on_top=on_top,
+                values=values, errors=by_field, on_top=on_top, L=STATION_LABELS,
                 partnerships=partnerships)  # fmt: skip
 
 
