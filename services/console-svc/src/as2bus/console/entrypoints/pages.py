@@ -26,7 +26,7 @@ from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partn
 from as2bus.console.domain.downloads import DOWNLOADS, why_missing
 from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.lists import list_of
-from as2bus.console.domain.mdn import mdn_record
+from as2bus.console.domain.mdn import mdn_record, our_mdn_signed
 from as2bus.console.domain.message_cause import (
     message_cause,
     parties_in_question,
@@ -58,6 +58,7 @@ def whole_dates(text: str) -> Markup:
 templates.env.filters["whole_dates"] = whole_dates
 templates.env.globals["list_of"] = list_of  # the "Not found" page's way on, from any page
 templates.env.globals["reported_processed"] = reported_processed  # message and resend pages
+templates.env.globals["our_mdn_signed"] = our_mdn_signed  # a received message's page
 
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
