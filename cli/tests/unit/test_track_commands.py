@@ -118,6 +118,21 @@ def test_list_sends_the_filters_and_shows_a_table_with_the_next_cursor(
     assert json.loads(as_json.stdout)["next_cursor"] == "CUR"
 
 
+def test_list_cuts_a_long_error_after_a_whole_word(run: Any, fake: Fake) -> None:
+    long = ("own certificate 'distco': none in service at 2026-12-05T23:52:32+00:00 and "
+            "more")  # fmt: skip
+    fake.rows = [ROW | {"error": long}, ROW | {"error": "x" * 60}]
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()[:3]
+    start, end = header.index("ERROR"), header.index(" ID") + 1
+    shown = [row[start:end].rstrip() for row in rows]
+    assert shown == [
+        "own certificate 'distco': none in service at…",  # not "... at 2026-"
+        "x" * 49 + "…",  # one word longer than the column: cut where it must be
+    ]
+
+
 def test_list_says_how_many_documents_follow_the_first(run: Any, fake: Fake) -> None:
     """A message of several documents (RFC 6362) is one row: its first file's name and how
     many more, not the first alone."""

@@ -35,6 +35,11 @@ from as2bus.contracts.verdict import (
 MIC = "abc="
 GOOD = MdnFacts("processed", None, signed=True, signature_valid=True, mic=MIC)
 UNSIGNED = MdnFacts("processed", None, signed=False, signature_valid=None, mic=MIC)
+#: Its verdict when a signature was required: the partner reports it processed our content.
+UNSIGNED_REQUIRED = (
+    "the MDN is not signed, though our request required a signed MDN (the partner reports it "
+    "processed the document, and the MIC matches)"
+)
 
 
 def mdn(**changes: Any) -> MdnFacts:
@@ -67,6 +72,15 @@ def test_a_signature_that_is_there_but_does_not_verify_always_fails(
 def test_an_unsigned_mdn_fails_when_a_signature_was_required() -> None:
     verdict = judge_mdn(UNSIGNED, signature="required", expected_mic=MIC)
     assert (verdict.status, verdict.code) == ("failed", "mdn-unsigned")
+    assert verdict.sentence == f"failed: {UNSIGNED_REQUIRED}"
+
+
+@pytest.mark.parametrize("mic", [None, "other="], ids=["no MIC", "another MIC"])
+def test_an_unsigned_mdn_without_our_mic_does_not_say_the_partner_processed_it(
+    mic: str | None,
+) -> None:
+    verdict = judge_mdn(mdn(signed=False, signature_valid=None, mic=mic), signature="required",
+                        expected_mic=MIC)  # fmt: skip
     assert verdict.sentence == (
         "failed: the MDN is not signed, though our request required a signed MDN"
     )
@@ -158,8 +172,7 @@ SENT = SentFacts("sync", "required", MIC)
         (OutboundFacts(sent=SentFacts("async", "preferred", MIC)), "sent", None, None),
         (OutboundFacts(sent=SentFacts("none", "none", None)), "delivered", None, None),
         (OutboundFacts(sent=SENT, mdn=GOOD), "delivered", None, None),
-        (OutboundFacts(sent=SENT, mdn=UNSIGNED), "failed", "mdn-unsigned",
-         "the MDN is not signed, though our request required a signed MDN"),
+        (OutboundFacts(sent=SENT, mdn=UNSIGNED), "failed", "mdn-unsigned", UNSIGNED_REQUIRED),
         (OutboundFacts(sent=SENT, mdn=GOOD, failure=Problem("mic-mismatch", "MIC mismatch: x")),
          "failed", "mic-mismatch", "MIC mismatch: x"),
         (OutboundFacts(failure=Problem(None, "CERT_HAS_EXPIRED: the partner's certificate")),
@@ -196,8 +209,7 @@ def _mdn(signed: bool = True, valid: bool | None = True, mode: Any = "sync") -> 
 QUEUED = MessageQueued(data=OutboundMessage(**IDS, filename="a.edi", content_type="x", size=1))
 RETRY = MessageRetrying(data=Retry(**IDS, attempt=1, reason="HTTP 503", next_attempt_at=0))
 FAILED = MessageFailed(
-    data=Failure(**IDS, attempts=1, reason="the MDN is not signed, though our request "
-                 "required a signed MDN", code="mdn-unsigned")
+    data=Failure(**IDS, attempts=1, reason=UNSIGNED_REQUIRED, code="mdn-unsigned")
 )  # fmt: skip
 REJECTED = MessageRejected(
     data=Rejection(direction="outbound", message_id=None, request_id="r1", station="MYCO",
@@ -215,10 +227,9 @@ REJECTED = MessageRejected(
         ([QUEUED, _sent(), _mdn()], "delivered", True),
         ([QUEUED, _sent(), _mdn(valid=False)],
          "failed: the MDN's signature does not verify with the partner's certificate", True),
-        ([QUEUED, _sent(), _mdn(signed=False, valid=None)],
-         "failed: the MDN is not signed, though our request required a signed MDN", True),
-        ([QUEUED, _sent(), _mdn(signed=False, valid=None), FAILED],
-         "failed: the MDN is not signed, though our request required a signed MDN", True),
+        ([QUEUED, _sent(), _mdn(signed=False, valid=None)], f"failed: {UNSIGNED_REQUIRED}", True),
+        ([QUEUED, _sent(), _mdn(signed=False, valid=None), FAILED], f"failed: {UNSIGNED_REQUIRED}",
+         True),
         ([QUEUED, _sent(signature="preferred"), _mdn(signed=False, valid=None)],
          "delivered with warnings: the MDN is not signed (a signed MDN was preferred, "
          "not required)", True),

@@ -29,9 +29,11 @@ from as2bus.contracts import (
     PartnerState,
     StationState,
 )
+from as2bus.inbound.domain import NoPartnershipError
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.ports import Claim, SeenSignature, SignatureClaim
 from as2bus.shared.bus.documents import mdn_object_name, raw_http_message
+from as2bus.shared.party_names import PartyCheck
 
 E = TypeVar("E", bound=Event)
 
@@ -297,9 +299,9 @@ class FakePartyDirectory:
         for parties in self.partnerships:
             if (parties.partner.as2_id, parties.station.as2_id) == (as2_from, as2_to):
                 return parties
-        raise as2.UnknownPartyError(
-            f"no partnership between station {as2_to!r} and partner {as2_from!r}"
-        )
+        stations = [p.station.as2_id for p in self.partnerships]
+        partners = [p.partner.as2_id for p in self.partnerships]
+        raise NoPartnershipError(PartyCheck.of(as2_to, as2_from, stations, partners))
 
     async def signer_for(
         self, station_as2_id: str | None, partner_as2_id: str | None = None

@@ -22,6 +22,17 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def clipped(value: str | None, width: int) -> str | None:
+    """``value`` in at most ``width`` characters: cut after a whole word, with an ellipsis
+    ("... at 2026-" told a date that was not there); a single word longer than that, cut."""
+    if not value or len(value) <= width:
+        return value or None
+    cut = value[: width - 1]
+    if value[width - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:(") + "…"
+
+
 def flatten(entry: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     """``{"http_auth": {"type": "basic"}}`` → ``[("http_auth.type", "basic")]``."""
     pairs: list[tuple[str, Any]] = []

@@ -46,7 +46,7 @@ COLUMNS: list[output.Column] = [
     ("STATUS", lambda m: m["status"]),
     ("MESSAGE-ID", lambda m: m["message_id"] or f"(request {m['request_id']})"),
     ("FILENAME", _filenames),
-    ("ERROR", lambda m: (m["error"] or "")[:50] or None),
+    ("ERROR", lambda m: output.clipped(m["error"], 50)),
     ("ID", lambda m: m["id"]),
 ]
 TIMELINE: list[output.Column] = [

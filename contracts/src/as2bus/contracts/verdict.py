@@ -93,9 +93,10 @@ def judge_mdn(
     if mdn.disposition == "failed":
         return failed("mdn-failed", f"the partner reported a failure: {mdn.modifier or 'failed'}")
     if not mdn.signed and signature == "required":
-        return failed(
-            "mdn-unsigned", "the MDN is not signed, though our request required a signed MDN"
-        )
+        reason = "the MDN is not signed, though our request required a signed MDN"
+        if matches is True:  # not proof, but a resend would most likely deliver it twice
+            reason += " (the partner reports it processed the document, and the MIC matches)"
+        return failed("mdn-unsigned", reason)
     if mdn.signed and expected_mic is not None and mdn.mic is None:
         return failed("mdn-without-mic", "the signed MDN carries no Received-Content-MIC")
     if matches is False:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from nats.js.errors import ObjectNotFoundError
 
-from as2bus.console.adapters.backends import Backend, Backends, File
+from as2bus.console.adapters.backends import Backend, BackendError, Backends, File
 from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.adapters.tables import metadata
 from as2bus.console.bootstrap import assemble
@@ -65,13 +65,20 @@ class FakeTracklog(Backend):
 
 
 class FakeConfig(Backend):
+    """No stations or partners, unless a test puts some in (``stations``, ``partners``: the
+    API's lists, by path); ``down``: config-svc cannot be reached."""
+
     name = "config-svc"
 
     def __init__(self) -> None:
         """No client: it answers itself."""
+        self.listed: dict[str, list[dict[str, Any]]] = {}
+        self.down = False
 
     async def get(self, path: str, params: Any = None) -> Any:
-        return []  # no partners
+        if self.down:
+            raise BackendError("config-svc cannot be reached just now (test)")
+        return self.listed.get(path, [])
 
 
 class FakeOutbound(Backend):

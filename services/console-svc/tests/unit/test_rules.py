@@ -126,3 +126,18 @@ def test_attempts_from_a_timeline() -> None:
     assert (first.duration_ms, first.outcome) == (2000, "failed, retried: HTTP 503")
     assert (second.http_status, second.duration_ms) == (200, 250)
     assert second.outcome == "the partner took it (MDN sync)"
+
+
+def test_an_attempt_that_failed_on_an_http_status_shows_it_in_its_column() -> None:
+    """Its outcome said "HTTP 404" and its HTTP column "—": a failed attempt's event has the
+    status only in its reason."""
+    from as2bus.console.domain.attempts import attempts
+
+    t0, url = "2026-12-04T10:00:00+00:00", "http://as2.acme.example/as2"
+    ended = [
+        ("MessageRetrying", {"attempt": 1, "reason": f"HTTP 503 from {url}"}),
+        ("MessageFailed", {"attempts": 2, "reason": f"HTTP 404 from {url}"}),
+        ("MessageRetrying", {"attempt": 3, "reason": f"timed out posting to {url}"}),
+    ]
+    timeline = [{"event_type": kind, "occurred_at": t0, "data": data} for kind, data in ended]
+    assert [a.http_status for a in attempts(timeline)] == [503, 404, None]

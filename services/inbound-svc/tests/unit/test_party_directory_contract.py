@@ -10,6 +10,7 @@ import functools
 import pytest
 
 from as2bus import as2
+from as2bus.inbound.domain import NoPartnershipError
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.ports import PartyDirectory
 from as2bus.shared.keyring import KeyRing
@@ -57,6 +58,26 @@ async def test_no_partnership_is_refused_saying_between_whom(
     with pytest.raises(as2.UnknownPartyError) as refused:
         await directory.resolve(as2_from, as2_to)
     assert (refused.value.modifier, refused.value.reason) == ("unknown-trading-partner", expected)
+
+
+@pytest.mark.parametrize(
+    ("as2_from", "as2_to", "diagnosis"),
+    [
+        ("EVIL", STATION, "we have no partner 'EVIL'"),
+        (PARTNER, "NOBODY", "we have no station 'NOBODY'"),
+        ("EVIL", "NOBODY", "we have no station 'NOBODY' and no partner 'EVIL'"),
+        (PARTNER.lower(), STATION, "we have no partner 'acme' (did you mean 'ACME'? AS2 IDs "
+         "are case-sensitive)"),
+        (PARTNER, STATION.lower(), "we have no station 'myco' (did you mean 'MYCO'? AS2 IDs "
+         "are case-sensitive)"),
+    ],
+)  # fmt: skip
+async def test_our_operators_are_told_which_as2_id_we_do_not_know(
+    directory: PartyDirectory, as2_from: str, as2_to: str, diagnosis: str
+) -> None:
+    with pytest.raises(NoPartnershipError) as refused:
+        await directory.resolve(as2_from, as2_to)
+    assert refused.value.diagnosis == diagnosis
 
 
 async def test_partners_are_found_by_as2_id_only_when_known(directory: PartyDirectory) -> None:

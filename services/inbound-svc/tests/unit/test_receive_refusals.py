@@ -143,7 +143,10 @@ async def test_an_unauthenticated_message_asking_an_async_mdn_gets_a_4xx_and_not
     assert rejected.data.modifier == modifier
     assert answer.status_code == status
     assert answer.headers == {"Content-Type": "text/plain"}
-    assert answer.body == f"{modifier}: {rejected.data.reason}{NOT_POSTED}".encode()
+    # The partner is told why; a stranger only that there is no partnership (not which of
+    # our AS2 IDs exist), what our operators are told in more words.
+    told_partner = NO_PARTNERSHIP if modifier == "unknown-trading-partner" else rejected.data.reason
+    assert answer.body == f"{modifier}: {told_partner}{NOT_POSTED}".encode()
     assert sut.mdns.queued == []
     assert sut.bus.types == ["MessageRejected"]  # no MdnSent: no MDN
     assert (sut.documents.objects, sut.ledger.rows) == ({}, {})
@@ -214,7 +217,7 @@ async def test_a_stranger_gets_a_negative_mdn_signed_by_the_station_it_addressed
         "partner": "EVIL",
         "modifier": "unknown-trading-partner",
         "code": "unknown-trading-partner",
-        "reason": NO_PARTNERSHIP,
+        "reason": "we have no partner 'EVIL'",  # our operators are told which AS2 ID is unknown
     }
     assert (sut.documents.objects, sut.ledger.rows) == ({}, {})
 
@@ -234,6 +237,23 @@ async def test_a_message_to_a_station_we_do_not_have_gets_an_unsigned_negative_m
     )
     (sent_mdn,) = sut.bus.of_type(MdnSent)
     assert (sent_mdn.data.station, sent_mdn.data.signed) == ("NOBODY", False)
+    assert rejection(sut.bus.of_type(MessageRejected))["reason"] == "we have no station 'NOBODY'"
+
+
+async def test_our_station_id_in_another_case_is_named_to_our_operators_only() -> None:
+    sut = inbound()
+    sent = acme_sends(message_id=MESSAGE_ID, to=STATION.lower())
+
+    answer = await sut.receiver.receive(sent.headers, sent.body)
+
+    mdn = read_our_mdn(answer.headers, answer.body)
+    assert (mdn.disposition, mdn.modifier) == ("failed", "unknown-trading-partner")
+    # The partner learns no AS2 ID of ours it did not give: it could probe for them.
+    assert STATION not in (mdn.text or "")
+    assert f"no partnership between station 'myco' and partner {PARTNER!r}" in (mdn.text or "")
+    assert rejection(sut.bus.of_type(MessageRejected))["reason"] == (
+        "we have no station 'myco' (did you mean 'MYCO'? AS2 IDs are case-sensitive)"
+    )
 
 
 async def test_a_stranger_asking_no_mdn_is_a_403_saying_why() -> None:

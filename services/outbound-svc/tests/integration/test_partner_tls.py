@@ -268,8 +268,9 @@ async def test_a_proxy_that_refuses_or_is_not_there_is_named(
         nowhere = f"http://127.0.0.1:{unused.getsockname()[1]}"
     missing = await post(clients, partner(server.url(), proxy_url=nowhere))
     assert missing.retryable
-    assert (
-        missing.error == f"could not reach the proxy {nowhere} (for {server.url()}): ConnectError"
+    assert missing.error == (
+        f"could not reach the proxy {nowhere} (for {server.url()}): nothing is listening at "
+        f"{nowhere.removeprefix('http://')}: connection refused"
     )
 
 

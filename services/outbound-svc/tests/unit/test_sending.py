@@ -5,6 +5,7 @@ back; every outcome with the events it publishes."""
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -26,6 +27,7 @@ from as2bus.contracts import (
 from as2bus.outbound.domain import Message
 from as2bus.outbound.settle import MdnBeforeItsMessage
 from as2bus.shared.bus.documents import mdn_object_name, sent_object_name
+from as2bus.testing.config_states import station_state
 
 from ..fakes import FakeUnitOfWork
 from .messages import LEASE, T0
@@ -94,8 +96,30 @@ async def test_a_request_for_an_unknown_partner_is_refused_with_the_reason() -> 
     assert await world.acceptor.accept(unknown) == "rejected"
     (refused,) = world.store.of_type(MessageRejected)
     assert (refused.data.code, refused.data.message_id) == ("UNKNOWN_PARTNERSHIP", None)
-    assert "'NOBODY'" in refused.data.reason
+    assert refused.data.reason == "we have no partner 'NOBODY'"
     assert world.store.messages == {}
+
+
+@pytest.mark.parametrize(
+    ("station", "partner", "reason"),
+    [
+        ("MYCO", "acme", "we have no partner 'acme' (did you mean 'ACME'? AS2 IDs are "
+         "case-sensitive)"),
+        ("myco", "ACME", "we have no station 'myco' (did you mean 'MYCO'? AS2 IDs are "
+         "case-sensitive)"),
+        ("NOBODY", "ACME", "we have no station 'NOBODY'"),
+        ("OTHER", "ACME", "no partnership between station 'OTHER' and partner 'ACME'"),
+    ],
+)  # fmt: skip
+async def test_a_refusal_says_which_as2_id_is_unknown_and_the_one_meant(
+    station: str, partner: str, reason: str
+) -> None:
+    world = outbound()
+    world.replica.stations[uuid.uuid4()] = station_state("OTHER")  # known, with no partnership
+    wrong = request().model_copy(update={"station": station, "partner": partner})
+    assert await world.acceptor.accept(wrong) == "rejected"
+    (refused,) = world.store.of_type(MessageRejected)
+    assert (refused.data.code, refused.data.reason) == ("UNKNOWN_PARTNERSHIP", reason)
 
 
 async def test_a_refusal_names_the_file_of_the_request_and_none_of_a_body_not_read() -> None:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from as2bus.as2 import As2Error, UnknownPartyError
+from as2bus.as2.model import shown_reason
 from as2bus.contracts.messages import (
     DocumentRef,
     Duplicate,
@@ -20,6 +22,7 @@ from as2bus.contracts.messages import (
     Rejection,
 )
 from as2bus.shared.crypto import certificate_fingerprint
+from as2bus.shared.party_names import PartyCheck
 
 if TYPE_CHECKING:
     from as2bus.as2 import ReceivedMessage, RequestSummary
@@ -178,6 +181,24 @@ _UNRECORDED = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 
 def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _UNRECORDED}
+
+
+class NoPartnershipError(UnknownPartyError):
+    """No partnership for a message's AS2-To and AS2-From. The partner is told only that: which
+    of our AS2 IDs exist would let anyone who posts to us probe for our stations and partners.
+    ``diagnosis``, for our operators, says which of the two we do not know (and the one meant,
+    when only the case differs)."""
+
+    def __init__(self, check: PartyCheck) -> None:
+        super().__init__(
+            f"no partnership between station {check.station!r} and partner {check.partner!r}"
+        )
+        self.diagnosis = shown_reason(check.reason())
+
+
+def operators_reason(error: As2Error) -> str:
+    """Why a message was refused, as the track log shows it to our operators."""
+    return error.diagnosis if isinstance(error, NoPartnershipError) else error.reason
 
 
 def rejected(summary: RequestSummary, modifier: str, reason: str) -> MessageRejected:

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from as2bus.as2 import KeyPair, LocalParty, RemoteParty, UnknownPartyError
 from as2bus.as2.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.contracts import PartnerState, StationState
+from as2bus.inbound.domain import NoPartnershipError
 from as2bus.shared.bus.keys import KeyMaterialClient
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 from as2bus.shared.partner_tls.identity import ClientIdentity, client_identity
+from as2bus.shared.party_names import PartyCheck
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ class PartyResolver:
         if link is None and await self._config.catch_up():  # configured a moment ago?
             link = self._config.find_partnership(as2_to, as2_from)
         if link is None:
-            raise UnknownPartyError(
-                f"no partnership between station {as2_to!r} and partner {as2_from!r}"
-            )
+            stations = (s.as2_id for s in self._config.stations.values())
+            partners = (p.as2_id for p in self._config.partners.values())
+            raise NoPartnershipError(PartyCheck.of(as2_to, as2_from, stations, partners))
         station = self._config.stations.get(link.station_id)
         partner = self._config.partners.get(link.partner_id)
         if station is None or partner is None:

@@ -10,7 +10,7 @@ import logging
 from as2bus import as2
 from as2bus.contracts import Event, MdnOutcome, MdnSent
 from as2bus.inbound.client_certificates import CertificateRefusal
-from as2bus.inbound.domain import Answer, rejected, shown_url
+from as2bus.inbound.domain import Answer, operators_reason, rejected, shown_url
 from as2bus.inbound.metrics import MDNS, REJECTED
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.ports import MdnQueue, PartyDirectory
@@ -35,8 +35,11 @@ class Replies:
     ) -> Answer:
         partner = parties.partner.as2_id if parties else summary.as2_from
         REJECTED.labels(partner or "", error.modifier).inc()
-        log.warning("rejected %s from %s: %s", summary.message_id, partner, error)
-        self.tell(rejected(summary, error.modifier, error.reason))
+        reason = operators_reason(error)
+        log.warning(
+            "rejected %s from %s: %s: %s", summary.message_id, partner, error.modifier, reason
+        )
+        self.tell(rejected(summary, error.modifier, reason))
         status = 403 if error.modifier == "unknown-trading-partner" else 400
         refusal = f"{error.modifier}: {error.reason}"
         if summary.mdn is None:

@@ -27,6 +27,7 @@ from as2bus.outbound.posting import ClientIdentity
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError, KeyRing
 from as2bus.shared.partner_tls.identity import client_identity
+from as2bus.shared.party_names import PartyCheck
 
 #: How long after a message is built its sync MDN may still be signed: longer than any POST
 #: (AS2BUS_OUTBOUND_HTTP_TIMEOUT_SECONDS, 120 s by default). A partner certificate that comes
@@ -67,9 +68,11 @@ def find_sides(
 ) -> tuple[StationState, PartnerState]:
     link = config.find_partnership(station_id, partner_id)
     if link is None:
-        raise PartnershipUnavailableError(
-            f"no partnership between station {station_id!r} and partner {partner_id!r}"
-        )
+        # Which AS2 ID is unknown, and the one meant when only its case is wrong (--to acme).
+        stations = (s.as2_id for s in config.stations.values())
+        partners = (p.as2_id for p in config.partners.values())
+        check = PartyCheck.of(station_id, partner_id, stations, partners)
+        raise PartnershipUnavailableError(check.reason())
     station, partner = config.stations.get(link.station_id), config.partners.get(link.partner_id)
     if station is None or partner is None:
         raise PartnershipUnavailableError(

@@ -31,6 +31,7 @@ from as2bus.contracts import (
 )
 from as2bus.contracts.verdict import describe
 from as2bus.tracklog.domain import Direction, MessageState, derive, utc
+from as2bus.tracklog.mdn_asked import mdn_asked
 
 #: The refusal of a request whose id an earlier, accepted request has (see outbound-svc).
 REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
@@ -108,6 +109,8 @@ def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
     _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
           partner=d.partner)  # fmt: skip
     state.attempts = max(state.attempts, d.attempt)
+    # The AS2 Subject is not in MessageQueued: the headers as sent have it.
+    _fill(state, subject=_header(d.headers, "subject"))
     if state.sent_at is None or (t, d.mdn_mode) > (state.sent_at, state.mdn_requested or ""):
         state.sent_at, state.mdn_requested = t, d.mdn_mode
         state.mdn_signature, state.sent_mic = d.mdn_signature, d.mic
@@ -193,6 +196,10 @@ def _received(state: MessageState, event: MessageReceived, t: datetime) -> str:
          document=d.document.model_dump(mode="json"), subject=d.subject,
          signature="valid" if d.signed else "unsigned", attachments=attachments)  # fmt: skip
     state.received_at = _earliest(state.received_at, t)
+    if d.headers is not None:  # what the partner asked of our MDN, and the MIC it returns
+        asked = mdn_asked(d.headers)
+        mic = d.mic if asked.mode != "none" else None
+        _fill(state, mdn_requested=asked.mode, mdn_signature=asked.signature, mdn_mic=mic)
     security = [name for name in ("signed", "encrypted", "compressed") if getattr(d, name)]
     summary = f"received {d.filename or 'document'} ({d.document.size} bytes" + (
         f", {', '.join(security)})" if security else ")"
@@ -201,6 +208,10 @@ def _received(state: MessageState, event: MessageReceived, t: datetime) -> str:
         more, size = len(d.attachments), sum(a.document.size for a in d.attachments)
         summary += f" and {more} more document{'s' if more > 1 else ''} ({size} bytes)"
     return summary
+
+
+def _header(headers: dict[str, str] | None, name: str) -> str | None:
+    return next((v for k, v in (headers or {}).items() if k.lower() == name), None)
 
 
 def _duplicate(state: MessageState, event: MessageDuplicate, t: datetime) -> str:

@@ -96,9 +96,14 @@ class MessageDetail(MessageSummary):
     failed_at: datetime | None
     rejected_at: datetime | None
     next_attempt_at: datetime | None = Field(description="Retrying: when the next attempt is due")
-    mdn_requested: str | None = Field(description="Outbound: sync, async or none")
+    mdn_requested: str | None = Field(
+        description="The MDN asked for: sync, async or none (outbound: by us; inbound: by the "
+        "partner, of ours)"
+    )
     mdn_signature: str | None = Field(
-        default=None, description="Outbound: the MDN signature asked for: required, preferred, none"
+        default=None,
+        description="The MDN signature asked for: required, preferred, none (outbound: by us; "
+        "inbound: by the partner)",
     )
     mdn_mode: str | None
     mdn_disposition: str | None
@@ -107,7 +112,10 @@ class MessageDetail(MessageSummary):
     sent_mic: str | None = Field(
         default=None, description="Outbound: the MIC the latest attempt expects back (base64)"
     )
-    mdn_mic: str | None = Field(default=None, description="The MIC the MDN reports (base64)")
+    mdn_mic: str | None = Field(
+        default=None,
+        description="The MIC the MDN reports (base64; inbound: the one our MDN returns)",
+    )
     signature: str | None = Field(
         description="Outbound: of the partner's MDN; inbound: of the partner's message "
         "(valid, invalid, unverified, unsigned)"

@@ -12,6 +12,8 @@ the outcome of an async MDN's; both say the same words.
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import TypeVar
@@ -85,9 +87,56 @@ def connection_failure(
         reason = f"the proxy {proxy} did not open a tunnel to {target}: {err}"
         return ConnectionFailure(reason, retryable=True)
     if proxy:
-        reason = f"could not reach the proxy {proxy} (for {target}): {type(err).__name__}"
+        reason = f"could not reach the proxy {proxy} (for {target}): {unreachable(err, proxy)}"
         return ConnectionFailure(reason, retryable=True)
-    return ConnectionFailure(f"could not reach {target}: {type(err).__name__}", retryable=True)
+    return ConnectionFailure(f"could not reach {target}: {unreachable(err, target)}", True)
+
+
+def unreachable(err: BaseException, url: str) -> str:
+    """Why no connection to ``url`` could be had, in words: httpx's ConnectError says only
+    "All connection attempts failed"; the socket error under it tells a host name typo from
+    a server that is down. The exception's class name only when none of them is found."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is no number: the URL as written
+        port = None
+    where = f"{host}:{port}" if port else host
+    dns = _cause(err, socket.gaierror)
+    if dns is not None:
+        if dns.errno == socket.EAI_AGAIN:
+            return f"the host name {host!r} could not be looked up now (DNS did not answer)"
+        if dns.errno in _NAME_NOT_FOUND:
+            return f"the host name {host!r} was not found (DNS)"
+        return f"the host name {host!r} could not be looked up (DNS: {dns.strerror})"
+    if _cause(err, ConnectionRefusedError) is not None:
+        return f"nothing is listening at {where}: connection refused"
+    if _cause(err, ConnectionResetError) is not None:
+        return f"{where} reset the connection"
+    if _cause(err, BrokenPipeError) is not None:
+        return f"{where} closed the connection while we were sending"
+    if _cause(err, TimeoutError) is not None:
+        return f"no connection to {where} within the time allowed (timed out)"
+    if isinstance(err, httpx.RemoteProtocolError):
+        return f"{where} closed the connection without answering"
+    os_error = _cause(err, OSError)
+    if os_error is not None and os_error.errno in _UNREACHABLE:
+        return f"{where} cannot be reached from here: {_UNREACHABLE[os_error.errno]}"
+    if os_error is not None and os_error.errno is not None and os_error.strerror:
+        return f"{where}: {os_error.strerror.lower()}"
+    return type(err).__name__
+
+
+#: getaddrinfo's answers for a name that does not exist (NXDOMAIN) or has no address.
+_NAME_NOT_FOUND = {
+    socket.EAI_NONAME,
+    getattr(socket, "EAI_NODATA", socket.EAI_NONAME),  # not on every platform
+}
+_UNREACHABLE = {
+    errno.ENETUNREACH: "the network is unreachable",
+    errno.EHOSTUNREACH: "no route to the host",
+}
 
 
 E = TypeVar("E", bound=BaseException)

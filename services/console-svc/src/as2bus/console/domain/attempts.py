@@ -3,6 +3,7 @@ status, or why it failed) and how long it took."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,9 +39,19 @@ def attempts(timeline: list[dict[str, Any]]) -> list[Attempt]:
             attempt.started_at = at
             continue
         attempt.ended_at = at
-        attempt.http_status = data.get("http_status", attempt.http_status)
+        attempt.http_status = data.get("http_status") or _answered(data) or attempt.http_status
         attempt.outcome = _ENDINGS[kind](data)
     return [found[n] for n in sorted(found)]
+
+
+#: The status a failed attempt's reason names ("HTTP 404 from https://..."): only a
+#: MessageSent carries the partner's status as a field.
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+
+
+def _answered(data: dict[str, Any]) -> int | None:
+    found = _HTTP_STATUS.search(str(data.get("reason") or ""))
+    return int(found.group(1)) if found else None
 
 
 def _taken(data: dict[str, Any]) -> str:

@@ -42,6 +42,7 @@ _CAUSES = {
         "The partner's receipt is not signed, but this partnership requires a signed one.",
         "Ask the partner to sign MDNs, or set the partner's MDN signature to 'preferred'.",
     ),
+    # (an unsigned receipt that says processed with our MIC: PROCESSED_UNSIGNED below)
     "mdn-without-mic": Cause(
         "The partner's signed receipt does not say which content it is for (no MIC).",
         "Ask the partner to include Received-Content-MIC in their MDNs.",
@@ -67,11 +68,13 @@ _CAUSES = {
     ),
     # A send request the gateway refused before sending anything (MessageRejected's codes,
     # docs/integrating.md "Refusals"): nothing reached the partner, so "send again", not resend.
+    # Its advice when the station or the partner is unknown (a typo, another case): party_causes
     "UNKNOWN_PARTNERSHIP": Cause(
         "The gateway refused to send: there is no enabled partnership between this station "
-        "and partner (or the partner is disabled).",
-        "Create or enable the partnership (PartnerShip page) and the partner, then send the "
-        "file again.",
+        "and partner (or one of them is not ours, or the partner is disabled).",
+        "If the reason says we have no such station or partner, correct the AS2 ID the request "
+        "names (AS2 IDs are case-sensitive); otherwise create or enable the partnership "
+        "(PartnerShip page) and the partner. Then send the file again.",
     ),
     "DOCUMENT_TOO_LARGE": Cause(
         "The gateway refused to send: the document, or the documents together, are larger "
@@ -129,11 +132,25 @@ _CAUSES = {
         "The partner's message signature does not verify with their certificate we have.",
         "Get the partner's current certificate and upload it.",
     ),
+    # Which AS2 ID we do not know decides what to do: party_causes, when it is known.
     "unknown-trading-partner": Cause(
-        "A message came from an AS2 ID we have no partnership with.",
-        "If it is a new partner, create the partner and the partnership.",
+        "A message came whose AS2-From and AS2-To are not one of our partnerships: an AS2 ID "
+        "we do not have (a new partner, or one of ours written wrong) or no partnership "
+        "between them.",
+        "The reason says which AS2 ID we do not have. A wrong one (AS2 IDs are "
+        "case-sensitive) is the partner's to correct; create a partner only for a new one.",
     ),
 }
+
+#: An unsigned receipt where a signed one is required, that says processed and reports the MIC
+#: of what we sent: no proof, but the partner most likely has the document.
+PROCESSED_UNSIGNED = Cause(
+    "The partner's receipt is not signed, but this partnership requires a signed one. Its MDN, "
+    "though unsigned, says processed and the MIC matches: the partner most likely has the "
+    "document.",
+    "Do not resend it (the partner would get it twice). Ask the partner to sign MDNs, or set "
+    "the partner's MDN signature to 'preferred'.",
+)
 
 UNKNOWN = Cause("See the reason below.", "If it is not clear, the track log's timeline has "
                 "every step; the partner may need to be contacted.")  # fmt: skip

@@ -1,5 +1,5 @@
 """The partner's MDN for one of our messages, as its MdnReceived event reported it: what the
-detail page's MDN section shows."""
+detail page's MDN section shows; and whether our MDN for a partner's message was signed."""
 
 from __future__ import annotations
 
@@ -28,4 +28,13 @@ def mdn_record(timeline: list[dict[str, Any]]) -> MdnRecord | None:
                              data.get("mic_alg"), bool(data.get("signed")),
                              data.get("signature_valid"), data.get("verified_with"),
                              data.get("mode"))  # fmt: skip
+    return None
+
+
+def our_mdn_signed(detail: dict[str, Any]) -> bool | None:
+    """Inbound: whether the MDN we sent (the latest MdnSent) was signed; None when none was."""
+    for entry in reversed(detail.get("timeline") or []):
+        data = entry.get("data") or {}
+        if entry["event_type"] == "MdnSent" and "signed" in data:
+            return bool(data["signed"])
     return None

@@ -27,7 +27,12 @@ from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partn
 from as2bus.console.domain.downloads import DOWNLOADS, why_missing
 from as2bus.console.domain.health import PartnerHealth
 from as2bus.console.domain.lists import list_of
-from as2bus.console.domain.mdn import mdn_record
+from as2bus.console.domain.mdn import mdn_record, our_mdn_signed
+from as2bus.console.domain.message_cause import (
+    message_cause,
+    parties_in_question,
+    reported_processed,
+)
 from as2bus.console.domain.milestones import milestones
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.timeline import timeline_steps
@@ -36,6 +41,7 @@ from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS, DocumentRef
 from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.party_names import PartyCheck
 
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
 router = APIRouter()
@@ -52,6 +58,8 @@ def whole_dates(text: str) -> Markup:
 
 templates.env.filters["whole_dates"] = whole_dates
 templates.env.globals["list_of"] = list_of  # the "Not found" page's way on, from any page
+templates.env.globals["reported_processed"] = reported_processed  # message and resend pages
+templates.env.globals["our_mdn_signed"] = our_mdn_signed  # a received message's page
 
 STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
             "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
@@ -68,6 +76,22 @@ def documents(request: Request) -> DocumentStore:
 def page(request: Request, name: str, who: Any, **context: Any) -> HTMLResponse:
     context.update(user=who.user, csrf=who.session.csrf, may_send=may(who.user.role, Action.SEND))
     return templates.TemplateResponse(request, name, context)
+
+
+async def _known_parties(request: Request, detail: dict[str, Any]) -> PartyCheck | None:
+    """For a message refused for its AS2 IDs, what config-svc knows of them now (the advice
+    depends on which one we do not have); None for another message, or when config-svc does
+    not answer (the page then gives the general advice)."""
+    named = parties_in_question(detail)
+    if named is None:
+        return None
+    config = backends(request).config
+    try:
+        stations = [s["as2_id"] for s in await config.get("/api/v1/stations") or []]
+        partners = [p["as2_id"] for p in await config.get("/api/v1/partners") or []]
+    except BackendError:
+        return None
+    return PartyCheck.of(*named, stations, partners)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -194,8 +218,7 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
-    code = detail.get("error_code")
-    cause = cause_of(code) if detail["status"] in ("failed", "rejected") else None
+    cause = message_cause(detail, await _known_parties(request, detail))
     tracklog = backends(request).tracklog
     original = resends = None
     if detail.get("replays"):
