@@ -237,7 +237,9 @@ BasePort = Annotated[
     int,
     typer.Option(
         envvar="AS2BUS_BASE_PORT",
-        help="HTTP port of the first service (config-svc); the others take the ports after it.",
+        help="HTTP port of config-svc; the others keep their distance to it. By default: "
+        "inbound-svc 8080 (the port below), config-svc 8081, cert-svc 8082, outbound-svc 8083, "
+        "tracklog-svc 8084, console-svc 8085, notify-svc 8086.",
     ),
 ]
 
