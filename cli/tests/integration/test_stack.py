@@ -225,6 +225,26 @@ def test_the_loopback_demo_delivers_right_after_up(running_stack: Any, tmp_path:
     assert sent.output.splitlines()[-1] == "delivered", sent.output
 
 
+def test_what_up_creates_in_the_data_dir_is_its_users_alone(running_stack: Any) -> None:
+    """The databases (password hashes, sessions, documents), the logs and NATS's store are
+    readable by no other user of the machine, nor is the data dir itself."""
+    data = running_stack.data
+    running_stack.up.wait_for("Loopback demo created")  # the services have written their data
+    created = [data, *data.rglob("*")]
+    assert len([p for p in created if p.suffix == ".db"]) == len(installed())
+    assert len([p for p in created if p.suffix == ".log"]) == len(installed()) + 1  # and nats
+    modes = {str(p): _mode(p) for p in created}
+    assert not {p: oct(m) for p, m in modes.items() if m is not None and m & 0o077}
+
+
+def _mode(path: Path) -> int | None:
+    """None for a file gone meanwhile (a journal, a store's temporary file)."""
+    try:
+        return stat.S_IMODE(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
+
+
 async def _errors_of(url: str, subject: str, *, refused: bool) -> tuple[list[str], bool]:
     """Publish on ``subject`` as the URL's user: (async errors the server sent, connected).
     ``refused``: whether the server is expected to refuse it (then its error is waited for)."""

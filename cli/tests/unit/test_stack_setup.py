@@ -59,6 +59,20 @@ def test_a_data_dir_from_before_scopes_keeps_its_token_as_the_admin_token(tmp_pa
     assert (tmp_path / "secrets" / "tokens" / "read").read_text().strip() != "older-token"
 
 
+def test_a_data_dir_an_older_up_left_readable_becomes_its_users_alone(tmp_path: Path) -> None:
+    """Files created before `up` set its umask: 0644 databases and logs in 0755 directories."""
+    for sub in ("logs", "nats"):
+        (tmp_path / sub).mkdir(mode=0o755)
+        (tmp_path / sub).chmod(0o755)
+    old = [tmp_path / "console.db", tmp_path / "console.db-wal", tmp_path / "logs" / "nats.log"]
+    for path in old:
+        path.write_text("x")
+        path.chmod(0o644)
+    prepare_data_dir(tmp_path)
+    assert [mode(p) for p in old] == [0o600, 0o600, 0o600]
+    assert mode(tmp_path / "logs") == mode(tmp_path / "nats") == 0o700
+
+
 def test_an_emptied_secret_file_is_an_error(tmp_path: Path) -> None:
     prepare_data_dir(tmp_path)
     (tmp_path / "secrets" / "master.key").write_text("")

@@ -31,6 +31,7 @@ from as2bus.cli.stack_nats import (
 )
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
+    PRIVATE_UMASK,
     EndpointTls,
     Service,
     banner,
@@ -271,6 +272,8 @@ def up(
     """
     stack = Stack(data_dir, nats_port, base_port)
     stack.endpoint_tls = endpoint_tls(tls_cert, tls_key, tls_client_ca)
+    # Every file up and its children create (databases, logs, NATS's store) is ours alone.
+    os.umask(PRIVATE_UMASK)
     stopping, hurry = threading.Event(), threading.Event()
     first_signal_at: list[float] = []
 

@@ -136,7 +136,8 @@ def prepare_data_dir(data: Path) -> tuple[str, str]:
     scripts holding it still work.
     """
     for sub in ("logs", "nats"):
-        (data / sub).mkdir(parents=True, exist_ok=True)
+        (data / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only(data)
     vault = data / "secrets"
     vault.mkdir(mode=0o700, exist_ok=True)
     vault.chmod(0o700)
@@ -151,6 +152,20 @@ def prepare_data_dir(data: Path) -> tuple[str, str]:
             make = functools.partial(secrets.token_urlsafe, 32)
         token = secret_file(tokens / scope, make)
     return master_key, token
+
+
+#: What ``as2bus up`` creates with this umask is its user's alone: the databases hold password
+#: hashes, sessions and documents, the logs and NATS's store (JetStream) message contents.
+PRIVATE_UMASK = 0o077
+
+
+def owner_only(data: Path) -> None:
+    """Make what an older ``as2bus up`` left readable by others (it created files 0644 in
+    0755 directories) its user's alone: the databases, the logs, NATS's store."""
+    for sub in ("logs", "nats"):
+        (data / sub).chmod(0o700)
+    for path in [*data.glob("*.db*"), *(data / "logs").glob("*.log")]:
+        path.chmod(path.stat().st_mode & 0o700)
 
 
 def find_nats_server() -> Path:
