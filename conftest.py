@@ -70,7 +70,7 @@ class Up:
 
 @pytest.fixture
 def ports() -> tuple[int, int]:
-    """(nats port, base port). The services take base - 1 .. base + 3 (inbound-svc's 8080 sits
+    """(nats port, base port). The services take base - 1 .. base + 5 (inbound-svc's 8080 sits
     below the default base 8081): a block outside the ephemeral range, see free_port_block."""
     block = free_port_block(len(SERVICES) + 1)
     return block, block + 2

@@ -4,6 +4,7 @@ its NATS refuses anonymous clients and gives each service and the CLI its own us
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shlex
@@ -195,8 +196,26 @@ def test_a_taken_port_is_reported(start: Any, ports: tuple[int, int]) -> None:
 
 
 def test_the_loopback_demo_delivers_right_after_up(running_stack: Any, tmp_path: Path) -> None:
+    """The demo is set up as a user sets up a partner: a keystore per partnership (which the
+    console's Certificate page lists and Rotate needs), and its message is delivered."""
     up, ports = running_stack.up, (running_stack.nats_port, running_stack.base_port)
     up.wait_for("Loopback demo created")
+    urls = ["--config-url", f"http://127.0.0.1:{ports[1]}",
+            "--cert-url", f"http://127.0.0.1:{ports[1] + 1}"]  # fmt: skip
+    env = {"AS2BUS_DATA_DIR": str(running_stack.data), "AS2BUS_API_TOKEN": None}
+    listed = CliRunner().invoke(app, [*urls, "--json", "keystore", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    keystores = {(k["station_as2_id"], k["partner_as2_id"]): k for k in json.loads(listed.output)}
+    for ours, theirs in (("DEMO-A", "DEMO-B"), ("DEMO-B", "DEMO-A")):
+        keystore, other_side = keystores[(ours, theirs)], keystores[(theirs, ours)]
+        assert [c["state"] for c in keystore["own_certificates"]] == ["active"]
+        # Each trusts the other's certificate: the demo's exchange depends on it.
+        assert [c["fingerprint_sha256"] for c in keystore["partner_certificates"]] == [
+            c["fingerprint_sha256"] for c in other_side["own_certificates"]
+        ]
+    password = running_stack.data / "secrets" / "demo-keystore-password"
+    assert stat.S_IMODE(password.stat().st_mode) == 0o600
+    assert str(password) in up.output
     document = tmp_path / "po.x12"
     document.write_bytes(b"ISA*00*demo~\r\nST*850*0001~\r\n" * 10)
     argv = ["send", str(document), "--from", "DEMO-A", "--to", "DEMO-B"]
@@ -204,6 +223,26 @@ def test_the_loopback_demo_delivers_right_after_up(running_stack: Any, tmp_path:
     sent = CliRunner().invoke(app, [*argv, "--nats-url", f"nats://127.0.0.1:{ports[0]}"], env=env)
     assert sent.exit_code == 0, sent.output
     assert sent.output.splitlines()[-1] == "delivered", sent.output
+
+
+def test_what_up_creates_in_the_data_dir_is_its_users_alone(running_stack: Any) -> None:
+    """The databases (password hashes, sessions, documents), the logs and NATS's store are
+    readable by no other user of the machine, nor is the data dir itself."""
+    data = running_stack.data
+    running_stack.up.wait_for("Loopback demo created")  # the services have written their data
+    created = [data, *data.rglob("*")]
+    assert len([p for p in created if p.suffix == ".db"]) == len(installed())
+    assert len([p for p in created if p.suffix == ".log"]) == len(installed()) + 1  # and nats
+    modes = {str(p): _mode(p) for p in created}
+    assert not {p: oct(m) for p, m in modes.items() if m is not None and m & 0o077}
+
+
+def _mode(path: Path) -> int | None:
+    """None for a file gone meanwhile (a journal, a store's temporary file)."""
+    try:
+        return stat.S_IMODE(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
 
 
 async def _errors_of(url: str, subject: str, *, refused: bool) -> tuple[list[str], bool]:

@@ -111,3 +111,20 @@ def test_a_content_type_given_goes_for_every_file(
     assert request["content_type"] == "text/plain"
     assert [a.content_type for a in request["attachments"]] == ["text/plain"]
     assert "order.edi as text/plain, drawing.pdf as text/plain" in result.output
+
+
+def test_a_content_type_that_is_not_a_mime_type_is_a_usage_error_and_nothing_is_sent(
+    tmp_path: Path, published: PublishedRequests
+) -> None:
+    """The send request's own rule, said before anything is published (it went to the
+    partner before)."""
+    (tmp_path / "order.edi").write_bytes(b"UNB+UNOC:3+MYCO+ACME'")
+    result = CliRunner().invoke(app, ["send", "order.edi", "--from", "MYCO", "--to", "acme",
+                                      "--content-type", "not a type!!"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert (
+        "Invalid value for '--content-type': 'not a type!!' is not a MIME type (type/subtype, "
+        "e.g. application/edi-x12)"
+    ) in " ".join(result.output.replace("│", " ").split())
+    assert "Traceback" not in result.output
+    assert published.sent == []

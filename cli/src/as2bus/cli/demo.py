@@ -1,23 +1,45 @@
 """The loopback demo ``as2bus up`` creates once, on an empty configuration.
 
 Two of our own stations, DEMO-A and DEMO-B, each also configured as a partner whose AS2 URL
-is our own inbound endpoint, with generated keys and each other's certificates: DEMO-A sends
-to "partner" DEMO-B, the message goes out over HTTP, comes back in as DEMO-B's, and the signed
-MDN travels back to DEMO-A. Everything the gateway does, on one machine.
+is our own inbound endpoint: DEMO-A sends to "partner" DEMO-B, the message goes out over HTTP,
+comes back in as DEMO-B's, and the signed MDN travels back to DEMO-A. Everything the gateway
+does, on one machine.
+
+Each partnership gets a keystore with a key of its own, as README tells a user to set up a
+real partner (``as2bus keystore create``), and each side's certificate is the other's partner
+certificate. So the console's Certificate and PartnerShip pages show the demo's certificates,
+and ``as2bus keystore rotate`` (or the console's Rotate) works on it.
 """
 
 from __future__ import annotations
 
+import functools
+import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 DEMO_FROM, DEMO_TO = "DEMO-A", "DEMO-B"
 TRY_IT = f"./as2bus send README.md --from {DEMO_FROM} --to {DEMO_TO}"
+#: Both directions, (our station, the partner): one partnership and one keystore each.
+DIRECTIONS = ((DEMO_FROM, DEMO_TO), (DEMO_TO, DEMO_FROM))
+#: How long cert-svc may take to learn of a partnership config-svc has just stored (its
+#: replica follows the bus), before a keystore for it can be created.
+PARTNERSHIP_KNOWN_WITHIN = 15.0
 
 
-def set_up_demo(config_url: str, cert_url: str, inbound_url: str, token: str) -> bool:
-    """Create the demo unless config-svc already has stations; True when created."""
+def set_up_demo(
+    config_url: str,
+    cert_url: str,
+    inbound_url: str,
+    token: str,
+    keystore_password: Callable[[], str] = functools.partial(secrets.token_urlsafe, 16),
+) -> bool:
+    """Create the demo unless config-svc already has stations; True when created.
+    ``keystore_password`` gives the password of the keystores' exports, asked for only when
+    the demo is created (``as2bus up`` keeps it among the data directory's secrets)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=headers, timeout=60) as http:
         if http.get(f"{config_url}/api/v1/stations").json():
@@ -25,26 +47,49 @@ def set_up_demo(config_url: str, cert_url: str, inbound_url: str, token: str) ->
         stations: dict[str, dict[str, Any]] = {}
         partners: dict[str, dict[str, Any]] = {}
         for name in (DEMO_FROM, DEMO_TO):
-            stations[name] = _ok(
-                http.post(
-                    f"{config_url}/api/v1/stations", json={"as2_id": name, "name": f"{name} (demo)"}
-                )
-            )
-            alias = stations[name]["private_key_alias"]
-            own = _ok(http.post(f"{cert_url}/api/v1/certificates/own", json={"alias": alias}))
+            body = {"as2_id": name, "name": f"{name} (demo)"}
+            stations[name] = _ok(http.post(f"{config_url}/api/v1/stations", json=body))
             body = {"as2_id": name, "name": f"{name} (demo partner)", "as2_url": inbound_url}
             partners[name] = _ok(http.post(f"{config_url}/api/v1/partners", json=body))
+        for station, partner in DIRECTIONS:
+            link = {"station_id": stations[station]["id"], "partner_id": partners[partner]["id"]}
+            _ok(http.post(f"{config_url}/api/v1/partnerships", json=link))
+        password = keystore_password()
+        keystores = {
+            (station, partner): _create_keystore(http, cert_url, station, partner, password)
+            for station, partner in DIRECTIONS
+        }
+        # Each side trusts the other's certificate: DEMO-A's for DEMO-B is partner DEMO-A's.
+        for (station, partner), keystore in keystores.items():
+            theirs = keystores[(partner, station)]
             _ok(
                 http.post(
                     f"{cert_url}/api/v1/certificates/partner",
-                    data={"alias": partners[name]["as2_alias"]},
-                    files={"file": (f"{name}.cer", own["cert_pem"].encode())},
+                    data={"alias": theirs["partner_cert_alias"]},
+                    files={"file": (f"{station}.cer", _own_pem(keystore).encode())},
                 )
             )
-        for station, partner in ((DEMO_FROM, DEMO_TO), (DEMO_TO, DEMO_FROM)):
-            link = {"station_id": stations[station]["id"], "partner_id": partners[partner]["id"]}
-            _ok(http.post(f"{config_url}/api/v1/partnerships", json=link))
     return True
+
+
+def _create_keystore(
+    http: httpx.Client, cert_url: str, station: str, partner: str, password: str
+) -> dict[str, Any]:
+    """The partnership's keystore with a new key of its own, once cert-svc knows the
+    partnership (asked again while it answers that it does not, yet)."""
+    body = {"station": station, "partner": partner, "password": password}
+    deadline = time.monotonic() + PARTNERSHIP_KNOWN_WITHIN
+    while True:
+        response = http.post(f"{cert_url}/api/v1/keystores", json=body)
+        unknown = response.status_code == 422 and "partnership_not_found" in response.text
+        if not unknown or time.monotonic() > deadline:
+            return _ok(response)
+        time.sleep(0.2)
+
+
+def _own_pem(keystore: dict[str, Any]) -> str:
+    pem: str = keystore["own_certificates"][0]["cert_pem"]
+    return pem
 
 
 def _ok(response: httpx.Response) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from as2bus.contracts import (
     Verdict,
     parse_event,
 )
-from as2bus.contracts.content_types import HEAD_BYTES, guess_content_type
+from as2bus.contracts.content_types import HEAD_BYTES, guess_content_type, mime_type_problem
 from as2bus.contracts.send import Attachment, send_document
 from as2bus.contracts.verdict import known, observe, outbound_verdict
 from as2bus.shared.bus import inbox_prefix
@@ -137,6 +137,14 @@ def _check_later(request: SendRequest, outcome: Outcome | None) -> str:
     return f"as2bus track list --request-id '{request.request_id}'"
 
 
+def _mime_type(value: str | None) -> str | None:
+    """A usage error (exit 2) before anything is read or published: the send request's rule."""
+    problem = mime_type_problem(value) if value is not None else None
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
+
+
 def send(
     files: Annotated[
         list[Path],
@@ -157,6 +165,7 @@ def send(
             "content and name: X12 application/edi-x12, EDIFACT application/edifact, XML "
             "application/xml, else by extension, else application/octet-stream).",
             show_default=False,
+            callback=_mime_type,
         ),
     ] = None,
     subject: Annotated[str, typer.Option(help="The AS2 Subject header.")] = "AS2 Message",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -30,6 +31,7 @@ from as2bus.cli.stack_nats import (
 )
 from as2bus.cli.stack_setup import (
     DEFAULT_BASE_PORT,
+    PRIVATE_UMASK,
     EndpointTls,
     Service,
     banner,
@@ -39,6 +41,7 @@ from as2bus.cli.stack_setup import (
     nats_ready,
     port_taken,
     prepare_data_dir,
+    secret_file,
     service_ready,
     wait_ready,
 )
@@ -166,17 +169,24 @@ class Stack:
         needed = ("as2bus.config", "as2bus.cert", "as2bus.inbound", "as2bus.outbound")
         if not all(m in urls for m in needed):
             return None
+        password_file = self.data / "secrets" / "demo-keystore-password"
         try:
             created = set_up_demo(
                 urls["as2bus.config"],
                 urls["as2bus.cert"],
                 urls["as2bus.inbound"] + "/as2",
                 self.api_token,
+                keystore_password=functools.partial(
+                    secret_file, password_file, functools.partial(secrets.token_urlsafe, 16)
+                ),
             )
         except httpx.HTTPError as err:
             return f"the loopback demo could not be set up: {err}"
         intro = "Loopback demo created" if created else "Loopback demo (if you kept it)"
-        return f"{intro}: {DEMO_FROM} sends to {DEMO_TO} through this gateway. Try:\n  {TRY_IT}\n"
+        told = f"{intro}: {DEMO_FROM} sends to {DEMO_TO} through this gateway. Try:\n  {TRY_IT}\n"
+        if created:
+            told += f"Its keystores' export password is in {password_file}.\n"
+        return told
 
     def watch(self, stopping: threading.Event) -> None:
         """Until a stop is requested, restart each child that dies, as the platform would: the
@@ -228,7 +238,9 @@ BasePort = Annotated[
     int,
     typer.Option(
         envvar="AS2BUS_BASE_PORT",
-        help="HTTP port of the first service (config-svc); the others take the ports after it.",
+        help="HTTP port of config-svc; the others keep their distance to it. By default: "
+        "inbound-svc 8080 (the port below), config-svc 8081, cert-svc 8082, outbound-svc 8083, "
+        "tracklog-svc 8084, console-svc 8085, notify-svc 8086.",
     ),
 ]
 
@@ -260,6 +272,8 @@ def up(
     """
     stack = Stack(data_dir, nats_port, base_port)
     stack.endpoint_tls = endpoint_tls(tls_cert, tls_key, tls_client_ca)
+    # Every file up and its children create (databases, logs, NATS's store) is ours alone.
+    os.umask(PRIVATE_UMASK)
     stopping, hurry = threading.Event(), threading.Event()
     first_signal_at: list[float] = []
 

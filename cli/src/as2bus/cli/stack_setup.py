@@ -7,6 +7,7 @@ import functools
 import importlib.util
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import sys
@@ -31,18 +32,27 @@ class Service:
     module: str  # run as ``python -m <module>``
     port: int  # with the default --base-port; moves with it
     database: str | None  # AS2BUS_DATABASE_URL; ``{data}`` is the data directory
+    #: The variable the CLI's commands find it by (its URL), when they talk to it.
+    cli_url_env: str | None = None
 
 
 #: Every service ``as2bus up`` knows; those not installed are skipped. A new service adds a row.
+#: The ports keep their distance to config-svc's (``--base-port``): inbound-svc's 8080 sits
+#: below it. ``up --help`` and docs/configuration.md say this layout.
 SERVICES = [
-    Service("config-svc", "as2bus.config", 8081, "sqlite+aiosqlite:///{data}/config.db"),
-    Service("cert-svc", "as2bus.cert", 8082, "sqlite+aiosqlite:///{data}/cert.db"),
+    Service("config-svc", "as2bus.config", 8081, "sqlite+aiosqlite:///{data}/config.db",
+            "AS2BUS_CONFIG_URL"),
+    Service("cert-svc", "as2bus.cert", 8082, "sqlite+aiosqlite:///{data}/cert.db",
+            "AS2BUS_CERT_URL"),
     Service("inbound-svc", "as2bus.inbound", 8080, "sqlite+aiosqlite:///{data}/inbound.db"),
     Service("outbound-svc", "as2bus.outbound", 8083, "sqlite+aiosqlite:///{data}/outbound.db"),
-    Service("tracklog-svc", "as2bus.tracklog", 8084, "sqlite+aiosqlite:///{data}/tracklog.db"),
-    Service("console-svc", "as2bus.console", 8085, "sqlite+aiosqlite:///{data}/console.db"),
-    Service("notify-svc", "as2bus.notify", 8086, "sqlite+aiosqlite:///{data}/notify.db"),
-]
+    Service("tracklog-svc", "as2bus.tracklog", 8084, "sqlite+aiosqlite:///{data}/tracklog.db",
+            "AS2BUS_TRACKLOG_URL"),
+    Service("console-svc", "as2bus.console", 8085, "sqlite+aiosqlite:///{data}/console.db",
+            "AS2BUS_CONSOLE_URL"),
+    Service("notify-svc", "as2bus.notify", 8086, "sqlite+aiosqlite:///{data}/notify.db",
+            "AS2BUS_NOTIFY_URL"),
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,8 @@ def prepare_data_dir(data: Path) -> tuple[str, str]:
     scripts holding it still work.
     """
     for sub in ("logs", "nats"):
-        (data / sub).mkdir(parents=True, exist_ok=True)
+        (data / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only(data)
     vault = data / "secrets"
     vault.mkdir(mode=0o700, exist_ok=True)
     vault.chmod(0o700)
@@ -141,6 +152,20 @@ def prepare_data_dir(data: Path) -> tuple[str, str]:
             make = functools.partial(secrets.token_urlsafe, 32)
         token = secret_file(tokens / scope, make)
     return master_key, token
+
+
+#: What ``as2bus up`` creates with this umask is its user's alone: the databases hold password
+#: hashes, sessions and documents, the logs and NATS's store (JetStream) message contents.
+PRIVATE_UMASK = 0o077
+
+
+def owner_only(data: Path) -> None:
+    """Make what an older ``as2bus up`` left readable by others (it created files 0644 in
+    0755 directories) its user's alone: the databases, the logs, NATS's store."""
+    for sub in ("logs", "nats"):
+        (data / sub).chmod(0o700)
+    for path in [*data.glob("*.db*"), *(data / "logs").glob("*.log")]:
+        path.chmod(path.stat().st_mode & 0o700)
 
 
 def find_nats_server() -> Path:
@@ -218,13 +243,14 @@ def banner(
         f"  {'secrets':<12} {data}/secrets: API tokens per scope in tokens/ (read, operate, "
         "admin), NATS passwords per user in nats/",
     ]
-    exports = [] if data == Path("var").resolve() else [f"AS2BUS_DATA_DIR={data}"]
-    config = next((s for s in services if s.module == "as2bus.config"), None)
-    if config is not None and port_of(config) != DEFAULT_BASE_PORT:
-        exports.append(f"AS2BUS_CONFIG_URL=http://127.0.0.1:{port_of(config)}")
-        cert = next((s for s in services if s.module == "as2bus.cert"), None)
-        if cert is not None:
-            exports.append(f"AS2BUS_CERT_URL=http://127.0.0.1:{port_of(cert)}")
+    # What the CLI's commands need to reach this gateway rather than the default one: every
+    # service URL they read, the data dir (tokens, NATS user) and NATS, where not the default.
+    exports = [] if data == Path("var").resolve() else [f"AS2BUS_DATA_DIR={shlex.quote(str(data))}"]
+    exports += [
+        f"{s.cli_url_env}=http://127.0.0.1:{port_of(s)}"
+        for s in services
+        if s.cli_url_env is not None and port_of(s) != s.port
+    ]
     if nats_url != "nats://127.0.0.1:4222":
         exports.append(f"AS2BUS_NATS_URL={nats_url}")
     lines.append("Try, in another terminal:")

@@ -12,6 +12,10 @@ The guess, first rule that fits:
    ``application/gzip``)
 5. ``application/octet-stream``
 
+What may be a content type at all is ``MIME_TYPE_PATTERN`` (``mime_type_problem`` says why not):
+the send request contract refuses anything else, and ``as2bus send`` and the console ask it
+before they send.
+
 "Begins" allows a UTF-8 byte order mark and white space before. The segment tags count only
 when followed by their separator (not a letter or digit): a text that begins "ISAAC" or
 "UNBOUND" is not EDI. Pure code: the caller reads the first bytes (``HEAD_BYTES`` is enough).
@@ -21,12 +25,30 @@ from __future__ import annotations
 
 import codecs
 import mimetypes
+import re
 from functools import cache
 
 X12 = "application/edi-x12"
 EDIFACT = "application/edifact"
 XML = "application/xml"
 UNKNOWN = "application/octet-stream"
+
+#: A MIME type as a Content-Type header carries it: ``type/subtype`` of token characters (RFC
+#: 7230's tchar, all within RFC 2045's token), optionally followed by ``; parameters`` without
+#: control characters (a CR or LF would end the header and start another). Anchored, for JSON
+#: Schema validators too.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+MIME_TYPE_PATTERN = rf"^{_TOKEN}/{_TOKEN}(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?$"
+_SHOWN = 100  # characters of a refused value a sentence quotes
+
+
+def mime_type_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a document's content type, in one sentence; None if it can."""
+    if re.fullmatch(MIME_TYPE_PATTERN, value):
+        return None
+    shown = value if len(value) <= _SHOWN else value[:_SHOWN] + "..."
+    return f"{shown!r} is not a MIME type (type/subtype, e.g. application/edi-x12)"
+
 
 #: How many first bytes the guess looks at: room for a byte order mark and a few blank lines.
 HEAD_BYTES = 1024

@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from as2bus.contracts.algorithms import Compression, EncryptionAlg, SigningAlg, TransferEncoding
 from as2bus.contracts.config import MdnSignature
+from as2bus.contracts.content_types import MIME_TYPE_PATTERN, mime_type_problem
 from as2bus.contracts.envelope import Command, Contract, Event, register
 from as2bus.contracts.messages import DocumentRef, MdnDisposition
 from as2bus.contracts.subjects import SEND_SUBJECT as SEND_SUBJECT  # the command's, re-exported
@@ -59,7 +60,12 @@ class _DocumentFields(Command):
     filename: str | None = Field(
         default=None, description="Sent as the Content-Disposition filename"
     )
-    content_type: str = Field(default="application/edi-x12", description="The document's MIME type")
+    content_type: str = Field(
+        default="application/edi-x12",
+        description="The document's MIME type: type/subtype, optionally followed by "
+        "; parameters (e.g. application/xml; charset=utf-8)",
+        json_schema_extra={"pattern": MIME_TYPE_PATTERN},  # what _mime_type checks
+    )
 
     @field_validator("document", mode="before")
     @classmethod
@@ -72,6 +78,15 @@ class _DocumentFields(Command):
             sha256 = value.get("sha256")
             if isinstance(sha256, str) and not _SHA256_HEX.fullmatch(sha256):
                 raise ValueError("sha256 must be 64 lowercase hex digits")
+        return value
+
+    @field_validator("content_type")
+    @classmethod
+    def _mime_type(cls, value: str) -> str:
+        # A sentence of our own, not pydantic's "should match pattern" with the pattern in it.
+        problem = mime_type_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("inline_base64")

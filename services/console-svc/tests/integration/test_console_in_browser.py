@@ -123,6 +123,10 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await expect(page.locator("header .email")).to_have_text(console.admin[0])
     await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
+    # The demo's certificates, one keystore per direction, as `as2bus up` creates them.
+    await page.click("header nav >> text=Certificate")
+    await expect(page.locator("#keystores tbody tr", has_text="DEMO-A")).to_have_count(2)
+
     await page.click("text=Send File")
     # Two files: one AS2 message (RFC 6362), the first its document, the second attached.
     notes: FilePayload = {"name": "po-4711-notes.txt", "mimeType": "text/plain", "buffer": NOTES}
@@ -143,7 +147,7 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     await expect(page.locator("dl.facts").first).to_contain_text("signature valid, MIC matches")
     await expect(page.locator("table.attempts tbody tr")).to_contain_text("200")
     record = page.locator("ul.certs")
-    await expect(record).to_contain_text("Signed with: demo-a (own")
+    await expect(record).to_contain_text("Signed with: demo-a@demo-b (own")  # its keystore's key
     await expect(record).to_contain_text("Encrypted for: demo-b (partner")
     await page.click("text=HTTP headers")
     await expect(page.locator("pre.headers")).to_contain_text("AS2-To: DEMO-B")

@@ -4,6 +4,7 @@ so what is checked is the send request that would go on the bus."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -176,6 +177,24 @@ async def test_files_it_cannot_send_are_refused_in_a_sentence_and_nothing_is_sto
         answer.text
     )
     assert '<form class="card" method="post" action="/send"' in answer.text  # the form again
+    assert bus.published == []
+    assert fakes_of(app).documents.objects == {}
+
+
+async def test_a_content_type_that_is_not_a_mime_type_is_refused_and_the_form_kept(
+    app: Any, bus: FakeBus
+) -> None:
+    """The send request's own rule, said on the form before anything is stored or sent (such
+    a type went to the partner before)."""
+    files = [("file", ("po.x12", b"ISA*00~", "application/edi-x12"))]
+    answer = await post_send(app, files, subject="PO 8", content_type=" not a type!! ")
+    assert answer.status_code == 200
+    assert (
+        '<p class="error" role="alert">Nothing was sent: content type \'not a type!!\' is not a '
+        "MIME type (type/subtype, e.g. application/edi-x12). Choose the files again"
+    ) in html.unescape(answer.text)
+    assert 'name="subject" placeholder="AS2 Message" value="PO 8"' in answer.text
+    assert 'value="not a type!!"' in answer.text  # kept to correct, without the spaces around
     assert bus.published == []
     assert fakes_of(app).documents.objects == {}
 

@@ -5,6 +5,7 @@ back; every outcome with the events it publishes."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import timedelta
 
@@ -136,6 +137,24 @@ async def test_a_refusal_names_the_file_of_the_request_and_none_of_a_body_not_re
         ("INVALID_REQUEST", "invoice.x12"),
         ("INVALID_JSON", None),
     ]
+
+
+async def test_a_content_type_that_is_not_a_mime_type_is_refused_in_a_sentence() -> None:
+    """Before, "not a type!!" went to the partner as the document's Content-Type."""
+    world = outbound()
+    body = request().model_dump(mode="json", exclude_none=True)
+    attached = {"inline_base64": body["inline_base64"], "content_type": "text/plain\r\nX: 1"}
+    for document in ({"content_type": "not a type!!"}, {"attachments": [attached]}):
+        raw = json.dumps(body | document).encode()
+        assert await world.acceptor.accept_raw(raw) == "rejected"
+    refusals = world.store.of_type(MessageRejected)
+    assert [(r.data.code, r.data.reason) for r in refusals] == [
+        ("INVALID_REQUEST", "content_type: 'not a type!!' is not a MIME type (type/subtype, "
+                            "e.g. application/edi-x12)"),
+        ("INVALID_REQUEST", "attachments.0.content_type: 'text/plain\\r\\nX: 1' is not a MIME "
+                            "type (type/subtype, e.g. application/edi-x12)"),
+    ]  # fmt: skip
+    assert world.store.messages == {}
 
 
 async def test_a_sync_mdn_that_proves_delivery_settles_the_message() -> None:

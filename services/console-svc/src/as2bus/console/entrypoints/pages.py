@@ -40,6 +40,7 @@ from as2bus.console.domain.tracklog_query import LIVE_FILTERS, TrackLogQuery, re
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS, DocumentRef
+from as2bus.contracts.content_types import mime_type_problem
 from as2bus.shared.bus.documents import DocumentStore
 from as2bus.shared.party_names import PartyCheck
 
@@ -547,6 +548,9 @@ async def send_file(
         error = "choose one of the enabled partnerships"
     else:
         error = _upload_problem(chosen_files, wiring.get(request).max_upload_bytes)
+    content_type = content_type.strip()
+    if error is None and content_type and (problem := mime_type_problem(content_type)):
+        error = f"content type {problem}"  # the send request's own rule, before anything is stored
     if error is not None:
         return _send_page(request, who, partnerships, error, partnership=partnership,
                           subject=subject, content_type=content_type)  # fmt: skip
