@@ -76,3 +76,11 @@ def test_a_station_is_named_once_as_the_console_names_it() -> None:
     helps = every_help()
     for command in ("station", "station create", "station list"):
         assert " ".join(helps[command].split()).count("AS2 Instance") == 1, helps[command]
+
+
+def test_no_word_is_broken_at_its_hyphen() -> None:
+    """At 80 columns "cert-svc", "--mdn-signature" or "application/edi-x12" stay on one line:
+    cut at the hyphen they read as two words, and a copied one fails."""
+    for path, text in every_help().items():
+        broken = re.search(r"\S+\w-\n\s+\w\S*", text)
+        assert broken is None, f"as2bus {path} --help: {broken and broken.group()!r}"

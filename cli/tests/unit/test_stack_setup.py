@@ -190,6 +190,6 @@ def test_up_help_says_where_base_port_puts_each_service(tmp_path: Path) -> None:
     help_text = " ".join(result.output.split())
     stack = Stack(tmp_path, 4222, DEFAULT_BASE_PORT)
     for service in SERVICES:
-        assert f"{service.name} {stack.port_of(service)}" in help_text, help_text
+        assert f"({service.name}) {stack.port_of(service)}" in help_text, help_text
     moved = Stack(tmp_path, 4222, DEFAULT_BASE_PORT + 100)
     assert all(moved.port_of(s) == stack.port_of(s) + 100 for s in SERVICES)

@@ -11,6 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+import typer._click._textwrap as typer_textwrap
+
+
+class _WholeWords(typer_textwrap.TextWrapper):
+    """click's wrapper, never breaking a word at its hyphen: "cert-svc", "--mdn-signature" or
+    "application/edi-x12" cut over two lines reads as two words, and a copied one fails."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("break_on_hyphens", False)
+        super().__init__(*args, **kwargs)
+
+
+# typer lays help out with its own copy of click, whose wrap_text imports its TextWrapper from
+# here each time it wraps a text. The help tests fail if a typer upgrade moves it.
+typer_textwrap.TextWrapper = _WholeWords  # type: ignore[misc]
 
 
 def new_app(**settings: Any) -> typer.Typer:

@@ -238,9 +238,11 @@ BasePort = Annotated[
     int,
     typer.Option(
         envvar="AS2BUS_BASE_PORT",
-        help="HTTP port of config-svc; the others keep their distance to it. By default: "
-        "inbound-svc 8080 (the port below), config-svc 8081, cert-svc 8082, outbound-svc 8083, "
-        "tracklog-svc 8084, console-svc 8085, notify-svc 8086.",
+        help="HTTP port of the configuration API (config-svc); the others keep their distance "
+        "to it. By default: the AS2 endpoint (inbound-svc) 8080, the port below it; "
+        "configuration (config-svc) 8081, certificates (cert-svc) 8082, sending "
+        "(outbound-svc) 8083, TrackLog (tracklog-svc) 8084, console (console-svc) 8085, "
+        "notifications (notify-svc) 8086.",
     ),
 ]
 
