@@ -548,8 +548,94 @@ async def test_a_failed_message_says_why_and_is_resent_as_a_linked_new_message(
     await expect(page.locator("p.link")).to_contain_text("A resend of po-fails.x12")
 
     await page.goto(failed_url)
-    await expect(page.locator("p.link")).to_contain_text("Sent again as")
-    await expect(page.locator("p.link .status")).to_have_text("delivered")
+    await expect(page.locator("p.resends")).to_contain_text("Resent once:")
+    await expect(page.locator("p.resends .status")).to_have_text("delivered")
+    # Resending again is asked with the resend named, and needs "Send another copy anyway".
+    await page.click("text=Resend again…")
+    await expect(page.locator("p.already-resent")).to_contain_text(
+        "which was delivered: sending it again gives the partner another copy"
+    )
+    await expect(page.get_by_label("Send another copy anyway")).to_have_attribute("required", "")
+
+
+class SlowPartner:
+    """A partner URL on 127.0.0.1 that holds each AS2 request until ``release`` is set, then
+    passes it on to the partner's real URL and its answer (the synchronous MDN) back: a
+    partner that answers slowly. ``held`` is set once a request is being held."""
+
+    def __init__(self, target: str) -> None:
+        self.held, self.release = threading.Event(), threading.Event()
+        held, release = self.held, self.release
+        hop_by_hop = {"host", "content-length", "connection", "transfer-encoding",
+                      "content-encoding", "keep-alive"}  # fmt: skip
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                held.set()
+                release.wait(timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in hop_by_hop}
+                answer = httpx.post(target, content=body, headers=headers, timeout=60)
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in hop_by_hop:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/as2"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+async def test_a_message_page_follows_the_message_until_delivered_without_a_reload(
+    console: Console, browser: Browser
+) -> None:
+    """After Send File the page said "sending" for good (12 s and more), though the message
+    was delivered within 200 ms: only a reload showed it."""
+    partners = console.config("GET", "/api/v1/partners").json()
+    (demo_b,) = [p for p in partners if p["as2_id"] == "DEMO-B"]
+    slow = SlowPartner(demo_b["as2_url"])
+    path = f"/api/v1/partners/{demo_b['id']}"
+    assert console.config("PATCH", path, {"as2_url": slow.url}).status_code == 200
+    try:
+        await asyncio.sleep(2)  # outbound-svc follows the configuration through the bus
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        password = console.add_user("follower@example.com", "operator")
+        await console.sign_in(page, "follower@example.com", password)
+        await _send_file(page, console, "po-followed.x12")
+        await page.evaluate("window.notReloaded = true")  # gone if the page reloads
+        assert await asyncio.to_thread(slow.held.wait, 30)  # the partner has it, unanswered
+        await expect(page.locator("p.live")).to_be_visible()
+        await expect(page.locator("h1 .status")).to_have_text("sending")
+        await expect(page.locator("ul.downloads li.as-exchanged")).to_have_text(
+            "The message as sent: being sent (stored once the partner takes it)"
+        )
+        slow.release.set()  # the partner answers, with its MDN
+        await expect(page.locator("h1 .status")).to_have_text("delivered", timeout=20_000)
+        await expect(page.locator("ol.milestones li.done")).to_have_count(4)
+        await expect(page.locator("table.attempts tbody tr")).to_contain_text("200")
+        await expect(page.locator("ul.downloads li.as-exchanged a")).to_have_text(
+            "The message as sent"
+        )
+        await expect(page.locator("ul.downloads li.mdn-download a")).to_have_text(
+            "The MDN as received"
+        )
+        await expect(page.locator("#message[data-follow]")).to_have_count(0)  # settled: done
+        assert await page.evaluate("window.notReloaded") is True
+    finally:
+        assert console.config("PATCH", path, {"as2_url": demo_b["as2_url"]}).status_code == 200
+        slow.close()
+        await asyncio.sleep(2)
 
 
 @pytest.mark.timeout(300)

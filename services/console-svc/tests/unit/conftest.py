@@ -35,7 +35,9 @@ TOKEN = "console-unit-token"
 
 class FakeTracklog(Backend):
     """Two pages of messages (a cursor between them) when asked for partner ACME; the details
-    and certificates a test puts in."""
+    and certificates a test puts in. ``listed`` is the one page of any other list, but only
+    its rows that match when asked for a message's resends (``replays``) or its original
+    (``message_id``)."""
 
     name = "tracklog-svc"
 
@@ -55,6 +57,10 @@ class FakeTracklog(Backend):
             names = ["a.x12", "b.x12"] if first else ['c, "quoted".x12']
             items = [{"filename": n, "partner": "ACME", "status": "delivered"} for n in names]
             return {"items": items, "next_cursor": "page-2" if first else None}
+        linked = {k: v for k, v in (params or {}).items() if k in ("replays", "message_id")}
+        if path == "/api/v1/messages" and linked:  # a message's resends, or its original
+            found = [m for m in self.listed if all(m.get(k) == v for k, v in linked.items())]
+            return {"items": found, "next_cursor": None}
         if path == "/api/v1/messages":
             return {"items": self.listed, "next_cursor": None}
         if path == "/api/v1/certificates":

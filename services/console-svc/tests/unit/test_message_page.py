@@ -7,6 +7,8 @@ import html
 import re
 from typing import Any
 
+import pytest
+
 from .conftest import FakeDocuments, client, fakes_of, sign_in
 
 FINGERPRINT = "ab" * 32
@@ -366,3 +368,73 @@ async def test_documents_sent_inline_download_from_outbound_svc(app: Any) -> Non
         html.unescape(third.text)
     )
     assert "/api/v1/messages/%3C1%40myco%3E/documents/1" in fakes_of(app).backends.outbound.asked
+
+
+def on_its_way(status: str) -> dict[str, Any]:
+    """An outbound message the partner has not taken yet: queued, no attempt recorded."""
+    return {
+        "id": "m1", "direction": "outbound", "status": status, "filename": "po.x12",
+        "message_id": "<1@myco>", "station": "MYCO", "partner": "ACME", "size": 3,
+        "attempts": 0 if status == "queued" else 1, "queued_at": T, "mdn_requested": "sync",
+        "document": None, "mdn_raw": None,
+        "timeline": [{"event_type": "MessageQueued", "occurred_at": T, "summary": "",
+                      "data": {}}],
+    }  # fmt: skip
+
+
+NOT_YET = {
+    "queued": "The message as sent: not yet sent",
+    "sending": "The message as sent: being sent (stored once the partner takes it)",
+    "retrying": "The message as sent: not yet sent",
+}
+
+
+@pytest.mark.parametrize(("status", "said"), NOT_YET.items(), ids=NOT_YET.keys())
+async def test_a_message_on_its_way_is_followed_and_says_what_it_has_not_got_yet(
+    app: Any, status: str, said: str
+) -> None:
+    """The page of a message on its way stayed on "sending" (it never updated), and its
+    Downloads said "The message as sent: not kept", which reads as final."""
+    fakes_of(app).backends.tracklog.details["m1"] = on_its_way(status)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = await http.get("/tracklog/m1")
+        download = await http.get("/tracklog/m1/download/message")
+    assert '<div id="message" data-follow>' in page.text  # console.js fetches it again
+    assert "Live: this page follows the message until it settles." in page.text
+    assert said in page.text
+    assert "The MDN: not received yet" in page.text
+    assert "not kept" not in page.text
+    assert download.status_code == 410
+    assert f"There is no message to download: it is {said.split(': ')[1]}." in download.text
+
+
+async def test_a_settled_message_is_not_followed_unless_a_resend_is_on_its_way(
+    app: Any,
+) -> None:
+    """Delivered: the page stands still (the last fetch of a followed page says so by coming
+    without data-follow). A resend on its way: its status on this page is followed."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["m1"] = delivered(fakes_of(app).documents)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        settled = (await http.get("/tracklog/m1")).text
+        tracklog.listed = [{"id": "r1", "message_id": "<r1@myco>", "status": "sending",
+                            "created_at": T, "replays": "<1@myco>"}]  # fmt: skip
+        resending = (await http.get("/tracklog/m1")).text
+    assert '<div id="message">' in settled
+    assert "data-follow" not in settled
+    assert "The MDN as received" in settled
+    assert '<div id="message" data-follow>' in resending
+
+
+async def test_a_failed_message_no_attempt_of_which_was_taken_says_none_was_sent(
+    app: Any,
+) -> None:
+    fakes_of(app).backends.tracklog.details["m1"] = on_its_way("failed")
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/m1")).text
+    assert "The message as sent: none: the partner took no attempt" in page
+    assert "The MDN: none received" in page
+    assert "data-follow" not in page

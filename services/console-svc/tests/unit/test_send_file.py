@@ -9,6 +9,7 @@ import io
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -240,11 +241,18 @@ def sent_with_attachments(store: FakeDocuments, **second: Any) -> dict[str, Any]
     }  # fmt: skip
 
 
+def confirmed(form: str, **ticked: str) -> dict[str, str]:
+    """What the confirmation page's form posts: its hidden fields (the CSRF token, the
+    resends it showed, its one-time token) and the boxes ``ticked``."""
+    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    return dict(hidden) | ticked
+
+
 async def post_resend(app: Any) -> Any:
     async with client(app) as http:
         await sign_in(http, "admin@example.com")
         form = await http.get("/tracklog/m1/resend")
-        return await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form.text)})
+        return await http.post("/tracklog/m1/resend", data=confirmed(form.text))
 
 
 async def test_a_resend_sends_every_document_again_in_order(app: Any, bus: FakeBus) -> None:
@@ -284,7 +292,7 @@ async def test_a_resend_sends_documents_sent_inline_again_from_outbound_svc(
         await sign_in(http, "admin@example.com")
         page = await http.get("/tracklog/m1")
         form = await http.get("/tracklog/m1/resend")
-        answer = await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form.text)})
+        answer = await http.post("/tracklog/m1/resend", data=confirmed(form.text))
     assert '<a class="button" href="/tracklog/m1/resend">Resend…</a>' in page.text
     assert "Cannot resend" not in form.text
     assert answer.status_code == 303, answer.text
@@ -332,12 +340,146 @@ async def test_a_resend_with_a_document_not_kept_says_which_and_sends_nothing(
         await sign_in(http, "admin@example.com")
         page = await http.get("/tracklog/m1")
         form = await http.get("/tracklog/m1/resend")
-        answer = await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form.text)})
+        # The form of a confirmation shown while they were still kept.
+        posted = confirmed(form.text, seen="0", token=str(uuid.uuid4()))
+        answer = await http.post("/tracklog/m1/resend", data=posted)
     assert "Resend…" not in page.text
     for refused in (form, answer):
         assert refused.status_code == 200
         assert f"Cannot resend: {error}" in refused.text
         assert "Resend it" not in refused.text
+    assert bus.published == []
+
+
+def said_in(page: str) -> str:
+    """A page's text as read: without its tags, entities as their characters, spaces single."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+def resent(number: int, status: str, at: str) -> dict[str, Any]:
+    """tracklog-svc's row of a resend of m1 (``replays`` its Message-ID)."""
+    return {"id": f"r{number}", "direction": "outbound", "message_id": f"<r{number}@myco>",
+            "request_id": f"console-r{number}", "status": status, "created_at": at,
+            "replays": "<1@myco>", "partner": "ACME", "filename": "po.x12"}  # fmt: skip
+
+
+async def test_the_message_page_says_how_often_it_was_resent_and_how_each_went(
+    app: Any, bus: FakeBus
+) -> None:
+    """The page of a failed message resent and delivered still offered a plain Resend…,
+    with no word that it had been resent."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["m1"] = sent_with_attachments(fakes_of(app).documents)
+    tracklog.listed = [resent(1, "failed", "2026-01-02T10:00:00+00:00"),
+                       resent(2, "delivered", "2026-01-02T11:00:00+00:00")]  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/tracklog/m1")).text
+    said = said_in(page)
+    assert "Resent 2 times: <r2@myco> delivered 2026-01-02 11:00:00 UTC, " in said
+    assert "<r1@myco> failed 2026-01-02 10:00:00 UTC" in said
+    assert '<a href="/tracklog/r2">&lt;r2@myco&gt;</a>' in page
+    assert '<a class="button" href="/tracklog/m1/resend">Resend again…</a>' in page
+
+
+async def confirm_after(app: Any, *rows: dict[str, Any]) -> tuple[str, Any, Any]:
+    """The confirmation page of m1, resent as ``rows``; then its form posted as shown, and
+    with "Send another copy anyway" ticked."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["m1"] = sent_with_attachments(fakes_of(app).documents)
+    tracklog.listed = list(rows)
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        form = (await http.get("/tracklog/m1/resend")).text
+        unticked = await http.post("/tracklog/m1/resend", data=confirmed(form))
+        ticked = await http.post("/tracklog/m1/resend", data=confirmed(form, again="yes"))
+    return form, unticked, ticked
+
+
+WARNINGS = {
+    "delivered": "Already resent on 2026-01-02 11:00:00 UTC as <r2@myco>, which was "
+    "delivered: sending it again gives the partner another copy.",
+    "retrying": "Already resent on 2026-01-02 11:00:00 UTC as <r2@myco>, which is still on "
+    "its way (retrying): sending it again can give the partner another copy.",
+}
+
+
+@pytest.mark.parametrize(("status", "warning"), WARNINGS.items(), ids=WARNINGS.keys())
+async def test_a_resend_that_reached_the_partner_is_named_and_sending_again_needs_a_tick(
+    app: Any, bus: FakeBus, status: str, warning: str
+) -> None:
+    """Resend it sent a third copy without a word that a resend had been delivered."""
+    form, unticked, ticked = await confirm_after(
+        app, resent(2, status, "2026-01-02T11:00:00+00:00")
+    )
+    assert warning in said_in(form)
+    assert '<input type="checkbox" id="f-again" name="again" value="yes" required>' in form
+    assert '<label for="f-again">Send another copy anyway</label>' in form
+    assert unticked.status_code == 409
+    assert (
+        "Not sent: it was resent already: tick “Send another copy anyway” to send the partner "
+        "another copy." in html.unescape(unticked.text)
+    )
+    assert ticked.status_code == 303  # ticked: one more copy, as asked
+    ((request, _),) = bus.published
+    assert request.replays == "<1@myco>"
+
+
+async def test_after_failed_resends_only_no_tick_is_asked(app: Any, bus: FakeBus) -> None:
+    form, unticked, _ = await confirm_after(app, resent(1, "failed", "2026-01-02T10:00:00+00:00"))
+    assert "Resent once before, never delivered:" in form
+    assert 'name="again"' not in form
+    assert unticked.status_code == 303
+    assert len(bus.published) == 2  # each post sent: neither asked for the tick
+
+
+async def test_the_same_confirmation_posted_again_sends_nothing_more(
+    app: Any, bus: FakeBus
+) -> None:
+    """The browser's Back button led to the confirmation again, and Resend it sent the
+    partner yet another copy. Posted again once tracklog-svc has the resend, the form is
+    refused; posted again before, it is the same request (its request id), which outbound-svc
+    takes once."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["m1"] = sent_with_attachments(fakes_of(app).documents)
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        form = await http.get("/tracklog/m1/resend")
+        first = await http.post("/tracklog/m1/resend", data=confirmed(form.text))
+        before_recorded = await http.post("/tracklog/m1/resend", data=confirmed(form.text))
+        tracklog.listed = [resent(1, "queued", "2026-01-02T11:00:00+00:00")]
+        after_recorded = await http.post("/tracklog/m1/resend", data=confirmed(form.text))
+        ticked_too = await http.post("/tracklog/m1/resend",
+                                     data=confirmed(form.text, again="yes"))  # fmt: skip
+    assert form.headers["cache-control"] == "no-store"  # Back asks for it again
+    assert first.status_code == before_recorded.status_code == 303
+    assert first.headers["location"] == before_recorded.headers["location"]
+    (one, _), (again, _) = bus.published
+    assert one.request_id == again.request_id
+    assert first.headers["location"] == f"/sent/{one.request_id}"
+    for refused in (after_recorded, ticked_too):
+        assert refused.status_code == 409
+        assert (
+            "Not sent: this message was resent meanwhile, as &lt;r1@myco&gt; (queued); look at "
+            "it before sending another copy." in refused.text
+        )
+        assert 'name="seen" value="1"' in refused.text  # a new confirmation, as it is now
+        assert 'name="again"' in refused.text
+    assert len(bus.published) == 2
+
+
+async def test_a_confirmation_without_its_fields_sends_nothing(app: Any, bus: FakeBus) -> None:
+    fakes_of(app).backends.tracklog.details["m1"] = sent_with_attachments(fakes_of(app).documents)
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        form = (await http.get("/tracklog/m1/resend")).text
+        bare = await http.post("/tracklog/m1/resend", data={"csrf": csrf_of(form)})
+        forged = await http.post("/tracklog/m1/resend", data=confirmed(form, token="x"))
+    for refused in (bare, forged):
+        assert refused.status_code == 409
+        assert "Not sent: the confirmation was incomplete; look at it again and confirm." in (
+            refused.text
+        )
     assert bus.published == []
 
 

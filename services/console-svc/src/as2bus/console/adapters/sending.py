@@ -116,11 +116,13 @@ class Sender:
             except Exception as err:  # the store failed already: the first error is the news
                 log.warning("could not delete %s after a failed Send File: %s", name, err)
 
-    async def resend(self, original: dict[str, Any]) -> str:
+    async def resend(self, original: dict[str, Any], request_id: str | None = None) -> str:
         """The original's documents (the first and its attachments) to the same partner
         again, as a new message that says which one it replays; the new request id. Those
         in the object store go by their reference; those sent inline, which only outbound-svc
-        keeps, are read from it and go inline again."""
+        keeps, are read from it and go inline again. ``request_id`` given (the confirmation
+        form's): the same confirmation sent twice is one request, which outbound-svc takes
+        once."""
         if original.get("direction") != "outbound" or not original.get("message_id"):
             raise ResendError("only a message we sent can be sent again")
         found = await self._sent.of(original)
@@ -128,7 +130,7 @@ class Sender:
             if document.missing:
                 raise ResendError(f"{document.called} {document.missing}")
         first, *others = [await self._again(original["message_id"], d) for d in found]
-        request_id = f"console-{uuid.uuid4()}"
+        request_id = request_id or f"console-{uuid.uuid4()}"
         request = SendRequest(
             request_id=request_id,
             station=original["station"],

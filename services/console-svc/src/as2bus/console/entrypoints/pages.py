@@ -24,8 +24,9 @@ from as2bus.console.adapters.sent_documents import RETENTION_OVER, SentDocument,
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
-from as2bus.console.domain.downloads import DOWNLOADS, why_missing
+from as2bus.console.domain.downloads import DOWNLOADS, as_sent_missing, why_missing
 from as2bus.console.domain.health import PartnerHealth
+from as2bus.console.domain.in_flight import in_flight, page_follows
 from as2bus.console.domain.lists import list_of
 from as2bus.console.domain.mdn import mdn_record, our_mdn_signed
 from as2bus.console.domain.message_cause import (
@@ -34,6 +35,7 @@ from as2bus.console.domain.message_cause import (
     reported_processed,
 )
 from as2bus.console.domain.milestones import milestones
+from as2bus.console.domain.resends import AGAIN_LABEL, Resends, new_token, refusal, request_id_of
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.timeline import timeline_steps
 from as2bus.console.domain.tracklog_query import LIVE_FILTERS, TrackLogQuery, refusal_notes
@@ -221,13 +223,11 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
         return _missing(request, who, f"message {ref}")
     cause = message_cause(detail, await _known_parties(request, detail))
     tracklog = backends(request).tracklog
-    original = resends = None
+    original = None
     if detail.get("replays"):
         found = await tracklog.get("/api/v1/messages", {"message_id": detail["replays"]})
         original = next(iter(found["items"]), None)
-    if detail.get("message_id"):
-        found = await tracklog.get("/api/v1/messages", {"replays": detail["message_id"]})
-        resends = found["items"]
+    resends = await _resends(request, detail)
     sent = await _sent_documents(request, detail)
     # Offered only when it can work: every document still kept (or outbound-svc away just
     # now, when the resend's own answer says why).
@@ -251,10 +251,24 @@ async def message(request: Request, ref: str, who: Viewer) -> HTMLResponse:
             kind: {c["fingerprint_sha256"]: c for c in known if c["kind"] == kind}
             for kind in ("own", "partner")
         }
+    # While it (or a resend of it) is on its way, console.js fetches the page again.
+    follows = page_follows(detail, resends.items)
     return page(request, "message.html", who, m=detail, cause=cause, original=original,
                 resends=resends, resendable=resendable, sent=sent, attempts=attempts(timeline),
                 record=record, mdn=mdn, mdn_headers=mdn_headers, certificates=certificates,
-                milestones=milestones(detail), timeline=timeline_steps(detail))  # fmt: skip
+                milestones=milestones(detail), timeline=timeline_steps(detail),
+                follows=follows, in_flight=in_flight(detail),
+                as_sent_missing=as_sent_missing(detail, record is not None))  # fmt: skip
+
+
+async def _resends(request: Request, detail: dict[str, Any]) -> Resends:
+    """The messages sent again from ``detail`` (tracklog-svc links each by ``replays``)."""
+    if not detail.get("message_id"):
+        return Resends([])
+    found = await backends(request).tracklog.get(
+        "/api/v1/messages", {"replays": detail["message_id"], "limit": 500}
+    )
+    return Resends.of(found["items"])
 
 
 @router.get("/tracklog/{ref}/download/{what}", response_model=None)
@@ -275,7 +289,9 @@ async def download(request: Request, ref: str, what: str, who: Viewer) -> Respon
     if kept is None and what == "document" and _sent_inline(detail):
         return await _from_outbound(request, who, detail, 1, name, media)
     if kept is None:
-        return _gone(request, who, f"There is no {what} to download: {why_missing(detail, what)}.")
+        recorded = request_record(detail.get("timeline", [])) is not None
+        why = why_missing(detail, what, recorded)
+        return _gone(request, who, f"There is no {what} to download: {why}.")
     return await _stream_kept(request, who, kept, what, name, media)
 
 
@@ -447,8 +463,9 @@ RESENDABLE = ("failed", "delivered", "delivered-with-warnings")
 
 @router.get("/tracklog/{ref}/resend", response_class=HTMLResponse)
 async def resend_form(request: Request, ref: str, who: Operator) -> HTMLResponse:
-    """Resending is an explicit action: this page asks for the confirmation, or says why the
-    message cannot be sent again (then with nothing to confirm)."""
+    """Resending is an explicit action: this page asks for the confirmation (warning when a
+    resend already reached the partner or is on its way), or says why the message cannot be
+    sent again (then with nothing to confirm)."""
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
@@ -456,24 +473,58 @@ async def resend_form(request: Request, ref: str, who: Operator) -> HTMLResponse
     if error is None and detail["direction"] == "outbound":
         sent = await _sent(request).of(detail)
         error = next((f"{d.called} {d.missing}" for d in sent if d.missing), None)
-    return page(request, "resend.html", who, m=detail, error=error)
+    return _resend_page(request, who, detail, await _resends(request, detail), error=error)
 
 
 @router.post("/tracklog/{ref}/resend", response_model=None)
-async def resend(request: Request, ref: str, who: Operator, _form: CheckedForm) -> Response:
+async def resend(
+    request: Request,
+    ref: str,
+    who: Operator,
+    _form: CheckedForm,
+    seen: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+    again: Annotated[str, Form()] = "",
+) -> Response:
+    """Sends when the confirmation still stands: no resend made since it was shown
+    (``seen``), and "Send another copy anyway" ticked (``again``) when one reached the
+    partner or is on its way; otherwise the confirmation again, saying why nothing was sent
+    (domain/resends.py). The form's ``token`` makes the request id."""
     detail = await _message(request, ref)
     if detail is None:
         return _missing(request, who, f"message {ref}")
+    resends = await _resends(request, detail)
     error = _not_resendable(detail)
-    if error is None:
-        sender = wiring.get(request).sender
-        try:
-            request_id = await sender.resend(detail)
-        except ResendError as err:
-            error = str(err)
-        else:
-            return RedirectResponse(f"/sent/{request_id}", status_code=303)
-    return page(request, "resend.html", who, m=detail, error=error)
+    if error is not None:
+        return _resend_page(request, who, detail, resends, error=error)
+    refused = refusal(resends, seen, token, again == "yes")
+    if refused is not None:
+        return _resend_page(request, who, detail, resends, refused=refused, status_code=409)
+    sender = wiring.get(request).sender
+    try:
+        request_id = await sender.resend(detail, request_id_of(token))
+    except ResendError as err:
+        return _resend_page(request, who, detail, resends, error=str(err))
+    return RedirectResponse(f"/sent/{request_id}", status_code=303)
+
+
+def _resend_page(
+    request: Request,
+    who: Any,
+    detail: dict[str, Any],
+    resends: Resends,
+    *,
+    error: str | None = None,
+    refused: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The confirmation, with a new one-time token and the resends it shows; never cached,
+    so the browser's Back button asks for it again and it says what happened since."""
+    answer = page(request, "resend.html", who, m=detail, error=error, refused=refused,
+                  resends=resends, token=new_token(), again_label=AGAIN_LABEL)  # fmt: skip
+    answer.status_code = status_code
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 def _not_resendable(detail: dict[str, Any]) -> str | None:

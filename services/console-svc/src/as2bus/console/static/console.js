@@ -118,6 +118,73 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // A message's page: while the message (or a resend of it) is on its way, the server marks
+  // the block data-follow; fetch the page again and swap the block in, every second at first,
+  // less often while nothing changes (up to every 10 s: a retry can be minutes away), never
+  // while the tab is hidden. A fresh block without data-follow is the settled message: the
+  // last swap. Nothing typed can be lost (the page has no field); open details stay open and
+  // a focused link keeps the focus.
+  let followed = document.querySelector("#message[data-follow]");
+  if (followed && window.fetch && window.DOMParser) {
+    const FIRST = 1000, SLOWEST = 10000;
+    let delay = FIRST, timer = null, busy = false, last = null;
+    const following = () => followed.hasAttribute("data-follow");
+    const shown = () => { for (const p of followed.querySelectorAll("p.live")) p.hidden = false; };
+    const schedule = () => {
+      clearTimeout(timer);
+      timer = null;
+      if (!document.hidden && !busy && following()) timer = setTimeout(follow, delay);
+    };
+    const swap = (fresh) => {
+      const open = new Set(Array.from(followed.querySelectorAll("details[open] > summary"),
+                                      (s) => s.textContent));
+      for (const summary of fresh.querySelectorAll("details > summary")) {
+        if (open.has(summary.textContent)) summary.parentElement.open = true;
+      }
+      const active = document.activeElement;
+      const href = active && followed.contains(active) && active.getAttribute("href");
+      localTimes(fresh);
+      followed.replaceWith(fresh);
+      followed = fresh;
+      const again = href && fresh.querySelector(`a[href="${CSS.escape(href)}"]`);
+      if (again) again.focus();
+    };
+    const follow = async () => {
+      timer = null;
+      busy = true;
+      let fresh = null;
+      try {
+        const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+        if (answer.redirected) return;  // signed out meanwhile: the next click says so
+        if (answer.ok) {
+          fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
+            .querySelector("#message");
+        }
+      } catch (e) {
+        // The console is away for a moment: try again, less often.
+      } finally {
+        busy = false;
+      }
+      if (fresh && fresh.outerHTML !== last) {
+        last = fresh.outerHTML;
+        swap(fresh);
+        shown();
+        delay = FIRST;
+      } else {
+        delay = Math.min(delay * 1.5, SLOWEST);
+      }
+      schedule();
+    };
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden || busy || !following()) return schedule();
+      delay = FIRST;  // back in view: catch up at once
+      clearTimeout(timer);
+      follow();
+    });
+    shown();
+    schedule();
+  }
+
   // TrackLog: on each status change the console passes on, fetch this page again and swap
   // its listing in (at most twice a second). Only the first page follows: older pages stay put.
   // The whole listing is swapped, not just the rows: an empty list keeps saying why until a
