@@ -142,11 +142,11 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
     ]
     assert (detail["mdn_disposition"], detail["signature"]) == ("processed", "valid")
 
-    # The small document was kept in outbound-svc's row, never in the object store, and
-    # dropped from the row once the message was settled.
+    # The small document was kept in outbound-svc's row, never in the object store, and stays
+    # there after the message settled (for downloads and resends, until the retention ends).
     with contextlib.closing(sqlite3.connect(tmp_path / "outbound.db")) as db:
         row = db.execute("SELECT status, document, content FROM messages").fetchall()
-    assert row == [("delivered", None, None)]
+    assert row == [("delivered", None, DOCUMENT)]
     assert queued["document"] is None
 
 
