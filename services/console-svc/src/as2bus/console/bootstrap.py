@@ -26,7 +26,15 @@ from as2bus.console.adapters.shown_once import ShownOnce
 from as2bus.console.domain.proxy import TrustedProxy
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.sessions import Throttle
-from as2bus.console.entrypoints import admin_pages, api, cert_pages, config_pages, pages, signin
+from as2bus.console.entrypoints import (
+    admin_pages,
+    api,
+    cert_pages,
+    config_pages,
+    message_pages,
+    pages,
+    signin,
+)
 from as2bus.console.entrypoints import bus as bus_entrypoints
 from as2bus.console.entrypoints.guard import Forbidden, SignInRequired, signed_in
 from as2bus.console.settings import ConsoleSettings
@@ -162,6 +170,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     )
     app.include_router(signin.router)
     app.include_router(pages.router)
+    app.include_router(message_pages.router)  # after /tracklog/live and /tracklog.csv
     app.include_router(config_pages.router)
     app.include_router(cert_pages.router)
     app.include_router(admin_pages.router)
