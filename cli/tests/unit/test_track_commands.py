@@ -243,3 +243,19 @@ def test_an_unreachable_service_names_the_url_option() -> None:
     state = CliState(token=TOKEN, transport=httpx.MockTransport(down))
     result = CliRunner().invoke(track.app, ["--tracklog-url", URL, "list"], obj=state)
     assert error(result).startswith(f"cannot reach tracklog-svc at {URL}")
+
+
+def test_show_prints_each_attachment_on_a_line_not_as_a_dict(run: Any, fake: Fake) -> None:
+    """Before, the documents after the first printed as the API's dicts ({'filename': ...})."""
+    attachments = [
+        {"filename": "LICENSE", "content_type": "text/plain", "size": 11358, "document": None},
+        {"filename": None, "content_type": "application/pdf", "size": 8,
+         "document": {"bucket": "as2bus-documents", "name": "out/x", "size": 8, "sha256": None}},
+    ]  # fmt: skip
+    fake.detail = ROW | {"attachments": attachments, "timeline": [EVENT]}
+    result = run("show", ROW["id"])
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.stdout.split())
+    assert ("attachments: document 2: LICENSE (text/plain, 11358 bytes, sent inline); "
+            "document 3: no file name (application/pdf, 8 bytes)") in line  # fmt: skip
+    assert "{" not in result.stdout

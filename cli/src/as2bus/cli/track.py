@@ -173,7 +173,20 @@ def _readable(detail: dict[str, Any]) -> dict[str, Any]:
     sent = detail.get("direction") == "outbound" and detail.get("status") != "rejected"
     if sent and "document" in detail and detail["document"] is None:
         shown["document"] = SENT_INLINE
+    if detail.get("attachments"):  # one line each, not the API's dicts
+        shown["attachments"] = "; ".join(
+            _attachment(number, a, sent) for number, a in enumerate(detail["attachments"], 2)
+        )
     return shown
+
+
+def _attachment(number: int, attached: dict[str, Any], sent: bool) -> str:
+    """``document 2: LICENSE (text/plain, 11358 bytes)``, and where it is kept when not in
+    the object store."""
+    name = attached.get("filename") or "no file name"
+    where = "" if attached.get("document") else (", sent inline" if sent else ", not kept")
+    kind, size = attached.get("content_type"), attached.get("size")
+    return f"document {number}: {name} ({kind}, {size} bytes{where})"
 
 
 def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
