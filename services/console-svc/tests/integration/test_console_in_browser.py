@@ -1174,8 +1174,11 @@ async def test_certificates_rotate_with_an_overlap_while_messages_flow(
     stop = asyncio.Event()
 
     async def keep_sending() -> None:
+        # Each document its own, as an ERP's orders are: the same bytes signed within the same
+        # second give the same signature, which replay protection holds back as a copy.
         while not stop.is_set():
-            request = await send_document(nc, DOCUMENT, station="ROTA", partner="ROTB")
+            numbered = DOCUMENT + f"SE*2*{len(sent):04d}~\r\n".encode()
+            request = await send_document(nc, numbered, station="ROTA", partner="ROTB")
             sent.append(request.request_id)
             await asyncio.sleep(0.3)
 
