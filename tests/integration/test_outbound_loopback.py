@@ -167,3 +167,24 @@ async def test_requests_that_cannot_succeed_are_rejected_with_a_reason(
     assert "INVALID_REQUEST" in reasons
     (shown,) = await tracked(tracklog_svc, 1, partner="nobody")
     assert (shown["status"], shown["error_code"]) == ("rejected", "UNKNOWN_PARTNERSHIP")
+
+
+async def test_the_same_document_sent_twice_at_once_is_delivered_twice(
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    inbound_svc: ServiceProcess,
+    outbound_svc: ServiceProcess,
+    nc: Any,
+) -> None:
+    """Two send requests of the same bytes, published together, are signed within the same
+    second. Replay protection (on for new partners) delivers a signature once; each message's
+    signed entity has its own Content-ID, so neither is held back as a replay of the other."""
+    await loopback(config_svc, cert_svc, f"{inbound_svc.base_url}/as2", "sync")
+    for _ in range(2):
+        await send_document(nc, DOCUMENT, station="A", partner="B", filename="po.x12")
+    js = nc.jetstream()
+    delivered = [e["data"] for e in await events_of(js, "MessageDelivered", count=2, timeout=20)]
+    assert len({d["message_id"] for d in delivered}) == 2
+    received = await events_of(js, "MessageReceived", count=2)
+    assert len({e["data"]["message_id"] for e in received}) == 2
+    assert not await events_of(js, "MessageDuplicate", "MessageRejected", count=0)

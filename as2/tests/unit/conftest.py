@@ -69,6 +69,7 @@ class StreamerOptions(TypedDict, total=False):
     filename: str
     content_type: str
     subject: str
+    message_id: str
 
 
 @pytest.fixture(scope="session")

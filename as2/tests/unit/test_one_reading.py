@@ -49,14 +49,18 @@ def _pieces(data: bytes, size: int) -> Iterator[bytes]:
 
 
 def one_reading(
-    documents: list[bytes], sender: LocalParty, receiver: RemoteParty, chunk: int = 1000
+    documents: list[bytes],
+    sender: LocalParty,
+    receiver: RemoteParty,
+    chunk: int = 1000,
+    message_id: str | None = None,
 ) -> tuple[StreamPlan, bytes]:
     """The plan made ahead, then the one reading, in ``chunk`` pieces across the documents."""
     first, *more = documents
     infos = [AttachmentInfo(len(d), f"part{i}.bin", "application/octet-stream")
              for i, d in enumerate(more)]  # fmt: skip
     streamer = Streamer(len(first), sender=sender, receiver=receiver, filename="po.x12",
-                        attachments=infos)  # fmt: skip
+                        attachments=infos, message_id=message_id)  # fmt: skip
     assert streamer.single_pass
     plan = streamer.plan_ahead()
     encoder = plan.encoder()
@@ -134,11 +138,11 @@ def test_one_reading_writes_the_bytes_two_readings_write_but_the_signature(
     monkeypatch.setattr(mime, "new_boundary", lambda *_: next(boundaries))
     receiver = replace(bob_as_seen_by_alice, encryption=None, encoding=encoding)
     documents = [PAYLOAD, *attachments]
-    once_plan, once = one_reading(documents, alice, receiver, chunk=7)
+    once_plan, once = one_reading(documents, alice, receiver, chunk=7, message_id="same@as2bus")
     infos = [AttachmentInfo(len(d), f"part{i}.bin", "application/octet-stream")
              for i, d in enumerate(attachments)]  # fmt: skip
     streamer = Streamer(len(PAYLOAD), sender=alice, receiver=receiver, filename="po.x12",
-                        attachments=infos)  # fmt: skip
+                        attachments=infos, message_id="same@as2bus")  # fmt: skip
     streamer.digest(b"".join(documents))
     twice_plan = streamer.plan()
     encoder = twice_plan.encoder()
@@ -227,7 +231,8 @@ def test_the_mic_is_known_once_the_body_was_written(
     alice: LocalParty, bob_as_seen_by_alice: RemoteParty
 ) -> None:
     receiver = replace(bob_as_seen_by_alice, mdn_mode="sync", mdn_signing=SigningAlg.SHA256)
-    plan = Streamer(len(EDI), sender=alice, receiver=receiver).plan_ahead()
+    mid = "po-1@alice"
+    plan = Streamer(len(EDI), sender=alice, receiver=receiver, message_id=mid).plan_ahead()
     with pytest.raises(RuntimeError, match="once the whole body"):
         _ = plan.mic
     encoder = plan.encoder()
@@ -236,7 +241,7 @@ def test_the_mic_is_known_once_the_body_was_written(
     with pytest.raises(RuntimeError):  # the document went by, but not the end of the body
         _ = plan.mic
     encoder.finish()
-    assert plan.mic == as2.build_message(EDI, sender=alice, receiver=receiver).mic
+    assert plan.mic == as2.build_message(EDI, sender=alice, receiver=receiver, message_id=mid).mic
     unsigned_mdn = replace(receiver, mdn_signing=None)
     assert Streamer(1, sender=alice, receiver=unsigned_mdn).plan_ahead().mic is None
 

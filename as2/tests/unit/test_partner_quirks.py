@@ -25,7 +25,8 @@ from .test_write_openssl import entity_of, signature_of
 LF_TEXT = b"Dear Bob,\nthe order follows.\n\n  indented line\nlast line\n" * 20
 LEAF_HEAD = (
     b"Content-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
-    b'Content-Disposition: attachment; filename="note.txt"\r\n\r\n'
+    b'Content-Disposition: attachment; filename="note.txt"\r\n'
+    b"Content-ID: <document.note-1@alice>\r\n\r\n"
 )
 
 
@@ -101,7 +102,11 @@ def test_openssl_in_text_mode_verifies_only_what_was_canonicalized(
         assert mic == as2.compute_mic(content, SigningAlg.SHA256)
         return content
 
-    options: StreamerOptions = {"filename": "note.txt", "content_type": "text/plain"}
+    options: StreamerOptions = {
+        "filename": "note.txt",
+        "content_type": "text/plain",
+        "message_id": "note-1@alice",
+    }
     plain = replace(bob_as_seen_by_alice, encryption=None)
     canonicalized = replace(plain, canonicalize_line_endings=True)
     assert verify(canonicalized) == LEAF_HEAD + mime.canonical(LF_TEXT)  # text mode

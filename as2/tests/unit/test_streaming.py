@@ -105,8 +105,11 @@ def test_the_bytes_are_those_build_message_writes_but_the_signature(
         bob_as_seen_by_alice, encryption=None, encoding=encoding, compression=compression
     )
     monkeypatch.setattr(mime, "new_boundary", lambda *_: "----=_as2bus_fixed")
-    built = as2.build_message(EDI, sender=alice, receiver=receiver, filename="po.x12")
-    plan, body = stream(EDI, alice, receiver, filename="po.x12")
+    mid = "po-1@alice"
+    built = as2.build_message(
+        EDI, sender=alice, receiver=receiver, filename="po.x12", message_id=mid
+    )
+    plan, body = stream(EDI, alice, receiver, filename="po.x12", message_id=mid)
     signature = re.compile(rb"(?s)smime\.p7s\"\r\n\r\n.*?\r\n------=_as2bus_fixed--")
     assert signature.sub(b"SIG", body) == signature.sub(b"SIG", built.body)
     assert signature.search(body)
@@ -126,8 +129,10 @@ def test_a_document_in_one_chunk_gives_the_bytes_small_chunks_give(
     receiver = replace(bob_as_seen_by_alice, encryption=None, encoding=TransferEncoding.BASE64)
     monkeypatch.setattr(mime, "new_boundary", lambda *_: "----=_as2bus_fixed")
     payload = os.urandom(300_001)
-    small_plan, small = stream(payload, alice, receiver, chunk=1000)
-    whole_plan, whole = stream(payload, alice, receiver, chunk=len(payload))
+    small_plan, small = stream(payload, alice, receiver, chunk=1000, message_id="po-1@alice")
+    whole_plan, whole = stream(
+        payload, alice, receiver, chunk=len(payload), message_id="po-1@alice"
+    )
     signature = re.compile(rb"(?s)smime\.p7s\"\r\n\r\n.*?\r\n------=_as2bus_fixed--")
     assert signature.sub(b"SIG", whole) == signature.sub(b"SIG", small)
     assert whole_plan.mic == small_plan.mic

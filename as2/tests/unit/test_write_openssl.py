@@ -11,7 +11,7 @@ import itertools
 import re
 import subprocess
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
 from asn1crypto import algos
@@ -33,9 +33,11 @@ from .conftest import EDI, OpensslPeer, openssl, replace
 
 #: Line ends of every kind and arbitrary bytes, and enough to compress.
 PAYLOAD = EDI * 5 + bytes(range(256)) + b"\r\n--not-a-boundary\r\n"
+MESSAGE_ID = "po-1@alice"
 LEAF = (
     b"Content-Type: application/edi-x12\r\nContent-Transfer-Encoding: binary\r\n"
-    b'Content-Disposition: attachment; filename="po.x12"\r\n\r\n' + PAYLOAD
+    b'Content-Disposition: attachment; filename="po.x12"\r\n'
+    b"Content-ID: <document.po-1@alice>\r\n\r\n" + PAYLOAD
 )
 DIGEST_SIZES = {alg: hashlib.new(alg.value).digest_size for alg in SigningAlg}
 CAPABILITIES = [
@@ -60,9 +62,13 @@ def build(
 ) -> tuple[dict[str, str], bytes, str | None]:
     """(headers, body, expected MIC): ``build_message``, or ``Streamer`` in ``chunk`` pieces."""
     if chunk is None:
-        sent = as2.build_message(PAYLOAD, sender=alice, receiver=receiver, filename="po.x12")
+        sent = as2.build_message(
+            PAYLOAD, sender=alice, receiver=receiver, filename="po.x12", message_id=MESSAGE_ID
+        )
         return sent.headers, sent.body, sent.mic
-    streamer = Streamer(len(PAYLOAD), sender=alice, receiver=receiver, filename="po.x12")
+    streamer = Streamer(
+        len(PAYLOAD), sender=alice, receiver=receiver, filename="po.x12", message_id=MESSAGE_ID
+    )
     pieces = [PAYLOAD[i : i + chunk] for i in range(0, len(PAYLOAD), chunk)]
     for piece in pieces:
         streamer.digest(piece)
@@ -182,6 +188,38 @@ def test_openssl_verifies_what_we_sign(
     got = parse_back(bob, alice_as_seen_by_bob, headers, body)
     assert got.signed
     assert (got.mic, got.mic_alg) == (mic, alg) == (as2.compute_mic(LEAF, alg), alg)
+
+
+def test_the_same_document_twice_in_one_second_is_signed_into_different_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+    peer: OpensslPeer,
+    alice: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+) -> None:
+    """PKCS#1 v1.5 is deterministic and the signing time counts seconds: without something of
+    its own in the signed entity, a document sent again within the second was signed into
+    the same bytes, and replay protection (a partner's, ours) held it back as a replay."""
+    second = datetime(2026, 12, 6, 3, 0, 0, tzinfo=UTC)
+
+    class OneSecond(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> OneSecond:
+            return cls.fromtimestamp(second.timestamp(), tz)
+
+    monkeypatch.setattr(cms_write, "datetime", OneSecond)
+    receiver = replace(bob_as_seen_by_alice, signing=SigningAlg.SHA256, encryption=None)
+
+    def signed(message_id: str) -> tuple[bytes, bytes, str | None]:
+        sent = as2.build_message(PAYLOAD, sender=alice, receiver=receiver, message_id=message_id)
+        content, der = signature_of(entity_of(sent.headers, sent.body))
+        assert openssl_verify(peer, entity_of(sent.headers, sent.body)) == content
+        return content, der, sent.mic
+
+    first, again, other = signed("a@alice"), signed("a@alice"), signed("b@alice")
+    assert first[1] != other[1]  # the signature
+    assert first[2] != other[2]  # the MIC
+    assert b"Content-ID: <document.b@alice>\r\n" in other[0]
+    assert first == again  # built again for a retry: the same entity, signature and MIC
 
 
 def check_enveloped_data(der: bytes, cipher: EncryptionAlg, transport: KeyTransport) -> None:

@@ -89,6 +89,19 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@as2bus>"
 
 
+def document_content_id(message_id: str) -> str:
+    """The Content-ID of a message's one document, from its Message-ID.
+
+    RSA PKCS#1 v1.5 signatures are deterministic and CMS's signing time counts whole
+    seconds, so the same document sent twice within a second was signed into the same bytes,
+    and a partner's replay protection (ours too) held the second message back as a replay.
+    The Content-ID makes each message's signed entity its own (several documents already
+    differ by their multipart/related boundary); derived, not random, so that a message
+    built again for a retry keeps its MIC.
+    """
+    return f"<document.{message_id.strip('<>')}>"
+
+
 @dataclass(frozen=True)
 class StreamPlan:
     message_id: str
@@ -147,6 +160,8 @@ class Streamer:
         if b64:
             self._stages.append(Base64())
         self._fields = leaf_fields(content_type, b64, filename)
+        if not attachments:
+            self._fields.append(("Content-ID", document_content_id(self._mid)))
         related = None
         if attachments:
             parts = [(size, self._fields)]
