@@ -265,8 +265,9 @@ async def test_a_refused_send_request_says_nothing_was_sent_or_kept(app: Any) ->
     downloads = page[page.index("<h2>Downloads</h2>") : page.index("<h2>Timeline</h2>")]
     assert "kept only while in flight" not in downloads
     assert ("Nothing to download: the request was refused before anything was sent, and "
-            "nothing of it was kept. Once the cause is fixed, send the file again with "
-            "Send File.") in downloads  # fmt: skip
+            "nothing of it was kept. Once the cause is fixed, "
+            '<a href="/send?station=MYCO&partner=ACME">send the file again with Send File</a> '
+            "(on the same partnership).") in downloads  # fmt: skip
     # A message that was sent keeps its wording.
     assert "<dt>Size</dt><dd>3 bytes</dd>" in sent
     assert "The document: no longer kept (the retention of sent documents is over)" in sent

@@ -536,3 +536,29 @@ async def test_the_sent_page_opens_the_message_once_recorded(app: Any) -> None:
     fakes_of(app).backends.tracklog.listed = [{"id": "m1"}]
     answer = await sent_page(app, "/sent/console-r1?since=1")
     assert (answer.status_code, answer.headers["location"]) == (303, "/tracklog/m1")
+
+
+async def test_a_refused_requests_page_links_to_send_file_on_its_partnership(app: Any) -> None:
+    """ "Send the file again with Send File" opened the form on the first partnership: a
+    second try, made in a hurry, went to whichever partner came first."""
+    wiring.replace(app, backends=TwoPartnerships())
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.details["r1"] = {
+        "id": "r1", "direction": "outbound", "status": "rejected", "filename": "po.x12",
+        "request_id": "console-1", "message_id": None, "station": "MYCO", "partner": "SLOW",
+        "document": None, "timeline": [],
+    }  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/tracklog/r1")).text
+        link = re.search(r'<a href="(/send\?[^"]+)">send the file again with Send File</a>', page)
+        assert link is not None, page
+        form = (await http.get(html.unescape(link.group(1)))).text
+        gone = (await http.get("/send?station=MYCO&partner=GONE")).text
+    options = re.findall(r'<option value="(p\d)"( selected)?>', form)
+    assert options == [("p1", ""), ("p2", " selected")]
+    assert "Nothing was sent" not in form
+    # A partnership no longer enabled is said, and none is chosen in its place.
+    assert "There is no enabled partnership from MYCO to GONE: choose one." in gone
+    assert '<option value="" selected disabled>Choose a partnership</option>' in gone
+    assert re.findall(r'<option value="(p\d)"( selected)?>', gone) == [("p1", ""), ("p2", "")]

@@ -264,19 +264,38 @@ async def sent(request: Request, request_id: str, who: Viewer) -> Response:
 
 
 @router.get("/send", response_class=HTMLResponse)
-async def send_form(request: Request, who: Operator) -> HTMLResponse:
+async def send_form(
+    request: Request, who: Operator, station: str = "", partner: str = ""
+) -> HTMLResponse:
+    """``station`` and ``partner`` (AS2 IDs; a refused request's page links here with them)
+    choose the partnership; one not enabled is said, not replaced by the first."""
     partnerships = await backends(request).enabled_partnerships()
-    return _send_page(request, who, partnerships, error=None)
+    if not (station or partner):
+        return _send_page(request, who, partnerships, error=None)
+    chosen = next(
+        (p["id"] for p in partnerships
+         if (p["station_as2_id"], p["partner_as2_id"]) == (station, partner)),
+        None,
+    )  # fmt: skip
+    if chosen is None:
+        notice = f"There is no enabled partnership from {station} to {partner}: choose one."
+        return _send_page(request, who, partnerships, error=None, notice=notice)
+    return _send_page(request, who, partnerships, error=None, partnership=chosen)
 
 
 def _send_page(
-    request: Request, who: Any, partnerships: Any, error: str | None, **typed: str
+    request: Request,
+    who: Any,
+    partnerships: Any,
+    error: str | None,
+    notice: str | None = None,
+    **typed: str,
 ) -> HTMLResponse:
     """The form; after a refusal with what was typed (``partnership``, ``subject``,
     ``content_type``), so a second try goes to the same partner. Files cannot come back: a
     browser never lets a page fill a file input."""
     return page(request, "send.html", who, partnerships=partnerships, error=error,
-                typed=typed, max_files=MAX_ATTACHMENTS)  # fmt: skip
+                notice=notice, typed=typed, max_files=MAX_ATTACHMENTS)  # fmt: skip
 
 
 @router.post("/send", response_model=None)
