@@ -437,6 +437,13 @@ def test_a_server_error_is_retried_with_backoff_then_given_up(run: Run) -> None:
     )
     assert outcome.row["error_code"] == "attempts-exhausted"
     retried_with_backoff(outcome)
+    assert answered_with(outcome) == [500] * MAX_ATTEMPTS
+
+
+def answered_with(outcome: Outcome) -> list[int | None]:
+    """The HTTP status each failed attempt's event carries (None: no HTTP answer)."""
+    ended = outcome.events("MessageRetrying") + outcome.events("MessageFailed")
+    return [e["data"].get("http_status") for e in ended]
 
 
 def test_a_partner_that_never_answers_times_out_each_attempt(run: Run) -> None:
@@ -447,6 +454,7 @@ def test_a_partner_that_never_answers_times_out_each_attempt(run: Run) -> None:
         "attempts"
     )
     retried_with_backoff(outcome)
+    assert answered_with(outcome) == [None] * MAX_ATTEMPTS
     # Each attempt lasted our timeout (by our clock: the partner's, a thread of a busy test
     # process, may note the request late), and then we hung up.
     started = [datetime.fromisoformat(e["occurred_at"]) for e in outcome.events("AttemptStarted")]
@@ -511,6 +519,7 @@ def test_an_answer_broken_off_after_taking_the_message_is_retried(run: Run) -> N
     )
     assert outcome.row["error_code"] == "attempts-exhausted"
     retried_with_backoff(outcome)
+    assert answered_with(outcome) == [200] * MAX_ATTEMPTS  # the head came, then the break
 
 
 def test_a_slow_answer_within_the_timeout_is_delivered(run: Run) -> None:

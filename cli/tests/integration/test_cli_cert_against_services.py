@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from as2bus.cert import x509
+from as2bus.cli import demo
 from as2bus.cli.main import app
 from as2bus.shared.crypto import generate_master_key
 from as2bus.testing.services import ServiceProcess
@@ -241,3 +243,66 @@ def test_a_certificate_uploaded_under_the_wrong_alias_is_said_so_and_deleted(
     assert missing.stderr == (
         "error: no partner certificate under the alias 'nobody' (see: as2bus cert list)\n"
     )
+
+
+def older_demo(config_url: str, cert_url: str) -> None:
+    """The loopback demo as an older as2bus made it: each station with a bare key under its
+    alias, each side's certificate the other's partner certificate, no keystores; and a
+    partnership of the user's own beside it."""
+    with httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http:
+
+        def ok(response: httpx.Response) -> Any:
+            response.raise_for_status()
+            return response.json()
+
+        stations, partners = {}, {}
+        for name in ("DEMO-A", "DEMO-B", "MYCO"):
+            body = {"as2_id": name, "name": name}
+            stations[name] = ok(http.post(f"{config_url}/api/v1/stations", json=body))
+            body |= {"as2_url": "http://127.0.0.1:8080/as2"}
+            partners[name] = ok(http.post(f"{config_url}/api/v1/partners", json=body))
+        for name in ("DEMO-A", "DEMO-B"):
+            alias = stations[name]["private_key_alias"]
+            own = ok(http.post(f"{cert_url}/api/v1/certificates/own", json={"alias": alias}))
+            ok(http.post(f"{cert_url}/api/v1/certificates/partner",
+                         data={"alias": partners[name]["as2_alias"]},
+                         files={"file": (f"{name}.cer", own["cert_pem"].encode())}))  # fmt: skip
+        for station, partner in (*demo.DIRECTIONS, ("MYCO", "DEMO-A")):
+            link = {"station_id": stations[station]["id"], "partner_id": partners[partner]["id"]}
+            ok(http.post(f"{config_url}/api/v1/partnerships", json=link))
+
+
+def test_up_gives_a_demo_an_older_as2bus_made_its_keystores_once(
+    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    """Such a demo had none: the console's Rotate and 'as2bus keystore rotate' had nothing to
+    rotate. Each demo partnership gets one sharing the key it signs with (cert-svc refuses a
+    new one in its place: the other side trusts the station's certificate)."""
+    config, cert = services
+    older_demo(config.base_url, cert.base_url)
+    password_file = tmp_path / "demo-keystore-password"
+
+    def cli(*args: str) -> Any:
+        root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
+        result = CliRunner().invoke(app, [*root, *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    told = demo.keystores_told(config.base_url, cert.base_url, TOKEN,
+                               lambda: KEYSTORE_PASSWORD, password_file)  # fmt: skip
+    assert told.startswith("Created the loopback demo's missing keystores (DEMO-A:DEMO-B, "), told
+    keystores = {(k["station_as2_id"], k["partner_as2_id"]): k
+                 for k in json.loads(cli("--json", "keystore", "list").output)}  # fmt: skip
+    assert set(keystores) == set(demo.DIRECTIONS)  # MYCO's partnership is left alone
+    for ours, theirs in demo.DIRECTIONS:
+        keystore, other_side = keystores[(ours, theirs)], keystores[(theirs, ours)]
+        assert keystore["private_key_alias"] == ours.lower()  # the key it signed with before
+        assert [c["fingerprint_sha256"] for c in keystore["partner_certificates"]] == [
+            c["fingerprint_sha256"] for c in other_side["own_certificates"]
+        ]
+    # The next 'up' finds nothing missing; and the keystore can now be rotated.
+    again = demo.keystores_told(config.base_url, cert.base_url, TOKEN,
+                                lambda: "another-password", password_file)  # fmt: skip
+    assert again == ""
+    assert len(json.loads(cli("--json", "keystore", "list").output)) == 2
+    cli("keystore", "rotate", "DEMO-A:DEMO-B")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ class FakeServices:
         self.created: dict[str, list[dict[str, Any]]] = {}
         self.partner_certificates: dict[str, str] = {}  # alias -> PEM
         self.unknown_once: set[tuple[str, str]] = set()
+        self.refusal: dict[str, Any] | None = None  # cert-svc's answer to a keystore, if set
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -39,10 +41,15 @@ class FakeServices:
             if pair not in self.unknown_once:
                 self.unknown_once.add(pair)
                 return httpx.Response(422, json={"error_code": "partnership_not_found"})
+            if self.refusal is not None:
+                return httpx.Response(409, json={"detail": [self.refusal]})
+            station, partner = (name.lower() for name in pair)
+            shared = body.get("own_key") == "existing"  # the station's key, not a new one
             body = {
                 "station_as2_id": body["station"],
                 "partner_as2_id": body["partner"],
-                "partner_cert_alias": body["partner"].lower(),
+                "private_key_alias": station if shared else f"{station}@{partner}",
+                "partner_cert_alias": partner,
                 "own_certificates": [{"cert_pem": f"CERT OF {body['station']}"}],
                 "password": body["password"],
             }
@@ -87,3 +94,60 @@ def test_an_existing_configuration_is_left_alone(services: FakeServices) -> None
     assert not demo.set_up_demo(CONFIG, CERT, "http://in.test/as2", "token", password)
     assert asked == []  # no password is made for a demo that is not created
     assert "/api/v1/keystores" not in services.created
+
+
+PASSWORD_FILE = Path("data/secrets/demo-keystore-password")
+
+
+def older_demo(services: FakeServices) -> None:
+    """A demo an older as2bus made: stations, partners, partnerships, no keystores; and a
+    partnership of the user's own, without a keystore too."""
+    services.created["/api/v1/stations"] = [{"id": "s", "as2_id": "DEMO-A"}]
+    services.created["/api/v1/partnerships"] = [
+        {"station_as2_id": station, "partner_as2_id": partner}
+        for station, partner in [*demo.DIRECTIONS, ("MYCO", "ACME")]
+    ]
+
+
+def test_a_demo_an_older_as2bus_made_gets_its_keystores_once(services: FakeServices) -> None:
+    """Its partnerships had none: the console's Rotate and 'as2bus keystore rotate' had
+    nothing to rotate, and 'up' never made them."""
+    older_demo(services)
+    asked: list[str] = []
+
+    def password() -> str:
+        asked.append("a password")
+        return "demo-password"
+
+    assert not demo.set_up_demo(CONFIG, CERT, "http://in.test/as2", "token", password)
+    told = demo.keystores_told(CONFIG, CERT, "token", password, PASSWORD_FILE)
+    assert told == (
+        "Created the loopback demo's missing keystores (DEMO-A:DEMO-B, DEMO-B:DEMO-A), each "
+        "with the key its partnership signs with; their export password is in "
+        f"{PASSWORD_FILE}.\n"
+    )
+    keystores = services.created["/api/v1/keystores"]
+    assert [(k["station_as2_id"], k["partner_as2_id"], k["private_key_alias"], k["password"])
+            for k in keystores] == [("DEMO-A", "DEMO-B", "demo-a", "demo-password"),
+                                    ("DEMO-B", "DEMO-A", "demo-b", "demo-password")]  # fmt: skip
+    assert services.partner_certificates == {}  # each side trusts the other's already
+    # The next 'up' finds nothing missing: nothing is created, no password is asked for.
+    assert demo.keystores_told(CONFIG, CERT, "token", password, PASSWORD_FILE) == ""
+    assert len(services.created["/api/v1/keystores"]) == 2
+    assert asked == ["a password"]
+
+
+def test_keystores_that_cannot_be_created_are_said_so_in_a_sentence_and_up_goes_on(
+    services: FakeServices,
+) -> None:
+    older_demo(services)
+    services.refusal = {"msg": "there is no key in service under the alias 'demo-a' to use",
+                        "error_code": "key_not_found"}  # fmt: skip
+    told = demo.keystores_told(CONFIG, CERT, "token", lambda: "demo-password", PASSWORD_FILE)
+    assert told == (
+        "The loopback demo's missing keystores could not be created (there is no key in "
+        "service under the alias 'demo-a' to use): create them by hand with as2bus keystore "
+        "create --station DEMO-A --partner DEMO-B --own-key existing and as2bus keystore "
+        "create --station DEMO-B --partner DEMO-A --own-key existing (the password in "
+        f"{PASSWORD_FILE}, or one of yours).\n"
+    )

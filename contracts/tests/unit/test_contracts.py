@@ -6,10 +6,14 @@ import pytest
 
 from as2bus.contracts import (
     Deleted,
+    Failure,
+    MessageFailed,
     MessageRejected,
+    MessageRetrying,
     PartnerCreated,
     PartnerState,
     Rejection,
+    Retry,
     StationDeleted,
     UnknownEventError,
     parse_event,
@@ -76,6 +80,22 @@ def test_a_refusal_published_before_it_had_a_file_name_still_reads() -> None:
     assert isinstance(decoded, MessageRejected)
     assert (decoded.schema_version, decoded.data.filename) == (1, None)
     assert decoded.data.request_id == "console-1"
+
+
+def test_a_failed_attempt_carries_the_partners_status_and_one_published_before_still_reads() -> (
+    None
+):
+    names = {"request_id": "r-1", "message_id": "<m@myco>", "station": "MYCO", "partner": "ACME"}
+    retry = Retry(**names, attempt=1, reason="HTTP 503", next_attempt_at=NOW, http_status=503)
+    failure = Failure(**names, attempts=2, reason="HTTP 404", code="partner-refused",
+                      http_status=404)  # fmt: skip
+    for event in (MessageRetrying(data=retry), MessageFailed(data=failure)):
+        assert parse_event(event.to_bytes()) == event
+        raw = json.loads(event.to_bytes())
+        del raw["data"]["http_status"]  # as published before the field was added
+        old = parse_event(json.dumps(raw))
+        assert isinstance(old, (MessageRetrying, MessageFailed))
+        assert (old.schema_version, old.data.http_status) == (1, None)
 
 
 def test_an_unknown_event_type_is_reported_not_guessed() -> None:

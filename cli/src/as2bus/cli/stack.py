@@ -20,7 +20,7 @@ import typer
 
 from as2bus.cli.client import CliError
 from as2bus.cli.console_admin import first_admin
-from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, set_up_demo
+from as2bus.cli.demo import DEMO_FROM, DEMO_TO, TRY_IT, keystores_told, set_up_demo
 from as2bus.cli.procs import Child, echo, exit_reason
 from as2bus.cli.stack_nats import (
     memory_limit_env,
@@ -170,23 +170,22 @@ class Stack:
         if not all(m in urls for m in needed):
             return None
         password_file = self.data / "secrets" / "demo-keystore-password"
+        password = functools.partial(
+            secret_file, password_file, functools.partial(secrets.token_urlsafe, 16)
+        )
+        config, cert = urls["as2bus.config"], urls["as2bus.cert"]
         try:
             created = set_up_demo(
-                urls["as2bus.config"],
-                urls["as2bus.cert"],
-                urls["as2bus.inbound"] + "/as2",
-                self.api_token,
-                keystore_password=functools.partial(
-                    secret_file, password_file, functools.partial(secrets.token_urlsafe, 16)
-                ),
+                config, cert, urls["as2bus.inbound"] + "/as2", self.api_token, password
             )
         except httpx.HTTPError as err:
             return f"the loopback demo could not be set up: {err}"
         intro = "Loopback demo created" if created else "Loopback demo (if you kept it)"
         told = f"{intro}: {DEMO_FROM} sends to {DEMO_TO} through this gateway. Try:\n  {TRY_IT}\n"
         if created:
-            told += f"Its keystores' export password is in {password_file}.\n"
-        return told
+            return told + f"Its keystores' export password is in {password_file}.\n"
+        # A demo an older as2bus made has no keystores: it gets them now.
+        return told + keystores_told(config, cert, self.api_token, password, password_file)
 
     def watch(self, stopping: threading.Event) -> None:
         """Until a stop is requested, restart each child that dies, as the platform would: the
@@ -263,7 +262,12 @@ def up(
         typer.Option(help="PEM CA certificates trusted for partners' TLS client certificates."),
     ] = None,
     with_demo: Annotated[
-        bool, typer.Option("--demo/--no-demo", help="Create the loopback demo on a new data dir.")
+        bool,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Create the loopback demo on a new data dir (and the keystores an older "
+            "demo lacks).",
+        ),
     ] = True,
 ) -> None:
     """Run the gateway locally: NATS and every installed service.

@@ -222,6 +222,16 @@ class SendAttempt(Contract):
     posted_to: str | None = None
 
 
+#: The ``http_status`` of a failed attempt (added in v1 as an optional field: an older
+#: outbound-svc sends none, and a reader then has only the reason's words).
+_ANSWERED_STATUS = (
+    "The HTTP status the partner answered the attempt with, when it answered over HTTP (a "
+    "4xx or 5xx; a 2xx when what came with it failed, e.g. its sync MDN); absent for "
+    "connection failures, TLS, timeouts, refusals before sending, and failures that come "
+    "after the attempt (an async MDN, its deadline)"
+)
+
+
 class Retry(Contract):
     request_id: str
     message_id: str
@@ -230,6 +240,7 @@ class Retry(Contract):
     attempt: int
     reason: str
     next_attempt_at: datetime
+    http_status: int | None = Field(default=None, description=_ANSWERED_STATUS)
 
 
 class Failure(Contract):
@@ -247,6 +258,7 @@ class Failure(Contract):
         "mic-mismatch, partnership-unavailable, certificate-unavailable, "
         "document-too-large-for-memory, unexpected-error",
     )
+    http_status: int | None = Field(default=None, description=_ANSWERED_STATUS)
 
 
 class MdnSummary(Contract):

@@ -129,8 +129,8 @@ def test_attempts_from_a_timeline() -> None:
 
 
 def test_an_attempt_that_failed_on_an_http_status_shows_it_in_its_column() -> None:
-    """Its outcome said "HTTP 404" and its HTTP column "—": a failed attempt's event has the
-    status only in its reason."""
+    """Its outcome said "HTTP 404" and its HTTP column "—": a failed attempt's event stored
+    before ``http_status`` was added has the status only in its reason."""
     from as2bus.console.domain.attempts import attempts
 
     t0, url = "2026-12-04T10:00:00+00:00", "http://as2.acme.example/as2"
@@ -141,3 +141,23 @@ def test_an_attempt_that_failed_on_an_http_status_shows_it_in_its_column() -> No
     ]
     timeline = [{"event_type": kind, "occurred_at": t0, "data": data} for kind, data in ended]
     assert [a.http_status for a in attempts(timeline)] == [503, 404, None]
+
+
+def test_a_failed_attempt_shows_the_status_its_event_carries_when_the_reason_names_none() -> None:
+    """A 2xx whose receipt could not be read, a refusal worded without "HTTP": the column
+    showed "—" because the events outbound-svc publishes had no status but in the reason."""
+    from as2bus.console.domain.attempts import attempts
+    from as2bus.contracts import Failure, Retry
+
+    t0 = datetime(2026, 12, 4, 10, tzinfo=UTC)
+    names = {"request_id": "order-1", "message_id": "<m@myco>", "station": "MYCO",
+             "partner": "ACME"}  # fmt: skip
+    unreadable = "the partner took the message but its receipt could not be read"
+    retried = Retry(**names, attempt=1, reason=f"{unreadable}: the MDN is for another message",
+                    next_attempt_at=t0, http_status=200)  # fmt: skip
+    failed = Failure(**names, attempts=2, reason="the partner is down", http_status=503)
+    timeline = [
+        {"event_type": kind, "occurred_at": t0.isoformat(), "data": data.model_dump(mode="json")}
+        for kind, data in [("MessageRetrying", retried), ("MessageFailed", failed)]
+    ]
+    assert [a.http_status for a in attempts(timeline)] == [200, 503]

@@ -226,7 +226,7 @@ async def test_the_memory_limit_counts_every_document_of_the_message() -> None:
     failed: list[tuple[str, str]] = []
 
     class Failing(Sender):
-        async def _fail(self, message: Message, code: str, reason: str, *_: Any) -> Any:
+        async def _fail(self, message: Message, code: str, reason: str, *_: Any, **__: Any) -> Any:
             failed.append((code, reason))
             return "failed"
 

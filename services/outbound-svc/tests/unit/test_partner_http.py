@@ -311,25 +311,42 @@ def raising(error: Exception) -> Handler:
     return handler
 
 
+class _BrokenOff(httpx.AsyncByteStream):
+    """An answer's body the connection breaks off in."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"half an ans"
+        raise httpx.ReadError("connection reset")
+
+
+def broken_off(code: int) -> Handler:
+    return lambda _: httpx.Response(code, stream=_BrokenOff())
+
+
 @pytest.mark.parametrize(
-    ("handler", "retryable", "text"),
+    ("handler", "retryable", "text", "http_status"),
     [
-        (status(500), True, "HTTP 500"),
-        (status(503), True, "HTTP 503"),
-        (status(408), True, "HTTP 408"),
-        (status(425), True, "HTTP 425"),
-        (status(429), True, "HTTP 429"),
-        (status(400), False, "HTTP 400"),
-        (status(404), False, "HTTP 404"),
-        (raising(httpx.ConnectError("refused")), True, "could not reach"),
-        (raising(httpx.ReadTimeout("slow")), True, "timed out"),
-        (raising(httpx.RemoteProtocolError("eof")), True, "could not reach"),
+        (status(500), True, "HTTP 500", 500),
+        (status(503), True, "HTTP 503", 503),
+        (status(408), True, "HTTP 408", 408),
+        (status(425), True, "HTTP 425", 425),
+        (status(429), True, "HTTP 429", 429),
+        (status(400), False, "HTTP 400", 400),
+        (status(404), False, "HTTP 404", 404),
+        (broken_off(502), True, "answered HTTP 502, then the connection broke off", 502),
+        (raising(httpx.ConnectError("refused")), True, "could not reach", None),
+        (raising(httpx.ReadTimeout("slow")), True, "timed out", None),
+        (raising(httpx.RemoteProtocolError("eof")), True, "could not reach", None),
     ],
 )
-async def test_what_is_worth_a_retry(handler: Handler, retryable: bool, text: str) -> None:
+async def test_what_is_worth_a_retry(
+    handler: Handler, retryable: bool, text: str, http_status: int | None
+) -> None:
+    """And the status the partner answered with, for the events (None: it did not answer)."""
     result, _ = await post(handler, partner(token("query", param_name="key")))
     assert (result.retryable, result.auth_failed) == (retryable, False)
     assert text in (result.error or "")
+    assert result.http_status == http_status
 
 
 async def test_no_secret_reaches_an_error() -> None:

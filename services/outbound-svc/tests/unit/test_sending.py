@@ -198,7 +198,7 @@ async def test_an_mdn_signed_by_someone_else_fails_the_message() -> None:
     message = await claimed(world, await accepted(world))
     assert await world.sender.send(message) == "failed"
     (failed,) = world.store.of_type(MessageFailed)
-    assert failed.data.code == "mdn-signature-invalid"
+    assert (failed.data.code, failed.data.http_status) == ("mdn-signature-invalid", 200)
     assert world.store.stored(message.message_id).content == EDI  # kept for a resend
 
 
@@ -231,6 +231,33 @@ async def test_a_4xx_will_not_get_better_and_fails_at_once() -> None:
     assert await world.sender.send(message) == "failed"
     (failed,) = world.store.of_type(MessageFailed)
     assert (failed.data.code, failed.data.reason) == ("partner-refused", "HTTP 400")
+
+
+async def test_a_failed_attempt_carries_the_partners_http_status_and_none_without_one() -> None:
+    """Readers had the status only in the reason's words ("HTTP 503 from ...")."""
+    world = outbound(refusing(503), max_attempts=2)
+    message = await claimed(world, await accepted(world))
+    assert await world.sender.send(message) == "retrying"
+    again = await claimed(world, world.store.stored(message.message_id), now=T0 + LEASE)
+    assert await world.sender.send(again) == "failed"
+    (retry,) = world.store.of_type(MessageRetrying)
+    (failed,) = world.store.of_type(MessageFailed)
+    assert (retry.data.http_status, failed.data.http_status) == (503, 503)
+    assert failed.data.code == "attempts-exhausted"
+
+    world = outbound(refusing(404))
+    assert await world.sender.send(await claimed(world, await accepted(world))) == "failed"
+    (refused,) = world.store.of_type(MessageFailed)
+    assert (refused.data.code, refused.data.http_status) == ("partner-refused", 404)
+
+    world = outbound(unreachable, max_attempts=1)
+    assert await world.sender.send(await claimed(world, await accepted(world))) == "failed"
+    (unreached,) = world.store.of_type(MessageFailed)
+    assert (unreached.data.code, unreached.data.http_status) == ("attempts-exhausted", None)
+    world = outbound(unreachable)
+    assert await world.sender.send(await claimed(world, await accepted(world))) == "retrying"
+    (later,) = world.store.of_type(MessageRetrying)
+    assert later.data.http_status is None
 
 
 async def test_a_partner_disabled_since_the_request_fails_it_with_the_reason() -> None:

@@ -72,7 +72,11 @@ async def test_a_2xx_without_an_mdn_is_sent_again_with_the_same_message_id_then_
     )
     assert await attempt(world, message) == "failed"
     (failed,) = world.store.of_type(MessageFailed)
-    assert (failed.data.code, failed.data.attempts) == ("mdn-unreadable", 3)
+    assert (failed.data.code, failed.data.attempts, failed.data.http_status) == (
+        "mdn-unreadable",
+        3,
+        200,
+    )
     assert failed.data.reason.startswith(
         "the partner took the message each time (3 attempts, the same Message-ID) but its "
         "receipt could not be read, so it may have the document: ask the partner before "
@@ -92,6 +96,7 @@ async def test_an_mdn_for_another_message_is_no_receipt_for_ours() -> None:
     assert retry.data.reason.startswith(
         f"{RECEIPT_UNREADABLE}: the MDN is for another message, <another@acme.example>"
     )
+    assert retry.data.http_status == 200  # the partner's answer, which the reason never names
     assert world.store.of_type(MdnReceived) == []
     # The partner recognises the Message-ID and answers its receipt this time: delivered.
     assert await attempt(world, message) == "delivered"

@@ -24,6 +24,17 @@ class PostResult:
     #: Where the message was taken when the partner redirected it (307/308, when its TLS
     #: settings allow following): the final URL without user info or query.
     redirected_to: str | None = None
+    #: The status of an answer whose head came but not the rest (the connection broke off):
+    #: there is no response to keep, but the partner did answer.
+    status_of_broken_answer: int | None = None
+
+    @property
+    def http_status(self) -> int | None:
+        """The status the partner answered with; None when it did not answer over HTTP (no
+        connection, TLS, a timeout, refused before sending)."""
+        if self.response is not None:
+            return self.response.status_code
+        return self.status_of_broken_answer
 
 
 class Upload:

@@ -189,15 +189,15 @@ class Sender:
             if isinstance(body, Upload):
                 body.close()
         if result.error is not None or result.response is None:
-            reason = result.error or "no answer"
+            reason, status = result.error or "no answer", result.http_status
             if result.retryable and message.may_retry(self._max_attempts(sides.partner)):
-                return await self._retry(message, reason)
+                return await self._retry(message, reason, status)
             if result.retryable:
                 counted = message.attempts - message.stopped_attempts
                 attempts = f"{counted} attempt{'s' if counted != 1 else ''}"
                 reason = f"{reason}; gave up after {attempts}"
-                return await self._fail(message, "attempts-exhausted", reason)
-            return await self._fail(message, "partner-refused", reason)
+                return await self._fail(message, "attempts-exhausted", reason, http_status=status)
+            return await self._fail(message, "partner-refused", reason, http_status=status)
         message.keep_as_sent(raw)
         mode = sides.remote.mdn_mode
         # built.mic from here on only: a plan made ahead knows it once the body went out whole
@@ -341,11 +341,11 @@ class Sender:
                 allow_expired=sides.partner.accept_expired_mdn_certificate,
             )
         except as2.MdnError as err:
-            status = response.status_code
-            return await self._unreadable(message, sides, f"HTTP {status}, {err}", events)
+            detail = f"HTTP {response.status_code}, {err}"
+            return await self._unreadable(message, sides, detail, response.status_code, events)
         if not _same_message_id(mdn.original_message_id, message.message_id):
             detail = f"the MDN is for another message, {mdn.original_message_id}"
-            return await self._unreadable(message, sides, detail, events)
+            return await self._unreadable(message, sides, detail, response.status_code, events)
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
         raw = await self._documents.keep_mdn(message.message_id, raw_headers, response.content)
         facts = MdnFacts(mdn.disposition, mdn.modifier, mdn.signed, mdn.signature_valid, mdn.mic)
@@ -380,11 +380,13 @@ class Sender:
             log.warning("%s to %s failed: %s", message.message_id, message.partner, verdict.reason)
         else:
             SENT.labels(message.partner, verdict.status).inc()
-        events.append(message.settle(verdict, report, self._clock()))
+        events.append(
+            message.settle(verdict, report, self._clock(), http_status=response.status_code)
+        )
         return await self._finish(message, events)
 
     async def _unreadable(
-        self, message: Message, sides: Sides, detail: str, events: list[Event]
+        self, message: Message, sides: Sides, detail: str, status: int, events: list[Event]
     ) -> Status:
         """A 2xx without a receipt we can read for this message: the partner may have the
         document. Sent again like after any retryable error (backoff, the same Message-ID,
@@ -393,25 +395,37 @@ class Sender:
         policy = self._policy
         when = now + backoff(message.attempts, policy.backoff_seconds, policy.backoff_max_seconds)
         outcome = message.receipt_unreadable(
-            detail, max_attempts=self._max_attempts(sides.partner), retry_at=when, now=now
+            detail,
+            max_attempts=self._max_attempts(sides.partner),
+            retry_at=when,
+            now=now,
+            http_status=status,
         )
         if message.status == "failed":
             FAILED.labels(message.partner, "mdn-unreadable").inc()
         log.warning("%s to %s: %s", message.message_id, message.partner, outcome.data.reason)
         return await self._finish(message, [*events, outcome])
 
-    async def _retry(self, message: Message, reason: str) -> Status:
+    async def _retry(self, message: Message, reason: str, http_status: int | None = None) -> Status:
+        """``http_status``: the partner's answer, when it answered over HTTP."""
         now = self._clock()
         policy = self._policy
         when = now + backoff(message.attempts, policy.backoff_seconds, policy.backoff_max_seconds)
-        return await self._finish(message, [message.retry(reason, when, now)])
+        retry = message.retry(reason, when, now, http_status=http_status)
+        return await self._finish(message, [retry])
 
     async def _fail(
-        self, message: Message, code: str, reason: str, events: list[Event] | None = None
+        self,
+        message: Message,
+        code: str,
+        reason: str,
+        events: list[Event] | None = None,
+        *,
+        http_status: int | None = None,
     ) -> Status:
         FAILED.labels(message.partner, code).inc()
         log.warning("%s to %s failed: %s", message.message_id, message.partner, reason)
-        failed = message.fail(code, reason, self._clock())
+        failed = message.fail(code, reason, self._clock(), http_status=http_status)
         return await self._finish(message, [*(events or []), failed])
 
     async def _finish(self, message: Message, events: list[Event]) -> Status:

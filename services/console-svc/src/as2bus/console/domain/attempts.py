@@ -39,17 +39,19 @@ def attempts(timeline: list[dict[str, Any]]) -> list[Attempt]:
             attempt.started_at = at
             continue
         attempt.ended_at = at
-        attempt.http_status = data.get("http_status") or _answered(data) or attempt.http_status
+        attempt.http_status = _answered(data) or attempt.http_status
         attempt.outcome = _ENDINGS[kind](data)
     return [found[n] for n in sorted(found)]
 
 
-#: The status a failed attempt's reason names ("HTTP 404 from https://..."): only a
-#: MessageSent carries the partner's status as a field.
+#: The status a failed attempt's reason names ("HTTP 404 from https://..."): a fallback
+#: for MessageRetrying and MessageFailed stored before they carried ``http_status``.
 _HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 
 
 def _answered(data: dict[str, Any]) -> int | None:
+    if isinstance(data.get("http_status"), int):
+        return int(data["http_status"])
     found = _HTTP_STATUS.search(str(data.get("reason") or ""))
     return int(found.group(1)) if found else None
 

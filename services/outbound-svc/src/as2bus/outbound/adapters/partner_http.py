@@ -227,7 +227,7 @@ class PartnerHttp:
                 f"{target} answered HTTP {status}, then the connection broke off before the "
                 f"whole answer ({type(err).__name__}){MAY_HAVE_IT}"
             )
-            return PostResult(None, reason, retryable=True)
+            return PostResult(None, reason, retryable=True, status_of_broken_answer=status)
         finally:
             await response.aclose()
         if auth_failed(partner, response):

@@ -178,33 +178,46 @@ class Message:
         started = AttemptStart(**self._names(), attempt=self.attempts, started_at=now)
         return AttemptStarted(correlation_id=self.message_id, occurred_at=now, data=started)
 
-    def retry(self, reason: str, at: datetime, now: datetime) -> MessageRetrying:
-        """This attempt failed in a way a later one may not: try again ``at``."""
-        return self._retrying(reason, at, now)
+    def retry(
+        self, reason: str, at: datetime, now: datetime, *, http_status: int | None = None
+    ) -> MessageRetrying:
+        """This attempt failed in a way a later one may not: try again ``at``.
+        ``http_status``: the partner's answer, when it answered over HTTP."""
+        return self._retrying(reason, at, now, http_status)
 
     def release(self, now: datetime) -> MessageRetrying:
         """A clean stop interrupted the attempt: due again at once, and not counted."""
         self.stopped_attempts += 1
         return self._retrying(STOPPED, now, now)
 
-    def fail(self, code: str, reason: str, now: datetime) -> MessageFailed:
+    def fail(
+        self, code: str, reason: str, now: datetime, *, http_status: int | None = None
+    ) -> MessageFailed:
+        """``http_status``: the partner's answer to this attempt, when it answered over HTTP."""
         self._move("failed", now)
         self.last_error = reason
-        return outcomes.failed(self, code, reason)
+        return outcomes.failed(self, code, reason, http_status)
 
     def receipt_unreadable(
-        self, detail: str, *, max_attempts: int, retry_at: datetime, now: datetime
+        self,
+        detail: str,
+        *,
+        max_attempts: int,
+        retry_at: datetime,
+        now: datetime,
+        http_status: int | None = None,
     ) -> MessageRetrying | MessageFailed:
         """The partner answered 2xx, but with no receipt we can read for this message (not an
         MDN, or one for another message): it may have the document, and no verdict can be
         had. Sent again ``retry_at`` with the same Message-ID while the attempts allow (the
         partner's duplicate detection applies), then failed with a reason that says the
-        partner may have it. ``detail``: what was wrong with this answer."""
+        partner may have it. ``detail``: what was wrong with this answer; ``http_status``:
+        its status."""
         run = self.unreadable_receipts_in_a_row() + 1
         if self.may_retry(max_attempts):
             times = f" ({run} times in a row)" if run > 1 else ""
             reason = f"{RECEIPT_UNREADABLE}{times}: {detail}; sent again with the same Message-ID"
-            return self._retrying(reason, retry_at, now)
+            return self._retrying(reason, retry_at, now, http_status)
         counted = self.attempts - self.stopped_attempts
         if counted <= 1:
             taken = "the partner took the message"
@@ -219,7 +232,7 @@ class Message:
             f"{taken} but its receipt could not be read, so it may have the document: ask the "
             f"partner before sending it again (last answer: {detail})"
         )
-        return self.fail("mdn-unreadable", reason, now)
+        return self.fail("mdn-unreadable", reason, now, http_status=http_status)
 
     def unreadable_receipts_in_a_row(self) -> int:
         """How many attempts in a row, up to the latest, ended in a receipt that could not be
@@ -246,11 +259,13 @@ class Message:
         self.mdn_deadline = deadline
 
     def settle(
-        self, verdict: Verdict, report: MdnReport, now: datetime
+        self, verdict: Verdict, report: MdnReport, now: datetime, *, http_status: int | None = None
     ) -> MessageDelivered | MessageFailed:
-        """The MDN's verdict ends the message: delivered, with warnings, or failed."""
+        """The MDN's verdict ends the message: delivered, with warnings, or failed.
+        ``http_status``: the status a sync MDN came with (an async one comes later, apart)."""
         if verdict.status == "failed":
-            return self.fail(verdict.code or "mdn-failed", verdict.reason or "failed", now)
+            code, reason = verdict.code or "mdn-failed", verdict.reason or "failed"
+            return self.fail(code, reason, now, http_status=http_status)
         if verdict.status not in ("delivered", "delivered-with-warnings"):
             raise ValueError(f"an MDN's verdict settles a message; got {verdict.status!r}")
         self._move(cast(Status, verdict.status), now)
@@ -285,11 +300,19 @@ class Message:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _retrying(self, reason: str, at: datetime, now: datetime) -> MessageRetrying:
+    def _retrying(
+        self, reason: str, at: datetime, now: datetime, http_status: int | None = None
+    ) -> MessageRetrying:
         self._move("retrying", now)
         self.next_attempt_at = at
         self.last_error = reason
-        retry = Retry(**self._names(), attempt=self.attempts, reason=reason, next_attempt_at=at)
+        retry = Retry(
+            **self._names(),
+            attempt=self.attempts,
+            reason=reason,
+            next_attempt_at=at,
+            http_status=http_status,
+        )
         return MessageRetrying(correlation_id=self.message_id, occurred_at=now, data=retry)
 
     def _move(self, to: Status, now: datetime) -> None:

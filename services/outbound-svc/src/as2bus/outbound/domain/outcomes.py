@@ -60,7 +60,9 @@ def delivered(message: Sent, verdict: Verdict, mdn: MdnReport | None) -> Message
     return MessageDelivered(correlation_id=message.message_id, data=delivery)
 
 
-def failed(message: Sent, code: str, reason: str) -> MessageFailed:
+def failed(message: Sent, code: str, reason: str, http_status: int | None) -> MessageFailed:
+    """``http_status``: the partner's answer to the last attempt, when the failure came with
+    one (None: no HTTP answer, or the failure came after the attempt)."""
     failure = Failure(
         request_id=message.request_id,
         message_id=message.message_id,
@@ -69,5 +71,6 @@ def failed(message: Sent, code: str, reason: str) -> MessageFailed:
         attempts=message.attempts,
         reason=reason,
         code=code,
+        http_status=http_status,
     )
     return MessageFailed(correlation_id=message.message_id, data=failure)
