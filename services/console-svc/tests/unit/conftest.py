@@ -204,25 +204,43 @@ class FakeDocuments(DocumentStore):
             self.open_reads -= 1
 
 
-@pytest.fixture
-async def app(tmp_path: Path) -> Any:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+async def _console(database: Path, **settings: Any) -> Any:
+    """The console on a fresh SQLite file, with ``settings`` (environment names) on top of
+    the tests' own; the lifespan's parts are stand-ins."""
+    url = f"sqlite+aiosqlite:///{database}"
     engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     await engine.dispose()
     # Plain http in process: the cookies must not be Secure (the default) to come back.
-    settings = ConsoleSettings.model_validate(
+    loaded = ConsoleSettings.model_validate(
         {"database_url": url, "api_token": TOKEN, "auto_migrate": False,
-         "AS2BUS_CONSOLE_COOKIE_SECURE": False}
+         "AS2BUS_CONSOLE_COOKIE_SECURE": False, **settings}
     )  # fmt: skip
-    application, complete = assemble(settings)
+    application, complete = assemble(loaded)
     # What the lifespan (not run here) would connect: stand-ins.
     fakes = complete(sender=FakeSender(), documents=FakeDocuments(), backends=FakeBackends())
     wiring.install(application, fakes)
-    for email, role in (("admin@example.com", Role.ADMIN), ("viewer@example.com", Role.VIEWER)):
-        await fakes.accounts.create_user(email, role, "correct horse battery")
     return application
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> Any:
+    application = await _console(tmp_path / "console.db")
+    accounts = wiring.of(application).accounts
+    for email, role in (("admin@example.com", Role.ADMIN), ("viewer@example.com", Role.VIEWER)):
+        await accounts.create_user(email, role, "correct horse battery")
+    return application
+
+
+@pytest.fixture
+async def proxied(tmp_path: Path) -> Any:
+    """The console behind an authenticating proxy at 10.0.0.0/8."""
+    return await _console(
+        tmp_path / "sso.db",
+        AS2BUS_CONSOLE_TRUSTED_PROXIES=["10.0.0.0/8"],
+        AS2BUS_CONSOLE_GROUP_ROLES={"as2-ops": "operator", "as2-admins": "admin"},
+    )
 
 
 class Fakes:
@@ -254,6 +272,12 @@ def fakes_of(app: Any) -> Fakes:
 
 def client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+
+
+def via(app: Any, address: str) -> httpx.AsyncClient:
+    """A client whose connection comes from ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://console")
 
 
 async def sign_in(http: httpx.AsyncClient, email: str) -> str:

@@ -6,28 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from as2bus.console.adapters.tables import metadata
-from as2bus.console.bootstrap import assemble
 from as2bus.console.domain.roles import Role
-from as2bus.console.settings import ConsoleSettings
 from as2bus.console.wiring import wiring
-from as2bus.shared.db import create_engine
 
 from .conftest import (
     TOKEN,
-    FakeBackends,
-    FakeDocuments,
-    FakeSender,
     client,
     csrf_of,
     fakes_of,
     sign_in,
+    via,
 )
 
 
@@ -142,31 +134,6 @@ async def test_the_dashboard_names_requests_refused_without_a_partner(app: Any) 
     assert "None" not in partners
     assert "<td>no partner (refused requests)</td><td>1</td>" in partners
     assert partners.index("ACME") < partners.index("no partner")
-
-
-@pytest.fixture
-async def proxied(tmp_path: Path) -> Any:
-    """The console behind an authenticating proxy at 10.0.0.0/8."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'sso.db'}"
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
-    settings = ConsoleSettings.model_validate(
-        {"database_url": url, "api_token": TOKEN, "auto_migrate": False,
-         "AS2BUS_CONSOLE_COOKIE_SECURE": False,
-         "AS2BUS_CONSOLE_TRUSTED_PROXIES": ["10.0.0.0/8"],
-         "AS2BUS_CONSOLE_GROUP_ROLES": {"as2-ops": "operator", "as2-admins": "admin"}}
-    )  # fmt: skip
-    application, complete = assemble(settings)
-    fakes = complete(sender=FakeSender(), documents=FakeDocuments(), backends=FakeBackends())
-    wiring.install(application, fakes)
-    return application
-
-
-def via(app: Any, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://console")
 
 
 async def test_single_sign_on_headers_count_only_from_the_proxy(proxied: Any) -> None:

@@ -1,16 +1,16 @@
 """What every service's composition root does the same way: refuse to start without its
-secrets, and tell readiness probes whether the database and NATS answer."""
+secrets, and tell readiness probes whether the database (migrated) and NATS answer."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from as2bus.shared.bus.connection import Bus
+from as2bus.shared.db import migration_lag
 from as2bus.shared.logs import one_line
 from as2bus.shared.settings import ServiceSettings
 from as2bus.shared.web import ApiTokens, Scope
@@ -67,10 +67,21 @@ def api_tokens(settings: ServiceSettings) -> ApiTokens:
     return tokens
 
 
-def database_check(engine: AsyncEngine) -> Callable[[], Awaitable[None]]:
+class NotMigratedError(RuntimeError):
+    """The database answers, but without this version's migrations."""
+
+
+def database_check(engine: AsyncEngine, migrations: str) -> Callable[[], Awaitable[None]]:
+    """Ready while the database answers and has every migration of this version (the
+    ``migrations`` scripts' head): where a Job migrates (AS2BUS_AUTO_MIGRATE=false), a replica
+    started before it has run says so, instead of taking work it would fail on."""
+    lag = migration_lag(migrations)
+
     async def check() -> None:
         async with engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+            missing = await conn.run_sync(lag)
+        if missing:
+            raise NotMigratedError(missing)
 
     return check
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import aiosqlite
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -158,6 +161,29 @@ def alembic_config(script_location: str, url: str) -> Config:
 def upgrade_database(script_location: str, url: str, revision: str = "head") -> None:
     """Apply migrations (blocking). ``script_location`` is e.g. ``as2bus.config:migrations``."""
     command.upgrade(alembic_config(script_location, url), revision)
+
+
+def migration_lag(script_location: str) -> Callable[[sa.Connection], str | None]:
+    """What a database lacks of this version's migrations, in one sentence, or None when it
+    has them all. A revision this version does not know counts as having them: it is a newer
+    version's, and during a rolling upgrade the older replicas run on the migrated schema.
+    The scripts are read once, here; each call reads the database's alembic_version."""
+    script = ScriptDirectory.from_config(alembic_config(script_location, "sqlite://"))
+    heads = set(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    command_name = script_location.split(":")[0].replace(".", "-")  # as2bus-console
+    run = f"run `{command_name} migrate` (the migration Job)"
+
+    def lag(connection: sa.Connection) -> str | None:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        if not current:
+            return f"the database has no schema yet: {run}"
+        if (current & known) - heads:
+            at, needed = ", ".join(sorted(current)), ", ".join(sorted(heads))
+            return f"the database is at migration {at}, this version needs {needed}: {run}"
+        return None
+
+    return lag
 
 
 async def upgrade_database_async(script_location: str, url: str) -> None:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from as2bus.shared.chassis import MissingSettingError
 from as2bus.shared.db import upgrade_database
+from as2bus.shared.forwarded import trust_forwarded_headers
 from as2bus.shared.heap import frozen_after_start_up
 from as2bus.shared.logs import configure_logging
 from as2bus.shared.settings import ServiceSettings
@@ -56,11 +57,15 @@ def service_main(
         print(f"{name}: {err}", file=sys.stderr)
         return 2
     frozen_after_start_up(app)
+    # X-Forwarded-* only from AS2BUS_FORWARDED_ALLOW_IPS (forwarded.py), never uvicorn's own
+    # default: it trusts 127.0.0.1 and would hide the connection's address from the app.
+    trust_forwarded_headers(app, loaded.forwarded_allow_ips)
     uvicorn.run(
         app,
         host=loaded.http_host,
         port=loaded.http_port,
         log_config=None,
+        proxy_headers=False,
         **uvicorn_options(loaded),
     )
     return 0

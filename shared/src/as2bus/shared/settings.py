@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,12 @@ class ServiceSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/as2bus.db"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (the Ingress controller) whose X-Forwarded-For and "
+        'X-Forwarded-Proto are believed, JSON: addresses or networks (["10.244.0.0/16"]). '
+        "Empty: none, the connection's own address is the client's.",
+    )
     log_level: str = "INFO"
     log_json: bool = False
     api_token: SecretStr | None = Field(
@@ -58,3 +65,15 @@ class ServiceSettings(BaseSettings):
     )
     data_dir: Path = Path("var")
     events: StreamSettings = Field(default_factory=StreamSettings)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (write e.g. 10.244.0.0/16)"
+                ) from None
+        return [entry.strip() for entry in value]

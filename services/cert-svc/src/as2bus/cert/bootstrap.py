@@ -101,7 +101,7 @@ def create_app(settings: CertSettings) -> FastAPI:
     )
     include_scoped(app, routers, tokens)
     add_error_handlers(app)
-    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    add_ops_routes(app, {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)})
     # Uploads are at most 1 MiB; multipart framing adds a little.
     app.add_middleware(BodySizeLimit, max_bytes=MAX_UPLOAD_BYTES + 64 * 1024)
     return app

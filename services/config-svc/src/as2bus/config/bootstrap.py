@@ -88,6 +88,10 @@ def create_app(settings: ConfigSettings) -> FastAPI:
     add_error_handlers(app)
     add_ops_routes(
         app,
-        {"database": database_check(engine), "nats": bus_check(state), "outbox": relay_ready},
+        {
+            "database": database_check(engine, MIGRATIONS),
+            "nats": bus_check(state),
+            "outbox": relay_ready,
+        },
     )
     return app

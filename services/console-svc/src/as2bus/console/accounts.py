@@ -68,9 +68,13 @@ class Accounts:
         return await self._repo.count_users() > 0
 
     async def sign_in(self, email: str, password: str, address: str) -> tuple[str, SignedIn]:
-        """(the cookie's token, who signed in); SignInError when refused."""
+        """(the cookie's token, who signed in); SignInError when refused. ``address`` is the
+        client's (behind a proxy, from its X-Forwarded-For: AS2BUS_FORWARDED_ALLOW_IPS)."""
         now = self._clock()
         email = email.strip().lower()
+        # Throttled per e-mail address *and* client address: someone guessing is slowed down,
+        # while the account's owner, from their own address, still signs in. Per e-mail alone,
+        # five wrong passwords from anywhere would lock an operator out for the whole window.
         key = f"{email}|{address}"
         failures, first = await self._repo.failures(key)
         if self._throttle.blocked(failures, first, now):

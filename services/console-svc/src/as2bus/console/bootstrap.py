@@ -178,7 +178,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_error_handlers(app)
     _add_page_errors(app)
-    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    add_ops_routes(app, {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)})
     # Uploads may be large (Send File); anything bigger than that is refused before reading.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     return app, complete

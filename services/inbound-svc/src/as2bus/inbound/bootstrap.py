@@ -219,6 +219,6 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             BodyLimits(settings.max_mdn_bytes, settings.body_timeout_seconds),
         )
     )
-    add_ops_routes(app, {"database": database_check(engine), "nats": bus_check(state)})
+    add_ops_routes(app, {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)})
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -112,6 +112,10 @@ def create_app(settings: NotifySettings) -> FastAPI:
     add_error_handlers(app)
     add_ops_routes(
         app,
-        {"database": database_check(engine), "nats": bus_check(state), "consumer": consumer_ready},
+        {
+            "database": database_check(engine, MIGRATIONS),
+            "nats": bus_check(state),
+            "consumer": consumer_ready,
+        },
     )
     return app

@@ -265,6 +265,6 @@ def create_app(settings: OutboundSettings) -> FastAPI:
         include_scoped(app, api.routers, api_tokens(settings))
     except MissingSettingError:
         log.info("no API tokens set: the connection-test API is off")
-    checks = {"database": database_check(engine), "nats": bus_check(state)}
+    checks = {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)}
     add_ops_routes(app, checks | {"loops": loops_check(state)})
     return app

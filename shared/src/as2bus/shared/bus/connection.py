@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from nats.js import JetStreamContext
 
 from as2bus.shared.bus.log_context import MessageLogContext
 from as2bus.shared.bus.streams import ensure_streams
+from as2bus.shared.logs import one_line
 from as2bus.shared.settings import StreamSettings
 from as2bus.shared.tracing import broker_middlewares
 
@@ -75,6 +77,43 @@ BUS_LOGGER = logging.getLogger("as2bus.bus")
 BUS_LOGGER.addFilter(_QuietIdleFetches())
 
 
+def servers_of(url: str) -> str:
+    """The servers of a NATS URL without their credentials, for a log line."""
+    servers = []
+    for server in url.split(","):
+        parts = urlsplit(server.strip() if "://" in server else f"nats://{server.strip()}")
+        servers.append(f"{parts.hostname}:{parts.port or 4222}")
+    return ", ".join(servers)
+
+
+class UnreachableLog:
+    """nats-py tries a first connection again every second for as long as it fails (as it
+    does to reconnect), and says nothing while NATS is away (refused, or a name that does not
+    resolve yet): the service then waits, not ready, with an empty log. This says so, one line
+    at most every ``every`` seconds, numbering the attempts of the current outage."""
+
+    def __init__(self, url: str, every: float = 5.0) -> None:
+        self._servers = servers_of(url)
+        self._every = every
+        self._attempts = 0
+        self._failed_at = self._said_at = float("-inf")
+
+    async def __call__(self, err: Exception) -> None:
+        if not isinstance(err, OSError | TimeoutError):  # NATS answered: faststream logs it
+            return
+        now = time.monotonic()
+        if now - self._failed_at > 2 * self._every:  # a new outage: attempts about a second apart
+            self._attempts = 0
+        self._attempts += 1
+        self._failed_at = now
+        if now - self._said_at >= self._every:
+            self._said_at = now
+            BUS_LOGGER.warning(
+                "cannot reach NATS at %s (attempt %d): %s; trying again every second",
+                self._servers, self._attempts, one_line(err),
+            )  # fmt: skip
+
+
 def new_broker(url: str, *, name: str) -> NatsBroker:
     """The faststream broker every service uses: reconnects forever, replies on the user's own
     prefix, and logs each consumed message at DEBUG (two INFO lines per message drowned what
@@ -87,6 +126,7 @@ def new_broker(url: str, *, name: str) -> NatsBroker:
         inbox_prefix=inbox_prefix(url),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        error_cb=UnreachableLog(url),
         graceful_timeout=10,
         logger=BUS_LOGGER,
         log_level=logging.DEBUG,
@@ -103,8 +143,9 @@ async def open_bus(
 ) -> Bus:
     """Connect and declare the streams idempotently.
 
-    A first connection that fails raises at once (the process exits and its supervisor
-    restarts it); once connected, the client reconnects forever through NATS restarts.
+    While NATS cannot be reached this waits, trying every second and saying so in the log
+    (``UnreachableLog``); NATS refusing the connection (wrong credentials) raises, and the
+    process exits. Once connected, the client reconnects forever through NATS restarts.
     """
     broker = broker or new_broker(url, name=name)
     client = await broker.connect()

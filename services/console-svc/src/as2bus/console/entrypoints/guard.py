@@ -11,6 +11,7 @@ from as2bus.console.accounts import Accounts, SignedIn, SignInError
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.domain.users import UserError
 from as2bus.console.wiring import wiring
+from as2bus.shared.forwarded import peer_address
 
 SESSION_COOKIE = "as2bus_session"
 #: Before sign-in there is no session to hold the CSRF token: the sign-in form's token is
@@ -35,8 +36,9 @@ def accounts(request: Request) -> Accounts:
 
 async def signed_in(request: Request) -> SignedIn:
     proxy = wiring.get(request).proxy
-    address = request.client.host if request.client else None
-    if proxy is not None and proxy.trusts(address):
+    # The proxy's own address, not the client's it forwards (AS2BUS_FORWARDED_ALLOW_IPS):
+    # only the proxy sets these headers.
+    if proxy is not None and proxy.trusts(peer_address(request)):
         email = request.headers.get(proxy.user_header)
         if email:
             role = proxy.role_for(request.headers.get(proxy.groups_header))
