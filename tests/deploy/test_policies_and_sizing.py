@@ -5,6 +5,7 @@ and replica counts that an apply does not fight over with the HPAs."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import subprocess
@@ -292,3 +293,17 @@ def test_dev_database_connections_fit_the_dev_postgresql() -> None:
     max_connections = int(found.group(1)) if found else 100  # PostgreSQL's default
     jobs = len([d for d in docs if d["kind"] == "Job"])
     assert sum(connections(docs).values()) + jobs <= max_connections
+
+
+@pytest.mark.parametrize("service", ["console-svc", "inbound-svc"])
+def test_services_behind_the_ingress_believe_its_forwarded_for(
+    docs: list[dict[str, Any]], service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without it every client had the ingress pod's address: five wrong passwords from
+    anyone locked an operator out of the console for everyone."""
+    for key, value in _environment(docs, service).items():
+        monkeypatch.setenv(key, value)
+    trusted = [ipaddress.ip_network(n) for n in ServiceSettings().forwarded_allow_ips]
+    for pod in ("10.244.1.7", "172.20.3.4", "192.168.5.6", "100.64.0.9"):  # kind, EKS, ...
+        assert any(ipaddress.ip_address(pod) in network for network in trusted), pod
+    assert not any(ipaddress.ip_address("203.0.113.9") in network for network in trusted)
