@@ -180,6 +180,24 @@ async def test_replies_reach_only_the_asker(connect: Any) -> None:
         assert len(await refused_subscriptions(snoop, 3)) == 3, (user, snoop.errors)
 
 
+async def test_a_misspelt_command_subject_times_out_and_the_reason_goes_to_the_error_callback(
+    connect: Any,
+) -> None:
+    """What docs/integrating.md tells an outside system: the server drops a publish to a
+    subject its user may not publish to, the JetStream publish waits out its timeout, and only
+    the connection's error callback hears why."""
+    app = await connect("app")
+    js = app.client.jetstream()
+    with pytest.raises(nats.errors.TimeoutError):
+        await js.publish("as2.cmd.sned", b"{}", timeout=1)
+    found = await until(
+        lambda: [e for e in app.errors if "permissions violation for publish" in e.lower()],
+        what="the refused publish",
+        timeout=5,
+    )
+    assert '"as2.cmd.sned"' in found[0]
+
+
 def test_the_reply_prefix_names_the_user_but_never_a_token() -> None:
     assert inbox_prefix("nats://outbound-svc:secret@nats:4222") == "_INBOX.outbound-svc"
     assert inbox_prefix("nats://a:b@n1:4222,nats://a:b@n2:4222") == "_INBOX.a"

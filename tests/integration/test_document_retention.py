@@ -15,9 +15,9 @@ import nats
 import pytest
 
 from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts.outcomes import RECEIVED_SUBJECTS, EventConsumer
 from as2bus.contracts.send import send_document
 from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.bus.outcomes import RECEIVED_SUBJECTS, EventConsumer
 from as2bus.testing.services import ServiceProcess
 from as2bus.testing.waiting import events_of, until
 

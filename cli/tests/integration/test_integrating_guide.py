@@ -1,6 +1,7 @@
 """docs/integrating.md, followed step by step by the two example clients against ``as2bus up``
 (its loopback demo: DEMO-A sends to DEMO-B, whose documents come back in as DEMO-B's), as the
-outside system's NATS user ``app`` with its own inbox prefix."""
+outside system's NATS user ``app`` with its own inbox prefix. The Python system uses only what
+``as2bus-contracts`` offers (test_contracts_alone.py checks that it installs alone)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,10 @@ from typing import Any
 
 import nats
 
-from as2bus.contracts import MessageDelivered, MessageReceived, MessageRejected
-from as2bus.contracts.documents import documents_bucket
+from as2bus.contracts import Event, MessageDelivered, MessageReceived, MessageRejected
+from as2bus.contracts.documents import document_chunks, documents_bucket
+from as2bus.contracts.outcomes import OUTCOME_SUBJECTS, RECEIVED_SUBJECTS, EventConsumer
 from as2bus.contracts.send import send_document
-from as2bus.shared.bus.documents import DocumentStore
-from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, RECEIVED_SUBJECTS, EventConsumer
 
 ROOT = Path(__file__).parents[3]
 NODE_EXAMPLE = ROOT / "examples" / "nodejs"
@@ -74,16 +74,20 @@ async def _python_system(data: Path, ports: tuple[int, int]) -> None:
         assert rejected.data.code == "INVALID_REQUEST"
         assert "unknown field subjct" in rejected.data.reason
 
-        # Step 4: the documents came back in (loopback); read each in chunks and check it.
-        store = DocumentStore(await documents_bucket(js), js)
+        # Step 4: the documents came back in (loopback); read each in chunks, checked
+        # against its reference, and acknowledge its event only once it is stored.
+        bucket = await documents_bucket(js)
         got: dict[str, bytes] = {}
+
+        async def store(event: Event) -> None:
+            assert isinstance(event, MessageReceived)
+            content = b"".join([c async for c in document_chunks(bucket, event.data.document)])
+            assert hashlib.sha256(content).hexdigest() == event.data.document.sha256
+            got[event.data.filename or event.data.message_id] = content
+
         deadline = time.monotonic() + 30
         while len(got) < 2 and time.monotonic() < deadline:
-            for event in await received.next():
-                assert isinstance(event, MessageReceived)
-                content = b"".join([c async for c in store.chunks(event.data.document)])
-                assert hashlib.sha256(content).hexdigest() == event.data.document.sha256
-                got[event.data.filename or event.data.message_id] = content
+            await received.handle(store)
         assert got == {"a": SMALL, "b": LARGE}
     finally:
         await nc.close()

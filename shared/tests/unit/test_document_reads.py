@@ -1,6 +1,7 @@
 """Reading a stored document chunk by chunk: the next chunk is asked for as soon as one
 arrives, so its round trip overlaps the caller's work; a caller that stops early leaves no
-request behind."""
+request behind (``as2bus.contracts.documents.document_chunks``, through the services'
+``DocumentStore``)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Stream:
     def __init__(self) -> None:
         self.asked: list[int] = []
         self.cancelled = 0
+        self._js = self  # the bucket's JetStream context, which reads its chunks
 
     async def get_info(self, name: str) -> Info:
         return Info()

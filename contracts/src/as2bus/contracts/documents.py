@@ -1,7 +1,9 @@
-"""The documents bucket as a publisher sees it: open it (created on first use) and store a
-document in it, getting the ``DocumentRef`` a send request carries. ``send_document`` stores
-the documents too large to travel inline this way; the services read and keep documents with
-``as2bus.shared.bus.documents.DocumentStore``, which stores through here as well."""
+"""The documents bucket as another system sees it: open it (created on first use), store a
+document in it, getting the ``DocumentRef`` a send request carries, and read a received one
+back, checked against its reference. ``send_document`` stores the documents too large to
+travel inline this way; a system reads each ``MessageReceived``'s documents with
+``document_chunks``. The services keep and read documents with
+``as2bus.shared.bus.documents.DocumentStore``, which stores and reads through here."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import base64
 import hashlib
 import json
 import weakref
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext, api
@@ -187,3 +189,59 @@ async def put_document(bucket: ObjectStore, name: str, data: bytes) -> DocumentR
     # The bucket's own JetStream context: the one it was opened with (put_document's callers
     # hold only the bucket, as nats-py's own put does).
     return await put_object(bucket._js, bucket, name, _sliced(data))
+
+
+async def document_chunks(bucket: ObjectStore, ref: DocumentRef) -> AsyncIterator[bytes]:
+    """The document ``ref`` names, chunk by chunk as stored (up to ``CHUNK_BYTES``; 128 KiB when
+    nats-py stored it), one request per chunk, so a large document is never in memory whole::
+
+        bucket = await documents_bucket(nc.jetstream())
+        with open(part, "wb") as file:
+            async for chunk in document_chunks(bucket, event.data.document):
+                file.write(chunk)
+        part.rename(target)  # only once every byte checked out
+
+    Raises ``nats.js.errors.ObjectNotFoundError`` when there is no such object (deleted at the
+    end of its retention), and ValueError after the last chunk when the bytes do not match the
+    reference's size and sha256: a caller that wrote or streamed them on must treat them as
+    void. nats-py's own ``ObjectStore.get`` creates a consumer for every read, which under load
+    costs more than the read and can hit the server's consumer limits."""
+    js = bucket._js  # the context the bucket was opened with, as put_document uses
+    info = await bucket.get_info(ref.name)
+    stream = OBJ_STREAM_TEMPLATE.format(bucket=ref.bucket)
+    subject = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=ref.bucket, obj=info.nuid)
+    digest, seen, count = hashlib.sha256(), 0, info.chunks or 0
+
+    def ask(after: int) -> asyncio.Future[api.RawStreamMsg]:
+        # A direct get answers with the raw bytes (the API's answer is base64 in JSON).
+        return asyncio.ensure_future(
+            js.get_msg(stream, seq=after, subject=subject, next=True, direct=True)
+        )
+
+    # The next chunk is asked for as soon as one arrives, before the caller has done with it:
+    # the round trip (about a millisecond per 512 KiB) overlaps the caller's work instead of
+    # adding to it (a 100 MB document: 200 round trips, 0.25 s).
+    seq = 1
+    asked = ask(seq) if count else None
+    try:
+        for index in range(count):
+            assert asked is not None
+            message = await asked
+            data = message.data or b""
+            seq = (message.seq or seq) + 1
+            asked = ask(seq) if index + 1 < count else None
+            digest.update(data)
+            seen += len(data)
+            yield data
+    finally:
+        if asked is not None:  # the caller stopped early
+            asked.cancel()
+            await asyncio.gather(asked, return_exceptions=True)
+    if seen != ref.size or digest.hexdigest() != ref.sha256:
+        raise ValueError(f"document {ref.name} does not match its size and sha256")
+
+
+async def read_document(bucket: ObjectStore, ref: DocumentRef) -> bytes:
+    """The whole document ``ref`` names, checked like ``document_chunks`` (whose errors it
+    raises): for documents known to be small; stream larger ones to a file."""
+    return b"".join([chunk async for chunk in document_chunks(bucket, ref)])

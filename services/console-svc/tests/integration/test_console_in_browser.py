@@ -35,9 +35,9 @@ from as2bus.contracts import (
     OutboundMessage,
 )
 from as2bus.contracts.outbound import Retry
+from as2bus.contracts.outcomes import OUTCOME_SUBJECTS, EventConsumer
 from as2bus.contracts.send import send_document
 from as2bus.shared.bus.connection import inbox_prefix
-from as2bus.shared.bus.outcomes import OUTCOME_SUBJECTS, EventConsumer
 from as2bus.testing.infra import free_port
 from as2bus.testing.tls import PrivateCa, public_key_sha256
 

@@ -4,11 +4,14 @@ a temporary file; a fake object store and a fake consumption floor)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from as2bus.inbound.adapters.retention import ReceivedDocuments
 from as2bus.inbound.adapters.tables import metadata, received_messages
@@ -146,4 +149,90 @@ async def test_the_documents_after_the_first_go_with_it(tmp_path: Path) -> None:
     assert await purge.purge() == 2
     assert sorted(store.deleted) == ["one", "three", "three/attachment-1", "three/attachment-2"]
     assert await purge.purge() == 0
+    await engine.dispose()
+
+
+async def test_a_document_deleted_unread_is_logged_and_counted_and_the_oldest_unread_is_measured(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator hears of a document before its deadline (the age of the oldest one still
+    unread) and of each one deleted unread (a warning naming the message, a counter); a
+    document read in time is neither."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'i.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.insert(received_messages),
+            [
+                row("<read@p>", 5, 700) | {"attachments": 0},
+                row("<unread@p>", 9, 700) | {"attachments": 1},
+            ],
+        )
+    now, floor = [START], [5]
+
+    async def consumed_up_to() -> int | None:
+        return floor[0]
+
+    def deleted_unread() -> float:
+        return REGISTRY.get_sample_value("as2bus_inbound_documents_deleted_unread_total") or 0.0
+
+    store = FakeStore()
+    purge = ReceivedDocuments(
+        sessions,
+        store,  # type: ignore[arg-type]
+        consumed_up_to,
+        grace=timedelta(hours=24),
+        keep=timedelta(hours=720),
+        clock=lambda: now[0],
+    )
+    before = deleted_unread()
+    assert await purge.purge() == 0
+    oldest = REGISTRY.get_sample_value("as2bus_inbound_oldest_unread_document_age_seconds")
+    assert oldest == 700 * 3600  # the unread one; the read one no longer counts
+    now[0] = START + timedelta(hours=21)
+    with caplog.at_level(logging.WARNING, logger="as2bus.inbound.adapters.retention"):
+        assert await purge.purge() == 2  # both past the latest deadline
+    assert sorted(store.deleted) == ["<read@p>", "<unread@p>", "<unread@p>/attachment-1"]
+    assert deleted_unread() - before == 2  # the unread message's two documents
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage() == (
+        "deleted 2 received document(s) of message <unread@p> from P, received 2026-11-05 "
+        "08:00Z, unread: a durable consumer of MessageReceived had not acknowledged it within "
+        "AS2BUS_INBOUND_DOCUMENT_RETENTION_HOURS (720 hours)"
+    )
+    assert REGISTRY.get_sample_value("as2bus_inbound_oldest_unread_document_age_seconds") == 0
+    await engine.dispose()
+
+
+async def test_a_grace_of_zero_deletes_a_document_at_the_first_check_after_it_was_consumed(
+    tmp_path: Path,
+) -> None:
+    """AS2BUS_INBOUND_DOCUMENT_GRACE_HOURS=0 means no grace, not "forever" (docs/integrating.md,
+    step 5): an unread document stays, a read one goes at the next check."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'i.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await session.execute(sa.insert(received_messages), [row("a", 5, 1), row("b", 6, 1)])
+    now = [START]
+
+    async def consumed_up_to() -> int | None:
+        return 5
+
+    store = FakeStore()
+    purge = ReceivedDocuments(
+        sessions,
+        store,  # type: ignore[arg-type]
+        consumed_up_to,
+        grace=timedelta(0),
+        keep=timedelta(hours=720),
+        clock=lambda: now[0],
+    )
+    assert await purge.purge() == 0  # consumption noted at this check
+    now[0] = START + timedelta(seconds=1)
+    assert await purge.purge() == 1
+    assert store.deleted == ["a"]  # "b" is not consumed yet
     await engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RECEIVED = Counter("as2bus_inbound_received_total", "Messages received and delivered", ["partner"])
 DOCUMENTS = Counter(
@@ -47,4 +47,17 @@ TLS_HANDSHAKE_FAILURES = Counter(
     "certificate-not-yet-valid, unknown-ca, bad-certificate, no-certificate, protocol-version, "
     "no-shared-cipher, plain-http, not-tls, client-alert (the client refused), other",
     ["reason"],
+)
+DELETED_UNREAD = Counter(
+    "as2bus_inbound_documents_deleted_unread_total",
+    "Received documents deleted at the end of AS2BUS_INBOUND_DOCUMENT_RETENTION_HOURS before "
+    "every durable consumer of MessageReceived had acknowledged their event (no partner "
+    "label: it is 0 from the start, so that the first one raises its alert; the warning "
+    "logged for each names the message and the partner)",
+)
+OLDEST_UNREAD = Gauge(
+    "as2bus_inbound_oldest_unread_document_age_seconds",
+    "Age of the oldest received document that a durable consumer of MessageReceived has not "
+    "acknowledged yet (0 when there is none), as of the last retention check; read from the "
+    "shared database, so every replica reports the same",
 )

@@ -73,14 +73,16 @@ class InboundSettings(ServiceSettings):
         ge=0,
         validation_alias=_env("document_grace_hours"),
         description="A received document is deleted this long after every durable consumer "
-        "of MessageReceived (your systems, as2bus inbox) has acknowledged its event",
+        "of MessageReceived (your systems, as2bus inbox) has acknowledged its event. 0 deletes "
+        "it as soon as it is consumed (at the next retention check), not never",
     )
     document_retention_hours: float = Field(
         default=30 * 24,
         ge=0,
         validation_alias=_env("document_retention_hours"),
-        description="At the latest, a received document is deleted this long after its "
-        "MessageReceived was published, consumed or not. 0 keeps documents forever",
+        description="At the latest, a received document (and the message as received) is "
+        "deleted this long after its MessageReceived was published, consumed or not. 0 keeps "
+        "them forever, consumed or not",
     )
     keep_received_messages: bool = Field(
         default=True,

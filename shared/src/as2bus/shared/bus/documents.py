@@ -1,11 +1,11 @@
 """Documents live in the JetStream object store (bucket ``as2_documents``); events carry only a
 ``DocumentRef``. Used by inbound (received documents), outbound (documents to send) and the
-``as2bus inbox`` command. The bucket itself (``documents_bucket``) and storing a document to
-send are the contracts' (``as2bus.contracts.documents``): publishers need them without this."""
+``as2bus inbox`` command. The bucket itself (``documents_bucket``), storing a document and
+reading one back are the contracts' (``as2bus.contracts.documents``): other systems need them
+without this."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -14,12 +14,17 @@ from collections.abc import AsyncIterator, Iterator
 from typing import BinaryIO
 
 from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
 from nats.js.errors import ObjectNotFoundError
-from nats.js.object_store import OBJ_CHUNKS_PRE_TEMPLATE, OBJ_STREAM_TEMPLATE, ObjectStore
+from nats.js.object_store import ObjectStore
 
 from as2bus.contracts import DocumentRef
-from as2bus.contracts.documents import CHUNK_BYTES, put_document, put_object
+from as2bus.contracts.documents import (
+    CHUNK_BYTES,
+    document_chunks,
+    put_document,
+    put_object,
+    read_document,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,43 +58,10 @@ class DocumentStore:
         """Store ``size`` bytes of ``file`` from ``offset`` without reading them into memory."""
         return await put_object(self._js, self._store, name, _file_chunks(file, offset, size))
 
-    async def chunks(self, ref: DocumentRef) -> AsyncIterator[bytes]:
-        """The document chunk by chunk as stored (up to ``CHUNK_BYTES``; 128 KiB when nats-py
-        stored it), one request per chunk, so a large document is never in memory whole.
-        Raises ValueError at the end when the bytes do not match the reference's size and
-        sha256: a caller that streams them on must treat what it sent as void."""
-        info = await self._store.get_info(ref.name)
-        stream = OBJ_STREAM_TEMPLATE.format(bucket=ref.bucket)
-        subject = OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=ref.bucket, obj=info.nuid)
-        digest, seen, count = hashlib.sha256(), 0, info.chunks or 0
-
-        def ask(after: int) -> asyncio.Future[RawStreamMsg]:
-            # A direct get answers with the raw bytes (the API's answer is base64 in JSON).
-            return asyncio.ensure_future(
-                self._js.get_msg(stream, seq=after, subject=subject, next=True, direct=True)
-            )
-
-        # The next chunk is asked for as soon as one arrives, before the caller has done with
-        # it: the round trip (about a millisecond per 512 KiB) overlaps the caller's work
-        # instead of adding to it (a 100 MB document: 200 round trips, 0.25 s).
-        seq = 1
-        asked = ask(seq) if count else None
-        try:
-            for index in range(count):
-                assert asked is not None
-                message = await asked
-                data = message.data or b""
-                seq = (message.seq or seq) + 1
-                asked = ask(seq) if index + 1 < count else None
-                digest.update(data)
-                seen += len(data)
-                yield data
-        finally:
-            if asked is not None:  # the caller stopped early
-                asked.cancel()
-                await asyncio.gather(asked, return_exceptions=True)
-        if seen != ref.size or digest.hexdigest() != ref.sha256:
-            raise ValueError(f"document {ref.name} does not match its size and sha256")
+    def chunks(self, ref: DocumentRef) -> AsyncIterator[bytes]:
+        """The document chunk by chunk, checked against the reference's size and sha256 at the
+        end (``as2bus.contracts.documents.document_chunks``, what other systems read with)."""
+        return document_chunks(self._store, ref)
 
     async def stored(self, name: str) -> tuple[int, str | None] | None:
         """The stored object's size and SHA-256 (lowercase hex; None when the writer recorded
@@ -150,7 +122,7 @@ class DocumentStore:
         and can hit the server's consumer limits; and it grew the result with ``bytes +=``
         per chunk, which is quadratic (a 100 MB document took 31 s to read).
         """
-        return b"".join([chunk async for chunk in self.chunks(ref)])
+        return await read_document(self._store, ref)
 
 
 def _hex_digest(digest: str | None) -> str | None:

@@ -10,12 +10,19 @@ longer use. The ledger row stays (it recognises a resent Message-ID); its docume
 cleared. A message's documents after the first (RFC 6362) go with the first.
 
 The message as received (the record of what the partner signed) is kept until the latest
-deadline, consumed or not."""
+deadline, consumed or not.
+
+A document deleted unread (its deadline came first) is lost to the systems that did not read
+it: each is logged as a warning naming its message and counted, and the age of the oldest
+unread document is exported, so that an alert comes while there is still time to read it
+(deploy/monitoring, docs/operations.md#as2busreceiveddocumentsunread)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from nats.js import JetStreamContext
@@ -24,7 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from as2bus.contracts.subjects import EVENTS_STREAM
 from as2bus.inbound.adapters.tables import received_messages
 from as2bus.inbound.domain import attachment_name
+from as2bus.inbound.metrics import DELETED_UNREAD, OLDEST_UNREAD
 from as2bus.shared.bus.documents import DocumentStore
+from as2bus.shared.logs import about_message
+
+log = logging.getLogger(__name__)
 
 #: The sequence up to which every consumer of received documents has acknowledged; None when
 #: there is no such consumer (nobody will ever read them: consumed as far as anyone can).
@@ -94,7 +105,16 @@ class ReceivedDocuments:
         async with self._sessions() as session:
             due = (
                 await session.execute(
-                    sa.select(table.c.id, table.c.document, table.c.attachments)
+                    sa.select(
+                        table.c.id,
+                        table.c.document,
+                        table.c.attachments,
+                        table.c.consumed_at,
+                        table.c.message_id,
+                        table.c.partner,
+                        table.c.station,
+                        table.c.received_at,
+                    )
                     .where(kept & over)
                     .limit(self._batch)
                 )
@@ -112,7 +132,35 @@ class ReceivedDocuments:
                     .where(table.c.id.in_([row.id for row in due]))
                     .values(document=None)
                 )
+        self._report_unread([row for row in due if row.consumed_at is None])
+        await self._measure_unread(now, kept)
         return len(due) + await self._purge_as_received(now)
+
+    def _report_unread(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            documents = 1 + (row.attachments or 0)
+            DELETED_UNREAD.inc(documents)
+            with about_message(row.message_id, partner=row.partner, station=row.station):
+                log.warning(
+                    "deleted %d received document(s) of message %s from %s, received %s, "
+                    "unread: a durable consumer of MessageReceived had not acknowledged it "
+                    "within AS2BUS_INBOUND_DOCUMENT_RETENTION_HOURS (%g hours)",
+                    documents,
+                    row.message_id,
+                    row.partner,
+                    f"{_utc(row.received_at):%Y-%m-%d %H:%M}Z",
+                    self._keep.total_seconds() / 3600,
+                )
+
+    async def _measure_unread(self, now: datetime, kept: sa.ColumnElement[bool]) -> None:
+        table = received_messages
+        async with self._sessions() as session:
+            oldest = await session.scalar(
+                sa.select(sa.func.min(table.c.received_at)).where(
+                    kept & table.c.consumed_at.is_(None)
+                )
+            )
+        OLDEST_UNREAD.set(0 if oldest is None else (now - _utc(oldest)).total_seconds())
 
     async def _purge_as_received(self, now: datetime) -> int:
         table = received_messages
@@ -133,3 +181,8 @@ class ReceivedDocuments:
                     .values(raw_document=None)
                 )
         return len(due)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,20 +1,26 @@
 """Following send requests to their outcome and receiving documents, for systems written in
-Python (docs/integrating.md describes the same steps for any language).
+Python with this package and nats-py alone (docs/integrating.md describes the same steps for
+any language; the services' tests use it too).
 
 A durable consumer of the events stream, created before the first publish, sees every event
 that follows and resumes where it stood after a restart::
 
     outcomes = await EventConsumer.open(nc.jetstream(), "erp-outcomes", OUTCOME_SUBJECTS)
     request = await send_document(nc, data, station="MYCO", partner="AMAZON")
-    (event,) = (await outcomes.outcomes([request.request_id], timeout=60)).values()
+    event = await outcomes.outcome(request.request_id, timeout=60)
+
+Each event is acknowledged once it has been handed over, those of other requests too: give
+each process that waits its own durable consumer, and ask it for every request it waits for
+(an outcome that comes while nobody asks for its request is passed over).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -75,19 +81,46 @@ class EventConsumer:
         return consumer
 
     async def next(self, *, batch: int = 50, wait: float = 1.0) -> list[Event]:
-        """The next events (none after ``wait`` seconds without any), acknowledged: act on
-        them before asking for more. Events of a type this version does not know are skipped."""
-        assert self._sub is not None
-        try:
-            messages = await self._sub.fetch(batch, timeout=wait)
-        except (TimeoutError, NatsTimeoutError):
-            return []
+        """The next events (none after ``wait`` seconds without any), acknowledged as they are
+        handed over: for outcomes, where losing one to a crash costs only a wait. Events of a
+        type this version does not know are skipped. Documents: ``handle``."""
         events = []
-        for msg in messages:
+        for msg in await self._fetch(batch, wait):
             with contextlib.suppress(UnknownEventError):
                 events.append(parse_event(msg.data))
             await msg.ack()
         return events
+
+    async def handle(
+        self,
+        handler: Callable[[Event], Awaitable[None]],
+        *,
+        batch: int = 50,
+        wait: float = 1.0,
+    ) -> int:
+        """Hand the next events to ``handler`` one by one, each acknowledged only once
+        ``handler`` has returned; how many (0 after ``wait`` seconds without any). When it
+        raises, that event and the rest of the batch are not acknowledged: JetStream delivers
+        them again (after the consumer's ack wait), so a document is stored before its event
+        is let go. Events of a type this version does not know are acknowledged, unhandled."""
+        handled = 0
+        for msg in await self._fetch(batch, wait):
+            try:
+                event = parse_event(msg.data)
+            except UnknownEventError:
+                await msg.ack()
+                continue
+            await handler(event)
+            await msg.ack()
+            handled += 1
+        return handled
+
+    async def _fetch(self, batch: int, wait: float) -> list[Msg]:
+        assert self._sub is not None
+        try:
+            return await self._sub.fetch(batch, timeout=wait)
+        except (TimeoutError, NatsTimeoutError):
+            return []
 
     async def outcomes(self, request_ids: Iterable[str], *, timeout: float) -> dict[str, Outcome]:
         """Each request's terminal event; TimeoutError naming those still without one.
@@ -104,6 +137,11 @@ class EventConsumer:
                 if request_id in waiting and isinstance(event, Outcome):
                     found[request_id] = event
         return found
+
+    async def outcome(self, request_id: str, *, timeout: float) -> Outcome:
+        """The one MessageDelivered, MessageFailed or MessageRejected of a request; TimeoutError
+        when none comes within ``timeout`` seconds."""
+        return (await self.outcomes([request_id], timeout=timeout))[request_id]
 
     async def unsubscribe(self) -> None:
         if self._sub is not None:
