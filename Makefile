@@ -42,6 +42,8 @@ examples/nodejs/node_modules: examples/nodejs/package-lock.json
 	cd examples/nodejs && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Its ports move with AS2BUS_NATS_PORT= and AS2BUS_BASE_PORT= (as2bus up's --nats-port and
+# --base-port), from the environment or the command line: make run AS2BUS_NATS_PORT=4422.
 run: sync ## run the whole gateway locally (nats-server + every service, SQLite, data in ./var)
 	$(UV) run --frozen as2bus up
 

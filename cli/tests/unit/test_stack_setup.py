@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 import stat
@@ -98,6 +99,29 @@ def test_a_taken_port_is_reported_before_anything_starts(tmp_path: Path) -> None
         with pytest.raises(CliError, match=f"port {port} .* already in use.*--nats-port"):
             stack._check_ports()
     assert stack.children == []
+
+
+def test_make_run_chooses_the_nats_port_by_the_environment(tmp_path: Path) -> None:
+    """`make run` passes no options, only its environment: AS2BUS_NATS_PORT is --nats-port's
+    default, as AS2BUS_BASE_PORT is --base-port's, and a taken port names both ways."""
+    umask = os.umask(0o022)  # `up` makes its files private: this process's umask is restored
+    try:
+        with socket.socket() as nats, socket.socket() as config:
+            for server in (nats, config):
+                server.bind(("127.0.0.1", 0))
+                server.listen()
+            port = nats.getsockname()[1]
+            # config-svc's port taken too: were the variable ignored, `up` would stop there
+            # rather than start a gateway on the default NATS port.
+            env = {"AS2BUS_DATA_DIR": str(tmp_path), "AS2BUS_NATS_PORT": str(port),
+                   "AS2BUS_BASE_PORT": str(config.getsockname()[1])}  # fmt: skip
+            result = CliRunner().invoke(app, ["up"], env=env)
+    finally:
+        os.umask(umask)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert f"error: port {port} (for NATS) is already in use" in said
+    assert "with --nats-port (make run: AS2BUS_NATS_PORT=PORT make run)." in said
 
 
 def test_the_registry_finds_config_svc_without_importing_it() -> None:

@@ -48,6 +48,8 @@ from as2bus.cli.stack_setup import (
 
 NATS_START_TIMEOUT = 15.0
 SERVICE_START_TIMEOUT = 60.0  # a first start migrates the database
+#: The ports' environment variables: `make run` passes no options, but its environment.
+NATS_PORT_ENV, BASE_PORT_ENV = "AS2BUS_NATS_PORT", "AS2BUS_BASE_PORT"
 
 
 class Stack:
@@ -66,13 +68,14 @@ class Stack:
         return service.port - DEFAULT_BASE_PORT + self.base_port
 
     def _check_ports(self) -> None:
-        wanted = [("NATS", self.nats_port, "--nats-port")]
-        wanted += [(s.name, self.port_of(s), "--base-port") for s in self.services]
-        for what, port, option in wanted:
+        wanted = [("NATS", self.nats_port, "--nats-port", NATS_PORT_ENV)]
+        wanted += [(s.name, self.port_of(s), "--base-port", BASE_PORT_ENV) for s in self.services]
+        for what, port, option, envvar in wanted:
             if port_taken(port):
                 raise CliError(
                     f"port {port} (for {what}) is already in use — is another 'as2bus up' or "
-                    f"nats-server running? Stop it, or choose another port with {option}."
+                    f"nats-server running? Stop it, or choose another port with {option} "
+                    f"(make run: {envvar}=PORT make run)."
                 )
 
     def _spawn(
@@ -232,11 +235,13 @@ DataDir = Annotated[
     Path,
     typer.Option(envvar="AS2BUS_DATA_DIR", help="Where data, secrets and logs are kept."),
 ]
-NatsPort = Annotated[int, typer.Option(help="Port for NATS (JetStream) on 127.0.0.1.")]
+NatsPort = Annotated[
+    int, typer.Option(envvar=NATS_PORT_ENV, help="Port for NATS (JetStream) on 127.0.0.1.")
+]
 BasePort = Annotated[
     int,
     typer.Option(
-        envvar="AS2BUS_BASE_PORT",
+        envvar=BASE_PORT_ENV,
         help="HTTP port of the configuration API (config-svc); the others keep their distance "
         "to it. By default: the AS2 endpoint (inbound-svc) 8080, the port below it; "
         "configuration (config-svc) 8081, certificates (cert-svc) 8082, sending "

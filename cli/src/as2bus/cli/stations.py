@@ -29,7 +29,13 @@ KeyAlias = Annotated[
         "(DISTCO: distco), any character but letters, digits and . _ @ - made _."
     ),
 ]
-Email = Annotated[str | None, typer.Option(help="Contact e-mail sent in AS2 headers.")]
+Email = Annotated[
+    str | None,
+    typer.Option(
+        help="Our e-mail address, sent to partners as Disposition-Notification-To when a "
+        "message asks for an MDN (without it: as2bus). The MDN still comes back over HTTP."
+    ),
+]
 MdnSigning = Annotated[
     str | None, typer.Option(help="Algorithm we sign MDNs with (sha1, sha256, ...).")
 ]

@@ -78,11 +78,8 @@ class FakeCert(Backend):
         if path.startswith("/api/v1/keystores/"):
             return self.keystores.get(path.rsplit("/", 1)[1])
         if path == "/api/v1/certificates":
-            return [
-                c
-                for c in self.certificates
-                if (c["alias"], c["kind"]) == (params["alias"], params["kind"])
-            ]
+            wanted = params or {}  # none: every certificate
+            return [c for c in self.certificates if all(c[k] == v for k, v in wanted.items())]
         raise AssertionError(f"unexpected GET {path}")
 
     async def change(self, method: str, path: str, *, actor: str, **kwargs: Any) -> Change:

@@ -71,6 +71,30 @@ async def test_an_admin_sees_the_p12_downloads_with_the_warning(certs_app: Any) 
     assert 'id="create-cert"' in page
 
 
+async def test_partnerships_signing_with_the_station_key_are_listed_too(certs_app: Any) -> None:
+    """Before, only keystores had a row: a partnership signing with its station's key (made
+    before keystores) appeared nowhere, nor the partner certificate it uses."""
+    cert = cert_fakes_of(certs_app).backends.cert
+    cert.keystores[KEYSTORE] = keystore_view()  # MYCO → ACME has one; MYCO → BETA has none
+    beta = certificate_view("beta", "partner", 12)
+    cert.certificates = [certificate_view("myco", "own", 400), beta]
+    async with client(certs_app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/certificates")).text
+    table = page[page.index('id="station-keys"') :]
+    rows = table[: table.index("</table>")].split("<tr")[2:]
+    assert len(rows) == 1
+    (row,) = rows
+    assert 'href="/partnerships/p2">MYCO</a>' in row
+    assert "the AS2 Instance's key myco" in text_of(row)
+    assert "CN=myco" in row
+    assert "alias beta" in text_of(row)
+    assert "CN=beta" in row
+    assert "expires in 12 days — ask the partner for a new one" in text_of(row)
+    assert 'href="/partnerships/p2/certificate.cer"' in row
+    assert "No certificates yet" not in page
+
+
 async def test_with_no_keystore_the_list_says_create_cert(certs_app: Any) -> None:
     async with client(certs_app) as http:
         await sign_in(http, "admin@example.com")

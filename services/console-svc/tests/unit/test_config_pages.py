@@ -83,9 +83,13 @@ class FakeCert:
 
     def __init__(self) -> None:
         self.keystores: list[dict[str, Any]] = []
+        self.certificates: list[dict[str, Any]] = []
         self.files: dict[str, File] = {}
 
     async def get(self, path: str, params: Any = None) -> Any:
+        if path == "/api/v1/certificates":
+            wanted = params or {}
+            return [c for c in self.certificates if all(c[k] == v for k, v in wanted.items())]
         return self.keystores if path == "/api/v1/keystores" else None
 
     async def file(self, path: str) -> File | None:
@@ -426,7 +430,7 @@ async def test_without_a_keystore_the_page_says_why_and_links_to_make_one(
         page = await http.get(f"/partnerships/{ship['id']}")
         download = await http.get(f"/partnerships/{ship['id']}/certificate.cer")
     assert "Download PublicKey" not in page.text
-    assert "this PartnerShip has no certificates" in page.text
+    assert "this PartnerShip has no keystore, and its AS2 Instance no key" in page.text
     assert 'href="/certificates/new?station=MYCO&amp;partner=ACME"' in page.text
     assert download.status_code == 404
     # A send before the keystore exists is told to use this link, by its words: the console's
@@ -435,6 +439,46 @@ async def test_without_a_keystore_the_page_says_why_and_links_to_make_one(
     for advice in (cause_of("CERT_NOT_FOUND").todo, cause_of("certificate-unavailable").todo):
         assert "open the PartnerShip and Create its certificates" in advice
     assert 'the PartnerShip\'s "Create its certificates"' in no_key_yet("MYCO", "ACME")
+
+
+async def test_without_a_keystore_the_page_shows_the_station_key_it_signs_with(
+    app: Any, backends: ConfigBackends
+) -> None:
+    """Before, a partnership signing with its station's key (made before keystores) was said
+    to have no certificates, though its messages were signed and verified."""
+    ship = pair(backends)
+    backends.cert.certificates = [
+        {"id": "c-1", "alias": "myco", "kind": "own", "state": "active", "subject": "CN=MYCO",
+         "fingerprint_sha256": "70:78:5A", "not_after": "2028-12-05T02:56:23Z",
+         "activation_at": "2026-01-01T00:00:00Z"},
+        {"id": "c-2", "alias": "acme", "kind": "partner", "state": "active",
+         "subject": "CN=Acme", "fingerprint_sha256": "0C:1D", "not_after": "2027-06-01T00:00:00Z",
+         "activation_at": "2026-01-01T00:00:00Z"},
+    ]  # fmt: skip
+    pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    backends.cert.files["/api/v1/certificates/c-1/certificate.pem"] = File(
+        pem, "application/x-pem-file", "myco.cer"
+    )
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        page = (await http.get(f"/partnerships/{ship['id']}")).text
+        download = await http.get(f"/partnerships/{ship['id']}/certificate.cer")
+    assert "has no certificates" not in page
+    start, middle, end = (page.index(f'id="{at}"') for at in ("side-ours", "side-partner",
+                                                              "download-public-key"))  # fmt: skip
+    ours, theirs = page[start:middle], page[middle:end]
+    assert "signs and decrypts with the AS2 Instance's key, alias <code>myco</code>" in ours
+    assert "CN=MYCO" in ours
+    assert "70:<wbr>78:<wbr>5A" in ours
+    assert "Its certificate under the alias <code>acme</code>" in theirs
+    assert "CN=Acme" in theirs
+    assert "0C:<wbr>1D" in theirs
+    assert 'id="download-public-key">Download PublicKey</a>' in page
+    assert "a keystore of its own lets this one's key be rotated separately" in page.lower()
+    assert 'id="create-certificates">Create its certificates</a>' in page
+    assert "as2bus keystore create --station MYCO --partner ACME --own-key existing" in page
+    assert (download.status_code, download.content) == (200, pem)
+    assert download.headers["content-disposition"] == 'attachment; filename="myco.cer"'
 
 
 async def test_stations_are_created_and_saved_for_the_user(

@@ -186,6 +186,20 @@ async def test_a_sync_mdn_that_proves_delivery_settles_the_message() -> None:
     assert stored.sent_document is not None
 
 
+async def test_the_mdn_request_names_the_station_e_mail_or_as2bus_without_one() -> None:
+    """Before, every message asked for its MDN with ``Disposition-Notification-To: as2bus``,
+    though `station --email` said it was sent: a partner moved from OpenAS2 saw it change."""
+    told = []
+    for station in ({"email": "edi@myco.example"}, {}):
+        world = outbound(station=station)
+        message = await claimed(world, await accepted(world))
+        assert await world.sender.send(message) == "delivered"
+        ((headers, body),) = world.partner.posted
+        told.append(headers["Disposition-Notification-To"])
+        assert acme_reads(headers, body).mdn is not None  # still asks ACME for its MDN
+    assert told == ["edi@myco.example", "as2bus"]
+
+
 async def test_an_mdn_signed_by_someone_else_fails_the_message() -> None:
     def impostor(headers: dict[str, str], body: bytes) -> httpx.Response:
         # A readable MDN, signed with a key that is not ACME's (an unreadable one is retried:

@@ -76,12 +76,12 @@ class Keys:
         return key_pair(entry.alias)[0]
 
 
-def config(**partner: Any) -> ConfigReplica:
-    """MYCO paired with ACME; ``partner``: ACME's settings (mdn_mode, max_attempts, ...)."""
+def config(station: dict[str, Any] | None = None, **partner: Any) -> ConfigReplica:
+    """MYCO paired with ACME; ``station``: MYCO's settings (email, ...), ``partner``: ACME's
+    (mdn_mode, max_attempts, ...)."""
     settings: dict[str, Any] = {"as2_alias": "acme", "mdn_mode": "sync"} | partner
-    return paired_replica(
-        station_state(STATION, private_key_alias="myco"), partner_state(PARTNER, **settings)
-    )
+    ours: dict[str, Any] = {"private_key_alias": "myco"} | (station or {})
+    return paired_replica(station_state(STATION, **ours), partner_state(PARTNER, **settings))
 
 
 def acme_reads(headers: dict[str, str], body: bytes) -> as2.ReceivedMessage:
@@ -143,11 +143,12 @@ def outbound(
     resend_on_deadline: bool = False,
     max_attempts: int = 3,
     stream_bytes: int = 4 * 1024 * 1024,
+    station: dict[str, Any] | None = None,
     **partner: Any,
 ) -> Outbound:
     clock = Clock()
     store, documents, partners = MessageStore(), FakeDocuments(), FakePartners(answer)
-    replica, keys = config(**partner), Keys()
+    replica, keys = config(station, **partner), Keys()
     units = fake_units_of_work(store)
     policy = Policy(
         max_attempts=max_attempts,

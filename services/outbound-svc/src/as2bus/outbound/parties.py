@@ -35,6 +35,9 @@ from as2bus.shared.party_names import PartyCheck
 #: and the answer to a message sent a moment before is signed with the new one.
 SYNC_ANSWER_HORIZON = timedelta(hours=1)
 
+#: Disposition-Notification-To for a station without an e-mail: any value asks for an MDN.
+ANONYMOUS_RECEIPT_TO = "as2bus"
+
 
 class PartnershipUnavailableError(LookupError):
     """No enabled partnership between the station and the partner (a reason a person can act on)."""
@@ -48,6 +51,13 @@ class Sides:
     remote: RemoteParty
     #: Our TLS client certificate, when the partner's TLS settings present it.
     tls_identity: ClientIdentity | None = None
+
+    @property
+    def receipt_to(self) -> str:
+        """The MDN request's Disposition-Notification-To: the station's e-mail, as OpenAS2 and
+        others send an address of the sender there (partners log it, some check it does not
+        change); the MDN itself still comes back over HTTP."""
+        return self.station.email or ANONYMOUS_RECEIPT_TO
 
 
 async def current_sides(

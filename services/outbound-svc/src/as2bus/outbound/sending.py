@@ -250,6 +250,7 @@ class Sender:
             "content_type": first.content_type,
             "subject": message.subject,
             "message_id": message.message_id,
+            "receipt_to": sides.receipt_to,
         }
         size = sum(d.size for d in documents)
         stored = any(d.ref is not None for d in documents)

@@ -56,6 +56,10 @@ class CertClient:
         found: dict[str, Any] | None = await self._cert.get(f"{KEYSTORES}/{keystore_id}")
         return found
 
+    async def all_certificates(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await self._cert.get(CERTIFICATES) or []
+        return found
+
     async def certificates(self, alias: str, kind: str) -> list[dict[str, Any]]:
         params = {"alias": alias, "kind": kind}
         found: list[dict[str, Any]] = await self._cert.get(CERTIFICATES, params) or []

@@ -173,6 +173,55 @@ def keystore_shown(view: dict[str, Any]) -> KeystoreShown:
     )
 
 
+@dataclass(frozen=True)
+class StationKeyShown:
+    """A partnership without a keystore: it signs and decrypts with its station's key, and uses
+    the partner's certificate under the partner's alias (what inbound and outbound fall back to)."""
+
+    partnership_id: str
+    station: str
+    partner: str
+    private_key_alias: str
+    partner_cert_alias: str
+    ours: CertificateShown
+    theirs: CertificateShown | None
+
+    @property
+    def needs_attention(self) -> bool:
+        return any(c is not None and c.expiry.level != "ok" for c in (self.ours, self.theirs))
+
+
+def station_keys_shown(
+    partnerships: list[dict[str, Any]],
+    stations: list[dict[str, Any]],
+    partners: list[dict[str, Any]],
+    keystores: list[dict[str, Any]],
+    certificates: list[dict[str, Any]],
+) -> list[StationKeyShown]:
+    """The partnerships that sign with their station's key, from config-svc's entities and
+    cert-svc's keystores and certificates; one with no station key in service is left out
+    (nothing signs for it yet: Create Cert lists it)."""
+    with_keystore = {(k["station_as2_id"], k["partner_as2_id"]) for k in keystores}
+    station_of = {s["as2_id"]: s for s in stations}
+    partner_of = {p["as2_id"]: p for p in partners}
+    held: dict[tuple[str, str], list[CertificateShown]] = {}
+    for view in certificates:
+        held.setdefault((view["alias"], view["kind"]), []).append(shown(view, view["kind"]))
+    found = []
+    for link in partnerships:
+        pair = (link["station_as2_id"], link["partner_as2_id"])
+        station, partner = station_of.get(pair[0]), partner_of.get(pair[1])
+        if pair in with_keystore or station is None or partner is None:
+            continue
+        key_alias, cert_alias = station["private_key_alias"], partner["as2_alias"]
+        ours = in_use(_advised(held.get((key_alias, "own"), [])))
+        if ours is not None:
+            theirs = in_use(_advised(held.get((cert_alias, "partner"), [])))
+            found.append(StationKeyShown(str(link["id"]), *pair, key_alias, cert_alias,
+                                         ours, theirs))  # fmt: skip
+    return sorted(found, key=lambda s: (s.station, s.partner))
+
+
 def _advised(certificates: list[CertificateShown]) -> list[CertificateShown]:
     """Newest first, advice only where it helps: a retiring certificate whose successor is
     active needs none, and once a successor is scheduled an expiring one says so instead of

@@ -1,6 +1,7 @@
 """The certificate pages: the list (one row per partnership keystore, both sides' certificates
-and their downloads) and Create Cert; each keystore's page is keystore_pages.py, its forms
-keystore_changes.py. Every role reads; admins create (CSRF token in every form)."""
+and their downloads, then the partnerships signing with their station's key) and Create Cert;
+each keystore's page is keystore_pages.py, its forms keystore_changes.py. Every role reads;
+admins create (CSRF token in every form)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from as2bus.console.adapters.cert_service import CertClient, read_upload
 from as2bus.console.domain.certificate_forms import FormProblems
-from as2bus.console.domain.certificates import CertificateShown, in_use, keystore_shown, shown
+from as2bus.console.domain.certificates import (
+    CertificateShown,
+    in_use,
+    keystore_shown,
+    shown,
+    station_keys_shown,
+)
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints import keystore_changes, keystore_pages
 from as2bus.console.entrypoints.guard import Admin, CheckedForm, Viewer
@@ -28,9 +35,20 @@ FileField = Annotated[UploadFile | None, File()]
 
 @router.get("/certificates", response_class=HTMLResponse)
 async def certificates(request: Request, who: Viewer) -> HTMLResponse:
-    found = [keystore_shown(k) for k in await certs_for(request, who).keystores()]
+    """The keystores, then the partnerships without one that sign with their station's key."""
+    certs, config = certs_for(request, who), backends(request).config
+    keystores = await certs.keystores()
+    found = [keystore_shown(k) for k in keystores]
+    station_keys = station_keys_shown(
+        await config.get("/api/v1/partnerships") or [],
+        await config.get("/api/v1/stations") or [],
+        await config.get("/api/v1/partners") or [],
+        keystores,
+        await certs.all_certificates(),
+    )
     return page(request, "certificates.html", who, active="certificates",
                 keystores=sorted(found, key=lambda k: (k.station, k.partner)),
+                station_keys=station_keys,
                 is_admin=may(who.user.role, Action.CONFIGURE))  # fmt: skip
 
 

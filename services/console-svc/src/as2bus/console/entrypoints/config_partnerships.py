@@ -1,6 +1,7 @@
 """PartnerShip: one of our stations paired with a partner. The list, the pairing form, and the
 PartnerShip page: both sides side by side with the certificate each uses (cert-svc's keystore
-of the pair), and our public certificate to download and send to the partner."""
+of the pair or, without one, the station's key and the partner's certificate under its alias),
+and our public certificate to download and send to the partner."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from as2bus.console.adapters.backends import BackendError
+from as2bus.console.adapters.cert_service import CERTIFICATES
 from as2bus.console.domain.config_forms import (
     IN_FLIGHT,
     IN_FLIGHT_COUNTED,
@@ -106,14 +108,17 @@ async def _page(
     station = await entity(request, "stations", state["station_id"]) or {}
     partner = await entity(request, "partners", state["partner_id"]) or {}
     keystore, unavailable = None, None
+    ours = theirs = None
     try:
         keystore = await _keystore(request, state)
+        if keystore is not None:
+            ours = certificate_in_use(keystore.get("own_certificates") or [])
+            theirs = certificate_in_use(keystore.get("partner_certificates") or [])
+        else:
+            ours = await _station_certificate(request, station)
+            theirs = await _in_use(request, partner.get("as2_alias"), "partner")
     except BackendError as err:
         unavailable = str(err)  # the rest of the page still stands
-    ours = theirs = None
-    if keystore is not None:
-        ours = certificate_in_use(keystore.get("own_certificates") or [])
-        theirs = certificate_in_use(keystore.get("partner_certificates") or [])
     return view(request, who, "partnership.html", status, active="partnerships",
                 partnership=state, station=station, partner=partner, keystore=keystore,
                 ours=ours, theirs=theirs, unavailable=unavailable, error=error)  # fmt: skip
@@ -122,6 +127,20 @@ async def _page(
 async def _keystore(request: Request, state: dict[str, Any]) -> dict[str, Any] | None:
     keystores = await backends(request).cert.get("/api/v1/keystores") or []
     return keystore_of(keystores, state["station_as2_id"], state["partner_as2_id"])
+
+
+async def _station_certificate(request: Request, station: dict[str, Any]) -> dict[str, Any] | None:
+    """What a partnership without a keystore signs and decrypts with: its station's key (the
+    station's private key alias), as outbound-svc and inbound-svc fall back to. Its partner
+    certificate is the one under the partner's alias, with a keystore or not."""
+    return await _in_use(request, station.get("private_key_alias"), "own")
+
+
+async def _in_use(request: Request, alias: str | None, kind: str) -> dict[str, Any] | None:
+    if not alias:
+        return None
+    found = await backends(request).cert.get(CERTIFICATES, {"alias": alias, "kind": kind})
+    return certificate_in_use(found or [])
 
 
 @router.get("/partnerships/{ref}/certificate.cer", response_model=None)
@@ -137,6 +156,13 @@ async def public_key(request: Request, ref: str, who: Viewer) -> Response:
         found = await backends(request).cert.file(
             f"/api/v1/keystores/{keystore['id']}/certificate.cer"
         )
+    else:  # the station's key signs for it: its certificate is the one partners need
+        station = await entity(request, "stations", state["station_id"]) or {}
+        ours = await _station_certificate(request, station)
+        if ours is not None:
+            found = await backends(request).cert.file(
+                f"{CERTIFICATES}/{ours['id']}/certificate.pem"
+            )
     if found is None:
         return view(request, who, "problem.html", 404, title="No certificate yet",
                     detail=f"The partnership {_name(state)} has no certificates yet: an admin "
