@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pydantic_core
 from pydantic import ValidationError
 
+from as2bus.as2 import PartnershipConfigError, check_sides
 from as2bus.contracts import (
     DOCUMENTS_BUCKET,
     DocumentRef,
@@ -98,6 +99,7 @@ class Acceptor:
         *,
         max_document_bytes: int,
         keep_in_database_bytes: int = 0,
+        async_mdn_url: str | None = None,
         clock: Callable[[], datetime],
     ) -> None:
         self._units_of_work = units_of_work
@@ -106,6 +108,7 @@ class Acceptor:
         self._documents = documents
         self._max_bytes = max_document_bytes
         self._keep_in_database_bytes = keep_in_database_bytes
+        self._async_mdn_url = async_mdn_url  # AS2BUS_OUTBOUND_ASYNC_MDN_URL, as the sender has it
         self._clock = clock
 
     async def accept_raw(self, raw: bytes) -> Outcome:
@@ -163,19 +166,30 @@ class Acceptor:
                 f"{self._max_bytes}",
             )
         try:
-            await resolve_sides(
+            sides = await resolve_sides(
                 self._config,
                 self._keys,
                 request.station,
                 request.partner,
                 request.overrides,
-                async_mdn_url=None,
+                async_mdn_url=self._async_mdn_url,
                 at=self._clock(),
             )
         except PartnershipUnavailableError as err:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         except CertificateUnavailableError as err:
             return await reject(err.reason, err.sentence)
+        except PartnershipConfigError as err:  # overrides: config-svc keeps the rest consistent
+            return await reject("INVALID_REQUEST", str(err))
+        try:  # what the codec would refuse to build: refused now, not after retries
+            check_sides(
+                sides.local,
+                sides.remote,
+                content_type=request.content_type,
+                subject=request.subject,
+            )
+        except ValueError as err:  # PartnershipConfigError too; or a subject of several lines
+            return await reject("INVALID_REQUEST", str(err))
         inline = sum(d.size for d in documents if d.kept is not None)
         if inline > self._keep_in_database_bytes:
             # Too much for the message's row: the inline documents go to the object store.
