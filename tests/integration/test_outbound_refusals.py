@@ -13,8 +13,9 @@ import nats
 import pytest
 
 from as2bus.cert import x509
-from as2bus.contracts import DocumentRef, SendOverrides, SendRequest
+from as2bus.contracts import SEND_SUBJECT, DocumentRef, SendOverrides, SendRequest
 from as2bus.contracts.send import publish_send_request, send_document
+from as2bus.contracts.subjects import COMMANDS_STREAM
 from as2bus.testing.services import ServiceProcess
 from as2bus.testing.waiting import events_of
 
@@ -92,12 +93,16 @@ async def test_refusals_and_a_partners_own_retry_maximum(
             overrides=SendOverrides(mdn_mode="async"),
         )  # fmt: skip
         js = nc.jetstream()
+        # No request id in it to echo: the refusal carries the Nats-Msg-Id it came with.
+        await js.publish(
+            SEND_SUBJECT, b"[1, 2]", stream=COMMANDS_STREAM, headers={"Nats-Msg-Id": "po-list"}
+        )
         failed = (await events_of(js, "MessageFailed"))[0]["data"]
         assert (failed["partner"], failed["attempts"]) == ("flaky", 1)
         assert "HTTP 503" in failed["reason"]
         rejected = {
             r["data"]["modifier"]: r["data"]
-            for r in await events_of(js, "MessageRejected", count=3)
+            for r in await events_of(js, "MessageRejected", count=4)
         }
         assert rejected["CERT_HAS_EXPIRED"]["partner"] == "rate"
         # the reason is a sentence beside the code, not the code again ("CERT_HAS_EXPIRED: ...")
@@ -106,6 +111,8 @@ async def test_refusals_and_a_partners_own_retry_maximum(
         assert "expired on " in rejected["CERT_HAS_EXPIRED"]["reason"]
         assert rejected["DOCUMENT_NOT_FOUND"]["request_id"] == "missing-doc"
         assert rejected["INVALID_REQUEST"]["request_id"] == "async-no-url"
+        not_an_object = rejected["INVALID_JSON"]
+        assert (not_an_object["request_id"], not_an_object["nats_msg_id"]) == (None, "po-list")
         assert rejected["INVALID_REQUEST"]["reason"].startswith(
             "overrides.mdn_mode 'async': openssl would have no URL to send its MDN to"
         )
