@@ -186,11 +186,17 @@ async function ensureConsumer(jsm) {
 }
 
 // Publish through JetStream (the ack says the command is stored) with Nats-Msg-Id = request_id:
-// a retried publish is then dropped as a duplicate, and never sends a document twice.
+// a retried publish is then dropped as a duplicate, and never sends a document twice. So is
+// another document under an id published within the stream's duplicate window (2 minutes):
+// ack.duplicate is the only sign, and no event follows (docs/integrating.md, step 2).
 async function send(js, request, what, kind = "good") {
   const sentAt = performance.now(); // to measure how soon a rejection arrives
   requests.set(request.request_id, { request_id: request.request_id, kind, outcome: null, sentAt });
-  await js.publish(SEND_SUBJECT, JSON.stringify(request), { msgID: request.request_id });
+  const ack = await js.publish(SEND_SUBJECT, JSON.stringify(request), { msgID: request.request_id });
+  if (ack.duplicate) {
+    throw new Error(`request id ${request.request_id} was already published within the stream's ` +
+      "duplicate window, so this publish was dropped: give each document its own request id");
+  }
   console.log(`sent     ${request.request_id}  ${STATION} -> ${PARTNER}  (${what})`);
 }
 

@@ -13,6 +13,7 @@ document's size: a document is read in chunks and never held whole unless it cam
     is_mdn(headers, body) -> bool
     parse_mdn(headers, body, verify_certs=[...]) -> ReceivedMdn          # raises MdnError
     compute_mic(content, alg) -> str
+    check_sides(sender, receiver, ...)  # raises PartnershipConfigError before building
 """
 
 from as2bus.as2.codec import (
@@ -24,6 +25,7 @@ from as2bus.as2.codec import (
     parse_message,
     summarize_request,
 )
+from as2bus.as2.message import check_sides
 from as2bus.as2.model import (
     As2Error,
     Attachment,
@@ -36,6 +38,7 @@ from as2bus.as2.model import (
     Modifier,
     OutgoingMdn,
     OutgoingMessage,
+    PartnershipConfigError,
     PartyLookup,
     ReceivedAttachment,
     ReceivedMdn,
@@ -59,6 +62,7 @@ __all__ = [
     "Modifier",
     "OutgoingMdn",
     "OutgoingMessage",
+    "PartnershipConfigError",
     "PartyLookup",
     "ReceivedAttachment",
     "ReceivedMdn",
@@ -69,6 +73,7 @@ __all__ = [
     "UnknownPartyError",
     "build_mdn",
     "build_message",
+    "check_sides",
     "compute_mic",
     "is_mdn",
     "parse_mdn",

@@ -59,6 +59,7 @@ from as2bus.as2.model import (
     AttachmentInfo,
     LocalParty,
     OutgoingMessage,
+    PartnershipConfigError,
     RemoteParty,
 )
 from as2bus.as2.stages import (
@@ -321,15 +322,18 @@ def build_message(
 def check_sides(
     sender: LocalParty, receiver: RemoteParty, *, content_type: str, subject: str
 ) -> None:
-    """ValueError when the partnership cannot be sent as configured."""
+    """PartnershipConfigError when the partnership cannot be sent as configured; ValueError
+    when ``content_type`` or ``subject`` cannot be a header."""
     if receiver.signing is not None and sender.signing is None:
-        raise ValueError(f"signing for {receiver.as2_id} needs a key of {sender.as2_id} in service")
+        raise PartnershipConfigError(
+            f"signing for {receiver.as2_id} needs a key of {sender.as2_id} in service"
+        )
     if receiver.encryption is not None and receiver.encrypt_cert is None:
-        raise ValueError(f"encrypting for {receiver.as2_id} needs its certificate")
+        raise PartnershipConfigError(f"encrypting for {receiver.as2_id} needs its certificate")
     if receiver.mdn_mode == "async" and not receiver.async_mdn_url:
-        raise ValueError(f"an async MDN from {receiver.as2_id} needs async_mdn_url")
+        raise PartnershipConfigError(f"an async MDN from {receiver.as2_id} needs async_mdn_url")
     if receiver.as2_version == "1.0" and receiver.compression != Compression.NONE:
-        raise ValueError(
+        raise PartnershipConfigError(
             f"compression for {receiver.as2_id} needs AS2 1.1 or later, not its as2_version 1.0"
         )
     for name, value in (("content_type", content_type), ("subject", subject)):

@@ -237,6 +237,11 @@ class UnknownPartyError(As2Error):
         super().__init__("unknown-trading-partner", reason)
 
 
+class PartnershipConfigError(ValueError):
+    """A message cannot be built as the partnership is set up (an async MDN without a URL for
+    it, compression for AS2 1.0, ...): no attempt will change that, the configuration must."""
+
+
 class MdnError(ValueError):
     """An MDN could not be read or verified (wrong signature, not an MDN, no original id)."""
 

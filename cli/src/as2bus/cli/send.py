@@ -29,7 +29,7 @@ from as2bus.contracts import (
     parse_event,
 )
 from as2bus.contracts.content_types import HEAD_BYTES, guess_content_type, mime_type_problem
-from as2bus.contracts.send import Attachment, send_document
+from as2bus.contracts.send import Attachment, RequestIdReusedError, send_document
 from as2bus.contracts.verdict import known, observe, outbound_verdict
 from as2bus.shared.bus import inbox_prefix
 
@@ -108,7 +108,11 @@ async def _send(
         # The id is known before publishing: the first events may arrive before the ack.
         outcome = Outcome(fields.pop("request_id") or str(uuid.uuid4()))
         subscription = await nc.subscribe("as2.evt.>", cb=outcome.receive)
-        request = await send_document(nc, data, request_id=outcome.request_id, **fields)
+        try:
+            request = await send_document(nc, data, request_id=outcome.request_id, **fields)
+        except RequestIdReusedError as err:  # nothing published: no outcome to wait for
+            check = f"as2bus track list --request-id '{err.request_id}'"
+            raise CliError(f"{err} (the request under it: {check})") from None
         if not wait:
             return request, None
         deadline = time.monotonic() + wait

@@ -74,8 +74,16 @@ class Rejection(Contract):
     )
     request_id: str | None = Field(
         default=None,
-        description="outbound: the refused send request's id, whenever its body had one "
-        "(even when the rest of it was invalid)",
+        description="outbound: the refused send request's id, whenever its body had a valid "
+        "one (a string of 1-200 characters; even when the rest of it was invalid)",
+    )
+    nats_msg_id: str | None = Field(
+        default=None,
+        description="outbound, when the body had no valid request_id (none, not a string, "
+        "over 200 characters, or no JSON object): the Nats-Msg-Id header the request was "
+        "published with (its request_id, by the contract), up to 1000 characters, for the "
+        "publisher to match the refusal by; null otherwise. (Added in v1 as an optional "
+        "field: an older outbound-svc sends none.)",
     )
     station: str | None
     partner: str | None

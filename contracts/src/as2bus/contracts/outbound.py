@@ -31,13 +31,25 @@ from as2bus.contracts.subjects import event_subject
 MAX_INLINE_BYTES = 256 * 1024
 #: Documents in one AS2 message, attachments included.
 MAX_ATTACHMENTS = 20
+#: The longest request id (characters).
+MAX_REQUEST_ID_LENGTH = 200
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def decoded_size(value: str) -> int:
+    """The bytes a base64 text decodes to, exactly (padding counted out), without decoding
+    it: the inline limit is checked before the text is decoded."""
+    return len(value) * 3 // 4 - value[-2:].count("=")
 
 
 class SendOverrides(Command):
     """Per-message changes to the partner's settings; a field left out keeps the partner's."""
 
-    signing: SigningAlg | None = Field(default=None, description="Signature digest, or none")
+    signing: SigningAlg | None = Field(
+        default=None,
+        description="Signature digest (a message cannot be sent unsigned this way: leave the "
+        "field out to keep the partner's)",
+    )
     encryption: EncryptionAlg | None = Field(default=None, description="Content encryption")
     compression: Compression | None = Field(default=None, description="Compression")
     encoding: TransferEncoding | None = Field(
@@ -93,7 +105,7 @@ class _DocumentFields(Command):
     @classmethod
     def _base64(cls, value: str | None) -> str | None:
         if value is not None:
-            if len(value) * 3 // 4 > MAX_INLINE_BYTES + 2:
+            if decoded_size(value) > MAX_INLINE_BYTES:
                 raise ValueError(
                     f"inline documents are limited to {MAX_INLINE_BYTES} bytes; store larger "
                     "ones in the object store and send a document reference"
@@ -126,7 +138,7 @@ class SendRequest(_DocumentFields):
 
     request_id: str = Field(
         min_length=1,
-        max_length=200,
+        max_length=MAX_REQUEST_ID_LENGTH,
         description="Your idempotency key, unique per document: the same id again with the "
         "same body is the same request (sent once); with another body it is refused "
         "(REQUEST_ID_REUSED). Also the command's Nats-Msg-Id header",
@@ -154,7 +166,7 @@ class SendRequest(_DocumentFields):
     @model_validator(mode="after")
     def _inline_total(self) -> SendRequest:
         inline = [d.inline_base64 for d in (self, *self.attachments) if d.inline_base64]
-        if sum(len(v) * 3 // 4 for v in inline) > MAX_INLINE_BYTES + 2 * len(inline):
+        if sum(decoded_size(v) for v in inline) > MAX_INLINE_BYTES:
             raise ValueError(
                 f"inline documents are limited to {MAX_INLINE_BYTES} bytes together; store "
                 "larger ones in the object store and send document references"

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import pytest
+from nats.js.api import PubAck
 
 from as2bus.console.adapters.sending import Sender, Upload
 from as2bus.console.wiring import wiring
@@ -30,19 +31,22 @@ from .conftest import (
 
 
 class FakeBus:
-    """The NATS client as publish_send_request uses it: the send requests published."""
+    """The NATS client as publish_send_request uses it: the send requests published, and
+    JetStream's answer (``duplicate``: each is dropped as a repeat of its request id)."""
 
     def __init__(self) -> None:
         self.published: list[tuple[SendRequest, dict[str, str]]] = []
+        self.duplicate = False
 
     def jetstream(self) -> FakeBus:
         return self
 
     async def publish(
         self, subject: str, payload: bytes, stream: str | None = None, headers: Any = None
-    ) -> None:
+    ) -> PubAck:
         assert subject == SEND_SUBJECT
         self.published.append((SendRequest.model_validate(json.loads(payload)), headers))
+        return PubAck(stream=str(stream), seq=len(self.published), duplicate=self.duplicate)
 
 
 @pytest.fixture
@@ -275,6 +279,20 @@ async def test_a_resend_sends_every_document_again_in_order(app: Any, bus: FakeB
     for sent, kept in zip(request.attachments, original["attachments"], strict=True):
         assert sent.document is not None
         assert sent.document.model_dump(mode="json") == kept["document"]
+
+
+async def test_the_same_confirmation_sent_twice_is_one_resend_whoever_published_it_first(
+    app: Any, bus: FakeBus
+) -> None:
+    """JetStream drops the second publish of a confirmation's request id (another console
+    replica, or this one before a restart, published it): that is this very resend, not an
+    error; a fresh request id dropped as a repeat would be one."""
+    fakes_of(app).backends.tracklog.details["m1"] = sent_with_attachments(fakes_of(app).documents)
+    bus.duplicate = True
+    answer = await post_resend(app)
+    assert answer.status_code == 303
+    ((request, _),) = bus.published
+    assert answer.headers["location"] == f"/sent/{request.request_id}"
 
 
 async def test_a_resend_sends_documents_sent_inline_again_from_outbound_svc(

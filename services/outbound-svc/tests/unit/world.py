@@ -144,8 +144,10 @@ def outbound(
     max_attempts: int = 3,
     stream_bytes: int = 4 * 1024 * 1024,
     station: dict[str, Any] | None = None,
+    mdn_url_setting: str | None = "https://myco.example/as2/mdn",
     **partner: Any,
 ) -> Outbound:
+    """``mdn_url_setting``: AS2BUS_OUTBOUND_ASYNC_MDN_URL; ``partner``: ACME's settings."""
     clock = Clock()
     store, documents, partners = MessageStore(), FakeDocuments(), FakePartners(answer)
     replica, keys = config(station, **partner), Keys()
@@ -155,7 +157,7 @@ def outbound(
         backoff_seconds=10,
         backoff_max_seconds=600,
         async_mdn_deadline=timedelta(hours=1),
-        async_mdn_url="https://myco.example/as2/mdn",
+        async_mdn_url=mdn_url_setting,
         stream_bytes=stream_bytes,
     )
     return Outbound(
@@ -169,6 +171,7 @@ def outbound(
             documents,
             max_document_bytes=1 << 20,
             keep_in_database_bytes=64 * 1024,
+            async_mdn_url=mdn_url_setting,
             clock=clock,
         ),
         Sender(units, replica, keys, documents, partners, policy, clock=clock),

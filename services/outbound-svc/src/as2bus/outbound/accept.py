@@ -14,8 +14,10 @@ from typing import Any, Literal
 import pydantic_core
 from pydantic import ValidationError
 
+from as2bus.as2 import PartnershipConfigError, check_sides
 from as2bus.contracts import (
     DOCUMENTS_BUCKET,
+    MAX_ATTACHMENTS,
     DocumentRef,
     MessageQueued,
     MessageRejected,
@@ -25,6 +27,7 @@ from as2bus.contracts import (
     SendAttachment,
     SendRequest,
 )
+from as2bus.contracts.outbound import MAX_REQUEST_ID_LENGTH
 from as2bus.outbound.domain import Message, new_message_id
 from as2bus.outbound.domain.documents import Document, attachments_column, kept_content
 from as2bus.outbound.parties import PartnershipUnavailableError, current_sides, resolve_sides
@@ -35,7 +38,9 @@ from as2bus.shared.keyring import CertificateUnavailableError
 Outcome = Literal["queued", "duplicate", "rejected"]
 
 #: The request id of a body that is not JSON, when it can still be read there.
-_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([^"\\]{1,200})"')
+_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([^"\\]{1,%d})"' % MAX_REQUEST_ID_LENGTH)
+#: The longest Nats-Msg-Id a refusal echoes, for a body without a valid request id.
+_ECHOED_MSG_ID = 1000
 
 
 #: A send request's fields when fingerprints were first kept, in their order then. Fields
@@ -71,7 +76,7 @@ def _which(index: int, attachment: SendAttachment) -> str:
 
 
 def problems(err: ValidationError) -> str:
-    """pydantic's errors as one line a publisher can act on."""
+    """pydantic's errors as one line a publisher can act on, in the guide's words."""
 
     def one(error: Any) -> str:
         where = ".".join(map(str, error["loc"])) or "the request"
@@ -79,13 +84,47 @@ def problems(err: ValidationError) -> str:
             return f"unknown field {where}"
         if error["type"] == "missing":
             return f"missing field {where}"
-        return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+        if error["type"] == "too_long" and where == "attachments":
+            documents = error["ctx"]["actual_length"] + 1
+            return (
+                f"attachments: a message holds at most {MAX_ATTACHMENTS} documents, the first "
+                f"and {MAX_ATTACHMENTS - 1} attachments; this request has {documents}"
+            )
+        return f"{where}: {_said(error)}"
 
     return "; ".join(one(e) for e in err.errors())[:1000]
 
 
+#: pydantic's sentences for a wrong type, as the guide says it.
+_TYPES = {
+    "string_type": "must be a string",
+    "string_too_short": "must not be empty",
+    "model_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "list_type": "must be a list",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+}
+
+
+def _said(error: Any) -> str:
+    if error["type"] in _TYPES:
+        return _TYPES[error["type"]]
+    if error["type"] == "string_too_long":
+        return f"at most {error['ctx']['max_length']} characters, not {len(error['input'])}"
+    said = str(error["msg"]).removeprefix("Value error, ")
+    return "must be " + said.removeprefix("Input should be ") if said.startswith("Input") else said
+
+
 def _text(value: Any) -> str | None:
     return value[:200] if isinstance(value, str) and value else None
+
+
+def _request_id(value: Any) -> str | None:
+    """A body's request id when it is a valid one; never cut short, since a shortened id
+    could be another request's."""
+    valid = isinstance(value, str) and 0 < len(value) <= MAX_REQUEST_ID_LENGTH
+    return value if valid else None
 
 
 class Acceptor:
@@ -98,6 +137,7 @@ class Acceptor:
         *,
         max_document_bytes: int,
         keep_in_database_bytes: int = 0,
+        async_mdn_url: str | None = None,
         clock: Callable[[], datetime],
     ) -> None:
         self._units_of_work = units_of_work
@@ -106,31 +146,39 @@ class Acceptor:
         self._documents = documents
         self._max_bytes = max_document_bytes
         self._keep_in_database_bytes = keep_in_database_bytes
+        self._async_mdn_url = async_mdn_url  # AS2BUS_OUTBOUND_ASYNC_MDN_URL, as the sender has it
         self._clock = clock
 
-    async def accept_raw(self, raw: bytes) -> Outcome:
+    async def accept_raw(self, raw: bytes, msg_id: str | None = None) -> Outcome:
         """A command as it came off the bus: anything but a valid SendRequest is refused at
-        once, with the request_id (and station, partner) whenever the body has them."""
+        once, with the request_id (and station, partner) whenever the body has them, else
+        with the ``msg_id`` it was published with (its Nats-Msg-Id: the publisher's id)."""
+        echoed = msg_id if msg_id and len(msg_id) <= _ECHOED_MSG_ID else None
         try:
             body = json.loads(raw)
         except ValueError as err:
             found = _REQUEST_ID.search(raw)
             request_id = found.group(1).decode(errors="replace") if found else None
-            await self._reject(request_id, None, None, "INVALID_JSON", f"not JSON: {err}")
+            await self._reject(
+                request_id, None, None, "INVALID_JSON", f"not JSON: {err}",
+                nats_msg_id=None if request_id else echoed,
+            )  # fmt: skip
             return "rejected"
         if not isinstance(body, dict):
             reason = "a send request is a JSON object"
-            await self._reject(None, None, None, "INVALID_JSON", reason)
+            await self._reject(None, None, None, "INVALID_JSON", reason, nats_msg_id=echoed)
             return "rejected"
         try:
             request = SendRequest.model_validate(body)
         except ValidationError as err:
-            request_id, station, partner, filename = (
-                _text(body.get(name)) for name in ("request_id", "station", "partner", "filename")
+            request_id = _request_id(body.get("request_id"))
+            station, partner, filename = (
+                _text(body.get(name)) for name in ("station", "partner", "filename")
             )
             await self._reject(
-                request_id, station, partner, "INVALID_REQUEST", problems(err), filename=filename
-            )
+                request_id, station, partner, "INVALID_REQUEST", problems(err),
+                filename=filename, nats_msg_id=None if request_id else echoed,
+            )  # fmt: skip
             return "rejected"
         return await self.accept(request)
 
@@ -163,19 +211,30 @@ class Acceptor:
                 f"{self._max_bytes}",
             )
         try:
-            await resolve_sides(
+            sides = await resolve_sides(
                 self._config,
                 self._keys,
                 request.station,
                 request.partner,
                 request.overrides,
-                async_mdn_url=None,
+                async_mdn_url=self._async_mdn_url,
                 at=self._clock(),
             )
         except PartnershipUnavailableError as err:
             return await reject("UNKNOWN_PARTNERSHIP", str(err))
         except CertificateUnavailableError as err:
             return await reject(err.reason, err.sentence)
+        except PartnershipConfigError as err:  # overrides: config-svc keeps the rest consistent
+            return await reject("INVALID_REQUEST", str(err))
+        try:  # what the codec would refuse to build: refused now, not after retries
+            check_sides(
+                sides.local,
+                sides.remote,
+                content_type=request.content_type,
+                subject=request.subject,
+            )
+        except ValueError as err:  # PartnershipConfigError too; or a subject of several lines
+            return await reject("INVALID_REQUEST", str(err))
         inline = sum(d.size for d in documents if d.kept is not None)
         if inline > self._keep_in_database_bytes:
             # Too much for the message's row: the inline documents go to the object store.
@@ -339,14 +398,17 @@ class Acceptor:
         *,
         filename: str | None = None,
         message_id: str | None = None,
+        nats_msg_id: str | None = None,
     ) -> None:
         """Refuses a request in one event. ``filename``: the request's, so whoever sent it sees
         which file was refused; None for a body that could not be read. ``message_id``: only
-        for a request id used before, the Message-ID of the message accepted under it."""
+        for a request id used before, the Message-ID of the message accepted under it.
+        ``nats_msg_id``: for a body without a valid request id, the publisher's id."""
         rejection = Rejection(
             direction="outbound",
             message_id=message_id,
             request_id=request_id,
+            nats_msg_id=nats_msg_id,
             station=station,
             partner=partner,
             filename=filename[:255] if filename else None,  # from a body that may be anything

@@ -195,6 +195,7 @@ async def start(
         documents,
         max_document_bytes=settings.max_document_bytes,
         keep_in_database_bytes=settings.keep_in_database_bytes,
+        async_mdn_url=settings.async_mdn_url,
         clock=utc_now,
     )
     tasks = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from as2bus.as2 import KeyPair, LocalParty, RemoteParty
+from as2bus.as2 import KeyPair, LocalParty, PartnershipConfigError, RemoteParty
 from as2bus.as2.algorithms import (
     Compression,
     EncryptionAlg,
@@ -107,7 +107,8 @@ async def resolve_sides(
     async_mdn_url: str | None,
     at: datetime,
 ) -> Sides:
-    """Raises PartnershipUnavailableError or CertificateUnavailableError (CERT_HAS_EXPIRED…)."""
+    """Raises PartnershipUnavailableError, CertificateUnavailableError (CERT_HAS_EXPIRED…) or
+    PartnershipConfigError (overrides the partnership cannot send with)."""
     station, partner = await current_sides(config, station_id, partner_id)
     try:
         return _sides(station, partner, await keys.keyring(), keys, overrides, async_mdn_url, at)
@@ -130,6 +131,7 @@ def _sides(
     at: datetime,
 ) -> Sides:
     o = overrides or SendOverrides()
+    _check_overrides(partner, o, async_mdn_url)
     signing = o.signing or partner.signing_alg
     encryption = o.encryption or partner.encryption_alg
     mdn_mode = o.mdn_mode or partner.mdn_mode
@@ -175,6 +177,24 @@ def _sides(
     return Sides(station, partner, local, remote, identity)
 
 
+def _check_overrides(partner: PartnerState, o: SendOverrides, async_mdn_url: str | None) -> None:
+    """Overrides this partner cannot be sent with, said in the gateway's terms (the codec's
+    check_sides would say it too, in its own): config-svc keeps a partner's own settings
+    consistent, a request's overrides are checked here."""
+    if o.mdn_mode == "async" and not (partner.async_mdn_url or async_mdn_url):
+        raise PartnershipConfigError(
+            f"overrides.mdn_mode 'async': {partner.as2_id} would have no URL to send its MDN "
+            "to (it has no async MDN URL of its own, and AS2BUS_OUTBOUND_ASYNC_MDN_URL is not "
+            "set); set AS2BUS_OUTBOUND_ASYNC_MDN_URL to our inbound endpoint's public URL, or "
+            "leave the override out"
+        )
+    if o.compression not in (None, "none") and partner.as2_version == "1.0":
+        raise PartnershipConfigError(
+            f"overrides.compression {str(o.compression)!r}: {partner.as2_id} speaks AS2 1.0, "
+            "which has no compression; leave the override out"
+        )
+
+
 def mdn_signature(remote: RemoteParty) -> MdnSignature:
     """The MDN signature a message to ``remote`` asks for (what its MDN is judged by)."""
     if remote.mdn_mode is None or remote.mdn_signing is None:
@@ -191,6 +211,7 @@ def can_stream(sides: Sides) -> bool:
 
 __all__ = [
     "CertificateUnavailableError",
+    "PartnershipConfigError",
     "PartnershipUnavailableError",
     "Sides",
     "can_stream",

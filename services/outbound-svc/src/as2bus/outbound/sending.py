@@ -144,6 +144,8 @@ class Sender:
             return await self._fail(message, "partnership-unavailable", str(err))
         except CertificateUnavailableError as err:
             return await self._fail(message, "certificate-unavailable", str(err))
+        except as2.PartnershipConfigError as err:  # accepted before it was so: no retry helps
+            return await self._fail(message, "partnership-unavailable", str(err))
         documents = documents_of(message)  # the first, then its attachments
         size = sum(d.size for d in documents)
         if size > self._policy.max_in_memory_bytes and not can_stream(sides):
@@ -156,7 +158,10 @@ class Sender:
                 f"AS2BUS_OUTBOUND_MAX_IN_MEMORY_BYTES ({self._policy.max_in_memory_bytes}); "
                 "raise the limit with the memory limit, or ask the partner for a token header",
             )
-        built, body = await self._build(message, sides, documents)
+        try:
+            built, body = await self._build(message, sides, documents)
+        except as2.PartnershipConfigError as err:  # the codec's check_sides: likewise
+            return await self._fail(message, "partnership-unavailable", str(err))
         copy = AsSentCopy(
             self._documents,
             message.message_id,

@@ -18,7 +18,7 @@ from as2bus.console.adapters.backends import Backend
 from as2bus.console.adapters.sent_documents import RETENTION_OVER, SentDocument, SentDocuments
 from as2bus.contracts import DocumentRef, SendAttachment, SendRequest
 from as2bus.contracts.content_types import HEAD_BYTES, UNKNOWN, guess_content_type
-from as2bus.contracts.send import publish_send_request
+from as2bus.contracts.send import RequestIdReusedError, publish_send_request
 from as2bus.shared.bus.documents import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ class Sender:
             if document.missing:
                 raise ResendError(f"{document.called} {document.missing}")
         first, *others = [await self._again(original["message_id"], d) for d in found]
+        confirmed = request_id is not None
         request_id = request_id or f"console-{uuid.uuid4()}"
         request = SendRequest(
             request_id=request_id,
@@ -145,7 +146,13 @@ class Sender:
             ],
             **first,
         )
-        await publish_send_request(self._client, request)
+        try:
+            await publish_send_request(self._client, request)
+        except RequestIdReusedError:
+            if not confirmed:
+                raise
+            # The same confirmation sent twice (by another console replica, or before a
+            # restart): its request id names this very resend, published already.
         return request_id
 
     async def _again(self, message_id: str, document: SentDocument) -> dict[str, Any]:

@@ -63,8 +63,10 @@ _CAUSES = {
         "Create its certificates; else check its keystore on the Certificate page. Then resend.",
     ),
     "partnership-unavailable": Cause(
-        "The partnership was disabled or deleted after the message was queued.",
-        "Enable the partnership again if the message should go, then resend.",
+        "The partnership was disabled or deleted after the message was queued, or changed so "
+        "that it cannot send the message as asked (the reason says how).",
+        "Enable the partnership again if the message should go, or do what the reason says, "
+        "then resend.",
     ),
     # A send request the gateway refused before sending anything (MessageRejected's codes,
     # docs/integrating.md "Refusals"): nothing reached the partner, so "send again", not resend.

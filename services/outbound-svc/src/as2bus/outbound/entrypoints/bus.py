@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 
@@ -29,6 +30,18 @@ from as2bus.shared.tracing import as2_span
 
 async def _raw_body(msg: NatsMessage) -> bytes:
     return bytes(msg.body)
+
+
+@dataclass(frozen=True)
+class _Command:
+    body: bytes
+    #: The publisher's id for it (a send request's request_id, by the contract): a refusal of
+    #: a body without a valid request id echoes it.
+    msg_id: str | None
+
+
+async def _command(msg: NatsMessage) -> _Command:
+    return _Command(bytes(msg.body), (msg.headers or {}).get("Nats-Msg-Id"))
 
 
 def register_consumers(
@@ -48,13 +61,13 @@ def register_consumers(
         durable="outbound-svc-send",
         pull_sub=PullSub(batch_size=10, timeout=1.0),
         inbox_prefix=fetch_inbox,
-        decoder=_raw_body,
+        decoder=_command,
         title="SendRequest:Consumer",
         description="Send requests from other systems (as2.cmd.send), consumed once.",
     )
-    async def on_send(body: bytes) -> None:
+    async def on_send(command: _Command) -> None:
         async with redelivered_later(broker.context, "a send request"):
-            await acceptor().accept_raw(body)
+            await acceptor().accept_raw(command.body, command.msg_id)
 
     @broker.subscriber(
         MdnReceived.subject,
