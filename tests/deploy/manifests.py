@@ -27,7 +27,11 @@ SERVICES = [
 #: What may be reached from outside the cluster: the AS2 endpoint, and the console on its host.
 EXPOSED = {("inbound-svc", "/as2"), ("console-svc", "/")}
 #: What a committed value must not look like: a base64 master key, a long hex or token string.
-SECRET_SHAPES = re.compile(r"[A-Za-z0-9+/]{43}=|[0-9a-f]{40,}|[A-Za-z0-9_-]{40,}")
+#: What a secret looks like: 32 bytes in base64, a hex digest, a url-safe token (with a digit and a
+#: capital, which a long metric or resource name such as as2bus_inbound_..._total has not).
+SECRET_SHAPES = re.compile(
+    r"[A-Za-z0-9+/]{43}=|[0-9a-f]{40,}|(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{40,}"
+)
 
 
 @functools.cache

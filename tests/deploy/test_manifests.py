@@ -88,7 +88,7 @@ def _break(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     pod["securityContext"]["runAsUser"] = 0
     del pod["containers"][0]["resources"]["limits"]
     del pod["containers"][0]["readinessProbe"]
-    pod["containers"][0]["env"].append({"name": "AS2BUS_API_TOKEN", "value": "x" * 43})
+    pod["containers"][0]["env"].append({"name": "AS2BUS_API_TOKEN", "value": "xK9" + "x" * 40})
     ingress = next(d for d in docs if d["kind"] == "Ingress")
     path = copy.deepcopy(ingress["spec"]["rules"][0]["http"]["paths"][0])
     path["backend"]["service"]["name"], path["path"] = "config-svc", "/api"
