@@ -35,7 +35,9 @@ def test_an_unreachable_nats_is_one_line_within_seconds(tmp_path: Path) -> None:
         "is the gateway running? (set --nats-url or AS2BUS_NATS_URL)"
     ]
     assert done.returncode == 1
-    assert took < 8, f"took {took:.1f} s"
+    # Not a performance bound: without a bounded connect the CLI waited for the subprocess's
+    # 60 s timeout. 20 s leaves room for a machine busy with other tests.
+    assert took < 20, f"took {took:.1f} s"
 
 
 def test_a_negative_wait_or_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
