@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from as2bus.shared import entry
 from as2bus.shared.forwarded import peer_address
 from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.starting import StartingGate
 
 
 def _app() -> FastAPI:
@@ -27,19 +28,21 @@ def _app() -> FastAPI:
     return app
 
 
-def _served(monkeypatch: pytest.MonkeyPatch) -> tuple[FastAPI, dict[str, Any]]:
-    """The app and options the entry would hand to uvicorn."""
+def _served(monkeypatch: pytest.MonkeyPatch) -> tuple[FastAPI, uvicorn.Config]:
+    """The app (behind its StartingGate) and the configuration the entry would serve."""
     handed: dict[str, Any] = {}
 
-    def run(app: FastAPI, **options: Any) -> None:
-        handed.update(app=app, options=options)
+    def run(server: uvicorn.Server, *_args: Any) -> None:
+        gate = server.config.app
+        assert isinstance(gate, StartingGate)
+        handed.update(app=gate.app, config=server.config)
 
-    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     status = entry.service_main("probe-svc", serve_help="serve", settings=ServiceSettings,
                                 create_app=lambda _s: _app(), migrations="unused",
                                 argv=["serve"])  # fmt: skip
     assert status == 0
-    return handed["app"], handed["options"]
+    return handed["app"], handed["config"]
 
 
 def _ask(app: FastAPI, peer: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -59,8 +62,8 @@ def test_a_trusted_proxys_headers_give_the_clients_address(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AS2BUS_FORWARDED_ALLOW_IPS", '["10.244.0.0/16"]')
-    app, options = _served(monkeypatch)
-    assert options["proxy_headers"] is False  # uvicorn's own default trusts 127.0.0.1
+    app, config = _served(monkeypatch)
+    assert config.proxy_headers is False  # uvicorn's own default trusts 127.0.0.1
     seen = _ask(app, "10.244.3.4", FORWARDED)
     assert seen == {"client": "203.0.113.7", "peer": "10.244.3.4", "scheme": "https"}
     elsewhere = _ask(app, "10.9.9.9", FORWARDED)
@@ -78,7 +81,7 @@ def test_a_value_that_is_no_address_stops_the_start(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AS2BUS_FORWARDED_ALLOW_IPS", '["ingress-nginx"]')
-    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: pytest.fail("it started"))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *_a, **_k: pytest.fail("it started"))
     status = entry.service_main("probe-svc", serve_help="serve", settings=ServiceSettings,
                                 create_app=lambda _s: _app(), migrations="unused",
                                 argv=["serve"])  # fmt: skip

@@ -17,6 +17,8 @@ from fastapi import FastAPI
 from as2bus.shared import entry
 from as2bus.shared.heap import freeze_start_up_objects, frozen_after_start_up
 from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.starting import StartingGate
+from as2bus.testing.waiting import until
 
 
 class Node:
@@ -81,17 +83,35 @@ def test_garbage_left_by_starting_is_collected_before_the_freeze() -> None:
     assert not _tracked(kept)
 
 
+async def _through_the_gate(gate: StartingGate, check: Any) -> None:
+    """As uvicorn drives the app the entry serves: start it, wait until the lifespan behind the
+    gate has started, look, stop it."""
+    to_gate: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await to_gate.put({"type": "lifespan.startup"})
+
+    async def told(_message: Any) -> None:
+        pass
+
+    lifespan = asyncio.create_task(gate({"type": "lifespan", "state": {}}, to_gate.get, told))
+    await until(lambda: gate.started, what="the app's lifespan started behind the gate")
+    check()
+    await to_gate.put({"type": "lifespan.shutdown"})
+    await lifespan
+
+
 def test_every_service_entry_freezes_after_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[Node] = []
     seen: dict[str, bool] = {}
 
-    def run(app: FastAPI, **_options: Any) -> None:  # instead of serving: start, look, stop
+    def run(server: uvicorn.Server, *_args: Any) -> None:  # instead of serving: start, look, stop
         def check() -> None:
             seen["frozen"] = not _tracked(built[0])
 
-        asyncio.run(_while_running(app, check))
+        gate = server.config.app
+        assert isinstance(gate, StartingGate)
+        asyncio.run(_through_the_gate(gate, check))
 
-    monkeypatch.setattr(uvicorn, "run", run)  # entry calls uvicorn.run through the module
+    monkeypatch.setattr(uvicorn.Server, "run", run)  # entry runs a uvicorn.Server
     status = entry.service_main(
         "probe-svc",
         serve_help="serve",

@@ -13,6 +13,7 @@ from as2bus.shared.bus.connection import Bus
 from as2bus.shared.db import migration_lag
 from as2bus.shared.logs import one_line
 from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.starting import STARTUP
 from as2bus.shared.web import ApiTokens, Scope
 
 
@@ -104,11 +105,15 @@ def loops_check(holder: dict[str, object]) -> Callable[[], Awaitable[None]]:
 
 
 def bus_check(holder: dict[str, object]) -> Callable[[], Awaitable[None]]:
-    """Ready once the lifespan has put a connected Bus under ``holder["bus"]``."""
+    """Ready once the lifespan has put a connected Bus under ``holder["bus"]``. Until then the
+    service is starting, and says what its start waits for ("starting: waiting for NATS at
+    nats:4222 (attempt 6): ConnectionRefusedError: ...")."""
 
     async def check() -> None:
         bus = holder.get("bus")
-        if not isinstance(bus, Bus) or not bus.connected:
+        if not isinstance(bus, Bus):
+            raise ConnectionError(STARTUP.sentence)
+        if not bus.connected:
             raise ConnectionError("not connected to NATS")
 
     return check

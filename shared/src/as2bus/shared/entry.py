@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,9 +18,13 @@ from as2bus.shared.forwarded import trust_forwarded_headers
 from as2bus.shared.heap import frozen_after_start_up
 from as2bus.shared.logs import configure_logging
 from as2bus.shared.settings import ServiceSettings
+from as2bus.shared.starting import StartingGate
 from as2bus.shared.tracing import configure_tracing
 
 S = TypeVar("S", bound=ServiceSettings)
+
+#: The exit code of a service that could not start (uvicorn's own for a failed start-up).
+STARTUP_FAILURE = 3
 
 
 def service_main(
@@ -60,12 +66,19 @@ def service_main(
     # X-Forwarded-* only from AS2BUS_FORWARDED_ALLOW_IPS (forwarded.py), never uvicorn's own
     # default: it trusts 127.0.0.1 and would hide the connection's address from the app.
     trust_forwarded_headers(app, loaded.forwarded_allow_ips)
-    uvicorn.run(
-        app,
+    # Listening from the first second, the lifespan (database, NATS) behind it: while NATS is
+    # away the probes are answered and SIGTERM is heard (starting.py).
+    gate = StartingGate(app)
+    config = uvicorn.Config(
+        gate,
         host=loaded.http_host,
         port=loaded.http_port,
         log_config=None,
         proxy_headers=False,
         **uvicorn_options(loaded),
     )
-    return 0
+    server = uvicorn.Server(config)
+    gate.on_failure = functools.partial(setattr, server, "should_exit", True)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn's Ctrl-C, once it has stopped
+        server.run()
+    return STARTUP_FAILURE if gate.failed else 0  # the gate logged why

@@ -261,8 +261,16 @@ class LocalNats:
     def restart(self, down_seconds: float = 0.0) -> None:
         """Stop the server gracefully and start it again on the same port and JetStream store,
         as an operator's restart does (clients must reconnect; nothing stored is lost)."""
-        _stop_process(self.proc, signal.SIGTERM)
+        self.down()
         time.sleep(down_seconds)
+        self.up()
+
+    def down(self) -> None:
+        """Stop the server gracefully, keeping its port and store for ``up``."""
+        _stop_process(self.proc, signal.SIGTERM)
+
+    def up(self) -> None:
+        """Start it again after ``down``, on the same port and store."""
         self._launch()
 
     @property

@@ -47,11 +47,20 @@ class ServiceProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> ServiceProcess:
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> ServiceProcess:
+        """Start the process, without waiting for it to be ready."""
         log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", self.module], env=self._env, stdout=log, stderr=log
         )
         log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> ServiceProcess:
+        assert self._proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -74,6 +83,15 @@ class ServiceProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGKILL)
             self._proc.wait(timeout=10)
+
+    def send_signal(self, sig: signal.Signals) -> None:
+        assert self._proc is not None, "launch() first"
+        self._proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        """The exit code once it has exited (``subprocess.TimeoutExpired`` after ``timeout``)."""
+        assert self._proc is not None, "launch() first"
+        return self._proc.wait(timeout=timeout)
 
     def stop(self) -> int | None:
         if self._proc is None:

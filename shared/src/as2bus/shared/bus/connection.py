@@ -18,6 +18,7 @@ from as2bus.shared.bus.log_context import MessageLogContext
 from as2bus.shared.bus.streams import ensure_streams
 from as2bus.shared.logs import one_line
 from as2bus.shared.settings import StreamSettings
+from as2bus.shared.starting import STARTUP
 from as2bus.shared.tracing import broker_middlewares
 
 
@@ -90,7 +91,8 @@ class UnreachableLog:
     """nats-py tries a first connection again every second for as long as it fails (as it
     does to reconnect), and says nothing while NATS is away (refused, or a name that does not
     resolve yet): the service then waits, not ready, with an empty log. This says so, one line
-    at most every ``every`` seconds, numbering the attempts of the current outage."""
+    at most every ``every`` seconds, numbering the attempts of the current outage; each attempt
+    is also what a service waiting to start answers meanwhile (``STARTUP``, starting.py)."""
 
     def __init__(self, url: str, every: float = 5.0) -> None:
         self._servers = servers_of(url)
@@ -106,6 +108,10 @@ class UnreachableLog:
             self._attempts = 0
         self._attempts += 1
         self._failed_at = now
+        STARTUP.say(
+            f"starting: waiting for NATS at {self._servers} (attempt {self._attempts}): "
+            f"{one_line(err)}"
+        )  # read only while the service starts: a later outage is the readiness check's
         if now - self._said_at >= self._every:
             self._said_at = now
             BUS_LOGGER.warning(
@@ -148,7 +154,9 @@ async def open_bus(
     process exits. Once connected, the client reconnects forever through NATS restarts.
     """
     broker = broker or new_broker(url, name=name)
-    client = await broker.connect()
+    STARTUP.say(f"starting: connecting to NATS at {servers_of(url)}")
+    client = await broker.connect()  # a stop meanwhile cancels it, leaving nothing open
+    STARTUP.say("starting: connected to NATS, setting up its streams and consumers")
     js = client.jetstream()
     await ensure_streams(js, streams or StreamSettings())
     return Bus(broker=broker, client=client, js=js)
