@@ -327,7 +327,9 @@ def delete(
     what = "our key and certificate" if cert["kind"] == "own" else "the partner certificate"
     name = f"{what} {cert['fingerprint_sha256'][:23]} under the alias {alias!r}"
     if not yes:
-        typer.confirm(f"Delete {name}?", abort=True)
+        # cert-svc cannot know inbound-svc's setting: the one use of our key it does not see
+        tls = " (not if inbound-svc's AS2BUS_INBOUND_TLS_KEY_ALIAS names it)"
+        typer.confirm(f"Delete {name}{tls if cert['kind'] == 'own' else ''}?", abort=True)
     client.delete(f"/certificates/{cert['id']}")
     output.done(f"deleted {name}", {"deleted": cert["id"]}, state.json)
 

@@ -84,7 +84,8 @@ async def test_a_stray_copy_of_our_key_is_said_so_and_can_be_deleted(
     stray = await certs.import_own("legacytest", as2_certs, OPENAS2_PASSWORD, "mycompany")
     assert stray.warnings[-1] == (
         "no station or keystore uses the key alias 'legacytest' yet: messages are signed with "
-        "the key under their keystore's key alias, else their station's (private_key_alias)"
+        "the key under their keystore's key alias, else their station's (private_key_alias); "
+        "as inbound-svc's HTTPS key (AS2BUS_INBOUND_TLS_KEY_ALIAS) it is in its place"
     )
     mis_cased = await certs.import_own("MYCO", as2_certs, OPENAS2_PASSWORD, None)
     assert mis_cased.warnings[-1] == (

@@ -2,9 +2,10 @@
 and whether such a key may be deleted. No I/O.
 
 A partnership signs and decrypts with the key under its keystore's key alias, else under its
-station's (``domain.key_uses``). A key under any other alias serves nothing: a stray copy of our
+station's (``domain.key_uses``). A key under any other alias signs nothing: a stray copy of our
 key imported under a made-up alias, or the station's key imported after a keystore gave the
-partnership a key of its own.
+partnership a key of its own. (inbound-svc's HTTPS key is the one exception, named by its own
+setting, AS2BUS_INBOUND_TLS_KEY_ALIAS, which cert-svc does not see: the warning says so.)
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def unused_key_warning(
             )
         return (
             f"no station or keystore uses the key alias {alias!r} yet: messages are signed with "
-            "the key under their keystore's key alias, else their station's (private_key_alias)"
+            "the key under their keystore's key alias, else their station's (private_key_alias); "
+            "as inbound-svc's HTTPS key (AS2BUS_INBOUND_TLS_KEY_ALIAS) it is in its place"
         )
     elsewhere = [u for u in uses if u.station_as2_id in owners and u.private_key_alias != alias]
     if elsewhere:
