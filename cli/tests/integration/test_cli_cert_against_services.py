@@ -169,8 +169,11 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
     assert (tmp_path / "now.cer").read_text() != new_cer.read_text()
     bad = cli("cert", "upload-partner", str(exported), "--alias", "acme", ok=False)
     assert bad.output == (
-        "error: this PKCS#12 file holds a private key; upload only the partner's public "
-        "certificate (PEM or DER)\n"
+        "error: ks.p12 is a PKCS#12 keystore holding a private key: to upload one of its "
+        "partner certificates, give the file's password and the entry's name (as2bus cert "
+        "upload-partner ks.p12 --alias ALIAS --entry NAME --password ...), or take it out with "
+        "'keytool -exportcert -rfc -keystore ks.p12 -storetype PKCS12 -alias NAME -file "
+        "partner.pem'\n"
     )
 
     # Each refusal is one sentence saying what to do: no dict dump, no parser internals.

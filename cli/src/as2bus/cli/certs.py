@@ -258,7 +258,8 @@ def upload_partner(
         typer.Option(
             "--entry",
             help="In a PKCS#12 file holding several certificates: the partner's entry (its "
-            "alias there, e.g. partnera). The file's password is asked for.",
+            "alias there, e.g. partnera). The file's password is asked for (or --password; a "
+            "file of one certificate needs --password only).",
         ),
     ] = None,
     password: Password = None,
@@ -276,7 +277,9 @@ def upload_partner(
         "allow_invalid_dates": allow_invalid_dates,
         "entry": entry,
     }
-    if password is not None or entry is not None or file.suffix.lower() in (".p12", ".pfx"):
+    # Asked for with --entry only: a .p12 sent without it is explained by cert-svc (the
+    # password and the entry to give, or the command that takes the certificate out).
+    if password is not None or entry is not None:
         fields["password"] = ask_password(password)
         client.secrets.add(fields["password"])
     view = client.upload("/certificates/partner", fields, read_file(file))
