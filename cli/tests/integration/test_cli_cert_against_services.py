@@ -12,6 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509 import load_der_x509_certificate, load_pem_x509_certificate
 from typer.testing import CliRunner
 
 from as2bus.cert import x509
@@ -165,8 +169,11 @@ def test_a_partnership_keystore_and_rotations_through_the_cli(
     assert (tmp_path / "now.cer").read_text() != new_cer.read_text()
     bad = cli("cert", "upload-partner", str(exported), "--alias", "acme", ok=False)
     assert bad.output == (
-        "error: this PKCS#12 file holds a private key; upload only the partner's public "
-        "certificate (PEM or DER)\n"
+        "error: ks.p12 is a PKCS#12 keystore holding a private key: to upload one of its "
+        "partner certificates, give the file's password and the entry's name (as2bus cert "
+        "upload-partner ks.p12 --alias ALIAS --entry NAME --password ...), or take it out with "
+        "'keytool -exportcert -rfc -keystore ks.p12 -storetype PKCS12 -alias NAME -file "
+        "partner.pem'\n"
     )
 
     # Each refusal is one sentence saying what to do: no dict dump, no parser internals.
@@ -241,8 +248,101 @@ def test_a_certificate_uploaded_under_the_wrong_alias_is_said_so_and_deleted(
     )
     missing = cli("cert", "delete", "--alias", "nobody", "--yes", ok=False)
     assert missing.stderr == (
-        "error: no partner certificate under the alias 'nobody' (see: as2bus cert list)\n"
+        "error: no certificate under the alias 'nobody' (see: as2bus cert list)\n"
     )
+
+
+def openas2_keystore(path: Path) -> None:
+    """An OpenAS2-style as2_certs.p12 (password testas2): our key under mycompany, the
+    partners' certificates under partnera and partnerb."""
+    now = datetime.now(UTC)
+    ours = x509.generate_self_signed("MyCompany", now=now)
+    key = serialization.load_pem_private_key(ours.key_pem.encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    partners = [
+        pkcs12.PKCS12Certificate(
+            load_pem_x509_certificate(x509.generate_self_signed(name, now=now).cert.cert_pem
+                                      .encode()), name.encode())
+        for name in ("partnera", "partnerb")
+    ]  # fmt: skip
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"mycompany", key, load_pem_x509_certificate(ours.cert.cert_pem.encode()), partners,
+        serialization.BestAvailableEncryption(b"testas2"),
+    ))  # fmt: skip
+
+
+def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
+    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    """The order docs/migrating.md gives, with OpenAS2's keystore and its short password."""
+    config, cert = services
+
+    def cli(*args: str, ok: bool = True) -> Any:
+        root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
+        result = CliRunner().invoke(app, [*root, *args])
+        assert "Traceback" not in result.output
+        assert result.exit_code == (0 if ok else 1), result.output
+        return result
+
+    store = tmp_path / "as2_certs.p12"
+    openas2_keystore(store)
+    cli("station", "create", "--as2-id", "MyCompany", "--name", "My Co",
+        "--private-key-alias", "mycompany")  # fmt: skip
+    for as2_id, alias in (("PartnerA", "partnera"), ("PARTNERB-PROD", "partnerb")):
+        cli("partner", "create", "--as2-id", as2_id, "--name", as2_id, "--alias", alias,
+            "--url", "https://partner.example/as2")  # fmt: skip
+        cli("partnership", "create", "--station", "MyCompany", "--partner", as2_id)
+
+    ours = cli("cert", "import", str(store), "--alias", "mycompany", "--password", "testas2")
+    assert ours.stderr == (
+        "warning: as2_certs.p12's certificate entries partnera, partnerb were not imported "
+        "(only our key is): upload each partner's with as2bus cert upload-partner "
+        "as2_certs.p12 --alias ALIAS --entry NAME --password ...\n"
+    )
+    for _ in range(50):  # cert-svc learns of the partners over the bus
+        first = CliRunner().invoke(app, [
+            "--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN,
+            "cert", "upload-partner", str(store), "--alias", "partnera", "--entry", "partnera",
+            "--password", "testas2"])  # fmt: skip
+        if first.exit_code == 0 and not first.stderr:
+            break
+        time.sleep(0.1)
+    assert (first.exit_code, first.stderr) == (0, ""), first.output
+    without_entry = cli("cert", "upload-partner", str(store), "--alias", "partnerb",
+                        "--password", "testas2", ok=False)  # fmt: skip
+    assert without_entry.stderr == (
+        "error: as2_certs.p12 holds 2 certificate entries (partnera, partnerb): name the "
+        "partner's (as2bus: --entry NAME)\n"
+    )
+    cli("cert", "upload-partner", str(store), "--alias", "partnerb", "--entry", "partnerb",
+        "--password", "testas2")  # fmt: skip
+
+    shared = cli("--json", "keystore", "import", str(store), "--station", "MyCompany",
+                 "--partner", "PartnerA", "--password", "testas2",
+                 "--export-password", KEYSTORE_PASSWORD)  # fmt: skip
+    assert json.loads(shared.stdout)["private_key_alias"] == "mycompany"  # the key imported first
+    cli("keystore", "create", "--station", "MyCompany", "--partner", "PARTNERB-PROD",
+        "--own-key", "existing", "--password", KEYSTORE_PASSWORD)  # fmt: skip
+    own = json.loads(cli("--json", "cert", "list", "--kind", "own").stdout)
+    assert [(c["alias"], c["used_by"]["partnerships"]) for c in own] == [
+        ("mycompany", ["MyCompany:PARTNERB-PROD", "MyCompany:PartnerA"])
+    ]
+
+    cli("cert", "export", "--keystore", "MyCompany:PartnerA", "-o", str(tmp_path / "ks.p12"))
+    exported = pkcs12.load_pkcs12((tmp_path / "ks.p12").read_bytes(), KEYSTORE_PASSWORD.encode())
+    assert exported.cert is not None
+    assert exported.cert.friendly_name == b"mycompany"
+    assert [c.friendly_name for c in exported.additional_certs] == [b"partnera"]
+    cli("cert", "export", "--keystore", "MyCompany:PartnerA", "--what", "public",
+        "-o", str(tmp_path / "mycompany.der"))  # fmt: skip
+    der = load_der_x509_certificate((tmp_path / "mycompany.der").read_bytes())
+    assert der.fingerprint(hashes.SHA256()).hex(":").upper() == own[0]["fingerprint_sha256"]
+
+    stray = cli("cert", "import", str(store), "--alias", "legacytest", "--password", "testas2")
+    assert "warning: no station or keystore uses the key alias 'legacytest' yet" in stray.stderr
+    assert "  to remove it: as2bus cert delete --alias legacytest --fingerprint" in stray.stderr
+    gone = cli("cert", "delete", "--alias", "legacytest", "--yes")
+    assert gone.stdout.startswith("deleted our key and certificate ")
 
 
 def older_demo(config_url: str, cert_url: str) -> None:

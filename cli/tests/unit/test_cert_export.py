@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import ssl
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from as2bus.cli.client import CliState
@@ -57,6 +63,20 @@ class FakeCertSvc:
         if path == f"/certificates/{CERT_ID}/certificate.pem":
             return httpx.Response(200, text=NEW_PEM)
         return httpx.Response(404, json={"detail": f"no route {path}"})
+
+
+@pytest.fixture(scope="module")
+def real_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())  # quick to make; only its encoding matters
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MYCO")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @pytest.fixture
@@ -204,3 +224,20 @@ def test_the_list_shows_when_each_takes_over_and_no_days_left_for_a_retired_one(
     assert old.split()[:8] == ["myco@amazon", "own", "retired", "2026-06-01", "12:00",
                                "2027-01-22", "00:00", "-"]  # fmt: skip
     assert new.split()[:6] == ["myco@amazon", "own", "pending", "2027-01-15", "00:00", "700"]
+
+
+def test_our_certificate_in_der_for_tools_that_read_binary(
+    cert_svc: FakeCertSvc, real_pem: str
+) -> None:
+    """--what public writes PEM (a base64 .cer); --der, or a file named .der, writes DER."""
+    cert_svc.own[0]["cert_pem"] = real_pem
+    der = ssl.PEM_cert_to_DER_cert(real_pem)
+    asked = run(cert_svc, *EXPORT, "--der", "-o", "myco.cer")
+    assert asked.stdout == f"wrote myco.cer ({len(der)} bytes, DER)\n"
+    by_name = run(cert_svc, *EXPORT, "-o", "myco.der")
+    assert by_name.exit_code == 0, by_name.output
+    assert Path("myco.cer").read_bytes() == Path("myco.der").read_bytes() == der
+    assert run(cert_svc, *EXPORT, "-o", "myco.pem").exit_code == 0
+    assert Path("myco.pem").read_text() == real_pem
+    refused = run(cert_svc, "cert", "export", "--keystore", "MYCO:amazon", "--der", "-o", "k.p12")
+    assert refused.stderr == "error: --der goes with --what public (a .p12 file is always binary)\n"

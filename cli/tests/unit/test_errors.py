@@ -195,3 +195,14 @@ def test_a_list_position_reads_as_people_count(run: Run, api: Any) -> None:
     result = run("track", "list", "--status", "bogus")
     assert result.exit_code == 1
     assert result.stderr == "error: status (value 1): Input should be 'new' or 'sent'\n"
+
+
+def test_a_bad_option_value_reads_without_pydantic_wording() -> None:
+    args = ["--as2-id", "X", "--name", "X", "--url", "https://x.example/as2"]
+    result = CliRunner().invoke(app, ["partner", "create", *args, "--compression", "zlib"])
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for '--compression': 'zlib' is not one of 'none', 'before-signing', "
+        "'after-signing'." in result.output
+    )
+    assert "Value error" not in result.output

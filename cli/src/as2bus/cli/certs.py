@@ -235,6 +235,9 @@ def import_(
     }
     view = client.upload("/certificates/own/import", fields, read_file(file))
     warn(view)
+    used = view["used_by"]
+    if not used["stations"] and not used.get("partnerships"):  # cert-svc warned: unused alias
+        removal_hint(view)
     show_certificate(view, state.json)
 
 
@@ -242,28 +245,55 @@ def import_(
 def upload_partner(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="The partner's certificate, PEM or DER (.cer, .crt, .pem).")
+        Path,
+        typer.Argument(
+            help="The partner's certificate: PEM or DER (.cer, .crt, .pem), a chain or PKCS#7 "
+            "(.p7b), of which the partner's own certificate is kept, or a PKCS#12 file "
+            "(.p12, e.g. OpenAS2's as2_certs.p12) with --entry."
+        ),
     ],
     alias: Alias,
+    entry: Annotated[
+        str | None,
+        typer.Option(
+            "--entry",
+            help="In a PKCS#12 file holding several certificates: the partner's entry (its "
+            "alias there, e.g. partnera). The file's password is asked for (or --password; a "
+            "file of one certificate needs --password only).",
+        ),
+    ] = None,
+    password: Password = None,
     activate_at: ActivateAt = None,
     retire_previous_at: RetirePreviousAt = None,
     allow_invalid_dates: AllowInvalidDates = False,
 ) -> None:
     """Upload a partner's public certificate (a rotation if the alias has one)."""
     state: CliState = ctx.obj
-    fields = {
+    client = state.cert_client()
+    fields: dict[str, Any] = {
         "alias": alias,
         "activation_at": iso_time(activate_at, "--activate-at"),
         "retire_previous_at": iso_time(retire_previous_at, "--retire-previous-at"),
         "allow_invalid_dates": allow_invalid_dates,
+        "entry": entry,
     }
-    view = state.cert_client().upload("/certificates/partner", fields, read_file(file))
+    # Asked for with --entry only: a .p12 sent without it is explained by cert-svc (the
+    # password and the entry to give, or the command that takes the certificate out).
+    if password is not None or entry is not None:
+        fields["password"] = ask_password(password)
+        client.secrets.add(fields["password"])
+    view = client.upload("/certificates/partner", fields, read_file(file))
     warn(view)
     if not view["used_by"]["partners"]:  # cert-svc warned: no partner uses the alias
-        short = view["fingerprint_sha256"][:23]
-        typer.echo(f"  to remove it: as2bus cert delete --alias {shlex.quote(alias)} "
-                   f"--fingerprint {short}", err=True)  # fmt: skip
+        removal_hint(view)
     show_certificate(view, state.json)
+
+
+def removal_hint(view: dict[str, Any]) -> None:
+    """The command that deletes a certificate stored where nothing uses it (cert-svc warned)."""
+    short = view["fingerprint_sha256"][:23]
+    typer.echo(f"  to remove it: as2bus cert delete --alias {shlex.quote(view['alias'])} "
+               f"--fingerprint {short}", err=True)  # fmt: skip
 
 
 @app.command("delete")
@@ -280,27 +310,29 @@ def delete(
     ] = None,
     yes: Yes = False,
 ) -> None:
-    """Delete a partner certificate no partner uses (one uploaded under a wrong alias)."""
+    """Delete a certificate nothing uses: a partner's no partner uses (uploaded under a wrong
+    alias), or a copy of our key under an alias no station or keystore uses."""
     state: CliState = ctx.obj
     client = state.cert_client()
-    found = client.get("/certificates", params={"alias": alias, "kind": "partner"})
+    found = client.get("/certificates", params={"alias": alias})
     if fingerprint is not None:
         found = [c for c in found if _hex(c["fingerprint_sha256"]).startswith(_hex(fingerprint))]
     which = f" with a fingerprint starting {fingerprint}" if fingerprint else ""
     if not found:
-        raise CliError(
-            f"no partner certificate under the alias {alias!r}{which} (see: as2bus cert list)"
-        )
+        raise CliError(f"no certificate under the alias {alias!r}{which} (see: as2bus cert list)")
     if len(found) > 1:
         starts = ", ".join(c["fingerprint_sha256"][:23] for c in found)
         raise CliError(
-            f"the alias {alias!r} holds {len(found)} partner certificates{which}: say which "
+            f"the alias {alias!r} holds {len(found)} certificates{which}: say which "
             f"with --fingerprint (theirs start {starts})"
         )
     cert = found[0]
-    name = f"the partner certificate {cert['fingerprint_sha256'][:23]} under the alias {alias!r}"
+    what = "our key and certificate" if cert["kind"] == "own" else "the partner certificate"
+    name = f"{what} {cert['fingerprint_sha256'][:23]} under the alias {alias!r}"
     if not yes:
-        typer.confirm(f"Delete {name}?", abort=True)
+        # cert-svc cannot know inbound-svc's setting: the one use of our key it does not see
+        tls = " (not if inbound-svc's AS2BUS_INBOUND_TLS_KEY_ALIAS names it)"
+        typer.confirm(f"Delete {name}{tls if cert['kind'] == 'own' else ''}?", abort=True)
     client.delete(f"/certificates/{cert['id']}")
     output.done(f"deleted {name}", {"deleted": cert["id"]}, state.json)
 

@@ -12,6 +12,9 @@ from typing import Any
 
 import typer
 import typer._click._textwrap as typer_textwrap
+import typer._coercion as typer_coercion
+import typer._display as typer_display
+import typer._param_types as typer_param_types
 
 
 class _WholeWords(typer_textwrap.TextWrapper):
@@ -26,6 +29,22 @@ class _WholeWords(typer_textwrap.TextWrapper):
 # typer lays help out with its own copy of click, whose wrap_text imports its TextWrapper from
 # here each time it wraps a text. The help tests fail if a typer upgrade moves it.
 typer_textwrap.TextWrapper = _WholeWords  # type: ignore[misc]
+
+_typer_error_msg = typer_display.get_error_msg
+
+
+def _plain_error_msg(exc: Any) -> str:
+    """typer words a bad option value as pydantic does ("Value error, 'zlib' is not one of
+    ..."): the prefix means nothing to people, so it goes, as from cert-svc's errors."""
+    message = _typer_error_msg(exc)
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
+
+
+# Both modules import the function by name; the error tests fail if a typer upgrade moves it.
+typer_coercion.get_error_msg = _plain_error_msg  # type: ignore[attr-defined]
+typer_param_types.get_error_msg = _plain_error_msg  # type: ignore[attr-defined]
 
 
 def new_app(**settings: Any) -> typer.Typer:

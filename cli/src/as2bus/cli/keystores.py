@@ -7,6 +7,7 @@ partner's certificate. Giving a partnership a new key is ``keystore rotate``, wi
 from __future__ import annotations
 
 import shlex
+import ssl
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,13 +132,45 @@ def create(
 def import_(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="Our existing PKCS#12; its password protects the keystore.")
+        Path,
+        typer.Argument(
+            help="Our existing PKCS#12 (e.g. OpenAS2's as2_certs.p12); only our key is taken."
+        ),
     ],
     station: Station,
     partner: Partner,
-    password: Password = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="AS2BUS_KEYSTORE_PASSWORD",
+            show_default=False,
+            help="The file's password (asked for when not given); it also protects the "
+            "keystore's exports unless --export-password is given.",
+        ),
+    ] = None,
+    export_password: Annotated[
+        str | None,
+        typer.Option(
+            "--export-password",
+            show_default=False,
+            help="Protects the keystore's exports (at least 8 characters; cannot be changed "
+            "later). Default: the file's password.",
+        ),
+    ] = None,
     key_alias: Annotated[
         str | None, typer.Option(help="The entry's friendly name in the file.")
+    ] = None,
+    private_key_alias: Annotated[
+        str | None,
+        typer.Option(
+            help="Our alias for the key, e.g. the file's (mycompany). Default: the alias "
+            "already holding this key, else STATIONALIAS@PARTNERALIAS. A key already stored "
+            "under it is shared, not stored twice."
+        ),
+    ] = None,
+    partner_cert_alias: Annotated[
+        str | None, typer.Option(help="Default: the partner's alias.")
     ] = None,
     allow_invalid_dates: Annotated[
         bool, typer.Option(help="Accept an expired or future certificate.")
@@ -148,11 +181,16 @@ def import_(
     client = state.cert_client()
     secret = password if password is not None else ask.secret("PKCS#12 password")
     client.secrets.add(secret)
+    if export_password is not None:
+        client.secrets.add(export_password)
     fields = {
         "station": station,
         "partner": partner,
         "password": secret,
+        "export_password": export_password,
         "key_alias": key_alias,
+        "private_key_alias": private_key_alias,
+        "partner_cert_alias": partner_cert_alias,
         "allow_invalid_dates": allow_invalid_dates,
     }
     view = client.upload("/keystores/import", fields, read_file(file))
@@ -267,7 +305,8 @@ def export(
     what: Annotated[
         str,
         typer.Option(
-            help="keystore (.p12, our key + certificates), partner (.p12) or public (.cer)."
+            help="keystore (.p12, our key + certificates), partner (.p12) or public (our "
+            "certificate: PEM, as a base64 .cer or .pem; --der for binary)."
         ),
     ] = "keystore",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
@@ -279,22 +318,40 @@ def export(
             "take over, instead of the one in use.",
         ),
     ] = False,
+    der: Annotated[
+        bool,
+        typer.Option(
+            "--der",
+            help="With --what public: binary DER instead of PEM (also when the file name "
+            "ends in .der).",
+        ),
+    ] = False,
 ) -> None:
-    """Export a keystore (.p12), the partner certificate (.p12) or our public certificate (.cer)."""
+    """Export a keystore (.p12), the partner certificate (.p12) or our public certificate (PEM,
+    or DER with --der). The .p12 files open in openssl and in Java's keytool (OpenAS2,
+    Mendelson) alike."""
     paths = {"keystore": "keystore.p12", "partner": "partner.p12", "public": "certificate.cer"}
     if what not in paths:
         raise CliError("--what must be keystore, partner or public")
     if pending and what != "public":
         raise CliError("--pending goes with --what public (our new certificate)")
+    der = der or (what == "public" and out.suffix.lower() == ".der")
+    if der and what != "public":
+        raise CliError("--der goes with --what public (a .p12 file is always binary)")
     state: CliState = ctx.obj
     client = state.cert_client()
     found = resolve(client, keystore)
     path = f"/keystores/{found['id']}/{paths[what]}"
     data = client.download(path, params={"which": "next"} if pending else None)
+    pem = data.decode() if what == "public" else ""
+    if (
+        der
+    ):  # the same certificate, its base64 body decoded: what `openssl x509 -outform DER` writes
+        data = ssl.PEM_cert_to_DER_cert(pem)
     write_new(out, data, force=force, private=what != "public")
-    typer.echo(f"wrote {out} ({len(data)} bytes)")
+    typer.echo(f"wrote {out} ({len(data)} bytes{', DER' if der else ''})")
     if what == "public":
-        for line in _which_certificate(found, data.decode(), pending):
+        for line in _which_certificate(found, pem, pending):
             typer.echo(f"  {line}")
 
 

@@ -15,7 +15,7 @@ from as2bus.cert.adapters.tables import certificates, expiry_notices, outbox
 from as2bus.cert.keystores import Keystores
 from as2bus.cert.schemas import GenerateOwn, KeystoreCreate
 from as2bus.cert.service import CertService
-from as2bus.shared.errors import ConflictError, InvalidFieldsError, NotFoundError
+from as2bus.shared.errors import ConflictError, NotFoundError
 
 from .conftest import T0, Clock
 
@@ -62,7 +62,7 @@ async def test_a_certificate_nothing_uses_is_deleted_and_announced_as_retired(
         await certs.delete(orphan.id)
 
 
-async def test_a_certificate_in_use_or_our_own_is_not_deleted(
+async def test_a_certificate_in_use_or_our_key_in_use_is_not_deleted(
     certs: CertService, keystores: Keystores, clock: Clock
 ) -> None:
     used = await certs.upload_partner("acme", partner_pem("acme", clock))
@@ -79,7 +79,7 @@ async def test_a_certificate_in_use_or_our_own_is_not_deleted(
     held = await certs.upload_partner("acme-edi", partner_pem("acme", clock))
     with pytest.raises(ConflictError, match="the keystore MYCO:acme holds the partner"):
         await certs.delete(held.id)
-    ours = await certs.generate_own(GenerateOwn(alias="spare"))
-    with pytest.raises(InvalidFieldsError, match="our own certificates are not deleted"):
+    ours = await certs.generate_own(GenerateOwn(alias="myco"))  # station MYCO's key alias
+    with pytest.raises(ConflictError, match="station MYCO uses the key alias 'myco': our keys"):
         await certs.delete(ours.id)
     assert {c.id for c in await certs.list_certificates(None, None)} >= {used.id, held.id, ours.id}

@@ -34,7 +34,8 @@ def partner() -> OwnKey:
 
 @pytest.fixture(scope="session")
 def make_cert() -> MakeCert:
-    """make_cert(key, cn, issuer_key=None, issuer_cn=None, ca=False): a test certificate."""
+    """make_cert(key, cn, issuer_key=None, issuer_cn=None, ca=False, serial=None): a test
+    certificate."""
 
     def make(
         key: IssuableKey,
@@ -42,6 +43,7 @@ def make_cert() -> MakeCert:
         issuer_key: IssuableKey | None = None,
         issuer_cn: str | None = None,
         ca: bool = False,
+        serial: int | None = None,
     ) -> x509.Certificate:
         def name(value: str) -> x509.Name:
             return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, value)])
@@ -51,7 +53,7 @@ def make_cert() -> MakeCert:
             .subject_name(name(cn))
             .issuer_name(name(issuer_cn or cn))
             .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
+            .serial_number(serial or x509.random_serial_number())
             .not_valid_before(NOW - timedelta(days=1))
             .not_valid_after(NOW + timedelta(days=365))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)

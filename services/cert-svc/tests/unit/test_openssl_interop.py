@@ -13,24 +13,28 @@ file refused, with a message naming RC2-40 and the command that converts it; 3DE
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from as2bus.cert.partner_files import load_partner_certificate
 from as2bus.cert.pkcs12_probe import CONVERT_COMMAND
 from as2bus.cert.x509 import (
     CertificateError,
     OwnKey,
     describe,
     export_keystore_p12,
+    export_partner_p12,
     load_own_pkcs12,
-    load_partner_certificate,
 )
 
 SECRET = "secret"
@@ -109,6 +113,71 @@ def test_openssl_reads_our_keystore(own: OwnKey, partner: OwnKey, tmp_path: Path
 
     with pytest.raises(AssertionError, match=r"verify error|invalid password|Mac verify"):
         openssl("pkcs12", "-info", "-nokeys", "-in", p12, "-passin", "pass:wrong")
+
+
+ORACLE_TRUSTED_KEY_USAGE = "2.16.840.1.113894.746875.1.1"  # openssl has no name for it
+
+
+def bags(info: str) -> dict[str, str]:
+    """``openssl pkcs12 -info`` output: each bag's attributes by its friendlyName."""
+    found = {}
+    for bag in info.split("Bag Attributes")[1:]:
+        name = re.search(r"friendlyName: (\S+)", bag)
+        assert name is not None
+        found[name.group(1)] = bag.split("subject=")[0]
+    return found
+
+
+def test_our_exports_mark_partner_certificates_trusted_for_java(
+    own: OwnKey, partner: OwnKey, tmp_path: Path
+) -> None:
+    """keytool (OpenAS2, Mendelson) lists a certificate entry only with Oracle's trusted-key-
+    usage attribute: without it, it saw 1 entry in our keystore export and 0 in the partner's."""
+    partners = [("partnera", partner.cert.cert_pem)]
+    keystore, truststore = tmp_path / "keystore.p12", tmp_path / "partner.p12"
+    keystore.write_bytes(export_keystore_p12(own, "mycompany", partners, "s3cret"))
+    truststore.write_bytes(export_partner_p12(partners, "s3cret"))
+
+    info = openssl("pkcs12", "-info", "-nokeys", "-in", keystore, "-passin", "pass:s3cret")
+    assert "MAC: sha256" in info  # the MAC, computed again over both parts, verifies
+    found = bags(info)
+    assert list(found) == ["mycompany", "partnera"]
+    assert ORACLE_TRUSTED_KEY_USAGE in found["partnera"]
+    assert ORACLE_TRUSTED_KEY_USAGE not in found["mycompany"]  # a key entry, not a trusted one
+    out = openssl("pkcs12", "-in", keystore, "-nodes", "-passin", "pass:s3cret")
+    assert out.count("-----BEGIN CERTIFICATE-----") == 2
+    assert out.count("-----BEGIN PRIVATE KEY-----") == 1
+
+    info = openssl("pkcs12", "-info", "-nokeys", "-in", truststore, "-passin", "pass:s3cret")
+    assert ORACLE_TRUSTED_KEY_USAGE in bags(info)["partnera"]
+
+
+def test_the_hint_for_a_partner_pkcs12_writes_the_certificate(
+    partner: OwnKey, tmp_path: Path
+) -> None:
+    """The command the refusal suggests writes the certificate (-clcerts wrote 0 bytes)."""
+    p12 = tmp_path / "partner.p12"
+    p12.write_bytes(export_partner_p12([("partnera", partner.cert.cert_pem)], "s3cret"))
+    with pytest.raises(CertificateError) as refused:
+        load_partner_certificate(p12.read_bytes(), name="partner.p12")
+    command = re.search(r"'openssl (pkcs12 [^']+)'", refused.value.message)
+    assert command is not None
+    openssl(*shlex.split(command.group(1)), "-passin", "pass:s3cret", cwd=tmp_path)
+    written = (tmp_path / "partner.pem").read_bytes()
+    assert load_partner_certificate(written).cert == partner.cert
+
+
+def test_openssl_shows_serial_numbers_as_we_do(
+    make_cert: Callable[..., x509.Certificate], own: OwnKey
+) -> None:
+    """A serial whose first byte is below 0x10 keeps its leading zero, as openssl prints it."""
+    key = serialization.load_pem_private_key(own.key_pem.encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    cert = make_cert(key, "SERIAL", serial=0x0503E94FB0C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    out = openssl("x509", "-noout", "-serial", input=pem)
+    assert out == f"serial={describe(pem).serial}\n"
+    assert describe(pem).serial.startswith("0503E94F")
 
 
 def test_openssl_x509_agrees_with_describe(own: OwnKey) -> None:
@@ -207,8 +276,8 @@ def test_partner_certificate_pem_and_der(made: tuple[Path, Path], tmp_path: Path
     _, cert = made
     der = tmp_path / "partner.cer"
     openssl("x509", "-in", cert, "-outform", "DER", "-out", der)
-    from_pem = load_partner_certificate(cert.read_bytes())
-    assert load_partner_certificate(der.read_bytes()) == from_pem
+    from_pem = load_partner_certificate(cert.read_bytes()).cert
+    assert load_partner_certificate(der.read_bytes()).cert == from_pem
     fingerprint = openssl("x509", "-in", cert, "-noout", "-fingerprint", "-sha256")
     assert fingerprint.strip() == f"sha256 Fingerprint={from_pem.fingerprint_sha256}"
 

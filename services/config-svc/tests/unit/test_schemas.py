@@ -142,3 +142,19 @@ def test_replay_protection_is_on_for_new_partners_and_optional_in_an_update() ->
     update = PartnerUpdate.model_validate({})
     assert "replay_protection" not in update.model_dump(exclude_unset=True)  # kept as it is
     assert PartnerUpdate.model_validate({"replay_protection": True}).replay_protection is True
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "known"),
+    [
+        ("encryption_alg", "des", "none, 3des, aes128-cbc"),
+        ("signing_alg", "md5", "none, sha1, sha224"),
+    ],
+)
+def test_an_unknown_algorithm_lists_none_where_none_is_accepted(
+    field: str, value: str, known: str
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        PartnerCreate.model_validate({**BASE, field: value})
+    assert f"unknown {field.split('_')[0]}" in str(err.value)
+    assert f"(known: {known}" in str(err.value)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import shlex
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from typing import Any, Literal
 from as2bus.cert import x509
 from as2bus.cert.adapters.repository import CertRepository
 from as2bus.cert.domain import Certificate, partnership_alias
-from as2bus.cert.schemas import KeystoreCreate, KeystoreRotate, KeystoreView
+from as2bus.cert.schemas import PASSWORD_RULE, KeystoreCreate, KeystoreRotate, KeystoreView
 from as2bus.cert.service import CertService, key_context
 from as2bus.contracts import KeystoreCreated, PartnershipKey, PartnerState, StationState
 from as2bus.contracts.certs import CertSource
@@ -137,35 +138,59 @@ class Keystores:
         allow_invalid_dates: bool,
         filename: str = "",
         partner_certificate: tuple[bytes, str] | None = None,
+        export_password: str | None = None,
     ) -> KeystoreView:
-        """Our existing PKCS#12 becomes the partnership's key; its password protects exports.
-        With ``partner_certificate`` (its bytes and file name), the partner's certificate is
-        stored in the same transaction."""
+        """Our existing PKCS#12 becomes the partnership's key. ``password`` opens the file and,
+        unless ``export_password`` is given, protects the keystore's exports. With
+        ``partner_certificate`` (its bytes and file name), the partner's certificate is stored
+        in the same transaction. A key already stored (the same certificate, under the alias
+        asked for, or any when none is) is shared, not stored twice."""
         station, partner = await self._partnership(station_id, partner_id)
         theirs = self._partner_certificate(partner_certificate, "partner_file")
-        if len(password) < MIN_PASSWORD:
-            raise InvalidFieldsError(
-                FieldError(
-                    "password",
-                    "the PKCS#12 password also protects this keystore's exports, so it must be "
-                    f"at least {MIN_PASSWORD} characters long: export the file again with a "
-                    "longer one",
-                    "password_too_short",
-                )
-            )
+        _check_export_password(password, export_password)
         own, warnings = self.certs.load_own(
             data, password, key_alias, allow_invalid_dates, filename
         )
-        alias = private_key_alias or partnership_alias(station.private_key_alias, partner.as2_alias)
+        fingerprint = own.cert.fingerprint_sha256
         async with self._unit(station, partner) as repo:
             await self._refuse_a_second(repo, station, partner)
-            await self._refuse_key_change(repo, station, partner, alias)
-            cert = self.certs.new_certificate("own", alias, "imported", own.cert, own.key_pem, None)
-            await self.certs.store(repo, cert, None)
+            alias = (
+                private_key_alias
+                or await self._alias_holding(repo, fingerprint, station.private_key_alias)
+                or partnership_alias(station.private_key_alias, partner.as2_alias)
+            )
+            await self._refuse_key_change(repo, station, partner, alias, fingerprint)
+            if any(
+                c.fingerprint_sha256 == fingerprint for c in await self._not_retired(repo, alias)
+            ):
+                warnings.append(
+                    f"this key is already stored under the alias {alias!r}, so the keystore "
+                    "shares it rather than storing a copy"
+                )
+            else:
+                cert = self.certs.new_certificate(
+                    "own", alias, "imported", own.cert, own.key_pem, None
+                )
+                await self.certs.store(repo, cert, None)
             partner_alias = partner_cert_alias or partner.as2_alias
             await self._keep_partner_certificate(repo, partner_alias, theirs)
-            keystore_id = await self._record(repo, station, partner, alias, partner_alias, password)
+            keystore_id = await self._record(
+                repo, station, partner, alias, partner_alias, export_password or password
+            )
         return await self._with_warnings(keystore_id, warnings + (theirs[1] if theirs else []))
+
+    async def _alias_holding(
+        self, repo: CertRepository, fingerprint: str, preferred: str
+    ) -> str | None:
+        """The alias under which our key with this certificate is in service (``preferred``
+        first, the station's), so that importing it again shares it."""
+        now = self.certs.clock()
+        aliases = {
+            c.alias
+            for c in await repo.certificates(kind="own")
+            if c.fingerprint_sha256 == fingerprint and c.state(now) != "retired"
+        }
+        return preferred if preferred in aliases else min(aliases, default=None)
 
     def _partner_certificate(
         self, given: tuple[bytes, str] | None, field: str
@@ -220,24 +245,36 @@ class Keystores:
             raise _keystore_exists(station.as2_id, partner.as2_id)
 
     async def _refuse_key_change(
-        self, repo: CertRepository, station: StationState, partner: PartnerState, alias: str
+        self,
+        repo: CertRepository,
+        station: StationState,
+        partner: PartnerState,
+        alias: str,
+        same_key: str | None = None,
     ) -> None:
         """A new key for the partnership must change nothing in use: neither the key the
-        partnership uses now (its station's, having no keystore) nor another's key."""
+        partnership uses now (its station's, having no keystore) nor another's key. The key
+        whose certificate has the fingerprint ``same_key`` (an import) changes neither."""
         name = f"{station.as2_id}:{partner.as2_id}"
+        create = (
+            f"as2bus keystore create --station {shlex.quote(station.as2_id)} --partner "
+            f"{shlex.quote(partner.as2_id)} --own-key existing"
+        )
         current = station.private_key_alias
-        if alias != current and await self._not_retired(repo, current):
+        in_use = await self._not_retired(repo, current)
+        if alias != current and in_use and all(c.fingerprint_sha256 != same_key for c in in_use):
             raise ConflictError(
                 FieldError(
                     "own_key",
                     f"partnership {name} already signs and decrypts with the station's key "
-                    f"{current!r}: keep it with own_key=existing (as2bus: --own-key existing), "
-                    f"then give the partnership a new key of its own with a rotation "
-                    f"(as2bus keystore rotate {name})",
+                    f"{current!r}: keep it ({create}; API: own_key=existing), then give the "
+                    "partnership a new key of its own with a rotation (as2bus keystore rotate "
+                    f"{shlex.quote(name)})",
                     "partnership_key_in_use",
                 )
             )
-        if await self._not_retired(repo, alias):
+        held = await self._not_retired(repo, alias)
+        if held and all(c.fingerprint_sha256 != same_key for c in held):
             users = [
                 u.name for u in await self.certs.key_uses(repo) if u.private_key_alias == alias
             ]
@@ -245,9 +282,9 @@ class Keystores:
             raise ConflictError(
                 FieldError(
                     "private_key_alias",
-                    f"the key alias {alias!r} already holds a key{used}: share that key with "
-                    "own_key=existing (as2bus: --own-key existing --private-key-alias "
-                    f"{alias}), or choose another alias",
+                    f"the key alias {alias!r} already holds another key{used}: share that key "
+                    f"({create} --private-key-alias {shlex.quote(alias)}), or choose another "
+                    "alias",
                     "key_alias_in_use",
                 )
             )
@@ -503,6 +540,23 @@ class Keystores:
                 )
             )
         return max(waiting, key=lambda c: c.activation_at)
+
+
+def _check_export_password(password: str, export_password: str | None) -> None:
+    """The password protecting exports: the file's, unless another is given; 8+ characters."""
+    if export_password is not None and not MIN_PASSWORD <= len(export_password) <= 256:
+        raise InvalidFieldsError(FieldError("export_password", PASSWORD_RULE, "invalid_password"))
+    if export_password is None and len(password) < MIN_PASSWORD:
+        raise InvalidFieldsError(
+            FieldError(
+                "password",
+                "the PKCS#12 password also protects this keystore's exports unless another is "
+                f"given, and an export password must be at least {MIN_PASSWORD} characters "
+                "long: give one (as2bus: --export-password; the file's password then only "
+                "opens it)",
+                "password_too_short",
+            )
+        )
 
 
 def _keystore_exists(station: str, partner: str) -> ConflictError:

@@ -41,14 +41,10 @@ def unused_alias_warning(alias: str, partners: Iterable[PartnerAlias]) -> str | 
 def deletion_refusal(
     cert: Certificate, partners: Iterable[PartnerAlias], keystores: Iterable[tuple[str, str]]
 ) -> str | None:
-    """Why ``cert`` may not be deleted, or None. Only a partner certificate nothing uses may
-    go: one a partner uses is replaced by a rotation, which keeps the old one for the overlap.
+    """Why the partner certificate ``cert`` may not be deleted, or None (our keys:
+    ``own_aliases.key_deletion_refusal``). Only a partner certificate nothing uses may go: one
+    a partner uses is replaced by a rotation, which keeps the old one for the overlap.
     ``keystores`` are (partnership as STATION:PARTNER, partner certificate alias)."""
-    if cert.kind == "own":
-        return (
-            "our own certificates are not deleted (messages may still need the key to decrypt): "
-            "retire it instead, with a retirement time (as2bus cert schedule ID --retire-at TIME)"
-        )
     users = sorted(p.as2_id for p in partners if p.as2_alias == cert.alias)
     if users:
         return (

@@ -110,6 +110,11 @@ def _sequence_of(der: bytes) -> list[tuple[int, bytes]]:
     return _children(_children(der, _SEQUENCE)[0][1])
 
 
+def content_infos(auth_safe: bytes) -> list[tuple[int, bytes]]:
+    """The parts of an AuthenticatedSafe (SEQUENCE OF ContentInfo), as (tag, contents)."""
+    return _sequence_of(auth_safe)
+
+
 def _octets(tag: int, value: bytes, depth: int = 0) -> bytes:
     """OCTET STRING contents; BER may split them into a constructed string of pieces."""
     if tag == _OCTET_STRING:
@@ -193,7 +198,10 @@ def explain_failure(data: bytes, password: str, name: str = "") -> tuple[str, st
         pfx = parse_pfx(data)
     except ValueError as exc:
         if b"-----BEGIN" in data[:4096]:
-            hint = "a PEM file; combine key and certificate with openssl pkcs12 -export"
+            hint = (
+                "a PEM file; combine key and certificate with 'openssl pkcs12 -export "
+                "-inkey our.key -in our.crt -name ALIAS -out our.p12'"
+            )
         elif "ends early" in str(exc):
             hint = "it ends early: copy the whole file again"
         else:  # ASN.1 details would not help: say what is expected
@@ -220,17 +228,31 @@ def explain_failure(data: bytes, password: str, name: str = "") -> tuple[str, st
     return "file", message, "unreadable_pkcs12"
 
 
-def partner_upload_problem(data: bytes) -> str | None:
-    """Why a PKCS#12 file is not a partner certificate upload; None when it is not PKCS#12."""
+def partner_upload_problem(data: bytes, name: str, file: str) -> str | None:
+    """Why a PKCS#12 file given without its password is not yet a partner certificate upload;
+    None when it is not PKCS#12. ``file`` is the file's name as a shell word, for commands.
+
+    Without the password nothing but the outline can be read (keytool encrypts the
+    certificates too), so the entries' names cannot be listed here: the answer is to give the
+    password, or to take the certificate out first. A partner's certificate is a "CA"
+    certificate to openssl (it has no key beside it), hence ``-cacerts``: ``-clcerts`` would
+    write an empty file."""
     try:
         pfx = parse_pfx(data)
     except ValueError:
         return None
-    if pfx.has_visible_key:
-        return f"this PKCS#12 file holds a private key; {PARTNER_ONLY}"
-    return (  # certificates only (or a key hidden in an encrypted part): still not what we want
-        "this is a PKCS#12 file; upload the certificate itself, e.g. from "
-        "'openssl pkcs12 -in file.p12 -nokeys -clcerts -out partner.pem'"
+    if pfx.has_visible_key:  # a keystore like OpenAS2's as2_certs.p12: our key + partners'
+        return (
+            f"{name} is a PKCS#12 keystore holding a private key: to upload one of its partner "
+            "certificates, give the file's password and the entry's name (as2bus cert "
+            f"upload-partner {file} --alias ALIAS --entry NAME --password ...), or take it out "
+            f"with 'keytool -exportcert -rfc -keystore {file} -storetype PKCS12 -alias NAME "
+            "-file partner.pem'"
+        )
+    return (  # certificates only (or a key hidden in an encrypted part)
+        f"{name} is a PKCS#12 file: give its password to upload its certificate (as2bus cert "
+        f"upload-partner {file} --alias ALIAS --password ...), or take it out with 'openssl "
+        f"pkcs12 -in {file} -nokeys -cacerts -out partner.pem'"
     )
 
 
@@ -241,15 +263,20 @@ def mac_matches(pfx: Pfx, password: str) -> bool | None:
         return None
     # Passwords are BMPStrings with a 00 00 terminator; OpenSSL also tries an empty password
     # as no bytes at all, so both spellings count.
-    candidates = [password.encode("utf-16-be") + b"\0\0"] + ([b""] if not password else [])
+    candidates = [bmp_password(password)] + ([b""] if not password else [])
     for secret in candidates:
-        key = _mac_key(hash_name, secret, pfx.mac_salt, pfx.mac_iterations)
+        key = mac_key(hash_name, secret, pfx.mac_salt, pfx.mac_iterations)
         if hmac.compare_digest(hmac.new(key, pfx.auth_safe, hash_name).digest(), pfx.mac):
             return True
     return False
 
 
-def _mac_key(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+def bmp_password(password: str) -> bytes:
+    """A password as PKCS#12 feeds it to its key derivation: a BMPString with 00 00 after."""
+    return password.encode("utf-16-be") + b"\0\0"
+
+
+def mac_key(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
     """RFC 7292 appendix B.2 key derivation with ID 3 (MAC key), one hash-length block."""
     v = hashlib.new(hash_name).block_size
 

@@ -3,6 +3,7 @@ serve key material, warn before expiry. Each write commits its event through the
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.cert import x509
+from as2bus.cert import partner_files, x509
 from as2bus.cert.adapters.repository import CertRepository
 from as2bus.cert.domain import (
     Certificate,
@@ -21,6 +22,7 @@ from as2bus.cert.domain import (
     key_uses,
     switch_has_passed,
 )
+from as2bus.cert.own_aliases import StationAlias, key_deletion_refusal, unused_key_warning
 from as2bus.cert.partner_aliases import PartnerAlias, deletion_refusal, unused_alias_warning
 from as2bus.cert.schemas import CertificateView, GenerateOwn, Reschedule, UsedBy
 from as2bus.contracts import (
@@ -185,6 +187,13 @@ class CertService:
             )
         except x509.CertificateError as err:
             raise _certificate_error(err) from None
+        if own.other_entries:  # OpenAS2's as2_certs.p12 holds the partners' certificates too
+            file = shlex.quote(name) if name else "FILE.p12"
+            warnings.append(
+                f"{name or 'the file'}'s certificate entries {', '.join(own.other_entries)} were "
+                "not imported (only our key is): upload each partner's with as2bus cert "
+                f"upload-partner {file} --alias ALIAS --entry NAME --password ..."
+            )
         return own, warnings
 
     async def generate_own(self, request: GenerateOwn) -> CertificateView:
@@ -235,8 +244,12 @@ class CertService:
         retire_previous_at: datetime | None = None,
         allow_invalid_dates: bool = False,
         filename: str = "",
+        password: str | None = None,
+        entry: str | None = None,
     ) -> CertificateView:
-        info, warnings = self.partner_certificate(data, allow_invalid_dates, filename)
+        info, warnings = self.partner_certificate(
+            data, allow_invalid_dates, filename, password=password, entry=entry
+        )
         if unused := unused_alias_warning(alias, self.partner_aliases()):
             warnings.append(unused)
         return await self.add(
@@ -246,42 +259,60 @@ class CertService:
     def partner_aliases(self) -> list[PartnerAlias]:
         return [PartnerAlias(p.as2_id, p.as2_alias) for p in self.config.partners.values()]
 
+    def station_aliases(self) -> list[StationAlias]:
+        return [StationAlias(s.as2_id, s.private_key_alias) for s in self.config.stations.values()]
+
     async def delete(self, cert_id: uuid.UUID) -> None:
-        """Delete a partner certificate that nothing uses (one uploaded under a wrong alias);
-        to the other services it is retired from now on (CertDeleted)."""
+        """Delete a certificate nothing uses: a partner's uploaded under a wrong alias, or a
+        copy of our key under an alias no station or keystore names. To the other services it
+        is retired from now on (CertDeleted)."""
         async with self.unit() as repo:
             cert = await repo.certificate(cert_id)
             if cert is None:
                 raise NotFoundError("certificate", cert_id, _no_certificate(cert_id))
-            keystores = [
-                (f"{k['station_as2_id']}:{k['partner_as2_id']}", k["partner_cert_alias"])
-                for k in await repo.keystores()
-            ]
-            if refusal := deletion_refusal(cert, self.partner_aliases(), keystores):
-                if cert.kind == "own":
-                    raise InvalidFieldsError(FieldError("id", refusal, "own_certificate"))
+            rows = await repo.keystores()
+            if cert.kind == "own":
+                keys = [(f"{k['station_as2_id']}:{k['partner_as2_id']}", k["private_key_alias"])
+                        for k in rows]  # fmt: skip
+                refusal = key_deletion_refusal(cert.alias, self.station_aliases(), keys)
+            else:
+                theirs = [(f"{k['station_as2_id']}:{k['partner_as2_id']}", k["partner_cert_alias"])
+                          for k in rows]  # fmt: skip
+                refusal = deletion_refusal(cert, self.partner_aliases(), theirs)
+            if refusal:
                 raise ConflictError(FieldError("id", refusal, "certificate_in_use"))
             await repo.delete_certificate(cert_id)
             gone = replace(cert, retirement_at=self.clock()).summary()
             await repo.add_to_outbox(CertDeleted(data=gone, correlation_id=cert.alias))
 
     def partner_certificate(
-        self, data: bytes, allow_invalid_dates: bool, filename: str = "", field: str = "file"
+        self,
+        data: bytes,
+        allow_invalid_dates: bool,
+        filename: str = "",
+        field: str = "file",
+        password: str | None = None,
+        entry: str | None = None,
     ) -> tuple[x509.CertInfo, list[str]]:
-        """A partner's certificate (PEM or DER) checked by our rules, and warnings about its
-        dates; InvalidFieldsError naming ``field`` when it is refused."""
+        """A partner's certificate (PEM or DER, a chain, PKCS#7, or an entry of a PKCS#12 file
+        opened with ``password``) checked by our rules, and warnings about its dates and what
+        the file held besides; InvalidFieldsError naming ``field`` when it is refused."""
         name = filename or "the file"
         try:
-            info = x509.load_partner_certificate(
-                data, min_key_bits=self.policy.min_key_bits, name=name
+            found = partner_files.load_partner_certificate(
+                data,
+                min_key_bits=self.policy.min_key_bits,
+                name=name,
+                password=password,
+                entry=entry,
             )
             warnings = x509.check_dates(
-                info, self.clock(), allow_invalid_dates=allow_invalid_dates, name=name
+                found.cert, self.clock(), allow_invalid_dates=allow_invalid_dates, name=name
             )
         except x509.CertificateError as err:
             field = field if err.field == "file" else err.field
             raise InvalidFieldsError(FieldError(field, err.message, err.code)) from None
-        return info, warnings
+        return found.cert, found.notes + warnings
 
     async def add(
         self,
@@ -299,6 +330,9 @@ class CertService:
         async with self.unit() as repo:
             await self.store(repo, cert, retire_previous_at)
             uses = await self.key_uses(repo)
+        warnings = list(warnings or [])
+        if kind == "own" and (unused := unused_key_warning(alias, self.station_aliases(), uses)):
+            warnings.append(unused)
         return self.view(cert, warnings, uses)
 
     def new_certificate(

@@ -7,7 +7,6 @@ uploaded file's name when there is one. AS2 here means RSA keys only.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,13 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from as2bus.cert import pkcs12_probe
+from as2bus.cert import pkcs12_java, pkcs12_probe
 
 MAX_UPLOAD_BYTES = 1_048_576
 _KEY_SIZES = (2048, 3072, 4096)
 _CLOCK_SKEW = timedelta(minutes=5)  # partners' clocks run a little fast or slow
 _KDF_ROUNDS = 100_000  # PBKDF2-SHA256 for exports; OpenSSL's 2048 default is weak for a key file
-_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
 
 class CertificateError(ValueError):
@@ -56,14 +54,17 @@ class OwnKey:
     cert: CertInfo
     chain_pems: list[str]  # the certificate's CA chain as found in the file (may be empty)
     alias: str | None
+    #: The names of the file's other certificate entries (e.g. partners' in OpenAS2's
+    #: as2_certs.p12), not imported with the key: the user is told how to upload them.
+    other_entries: tuple[str, ...] = ()
 
 
-def _info(cert: x509.Certificate) -> CertInfo:
+def cert_info(cert: x509.Certificate) -> CertInfo:
     key = cert.public_key()
     return CertInfo(
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
-        serial=f"{cert.serial_number:X}",
+        serial=serial_hex(cert.serial_number),
         fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
@@ -74,17 +75,24 @@ def _info(cert: x509.Certificate) -> CertInfo:
     )
 
 
+def serial_hex(number: int) -> str:
+    """A serial number as openssl prints it (``0503E94F...``): whole bytes, so a number whose
+    first byte is below 0x10 keeps its leading zero, and a phone check reads both alike."""
+    digits = f"{number:X}"
+    return digits.zfill(len(digits) + len(digits) % 2)
+
+
 def describe(cert_pem: str | bytes) -> CertInfo:
     data = cert_pem.encode("ascii") if isinstance(cert_pem, str) else cert_pem
     try:
-        return _info(x509.load_pem_x509_certificate(data))
+        return cert_info(x509.load_pem_x509_certificate(data))
     except ValueError as exc:
         raise CertificateError(
             "file", "this is not a PEM X.509 certificate", "not_a_certificate"
         ) from exc
 
 
-def _check_rsa(key: object, min_key_bits: int, what: str) -> int:
+def check_rsa(key: object, min_key_bits: int, what: str) -> int:
     """Key size of an RSA key of at least ``min_key_bits``; AS2 here is RSA only."""
     if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
         if key.key_size < min_key_bits:
@@ -105,7 +113,7 @@ def _check_rsa(key: object, min_key_bits: int, what: str) -> int:
     )
 
 
-def _check_size(data: bytes, name: str = "the file") -> None:
+def check_size(data: bytes, name: str = "the file") -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         raise CertificateError(
             "file",
@@ -164,7 +172,7 @@ def generate_self_signed(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    return OwnKey(_key_pem(key), _info(cert), [], None)
+    return OwnKey(_key_pem(key), cert_info(cert), [], None)
 
 
 def _key_pem(key: rsa.RSAPrivateKey) -> str:
@@ -175,8 +183,8 @@ def _key_pem(key: rsa.RSAPrivateKey) -> str:
     ).decode("ascii")
 
 
-def _load_p12(data: bytes, password: str, name: str = "") -> pkcs12.PKCS12KeyAndCertificates:
-    _check_size(data, name or "the file")
+def load_p12(data: bytes, password: str, name: str = "") -> pkcs12.PKCS12KeyAndCertificates:
+    check_size(data, name or "the file")
     # OpenSSL runs whatever key-derivation count the file asks for: bound it before handing over.
     try:
         iterations = pkcs12_probe.parse_pfx(data).mac_iterations
@@ -195,12 +203,12 @@ def _load_p12(data: bytes, password: str, name: str = "") -> pkcs12.PKCS12KeyAnd
     raise CertificateError(field, message, code)
 
 
-def _alias(entry: pkcs12.PKCS12Certificate) -> str | None:
+def entry_alias(entry: pkcs12.PKCS12Certificate) -> str | None:
     name = entry.friendly_name
     return None if name is None else name.decode("utf-8", errors="replace")
 
 
-def _chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> list[str]:
+def issuers(leaf: x509.Certificate, others: list[x509.Certificate]) -> list[x509.Certificate]:
     """The leaf's issuers among ``others``, bottom up (partner certs in a keystore are skipped)."""
     chain, current = [], leaf
     while current.issuer != current.subject:
@@ -209,7 +217,7 @@ def _chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> list[str]:
             break
         chain.append(up)
         current = up
-    return [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in chain]
+    return chain
 
 
 def load_own_pkcs12(
@@ -220,7 +228,7 @@ def load_own_pkcs12(
     min_key_bits: int = 2048,
     name: str = "",
 ) -> OwnKey:
-    p12 = _load_p12(data, password, name)
+    p12 = load_p12(data, password, name)
     if p12.key is None:
         raise CertificateError(
             "file",
@@ -235,7 +243,7 @@ def load_own_pkcs12(
             "together with its own certificate",
             "key_certificate_mismatch",
         )
-    aliases = [_alias(e) for e in (p12.cert, *p12.additional_certs)]
+    aliases = [entry_alias(e) for e in (p12.cert, *p12.additional_certs)]
     if key_alias is not None and key_alias != aliases[0]:
         if key_alias in aliases:
             raise CertificateError(
@@ -251,11 +259,17 @@ def load_own_pkcs12(
             "key_alias_not_found",
         )
     key, cert = p12.key, p12.cert.certificate
-    _check_rsa(key, min_key_bits, "the private key")
-    assert isinstance(key, rsa.RSAPrivateKey)  # for mypy: _check_rsa refused anything else
+    check_rsa(key, min_key_bits, "the private key")
+    assert isinstance(key, rsa.RSAPrivateKey)  # for mypy: check_rsa refused anything else
     _check_match(key, cert)
-    chain = _chain(cert, [e.certificate for e in p12.additional_certs])
-    return OwnKey(_key_pem(key), _info(cert), chain, aliases[0])
+    chain = issuers(cert, [e.certificate for e in p12.additional_certs])
+    others = tuple(
+        alias
+        for entry in p12.additional_certs
+        if entry.certificate not in chain and (alias := entry_alias(entry)) is not None
+    )
+    pems = [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in chain]
+    return OwnKey(_key_pem(key), cert_info(cert), pems, aliases[0], others)
 
 
 def _check_match(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
@@ -266,55 +280,6 @@ def _check_match(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
             "its own certificate",
             "key_certificate_mismatch",
         )
-
-
-def load_partner_certificate(
-    data: bytes, *, min_key_bits: int = 2048, name: str = "the file"
-) -> CertInfo:
-    _check_size(data, name)
-    labels = [m.decode() for m in _PEM_LABEL.findall(data)]
-    if any("PRIVATE KEY" in label for label in labels) or _is_der_key(data):
-        raise CertificateError(
-            "file", f"{name} holds a private key; {pkcs12_probe.PARTNER_ONLY}", "private_key_upload"
-        )
-    if labels:
-        if labels.count("CERTIFICATE") != 1:
-            found = (
-                f"{labels.count('CERTIFICATE')} certificates"
-                if "CERTIFICATE" in labels
-                else f"no certificate (found: {', '.join(dict.fromkeys(labels))})"
-            )
-            raise CertificateError(
-                "file",
-                f"{name} is a PEM file holding {found}; upload the partner's own certificate alone",
-                "not_one_certificate",
-            )
-        loader = x509.load_pem_x509_certificate
-    else:
-        if problem := pkcs12_probe.partner_upload_problem(data):
-            raise CertificateError("file", problem, "pkcs12_upload")
-        loader = x509.load_der_x509_certificate
-    try:
-        cert = loader(data)
-    except ValueError:  # the parser's own words (ASN.1 offsets) would not help anyone
-        raise CertificateError(
-            "file",
-            f"{name} is not a certificate: expected a PEM or DER X.509 certificate "
-            "(.cer/.crt/.pem); ask the partner for its public certificate",
-            "not_a_certificate",
-        ) from None
-    _check_rsa(cert.public_key(), min_key_bits, f"{name}'s public key")
-    return _info(cert)
-
-
-def _is_der_key(data: bytes) -> bool:
-    try:
-        serialization.load_der_private_key(data, None)
-    except TypeError:  # an encrypted PKCS#8 key is a key all the same
-        return True
-    except (ValueError, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 def check_dates(
@@ -353,11 +318,14 @@ def _encryption(password: str) -> serialization.KeySerializationEncryption:
     )
 
 
-def _partner_entries(partner_certs: list[tuple[str, str]]) -> list[pkcs12.PKCS12Certificate]:
-    return [
+def _truststore(partner_certs: list[tuple[str, str]], password: str) -> bytes:
+    """The partners' certificates as trusted certificates: Java's keytool (OpenAS2, Mendelson)
+    lists a certificate entry only with the attribute ``serialize_java_truststore`` adds."""
+    entries = [
         pkcs12.PKCS12Certificate(x509.load_pem_x509_certificate(pem.encode()), alias.encode())
         for alias, pem in partner_certs
     ]
+    return pkcs12.serialize_java_truststore(entries, _encryption(password))
 
 
 def export_keystore_p12(
@@ -373,19 +341,17 @@ def export_keystore_p12(
         raise CertificateError("file", "our private key must be RSA")
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     _check_match(key, cert)
-    return pkcs12.serialize_key_and_certificates(
-        own_alias.encode(), key, cert, _partner_entries(partner_certs), encryption
-    )
+    ours = pkcs12.serialize_key_and_certificates(own_alias.encode(), key, cert, None, encryption)
+    if not partner_certs:
+        return ours
+    return pkcs12_java.join(ours, _truststore(partner_certs, password), password)
 
 
 def export_partner_p12(partner_certs: list[tuple[str, str]], password: str) -> bytes:
-    encryption = _encryption(password)
-    return pkcs12.serialize_key_and_certificates(
-        None, None, None, _partner_entries(partner_certs), encryption
-    )
+    return _truststore(partner_certs, password)
 
 
 def load_p12_certificates(data: bytes, password: str) -> list[tuple[str | None, CertInfo]]:
-    p12 = _load_p12(data, password)
+    p12 = load_p12(data, password)
     entries = ([p12.cert] if p12.cert else []) + list(p12.additional_certs)
-    return [(_alias(e), _info(e.certificate)) for e in entries]
+    return [(entry_alias(e), cert_info(e.certificate)) for e in entries]

@@ -46,12 +46,16 @@ from as2bus.contracts.config import (
 
 
 def _optional(normalize: Any) -> Any:
-    """Accept ``none``/null as 'no algorithm', any known spelling otherwise."""
+    """Accept ``none``/null as 'no algorithm', any known spelling otherwise; an unknown one's
+    error lists ``none`` among the known, since it is one here."""
 
     def parse(value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
             return None
-        return normalize(value) if isinstance(value, str) else value
+        try:
+            return normalize(value) if isinstance(value, str) else value
+        except ValueError as err:
+            raise ValueError(str(err).replace("(known: ", "(known: none, ", 1)) from None
 
     return parse
 

@@ -135,12 +135,24 @@ async def upload_partner(
     activation_at: When = None,
     retire_previous_at: When = None,
     allow_invalid_dates: Annotated[bool, Form()] = False,
+    password: Annotated[
+        str | None, Form(description="For a PKCS#12 file: its password, to read its entries")
+    ] = None,
+    entry: Annotated[
+        str | None,
+        Form(
+            description="For a PKCS#12 keystore holding several certificates (OpenAS2's "
+            "as2_certs.p12): the name of the partner's entry"
+        ),
+    ] = None,
 ) -> CertificateView:
-    """Upload a partner's certificate (PEM or DER); on an alias in use, this is a rotation."""
+    """Upload a partner's certificate: PEM or DER, a chain or PKCS#7 bundle (its end-entity
+    certificate is kept), or an entry of a PKCS#12 file. On an alias in use, a rotation."""
     data = await read_upload(file)
     return await service.upload_partner(
-        alias, data, activation_at, retire_previous_at, allow_invalid_dates, file.filename or ""
-    )
+        alias, data, activation_at, retire_previous_at, allow_invalid_dates, file.filename or "",
+        password, entry,
+    )  # fmt: skip
 
 
 @read.get("/keystores", tags=["keystores"])
@@ -159,7 +171,10 @@ async def import_keystore(
     file: Upload,
     station: Annotated[str, Form()],
     partner: Annotated[str, Form()],
-    password: Annotated[str, Form(description="The PKCS#12 password; it protects the keystore")],
+    password: Annotated[
+        str,
+        Form(description="The PKCS#12 password; it also protects exports unless export_password"),
+    ],
     key_alias: Annotated[str | None, Form()] = None,
     private_key_alias: Annotated[str | None, Form()] = None,
     partner_cert_alias: Annotated[str | None, Form()] = None,
@@ -171,6 +186,10 @@ async def import_keystore(
             "one transaction"
         ),
     ] = None,
+    export_password: Annotated[
+        str | None,
+        Form(description="Protects the keystore's exports (8+ characters); default: password"),
+    ] = None,
 ) -> KeystoreView:
     data = await read_upload(file)
     theirs = (
@@ -178,7 +197,7 @@ async def import_keystore(
     )
     return await stores.import_(
         station, partner, data, password, key_alias, private_key_alias, partner_cert_alias,
-        allow_invalid_dates, file.filename or "", theirs,
+        allow_invalid_dates, file.filename or "", theirs, export_password,
     )  # fmt: skip
 
 
