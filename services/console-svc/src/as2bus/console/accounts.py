@@ -51,11 +51,12 @@ class Accounts:
 
     async def create_user(self, email: str, role: Role, password: str | None) -> User:
         """A new user; ``password`` None: single sign-on only (the trusted-header mode)."""
+        email = normalised_email(email)
         if password is not None:
-            check_password(password)
+            check_password(password, email)
         user = User(
             id=uuid.uuid4(),
-            email=normalised_email(email),
+            email=email,
             role=role,
             password_hash=hash_password(password) if password is not None else None,
             created_at=self._clock(),
