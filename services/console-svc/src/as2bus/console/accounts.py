@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.adapters.passwords import hash_password, verify_password
 from as2bus.console.adapters.repository import Repository
+from as2bus.console.domain.access_audit import sign_in_entry
 from as2bus.console.domain.roles import Role
 from as2bus.console.domain.sessions import Session, Throttle, open_session, token_digest
 from as2bus.console.domain.users import (
@@ -41,10 +43,12 @@ class Accounts:
         session_lifetime: timedelta,
         throttle: Throttle,
         clock: Callable[[], datetime],
+        trail: AuditTrail,
         csrf_key: bytes = b"",
     ) -> None:
         self._csrf_key = csrf_key or secrets.token_bytes(32)
         self._repo = repository
+        self._trail = trail
         self._lifetime = session_lifetime
         self._throttle = throttle
         self._clock = clock
@@ -79,14 +83,23 @@ class Accounts:
         key = f"{email}|{address}"
         failures, first = await self._repo.failures(key)
         if self._throttle.blocked(failures, first, now):
+            await self._trail.record(sign_in_entry("refused", email, address, now))
             minutes = int(self._throttle.window.total_seconds() // 60)
             raise SignInError(f"too many failed sign-ins: wait {minutes} minutes, then try again")
         user = await self._repo.user_by_email(email)
-        if user is None or user.disabled or not verify_password(user.password_hash, password):
+        # Verified even for no such user (against a dummy hash of the same cost): the time of
+        # the answer must not tell which addresses have an account.
+        matches = verify_password(user.password_hash if user else None, password)
+        if user is None or user.disabled or not matches:
             restart = first is None or now - first >= self._throttle.window
             await self._repo.record_failure(key, now, restart=restart)
+            counted = 1 if restart else failures + 1
+            locked = counted >= self._throttle.attempts
+            entry = sign_in_entry("locked out" if locked else "failed", email, address, now)
+            await self._trail.record(entry)
             raise SignInError("wrong e-mail address or password")
         await self._repo.clear_failures(key)
+        await self._trail.record(sign_in_entry("signed in", user.email, address, now))
         return await self.open_for(user)
 
     async def open_for(self, user: User) -> tuple[str, SignedIn]:
@@ -127,5 +140,7 @@ class Accounts:
         session = Session("proxy", user.id, csrf, self._clock() + self._lifetime)
         return SignedIn(user, session, by_proxy=True)
 
-    async def sign_out(self, token: str) -> None:
+    async def sign_out(self, who: SignedIn, token: str, address: str) -> None:
         await self._repo.drop_session(token_digest(token))
+        await self._trail.record(sign_in_entry("signed out", who.user.email, address,
+                                               self._clock()))  # fmt: skip

@@ -99,6 +99,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
             settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes)
         ),
         clock=utc_now,
+        trail=trail,
         # Replicas must agree on the CSRF tokens of proxy-signed-in users: derived from a
         # secret they share.
         csrf_key=hashlib.sha256(f"console-csrf:{backend_token}".encode()).digest()
