@@ -41,6 +41,7 @@ class Accounts:
         repository: Repository,
         *,
         session_lifetime: timedelta,
+        idle_limit: timedelta,
         throttle: Throttle,
         clock: Callable[[], datetime],
         trail: AuditTrail,
@@ -50,6 +51,7 @@ class Accounts:
         self._repo = repository
         self._trail = trail
         self._lifetime = session_lifetime
+        self._idle_limit = idle_limit
         self._throttle = throttle
         self._clock = clock
 
@@ -108,15 +110,19 @@ class Accounts:
         return token, SignedIn(user, session)
 
     async def signed_in(self, token: str | None) -> SignedIn | None:
-        """The session a cookie belongs to, if it is current and its user may still sign in."""
+        """The session a cookie belongs to, if it is current (neither expired nor left idle)
+        and its user may still sign in; its use is noted (for the idle timeout)."""
         if not token:
             return None
+        now = self._clock()
         session = await self._repo.session(token_digest(token))
-        if session is None or session.expired(self._clock()):
+        if session is None or session.expired(now, self._idle_limit):
             return None
         user = await self._repo.user(session.user_id)
         if user is None or user.disabled:
             return None
+        if session.stale(now):
+            await self._repo.session_seen(session.digest, now)
         return SignedIn(user, session)
 
     async def signed_in_by_proxy(self, email: str, role: Role) -> SignedIn:

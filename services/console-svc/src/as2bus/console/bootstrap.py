@@ -95,6 +95,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     accounts = Accounts(
         repository,
         session_lifetime=timedelta(hours=settings.session_hours),
+        idle_limit=timedelta(minutes=settings.session_idle_minutes),
         throttle=Throttle(
             settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes)
         ),
