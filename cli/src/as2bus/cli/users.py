@@ -32,8 +32,8 @@ def create(
         bool,
         typer.Option(
             "--password-stdin",
-            help="Read the password (12 characters or more) from standard input instead of "
-            "generating one.",
+            help="Read the password (12 characters or more; not a common one, nor the e-mail "
+            "address) from standard input instead of generating one.",
         ),
     ] = False,
     sso_only: Annotated[
@@ -122,8 +122,8 @@ def reset_password(
         bool,
         typer.Option(
             "--password-stdin",
-            help="Read the new password (12 characters or more) from standard input instead "
-            "of generating one.",
+            help="Read the new password (12 characters or more; not a common one, nor the "
+            "e-mail address) from standard input instead of generating one.",
         ),
     ] = False,
     console_url: ConsoleUrl = DEFAULT_CONSOLE_URL,

@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import nats
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    FilePayload,
+    Page,
+    async_playwright,
+    expect,
+)
 from typer.testing import CliRunner
 
 from as2bus.cli.main import app as cli
@@ -63,10 +71,39 @@ def chromium() -> str:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    """Chromium; any test whose pages break the console's Content-Security-Policy (an inline
+    script or style the policy blocks, which the page then lacks) fails when done."""
+    refused: list[str] = []
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=chromium())
+        _keep_policy_refusals(launched, refused)
         yield launched
         await launched.close()
+    assert refused == [], "the Content-Security-Policy blocked part of a page"
+
+
+def _keep_policy_refusals(browser: Browser, refused: list[str]) -> None:
+    """Every page the browser opens reports what the Content-Security-Policy refused into
+    ``refused``: Chromium says so in the page's console."""
+
+    def keep(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    new_page, new_context = browser.new_page, browser.new_context
+
+    async def watched_page(**options: Any) -> Page:
+        page = await new_page(**options)
+        page.on("console", keep)
+        return page
+
+    async def watched_context(**options: Any) -> BrowserContext:
+        context = await new_context(**options)
+        context.on("console", keep)
+        return context
+
+    browser.new_page = watched_page  # type: ignore[method-assign]
+    browser.new_context = watched_context  # type: ignore[method-assign]
 
 
 class Console:
@@ -298,6 +335,36 @@ async def test_roles_and_csrf_are_enforced_on_the_server(
     assert "security token" in await forged.text()
     signed_out = await other.request.post(f"{console.url}/logout", form={"csrf": "forged"})
     assert signed_out.status == 403  # even sign-out needs the form's token
+
+
+async def test_the_main_pages_keep_to_their_content_security_policy(
+    console: Console, browser: Browser
+) -> None:
+    """Each page forbids framing and caching and allows only the console's own script and
+    stylesheet; nothing on them is refused: the upload's progress, the message page that
+    follows its message, the TrackLog's live updates and the local times all still work."""
+    refused: list[str] = []
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None)
+    await console.sign_in(page, *console.admin)  # the one admin: others test "the last admin"
+    await _send_file(page, console, "po-policy.x12")
+    await expect(page.locator("h1 .status")).to_have_text("delivered", timeout=30_000)
+    for path in ("/", "/tracklog", "/send", "/stations", "/partners", "/partnerships",
+                 "/certificates", "/health", "/notifications", "/users", "/audit"):  # fmt: skip
+        answer = await page.goto(f"{console.url}{path}")
+        assert answer is not None
+        assert answer.status == 200, path
+        headers = await answer.all_headers()
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert "unsafe-inline" not in headers["content-security-policy"], path
+        assert headers["x-frame-options"] == "DENY", path
+        assert headers["cache-control"] == "no-store", path
+        if path == "/tracklog":
+            await expect(page.locator("p.live")).to_be_visible()  # its live stream is open
+    await page.goto(f"{console.url}/certificates")
+    await page.locator("#keystores tbody tr a").first.click()
+    await page.wait_for_url("**/certificates/*")
+    assert refused == []
 
 
 async def test_repeated_wrong_passwords_are_throttled(console: Console, browser: Browser) -> None:

@@ -34,7 +34,7 @@ async def test_not_ready_until_the_database_has_this_versions_migrations(
     empty = f"failing: NotMigratedError: the database has no schema yet: {run}"
     assert await _database_check(app) == (503, empty)
     await asyncio.to_thread(upgrade_database, MIGRATIONS, url, "0002")  # one version back
-    at = "the database is at migration 0002, this version needs 0003"
+    at = "the database is at migration 0002, this version needs 0004"
     behind = f"failing: NotMigratedError: {at}: {run}"
     assert await _database_check(app) == (503, behind)
     await asyncio.to_thread(upgrade_database, MIGRATIONS, url)

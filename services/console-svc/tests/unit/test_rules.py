@@ -38,7 +38,7 @@ def test_users_need_an_address_and_a_long_password() -> None:
     with pytest.raises(UserError, match="not an e-mail address"):
         normalised_email("ann")
     with pytest.raises(UserError, match="at least 12"):
-        check_password("short")
+        check_password("short", "ann@example.com")
 
 
 def test_every_failure_code_has_words_and_unknown_ones_fall_back() -> None:

@@ -580,3 +580,39 @@ async def test_a_refused_requests_page_links_to_send_file_on_its_partnership(app
     assert "There is no enabled partnership from MYCO to GONE: choose one." in gone
     assert '<option value="" selected disabled>Choose a partnership</option>' in gone
     assert re.findall(r'<option value="(p\d)"( selected)?>', gone) == [("p1", ""), ("p2", "")]
+
+
+async def test_a_subject_with_a_line_break_is_refused_at_the_form(app: Any, bus: FakeBus) -> None:
+    """It would end the message's Subject header: every attempt failed with a Python error."""
+    files = [("file", ("po.x12", b"ISA*00~", "application/edi-x12"))]
+    answer = await post_send(app, files, subject="PO 9\r\nX-Injected: 1")
+    assert answer.status_code == 200
+    assert "Nothing was sent: the subject must be one line: take out its line breaks" in (
+        answer.text
+    )
+    assert bus.published == []
+    assert fakes_of(app).documents.objects == {}
+
+
+async def test_a_file_name_with_a_line_break_is_refused_at_the_form(app: Any, bus: FakeBus) -> None:
+    """No browser sends one (they escape it): a request made by hand, with a bare LF in the
+    name (a CRLF would end the part's header line)."""
+    name = b'filename="a\nX-Inj: 1.txt"'
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        csrf = csrf_of((await http.get("/send")).text).encode()
+        body = b"".join([
+            b'--b\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n' + csrf + b"\r\n",
+            b'--b\r\nContent-Disposition: form-data; name="partnership"\r\n\r\np1\r\n',
+            b'--b\r\nContent-Disposition: form-data; name="file"; ' + name + b"\r\n"
+            b"Content-Type: text/plain\r\n\r\nhello\r\n--b--\r\n",
+        ])  # fmt: skip
+        answer = await http.post(
+            "/send", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+        )
+    assert answer.status_code == 200
+    assert "Nothing was sent: a file name must be one line: rename the file without line" in (
+        answer.text
+    )
+    assert bus.published == []
+    assert fakes_of(app).documents.objects == {}

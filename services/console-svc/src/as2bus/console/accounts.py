@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.adapters.passwords import hash_password, verify_password
 from as2bus.console.adapters.repository import Repository
+from as2bus.console.domain.access_audit import sign_in_entry
 from as2bus.console.domain.roles import Role
 from as2bus.console.domain.sessions import Session, Throttle, open_session, token_digest
 from as2bus.console.domain.users import (
@@ -39,23 +41,28 @@ class Accounts:
         repository: Repository,
         *,
         session_lifetime: timedelta,
+        idle_limit: timedelta,
         throttle: Throttle,
         clock: Callable[[], datetime],
+        trail: AuditTrail,
         csrf_key: bytes = b"",
     ) -> None:
         self._csrf_key = csrf_key or secrets.token_bytes(32)
         self._repo = repository
+        self._trail = trail
         self._lifetime = session_lifetime
+        self._idle_limit = idle_limit
         self._throttle = throttle
         self._clock = clock
 
     async def create_user(self, email: str, role: Role, password: str | None) -> User:
         """A new user; ``password`` None: single sign-on only (the trusted-header mode)."""
+        email = normalised_email(email)
         if password is not None:
-            check_password(password)
+            check_password(password, email)
         user = User(
             id=uuid.uuid4(),
-            email=normalised_email(email),
+            email=email,
             role=role,
             password_hash=hash_password(password) if password is not None else None,
             created_at=self._clock(),
@@ -78,14 +85,23 @@ class Accounts:
         key = f"{email}|{address}"
         failures, first = await self._repo.failures(key)
         if self._throttle.blocked(failures, first, now):
+            await self._trail.record(sign_in_entry("refused", email, address, now))
             minutes = int(self._throttle.window.total_seconds() // 60)
             raise SignInError(f"too many failed sign-ins: wait {minutes} minutes, then try again")
         user = await self._repo.user_by_email(email)
-        if user is None or user.disabled or not verify_password(user.password_hash, password):
+        # Verified even for no such user (against a dummy hash of the same cost): the time of
+        # the answer must not tell which addresses have an account.
+        matches = verify_password(user.password_hash if user else None, password)
+        if user is None or user.disabled or not matches:
             restart = first is None or now - first >= self._throttle.window
             await self._repo.record_failure(key, now, restart=restart)
+            counted = 1 if restart else failures + 1
+            locked = counted >= self._throttle.attempts
+            entry = sign_in_entry("locked out" if locked else "failed", email, address, now)
+            await self._trail.record(entry)
             raise SignInError("wrong e-mail address or password")
         await self._repo.clear_failures(key)
+        await self._trail.record(sign_in_entry("signed in", user.email, address, now))
         return await self.open_for(user)
 
     async def open_for(self, user: User) -> tuple[str, SignedIn]:
@@ -94,15 +110,19 @@ class Accounts:
         return token, SignedIn(user, session)
 
     async def signed_in(self, token: str | None) -> SignedIn | None:
-        """The session a cookie belongs to, if it is current and its user may still sign in."""
+        """The session a cookie belongs to, if it is current (neither expired nor left idle)
+        and its user may still sign in; its use is noted (for the idle timeout)."""
         if not token:
             return None
+        now = self._clock()
         session = await self._repo.session(token_digest(token))
-        if session is None or session.expired(self._clock()):
+        if session is None or session.expired(now, self._idle_limit):
             return None
         user = await self._repo.user(session.user_id)
         if user is None or user.disabled:
             return None
+        if session.stale(now):
+            await self._repo.session_seen(session.digest, now)
         return SignedIn(user, session)
 
     async def signed_in_by_proxy(self, email: str, role: Role) -> SignedIn:
@@ -126,5 +146,7 @@ class Accounts:
         session = Session("proxy", user.id, csrf, self._clock() + self._lifetime)
         return SignedIn(user, session, by_proxy=True)
 
-    async def sign_out(self, token: str) -> None:
+    async def sign_out(self, who: SignedIn, token: str, address: str) -> None:
         await self._repo.drop_session(token_digest(token))
+        await self._trail.record(sign_in_entry("signed out", who.user.email, address,
+                                               self._clock()))  # fmt: skip

@@ -36,6 +36,7 @@ from as2bus.console.entrypoints import (
     signin,
 )
 from as2bus.console.entrypoints import bus as bus_entrypoints
+from as2bus.console.entrypoints.browser_headers import BrowserHeaders
 from as2bus.console.entrypoints.guard import Forbidden, SignInRequired, signed_in
 from as2bus.console.settings import ConsoleSettings
 from as2bus.console.user_admin import UserAdmin
@@ -94,10 +95,12 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     accounts = Accounts(
         repository,
         session_lifetime=timedelta(hours=settings.session_hours),
+        idle_limit=timedelta(minutes=settings.session_idle_minutes),
         throttle=Throttle(
             settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes)
         ),
         clock=utc_now,
+        trail=trail,
         # Replicas must agree on the CSRF tokens of proxy-signed-in users: derived from a
         # secret they share.
         csrf_key=hashlib.sha256(f"console-csrf:{backend_token}".encode()).digest()
@@ -161,8 +164,11 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
 
     app = FastAPI(
         telemetry=fastapi_telemetry(),
-        docs_url=None,  # served offline by add_ops_routes
+        # An HTML app: no API docs or OpenAPI document (they would list every route to anyone
+        # not signed in); the users API the CLI calls is described in docs/console.md.
+        docs_url=None,
         redoc_url=None,
+        openapi_url=None,
         title="as2bus console-svc",
         version="1",
         summary="The operators' web console, and the users API for the CLI.",
@@ -181,6 +187,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     add_ops_routes(app, {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)})
     # Uploads may be large (Send File); anything bigger than that is refused before reading.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(BrowserHeaders)  # outermost: on every answer, a refusal's too
     return app, complete
 
 

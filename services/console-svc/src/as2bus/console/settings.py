@@ -41,7 +41,19 @@ class ConsoleSettings(ServiceSettings):
         description="Send the session cookie over HTTPS only (browsers also accept it from "
         "http://localhost and http://127.0.0.1)",
     )
-    session_hours: float = Field(default=12, gt=0, validation_alias=_env("session_hours"))
+    session_hours: float = Field(
+        default=12,
+        gt=0,
+        validation_alias=_env("session_hours"),
+        description="How long a session lasts at most, however much it is used",
+    )
+    session_idle_minutes: float = Field(
+        default=60,
+        gt=0,
+        validation_alias=_env("session_idle_minutes"),
+        description="A session unused this long ends (sign in again); a page that updates "
+        "itself live keeps it in use",
+    )
     sign_in_attempts: int = Field(
         default=5,
         ge=1,

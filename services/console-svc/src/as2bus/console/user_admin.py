@@ -47,7 +47,7 @@ class UserAdmin:
         generated one (shown once)."""
         generated = None
         if password is None and not sso_only:
-            password = generated = secrets.token_urlsafe(15)
+            password = generated = _generated_password(email)
         user = await self._accounts.create_user(email, role, password)
         await self._record(actor, "created", user.email, {"role": {"from": None, "to": role.label}})
         return user, generated
@@ -80,8 +80,8 @@ class UserAdmin:
         user = await self._user(email)
         generated = None
         if password is None:
-            password = generated = secrets.token_urlsafe(15)
-        check_password(password)
+            password = generated = _generated_password(user.email)
+        check_password(password, user.email)
         new = replace(user, password_hash=hash_password(password))
         await self._repo.save_user(new)
         await self._record(actor, "updated", user.email, {"secret password": {"to": "replaced"}})
@@ -105,6 +105,18 @@ class UserAdmin:
     async def _record(self, actor: str, action: str, email: str, changes: dict[str, Any]) -> None:
         entry = AuditEntry(uuid.uuid4(), self._clock(), actor, action, "user", email, changes)
         await self._trail.record(entry)
+
+
+def _generated_password(email: str) -> str:
+    """A random password that passes the rules (a random one rarely holds the address's name
+    part, but may)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        try:
+            check_password(password, email)
+        except UserError:
+            continue
+        return password
 
 
 def _status(user: User) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -21,6 +22,7 @@ from as2bus.cert.schemas import (
 from as2bus.cert.service import CertService
 from as2bus.cert.wiring import wiring
 from as2bus.cert.x509 import MAX_UPLOAD_BYTES
+from as2bus.shared.audit import current_actor
 from as2bus.shared.errors import FieldError, InvalidFieldsError
 from as2bus.shared.web import Scope, scoped_routers
 
@@ -245,6 +247,11 @@ async def export_keystore(keystore_id: uuid.UUID, stores: Stores) -> Response:
     """Our key and certificate plus the partner's certificates, under the keystore password."""
     view = await stores.get(keystore_id)
     body = await stores.export_keystore(keystore_id)
+    # Our private key leaves: who took it (the token, and the person the console names).
+    logging.getLogger("as2bus.cert").info(
+        "private key exported: keystore %s (%s → %s) by %s", keystore_id,
+        view.station_as2_id, view.partner_as2_id, current_actor() or "an unknown caller",
+    )  # fmt: skip
     return attachment(body, P12, f"{view.station_as2_id}-{view.partner_as2_id}.p12")
 
 

@@ -82,7 +82,8 @@ class Repository:
         async with self._db() as db, db.begin():
             await db.execute(
                 sa.insert(sessions).values(digest=session.digest, user_id=session.user_id,
-                                           csrf=session.csrf, expires_at=session.expires_at)
+                                           csrf=session.csrf, expires_at=session.expires_at,
+                                           last_seen_at=session.last_seen)
             )  # fmt: skip
 
     async def session(self, digest: str) -> Session | None:
@@ -90,7 +91,14 @@ class Repository:
             row = (await db.execute(sa.select(sessions).where(sessions.c.digest == digest))).first()
         if row is None:
             return None
-        return Session(row.digest, row.user_id, row.csrf, _aware(row.expires_at))
+        seen = _aware(row.last_seen_at) if row.last_seen_at is not None else None
+        return Session(row.digest, row.user_id, row.csrf, _aware(row.expires_at), seen)
+
+    async def session_seen(self, digest: str, now: datetime) -> None:
+        async with self._db() as db, db.begin():
+            await db.execute(
+                sa.update(sessions).where(sessions.c.digest == digest).values(last_seen_at=now)
+            )
 
     async def drop_session(self, digest: str) -> None:
         async with self._db() as db, db.begin():

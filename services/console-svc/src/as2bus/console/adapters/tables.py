@@ -28,6 +28,8 @@ sessions = sa.Table(
     sa.Column("user_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # The last request seen with it (to the minute), for the idle timeout; None: before 0004.
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 #: Failed sign-ins per (e-mail, address) in the current window.

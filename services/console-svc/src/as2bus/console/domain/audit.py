@@ -26,6 +26,7 @@ ENTITIES = {
     "station": "station", "partner": "partner", "partnership": "partnership",
     "certificate": "certificate", "keystore": "keystore", "user": "user",
     "notify-channel": "notification channel", "notify-rule": "notification rule",
+    "sign-in": "sign-in",
 }  # fmt: skip
 #: Event type prefix → entity, longest first (Partnership before Partner).
 _ENTITY_OF = {
@@ -43,7 +44,8 @@ class AuditEntry:
     occurred_at: datetime
     actor: str
     #: created, updated, deleted; a certificate: generated, imported, uploaded (one under an
-    #: alias that had none), rotated (a new one), rescheduled (its switch times), deleted
+    #: alias that had none), rotated (a new one), rescheduled (its switch times), deleted; a
+    #: keystore also exported; a sign-in: access_audit.SignInAction
     action: str
     entity: str  # one of ENTITIES
     label: str  # the thing's name as people know it: an AS2 ID, "MYCO → ACME", an alias

@@ -30,7 +30,8 @@ class UserCreate(BaseModel):
     role: str = Field(description="admin, operator or viewer")
     password: str | None = Field(
         default=None,
-        description="At least 12 characters; left out: one is generated and returned once",
+        description="At least 12 characters, not guessable (docs/console.md); left out: one "
+        "is generated and returned once",
     )
     sso_only: bool = Field(
         default=False, description="No password: signs in through the proxy (trusted header)"
@@ -60,7 +61,9 @@ class UserChange(BaseModel):
 
 class PasswordReset(BaseModel):
     password: str | None = Field(
-        default=None, description="At least 12 characters; left out: one is generated"
+        default=None,
+        description="At least 12 characters, not guessable (docs/console.md); left out: one is "
+        "generated",
     )
 
 

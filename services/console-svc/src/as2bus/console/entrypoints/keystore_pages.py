@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -14,12 +15,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from as2bus.console.adapters.backends import Backend, BackendError
 from as2bus.console.adapters.cert_service import CertClient, KeystoreFile
+from as2bus.console.domain.access_audit import keystore_export_entry
 from as2bus.console.domain.certificate_forms import FormProblems
 from as2bus.console.domain.certificate_usage import MessageCertificates, certificates_used
 from as2bus.console.domain.certificates import KeystoreShown, keystore_shown
 from as2bus.console.domain.roles import Action, may
 from as2bus.console.entrypoints.guard import Admin, Viewer
 from as2bus.console.entrypoints.pages import backends, page
+from as2bus.console.wiring import wiring
 
 router = APIRouter()
 #: How many of the partnership's latest messages the page shows with their certificates.
@@ -144,6 +147,10 @@ async def _download(request: Request, who: Any, keystore_id: str, name: Keystore
     file = await certs_for(request, who).keystore_file(keystore_id, name)
     if file is None:
         return missing(request, who, f"keystore {keystore_id}")
+    if name != "certificate.cer":  # a .p12: the audit trail says who took a copy, and when
+        entry = keystore_export_entry(who.user.email, found.station, found.partner, name,
+                                      datetime.now(UTC))  # fmt: skip
+        await wiring.get(request).audit_trail.record(entry)
     return _attachment(file.content, file.media_type, file.filename)
 
 

@@ -322,6 +322,8 @@ async def send_file(
     else:
         error = _upload_problem(chosen_files, wiring.get(request).max_upload_bytes)
     content_type = content_type.strip()
+    if error is None and _one_line_problem(subject):
+        error = "the subject must be one line: take out its line breaks"
     if error is None and content_type and (problem := mime_type_problem(content_type)):
         error = f"content type {problem}"  # the send request's own rule, before anything is stored
     if error is not None:
@@ -343,6 +345,12 @@ async def send_file(
     return RedirectResponse(f"/sent/{request_id}", status_code=303)
 
 
+def _one_line_problem(value: str) -> bool:
+    """A line break would end the AS2 message's header it goes in (Subject, the file name's
+    Content-Disposition): every attempt to send would fail, so it is refused at the form."""
+    return "\r" in value or "\n" in value
+
+
 def _upload_problem(files: list[UploadFile], limit: int) -> str | None:
     """What is wrong with the files chosen, in one sentence; None when nothing is."""
     if not files:
@@ -352,6 +360,8 @@ def _upload_problem(files: list[UploadFile], limit: int) -> str | None:
     for f in files:
         if not f.size:
             return f"{f.filename or 'a file'} is empty"
+        if _one_line_problem(f.filename or ""):  # only a hand-made request, not a browser
+            return "a file name must be one line: rename the file without line breaks"
     total = sum(f.size or 0 for f in files)
     if total > limit:
         what = "the file has" if len(files) == 1 else f"the {len(files)} files have"

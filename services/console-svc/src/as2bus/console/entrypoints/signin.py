@@ -79,7 +79,8 @@ async def login(
 async def logout(request: Request, who: CheckedForm) -> Response:
     if who.by_proxy:  # the proxy holds the sign-in: its sign-out ends it
         return RedirectResponse(wiring.get(request).sso_sign_out_url, status_code=303)
-    await accounts(request).sign_out(request.cookies.get(SESSION_COOKIE, ""))
+    address = request.client.host if request.client else "unknown"
+    await accounts(request).sign_out(who, request.cookies.get(SESSION_COOKIE, ""), address)
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(SESSION_COOKIE, path="/")
     return answer
