@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from as2bus.as2 import mime
 from as2bus.as2.algorithms import SigningAlg
-from as2bus.as2.headers import lower_keys, mdn_request, summarize_request
+from as2bus.as2.headers import lower_keys, mdn_request, receipt_url_refusal, summarize_request
 from as2bus.as2.mic import mic_of
 from as2bus.as2.model import (
     As2Error,
@@ -73,6 +73,10 @@ def addressed(
             "unexpected-processing-error",
             f"the requested signed receipt cannot be given: {summary.mdn.failure}",
         )
+    if summary.mdn is not None and summary.mdn.async_url is not None:
+        unusable = receipt_url_refusal(summary.mdn.async_url)
+        if unusable is not None:
+            raise As2Error("unexpected-processing-error", unusable)
     return summary.message_id, local, remote
 
 

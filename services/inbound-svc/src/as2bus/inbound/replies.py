@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from as2bus import as2
+from as2bus.as2.headers import receipt_url_refusal
 from as2bus.contracts import Event, MdnOutcome, MdnSent
 from as2bus.inbound.client_certificates import CertificateRefusal
 from as2bus.inbound.domain import Answer, operators_reason, rejected, shown_url
@@ -44,6 +45,8 @@ class Replies:
         refusal = f"{error.modifier}: {error.reason}"
         if summary.mdn is None:
             return Answer.text(status, refusal)
+        if summary.mdn.mode == "async" and receipt_url_refusal(summary.mdn.async_url or ""):
+            return Answer.text(status, refusal)  # an unusable URL: the refusal says so
         if summary.mdn.mode == "async":
             # Refused here, the message has not shown who sent it (the codec accepted nothing):
             # its URL is anyone's choice, and a POST to it would let anyone make us call any

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from as2bus.inbound.mdn_targets import networks
 from as2bus.shared.recycled_files import DEFAULT_KEPT_BYTES
 from as2bus.shared.settings import ServiceSettings
 
@@ -150,3 +151,17 @@ class InboundSettings(ServiceSettings):
     async_mdn_timeout_seconds: float = Field(
         default=30, gt=0, validation_alias=_env("async_mdn_timeout_seconds")
     )
+    async_mdn_allowed_networks: list[str] = Field(
+        default_factory=list,
+        validation_alias=_env("async_mdn_allowed_networks"),
+        description='Networks, JSON (["10.20.0.0/16"]), that asynchronous MDNs may be posted '
+        "to although they are not public: loopback, link-local, private (RFC 1918, IPv6 unique "
+        "local) and reserved addresses are refused otherwise (the URL is the sender's "
+        "choice). An on-premises partner on a private network needs its network here",
+    )
+
+    @field_validator("async_mdn_allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        networks(values)  # raises ValueError, one sentence, for one that is not a network
+        return values
