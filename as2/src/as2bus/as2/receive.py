@@ -5,6 +5,7 @@ partnership sets, the MIC of an unsigned message, the result."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -199,9 +200,15 @@ def request_filename(lowered_headers: Mapping[str, str]) -> str | None:
     return None if name is None or name.lower() in _CMS_NAMES else name
 
 
+#: C0 and C1 control characters and DEL: in a name shown in a terminal or a log they would
+#: be escape sequences (colours, a window title, hidden text), and no file name needs them.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def safe_filename(name: str | None) -> str | None:
-    """The partner's file name without directories ("../../etc/x" → "x")."""
+    """The partner's file name without directories ("../../etc/x" → "x") and with each
+    control character replaced by "_" (ESC "[31m" → "_[31m")."""
     if not name:
         return None
-    base = PurePosixPath(name.replace("\\", "/")).name
+    base = PurePosixPath(_CONTROLS.sub("_", name).replace("\\", "/")).name
     return base if base not in ("", ".", "..") else None
