@@ -233,7 +233,12 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             settings.path,
             settings.max_header_bytes,
             Spooling(settings.spool_bytes, files.take),
-            BodyLimits(settings.max_mdn_bytes, settings.body_timeout_seconds),
+            BodyLimits(
+                settings.max_mdn_bytes,
+                settings.body_timeout_seconds,
+                deadline_seconds=settings.body_deadline_seconds,
+                seconds_per_mib=settings.body_seconds_per_mib,
+            ),
         )
     )
     add_ops_routes(app, {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)})

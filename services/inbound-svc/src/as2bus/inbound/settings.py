@@ -160,6 +160,24 @@ class InboundSettings(ServiceSettings):
         "choice). An on-premises partner on a private network needs its network here",
     )
 
+    body_deadline_seconds: float = Field(
+        default=60,
+        gt=0,
+        validation_alias=_env("body_deadline_seconds"),
+        description="A request body must be complete within this, plus "
+        "AS2BUS_INBOUND_BODY_SECONDS_PER_MIB for each MiB of it; else 408 and the connection "
+        "is closed (a body trickled a byte at a time never pauses long enough for "
+        "AS2BUS_INBOUND_BODY_TIMEOUT_SECONDS)",
+    )
+    body_seconds_per_mib: float = Field(
+        default=10,
+        ge=0,
+        validation_alias=_env("body_seconds_per_mib"),
+        description="The time a request body is given for each MiB, beyond "
+        "AS2BUS_INBOUND_BODY_DEADLINE_SECONDS: 10 asks an average of 100 KiB/s at least "
+        "(a 200 MiB body gets 34 minutes)",
+    )
+
     @field_validator("async_mdn_allowed_networks")
     @classmethod
     def _networks(cls, values: list[str]) -> list[str]:
