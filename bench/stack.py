@@ -164,6 +164,8 @@ class Stack:
         }
         if module == "as2bus.outbound":
             env["AS2BUS_OUTBOUND_ASYNC_MDN_URL"] = self.inbound_url
+        if module == "as2bus.inbound":  # the demo partners' MDNs go to loopback (or the proxy)
+            env.setdefault("AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS", '["127.0.0.0/8"]')
         service = Service(name, module, env, self.workdir / f"{name}.log")
         self.services.append(service)
         return service

@@ -79,12 +79,18 @@ async def cert_api(cert_svc: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]
         yield api
 
 
+#: The tests' partners (and their async MDN URLs) are on loopback: a private use, allowed
+#: as `as2bus up` allows it for its demo (docs/operations.md).
+LOOPBACK_MDNS = {"AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]'}
+
+
 def start_inbound(nats_url: str, master_key: str, tmp_path: Path, **extra: str) -> ServiceProcess:
-    """inbound-svc with the tests' settings (a 1 MiB body limit, fast async MDN retries);
-    ``extra`` adds or overrides environment variables."""
+    """inbound-svc with the tests' settings (a 1 MiB body limit, fast async MDN retries, MDNs
+    allowed to loopback); ``extra`` adds or overrides environment variables."""
     settings = {
         "AS2BUS_INBOUND_MAX_BODY_BYTES": str(1024 * 1024),
         "AS2BUS_INBOUND_ASYNC_MDN_BACKOFF_SECONDS": "0.2",
+        **LOOPBACK_MDNS,
         **extra,
     }
     return start(

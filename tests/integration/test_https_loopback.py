@@ -22,7 +22,7 @@ from as2bus.testing.services import ServiceProcess
 from as2bus.testing.tls import PrivateCa, certificate_sha256, write_pair
 from as2bus.testing.waiting import events_of, nothing_within
 
-from .conftest import TOKEN, client, start_outbound, stop
+from .conftest import LOOPBACK_MDNS, TOKEN, client, start_outbound, stop
 
 SERVER_CA = PrivateCa("inbound-svc's CA")
 SERVER = SERVER_CA.issue()  # for 127.0.0.1
@@ -44,6 +44,7 @@ def inbound_https(
         "AS2BUS_INBOUND_ASYNC_MDN_BACKOFF_SECONDS": "0.2",
         "AS2BUS_INBOUND_TLS_CERT_FILE": str(cert_file),
         "AS2BUS_INBOUND_TLS_KEY_FILE": str(key_file),
+        **LOOPBACK_MDNS,
     }
     proc = ServiceProcess("as2bus.inbound", env, tmp_path / "inbound.log", tls_ca=ca_file)
     yield proc.start()

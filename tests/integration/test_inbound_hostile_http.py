@@ -34,6 +34,9 @@ HEADER_TIMEOUT = 1.0
 # process was once starved for over a second and the server rightly gave up on the body.
 BODY_TIMEOUT = 3.0
 MAX_MDN = 8 * 1024
+#: A whole (small) body's time: more than BODY_TIMEOUT, so a trickle that never pauses that
+#: long meets it.
+BODY_DEADLINE = 5.0
 MARGIN = 2.0  # for a loaded machine: still far below what the defaults allow
 
 
@@ -52,6 +55,7 @@ def inbound(
         AS2BUS_INBOUND_MAX_MDN_BYTES=str(MAX_MDN),
         AS2BUS_INBOUND_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
         AS2BUS_INBOUND_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
+        AS2BUS_INBOUND_BODY_DEADLINE_SECONDS=str(BODY_DEADLINE),
     )
     yield proc
     stop(proc)
@@ -282,6 +286,41 @@ async def test_a_body_that_stops_coming_is_answered_408_and_nothing_remains(
     assert open_spool_files(inbound, tmp_path / "spool") == []
     assert claims(tmp_path) == 0
     assert "Traceback" not in inbound.log()
+
+
+async def test_a_body_trickled_a_byte_at_a_time_meets_its_deadline(
+    inbound: ServiceProcess, tmp_path: Path
+) -> None:
+    """A byte a second never pauses BODY_TIMEOUT long; the body's deadline (BODY_DEADLINE, plus
+    10 s per MiB: nothing for 1,000 bytes) ends it, where the reviewer's trickle of a byte
+    every 25 s held a connection for hours (security review rv3, defect 8)."""
+    head = request_head(
+        "application/pkcs7-mime; smime-type=enveloped-data",
+        AS2_From="acme", AS2_To="MYCO", Message_ID="<trickle-1@acme>", Content_Length="1000",
+    )  # fmt: skip
+    raw = await Raw.open(inbound)
+    await raw.send(head)
+    started = time.monotonic()
+    answer = b""
+    while time.monotonic() - started < BODY_DEADLINE + 10:
+        if not await raw.send(b"x"):  # closed: what it answered is still to be read
+            answer = await raw.answer(MARGIN)
+            break
+        try:
+            answer = await asyncio.wait_for(raw.reader.read(-1), 1.0)
+            break  # the server answered and closed the connection
+        except TimeoutError:
+            continue
+        except ConnectionError:
+            break
+    elapsed = time.monotonic() - started
+    raw.close()
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"connection: close" in answer.lower()
+    assert b"the request body was not complete within 5 s" in answer
+    assert b"it comes too slowly" in answer
+    assert BODY_DEADLINE - 0.5 < elapsed < BODY_DEADLINE + MARGIN, elapsed
+    assert claims(tmp_path) == 0
 
 
 async def test_an_mdn_over_its_limit_is_refused_before_it_is_read(inbound: ServiceProcess) -> None:

@@ -324,3 +324,67 @@ def test_the_crlf_form_of_signed_content_is_only_made_when_needed(
 
     assert verify.verify(candidates(), signature, [alice_keys.cert_pem]).content == content
     assert produced == [content]
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("file:///etc/passwd", "must be an http or https URL: an asynchronous MDN is not posted "
+         "to a file: URL"),
+        ("ftp://acme.example/mdn", "not posted to a ftp: URL"),
+        ("gopher://127.0.0.1:6379/_FLUSHALL", "not posted to a gopher: URL"),
+        ("/as2/mdn", "must be an http or https URL"),
+        ("https:///as2/mdn", "names no host"),
+        ("http://acme.example:http/mdn", "not a URL an asynchronous MDN can be posted to"),
+    ],
+)  # fmt: skip
+def test_a_receipt_delivery_option_that_can_never_be_posted_to_is_refused_on_arrival(
+    alice: LocalParty,
+    bob: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+    alice_as_seen_by_bob: RemoteParty,
+    url: str,
+    why: str,
+) -> None:
+    sent = as2.build_message(
+        b"x",
+        sender=alice,
+        receiver=replace(bob_as_seen_by_alice, mdn_mode="async", async_mdn_url="https://a.example"),
+    )
+    headers = {**sent.headers, "Receipt-Delivery-Option": url}
+    with pytest.raises(as2.As2Error) as err:
+        as2.parse_message(headers, sent.body, lookup=lambda _f, _t: (bob, alice_as_seen_by_bob))
+    assert err.value.modifier == "unexpected-processing-error"
+    assert why in err.value.reason
+
+
+def test_an_http_or_https_receipt_delivery_option_is_taken(
+    alice: LocalParty,
+    bob: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+    alice_as_seen_by_bob: RemoteParty,
+) -> None:
+    for url in ("http://acme.example/mdn", "HTTPS://acme.example:8443/as2/mdn?x=1"):
+        receiver = replace(bob_as_seen_by_alice, mdn_mode="async", async_mdn_url=url)
+        sent = as2.build_message(b"x", sender=alice, receiver=receiver)
+        mdn = parse(sent, bob, alice_as_seen_by_bob).mdn
+        assert mdn is not None
+        assert (mdn.mode, mdn.async_url) == ("async", url)
+
+
+def test_control_characters_in_a_partners_file_name_are_replaced(
+    alice: LocalParty,
+    bob: LocalParty,
+    bob_as_seen_by_alice: RemoteParty,
+    alice_as_seen_by_bob: RemoteParty,
+) -> None:
+    """A name shown in an operator's terminal must not carry escape sequences (colours, a
+    window title, hidden text): every C0 and C1 control character becomes "_"."""
+    for name, delivered in (
+        ("esc\x1b[31mRED\x1b[0m.x12", "esc_[31mRED_[0m.x12"),
+        ("bell\x07\x7f.x12", "bell__.x12"),
+        ("csi\x9b2J.x12", "csi_2J.x12"),
+        ("tab\there.x12", "tab_here.x12"),
+    ):
+        sent = as2.build_message(b"x", sender=alice, receiver=bob_as_seen_by_alice, filename=name)
+        assert parse(sent, bob, alice_as_seen_by_bob).filename == delivered

@@ -259,3 +259,32 @@ def test_show_prints_each_attachment_on_a_line_not_as_a_dict(run: Any, fake: Fak
     assert ("attachments: document 2: LICENSE (text/plain, 11358 bytes, sent inline); "
             "document 3: no file name (application/pdf, 8 bytes)") in line  # fmt: skip
     assert "{" not in result.stdout
+
+
+def test_a_partners_file_name_subject_and_reason_reach_the_terminal_escaped(
+    run: Any, fake: Fake
+) -> None:
+    """A partner chooses them: an escape sequence in one would colour, retitle or hide the
+    operator's terminal (security review rv3, defect 10). Each control character is written
+    out instead, and each value stays on its line."""
+    hostile = {
+        "filename": "esc\x1b[31mRED\x1b[0m.edi", "subject": "title\x1b]0;pwned\x07",
+        "error": "refused: \x9b2J gone\nX-Injected: 1", "partner": "ac\x1bme",
+        "message_id": "<m1\x1b[8m@acme>",
+    }  # fmt: skip
+    fake.detail = ROW | hostile | {"timeline": [EVENT | {"summary": "from \x1b[5macme"}]}
+    fake.stream = sse(("status", CHANGE | {"partner": "ac\x1bme", "message_id": "<\x1b[8m>"}))
+
+    shown = run("show", ROW["id"])
+    watched = run("watch", "--count", "1")
+
+    for result in (shown, watched):
+        assert result.exit_code == 0, result.output
+        assert not {"\x1b", "\x07", "\x9b"} & set(result.stdout)
+    flat = " ".join(shown.stdout.split())  # without the columns' padding
+    assert "filename: esc\\x1b[31mRED\\x1b[0m.edi" in flat
+    assert "subject: title\\x1b]0;pwned\\x07" in flat
+    assert "error: refused: \\x9b2J gone\\nX-Injected: 1" in flat
+    assert "from \\x1b[5macme" in flat
+    assert "ac\\x1bme" in watched.stdout
+    assert "<\\x1b[8m>" in watched.stdout

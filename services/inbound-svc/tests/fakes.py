@@ -49,6 +49,7 @@ class LedgerRow:
     event_seq: int | None = None
     raw_document: str | None = None
     attachments: int = 0
+    mdn_url: str | None = None
 
 
 class FakeLedger:
@@ -72,16 +73,23 @@ class FakeLedger:
                 f"{call} on received_messages", None, ConnectionRefusedError("database is down")
             )
 
-    async def claim(self, partner: str, message_id: str, station: str) -> tuple[Claim, datetime]:
+    async def claim(
+        self, partner: str, message_id: str, station: str, *, mdn_url: str | None = None
+    ) -> tuple[Claim, datetime]:
         self._reach("claim")
         # No await in here: like the database's unique constraint, one of several concurrent
         # claims wins.
         row = self.rows.get((partner, message_id))
         if row is None:
             now = datetime.now(UTC)
-            self.rows[partner, message_id] = LedgerRow(station, "receiving", now)
+            self.rows[partner, message_id] = LedgerRow(station, "receiving", now, mdn_url=mdn_url)
             return "new", now
         return ("duplicate" if row.status == "delivered" else "retry"), row.received_at
+
+    async def mdn_url(self, partner: str, message_id: str) -> str | None:
+        self._reach("mdn_url")
+        row = self.rows.get((partner, message_id))
+        return row.mdn_url if row is not None else None
 
     async def delivered(
         self,

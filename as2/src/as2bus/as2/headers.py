@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from importlib import metadata
+from urllib.parse import urlsplit
 
 from as2bus.as2.algorithms import SigningAlg, normalize_signing
 from as2bus.as2.model import MdnRequest, RequestSummary
@@ -83,6 +84,32 @@ def _signing(options: str | None) -> tuple[SigningAlg | None, str | None]:
     if micalg is not None and micalg[0] and micalg[1]:
         return None, "unsupported MIC-algorithms"
     return SigningAlg.SHA256, None
+
+
+#: The schemes an asynchronous MDN is POSTed over; anything else can never be delivered.
+RECEIPT_SCHEMES = ("http", "https")
+
+
+def receipt_url_refusal(url: str) -> str | None:
+    """Why an asynchronous MDN can never be POSTed to ``url`` (a Receipt-Delivery-Option),
+    or None. Only http and https URLs naming a host are: a file:, ftp: or mailto: URL, or
+    one that does not parse, is refused when the message arrives rather than tried again
+    and again. (Where the host resolves to is judged before each POST, by inbound-svc.)"""
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:
+        return "the Receipt-Delivery-Option is not a URL an asynchronous MDN can be posted to"
+    scheme = parts.scheme.lower()
+    if scheme not in RECEIPT_SCHEMES:
+        shown = f"{scheme}:" if scheme.isascii() and scheme.isalnum() else "its"
+        return (
+            "the Receipt-Delivery-Option must be an http or https URL: an asynchronous MDN "
+            f"is not posted to a {shown} URL"
+        )
+    if not parts.hostname:
+        return "the Receipt-Delivery-Option names no host to post the asynchronous MDN to"
+    return None
 
 
 def mdn_request(headers: Mapping[str, str]) -> MdnRequest | None:

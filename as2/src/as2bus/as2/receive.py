@@ -5,6 +5,7 @@ partnership sets, the MIC of an unsigned message, the result."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,7 @@ from pathlib import PurePosixPath
 
 from as2bus.as2 import mime
 from as2bus.as2.algorithms import SigningAlg
-from as2bus.as2.headers import lower_keys, mdn_request, summarize_request
+from as2bus.as2.headers import lower_keys, mdn_request, receipt_url_refusal, summarize_request
 from as2bus.as2.mic import mic_of
 from as2bus.as2.model import (
     As2Error,
@@ -73,6 +74,10 @@ def addressed(
             "unexpected-processing-error",
             f"the requested signed receipt cannot be given: {summary.mdn.failure}",
         )
+    if summary.mdn is not None and summary.mdn.async_url is not None:
+        unusable = receipt_url_refusal(summary.mdn.async_url)
+        if unusable is not None:
+            raise As2Error("unexpected-processing-error", unusable)
     return summary.message_id, local, remote
 
 
@@ -195,9 +200,15 @@ def request_filename(lowered_headers: Mapping[str, str]) -> str | None:
     return None if name is None or name.lower() in _CMS_NAMES else name
 
 
+#: C0 and C1 control characters and DEL: in a name shown in a terminal or a log they would
+#: be escape sequences (colours, a window title, hidden text), and no file name needs them.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def safe_filename(name: str | None) -> str | None:
-    """The partner's file name without directories ("../../etc/x" → "x")."""
+    """The partner's file name without directories ("../../etc/x" → "x") and with each
+    control character replaced by "_" (ESC "[31m" → "_[31m")."""
     if not name:
         return None
-    base = PurePosixPath(name.replace("\\", "/")).name
+    base = PurePosixPath(_CONTROLS.sub("_", name).replace("\\", "/")).name
     return base if base not in ("", ".", "..") else None

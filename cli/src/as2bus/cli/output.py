@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,16 +11,26 @@ import typer
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
+#: C0 and C1 control characters and DEL.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(value: str) -> str:
+    """``value`` with each control character written out (``\\x1b``, ``\\n``): a file
+    name, subject or reason a partner chose must not reach the terminal as an escape
+    sequence (colours, a window title, a link, hidden text) or break a line of a table."""
+    return _CONTROLS.sub(lambda found: ascii(found.group())[1:-1], value)
+
 
 def text(value: Any) -> str:
-    """One cell or value as people read it."""
+    """One cell or value as people read it, control characters written out (``printable``)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(text(v) for v in value) or "-"
-    return str(value)
+    return printable(str(value))
 
 
 def clipped(value: str | None, width: int) -> str | None:

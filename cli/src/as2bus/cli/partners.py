@@ -15,6 +15,7 @@ from as2bus.cli.help import new_app
 from as2bus.cli.partner_pin import pin
 from as2bus.cli.refs import refuse_while_paired, resolve
 from as2bus.cli.stations import Yes
+from as2bus.shared.partner_warnings import partner_warnings
 
 app = new_app(help="Trading partners: who we exchange AS2 messages with, and how.")
 
@@ -49,6 +50,14 @@ def _settings(params: dict[str, Any]) -> dict[str, Any]:
 def _show(partner: dict[str, Any], as_json: bool) -> None:
     """One partner: as stored (JSON), or for people (certificates as subject and expiry)."""
     output.show(partner if as_json else tls.readable(partner), as_json)
+
+
+def _saved(partner: dict[str, Any], as_json: bool) -> None:
+    """A partner just created or changed, after what its settings risk (on stderr, as
+    --tls-no-verify's warning: the output stays the partner)."""
+    for warning in partner_warnings(partner):
+        typer.echo(f"warning: {warning}", err=True)
+    _show(partner, as_json)
 
 
 @app.command("create")
@@ -112,7 +121,7 @@ def create(
     if http_auth is not None:
         body["http_auth"] = http_auth
     client.secrets |= secrets_in(http_auth)
-    _show(client.post("/partners", body), state.json)
+    _saved(client.post("/partners", body), state.json)
 
 
 @app.command("list")
@@ -193,7 +202,7 @@ def update(
     client.secrets |= secrets_in(http_auth)
     if not body:
         raise CliError("give at least one option to change (see: as2bus partner update --help)")
-    _show(client.patch(f"/partners/{partner['id']}", body), state.json)
+    _saved(client.patch(f"/partners/{partner['id']}", body), state.json)
 
 
 app.command("pin")(pin)

@@ -140,7 +140,11 @@ class Stack:
 
     def _service_env(self, service: Service) -> dict[str, str]:
         """What one service needs beyond the common settings: the console, where the others
-        are and the token it calls them with (it stays on the server)."""
+        are and the token it calls them with (it stays on the server); inbound-svc, leave to
+        post async MDNs to loopback, where the demo's partner is (unless set otherwise)."""
+        if service.module == "as2bus.inbound":
+            name = "AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS"
+            return {} if name in os.environ else {name: '["127.0.0.0/8", "::1/128"]'}
         if service.module != "as2bus.console":
             return {}
         urls = {s.module: f"http://127.0.0.1:{self.port_of(s)}" for s in self.services}

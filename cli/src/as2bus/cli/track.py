@@ -226,9 +226,14 @@ def _stream(
 
 
 def _line(change: dict[str, Any]) -> str:
+    """One status change; the partner's values (its AS2 ID, its Message-ID) printable."""
     before = change["previous_status"] or "new"
-    return (f"{change['updated_at'][:19]}  {change['direction']:<8} {change['partner'] or '-':<12} "
-            f"{before} -> {change['status']}  {change['message_id'] or change['id']}")  # fmt: skip
+    partner, message = (
+        output.text(change["partner"]),
+        output.text(change["message_id"] or change["id"]),
+    )
+    return (f"{change['updated_at'][:19]}  {change['direction']:<8} {partner:<12} "
+            f"{before} -> {change['status']}  {message}")  # fmt: skip
 
 
 @app.command("watch")

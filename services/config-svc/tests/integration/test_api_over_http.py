@@ -242,3 +242,19 @@ async def test_tls_settings_over_http_a_private_key_is_refused_unrepeated_and_ch
     assert updated["audit"]["changes"] == {"tls.pinned_sha256": {"from": [], "to": ["ab" * 32]}}
     everything = refused.text + config_svc.log() + json.dumps(updated)
     assert key_line not in everything
+
+
+async def test_a_partner_saved_with_a_risk_is_kept_and_its_risk_logged(
+    api: httpx.AsyncClient, config_svc: ServiceProcess
+) -> None:
+    """Warned of, not refused: a test partner may need neither signature nor encryption, and
+    an admin an odd URL; the CLI and the console say the same to the admin."""
+    partner = await created(api, "/api/v1/partners", {
+        **PARTNER, "as2_id": "NOSIGN", "signing_alg": None, "encryption_alg": None,
+        "as2_url": "http://169.254.169.254/latest/meta-data/",
+    })  # fmt: skip
+    signed = await api.patch(f"/api/v1/partners/{partner['id']}", json={"signing_alg": "sha256"})
+    assert signed.status_code == 200, signed.text
+    log = config_svc.log()
+    assert log.count("anyone who can reach our AS2 endpoint can send documents as NOSIGN") == 1
+    assert "NOSIGN's AS2 URL names 169.254.169.254, a link-local address" in log

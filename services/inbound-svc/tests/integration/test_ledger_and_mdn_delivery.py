@@ -18,8 +18,10 @@ from as2bus.contracts import Event, MdnOutcome, MdnSent, PartnerState
 from as2bus.contracts.config import PartnerTls
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.adapters.mdn_network import MdnNetwork
 from as2bus.inbound.adapters.mdn_sender import MdnSender
 from as2bus.inbound.adapters.tables import pending_mdns
+from as2bus.inbound.mdn_targets import MdnTargets, networks
 from as2bus.shared.partner_tls.clients import PartnerClients
 from as2bus.shared.partner_tls.identity import ClientIdentity
 from as2bus.testing.config_states import partner_state
@@ -100,9 +102,13 @@ class Partners:
         return None
 
 
+#: The tests' MDN endpoints are on loopback: allowed, as `as2bus up` allows its demo's.
+LOOPBACK = MdnNetwork(MdnTargets(networks(["127.0.0.0/8"])))
+
+
 def sender(http: httpx.AsyncClient, partners: Partners | None = None) -> MdnSender:
     clients = PartnerClients(lambda: http, ca_bundle=None, timeout=5)
-    return MdnSender(clients, partners or Partners())
+    return MdnSender(clients, partners or Partners(), LOOPBACK)
 
 
 def outcome(url: str) -> MdnOutcome:
@@ -229,7 +235,11 @@ async def test_mdns_coming_one_after_another_share_a_connection_closed_once_none
 
     clients = PartnerClients(httpx.AsyncClient, ca_bundle=None, timeout=5)
     delivery = MdnDelivery(
-        sessions, MdnSender(clients, Partners()), publish, max_attempts=2, backoff_seconds=1
+        sessions,
+        MdnSender(clients, Partners(), LOOPBACK),
+        publish,
+        max_attempts=2,
+        backoff_seconds=1,
     )
     async with local_http(path="/mdn") as endpoint:
         running = asyncio.create_task(delivery.run())

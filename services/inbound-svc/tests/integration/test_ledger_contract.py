@@ -99,3 +99,15 @@ async def test_a_message_id_is_one_partners_and_compared_exactly(ledger: Message
     assert (await ledger.claim(ACME, "<1@acme> ", MYCO))[0] == "new"
     await ledger.release("GLOBEX", "<1@acme>")  # releases only GLOBEX's
     assert (await ledger.claim(ACME, "<1@acme>", MYCO))[0] == "duplicate"
+
+
+async def test_the_first_claims_mdn_url_is_kept_whatever_a_resend_names(
+    ledger: MessageLedger,
+) -> None:
+    await ledger.claim(ACME, "<1@acme>", MYCO, mdn_url="https://acme.example/mdn")
+    await ledger.delivered(ACME, "<1@acme>", "in/x")
+    await ledger.claim(ACME, "<1@acme>", MYCO, mdn_url="http://127.0.0.1/elsewhere")
+    assert await ledger.mdn_url(ACME, "<1@acme>") == "https://acme.example/mdn"
+    await ledger.claim(ACME, "<2@acme>", MYCO)  # a synchronous MDN, or none
+    assert await ledger.mdn_url(ACME, "<2@acme>") is None
+    assert await ledger.mdn_url(ACME, "<never@acme>") is None

@@ -13,7 +13,9 @@ import pytest
 
 from as2bus.contracts import KeyMaterialEntry, PartnerState
 from as2bus.contracts.config import PartnerTls
+from as2bus.inbound.adapters.mdn_network import MdnNetwork
 from as2bus.inbound.adapters.mdn_sender import MdnSender, Posted
+from as2bus.inbound.mdn_targets import MdnTargets, networks
 from as2bus.inbound.parties import PartyResolver
 from as2bus.shared.keyring import KeyRing
 from as2bus.shared.partner_tls.clients import PartnerClients
@@ -34,6 +36,8 @@ SERVER = CA.issue()
 OURS = PrivateCa("unused").issue_client("MYCO", self_signed=True)
 MDN = b"the signed MDN"
 HEADERS = {"Content-Type": "multipart/signed", "AS2-From": "MYCO", "AS2-To": "ACME"}
+#: The test partners' servers are on loopback: allowed, as `as2bus up` allows its demo's.
+LOOPBACK = MdnNetwork(MdnTargets(networks(["127.0.0.0/8", "::1/128"])))
 
 
 class Keys:
@@ -78,7 +82,7 @@ def acme(**tls: Any) -> PartnerState:
 
 async def post(clients: PartnerClients, partner: PartnerState, url: str) -> Posted:
     resolver = PartyResolver(paired_replica(station_state("MYCO"), partner), Keys())  # type: ignore[arg-type]
-    sender = MdnSender(clients, resolver)
+    sender = MdnSender(clients, resolver, LOOPBACK)
     return await sender.post(url, HEADERS, MDN, station="MYCO", partner="ACME")
 
 
@@ -143,7 +147,8 @@ async def test_an_mdn_for_a_partner_no_longer_configured_goes_with_the_default_c
 ) -> None:
     plain = PartnerServer(None)
     servers.append(plain)
-    sender = MdnSender(clients, PartyResolver(paired_replica(station_state(), acme()), Keys()))  # type: ignore[arg-type]
+    resolver = PartyResolver(paired_replica(station_state(), acme()), Keys())  # type: ignore[arg-type]
+    sender = MdnSender(clients, resolver, LOOPBACK)
     posted = await sender.post(plain.url("/mdn"), HEADERS, MDN, station="MYCO", partner="GONE")
     assert posted == Posted(None)
     gone = await sender.post("http://127.0.0.1:9/mdn", HEADERS, MDN, station="MYCO", partner="GONE")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, read_body
+from as2bus.inbound.entrypoints.http import BodyLimits, Refused, Spooling, read_body
 from as2bus.shared.recycled_files import RecycledFiles
 
 PIECE = 64 * 1024
@@ -84,3 +84,35 @@ async def test_a_body_spooled_to_a_file_used_before_ends_where_the_body_ends() -
         assert read.read() == body
     assert pool.kept_bytes == len(body)
     pool.close()
+
+
+def trickled(pieces: int, every: float, *, chunked: bool) -> Request:
+    """A body of ``pieces`` bytes, one every ``every`` seconds."""
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pieces
+        await asyncio.sleep(every)
+        pieces -= 1
+        return {"type": "http.request", "body": b"x", "more_body": pieces > 0}
+
+    length = [] if chunked else [(b"content-length", str(pieces).encode())]
+    headers = [(b"content-type", b"application/pkcs7-mime"), *length]
+    return Request({"type": "http", "method": "POST", "path": "/as2", "headers": headers}, receive)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_body_that_keeps_coming_too_slowly_meets_its_deadline(chunked: bool) -> None:
+    """Never idle for ``idle_seconds``, yet not done within the deadline: 408."""
+    limits = BodyLimits(1 << 20, 1.0, deadline_seconds=0.3, seconds_per_mib=0)
+    with pytest.raises(Refused) as refused:
+        await read_body(trickled(100, 0.05, chunked=chunked), Spooling(1 << 20), limits)
+    assert (refused.value.status_code, refused.value.close) == (408, True)
+    assert refused.value.reason.startswith("the request body was not complete within 0.3 s")
+    assert refused.value.reason.endswith("it comes too slowly")
+
+
+async def test_a_body_arriving_in_time_is_read_whole() -> None:
+    """Each MiB adds ``seconds_per_mib``: a chunked body's deadline grows with what came."""
+    limits = BodyLimits(1 << 20, 1.0, deadline_seconds=0.3, seconds_per_mib=1 << 20)
+    assert await read_body(trickled(10, 0.05, chunked=True), Spooling(1 << 20), limits) == b"x" * 10
+    assert limits.deadline(1 << 20) == 0.3 + (1 << 20)

@@ -265,3 +265,22 @@ async def test_a_stranger_asking_no_mdn_is_a_403_saying_why() -> None:
     assert answer.status_code == 403
     assert answer.body == f"unknown-trading-partner: {NO_PARTNERSHIP}\n".encode()
     assert sut.bus.types == ["MessageRejected"]
+
+
+async def test_a_huge_as2_from_is_cut_in_the_answer_and_the_operators_reason() -> None:
+    """No AS2 name is over 128 characters: a 10 KB one is not echoed whole."""
+    sut = inbound()
+    sent = acme_sends(message_id=MESSAGE_ID, mdn=None)
+    huge = "A" * 10_000
+
+    answer = await sut.receiver.receive({**sent.headers, "AS2-From": huge}, sent.body)
+
+    cut = f"'{'A' * 128}... (10000 characters in all)'"
+    assert answer.status_code == 403
+    assert (
+        answer.body
+        == (
+            f"unknown-trading-partner: no partnership between station 'MYCO' and partner {cut}\n"
+        ).encode()
+    )
+    assert rejection(sut.bus.of_type(MessageRejected))["reason"] == f"we have no partner {cut}"

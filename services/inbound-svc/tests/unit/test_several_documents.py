@@ -51,11 +51,16 @@ class FakeLedger:
         self.released: list[str] = []
         self.claimed = 0
 
-    async def claim(self, partner: str, message_id: str, station: str) -> tuple[str, datetime]:
+    async def claim(
+        self, partner: str, message_id: str, station: str, *, mdn_url: str | None = None
+    ) -> tuple[str, datetime]:
         self.claimed += 1
         if self.deliveries:
             return "duplicate", T0
         return ("new" if self.claimed == 1 else "retry"), T0
+
+    async def mdn_url(self, partner: str, message_id: str) -> str | None:
+        return None
 
     async def delivered(
         self,

@@ -3,6 +3,7 @@ the outbox; the relay publishes it after the commit (see adapters/relay.py)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +48,7 @@ from as2bus.contracts.subjects import config_key
 from as2bus.shared.audit import audited, differences, secret_changes
 from as2bus.shared.crypto import SecretBox
 from as2bus.shared.errors import ConflictError, FieldError, InvalidFieldsError, NotFoundError
+from as2bus.shared.partner_warnings import partner_warnings
 
 T = TypeVar("T")
 _VOLATILE = {"revision", "updated_at"}
@@ -58,6 +60,8 @@ _NOT_NULL = {
     "signature_scheme", "key_transport", "accept_expired_mdn_certificate",
     "canonicalize_line_endings", "as2_version", "replay_protection", "tls",
 }  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 def default_alias(as2_id: str) -> str:
@@ -219,6 +223,7 @@ class ConfigService:
                 state,
                 changes=_changed(None, state, ({}, secrets)),
             )
+        _warn_of(state)
         return state
 
     async def update_partner(self, partner_id: uuid.UUID, update: PartnerUpdate) -> PartnerState:
@@ -259,6 +264,7 @@ class ConfigService:
                 await self._touch_partnerships(
                     repo, await repo.list_partnerships(partner_id=partner_id)
                 )
+        _warn_of(new)
         return new
 
     async def delete_partner(self, partner_id: uuid.UUID) -> None:
@@ -429,3 +435,10 @@ async def _refuse_case_twin(
     others = sorted(as2_id for ref, as2_id in (await lookup).items() if ref != itself)
     if others:
         raise ConflictError(differs_only_in_case(entity, others[0]))
+
+
+def _warn_of(partner: PartnerState) -> None:
+    """Log what the admin is warned of (the CLI and the console say it too): a partner saved
+    as it is, with a risk it may not have meant."""
+    for warning in partner_warnings(partner.model_dump(mode="json")):
+        log.warning("partner saved with a risk: %s", warning)

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import urllib.request
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from as2bus.contracts.documents import documents_bucket
 from as2bus.inbound.adapters.cert_svc_tls import CertSvcKey, fetch_at_start
 from as2bus.inbound.adapters.ledger import Ledger
 from as2bus.inbound.adapters.mdn_delivery import MdnDelivery
+from as2bus.inbound.adapters.mdn_network import MdnNetwork
 from as2bus.inbound.adapters.mdn_sender import MdnSender
 from as2bus.inbound.adapters.retention import ReceivedDocuments, acknowledged_by_all
 from as2bus.inbound.adapters.seen_signatures import SeenSignatureTable
@@ -26,6 +28,7 @@ from as2bus.inbound.adapters.server_tls import ServerTls, TlsFiles, describe
 from as2bus.inbound.domain import ReplayWindow
 from as2bus.inbound.entrypoints.http import BodyLimits, Spooling, as2_router
 from as2bus.inbound.mdn_receipt import MdnReceiver
+from as2bus.inbound.mdn_targets import MdnTargets, networks
 from as2bus.inbound.parties import PartyResolver
 from as2bus.inbound.replay_protection import ReplayProtection
 from as2bus.inbound.service import Receiver
@@ -43,7 +46,9 @@ from as2bus.shared.db import (
     session_factory,
     upgrade_database_async,
 )
-from as2bus.shared.partner_tls.clients import PartnerClients
+from as2bus.shared.partner_tls.clients import PartnerClients, PinnedTransport
+from as2bus.shared.partner_tls.pinning import PinnedBackend
+from as2bus.shared.partner_tls.shelf import ClientFactory
 from as2bus.shared.recycled_files import RecycledFiles
 from as2bus.shared.retention import purge_periodically, retention
 from as2bus.shared.tracing import fastapi_telemetry
@@ -87,6 +92,19 @@ def server_tls(settings: InboundSettings) -> ServerTls | None:
     return ServerTls(files, reload_seconds=settings.tls_reload_seconds)
 
 
+def mdn_clients(network: MdnNetwork, timeout: float) -> ClientFactory:
+    """What makes the clients of async MDNs to partners with the default TLS settings: on one
+    SSLContext, connecting through ``network``; or, when the environment names a proxy
+    (HTTPS_PROXY, ...), httpx's own, which goes through it (the proxy then connects)."""
+    context = httpx.create_ssl_context()
+    if urllib.request.getproxies_environment():
+        return lambda: httpx.AsyncClient(timeout=timeout, verify=context)
+    backend = PinnedBackend(context, (), inner=network)
+    return lambda: httpx.AsyncClient(
+        transport=PinnedTransport(backend, proxy=None), timeout=timeout
+    )
+
+
 def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastAPI:
     _, master_key = required_secrets(settings, api_token=False)
     box = SecretBox(master_key)
@@ -118,17 +136,16 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
         # partners with the default settings share the default profile's, on one SSLContext).
         # Connections are kept while MDNs keep coming (no TLS handshake per MDN) and closed
         # once none has come for a second (MdnDelivery.run).
+        # Every connection is made by ``network``, to addresses it allows (mdn_targets.py).
         timeout = settings.async_mdn_timeout_seconds
-        context = httpx.create_ssl_context()
-
-        def default() -> httpx.AsyncClient:
-            return httpx.AsyncClient(timeout=timeout, verify=context)
-
-        clients = PartnerClients(default, ca_bundle=None, timeout=timeout)
+        network = MdnNetwork(MdnTargets(networks(settings.async_mdn_allowed_networks)))
+        clients = PartnerClients(
+            mdn_clients(network, timeout), ca_bundle=None, timeout=timeout, network=network
+        )
         parties = PartyResolver(replica, keys)
         mdns = MdnDelivery(
             sessions,
-            MdnSender(clients, parties),
+            MdnSender(clients, parties, network),
             publish,
             max_attempts=settings.async_mdn_attempts,
             backoff_seconds=settings.async_mdn_backoff_seconds,
@@ -216,7 +233,12 @@ def create_app(settings: InboundSettings, tls: ServerTls | None = None) -> FastA
             settings.path,
             settings.max_header_bytes,
             Spooling(settings.spool_bytes, files.take),
-            BodyLimits(settings.max_mdn_bytes, settings.body_timeout_seconds),
+            BodyLimits(
+                settings.max_mdn_bytes,
+                settings.body_timeout_seconds,
+                deadline_seconds=settings.body_deadline_seconds,
+                seconds_per_mib=settings.body_seconds_per_mib,
+            ),
         )
     )
     add_ops_routes(app, {"database": database_check(engine, MIGRATIONS), "nats": bus_check(state)})

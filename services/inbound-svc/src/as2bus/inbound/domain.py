@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,6 +176,18 @@ def shown_url(url: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
+#: The longest AS2 name (RFC 4130 §6.2): a longer AS2-From or AS2-To is nobody's.
+AS2_NAME_LIMIT = 128
+
+
+def shown_name(name: str) -> str:
+    """An AS2 name a sender gave, fit for an answer or a log: cut after 128 characters
+    (someone sent 10 KB of one), saying how long it was."""
+    if len(name) <= AS2_NAME_LIMIT:
+        return name
+    return f"{name[:AS2_NAME_LIMIT]}... ({len(name)} characters in all)"
+
+
 #: Request headers never recorded: credentials a partner (or a proxy) may send along.
 _UNRECORDED = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 
@@ -190,6 +203,9 @@ class NoPartnershipError(UnknownPartyError):
     when only the case differs)."""
 
     def __init__(self, check: PartyCheck) -> None:
+        check = dataclasses.replace(
+            check, station=shown_name(check.station), partner=shown_name(check.partner)
+        )
         super().__init__(
             f"no partnership between station {check.station!r} and partner {check.partner!r}"
         )

@@ -38,8 +38,15 @@ Publish = Callable[[Event], Awaitable[Any]]
 class MessageLedger(Protocol):
     """The received Message-IDs, per partner: what makes delivery happen once."""
 
-    async def claim(self, partner: str, message_id: str, station: str) -> tuple[Claim, datetime]:
-        """Take a Message-ID for delivery; with it, when it was first claimed."""
+    async def claim(
+        self, partner: str, message_id: str, station: str, *, mdn_url: str | None = None
+    ) -> tuple[Claim, datetime]:
+        """Take a Message-ID for delivery; with it, when it was first claimed. A first claim
+        records ``mdn_url``, where the message asked its async MDN to go."""
+        ...
+
+    async def mdn_url(self, partner: str, message_id: str) -> str | None:
+        """The async MDN URL the Message-ID's first claim recorded (None: none)."""
         ...
 
     async def delivered(

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 
 from as2bus import as2
+from as2bus.as2.headers import receipt_url_refusal
 from as2bus.contracts import Event, MdnOutcome, MdnSent
 from as2bus.inbound.client_certificates import CertificateRefusal
-from as2bus.inbound.domain import Answer, operators_reason, rejected, shown_url
+from as2bus.inbound.domain import Answer, operators_reason, rejected, shown_name, shown_url
 from as2bus.inbound.metrics import MDNS, REJECTED
 from as2bus.inbound.parties import Parties
 from as2bus.inbound.ports import MdnQueue, PartyDirectory
@@ -33,7 +34,7 @@ class Replies:
         error: as2.As2Error,
         parties: Parties | None,
     ) -> Answer:
-        partner = parties.partner.as2_id if parties else summary.as2_from
+        partner = parties.partner.as2_id if parties else shown_name(summary.as2_from or "")
         REJECTED.labels(partner or "", error.modifier).inc()
         reason = operators_reason(error)
         log.warning(
@@ -44,6 +45,8 @@ class Replies:
         refusal = f"{error.modifier}: {error.reason}"
         if summary.mdn is None:
             return Answer.text(status, refusal)
+        if summary.mdn.mode == "async" and receipt_url_refusal(summary.mdn.async_url or ""):
+            return Answer.text(status, refusal)  # an unusable URL: the refusal says so
         if summary.mdn.mode == "async":
             # Refused here, the message has not shown who sent it (the codec accepted nothing):
             # its URL is anyone's choice, and a POST to it would let anyone make us call any
@@ -52,7 +55,7 @@ class Replies:
             log.warning(
                 "no MDN sent to %s for %s (claiming to be from %s): its sender is not "
                 "authenticated; answered %d instead",
-                url, summary.message_id, summary.as2_from, status,
+                url, summary.message_id, shown_name(summary.as2_from or ""), status,
             )  # fmt: skip
             return Answer.text(
                 status,
@@ -71,7 +74,8 @@ class Replies:
     ) -> Answer:
         """A 403 for a message its connection's client certificate does not allow (see
         client_certificates.py): no MDN, as nothing of the message was looked at."""
-        log.warning("refused %s from %s: %s", summary.message_id, summary.as2_from, refused.reason)
+        sender = shown_name(summary.as2_from or "")
+        log.warning("refused %s from %s: %s", summary.message_id, sender, refused.reason)
         self.tell(rejected(summary, CERTIFICATE_MODIFIER, refused.reason))
         return Answer.text(403, refused.reason)
 

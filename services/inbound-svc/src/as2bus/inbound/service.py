@@ -13,12 +13,17 @@ signature missing or not the partner's, decryption failed, ...) has not shown wh
 and the URL is anyone's choice: it gets its answer on the same connection, a 4xx saying why,
 never a POST from us (which would let anyone make us call any address: request forgery).
 Nor has a message that replay protection stops (``replay_protection``): a verified signature
-posted again proves only that someone captured it.
+posted again proves only that someone captured it. A resend of a Message-ID already claimed
+(a duplicate, or a retry) has its MDN posted only to the URL the first copy named, or put in
+the response when that one named none: the URL is not signed, and a captured message posted
+again under a new one must not make us POST anywhere new. Where an MDN may be POSTed at all
+is judged before each POST (``mdn_targets``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -152,12 +157,17 @@ class Receiver:
         body: bytes | BinaryIO,
     ) -> Answer:
         partner, station = parties.partner.as2_id, parties.station.as2_id
+        asked = message.mdn.async_url if message.mdn and message.mdn.mode == "async" else None
         try:
-            claim, first = await self._ledger.claim(partner, message.message_id, station)
+            claim, first = await self._ledger.claim(
+                partner, message.message_id, station, mdn_url=asked
+            )
         except Exception:  # the database unavailable: nothing claimed, nothing done yet
             log.exception("could not claim %s from %s", message.message_id, partner)
             STORE_FAILURES.labels(partner).inc()
             return send_again("could not record the message")
+        if claim != "new" and asked is not None:
+            message = await self._to_first_url(message, partner, asked)
         if claim == "duplicate":
             DUPLICATES.labels(partner).inc()
             self._replies.tell(duplicate(message.message_id, station, partner, first))
@@ -213,6 +223,32 @@ class Receiver:
                 count, total,
             )  # fmt: skip
         return await self._replies.answer(message, parties.local, None)
+
+    async def _to_first_url(
+        self, message: as2.ReceivedMessage, partner: str, asked: str
+    ) -> as2.ReceivedMessage:
+        """A resend asking for an async MDN at ``asked``: the message whose MDN goes to the
+        URL its Message-ID's first copy named instead, or in the response (synchronous) when
+        that one named none (see the module's note)."""
+        try:
+            first_url = await self._ledger.mdn_url(partner, message.message_id)
+        except Exception as err:  # the database away: no URL known, answer on this connection
+            log.warning("could not read the MDN URL of %s: %s", message.message_id, err)
+            first_url = None
+        if first_url == asked:
+            return message
+        assert message.mdn is not None
+        if first_url is None:
+            mdn = dataclasses.replace(message.mdn, mode="sync", async_url=None)
+            instead = "in the response, as its first copy asked for no asynchronous MDN"
+        else:
+            mdn = dataclasses.replace(message.mdn, async_url=first_url)
+            instead = f"to {shown_url(first_url)}, the URL its first copy named"
+        log.warning(
+            "%s from %s was sent again naming %s for its MDN; the MDN goes %s",
+            message.message_id, partner, shown_url(asked), instead,
+        )  # fmt: skip
+        return dataclasses.replace(message, mdn=mdn)
 
     async def _release(self, partner: str, message_id: str, held: Held | None = None) -> None:
         """Forget a claim after a failed delivery. When even that fails (the database gone),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from as2bus.inbound.mdn_targets import networks
 from as2bus.shared.recycled_files import DEFAULT_KEPT_BYTES
 from as2bus.shared.settings import ServiceSettings
 
@@ -152,3 +153,35 @@ class InboundSettings(ServiceSettings):
     async_mdn_timeout_seconds: float = Field(
         default=30, gt=0, validation_alias=_env("async_mdn_timeout_seconds")
     )
+    async_mdn_allowed_networks: list[str] = Field(
+        default_factory=list,
+        validation_alias=_env("async_mdn_allowed_networks"),
+        description='Networks, JSON (["10.20.0.0/16"]), that asynchronous MDNs may be posted '
+        "to although they are not public: loopback, link-local, private (RFC 1918, IPv6 unique "
+        "local) and reserved addresses are refused otherwise (the URL is the sender's "
+        "choice). An on-premises partner on a private network needs its network here",
+    )
+
+    body_deadline_seconds: float = Field(
+        default=60,
+        gt=0,
+        validation_alias=_env("body_deadline_seconds"),
+        description="A request body must be complete within this, plus "
+        "AS2BUS_INBOUND_BODY_SECONDS_PER_MIB for each MiB of it; else 408 and the connection "
+        "is closed (a body trickled a byte at a time never pauses long enough for "
+        "AS2BUS_INBOUND_BODY_TIMEOUT_SECONDS)",
+    )
+    body_seconds_per_mib: float = Field(
+        default=10,
+        ge=0,
+        validation_alias=_env("body_seconds_per_mib"),
+        description="The time a request body is given for each MiB, beyond "
+        "AS2BUS_INBOUND_BODY_DEADLINE_SECONDS: 10 asks an average of 100 KiB/s at least "
+        "(a 200 MiB body gets 34 minutes)",
+    )
+
+    @field_validator("async_mdn_allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        networks(values)  # raises ValueError, one sentence, for one that is not a network
+        return values

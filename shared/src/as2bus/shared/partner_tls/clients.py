@@ -108,11 +108,14 @@ def partner_clients(
     proxy: str | None,
     observe: Observer | None = None,
     limits: httpx.Limits = LIMITS,
+    network: httpcore.AsyncNetworkBackend | None = None,
 ) -> ClientFactory:
     """What makes clients of ``partner``'s TLS profile: its SSLContext is built once, here
-    (TlsSetupError when it cannot be), and shared by every client made."""
+    (TlsSetupError when it cannot be), and shared by every client made. ``network``: what
+    makes the TCP connections (httpcore's own by default), unless they go to a proxy."""
     context = partner_context(partner.tls, ca_bundle=ca_bundle, identity=identity)
-    backend = PinnedBackend(context, partner.tls.pinned_sha256, observe)
+    inner = network if proxy is None else None
+    backend = PinnedBackend(context, partner.tls.pinned_sha256, observe, inner=inner)
 
     def make() -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -141,7 +144,10 @@ def _origin(url: str) -> Origin:
 
 class PartnerClients:
     """The clients of each partner (see the module's doc). ``default``: makes a client of the
-    default profile (partners with the default TLS settings); they share its SSLContext."""
+    default profile (partners with the default TLS settings); they share its SSLContext.
+    ``network``: what the partners' clients make TCP connections with, when not through a
+    proxy (inbound-svc's async MDNs: only to the addresses it allows); httpcore's own if
+    None. ``default`` builds its clients itself, and so chooses for them."""
 
     def __init__(
         self,
@@ -151,7 +157,9 @@ class PartnerClients:
         timeout: float,
         limits: httpx.Limits = LIMITS,
         clock: Callable[[], float] = time.monotonic,
+        network: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
+        self._network = network
         self._make_default = default
         self._ca_bundle = ca_bundle
         self._timeout = timeout
@@ -218,7 +226,7 @@ class PartnerClients:
         if parts.scheme != "https" or proxy_for(partner, url) is not None:
             return None
         context = partner_context(partner.tls, ca_bundle=self._ca_bundle, identity=identity)
-        backend = httpcore.AnyIOBackend()
+        backend = self._network or httpcore.AnyIOBackend()
         host, port = parts.hostname or "", parts.port or 443
         try:
             stream = await backend.connect_tcp(host, port, timeout=self._timeout)
@@ -251,6 +259,7 @@ class PartnerClients:
             timeout=self._timeout,
             proxy=proxy,
             limits=self._limits,
+            network=self._network,
         )
         self._kept[partner.id] = fresh = _Kept(key, self._shelf(make))
         await self._retire(kept)

@@ -34,6 +34,7 @@ from as2bus.console.entrypoints.config_common import (
     view,
 )
 from as2bus.console.entrypoints.guard import Admin, CheckedForm, Viewer
+from as2bus.shared.partner_warnings import partner_warnings
 
 router = APIRouter()
 
@@ -64,7 +65,9 @@ async def create_partner(request: Request, who: Admin, _form: CheckedForm) -> Re
         "POST", "/api/v1/partners", actor=who.user.email, json=body
     )
     if answer.ok:
-        return done("/partners", f"Partner {answer.body['as2_id']} created.")
+        return done(
+            "/partners", _with_warnings(f"Partner {answer.body['as2_id']} created.", answer.body)
+        )
     return await _form_page(request, who, None, typed_back(form), answer.errors, answer.status)
 
 
@@ -95,8 +98,15 @@ async def update_partner(request: Request, ref: str, who: Admin, _form: CheckedF
         "PATCH", f"/api/v1/partners/{ref}", actor=who.user.email, json=body
     )
     if answer.ok:
-        return done("/partners", f"Partner {answer.body['as2_id']} saved.")
+        return done(
+            "/partners", _with_warnings(f"Partner {answer.body['as2_id']} saved.", answer.body)
+        )
     return await _form_page(request, who, state, typed_back(form), answer.errors, answer.status)
+
+
+def _with_warnings(told: str, partner: dict[str, Any]) -> str:
+    """What a save says, and then what the partner's settings risk (as the CLI warns)."""
+    return " ".join([told, *(f"Warning: {w}." for w in partner_warnings(partner))])
 
 
 async def _form_page(

@@ -29,8 +29,11 @@ class Ledger:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._engine = engine_of(sessions)
 
-    async def claim(self, partner: str, message_id: str, station: str) -> tuple[Claim, datetime]:
-        """Take a Message-ID for delivery. Concurrent identical POSTs: one gets ``new``."""
+    async def claim(
+        self, partner: str, message_id: str, station: str, *, mdn_url: str | None = None
+    ) -> tuple[Claim, datetime]:
+        """Take a Message-ID for delivery, recording the URL its async MDN goes to (if any).
+        Concurrent identical POSTs: one gets ``new``."""
         now = datetime.now(UTC)
         try:
             async with self._engine.begin() as session:
@@ -40,6 +43,7 @@ class Ledger:
                     "station": station,
                     "status": "receiving",
                     "received_at": now,
+                    "mdn_url": mdn_url,
                 }
                 await session.execute(sa.insert(received_messages), claim)
             return "new", now
@@ -79,6 +83,19 @@ class Ledger:
             raw_document=raw_document,
             attachments=attachments,
         )
+
+    async def mdn_url(self, partner: str, message_id: str) -> str | None:
+        """The async MDN URL recorded by the Message-ID's first claim; None: none (it asked
+        for a synchronous MDN or none, or was received before URLs were recorded)."""
+        async with self._engine.connect() as session:
+            return (
+                await session.execute(
+                    sa.select(received_messages.c.mdn_url).where(
+                        received_messages.c.partner == partner,
+                        received_messages.c.message_id == message_id,
+                    )
+                )
+            ).scalar()
 
     async def release(self, partner: str, message_id: str) -> None:
         """Delivery failed: forget the claim so the partner's resend is processed afresh."""

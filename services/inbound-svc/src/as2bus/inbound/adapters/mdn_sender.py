@@ -3,7 +3,9 @@ settings demand: its trust, pins (checked before any byte of the MDN), lowest ve
 and our client certificate, with the client cache and the words outbound-svc sends messages
 with (``as2bus.shared.partner_tls``). A partner no longer configured gets the default client.
 
-Redirects are not followed (an MDN is answered where it was asked for).
+Redirects are not followed (an MDN is answered where it was asked for). Before each POST the
+URL is judged (``mdn_network``: http or https, to addresses allowed), and the connections are
+made by the same judge; a refusal is final, with its sentence, never retried.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import httpx
 
 from as2bus.contracts import PartnerState
 from as2bus.contracts.config import PartnerTls
+from as2bus.inbound.adapters.mdn_network import AddressRefusedError, MdnNetwork
 from as2bus.shared.partner_tls.clients import PartnerClients, proxy_for
 from as2bus.shared.partner_tls.context import TlsSetupError
 from as2bus.shared.partner_tls.errors import DROPPED, connection_failure, safe_url
@@ -44,9 +47,12 @@ class Posted:
 
 
 class MdnSender:
-    def __init__(self, clients: PartnerClients, partners: PartnerTlsDirectory) -> None:
+    def __init__(
+        self, clients: PartnerClients, partners: PartnerTlsDirectory, network: MdnNetwork
+    ) -> None:
         self._clients = clients
         self._partners = partners
+        self._network = network  # the clients' connections are made by it too (bootstrap)
 
     async def post(
         self,
@@ -58,6 +64,9 @@ class MdnSender:
         partner: str | None,
     ) -> Posted:
         """POST the MDN from ``station`` (our AS2 ID) to ``partner`` (its AS2 ID) at ``url``."""
+        refused = await self._network.refusal(url)
+        if refused is not None:
+            return Posted(f"{refused}; not retried", retryable=False)
         known = self._partners.partner_by_as2_id(partner) if partner else None
         if known is None:
             async with self._clients.lease_default(url) as client:
@@ -92,6 +101,8 @@ class MdnSender:
         target = safe_url(url)
         try:
             response = await client.post(url, content=body, headers=headers)
+        except AddressRefusedError as err:  # resolved anew for the connection: see mdn_network
+            return Posted(f"{err}; not retried", retryable=False)
         except httpx.TimeoutException as err:
             return Posted(f"timed out posting to {target} ({type(err).__name__})")
         except (httpx.TransportError, ssl.SSLError) as err:

@@ -33,6 +33,9 @@ received_messages = sa.Table(
     # How many documents after the first the message carried (RFC 6362), kept beside
     # ``document`` under ``domain.attachment_name``: the retention deletes them with it.
     sa.Column("attachments", sa.Integer(), nullable=False, server_default="0"),
+    # The Receipt-Delivery-Option of the message first received under this Message-ID (NULL:
+    # it asked for a synchronous MDN, or none): the only URL a resend's MDN is posted to.
+    sa.Column("mdn_url", sa.Text(), nullable=True),
     sa.UniqueConstraint("partner", "message_id", name="uq_received_messages_partner_msgid"),
 )
 

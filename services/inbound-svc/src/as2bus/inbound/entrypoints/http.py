@@ -6,7 +6,9 @@ does not cost inbound-svc several times 100 MB of memory.
 
 What an unauthenticated client controls is bounded while it is read (``BodyLimits``): an MDN,
 recognised by its start, may be ``max_mdn_bytes`` at most and is read no further; a body whose
-next bytes do not come within ``idle_seconds`` ends the request with 408 and the connection.
+next bytes do not come within ``idle_seconds`` ends the request with 408 and the connection,
+and so does one not complete within its deadline (``BodyLimits.deadline``): a byte every few
+seconds never waits ``idle_seconds``, and would hold a connection for hours.
 """
 
 from __future__ import annotations
@@ -43,10 +45,29 @@ class Spooling:
     new_file: Callable[[], BinaryIO] = tempfile.TemporaryFile
 
 
+_MIB = 1 << 20
+
+
 @dataclass(frozen=True)
 class BodyLimits:
     max_mdn_bytes: int
     idle_seconds: float  # the longest wait for the body's next bytes
+    #: The whole body must arrive within ``deadline_seconds`` plus ``seconds_per_mib`` for
+    #: each MiB (of its Content-Length, or of what came so far when it is chunked): a lower
+    #: bound on its average rate, after a grace for small bodies and slow starts.
+    deadline_seconds: float = 60.0
+    seconds_per_mib: float = 10.0
+
+    def deadline(self, size: int) -> float:
+        """Seconds a body of ``size`` bytes may take, from its first wait on."""
+        return self.deadline_seconds + self.seconds_per_mib * size / _MIB
+
+    def too_slow(self, size: int) -> str:
+        return (
+            f"the request body was not complete within {round(self.deadline(size), 1):g} s "
+            f"({self.deadline_seconds:g} s, and {self.seconds_per_mib:g} s per MiB of its "
+            f"{size} bytes): it comes too slowly"
+        )
 
 
 class Refused(Exception):
@@ -76,16 +97,23 @@ def mdn_by_its_start(headers: Mapping[str, str], start: bytes) -> bool | None:
     return bool(_REPORT.search(start[:head_end]))
 
 
-async def _chunks(request: Request, idle_seconds: float) -> AsyncIterator[bytes]:
+async def _chunks(request: Request, limits: BodyLimits) -> AsyncIterator[bytes]:
     stream = request.stream().__aiter__()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
     while True:
+        left = started + limits.deadline(size) - loop.time()
         try:
-            async with asyncio.timeout(idle_seconds):
+            async with asyncio.timeout(min(limits.idle_seconds, max(left, 0))):
                 chunk = await anext(stream)
         except StopAsyncIteration:
             return
         except TimeoutError:
-            reason = f"no bytes of the request body for {idle_seconds:g} s"
+            if left <= limits.idle_seconds:
+                raise Refused(408, limits.too_slow(size), close=True) from None
+            reason = f"no bytes of the request body for {limits.idle_seconds:g} s"
             raise Refused(408, reason, close=True) from None
         except ClientDisconnect:
             # The client went away mid-body, or the server gave up on it (uvicorn ends a
@@ -93,6 +121,8 @@ async def _chunks(request: Request, idle_seconds: float) -> AsyncIterator[bytes]
             # nothing to answer, and nothing that should reach the log as an error.
             reason = "the request body ended before it was complete (the client went away)"
             raise Refused(400, reason, close=True) from None
+        if not declared.isdigit():  # chunked: its deadline grows with what came
+            size += len(chunk)
         yield chunk
 
 
@@ -111,7 +141,7 @@ async def read_body(request: Request, spooling: Spooling, limits: BodyLimits) ->
     file: BinaryIO | None = None
     is_mdn: bool | None = None
     try:
-        async for chunk in _chunks(request, limits.idle_seconds):
+        async for chunk in _chunks(request, limits):
             size += len(chunk)
             if is_mdn is None:
                 is_mdn = mdn_by_its_start(headers, b"".join([*held, chunk])[:_FIRST_PART_BYTES])

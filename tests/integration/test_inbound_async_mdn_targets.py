@@ -1,0 +1,170 @@
+"""Where the real inbound-svc POSTs asynchronous MDNs: the Receipt-Delivery-Option is a header
+no signature covers, so a sender (or whoever replays its message) must not make us POST to
+our own network, nor anywhere new by sending a delivered Message-ID again.
+
+The partner NOSIGN needs neither signature nor encryption: anyone may send as it, which is
+what makes the URL anyone's choice."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+
+from as2bus.testing.services import ServiceProcess
+from as2bus.testing.waiting import events_of, nothing_within, until
+
+from .conftest import client, start_inbound, stop
+
+EDI = b"ISA*00*          *00*          *ZZ*NOSIGN         *ZZ*MYCO           ~\r\nIEA*1*1~\r\n"
+
+
+class Listener:
+    """An HTTP server on 127.0.0.1 that notes the path of every POST it gets."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        paths = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                paths.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    found = Listener()
+    yield found
+    found.close()
+
+
+@pytest.fixture
+async def js(nats_url: str) -> AsyncIterator[Any]:
+    nc = await nats.connect(nats_url)
+    yield nc.jetstream()
+    await nc.close()
+
+
+async def unprotected_partner(config_svc: ServiceProcess, cert_svc: ServiceProcess) -> None:
+    """MYCO (with its key) paired with NOSIGN, which signs and encrypts nothing."""
+    partner = {
+        "as2_id": "NOSIGN", "name": "No signature", "as2_url": "http://127.0.0.1:9/as2",
+        "signing_alg": None, "encryption_alg": None,
+    }  # fmt: skip
+    async with client(config_svc) as config, client(cert_svc) as certs:
+        station = await config.post("/api/v1/stations", json={"as2_id": "MYCO", "name": "Me"})
+        created = await config.post("/api/v1/partners", json=partner)
+        assert created.status_code == 201, created.text
+        link = {"station_id": station.json()["id"], "partner_id": created.json()["id"]}
+        assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+        ours = await certs.post("/api/v1/certificates/own", json={"alias": "myco"})
+        assert ours.status_code == 201, ours.text
+
+
+async def post_plain(inbound: ServiceProcess, message_id: str, mdn_url: str) -> httpx.Response:
+    headers = {
+        "AS2-Version": "1.2", "AS2-From": "NOSIGN", "AS2-To": "MYCO", "Message-ID": message_id,
+        "Content-Type": "application/edi-x12", "Disposition-Notification-To": "x@attacker",
+        "Receipt-Delivery-Option": mdn_url,
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=inbound.base_url, timeout=30) as http:
+        return await http.post("/as2", headers=headers, content=EDI)
+
+
+def inbound_with(
+    nats_url: str, master_key: str, tmp_path: Path, allowed: str
+) -> Iterator[ServiceProcess]:
+    proc = start_inbound(
+        nats_url, master_key, tmp_path, AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS=allowed
+    )
+    yield proc
+    stop(proc)
+
+
+@pytest.fixture
+def guarded_inbound(
+    nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
+) -> Iterator[ServiceProcess]:
+    """inbound-svc with the default setting: no network allowed beyond the public ones."""
+    yield from inbound_with(nats_url, master_key, tmp_path, "[]")
+
+
+@pytest.fixture
+def loopback_inbound(
+    nats_url: str, master_key: str, tmp_path: Path, cert_svc: ServiceProcess
+) -> Iterator[ServiceProcess]:
+    """inbound-svc allowed to post MDNs to loopback (as `as2bus up`'s demo is)."""
+    yield from inbound_with(nats_url, master_key, tmp_path, '["127.0.0.0/8"]')
+
+
+async def test_an_mdn_asked_for_at_loopback_is_not_posted(
+    guarded_inbound: ServiceProcess,
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    listener: Listener,
+    js: Any,
+) -> None:
+    await unprotected_partner(config_svc, cert_svc)
+
+    taken = await post_plain(guarded_inbound, f"<{uuid.uuid4()}@nosign>", f"{listener.url}/ssrf")
+
+    assert taken.status_code == 200, taken.text  # delivered; the MDN is the one refused
+    (sent,) = await events_of(js, "MdnSent")
+    assert (sent["data"]["delivered"], sent["data"]["attempts"]) == (False, 1)
+    assert "127.0.0.1, a loopback address" in sent["data"]["error"]
+    assert "AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS" in sent["data"]["error"]
+    assert listener.paths == []
+    # Not retried: with the tests' 0.2 s backoff a second attempt would come within 2 s.
+    await nothing_within(2, lambda: listener.paths, what="an MDN was posted to loopback")
+    assert len(await events_of(js, "MdnSent", count=0)) == 1
+
+    never = await post_plain(guarded_inbound, f"<{uuid.uuid4()}@nosign>", "file:///etc/passwd")
+    assert never.status_code == 400
+    assert "must be an http or https URL" in never.text
+
+
+async def test_a_message_sent_again_with_another_url_gets_no_post_there(
+    loopback_inbound: ServiceProcess,
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    listener: Listener,
+    js: Any,
+) -> None:
+    await unprotected_partner(config_svc, cert_svc)
+    message_id = f"<{uuid.uuid4()}@nosign>"
+    assert (await post_plain(loopback_inbound, message_id, f"{listener.url}/first")).is_success
+    await until(lambda: listener.paths == ["/first"], what="the MDN at the first URL")
+
+    for other in ("/dupA", "/dupB"):
+        again = await post_plain(loopback_inbound, message_id, f"{listener.url}{other}")
+        assert again.status_code == 200, again.text
+
+    # Each duplicate's MDN goes where the first copy's went, and nowhere else.
+    await events_of(js, "MdnSent", count=3)
+    await until(lambda: len(listener.paths) == 3, what="the duplicates' MDNs")
+    assert listener.paths == ["/first"] * 3
+    assert len(await events_of(js, "MessageDuplicate", count=2)) == 2
+    assert "was sent again naming" in loopback_inbound.log()
