@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -84,4 +85,37 @@ async def test_readiness_logs_each_change_once(caplog: pytest.LogCaptureFixture)
             "WARNING",
             "not ready: nats failing: ConnectionRefusedError: [Errno 111] refused at try 2",
         ),
+    ]
+
+
+async def test_checks_passing_one_by_one_while_starting_are_no_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A service that listens before it has started (NATS, then its consumer) saw its failing
+    checks change from three to one and logged "not ready" as a WARNING, never having been
+    ready: the idle test of tracklog-svc caught it."""
+    up: set[str] = set()
+
+    def check(name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if name not in up:
+                raise RuntimeError(f"{name} has not started yet")
+
+        return run
+
+    readiness = Readiness("test-svc", {n: check(n) for n in ("nats", "consumer")})
+    caplog.set_level(logging.INFO, logger="as2bus.shared.web")
+    await readiness.evaluate()
+    up.add("nats")
+    await readiness.evaluate()
+    up.add("consumer")
+    await readiness.evaluate()
+    up.discard("consumer")
+    await readiness.evaluate()
+    said = [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records]
+    assert said == [
+        ("INFO", "not ready yet"),
+        ("INFO", "not ready yet"),
+        ("INFO", "ready"),
+        ("WARNING", "not ready"),
     ]

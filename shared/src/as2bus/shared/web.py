@@ -176,6 +176,7 @@ class Readiness:
         self._gauge = READY.labels(service)
         self._gauge.set(0)  # not ready until the checks have said so
         self._failing: frozenset[str] | None = None  # the checks failing at the last look
+        self._was_ready = False  # until then, a check still failing is the service starting
 
     async def evaluate(self) -> dict[str, str]:
         """Each check's outcome ("ok" or "failing: ..."); the gauge follows, and a change is
@@ -199,8 +200,9 @@ class Readiness:
             return
         said = "; ".join(f"{name} {outcome}" for name, outcome in failing.items())
         if not failing:
+            self._was_ready = True
             log.info("ready: %s", ", ".join(results) or "no checks")
-        elif self._failing is None:  # the first look, while the service starts
+        elif not self._was_ready:  # starting: its checks pass one after the other
             log.info("not ready yet: %s", said)
         else:
             log.warning("not ready: %s", said)
