@@ -5,9 +5,11 @@ The app is driven without its lifespan, which would migrate the database itself.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from as2bus.console.bootstrap import MIGRATIONS, assemble
@@ -51,3 +53,18 @@ async def test_a_newer_versions_migration_keeps_an_older_replica_ready(tmp_path:
     with sa.create_engine(f"sqlite:///{tmp_path / 'console.db'}").begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
     assert (await _database_check(app))[1] == "ok"
+
+
+async def test_the_check_says_nothing_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It runs every few seconds: through Alembic's MigrationContext it logged "Context impl
+    SQLiteImpl." and "Will assume non-transactional DDL." each time, for every service."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    await asyncio.to_thread(upgrade_database, MIGRATIONS, url)
+    app, _ = assemble(ConsoleSettings.model_validate({"database_url": url, "api_token": TOKEN}))
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="alembic")
+    for _ in range(3):
+        assert (await _database_check(app))[1] == "ok"
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
