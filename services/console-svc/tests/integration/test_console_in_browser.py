@@ -458,7 +458,7 @@ async def test_an_empty_tracklog_stays_explained_until_a_match_arrives_with_its_
             document.querySelector("[data-live]"), { childList: true }); }""")
 
     await _send_file(sending, console, "emptylist-other.x12")  # changes, none matching
-    await watching.wait_for_function("window.swapped > 0", timeout=20_000)
+    await watching.wait_for_function("() => window.swapped > 0", timeout=20_000)
     await expect(empty).to_be_visible()
     await expect(empty).to_contain_text("No messages match these filters.")
     assert await watching.locator("table.messages tbody tr").count() == 0
