@@ -59,10 +59,6 @@ _published: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
 _REMEMBER_SECONDS = 600.0
 
 
-def _digest(request: SendRequest) -> bytes:
-    return hashlib.sha256(request.model_dump_json().encode()).digest()
-
-
 def _published_lately(request_id: str) -> bytes | None:
     now = time.monotonic()
     while _published and next(iter(_published.values()))[1] < now - _REMEMBER_SECONDS:
@@ -82,13 +78,14 @@ async def publish_send_request(client: Client, request: SendRequest) -> PubAck:
     Raises ``RequestIdReusedError`` when JetStream dropped it as a repeat of a request id
     published within its duplicate window, unless this process published this same request
     under it (then the acknowledgement says ``duplicate``, and that request's events stand)."""
-    digest = _digest(request)
+    payload = request.model_dump_json().encode()  # once: an inline document is up to 256 KiB
+    digest = hashlib.sha256(payload).digest()
     before = _published_lately(request.request_id)
     if before is None:
         _remember(request.request_id, digest)  # first: a timeout's retry is then known
     ack = await client.jetstream().publish(
         SEND_SUBJECT,
-        request.model_dump_json().encode(),
+        payload,
         stream=COMMANDS_STREAM,
         headers={"Nats-Msg-Id": request.request_id, "content-type": "application/json"},
     )
