@@ -12,7 +12,7 @@ with the URL's host name (SNI, and the certificate checked against that name).
 
 Through a proxy (the partner's ``proxy_url``, or HTTPS_PROXY and the like) the proxy
 connects, after its own lookup: only the check before the POST applies, and a host whose
-name resolves differently for the proxy is the residual risk docs/operations.md describes.
+name resolves differently for the proxy is the residual risk docs/tls.md describes.
 """
 
 from __future__ import annotations
