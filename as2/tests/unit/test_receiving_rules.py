@@ -379,12 +379,16 @@ def test_control_characters_in_a_partners_file_name_are_replaced(
     alice_as_seen_by_bob: RemoteParty,
 ) -> None:
     """A name shown in an operator's terminal must not carry escape sequences (colours, a
-    window title, hidden text): every C0 and C1 control character becomes "_"."""
+    window title, hidden text) or bidirectional controls (a name that reads backwards): every
+    C0 and C1 control character, and every bidirectional one, becomes "_"."""
     for name, delivered in (
         ("esc\x1b[31mRED\x1b[0m.x12", "esc_[31mRED_[0m.x12"),
         ("bell\x07\x7f.x12", "bell__.x12"),
         ("csi\x9b2J.x12", "csi_2J.x12"),
         ("tab\there.x12", "tab_here.x12"),
+        # A right-to-left override would show "invoice_fdp.exe" as "invoiceexe.pdf".
+        ("invoice\u202efdp.exe", "invoice_fdp.exe"),
+        ("a\u2066b\u2069\u200f\u061c.x12", "a_b___.x12"),
     ):
         sent = as2.build_message(b"x", sender=alice, receiver=bob_as_seen_by_alice, filename=name)
         assert parse(sent, bob, alice_as_seen_by_bob).filename == delivered

@@ -268,7 +268,7 @@ def test_a_partners_file_name_subject_and_reason_reach_the_terminal_escaped(
     operator's terminal (security review rv3, defect 10). Each control character is written
     out instead, and each value stays on its line."""
     hostile = {
-        "filename": "esc\x1b[31mRED\x1b[0m.edi", "subject": "title\x1b]0;pwned\x07",
+        "filename": "esc\x1b[31mRED\x1b[0m.edi\u202etxt.exe", "subject": "title\x1b]0;pwned\x07",
         "error": "refused: \x9b2J gone\nX-Injected: 1", "partner": "ac\x1bme",
         "message_id": "<m1\x1b[8m@acme>",
     }  # fmt: skip
@@ -280,9 +280,9 @@ def test_a_partners_file_name_subject_and_reason_reach_the_terminal_escaped(
 
     for result in (shown, watched):
         assert result.exit_code == 0, result.output
-        assert not {"\x1b", "\x07", "\x9b"} & set(result.stdout)
+        assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(result.stdout)
     flat = " ".join(shown.stdout.split())  # without the columns' padding
-    assert "filename: esc\\x1b[31mRED\\x1b[0m.edi" in flat
+    assert "filename: esc\\x1b[31mRED\\x1b[0m.edi\\u202etxt.exe" in flat
     assert "subject: title\\x1b]0;pwned\\x07" in flat
     assert "error: refused: \\x9b2J gone\\nX-Injected: 1" in flat
     assert "from \\x1b[5macme" in flat

@@ -202,12 +202,16 @@ def request_filename(lowered_headers: Mapping[str, str]) -> str | None:
 
 #: C0 and C1 control characters and DEL: in a name shown in a terminal or a log they would
 #: be escape sequences (colours, a window title, hidden text), and no file name needs them.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Also Unicode's bidirectional controls (embeddings, overrides, isolates, the marks): a
+#: right-to-left override shows "invoice\u202efdp.exe" as "invoiceexe.pdf" in a console, a
+#: terminal or a file manager.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def safe_filename(name: str | None) -> str | None:
     """The partner's file name without directories ("../../etc/x" → "x") and with each
-    control character replaced by "_" (ESC "[31m" → "_[31m")."""
+    control character, bidirectional ones included, replaced by "_" (ESC "[31m" →
+    "_[31m")."""
     if not name:
         return None
     base = PurePosixPath(_CONTROLS.sub("_", name).replace("\\", "/")).name

@@ -11,8 +11,9 @@ import typer
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
-#: C0 and C1 control characters and DEL.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: C0 and C1 control characters and DEL, and Unicode's bidirectional controls (a
+#: right-to-left override shows "invoice\u202efdp.exe" as "invoiceexe.pdf").
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(value: str) -> str:
