@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,9 +15,11 @@ import pytest
 from argon2 import PasswordHasher
 
 from as2bus.console.adapters.backends import File
+from as2bus.console.domain.roles import Role
+from as2bus.console.wiring import wiring
 
 from .cert_fakes import KEYSTORE, cert_fakes_of, install_fakes, keystore_view, text_of
-from .conftest import client, csrf_of, sign_in, via
+from .conftest import _console, client, csrf_of, sign_in, via
 
 GUESSER = "203.0.113.7"
 
@@ -44,6 +48,8 @@ async def test_sign_ins_their_failures_a_lockout_and_sign_outs_are_on_the_audit_
         for _ in range(5):
             assert (await _try(guesser, "viewer@example.com", "a-wrong-guess!")).status_code == 401
         assert (await _try(guesser, "viewer@example.com", "another guess")).status_code == 401
+        # Hammering on: counted, not written (one "refused" entry per wait).
+        assert (await _try(guesser, "viewer@example.com", "and another")).status_code == 401
         assert (await _try(guesser, "nobody@example.com", "a-wrong-guess!")).status_code == 401
     async with via(app, "198.51.100.9") as owner:
         assert (await _try(owner, "viewer@example.com", "correct horse battery")).status_code == 303
@@ -63,6 +69,51 @@ async def test_sign_ins_their_failures_a_lockout_and_sign_outs_are_on_the_audit_
     assert unknown == [f"someone at {GUESSER} sign-in nobody@example.com failed From: {GUESSER}"]
     everything = " ".join(await _audit_rows(app))
     assert "a-wrong-guess!" not in everything  # never a password typed
+
+
+async def test_a_client_trying_address_after_address_is_stopped_and_leaves_bounded_rows(
+    tmp_path: Path,
+) -> None:
+    """Per client address, whatever e-mail address is typed: made-up addresses, each a row of
+    the audit trail and of the failure counts, stop at AS2BUS_CONSOLE_SIGN_IN_ADDRESS_ATTEMPTS
+    a window. The client's owner elsewhere and other clients are not touched, and counts
+    whose window is over are dropped."""
+    app = await _console(tmp_path / "c.db", AS2BUS_CONSOLE_SIGN_IN_ADDRESS_ATTEMPTS=3)
+    accounts = wiring.of(app).accounts
+    await accounts.create_user("admin@example.com", Role.ADMIN, "correct horse battery")
+    await accounts.create_user("viewer@example.com", Role.VIEWER, "correct horse battery")
+    async with via(app, GUESSER) as guesser:
+        answers = [await _try(guesser, f"made-up-{n}@example.com", "guess") for n in range(6)]
+        # The right password for a real account does not get through either, from there.
+        answers.append(await _try(guesser, "viewer@example.com", "correct horse battery"))
+    assert [a.status_code for a in answers] == [401] * 7
+    assert "wrong e-mail address or password" in answers[2].text
+    assert "too many failed sign-ins: wait 15 minutes" in answers[3].text
+    async with via(app, "198.51.100.9") as owner:
+        assert (await _try(owner, "viewer@example.com", "correct horse battery")).status_code == 303
+
+    rows = [r for r in await _audit_rows(app, entity="sign-in") if GUESSER in r]
+    assert rows == [
+        f"someone at {GUESSER} sign-in made-up-3@example.com refused From: {GUESSER}",
+        f"someone at {GUESSER} sign-in made-up-2@example.com locked out From: {GUESSER}",
+        f"someone at {GUESSER} sign-in made-up-1@example.com failed From: {GUESSER}",
+        f"someone at {GUESSER} sign-in made-up-0@example.com failed From: {GUESSER}",
+    ]
+
+    repository = wiring.of(app).accounts._repo
+    assert await repository.failures(f"*|{GUESSER}") == (7, _ANY_TIME)  # refusals count
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    await repository.forget_failures(before=later - timedelta(minutes=15))
+    assert await repository.failures(f"*|{GUESSER}") == (0, None)
+    assert await repository.failures(f"made-up-0@example.com|{GUESSER}") == (0, None)
+
+
+class _AnyTime:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, datetime)
+
+
+_ANY_TIME: Any = _AnyTime()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from as2bus.console.adapters.audit_trail import AuditTrail
 from as2bus.console.adapters.passwords import hash_password, verify_password
@@ -43,6 +44,7 @@ class Accounts:
         session_lifetime: timedelta,
         idle_limit: timedelta,
         throttle: Throttle,
+        address_throttle: Throttle | None = None,
         clock: Callable[[], datetime],
         trail: AuditTrail,
         csrf_key: bytes = b"",
@@ -53,6 +55,8 @@ class Accounts:
         self._lifetime = session_lifetime
         self._idle_limit = idle_limit
         self._throttle = throttle
+        self._address_throttle = address_throttle or throttle
+        self._longest_window = max(throttle.window, self._address_throttle.window)
         self._clock = clock
 
     async def create_user(self, email: str, role: Role, password: str | None) -> User:
@@ -78,31 +82,48 @@ class Accounts:
         """(the cookie's token, who signed in); SignInError when refused. ``address`` is the
         client's (behind a proxy, from its X-Forwarded-For: AS2BUS_FORWARDED_ALLOW_IPS)."""
         now = self._clock()
-        email = email.strip().lower()
+        # No address is longer than 320 characters (RFC 5321); what is typed beyond that
+        # would only overflow the throttle's key.
+        email = email.strip().lower()[:320]
         # Throttled per e-mail address *and* client address: someone guessing is slowed down,
         # while the account's owner, from their own address, still signs in. Per e-mail alone,
         # five wrong passwords from anywhere would lock an operator out for the whole window.
-        key = f"{email}|{address}"
-        failures, first = await self._repo.failures(key)
-        if self._throttle.blocked(failures, first, now):
-            await self._trail.record(sign_in_entry("refused", email, address, now))
-            minutes = int(self._throttle.window.total_seconds() // 60)
-            raise SignInError(f"too many failed sign-ins: wait {minutes} minutes, then try again")
+        # And per client address, whatever e-mail address is typed: a client trying address
+        # after address (or made-up ones, each a new audit entry) is stopped too.
+        limits = ((f"{email}|{address}", self._throttle),
+                  (f"*|{address}", self._address_throttle))  # fmt: skip
+        counts = [await self._repo.failures(key) for key, _ in limits]
+        for (key, throttle), (failures, first) in zip(limits, counts, strict=True):
+            if throttle.blocked(failures, first, now):
+                await self._refuse(key, failures, throttle, email, address, now)
         user = await self._repo.user_by_email(email)
         # Verified even for no such user (against a dummy hash of the same cost): the time of
         # the answer must not tell which addresses have an account.
         matches = verify_password(user.password_hash if user else None, password)
         if user is None or user.disabled or not matches:
-            restart = first is None or now - first >= self._throttle.window
-            await self._repo.record_failure(key, now, restart=restart)
-            counted = 1 if restart else failures + 1
-            locked = counted >= self._throttle.attempts
+            locked = False
+            for (key, throttle), (failures, first) in zip(limits, counts, strict=True):
+                restart = first is None or now - first >= throttle.window
+                await self._repo.record_failure(key, now, restart=restart)
+                locked |= (1 if restart else failures + 1) >= throttle.attempts
+            await self._repo.forget_failures(before=now - self._longest_window)
             entry = sign_in_entry("locked out" if locked else "failed", email, address, now)
             await self._trail.record(entry)
             raise SignInError("wrong e-mail address or password")
-        await self._repo.clear_failures(key)
+        await self._repo.clear_failures(limits[0][0])  # not the client's: others may guess
         await self._trail.record(sign_in_entry("signed in", user.email, address, now))
         return await self.open_for(user)
+
+    async def _refuse(self, key: str, failures: int, throttle: Throttle, email: str,
+                      address: str, now: datetime) -> NoReturn:  # fmt: skip
+        """Refuse a sign-in tried while ``key`` waits. Only the first refusal of a wait goes
+        on the audit trail (the ones after are counted, not written): a client hammering the
+        form must not fill the database."""
+        await self._repo.record_failure(key, now, restart=False)
+        if failures == throttle.attempts:
+            await self._trail.record(sign_in_entry("refused", email, address, now))
+        minutes = int(throttle.window.total_seconds() // 60)
+        raise SignInError(f"too many failed sign-ins: wait {minutes} minutes, then try again")
 
     async def open_for(self, user: User) -> tuple[str, SignedIn]:
         token, session = open_session(user.id, self._clock(), self._lifetime)

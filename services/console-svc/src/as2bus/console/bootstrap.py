@@ -99,6 +99,9 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
         throttle=Throttle(
             settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes)
         ),
+        address_throttle=Throttle(
+            settings.sign_in_address_attempts, timedelta(minutes=settings.sign_in_window_minutes)
+        ),
         clock=utc_now,
         trail=trail,
         # Replicas must agree on the CSRF tokens of proxy-signed-in users: derived from a

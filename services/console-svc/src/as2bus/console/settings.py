@@ -61,6 +61,14 @@ class ConsoleSettings(ServiceSettings):
         description="Failed sign-ins allowed per e-mail address and client address in "
         "AS2BUS_CONSOLE_SIGN_IN_WINDOW_MINUTES; then sign-in waits for the window to pass",
     )
+    sign_in_address_attempts: int = Field(
+        default=50,
+        ge=1,
+        validation_alias=_env("sign_in_address_attempts"),
+        description="Failed sign-ins allowed per client address, whatever e-mail address is "
+        "typed, in AS2BUS_CONSOLE_SIGN_IN_WINDOW_MINUTES; then sign-in from that client "
+        "waits for the window to pass",
+    )
     sign_in_window_minutes: float = Field(
         default=15, gt=0, validation_alias=_env("sign_in_window_minutes")
     )

@@ -131,6 +131,13 @@ class Repository:
             if done.rowcount == 0:  # type: ignore[attr-defined]
                 await db.execute(sa.insert(table).values(key=key, failures=1, first_at=now))
 
+    async def forget_failures(self, *, before: datetime) -> None:
+        """Drop the counts whose window began before ``before``: they no longer throttle
+        anything, and made-up addresses would otherwise leave a row each for ever."""
+        async with self._db() as db, db.begin():
+            table = sign_in_failures
+            await db.execute(sa.delete(table).where(table.c.first_at < before))
+
     async def clear_failures(self, key: str) -> None:
         async with self._db() as db, db.begin():
             await db.execute(sa.delete(sign_in_failures).where(sign_in_failures.c.key == key))
