@@ -312,7 +312,7 @@ def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
                         "--password", "testas2", ok=False)  # fmt: skip
     assert without_entry.stderr == (
         "error: as2_certs.p12 holds 2 certificate entries (partnera, partnerb): name the "
-        "partner's (as2bus: --entry NAME)\n"
+        "partner's (the console's entry field; as2bus: --entry NAME)\n"
     )
     cli("cert", "upload-partner", str(store), "--alias", "partnerb", "--entry", "partnerb",
         "--password", "testas2")  # fmt: skip

@@ -78,7 +78,8 @@ def test_the_named_entry_of_an_openas2_keystore_is_taken(
 
 def test_without_an_entry_the_error_lists_the_entries(as2_certs: bytes) -> None:
     with raises("entry", r"^as2_certs.p12 holds 2 certificate entries \(partnera, partnerc\): "
-                r"name the partner's \(as2bus: --entry NAME\)$", "entry_required"):  # fmt: skip
+                r"name the partner's \(the console's entry field; as2bus: --entry NAME\)$",
+                "entry_required"):  # fmt: skip
         load_partner_certificate(as2_certs, name="as2_certs.p12", password="testas2")
 
 

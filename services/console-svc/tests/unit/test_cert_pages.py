@@ -230,6 +230,7 @@ async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
                 "partner": "ACME",
                 "mode": "import",
                 "password": "p12-secret",
+                "export_password": "export-secret",
                 "key_alias": "myco-2026",
                 "private_key_alias": "myco",
                 "partner_cert_alias": "acme",
@@ -246,6 +247,7 @@ async def test_create_cert_option_b_imports_our_pkcs12(certs_app: Any) -> None:
         "station": "MYCO",
         "partner": "ACME",
         "password": "p12-secret",
+        "export_password": "export-secret",  # OpenAS2's "testas2" opens the file, not exports
         "partner_cert_alias": "acme",
         "key_alias": "myco-2026",
         "private_key_alias": "myco",

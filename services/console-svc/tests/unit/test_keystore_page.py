@@ -65,6 +65,36 @@ async def test_the_partners_new_certificate_is_uploaded_with_its_switch(certs_ap
     }
 
 
+async def test_the_partners_certificate_is_taken_from_an_entry_of_a_pkcs12_file(
+    certs_app: Any,
+) -> None:
+    """OpenAS2's as2_certs.p12 holds our key and every partner's certificate: the file's
+    password and the partner's entry go to cert-svc, which takes that entry. A .p12 without
+    its password is refused before cert-svc (it could not read it), and the entry typed is
+    kept, the password never."""
+    cert = cert_fakes_of(certs_app).backends.cert
+    cert.keystores[KEYSTORE] = keystore_view()
+    cert.answers["/api/v1/certificates/partner"] = Change(201, {"warnings": []})
+    p12 = ("as2_certs.p12", b"\x30\x82p12", "application/x-pkcs12")
+    async with client(certs_app) as http:
+        csrf = csrf_of(await keystore_page(http))
+        no_password = await http.post(f"/certificates/{KEYSTORE}/partner", files={"file": p12},
+                                      data={"csrf": csrf, "entry": "acme-2027"})  # fmt: skip
+        taken = await http.post(f"/certificates/{KEYSTORE}/partner", files={"file": p12},
+                                data={"csrf": csrf, "entry": " acme-2027 ",
+                                      "password": "testas2"})  # fmt: skip
+    assert no_password.status_code == 422
+    form = form_of(no_password.text, "upload-partner-certificate")
+    assert "as2_certs.p12 is a PKCS#12 file: give its password" in field_of(form, "password")
+    assert 'value="acme-2027"' in field_of(form, "entry")
+    assert '<details class="p12-entry" open>' in form
+    assert taken.status_code == 303, taken.text
+    ((_, path, _, sent),) = cert.changes
+    assert path == "/api/v1/certificates/partner"
+    assert (sent["data"]["entry"], sent["data"]["password"]) == ("acme-2027", "testas2")
+    assert sent["files"]["file"][:2] == p12[:2]
+
+
 async def test_our_new_certificate_generated_or_imported(certs_app: Any) -> None:
     cert = cert_fakes_of(certs_app).backends.cert
     cert.keystores[KEYSTORE] = keystore_view()

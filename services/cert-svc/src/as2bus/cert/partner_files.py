@@ -64,7 +64,7 @@ def load_partner_certificate(
         raise CertificateError(
             "entry",
             f"{name} is not a PKCS#12 keystore, so it has no entries: upload it without an "
-            "entry name (as2bus: without --entry)",
+            "entry name (an empty entry field in the console; as2bus: without --entry)",
             "not_a_keystore",
         )
     notes: list[str] = []
@@ -177,7 +177,7 @@ def _keystore_entry(
             raise CertificateError(
                 "entry",
                 f"{name} holds {len(entries)} certificate entries ({listed}): name the "
-                "partner's (as2bus: --entry NAME)",
+                "partner's (the console's entry field; as2bus: --entry NAME)",
                 "entry_required",
             )
         chosen = entries[0]

@@ -31,8 +31,8 @@ ALIAS_RULE = (
 #: The fields of Create Cert's two forms, where cert-svc's refusals are shown.
 GENERATE_FIELDS = ("own_key", "password", "private_key_alias", "partner_cert_alias",
                    "partner_file")  # fmt: skip
-IMPORT_FIELDS = ("file", "password", "key_alias", "private_key_alias", "partner_cert_alias",
-                 "partner_file")  # fmt: skip
+IMPORT_FIELDS = ("file", "password", "export_password", "key_alias", "private_key_alias",
+                 "partner_cert_alias", "partner_file")  # fmt: skip
 #: cert-svc's names of the partner's certificate (JSON field, multipart part): the form's.
 PARTNER_FIELDS = {"partner_certificate": "partner_file", "partner_file": "partner_file"}
 
@@ -42,12 +42,14 @@ class NewKeystore:
     station: str  # AS2 IDs
     partner: str
     own: Own  # generate our key, keep the station's (existing), or import ours (PKCS#12)
-    password: str  # the keystore's; on import the PKCS#12's, which then protects the keystore
+    password: str  # the keystore's; on import the PKCS#12's, which also protects the keystore
+    # unless export_password is given
     private_key_alias: str  # "": cert-svc's default
     partner_cert_alias: str
     partner_certificate: Upload | None  # None: the one cert-svc holds under the alias
     p12: Upload | None = None  # import only
     key_alias: str = ""  # import only: the private key's entry in the file ("": its only key)
+    export_password: str = ""  # import only: protects the keystore's .p12 ("": the file's)
 
     @property
     def form(self) -> str:
@@ -125,6 +127,8 @@ async def _keystore_call(cert: CertClient, new: NewKeystore) -> Change:
                   "partner_cert_alias": new.partner_cert_alias}  # fmt: skip
         if new.key_alias:
             fields["key_alias"] = new.key_alias
+        if new.export_password:
+            fields["export_password"] = new.export_password
         if new.private_key_alias:
             fields["private_key_alias"] = new.private_key_alias
         return await cert.import_keystore(fields, new.p12, theirs)

@@ -87,12 +87,22 @@ class CertClient:
             files["partner_file"] = partner.part()
         return await self._change("POST", f"{KEYSTORES}/import", data=fields, files=files)
 
-    async def upload_partner(self, alias: str, certificate: Upload, when: Switch) -> Change:
-        """The partner's certificate under ``alias``: a rotation when the alias has one."""
+    async def upload_partner(
+        self,
+        alias: str,
+        certificate: Upload,
+        when: Switch,
+        *,
+        password: str | None = None,
+        entry: str | None = None,
+    ) -> Change:
+        """The partner's certificate under ``alias``: a rotation when the alias has one.
+        ``password`` and ``entry``: for a PKCS#12 file (its password, the partner's entry)."""
+        p12 = {k: v for k, v in (("password", password), ("entry", entry)) if v is not None}
         return await self._change(
             "POST",
             f"{CERTIFICATES}/partner",
-            data={"alias": alias, **when.form_fields()},
+            data={"alias": alias, **when.form_fields(), **p12},
             files={"file": certificate.part()},
         )
 

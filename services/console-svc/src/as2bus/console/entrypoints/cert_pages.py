@@ -144,6 +144,7 @@ async def new_keystore(
     mode: Text = "generate",
     own_key: Text = "generate",
     password: Text = "",
+    export_password: Text = "",
     private_key_alias: Text = "",
     partner_cert_alias: Text = "",
     key_alias: Text = "",
@@ -175,6 +176,7 @@ async def new_keystore(
         partner_certificate=await read_upload(partner_file),
         p12=await read_upload(file) if own == "import" else None,
         key_alias=values["key_alias"],
+        export_password=export_password if own == "import" else "",
     )
     outcome = await create_keystore(certs, new)
     if outcome.keystore_id is None:

@@ -37,7 +37,9 @@ from as2bus.console.wiring import wiring
 
 router = APIRouter()
 #: The page's forms and their fields, where refusals are shown.
-PARTNER_FIELDS = ("file", "activation_at", "overlap_days")
+PARTNER_FIELDS = ("file", "entry", "password", "activation_at", "overlap_days")
+#: A file named so is a PKCS#12 keystore: cert-svc can read it only with its password.
+_PKCS12_NAMES = (".p12", ".pfx")
 GENERATE_FIELDS = ("key_bits", "validity_days", "activation_at", "overlap_days")
 IMPORT_FIELDS = ("file", "password", "key_alias", "activation_at", "overlap_days")
 SWITCH_NOTE = "The table shows when it takes over and until when the previous one is accepted."
@@ -59,25 +61,32 @@ async def upload_partner_certificate(
     who: Admin,
     _form: CheckedForm,
     file: FileField = None,
+    entry: Text = "",
+    password: Text = "",
     activation_at: When = "",
     overlap_days: Text = "",
     tz: Text = "",
 ) -> Response:
     """The partner's new certificate under its alias: a rotation, the previous one accepted
-    until the overlap window ends."""
+    until the overlap window ends. From a PKCS#12 file (OpenAS2's as2_certs.p12) with its
+    password, and the partner's entry when it holds several certificates."""
     found = await keystore_of(request, who, keystore_id)
     if found is None:
         return missing(request, who, f"keystore {keystore_id}")
-    typed = _switch_typed(activation_at, overlap_days)
+    typed = {**_switch_typed(activation_at, overlap_days), "entry": entry}
     certificate = await read_upload(file)
     try:
         if certificate is None:
             raise FormError("file", "choose the partner's new certificate (PEM or DER)")
+        if certificate.filename.lower().endswith(_PKCS12_NAMES) and not password:
+            raise FormError("password", f"{certificate.filename} is a PKCS#12 file: give its "
+                            "password (and the partner's entry if it holds several)")  # fmt: skip
         when = switch(activation_at, overlap_days, tz, datetime.now(UTC))
     except FormError as err:
         return await _refused(request, who, found, "partner", {err.field: err.message}, typed)
     cert = certs_for(request, who)
-    change = await cert.upload_partner(found.partner_cert_alias, certificate, when)
+    p12 = {"password": password or None, "entry": entry.strip() or None}
+    change = await cert.upload_partner(found.partner_cert_alias, certificate, when, **p12)
     return await _answer(request, who, found, change, "partner", PARTNER_FIELDS, typed,
                          f"The partner's new certificate is stored. {SWITCH_NOTE}")  # fmt: skip
 
