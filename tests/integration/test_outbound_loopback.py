@@ -46,7 +46,8 @@ async def loopback(
                 "/api/v1/certificates/own", json={"alias": stations[name]["private_key_alias"]}
             )
             assert own.status_code == 201, own.text
-            body = {"as2_id": name, "name": name, "as2_url": inbound, "mdn_mode": mdn}
+            body = {"as2_id": name, "name": name, "as2_url": inbound, "mdn_mode": mdn,
+                    "default_subject": f"Orders for {name}"}  # fmt: skip
             if mdn == "async":
                 body["async_mdn_url"] = inbound
             partners[name] = (await config.post("/api/v1/partners", json=body)).json()
@@ -97,6 +98,7 @@ async def test_a_send_request_is_delivered_through_the_gateway_with_a_checked_md
         assert report["mic_matches"] is True
     received = (await events_of(js, "MessageReceived"))[0]["data"]
     assert (received["station"], received["partner"], received["filename"]) == ("B", "A", "po.x12")
+    assert received["subject"] == "Orders for B"  # the request named none: B's default
     store = DocumentStore(await documents_bucket(js), js)
     assert await store.get(DocumentRef(**received["document"])) == DOCUMENT
     assert not await events_of(js, "MessageFailed", "MessageRejected", count=0)

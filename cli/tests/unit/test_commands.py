@@ -31,11 +31,13 @@ def test_partner_create_sends_only_what_was_given(run: Run, api: Any) -> None:
                  "--canonicalize-line-endings", "--as2-version", "1.1",
                  "--no-replay-protection",
                  "--encoding", "base64", "--rate-limit", "2.5", "--max-concurrency", "3",
-                 "--disabled", "--alias", "amz", "--email", "edi@amazon.test")  # fmt: skip
+                 "--disabled", "--alias", "amz", "--email", "edi@amazon.test",
+                 "--subject", "EDI from MyCo")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert api.bodies("POST") == [{
         "as2_id": "amazon", "name": "Amazon", "as2_url": "https://a.test/", "as2_alias": "amz",
-        "email": "edi@amazon.test", "mdn_mode": "async", "async_mdn_url": "https://us.test/mdn",
+        "email": "edi@amazon.test", "default_subject": "EDI from MyCo", "mdn_mode": "async",
+        "async_mdn_url": "https://us.test/mdn",
         "mdn_signature": "none", "encryption_alg": "none", "signing_alg": "SHA-256",
         "compression": "before-signing", "outgoing_encoding": "base64", "max_concurrency": 3,
         "rate_limit_per_second": 2.5, "enabled": False, "signature_scheme": "rsassa-pss",
@@ -56,11 +58,14 @@ def test_partner_update_sends_only_the_changes(run: Run, api: Any) -> None:
         "preferred",
         "--rate-limit",
         "0",
+        "--subject",
+        "",
     )
     assert result.exit_code == 0, result.output
     assert api.bodies("PATCH") == [
-        {"as2_url": "https://b.test/", "mdn_signature": "preferred", "rate_limit_per_second": None}
-    ]
+        {"as2_url": "https://b.test/", "mdn_signature": "preferred", "rate_limit_per_second": None,
+         "default_subject": None}  # "": back to AS2 Message
+    ]  # fmt: skip
     assert value(result.stdout, "as2_url") == "https://b.test/"
 
 

@@ -50,6 +50,14 @@ Alias = Annotated[
     ),
 ]
 Email = Annotated[str | None, typer.Option(help="The partner's contact e-mail.")]
+Subject = Annotated[
+    str | None,
+    typer.Option(
+        "--subject",
+        help="The Subject of messages to this partner whose send names none (as OpenAS2's "
+        'partnership subject). Default: AS2 Message; on update, "" goes back to it.',
+    ),
+]
 Mdn = Annotated[MdnMode | None, typer.Option(help="How the partner returns MDNs (receipts).")]
 AsyncMdnUrl = Annotated[
     str | None, typer.Option(help="Where the partner posts async MDNs (required for --mdn async).")
@@ -224,6 +232,8 @@ def settings(params: dict[str, Any]) -> dict[str, Any]:
     body = {api: params[cli] for cli, api in FIELDS.items() if params.get(cli) is not None}
     if params.get("rate_limit") is not None:
         body["rate_limit_per_second"] = params["rate_limit"] or None  # 0 lifts the limit
+    if params.get("subject") is not None:
+        body["default_subject"] = params["subject"] or None  # "" goes back to the default
     if params.get("disabled"):
         body["enabled"] = False
     return body

@@ -172,7 +172,14 @@ def send(
             callback=_mime_type,
         ),
     ] = None,
-    subject: Annotated[str, typer.Option(help="The AS2 Subject header.")] = "AS2 Message",
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="The AS2 Subject header (default: the partner's default subject, else AS2 "
+            "Message).",
+            show_default=False,
+        ),
+    ] = None,
     request_id: Annotated[
         str | None, typer.Option(help="Idempotency key (default: a new UUID).")
     ] = None,

@@ -182,6 +182,9 @@ class PartnerState(Contract):
     #: Sending policy for this partner; None means outbound-svc's defaults.
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     async_mdn_deadline_seconds: float | None = Field(default=None, gt=0)
+    #: The Subject of messages to this partner whose send request names none (OpenAS2's
+    #: partnership "subject"); None: "AS2 Message".
+    default_subject: str | None = None
     tls: PartnerTls = Field(default_factory=PartnerTls)
     created_at: datetime
     updated_at: datetime

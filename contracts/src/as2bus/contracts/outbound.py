@@ -130,6 +130,11 @@ class SendAttachment(_DocumentFields):
     """One more document in the same AS2 message (RFC 6362 multiple attachments)."""
 
 
+#: The Subject of a message whose send request names none, to a partner with no default
+#: subject of its own.
+DEFAULT_SUBJECT = "AS2 Message"
+
+
 class SendRequest(_DocumentFields):
     """Send a document to a partner: exactly one of ``inline_base64`` (up to 256 KiB) and
     ``document`` (a reference to an object you stored in the ``as2_documents`` bucket); with
@@ -145,7 +150,11 @@ class SendRequest(_DocumentFields):
     )
     station: str = Field(min_length=1, description="Our AS2 ID, the sender (AS2-From)")
     partner: str = Field(min_length=1, description="The partner's AS2 ID (AS2-To)")
-    subject: str = Field(default="AS2 Message", description="The AS2 Subject header")
+    subject: str | None = Field(
+        default=None,
+        description="The AS2 Subject header; absent: the partner's default subject (its "
+        f"default_subject), else {DEFAULT_SUBJECT!r}",
+    )
     overrides: SendOverrides | None = Field(
         default=None, description="Changes to the partner's settings for this message only"
     )

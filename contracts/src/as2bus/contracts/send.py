@@ -78,7 +78,11 @@ async def publish_send_request(client: Client, request: SendRequest) -> PubAck:
     Raises ``RequestIdReusedError`` when JetStream dropped it as a repeat of a request id
     published within its duplicate window, unless this process published this same request
     under it (then the acknowledgement says ``duplicate``, and that request's events stand)."""
-    payload = request.model_dump_json().encode()  # once: an inline document is up to 256 KiB
+    # Serialized once: an inline document is up to 256 KiB. A subject left to the partner's
+    # default is left out, not null: outbound-svc from before partners' default subjects
+    # (during an upgrade) reads the request as it always did, with "AS2 Message".
+    unset = {"subject"} if request.subject is None else None
+    payload = request.model_dump_json(exclude=unset).encode()
     digest = hashlib.sha256(payload).digest()
     before = _published_lately(request.request_id)
     if before is None:
@@ -137,7 +141,7 @@ async def send_document(
     partner: str,
     filename: str | None = None,
     content_type: str = "application/edi-x12",
-    subject: str = "AS2 Message",
+    subject: str | None = None,
     request_id: str | None = None,
     overrides: SendOverrides | None = None,
     attachments: Sequence[Attachment] = (),

@@ -58,6 +58,10 @@ def test_algorithm_spellings_and_none_are_accepted() -> None:
         ({"as2_alias": "has space"}, ("as2_alias",)),
         ({"surprise": 1}, ("surprise",)),
         ({"http_auth": {"type": "kerberos"}}, ("http_auth",)),
+        # A header's value: a line break would end the Subject and start another header.
+        ({"default_subject": "PO\r\nBcc: x@evil.example"}, ("default_subject",)),
+        ({"default_subject": ""}, ("default_subject",)),
+        ({"default_subject": "x" * 257}, ("default_subject",)),
     ],
 )
 def test_bad_partner_input_names_the_field(
@@ -88,6 +92,13 @@ def test_the_older_mdn_signed_becomes_mdn_signature(
 def test_mdn_signed_and_mdn_signature_that_disagree_are_refused() -> None:
     with pytest.raises(ValidationError, match="contradicts"):
         PartnerUpdate.model_validate({"mdn_signed": False, "mdn_signature": "required"})
+
+
+def test_a_default_subject_is_kept_and_an_update_may_clear_it() -> None:
+    partner = PartnerCreate.model_validate({**BASE, "default_subject": "EDI 850 from MyCo"})
+    assert partner.default_subject == "EDI 850 from MyCo"
+    cleared = PartnerUpdate.model_validate({"default_subject": None})
+    assert cleared.model_dump(exclude_unset=True) == {"default_subject": None}
 
 
 def test_update_knows_which_fields_were_sent() -> None:

@@ -978,8 +978,12 @@ async def _configure_our_side(page: Page, console: Console, inbound_url: str) ->
     await page.screenshot(path=SHOTS / "partner-new.png", full_page=True)
     await page.fill("#f-as2_id", "ACME")
     await page.fill("#f-email", "as2@acme.example")
+    await page.fill("#f-default_subject", "Orders from NewCo")
     await page.click("text=Create Partner")
     await expect(page.locator("#done")).to_be_visible()
+    acme = next(p for p in console.config("GET", "/api/v1/partners").json()
+                if p["as2_id"] == "ACME")  # fmt: skip
+    assert acme["default_subject"] == "Orders from NewCo"
     await page.click("header nav >> text=Partner")
     await expect(page.locator("#partners")).to_contain_text("ACME")
     await page.screenshot(path=SHOTS / "partners.png", full_page=True)

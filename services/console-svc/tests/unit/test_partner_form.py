@@ -177,12 +177,19 @@ def test_a_stored_partner_posted_back_untouched_changes_nothing(auth: dict[str, 
 
 def test_an_update_sends_changes_only_clears_what_was_emptied_and_keeps_secrets() -> None:
     stored = {**STORED, "email": "as2@acme.example", "max_attempts": 5,
+              "default_subject": "EDI from MyCo",
               "http_auth": {"type": "basic", "username": "myco", "password_set": True}}  # fmt: skip
+    assert partner_values(stored)["default_subject"] == "EDI from MyCo"
     form = {**partner_values(stored), "email": "", "max_attempts": "", "rate_limit_per_second": "",
-            "max_concurrency": "", "as2_alias": "", "auth_password": ""}  # fmt: skip
+            "max_concurrency": "", "as2_alias": "", "auth_password": "",
+            "default_subject": ""}  # fmt: skip
     body, _ = partner_body(form, stored)
-    # Emptied: e-mail and limits cleared; the alias and concurrency (never null) kept.
-    assert body == {"email": None, "max_attempts": None, "rate_limit_per_second": None}
+    # Emptied: e-mail, default subject and limits cleared; the alias and concurrency (never
+    # null) kept.
+    assert body == {"email": None, "default_subject": None, "max_attempts": None,
+                    "rate_limit_per_second": None}  # fmt: skip
+    changed, _ = partner_body({**form, "default_subject": "Orders 2027"}, stored)
+    assert changed["default_subject"] == "Orders 2027"
     body, _ = partner_body({**form, "auth_password": "new-one"}, stored)
     assert body["http_auth"] == {"type": "basic", "username": "myco", "password": "new-one"}
     body, _ = partner_body({**form, "auth_type": "none"}, stored)

@@ -115,7 +115,7 @@ async def test_without_a_content_type_the_first_keeps_the_browsers_too(
     assert [(d.filename, d.content_type) for d in documents] == [
         ("a.x12", "application/edi-x12"), ("b.xml", "application/xml"), ("c.csv", "text/csv")
     ]  # fmt: skip
-    assert request.subject == "AS2 Message"
+    assert request.subject is None  # left empty: the partner's default subject
 
 
 async def test_a_file_the_browser_cannot_name_goes_as_what_its_content_says(
@@ -198,7 +198,7 @@ async def test_a_content_type_that_is_not_a_mime_type_is_refused_and_the_form_ke
         '<p class="error" role="alert">Nothing was sent: content type \'not a type!!\' is not a '
         "MIME type (type/subtype, e.g. application/edi-x12). Choose the files again"
     ) in html.unescape(answer.text)
-    assert 'name="subject" placeholder="AS2 Message" value="PO 8"' in answer.text
+    assert 'name="subject" value="PO 8"' in answer.text
     assert 'value="not a type!!"' in answer.text  # kept to correct, without the spaces around
     assert bus.published == []
     assert fakes_of(app).documents.objects == {}
@@ -518,7 +518,7 @@ async def test_a_refused_form_keeps_the_partnership_and_the_fields_typed(
     assert "Nothing was sent: empty.x12 is empty. Choose the files again" in answer.text
     options = re.findall(r'<option value="(p\d)"( selected)?>', answer.text)
     assert options == [("p1", ""), ("p2", " selected")]
-    assert 'name="subject" placeholder="AS2 Message" value="PO 7"' in answer.text
+    assert 'name="subject" value="PO 7"' in answer.text
     assert 'value="application/edi-x12"' in answer.text
     assert bus.published == []
 

@@ -36,7 +36,9 @@ def test_a_request_from_before_attachments_keeps_its_stored_fingerprint(
     fields: dict[str, Any], stored: str
 ) -> None:
     """``stored``: SHA-256 of ``model_dump_json()`` of the SendRequest as it was before the
-    attachments (commit deaa433~1), what rows accepted then hold in request_sha256."""
+    attachments (commit deaa433~1), what rows accepted then hold in request_sha256. The
+    first has no subject, which then meant "AS2 Message" and now the partner's default:
+    fingerprinted as before all the same."""
     assert fingerprint(SendRequest.model_validate(fields)) == stored
 
 

@@ -218,6 +218,10 @@ _AS2_VERSION = (
 )
 
 
+#: One line of text: a header's value (a line break would end the header and start another).
+DefaultSubject = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
 class PartnerFields(Input):
     """Settings shared by create and update; on update every field is optional."""
 
@@ -277,6 +281,11 @@ class PartnerFields(Input):
 
     async_mdn_deadline_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] | None = Field(
         default=None, description="How long to wait for an async MDN (default: outbound-svc's)"
+    )
+    default_subject: DefaultSubject | None = Field(
+        default=None,
+        description="The Subject of messages to this partner whose send request names none "
+        "(default: AS2 Message); null on update: back to that default",
     )
 
     # as2_version is declared after compression (in the subclasses) to be checked against it.

@@ -27,7 +27,7 @@ from as2bus.contracts import (
     SendAttachment,
     SendRequest,
 )
-from as2bus.contracts.outbound import MAX_REQUEST_ID_LENGTH
+from as2bus.contracts.outbound import DEFAULT_SUBJECT, MAX_REQUEST_ID_LENGTH
 from as2bus.outbound.domain import Message, new_message_id
 from as2bus.outbound.domain.documents import Document, attachments_column, kept_content
 from as2bus.outbound.parties import PartnershipUnavailableError, current_sides, resolve_sides
@@ -65,6 +65,9 @@ def fingerprint(request: SendRequest) -> str:
     same content (attachments included) is the same request."""
     fields = request.model_dump(mode="json")
     content = {name: fields.pop(name) for name in _FINGERPRINTED}
+    # Before partners' default subjects, a request without one had "AS2 Message": so it is
+    # fingerprinted still, and a retry across the upgrade is the same request.
+    content["subject"] = content["subject"] if request.subject is not None else DEFAULT_SUBJECT
     content.update(request.model_dump(mode="json", include=set(fields), exclude_defaults=True))
     return hashlib.sha256(pydantic_core.to_json(content)).hexdigest()
 
@@ -226,12 +229,16 @@ class Acceptor:
             return await reject(err.reason, err.sentence)
         except PartnershipConfigError as err:  # overrides: config-svc keeps the rest consistent
             return await reject("INVALID_REQUEST", str(err))
+        # The request's subject, else the partner's default (OpenAS2's per-partnership one).
+        subject = request.subject
+        if subject is None:
+            subject = sides.partner.default_subject or DEFAULT_SUBJECT
         try:  # what the codec would refuse to build: refused now, not after retries
             check_sides(
                 sides.local,
                 sides.remote,
                 content_type=request.content_type,
-                subject=request.subject,
+                subject=subject,
             )
         except ValueError as err:  # PartnershipConfigError too; or a subject of several lines
             return await reject("INVALID_REQUEST", str(err))
@@ -243,7 +250,7 @@ class Acceptor:
                 return await self._repeated(request, previous)
             documents = [await self._store(d) for d in documents]
         # else kept in the message's row: no object-store round trips
-        return await self._queue(request, documents)
+        return await self._queue(request, documents, subject)
 
     async def _check_document(
         self, fields: SendRequest | SendAttachment
@@ -317,7 +324,9 @@ class Acceptor:
         )
         return "rejected"
 
-    async def _queue(self, request: SendRequest, documents: list[Document]) -> Outcome:
+    async def _queue(
+        self, request: SendRequest, documents: list[Document], subject: str
+    ) -> Outcome:
         """One transaction: the message and MessageQueued. A request id seen before fails on
         its unique index: that is how a duplicate is told, with no read first."""
         now = self._clock()
@@ -332,7 +341,7 @@ class Acceptor:
             partner=request.partner,
             filename=request.filename,
             content_type=request.content_type,
-            subject=request.subject,
+            subject=subject,
             document=first.ref.model_dump(mode="json") if first.ref is not None else None,
             content=kept_content(documents),
             attachments=attachments_column(documents[1:]),

@@ -67,14 +67,14 @@ class Sender:
         partner: str,
         filename: str | None,
         content_type: str,
-        subject: str,
+        subject: str | None,
     ) -> str:
         """One file alone (``send_files`` with one); the request id."""
         upload = Upload(file, size, filename, content_type)
         return await self.send_files([upload], station=station, partner=partner, subject=subject)
 
     async def send_files(
-        self, uploads: Sequence[Upload], *, station: str, partner: str, subject: str
+        self, uploads: Sequence[Upload], *, station: str, partner: str, subject: str | None
     ) -> str:
         """Store every file, then send them as one message, the first as its document; the
         request id, which tracklog-svc lists the message under. When a file cannot be stored,
@@ -138,7 +138,7 @@ class Sender:
             partner=original["partner"],
             filename=original.get("filename"),
             content_type=found[0].content_type,
-            subject=original.get("subject") or "AS2 Message",
+            subject=original.get("subject"),  # as sent; none: the partner's default
             replays=original["message_id"],
             attachments=[
                 SendAttachment(filename=d.filename, content_type=d.content_type, **fields)

@@ -16,7 +16,8 @@ from as2bus.console.domain.notification_form import KIND_NAMES
 #: The fields an entry may name, in the order the forms show them.
 _ORDER = (
     "as2_id", "station_as2_id", "partner_as2_id", "name", "email", "enabled", "role", "status",
-    "private_key_alias", "partner_cert_alias", "as2_alias", "as2_url", "as2_version",
+    "private_key_alias", "partner_cert_alias", "as2_alias", "as2_url", "default_subject",
+    "as2_version",
     "signing_alg", "encryption_alg", "signature_scheme", "key_transport", "compression",
     "outgoing_encoding", "canonicalize_line_endings", "replay_protection", "mdn_mode",
     "mdn_signature", "mdn_signed", "mdn_signing_alg", "accept_expired_mdn_certificate",

@@ -18,7 +18,8 @@ STATION_FIELDS = ("as2_id", "name", "private_key_alias", "email")
 REQUIRED = frozenset({"as2_id", "name", "as2_url"})
 #: Left blank in an update, these are cleared (null); other blank fields keep what is stored
 #: (a new entity gets the API's default, e.g. an alias derived from the AS2 ID).
-CLEARABLE = frozenset({"email", "async_mdn_url", "rate_limit_per_second", "max_attempts"})
+CLEARABLE = frozenset({"email", "async_mdn_url", "default_subject", "rate_limit_per_second",
+                       "max_attempts"})  # fmt: skip
 #: Outbound statuses of a message not settled yet: its partnership must stay until it is.
 IN_FLIGHT = ("queued", "sending", "sent", "retrying")
 #: How many messages in flight a delete refusal counts, at most.

@@ -29,6 +29,7 @@ EMPTY = {
     "tls_pinned_sha256": "None: no pinning",
     "tls_proxy_url": "None: the gateway's own proxy settings",
     "tls_client_certificates_pem": "None",
+    "default_subject": "None: AS2 Message",
     "rate_limit_per_second": "None: no limit",
     "max_attempts": "The gateway's default",
 }
@@ -111,7 +112,7 @@ def partner_facts(state: Mapping[str, Any], now: datetime) -> list[Group]:
     stored = _Stored(partner_values(state), stored_secrets(state), stored_certificates(state, now))
     return [
         stored.group("partner-identity", "as2_id", "name", "as2_alias", "email", "enabled"),
-        stored.group("partner-connection", "as2_url"),
+        stored.group("partner-connection", "as2_url", "default_subject"),
         stored.group("partner-security", "signing_alg", "encryption_alg", "signature_scheme",
                      "key_transport", "compression", "outgoing_encoding",
                      "canonicalize_line_endings", "replay_protection", "as2_version"),

@@ -24,7 +24,8 @@ from as2bus.contracts.config import MAX_PARTNER_CONCURRENCY, MdnMode, MdnSignatu
 
 Choices = list[tuple[str, str]]  # (value, label)
 
-TEXT_FIELDS = ("as2_id", "name", "as2_alias", "email", "as2_url", "async_mdn_url")
+TEXT_FIELDS = ("as2_id", "name", "as2_alias", "email", "as2_url", "default_subject",
+               "async_mdn_url")  # fmt: skip
 NUMBER_FIELDS = {"rate_limit_per_second": float, "max_concurrency": int, "max_attempts": int}
 #: Selects whose "none" means no algorithm (null in the API).
 ALGORITHM_FIELDS = ("signing_alg", "encryption_alg", "mdn_signing_alg")
@@ -117,6 +118,7 @@ NEW_PARTNER = {
 LABELS = {
     "as2_id": "Partner AS2 ID", "name": "Partner Name", "as2_alias": "Partner AS2 Alias",
     "email": "Partner Email", "enabled": "Status", "as2_url": "Partner URL",
+    "default_subject": "Default subject",
     "signing_alg": "Signing algorithm", "encryption_alg": "Encryption algorithm",
     "signature_scheme": "Signature scheme", "key_transport": "Key transport",
     "compression": "Compression", "outgoing_encoding": "Transfer encoding",

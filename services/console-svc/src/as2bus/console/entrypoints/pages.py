@@ -340,7 +340,7 @@ async def send_file(
         uploads,
         station=chosen["station_as2_id"],
         partner=chosen["partner_as2_id"],
-        subject=subject or "AS2 Message",
+        subject=subject or None,  # none: the partner's default subject
     )
     return RedirectResponse(f"/sent/{request_id}", status_code=303)
 
