@@ -7,10 +7,8 @@ what makes the URL anyone's choice."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import httpx
 import nats
 import pytest
 
+from as2bus.testing.post_recorder import PostRecorder, post_recorder
 from as2bus.testing.services import ServiceProcess
 from as2bus.testing.waiting import events_of, nothing_within, until
 
@@ -26,39 +25,10 @@ from .conftest import client, start_inbound, stop
 EDI = b"ISA*00*          *00*          *ZZ*NOSIGN         *ZZ*MYCO           ~\r\nIEA*1*1~\r\n"
 
 
-class Listener:
-    """An HTTP server on 127.0.0.1 that notes the path of every POST it gets."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        paths = self.paths
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def listener() -> Iterator[Listener]:
-    found = Listener()
-    yield found
-    found.close()
+def listener() -> Iterator[PostRecorder]:
+    with post_recorder() as found:
+        yield found
 
 
 @pytest.fixture
@@ -124,7 +94,7 @@ async def test_an_mdn_asked_for_at_loopback_is_not_posted(
     guarded_inbound: ServiceProcess,
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
-    listener: Listener,
+    listener: PostRecorder,
     js: Any,
 ) -> None:
     await unprotected_partner(config_svc, cert_svc)
@@ -150,7 +120,7 @@ async def test_a_message_sent_again_with_another_url_gets_no_post_there(
     loopback_inbound: ServiceProcess,
     config_svc: ServiceProcess,
     cert_svc: ServiceProcess,
-    listener: Listener,
+    listener: PostRecorder,
     js: Any,
 ) -> None:
     await unprotected_partner(config_svc, cert_svc)

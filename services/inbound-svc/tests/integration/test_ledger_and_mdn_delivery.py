@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -26,6 +24,7 @@ from as2bus.shared.partner_tls.clients import PartnerClients
 from as2bus.shared.partner_tls.identity import ClientIdentity
 from as2bus.testing.config_states import partner_state
 from as2bus.testing.local_http import Connection, local_http
+from as2bus.testing.post_recorder import PostRecorder, post_recorder
 from as2bus.testing.tls import PartnerServer, PrivateCa, server_context
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -48,43 +47,11 @@ async def test_a_released_claim_lets_the_resend_through(ledger_sessions: Session
     assert (await ledger.claim("acme", "<m2@acme>", "MYCO"))[0] == "new"
 
 
-class PartnerEndpoint:
-    """A partner's MDN URL: fails the first ``failures`` POSTs with 503, then accepts."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.bodies: list[bytes] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = 503 if outer.failures > 0 else 200
-                outer.failures -= 1
-                if status == 200:
-                    outer.bodies.append(body)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mdn"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def partner_endpoint() -> Iterator[PartnerEndpoint]:
-    endpoint = PartnerEndpoint(failures=2)
-    yield endpoint
-    endpoint.close()
+def partner_endpoint() -> Iterator[PostRecorder]:
+    """A partner's MDN URL: fails the first two POSTs with 503, then accepts."""
+    with post_recorder(failures=2) as endpoint:
+        yield endpoint
 
 
 class Partners:
@@ -132,7 +99,7 @@ async def make_due(sessions: Sessions) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_async_mdns_are_retried_with_backoff_and_survive_a_restart(
-    sessions: Sessions, partner_endpoint: PartnerEndpoint
+    sessions: Sessions, partner_endpoint: PostRecorder
 ) -> None:
     events: list[Event] = []
 
@@ -141,7 +108,9 @@ async def test_async_mdns_are_retried_with_backoff_and_survive_a_restart(
 
     async with httpx.AsyncClient() as http:
         first = MdnDelivery(sessions, sender(http), publish, max_attempts=5, backoff_seconds=60)
-        await first.enqueue(outcome(partner_endpoint.url), {"Content-Type": "x"}, b"MDN-BODY")
+        await first.enqueue(
+            outcome(f"{partner_endpoint.url}/mdn"), {"Content-Type": "x"}, b"MDN-BODY"
+        )
         assert await first.deliver_due() == 1  # 503
         assert await first.deliver_due() == 0  # backing off: not due for 60 s
         await make_due(sessions)
