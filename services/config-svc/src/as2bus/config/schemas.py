@@ -218,8 +218,14 @@ _AS2_VERSION = (
 )
 
 
+def _one_line(value: str) -> str:
+    if any(ch < " " or ch == "\x7f" for ch in value):
+        raise ValueError("must be one line, without control characters (it is a header's value)")
+    return value
+
+
 #: One line of text: a header's value (a line break would end the header and start another).
-DefaultSubject = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+DefaultSubject = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_one_line)]
 
 
 class PartnerFields(Input):
