@@ -63,7 +63,10 @@ def test_the_send_command_is_strict_and_says_its_defaults() -> None:
     assert send["additionalProperties"] is False
     assert set(send["required"]) == {"request_id", "station", "partner"}
     assert send["properties"]["content_type"]["default"] == "application/edi-x12"
-    assert send["properties"]["subject"]["default"] == "AS2 Message"
+    # No subject: the partner's default subject, else "AS2 Message", as the field says.
+    assert send["properties"]["subject"]["default"] is None
+    assert "the partner's default subject" in send["properties"]["subject"]["description"]
+    assert "'AS2 Message'" in send["properties"]["subject"]["description"]
     assert schemas["SendOverrides"]["additionalProperties"] is False
     assert all(p.get("description") for p in send["properties"].values())
     assert set(send["properties"]) == set(SendRequest.model_fields)

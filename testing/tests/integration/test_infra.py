@@ -101,7 +101,7 @@ def _alive(pid: int) -> bool:
     """True while `pid` runs; a zombie (exited, not yet reaped by init) counts as gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # the latter: reaped while being read
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
