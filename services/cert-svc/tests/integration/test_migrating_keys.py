@@ -5,6 +5,9 @@ and B (aliases 'a', 'b') are paired with it."""
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 import pytest
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import serialization
@@ -49,11 +52,11 @@ def as2_certs() -> bytes:
 
 
 async def import_keystore(
-    stores: Keystores, partner: str, data: bytes, **options: str | None
+    stores: Keystores, partner: str, data: bytes, **options: Any
 ) -> KeystoreView:
     return await stores.import_(
         "MYCO", partner, data, OPENAS2_PASSWORD, None, options.pop("private_key_alias", None),
-        None, False, "as2_certs.p12", None, **options,
+        None, False, "as2_certs.p12", options.pop("partner_certificate", None), **options,
     )  # fmt: skip
 
 
@@ -169,3 +172,40 @@ async def test_export_passwords_keep_their_rule_and_the_refusals_name_the_way_ou
         "own_key=existing), then give the partnership a new key of its own with a rotation "
         "(as2bus keystore rotate MYCO:A)"
     )
+
+
+async def test_a_keystore_takes_the_partners_certificate_from_an_entry_of_the_same_file(
+    two_partnerships: Keystores, as2_certs: bytes
+) -> None:
+    """One file for both: our key, and partner A's certificate from its entry (import); a
+    generated key with partner B's entry from the file in base64 (create). A refusal about the
+    partner's file names its own fields, never the keystore's password."""
+    stores = two_partnerships
+    with pytest.raises(InvalidFieldsError) as refused:
+        await import_keystore(stores, "A", as2_certs, export_password=EXPORT_PASSWORD,
+                              partner_certificate=(as2_certs, "as2_certs.p12"),
+                              partner_password=OPENAS2_PASSWORD)  # fmt: skip
+    (error,) = refused.value.errors
+    assert (error.field, error.code) == ("partner_file_entry", "entry_required")
+    assert "2 certificate entries (partnera, partnerb)" in error.message
+    with pytest.raises(InvalidFieldsError) as refused:
+        await import_keystore(stores, "A", as2_certs, export_password=EXPORT_PASSWORD,
+                              partner_certificate=(as2_certs, "as2_certs.p12"),
+                              partner_password="wrong-one", partner_entry="partnera")  # fmt: skip
+    assert [e.field for e in refused.value.errors] == ["partner_file_password"]
+    assert await stores.certs.list_certificates(None, None) == []  # nothing stored
+
+    imported = await import_keystore(stores, "A", as2_certs, export_password=EXPORT_PASSWORD,
+                                     partner_certificate=(as2_certs, "as2_certs.p12"),
+                                     partner_password=OPENAS2_PASSWORD,
+                                     partner_entry="partnera")  # fmt: skip
+    created = await stores.create(KeystoreCreate(
+        station="MYCO", partner="B", password=EXPORT_PASSWORD,
+        partner_certificate=base64.b64encode(as2_certs).decode(),
+        partner_certificate_password=OPENAS2_PASSWORD, partner_certificate_entry="partnerb",
+    ))  # fmt: skip
+    subjects = {
+        view.partner_as2_id: [c.subject for c in view.partner_certificates]
+        for view in (imported, created)
+    }
+    assert subjects == {"A": ["CN=partnera"], "B": ["CN=partnerb"]}

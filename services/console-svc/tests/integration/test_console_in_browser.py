@@ -1156,12 +1156,20 @@ async def test_a_pkcs12_import_with_a_wrong_password_or_alias_says_so_and_stores
     await page.goto(f"{console.url}/certificates/new?station=IMPORTCO&partner=BETA")
     form = page.locator("#create-import")
 
-    async def import_with(password: str, key_alias: str, export_password: str = "") -> None:
+    async def import_with(
+        password: str, key_alias: str, export_password: str = "", partner_entry: str = ""
+    ) -> None:
+        """With ``partner_entry``, the partner's certificate is that entry of as2_certs.p12."""
         await form.locator("input[name=file]").set_input_files(str(tmp_path / "ours.p12"))
         await form.locator("input[name=password]").fill(password)
         await form.locator("input[name=export_password]").fill(export_password)
         await form.locator("input[name=key_alias]").fill(key_alias)
-        await form.locator("input[name=partner_file]").set_input_files(str(tmp_path / "beta.cer"))
+        theirs = "as2_certs.p12" if partner_entry else "beta.cer"
+        await form.locator("input[name=partner_file]").set_input_files(str(tmp_path / theirs))
+        if partner_entry:
+            await form.locator("details.p12-entry summary").click()
+            await form.locator("input[name=partner_file_password]").fill("testas2")
+            await form.locator("input[name=partner_file_entry]").fill(partner_entry)
         await form.locator("text=Import and Create Cert").click()
 
     await import_with("p12-pass-wrong", "our-key")
@@ -1178,11 +1186,30 @@ async def test_a_pkcs12_import_with_a_wrong_password_or_alias_says_so_and_stores
     assert not [k for k in keystores if k["partner_as2_id"] == "BETA"]
     assert beta == []
 
-    await import_with("p12-pass-right", "our-key", export_password="exports-pass-8")
+    # A keystore like OpenAS2's as2_certs.p12: our key and the partner's certificates, this
+    # year's and next, each an entry of its own. This year's goes with the keystore.
+    for name in ("beta-2026", "beta-2027"):
+        await _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                       "-subj", f"/CN={name}", "-keyout", str(tmp_path / f"{name}.key"),
+                       "-out", str(tmp_path / f"{name}.cer"))  # fmt: skip
+    (tmp_path / "theirs.pem").write_bytes(
+        (tmp_path / "beta-2026.cer").read_bytes() + (tmp_path / "beta-2027.cer").read_bytes()
+    )
+    await _openssl("pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
+                   "-in", str(tmp_path / "c.pem"), "-name", "our-key",
+                   "-certfile", str(tmp_path / "theirs.pem"), "-caname", "beta-2026",
+                   "-caname", "beta-2027", "-passout", "pass:testas2",
+                   "-out", str(tmp_path / "as2_certs.p12"))  # fmt: skip
+    await import_with(
+        "p12-pass-right", "our-key", export_password="exports-pass-8", partner_entry="beta-2026"
+    )
     await expect(page.get_by_role("heading", name="Keystore IMPORTCO → BETA")).to_be_visible()
     await expect(page.locator("#own-certificates")).to_contain_text(
         re.compile("CN=importco", re.IGNORECASE)
     )
+    theirs = page.locator("#partner-certificate-list")
+    await expect(theirs).to_contain_text(re.compile("CN=beta-2026", re.IGNORECASE))
+    await expect(theirs).not_to_contain_text(re.compile("CN=beta-2027", re.IGNORECASE))
     # The keystore's .p12 is under the export password, not the file's.
     keystore_id = page.url.split("/certificates/", 1)[1].split("?", 1)[0]
     with httpx.Client(base_url=console.cert_url, headers=console.admin_headers) as cert:
@@ -1192,20 +1219,7 @@ async def test_a_pkcs12_import_with_a_wrong_password_or_alias_says_so_and_stores
     with pytest.raises(ValueError, match="Invalid password"):
         pkcs12.load_pkcs12(exported.content, b"p12-pass-right")
 
-    # The partner's next certificate, from a keystore like OpenAS2's as2_certs.p12: a key and
-    # several partners' certificates, each an entry of its own.
-    for name in ("beta-2027", "gamma"):
-        await _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                       "-subj", f"/CN={name}", "-keyout", str(tmp_path / f"{name}.key"),
-                       "-out", str(tmp_path / f"{name}.cer"))  # fmt: skip
-    (tmp_path / "theirs.pem").write_bytes(
-        (tmp_path / "beta-2027.cer").read_bytes() + (tmp_path / "gamma.cer").read_bytes()
-    )
-    await _openssl("pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
-                   "-in", str(tmp_path / "c.pem"), "-name", "our-key",
-                   "-certfile", str(tmp_path / "theirs.pem"), "-caname", "beta-2027",
-                   "-caname", "gamma", "-passout", "pass:testas2",
-                   "-out", str(tmp_path / "as2_certs.p12"))  # fmt: skip
+    # Next year's, from the same file, on the keystore's page.
     upload = page.locator("#upload-partner-certificate")
 
     async def upload_entry(entry: str) -> None:
@@ -1218,16 +1232,12 @@ async def test_a_pkcs12_import_with_a_wrong_password_or_alias_says_so_and_stores
 
     await upload_entry("")
     await expect(upload.locator(".field-error").first).to_contain_text(
-        "holds 2 certificate entries (beta-2027, gamma)"
+        "holds 2 certificate entries (beta-2026, beta-2027)"
     )
     await upload.screenshot(path=SHOTS / "keystore-partner-from-p12.png")
     await upload_entry("beta-2027")
-    await expect(page.locator("#partner-certificate-list")).to_contain_text(
-        re.compile("CN=beta-2027", re.IGNORECASE)
-    )
-    await expect(page.locator("#partner-certificate-list")).not_to_contain_text(
-        re.compile("CN=gamma", re.IGNORECASE)
-    )
+    await expect(theirs).to_contain_text(re.compile("CN=beta-2027", re.IGNORECASE))
+    await expect(theirs).to_contain_text(re.compile("CN=beta-2026", re.IGNORECASE))
 
 
 async def _sent_event(console: Console, request_id: str) -> dict[str, Any]:

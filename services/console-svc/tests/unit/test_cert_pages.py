@@ -4,6 +4,7 @@ one call with the partner's certificate, and its refusals shown next to their fi
 
 from __future__ import annotations
 
+import base64
 import html
 from datetime import datetime, timedelta
 from typing import Any
@@ -338,3 +339,37 @@ async def test_a_refused_partner_certificate_is_shown_next_to_the_partner_file(
     assert html.unescape(label[: label.index("</label>")]).count(sentence) == 1
     assert html.unescape(answer.text).count(sentence) == 1
     assert 'name="partner_cert_alias" value="acme"' in answer.text  # what was typed stays
+
+
+async def test_create_cert_takes_the_partners_certificate_from_an_entry_of_a_pkcs12_file(
+    certs_app: Any,
+) -> None:
+    """Option A with the partner's certificate in OpenAS2's as2_certs.p12: the file (in
+    base64), its password and the entry go to cert-svc in the one call; its refusal of the
+    entry is shown at the entry's field, which keeps what was typed (the password never)."""
+    cert = cert_fakes_of(certs_app).backends.cert
+    sentence = "as2_certs.p12 holds 2 certificate entries (partnera, partnerb): name the partner's"
+    cert.answers["/api/v1/keystores"] = Change(422, {}, {"partner_certificate_entry": sentence})
+    p12 = b"\x30\x82\x01p12"
+    async with client(certs_app) as http:
+        form = await create_form(http)
+        answer = await http.post(
+            "/certificates/new",
+            data={"csrf": csrf_of(form), "station": "MYCO", "partner": "ACME",
+                  "mode": "generate", "own_key": "generate", "password": "keystore-secret",
+                  "private_key_alias": "myco", "partner_cert_alias": "acme",
+                  "partner_file_password": "testas2", "partner_file_entry": "partnerx"},
+            files={"partner_file": ("as2_certs.p12", p12, "application/x-pkcs12")},
+        )  # fmt: skip
+    assert answer.status_code == 422
+    ((_, path, _, sent),) = cert.changes
+    assert path == "/api/v1/keystores"
+    assert sent["json"]["partner_certificate"] == base64.b64encode(p12).decode()
+    assert (sent["json"]["partner_certificate_password"],
+            sent["json"]["partner_certificate_entry"]) == ("testas2", "partnerx")  # fmt: skip
+    form_a = answer.text[answer.text.index('id="create-generate"') :]
+    entry = form_a[form_a.index('name="partner_file_entry"') :]
+    entry = html.unescape(entry[: entry.index("</label>")])
+    assert 'value="partnerx"' in entry
+    assert sentence in entry
+    assert "testas2" not in answer.text

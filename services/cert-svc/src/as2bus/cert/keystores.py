@@ -92,7 +92,10 @@ class Keystores:
     async def create(self, request: KeystoreCreate) -> KeystoreView:
         station, partner = await self._partnership(request.station, request.partner)
         theirs = self._partner_certificate(
-            _pem_or_der(request.partner_certificate), "partner_certificate"
+            _pem_or_der(request.partner_certificate),
+            "partner_certificate",
+            request.partner_certificate_password,
+            request.partner_certificate_entry,
         )
         own = None
         if request.own_key == "existing":
@@ -139,14 +142,20 @@ class Keystores:
         filename: str = "",
         partner_certificate: tuple[bytes, str] | None = None,
         export_password: str | None = None,
+        partner_password: str | None = None,
+        partner_entry: str | None = None,
     ) -> KeystoreView:
         """Our existing PKCS#12 becomes the partnership's key. ``password`` opens the file and,
         unless ``export_password`` is given, protects the keystore's exports. With
         ``partner_certificate`` (its bytes and file name), the partner's certificate is stored
-        in the same transaction. A key already stored (the same certificate, under the alias
-        asked for, or any when none is) is shared, not stored twice."""
+        in the same transaction (from a PKCS#12 file: ``partner_password`` opens it,
+        ``partner_entry`` names the partner's entry). A key already stored (the same
+        certificate, under the alias asked for, or any when none is) is shared, not stored
+        twice."""
         station, partner = await self._partnership(station_id, partner_id)
-        theirs = self._partner_certificate(partner_certificate, "partner_file")
+        theirs = self._partner_certificate(
+            partner_certificate, "partner_file", partner_password, partner_entry
+        )
         _check_export_password(password, export_password)
         own, warnings = self.certs.load_own(
             data, password, key_alias, allow_invalid_dates, filename
@@ -193,13 +202,22 @@ class Keystores:
         return preferred if preferred in aliases else min(aliases, default=None)
 
     def _partner_certificate(
-        self, given: tuple[bytes, str] | None, field: str
+        self,
+        given: tuple[bytes, str] | None,
+        field: str,
+        password: str | None = None,
+        entry: str | None = None,
     ) -> tuple[x509.CertInfo, list[str]] | None:
-        """The partner's certificate checked before anything is stored (None: none given)."""
+        """The partner's certificate checked before anything is stored (None: none given);
+        from a PKCS#12 file, ``password`` and ``entry`` (refusals name ``field``_password and
+        ``field``_entry, not the keystore's own password)."""
         if given is None:
             return None
         data, filename = given
-        return self.certs.partner_certificate(data, False, filename, field=field)
+        renamed = {"password": f"{field}_password", "entry": f"{field}_entry"}
+        return self.certs.partner_certificate(
+            data, False, filename, field=field, password=password, entry=entry, renamed=renamed
+        )
 
     async def _keep_partner_certificate(
         self,

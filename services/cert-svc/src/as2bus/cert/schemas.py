@@ -105,6 +105,17 @@ class KeystoreCreate(Input):
         "partner_cert_alias in the same transaction as the keystore: refused, neither is "
         "stored. One already in service under that alias is kept as it is",
     )
+    partner_certificate_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="When partner_certificate is a PKCS#12 file (in base64): its password",
+    )
+    partner_certificate_entry: str | None = Field(
+        default=None,
+        max_length=256,
+        description="When partner_certificate is a PKCS#12 file holding several certificates "
+        "(OpenAS2's as2_certs.p12): the partner's entry",
+    )
     own_key: Annotated[
         Literal["generate", "existing"],
         _sentence("invalid_own_key", "own_key must be 'generate' or 'existing'"),

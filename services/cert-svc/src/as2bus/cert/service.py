@@ -293,10 +293,12 @@ class CertService:
         field: str = "file",
         password: str | None = None,
         entry: str | None = None,
+        renamed: dict[str, str] | None = None,
     ) -> tuple[x509.CertInfo, list[str]]:
         """A partner's certificate (PEM or DER, a chain, PKCS#7, or an entry of a PKCS#12 file
         opened with ``password``) checked by our rules, and warnings about its dates and what
-        the file held besides; InvalidFieldsError naming ``field`` when it is refused."""
+        the file held besides; InvalidFieldsError naming ``field`` when it is refused (and the
+        caller's names of the password and entry fields: ``renamed``)."""
         name = filename or "the file"
         try:
             found = partner_files.load_partner_certificate(
@@ -310,7 +312,7 @@ class CertService:
                 found.cert, self.clock(), allow_invalid_dates=allow_invalid_dates, name=name
             )
         except x509.CertificateError as err:
-            field = field if err.field == "file" else err.field
+            field = field if err.field == "file" else (renamed or {}).get(err.field, err.field)
             raise InvalidFieldsError(FieldError(field, err.message, err.code)) from None
         return found.cert, found.notes + warnings
 

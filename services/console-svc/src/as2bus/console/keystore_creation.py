@@ -30,11 +30,14 @@ ALIAS_RULE = (
 )
 #: The fields of Create Cert's two forms, where cert-svc's refusals are shown.
 GENERATE_FIELDS = ("own_key", "password", "private_key_alias", "partner_cert_alias",
-                   "partner_file")  # fmt: skip
+                   "partner_file", "partner_file_password", "partner_file_entry")  # fmt: skip
 IMPORT_FIELDS = ("file", "password", "export_password", "key_alias", "private_key_alias",
-                 "partner_cert_alias", "partner_file")  # fmt: skip
+                 "partner_cert_alias", "partner_file", "partner_file_password",
+                 "partner_file_entry")  # fmt: skip
 #: cert-svc's names of the partner's certificate (JSON field, multipart part): the form's.
-PARTNER_FIELDS = {"partner_certificate": "partner_file", "partner_file": "partner_file"}
+PARTNER_FIELDS = {"partner_certificate": "partner_file", "partner_file": "partner_file",
+                  "partner_certificate_password": "partner_file_password",
+                  "partner_certificate_entry": "partner_file_entry"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class NewKeystore:
     p12: Upload | None = None  # import only
     key_alias: str = ""  # import only: the private key's entry in the file ("": its only key)
     export_password: str = ""  # import only: protects the keystore's .p12 ("": the file's)
+    # The partner's certificate from a PKCS#12 file: its password, and the partner's entry.
+    partner_password: str = ""
+    partner_entry: str = ""
 
     @property
     def form(self) -> str:
@@ -129,6 +135,10 @@ async def _keystore_call(cert: CertClient, new: NewKeystore) -> Change:
             fields["key_alias"] = new.key_alias
         if new.export_password:
             fields["export_password"] = new.export_password
+        if theirs is not None and new.partner_password:
+            fields["partner_file_password"] = new.partner_password
+        if theirs is not None and new.partner_entry:
+            fields["partner_file_entry"] = new.partner_entry
         if new.private_key_alias:
             fields["private_key_alias"] = new.private_key_alias
         return await cert.import_keystore(fields, new.p12, theirs)
@@ -139,4 +149,8 @@ async def _keystore_call(cert: CertClient, new: NewKeystore) -> Change:
         body["private_key_alias"] = new.private_key_alias
     if theirs is not None:
         body["partner_certificate"] = partner_certificate_text(theirs)
+        if new.partner_password:
+            body["partner_certificate_password"] = new.partner_password
+        if new.partner_entry:
+            body["partner_certificate_entry"] = new.partner_entry
     return await cert.create_keystore(body)

@@ -192,6 +192,16 @@ async def import_keystore(
         str | None,
         Form(description="Protects the keystore's exports (8+ characters); default: password"),
     ] = None,
+    partner_file_password: Annotated[
+        str | None, Form(description="When partner_file is a PKCS#12 file: its password")
+    ] = None,
+    partner_file_entry: Annotated[
+        str | None,
+        Form(
+            description="When partner_file is a PKCS#12 file holding several certificates "
+            "(OpenAS2's as2_certs.p12): the partner's entry"
+        ),
+    ] = None,
 ) -> KeystoreView:
     data = await read_upload(file)
     theirs = (
@@ -200,6 +210,7 @@ async def import_keystore(
     return await stores.import_(
         station, partner, data, password, key_alias, private_key_alias, partner_cert_alias,
         allow_invalid_dates, file.filename or "", theirs, export_password,
+        partner_file_password, partner_file_entry,
     )  # fmt: skip
 
 

@@ -104,7 +104,7 @@ async def _choice(request: Request, certs: CertClient, station: str, partner: st
     # does): keep it by default. Without one, a new key under the station's alias.
     choice.values = {"own_key": "existing" if choice.station_key else "generate",
                      "private_key_alias": station_alias, "partner_cert_alias": partner_alias,
-                     "key_alias": ""}  # fmt: skip
+                     "key_alias": "", "partner_file_entry": ""}  # fmt: skip
     return choice
 
 
@@ -150,6 +150,8 @@ async def new_keystore(
     key_alias: Text = "",
     file: FileField = None,
     partner_file: FileField = None,
+    partner_file_password: Text = "",
+    partner_file_entry: Text = "",
 ) -> Response:
     """Option A (mode generate: a new key pair, or the station's key) or B (mode import: our
     PKCS#12), each with the partner's certificate: one cert-svc call (keystore_creation.py)."""
@@ -160,6 +162,7 @@ async def new_keystore(
         "private_key_alias": private_key_alias.strip(),
         "partner_cert_alias": partner_cert_alias.strip(),
         "key_alias": key_alias.strip(),
+        "partner_file_entry": partner_file_entry.strip(),
         **({"own_key": own_key} if mode != "import" else {}),  # the other form keeps its own
     }
     certs = certs_for(request, who)
@@ -177,6 +180,8 @@ async def new_keystore(
         p12=await read_upload(file) if own == "import" else None,
         key_alias=values["key_alias"],
         export_password=export_password if own == "import" else "",
+        partner_password=partner_file_password,
+        partner_entry=values["partner_file_entry"],
     )
     outcome = await create_keystore(certs, new)
     if outcome.keystore_id is None:
