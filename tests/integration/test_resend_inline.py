@@ -63,7 +63,9 @@ async def _fail_then_resend(
     async with client(config_svc) as config:
         assert (await config.patch(f"/api/v1/partners/{b}", json={"max_attempts": 1})).is_success
     js = nc.jetstream()
-    sent = await send_document(nc, ORDER, station="A", partner="B", filename="po.x12")
+    sent = await send_document(
+        nc, ORDER, station="A", partner="B", filename="po.x12", subject="PO 1002"
+    )
     assert sent.document is None  # small: inline
     assert sent.inline_base64 is not None
     (failed,) = [e["data"] for e in await events_of(js, "MessageFailed")]
@@ -101,6 +103,8 @@ async def _fail_then_resend(
     async with client(tracklog_svc) as api:
         detail = (await api.get(f"/api/v1/messages/{row['id']}")).json()
     assert detail["document"] is None  # tracklog-svc has no reference: it went inline
+    # No POST got through, so no headers as sent: the subject is the one it was queued with.
+    assert detail["subject"] == "PO 1002"
     store = DocumentStore(await documents_bucket(js), js)
     async with httpx.AsyncClient(
         base_url=outbound_svc.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
@@ -111,6 +115,7 @@ async def _fail_then_resend(
     assert [d["request_id"] for d in delivered] == [request_id]
     received = (await events_of(js, "MessageReceived"))[0]["data"]
     assert (received["partner"], received["filename"]) == ("A", "po.x12")
+    assert received["subject"] == "PO 1002"  # the resend keeps the subject typed
     assert await store.get(DocumentRef(**received["document"])) == ORDER
     (resent,) = await tracked(tracklog_svc, 1, direction="outbound", status="delivered")
     assert resent["message_id"] != message_id

@@ -206,6 +206,9 @@ class OutboundMessage(Contract):
     replays: str | None = None
     #: The documents after the first, in order (RFC 6362 multiple attachments).
     attachments: list[QueuedAttachment] = Field(default_factory=list)
+    #: The AS2 Subject the message is sent with (the request's, else the partner's default);
+    #: None in events from before it was carried here.
+    subject: str | None = None
 
 
 class AttemptStart(Contract):

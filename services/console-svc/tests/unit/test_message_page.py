@@ -439,3 +439,19 @@ async def test_a_failed_message_no_attempt_of_which_was_taken_says_none_was_sent
     assert "The message as sent: none: the partner took no attempt" in page
     assert "The MDN: none received" in page
     assert "data-follow" not in page
+
+
+async def test_a_message_shows_its_subject_and_content_type(app: Any) -> None:
+    """Operators know a document by its subject ("PO 1002"); one that never got through has
+    no headers as sent, so the page shows the one it was queued with."""
+    detail = delivered(fakes_of(app).documents)
+    detail.update(subject="PO 1002 <urgent>", content_type="application/edi-x12")
+    fakes_of(app).backends.tracklog.details["m1"] = detail
+    fakes_of(app).backends.tracklog.details["m2"] = delivered(fakes_of(app).documents)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog/m1")).text
+        older = (await http.get("/tracklog/m2")).text  # from a track log without them
+    assert '<dt>Subject</dt><dd class="subject">PO 1002 &lt;urgent&gt;</dd>' in page
+    assert "<dt>Content type</dt><dd><code>application/edi-x12</code></dd>" in page
+    assert "<dt>Subject</dt>" not in older

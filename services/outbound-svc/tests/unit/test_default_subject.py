@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from as2bus.contracts import MessageQueued
+
 from .test_sending import accepted, claimed, request
 from .world import outbound
 
@@ -25,6 +27,8 @@ async def test_the_subject_is_the_requests_else_the_partners_default(
     world = outbound(default_subject=partners_default)
     message = await accepted(world, request().model_copy(update={"subject": asked}))
     assert message.subject == sent
+    (queued,) = world.store.of_type(MessageQueued)  # the track log shows it before any POST
+    assert queued.data.subject == sent
 
     # Changed after acceptance, the partner's default does not change an accepted message.
     (acme,) = world.replica.partners.values()

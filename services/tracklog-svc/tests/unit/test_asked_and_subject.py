@@ -1,6 +1,7 @@
 """What a row says a message asked of its MDN and under which Subject it went: an inbound row
 from the partner's request headers (the MDN it asked of us, the MIC ours returned), an
-outbound row's Subject from the headers as sent (MessageQueued has none)."""
+outbound row's Subject from MessageQueued, else (events from before it carried one) from the
+headers as sent."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from as2bus.contracts import MessageReceived, MessageSent, SendAttempt
+from as2bus.contracts import MessageQueued, MessageReceived, MessageSent, SendAttempt
 from as2bus.testing.tracklog import in_memory, inbound, outbound
 from as2bus.tracklog.domain import MessageState
 from as2bus.tracklog.mdn_asked import MdnAsked, mdn_asked
@@ -67,3 +68,17 @@ def test_an_outbound_row_has_the_subject_it_was_sent_with() -> None:
     with_subject = [sent.model_copy(update={"data": attempt}) if e is sent else e for e in events]
     assert only(with_subject).subject == "AS2 Message"
     assert only(events).subject is None  # no headers recorded, no Subject to show
+
+
+def test_a_message_never_sent_has_the_subject_it_was_queued_with() -> None:
+    """A message that failed before any POST got through has no headers as sent: its
+    subject comes from MessageQueued (the console's Resend sends it again with it)."""
+    events = outbound("<m2@myco>")
+    queued = next(e for e in events if isinstance(e, MessageQueued))
+    data = queued.data.model_copy(update={"subject": "PO 1002"})
+    never_sent = [queued.model_copy(update={"data": data})]  # queued, then nothing got through
+    assert only(never_sent).subject == "PO 1002"
+    sent = next(e for e in events if isinstance(e, MessageSent))
+    headers = sent.data.model_copy(update={"headers": {"Subject": "PO 1002"}})
+    both = [*never_sent, sent.model_copy(update={"data": headers})]
+    assert only(both).subject == "PO 1002"

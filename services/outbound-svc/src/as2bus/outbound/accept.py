@@ -362,6 +362,7 @@ class Acceptor:
             size=first.size,
             document=first.ref,
             replays=request.replays,
+            subject=subject,
             attachments=[
                 QueuedAttachment(
                     filename=d.filename, content_type=d.content_type, size=d.size, document=d.ref

@@ -86,7 +86,8 @@ def _queued(state: MessageState, event: MessageQueued, t: datetime) -> str:
     attachments = [a.model_dump(mode="json") for a in d.attachments] or None
     _own(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
          partner=d.partner, filename=d.filename, content_type=d.content_type, size=d.size,
-         document=document, replays=d.replays, attachments=attachments)  # fmt: skip
+         document=document, replays=d.replays, attachments=attachments,
+         subject=d.subject)  # fmt: skip
     state.queued_at = _earliest(state.queued_at, t)
     summary = f"queued for {d.partner}: {d.filename or 'document'} ({d.size} bytes)"
     if d.attachments:
@@ -109,7 +110,7 @@ def _sent(state: MessageState, event: MessageSent, t: datetime) -> str:
     _fill(state, request_id=d.request_id, message_id=d.message_id, station=d.station,
           partner=d.partner)  # fmt: skip
     state.attempts = max(state.attempts, d.attempt)
-    # The AS2 Subject is not in MessageQueued: the headers as sent have it.
+    # MessageQueued carries the subject; one from before it did has the headers as sent.
     _fill(state, subject=_header(d.headers, "subject"))
     if state.sent_at is None or (t, d.mdn_mode) > (state.sent_at, state.mdn_requested or ""):
         state.sent_at, state.mdn_requested = t, d.mdn_mode
