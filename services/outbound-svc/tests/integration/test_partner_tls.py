@@ -408,3 +408,31 @@ def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
+
+
+async def test_the_connection_test_says_in_words_why_a_partner_cannot_be_reached(
+    clients: PartnerClients,
+) -> None:
+    """As the message pages word it, and what to do: not Python's "[Errno 111] Connect call
+    failed"; the steps after the failed one are not tried."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens once it is closed
+    down = partner(f"http://127.0.0.1:{port}/as2")
+    config = paired_replica(station_state("MYCO"), down)
+    test = ConnectionTest(
+        PartnerHttp(clients, NoCredentials()), clients, OurKey(keystore_certificate()), config
+    )
+    steps = {step.name: step for step in await test.run(down)}
+    assert (steps["DNS"].ok, steps["TCP"].ok, steps["HTTP"].ok) == (True, False, None)
+    assert steps["TCP"].detail == (
+        f"nothing is listening at 127.0.0.1:{port}: connection refused; the partner's server "
+        "is down, or the URL's host or port is wrong: check the Partner URL, then ask the "
+        "partner whether its AS2 server is up"
+    )
+    nowhere = partner("http://no-such-host.invalid/as2")
+    steps = {step.name: step for step in await test.run(nowhere)}
+    assert steps["DNS"].ok is False
+    assert steps["DNS"].detail.startswith("the host name 'no-such-host.invalid' ")
+    assert steps["DNS"].detail.endswith("check the host name in the partner's URL, or ask the "
+                                        "partner for the right one")  # fmt: skip

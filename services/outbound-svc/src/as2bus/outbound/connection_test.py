@@ -29,6 +29,7 @@ from as2bus.outbound.ports import KeyMaterial
 from as2bus.outbound.posting import ClientIdentity, PostResult
 from as2bus.shared.bus.replica import ConfigReplica
 from as2bus.shared.keyring import CertificateUnavailableError
+from as2bus.shared.partner_tls.errors import unreachable
 from as2bus.shared.partner_tls.identity import client_identity
 
 TIMEOUT_SECONDS = 10.0
@@ -70,14 +71,15 @@ class ConnectionTest:
         port = first.port or (443 if first.scheme == "https" else 80)
         via = f" (the proxy {host}:{port})" if proxy else ""
         steps: list[Step] = []
-        for name, check in (
-            ("DNS", lambda: _resolve(host, port)),
-            ("TCP", lambda: _connect(host, port, via)),
+        target = f"{first.scheme}://{host}:{port}"
+        for name, check, advice in (
+            ("DNS", lambda: _resolve(host, port), _DNS_ADVICE),
+            ("TCP", lambda: _connect(host, port, via), _TCP_ADVICE),
         ):
             if steps and steps[-1].ok is False:
                 steps.append(Step(name, None, "not tried: the step before failed"))
                 continue
-            steps.append(await _timed(name, check))
+            steps.append(await _timed(name, check, target, advice))
         if steps[-1].ok is False:
             names = ["TLS", "HTTP"] if url.scheme == "https" else ["HTTP"]
             steps += [Step(n, None, "not tried: the step before failed") for n in names]
@@ -196,7 +198,19 @@ def _common_name(name: x509.Name) -> str | None:
     return str(found[0].value) if found else None
 
 
-async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> Step:
+#: What to do when a step fails, after the words of why.
+_DNS_ADVICE = "check the host name in the partner's URL, or ask the partner for the right one"
+_TCP_ADVICE = (
+    "the partner's server is down, or the URL's host or port is wrong: check the Partner URL, "
+    "then ask the partner whether its AS2 server is up"
+)
+
+
+async def _timed(
+    name: str, check: Callable[[], Awaitable[str]], target: str = "", advice: str = ""
+) -> Step:
+    """``target``: the URL the step connects to, to word a socket error as the message
+    pages do ("nothing is listening at …: connection refused"); ``advice``: what to do."""
     started = time.monotonic()
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
@@ -205,7 +219,10 @@ async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> Step:
     except TimeoutError:
         ok, detail = False, f"no answer within {TIMEOUT_SECONDS:.0f} s"
     except (OSError, ssl.SSLError, ValueError) as err:
-        ok, detail = False, str(err) or type(err).__name__
+        worded = target and isinstance(err, OSError) and not isinstance(err, ssl.SSLError)
+        ok, detail = False, (unreachable(err, target) if worded else str(err)) or type(err).__name__
+    if ok is False and advice:
+        detail = f"{detail}; {advice}"
     return Step(name, ok, detail, int((time.monotonic() - started) * 1000))
 
 
