@@ -75,7 +75,7 @@ async def test_list_show_stats_and_watch(nats_url: str, tracklog: ServiceProcess
     assert "<o1@myco>" in listed
     assert "<i1@acme>" not in listed
     shown = cli(tracklog, "show", "<o1@myco>").stdout
-    assert "MessageFailed  failed after 1 attempt(s): CERT_HAS_EXPIRED" in shown
+    assert "MessageFailed  failed after 1 attempt: CERT_HAS_EXPIRED" in shown
     window = ["--since", T0.isoformat(), "--until", T0.replace(day=3).isoformat()]
     figures = json.loads(cli(tracklog, "stats", "--json", *window, "--bucket", "day").stdout)
     counts = {(c["status"], c["count"]) for c in figures["counts"]}

@@ -253,7 +253,8 @@ async def test_sign_in_send_a_file_watch_it_delivered_and_sign_out(
     assert await page.evaluate("window.notReloaded") is True
 
     await page.click("text=Sign out")
-    await page.wait_for_url("**/login")
+    await page.wait_for_url("**/login?signed_out=1")
+    await expect(page.locator("p.done")).to_have_text("You are signed out.")
     await page.goto(f"{console.url}/")
     assert "/login" in page.url  # the session is gone on the server, not only in the browser
 

@@ -213,7 +213,7 @@ async def test_a_page_the_role_may_not_open_keeps_the_header_and_names_the_role_
         await sign_in(viewer, "viewer@example.com")
         refused = await viewer.get("/send")
         assert refused.status_code == 403
-        assert "this takes the operator role and yours is viewer; ask an admin" in refused.text
+        assert "This takes the operator role and yours is viewer: ask an admin." in refused.text
         assert 'action="/logout"' in refused.text  # the header, with Sign out
         assert 'href="/tracklog"' in refused.text  # and the navigation
 
@@ -225,3 +225,30 @@ def test_dates_in_a_sentence_stay_on_one_line_and_the_rest_is_escaped() -> None:
     assert str(shown) == ("&lt;b&gt;expires&lt;/b&gt; — its successor is scheduled from "
                           '<span class="nowrap">2026-12-28</span>')  # fmt: skip
     assert str(whole_dates("no date here")) == "no date here"
+
+
+async def test_signing_out_says_so(app: Any) -> None:
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/")).text
+        out = await http.post("/logout", data={"csrf": csrf_of(page)})
+        assert (out.status_code, out.headers["location"]) == (303, "/login?signed_out=1")
+        landed = (await http.get(out.headers["location"])).text
+        fresh = (await http.get("/login")).text
+    assert '<p class="done" role="status">You are signed out.</p>' in landed
+    assert "signed out" not in fresh
+
+
+async def test_an_empty_filtered_tracklog_says_how_filters_match_not_to_send_a_file(
+    app: Any,
+) -> None:
+    """A typo in a filter must not read as "there were none, send one"."""
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        filtered = (await http.get("/tracklog", params={"partner": "demo-b"})).text
+        unfiltered = (await http.get("/tracklog")).text
+    assert "No messages match these filters: partner and station are AS2 IDs as written" in (
+        filtered
+    )
+    assert 'href="/send">Send a file</a> to see one here' not in filtered
+    assert 'href="/send">Send a file</a> to see one here' in unfiltered

@@ -100,6 +100,23 @@ def test_failed_outranks_a_positive_mdn_whatever_the_order() -> None:
     assert only([*events, failed]).error == "MIC mismatch"
 
 
+@pytest.mark.parametrize(
+    ("attempts", "reason", "said"),
+    [
+        (1, "CERT_HAS_EXPIRED", "failed after 1 attempt: CERT_HAS_EXPIRED"),
+        (2, "MIC mismatch", "failed after 2 attempts: MIC mismatch"),
+        # outbound-svc counted them in its reason already: said once, not twice
+        (6, "could not reach x: refused; gave up after 6 attempts",
+         "failed: could not reach x: refused; gave up after 6 attempts"),
+    ],
+)  # fmt: skip
+def test_a_failure_says_its_attempts_once_in_words(attempts: int, reason: str, said: str) -> None:
+    failure = Failure(request_id="r", message_id="<m1@myco>", station="MYCO", partner="acme",
+                      attempts=attempts, reason=reason)  # fmt: skip
+    failed = MessageFailed(occurred_at=T0, data=failure)
+    assert apply(new_state(uuid.uuid4(), "outbound", failed), failed).summary == said
+
+
 def test_an_inbound_message_from_receipt_to_mdn() -> None:
     events = inbound("<p1@acme>", mdn_mode="async", mdn_delivered=False)
     assert only(events[:1]).status == "received"

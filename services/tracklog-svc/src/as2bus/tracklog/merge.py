@@ -137,7 +137,9 @@ def _failed(state: MessageState, event: MessageFailed, t: datetime) -> str:
     state.attempts = max(state.attempts, d.attempts)
     if state.failed_at is None or (t, d.reason) > (state.failed_at, state.failure_reason or ""):
         state.failed_at, state.failure_reason, state.failure_code = t, d.reason, d.code
-    return f"failed after {d.attempts} attempt(s): {d.reason}"
+    if "gave up after" in d.reason:  # outbound-svc's reason counts the attempts already
+        return f"failed: {d.reason}"
+    return f"failed after {d.attempts} attempt{'' if d.attempts == 1 else 's'}: {d.reason}"
 
 
 def _delivered(state: MessageState, event: MessageDelivered, t: datetime) -> str:

@@ -61,7 +61,7 @@ def allowed(action: Action) -> object:
     async def check(who: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
         if not may(who.user.role, action):
             needed, role = action.value.label, who.user.role.label
-            raise Forbidden(f"this takes the {needed} role and yours is {role}; ask an admin")
+            raise Forbidden(f"This takes the {needed} role and yours is {role}: ask an admin.")
         return who
 
     return Depends(check)

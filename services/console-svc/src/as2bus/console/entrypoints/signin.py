@@ -34,10 +34,16 @@ def _safe_next(path: str | None) -> str:
 
 
 def _login_page(
-    request: Request, error: str | None, next_path: str, status: int, email: str = ""
+    request: Request,
+    error: str | None,
+    next_path: str,
+    status: int,
+    email: str = "",
+    signed_out: bool = False,
 ) -> Response:
     token = new_token()
-    context = {"error": error, "csrf": token, "next": next_path, "email": email}
+    context = {"error": error, "csrf": token, "next": next_path, "email": email,
+               "signed_out": signed_out}  # fmt: skip
     answer = templates.TemplateResponse(request, "login.html", context, status_code=status)
     answer.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                       secure=wiring.get(request).cookie_secure, path="/login")  # fmt: skip
@@ -45,8 +51,8 @@ def _login_page(
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, next: str = "/") -> Response:
-    return _login_page(request, None, _safe_next(next), 200)
+async def login_form(request: Request, next: str = "/", signed_out: str = "") -> Response:
+    return _login_page(request, None, _safe_next(next), 200, signed_out=signed_out == "1")
 
 
 @router.post("/login", response_model=None)
@@ -81,6 +87,6 @@ async def logout(request: Request, who: CheckedForm) -> Response:
         return RedirectResponse(wiring.get(request).sso_sign_out_url, status_code=303)
     address = request.client.host if request.client else "unknown"
     await accounts(request).sign_out(who, request.cookies.get(SESSION_COOKIE, ""), address)
-    answer = RedirectResponse("/login", status_code=303)
+    answer = RedirectResponse("/login?signed_out=1", status_code=303)
     answer.delete_cookie(SESSION_COOKIE, path="/")
     return answer
