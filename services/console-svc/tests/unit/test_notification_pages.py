@@ -372,3 +372,18 @@ async def test_send_a_test_says_it_went_or_why_not(app: Any, backends: NotifyBac
         csrf = csrf_of((await http.get("/notifications")).text)
         viewer = await http.post(f"/notifications/channels/{hook['id']}/test", data={"csrf": csrf})
         assert viewer.status_code == 403
+
+
+async def test_no_incident_with_no_rule_says_that_nothing_is_watched(
+    app: Any, backends: NotifyBackends
+) -> None:
+    """ "Nothing needs a person" would reassure while a partner is down and nobody watches."""
+    async with client(app) as http:
+        await sign_in(http, OPERATOR)
+        unwatched = (await http.get("/notifications")).text
+        backends.config.rule("failed", "message-failed", [webhook(backends)["id"]])
+        watched = (await http.get("/notifications")).text
+    assert "None, but nothing is watched" in unwatched
+    assert "Ask an admin to add rules" in unwatched
+    assert "None: nothing needs a person just now." not in unwatched
+    assert "None: nothing needs a person just now." in watched
