@@ -261,3 +261,38 @@ async def test_a_request_refused_before_sending_is_the_last_failure(app: Any) ->
     failing_section = dashboard.text[dashboard.text.index("last sent message failed") :]
     named = f'<a href="/health">R&amp;D/EU+1#2</a>: {escape(cause_of("CERT_NOT_FOUND").what)}'
     assert named in failing_section
+
+
+class RetryingBackends(OddIdBackends):
+    """The odd partner with two messages retrying; outbound-svc hurries them when asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        health = self.tracklog._answers["/api/v1/partners/health"][0]
+        health["waiting_by_status"] = {"retrying": 2}
+        self.hurried: list[str] = []
+        self.outbound.post = self.retry_now  # type: ignore[attr-defined]
+
+    async def retry_now(self, path: str, body: Any = None, *, timeout: float = 10) -> Any:
+        self.hurried.append(path)
+        return {"retried": 2}
+
+
+async def test_retrying_messages_are_sent_now_from_partner_health_once_fixed(app: Any) -> None:
+    backends = RetryingBackends()
+    wiring.replace(app, backends=backends)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        viewer_page = (await http.get("/health")).text
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/health")).text
+        done = await http.post("/health/retry-now",
+                               data={"csrf": csrf_of(page), "partner": ODD_ID})  # fmt: skip
+        shown = (await http.get(done.headers["location"])).text
+    assert 'action="/health/retry-now"' not in viewer_page  # operators and admins only
+    assert "Retry now (2)</button>" in page
+    assert done.status_code == 303
+    (path,) = backends.hurried
+    assert path == "/api/v1/partners/R%26D%2FEU%2B1%232/retry-now"
+    assert "2 retrying messages to R&amp;D/EU+1#2 will be sent now." in shown

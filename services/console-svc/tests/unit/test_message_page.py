@@ -455,3 +455,24 @@ async def test_a_message_shows_its_subject_and_content_type(app: Any) -> None:
     assert '<dt>Subject</dt><dd class="subject">PO 1002 &lt;urgent&gt;</dd>' in page
     assert "<dt>Content type</dt><dd><code>application/edi-x12</code></dd>" in page
     assert "<dt>Subject</dt>" not in older
+
+
+async def test_a_retrying_message_says_why_when_next_and_what_to_do(app: Any) -> None:
+    detail = delivered(fakes_of(app).documents)
+    detail.update(status="retrying", attempts=2, next_attempt_at="2026-01-02T10:05:00+00:00",
+                  error="could not reach http://127.0.0.1:9/: nothing is listening at "
+                  "127.0.0.1:9: connection refused", mdn_disposition=None)  # fmt: skip
+    fakes_of(app).backends.tracklog.details["m1"] = detail
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        read_only = (await http.get("/tracklog/m1")).text
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/tracklog/m1")).text
+    section = html.unescape(page[page.index('<section class="cause retrying"') :])
+    section = section[: section.index("</section>")]
+    assert "Attempt 2 did not reach the partner: could not reach http://127.0.0.1:9/" in section
+    assert "The next attempt is at 2026-01-02 10:05:00 UTC" in re.sub(r"<[^>]+>", "", section)
+    assert 'action="/health/retry-now"' in section
+    assert 'name="partner" value="ACME"' in section
+    assert "Why it is being retried" in read_only
+    assert 'action="/health/retry-now"' not in read_only  # viewers: no button

@@ -40,7 +40,7 @@ async def test_an_as2_id_with_a_slash_and_url_characters_is_tested(tmp_path: Any
     include_scoped(app, api.routers, ApiTokens({Scope.OPERATE: [TOKEN]}))
     tester = RecordingTest()
     unused: Any = None  # the route uses the replica and the connection test only
-    wiring.install(app, Components(unused, unused, replica, unused, tester, unused))
+    wiring.install(app, Components(unused, unused, replica, unused, tester, unused, unused))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://o", headers=headers) as o:

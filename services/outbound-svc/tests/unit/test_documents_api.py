@@ -46,7 +46,7 @@ def app_for(store: MessageStore) -> FastAPI:
     include_scoped(app, api.routers, ApiTokens({Scope.READ: [TOKEN]}))
     unused: Any = None  # the routes use the kept documents only
     documents = KeptDocuments(units(store))
-    wiring.install(app, Components(unused, unused, unused, unused, unused, documents))
+    wiring.install(app, Components(unused, unused, unused, unused, unused, documents, unused))
     return app
 
 

@@ -69,7 +69,7 @@ async def test_every_partners_limits_in_one_answer_the_same_as_each_alone(tmp_pa
     include_scoped(app, api.routers, ApiTokens({Scope.READ: [TOKEN]}))
     claims = Claims(session_factory(engine), timedelta(minutes=5))
     unused: Any = None  # the limits routes use the replica and the claims only
-    wiring.install(app, Components(unused, unused, replica, claims, unused, unused))
+    wiring.install(app, Components(unused, unused, replica, claims, unused, unused, unused))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://o", headers=headers) as o:

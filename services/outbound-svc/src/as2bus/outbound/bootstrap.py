@@ -214,6 +214,7 @@ async def start(
         claims=claims,
         connection_test=ConnectionTest(partners, http, keys, replica),
         documents=KeptDocuments(plain),
+        wake_senders=workers.wake.set,
     )
     return components, Running(workers, relay, tasks, http, [credentials, keys, replica], files)
 

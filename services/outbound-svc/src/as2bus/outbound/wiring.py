@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from as2bus.outbound.accept import Acceptor
@@ -21,6 +22,7 @@ class Components:
     claims: Claims
     connection_test: ConnectionTest
     documents: KeptDocuments
+    wake_senders: Callable[[], None]  # a message is due now: claim it without waiting
 
 
 wiring = Wiring(Components, "outbound-svc")

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -191,10 +191,28 @@ async def tracklog_live(request: Request, who: Viewer) -> StreamingResponse:
 
 
 @router.get("/health", response_class=HTMLResponse)
-async def partner_health(request: Request, who: Viewer) -> HTMLResponse:
+async def partner_health(request: Request, who: Viewer, done: str = "") -> HTMLResponse:
     health = await _health(backends(request))
     return page(request, "health.html", who, health=health, steps=None, tested=None,
-                active="health", cause_of=cause_of)  # fmt: skip
+                active="health", cause_of=cause_of, done=done)  # fmt: skip
+
+
+@router.post("/health/retry-now")
+async def retry_now(
+    request: Request, who: Operator, _form: CheckedForm, partner: Annotated[str, Form()]
+) -> Response:
+    """The partner's retrying messages go now rather than at their next attempt, once the
+    cause is fixed (outbound-svc makes them due); back to Partner health, saying how many."""
+    path = f"/api/v1/partners/{quote(partner, safe='')}/retry-now"
+    answer = await backends(request).outbound.post(path) or {}
+    retried = int(answer.get("retried", 0))
+    plural = "s" if retried != 1 else ""
+    said = (
+        f"{retried} retrying message{plural} to {partner} will be sent now."
+        if retried
+        else f"No message to {partner} was waiting for a retry."
+    )
+    return RedirectResponse(f"/health?{urlencode({'done': said})}", status_code=303)
 
 
 @router.post("/health/test", response_class=HTMLResponse)

@@ -66,6 +66,19 @@ async def connection_test(as2_id: str, request: Request) -> list[dict[str, Any]]
     return [asdict(step) for step in steps]
 
 
+@operate.post("/partners/{as2_id:path}/retry-now", tags=["partners"])
+async def retry_now(as2_id: str, request: Request) -> dict[str, int]:
+    """The partner's retrying messages are sent now rather than at their next attempt, once
+    the cause is fixed (the partner back up, its URL corrected); ``retried``: how many. Their
+    attempts count as before. ``as2_id`` percent-encoded."""
+    found = _partner(request, as2_id)
+    components = wiring.get(request)
+    retried = await components.claims.hurry(found.as2_id, datetime.now(UTC))
+    if retried:
+        components.wake_senders()
+    return {"retried": retried}
+
+
 # Message-IDs hold "<", ">", "@" and may hold "/": percent-encoded, and decoded before routing.
 @read.get("/messages/{message_id:path}/documents", tags=["messages"])
 async def documents(message_id: str, request: Request) -> list[dict[str, Any]]:
