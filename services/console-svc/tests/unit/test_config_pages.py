@@ -13,6 +13,7 @@ import pytest
 
 from as2bus.console.adapters.backends import Change, File
 from as2bus.console.domain.causes import cause_of
+from as2bus.console.domain.partner_facts import DEFAULT_ATTEMPTS
 from as2bus.console.domain.partner_form import LABELS, partner_values
 from as2bus.console.domain.roles import Role
 from as2bus.console.wiring import wiring
@@ -566,7 +567,7 @@ async def test_an_operator_or_viewer_reads_a_partner_s_settings_not_a_disabled_f
         assert "fact-token" not in page  # only the chosen authentication's settings
         assert fact(page, "tls_ca_bundle_pem") == "None: the public CAs"
         assert fact(page, "rate_limit_per_second") == "5"
-        assert fact(page, "max_attempts") == "The gateway's default"
+        assert fact(page, "max_attempts") == DEFAULT_ATTEMPTS
         labels = re.findall(r'<dt>([^<]*)</dt><dd id="fact-(\w+)"', page)
         assert len(labels) > 30
         assert all(html.unescape(label) == LABELS[name] for label, name in labels)

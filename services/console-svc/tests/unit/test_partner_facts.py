@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from as2bus.console.domain.partner_facts import Group, partner_facts
+from as2bus.console.domain.partner_facts import DEFAULT_ATTEMPTS, Group, partner_facts
 
 from .test_partner_form import STORED, TOKEN_WITH_REFRESH
 
@@ -31,7 +31,7 @@ def test_each_value_reads_as_the_form_shows_it_chosen_without_its_advice() -> No
     assert security["signature_scheme"] == "RSA PKCS#1 v1.5"
     limits = said(group(partner_facts(partner, NOW), "partner-limits"))
     assert limits == {"rate_limit_per_second": "2.5", "max_concurrency": "25",
-                      "max_attempts": "The gateway's default"}  # fmt: skip
+                      "max_attempts": DEFAULT_ATTEMPTS}  # fmt: skip
 
 
 def test_only_the_chosen_authentication_is_listed_and_secrets_only_as_set() -> None:

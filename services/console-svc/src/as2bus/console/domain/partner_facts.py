@@ -22,6 +22,8 @@ from as2bus.console.domain.partner_form import (
 from as2bus.console.domain.partner_tls_form import stored_certificates
 
 #: What an empty field means, as the form's hints say it; any other empty field reads "—".
+#: What an empty Max attempts means: outbound-svc's setting, whose default the docs give.
+DEFAULT_ATTEMPTS = "The gateway's default (AS2BUS_OUTBOUND_MAX_ATTEMPTS: 6 unless set)"
 EMPTY = {
     "token_scheme": "None: the token alone",
     "refresh_uri": "None",
@@ -31,7 +33,7 @@ EMPTY = {
     "tls_client_certificates_pem": "None",
     "default_subject": "None: AS2 Message",
     "rate_limit_per_second": "None: no limit",
-    "max_attempts": "The gateway's default",
+    "max_attempts": DEFAULT_ATTEMPTS,
 }
 #: Advice the form gives beside a choice ("(recommended)", "(only if the partner asks for
 #: it)"): it helps to choose, not to read what was chosen.
