@@ -23,7 +23,7 @@ from as2bus.console.domain.partner_tls_form import stored_certificates
 
 #: What an empty field means, as the form's hints say it; any other empty field reads "—".
 #: What an empty Max attempts means: outbound-svc's setting, whose default the docs give.
-DEFAULT_ATTEMPTS = "The gateway's default (AS2BUS_OUTBOUND_MAX_ATTEMPTS: 6 unless set)"
+DEFAULT_ATTEMPTS = "The gateway's default: 6 unless its settings say otherwise"
 EMPTY = {
     "token_scheme": "None: the token alone",
     "refresh_uri": "None",
