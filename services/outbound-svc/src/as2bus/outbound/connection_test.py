@@ -218,12 +218,18 @@ async def _timed(
         ok = True
     except TimeoutError:
         ok, detail = False, f"no answer within {TIMEOUT_SECONDS:.0f} s"
-    except (OSError, ssl.SSLError, ValueError) as err:
-        worded = target and isinstance(err, OSError) and not isinstance(err, ssl.SSLError)
-        ok, detail = False, (unreachable(err, target) if worded else str(err)) or type(err).__name__
+    except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+        ok, detail = False, _why(err, target)
     if ok is False and advice:
         detail = f"{detail}; {advice}"
     return Step(name, ok, detail, int((time.monotonic() - started) * 1000))
+
+
+def _why(err: Exception, target: str) -> str:
+    """A socket error in the message pages' words; a TLS or other error as it says itself."""
+    if target and isinstance(err, OSError) and not isinstance(err, ssl.SSLError):
+        return unreachable(err, target)
+    return str(err) or type(err).__name__
 
 
 async def _resolve(host: str, port: int) -> str:
