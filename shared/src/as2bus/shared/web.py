@@ -348,10 +348,13 @@ class BodySizeLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Any) -> None:
+        # The connection ends with the answer: kept alive, the server would go on reading the
+        # body refused, all of it, only to drop it before the next request could come.
         body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
 

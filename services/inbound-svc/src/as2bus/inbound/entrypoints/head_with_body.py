@@ -15,6 +15,7 @@ started is.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -27,9 +28,16 @@ class Cycle(Protocol):
 class HeadWithBody(asyncio.Transport):
     """The cycle's transport: holds the response's head until its body's first part."""
 
-    def __init__(self, transport: asyncio.Transport, cycle: Cycle) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        cycle: Cycle,
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        """``close``: how the connection ends; by default the transport's own close."""
         super().__init__()
         self._transport = transport
+        self._close = close or transport.close
         self._cycle = cycle
         self._head: bytes | None = None
         self._head_seen = False
@@ -50,7 +58,7 @@ class HeadWithBody(asyncio.Transport):
 
     def close(self) -> None:
         self._release()  # a response started and never finished: the head still goes first
-        self._transport.close()
+        self._close()
 
     def abort(self) -> None:
         self._head = None

@@ -8,6 +8,12 @@ its own, idle timeout, in the endpoint (``http.read_body``), where what was spoo
 
 A response's head leaves with the first part of its body (``HeadWithBody``).
 
+A connection closed while its client is still sending (a refusal at the head, a 408 or 413 mid
+body) is closed gently: the server stops writing, then reads and drops what still comes, for
+at most ``LINGER_SECONDS`` or until the client closes too. Closed at once, with the client's
+bytes unread, the kernel answers them with a reset, and a client that writes its whole body
+before it reads (most do) loses the answer to "connection reset by peer" (RFC 9112, 9.6).
+
 Over TLS, each request's scope also carries the ASGI TLS extension
 (``scope["extensions"]["tls"]``): the client certificate the handshake verified, if any, in
 ``client_cert_chain`` (PEM; Python gives the leaf only), for the endpoint to pass on as data.
@@ -26,6 +32,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from as2bus.inbound.entrypoints.head_with_body import HeadWithBody
 
 log = logging.getLogger("as2bus.inbound")
+
+#: The longest a refused client's remaining bytes are read and dropped before the close.
+LINGER_SECONDS = 2.0
 
 
 def _answer_408(reason: str) -> bytes:
@@ -67,6 +76,7 @@ class HeaderDeadlineProtocol(H11Protocol):
         self._head_deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0  # of the request awaited: none yet means an idle connection
         self._tls: dict[object, object] | None = None
+        self._lingering: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -75,9 +85,13 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._lingering is not None:
+            self._lingering.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            return  # the rest of a request already answered: dropped
         if self._head_deadline is not None:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -87,7 +101,7 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().handle_events()
         if self.cycle is not before:  # a request's head was complete: its app is about to run
             self._disarm()
-            self.cycle.transport = HeadWithBody(self.transport, self.cycle)
+            self.cycle.transport = HeadWithBody(self.transport, self.cycle, self._close_answered)
             if self._tls is not None:  # before the app's task starts: it has not run yet
                 self.cycle.scope.setdefault("extensions", {})["tls"] = dict(self._tls)
 
@@ -134,7 +148,29 @@ class HeaderDeadlineProtocol(H11Protocol):
         log.warning("closed the connection of %s: %s", client, reason)
         # Not through h11: it sends no response before a request. The connection ends here.
         self.transport.write(_answer_408(reason))
-        self.transport.close()
+        self._close_gently()
+
+    def _close_answered(self) -> None:
+        """The close uvicorn asks for once a request is answered (or has failed)."""
+        if self.conn.their_state is h11.SEND_BODY:
+            self._close_gently()  # the client may still be sending its body
+        else:
+            self.transport.close()
+
+    def _close_gently(self) -> None:
+        """Stop writing, drop what the client still sends, close at its end or LINGER_SECONDS.
+
+        Over TLS the close is at once: asyncio's TLS transport cannot stop writing alone.
+        """
+        transport = self.transport
+        if transport.is_closing() or self._lingering is not None:
+            return
+        if self._tls is not None or not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()  # after what is buffered: the answer leaves whole
+        self._lingering = self.loop.call_later(LINGER_SECONDS, transport.close)
+        transport.resume_reading()  # uvicorn may have paused it while the app was busy
 
 
 def with_header_timeout(seconds: float) -> type[HeaderDeadlineProtocol]:
