@@ -9,6 +9,7 @@ gives a test the fakes an app holds, typed as such."""
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -294,3 +295,14 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found is not None
     return found.group(1)
+
+
+async def audit_rows(app: Any, **filters: str) -> list[str]:
+    """The Audit page's rows, as text without their times, newest first."""
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = await http.get("/audit", params=filters)
+    assert page.status_code == 200
+    rows = re.findall(r"<tr>(.*?)</tr>", page.text, re.S)
+    texts = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", r)).split()) for r in rows[1:]]
+    return [re.sub(r"^\S+ \S+ UTC ", "", t).replace("@ ", "@") for t in texts]

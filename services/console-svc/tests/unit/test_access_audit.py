@@ -4,8 +4,6 @@ key; an unknown address costs the same password check as a known one."""
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,8 @@ from as2bus.console.adapters.backends import File
 from as2bus.console.domain.roles import Role
 from as2bus.console.wiring import wiring
 
-from .cert_fakes import KEYSTORE, cert_fakes_of, install_fakes, keystore_view, text_of
-from .conftest import _console, client, csrf_of, sign_in, via
+from .cert_fakes import KEYSTORE, cert_fakes_of, install_fakes, keystore_view
+from .conftest import _console, audit_rows, client, csrf_of, sign_in, via
 
 GUESSER = "203.0.113.7"
 
@@ -28,17 +26,6 @@ async def _try(http: httpx.AsyncClient, email: str, password: str) -> httpx.Resp
     form = await http.get("/login")
     typed = {"email": email, "password": password, "csrf": csrf_of(form.text)}
     return await http.post("/login", data=typed)
-
-
-async def _audit_rows(app: Any, **filters: str) -> list[str]:
-    """The Audit page's rows, as text without their times, newest first."""
-    async with client(app) as http:
-        await sign_in(http, "admin@example.com")
-        page = await http.get("/audit", params=filters)
-    assert page.status_code == 200
-    rows = re.findall(r"<tr>(.*?)</tr>", page.text, re.S)
-    texts = [" ".join(text_of(html.unescape(r)).split()) for r in rows[1:]]
-    return [re.sub(r"^\S+ \S+ UTC ", "", t).replace("@ ", "@") for t in texts]
 
 
 async def test_sign_ins_their_failures_a_lockout_and_sign_outs_are_on_the_audit_page(
@@ -57,7 +44,7 @@ async def test_sign_ins_their_failures_a_lockout_and_sign_outs_are_on_the_audit_
         signed_out = await owner.post("/logout", data={"csrf": csrf_of(page.text)})
         assert signed_out.status_code == 303
 
-    rows = await _audit_rows(app, entity="sign-in", q="viewer@")
+    rows = await audit_rows(app, entity="sign-in", q="viewer@")
     assert rows == [
         "viewer@example.com sign-in viewer@example.com signed out From: 198.51.100.9",
         "viewer@example.com sign-in viewer@example.com signed in From: 198.51.100.9",
@@ -65,9 +52,9 @@ async def test_sign_ins_their_failures_a_lockout_and_sign_outs_are_on_the_audit_
         f"someone at {GUESSER} sign-in viewer@example.com locked out From: {GUESSER}",
         *[f"someone at {GUESSER} sign-in viewer@example.com failed From: {GUESSER}"] * 4,
     ]
-    unknown = await _audit_rows(app, entity="sign-in", q="nobody@")
+    unknown = await audit_rows(app, entity="sign-in", q="nobody@")
     assert unknown == [f"someone at {GUESSER} sign-in nobody@example.com failed From: {GUESSER}"]
-    everything = " ".join(await _audit_rows(app))
+    everything = " ".join(await audit_rows(app))
     assert "a-wrong-guess!" not in everything  # never a password typed
 
 
@@ -92,7 +79,7 @@ async def test_a_client_trying_address_after_address_is_stopped_and_leaves_bound
     async with via(app, "198.51.100.9") as owner:
         assert (await _try(owner, "viewer@example.com", "correct horse battery")).status_code == 303
 
-    rows = [r for r in await _audit_rows(app, entity="sign-in") if GUESSER in r]
+    rows = [r for r in await audit_rows(app, entity="sign-in") if GUESSER in r]
     assert rows == [
         f"someone at {GUESSER} sign-in made-up-3@example.com refused From: {GUESSER}",
         f"someone at {GUESSER} sign-in made-up-2@example.com locked out From: {GUESSER}",
@@ -133,7 +120,7 @@ async def test_a_keystore_download_with_our_private_key_is_on_the_audit_page(
         await sign_in(http, "admin@example.com")
         assert (await http.get(f"/certificates/{KEYSTORE}/keystore.p12")).status_code == 200
         assert (await http.get(f"/certificates/{KEYSTORE}/certificate.cer")).status_code == 200
-    rows = await _audit_rows(certs_app, entity="keystore")
+    rows = await audit_rows(certs_app, entity="keystore")
     assert rows == ["admin@example.com keystore MYCO → ACME exported File: keystore.p12"]
 
 

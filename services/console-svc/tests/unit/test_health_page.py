@@ -17,7 +17,7 @@ from as2bus.console.adapters.backends import BackendError
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.wiring import wiring
 
-from .conftest import client, csrf_of, sign_in
+from .conftest import audit_rows, client, csrf_of, sign_in
 
 EARLY, LATE = "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"
 
@@ -296,3 +296,5 @@ async def test_retrying_messages_are_sent_now_from_partner_health_once_fixed(app
     (path,) = backends.hurried
     assert path == "/api/v1/partners/R%26D%2FEU%2B1%232/retry-now"
     assert "2 retrying messages to R&amp;D/EU+1#2 will be sent now." in shown
+    (row,) = await audit_rows(app, entity="message")
+    assert row == "admin@example.com message to R&D/EU+1#2 retried now Messages sent now: 2"

@@ -23,6 +23,7 @@ from .conftest import (
     FakeBackends,
     FakeDocuments,
     FakeOutbound,
+    audit_rows,
     client,
     csrf_of,
     fakes_of,
@@ -99,6 +100,11 @@ async def test_two_files_go_as_one_message_the_first_its_document(app: Any, bus:
     assert (request.document.size, attachment.document.size) == (14, 16)
     assert request.inline_base64 is None
     assert attachment.inline_base64 is None
+    (row,) = await audit_rows(app, entity="message")
+    assert row == (
+        "admin@example.com message MYCO → ACME sent Files: po.x12, drawing.pdf Subject: PO 1 "
+        f"Request: {request.request_id}"
+    )
 
 
 async def test_without_a_content_type_the_first_keeps_the_browsers_too(
@@ -279,6 +285,11 @@ async def test_a_resend_sends_every_document_again_in_order(app: Any, bus: FakeB
     for sent, kept in zip(request.attachments, original["attachments"], strict=True):
         assert sent.document is not None
         assert sent.document.model_dump(mode="json") == kept["document"]
+    (row,) = await audit_rows(app, entity="message")
+    assert row == (
+        f"admin@example.com message MYCO → ACME resent Resend of: <1@myco> "
+        f"Request: {request.request_id}"
+    )
 
 
 async def test_the_same_confirmation_sent_twice_is_one_resend_whoever_published_it_first(

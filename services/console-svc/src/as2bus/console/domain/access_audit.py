@@ -1,10 +1,12 @@
 """Audit entries the console makes itself, for what no configuration event tells: who signed in
 or out, who failed to and was locked out (the address tried and where from, never the password
-typed), and who downloaded a keystore with our private key. No I/O."""
+typed), who downloaded a keystore with our private key, and who sent, resent or hurried
+messages to a partner. No I/O."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -38,3 +40,43 @@ def keystore_export_entry(
     changes = {"file": {"from": None, "to": file}}
     return AuditEntry(uuid.uuid4(), at, actor, "exported", "keystore",
                       f"{station} → {partner}", changes)  # fmt: skip
+
+
+MESSAGE = "message"
+
+
+def send_entry(
+    actor: str,
+    station: str,
+    partner: str,
+    files: Sequence[str],
+    subject: str | None,
+    request_id: str,
+    at: datetime,
+) -> AuditEntry:
+    """``actor`` sent ``files`` as one message from Send File (``subject`` None: the
+    partner's default); ``request_id`` is what the TrackLog lists it under."""
+    changes = {
+        "files": {"from": None, "to": list(files)},
+        "subject": {"from": None, "to": subject or "the partner's default"},
+        "request_id": {"from": None, "to": request_id},
+    }
+    return AuditEntry(uuid.uuid4(), at, actor, "sent", MESSAGE, f"{station} → {partner}", changes)
+
+
+def resend_entry(
+    actor: str, station: str, partner: str, message_id: str, request_id: str, at: datetime
+) -> AuditEntry:
+    """``actor`` sent message ``message_id`` again, as the request ``request_id``."""
+    changes = {
+        "resend_of": {"from": None, "to": message_id},
+        "request_id": {"from": None, "to": request_id},
+    }
+    return AuditEntry(uuid.uuid4(), at, actor, "resent", MESSAGE, f"{station} → {partner}",
+                      changes)  # fmt: skip
+
+
+def retry_now_entry(actor: str, partner: str, retried: int, at: datetime) -> AuditEntry:
+    """``actor`` had the ``retried`` messages waiting for a retry to ``partner`` sent now."""
+    changes = {"retrying_messages": {"from": None, "to": retried}}
+    return AuditEntry(uuid.uuid4(), at, actor, "retried now", MESSAGE, f"to {partner}", changes)

@@ -26,7 +26,7 @@ ENTITIES = {
     "station": "station", "partner": "partner", "partnership": "partnership",
     "certificate": "certificate", "keystore": "keystore", "user": "user",
     "notify-channel": "notification channel", "notify-rule": "notification rule",
-    "sign-in": "sign-in",
+    "sign-in": "sign-in", "message": "message",
 }  # fmt: skip
 #: Event type prefix → entity, longest first (Partnership before Partner).
 _ENTITY_OF = {

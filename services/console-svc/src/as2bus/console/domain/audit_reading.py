@@ -28,7 +28,7 @@ _ORDER = (
     "tls.client_certificates_pem", "accepted_encryption_algs", "accepted_signing_algs",
     "incoming_encoding", "target", "kind", "minutes", "repeat_minutes", "channel_ids",
     "secret password", "secret token", "secret refresh_token", "secret secret",
-    "client_address", "file",
+    "client_address", "file", "files", "subject", "resend_of", "retrying_messages", "request_id",
 )  # fmt: skip
 #: Labels of the fields the partner form has not, or names for partners only (an audit
 #: entry's AS2 ID may be a station's); a partner's settings are named as its form names them.
@@ -52,7 +52,8 @@ _OWN_LABELS = {
     "repeat_minutes": "Summary at most every (minutes)", "channel_ids": "Channels",
     "secret password": "Password", "secret token": "Token",
     "secret refresh_token": "Refresh token", "secret secret": "Secret",
-    "client_address": "From", "file": "File",
+    "client_address": "From", "file": "File", "files": "Files", "subject": "Subject",
+    "resend_of": "Resend of", "retrying_messages": "Messages sent now", "request_id": "Request",
 }  # fmt: skip
 #: Field → its name on the console's forms and pages, in the order the forms show them.
 LABELS = {name: _OWN_LABELS.get(name) or partner_form.LABELS[name] for name in _ORDER}

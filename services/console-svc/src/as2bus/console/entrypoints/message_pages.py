@@ -4,6 +4,7 @@ Registered after pages.py's router: ``/tracklog/live`` and ``/tracklog.csv`` com
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from as2bus.console.adapters.backends import BackendError, BackendRefused
 from as2bus.console.adapters.kept import http_head
 from as2bus.console.adapters.sending import ResendError
 from as2bus.console.adapters.sent_documents import RETENTION_OVER, SentDocument, SentDocuments
+from as2bus.console.domain.access_audit import resend_entry
 from as2bus.console.domain.attempts import attempts, request_record
 from as2bus.console.domain.downloads import DOWNLOADS, as_sent_missing, why_missing
 from as2bus.console.domain.in_flight import in_flight, page_follows
@@ -292,6 +294,9 @@ async def resend(
         request_id = await sender.resend(detail, request_id_of(token))
     except ResendError as err:
         return _resend_page(request, who, detail, resends, error=str(err))
+    entry = resend_entry(who.user.email, detail["station"], detail["partner"],
+                         detail["message_id"], request_id, datetime.now(UTC))  # fmt: skip
+    await wiring.get(request).audit_trail.record(entry)
     return RedirectResponse(f"/sent/{request_id}", status_code=303)
 
 

@@ -9,6 +9,7 @@ import io
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -20,6 +21,7 @@ from markupsafe import Markup, escape
 
 from as2bus.console.adapters.backends import Backend, BackendError, BackendRefused, Backends
 from as2bus.console.adapters.sending import Upload
+from as2bus.console.domain.access_audit import retry_now_entry, send_entry
 from as2bus.console.domain.causes import cause_of
 from as2bus.console.domain.dashboard import FAILED, expiring_in_keystores, partner_rates, summarise
 from as2bus.console.domain.health import PartnerHealth
@@ -206,6 +208,9 @@ async def retry_now(
     path = f"/api/v1/partners/{quote(partner, safe='')}/retry-now"
     answer = await backends(request).outbound.post(path) or {}
     retried = int(answer.get("retried", 0))
+    if retried:  # a click that hurried nothing changed nothing
+        entry = retry_now_entry(who.user.email, partner, retried, datetime.now(UTC))
+        await wiring.get(request).audit_trail.record(entry)
     plural = "s" if retried != 1 else ""
     said = (
         f"{retried} retrying message{plural} to {partner} will be sent now."
@@ -360,6 +365,10 @@ async def send_file(
         partner=chosen["partner_as2_id"],
         subject=subject or None,  # none: the partner's default subject
     )
+    names = [u.filename or "(no name)" for u in uploads]
+    entry = send_entry(who.user.email, chosen["station_as2_id"], chosen["partner_as2_id"], names,
+                       subject or None, request_id, datetime.now(UTC))  # fmt: skip
+    await wiring.get(request).audit_trail.record(entry)
     return RedirectResponse(f"/sent/{request_id}", status_code=303)
 
 
