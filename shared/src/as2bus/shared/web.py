@@ -348,13 +348,14 @@ class BodySizeLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Any) -> None:
-        # The connection ends with the answer: kept alive, the server would go on reading the
-        # body refused, all of it, only to drop it before the next request could come.
+        # The connection is kept (no "Connection: close"): uvicorn reads the rest of the body
+        # and drops it, so a client that writes its whole body before it reads (httpx, most
+        # AS2 clients) still gets this answer. Closed with its bytes unread, the kernel would
+        # reset the connection and the client would see "connection reset" instead.
         body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})  # fmt: skip
+                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
 
