@@ -89,7 +89,7 @@ class HealthBackends:
 def health_rows(page: str) -> dict[str, tuple[bool, list[str]]]:
     """Partner → (marked failing, its cells), in the table's order."""
     rows = {}
-    for marked, row in re.findall(r'<tr class="(failing|)">(.*?)</tr>', page, re.S):
+    for marked, row in re.findall(r'<tr class="(failing|retrying|)">(.*?)</tr>', page, re.S):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         partner = re.search(r"<strong>(.*?)</strong>", cells[0])
         assert partner is not None
@@ -258,8 +258,11 @@ async def test_a_request_refused_before_sending_is_the_last_failure(app: Any) ->
     assert 'href="/tracklog/refused-1"' in failure
     assert escape(cause_of("CERT_NOT_FOUND").what) in failure
     # The dashboard names the partner among those whose last sent message failed.
-    failing_section = dashboard.text[dashboard.text.index("last sent message failed") :]
-    named = f'<a href="/health">R&amp;D/EU+1#2</a>: {escape(cause_of("CERT_NOT_FOUND").what)}'
+    failing_section = dashboard.text[dashboard.text.index("Partners that need a look") :]
+    named = (
+        '<a href="/health">R&amp;D/EU+1#2</a>: its last sent message failed or was refused: '
+        f"{escape(cause_of('CERT_NOT_FOUND').what)}"
+    )
     assert named in failing_section
 
 
@@ -270,6 +273,12 @@ class RetryingBackends(OddIdBackends):
         super().__init__()
         health = self.tracklog._answers["/api/v1/partners/health"][0]
         health["waiting_by_status"] = {"retrying": 2}
+        health["last_retrying"] = {
+            "id": "retrying-1", "message_id": "<r1@myco>", "filename": "po.x12",
+            "status": "retrying", "updated_at": LATE, "error_code": None,
+            "error": "cannot connect to https://rd.example/as2: connection refused",
+        }  # fmt: skip
+        health["retrying_since"] = EARLY
         self.hurried: list[str] = []
         self.outbound.post = self.retry_now  # type: ignore[attr-defined]
 
@@ -298,3 +307,32 @@ async def test_retrying_messages_are_sent_now_from_partner_health_once_fixed(app
     assert "2 retrying messages to R&amp;D/EU+1#2 will be sent now." in shown
     (row,) = await audit_rows(app, entity="message")
     assert row == "admin@example.com message to R&D/EU+1#2 retried now Messages sent now: 2"
+
+
+async def test_a_partner_with_messages_waiting_for_a_retry_is_pointed_out(app: Any) -> None:
+    """Nothing has failed yet while a partner is down, but its messages pile up retrying:
+    Partner health marks its row and says why, the dashboard names it."""
+    backends = RetryingBackends()
+    backends.tracklog._answers["/api/v1/partners/health"][0]["last_failed"] = None
+    wiring.replace(app, backends=backends)
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/health")).text
+        dashboard = (await http.get("/")).text
+    ((failing, cells),) = health_rows(page).values()
+    assert not failing
+    assert '<tr class="retrying">' in page
+    waiting = " ".join(re.sub(r"<[^>]+>", " ", cells[4]).split())
+    assert waiting == (
+        "2 retrying retrying since 2026-03-02 09:00:00 UTC ; the latest attempt failed: "
+        "cannot connect to https://rd.example/as2: connection refused"
+    )
+    assert 'href="/tracklog/retrying-1"' in cells[4]
+    section = dashboard[dashboard.index("Partners that need a look") :]
+    section = section[: section.index("</section>")]
+    listed = " ".join(re.sub(r"<[^>]+>", " ", section).split())
+    assert (
+        "R&amp;D/EU+1#2 : 2 messages waiting for a retry since 2026-03-02 09:00:00 UTC ; "
+        "the latest attempt failed: cannot connect"
+    ) in listed
+    assert "status=retrying" in section

@@ -4,7 +4,9 @@ API as httpx's mock transport answering the way the service does."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import uuid
 from typing import Any
@@ -165,3 +167,39 @@ async def test_attempts_are_shown_for_what_we_send_only(app: Any) -> None:
         page = (await http.get("/tracklog")).text
     cells = re.findall(r"<td>(\d+|—)</td>", page)
     assert cells == ["2", "—"]
+
+
+async def test_a_failure_resent_since_says_how_its_resend_went_and_can_be_left_out(
+    app: Any,
+) -> None:
+    """A failure resent and delivered since was listed as plainly failed: the list, the
+    dashboard and the export now say it was resent and how that went, and the Resent filter
+    leaves out what needs no resend."""
+    resend = {"id": "r2-row", "message_id": "<r2@myco>", "request_id": "console-1",
+              "status": "delivered", "created_at": "2026-12-05T10:05:00+00:00"}  # fmt: skip
+    failed = {"id": "f1-row", "direction": "outbound", "status": "failed", "partner": "ACME",
+              "station": "MYCO", "filename": "po.x12", "attempts": 6, "message_id": "<f1@myco>",
+              "created_at": "2026-12-05T10:00:00+00:00", "error_code": "HTTP_500",
+              "updated_at": "2026-12-05T10:01:00+00:00", "resends": 2,
+              "last_resend": resend}  # fmt: skip
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.listed = [failed]
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog", params={"resent": "false"})).text
+        dashboard = (await http.get("/")).text
+        export = await http.get("/tracklog.csv")
+    row = page[page.index('href="/tracklog/f1-row"') :]
+    row = " ".join(re.sub(r"<[^>]+>", " ", row[: row.index("</tr>")]).split())
+    assert "failed resent 2 times: delivered" in row
+    assert 'href="/tracklog/r2-row"' in page
+    assert '<option value="false" selected>not resent</option>' in page
+    asked = [params for path, params in tracklog.asked if path == "/api/v1/messages"]
+    assert asked[0]["resent"] == "false"  # tracklog-svc filters, not the page
+    assert "resent since: " in dashboard
+    assert 'href="/tracklog/r2-row"' in dashboard
+    rows = list(csv.reader(io.StringIO(export.text)))
+    assert rows[0][-3:] == ["resends", "last_resend_status", "last_resend_message_id"]
+    assert rows[1][-3:] == ["2", "delivered", "<r2@myco>"]
+    name = export.headers["content-disposition"]
+    assert re.fullmatch(r'attachment; filename="tracklog-\d{4}-\d\d-\d\d-\d{6}Z\.csv"', name)

@@ -128,3 +128,39 @@ async def test_filters_sorting_pages_detail_and_figures(
     assert kinds == ["MessageQueued", "MessageRetrying", "MessageFailed"]
     assert (await api.get(f"/api/v1/messages/{uuid.uuid4()}")).status_code == 404
     await check_figures(api, rows)
+
+
+async def test_a_list_says_which_messages_were_resent_and_how_the_latest_resend_went(
+    nats_url: str, database_url: str, start_service: Any, client: Any
+) -> None:
+    """A failure resent twice (the second delivered) is listed with its resends and the
+    latest's status, and can be left out (``resent=false``): what still needs a resend."""
+    later = timedelta(minutes=1)
+    events = [
+        *outbound("<f1@myco>", fail="HTTP 500 from the partner"),
+        *outbound("<f2@myco>", at=T0 + later, fail="HTTP 500 from the partner"),
+        *outbound("<r1@myco>", at=T0 + 2 * later, replays="<f1@myco>", fail="HTTP 503 busy"),
+        *outbound("<r2@myco>", at=T0 + 3 * later, replays="<f1@myco>"),
+    ]
+    rows = {r.message_id: r for r in in_memory(events).values()}
+    api = client(start_service(database_url))
+    await publish(nats_url, events)
+    await wait_applied(api, len(events))
+
+    listed = (await api.get("/api/v1/messages", params={"status": "failed"})).json()["items"]
+    by_id = {m["message_id"]: m for m in listed}
+    assert set(by_id) == {"<f1@myco>", "<f2@myco>", "<r1@myco>"}
+    resent = by_id["<f1@myco>"]
+    assert resent["resends"] == 2
+    latest = resent["last_resend"]
+    assert (latest["message_id"], latest["status"]) == ("<r2@myco>", "delivered")
+    assert latest["id"] == str(rows["<r2@myco>"].id)
+    assert (by_id["<f2@myco>"]["resends"], by_id["<f2@myco>"]["last_resend"]) == (0, None)
+
+    async def failed(resent: str) -> list[str]:
+        params = {"status": "failed", "resent": resent}
+        items = (await api.get("/api/v1/messages", params=params)).json()["items"]
+        return sorted(m["message_id"] for m in items)
+
+    assert await failed("false") == ["<f2@myco>", "<r1@myco>"]
+    assert await failed("true") == ["<f1@myco>"]

@@ -1,6 +1,6 @@
 """GET /api/v1/partners/health over HTTP, on SQLite and PostgreSQL: every partner's latest
-delivered and latest failed (or refused) outbound message and its waiting count per status, in
-one answer, the same facts the message list gives one partner at a time."""
+delivered, latest failed (or refused) and latest retrying outbound message and its waiting
+count per status, in one answer, the same facts the message list gives one partner at a time."""
 
 from __future__ import annotations
 
@@ -96,6 +96,13 @@ async def test_every_partners_latest_messages_and_waiting_count_in_one_answer(
     assert failure["updated_at"] == minute(40).isoformat().replace("+00:00", "Z")
     assert failure["filename"] == "invoice.edi"
     assert (globex["waiting"], globex["waiting_by_status"]) == (2, {"sent": 1, "retrying": 1})
+    # Waiting for a retry: the latest such message, with why its attempt failed, and since
+    # when the oldest has waited (when it was accepted).
+    retrying = globex["last_retrying"]
+    assert (retrying["message_id"], retrying["status"]) == ("<g3@myco>", "retrying")
+    assert retrying["error"] == "HTTP 503 from the partner"
+    assert globex["retrying_since"] == minute(25).isoformat().replace("+00:00", "Z")
+    assert (acme["last_retrying"], acme["retrying_since"]) == (None, None)
     umbrella = health["umbrella"]
     assert (umbrella["last_delivered"], umbrella["waiting"], umbrella["waiting_by_status"]) == (
         None, 0, {})  # fmt: skip
@@ -108,6 +115,8 @@ async def test_every_partners_latest_messages_and_waiting_count_in_one_answer(
         delivered, failed = h["last_delivered"], h["last_failed"]
         assert (delivered and delivered["id"]) == latest(mine, DELIVERED), partner
         assert (failed and failed["id"]) == latest(mine, FAILED), partner
+        retrying = h["last_retrying"]
+        assert (retrying and retrying["id"]) == latest(mine, ["retrying"]), partner
         assert h["waiting"] == sum(r.status in WAITING for r in mine)
         assert h["waiting_by_status"] == {
             s: n for s in WAITING if (n := sum(r.status == s for r in mine))

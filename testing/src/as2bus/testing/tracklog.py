@@ -58,13 +58,16 @@ def outbound(
     mic_matches: bool | None = True,
     fail: str | None = None,
     step: timedelta = timedelta(seconds=2),
+    replays: str | None = None,
 ) -> list[Event]:
-    """Queued, ``retries`` retries, then sent and its MDN (``mdn``), or failed with ``fail``."""
+    """Queued, ``retries`` retries, then sent and its MDN (``mdn``), or failed with ``fail``;
+    ``replays``: the Message-ID of the message it resends."""
     request_id = f"req-{message_id}"
     ids = {"request_id": request_id, "message_id": message_id, "station": station,
            "partner": partner}  # fmt: skip
     queued = OutboundMessage(**ids, filename=filename, content_type="application/edi-x12",
-                             size=size, document=_doc(f"out/{message_id}", size))  # fmt: skip
+                             size=size, document=_doc(f"out/{message_id}", size),
+                             replays=replays)  # fmt: skip
     events: list[Event] = [MessageQueued(correlation_id=message_id, occurred_at=at, data=queued)]
     t = at
     for attempt in range(1, retries + 1):

@@ -12,6 +12,16 @@ from as2bus.contracts import describe
 from as2bus.tracklog.domain import Direction, Status
 
 
+class Resend(BaseModel):
+    """A message sent again from another (its ``replays``), as the other's row names it."""
+
+    id: uuid.UUID = Field(description="Stable id of the resend's row")
+    message_id: str | None = Field(description="The resend's AS2 Message-ID")
+    request_id: str | None = Field(description="The resend's send request id")
+    status: Status
+    created_at: datetime
+
+
 class MessageSummary(BaseModel):
     id: uuid.UUID = Field(description="Stable id of the row (the same after a rebuild)")
     direction: Direction
@@ -38,6 +48,10 @@ class MessageSummary(BaseModel):
         default=0,
         description="How many documents follow the first (RFC 6362 multiple attachments; "
         "the detail's `attachments`); 0 for a message of one document",
+    )
+    resends: int = Field(default=0, description="Outbound: how often it was sent again since")
+    last_resend: Resend | None = Field(
+        default=None, description="Outbound: the newest resend of it, with its status"
     )
 
     @computed_field(  # type: ignore[prop-decorator]
@@ -189,6 +203,14 @@ class PartnerHealth(BaseModel):
     )
     last_failed: PartnerFailure | None = Field(
         description="Latest outbound message failed, or refused before it was sent (rejected)"
+    )
+    last_retrying: PartnerFailure | None = Field(
+        default=None,
+        description="Latest outbound message waiting for a retry; its error is the reason its "
+        "last attempt did not reach the partner",
+    )
+    retrying_since: datetime | None = Field(
+        default=None, description="When the oldest message now retrying was accepted"
     )
     waiting: int = Field(description="Outbound messages queued, sending, sent or retrying")
     waiting_by_status: dict[Status, int] = Field(

@@ -24,6 +24,14 @@ class PartnerHealth:
     limits: dict[str, Any] | None = None  # outbound-svc's view of its limits' use, if it answered
     #: The waiting messages per status ("retrying": 2): the TrackLog filters by one status.
     waiting_by_status: dict[str, int] = field(default_factory=dict)
+    #: The latest message waiting for a retry (its error: why its attempt failed), and when
+    #: the oldest one was accepted: a partner down shows here before anything has failed.
+    last_retrying: dict[str, Any] | None = None
+    retrying_since: str | None = None
+
+    @property
+    def retrying(self) -> int:
+        return self.waiting_by_status.get("retrying", 0)
 
     @property
     def finished(self) -> int:

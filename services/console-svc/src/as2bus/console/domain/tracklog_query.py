@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 #: The filters of the form, with the names a note about them uses.
 FILTERS = {"q": "Search", "partner": "Partner", "station": "Station",
            "direction": "Direction", "status": "Status", "message_id": "Message-ID",
-           "request_id": "Request id", "filename": "File", "since": "From",
-           "until": "Until"}  # fmt: skip
+           "request_id": "Request id", "filename": "File", "resent": "Resent",
+           "since": "From", "until": "Until"}  # fmt: skip
 #: What the URL carries besides: ``tz`` is the browser's offset from UTC in minutes (as
 #: getTimezoneOffset() gives it) that From and Until were typed in, on links made before the
 #: page's script sent each bound with its own offset (one offset cannot hold both sides of a

@@ -85,13 +85,13 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
     failures = await tracklog.get(
         "/api/v1/messages", {"status": list(FAILED), "sort": "updated_at", "limit": 5}
     )
-    failing = [h for h in await _health(backends(request)) if h.failing]
+    needs_look = [h for h in await _health(backends(request)) if h.failing or h.retrying]
     expiring = []
     if summary.expiring:  # where each is used: cert-svc's keystores, asked only then
         keystores = await backends(request).cert.get("/api/v1/keystores") or []
         expiring = expiring_in_keystores(summary.expiring, keystores)
     return page(request, "dashboard.html", who, s=summary, failures=failures["items"],
-                failing=failing, cause_of=cause_of, expiring=expiring, counted=counted,
+                needs_look=needs_look, cause_of=cause_of, expiring=expiring, counted=counted,
                 active="dashboard")  # fmt: skip
 
 
@@ -131,7 +131,8 @@ async def _listed(
 
 #: The columns of the CSV export, as tracklog-svc names them.
 CSV_COLUMNS = ("created_at", "updated_at", "direction", "station", "partner", "filename",
-               "status", "attempts", "message_id", "request_id", "error_code", "error")  # fmt: skip
+               "status", "attempts", "message_id", "request_id", "error_code", "error",
+               "resends", "last_resend_status", "last_resend_message_id")  # fmt: skip
 #: An export beyond this many rows is cut (and says so in its last line): narrow the filters.
 CSV_MAX_ROWS = 50_000
 
@@ -153,7 +154,7 @@ async def tracklog_csv(request: Request, who: Viewer) -> Response:
         written = 0
         while True:
             for item in listed["items"][: CSV_MAX_ROWS - written]:
-                writer.writerow([item.get(column) for column in CSV_COLUMNS])
+                writer.writerow(_csv_row(item))
             written += len(listed["items"])
             yield out.getvalue()
             out.seek(0)
@@ -167,8 +168,18 @@ async def tracklog_csv(request: Request, who: Viewer) -> Response:
             params = {**query.asked(), "limit": 500, "cursor": cursor}
             listed = await tracklog.get("/api/v1/messages", params)
 
-    headers = {"Content-Disposition": 'attachment; filename="tracklog.csv"'}
+    # Named by when it was taken: a second export is not "tracklog (1).csv" beside the first.
+    taken = datetime.now(UTC).strftime("%Y-%m-%d-%H%M%S")
+    headers = {"Content-Disposition": f'attachment; filename="tracklog-{taken}Z.csv"'}
     return StreamingResponse(rows(listed), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _csv_row(item: dict[str, Any]) -> list[Any]:
+    """A message as the export's columns: its newest resend's facts flattened."""
+    again = item.get("last_resend") or {}
+    flat = {**item, "resends": item.get("resends", 0), "last_resend_status": again.get("status"),
+            "last_resend_message_id": again.get("message_id")}  # fmt: skip
+    return [flat.get(column) for column in CSV_COLUMNS]
 
 
 @router.get("/tracklog/live")
@@ -255,8 +266,8 @@ async def _health(b: Backends) -> list[PartnerHealth]:
         h = latest.get(as2_id, {})  # none: no outbound message to this partner yet
         found.append(PartnerHealth(p, h.get("last_delivered"), h.get("last_failed"),
                                    h.get("waiting", 0), rates.get(as2_id),
-                                   limits.get(as2_id),
-                                   h.get("waiting_by_status", {})))  # fmt: skip
+                                   limits.get(as2_id), h.get("waiting_by_status", {}),
+                                   h.get("last_retrying"), h.get("retrying_since")))  # fmt: skip
     return found
 
 

@@ -39,6 +39,8 @@ class MessageFilter:
     replays: str | None = None  # resends of this Message-ID
     #: Free text: a Message-ID or request id (exact) or the start of a filename, any of them.
     text: str | None = None
+    #: True: only messages sent again since (resent); False: only those never sent again.
+    resent: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,10 @@ def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> 
                 _prefix(c.filename_key, text.lower(), dialect),
             )
         )
+    if f.resent is not None:
+        again = messages.alias("again")
+        resent = sa.exists().where(again.c.replays == c.message_id)
+        found.append(resent if f.resent else ~resent)
     if f.since is not None:
         found.append(sort_column >= utc(f.since))
     if f.until is not None:
@@ -148,7 +154,35 @@ async def list_messages(
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if more else None
+    await _with_resends(session, rows)
     return Page(rows, encode_cursor(last[sort], last["id"]) if last else None)
+
+
+#: A resend of a listed message, as its row in the list names it.
+RESEND_COLUMNS = ("id", "message_id", "request_id", "status", "created_at")
+
+
+async def _with_resends(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Each outbound row gets ``resends`` (how many times it was sent again) and
+    ``last_resend`` (the newest, or None): a failure resent and delivered since says so in
+    the list. One more query for the whole page (``replays`` is indexed)."""
+    sent = {r["message_id"]: r for r in rows if r["direction"] == "outbound" and r["message_id"]}
+    for row in rows:
+        row["resends"], row["last_resend"] = 0, None
+    if not sent:
+        return
+    c = messages.c
+    query = (
+        sa.select(c.replays, *(c[name] for name in RESEND_COLUMNS))
+        .where(c.replays.in_(list(sent)))
+        .order_by(c.created_at, c.id)
+    )
+    for again in (await session.execute(query)).mappings():
+        original = sent[again["replays"]]
+        original["resends"] += 1
+        original["last_resend"] = {name: again[name] for name in RESEND_COLUMNS} | {
+            "created_at": utc(again["created_at"])
+        }
 
 
 async def get_message(

@@ -62,6 +62,10 @@ async def list_messages(
         str | None,
         Query(description="Free text: a Message-ID or request id, or a filename's start"),
     ] = None,
+    resent: Annotated[
+        bool | None,
+        Query(description="true: only messages sent again since; false: only those never resent"),
+    ] = None,
     since: Annotated[datetime | None, Query(description="Sort field >= since")] = None,
     until: Annotated[datetime | None, Query(description="Sort field < until")] = None,
     sort: Sort = "created_at",
@@ -71,7 +75,7 @@ async def list_messages(
 ) -> MessagePage:
     """Messages, newest first by default; filters combine with AND."""
     f = MessageFilter(direction, tuple(status_ or ()), partner, station, message_id,
-                      request_id, filename, since, until, replays, q)  # fmt: skip
+                      request_id, filename, since, until, replays, q, resent)  # fmt: skip
     try:
         return await service.messages(f, sort=sort, order=order, limit=limit, cursor=cursor)
     except BadCursorError as err:
