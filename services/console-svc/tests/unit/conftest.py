@@ -48,6 +48,7 @@ class FakeTracklog(Backend):
         self.certificates: list[dict[str, Any]] = []
         self.listed: list[dict[str, Any]] = []  # the unfiltered list's one page
         self.counts: list[dict[str, Any]] = []  # the dashboard's statistics
+        self.partner_health: list[dict[str, Any]] = []  # /partners/health: none by default
 
     async def get(self, path: str, params: Any = None) -> Any:
         self.asked.append((path, params))
@@ -66,6 +67,8 @@ class FakeTracklog(Backend):
             return {"items": self.listed, "next_cursor": None}
         if path == "/api/v1/certificates":
             return self.certificates
+        if path == "/api/v1/partners/health":
+            return self.partner_health
         if path.startswith("/api/v1/messages/"):
             return self.details.get(path.rsplit("/", 1)[1])
         return None

@@ -52,6 +52,11 @@ async def test_the_list_highlights_and_words_a_certificate_under_30_days(certs_a
     assert f"expires in 12 days — ask the partner for a new one by {by}" in text_of(row)
     assert "400 days left" in text_of(row)  # ours: fine, not highlighted
     assert text_of(row).count("expires in") == 1
+    # The date is one the page's script writes as the browser's language does, like the rest.
+    assert f'<time class="date nowrap" datetime="{by}">{by}</time>' in row
+    # A viewer cannot upload it: told who can.
+    told = "Only an admin uploads or generates a new certificate: give the partner's new one"
+    assert f"{told} to an admin." in text_of(row)
     assert "Public certificate (.cer)" in page
     assert "Complete KeyStore (.p12)" not in page  # a viewer may not download our key
     assert "Create Cert" not in page.split("<main>")[1].split("No certificates")[0]
@@ -373,3 +378,14 @@ async def test_create_cert_takes_the_partners_certificate_from_an_entry_of_a_pkc
     assert 'value="partnerx"' in entry
     assert sentence in entry
     assert "testas2" not in answer.text
+
+
+async def test_an_admin_is_not_sent_to_an_admin_for_a_new_certificate(certs_app: Any) -> None:
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = keystore_view(partner_days=12)
+    async with client(certs_app) as http:
+        await sign_in(http, "admin@example.com")
+        listed = (await http.get("/certificates")).text
+        keystore = (await http.get(f"/certificates/{KEYSTORE}")).text
+    assert "ask the partner for a new one" in listed
+    assert "Only an admin" not in listed
+    assert "Only an admin" not in keystore

@@ -413,6 +413,8 @@ async def test_download_public_key_passes_cert_svc_s_file_through(
         await sign_in(http, VIEWER)
         page = await http.get(f"/partnerships/{ship['id']}")
         assert 'id="download-public-key">Download PublicKey</a>' in page.text
+        # The way to its keystore's page (rotation, every certificate), which it lacked.
+        assert '<a href="/certificates/ks-1">Keystore MYCO → ACME</a>' in page.text
         assert "CN=myco" in page.text
         assert "AB:<wbr>CD" in page.text  # a fingerprint breaks only between its pairs
         answer = await http.get(f"/partnerships/{ship['id']}/certificate.cer")

@@ -359,3 +359,26 @@ async def test_a_viewer_gets_403_on_every_post_even_with_its_token(certs_app: An
         assert answer.status_code == 403
     assert cert.changes == []
     assert cert_fakes_of(certs_app).sender.sent == []
+
+
+async def test_a_certificate_not_replaced_is_accepted_until_its_expiry(certs_app: Any) -> None:
+    """With no successor it was "Accepted until: until replaced", though it ends at its
+    expiry; one retired before its expiry gives the retirement."""
+    view = keystore_view(partner_days=12)
+    retired = (NOW + timedelta(days=3)).isoformat()
+    view["own_certificates"][0]["retirement_at"] = retired
+    cert_fakes_of(certs_app).backends.cert.keystores[KEYSTORE] = view
+    async with client(certs_app) as http:
+        page = await keystore_page(http, "operator@example.com")
+    partner_row = page[page.index('id="partner-certificate-list"') :]
+    partner_row = partner_row[: partner_row.index("</tr>", partner_row.index("<tbody>"))]
+    until = view["partner_certificates"][0]["not_after"]
+    accepted = partner_row.split("<td>")[-2]
+    assert f'datetime="{until}"' in accepted
+    assert "its expiry, unless replaced before" in accepted
+    assert "until replaced<" not in page
+    own_row = page[page.index('id="own-certificates"') :]
+    own_row = own_row[: own_row.index("</tr>", own_row.index("<tbody>"))]
+    assert f'datetime="{retired}"' in own_row.split("<td>")[-2]
+    # An operator may not upload the partner's new one: the notice says who may.
+    assert "give the partner's new one to an admin" in partner_row

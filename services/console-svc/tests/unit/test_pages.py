@@ -218,12 +218,12 @@ async def test_a_page_the_role_may_not_open_keeps_the_header_and_names_the_role_
         assert 'href="/tracklog"' in refused.text  # and the navigation
 
 
-def test_dates_in_a_sentence_stay_on_one_line_and_the_rest_is_escaped() -> None:
+def test_dates_in_a_sentence_are_marked_as_dates_on_one_line_and_the_rest_is_escaped() -> None:
     from as2bus.console.entrypoints.pages import whole_dates
 
     shown = whole_dates("<b>expires</b> — its successor is scheduled from 2026-12-28")
-    assert str(shown) == ("&lt;b&gt;expires&lt;/b&gt; — its successor is scheduled from "
-                          '<span class="nowrap">2026-12-28</span>')  # fmt: skip
+    date = '<time class="date nowrap" datetime="2026-12-28">2026-12-28</time>'
+    assert str(shown) == f"&lt;b&gt;expires&lt;/b&gt; — its successor is scheduled from {date}"
     assert str(whole_dates("no date here")) == "no date here"
 
 

@@ -627,3 +627,26 @@ async def test_a_file_name_with_a_line_break_is_refused_at_the_form(app: Any, bu
     )
     assert bus.published == []
     assert fakes_of(app).documents.objects == {}
+
+
+async def test_the_form_names_partners_whose_messages_wait_for_a_retry(app: Any) -> None:
+    """A file sent to a partner that is down waits behind the others: the form says so
+    before it is sent, with why the latest attempt failed."""
+    tracklog = fakes_of(app).backends.tracklog
+    tracklog.partner_health = [{
+        "partner": "ACME", "waiting": 3, "waiting_by_status": {"retrying": 3},
+        "retrying_since": "2026-12-05T10:00:00Z",
+        "last_retrying": {"id": "r-1", "message_id": "<r1@myco>", "filename": "po.x12",
+                          "status": "retrying", "updated_at": "2026-12-05T10:30:00Z",
+                          "error_code": None, "error": "connection refused"},
+    }, {"partner": "ELSE", "waiting": 1, "waiting_by_status": {"retrying": 1}}]  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "admin@example.com")
+        page = (await http.get("/send")).text
+    (warning,) = re.findall(r'<p class="warning retrying-partner">(.*?)</p>', page, re.S)
+    said = " ".join(re.sub(r"<[^>]+>", " ", warning).split())
+    assert said == (
+        "ACME has 3 messages waiting for a retry since 2026-12-05 10:00:00 UTC (the latest "
+        "attempt: connection refused): a file sent to it now waits too. Partner health has a "
+        "connection test."
+    )

@@ -44,10 +44,12 @@ _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 def whole_dates(text: str) -> Markup:
-    """A sentence (escaped) with its dates kept on one line: a phone broke 2026-12-28 at a
-    hyphen."""
+    """A sentence (escaped) with its dates as dates the page's script writes the way the
+    browser's language does, like every time on the console (a notice's ISO date stood out
+    among them), and kept on one line (a phone broke 2026-12-28 at a hyphen)."""
     pieces, dates = _ISO_DATE.split(text), _ISO_DATE.findall(text)
-    kept = [Markup('<span class="nowrap">{}</span>').format(d) for d in dates] + [Markup()]
+    kept = [Markup('<time class="date nowrap" datetime="{0}">{0}</time>').format(d)
+            for d in dates] + [Markup()]  # fmt: skip
     return Markup().join(escape(piece) + date for piece, date in zip(pieces, kept, strict=True))
 
 
@@ -305,7 +307,7 @@ async def send_form(
     choose the partnership; one not enabled is said, not replaced by the first."""
     partnerships = await backends(request).enabled_partnerships()
     if not (station or partner):
-        return _send_page(request, who, partnerships, error=None)
+        return await _send_page(request, who, partnerships, error=None)
     chosen = next(
         (p["id"] for p in partnerships
          if (p["station_as2_id"], p["partner_as2_id"]) == (station, partner)),
@@ -313,11 +315,11 @@ async def send_form(
     )  # fmt: skip
     if chosen is None:
         notice = f"There is no enabled partnership from {station} to {partner}: choose one."
-        return _send_page(request, who, partnerships, error=None, notice=notice)
-    return _send_page(request, who, partnerships, error=None, partnership=chosen)
+        return await _send_page(request, who, partnerships, error=None, notice=notice)
+    return await _send_page(request, who, partnerships, error=None, partnership=chosen)
 
 
-def _send_page(
+async def _send_page(
     request: Request,
     who: Any,
     partnerships: Any,
@@ -327,9 +329,25 @@ def _send_page(
 ) -> HTMLResponse:
     """The form; after a refusal with what was typed (``partnership``, ``subject``,
     ``content_type``), so a second try goes to the same partner. Files cannot come back: a
-    browser never lets a page fill a file input."""
+    browser never lets a page fill a file input. Partners with messages waiting for a retry
+    are named above it: a file sent to one now waits too."""
     return page(request, "send.html", who, partnerships=partnerships, error=error,
-                notice=notice, typed=typed, max_files=MAX_ATTACHMENTS)  # fmt: skip
+                notice=notice, typed=typed, max_files=MAX_ATTACHMENTS,
+                retrying=await _retrying(request, partnerships))  # fmt: skip
+
+
+async def _retrying(request: Request, partnerships: Any) -> list[dict[str, Any]]:
+    """tracklog-svc's health of the partners of ``partnerships`` that have messages retrying;
+    none when it does not answer (the form still stands)."""
+    partners = {p["partner_as2_id"] for p in partnerships}
+    try:
+        health = await backends(request).tracklog.get("/api/v1/partners/health") or []
+    except BackendError:
+        return []
+    return [
+        h for h in health
+        if h["partner"] in partners and h.get("waiting_by_status", {}).get("retrying")
+    ]  # fmt: skip
 
 
 @router.post("/send", response_model=None)
@@ -361,7 +379,7 @@ async def send_file(
     if error is None and content_type and (problem := mime_type_problem(content_type)):
         error = f"content type {problem}"  # the send request's own rule, before anything is stored
     if error is not None:
-        return _send_page(request, who, partnerships, error, partnership=partnership,
+        return await _send_page(request, who, partnerships, error, partnership=partnership,
                           subject=subject, content_type=content_type)  # fmt: skip
     assert chosen is not None
     uploads = [

@@ -3,9 +3,16 @@ document.addEventListener("DOMContentLoaded", () => {
   // Times: shown in the browser's time zone, named (a summer time reads GMT+2 in Berlin, a
   // winter one GMT+1), UTC kept in the title (hover).
   const localTimes = (root) => {
-    for (const t of root.querySelectorAll("time[datetime]")) {
+    for (const t of root.querySelectorAll("time[datetime]:not(.date)")) {
       const d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { timeZoneName: "short" });
+    }
+    // A calendar day (a notice's "by 2026-12-09"): that day, in the browser's language, with
+    // no time and no zone, so it is not shifted to the day before west of UTC.
+    for (const t of root.querySelectorAll("time.date[datetime]")) {
+      const [y, m, day] = t.getAttribute("datetime").split("-").map(Number);
+      const d = new Date(y, m - 1, day);
+      if (!isNaN(d)) t.textContent = d.toLocaleDateString();
     }
   };
   localTimes(document);
