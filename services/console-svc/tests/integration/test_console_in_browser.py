@@ -1738,3 +1738,44 @@ async def test_an_operator_reads_a_partner_on_a_short_page_at_desktop_and_phone_
         await expect(page.locator("#fact-as2_id")).to_have_text("READCO")
         assert await page.locator(labels).evaluate_all(_BROKEN_WORDS) == [], where
         assert await page.evaluate(_PAST_THE_EDGE) == [], where
+
+
+#: Each element's lines, but for the last, end at a separator ("/", ".", "-"…) or a space.
+_ENDS_AT_SEPARATORS = """els => els.map(e => {
+    const tops = new Map(), range = document.createRange();
+    const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.length; i++) {
+            range.setStart(node, i); range.setEnd(node, i + 1);
+            const box = range.getBoundingClientRect();
+            if (box.width === 0) continue;
+            const top = Math.round(box.top);
+            tops.set(top, (tops.get(top) || '') + node.data[i]);
+        }
+    }
+    const lines = [...tops.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+    return lines.slice(0, -1).filter(l => !/[\\/.\\-_?&=@: ]$/.test(l));
+}).flat()"""
+
+
+async def test_an_admins_menu_fits_one_line_with_the_role_shown_and_urls_break_whole(
+    console: Console, browser: Browser
+) -> None:
+    """At 1366 px (a common laptop) an admin's menu wrapped onto a second line, the role was
+    only a tooltip, and Partner health broke a partner's URL mid-word ("exam" over "ple")."""
+    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    await console.sign_in(page, *console.admin)
+    await page.goto(f"{console.url}/health")
+    tops = await page.locator("header.top nav a").evaluate_all(
+        "els => els.map(e => Math.round(e.getBoundingClientRect().top))"
+    )
+    assert len(tops) == 11  # an admin's whole menu
+    assert len(set(tops)) == 1, tops
+    await expect(page.locator("header .who .role")).to_have_text("admin")
+    await page.screenshot(path=SHOTS / "header-1366.png", clip={"x": 0, "y": 0, "width": 1366,
+                                                               "height": 80})  # fmt: skip
+    for width in (1366, 760):
+        await page.set_viewport_size({"width": width, "height": 800})
+        urls = page.locator("table.health td:first-child small")
+        assert await urls.count() >= 2
+        assert await urls.evaluate_all(_ENDS_AT_SEPARATORS) == [], width

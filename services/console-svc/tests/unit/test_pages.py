@@ -113,7 +113,9 @@ async def test_a_request_refused_before_it_was_read_is_listed_without_none(app: 
     row = listed[listed.index("<tbody>") : listed.index("</tbody>")]
     assert "None" not in row
     assert row.count("<td>—</td>") == 2  # station, partner
-    assert '<a href="/tracklog/f00d">a request that could not be read</a>' in row
+    assert '<a href="/tracklog/f00d">a request that could not be read</a>' in row.replace(
+        "<wbr>", ""
+    )
     assert "None" not in detail
     assert "<h1>a request that could not be read" in detail
 
@@ -252,3 +254,20 @@ async def test_an_empty_filtered_tracklog_says_how_filters_match_not_to_send_a_f
     )
     assert 'href="/send">Send a file</a> to see one here' not in filtered
     assert 'href="/send">Send a file</a> to see one here' in unfiltered
+
+
+def test_a_url_or_file_name_breaks_after_its_separators_and_a_long_piece_anywhere() -> None:
+    """Partner health broke "https://rd.exam" over "ple.com/as2"; the page now offers breaks
+    after "/", ".", "-" and the like only, and marks a piece too long for a line."""
+    from markupsafe import Markup
+
+    from as2bus.console.entrypoints.pages import breakable
+
+    url = str(breakable("https://rd.example.com/as2?x=<1>"))
+    assert url == "https://<wbr>rd.<wbr>example.<wbr>com/<wbr>as2?<wbr>x=<wbr>&lt;1&gt;"
+    long = "0123456789ABCDEF" * 2
+    assert str(breakable(f"ORDERS-{long}.x12")) == (
+        f'ORDERS-<wbr><span class="token">{long}.</span><wbr>x12'
+    )
+    # A macro's output (escaped already) is not escaped twice.
+    assert str(breakable(Markup("&lt;1@myco&gt;"))) == "&lt;1@<wbr>myco&gt;"

@@ -54,6 +54,29 @@ def whole_dates(text: str) -> Markup:
 
 
 templates.env.filters["whole_dates"] = whole_dates
+
+#: Where a URL or a file name may break: after each of these ("https://", "as2.", "-").
+_BREAK_AFTER = re.compile(r"(?<=[.\-_?&=@])|(?<=[/:])(?!/)")  # "https://" stays whole
+#: A piece longer than this between them may still break anywhere (a hash, a long number).
+_WHOLE_UP_TO = 24
+
+
+def breakable(text: str) -> Markup:
+    """A URL or a file name (escaped) that a narrow column breaks after its separators rather
+    than mid-word ("https://rd.exam" over "ple.com/as2"); only a piece too long for any line
+    breaks inside (CSS ``.token``)."""
+    raw = text.unescape() if isinstance(text, Markup) else str(text)  # a macro's output
+    pieces = [p for p in _BREAK_AFTER.split(raw) if p]
+    shown = [Markup('<span class="token">{}</span>').format(p) if _longest_word(p) > _WHOLE_UP_TO
+             else escape(p) for p in pieces]  # fmt: skip
+    return Markup("<wbr>").join(shown)
+
+
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=0)
+
+
+templates.env.filters["breakable"] = breakable
 templates.env.globals["list_of"] = list_of  # the "Not found" page's way on, from any page
 templates.env.globals["reported_processed"] = reported_processed  # message and resend pages
 templates.env.globals["our_mdn_signed"] = our_mdn_signed  # a received message's page
