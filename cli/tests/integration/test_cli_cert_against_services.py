@@ -345,6 +345,68 @@ def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
     assert gone.stdout.startswith("deleted our key and certificate ")
 
 
+def test_a_keystore_is_created_or_imported_with_its_partners_certificate_in_one_step(
+    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    """``--partner-cert``: the keystore and the partner's certificate in one cert-svc call, both
+    or neither, from an entry of OpenAS2's as2_certs.p12 or a PEM file (the console's Create
+    Cert could; the CLI needed ``cert upload-partner`` first)."""
+    config, cert = services
+
+    def cli(*args: str, ok: bool = True) -> Any:
+        root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
+        result = CliRunner().invoke(app, [*root, *args])
+        assert "Traceback" not in result.output
+        assert result.exit_code == (0 if ok else 1), result.output
+        return result
+
+    store = tmp_path / "as2_certs.p12"
+    openas2_keystore(store)
+    cli("station", "create", "--as2-id", "MyCompany", "--name", "My Co",
+        "--private-key-alias", "mycompany")  # fmt: skip
+    for as2_id, alias in (("PartnerA", "partnera"), ("PARTNERB-PROD", "partnerb")):
+        cli("partner", "create", "--as2-id", as2_id, "--name", as2_id, "--alias", alias,
+            "--url", "https://partner.example/as2")  # fmt: skip
+        cli("partnership", "create", "--station", "MyCompany", "--partner", as2_id)
+    import_a = ("keystore", "import", str(store), "--station", "MyCompany", "--partner",
+                "PartnerA", "--password", "testas2", "--export-password", KEYSTORE_PASSWORD,
+                "--private-key-alias", "mycompany", "--partner-cert", str(store),
+                "--partner-cert-password", "testas2")  # fmt: skip
+    for _ in range(50):  # cert-svc learns of the partnerships over the bus
+        refused = CliRunner().invoke(app, [
+            "--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN,
+            *import_a])  # fmt: skip
+        if "unknown" not in refused.output and "no partnership" not in refused.output:
+            break
+        time.sleep(0.1)
+    # Without the entry: refused in a sentence naming the entries, and nothing stored.
+    assert refused.exit_code == 1, refused.output
+    assert "holds 2 certificate entries (partnera, partnerb)" in refused.stderr
+    assert json.loads(cli("--json", "keystore", "list").stdout) == []
+
+    made = json.loads(cli("--json", *import_a, "--partner-cert-entry", "partnera").stdout)
+    assert made["private_key_alias"] == "mycompany"
+    (theirs,) = made["partner_certificates"]
+    assert (theirs["alias"], theirs["subject"]) == ("partnera", "CN=partnera")
+
+    partner_b = pkcs12.load_pkcs12(store.read_bytes(), b"testas2").additional_certs[1]
+    pem = tmp_path / "partnerb.pem"
+    pem.write_bytes(partner_b.certificate.public_bytes(serialization.Encoding.PEM))
+    created = json.loads(cli("--json", "keystore", "create", "--station", "MyCompany",
+                             "--partner", "PARTNERB-PROD", "--own-key", "existing",
+                             "--password", KEYSTORE_PASSWORD, "--partner-cert",
+                             str(pem)).stdout)  # fmt: skip
+    (theirs,) = created["partner_certificates"]
+    assert (theirs["alias"], theirs["subject"]) == ("partnerb", "CN=partnerb")
+    # An entry without the file is a usage mistake said in a sentence, before anything is asked.
+    lone = CliRunner().invoke(app, ["--cert-url", cert.base_url, "--token", TOKEN, "keystore",
+                                    "create", "--station", "MyCompany", "--partner", "PartnerA",
+                                    "--password", KEYSTORE_PASSWORD, "--partner-cert-entry",
+                                    "x"])  # fmt: skip
+    assert lone.exit_code == 2
+    assert "give the file with --partner-cert" in lone.output
+
+
 def older_demo(config_url: str, cert_url: str) -> None:
     """The loopback demo as an older as2bus made it: each station with a bare key under its
     alias, each side's certificate the other's partner certificate, no keystores; and a

@@ -160,14 +160,21 @@ class ConfigClient:
     def delete(self, path: str) -> None:
         self._send("DELETE", path)
 
-    def upload(self, path: str, fields: dict[str, Any], file: tuple[str, bytes]) -> Any:
-        """multipart/form-data: ``fields`` (None values left out) and one file part."""
+    def upload(
+        self,
+        path: str,
+        fields: dict[str, Any],
+        file: tuple[str, bytes],
+        more_files: dict[str, tuple[str, bytes]] | None = None,
+    ) -> Any:
+        """multipart/form-data: ``fields`` (None values left out), the ``file`` part and any
+        ``more_files`` by part name."""
         data = {
             k: str(v).lower() if isinstance(v, bool) else str(v)
             for k, v in fields.items()
             if v is not None
         }
-        return self._send("POST", path, data=data, files={"file": file})
+        return self._send("POST", path, data=data, files={"file": file, **(more_files or {})})
 
     def download(self, path: str, params: dict[str, str] | None = None) -> bytes:
         content: bytes = self._send("GET", path, raw=True, params=params)

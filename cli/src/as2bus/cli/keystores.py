@@ -32,6 +32,12 @@ from as2bus.cli.certs import (
 from as2bus.cli.certs import Password as P12Password
 from as2bus.cli.client import CliError, CliState, ConfigClient
 from as2bus.cli.help import new_app
+from as2bus.cli.keystore_partner_cert import (
+    PartnerCert,
+    PartnerCertEntry,
+    PartnerCertPassword,
+    partner_file,
+)
 
 app = new_app(help="Keystores: a partnership's key and certificates, with an export password.")
 
@@ -106,10 +112,16 @@ def create(
     ] = "generate",
     key_bits: Annotated[int, typer.Option(help="RSA key size for a generated key.")] = 2048,
     validity_days: Annotated[int, typer.Option(help="Validity of a generated certificate.")] = 730,
+    partner_cert: PartnerCert = None,
+    partner_cert_entry: PartnerCertEntry = None,
+    partner_cert_password: PartnerCertPassword = None,
 ) -> None:
-    """Create a partnership's keystore (and its own new key, unless --own-key existing)."""
+    """Create a partnership's keystore (and its own new key, unless --own-key existing),
+    with the partner's certificate when --partner-cert is given."""
     state: CliState = ctx.obj
     client = state.cert_client()
+    theirs = partner_file(partner_cert, partner_cert_password, partner_cert_entry,
+                          client.secrets)  # fmt: skip
     secret = new_password(password)
     client.secrets.add(secret)
     body = {
@@ -122,6 +134,10 @@ def create(
         "key_bits": key_bits,
         "validity_days": validity_days,
     }
+    if theirs is not None:
+        body |= {"partner_certificate": theirs.as_json_field(),
+                 "partner_certificate_password": theirs.password,
+                 "partner_certificate_entry": theirs.entry}  # fmt: skip
     keystore = client.post("/keystores", {k: v for k, v in body.items() if v is not None})
     show_keystore(keystore, state.json)
     if not state.json:
@@ -175,10 +191,16 @@ def import_(
     allow_invalid_dates: Annotated[
         bool, typer.Option(help="Accept an expired or future certificate.")
     ] = False,
+    partner_cert: PartnerCert = None,
+    partner_cert_entry: PartnerCertEntry = None,
+    partner_cert_password: PartnerCertPassword = None,
 ) -> None:
-    """Create a keystore from our existing PKCS#12 file."""
+    """Create a keystore from our existing PKCS#12 file, with the partner's certificate when
+    --partner-cert is given (another file, or another entry of the same one)."""
     state: CliState = ctx.obj
     client = state.cert_client()
+    theirs = partner_file(partner_cert, partner_cert_password, partner_cert_entry,
+                          client.secrets)  # fmt: skip
     secret = password if password is not None else ask.secret("PKCS#12 password")
     client.secrets.add(secret)
     if export_password is not None:
@@ -193,7 +215,11 @@ def import_(
         "partner_cert_alias": partner_cert_alias,
         "allow_invalid_dates": allow_invalid_dates,
     }
-    view = client.upload("/keystores/import", fields, read_file(file))
+    more = {}
+    if theirs is not None:
+        fields |= {"partner_file_password": theirs.password, "partner_file_entry": theirs.entry}
+        more["partner_file"] = (theirs.name, theirs.content)
+    view = client.upload("/keystores/import", fields, read_file(file), more)
     warn(view)
     show_keystore(view, state.json)
     if not state.json:
