@@ -69,6 +69,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
         sending = Loop("sending notifications", dispatcher.send_due, settings.dispatch_seconds)
         notifier = Notifier(units, setup, on_queued=sending.wake)
         ticking = Loop("the incident clock", notifier.tick, settings.tick_seconds)
+        setup.when_changed(ticking.wake)  # a new rule sees the trouble going on at once
         consumer = Consumer(bus.js, notifier, durable=settings.consumer)
         components = Components(reads=Reads(units), tester=ChannelTester(setup, senders))
         with wiring.installed(app, components):

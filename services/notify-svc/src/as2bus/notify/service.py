@@ -1,7 +1,9 @@
-"""Use cases: apply an event to the incidents of the rules it concerns, and the periodic tick
-that fires incidents whose trouble has lasted long enough. The incidents' new state and the
-deliveries of the notices they caused are saved in one transaction, with the event's id
-(a redelivered event changes nothing), so a restart neither repeats nor loses a notice."""
+"""Use cases: apply an event to the trouble it is about (its condition, kept whether a rule
+watches it or not) and to the incidents of the rules it concerns, and the periodic tick that
+fires incidents whose trouble has lasted long enough and opens the incidents of new rules
+about trouble already going on. The new state and the deliveries of the notices it caused are
+saved in one transaction, with the event's id (a redelivered event changes nothing), so a
+restart neither repeats nor loses a notice."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from as2bus.contracts import Event
+from as2bus.notify.domain.conditions import Condition, Signal, condition_after
 from as2bus.notify.domain.delivery import deliveries_of
-from as2bus.notify.domain.incidents import Incident, Rule, Step, evaluate, observe
+from as2bus.notify.domain.incidents import Incident, Rule, Step, adopt, evaluate, observe
 from as2bus.notify.ports import SetupSource, UnitOfWork, UnitOfWorkFactory
-from as2bus.notify.signals import signals_of
+from as2bus.notify.settling import settled
+from as2bus.notify.signals import resend_of, signals_of
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +42,23 @@ class Notifier:
 
     async def handle(self, event: Event) -> int:
         """Apply one event; returns how many notices it caused."""
-        signals = signals_of(event)
-        if not signals:
+        signals, resend = signals_of(event), resend_of(event)
+        if not signals and resend is None:
             return 0
-        rules = [r for r in (await self._setup.current()).rules if r.enabled]
+        rules = [r for r in (await self._setup.current()).rules if r.enabled] if signals else []
         now = self._clock()
         queued = 0
         async with self._units() as uow:
             if not await uow.first_delivery(event.event_id):
                 return 0
+            if resend is not None:
+                await uow.resends.add(*resend)
             for signal in signals:
+                signal = await settled(uow.resends, signal)
+                condition = await _apply(uow, signal)
                 for rule in (r for r in rules if r.kind == signal.kind):
                     incident = await uow.incidents.get(rule.id, signal.subject)
-                    step = observe(rule, incident, signal, now)
+                    step = observe(rule, incident, signal, condition, now)
                     queued += await _record(uow, rule, incident, step, now)
             await uow.commit()
         self._queued(queued)
@@ -58,17 +66,24 @@ class Notifier:
 
     async def tick(self) -> int:
         """Fire what has waited long enough, summarise what grew; drop the incidents of rules
-        that were deleted or disabled. Returns how many notices were queued."""
+        that were deleted or disabled, and open those of new (or newly enabled) rules about
+        trouble already going on. Returns how many notices were queued."""
         rules = {r.id: r for r in (await self._setup.current()).rules if r.enabled}
         now = self._clock()
         queued = 0
         async with self._units() as uow:
+            watched: set[tuple[str, str]] = set()
             for incident in await uow.incidents.all():
                 rule = rules.get(incident.rule_id)
                 if rule is None or rule.kind != incident.kind:
                     await uow.incidents.delete(incident.rule_id, incident.subject)
                     continue
+                watched.add((rule.id, incident.subject))
                 queued += await _record(uow, rule, incident, evaluate(rule, incident, now), now)
+            for condition in await uow.conditions.all():
+                for rule in (r for r in rules.values() if r.kind == condition.kind):
+                    if (rule.id, condition.subject) not in watched:
+                        queued += await _record(uow, rule, None, adopt(rule, condition, now), now)
             await uow.commit()
         self._queued(queued)
         return queued
@@ -76,6 +91,17 @@ class Notifier:
     def _queued(self, count: int) -> None:
         if count:
             self._on_queued()
+
+
+async def _apply(uow: UnitOfWork, signal: Signal) -> Condition | None:
+    """The signal's condition, changed and kept (or ended and dropped); None when it ended."""
+    before = await uow.conditions.get(signal.kind, signal.subject)
+    after = condition_after(before, signal)
+    if after is not None:
+        await uow.conditions.save(after)
+    elif before is not None:
+        await uow.conditions.delete(signal.kind, signal.subject)
+    return after
 
 
 async def _record(
