@@ -229,6 +229,7 @@ async def test_a_certificate_expiring_is_told_once_and_its_new_certificate_clear
         "certificate-expiring", alias, "firing",
     )  # fmt: skip
     assert notice["title"] == f"FIRING: certificate {alias} expiring"
+    assert "link" not in notice  # no console address configured: no link
     assert f"expires on {old_until:%Y-%m-%d} (14 days left)" in str(notice["summary"])
     # The next threshold's warning adds to the incident; the repeat interval is an hour.
     later = expiry.model_copy(update={"days_left": 7, "threshold_days": 7})

@@ -2,7 +2,8 @@
 receiver: a failed message's incident stays open while other messages get through and is
 resolved by its resend's delivery; a rule created while a partner is down counts from the
 first failure; a certificate rule created after cert-svc's warning is told at once, without
-waiting for the incident clock (set to ten minutes here) or cert-svc's next check."""
+waiting for the incident clock (set to ten minutes here) or cert-svc's next check. Each notice
+links to its page in the console (AS2BUS_NOTIFY_CONSOLE_URL), its values URL-encoded."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -26,6 +28,8 @@ from .receivers import WebhookReceiver
 from .test_other_kinds import delivered, failed, told
 from .test_partner_down_and_up import AUTH, HOOK_SECRET, env, publish
 
+CONSOLE = "https://console.example.com"
+
 
 class Running:
     """config-svc with one webhook channel, and notify-svc running before any rule exists."""
@@ -40,7 +44,8 @@ class Running:
             "target": {"type": "webhook", "url": receiver.url, "secret": HOOK_SECRET},
         })["id"]  # fmt: skip
         notify_env = env(nats_url, tmp_path / "n.db", key, AS2BUS_NOTIFY_TICK_SECONDS="600",
-                         AS2BUS_NOTIFY_DISPATCH_SECONDS="0.2")  # fmt: skip
+                         AS2BUS_NOTIFY_DISPATCH_SECONDS="0.2",
+                         AS2BUS_NOTIFY_CONSOLE_URL=f"{CONSOLE}/")  # fmt: skip
         self.notify = ServiceProcess("as2bus.notify", notify_env, tmp_path / "notify.log").start()
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -91,11 +96,13 @@ async def test_a_failed_message_resolves_when_its_resend_is_delivered_not_before
     first = failed(partner, "partner-refused", "HTTP 403 from partner")
     await publish(running.nats_url, [first])
     await until(lambda: receiver.hooks, what="the failure notice", timeout=15)
+    assert first.data.message_id is not None
+    encoded = quote(first.data.message_id, safe="")  # <, @ and > encoded
+    assert told(receiver)[0]["link"] == f"{CONSOLE}/tracklog?q={encoded}"
 
     await publish(running.nats_url, [delivered(partner)])  # another message gets through
     await nothing_within(2, lambda: len(receiver.hooks) > 1, what="a recovery by another message")
 
-    assert first.data.message_id is not None
     queued, resend_id = resend_of(first.data.message_id, partner)
     got = delivered(partner).data.model_copy(update={"message_id": resend_id})
     resend_delivered = MessageDelivered(data=got)
@@ -122,6 +129,7 @@ async def test_a_rule_created_while_a_partner_is_down_counts_from_the_first_fail
     await until(lambda: receiver.hooks, what="the notice of the rule that came later", timeout=15)
     (down,) = told(receiver)
     assert down["first_seen"] == began.isoformat()
+    assert down["link"] == f"{CONSOLE}/health"
     assert f"not been reachable since {began:%Y-%m-%d %H:%M:%S} UTC" in str(down["summary"])
 
     await publish(running.nats_url, [delivered(partner)])
@@ -146,3 +154,4 @@ async def test_a_new_certificate_rule_is_told_of_a_warning_given_before_it_at_on
         "certificate-expiring", alias, "firing",
     )  # fmt: skip
     assert f"expires on {not_after:%Y-%m-%d} (14 days left)" in str(notice["summary"])
+    assert notice["link"] == f"{CONSOLE}/certificates"

@@ -15,6 +15,7 @@ from as2bus.contracts import Event
 from as2bus.notify.domain.conditions import Condition, Signal, condition_after
 from as2bus.notify.domain.delivery import deliveries_of
 from as2bus.notify.domain.incidents import Incident, Rule, Step, adopt, evaluate, observe
+from as2bus.notify.domain.links import console_link
 from as2bus.notify.ports import SetupSource, UnitOfWork, UnitOfWorkFactory
 from as2bus.notify.settling import settled
 from as2bus.notify.signals import resend_of, signals_of
@@ -34,11 +35,13 @@ class Notifier:
         *,
         clock: Callable[[], datetime] = utc_now,
         on_queued: Callable[[], None] = lambda: None,
+        console_url: str | None = None,
     ) -> None:
         self._units = units
         self._setup = setup
         self._clock = clock
         self._on_queued = on_queued
+        self._console = console_url
 
     async def handle(self, event: Event) -> int:
         """Apply one event; returns how many notices it caused."""
@@ -59,7 +62,8 @@ class Notifier:
                 for rule in (r for r in rules if r.kind == signal.kind):
                     incident = await uow.incidents.get(rule.id, signal.subject)
                     step = observe(rule, incident, signal, condition, now)
-                    queued += await _record(uow, rule, incident, step, now)
+                    about = condition.open_messages if condition else signal.messages[:1]
+                    queued += await self._record(uow, rule, incident, step, now, about)
             await uow.commit()
         self._queued(queued)
         return queued
@@ -79,14 +83,38 @@ class Notifier:
                     await uow.incidents.delete(incident.rule_id, incident.subject)
                     continue
                 watched.add((rule.id, incident.subject))
-                queued += await _record(uow, rule, incident, evaluate(rule, incident, now), now)
+                step = evaluate(rule, incident, now)
+                about = await uow.conditions.get(incident.kind, incident.subject)
+                messages = about.open_messages if about else ()
+                queued += await self._record(uow, rule, incident, step, now, messages)
             for condition in await uow.conditions.all():
                 for rule in (r for r in rules.values() if r.kind == condition.kind):
                     if (rule.id, condition.subject) not in watched:
-                        queued += await _record(uow, rule, None, adopt(rule, condition, now), now)
+                        step = adopt(rule, condition, now)
+                        messages = condition.open_messages
+                        queued += await self._record(uow, rule, None, step, now, messages)
             await uow.commit()
         self._queued(queued)
         return queued
+
+    async def _record(
+        self, uow: UnitOfWork, rule: Rule, before: Incident | None, step: Step, now: datetime,
+        messages: tuple[str, ...],
+    ) -> int:  # fmt: skip
+        """Keep what ``step`` did; queue its notices, linked to the console page of
+        ``messages`` (the Message-IDs they are about) when the console's address is set."""
+        if not step.changed:
+            return 0
+        if step.incident is not None:
+            await uow.incidents.save(step.incident)
+        elif before is not None:
+            await uow.incidents.delete(before.rule_id, before.subject)
+        for notice in step.notices:
+            log.info("notice %s: %s (rule %s)", notice.state, notice.title, rule.name)
+            link = console_link(self._console, notice.kind, notice.subject, messages)
+            for delivery in deliveries_of(notice, now, link):
+                await uow.deliveries.add(delivery)
+        return len(step.notices)
 
     def _queued(self, count: int) -> None:
         if count:
@@ -102,19 +130,3 @@ async def _apply(uow: UnitOfWork, signal: Signal) -> Condition | None:
     elif before is not None:
         await uow.conditions.delete(signal.kind, signal.subject)
     return after
-
-
-async def _record(
-    uow: UnitOfWork, rule: Rule, before: Incident | None, step: Step, now: datetime
-) -> int:
-    if not step.changed:
-        return 0
-    if step.incident is not None:
-        await uow.incidents.save(step.incident)
-    elif before is not None:
-        await uow.incidents.delete(before.rule_id, before.subject)
-    for notice in step.notices:
-        log.info("notice %s: %s (rule %s)", notice.state, notice.title, rule.name)
-        for delivery in deliveries_of(notice, now):
-            await uow.deliveries.add(delivery)
-    return len(step.notices)
