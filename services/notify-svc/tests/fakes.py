@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from as2bus.notify.domain.conditions import Condition
 from as2bus.notify.domain.delivery import Delivery
 from as2bus.notify.domain.incidents import Incident, Rule
 from as2bus.notify.ports import Channel, DeliveryError, Setup, SetupUnavailableError
@@ -21,6 +22,39 @@ class Store:
     deliveries: dict[uuid.UUID, Delivery] = field(default_factory=dict)
     sent_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
     processed: set[uuid.UUID] = field(default_factory=set)
+    conditions: dict[tuple[str, str], Condition] = field(default_factory=dict)
+    resends: dict[str, str] = field(default_factory=dict)
+
+
+class FakeConditions:
+    def __init__(self, rows: dict[tuple[str, str], Condition]) -> None:
+        self.rows = rows
+
+    async def get(self, kind: str, subject: str) -> Condition | None:
+        return self.rows.get((kind, subject))
+
+    async def save(self, condition: Condition) -> None:
+        self.rows[(condition.kind, condition.subject)] = condition
+
+    async def delete(self, kind: str, subject: str) -> None:
+        self.rows.pop((kind, subject), None)
+
+    async def all(self) -> list[Condition]:
+        return sorted(self.rows.values(), key=lambda c: c.since)
+
+
+class FakeResends:
+    def __init__(self, rows: dict[str, str]) -> None:
+        self.rows = rows
+
+    async def add(self, message_id: str, replays: str) -> None:
+        self.rows[message_id] = replays
+
+    async def original_of(self, message_id: str) -> str | None:
+        return self.rows.get(message_id)
+
+    async def delete(self, message_id: str) -> None:
+        self.rows.pop(message_id, None)
 
 
 class FakeIncidents:
@@ -71,7 +105,10 @@ class FakeUnitOfWork:
         self._work = Store(
             dict(self._store.incidents), dict(self._store.deliveries),
             dict(self._store.sent_at), set(self._store.processed),
+            dict(self._store.conditions), dict(self._store.resends),
         )  # fmt: skip
+        self.conditions = FakeConditions(self._work.conditions)
+        self.resends = FakeResends(self._work.resends)
         self.incidents = FakeIncidents(self._work.incidents)
         self.deliveries = FakeDeliveries(self._work)
         return self
@@ -92,6 +129,8 @@ class FakeUnitOfWork:
         self._store.deliveries = self._work.deliveries
         self._store.sent_at = self._work.sent_at
         self._store.processed = self._work.processed
+        self._store.conditions = self._work.conditions
+        self._store.resends = self._work.resends
 
 
 class Units:

@@ -1,8 +1,9 @@
 """The rule kinds besides partner-unreachable, end to end with real NATS, config-svc and
 notify-svc processes and a real webhook receiver (small minutes in the rules, so each test
 takes seconds): failed messages are one notice, then a summary counting them at most every
-``repeat_minutes``; an MDN overdue is a failure with code ``mdn-deadline``, and no other; a
-certificate expiring is one notice, and its new certificate one recovery notice."""
+``repeat_minutes``, and one recovery notice once every one was sent again and delivered; an
+MDN overdue is a failure with code ``mdn-deadline``, and no other; a certificate expiring is
+one notice, and its new certificate one recovery notice."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from as2bus.contracts import (
     CertificateSummary,
     CertRotated,
     Delivery,
+    Event,
     Failure,
     MessageDelivered,
     MessageFailed,
+    MessageQueued,
 )
 from as2bus.contracts.certs import CertExpiry, CertRotation
+from as2bus.contracts.outbound import OutboundMessage
 from as2bus.shared.crypto import generate_master_key
 from as2bus.testing.services import ServiceProcess
 from as2bus.testing.waiting import nothing_within, until
@@ -105,6 +109,19 @@ def delivered(partner: str) -> MessageDelivered:
     return MessageDelivered(data=data)
 
 
+def resent(original: MessageFailed, message_id: str) -> tuple[MessageQueued, MessageDelivered]:
+    """The resend of a failed message (its MessageQueued names the original) and its delivery."""
+    was = original.data
+    assert was.message_id is not None
+    queued = OutboundMessage(request_id=f"r-{message_id}", message_id=message_id,
+                             station=was.station, partner=was.partner, filename="po.edi",
+                             content_type="application/edi-x12", size=10,
+                             replays=was.message_id)  # fmt: skip
+    got = Delivery(request_id=f"r-{message_id}", message_id=message_id, station=was.station,
+                   partner=was.partner, attempts=1, status="delivered")  # fmt: skip
+    return MessageQueued(data=queued), MessageDelivered(data=got)
+
+
 def told(receiver: WebhookReceiver) -> list[dict[str, Any]]:
     """Every notice received so far, its signature checked."""
     return [verified(h.headers, h.body) for h in receiver.hooks]
@@ -117,7 +134,8 @@ async def test_failed_messages_are_one_notice_then_a_summary_at_most_every_repea
     receiver = gateway.receiver
     gateway.start("message-failed", minutes=0, repeat_minutes=REPEAT_SECONDS / 60)
 
-    await publish(gateway.nats_url, [failed(partner, "partner-refused", "HTTP 403 from partner")])
+    failures = [failed(partner, "partner-refused", "HTTP 403 from partner")]
+    await publish(gateway.nats_url, list[Event](failures))
     await until(lambda: receiver.hooks, what="the first notice", timeout=15)
     (first,) = told(receiver)
     assert (first["kind"], first["subject"]) == ("message-failed", partner)
@@ -126,7 +144,8 @@ async def test_failed_messages_are_one_notice_then_a_summary_at_most_every_repea
     assert f"1 message to partner {partner} failed for good since" in str(first["summary"])
     assert "HTTP 403 from partner" in str(first["summary"])
 
-    await publish(gateway.nats_url, [failed(partner, "mdn-failed", f"no. {n}") for n in range(4)])
+    failures += [failed(partner, "mdn-failed", f"no. {n}") for n in range(4)]
+    await publish(gateway.nats_url, list[Event](failures[1:]))
     (incident,) = await until(
         lambda: [i for i in gateway.notify_api("/incidents") if i["count"] == 5],
         what="the incident counting five failures",
@@ -142,11 +161,18 @@ async def test_failed_messages_are_one_notice_then_a_summary_at_most_every_repea
     await nothing_within(REPEAT_SECONDS + 1, lambda: len(receiver.hooks) > 2,
                          what="a summary without new failures")  # fmt: skip
 
+    # Another message getting through settles none of them; each one's resend delivered does.
     await publish(gateway.nats_url, [delivered(partner)])
+    resends = [resent(f, f"<again-{n}@us>") for n, f in enumerate(failures)]
+    await publish(gateway.nats_url, [event for pair in resends[:4] for event in pair])
+    await nothing_within(1.5, lambda: len(receiver.hooks) > 2, what="a recovery too early")
+    await publish(gateway.nats_url, list(resends[4]))
     await until(lambda: len(receiver.hooks) == 3, what="the recovery notice", timeout=15)
     resolved = told(receiver)[2]
     assert (resolved["state"], resolved["count"]) == ("resolved", 5)
-    assert f"Partner {partner} is taking messages again" in str(resolved["summary"])
+    assert f"The failed messages to partner {partner} were sent again and delivered" in str(
+        resolved["summary"]
+    )
     assert gateway.notify_api("/incidents") == []
     assert [d["state"] for d in gateway.notify_api("/deliveries")] == ["sent"] * 3
 
@@ -203,6 +229,7 @@ async def test_a_certificate_expiring_is_told_once_and_its_new_certificate_clear
         "certificate-expiring", alias, "firing",
     )  # fmt: skip
     assert notice["title"] == f"FIRING: certificate {alias} expiring"
+    assert "link" not in notice  # no console address configured: no link
     assert f"expires on {old_until:%Y-%m-%d} (14 days left)" in str(notice["summary"])
     # The next threshold's warning adds to the incident; the repeat interval is an hour.
     later = expiry.model_copy(update={"days_left": 7, "threshold_days": 7})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from as2bus.notify.adapters.repository import SqlUnitOfWork
 from as2bus.notify.bootstrap import MIGRATIONS
+from as2bus.notify.domain.conditions import Condition
 from as2bus.notify.domain.delivery import Delivery
 from as2bus.notify.domain.incidents import Incident
 from as2bus.shared.db import create_engine, session_factory, upgrade_database
@@ -109,3 +111,41 @@ async def test_deliveries_come_due_in_order_and_keep_their_outcome(units: Any) -
         kept = {d.id: d for d in await uow.deliveries.recent(10)}
         assert kept[now.id] == sent
         assert kept[earlier.id] == retry
+
+
+async def test_conditions_keep_their_failed_messages_and_end(units: Any) -> None:
+    trouble = Condition(kind="message-failed", subject="ACME", since=T0,
+                        last_seen=T0 + timedelta(minutes=2), count=2, detail="HTTP 403",
+                        open_messages=("<m1@us>", "<m2@us>"))  # fmt: skip
+    older = Condition(kind="certificate-expiring", subject="myco", since=T0 - timedelta(days=1),
+                      last_seen=T0, count=1, detail="expires soon")  # fmt: skip
+    async with units() as uow:
+        await uow.conditions.save(trouble)
+        await uow.conditions.save(older)
+        await uow.commit()
+    settled = replace(trouble, open_messages=("<m2@us>",))
+    async with units() as uow:
+        assert await uow.conditions.get("message-failed", "ACME") == trouble
+        await uow.conditions.save(settled)
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.conditions.all() == [older, settled]
+        await uow.conditions.delete("message-failed", "ACME")
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.conditions.get("message-failed", "ACME") is None
+
+
+async def test_resends_are_linked_to_their_original_until_forgotten(units: Any) -> None:
+    long_id = "<" + "x" * 900 + "@us>"  # Message-IDs may be long (up to 998 characters)
+    async with units() as uow:
+        await uow.resends.add("<m2@us>", long_id)
+        await uow.resends.add("<m2@us>", long_id)  # queued twice: the same link
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.resends.original_of("<m2@us>") == long_id
+        assert await uow.resends.original_of(long_id) is None
+        await uow.resends.delete("<m2@us>")
+        await uow.commit()
+    async with units() as uow:
+        assert await uow.resends.original_of("<m2@us>") is None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from as2bus.notify.domain.incidents import Incident, Rule, Signal, Step, evaluate, observe
+from as2bus.notify.domain.conditions import Condition, Signal, condition_after
+from as2bus.notify.domain.incidents import Incident, Rule, Step, evaluate, observe
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DOWN = Rule("r1", "partner down", "partner-unreachable", 10, 60, ("c1", "c2"))
@@ -20,12 +21,20 @@ def cleared(at: datetime, subject: str = "ACME") -> Signal:
 
 
 def feed(rule: Rule, signals: list[Signal], now: datetime) -> tuple[Incident | None, list[Step]]:
-    incident, steps = None, []
+    incident, steps, condition = None, [], None
     for signal in signals:
-        step = observe(rule, incident, signal, now)
+        condition = condition_after(condition, signal)
+        step = observe(rule, incident, signal, condition, now)
         incident = step.incident
         steps.append(step)
     return incident, steps
+
+
+def ongoing(signal: Signal) -> Condition:
+    """The condition of trouble that began at ``signal``."""
+    made = condition_after(None, signal)
+    assert made is not None
+    return made
 
 
 def test_a_partner_failing_for_less_than_the_rules_minutes_is_not_news() -> None:
@@ -61,7 +70,8 @@ def test_a_thousand_more_failures_are_one_summary_after_repeat_minutes() -> None
     fired = evaluate(DOWN, incident, T0 + timedelta(minutes=10)).incident
     now = T0 + timedelta(minutes=20)
     for i in range(1000):
-        step = observe(DOWN, fired, trouble(T0 + timedelta(minutes=10, seconds=i)), now)
+        again = trouble(T0 + timedelta(minutes=10, seconds=i))
+        step = observe(DOWN, fired, again, ongoing(trouble(T0)), now)
         assert step.notices == ()
         fired = step.incident
     assert fired is not None
@@ -95,7 +105,8 @@ def test_recovery_of_a_fired_incident_is_one_resolved_notice_and_closes_it() -> 
     incident, _ = feed(DOWN, [trouble(T0)], T0)
     assert incident is not None
     fired = evaluate(DOWN, incident, T0 + timedelta(minutes=10)).incident
-    step = observe(DOWN, fired, cleared(T0 + timedelta(minutes=42)), T0 + timedelta(minutes=42))
+    step = observe(DOWN, fired, cleared(T0 + timedelta(minutes=42)), None,
+                   T0 + timedelta(minutes=42))  # fmt: skip
     (notice,) = step.notices
     assert step.incident is None
     assert step.changed
@@ -104,12 +115,13 @@ def test_recovery_of_a_fired_incident_is_one_resolved_notice_and_closes_it() -> 
     assert "reachable again" in notice.summary
     assert "lasted 42 minutes" in notice.summary
     # A second delivery finds nothing open: silence.
-    assert observe(DOWN, None, cleared(T0 + timedelta(minutes=43)), T0) == Step(None)
+    assert observe(DOWN, None, cleared(T0 + timedelta(minutes=43)), None, T0) == Step(None)
 
 
 def test_recovery_before_the_minutes_passed_tells_nobody() -> None:
     incident, _ = feed(DOWN, [trouble(T0)], T0)
-    step = observe(DOWN, incident, cleared(T0 + timedelta(minutes=2)), T0 + timedelta(minutes=2))
+    step = observe(DOWN, incident, cleared(T0 + timedelta(minutes=2)), None,
+                   T0 + timedelta(minutes=2))  # fmt: skip
     assert step.incident is None
     assert step.notices == ()
     assert step.changed
@@ -117,7 +129,7 @@ def test_recovery_before_the_minutes_passed_tells_nobody() -> None:
 
 def test_incidents_are_per_subject() -> None:
     incident, _ = feed(DOWN, [trouble(T0, "ACME")], T0)
-    other = observe(DOWN, None, trouble(T0, "GLOBEX"), T0).incident
+    other = observe(DOWN, None, trouble(T0, "GLOBEX"), ongoing(trouble(T0, "GLOBEX")), T0).incident
     assert incident is not None
     assert other is not None
     assert (incident.subject, other.subject) == ("ACME", "GLOBEX")

@@ -118,7 +118,7 @@ async def test_a_deleted_rule_drops_its_incidents_at_the_next_tick(store: Store)
     clock = Clock()
     await notifier(store, clock).handle(retrying(T0))
     assert len(store.incidents) == 1
-    other = Rule("rule-2", "another", "partner-unreachable", 10, 60, ("hook",))
+    other = Rule("rule-2", "another kind", "message-failed", 10, 60, ("hook",))
     await notifier(store, clock, [other]).tick()
     assert store.incidents == {}
 

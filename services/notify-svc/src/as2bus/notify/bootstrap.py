@@ -67,8 +67,9 @@ def create_app(settings: NotifySettings) -> FastAPI:
             timeout_seconds=settings.send_timeout_seconds,
         )  # fmt: skip
         sending = Loop("sending notifications", dispatcher.send_due, settings.dispatch_seconds)
-        notifier = Notifier(units, setup, on_queued=sending.wake)
+        notifier = Notifier(units, setup, on_queued=sending.wake, console_url=settings.console_url)
         ticking = Loop("the incident clock", notifier.tick, settings.tick_seconds)
+        setup.when_changed(ticking.wake)  # a new rule sees the trouble going on at once
         consumer = Consumer(bus.js, notifier, durable=settings.consumer)
         components = Components(reads=Reads(units), tester=ChannelTester(setup, senders))
         with wiring.installed(app, components):

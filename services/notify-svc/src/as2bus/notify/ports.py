@@ -1,5 +1,6 @@
-"""What the use cases need, as Protocols: the store of incidents and deliveries (one unit of
-work), the rules and channels (from config-svc), and the senders of each channel type."""
+"""What the use cases need, as Protocols: the store of conditions, incidents, resends and
+deliveries (one unit of work), the rules and channels (from config-svc), and the senders of
+each channel type."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from as2bus.notify.domain.conditions import Condition
 from as2bus.notify.domain.delivery import Delivery
 from as2bus.notify.domain.incidents import Incident, Rule
 
@@ -20,6 +22,24 @@ class Incidents(Protocol):
     async def all(self) -> list[Incident]: ...
 
 
+class Conditions(Protocol):
+    async def get(self, kind: str, subject: str) -> Condition | None: ...
+    async def save(self, condition: Condition) -> None: ...
+    async def delete(self, kind: str, subject: str) -> None: ...
+    async def all(self) -> list[Condition]: ...
+
+
+class Resends(Protocol):
+    """Which message sends which again (a MessageQueued's ``replays``), until it is delivered."""
+
+    async def add(self, message_id: str, replays: str) -> None: ...
+    async def original_of(self, message_id: str) -> str | None:
+        """The Message-ID that ``message_id`` sends again; None if it is no resend."""
+        ...
+
+    async def delete(self, message_id: str) -> None: ...
+
+
 class Deliveries(Protocol):
     async def add(self, delivery: Delivery) -> None: ...
     async def due(self, now: datetime, limit: int) -> list[Delivery]: ...
@@ -29,7 +49,11 @@ class Deliveries(Protocol):
 
 class UnitOfWork(Protocol):
     @property
+    def conditions(self) -> Conditions: ...
+    @property
     def incidents(self) -> Incidents: ...
+    @property
+    def resends(self) -> Resends: ...
     @property
     def deliveries(self) -> Deliveries: ...
 

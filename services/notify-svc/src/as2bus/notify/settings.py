@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, field_validator
 
 from as2bus.shared.settings import ServiceSettings
 
@@ -44,3 +46,18 @@ class NotifySettings(ServiceSettings):
         default=60.0, gt=0, validation_alias=_env("rules_max_age_seconds"),
         description="Ask config-svc for the rules again after this long, even without a change",
     )  # fmt: skip
+    console_url: str | None = Field(
+        default=None, validation_alias=_env("console_url"),
+        description="The console's public address (https://console.example.com): each notice "
+        "links to its page there; unset, notices carry no link",
+    )  # fmt: skip
+
+    @field_validator("console_url")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError("give the console's address, e.g. https://console.example.com")
+        return value.rstrip("/")

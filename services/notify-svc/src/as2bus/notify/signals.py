@@ -3,9 +3,10 @@
 A partner is failing when a send is retried, or fails for good after its attempts ran out
 (code ``attempts-exhausted``, or no code from an older outbound-svc); a failure for another
 reason (the partner refused the message, an MDN that does not check out) says the partner
-answered. ``mdn-deadline`` is an MDN overdue. Every failure counts for message-failed. A
-delivered message clears all of a partner's trouble; a new certificate under an alias clears
-its expiry.
+answered. ``mdn-deadline`` is an MDN overdue. Every failure counts for message-failed, about
+its Message-ID. A delivered message clears the partner-level trouble (unreachable, MDNs
+overdue), but of the failed messages only itself and those it was sent again for (the service
+adds those, from the resends' ``replays``); a new certificate under an alias clears its expiry.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ from as2bus.contracts import (
     Event,
     MessageDelivered,
     MessageFailed,
+    MessageQueued,
     MessageRetrying,
 )
-from as2bus.notify.domain.incidents import Signal
+from as2bus.notify.domain.conditions import Signal
 
-_PARTNER_KINDS = ("partner-unreachable", "message-failed", "mdn-overdue")
+_PARTNER_KINDS = ("partner-unreachable", "mdn-overdue")
 _UNREACHABLE_CODES = {None, "attempts-exhausted"}
+
+
+def resend_of(event: Event) -> tuple[str, str] | None:
+    """(the resend's Message-ID, the Message-ID it sends again) when ``event`` queued one."""
+    if isinstance(event, MessageQueued) and event.data.replays:
+        return event.data.message_id, event.data.replays
+    return None
 
 
 def signals_of(event: Event) -> list[Signal]:
@@ -35,7 +44,8 @@ def signals_of(event: Event) -> list[Signal]:
     if isinstance(event, MessageFailed):
         failure = event.data
         detail = f"message {failure.message_id or failure.request_id}: {failure.reason}"
-        found = [Signal("message-failed", failure.partner, True, at, detail)]
+        about = (failure.message_id,) if failure.message_id else ()
+        found = [Signal("message-failed", failure.partner, True, at, detail, about)]
         if failure.code == "mdn-deadline":
             found.append(Signal("mdn-overdue", failure.partner, True, at, detail))
         if failure.code in _UNREACHABLE_CODES:
@@ -43,7 +53,9 @@ def signals_of(event: Event) -> list[Signal]:
         return found
     if isinstance(event, MessageDelivered):
         detail = f"message {event.data.message_id} was delivered"
-        return [Signal(kind, event.data.partner, False, at, detail) for kind in _PARTNER_KINDS]
+        found = [Signal(kind, event.data.partner, False, at, detail) for kind in _PARTNER_KINDS]
+        settled = (event.data.message_id,)
+        return [*found, Signal("message-failed", event.data.partner, False, at, detail, settled)]
     if isinstance(event, CertExpiring | CertExpired):
         expiry = event.data
         when = expiry.not_after.strftime("%Y-%m-%d")

@@ -37,6 +37,7 @@ def compose(target: dict[str, Any], payload: dict[str, Any]) -> EmailMessage:
         f"First seen:  {payload['first_seen']}",
         f"Last seen:   {payload['last_seen']}",
         f"Notice id:   {payload['id']}",
+        *([f"Console:     {payload['link']}"] if payload.get("link") else []),
         "",
         "-- ",
         "as2bus notify-svc. Rules and channels: as2bus notification rule list / channel list.",

@@ -1,4 +1,5 @@
-"""Incidents and deliveries in SQL (SQLite or PostgreSQL), one transaction per unit of work."""
+"""Conditions, incidents, resends and deliveries in SQL (SQLite or PostgreSQL), one
+transaction per unit of work."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from as2bus.notify.adapters.tables import deliveries, incidents, processed_events
+from as2bus.notify.adapters.tables import (
+    conditions,
+    deliveries,
+    incidents,
+    processed_events,
+    resends,
+)
+from as2bus.notify.domain.conditions import Condition
 from as2bus.notify.domain.delivery import Delivery
 from as2bus.notify.domain.incidents import Incident
 from as2bus.shared.bus.idempotency import first_delivery
@@ -37,6 +45,62 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
         next_attempt_at=_aware(values["next_attempt_at"]) or datetime.now(UTC),
         last_error=values["last_error"],
     )  # fmt: skip
+
+
+def _condition(row: sa.Row[Any]) -> Condition:
+    values = dict(row._mapping)
+    for name in ("since", "last_seen"):
+        values[name] = _aware(values[name])
+    values["open_messages"] = tuple(values["open_messages"])
+    return Condition(**values)
+
+
+class SqlConditions:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _key(self, kind: str, subject: str) -> sa.ColumnElement[bool]:
+        return sa.and_(conditions.c.kind == kind, conditions.c.subject == subject)
+
+    async def get(self, kind: str, subject: str) -> Condition | None:
+        query = sa.select(conditions).where(self._key(kind, subject))
+        row = (await self._session.execute(query)).first()
+        return _condition(row) if row else None
+
+    async def save(self, condition: Condition) -> None:
+        values = {**condition.__dict__, "open_messages": list(condition.open_messages)}
+        found = await self._session.execute(
+            sa.update(conditions).where(self._key(condition.kind, condition.subject))
+            .values(values)
+        )  # fmt: skip
+        if not found.rowcount:  # type: ignore[attr-defined]
+            await self._session.execute(sa.insert(conditions).values(values))
+
+    async def delete(self, kind: str, subject: str) -> None:
+        await self._session.execute(sa.delete(conditions).where(self._key(kind, subject)))
+
+    async def all(self) -> list[Condition]:
+        query = sa.select(conditions).order_by(conditions.c.since)
+        return [_condition(r) for r in (await self._session.execute(query)).all()]
+
+
+class SqlResends:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, message_id: str, replays: str) -> None:
+        await self.delete(message_id)  # the same resend queued again says the same
+        await self._session.execute(
+            sa.insert(resends).values(message_id=message_id, replays=replays)
+        )
+
+    async def original_of(self, message_id: str) -> str | None:
+        query = sa.select(resends.c.replays).where(resends.c.message_id == message_id)
+        found: str | None = (await self._session.execute(query)).scalar()
+        return found
+
+    async def delete(self, message_id: str) -> None:
+        await self._session.execute(sa.delete(resends).where(resends.c.message_id == message_id))
 
 
 class SqlIncidents:
@@ -102,7 +166,9 @@ class SqlDeliveries:
 class SqlUnitOfWork:
     """One transaction; leaving it without ``commit`` rolls it back."""
 
+    conditions: SqlConditions
     incidents: SqlIncidents
+    resends: SqlResends
     deliveries: SqlDeliveries
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -112,7 +178,9 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> SqlUnitOfWork:
         self._session = self._sessions()
         await self._session.begin()
+        self.conditions = SqlConditions(self._session)
         self.incidents = SqlIncidents(self._session)
+        self.resends = SqlResends(self._session)
         self.deliveries = SqlDeliveries(self._session)
         return self
 

@@ -2,8 +2,9 @@
 
 config-svc answers on ``as2.rpc.config.notification-setup`` with every rule and channel, the
 channels' secrets still sealed (context ``notification-channel:<id>:secrets``); they are
-opened here with the master key. Any ``as2.evt.config.notification-*`` event drops the copy,
-and so does its age (``max_age``), in case such an event was missed while NATS was away.
+opened here with the master key. Any ``as2.evt.config.notification-*`` event drops the copy
+(and says so to ``when_changed``'s callback: a new rule is looked at now, not at the next
+tick), and so does its age (``max_age``), in case such an event was missed while NATS was away.
 When config-svc does not answer, the last copy is used until it does.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import nats.errors
@@ -54,6 +56,10 @@ class ConfigSetup:
         self._copy: Setup | None = None
         self._fetched_at = 0.0
         self._subscriptions: list[Any] = []
+        self._on_change: Callable[[], None] = lambda: None
+
+    def when_changed(self, callback: Callable[[], None]) -> None:
+        self._on_change = callback
 
     async def start(self) -> None:
         for subject in CHANGES:
@@ -66,6 +72,7 @@ class ConfigSetup:
 
     async def _changed(self, _: Msg) -> None:
         self._fetched_at = 0.0  # the next use asks again
+        self._on_change()
 
     async def current(self, *, fresh: bool = False) -> Setup:
         stale = time.monotonic() - self._fetched_at > self._max_age

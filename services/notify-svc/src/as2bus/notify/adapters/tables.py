@@ -1,4 +1,5 @@
-"""notify-svc's schema: the open incidents, the deliveries (pending, sent, given up) and the
+"""notify-svc's schema: the open conditions (trouble, watched by a rule or not), the open
+incidents, the resends not yet delivered, the deliveries (pending, sent, given up) and the
 ids of the events already handled."""
 
 from __future__ import annotations
@@ -10,6 +11,25 @@ from as2bus.shared.db import new_metadata
 
 metadata = new_metadata()
 _TIME = sa.DateTime(timezone=True)
+
+conditions = sa.Table(
+    "conditions",
+    metadata,
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("subject", sa.String(300), primary_key=True),
+    sa.Column("since", _TIME, nullable=False),
+    sa.Column("last_seen", _TIME, nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("open_messages", sa.JSON(), nullable=False),
+)
+
+resends = sa.Table(
+    "resends",
+    metadata,
+    sa.Column("message_id", sa.String(998), primary_key=True),
+    sa.Column("replays", sa.String(998), nullable=False),
+)
 
 incidents = sa.Table(
     "incidents",

@@ -43,9 +43,10 @@ def after_failure(
     return replace(delivery, attempts=attempts, next_attempt_at=next_at, last_error=error)
 
 
-def notice_payload(notice: Notice) -> dict[str, Any]:
-    """The notice as JSON: the webhook's body, and what an e-mail is written from."""
-    return {
+def notice_payload(notice: Notice, link: str | None = None) -> dict[str, Any]:
+    """The notice as JSON: the webhook's body, and what an e-mail is written from; ``link``
+    (the console's page of it) only when the console's address is configured."""
+    payload: dict[str, Any] = {
         "id": str(notice.id),
         "kind": notice.kind,
         "subject": notice.subject,
@@ -59,10 +60,13 @@ def notice_payload(notice: Notice) -> dict[str, Any]:
         "at": notice.at.isoformat(),
         "rule": {"id": notice.rule_id, "name": notice.rule_name},
     }
+    if link is not None:
+        payload["link"] = link
+    return payload
 
 
-def deliveries_of(notice: Notice, now: datetime) -> list[Delivery]:
-    payload = notice_payload(notice)
+def deliveries_of(notice: Notice, now: datetime, link: str | None = None) -> list[Delivery]:
+    payload = notice_payload(notice, link)
     return [
         Delivery(id=uuid.uuid4(), notice_id=notice.id, channel_id=channel, payload=payload,
                  attempts=0, next_attempt_at=now)

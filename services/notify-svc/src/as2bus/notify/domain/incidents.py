@@ -1,8 +1,9 @@
-"""An incident is one rule's trouble with one subject (a partner, a certificate alias): it
-opens at the first sign, fires once the trouble has lasted the rule's ``minutes``, is
-summarised at most every ``repeat_minutes`` while more of the same comes, and resolves at the
-first sign of recovery. A notice goes out only when it fires, when a summary is due, and when
-it resolves: an outage of a thousand failures is one notice, a summary or two, and one
+"""An incident is one rule's view of a condition (domain/conditions.py: one kind of trouble with
+one subject, a partner or a certificate alias): it opens at the condition's first sign (or,
+for a rule that came later, counts from it), fires once the trouble has lasted the rule's
+``minutes``, is summarised at most every ``repeat_minutes`` while more of the same comes, and
+resolves when the condition ends. A notice goes out only when it fires, when a summary is due,
+and when it resolves: an outage of a thousand failures is one notice, a summary or two, and one
 recovery notice.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from as2bus.notify.domain.conditions import Condition, Signal
 from as2bus.notify.domain.wording import describe
 
 IncidentState = Literal["pending", "firing"]
@@ -28,17 +30,6 @@ class Rule:
     repeat_minutes: float
     channel_ids: tuple[str, ...]
     enabled: bool = True
-
-
-@dataclass(frozen=True)
-class Signal:
-    """A fact that matters to the rules of ``kind``: the trouble (again), or its end."""
-
-    kind: str
-    subject: str
-    trouble: bool
-    at: datetime
-    detail: str  # one sentence on what happened
 
 
 @dataclass(frozen=True)
@@ -85,28 +76,41 @@ class Step:
     changed: bool = False
 
 
-def observe(rule: Rule, incident: Incident | None, signal: Signal, now: datetime) -> Step:
-    """Apply one signal to the rule's incident about ``signal.subject``."""
+def observe(
+    rule: Rule, incident: Incident | None, signal: Signal, condition: Condition | None,
+    now: datetime,
+) -> Step:  # fmt: skip
+    """Apply one signal to the rule's incident about ``signal.subject``; ``condition`` is the
+    trouble once the signal is applied (None: it ended)."""
     if not signal.trouble:
-        if incident is None:
-            return Step(None)
+        if incident is None or condition is not None:
+            return Step(incident)  # nothing open, or some of the trouble is left
         if incident.state == "pending":
             return Step(None, changed=True)  # over before anyone needed telling
         notice = _notice(rule, incident, "resolved", now, at=signal.at, detail=signal.detail)
         return Step(None, (notice,), changed=True)
+    assert condition is not None, "trouble always leaves a condition"
     if incident is None:
-        incident = Incident(
-            rule_id=rule.id, kind=rule.kind, subject=signal.subject, state="pending",
-            first_seen=signal.at, last_seen=signal.at, count=1, detail=signal.detail,
-        )  # fmt: skip
-    else:
-        incident = replace(
-            incident,
-            count=incident.count + 1,
-            last_seen=max(incident.last_seen, signal.at),
-            first_seen=min(incident.first_seen, signal.at),
-            detail=signal.detail,
-        )
+        return adopt(rule, condition, now)
+    incident = replace(
+        incident,
+        count=incident.count + 1,
+        last_seen=max(incident.last_seen, signal.at),
+        first_seen=min(incident.first_seen, condition.since),
+        detail=signal.detail,
+    )
+    step = evaluate(rule, incident, now)
+    return Step(step.incident, step.notices, changed=True)
+
+
+def adopt(rule: Rule, condition: Condition, now: datetime) -> Step:
+    """The rule's incident about a condition it had none of yet (the rule is new, or the
+    trouble just began): it counts from the condition's start."""
+    incident = Incident(
+        rule_id=rule.id, kind=rule.kind, subject=condition.subject, state="pending",
+        first_seen=condition.since, last_seen=condition.last_seen, count=condition.count,
+        detail=condition.detail,
+    )  # fmt: skip
     step = evaluate(rule, incident, now)
     return Step(step.incident, step.notices, changed=True)
 

@@ -27,7 +27,7 @@ _TROUBLE = {
     "partner-unreachable": ("partner {s} unreachable", "Partner {s} has not been reachable since "
                             "{first}: {n} without a delivery."),
     "message-failed": ("messages to {s} failed", "{n} to partner {s} failed for good since {first}"
-                       "; they will not be retried."),
+                       "; they will not be retried unless sent again."),
     "mdn-overdue": ("MDNs from {s} overdue", "{n} to partner {s} failed since {first} because the "
                     "partner's receipt (MDN) did not arrive in time."),
     "certificate-expiring": ("certificate {s} expiring", "Certificate {s} needs replacing."),
@@ -40,7 +40,8 @@ _COUNTED = {
 }
 _RECOVERED = {
     "partner-unreachable": "Partner {s} is reachable again: a message was delivered at {at}.",
-    "message-failed": "Partner {s} is taking messages again: one was delivered at {at}.",
+    "message-failed": "The failed messages to partner {s} were sent again and delivered, the "
+    "last at {at}.",
     "mdn-overdue": "Partner {s} is taking messages again: one was delivered at {at}.",
     "certificate-expiring": "Certificate {s} was replaced at {at}.",
 }
