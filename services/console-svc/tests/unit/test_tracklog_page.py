@@ -262,6 +262,8 @@ async def test_the_list_says_how_many_match(app: Any) -> None:
         unfiltered = (await http.get("/tracklog")).text
         tracklog.matching = 1
         one = (await http.get("/tracklog", params={"q": "x"})).text
+        tracklog.matching = 0
+        none = (await http.get("/tracklog", params={"q": "x"})).text
         tracklog.matching = 250_000
         many = (await http.get("/tracklog", params={"q": "x"})).text
         export = await http.get("/tracklog.csv")
@@ -269,6 +271,7 @@ async def test_the_list_says_how_many_match(app: Any) -> None:
     assert '<p class="matches">128 messages.</p>' in unfiltered
     assert '<p class="matches">1 message matches.</p>' in one
     assert '<p class="matches">More than 10,000 messages match.</p>' in many
+    assert 'class="matches"' not in none  # "No messages match these filters" says it once
     assert export.status_code == 200
     counted = [p.get("count") for path, p in tracklog.asked if path == "/api/v1/messages"]
-    assert counted == ["true"] * 4 + [None]  # the export reads every row: it does not count
+    assert counted == ["true"] * 5 + [None]  # the export reads every row: it does not count

@@ -107,9 +107,10 @@ def in_zone(local: str, offset_minutes: str | None) -> str:
 
 
 def match_count(listed: dict[str, Any], filtered: bool) -> str | None:
-    """What the list says of its size from tracklog-svc's count (None: not counted)."""
+    """What the list says of its size from tracklog-svc's count; None when not counted, or
+    none match (the empty list says so, and why)."""
     count = listed.get("count")
-    if count is None:
+    if not count:
         return None
     if listed.get("count_capped"):
         return f"More than {count:,} messages{' match' if filtered else ''}"
