@@ -452,7 +452,7 @@ async def test_an_empty_tracklog_stays_explained_until_a_match_arrives_with_its_
         await console.sign_in(page, "emptywatch@example.com", password)
     await watching.goto(f"{console.url}/tracklog?q=emptylist-match")
     empty = watching.locator("p.empty")
-    await expect(empty).to_contain_text("No messages match these filters: partner and station")
+    await expect(empty).to_contain_text("No messages match these filters: a search matches")
     await expect(watching.locator("p.live")).to_be_visible()  # the live stream is open
     # Each swap of the live listing is one refresh after status changes.
     await watching.evaluate("""() => { window.swapped = 0; window.notReloaded = true;
@@ -462,7 +462,7 @@ async def test_an_empty_tracklog_stays_explained_until_a_match_arrives_with_its_
     await _send_file(sending, console, "emptylist-other.x12")  # changes, none matching
     await watching.wait_for_function("() => window.swapped > 0", timeout=20_000)
     await expect(empty).to_be_visible()
-    await expect(empty).to_contain_text("No messages match these filters: partner and station")
+    await expect(empty).to_contain_text("No messages match these filters: a search matches")
     assert await watching.locator("table.messages tbody tr").count() == 0
 
     await _send_file(sending, console, "emptylist-match.x12")
@@ -505,6 +505,15 @@ async def test_tracklog_filters_send_what_is_filled_in_the_browsers_own_zone(
     async with page.expect_navigation():
         await page.click("form.filters button[type=submit]")
     assert page.url == f"{console.url}/tracklog?partner=FILTER-P&status=mdn-sent"
+    # A group of statuses goes as one value and stays chosen; none match, and the list says
+    # that once (no "0 messages match" above it).
+    await page.select_option("select[name=status]", label="failed or refused")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    assert page.url == f"{console.url}/tracklog?partner=FILTER-P&status=failed%2Crejected"
+    await expect(page.locator("select[name=status]")).to_have_value("failed,rejected")
+    await expect(page.locator("p.empty")).to_contain_text("No messages match these filters")
+    await expect(page.locator("p.matches")).to_have_count(0)
     await page.goto(f"{console.url}/tracklog")
     async with page.expect_navigation():
         await page.click("form.filters button[type=submit]")

@@ -38,7 +38,8 @@ class FakeTracklog(Backend):
     """Two pages of messages (a cursor between them) when asked for partner ACME; the details
     and certificates a test puts in. ``listed`` is the one page of any other list, but only
     its rows that match when asked for a message's resends (``replays``) or its original
-    (``message_id``)."""
+    (``message_id``). A list asked to count says ``matching`` (capped at 10,000 as the
+    service caps it); the live stream is asked (``streamed``) and answers 503."""
 
     name = "tracklog-svc"
 
@@ -49,8 +50,21 @@ class FakeTracklog(Backend):
         self.listed: list[dict[str, Any]] = []  # the unfiltered list's one page
         self.counts: list[dict[str, Any]] = []  # the dashboard's statistics
         self.partner_health: list[dict[str, Any]] = []  # /partners/health: none by default
+        self.matching = 0
+        self.streamed: list[Any] = []
 
     async def get(self, path: str, params: Any = None) -> Any:
+        answer = await self._answer(path, params)
+        if path == "/api/v1/messages" and (params or {}).get("count") == "true":
+            answer |= {"count": min(self.matching, 10_000), "count_capped": self.matching > 10_000}
+        return answer
+
+    def stream(self, path: str, params: Any = None) -> Any:
+        self.streamed.append((path, params))
+        transport = httpx.MockTransport(lambda _request: httpx.Response(503))
+        return httpx.AsyncClient(transport=transport, base_url="http://t").stream("GET", path)
+
+    async def _answer(self, path: str, params: Any) -> Any:
         self.asked.append((path, params))
         if path == "/api/v1/stats":
             return {"counts": self.counts, "time_to_mdn": [], "certificates": []}

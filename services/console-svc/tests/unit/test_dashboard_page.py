@@ -90,8 +90,9 @@ async def test_partner_links_are_encoded_and_list_the_24_hours_counted(app: Any)
         (link,) = [h for h in hrefs if "partner=" in h]
         listed = await http.get(link)
     assert listed.status_code == 200
-    assert ("/api/v1/messages", {"partner": odd, "since": "2026-12-04T10:00:27.123456Z",
-                                 "limit": 50}) in fakes_of(app).backends.tracklog.asked  # fmt: skip
+    assert (("/api/v1/messages", {"partner": odd, "since": "2026-12-04T10:00:27.123456Z",
+                                  "limit": 50, "count": "true"})
+            in fakes_of(app).backends.tracklog.asked)  # fmt: skip
     assert {"direction": ["outbound"], "status": ["delivered"]} in asked
 
 

@@ -249,7 +249,7 @@ async def test_an_empty_filtered_tracklog_says_how_filters_match_not_to_send_a_f
         await sign_in(http, "admin@example.com")
         filtered = (await http.get("/tracklog", params={"partner": "demo-b"})).text
         unfiltered = (await http.get("/tracklog")).text
-    assert "No messages match these filters: partner and station are AS2 IDs as written" in (
+    assert "No messages match these filters: a search matches the start of a Message-ID" in (
         filtered
     )
     assert 'href="/send">Send a file</a> to see one here' not in filtered

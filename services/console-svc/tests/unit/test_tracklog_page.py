@@ -203,3 +203,75 @@ async def test_a_failure_resent_since_says_how_its_resend_went_and_can_be_left_o
     assert rows[1][-3:] == ["2", "delivered", "<r2@myco>"]
     name = export.headers["content-disposition"]
     assert re.fullmatch(r'attachment; filename="tracklog-\d{4}-\d\d-\d\d-\d{6}Z\.csv"', name)
+
+
+async def test_partner_and_station_offer_the_as2_ids_config_knows(app: Any) -> None:
+    """Typing "demo-b" found nothing for DEMO-B and nothing suggested it: the inputs offer
+    config-svc's partners and stations (tracklog-svc matches them in any case)."""
+    config = fakes_of(app).backends.config
+    config.listed = {"/api/v1/partners": [{"as2_id": "DEMO-B"}, {"as2_id": "acme"}],
+                     "/api/v1/stations": [{"as2_id": "MYCO"}]}  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog", params={"partner": "demo-b"})).text
+        config.down = True
+        without = await http.get("/tracklog")
+    assert 'name="partner" value="demo-b" list="known-partners"' in page
+    assert ('<datalist id="known-partners"><option value="acme"><option value="DEMO-B">'
+            "</datalist>") in page  # fmt: skip
+    assert 'list="known-stations"' in page
+    assert '<datalist id="known-stations"><option value="MYCO"></datalist>' in page
+    assert without.status_code == 200  # config-svc away: the list without the choices
+    assert '<datalist id="known-partners"></datalist>' in without.text
+
+
+async def test_a_status_group_is_asked_for_and_kept_by_every_link(app: Any) -> None:
+    """Status took one value: "failed" left out "rejected" (refused before sending), which the
+    dashboard counts as failures too."""
+    tracklog = fakes_of(app).backends.tracklog
+    asked = {"partner": "ACME", "status": "failed,rejected"}
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        page = (await http.get("/tracklog", params=asked)).text
+        found = links(page)
+        for link in (found["Export CSV"], found["Created ↓"], found["Last change"],
+                     found["Older messages"]):  # fmt: skip
+            assert params_of(link)["status"] == "failed,rejected", link
+            assert (await http.get(link)).status_code == 200
+        live = re.search(r'data-live="([^"]+)"', page)
+        assert live is not None
+        await http.get(html.unescape(live[1]))
+        hand_made = (await http.get("/tracklog", params={"status": "sent,queued"})).text
+    statuses = [params["status"] for path, params in tracklog.asked if path == "/api/v1/messages"]
+    # The list, the export's two pages, the two sorts, the next page; then the hand-made link.
+    assert statuses == [["failed", "rejected"]] * 6 + [["sent", "queued"]]
+    live_asked = {"partner": "ACME", "status": ["failed", "rejected"]}
+    assert tracklog.streamed == [("/api/v1/stream", live_asked)]
+    assert '<option value="failed,rejected" selected>failed or refused</option>' in page
+    assert '<option value="queued,sending,sent,retrying">on its way</option>' in page
+    assert '<option value="rejected">rejected</option>' in page  # each status still
+    assert '<option value="sent,queued" selected>sent or queued</option>' in hand_made
+
+
+async def test_the_list_says_how_many_match(app: Any) -> None:
+    tracklog = fakes_of(app).backends.tracklog
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        tracklog.matching = 128
+        filtered = (await http.get("/tracklog", params={"status": "failed,rejected"})).text
+        unfiltered = (await http.get("/tracklog")).text
+        tracklog.matching = 1
+        one = (await http.get("/tracklog", params={"q": "x"})).text
+        tracklog.matching = 0
+        none = (await http.get("/tracklog", params={"q": "x"})).text
+        tracklog.matching = 250_000
+        many = (await http.get("/tracklog", params={"q": "x"})).text
+        export = await http.get("/tracklog.csv")
+    assert '<p class="matches">128 messages match.</p>' in filtered
+    assert '<p class="matches">128 messages.</p>' in unfiltered
+    assert '<p class="matches">1 message matches.</p>' in one
+    assert '<p class="matches">More than 10,000 messages match.</p>' in many
+    assert 'class="matches"' not in none  # "No messages match these filters" says it once
+    assert export.status_code == 200
+    counted = [p.get("count") for path, p in tracklog.asked if path == "/api/v1/messages"]
+    assert counted == ["true"] * 5 + [None]  # the export reads every row: it does not count

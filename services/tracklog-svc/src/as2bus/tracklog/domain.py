@@ -51,6 +51,8 @@ class MessageState:
     request_id: str | None = None
     station: str | None = None
     partner: str | None = None
+    station_key: str | None = None  # lower-cased station and partner: filters in any case
+    partner_key: str | None = None
     filename: str | None = None
     filename_key: str | None = None  # lower-cased filename, for prefix search
     content_type: str | None = None

@@ -261,6 +261,8 @@ def apply(state: MessageState, event: Event) -> TimelineEntry:
     summary = _HANDLERS[type(event)](state, event, t)
     if state.filename is not None:
         state.filename_key = state.filename.lower()
+    state.station_key = state.station.lower() if state.station is not None else None
+    state.partner_key = state.partner.lower() if state.partner is not None else None
     derive(state)
     data: dict[str, Any] = event.model_dump(mode="json", include={"data"})["data"]
     return TimelineEntry(event.event_id, state.id, t, event.event_type, summary[:500], data)

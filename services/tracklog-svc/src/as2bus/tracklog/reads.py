@@ -55,13 +55,22 @@ class Reads:
         order: queries.Order,
         limit: int,
         cursor: str | None,
+        count: bool = False,
     ) -> MessagePage:
+        """A page of messages; with ``count``, how many match in all (capped: see COUNT_CAP)."""
+        counted = None
         async with self._sessions() as session:
             page = await queries.list_messages(
                 session, f, sort=sort, order=order, limit=limit, cursor=cursor
             )
+            if count:
+                counted = await queries.count_messages(session, f, sort=sort)
         items = [MessageSummary.model_validate(row) for row in page.rows]
-        return MessagePage(items=items, next_cursor=page.next_cursor)
+        if counted is None:
+            return MessagePage(items=items, next_cursor=page.next_cursor)
+        capped = counted > queries.COUNT_CAP
+        return MessagePage(items=items, next_cursor=page.next_cursor,
+                           count=min(counted, queries.COUNT_CAP), count_capped=capped)  # fmt: skip
 
     async def message(self, ref: uuid.UUID) -> MessageDetail:
         async with self._sessions() as session:

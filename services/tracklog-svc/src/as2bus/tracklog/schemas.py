@@ -65,6 +65,12 @@ class MessageSummary(BaseModel):
 class MessagePage(BaseModel):
     items: list[MessageSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+    count: int | None = Field(
+        None,
+        description="Asked with count=true: how many messages match the filters on every "
+        "page (the cursor aside), at most 10,000; otherwise null",
+    )
+    count_capped: bool = Field(False, description="More than `count` match: counting stopped")
 
 
 class TimelineItem(BaseModel):

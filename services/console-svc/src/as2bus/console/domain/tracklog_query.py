@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
+
+from as2bus.console.domain.tracklog_statuses import statuses_of
 
 #: The filters of the form, with the names a note about them uses.
 FILTERS = {"q": "Search", "partner": "Partner", "station": "Station",
@@ -19,7 +22,7 @@ FILTERS = {"q": "Search", "partner": "Partner", "station": "Station",
 #: page's script sent each bound with its own offset (one offset cannot hold both sides of a
 #: daylight-saving change).
 CARRIED = (*FILTERS, "tz", "sort", "order", "cursor")
-#: The filters tracklog-svc's live stream understands.
+#: The filters tracklog-svc's live stream understands (several statuses among them).
 LIVE_FILTERS = ("partner", "direction", "status")
 #: A datetime-local value from the form (2026-12-04T10:30): no zone, the browser's time.
 _LOCAL_TIME_LENGTH = 16
@@ -46,21 +49,32 @@ class TrackLogQuery:
     def first_page(self) -> bool:
         return "cursor" not in self.params
 
-    def asked(self) -> dict[str, str]:
-        """What tracklog-svc is asked: the times from the form with the browser's zone."""
-        asked = {k: v for k, v in self.params.items() if k != "tz"}
-        for bound in ("since", "until"):
-            if len(asked.get(bound, "")) == _LOCAL_TIME_LENGTH:
-                asked[bound] = in_zone(asked[bound], self.params.get("tz"))
+    def asked(self) -> dict[str, Any]:
+        """What tracklog-svc is asked: the times from the form with the browser's zone, each
+        status of the Status filter (``status`` repeated)."""
+        asked: dict[str, Any] = self._zoned()
+        if "status" in asked:
+            asked["status"] = statuses_of(asked["status"])
         return asked
+
+    def _zoned(self) -> dict[str, str]:
+        zoned = {k: v for k, v in self.params.items() if k != "tz"}
+        for bound in ("since", "until"):
+            if len(zoned.get(bound, "")) == _LOCAL_TIME_LENGTH:
+                zoned[bound] = in_zone(zoned[bound], self.params.get("tz"))
+        return zoned
 
     def time_bounds(self) -> dict[str, str]:
         """The time range as instants (ISO with an offset): what From and Until stand for."""
-        return {k: v for k, v in self.asked().items() if k in ("since", "until")}
+        return {k: v for k, v in self._zoned().items() if k in ("since", "until")}
 
     def live(self) -> str:
         """The query of the live stream: the filters tracklog-svc applies to it."""
         return urlencode({k: v for k, v in self.params.items() if k in LIVE_FILTERS})
+
+    def live_asked(self) -> dict[str, Any]:
+        """What tracklog-svc's live stream is asked for this query (see ``asked``)."""
+        return {k: v for k, v in self.asked().items() if k in LIVE_FILTERS}
 
     def without(self, names: Iterable[str]) -> TrackLogQuery:
         left_out = set(names)
@@ -90,6 +104,19 @@ def in_zone(local: str, offset_minutes: str | None) -> str:
         minutes = 0
     sign = "-" if minutes > 0 else "+"  # getTimezoneOffset() is UTC minus local
     return f"{local}:00{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def match_count(listed: dict[str, Any], filtered: bool) -> str | None:
+    """What the list says of its size from tracklog-svc's count; None when not counted, or
+    none match (the empty list says so, and why)."""
+    count = listed.get("count")
+    if not count:
+        return None
+    if listed.get("count_capped"):
+        return f"More than {count:,} messages{' match' if filtered else ''}"
+    noun = "message" if count == 1 else "messages"
+    verb = (" matches" if count == 1 else " match") if filtered else ""
+    return f"{count:,} {noun}{verb}"
 
 
 def refusal_notes(query: TrackLogQuery, refused: Iterable[str]) -> list[str]:

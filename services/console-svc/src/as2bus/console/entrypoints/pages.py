@@ -31,7 +31,8 @@ from as2bus.console.domain.message_cause import (
     reported_processed,
 )
 from as2bus.console.domain.roles import Action, may
-from as2bus.console.domain.tracklog_query import LIVE_FILTERS, TrackLogQuery, refusal_notes
+from as2bus.console.domain.tracklog_query import TrackLogQuery, match_count, refusal_notes
+from as2bus.console.domain.tracklog_statuses import status_choices
 from as2bus.console.entrypoints.guard import CheckedForm, Operator, Viewer
 from as2bus.console.wiring import wiring
 from as2bus.contracts import MAX_ATTACHMENTS
@@ -81,9 +82,6 @@ templates.env.globals["list_of"] = list_of  # the "Not found" page's way on, fro
 templates.env.globals["reported_processed"] = reported_processed  # message and resend pages
 templates.env.globals["our_mdn_signed"] = our_mdn_signed  # a received message's page
 
-STATUSES = ("queued", "sending", "sent", "retrying", "delivered", "delivered-with-warnings",
-            "failed", "rejected", "received", "mdn-sent", "duplicate")  # fmt: skip
-
 
 def backends(request: Request) -> Backends:
     return wiring.get(request).backends
@@ -123,12 +121,16 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
 @router.get("/tracklog", response_class=HTMLResponse)
 async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
     query = TrackLogQuery.of(request.query_params)
-    listed, query, notes = await _listed(backends(request).tracklog, query)
+    listed, query, notes = await _listed(backends(request).tracklog, query, count=True)
+    partners, stations = await _known_as2_ids(backends(request))
     next_page = None
     if listed["next_cursor"]:
         next_page = query.link(cursor=listed["next_cursor"])
     return page(request, "tracklog.html", who, messages=listed["items"], query=query.params,
-                filtered=query.filtered, notes=notes, statuses=STATUSES,
+                filtered=query.filtered, notes=notes,
+                status_choices=status_choices(query.params.get("status")),
+                matches=match_count(listed, query.filtered),
+                partners=partners, stations=stations,
                 bounds=query.time_bounds(), export=query.export_link(),
                 live_query=query.live(),
                 next_page=next_page, newer=query.oldest_first,
@@ -137,21 +139,38 @@ async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
                 sort_updated=query.sort_link("updated_at"))  # fmt: skip
 
 
+async def _known_as2_ids(b: Backends) -> tuple[list[str], list[str]]:
+    """The partners' and our stations' AS2 IDs, offered as the Partner and Station filters'
+    choices; none when config-svc does not answer (the list stands without them)."""
+    try:
+        partners = await b.config.get("/api/v1/partners") or []
+        stations = await b.config.get("/api/v1/stations") or []
+    except BackendError:
+        return [], []
+    return _as2_ids(partners), _as2_ids(stations)
+
+
+def _as2_ids(found: list[dict[str, Any]]) -> list[str]:
+    return sorted((entry["as2_id"] for entry in found), key=str.lower)
+
+
 async def _listed(
-    tracklog: Backend, query: TrackLogQuery, limit: int = 50
+    tracklog: Backend, query: TrackLogQuery, limit: int = 50, *, count: bool = False
 ) -> tuple[dict[str, Any], TrackLogQuery, list[str]]:
     """The first page ``query`` asks for, the query it was read with and notes on what was
     left out: a filter value, page or order tracklog-svc refuses (a damaged or hand-edited
-    link) is dropped and said so, rather than the service blamed."""
+    link) is dropped and said so, rather than the service blamed. ``count``: how many match
+    too (tracklog-svc stops counting at 10,000, so it costs a page at most that long)."""
+    extra = {"limit": limit, "count": "true"} if count else {"limit": limit}
     try:
-        return await tracklog.get("/api/v1/messages", {**query.asked(), "limit": limit}), query, []
+        return await tracklog.get("/api/v1/messages", {**query.asked(), **extra}), query, []
     except BackendRefused as refused:
         bad = [k for k in query.params if k in {f.split(".")[0] for f in refused.reasons}]
         if refused.status != 422 or not bad:
             raise
     notes = refusal_notes(query, bad)
     query = query.without(bad)
-    return await tracklog.get("/api/v1/messages", {**query.asked(), "limit": limit}), query, notes
+    return await tracklog.get("/api/v1/messages", {**query.asked(), **extra}), query, notes
 
 
 #: The columns of the CSV export, as tracklog-svc names them.
@@ -211,7 +230,7 @@ def _csv_row(item: dict[str, Any]) -> list[Any]:
 async def tracklog_live(request: Request, who: Viewer) -> StreamingResponse:
     """tracklog-svc's live stream of status changes, passed through: the browser never holds
     the token it needs (the page's script reloads its rows on each change)."""
-    query = {k: v for k, v in request.query_params.items() if k in LIVE_FILTERS and v}
+    query = TrackLogQuery.of(request.query_params).live_asked()
     opened = backends(request).tracklog.stream("/api/v1/stream", query)
 
     async def passed_on() -> AsyncIterator[bytes]:

@@ -29,15 +29,16 @@ Order = Literal["asc", "desc"]
 class MessageFilter:
     direction: str | None = None
     statuses: tuple[str, ...] = ()
-    partner: str | None = None
-    station: str | None = None
+    partner: str | None = None  # in any case
+    station: str | None = None  # in any case
     message_id: str | None = None
     request_id: str | None = None
     filename: str | None = None  # a prefix, any case
     since: datetime | None = None  # bounds of the sort field: since <= value < until
     until: datetime | None = None
     replays: str | None = None  # resends of this Message-ID
-    #: Free text: a Message-ID or request id (exact) or the start of a filename, any of them.
+    #: Free text: the start of a Message-ID (with or without its "<"), a request id (exact) or
+    #: the start of a filename (any case), any of them.
     text: str | None = None
     #: True: only messages sent again since (resent); False: only those never sent again.
     resent: bool | None = None
@@ -76,14 +77,29 @@ def _prefix(column: sa.ColumnElement[Any], prefix: str, dialect: str) -> sa.Colu
     return column.like(escaped + "%", escape="\\")
 
 
+def _message_id_starts(text: str, dialect: str) -> list[sa.ColumnElement[bool]]:
+    """A Message-ID that starts with ``text``, its angle brackets optional: its local part
+    ("1764912345.123-abc") finds "<1764912345.123-abc@myco.as2bus>". A prefix, not a substring:
+    the Message-ID index answers a prefix, where text from the middle would read every row."""
+    bare = text.removeprefix("<").removesuffix(">")
+    if not bare:
+        return []  # "<" alone would be the start of every Message-ID
+    column = messages.c.message_id
+    return [_prefix(column, f"<{bare}", dialect), _prefix(column, bare, dialect)]
+
+
 def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> list[Any]:
     c = messages.c
     found: list[Any] = []
-    for column, value in ((c.direction, f.direction), (c.partner, f.partner),
-                          (c.station, f.station), (c.request_id, f.request_id),
+    for column, value in ((c.direction, f.direction), (c.request_id, f.request_id),
                           (c.replays, f.replays)):  # fmt: skip
         if value is not None:
             found.append(column == value)
+    # AS2 IDs are case-sensitive, but a person looking for DEMO-B types demo-b: the lower-cased
+    # keys match either (two IDs differing only in case are listed together).
+    for key, value in ((c.partner_key, f.partner), (c.station_key, f.station)):
+        if value is not None:
+            found.append(key == value.lower())
     if f.statuses:
         found.append(c.status.in_(f.statuses))
     if f.message_id is not None:  # with or without the angle brackets
@@ -93,10 +109,9 @@ def _conditions(f: MessageFilter, sort_column: sa.Column[Any], dialect: str) -> 
         found.append(_prefix(c.filename_key, f.filename.lower(), dialect))
     if f.text and f.text.strip():
         text = f.text.strip()
-        bare = text.removeprefix("<").removesuffix(">")
         found.append(
             sa.or_(
-                c.message_id.in_([bare, f"<{bare}>"]),
+                *_message_id_starts(text, dialect),
                 c.request_id == text,
                 _prefix(c.filename_key, text.lower(), dialect),
             )
@@ -156,6 +171,22 @@ async def list_messages(
     last = rows[-1] if more else None
     await _with_resends(session, rows)
     return Page(rows, encode_cursor(last[sort], last["id"]) if last else None)
+
+
+#: Where counting stops: an exact count of what a broad filter matches would read every row
+#: it matches, page after page; up to this many it reads at most as many index entries.
+COUNT_CAP = 10_000
+
+
+async def count_messages(
+    session: AsyncSession, f: MessageFilter, *, sort: Sort = "created_at", cap: int = COUNT_CAP
+) -> int:
+    """How many messages ``f`` matches on every page, or ``cap + 1`` when more than ``cap``
+    do (``sort`` is the field since and until bound)."""
+    dialect = session.get_bind().dialect.name
+    conditions = _conditions(f, messages.c[sort], dialect)
+    matching = sa.select(messages.c.id).where(*conditions).limit(cap + 1).subquery()
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(matching)) or 0)
 
 
 #: A resend of a listed message, as its row in the list names it.

@@ -22,7 +22,10 @@ _SQLITE_FORMAT = {"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}
 
 def _window(since: datetime, until: datetime, partner: str | None) -> list[Any]:
     found = [messages.c.created_at >= utc(since), messages.c.created_at < utc(until)]
-    return found + ([messages.c.partner == partner] if partner else [])
+    if not partner:
+        return found
+    # Exactly this AS2 ID; the lower-cased key leads the partner's index, so it narrows first.
+    return [*found, messages.c.partner_key == partner.lower(), messages.c.partner == partner]
 
 
 def _bucket(bucket: Bucket, dialect: str) -> sa.ColumnElement[Any]:

@@ -38,7 +38,7 @@ def hub(request: Request) -> ChangeHub:
 
 
 ReadsDep = Annotated[Reads, Depends(reads)]
-Partner = Annotated[str | None, Query(description="The partner's AS2 ID")]
+Partner = Annotated[str | None, Query(description="The partner's AS2 ID, in any case")]
 Statuses = Annotated[list[Status] | None, Query(description="One or more statuses")]
 
 routers = scoped_routers("/api/v1")
@@ -49,7 +49,7 @@ read = routers[Scope.READ]  # routes any token may call
 async def list_messages(
     service: ReadsDep,
     partner: Partner = None,
-    station: Annotated[str | None, Query(description="Our AS2 ID")] = None,
+    station: Annotated[str | None, Query(description="Our AS2 ID, in any case")] = None,
     direction: Direction | None = None,
     status_: Annotated[Statuses, Query(alias="status")] = None,
     message_id: Annotated[str | None, Query(description="Exact, with or without <>")] = None,
@@ -60,7 +60,10 @@ async def list_messages(
     ] = None,
     q: Annotated[
         str | None,
-        Query(description="Free text: a Message-ID or request id, or a filename's start"),
+        Query(
+            description="Free text: a Message-ID's start (<> optional), a request id, "
+            "or a filename's start"
+        ),
     ] = None,
     resent: Annotated[
         bool | None,
@@ -72,12 +75,20 @@ async def list_messages(
     order: Order = "desc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    count: Annotated[
+        bool, Query(description="Also count the matches of every page (up to 10,000)")
+    ] = False,
 ) -> MessagePage:
-    """Messages, newest first by default; filters combine with AND."""
+    """Messages, newest first by default; filters combine with AND. Partner and station match
+    in any case; ``q`` matches the start of a Message-ID (its "<" optional, so its part before
+    the "@" finds it), a whole request id or the start of a filename in any case. ``count``
+    costs up to 10,000 index entries more, so a list asks for it only when it shows it."""
     f = MessageFilter(direction, tuple(status_ or ()), partner, station, message_id,
                       request_id, filename, since, until, replays, q, resent)  # fmt: skip
     try:
-        return await service.messages(f, sort=sort, order=order, limit=limit, cursor=cursor)
+        return await service.messages(
+            f, sort=sort, order=order, limit=limit, cursor=cursor, count=count
+        )
     except BadCursorError as err:
         detail = [{"loc": ["query", "cursor"], "msg": str(err), "type": "value_error"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
@@ -107,7 +118,7 @@ async def get_stats(
     since: Annotated[datetime | None, Query(description="Default: a day before until")] = None,
     until: Annotated[datetime | None, Query(description="Default: now")] = None,
     bucket: Bucket = "hour",
-    partner: Partner = None,
+    partner: Annotated[str | None, Query(description="The partner's AS2 ID, exactly")] = None,
 ) -> Stats:
     """Counts by status per partner per hour or day, time to MDN, failure reasons and
     certificate expiry, for messages first seen in the window."""
@@ -160,7 +171,9 @@ async def stream(
                 yield ServerSentEvent(event="overflow", data={"reload": True})
                 return
             assert not isinstance(change, str)
-            if partner not in (None, change.partner) or direction not in (None, change.direction):
+            if partner is not None and partner.lower() != (change.partner or "").lower():
+                continue  # in any case, as the list filters (the page's live view uses both)
+            if direction not in (None, change.direction):
                 continue
             if status_ and change.status not in status_:
                 continue
