@@ -153,3 +153,22 @@ async def test_a_new_certificate_rule_sees_a_warning_given_before_it_at_the_next
     assert delivery.payload["first_seen"] == T0.isoformat()
     assert "expires on 2026-12-15 (14 days left)" in delivery.payload["summary"]
     assert await service.tick() == 0  # told once
+
+
+def test_a_condition_keeps_a_bounded_list_of_failed_messages() -> None:
+    """A long outage fails thousands of messages: the row rewritten at each keeps at most
+    MOST_MESSAGES_KEPT of them and counts the rest."""
+    from as2bus.notify.domain.conditions import MOST_MESSAGES_KEPT, Signal, condition_after
+
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    condition = None
+    for n in range(MOST_MESSAGES_KEPT + 5):
+        signal = Signal("message-failed", "ACME", True, at, "failed", (f"<{n}@myco>",))
+        condition = condition_after(condition, signal)
+    assert condition is not None
+    assert len(condition.open_messages) == MOST_MESSAGES_KEPT
+    assert condition.count == MOST_MESSAGES_KEPT + 5
+    assert condition.open_messages[0] == "<0@myco>"
+    # The kept ones resent and delivered: the condition ends.
+    settles = Signal("message-failed", "ACME", False, at, "delivered", condition.open_messages)
+    assert condition_after(condition, settles) is None

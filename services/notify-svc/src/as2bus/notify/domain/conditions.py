@@ -17,6 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+#: The failed messages a condition keeps at most: a long outage fails thousands, and the list
+#: is one row rewritten at each failure. Those beyond it are counted, not kept, so resending
+#: the ones kept ends the condition; the notices' TrackLog link still lists them all.
+MOST_MESSAGES_KEPT = 1000
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -50,9 +55,10 @@ def condition_after(condition: Condition | None, signal: Signal) -> Condition | 
         if condition is None:
             return Condition(
                 kind=signal.kind, subject=signal.subject, since=signal.at, last_seen=signal.at,
-                count=1, detail=signal.detail, open_messages=signal.messages,
+                count=1, detail=signal.detail, open_messages=signal.messages[:MOST_MESSAGES_KEPT],
             )  # fmt: skip
-        added = tuple(m for m in signal.messages if m not in condition.open_messages)
+        room = MOST_MESSAGES_KEPT - len(condition.open_messages)
+        added = tuple(m for m in signal.messages if m not in condition.open_messages)[:room]
         return replace(
             condition,
             since=min(condition.since, signal.at),
