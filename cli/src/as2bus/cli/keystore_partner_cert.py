@@ -25,8 +25,8 @@ PartnerCert = Annotated[
         show_default=False,
         help="The partner's certificate, stored with the keystore (both or neither): PEM or "
         "DER (.cer, .crt, .pem), a chain or .p7b, or a PKCS#12 file (.p12, e.g. OpenAS2's "
-        "as2_certs.p12) with --partner-cert-entry. Default: the one cert-svc holds under the "
-        "partner certificate alias, if any.",
+        "as2_certs.p12) with --partner-cert-entry. Default: the one the certificate service "
+        "(cert-svc) holds under the partner certificate alias, if any.",
     ),
 ]
 PartnerCertEntry = Annotated[
