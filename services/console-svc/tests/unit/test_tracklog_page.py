@@ -197,6 +197,11 @@ async def test_a_failure_resent_since_says_how_its_resend_went_and_can_be_left_o
     asked = [params for path, params in tracklog.asked if path == "/api/v1/messages"]
     assert asked[0]["resent"] == "false"  # tracklog-svc filters, not the page
     assert "resent since: " in dashboard
+    # The way from the dashboard to what still needs a resend.
+    assert (
+        'href="/tracklog?direction=outbound&amp;status=failed%2Crejected&amp;resent=false" '
+        'id="failures-not-resent"'
+    ) in dashboard
     assert 'href="/tracklog/r2-row"' in dashboard
     rows = list(csv.reader(io.StringIO(export.text)))
     assert rows[0][-3:] == ["resends", "last_resend_status", "last_resend_message_id"]
