@@ -98,8 +98,10 @@ class FakeConfig(Backend):
         """No client: it answers itself."""
         self.listed: dict[str, list[dict[str, Any]]] = {}
         self.down = False
+        self.asked: list[str] = []
 
     async def get(self, path: str, params: Any = None) -> Any:
+        self.asked.append(path)
         if self.down:
             raise BackendError("config-svc cannot be reached just now (test)")
         return self.listed.get(path, [])

@@ -230,6 +230,21 @@ async def test_partner_and_station_offer_the_as2_ids_config_knows(app: Any) -> N
     assert '<datalist id="known-partners"></datalist>' in without.text
 
 
+async def test_the_live_reload_of_the_listing_does_not_ask_config_svc(app: Any) -> None:
+    """The live script reloads the page up to twice a second for its listing only: the
+    filters' choices (two calls to config-svc) are left out of those reloads."""
+    config = fakes_of(app).backends.config
+    async with client(app) as http:
+        await sign_in(http, "viewer@example.com")
+        await http.get("/tracklog")
+        asked_by_the_page = len(config.asked)
+        reloaded = await http.get("/tracklog", headers={"X-As2bus-Listing-Only": "1"})
+    assert asked_by_the_page == 2
+    assert len(config.asked) == asked_by_the_page
+    assert reloaded.status_code == 200
+    assert "data-live=" in reloaded.text  # the listing the script takes
+
+
 async def test_a_status_group_is_asked_for_and_kept_by_every_link(app: Any) -> None:
     """Status took one value: "failed" left out "rejected" (refused before sending), which the
     dashboard counts as failures too."""

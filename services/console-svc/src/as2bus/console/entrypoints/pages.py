@@ -122,7 +122,10 @@ async def dashboard(request: Request, who: Viewer) -> HTMLResponse:
 async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
     query = TrackLogQuery.of(request.query_params)
     listed, query, notes = await _listed(backends(request).tracklog, query, count=True)
-    partners, stations = await _known_as2_ids(backends(request))
+    # The live script takes only the listing (up to twice a second): the filters' choices,
+    # two calls to config-svc, are left out of its reloads.
+    listing_only = request.headers.get(LISTING_ONLY) == "1"
+    partners, stations = ([], []) if listing_only else await _known_as2_ids(backends(request))
     next_page = None
     if listed["next_cursor"]:
         next_page = query.link(cursor=listed["next_cursor"])
@@ -137,6 +140,10 @@ async def tracklog(request: Request, who: Viewer) -> HTMLResponse:
                 first_page=None if query.first_page else query.first_page_link(),
                 sort_created=query.sort_link("created_at"),
                 sort_updated=query.sort_link("updated_at"))  # fmt: skip
+
+
+#: The header the TrackLog's live script sends with its reloads (static/console.js).
+LISTING_ONLY = "X-As2bus-Listing-Only"
 
 
 async def _known_as2_ids(b: Backends) -> tuple[list[str], list[str]]:

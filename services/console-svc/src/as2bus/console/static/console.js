@@ -116,7 +116,9 @@ document.addEventListener("DOMContentLoaded", () => {
     events.addEventListener("status", () => {
       waiting = waiting || setTimeout(async () => {
         waiting = null;
-        const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+        // Only the listing is taken: the server leaves out what the rest of the page needs.
+    const answer = await fetch(location.href,
+      { headers: { Accept: "text/html", "X-As2bus-Listing-Only": "1" } });
         if (!answer.ok) return;
         const fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
           .querySelector("[data-live-page]");
@@ -161,7 +163,9 @@ document.addEventListener("DOMContentLoaded", () => {
       busy = true;
       let fresh = null;
       try {
-        const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+        // Only the listing is taken: the server leaves out what the rest of the page needs.
+    const answer = await fetch(location.href,
+      { headers: { Accept: "text/html", "X-As2bus-Listing-Only": "1" } });
         if (answer.redirected) return;  // signed out meanwhile: the next click says so
         if (answer.ok) {
           fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
@@ -203,7 +207,9 @@ document.addEventListener("DOMContentLoaded", () => {
   let pending = null;
   const refresh = async () => {
     pending = null;
-    const answer = await fetch(location.href, { headers: { Accept: "text/html" } });
+    // Only the listing is taken: the server leaves out what the rest of the page needs.
+    const answer = await fetch(location.href,
+      { headers: { Accept: "text/html", "X-As2bus-Listing-Only": "1" } });
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
       .querySelector("[data-live]");
