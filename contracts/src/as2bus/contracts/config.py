@@ -34,6 +34,8 @@ TokenPlacement = Literal["header", "query", "body"]
 As2Version = Literal["1.0", "1.1", "1.2"]
 
 MAX_PARTNER_CONCURRENCY = 25
+#: A partner's async MDN networks: a few on-premises or VPN networks, not a routing table.
+MAX_ASYNC_MDN_NETWORKS = 32
 #: Certificate and key aliases: what keystores and file names accept everywhere.
 ALIAS_PATTERN = r"^[A-Za-z0-9._@-]{1,128}$"
 
@@ -150,6 +152,10 @@ class PartnerState(Contract):
     as2_url: str
     mdn_mode: MdnMode = "sync"
     async_mdn_url: str | None = None
+    #: Networks (CIDR, e.g. "10.20.0.0/16"), not public, that the async MDNs this partner's
+    #: messages ask for may be POSTed to, besides those inbound-svc allows for every partner
+    #: (AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS). Empty: only those.
+    async_mdn_networks: list[str] = Field(default_factory=list)
     #: Kept for readers of v1 before ``mdn_signature``: true unless ``mdn_signature`` is none.
     mdn_signed: bool = True
     mdn_signature: MdnSignature = "required"

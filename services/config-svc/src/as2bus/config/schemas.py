@@ -31,10 +31,11 @@ from as2bus.as2.algorithms import (
     normalize_encryption,
     normalize_signing,
 )
-from as2bus.config import partner_tls
+from as2bus.config import mdn_networks, partner_tls
 from as2bus.config.domain import AS2_1_0_COMPRESSION, check_as2_id
 from as2bus.contracts.config import (
     ALIAS_PATTERN,
+    MAX_ASYNC_MDN_NETWORKS,
     MAX_PARTNER_CONCURRENCY,
     As2Version,
     AuthFailureDetection,
@@ -228,6 +229,10 @@ def _one_line(value: str) -> str:
 DefaultSubject = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_one_line)]
 
 
+AsyncMdnNetwork = Annotated[str, Field(max_length=64), AfterValidator(mdn_networks.network)]
+AsyncMdnNetworks = Annotated[list[AsyncMdnNetwork], AfterValidator(mdn_networks.networks)]
+
+
 class PartnerFields(Input):
     """Settings shared by create and update; on update every field is optional."""
 
@@ -263,6 +268,13 @@ class PartnerFields(Input):
     auth_failure: AuthFailureDetection | None = None
     rate_limit_per_second: RatePerSecond | None = None
     async_mdn_url: Url | None = None
+    async_mdn_networks: AsyncMdnNetworks = Field(
+        default_factory=list,
+        description=f"Networks (CIDR, e.g. 10.20.0.0/16; at most {MAX_ASYNC_MDN_NETWORKS}) that "
+        "the async MDNs this partner's messages ask for may be POSTed to although they are not "
+        "public (its on-premises MDN server), besides those inbound-svc allows every partner "
+        "(AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS); [] on update: none",
+    )
     max_attempts: Annotated[int, Field(ge=1, le=100)] | None = Field(
         default=None, description="Send attempts before failing (default: outbound-svc's)"
     )
