@@ -41,7 +41,8 @@ def test_an_address_that_is_not_public_is_refused(address: str, kind: str) -> No
     refusal = MdnTargets().refusal("partner.example", [address])
     assert refusal == (
         f"an asynchronous MDN is not posted to partner.example ({address}), a {kind} address; "
-        "AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS must allow its network for that"
+        "AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS, or the partner's async_mdn_networks, "
+        "must allow its network for that"
     )
 
 

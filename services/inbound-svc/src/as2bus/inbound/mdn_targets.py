@@ -7,8 +7,10 @@ services on loopback, the cloud's metadata address, anything on the private netw
 (server-side request forgery). So an MDN goes only to public addresses: a host that resolves
 to any loopback, link-local, private (RFC 1918, IPv6 unique local), shared (RFC 6598),
 multicast, unspecified or otherwise reserved address is refused, not retried, unless the
-address lies in a network the operator allows (``AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS``:
-an on-premises partner on a private network, the loopback demo).
+address lies in a network the operator allows: for every partner
+(``AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS``: the loopback demo), or for the MDNs of one
+partner's messages only (its ``async_mdn_networks``: an on-premises partner on a private
+network, which no other partner's message may then make us call).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from dataclasses import dataclass
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-#: The setting that allows networks, named in every refusal.
+#: The settings that allow networks, named in every refusal.
 ALLOWED_SETTING = "AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS"
+PARTNER_SETTING = "the partner's async_mdn_networks"
 
 
 def networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -36,6 +39,20 @@ def networks(values: Iterable[str]) -> tuple[Network, ...]:
                 f"{value!r} is not a network: write one as an address or in CIDR notation, "
                 'e.g. "10.20.0.0/16"'
             ) from None
+    return tuple(found)
+
+
+def partner_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """A partner's own networks, as config-svc published them (checked there); one that is
+    not a network, or that is every address, allows nothing rather than stop the MDNs."""
+    found: list[Network] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            continue
+        if network.prefixlen > 0:
+            found.append(network)
     return tuple(found)
 
 
@@ -72,6 +89,10 @@ class MdnTargets:
 
     allowed: tuple[Network, ...] = ()
 
+    def also(self, networks: tuple[Network, ...]) -> MdnTargets:
+        """The rule for one partner's messages: its own networks allowed too."""
+        return MdnTargets(self.allowed + networks) if networks else self
+
     def refusal(self, host: str, addresses: Iterable[str]) -> str | None:
         """Why an MDN may not go to ``host``, which resolves to ``addresses``; None when every
         one of them may be reached (any one refused refuses the host: the connection could
@@ -84,7 +105,7 @@ class MdnTargets:
             where = host if host == text else f"{host} ({text})"
             return (
                 f"an asynchronous MDN is not posted to {where}, a {kind} address; "
-                f"{ALLOWED_SETTING} must allow its network for that"
+                f"{ALLOWED_SETTING}, or {PARTNER_SETTING}, must allow its network for that"
             )
         return None
 

@@ -172,11 +172,19 @@ class PartnerClients:
 
     @contextlib.asynccontextmanager
     async def lease(
-        self, partner: PartnerState, identity: ClientIdentity | None, url: str | None = None
+        self,
+        partner: PartnerState,
+        identity: ClientIdentity | None,
+        url: str | None = None,
+        *,
+        apart: bool = False,
     ) -> AsyncIterator[httpx.AsyncClient]:
         """A client of the partner's profile for one send (to ``url``, by default its AS2
-        URL); clients replaced meanwhile stay open until their sends are done."""
-        if partner.tls == PartnerTls():
+        URL); clients replaced meanwhile stay open until their sends are done. ``apart``:
+        clients of the partner's own even with the default TLS settings, whose connections
+        no other partner's request reuses (inbound-svc: those a partner's own networks
+        allowed)."""
+        if partner.tls == PartnerTls() and not apart:
             await self._retire(self._kept.pop(partner.id, None))
             async with self.lease_default(url or partner.as2_url) as client:
                 yield client

@@ -10,6 +10,11 @@ that resolved to a public address for the check and to 127.0.0.1 for the connect
 rebinding) is therefore refused too. TLS is unaffected: httpcore starts it on that connection
 with the URL's host name (SNI, and the certificate checked against that name).
 
+The networks a partner allows for its own messages' MDNs (its ``async_mdn_networks``) are
+allowed only within ``for_partner``, which MdnSender wraps around that partner's POST: the
+judge reads them from the task's context, so the connections of another MDN, in another task,
+are judged without them.
+
 Through a proxy (the partner's ``proxy_url``, or HTTPS_PROXY and the like) the proxy
 connects, after its own lookup: only the check before the POST applies, and a host whose
 name resolves differently for the proxy is the residual risk docs/tls.md describes.
@@ -17,15 +22,21 @@ name resolves differently for the proxy is the residual risk docs/tls.md describ
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import typing
+from collections.abc import Iterator
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 import anyio
 import httpcore
 
 from as2bus.as2.headers import receipt_url_refusal
-from as2bus.inbound.mdn_targets import MdnTargets
+from as2bus.inbound.mdn_targets import MdnTargets, Network
+
+#: The networks of the partner whose MDN this task is posting (``MdnNetwork.for_partner``).
+_PARTNER_NETWORKS: ContextVar[tuple[Network, ...]] = ContextVar("partner_networks", default=())
 
 
 class AddressRefusedError(ConnectionError):
@@ -46,6 +57,18 @@ class MdnNetwork(httpcore.AsyncNetworkBackend):
         self.targets = targets
         self._inner = inner or httpcore.AnyIOBackend()
 
+    @contextlib.contextmanager
+    def for_partner(self, networks: tuple[Network, ...]) -> Iterator[None]:
+        """Within it, in this task only, ``networks`` (a partner's own) are allowed too."""
+        token = _PARTNER_NETWORKS.set(networks)
+        try:
+            yield
+        finally:
+            _PARTNER_NETWORKS.reset(token)
+
+    def _targets(self) -> MdnTargets:
+        return self.targets.also(_PARTNER_NETWORKS.get())
+
     async def refusal(self, url: str) -> str | None:
         """Why no MDN may be POSTed to ``url``: not an http(s) URL, or a host that resolves
         to an address not allowed. None when it may (or when the host does not resolve just
@@ -60,7 +83,7 @@ class MdnNetwork(httpcore.AsyncNetworkBackend):
             found = await addresses_of(host, port)
         except OSError:
             return None
-        return self.targets.refusal(host, found)
+        return self._targets().refusal(host, found)
 
     async def connect_tcp(
         self,
@@ -74,7 +97,7 @@ class MdnNetwork(httpcore.AsyncNetworkBackend):
             found = await addresses_of(host, port)
         except OSError as err:
             raise httpcore.ConnectError(f"{host} could not be resolved: {err}") from err
-        refused = self.targets.refusal(host, found)
+        refused = self._targets().refusal(host, found)
         if refused is not None:
             raise AddressRefusedError(refused)
         failure: Exception | None = None

@@ -5,7 +5,10 @@ with (``as2bus.shared.partner_tls``). A partner no longer configured gets the de
 
 Redirects are not followed (an MDN is answered where it was asked for). Before each POST the
 URL is judged (``mdn_network``: http or https, to addresses allowed), and the connections are
-made by the same judge; a refusal is final, with its sentence, never retried.
+made by the same judge; a refusal is final, with its sentence, never retried. The partner the
+MDN answers (the AS2-From of a message the codec accepted) adds its own networks to the
+judge's for its POST, over clients of its own: a connection those networks allowed is never
+reused for another partner's MDN.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import httpx
 from as2bus.contracts import PartnerState
 from as2bus.contracts.config import PartnerTls
 from as2bus.inbound.adapters.mdn_network import AddressRefusedError, MdnNetwork
+from as2bus.inbound.mdn_targets import partner_networks
 from as2bus.shared.partner_tls.clients import PartnerClients, proxy_for
 from as2bus.shared.partner_tls.context import TlsSetupError
 from as2bus.shared.partner_tls.errors import DROPPED, connection_failure, safe_url
@@ -64,10 +68,24 @@ class MdnSender:
         partner: str | None,
     ) -> Posted:
         """POST the MDN from ``station`` (our AS2 ID) to ``partner`` (its AS2 ID) at ``url``."""
+        known = self._partners.partner_by_as2_id(partner) if partner else None
+        own = partner_networks(known.async_mdn_networks) if known is not None else ()
+        with self._network.for_partner(own):
+            return await self._judged_post(url, headers, body, station, known, apart=bool(own))
+
+    async def _judged_post(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        station: str | None,
+        known: PartnerState | None,
+        *,
+        apart: bool,
+    ) -> Posted:
         refused = await self._network.refusal(url)
         if refused is not None:
             return Posted(f"{refused}; not retried", retryable=False)
-        known = self._partners.partner_by_as2_id(partner) if partner else None
         if known is None:
             async with self._clients.lease_default(url) as client:
                 return await self._post(client, None, None, url, headers, body)
@@ -80,7 +98,7 @@ class MdnSender:
             )
         identity = await self._partners.tls_identity(station, known)
         try:
-            async with self._clients.lease(known, identity, url) as client:
+            async with self._clients.lease(known, identity, url, apart=apart) as client:
                 return await self._post(client, known, identity, url, headers, body)
         except TlsSetupError as err:
             return Posted(f"TLS: {err}; not retried", retryable=False)
