@@ -3,7 +3,8 @@ no signature covers, so a sender (or whoever replays its message) must not make 
 our own network, nor anywhere new by sending a delivered Message-ID again.
 
 The partner NOSIGN needs neither signature nor encryption: anyone may send as it, which is
-what makes the URL anyone's choice."""
+what makes the URL anyone's choice. ONPREM, as unprotected, allows its own network for the
+MDNs of its messages (its async_mdn_networks), which NOSIGN's messages gain nothing from."""
 
 from __future__ import annotations
 
@@ -54,9 +55,25 @@ async def unprotected_partner(config_svc: ServiceProcess, cert_svc: ServiceProce
         assert ours.status_code == 201, ours.text
 
 
-async def post_plain(inbound: ServiceProcess, message_id: str, mdn_url: str) -> httpx.Response:
+async def onprem_partner(config_svc: ServiceProcess, networks: list[str]) -> None:
+    """ONPREM, unprotected as NOSIGN is, paired with MYCO, allowing ``networks``."""
+    partner = {
+        "as2_id": "ONPREM", "name": "On premises", "as2_url": "http://127.0.0.1:9/as2",
+        "signing_alg": None, "encryption_alg": None, "async_mdn_networks": networks,
+    }  # fmt: skip
+    async with client(config_svc) as config:
+        (station,) = (await config.get("/api/v1/stations")).json()
+        created = await config.post("/api/v1/partners", json=partner)
+        assert created.status_code == 201, created.text
+        link = {"station_id": station["id"], "partner_id": created.json()["id"]}
+        assert (await config.post("/api/v1/partnerships", json=link)).status_code == 201
+
+
+async def post_plain(
+    inbound: ServiceProcess, message_id: str, mdn_url: str, sender: str = "NOSIGN"
+) -> httpx.Response:
     headers = {
-        "AS2-Version": "1.2", "AS2-From": "NOSIGN", "AS2-To": "MYCO", "Message-ID": message_id,
+        "AS2-Version": "1.2", "AS2-From": sender, "AS2-To": "MYCO", "Message-ID": message_id,
         "Content-Type": "application/edi-x12", "Disposition-Notification-To": "x@attacker",
         "Receipt-Delivery-Option": mdn_url,
     }  # fmt: skip
@@ -138,3 +155,31 @@ async def test_a_message_sent_again_with_another_url_gets_no_post_there(
     assert listener.paths == ["/first"] * 3
     assert len(await events_of(js, "MessageDuplicate", count=2)) == 2
     assert "was sent again naming" in loopback_inbound.log()
+
+
+async def test_a_partners_own_network_gets_its_mdn_and_no_other_partners(
+    guarded_inbound: ServiceProcess,
+    config_svc: ServiceProcess,
+    cert_svc: ServiceProcess,
+    listener: PostRecorder,
+    js: Any,
+) -> None:
+    """No network is allowed for every partner here: loopback is ONPREM's own."""
+    await unprotected_partner(config_svc, cert_svc)
+    await onprem_partner(config_svc, ["127.0.0.0/8"])
+
+    taken = await post_plain(guarded_inbound, "<nosign-1@nosign>", f"{listener.url}/nosign")
+    assert taken.status_code == 200, taken.text
+    (refused,) = await events_of(js, "MdnSent")
+    assert (refused["data"]["partner"], refused["data"]["delivered"]) == ("NOSIGN", False)
+    assert "127.0.0.1, a loopback address" in refused["data"]["error"]
+    assert "or the partner's async_mdn_networks" in refused["data"]["error"]
+
+    mine = await post_plain(
+        guarded_inbound, "<onprem-1@onprem>", f"{listener.url}/onprem", sender="ONPREM"
+    )
+    assert mine.status_code == 200, mine.text
+    await until(lambda: listener.paths == ["/onprem"], what="ONPREM's MDN on loopback")
+    _, delivered = await events_of(js, "MdnSent", count=2)
+    assert (delivered["data"]["partner"], delivered["data"]["delivered"]) == ("ONPREM", True)
+    assert listener.paths == ["/onprem"]
