@@ -224,3 +224,19 @@ def test_the_command_tree(run: Run) -> None:
     partner = run("partner", "--help").stdout
     for name in ("create", "list", "show", "update", "delete", "enable", "disable"):
         assert name in partner
+
+
+def test_partner_async_mdn_networks_are_given_repeated_and_cleared(run: Run, api: Any) -> None:
+    result = run("partner", "create", "--as2-id", "onprem", "--name", "On premises",
+                 "--url", "https://a.test/", "--async-mdn-network", "10.20.0.0/16",
+                 "--async-mdn-network", "fd12::/16")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert api.bodies("POST")[0]["async_mdn_networks"] == ["10.20.0.0/16", "fd12::/16"]
+    assert "--async-mdn-network" in run("partner", "update", "--help").stdout
+
+    assert run("partner", "update", "onprem", "--no-async-mdn-networks").exit_code == 0
+    both = run("partner", "update", "onprem", "--async-mdn-network", "10.0.0.0/8",
+               "--no-async-mdn-networks")  # fmt: skip
+    assert both.exit_code == 1
+    assert "give --async-mdn-network or --no-async-mdn-networks, not both" in both.stderr
+    assert api.bodies("PATCH") == [{"async_mdn_networks": []}]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from as2bus.as2.algorithms import Compression, KeyTransport, SignatureScheme, TransferEncoding
+from as2bus.cli.client import CliError
 
 
 class MdnMode(StrEnum):
@@ -57,6 +58,20 @@ Subject = Annotated[
         help="The Subject of messages to this partner whose send names none (as OpenAS2's "
         'partnership subject). Default: AS2 Message; on update, "" goes back to it.',
     ),
+]
+AsyncMdnNetwork = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--async-mdn-network",
+        help="A network (CIDR, e.g. 10.20.0.0/16) the async MDNs this partner's messages ask "
+        "for may be posted to although it is not public (its on-premises MDN server), besides "
+        "AS2BUS_INBOUND_ASYNC_MDN_ALLOWED_NETWORKS; repeat for several (replaces the stored "
+        "ones).",
+    ),
+]
+NoAsyncMdnNetworks = Annotated[
+    bool,
+    typer.Option("--no-async-mdn-networks", help="Remove every async MDN network (update)."),
 ]
 Mdn = Annotated[MdnMode | None, typer.Option(help="How the partner returns MDNs (receipts).")]
 AsyncMdnUrl = Annotated[
@@ -234,6 +249,11 @@ def settings(params: dict[str, Any]) -> dict[str, Any]:
         body["rate_limit_per_second"] = params["rate_limit"] or None  # 0 lifts the limit
     if params.get("subject") is not None:
         body["default_subject"] = params["subject"] or None  # "" goes back to the default
+    given = list(params.get("async_mdn_network") or [])  # () when not given
+    if given and params.get("no_async_mdn_networks"):
+        raise CliError("give --async-mdn-network or --no-async-mdn-networks, not both")
+    if given or params.get("no_async_mdn_networks"):
+        body["async_mdn_networks"] = given
     if params.get("disabled"):
         body["enabled"] = False
     return body
