@@ -279,6 +279,7 @@ def test_configuration_changes_read_with_the_forms_names_and_names_not_ids() -> 
                       "to": {"type": "basic", "username": "acme", "password_set": True}},
         "mdn_signature": {"from": "required", "to": "none"},
         "mdn_signed": {"from": True, "to": False},
+        "async_mdn_networks": {"from": [], "to": ["10.20.0.0/16", "fd12::/16"]},
         "new_setting": {"from": None, "to": 3},
     }  # fmt: skip
     partner = audit_entry(event("PartnerUpdated", {"as2_id": "ACME"},
@@ -286,6 +287,7 @@ def test_configuration_changes_read_with_the_forms_names_and_names_not_ids() -> 
     assert partner is not None
     assert said(partner) == [
         "MDN signature: required → none",  # "mdn_signed" only repeats it
+        "Networks our async MDNs may go to: none → 10.20.0.0/16, fd12::/16",
         "Authentication: none → basic, user name: acme, password stored: yes",
         f"Pinned certificates (SHA-256): none → {pin}",
         "Accepted encryption algorithms: 3des, aes256-cbc → aes256-cbc",

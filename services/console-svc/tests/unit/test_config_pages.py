@@ -609,3 +609,45 @@ async def test_an_operator_reads_an_as2_instance_s_settings_and_an_admin_gets_th
         page = main_of((await http.get(f"/stations/{ship['station_id']}")).text)
     assert '<label for="f-as2_id">My AS2 ID <span class="required">(required)</span>' in page
     assert 'id="station-settings"' not in page
+
+
+async def test_an_invalid_async_mdn_network_is_refused_next_to_its_area_and_kept_as_typed(
+    app: Any, backends: ConfigBackends
+) -> None:
+    backends.config.refuse_next = Change(422, None, {
+        "async_mdn_networks.1": "Value error, 10.0.0.0/33 is not a network: write an address "
+        "or a network in CIDR notation, e.g. 10.20.0.0/16",
+    })  # fmt: skip
+    async with client(app) as http:
+        await sign_in(http, ADMIN)
+        form = await http.get("/partners/new")
+        assert 'name="async_mdn_networks"' in form.text
+        assert "One network a line" in form.text
+        answer = await http.post("/partners", data={
+            "csrf": csrf_of(form.text), "as2_id": "ONPREM", "name": "On premises",
+            "as2_url": "https://as2.onprem.example/as2",
+            "async_mdn_networks": "10.20.0.0/16\n10.0.0.0/33",
+        })  # fmt: skip
+    assert answer.status_code == 422
+    ((_, _, _, body),) = backends.config.changes
+    assert body["async_mdn_networks"] == ["10.20.0.0/16", "10.0.0.0/33"]
+    said = error_of(answer.text, "async_mdn_networks")
+    assert said.startswith("10.0.0.0/33 is not a network")
+    assert "10.20.0.0/16\n10.0.0.0/33</textarea>" in answer.text
+
+
+async def test_the_read_only_partner_page_lists_its_async_mdn_networks(
+    app: Any, backends: ConfigBackends
+) -> None:
+    ship = pair(backends)
+    partner = backends.config.partners[ship["partner_id"]]
+    async with client(app) as http:
+        await sign_in(http, OPERATOR)
+        before = main_of((await http.get(f"/partners/{partner['id']}")).text)
+        partner["async_mdn_networks"] = ["10.20.0.0/16", "fd12::/16"]
+        after = main_of((await http.get(f"/partners/{partner['id']}")).text)
+    assert fact(before, "async_mdn_networks") == (
+        "None: public addresses, and the networks allowed for every partner"
+    )
+    assert "10.20.0.0/16" in fact(after, "async_mdn_networks")
+    assert "fd12::/16" in fact(after, "async_mdn_networks")

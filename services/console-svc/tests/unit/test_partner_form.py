@@ -277,3 +277,23 @@ def test_messages_in_flight_say_how_many() -> None:
     assert str(one).startswith("1 message is still in flight")
     many = in_flight_refusal({"items": [{}] * 100, "next_cursor": "c"})
     assert str(many).startswith("more than 100 messages are still in flight")
+
+
+def test_async_mdn_networks_are_one_a_line_and_only_a_change_is_sent() -> None:
+    typed = " 10.20.0.0/16\n\nfd12::/16 \n"
+    body, mistakes = partner_body(new_form(async_mdn_networks=typed), None)
+    assert mistakes == {}
+    assert body["async_mdn_networks"] == ["10.20.0.0/16", "fd12::/16"]
+    assert "async_mdn_networks" not in partner_body(new_form(), None)[0]  # none: left out
+    assert NEW_PARTNER["async_mdn_networks"] == ""
+
+    stored = {**STORED, "async_mdn_networks": ["10.20.0.0/16", "fd12::/16"]}
+    shown = partner_values(stored)
+    assert shown["async_mdn_networks"] == "10.20.0.0/16\nfd12::/16"
+    assert partner_body({**shown, "refresh_headers": ""}, stored) == ({}, {})
+    emptied, _ = partner_body({**shown, "async_mdn_networks": ""}, stored)
+    assert emptied == {"async_mdn_networks": []}
+    # A partner stored before the setting has none: its untouched form sends nothing.
+    assert partner_body({**partner_values(STORED), "refresh_headers": ""}, STORED) == ({}, {})
+    # The API's refusal names the network; it belongs to the text area.
+    assert form_field("async_mdn_networks.1") == "async_mdn_networks"

@@ -32,6 +32,7 @@ EMPTY = {
     "tls_proxy_url": "None: the gateway's own proxy settings",
     "tls_client_certificates_pem": "None",
     "default_subject": "None: AS2 Message",
+    "async_mdn_networks": "None: public addresses, and the networks allowed for every partner",
     "rate_limit_per_second": "None: no limit",
     "max_attempts": DEFAULT_ATTEMPTS,
 }
@@ -94,6 +95,9 @@ class _Stored:
         if name in _CERTIFICATES:
             lines = tuple(_certificate(c) for c in self.certificates.get(name, []))
             return Fact(name, label, lines or (Line(EMPTY[name]),))
+        if name == "async_mdn_networks":
+            networks = tuple(Line(network) for network in value.split())
+            return Fact(name, label, networks or (Line(EMPTY[name]),), code=bool(networks))
         if name == "tls_pinned_sha256":
             pins = tuple(Line(pin) for pin in value.split())
             return Fact(name, label, pins or (Line(EMPTY[name]),), code=bool(pins))
@@ -119,7 +123,7 @@ def partner_facts(state: Mapping[str, Any], now: datetime) -> list[Group]:
                      "key_transport", "compression", "outgoing_encoding",
                      "canonicalize_line_endings", "replay_protection", "as2_version"),
         stored.group("partner-mdn", "mdn_mode", "mdn_signature", "mdn_signing_alg",
-                     "accept_expired_mdn_certificate", "async_mdn_url"),
+                     "accept_expired_mdn_certificate", "async_mdn_url", "async_mdn_networks"),
         _authentication(stored),
         stored.group("partner-tls", "tls_ca_bundle_pem", "tls_pinned_sha256", "tls_min_version",
                      "tls_client_certificate", "tls_proxy_url", "tls_follow_redirects",

@@ -26,6 +26,8 @@ Choices = list[tuple[str, str]]  # (value, label)
 
 TEXT_FIELDS = ("as2_id", "name", "as2_alias", "email", "as2_url", "default_subject",
                "async_mdn_url")  # fmt: skip
+#: One network a line (the async MDNs of the partner's messages may go there: inbound-svc).
+NETWORKS = "async_mdn_networks"
 NUMBER_FIELDS = {"rate_limit_per_second": float, "max_concurrency": int, "max_attempts": int}
 #: Selects whose "none" means no algorithm (null in the API).
 ALGORITHM_FIELDS = ("signing_alg", "encryption_alg", "mdn_signing_alg")
@@ -41,7 +43,7 @@ AUTH_FIELDS = (
     "token_param_name", "token_body_field", "token", "refresh", "refresh_uri", "refresh_method",
     "refresh_media_type", "refresh_token_path", "refresh_token", "refresh_headers",
 )  # fmt: skip
-FIELDS = (*TEXT_FIELDS, "enabled", *NUMBER_FIELDS, *ALGORITHM_FIELDS, *CHOICE_FIELDS,
+FIELDS = (*TEXT_FIELDS, NETWORKS, "enabled", *NUMBER_FIELDS, *ALGORITHM_FIELDS, *CHOICE_FIELDS,
           *FLAG_FIELDS, *AUTH_FIELDS, *tls.FIELDS)  # fmt: skip
 
 _ADVICE = {
@@ -110,7 +112,7 @@ NEW_PARTNER = {
     "token_header_name": "Authorization", "token_scheme": "Bearer",
     "token_param_name": "access_token", "token_body_field": "access_token",
     "refresh_method": "POST", "refresh_media_type": "application/json",
-    "refresh_token_path": "access_token", **tls.tls_values(None),
+    "refresh_token_path": "access_token", NETWORKS: "", **tls.tls_values(None),
 }  # fmt: skip
 
 #: Each field's label: one source for the admin's form (partner.html) and the page the others
@@ -128,6 +130,7 @@ LABELS = {
     "mdn_signing_alg": "MDN signing algorithm",
     "accept_expired_mdn_certificate": "Accept an expired MDN certificate",
     "async_mdn_url": "Async MDN URL",
+    "async_mdn_networks": "Networks our async MDNs may go to",
     "auth_type": "Authentication", "auth_username": "User name", "auth_password": "Password",
     "token_header_name": "Header name", "token_scheme": "Scheme",
     "token_param_name": "URL parameter name", "token_body_field": "Form field name",
@@ -177,6 +180,9 @@ def partner_body(
     changed), and the mistakes found before asking the API (form field → sentence)."""
     body = typed(form, TEXT_FIELDS, current)
     body["enabled"] = form.get("enabled", "on") == "on"
+    networks = _lines(form.get(NETWORKS, ""))
+    if NETWORKS in form and networks != ((current or {}).get(NETWORKS) or []):
+        body[NETWORKS] = networks  # a state from before the setting reads as none
     for name in ALGORITHM_FIELDS:
         if name in form:
             body[name] = None if form[name] in ("", "none") else form[name]
@@ -201,6 +207,12 @@ def partner_body(
     if not _same_auth(auth, current.get("http_auth") or {"type": "none"}):
         changes["http_auth"] = auth
     return changes, mistakes
+
+
+def _lines(text: str) -> list[str]:
+    """One value a line, blank lines left out (config-svc checks each and writes it
+    canonically)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _number(text: str, kind: type[int] | type[float]) -> int | float | str:
@@ -284,6 +296,7 @@ def partner_values(state: Mapping[str, Any]) -> dict[str, str]:
     """A stored partner as its form shows it: no secret, only whether one is stored."""
     values = {name: str(state.get(name) or "") for name in TEXT_FIELDS}
     values["enabled"] = "on" if state.get("enabled", True) else "off"
+    values[NETWORKS] = "\n".join(state.get(NETWORKS) or [])
     values.update({name: state.get(name) or "none" for name in ALGORITHM_FIELDS})
     values.update({name: str(state.get(name) or "") for name in CHOICE_FIELDS})
     values.update({name: "on" if state.get(name) else "off" for name in FLAG_FIELDS})
@@ -338,8 +351,11 @@ _AUTH_NAMES = {"username": "auth_username", "password": "auth_password", "token"
 
 def form_field(api_field: str) -> str:
     """The form field an API refusal belongs to: ``http_auth.basic.username`` (pydantic names
-    the variant) and ``http_auth.password`` (config-svc's rules do not) → ``auth_username``…"""
+    the variant) and ``http_auth.password`` (config-svc's rules do not) → ``auth_username``…;
+    ``async_mdn_networks.2`` (the refusal names the network) → ``async_mdn_networks``."""
     parts = api_field.split(".")
+    if parts[0] == NETWORKS:
+        return NETWORKS
     if parts[0] != "http_auth":
         return api_field
     rest = parts[1:]
