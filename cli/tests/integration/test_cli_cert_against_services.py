@@ -271,11 +271,9 @@ def openas2_keystore(path: Path) -> None:
     ))  # fmt: skip
 
 
-def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
-    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
-) -> None:
-    """The order docs/migrating.md gives, with OpenAS2's keystore and its short password."""
-    config, cert = services
+def cli_against(config: ServiceProcess, cert: ServiceProcess) -> Any:
+    """``as2bus`` against the two services: its result, checked for its exit code (0, or 1
+    with ``ok=False``) and for no traceback."""
 
     def cli(*args: str, ok: bool = True) -> Any:
         root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
@@ -284,7 +282,11 @@ def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
         assert result.exit_code == (0 if ok else 1), result.output
         return result
 
-    store = tmp_path / "as2_certs.p12"
+    return cli
+
+
+def openas2_setup(cli: Any, store: Path) -> None:
+    """OpenAS2's keystore at ``store``, and its station, partners and partnerships."""
     openas2_keystore(store)
     cli("station", "create", "--as2-id", "MyCompany", "--name", "My Co",
         "--private-key-alias", "mycompany")  # fmt: skip
@@ -292,6 +294,16 @@ def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
         cli("partner", "create", "--as2-id", as2_id, "--name", as2_id, "--alias", alias,
             "--url", "https://partner.example/as2")  # fmt: skip
         cli("partnership", "create", "--station", "MyCompany", "--partner", as2_id)
+
+
+def test_moving_from_openas2_keeps_our_key_and_takes_partners_by_entry(
+    services: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    """The order docs/migrating.md gives, with OpenAS2's keystore and its short password."""
+    config, cert = services
+    cli = cli_against(config, cert)
+    store = tmp_path / "as2_certs.p12"
+    openas2_setup(cli, store)
 
     ours = cli("cert", "import", str(store), "--alias", "mycompany", "--password", "testas2")
     assert ours.stderr == (
@@ -352,22 +364,9 @@ def test_a_keystore_is_created_or_imported_with_its_partners_certificate_in_one_
     or neither, from an entry of OpenAS2's as2_certs.p12 or a PEM file (the console's Create
     Cert could; the CLI needed ``cert upload-partner`` first)."""
     config, cert = services
-
-    def cli(*args: str, ok: bool = True) -> Any:
-        root = ["--config-url", config.base_url, "--cert-url", cert.base_url, "--token", TOKEN]
-        result = CliRunner().invoke(app, [*root, *args])
-        assert "Traceback" not in result.output
-        assert result.exit_code == (0 if ok else 1), result.output
-        return result
-
+    cli = cli_against(config, cert)
     store = tmp_path / "as2_certs.p12"
-    openas2_keystore(store)
-    cli("station", "create", "--as2-id", "MyCompany", "--name", "My Co",
-        "--private-key-alias", "mycompany")  # fmt: skip
-    for as2_id, alias in (("PartnerA", "partnera"), ("PARTNERB-PROD", "partnerb")):
-        cli("partner", "create", "--as2-id", as2_id, "--name", as2_id, "--alias", alias,
-            "--url", "https://partner.example/as2")  # fmt: skip
-        cli("partnership", "create", "--station", "MyCompany", "--partner", as2_id)
+    openas2_setup(cli, store)
     import_a = ("keystore", "import", str(store), "--station", "MyCompany", "--partner",
                 "PartnerA", "--password", "testas2", "--export-password", KEYSTORE_PASSWORD,
                 "--private-key-alias", "mycompany", "--partner-cert", str(store),
