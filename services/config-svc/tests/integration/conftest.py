@@ -77,6 +77,24 @@ async def api(config_svc: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+def config_on_db(
+    nats_url: str, database_url: str, master_key: str, tmp_path: Path
+) -> Iterator[ServiceProcess]:
+    """config-svc on the database of the test's parameter (sqlite, postgresql)."""
+    env = service_env(nats_url, database_url, master_key)
+    proc = ServiceProcess("as2bus.config", env, tmp_path / "config.log").start()
+    yield proc
+    assert proc.stop() in (0, -signal.SIGTERM), proc.log()
+
+
+@pytest.fixture
+async def api_on_db(config_on_db: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=config_on_db.base_url, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
 async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
     nc = await nats.connect(nats_url)
     yield nc.jetstream()

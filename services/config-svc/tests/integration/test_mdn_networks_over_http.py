@@ -4,36 +4,12 @@ are stored canonically, published with the partner, changed and emptied by an up
 
 from __future__ import annotations
 
-import signal
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from nats.js import JetStreamContext
 
-from as2bus.testing.services import ServiceProcess
-
-from .conftest import TOKEN, payloads, service_env, wait_for_events
+from .conftest import payloads, wait_for_events
 
 PARTNER = {"as2_id": "ONPREM", "name": "On premises", "as2_url": "https://as2.example.com/as2"}
-
-
-@pytest.fixture
-def config_on_db(
-    nats_url: str, database_url: str, master_key: str, tmp_path: Path
-) -> Iterator[ServiceProcess]:
-    env = service_env(nats_url, database_url, master_key)
-    proc = ServiceProcess("as2bus.config", env, tmp_path / "config.log").start()
-    yield proc
-    assert proc.stop() in (0, -signal.SIGTERM), proc.log()
-
-
-@pytest.fixture
-async def api_on_db(config_on_db: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=config_on_db.base_url, headers=headers) as client:
-        yield client
 
 
 async def test_an_invalid_network_is_refused_in_one_sentence_and_nothing_is_stored(

@@ -6,15 +6,11 @@ stored one (as notify-svc gets it: sealed, over NATS, opened with the master key
 from __future__ import annotations
 
 import json
-import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
-import pytest
 from nats.js import JetStreamContext
 
 from as2bus.contracts.notifications import (
@@ -26,7 +22,7 @@ from as2bus.contracts.notifications import (
 from as2bus.shared.crypto import SecretBox
 from as2bus.testing.services import ServiceProcess
 
-from .conftest import TOKEN, payloads, service_env, wait_for_events
+from .conftest import payloads, wait_for_events
 
 HOOK_SECRET = "whsec-0123456789abcdef-hook"
 SMTP_PASSWORD = "smtp-pass-9876543210-mail"
@@ -39,26 +35,8 @@ EMAIL = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def config_process(
-    nats_url: str, database_url: str, master_key: str, tmp_path: Path
-) -> Iterator[ServiceProcess]:
-    """config-svc on the database of the test's parameter (sqlite, postgresql)."""
-    env = service_env(nats_url, database_url, master_key)
-    proc = ServiceProcess("as2bus.config", env, tmp_path / "config.log").start()
-    yield proc
-    assert proc.stop() in (0, -signal.SIGTERM), proc.log()
-
-
-@pytest.fixture
-async def api(config_process: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=config_process.base_url, headers=headers) as client:
-        yield client
-
-
-async def created(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await api.post(path, json=body)
+async def created(api_on_db: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = await api_on_db.post(path, json=body)
     assert answer.status_code == 201, answer.text
     made: dict[str, Any] = answer.json()
     return made
@@ -118,14 +96,14 @@ CHANNEL_MISTAKES: list[tuple[dict[str, Any], str, str]] = [
 
 
 async def test_every_refusal_is_one_sentence_per_field_and_never_repeats_a_secret(
-    api: httpx.AsyncClient, config_process: ServiceProcess, js: JetStreamContext
+    api_on_db: httpx.AsyncClient, config_on_db: ServiceProcess, js: JetStreamContext
 ) -> None:
     for body, field, says in CHANNEL_MISTAKES:
-        fields = one_sentence_per_field(await api.post(CHANNELS, json=body))
+        fields = one_sentence_per_field(await api_on_db.post(CHANNELS, json=body))
         assert field in fields, (body, fields)
         assert says in fields[field], (field, fields[field])
         assert not any(secret in json.dumps(fields) for secret in SECRETS)
-    hook = await created(api, CHANNELS, {"name": "ops hook", "target": WEBHOOK})
+    hook = await created(api_on_db, CHANNELS, {"name": "ops hook", "target": WEBHOOK})
     rule: dict[str, Any] = {"name": "down", "kind": "partner-unreachable",
                             "channel_ids": [hook["id"]]}  # fmt: skip
     rule_mistakes: list[tuple[dict[str, Any], str, str]] = [
@@ -138,22 +116,22 @@ async def test_every_refusal_is_one_sentence_per_field_and_never_repeats_a_secre
         ({**rule, "channel_ids": [str(uuid.uuid4())]}, "channel_ids", "no notification channel"),
     ]  # fmt: skip
     for body, field, says in rule_mistakes:
-        fields = one_sentence_per_field(await api.post(RULES, json=body))
+        fields = one_sentence_per_field(await api_on_db.post(RULES, json=body))
         assert says in fields.get(field, ""), (body, fields)
-    made = await created(api, RULES, rule)
+    made = await created(api_on_db, RULES, rule)
     assert made["minutes"] == 15  # the kind's default
-    nulls = await api.patch(f"{RULES}/{made['id']}", json={"minutes": None, "kind": None})
+    nulls = await api_on_db.patch(f"{RULES}/{made['id']}", json={"minutes": None, "kind": None})
     assert one_sentence_per_field(nulls) == {"minutes": "cannot be null", "kind": "cannot be null"}
-    taken = await api.post(CHANNELS, json={"name": "ops hook", "target": WEBHOOK})
+    taken = await api_on_db.post(CHANNELS, json={"name": "ops hook", "target": WEBHOOK})
     assert taken.status_code == 409
     assert taken.json()["detail"][0]["loc"] == ["body", "name"]
     # Nothing refused was stored or announced: the channel and the rule made, two events.
-    assert [c["name"] for c in (await api.get(CHANNELS)).json()] == ["ops hook"]
+    assert [c["name"] for c in (await api_on_db.get(CHANNELS)).json()] == ["ops hook"]
     events = payloads(await wait_for_events(js, 2))
     assert [e["event_type"] for e in events] == [
         "NotificationChannelCreated", "NotificationRuleCreated",
     ]  # fmt: skip
-    assert not any(secret in config_process.log() for secret in SECRETS)
+    assert not any(secret in config_on_db.log() for secret in SECRETS)
 
 
 async def setup_reply(nats_url: str) -> NotificationSetupReply:
@@ -181,48 +159,48 @@ async def opened_secrets(nats_url: str, master_key: str) -> dict[str, dict[str, 
 
 
 async def test_secrets_are_write_only_kept_when_left_out_and_in_no_event_or_log(
-    api: httpx.AsyncClient,
-    config_process: ServiceProcess,
+    api_on_db: httpx.AsyncClient,
+    config_on_db: ServiceProcess,
     js: JetStreamContext,
     nats_url: str,
     master_key: str,
 ) -> None:
-    hook = await created(api, CHANNELS, {"name": "ops hook", "target": WEBHOOK})
-    mail = await created(api, CHANNELS, {"name": "ops mail", "target": EMAIL})
+    hook = await created(api_on_db, CHANNELS, {"name": "ops hook", "target": WEBHOOK})
+    mail = await created(api_on_db, CHANNELS, {"name": "ops mail", "target": EMAIL})
     assert hook["target"] == {"type": "webhook", "url": WEBHOOK["url"], "secret_set": True}
     assert mail["target"]["password_set"] is True
     assert "password" not in mail["target"]
 
     # Updates that leave the secret out: another URL, another recipient, another name.
-    moved = await api.patch(f"{CHANNELS}/{hook['id']}", json={"target": {
+    moved = await api_on_db.patch(f"{CHANNELS}/{hook['id']}", json={"target": {
         "type": "webhook", "url": "https://hooks.example.com/v2"}})  # fmt: skip
     assert moved.status_code == 200, moved.text
     assert moved.json()["target"]["secret_set"] is True
     to_more = {k: v for k, v in EMAIL.items() if k != "password"}
     to_more["recipients"] = ["ops@example.com", "oncall@example.com"]
-    widened = await api.patch(f"{CHANNELS}/{mail['id']}",
+    widened = await api_on_db.patch(f"{CHANNELS}/{mail['id']}",
                               json={"name": "ops mail", "target": to_more})  # fmt: skip
     assert widened.status_code == 200, widened.text
     assert widened.json()["target"]["password_set"] is True
-    renamed = await api.patch(f"{CHANNELS}/{hook['id']}", json={"name": "ops webhook"})
+    renamed = await api_on_db.patch(f"{CHANNELS}/{hook['id']}", json={"name": "ops webhook"})
     assert renamed.json()["revision"] == 3
     assert await opened_secrets(nats_url, master_key) == {
         "ops webhook": {"secret": HOOK_SECRET}, "ops mail": {"password": SMTP_PASSWORD},
     }  # fmt: skip
 
-    rotated = await api.patch(f"{CHANNELS}/{hook['id']}", json={"target": {
+    rotated = await api_on_db.patch(f"{CHANNELS}/{hook['id']}", json={"target": {
         **WEBHOOK, "secret": SECRETS[2]}})  # fmt: skip
     assert rotated.status_code == 200
     assert (await opened_secrets(nats_url, master_key))["ops webhook"] == {"secret": SECRETS[2]}
 
     responses = [hook, mail, moved.json(), widened.json(), renamed.json(), rotated.json(),
-                 (await api.get(CHANNELS)).json(),
-                 (await api.get(f"{CHANNELS}/{hook['id']}")).json()]  # fmt: skip
+                 (await api_on_db.get(CHANNELS)).json(),
+                 (await api_on_db.get(f"{CHANNELS}/{hook['id']}")).json()]  # fmt: skip
     events = payloads(await wait_for_events(js, 6))
     changes = [e["audit"]["changes"] for e in events]
     assert changes[0]["secret secret"] == {"to": "set"}
     assert "secret secret" not in changes[2]  # kept: not a change
     assert changes[5]["secret secret"] == {"to": "replaced"}
-    for text in (json.dumps(responses), json.dumps(events), config_process.log()):
+    for text in (json.dumps(responses), json.dumps(events), config_on_db.log()):
         for secret in SECRETS:
             assert secret not in text
