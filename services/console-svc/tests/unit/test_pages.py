@@ -221,7 +221,7 @@ async def test_a_page_the_role_may_not_open_keeps_the_header_and_names_the_role_
 
 
 def test_dates_in_a_sentence_are_marked_as_dates_on_one_line_and_the_rest_is_escaped() -> None:
-    from as2bus.console.entrypoints.pages import whole_dates
+    from as2bus.console.entrypoints.text_filters import whole_dates
 
     shown = whole_dates("<b>expires</b> — its successor is scheduled from 2026-12-28")
     date = '<time class="date nowrap" datetime="2026-12-28">2026-12-28</time>'
@@ -261,7 +261,7 @@ def test_a_url_or_file_name_breaks_after_its_separators_and_a_long_piece_anywher
     after "/", ".", "-" and the like only, and marks a piece too long for a line."""
     from markupsafe import Markup
 
-    from as2bus.console.entrypoints.pages import breakable
+    from as2bus.console.entrypoints.text_filters import breakable
 
     url = str(breakable("https://rd.example.com/as2?x=<1>"))
     assert url == "https://<wbr>rd.<wbr>example.<wbr>com/<wbr>as2?<wbr>x=<wbr>&lt;1&gt;"

@@ -34,6 +34,7 @@ from as2bus.console.entrypoints import (
     message_pages,
     pages,
     signin,
+    tracklog_pages,
 )
 from as2bus.console.entrypoints import bus as bus_entrypoints
 from as2bus.console.entrypoints.browser_headers import BrowserHeaders
@@ -179,6 +180,7 @@ def assemble(settings: ConsoleSettings) -> tuple[FastAPI, Complete]:
     )
     app.include_router(signin.router)
     app.include_router(pages.router)
+    app.include_router(tracklog_pages.router)
     app.include_router(message_pages.router)  # after /tracklog/live and /tracklog.csv
     app.include_router(config_pages.router)
     app.include_router(cert_pages.router)
