@@ -1,6 +1,7 @@
 """The console's pages: the dashboard, Partner health, Send File (the TrackLog's are
-tracklog_pages.py, a message's own message_pages.py). Each handler reads what it shows from the other services, checks
-the role, and renders a template; forms post back with their CSRF token."""
+tracklog_pages.py, a message's own message_pages.py). Each handler reads what it shows from
+the other services, checks the role, and renders a template; forms post back with their CSRF
+token."""
 
 from __future__ import annotations
 
